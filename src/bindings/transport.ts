@@ -1,0 +1,36 @@
+/**
+ * The one interface every binding implements. A transport moves opaque frames between
+ * endpoint ids; it never sees keys and nothing in the session depends on which transport
+ * carries it. [SPEC 8]
+ */
+export interface InboundFrame {
+  /** Endpoint id the transport says the frame came from (untrusted: the session verifies it). */
+  readonly from: string;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Called for every inbound frame. A transport with acknowledgements (AMQP, MQTT QoS 1) acks
+ * only after the returned promise settles, i.e. after the session accepted or rejected it.
+ */
+export type FrameHandler = (frame: InboundFrame) => void | Promise<void>;
+
+export type TransportStatus = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
+
+export interface Transport {
+  /** Human-readable name for logs and errors, e.g. "mqtt", "amqp", "xmpp", "memory". */
+  readonly name: string;
+  /** Largest frame this transport can carry, in bytes; `send` refuses larger ones with ERR_PAYLOAD_TOO_LARGE. */
+  readonly maxFrameSize: number;
+  /** Starts receiving frames addressed to `localId`. Resolves once frames can be received. */
+  open(localId: string, onFrame: FrameHandler): Promise<void>;
+  /** Sends one frame to `peerId`. Resolves when the intermediary accepted it (publish ack / confirm) where the transport has one. */
+  send(peerId: string, bytes: Uint8Array): Promise<void>;
+  /** Stops receiving and releases connections. Idempotent. */
+  close(): Promise<void>;
+  /** Optional status notifications (reconnects etc.). */
+  onStatus?(listener: (status: TransportStatus) => void): void;
+}
+
+/** Endpoint ids: 1–64 chars of [A-Za-z0-9._-], not starting with '.' or '-' — safe as MQTT topic levels, AMQP routing-key words and XMPP localparts. [SPEC 8.1] */
+export const ENDPOINT_ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;

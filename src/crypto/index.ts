@@ -1,0 +1,3 @@
+export type * from './provider.js';
+export { createNodeProvider } from './node.js';
+export * from './suites.js';

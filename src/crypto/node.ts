@@ -1,0 +1,238 @@
+/** Default provider on node:crypto (OpenSSL). [SPEC 4] */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomBytes as nodeRandomBytes,
+  sign as nodeSign,
+  verify as nodeVerify,
+  constants,
+  getCurves,
+  type KeyObject,
+} from 'node:crypto';
+import { HopsafeError } from '../errors/index.js';
+import { asBytes, concat } from '../bytes/index.js';
+import {
+  AEAD_KEY_LENGTH,
+  AEAD_NONCE_LENGTH,
+  AEAD_TAG_LENGTH,
+  HASH_LENGTH,
+  type AeadAlg,
+  type CryptoProvider,
+  type HashAlg,
+  type KexGroup,
+  type KeyPair,
+  type PrivateKeyHandle,
+  type PublicKeyHandle,
+  type SignatureAlg,
+} from './provider.js';
+import { signatureAlgForKey, type KeyDescription } from './keys.js';
+
+const ECDH_CURVE: Record<Exclude<KexGroup, 'x25519'>, string> = {
+  p256: 'prime256v1',
+  p384: 'secp384r1',
+  brainpoolP256r1: 'brainpoolP256r1',
+};
+
+// RFC 8410 PKCS#8 / SPKI prefixes for raw X25519 keys.
+const X25519_PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
+]);
+const X25519_SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
+
+interface NodePrivate extends PrivateKeyHandle {
+  readonly key: KeyObject;
+}
+interface NodePublic extends PublicKeyHandle {
+  readonly key: KeyObject;
+}
+
+const curves = new Set(getCurves());
+
+function describe(key: KeyObject): KeyDescription {
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (type === 'ec') return { type: 'ec', namedCurve: details.namedCurve ?? '' };
+  if (type === 'ed25519') return { type: 'ed25519' };
+  if (type === 'rsa' || type === 'rsa-pss') return { type: 'rsa', modulusLength: details.modulusLength ?? 0 };
+  return { type: 'other', name: String(type) };
+}
+
+function signOptions(alg: SignatureAlg): { hash: string | null; padding?: number; saltLength?: number; dsa?: 'ieee-p1363' } {
+  switch (alg) {
+    case 'ecdsa-p256-sha256':
+      return { hash: 'sha256', dsa: 'ieee-p1363' };
+    case 'ecdsa-p384-sha384':
+      return { hash: 'sha384', dsa: 'ieee-p1363' };
+    case 'ed25519':
+      return { hash: null };
+    case 'rsa-pss-sha256':
+      return { hash: 'sha256', padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
+    case 'rsa-pkcs1-sha256':
+      return { hash: 'sha256', padding: constants.RSA_PKCS1_PADDING };
+  }
+}
+
+function checkAead(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array): void {
+  if (key.length !== AEAD_KEY_LENGTH[alg]) throw new HopsafeError('ERR_INPUT', `${alg} key must be ${AEAD_KEY_LENGTH[alg]} bytes`);
+  if (nonce.length !== AEAD_NONCE_LENGTH) throw new HopsafeError('ERR_INPUT', 'nonce must be 12 bytes');
+}
+
+export function createNodeProvider(): CryptoProvider {
+  const name = 'node';
+  const provider: CryptoProvider = {
+    name,
+    randomBytes: (n) => asBytes(nodeRandomBytes(n)),
+    hashLength: (alg) => HASH_LENGTH[alg],
+    hash: (alg, data) => asBytes(createHash(alg).update(data).digest()),
+    hmac: (alg, key, data) => asBytes(createHmac(alg, key).update(data).digest()),
+    hkdfExtract(alg, salt, ikm) {
+      const s = salt.length === 0 ? new Uint8Array(HASH_LENGTH[alg]) : salt;
+      return asBytes(createHmac(alg, s).update(ikm).digest());
+    },
+    hkdfExpand(alg, prk, info, length) {
+      const hl = HASH_LENGTH[alg];
+      if (length > 255 * hl || length < 0) throw new HopsafeError('ERR_INPUT', 'HKDF length out of range');
+      const out = new Uint8Array(length);
+      let t: Uint8Array = new Uint8Array(0);
+      let off = 0;
+      for (let i = 1; off < length; i++) {
+        t = createHmac(alg, prk).update(t).update(info).update(Uint8Array.of(i)).digest();
+        out.set(t.subarray(0, Math.min(hl, length - off)), off);
+        off += hl;
+      }
+      return out;
+    },
+    aeadSeal(alg, key, nonce, plaintext, aad) {
+      checkAead(alg, key, nonce);
+      const c = createCipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+      c.setAAD(aad, { plaintextLength: plaintext.length });
+      const body = c.update(plaintext);
+      const fin = c.final();
+      const tag = c.getAuthTag();
+      const out = new Uint8Array(body.length + fin.length + tag.length);
+      out.set(body, 0);
+      out.set(fin, body.length);
+      out.set(tag, body.length + fin.length);
+      return out;
+    },
+    aeadOpen(alg, key, nonce, sealed, aad) {
+      checkAead(alg, key, nonce);
+      if (sealed.length < AEAD_TAG_LENGTH) return null;
+      const ctLen = sealed.length - AEAD_TAG_LENGTH;
+      try {
+        const d = createDecipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+        d.setAuthTag(sealed.subarray(ctLen));
+        d.setAAD(aad, { plaintextLength: ctLen });
+        const body = d.update(sealed.subarray(0, ctLen));
+        const fin = d.final();
+        return fin.length === 0 ? asBytes(body) : concat(body, fin);
+      } catch {
+        return null;
+      }
+    },
+    supportsGroup: (g) => g === 'x25519' || curves.has(ECDH_CURVE[g]),
+    supportsAead: () => true,
+    kexKeyPair(group, privateKey): KeyPair {
+      if (group === 'x25519') {
+        if (privateKey) {
+          if (privateKey.length !== 32) throw new HopsafeError('ERR_INPUT', 'X25519 private key must be 32 bytes');
+          const k = createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, privateKey)), format: 'der', type: 'pkcs8' });
+          const spki = createPublicKey(k).export({ format: 'der', type: 'spki' });
+          return { privateKey: Uint8Array.from(privateKey), publicKey: asBytes(spki.subarray(spki.length - 32)) };
+        }
+        const { privateKey: sk, publicKey: pk } = generateKeyPairSync('x25519');
+        const p8 = sk.export({ format: 'der', type: 'pkcs8' });
+        const spki = pk.export({ format: 'der', type: 'spki' });
+        return { privateKey: asBytes(p8.subarray(p8.length - 32)), publicKey: asBytes(spki.subarray(spki.length - 32)) };
+      }
+      if (!provider.supportsGroup(group)) throw new HopsafeError('ERR_UNSUPPORTED', `group ${group}`);
+      const ecdh = createECDH(ECDH_CURVE[group]);
+      if (privateKey) ecdh.setPrivateKey(privateKey);
+      else ecdh.generateKeys();
+      const fieldLen = group === 'p384' ? 48 : 32;
+      const sk = ecdh.getPrivateKey();
+      const padded = new Uint8Array(fieldLen);
+      padded.set(sk, fieldLen - sk.length);
+      return { privateKey: padded, publicKey: asBytes(ecdh.getPublicKey(null, 'uncompressed')) };
+    },
+    kexDerive(group, privateKey, peerPublicKey) {
+      try {
+        if (group === 'x25519') {
+          if (peerPublicKey.length !== 32) throw new Error('length');
+          const sk = createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, privateKey)), format: 'der', type: 'pkcs8' });
+          const pk = createPublicKey({ key: Buffer.from(concat(X25519_SPKI_PREFIX, peerPublicKey)), format: 'der', type: 'spki' });
+          const shared = asBytes(diffieHellman({ privateKey: sk, publicKey: pk }));
+          // RFC 7748 §6.1: reject the all-zero output of low-order points.
+          if (shared.every((b) => b === 0)) throw new Error('low order');
+          return shared;
+        }
+        const ecdh = createECDH(ECDH_CURVE[group]);
+        ecdh.setPrivateKey(privateKey);
+        const fieldLen = group === 'p384' ? 48 : 32;
+        if (peerPublicKey.length !== 1 + 2 * fieldLen || peerPublicKey[0] !== 0x04) throw new Error('point format');
+        return asBytes(ecdh.computeSecret(peerPublicKey));
+      } catch (e) {
+        throw new HopsafeError('ERR_MALFORMED', 'invalid key-exchange value', { cause: e });
+      }
+    },
+    importPrivateKey(pkcs8): PrivateKeyHandle {
+      let key: KeyObject;
+      try {
+        key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+      } catch (e) {
+        throw new HopsafeError('ERR_MALFORMED', 'private key is not valid PKCS#8', { cause: e });
+      }
+      const h: NodePrivate = { kind: 'private', provider: name, signatureAlg: signatureAlgForKey(describe(key)), key };
+      return h;
+    },
+    importPublicKey(spki): PublicKeyHandle {
+      let key: KeyObject;
+      try {
+        key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+      } catch (e) {
+        throw new HopsafeError('ERR_MALFORMED', 'public key is not a valid SubjectPublicKeyInfo', { cause: e });
+      }
+      const h: NodePublic = { kind: 'public', provider: name, signatureAlg: signatureAlgForKey(describe(key)), spki: Uint8Array.from(spki), key };
+      return h;
+    },
+    sign(handle, data) {
+      if (handle.provider !== name) throw new HopsafeError('ERR_INPUT', 'key handle belongs to another provider');
+      const o = signOptions(handle.signatureAlg);
+      const key = (handle as NodePrivate).key;
+      const sig = nodeSign(o.hash, data, {
+        key,
+        ...(o.dsa ? { dsaEncoding: o.dsa } : {}),
+        ...(o.padding !== undefined ? { padding: o.padding } : {}),
+        ...(o.saltLength !== undefined ? { saltLength: o.saltLength } : {}),
+      });
+      return asBytes(sig);
+    },
+    verify(handle, data, signature) {
+      if (handle.provider !== name) throw new HopsafeError('ERR_INPUT', 'key handle belongs to another provider');
+      const o = signOptions(handle.signatureAlg);
+      try {
+        return nodeVerify(
+          o.hash,
+          data,
+          {
+            key: (handle as NodePublic).key,
+            ...(o.dsa ? { dsaEncoding: o.dsa } : {}),
+            ...(o.padding !== undefined ? { padding: o.padding } : {}),
+            ...(o.saltLength !== undefined ? { saltLength: o.saltLength } : {}),
+          },
+          signature,
+        );
+      } catch {
+        return false;
+      }
+    },
+  };
+  return provider;
+}
