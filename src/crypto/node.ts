@@ -14,6 +14,7 @@ import {
   verify as nodeVerify,
   constants,
   getCurves,
+  type ECDH,
   type KeyObject,
 } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
@@ -79,6 +80,16 @@ function signOptions(alg: SignatureAlg): { hash: string | null; padding?: number
   }
 }
 
+/** [SPEC 4.2] EC private keys are big-endian scalars of exactly the field size, in [1, n-1]. */
+function setEcPrivateKey(ecdh: ECDH, group: KexGroup, fieldLen: number, privateKey: Uint8Array): void {
+  if (privateKey.length !== fieldLen) throw new HopsafeError('ERR_INPUT', `${group} private key must be ${fieldLen} bytes`);
+  try {
+    ecdh.setPrivateKey(privateKey);
+  } catch (e) {
+    throw new HopsafeError('ERR_INPUT', `${group} private key is not in [1, n-1]`, { cause: e });
+  }
+}
+
 function checkAead(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array): void {
   if (key.length !== AEAD_KEY_LENGTH[alg]) throw new HopsafeError('ERR_INPUT', `${alg} key must be ${AEAD_KEY_LENGTH[alg]} bytes`);
   if (nonce.length !== AEAD_NONCE_LENGTH) throw new HopsafeError('ERR_INPUT', 'nonce must be 12 bytes');
@@ -98,7 +109,10 @@ export function createNodeProvider(): CryptoProvider {
     },
     hkdfExpand(alg, prk, info, length) {
       const hl = HASH_LENGTH[alg];
-      if (length > 255 * hl || length < 0) throw new HopsafeError('ERR_INPUT', 'HKDF length out of range');
+      if (!Number.isSafeInteger(length) || length > 255 * hl || length < 0)
+        throw new HopsafeError('ERR_INPUT', 'HKDF length out of range');
+      // RFC 5869 §2.3: PRK is at least HashLen octets (noble enforces the same).
+      if (prk.length < hl) throw new HopsafeError('ERR_INPUT', 'HKDF PRK shorter than HashLen');
       const out = new Uint8Array(length);
       let t: Uint8Array = new Uint8Array(0);
       let off = 0;
@@ -154,17 +168,26 @@ export function createNodeProvider(): CryptoProvider {
       }
       if (!provider.supportsGroup(group)) throw new HopsafeError('ERR_UNSUPPORTED', `group ${group}`);
       const ecdh = createECDH(ECDH_CURVE[group]);
-      if (privateKey) ecdh.setPrivateKey(privateKey);
-      else ecdh.generateKeys();
       const fieldLen = group === 'p384' ? 48 : 32;
+      if (privateKey) setEcPrivateKey(ecdh, group, fieldLen, privateKey);
+      else ecdh.generateKeys();
       const sk = ecdh.getPrivateKey();
       const padded = new Uint8Array(fieldLen);
       padded.set(sk, fieldLen - sk.length);
       return { privateKey: padded, publicKey: asBytes(ecdh.getPublicKey(null, 'uncompressed')) };
     },
     kexDerive(group, privateKey, peerPublicKey) {
+      // [SPEC 4.2] a bad local private key is the caller's error (ERR_INPUT), not the peer's.
+      if (group === 'x25519' && privateKey.length !== 32) throw new HopsafeError('ERR_INPUT', 'X25519 private key must be 32 bytes');
+      if (!provider.supportsGroup(group)) throw new HopsafeError('ERR_UNSUPPORTED', `group ${group}`);
+      let ecdh: ECDH | undefined;
+      if (group !== 'x25519') {
+        ecdh = createECDH(ECDH_CURVE[group]);
+        setEcPrivateKey(ecdh, group, group === 'p384' ? 48 : 32, privateKey);
+      }
       try {
-        if (group === 'x25519') {
+        if (!ecdh) {
+          // x25519
           if (peerPublicKey.length !== 32) throw new Error('length');
           const sk = createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, privateKey)), format: 'der', type: 'pkcs8' });
           const pk = createPublicKey({ key: Buffer.from(concat(X25519_SPKI_PREFIX, peerPublicKey)), format: 'der', type: 'spki' });
@@ -173,8 +196,6 @@ export function createNodeProvider(): CryptoProvider {
           if (shared.every((b) => b === 0)) throw new Error('low order');
           return shared;
         }
-        const ecdh = createECDH(ECDH_CURVE[group]);
-        ecdh.setPrivateKey(privateKey);
         const fieldLen = group === 'p384' ? 48 : 32;
         if (peerPublicKey.length !== 1 + 2 * fieldLen || peerPublicKey[0] !== 0x04) throw new Error('point format');
         return asBytes(ecdh.computeSecret(peerPublicKey));

@@ -1,0 +1,184 @@
+/**
+ * PKCS#8 (RFC 5208/5958) and SubjectPublicKeyInfo (RFC 5280) parsing for the noble provider,
+ * on asn1js. Structure only: curve arithmetic (scalar range, point on curve) is checked by the
+ * caller. Every structural defect is ERR_MALFORMED; a well-formed key of a type noble cannot
+ * use is reported as such and left to the caller to refuse with ERR_UNSUPPORTED. [SPEC 4.4]
+ */
+import * as asn1js from 'asn1js';
+import { HopsafeError } from '../errors/index.js';
+
+export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+export const OID_ED25519 = '1.3.101.112';
+const OID_RSA = new Set(['1.2.840.113549.1.1.1', '1.2.840.113549.1.1.10']);
+
+/** Named-curve OIDs → the names node:crypto reports, so `signatureAlgForKey` sees the same input. */
+export const CURVE_NAMES: Readonly<Record<string, string>> = {
+  '1.2.840.10045.3.1.7': 'prime256v1',
+  '1.3.132.0.34': 'secp384r1',
+  '1.3.36.3.3.2.8.1.1.7': 'brainpoolP256r1',
+};
+
+export type ParsedPrivateKey =
+  | { readonly type: 'ed25519'; readonly seed: Uint8Array; readonly publicKey?: Uint8Array }
+  | { readonly type: 'ec'; readonly curve: string; readonly scalar: Uint8Array; readonly publicKey?: Uint8Array }
+  | { readonly type: 'rsa' }
+  | { readonly type: 'other'; readonly name: string };
+
+export type ParsedPublicKey =
+  | { readonly type: 'ed25519'; readonly key: Uint8Array }
+  | { readonly type: 'ec'; readonly curve: string; readonly point: Uint8Array }
+  | { readonly type: 'rsa' }
+  | { readonly type: 'other'; readonly name: string };
+
+function malformed(what: string): never {
+  throw new HopsafeError('ERR_MALFORMED', what);
+}
+
+/** One complete DER value: no trailing bytes, no indefinite lengths anywhere. */
+function decode(bytes: Uint8Array, what: string): asn1js.AsnType {
+  const r = asn1js.fromBER(Uint8Array.from(bytes));
+  if (r.offset === -1 || r.offset !== bytes.length) malformed(`${what}: not a single DER value`);
+  assertDefinite(r.result, what);
+  return r.result;
+}
+
+function assertDefinite(node: asn1js.AsnType, what: string): void {
+  if (node.lenBlock.isIndefiniteForm) malformed(`${what}: indefinite length`);
+  if (node instanceof asn1js.Constructed) for (const c of node.valueBlock.value) assertDefinite(c, what);
+}
+
+function children(node: asn1js.AsnType | undefined, min: number, max: number, what: string): asn1js.AsnType[] {
+  if (!(node instanceof asn1js.Sequence)) malformed(`${what}: expected SEQUENCE`);
+  const v = node.valueBlock.value;
+  if (v.length < min || v.length > max) malformed(`${what}: SEQUENCE has ${v.length} elements`);
+  return v;
+}
+
+function oid(node: asn1js.AsnType | undefined, what: string): string {
+  if (!(node instanceof asn1js.ObjectIdentifier)) malformed(`${what}: expected OBJECT IDENTIFIER`);
+  return node.getValue();
+}
+
+function smallInt(node: asn1js.AsnType | undefined, what: string): number {
+  if (!(node instanceof asn1js.Integer) || node.valueBlock.valueHexView.length > 4) malformed(`${what}: expected INTEGER`);
+  return node.valueBlock.valueDec;
+}
+
+function octets(node: asn1js.AsnType | undefined, what: string): Uint8Array {
+  if (!(node instanceof asn1js.OctetString) || node.idBlock.isConstructed) malformed(`${what}: expected OCTET STRING`);
+  return Uint8Array.from(node.valueBlock.valueHexView);
+}
+
+function bits(node: asn1js.AsnType | undefined, what: string): Uint8Array {
+  if (!(node instanceof asn1js.BitString) || node.idBlock.isConstructed || node.valueBlock.unusedBits !== 0)
+    malformed(`${what}: expected BIT STRING of whole octets`);
+  return Uint8Array.from(node.valueBlock.valueHexView);
+}
+
+/** Context-specific [n] tag? */
+function isTagged(node: asn1js.AsnType | undefined, n: number): boolean {
+  return node !== undefined && node.idBlock.tagClass === 3 && node.idBlock.tagNumber === n;
+}
+
+/** The content of an EXPLICIT [n] wrapper (exactly one inner value). */
+function explicit(node: asn1js.AsnType, what: string): asn1js.AsnType {
+  if (!(node instanceof asn1js.Constructed) || node.valueBlock.value.length !== 1) malformed(`${what}: bad explicit tag`);
+  const inner = node.valueBlock.value[0];
+  if (!inner) malformed(what);
+  return inner;
+}
+
+/** The content octets of an IMPLICIT [n] BIT STRING (first octet = unused bits, must be 0). */
+function implicitBits(node: asn1js.AsnType, what: string): Uint8Array {
+  if (node.idBlock.isConstructed || !(node instanceof asn1js.Primitive)) malformed(`${what}: bad implicit BIT STRING`);
+  const raw = node.valueBlock.valueHexView;
+  if (raw.length < 1 || raw[0] !== 0) malformed(`${what}: BIT STRING with unused bits`);
+  return Uint8Array.from(raw.subarray(1));
+}
+
+interface AlgorithmIdentifier {
+  readonly algorithm: string;
+  readonly parameters: asn1js.AsnType | undefined;
+}
+
+function algorithmIdentifier(node: asn1js.AsnType | undefined, what: string): AlgorithmIdentifier {
+  const [alg, params] = children(node, 1, 2, `${what} AlgorithmIdentifier`);
+  return { algorithm: oid(alg, `${what} algorithm`), parameters: params };
+}
+
+/** EC keys carry a namedCurve OID; explicit curve parameters are not supported (RFC 5480 §2.1.1). */
+function namedCurve(params: asn1js.AsnType | undefined, what: string): string {
+  if (params instanceof asn1js.ObjectIdentifier) return params.getValue();
+  if (params instanceof asn1js.Sequence) throw new HopsafeError('ERR_UNSUPPORTED', `${what}: explicit EC parameters`);
+  return malformed(`${what}: EC key without namedCurve`);
+}
+
+/** PKCS#8 PrivateKeyInfo / OneAsymmetricKey (v1 or v2). */
+export function parsePkcs8(der: Uint8Array): ParsedPrivateKey {
+  const items = children(decode(der, 'PKCS#8'), 3, 5, 'PKCS#8');
+  const version = smallInt(items[0], 'PKCS#8 version');
+  if (version !== 0 && version !== 1) malformed('PKCS#8: unknown version');
+  const alg = algorithmIdentifier(items[1], 'PKCS#8');
+  const privateKey = octets(items[2], 'PKCS#8 privateKey');
+  let outerPublic: Uint8Array | undefined;
+  let i = 3;
+  if (isTagged(items[i], 0)) i++; // attributes: ignored
+  const pub = items[i];
+  if (pub !== undefined && isTagged(pub, 1)) {
+    if (version !== 1) malformed('PKCS#8: publicKey in a v1 structure');
+    outerPublic = implicitBits(pub, 'PKCS#8 publicKey');
+    i++;
+  }
+  if (i !== items.length) malformed('PKCS#8: unexpected trailing fields');
+
+  if (alg.algorithm === OID_ED25519) {
+    // RFC 8410 §7: parameters absent; privateKey holds CurvePrivateKey ::= OCTET STRING (32 bytes).
+    if (alg.parameters !== undefined) malformed('Ed25519 AlgorithmIdentifier must not have parameters');
+    const seed = octets(decode(privateKey, 'CurvePrivateKey'), 'CurvePrivateKey');
+    if (seed.length !== 32) malformed('Ed25519 private key must be 32 bytes');
+    return outerPublic ? { type: 'ed25519', seed, publicKey: outerPublic } : { type: 'ed25519', seed };
+  }
+  if (alg.algorithm === OID_EC_PUBLIC_KEY) {
+    const curveOid = namedCurve(alg.parameters, 'PKCS#8');
+    // RFC 5915 ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] params OPTIONAL, [1] publicKey OPTIONAL }
+    const ec = children(decode(privateKey, 'ECPrivateKey'), 2, 4, 'ECPrivateKey');
+    if (smallInt(ec[0], 'ECPrivateKey version') !== 1) malformed('ECPrivateKey: version must be 1');
+    const scalar = octets(ec[1], 'ECPrivateKey privateKey');
+    let publicKey = outerPublic;
+    let j = 2;
+    const p0 = ec[j];
+    if (p0 !== undefined && isTagged(p0, 0)) {
+      if (namedCurve(explicit(p0, 'ECPrivateKey parameters'), 'ECPrivateKey') !== curveOid)
+        malformed('ECPrivateKey: parameters differ from the AlgorithmIdentifier');
+      j++;
+    }
+    const p1 = ec[j];
+    if (p1 !== undefined && isTagged(p1, 1)) {
+      publicKey = bits(explicit(p1, 'ECPrivateKey publicKey'), 'ECPrivateKey publicKey');
+      j++;
+    }
+    if (j !== ec.length) malformed('ECPrivateKey: unexpected fields');
+    const curve = CURVE_NAMES[curveOid] ?? curveOid;
+    return publicKey ? { type: 'ec', curve, scalar, publicKey } : { type: 'ec', curve, scalar };
+  }
+  if (OID_RSA.has(alg.algorithm)) return { type: 'rsa' };
+  return { type: 'other', name: alg.algorithm };
+}
+
+/** X.509 SubjectPublicKeyInfo. */
+export function parseSpki(der: Uint8Array): ParsedPublicKey {
+  const [algNode, keyNode] = children(decode(der, 'SubjectPublicKeyInfo'), 2, 2, 'SubjectPublicKeyInfo');
+  const alg = algorithmIdentifier(algNode, 'SubjectPublicKeyInfo');
+  const key = bits(keyNode, 'subjectPublicKey');
+  if (alg.algorithm === OID_ED25519) {
+    if (alg.parameters !== undefined) malformed('Ed25519 AlgorithmIdentifier must not have parameters');
+    if (key.length !== 32) malformed('Ed25519 public key must be 32 bytes');
+    return { type: 'ed25519', key };
+  }
+  if (alg.algorithm === OID_EC_PUBLIC_KEY) {
+    const curveOid = namedCurve(alg.parameters, 'SubjectPublicKeyInfo');
+    return { type: 'ec', curve: CURVE_NAMES[curveOid] ?? curveOid, point: key };
+  }
+  if (OID_RSA.has(alg.algorithm)) return { type: 'rsa' };
+  return { type: 'other', name: alg.algorithm };
+}
