@@ -1,0 +1,54 @@
+/**
+ * The MQTT topic mapping. A frame from A to B travels on `{prefix}/{B}/{A}`; an endpoint
+ * subscribes to `{prefix}/{self}/+`. The receiver is the second-to-last level and the sender the
+ * last one, so a broker ACL can pin each client to its own inbox (`read {prefix}/%c/#`) and its own
+ * sender slot (`write {prefix}/+/%c`). [SPEC 8.2]
+ */
+import { HopsafeError } from '../errors/index.js';
+import { assertEndpointId } from './endpoint-id.js';
+import { ENDPOINT_ID_PATTERN } from './transport.js';
+
+export const DEFAULT_PREFIX = 'hopsafe';
+const MAX_PREFIX_LENGTH = 128;
+
+/**
+ * [SPEC 8.2] A prefix is 1–128 chars of one or more non-empty topic levels, without the wildcards
+ * `+`/`#`, NUL, or a leading `$` (reserved for broker topics, and invisible to `#` subscribers).
+ */
+export function assertPrefix(prefix: unknown): string {
+  const ok =
+    typeof prefix === 'string' &&
+    prefix.length > 0 &&
+    prefix.length <= MAX_PREFIX_LENGTH &&
+    !/[+#\u0000]/.test(prefix) &&
+    !prefix.startsWith('$') &&
+    prefix.split('/').every((level) => level.length > 0);
+  if (!ok) throw new HopsafeError('ERR_CONFIG', `MQTT topic prefix must be 1-${MAX_PREFIX_LENGTH} chars of non-empty levels without +, #, NUL or a leading $ (got ${JSON.stringify(prefix)})`);
+  return prefix;
+}
+
+/** Topic carrying a frame from `from` to `to`. [SPEC 8.2] */
+export function frameTopic(prefix: string, to: string, from: string): string {
+  return `${prefix}/${assertEndpointId(to, 'recipient id')}/${assertEndpointId(from, 'sender id')}`;
+}
+
+/** Subscription filter for an endpoint's inbox. [SPEC 8.2] */
+export function inboxFilter(prefix: string, self: string): string {
+  return `${prefix}/${assertEndpointId(self, 'local id')}/+`;
+}
+
+/**
+ * Splits `{prefix}/{to}/{from}` when the last two levels are valid endpoint ids and at least one
+ * prefix level precedes them; undefined otherwise. Never throws.
+ */
+export function parseFrameTopic(topic: string): { prefix: string; to: string; from: string } | undefined {
+  const last = topic.lastIndexOf('/');
+  if (last <= 0) return undefined;
+  const middle = topic.lastIndexOf('/', last - 1);
+  if (middle <= 0) return undefined;
+  const prefix = topic.slice(0, middle);
+  const to = topic.slice(middle + 1, last);
+  const from = topic.slice(last + 1);
+  if (!ENDPOINT_ID_PATTERN.test(to) || !ENDPOINT_ID_PATTERN.test(from)) return undefined;
+  return { prefix, to, from };
+}

@@ -1,0 +1,289 @@
+/**
+ * `hopsafe/mqtt`: the MQTT binding (mqtt.js v5; MQTT 3.1.1 or 5). Frames are opaque bytes on
+ * `{prefix}/{to}/{from}`, QoS 1 by default, never retained, in a persistent broker session so
+ * subscriptions and QoS 1 messages survive reconnects. Nothing of the session depends on MQTT. [SPEC 8.2]
+ */
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { pino, type Logger } from 'pino';
+import { HopsafeError } from '../errors/index.js';
+import { assertEndpointId } from './endpoint-id.js';
+import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
+import type { FrameHandler, Transport, TransportStatus } from './transport.js';
+
+export { DEFAULT_PREFIX, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
+
+/** Default `maxFrameSize`: MQTT allows 256 MiB, but brokers cap messages well below that. [SPEC 8.2] */
+export const DEFAULT_MQTT_MAX_FRAME_SIZE = 256 * 1024;
+/** Largest MQTT packet (remaining length) minus room for the fixed header and topic. */
+const MQTT_HARD_LIMIT = 268_435_455 - 1024;
+
+export interface MqttTransportOptions {
+  /** `mqtt://`, `mqtts://`, `ws://` or `wss://` URL of the broker. */
+  url: string;
+  /** First topic level(s). Default 'hopsafe'. No wildcards, no leading '$'. */
+  prefix?: string;
+  /** QoS of publishes and of the inbox subscription. Default 1. */
+  qos?: 0 | 1;
+  /** MQTT protocol version: 4 (3.1.1, default) or 5. */
+  protocolVersion?: 4 | 5;
+  /** Frames accepted while disconnected before `send` refuses with ERR_QUEUE_FULL. Default 1000. */
+  maxQueue?: number;
+  /** Largest frame `send` accepts (bytes). Default 256 KiB. */
+  maxFrameSize?: number;
+  /** MQTT client id; default the local endpoint id (what a Mosquitto ACL's %c matches). */
+  clientId?: string | ((localId: string) => string);
+  /** How long `open` waits for the first connection and subscription. Default 10 s. */
+  openTimeoutMs?: number;
+  /** MQTT 5 only: session expiry interval (s) the broker keeps the session after a disconnect. Default 3600. */
+  sessionExpirySeconds?: number;
+  /** Unsubscribe the inbox before disconnecting in `close()` (leaves no subscription behind on the broker). Default false. */
+  unsubscribeOnClose?: boolean;
+  /** Extra mqtt.js options (reconnectPeriod, username, password, TLS, ...). clientId/clean/protocolVersion set here win over the defaults. */
+  mqttOptions?: IClientOptions;
+  /** pino logger; silent by default. Only ids, topics, sizes and error codes are logged, never frame bytes. */
+  logger?: Logger;
+}
+
+/** Creates the MQTT transport. Call `open(localId, onFrame)` before `send`. [SPEC 8.2] */
+export function mqttTransport(options: MqttTransportOptions): Transport {
+  if (typeof options !== 'object' || options === null || typeof options.url !== 'string' || options.url.length === 0)
+    throw new HopsafeError('ERR_CONFIG', 'mqttTransport needs a broker url');
+  const prefix = assertPrefix(options.prefix ?? DEFAULT_PREFIX);
+  const qos = options.qos ?? 1;
+  if (qos !== 0 && qos !== 1) throw new HopsafeError('ERR_CONFIG', `qos must be 0 or 1 (got ${String(qos)})`);
+  const protocolVersion = options.protocolVersion ?? 4;
+  if (protocolVersion !== 4 && protocolVersion !== 5) throw new HopsafeError('ERR_CONFIG', 'protocolVersion must be 4 or 5');
+  const maxQueue = positiveInt(options.maxQueue ?? 1000, 'maxQueue', 0);
+  const maxFrameSize = positiveInt(options.maxFrameSize ?? DEFAULT_MQTT_MAX_FRAME_SIZE, 'maxFrameSize', 1);
+  if (maxFrameSize > MQTT_HARD_LIMIT) throw new HopsafeError('ERR_CONFIG', `maxFrameSize exceeds what MQTT can carry (${MQTT_HARD_LIMIT})`);
+  const openTimeoutMs = positiveInt(options.openTimeoutMs ?? 10_000, 'openTimeoutMs', 1);
+  const log = (options.logger ?? pino({ level: 'silent' })).child({ transport: 'mqtt' });
+
+  let client: MqttClient | undefined;
+  let localId: string | undefined;
+  let state: 'new' | 'opening' | 'open' | 'closed' = 'new';
+  let offlineQueued = 0;
+  const statusListeners: Array<(status: TransportStatus) => void> = [];
+  const pendingRejects = new Set<(e: HopsafeError) => void>();
+  let closing: Promise<void> | undefined;
+
+  const emitStatus = (status: TransportStatus): void => {
+    log.debug({ status, localId }, 'status');
+    for (const listener of statusListeners) {
+      try {
+        listener(status);
+      } catch (e) {
+        log.warn({ err: errorName(e) }, 'status listener threw');
+      }
+    }
+  };
+
+  async function open(id: string, onFrame: FrameHandler): Promise<void> {
+    assertEndpointId(id, 'local id');
+    if (state === 'closed') throw new HopsafeError('ERR_CLOSED', 'transport is closed');
+    if (state !== 'new') throw new HopsafeError('ERR_STATE', 'transport already opened');
+    if (typeof onFrame !== 'function') throw new HopsafeError('ERR_CONFIG', 'onFrame must be a function');
+    state = 'opening';
+    localId = id;
+    const inbox = inboxFilter(prefix, id);
+    const clientId = typeof options.clientId === 'function' ? options.clientId(id) : (options.clientId ?? id);
+    const user = options.mqttOptions ?? {};
+    const c = mqtt.connect(options.url, {
+      reconnectPeriod: 1000,
+      connectTimeout: openTimeoutMs,
+      resubscribe: true,
+      queueQoSZero: true,
+      ...user,
+      clientId,
+      // [SPEC 8.2] Persistent session: the broker keeps the inbox subscription and queues QoS 1 frames across reconnects.
+      clean: user.clean ?? false,
+      protocolVersion,
+      ...(protocolVersion === 5
+        ? { properties: { sessionExpiryInterval: options.sessionExpirySeconds ?? 3600, ...user.properties } }
+        : {}),
+    });
+    client = c;
+
+    // [SPEC 8.2] Inbound: only `{prefix}/{localId}/{from}` is a frame; `from` is the last level. The PUBACK
+    // (QoS 1) goes out only after onFrame settled; frames are handed over one at a time, in order.
+    c.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void): void => {
+      const parsed = parseFrameTopic(packet.topic);
+      if (!parsed || parsed.prefix !== prefix || parsed.to !== id) {
+        log.debug({ topic: packet.topic }, 'ignored publish outside the inbox');
+        done();
+        return;
+      }
+      const payload = packet.payload;
+      const bytes =
+        typeof payload === 'string'
+          ? new TextEncoder().encode(payload)
+          : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+      let settled: Promise<void>;
+      try {
+        settled = Promise.resolve(onFrame({ from: parsed.from, bytes }));
+      } catch (e) {
+        settled = Promise.reject(e);
+      }
+      settled.then(
+        () => done(),
+        (e: unknown) => {
+          log.debug({ from: parsed.from, size: bytes.byteLength, err: errorName(e) }, 'frame handler rejected');
+          done();
+        },
+      );
+    };
+
+    c.on('connect', () => {
+      if (state !== 'closed') emitStatus('connected');
+    });
+    c.on('reconnect', () => {
+      if (state !== 'closed') emitStatus('reconnecting');
+    });
+    c.on('close', () => {
+      if (state !== 'closed') emitStatus('disconnected');
+    });
+    c.on('error', (e) => log.warn({ err: errorName(e) }, 'mqtt error'));
+
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => fail(new HopsafeError('ERR_TIMEOUT', `no MQTT connection to ${redactUrl(options.url)} within ${openTimeoutMs} ms`)), openTimeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          c.off('connect', onConnect);
+          c.off('error', onError);
+          pendingRejects.delete(fail);
+        };
+        function fail(e: HopsafeError): void {
+          cleanup();
+          reject(e);
+        }
+        function onError(e: Error): void {
+          fail(new HopsafeError('ERR_TRANSPORT', `MQTT connection to ${redactUrl(options.url)} failed: ${e.message}`, { cause: e }));
+        }
+        function onConnect(): void {
+          c.off('connect', onConnect);
+          c.subscribe(inbox, { qos }, (err, granted) => {
+            if (err) return fail(new HopsafeError('ERR_TRANSPORT', `subscribe to ${inbox} failed: ${err.message}`, { cause: err }));
+            const refused = (granted ?? []).some((g) => g.qos >= 128);
+            if (refused) return fail(new HopsafeError('ERR_FORBIDDEN', `broker refused the subscription to ${inbox}`));
+            cleanup();
+            resolve();
+          });
+        }
+        pendingRejects.add(fail);
+        c.on('connect', onConnect);
+        c.on('error', onError);
+      });
+    } catch (e) {
+      await close();
+      throw e;
+    }
+    if (state !== 'opening') throw new HopsafeError('ERR_CLOSED', 'transport closed while opening');
+    state = 'open';
+    log.debug({ localId: id, inbox }, 'open');
+  }
+
+  function send(peerId: string, bytes: Uint8Array): Promise<void> {
+    try {
+      if (state === 'closed') throw new HopsafeError('ERR_CLOSED', 'transport is closed');
+      if (state !== 'open' || !client || localId === undefined) throw new HopsafeError('ERR_STATE', 'open() the transport before send()');
+      if (!(bytes instanceof Uint8Array)) throw new HopsafeError('ERR_INPUT', 'frame must be a Uint8Array');
+      if (bytes.byteLength > maxFrameSize)
+        throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `frame of ${bytes.byteLength} bytes exceeds maxFrameSize ${maxFrameSize}`);
+      const topic = frameTopic(prefix, peerId, localId);
+      const c = client;
+      const offline = !c.connected;
+      // [SPEC 8.2] While disconnected, frames wait in a bounded queue; past the bound `send` refuses.
+      if (offline && offlineQueued >= maxQueue)
+        throw new HopsafeError('ERR_QUEUE_FULL', `${offlineQueued} frames already queued while disconnected (maxQueue ${maxQueue})`);
+      if (offline) offlineQueued++;
+      return new Promise<void>((resolve, reject) => {
+        let settled = false;
+        const finish = (e?: HopsafeError): void => {
+          if (settled) return;
+          settled = true;
+          if (offline) offlineQueued--;
+          pendingRejects.delete(finish);
+          if (e) reject(e);
+          else resolve();
+        };
+        pendingRejects.add(finish);
+        // Copy: the caller may reuse its buffer before the frame leaves the queue. retain=false. [SPEC 8.2]
+        c.publish(topic, Buffer.from(bytes), { qos, retain: false }, (err) => {
+          if (err) {
+            log.debug({ to: peerId, size: bytes.byteLength, err: errorName(err) }, 'publish failed');
+            finish(new HopsafeError(state === 'closed' ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to ${peerId} failed: ${err.message}`, { cause: err }));
+          } else finish();
+        });
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      const wasOpen = state === 'open';
+      state = 'closed';
+      const c = client;
+      if (c) {
+        if (wasOpen && options.unsubscribeOnClose && c.connected && localId !== undefined) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 2000);
+            c.unsubscribe(inboxFilter(prefix, localId!), () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+        }
+        await new Promise<void>((resolve) => {
+          // Graceful first (lets in-flight QoS 1 publishes finish); forced after a short grace period.
+          const timer = setTimeout(() => c.end(true, {}, () => resolve()), 2000);
+          c.end(!c.connected, {}, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        // (Not removeAllListeners: mqtt.js clears its own timers from its 'close' listener.)
+      }
+      for (const reject of [...pendingRejects]) reject(new HopsafeError('ERR_CLOSED', 'transport closed before the frame was acknowledged'));
+      emitStatus('closed');
+      log.debug({ localId }, 'closed');
+    })();
+    return closing;
+  }
+
+  return {
+    name: 'mqtt',
+    maxFrameSize,
+    open,
+    send,
+    close,
+    onStatus(listener) {
+      statusListeners.push(listener);
+    },
+  };
+}
+
+function positiveInt(value: number, label: string, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) throw new HopsafeError('ERR_CONFIG', `${label} must be an integer >= ${min}`);
+  return value;
+}
+
+function errorName(e: unknown): string {
+  if (e instanceof HopsafeError) return e.code;
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return typeof e;
+}
+
+/** Drops credentials from a URL before it reaches an error message. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}
