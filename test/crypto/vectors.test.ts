@@ -50,7 +50,7 @@ for (const p of providers) {
     const skip = it.iterations > 1 && !SLOW ? 'slow: set HOPSAFE_SLOW=1 to run the 1000-iteration ladder' : false;
     test(`[${p.name}] RFC 7748 §5.2 iterated X25519 ladder, ${it.iterations} iteration(s)`, { skip }, () => {
       // k = u = 9; then (k, u) ← (X25519(k, u), k).
-      let k = new Uint8Array(32);
+      let k: Uint8Array = new Uint8Array(32);
       k[0] = 9;
       let u = k;
       for (let i = 0; i < it.iterations; i++) [k, u] = [p.kexDerive('x25519', k, u), k];
