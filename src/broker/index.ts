@@ -199,10 +199,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
       };
     },
     inject(frame) {
-      const topic = frame.topic ?? frameTopic(frame.prefix ?? 'hopsafe', frame.to ?? '', frame.from ?? '');
-      const packet: PublishPacket = { cmd: 'publish', topic, payload: Buffer.from(frame.bytes), qos: frame.qos ?? 1, retain: false, dup: false };
       return new Promise((resolve, reject) => {
         if (broker.closed) return reject(new HopsafeError('ERR_CLOSED', 'broker is closed'));
+        const topic = frame.topic ?? frameTopic(frame.prefix ?? 'hopsafe', frame.to ?? '', frame.from ?? '');
+        const packet: PublishPacket = { cmd: 'publish', topic, payload: Buffer.from(frame.bytes), qos: frame.qos ?? 1, retain: false, dup: false };
         broker.publish(packet, (err) => (err ? reject(new HopsafeError('ERR_TRANSPORT', 'inject failed', { cause: err })) : resolve()));
       });
     },
