@@ -5,7 +5,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
+import { pino } from 'pino';
 import { mqttTransport, DEFAULT_MQTT_MAX_FRAME_SIZE, type MqttTransportOptions } from '../../src/bindings/mqtt.js';
 import type { InboundFrame, Transport, TransportStatus } from '../../src/bindings/transport.js';
 import { startBroker, createMemoryPersistence, type RunningBroker } from '../../src/broker/index.js';
@@ -262,6 +264,43 @@ commonSuite('system Mosquitto 127.0.0.1:1883 with MQTT 5', async () => ({
   available: await serviceAvailable(MOSQUITTO.host, MOSQUITTO.port),
   extra: { protocolVersion: 5, sessionExpirySeconds: 60 },
 }));
+
+test('[SPEC 8.2] trace-level logs carry ids and sizes, never frame bytes', async () => {
+  const broker = await startBroker();
+  let logText = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logText += chunk.toString();
+      done();
+    },
+  });
+  const logger = pino({ level: 'trace' }, sink);
+  const marker = Uint8Array.from(Buffer.from('PLAINTEXT-MARKER-0123456789'));
+  const frames: InboundFrame[] = [];
+  const a = mqttTransport({ url: broker.url, logger });
+  const b = mqttTransport({ url: broker.url, logger });
+  try {
+    await b.open('b', (f) => {
+      frames.push(f);
+      throw new Error('handler failed'); // exercises the error log path
+    });
+    await a.open('a', () => {});
+    await a.send('b', marker);
+    const deadline = Date.now() + 3000;
+    while (frames.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await rejectsWith(a.send('b', new Uint8Array(DEFAULT_MQTT_MAX_FRAME_SIZE + 1)), 'ERR_PAYLOAD_TOO_LARGE');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await broker.close();
+  }
+  assert.equal(frames.length, 1);
+  assert.ok(logText.includes('"transport":"mqtt"'), 'the logger was used');
+  assert.ok(logText.includes('frame handler rejected'));
+  const b64 = Buffer.from(marker).toString('base64');
+  for (const needle of ['PLAINTEXT-MARKER', Buffer.from(marker).toString('hex'), b64.slice(0, 20), '80,76,65,73,78']) {
+    assert.ok(!logText.includes(needle), `log contains ${needle}`);
+  }
+});
 
 describe('mqtt binding: disconnects and the offline queue (embedded aedes restarted on the same port)', () => {
   const cleanup: Array<() => Promise<void>> = [];
