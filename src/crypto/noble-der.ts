@@ -34,17 +34,42 @@ function malformed(what: string): never {
   throw new HopsafeError('ERR_MALFORMED', what);
 }
 
-/** One complete DER value: no trailing bytes, no indefinite lengths anywhere. */
-function decode(bytes: Uint8Array, what: string): asn1js.AsnType {
-  const r = asn1js.fromBER(Uint8Array.from(bytes));
-  if (r.offset === -1 || r.offset !== bytes.length) malformed(`${what}: not a single DER value`);
-  assertDefinite(r.result, what);
-  return r.result;
+/** Nesting limit for the framing check; keys are 4 levels deep at most. */
+const MAX_DEPTH = 8;
+
+/**
+ * Strict DER framing, checked before asn1js sees the bytes (asn1js is a BER reader and, among
+ * other leniencies, accepts children that overrun their parent's length): low-tag-number form,
+ * definite minimal lengths (at most 4 length octets), constructed contents exactly filled by
+ * their children. Returns the offset after the TLV at `off`.
+ */
+function checkTlv(b: Uint8Array, off: number, end: number, depth: number, what: string): number {
+  if (depth > MAX_DEPTH) malformed(`${what}: nested too deeply`);
+  if (end - off < 2) malformed(`${what}: truncated`);
+  const tag = b[off]!;
+  if ((tag & 0x1f) === 0x1f) malformed(`${what}: high tag number`);
+  let len = b[off + 1]!;
+  let p = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || end - p < n) malformed(`${what}: bad length`);
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
+    if (len < 0x80 || (n > 1 && b[p] === 0)) malformed(`${what}: non-minimal length`);
+    p += n;
+  }
+  if (len > end - p) malformed(`${what}: length exceeds the data`);
+  const contentEnd = p + len;
+  if (tag & 0x20) while (p < contentEnd) p = checkTlv(b, p, contentEnd, depth + 1, what);
+  return contentEnd;
 }
 
-function assertDefinite(node: asn1js.AsnType, what: string): void {
-  if (node.lenBlock.isIndefiniteForm) malformed(`${what}: indefinite length`);
-  if (node instanceof asn1js.Constructed) for (const c of node.valueBlock.value) assertDefinite(c, what);
+/** One complete DER value and nothing after it. */
+function decode(bytes: Uint8Array, what: string): asn1js.AsnType {
+  if (checkTlv(bytes, 0, bytes.length, 0, what) !== bytes.length) malformed(`${what}: trailing bytes`);
+  const r = asn1js.fromBER(Uint8Array.from(bytes));
+  if (r.offset !== bytes.length || r.result.error) malformed(`${what}: not a DER value`);
+  return r.result;
 }
 
 function children(node: asn1js.AsnType | undefined, min: number, max: number, what: string): asn1js.AsnType[] {
@@ -59,9 +84,13 @@ function oid(node: asn1js.AsnType | undefined, what: string): string {
   return node.getValue();
 }
 
+/** A small non-negative INTEGER in minimal encoding. */
 function smallInt(node: asn1js.AsnType | undefined, what: string): number {
-  if (!(node instanceof asn1js.Integer) || node.valueBlock.valueHexView.length > 4) malformed(`${what}: expected INTEGER`);
-  return node.valueBlock.valueDec;
+  if (!(node instanceof asn1js.Integer)) malformed(`${what}: expected INTEGER`);
+  const v = node.valueBlock.valueHexView;
+  if (v.length < 1 || v.length > 3 || (v[0]! & 0x80) !== 0 || (v.length > 1 && v[0] === 0 && (v[1]! & 0x80) === 0))
+    malformed(`${what}: expected a small INTEGER in minimal encoding`);
+  return v.reduce((n, x) => n * 256 + x, 0);
 }
 
 function octets(node: asn1js.AsnType | undefined, what: string): Uint8Array {
