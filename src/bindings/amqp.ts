@@ -1,0 +1,333 @@
+/**
+ * AMQP 0-9-1 binding (RabbitMQ) on amqplib's promise API. [SPEC 8.3]
+ *
+ * - One topic exchange (default `hopsafe`); endpoint `self` consumes its own queue `{queuePrefix}.{self}`
+ *   (queuePrefix defaults to the exchange name) bound with `[prefix.]{self}.*`.
+ * - A frame to `to` is published with routing key `[prefix.]{to}.{from}` (ids written as routing-key words,
+ *   see amqp-routing.ts), persistent when `durable`, on a ConfirmChannel: `send` resolves on the broker's confirm.
+ * - Inbound frames are handed to the FrameHandler one at a time, in queue order; each message is acked only
+ *   after the handler's promise settled — accepted or rejected alike (a rejected frame is never requeued).
+ *   `prefetch` bounds the unacked messages in flight.
+ * - On connection/channel loss it reconnects with bounded exponential backoff and re-declares exchange, queue,
+ *   binding and consumer. Frames sent while down are queued (up to `maxQueue`, then ERR_QUEUE_FULL) and published
+ *   after the reconnect; frames whose confirm was lost with the channel are published again (at-least-once: the
+ *   session layer discards duplicates).
+ */
+import amqplib from 'amqplib';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { HopsafeError } from '../errors/index.js';
+import { assertEndpointId } from './endpoint-id.js';
+import type { FrameHandler, Transport, TransportStatus } from './transport.js';
+import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
+
+/** Default largest frame: 16 MiB, well under RabbitMQ's default `max_message_size` of 128 MiB. [SPEC 8.3] */
+export const AMQP_DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
+/** RabbitMQ's hard upper bound for `max_message_size` (512 MiB); larger `maxFrameSize` values are refused. */
+export const AMQP_MAX_FRAME_SIZE_LIMIT = 512 * 1024 * 1024;
+
+export interface AmqpReconnectOptions {
+  /** First retry delay (ms). Default 100. */
+  initialDelayMs?: number;
+  /** Upper bound of the exponential backoff (ms). Default 5000. */
+  maxDelayMs?: number;
+  /** Give up after this many consecutive failed attempts (status `disconnected`). Default: never. */
+  maxAttempts?: number;
+}
+
+export interface AmqpTransportOptions {
+  /** Broker URL. Default `amqp://guest:guest@127.0.0.1:5672`. */
+  url?: string;
+  /** Topic exchange carrying the frames. Default `hopsafe`. Names starting with `amq.` are checked, not declared. */
+  exchange?: string;
+  /** Durable exchange and queue, persistent messages. Default true. */
+  durable?: boolean;
+  /** Max unacked deliveries in flight (basic.qos). Default 64. */
+  prefetch?: number;
+  /** Max frames queued by `send` while disconnected; beyond it `send` rejects with ERR_QUEUE_FULL. Default 1000. */
+  maxQueue?: number;
+  /** Largest frame in bytes. Default 16 MiB (AMQP_DEFAULT_MAX_FRAME_SIZE). */
+  maxFrameSize?: number;
+  /** Routing-key words before `{to}.{from}`, e.g. `hopsafe` to meet MQTT topic `hopsafe/{to}/{from}` on `amq.topic`. Default ''. */
+  routingKeyPrefix?: string;
+  /** Queue name is `{queuePrefix}.{self}`. Default: the exchange name (must not start with `amq.`). */
+  queuePrefix?: string;
+  reconnect?: AmqpReconnectOptions;
+  /** Opens the connection (default amqplib.connect). Hook for instrumentation and fault-injection tests. */
+  connect?: (url: string) => Promise<ChannelModel>;
+}
+
+interface PendingSend {
+  readonly key: string;
+  readonly bytes: Buffer;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+function positiveInt(v: number, label: string): number {
+  if (!Number.isSafeInteger(v) || v < 1) throw new HopsafeError('ERR_CONFIG', `${label} must be a positive integer`);
+  return v;
+}
+
+class AmqpTransport implements Transport {
+  readonly name = 'amqp';
+  readonly maxFrameSize: number;
+  readonly #url: string;
+  readonly #exchange: string;
+  readonly #durable: boolean;
+  readonly #prefetch: number;
+  readonly #maxQueue: number;
+  readonly #prefix: string;
+  readonly #queuePrefix: string;
+  readonly #initialDelay: number;
+  readonly #maxDelay: number;
+  readonly #maxAttempts: number;
+  readonly #connect: (url: string) => Promise<ChannelModel>;
+
+  #self: string | undefined;
+  #onFrame: FrameHandler | undefined;
+  #model: ChannelModel | undefined;
+  #ch: ConfirmChannel | undefined;
+  #status: TransportStatus = 'disconnected';
+  readonly #listeners = new Set<(s: TransportStatus) => void>();
+  #queue: PendingSend[] = [];
+  #retry: PendingSend[] = [];
+  #closed = false;
+  #timer: NodeJS.Timeout | undefined;
+  #attempt = 0;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(o: AmqpTransportOptions) {
+    this.#url = o.url ?? 'amqp://guest:guest@127.0.0.1:5672';
+    this.#exchange = o.exchange ?? 'hopsafe';
+    if (this.#exchange === '') throw new HopsafeError('ERR_CONFIG', 'exchange must not be empty (the default exchange is not a topic exchange)');
+    this.#durable = o.durable ?? true;
+    this.#prefetch = positiveInt(o.prefetch ?? 64, 'prefetch');
+    this.#maxQueue = positiveInt(o.maxQueue ?? 1000, 'maxQueue');
+    this.maxFrameSize = positiveInt(o.maxFrameSize ?? AMQP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
+    if (this.maxFrameSize > AMQP_MAX_FRAME_SIZE_LIMIT)
+      throw new HopsafeError('ERR_CONFIG', `maxFrameSize must be at most ${AMQP_MAX_FRAME_SIZE_LIMIT}`);
+    this.#prefix = o.routingKeyPrefix ?? '';
+    prefixWords(this.#prefix);
+    this.#queuePrefix = o.queuePrefix ?? this.#exchange;
+    if (this.#queuePrefix.startsWith('amq.'))
+      throw new HopsafeError('ERR_CONFIG', `queue names starting with 'amq.' are reserved by the broker; set queuePrefix`);
+    this.#initialDelay = positiveInt(o.reconnect?.initialDelayMs ?? 100, 'reconnect.initialDelayMs');
+    this.#maxDelay = positiveInt(o.reconnect?.maxDelayMs ?? 5000, 'reconnect.maxDelayMs');
+    this.#maxAttempts = o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY;
+    this.#connect = o.connect ?? ((url) => amqplib.connect(url));
+  }
+
+  /** Queue consumed by this endpoint (after `open`). */
+  get queueName(): string | undefined {
+    return this.#self === undefined ? undefined : `${this.#queuePrefix}.${this.#self}`;
+  }
+
+  async open(localId: string, onFrame: FrameHandler): Promise<void> {
+    assertEndpointId(localId, 'localId');
+    if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'amqp transport is closed');
+    if (this.#self !== undefined) throw new HopsafeError('ERR_STATE', 'amqp transport is already open');
+    this.#self = localId;
+    this.#onFrame = onFrame;
+    try {
+      await this.#connectOnce();
+    } catch (e) {
+      this.#self = undefined;
+      this.#onFrame = undefined;
+      throw new HopsafeError('ERR_TRANSPORT', `amqp: cannot connect/declare: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async #connectOnce(): Promise<void> {
+    const self = this.#self;
+    if (self === undefined) throw new HopsafeError('ERR_STATE', 'not open');
+    const model = await this.#connect(this.#url);
+    model.on('error', () => undefined); // 'close' follows and drives the reconnect
+    model.on('close', () => this.#lost(model));
+    let ch: ConfirmChannel;
+    try {
+      ch = await model.createConfirmChannel();
+      ch.on('error', () => undefined);
+      ch.on('close', () => {
+        // A channel-level error (e.g. our queue was deleted): drop the whole connection and start over.
+        if (this.#model === model) model.close().catch(() => undefined);
+      });
+      await ch.prefetch(this.#prefetch);
+      if (this.#exchange.startsWith('amq.')) await ch.checkExchange(this.#exchange);
+      else await ch.assertExchange(this.#exchange, 'topic', { durable: this.#durable });
+      const queue = `${this.#queuePrefix}.${self}`;
+      await ch.assertQueue(queue, { durable: this.#durable });
+      await ch.bindQueue(queue, this.#exchange, bindingKey(this.#prefix, self)); // [SPEC 8.3]
+      await ch.consume(queue, (msg) => this.#deliver(model, ch, self, msg), { noAck: false });
+    } catch (e) {
+      await model.close().catch(() => undefined);
+      throw e;
+    }
+    if (this.#closed) {
+      await model.close().catch(() => undefined);
+      return;
+    }
+    this.#model = model;
+    this.#ch = ch;
+    this.#attempt = 0;
+    this.#setStatus('connected');
+    this.#flush();
+  }
+
+  #lost(model: ChannelModel): void {
+    if (this.#model !== model) return;
+    this.#model = undefined;
+    this.#ch = undefined;
+    if (this.#closed) return;
+    this.#setStatus('reconnecting');
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    if (this.#attempt >= this.#maxAttempts) {
+      this.#setStatus('disconnected');
+      this.#failQueued(new HopsafeError('ERR_TRANSPORT', 'amqp: gave up reconnecting'));
+      return;
+    }
+    const base = Math.min(this.#maxDelay, this.#initialDelay * 2 ** this.#attempt);
+    const delay = Math.round(base * (0.5 + Math.random() / 2));
+    this.#attempt++;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#connectOnce().catch(() => this.#schedule());
+    }, delay);
+  }
+
+  #deliver(model: ChannelModel, ch: ConfirmChannel, self: string, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // Consumer cancelled by the broker (queue deleted): reconnect, which re-declares it.
+      model.close().catch(() => undefined);
+      return;
+    }
+    const from = senderFromKey(this.#prefix, self, msg.fields.routingKey); // [SPEC 8.3] from = last word
+    const bytes = new Uint8Array(msg.content);
+    const onFrame = this.#onFrame;
+    this.#chain = this.#chain.then(async () => {
+      try {
+        if (from !== undefined && onFrame !== undefined && !this.#closed) await onFrame({ from, bytes });
+      } catch {
+        // [SPEC 8.3] A rejected frame is acked like an accepted one: redelivery would not make it valid.
+      } finally {
+        // [SPEC 8.3] Ack only once the handler settled. If the channel is gone the broker redelivers it.
+        if (this.#ch === ch) {
+          try {
+            ch.ack(msg);
+          } catch {
+            /* channel closing: the broker requeues the message */
+          }
+        }
+      }
+    });
+  }
+
+  send(peerId: string, bytes: Uint8Array): Promise<void> {
+    try {
+      assertEndpointId(peerId, 'peerId');
+      if (!(bytes instanceof Uint8Array)) throw new HopsafeError('ERR_INPUT', 'bytes must be a Uint8Array');
+      if (bytes.length > this.maxFrameSize)
+        throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `amqp: frame of ${bytes.length} bytes exceeds maxFrameSize ${this.maxFrameSize}`);
+      if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'amqp transport is closed');
+      if (this.#self === undefined) throw new HopsafeError('ERR_STATE', 'amqp transport: call open() before send()');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const key = routingKey(this.#prefix, peerId, this.#self);
+    return new Promise<void>((resolve, reject) => {
+      const p: PendingSend = { key, bytes: Buffer.from(bytes), resolve, reject };
+      const ch = this.#ch;
+      if (ch !== undefined && this.#queue.length === 0 && this.#retry.length === 0) {
+        this.#publish(ch, p);
+      } else if (this.#queue.length >= this.#maxQueue) {
+        reject(new HopsafeError('ERR_QUEUE_FULL', `amqp: ${this.#maxQueue} frames already queued while disconnected`));
+      } else if (this.#status === 'disconnected' && this.#attempt >= this.#maxAttempts) {
+        reject(new HopsafeError('ERR_TRANSPORT', 'amqp: disconnected (gave up reconnecting)'));
+      } else {
+        this.#queue.push(p);
+      }
+    });
+  }
+
+  #publish(ch: ConfirmChannel, p: PendingSend): void {
+    const onConfirm = (err: unknown): void => {
+      if (err === null || err === undefined) return p.resolve();
+      if (this.#closed) return p.reject(new HopsafeError('ERR_CLOSED', 'amqp transport closed before the broker confirmed'));
+      if (err instanceof Error && err.message === 'message nacked')
+        return p.reject(new HopsafeError('ERR_TRANSPORT', 'amqp: broker nacked the frame'));
+      this.#retry.push(p); // channel lost before the confirm: publish again after reconnecting
+    };
+    try {
+      ch.publish(
+        this.#exchange,
+        p.key,
+        p.bytes,
+        { persistent: this.#durable, contentType: 'application/octet-stream' },
+        onConfirm,
+      );
+    } catch {
+      // amqplib throws synchronously when the channel is already closed; the 'close' handler reconnects.
+      this.#retry.push(p);
+    }
+  }
+
+  #flush(): void {
+    const items = [...this.#retry, ...this.#queue];
+    this.#retry = [];
+    this.#queue = [];
+    for (const p of items) {
+      const ch = this.#ch;
+      if (ch === undefined) this.#retry.push(p);
+      else this.#publish(ch, p);
+    }
+  }
+
+  #failQueued(e: HopsafeError): void {
+    const items = [...this.#retry, ...this.#queue];
+    this.#retry = [];
+    this.#queue = [];
+    for (const p of items) p.reject(e);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#failQueued(new HopsafeError('ERR_CLOSED', 'amqp transport closed'));
+    const model = this.#model;
+    const ch = this.#ch;
+    this.#model = undefined;
+    this.#ch = undefined;
+    if (ch !== undefined) {
+      // Give frames already published a moment to be confirmed.
+      await Promise.race([ch.waitForConfirms().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    }
+    if (model !== undefined) await model.close().catch(() => undefined);
+    this.#setStatus('closed');
+  }
+
+  onStatus(listener: (status: TransportStatus) => void): void {
+    this.#listeners.add(listener);
+  }
+
+  #setStatus(s: TransportStatus): void {
+    if (this.#status === s) return;
+    this.#status = s;
+    for (const l of this.#listeners) {
+      try {
+        l(s);
+      } catch {
+        /* a listener's error is its own */
+      }
+    }
+  }
+}
+
+/** Creates an AMQP transport (RabbitMQ). Nothing connects until `open`. [SPEC 8.3] */
+export function amqpTransport(options: AmqpTransportOptions = {}): Transport & { readonly queueName: string | undefined } {
+  return new AmqpTransport(options);
+}
