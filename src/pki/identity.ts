@@ -1,0 +1,71 @@
+/**
+ * Loading our own identity: certificate chain (leaf first) + PKCS#8 private key, checked
+ * for consistency before any session uses it. [SPEC 6.6]
+ */
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { HopsafeError } from '../errors/index.js';
+import { equal } from '../bytes/index.js';
+import { derObjects } from '../codec/pem.js';
+import { createNodeProvider } from '../crypto/node.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import type { LocalIdentity, PemOrDer, PeerVerifier, VerifiedPeer } from './types.js';
+import { parseCertificate } from './x509.js';
+import { parseAttributeCertificate } from './attribute-cert.js';
+import { decodeRoleInformation, type DecodedRole } from './roles.js';
+import { namesEndpoint } from './names.js';
+import { refuse } from './refusal.js';
+
+export interface LoadIdentityOptions {
+  /** RFC 5755 attribute certificates (PEM "ATTRIBUTE CERTIFICATE" or DER) to present in the ClearToken. */
+  readonly attributeCertificates?: readonly PemOrDer[];
+  readonly provider?: CryptoProvider;
+}
+
+export function loadPrivateKey(input: PemOrDer): KeyObject {
+  const [der] = derObjects(input, ['PRIVATE KEY'], 'private key');
+  try {
+    return createPrivateKey({ key: Buffer.from(der as Uint8Array), format: 'der', type: 'pkcs8' });
+  } catch (e) {
+    throw new HopsafeError('ERR_MALFORMED', 'private key is not valid PKCS#8', { cause: e });
+  }
+}
+
+/**
+ * Parses and checks an identity: the chain parses (ERR_MALFORMED), the private key is PKCS#8 and
+ * matches the leaf's public key (ERR_KEY_MISMATCH), the leaf names `id` (ERR_CERT_NAME).
+ * Roles: the leaf's RoleInformation extension plus those of the attribute certificates (all
+ * assignments, with their validity; the peer filters by time).
+ */
+export function loadIdentity(input: { certificate: PemOrDer; privateKey: PemOrDer }, id: string, opts: LoadIdentityOptions = {}): LocalIdentity {
+  if (!input || (typeof input.certificate !== 'string' && !(input.certificate instanceof Uint8Array)))
+    throw new HopsafeError('ERR_CONFIG', 'identity.certificate must be PEM text or DER bytes');
+  const provider = opts.provider ?? createNodeProvider();
+  const chain = derObjects(input.certificate, ['CERTIFICATE'], 'identity certificate');
+  const parsed = chain.map((c) => parseCertificate(c));
+  const leaf = parsed[0];
+  if (!leaf) throw new HopsafeError('ERR_MALFORMED', 'identity certificate chain is empty');
+  const key = loadPrivateKey(input.privateKey);
+  const derivedSpki = new Uint8Array(createPublicKey(key).export({ format: 'der', type: 'spki' }));
+  // Compare the key material: both SPKIs from node are canonical for the same key.
+  const leafSpki = new Uint8Array(leaf.publicKey.export({ format: 'der', type: 'spki' }));
+  if (!equal(derivedSpki, leafSpki)) throw refuse('key-mismatch', `private key does not match certificate "${leaf.subjectText}"`);
+  if (!namesEndpoint(leaf, id)) throw refuse('name', `certificate "${leaf.subjectText}" does not name endpoint ${JSON.stringify(id)}`);
+  const privateKey = provider.importPrivateKey(new Uint8Array(key.export({ format: 'der', type: 'pkcs8' })));
+  const acs: Uint8Array[] = [];
+  for (const a of opts.attributeCertificates ?? []) acs.push(...derObjects(a, ['ATTRIBUTE CERTIFICATE'], 'attribute certificate'));
+  const roles: DecodedRole[] = leaf.roleInfo ? decodeRoleInformation(leaf.roleInfo, leaf) : [];
+  for (const der of acs) {
+    const ac = parseAttributeCertificate(der);
+    if (ac.holderSerialHex === leaf.serialHex && ac.holderIssuers.some((n) => equal(n, leaf.issuer)))
+      for (const ri of ac.roleInfos) roles.push(...decodeRoleInformation(ri, ac));
+  }
+  return { id, chain, privateKey, attributeCertificates: acs, roles };
+}
+
+/**
+ * Validates our own chain against `verifier` at `now` (default: current time), so a misconfigured
+ * endpoint fails at start-up with the same code a peer would report (ERR_CERT_EXPIRED, …).
+ */
+export function validateOwn(identity: LocalIdentity, verifier: PeerVerifier, now: Date = new Date()): Promise<VerifiedPeer> {
+  return verifier.verify({ chain: identity.chain, attributeCertificates: identity.attributeCertificates, claimedId: identity.id, now });
+}

@@ -1,0 +1,21 @@
+/** `hopsafe/pki`: certificate validation, identities, IEC 62351-8 roles and RBAC policy. [SPEC 6] */
+export type { PemOrDer, TrustConfig, RoleAssignment, VerifiedPeer, VerifyRequest, PeerVerifier, LocalIdentity } from './types.js';
+export { createTrustStore, DEFAULT_ACCEPTED_EKUS, type TrustStore, type TrustStoreOptions, type TrustUpdate } from './trust-store.js';
+export { loadIdentity, validateOwn, loadPrivateKey, type LoadIdentityOptions } from './identity.js';
+export {
+  PREDEFINED_ROLES,
+  parseRoleSpec,
+  encodeRoleInformation,
+  decodeRoleInformation,
+  rolesAt,
+  roleNameForId,
+  type RoleSpec,
+  type PredefinedRole,
+} from './roles.js';
+export { createAuthorizer, loadPolicy, parsePolicy, globToRegExp, type Authorizer, type AuthorizationContext, type Policy, type PolicyInput } from './policy.js';
+export { parseCertificate, type ParsedCert } from './x509.js';
+export { parseCrl, type ParsedCrl } from './crl.js';
+export { parseAttributeCertificate } from './attribute-cert.js';
+export { namesEndpoint } from './names.js';
+export { REFUSAL_CODES } from './refusal.js';
+export * as oids from './oids.js';

@@ -1,0 +1,37 @@
+/**
+ * The one place where validation failures become error codes. Validation code reports a
+ * `Refusal` reason; callers only ever see the HopsafeError made here. [SPEC 6.7]
+ */
+import { HopsafeError, type ErrorCode } from '../errors/index.js';
+
+export const REFUSAL_CODES = {
+  /** Bytes that are not a certificate/CRL/AC, or a chain too long. */
+  malformed: 'ERR_MALFORMED',
+  /** No path from the leaf to a configured root (unknown issuer, bad signature, refused algorithm). */
+  'no-path': 'ERR_CERT_UNTRUSTED',
+  /** The peer presented a certificate that is not on the validated path. */
+  'extra-certificate': 'ERR_CERT_UNTRUSTED',
+  /** A CA on the path is not a CA (basicConstraints cA false/absent, keyUsage without keyCertSign). */
+  'issuer-not-ca': 'ERR_CERT_USAGE',
+  expired: 'ERR_CERT_EXPIRED',
+  'not-yet-valid': 'ERR_CERT_NOT_YET_VALID',
+  /** The endpoint certificate is a CA certificate. */
+  'ca-as-leaf': 'ERR_CERT_USAGE',
+  'path-length': 'ERR_CERT_USAGE',
+  'key-usage': 'ERR_CERT_USAGE',
+  'extended-key-usage': 'ERR_CERT_USAGE',
+  'unknown-critical-extension': 'ERR_CERT_USAGE',
+  'key-type': 'ERR_CERT_USAGE',
+  revoked: 'ERR_CERT_REVOKED',
+  /** crlMode 'require' and no current CRL from the issuer. */
+  'revocation-unknown': 'ERR_CERT_REVOKED',
+  name: 'ERR_CERT_NAME',
+  'key-mismatch': 'ERR_KEY_MISMATCH',
+} as const satisfies Record<string, ErrorCode>;
+
+export type Refusal = keyof typeof REFUSAL_CODES;
+
+export function refuse(reason: Refusal, detail: string, cause?: unknown): HopsafeError {
+  const err = new HopsafeError(REFUSAL_CODES[reason], `${reason}: ${detail}`, cause === undefined ? undefined : { cause });
+  return err;
+}

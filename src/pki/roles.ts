@@ -1,0 +1,174 @@
+/**
+ * IEC 62351-8 role information: the RoleInformation structure (OID 1.2.840.10070.8.1) as an
+ * identity-certificate extension or as an attribute of an RFC 5755 attribute certificate.
+ * Encoding in schemas/hopsafe-roles.asn1. [SPEC 6.4]
+ */
+import * as asn1js from 'asn1js';
+import { HopsafeError } from '../errors/index.js';
+import type { RoleAssignment } from './types.js';
+import { children, parseDer, seq, tlv } from './der.js';
+
+/** IEC 62351-8 predefined roles (Table "pre-defined roles"). Ids -32768..-1 are private (custom) roles. */
+export const PREDEFINED_ROLES = {
+  VIEWER: 0,
+  OPERATOR: 1,
+  ENGINEER: 2,
+  INSTALLER: 3,
+  SECADM: 4,
+  SECAUD: 5,
+  RBACMNT: 6,
+} as const;
+export type PredefinedRole = keyof typeof PREDEFINED_ROLES;
+
+const NAME_BY_ID = new Map<number, string>(Object.entries(PREDEFINED_ROLES).map(([k, v]) => [v, k]));
+export const ROLE_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+export const DEFAULT_AOR = 'hopsafe';
+export const ROLE_DEFINITION = 'IEC62351-8';
+
+export interface RoleSpec {
+  /** A predefined name (VIEWER…RBACMNT) or a custom name; custom roles need `roleId`. */
+  readonly role: string;
+  /** Required for custom roles (−32768…−1 recommended, 7…32767 are reserved by IEC 62351-8); ignored for predefined names. */
+  readonly roleId?: number;
+  readonly notBefore?: Date;
+  readonly notAfter?: Date;
+  /** Area of responsibility (default "hopsafe"). */
+  readonly aor?: string;
+}
+
+export function isPredefinedRole(name: string): name is PredefinedRole {
+  return Object.hasOwn(PREDEFINED_ROLES, name);
+}
+
+/** Display name for a role id: the predefined name or `role:<id>`. */
+export function roleNameForId(id: number): string {
+  return NAME_BY_ID.get(id) ?? `role:${id}`;
+}
+
+/** Parses "OPERATOR", "SECAUD", "myrole=-7" or "-7" into a RoleSpec. */
+export function parseRoleSpec(text: string): RoleSpec {
+  const t = text.trim();
+  const m = /^([A-Za-z0-9_.:-]+)=(-?\d+)$/.exec(t);
+  if (m) return { role: m[1] ?? '', roleId: Number(m[2]) };
+  if (/^-?\d+$/.test(t)) return { role: roleNameForId(Number(t)), roleId: Number(t) };
+  const up = t.toUpperCase();
+  if (isPredefinedRole(up)) return { role: up };
+  throw new HopsafeError('ERR_CONFIG', `unknown role ${JSON.stringify(text)} (predefined: ${Object.keys(PREDEFINED_ROLES).join(', ')}; custom roles as NAME=ID)`);
+}
+
+function resolveId(r: RoleSpec): number {
+  if (isPredefinedRole(r.role)) return PREDEFINED_ROLES[r.role];
+  if (r.roleId === undefined || !Number.isInteger(r.roleId) || r.roleId < -32768 || r.roleId > 32767 || NAME_BY_ID.has(r.roleId))
+    throw new HopsafeError('ERR_CONFIG', `custom role ${JSON.stringify(r.role)} needs a roleId in -32768..32767 outside 0..6`);
+  if (!ROLE_NAME_PATTERN.test(r.role)) throw new HopsafeError('ERR_CONFIG', `invalid role name ${JSON.stringify(r.role)}`);
+  return r.roleId;
+}
+
+const der = (n: asn1js.AsnType): Uint8Array => new Uint8Array(n.toBER(false));
+const genTime = (d: Date): Uint8Array => der(new asn1js.GeneralizedTime({ valueDate: new Date(Math.floor(d.getTime() / 1000) * 1000) }));
+
+/** DER RoleInformation for the given roles: one UserRoleInfo per role. [SPEC 6.4] */
+export function encodeRoleInformation(roles: readonly RoleSpec[]): Uint8Array {
+  if (roles.length === 0) throw new HopsafeError('ERR_CONFIG', 'RoleInformation needs at least one role');
+  const entries = roles.map((r) => {
+    const id = resolveId(r);
+    const aor = r.aor ?? DEFAULT_AOR;
+    const parts: Uint8Array[] = [
+      seq(der(new asn1js.Integer({ value: id }))),
+      der(new asn1js.Utf8String({ value: aor })),
+      der(new asn1js.Integer({ value: 0 })),
+      der(new asn1js.Utf8String({ value: ROLE_DEFINITION })),
+      der(new asn1js.Enumerated({ value: 1 })),
+    ];
+    if (r.notBefore || r.notAfter) {
+      if (!r.notBefore || !r.notAfter) throw new HopsafeError('ERR_CONFIG', 'a role validity needs both notBefore and notAfter');
+      parts.push(tlv(0xa0, genTime(r.notBefore), genTime(r.notAfter)));
+    }
+    if (!isPredefinedRole(r.role)) parts.push(tlv(0xa1, der(new asn1js.Utf8String({ value: r.role }))));
+    return seq(...parts);
+  });
+  return seq(...entries);
+}
+
+export interface DecodedRole extends RoleAssignment {
+  readonly aor: string;
+}
+
+/**
+ * Decodes RoleInformation. Roles without their own validity take `container` (the certificate's
+ * or attribute certificate's validity). Entries with operation delete(2) are dropped; a custom role
+ * that uses a predefined name, or a predefined id with another name, is dropped. Throws ERR_MALFORMED.
+ */
+export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore: Date; notAfter: Date }): DecodedRole[] {
+  const out: DecodedRole[] = [];
+  try {
+    const top = parseDer(bytes, 'RoleInformation');
+    const entries = children(top, 'RoleInformation');
+    if (entries.length === 0 || entries.length > 64) throw new Error('RoleInformation must hold 1..64 entries');
+    for (const e of entries) {
+      const f = children(e, 'UserRoleInfo');
+      const [ids, aorN, revN, defN] = f;
+      const idList = children(ids, 'userRole').map((n) => {
+        if (!(n instanceof asn1js.Integer)) throw new Error('roleId is not an INTEGER');
+        const v = n.valueBlock.valueDec;
+        if (v < -32768 || v > 32767) throw new Error('roleId out of range');
+        return v;
+      });
+      if (idList.length === 0 || !(aorN instanceof asn1js.Utf8String) || !(revN instanceof asn1js.Integer) || !(defN instanceof asn1js.Utf8String))
+        throw new Error('bad UserRoleInfo');
+      let operation = 1;
+      let notBefore = container.notBefore;
+      let notAfter = container.notAfter;
+      let names: string[] | undefined;
+      for (const n of f.slice(4)) {
+        if (n instanceof asn1js.Enumerated) operation = n.valueBlock.valueDec;
+        else if (n instanceof asn1js.Integer) continue; // statusChangeSequence
+        else if (n.idBlock.tagClass === 3 && n.idBlock.tagNumber === 0) {
+          const [a, b] = (n as asn1js.Constructed).valueBlock.value;
+          if (!(a instanceof asn1js.GeneralizedTime) || !(b instanceof asn1js.GeneralizedTime)) throw new Error('bad role validity');
+          notBefore = a.toDate();
+          notAfter = b.toDate();
+        } else if (n.idBlock.tagClass === 3 && n.idBlock.tagNumber === 1) {
+          names = (n as asn1js.Constructed).valueBlock.value.map((s) => {
+            if (!(s instanceof asn1js.Utf8String)) throw new Error('bad role name');
+            return s.valueBlock.value;
+          });
+        } else throw new Error('unexpected UserRoleInfo field');
+      }
+      if (operation === 2) continue; // delete
+      idList.forEach((id, i) => {
+        const predefined = NAME_BY_ID.get(id);
+        const given = names?.[i];
+        let role: string;
+        if (predefined !== undefined) {
+          if (given !== undefined && given !== predefined) return;
+          role = predefined;
+        } else {
+          if (given !== undefined && (!ROLE_NAME_PATTERN.test(given) || isPredefinedRole(given.toUpperCase()))) return;
+          role = given ?? roleNameForId(id);
+        }
+        out.push({ role, roleId: id, notBefore, notAfter, aor: aorN.valueBlock.value });
+      });
+    }
+  } catch (e) {
+    if (e instanceof HopsafeError) throw e;
+    throw new HopsafeError('ERR_MALFORMED', `RoleInformation: ${(e as Error).message}`, { cause: e });
+  }
+  return out;
+}
+
+/** Roles valid at `now` (inclusive bounds). [SPEC 6.4] */
+export function rolesAt(roles: readonly RoleAssignment[], now: Date): RoleAssignment[] {
+  const t = now.getTime();
+  const seen = new Set<string>();
+  const out: RoleAssignment[] = [];
+  for (const r of roles) {
+    if (r.notBefore && t < r.notBefore.getTime()) continue;
+    if (r.notAfter && t > r.notAfter.getTime()) continue;
+    const key = `${r.roleId}\u0000${r.role}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(r);
+  }
+  return out;
+}

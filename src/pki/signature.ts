@@ -1,0 +1,145 @@
+/**
+ * Signatures on certificates, CRLs and attribute certificates, checked with node:crypto.
+ * Accepted algorithms: ECDSA with SHA-256/384/512 (P-256, P-384 keys), Ed25519, RSA PKCS#1 v1.5
+ * and RSASSA-PSS (MGF1 with the same hash) with SHA-256/384/512 and keys of at least 2048 bits.
+ * SHA-1 and MD5 are refused. [SPEC 6.2]
+ */
+import * as asn1js from 'asn1js';
+import { createPublicKey, sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
+import { HopsafeError } from '../errors/index.js';
+import { asOid, children, seq, tlv } from './der.js';
+import { HASH_OIDS, ID_MGF1, SIG } from './oids.js';
+
+export type HashName = 'sha256' | 'sha384' | 'sha512';
+export type SignatureSpec =
+  | { readonly kind: 'rsa-pkcs1'; readonly hash: HashName }
+  | { readonly kind: 'rsa-pss'; readonly hash: HashName; readonly saltLength: number }
+  | { readonly kind: 'ecdsa'; readonly hash: HashName }
+  | { readonly kind: 'ed25519' };
+
+/** Result of reading an AlgorithmIdentifier: a supported spec, or why not. */
+export type SpecResult = { ok: true; spec: SignatureSpec } | { ok: false; reason: string };
+
+function hashOfAlgId(node: asn1js.AsnType | undefined, what: string): HashName | undefined {
+  if (!node) return undefined;
+  const [oid] = children(node, what);
+  return HASH_OIDS[asOid(oid, what)];
+}
+
+function pssParams(params: asn1js.AsnType | undefined): SpecResult {
+  if (!params || !(params instanceof asn1js.Sequence)) return { ok: false, reason: 'RSASSA-PSS without parameters (SHA-1 defaults)' };
+  let hash: HashName | undefined;
+  let mgfHash: HashName | undefined;
+  let saltLength = 20;
+  for (const f of params.valueBlock.value) {
+    const tag = f.idBlock.tagNumber;
+    const inner = (f as asn1js.Constructed).valueBlock.value?.[0];
+    if (f.idBlock.tagClass !== 3 || !inner) return { ok: false, reason: 'bad RSASSA-PSS parameters' };
+    if (tag === 0) hash = hashOfAlgId(inner, 'PSS hash');
+    else if (tag === 1) {
+      const [mgfOid, mgfParam] = children(inner, 'PSS MGF');
+      if (asOid(mgfOid, 'PSS MGF') !== ID_MGF1) return { ok: false, reason: 'PSS mask generation is not MGF1' };
+      mgfHash = hashOfAlgId(mgfParam, 'MGF1 hash');
+    } else if (tag === 2) {
+      if (!(inner instanceof asn1js.Integer)) return { ok: false, reason: 'bad PSS salt length' };
+      saltLength = inner.valueBlock.valueDec;
+    } else if (tag === 3) {
+      if (!(inner instanceof asn1js.Integer) || inner.valueBlock.valueDec !== 1) return { ok: false, reason: 'bad PSS trailer field' };
+    }
+  }
+  if (!hash || !mgfHash) return { ok: false, reason: 'RSASSA-PSS with SHA-1 or an unknown hash' };
+  if (hash !== mgfHash) return { ok: false, reason: 'RSASSA-PSS with an MGF1 hash different from the message hash' };
+  if (saltLength < 0 || saltLength > 512) return { ok: false, reason: 'bad PSS salt length' };
+  return { ok: true, spec: { kind: 'rsa-pss', hash, saltLength } };
+}
+
+/** Reads an AlgorithmIdentifier node. */
+export function signatureSpec(algId: asn1js.AsnType): SpecResult {
+  const [oidNode, params] = children(algId, 'AlgorithmIdentifier');
+  const oid = asOid(oidNode, 'AlgorithmIdentifier');
+  const absentOrNull = !params || params instanceof asn1js.Null;
+  switch (oid) {
+    case SIG.rsaPkcs1Sha256:
+    case SIG.rsaPkcs1Sha384:
+    case SIG.rsaPkcs1Sha512:
+      if (!absentOrNull) return { ok: false, reason: 'unexpected RSA signature parameters' };
+      return { ok: true, spec: { kind: 'rsa-pkcs1', hash: oid === SIG.rsaPkcs1Sha256 ? 'sha256' : oid === SIG.rsaPkcs1Sha384 ? 'sha384' : 'sha512' } };
+    case SIG.rsaPss:
+      return pssParams(params);
+    case SIG.ecdsaSha256:
+    case SIG.ecdsaSha384:
+    case SIG.ecdsaSha512:
+      if (params) return { ok: false, reason: 'unexpected ECDSA signature parameters' };
+      return { ok: true, spec: { kind: 'ecdsa', hash: oid === SIG.ecdsaSha256 ? 'sha256' : oid === SIG.ecdsaSha384 ? 'sha384' : 'sha512' } };
+    case SIG.ed25519:
+      if (params) return { ok: false, reason: 'unexpected Ed25519 parameters' };
+      return { ok: true, spec: { kind: 'ed25519' } };
+    default:
+      return { ok: false, reason: `signature algorithm ${oid} is not accepted` };
+  }
+}
+
+/** Why a public key may not be used to verify (or be certified for) hopsafe signatures; undefined when fine. */
+export function keyProblem(key: KeyObject): string | undefined {
+  const t = key.asymmetricKeyType;
+  const d = key.asymmetricKeyDetails ?? {};
+  if (t === 'ec') return d.namedCurve === 'prime256v1' || d.namedCurve === 'secp384r1' ? undefined : `EC curve ${d.namedCurve ?? '?'} is not accepted`;
+  if (t === 'ed25519') return undefined;
+  if (t === 'rsa' || t === 'rsa-pss') return (d.modulusLength ?? 0) >= 2048 ? undefined : `RSA key of ${d.modulusLength ?? 0} bits (minimum 2048)`;
+  return `key type ${t ?? '?'} is not accepted`;
+}
+
+export function importSpki(spki: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch (e) {
+    throw new HopsafeError('ERR_MALFORMED', 'invalid SubjectPublicKeyInfo', { cause: e });
+  }
+}
+
+/** True only if `sig` is a valid signature of `data` by `key` under `spec` and the key suits the algorithm. */
+export function verifySigned(spec: SignatureSpec, data: Uint8Array, sig: Uint8Array, key: KeyObject): boolean {
+  const t = key.asymmetricKeyType;
+  if (keyProblem(key)) return false;
+  try {
+    switch (spec.kind) {
+      case 'ed25519':
+        return t === 'ed25519' && nodeVerify(null, data, key, sig);
+      case 'ecdsa':
+        return t === 'ec' && nodeVerify(spec.hash, data, { key, dsaEncoding: 'der' }, sig);
+      case 'rsa-pkcs1':
+        return t === 'rsa' && nodeVerify(spec.hash, data, { key, padding: constants.RSA_PKCS1_PADDING }, sig);
+      case 'rsa-pss':
+        return (t === 'rsa' || t === 'rsa-pss') && nodeVerify(spec.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: spec.saltLength }, sig);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** The AlgorithmIdentifier (DER) and signing function hopsafe uses when it issues with `key`. */
+export function signerFor(key: KeyObject, opts: { rsaPss?: boolean } = {}): { algId: Uint8Array; sign(data: Uint8Array): Uint8Array } {
+  const t = key.asymmetricKeyType;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const oidDer = (oid: string): Uint8Array => new Uint8Array(new asn1js.ObjectIdentifier({ value: oid }).toBER(false));
+  const seqOf = seq;
+  if (t === 'ed25519') return { algId: seqOf(oidDer(SIG.ed25519)), sign: (d) => new Uint8Array(nodeSign(null, d, key)) };
+  if (t === 'ec') {
+    const hash = curve === 'secp384r1' ? 'sha384' : 'sha256';
+    return { algId: seqOf(oidDer(hash === 'sha384' ? SIG.ecdsaSha384 : SIG.ecdsaSha256)), sign: (d) => new Uint8Array(nodeSign(hash, d, { key, dsaEncoding: 'der' })) };
+  }
+  if (t === 'rsa' && !opts.rsaPss) {
+    const nullDer = new Uint8Array([0x05, 0x00]);
+    return { algId: seqOf(oidDer(SIG.rsaPkcs1Sha256), nullDer), sign: (d) => new Uint8Array(nodeSign('sha256', d, { key, padding: constants.RSA_PKCS1_PADDING })) };
+  }
+  if (t === 'rsa' || t === 'rsa-pss') {
+    // RSASSA-PSS-params: SHA-256, MGF1-SHA-256, salt 32.
+    const sha256 = seqOf(oidDer('2.16.840.1.101.3.4.2.1'));
+    const params = seqOf(tlv(0xa0, sha256), tlv(0xa1, seqOf(oidDer(ID_MGF1), sha256)), tlv(0xa2, new Uint8Array([0x02, 0x01, 0x20])));
+    return {
+      algId: seqOf(oidDer(SIG.rsaPss), params),
+      sign: (d) => new Uint8Array(nodeSign('sha256', d, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })),
+    };
+  }
+  throw new HopsafeError('ERR_UNSUPPORTED', `cannot issue with a ${t ?? 'unknown'} key`);
+}

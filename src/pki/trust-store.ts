@@ -1,0 +1,349 @@
+/**
+ * Certificate path validation, revocation and role extraction for peers. [SPEC 6.2–6.5]
+ *
+ * Order of checks (the first failure decides the code):
+ *   1. parse every presented certificate (ERR_MALFORMED)
+ *   2. build a path leaf → … → configured root, verifying each signature (ERR_CERT_UNTRUSTED);
+ *      every presented certificate must lie on that path (ERR_CERT_UNTRUSTED)
+ *   3. validity of every certificate on the path, leaf first (ERR_CERT_EXPIRED / ERR_CERT_NOT_YET_VALID)
+ *   4. usage: unknown critical extensions, CA constraints, path length, leaf not a CA, leaf keyUsage,
+ *      leaf extendedKeyUsage, leaf key type (ERR_CERT_USAGE)
+ *   5. revocation against the configured CRLs (ERR_CERT_REVOKED)
+ *   6. endpoint-id binding (ERR_CERT_NAME)
+ */
+import { HopsafeError } from '../errors/index.js';
+import { equal } from '../bytes/index.js';
+import { derObjects } from '../codec/pem.js';
+import { createNodeProvider } from '../crypto/node.js';
+import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
+import type { PemOrDer, PeerVerifier, RoleAssignment, TrustConfig, VerifiedPeer, VerifyRequest } from './types.js';
+import { parseCertificate, sha256Hex, type ParsedCert } from './x509.js';
+import { parseCrl, type ParsedCrl } from './crl.js';
+import { parseAttributeCertificate } from './attribute-cert.js';
+import { keyProblem, verifySigned, type SpecResult } from './signature.js';
+import { decodeRoleInformation, rolesAt, type DecodedRole } from './roles.js';
+import { namesEndpoint } from './names.js';
+import { refuse } from './refusal.js';
+import { Lru } from './lru.js';
+import { ID_ANY_EKU, ID_KP_CLIENT_AUTH, ID_KP_HOPSAFE_ENDPOINT, ID_KP_SERVER_AUTH } from './oids.js';
+
+/** EKU values that allow a certificate to be a hopsafe endpoint. [SPEC 6.2] */
+export const DEFAULT_ACCEPTED_EKUS: readonly string[] = [ID_KP_CLIENT_AUTH, ID_KP_SERVER_AUTH, ID_KP_HOPSAFE_ENDPOINT, ID_ANY_EKU];
+export const MAX_PRESENTED_CHAIN = 8;
+export const MAX_PATH_LENGTH = 8;
+export const MAX_ATTRIBUTE_CERTS = 8;
+
+export interface TrustStoreOptions {
+  /** Clock for trust updates (onRevoked checks); `verify` uses `req.now`. */
+  readonly clock?: () => Date;
+  /** Validated chains kept, by leaf fingerprint (default 1024). */
+  readonly cacheSize?: number;
+  /** Accepted extendedKeyUsage OIDs when the extension is present (default DEFAULT_ACCEPTED_EKUS). */
+  readonly eku?: readonly string[];
+  /** 'if-present' (default): revocations in any configured CRL are honoured. 'require': every non-root certificate needs a current CRL from its issuer. */
+  readonly crlMode?: 'if-present' | 'require';
+  readonly provider?: CryptoProvider;
+}
+
+export interface TrustUpdate {
+  readonly roots?: readonly PemOrDer[];
+  readonly intermediates?: readonly PemOrDer[];
+  readonly crls?: readonly PemOrDer[];
+}
+
+export interface TrustStore extends PeerVerifier {
+  /** Replaces the given parts of the configuration (atomically; ERR_MALFORMED leaves it unchanged). Returns the fingerprints reported to onRevoked. */
+  updateTrust(update: TrustUpdate): string[];
+  /** True if the certificate (DER, or the fingerprint of one this store has validated) is revoked by a configured CRL. */
+  isRevoked(cert: Uint8Array | string): boolean;
+  /** Called after updateTrust with leaf fingerprints, among those validated before, that are now revoked or no longer chain to a root. */
+  onRevoked(listener: (fingerprints: string[]) => void): () => void;
+  cacheStats(): { size: number; hits: number; misses: number };
+  clearCache(): void;
+}
+
+interface CacheEntry {
+  readonly generation: number;
+  readonly path: readonly ParsedCert[];
+  readonly pathFingerprints: ReadonlySet<string>;
+  readonly publicKey: PublicKeyHandle;
+  readonly certRoles: readonly DecodedRole[];
+  readonly validFrom: number;
+  readonly validUntil: number;
+}
+
+interface Config {
+  readonly roots: readonly ParsedCert[];
+  readonly intermediates: readonly ParsedCert[];
+  readonly crls: readonly ParsedCrl[];
+}
+
+function parseCerts(list: readonly PemOrDer[] | undefined, what: string): ParsedCert[] {
+  const out: ParsedCert[] = [];
+  for (const item of list ?? []) for (const der of derObjects(item, ['CERTIFICATE'], what)) out.push(parseCertificate(der));
+  return out;
+}
+
+function parseCrls(list: readonly PemOrDer[] | undefined): ParsedCrl[] {
+  const out: ParsedCrl[] = [];
+  for (const item of list ?? []) for (const der of derObjects(item, ['X509 CRL'], 'CRL')) out.push(parseCrl(der));
+  return out;
+}
+
+const specOk = (s: SpecResult): s is { ok: true; spec: Extract<SpecResult, { ok: true }>['spec'] } => s.ok;
+
+export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {}): TrustStore {
+  const clock = opts.clock ?? (() => new Date());
+  const provider = opts.provider ?? createNodeProvider();
+  const accepted = new Set(opts.eku ?? DEFAULT_ACCEPTED_EKUS);
+  const crlMode = opts.crlMode ?? 'if-present';
+  const cacheSize = opts.cacheSize ?? 1024;
+  const cache = new Lru<string, CacheEntry>(cacheSize);
+  const seen = new Lru<string, readonly ParsedCert[]>(Math.max(4 * cacheSize, 1024));
+  const sigMemo = new Lru<string, boolean>(4096);
+  const listeners = new Set<(fps: string[]) => void>();
+  const reported = new Set<string>();
+  let hits = 0;
+  let misses = 0;
+  let generation = 0;
+
+  if (!trust || !Array.isArray(trust.roots) || trust.roots.length === 0) throw new HopsafeError('ERR_CONFIG', 'trust.roots must list at least one root certificate');
+  let config: Config = {
+    roots: parseCerts(trust.roots, 'trust root'),
+    intermediates: parseCerts(trust.intermediates, 'trust intermediate'),
+    crls: parseCrls(trust.crls),
+  };
+
+  function signedBy(child: { fingerprint: string; tbs: Uint8Array; signature: Uint8Array; sigSpec: SpecResult }, issuer: ParsedCert): boolean {
+    const key = `${child.fingerprint}/${issuer.fingerprint}`;
+    const m = sigMemo.get(key);
+    if (m !== undefined) return m;
+    const ok = specOk(child.sigSpec) && verifySigned(child.sigSpec.spec, child.tbs, child.signature, issuer.publicKey);
+    sigMemo.set(key, ok);
+    return ok;
+  }
+
+  /** Depth-first path building; returns [cert, …, root] or a reason. */
+  function buildPath(leaf: ParsedCert, pool: readonly ParsedCert[], cfg: Config): ParsedCert[] | string {
+    let why = `no trusted issuer found for "${leaf.issuerText}"`;
+    const walk = (cert: ParsedCert, visited: Set<string>): ParsedCert[] | undefined => {
+      if (cfg.roots.some((r) => r.fingerprint === cert.fingerprint)) return [cert];
+      if (visited.size >= MAX_PATH_LENGTH) {
+        why = `path longer than ${MAX_PATH_LENGTH}`;
+        return undefined;
+      }
+      for (const root of cfg.roots) {
+        if (!equal(root.subject, cert.issuer)) continue;
+        if (signedBy(cert, root)) return [cert, root];
+        why = cert.sigSpec.ok ? `signature of "${cert.subjectText}" does not verify with root "${root.subjectText}"` : cert.sigSpec.reason;
+      }
+      for (const cand of pool) {
+        if (visited.has(cand.fingerprint) || !equal(cand.subject, cert.issuer)) continue;
+        if (!signedBy(cert, cand)) {
+          why = cert.sigSpec.ok ? `signature of "${cert.subjectText}" does not verify with "${cand.subjectText}"` : cert.sigSpec.reason;
+          continue;
+        }
+        const rest = walk(cand, new Set([...visited, cand.fingerprint]));
+        if (rest) return [cert, ...rest];
+      }
+      return undefined;
+    };
+    return walk(leaf, new Set([leaf.fingerprint])) ?? why;
+  }
+
+  /** Current, signature-checked CRLs from `issuer` for `cert`. */
+  function crlsFor(cert: ParsedCert, issuer: ParsedCert, cfg: Config, now: number): ParsedCrl[] {
+    if (issuer.keyUsage && !issuer.keyUsage.has('cRLSign')) return [];
+    return cfg.crls.filter((c) => equal(c.issuer, cert.issuer) && c.thisUpdate.getTime() <= now && signedBy(c, issuer));
+  }
+
+  /** Revocation status of each non-root certificate on `path`. [SPEC 6.5] */
+  function checkRevocation(path: readonly ParsedCert[], cfg: Config, now: number): { revoked?: ParsedCert; unknown?: ParsedCert; freshUntil: number } {
+    let freshUntil = Number.POSITIVE_INFINITY;
+    for (let i = 0; i + 1 < path.length; i++) {
+      const cert = path[i] as ParsedCert;
+      const crls = crlsFor(cert, path[i + 1] as ParsedCert, cfg, now);
+      if (crls.some((c) => c.revoked.has(cert.serialHex))) return { revoked: cert, freshUntil };
+      if (crlMode === 'require') {
+        const current = crls.filter((c) => c.nextUpdate === undefined || c.nextUpdate.getTime() >= now);
+        if (current.length === 0) return { unknown: cert, freshUntil };
+        freshUntil = Math.min(freshUntil, Math.max(...current.map((c) => c.nextUpdate?.getTime() ?? Number.POSITIVE_INFINITY)));
+      }
+    }
+    return { freshUntil };
+  }
+
+  function fullValidation(chain: readonly ParsedCert[], now: number, cfg: Config): CacheEntry {
+    const leaf = chain[0] as ParsedCert;
+    const pool = [...chain.slice(1), ...cfg.intermediates];
+    const path = buildPath(leaf, pool, cfg);
+    if (typeof path === 'string') throw refuse('no-path', path);
+    const fps = new Set(path.map((c) => c.fingerprint));
+    for (const c of chain) if (!fps.has(c.fingerprint)) throw refuse('extra-certificate', `presented certificate "${c.subjectText}" is not on the validated path`);
+    // [SPEC 6.2] validity of every certificate, leaf first
+    for (const c of path) {
+      if (now < c.notBefore.getTime()) throw refuse('not-yet-valid', `"${c.subjectText}" is valid from ${c.notBefore.toISOString()}`);
+      if (now > c.notAfter.getTime()) throw refuse('expired', `"${c.subjectText}" expired ${c.notAfter.toISOString()}`);
+    }
+    // [SPEC 6.2] usage
+    for (const c of path)
+      if (c.unknownCritical.length > 0) throw refuse('unknown-critical-extension', `"${c.subjectText}" has unsupported critical extension(s) ${c.unknownCritical.join(', ')}`);
+    for (let i = 1; i < path.length; i++) {
+      const ca = path[i] as ParsedCert;
+      const isAnchor = i === path.length - 1;
+      if (!isAnchor || ca.basicConstraints) {
+        if (!ca.basicConstraints?.ca) throw refuse('issuer-not-ca', `"${ca.subjectText}" issued a certificate but is not a CA (basicConstraints)`);
+      }
+      if (ca.keyUsage && !ca.keyUsage.has('keyCertSign')) throw refuse('issuer-not-ca', `"${ca.subjectText}" keyUsage lacks keyCertSign`);
+      const below = i - 1; // intermediates between this CA and the leaf
+      if (ca.basicConstraints?.pathLen !== undefined && below > ca.basicConstraints.pathLen)
+        throw refuse('path-length', `"${ca.subjectText}" allows ${ca.basicConstraints.pathLen} intermediate(s) below it, path has ${below}`);
+    }
+    if (leaf.basicConstraints?.ca) throw refuse('ca-as-leaf', `"${leaf.subjectText}" is a CA certificate and cannot be an endpoint`);
+    if (leaf.keyUsage && !leaf.keyUsage.has('digitalSignature')) throw refuse('key-usage', `"${leaf.subjectText}" keyUsage lacks digitalSignature`);
+    if (leaf.extKeyUsage && !leaf.extKeyUsage.some((o) => accepted.has(o)))
+      throw refuse('extended-key-usage', `"${leaf.subjectText}" extendedKeyUsage (${leaf.extKeyUsage.join(', ')}) allows none of ${[...accepted].join(', ')}`);
+    const kp = keyProblem(leaf.publicKey);
+    if (kp) throw refuse('key-type', `"${leaf.subjectText}": ${kp}`);
+    let publicKey: PublicKeyHandle;
+    try {
+      publicKey = provider.importPublicKey(leaf.spki);
+    } catch (e) {
+      throw refuse('key-type', `"${leaf.subjectText}": key not usable for signatures`, e);
+    }
+    // [SPEC 6.5] revocation
+    const rev = checkRevocation(path, cfg, now);
+    if (rev.revoked) throw refuse('revoked', `"${rev.revoked.subjectText}" (serial ${rev.revoked.serialHex}) is revoked`);
+    if (rev.unknown) throw refuse('revocation-unknown', `no current CRL for "${rev.unknown.subjectText}"`);
+    const certRoles = leaf.roleInfo ? decodeRoleInformation(leaf.roleInfo, leaf) : [];
+    return {
+      generation,
+      path,
+      pathFingerprints: fps,
+      publicKey,
+      certRoles,
+      validFrom: Math.max(...path.map((c) => c.notBefore.getTime())),
+      validUntil: Math.min(rev.freshUntil, ...path.map((c) => c.notAfter.getTime())),
+    };
+  }
+
+  /** Roles from attribute certificates whose holder is `leaf`, signed by a CA we know. Invalid ones are ignored. [SPEC 6.4] */
+  function attributeRoles(acs: readonly Uint8Array[], entry: CacheEntry, cfg: Config, now: number): DecodedRole[] {
+    if (acs.length > MAX_ATTRIBUTE_CERTS) throw refuse('malformed', `more than ${MAX_ATTRIBUTE_CERTS} attribute certificates`);
+    const leaf = entry.path[0] as ParsedCert;
+    const authorities = [...cfg.roots, ...cfg.intermediates, ...entry.path.slice(1)];
+    const out: DecodedRole[] = [];
+    for (const der of acs) {
+      if (!(der instanceof Uint8Array)) throw refuse('malformed', 'attribute certificate is not bytes');
+      const ac = parseAttributeCertificate(der);
+      if (ac.holderSerialHex !== leaf.serialHex || !ac.holderIssuers.some((n) => equal(n, leaf.issuer))) continue;
+      if (now < ac.notBefore.getTime() || now > ac.notAfter.getTime()) continue;
+      const issuer = authorities.find((a) => ac.issuerNames.some((n) => equal(n, a.subject)) && signedBy(ac, a));
+      if (!issuer || (issuer.basicConstraints && !issuer.basicConstraints.ca && !cfg.roots.includes(issuer))) continue;
+      for (const ri of ac.roleInfos) out.push(...decodeRoleInformation(ri, ac));
+    }
+    return out;
+  }
+
+  async function verify(req: VerifyRequest): Promise<VerifiedPeer> {
+    try {
+      return verifySync(req);
+    } catch (e) {
+      if (e instanceof HopsafeError) throw e;
+      throw new HopsafeError('ERR_MALFORMED', 'certificate validation failed on malformed input', { cause: e });
+    }
+  }
+
+  function verifySync(req: VerifyRequest): VerifiedPeer {
+    if (!req || !Array.isArray(req.chain) || req.chain.length === 0) throw refuse('malformed', 'empty certificate chain');
+    if (req.chain.length > MAX_PRESENTED_CHAIN) throw refuse('malformed', `more than ${MAX_PRESENTED_CHAIN} certificates presented`);
+    if (!(req.now instanceof Date) || Number.isNaN(req.now.getTime())) throw new HopsafeError('ERR_INPUT', 'req.now must be a valid Date');
+    for (const c of req.chain) if (!(c instanceof Uint8Array)) throw refuse('malformed', 'certificate is not bytes');
+    const now = req.now.getTime();
+    const cfg = config;
+    const leafFp = sha256Hex(req.chain[0] as Uint8Array);
+    let entry = cache.get(leafFp);
+    if (entry && (entry.generation !== generation || now < entry.validFrom || now > entry.validUntil)) {
+      cache.delete(leafFp);
+      entry = undefined;
+    }
+    if (entry) {
+      const cached = entry;
+      const presented = req.chain.map((c) => sha256Hex(c));
+      if (presented.some((fp) => !cached.pathFingerprints.has(fp))) entry = undefined;
+    }
+    if (entry) hits++;
+    else {
+      misses++;
+      const parsed = req.chain.map((c) => parseCertificate(c));
+      entry = fullValidation(parsed, now, cfg);
+      if (cfg === config) {
+        cache.set(leafFp, entry);
+        seen.set(leafFp, entry.path);
+      }
+    }
+    const leaf = entry.path[0] as ParsedCert;
+    if (!namesEndpoint(leaf, req.claimedId)) throw refuse('name', `certificate "${leaf.subjectText}" does not name endpoint ${JSON.stringify(req.claimedId)}`);
+    const acRoles = req.attributeCertificates && req.attributeCertificates.length > 0 ? attributeRoles(req.attributeCertificates, entry, cfg, now) : [];
+    const roles: RoleAssignment[] = rolesAt([...entry.certRoles, ...acRoles], req.now);
+    return { id: req.claimedId, certificate: leaf.der, publicKey: entry.publicKey, roles, fingerprint: leaf.fingerprint, notAfter: leaf.notAfter };
+  }
+
+  function updateTrust(update: TrustUpdate): string[] {
+    const next: Config = {
+      roots: update.roots !== undefined ? parseCerts(update.roots, 'trust root') : config.roots,
+      intermediates: update.intermediates !== undefined ? parseCerts(update.intermediates, 'trust intermediate') : config.intermediates,
+      crls: update.crls !== undefined ? parseCrls(update.crls) : config.crls,
+    };
+    if (next.roots.length === 0) throw new HopsafeError('ERR_CONFIG', 'trust.roots must list at least one root certificate');
+    config = next;
+    generation++;
+    cache.clear();
+    const now = clock().getTime();
+    const gone: string[] = [];
+    for (const [fp, path] of [...seen.entries()]) {
+      const anchor = path[path.length - 1] as ParsedCert;
+      const anchored = next.roots.some((r) => r.fingerprint === anchor.fingerprint);
+      const rev = anchored ? checkRevocation(path, next, now) : undefined;
+      if (!anchored || rev?.revoked) {
+        if (!reported.has(fp)) gone.push(fp);
+        reported.add(fp);
+      } else reported.delete(fp);
+    }
+    if (gone.length > 0)
+      for (const l of listeners) {
+        try {
+          l([...gone]);
+        } catch {
+          // a listener's failure must not break the trust update
+        }
+      }
+    return gone;
+  }
+
+  function isRevoked(cert: Uint8Array | string): boolean {
+    const now = clock().getTime();
+    const cfg = config;
+    if (typeof cert === 'string') {
+      const path = seen.peek(cert.toLowerCase());
+      return path ? checkRevocation(path, cfg, now).revoked !== undefined : false;
+    }
+    const c = parseCertificate(cert);
+    const issuers = [...cfg.roots, ...cfg.intermediates].filter((i) => equal(i.subject, c.issuer));
+    return issuers.some((i) => crlsFor(c, i, cfg, now).some((crl) => crl.revoked.has(c.serialHex)));
+  }
+
+  return {
+    verify,
+    updateTrust,
+    isRevoked,
+    onRevoked(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    cacheStats: () => ({ size: cache.size, hits, misses }),
+    clearCache() {
+      cache.clear();
+    },
+  };
+}

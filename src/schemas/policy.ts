@@ -1,0 +1,32 @@
+/** zod schema of the declarative RBAC policy (JSON). [SPEC 6.8] */
+import { z } from 'zod';
+
+const pattern = z.string().min(1).max(256);
+
+export const PolicyRuleSchema = z
+  .object({
+    /** allow (default) or deny; a matching deny rule wins over any allow rule. */
+    effect: z.enum(['allow', 'deny']).default('allow'),
+    /** Role names (VIEWER…RBACMNT or custom names), numeric IEC 62351-8 role ids, or "*" for any verified peer. */
+    roles: z.array(z.union([z.string().min(1).max(64), z.number().int().min(-32768).max(32767)])).min(1),
+    /** From the local endpoint's point of view: send = to the peer, receive = from the peer. */
+    direction: z.enum(['send', 'receive', 'both']),
+    /** Message types (glob); when present the message must have a matching type. */
+    types: z.array(pattern).min(1).optional(),
+    /** Topics (glob: `*` = any run without '/', `**` = anything, `?` = one character); when present the message must have a matching topic. */
+    topics: z.array(pattern).min(1).optional(),
+    /** Peer endpoint ids (glob); when present the peer must match. */
+    peers: z.array(pattern).min(1).optional(),
+  })
+  .strict();
+
+export const PolicySchema = z
+  .object({
+    default: z.enum(['deny', 'allow']),
+    rules: z.array(PolicyRuleSchema).max(10_000),
+  })
+  .strict();
+
+export type PolicyRule = z.output<typeof PolicyRuleSchema>;
+export type Policy = z.output<typeof PolicySchema>;
+export type PolicyInput = z.input<typeof PolicySchema>;
