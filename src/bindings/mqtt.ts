@@ -30,6 +30,11 @@ export interface MqttTransportOptions {
   maxQueue?: number;
   /** Largest frame `send` accepts (bytes). Default 256 KiB. */
   maxFrameSize?: number;
+  /**
+   * onFrame calls that may be pending (not yet settled) before the transport stops reading from the broker
+   * until one settles. Default 1000. A handler must not wait for this transport's own send() while that many are pending.
+   */
+  maxUnsettledFrames?: number;
   /** MQTT client id; default the local endpoint id (what a Mosquitto ACL's %c matches). */
   clientId?: string | ((localId: string) => string);
   /** How long `open` waits for the first connection and subscription. Default 10 s. */
@@ -56,6 +61,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   const maxQueue = positiveInt(options.maxQueue ?? 1000, 'maxQueue', 0);
   const maxFrameSize = positiveInt(options.maxFrameSize ?? DEFAULT_MQTT_MAX_FRAME_SIZE, 'maxFrameSize', 1);
   if (maxFrameSize > MQTT_HARD_LIMIT) throw new HopsafeError('ERR_CONFIG', `maxFrameSize exceeds what MQTT can carry (${MQTT_HARD_LIMIT})`);
+  const maxUnsettledFrames = positiveInt(options.maxUnsettledFrames ?? 1000, 'maxUnsettledFrames', 1);
   const openTimeoutMs = positiveInt(options.openTimeoutMs ?? 10_000, 'openTimeoutMs', 1);
   const log = (options.logger ?? pino({ level: 'silent' })).child({ transport: 'mqtt' });
 
@@ -104,12 +110,18 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     });
     client = c;
 
-    // [SPEC 8.2] Inbound: only `{prefix}/{localId}/{from}` is a frame; `from` is the last level. The PUBACK
-    // (QoS 1) goes out only after onFrame settled; frames are handed over one at a time, in order.
+    // [SPEC 8.2] Inbound: only `{prefix}/{localId}/{from}` is a frame; `from` is the last level (untrusted).
+    // onFrame is called in arrival order. The PUBACK goes out when the frame is handed over, not when onFrame
+    // settles: mqtt.js handles inbound packets strictly one after the other, so holding the PUBACK until the
+    // handler settled would also hold back the PUBACKs of any send() the handler awaits — a deadlock. Up to
+    // maxUnsettledFrames handler calls may be pending; past that the socket is no longer read (backpressure)
+    // until one settles.
+    let unsettled = 0;
+    let paused: (() => void) | undefined;
     c.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void): void => {
       const parsed = parseFrameTopic(packet.topic);
-      if (!parsed || parsed.prefix !== prefix || parsed.to !== id) {
-        log.debug({ topic: packet.topic }, 'ignored publish outside the inbox');
+      if (state === 'closed' || !parsed || parsed.prefix !== prefix || parsed.to !== id) {
+        if (state !== 'closed') log.debug({ topic: packet.topic }, 'ignored publish outside the inbox');
         done();
         return;
       }
@@ -124,13 +136,19 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       } catch (e) {
         settled = Promise.reject(e);
       }
-      settled.then(
-        () => done(),
-        (e: unknown) => {
-          log.debug({ from: parsed.from, size: bytes.byteLength, err: errorName(e) }, 'frame handler rejected');
-          done();
-        },
-      );
+      unsettled++;
+      settled
+        .catch((e: unknown) => log.debug({ from: parsed.from, size: bytes.byteLength, err: errorName(e) }, 'frame handler rejected'))
+        .finally(() => {
+          unsettled--;
+          if (paused && unsettled < maxUnsettledFrames) {
+            const resume = paused;
+            paused = undefined;
+            resume();
+          }
+        });
+      if (unsettled >= maxUnsettledFrames) paused = () => done();
+      else done();
     };
 
     c.on('connect', () => {

@@ -222,28 +222,22 @@ function commonSuite(
       await x.close();
     });
 
-    test('[SPEC 8.2] the frame handler runs one frame at a time and a throwing handler does not stop delivery', async (t) => {
+    test('[SPEC 8.2] onFrame is called in arrival order; a throwing handler does not stop delivery; a handler may await its own send', async (t) => {
       if (!requireOrSkip(t, name, available)) return;
       const o = opts();
       const got: string[] = [];
-      let active = 0;
-      let maxActive = 0;
       const b = mqttTransport({ url, ...o });
       cleanup.push(() => b.close());
       await b.open('b', async (f) => {
-        active++;
-        maxActive = Math.max(maxActive, active);
-        await new Promise((r) => setTimeout(r, 5));
         got.push(hex(f.bytes));
-        active--;
         if (f.bytes[0] === 2) throw new Error('handler failure');
+        await b.send(f.from, f.bytes); // echo, awaiting the PUBACK from inside the handler
       });
       const a = await peer(url, 'a', o, cleanup);
       await Promise.all([1, 2, 3, 4].map((i) => a.t.send('b', frameOf(i))));
-      const deadline = Date.now() + 3000;
-      while (got.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await a.waitFor(3);
       assert.deepEqual(got, ['01', '02', '03', '04']);
-      assert.equal(maxActive, 1);
+      assert.deepEqual(a.frames.map((f) => hex(f.bytes)), ['01', '03', '04']);
       await Promise.all([a.t.close(), b.close()]);
     });
   });
@@ -358,6 +352,35 @@ describe('mqtt binding: disconnects and the offline queue (embedded aedes restar
       assert.equal(r.status, 'rejected');
       assert.ok(isHopsafeError(r.reason) && r.reason.code === 'ERR_CLOSED');
     }
+  });
+
+  test('[SPEC 8.2] past maxUnsettledFrames pending onFrame calls the transport stops reading until one settles', async () => {
+    const broker = await startBroker();
+    cleanup.push(() => broker.close());
+    const calls: number[] = [];
+    const releases: Array<() => void> = [];
+    const rx = mqttTransport({ url: broker.url, maxUnsettledFrames: 2 });
+    cleanup.push(() => rx.close());
+    await rx.open('rx', (f) => {
+      calls.push(f.bytes[0]!);
+      return new Promise<void>((r) => releases.push(r));
+    });
+    const tx = await peer(broker.url, 'tx', {}, cleanup);
+    await Promise.all([1, 2, 3, 4, 5].map((i) => tx.t.send('rx', frameOf(i))));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(calls, [1, 2]);
+    releases.shift()!();
+    const deadline = Date.now() + 3000;
+    while (calls.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(calls, [1, 2, 3]);
+    while (calls.length < 5 && Date.now() < deadline) {
+      releases.shift()?.();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(calls, [1, 2, 3, 4, 5]);
+    for (const r of releases) r();
+    await Promise.all([rx.close(), tx.t.close()]);
   });
 
   test('[SPEC 8.2] open fails fast with ERR_TRANSPORT when nothing listens', async () => {
