@@ -1,0 +1,97 @@
+/**
+ * In-process transport hub (`hopsafe/memory`): for tests, the demo and examples. Frames are
+ * delivered asynchronously and in order per sender→receiver pair, like a broker. `tap` lets a
+ * test play a hostile intermediary. [SPEC 8.6]
+ */
+import { HopsafeError } from '../errors/index.js';
+import { applyInterceptors, type Interceptor } from '../broker/interceptor.js';
+import { assertEndpointId } from './endpoint-id.js';
+import type { FrameHandler, Transport } from './transport.js';
+
+export type { Interceptor, InterceptedFrame } from '../broker/interceptor.js';
+
+export interface MemoryHubOptions {
+  /** Largest frame carried (default 1 MiB). */
+  readonly maxFrameSize?: number;
+}
+
+export interface MemoryHub {
+  /** A new transport attached to this hub. */
+  transport(): Transport;
+  /** Sees (and may alter, drop, duplicate or inject) every frame; returns a function that removes the tap. */
+  tap(fn: Interceptor): () => void;
+  /** Ids currently open on the hub. */
+  readonly endpoints: readonly string[];
+  /** Resolves when every frame sent so far has been handed to its receiver. */
+  drain(): Promise<void>;
+}
+
+export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
+  const maxFrameSize = options.maxFrameSize ?? 1024 * 1024;
+  const handlers = new Map<string, FrameHandler>();
+  const taps: Interceptor[] = [];
+  // One delivery chain per receiver: per-pair order is kept, and a slow receiver never stalls the others.
+  const chains = new Map<string, Promise<void>>();
+
+  function deliver(from: string, to: string, bytes: Uint8Array): void {
+    const out = applyInterceptors({ from, to, topic: `memory/${to}/${from}`, bytes: bytes.slice() }, taps);
+    const prev = chains.get(to) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      await new Promise<void>((r) => setImmediate(r));
+      for (const b of out) {
+        const h = handlers.get(to);
+        if (!h) continue; // like a broker with no subscriber: dropped
+        try {
+          await h({ from, bytes: b });
+        } catch {
+          /* a handler failure never breaks the hub */
+        }
+      }
+    });
+    chains.set(to, next);
+    void next.then(() => {
+      if (chains.get(to) === next) chains.delete(to);
+    });
+  }
+
+  return {
+    get endpoints() {
+      return [...handlers.keys()];
+    },
+    tap(fn) {
+      taps.push(fn);
+      return () => {
+        const i = taps.indexOf(fn);
+        if (i >= 0) taps.splice(i, 1);
+      };
+    },
+    async drain() {
+      while (chains.size > 0) await Promise.all([...chains.values()]);
+    },
+    transport(): Transport {
+      let localId: string | undefined;
+      let closed = false;
+      return {
+        name: 'memory',
+        maxFrameSize,
+        async open(id, onFrame) {
+          assertEndpointId(id);
+          if (handlers.has(id)) throw new HopsafeError('ERR_CONFIG', `endpoint ${id} is already open on this hub`);
+          localId = id;
+          handlers.set(id, onFrame);
+        },
+        async send(peerId, bytes) {
+          if (closed || !localId) throw new HopsafeError('ERR_CLOSED', 'transport not open');
+          assertEndpointId(peerId, 'peer id');
+          if (bytes.length > maxFrameSize) throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `frame of ${bytes.length} bytes exceeds ${maxFrameSize}`);
+          deliver(localId, peerId, bytes);
+        },
+        async close() {
+          if (closed) return;
+          closed = true;
+          if (localId && handlers.get(localId)) handlers.delete(localId);
+        },
+      };
+    },
+  };
+}

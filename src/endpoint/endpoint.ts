@@ -1,0 +1,554 @@
+/**
+ * The user-facing endpoint: a table of per-peer sessions driven by the sans-I/O protocol in
+ * src/session, on top of one Transport. [SPEC 8]
+ */
+import { HopsafeError, isHopsafeError, type ErrorCode } from '../errors/index.js';
+import { abytes, toHex, wipe } from '../bytes/index.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import { createNodeProvider } from '../crypto/node.js';
+import { DEFAULT_SUITES, suiteByName } from '../crypto/suites.js';
+import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameType, FrameType } from '../codec/frame.js';
+import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
+import type { Transport } from '../bindings/transport.js';
+import { assertEndpointId } from '../bindings/endpoint-id.js';
+import type { PeerVerifier, RoleAssignment, TrustConfig } from '../pki/types.js';
+import { HandshakeReplayCache } from '../session/freshness.js';
+import { complete, initiate, respond, responseFrame, type HandshakeContext, type PendingHandshake } from '../session/handshake.js';
+import type { Delivery, Session } from '../session/session.js';
+import { endpointConfigSchema, type EndpointConfig } from '../schemas/endpoint-options.js';
+import { TypedEmitter } from './events.js';
+import { TokenBucket } from './rate-limit.js';
+import { emptyStats, type EndpointStats } from './stats.js';
+import type { EndpointOptions, Authorize } from './options.js';
+import { openIdentity, type TrustHandle } from './identity.js';
+
+interface Queued {
+  readonly data: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+  /** Sent as early data inside our ClearToken1 (integrity mode). */
+  early?: boolean;
+}
+
+interface Pending {
+  readonly hs: PendingHandshake;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface PeerState {
+  readonly id: string;
+  session?: Session;
+  /** The session this one replaced, kept for in-flight frames until `graceMs`. */
+  previous?: { session: Session; timer: NodeJS.Timeout };
+  pending?: Pending;
+  /** A response is being built: sends wait so the first can ride on it. */
+  responding: boolean;
+  queue: Queued[];
+  inbound: Promise<void>;
+  inboundDepth: number;
+  lastAlertAt: number;
+  lastRehandshakeAt: number;
+}
+
+const MAX_INBOUND_PER_PEER = 1024;
+/** Upper bound of record overhead: header (≤ 19) + tag (≤ 48). */
+const MAX_RECORD_OVERHEAD = 19 + 48;
+
+export class Endpoint extends TypedEmitter {
+  readonly id: string;
+  private readonly cfg: EndpointConfig;
+  private readonly transport: Transport;
+  private readonly provider: CryptoProvider;
+  private readonly clock: () => number;
+  private readonly hs: HandshakeContext;
+  private readonly trust: TrustHandle;
+  private readonly authorize: Authorize | undefined;
+  private readonly peers = new Map<string, PeerState>();
+  private readonly bySessionId = new Map<string, Session>();
+  private readonly bucket: TokenBucket;
+  private readonly counters: EndpointStats = emptyStats();
+  private handshakesInFlight = 0;
+  private closed = false;
+
+  /** Use `createEndpoint`. */
+  constructor(
+    cfg: EndpointConfig,
+    transport: Transport,
+    provider: CryptoProvider,
+    clock: () => number,
+    hs: HandshakeContext,
+    trust: TrustHandle,
+    authorize: Authorize | undefined,
+  ) {
+    super();
+    this.id = cfg.id;
+    this.cfg = cfg;
+    this.transport = transport;
+    this.provider = provider;
+    this.clock = clock;
+    this.hs = hs;
+    this.trust = trust;
+    this.authorize = authorize;
+    this.bucket = new TokenBucket(cfg.handshakesPerSecond, Math.max(1, cfg.handshakesPerSecond), clock());
+    trust.onRevoked((fps) => this.closeRevoked(fps));
+  }
+
+  /** Protects `data` end to end and sends it to `peerId`, opening a session first when needed. */
+  async send(peerId: string, data: Uint8Array): Promise<void> {
+    this.assertOpen();
+    assertEndpointId(peerId, 'peer id');
+    abytes(data, 'data');
+    if (data.length + MAX_RECORD_OVERHEAD > this.transport.maxFrameSize)
+      throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `${data.length} bytes exceed what ${this.transport.name} carries (${this.transport.maxFrameSize} per frame)`);
+    const ps = this.peer(peerId);
+    if (ps.session && !ps.responding) return this.sendOn(ps, ps.session, data);
+    if (ps.queue.length >= this.cfg.maxQueuedPerPeer) throw new HopsafeError('ERR_QUEUE_FULL', `more than ${this.cfg.maxQueuedPerPeer} messages waiting for ${peerId}`);
+    return new Promise<void>((resolve, reject) => {
+      ps.queue.push({ data, resolve, reject });
+      if (!ps.session && !ps.pending) this.startHandshake(ps);
+    });
+  }
+
+  /**
+   * [SPEC 7.2] Updates the keys of the session with `peerId` in one message; the peer is asked to
+   * update its direction too (one message back, no round trip waited for).
+   */
+  async rekey(peerId: string): Promise<void> {
+    this.assertOpen();
+    const ps = this.peers.get(peerId);
+    if (!ps?.session) throw new HopsafeError('ERR_UNKNOWN_SESSION', `no session with ${peerId}`);
+    await this.sendKeyUpdate(ps, ps.session, true);
+  }
+
+  /** Reloads trust material at run time (e.g. a new CRL); sessions with peers now revoked are closed. */
+  async updateTrust(trust: Partial<TrustConfig>): Promise<void> {
+    await this.trust.update(trust);
+  }
+
+  stats(): EndpointStats {
+    return {
+      ...this.counters,
+      sessions: [...this.peers.values()].filter((p) => p.session).length,
+      rejected: { ...this.counters.rejected },
+      handshakes: { ...this.counters.handshakes },
+      keyUpdates: { ...this.counters.keyUpdates },
+    };
+  }
+
+  /** Peers with an established session. */
+  sessions(): { peer: string; suite: string; protection: string; sendEpoch: number; receiveEpoch: number; roles: string[] }[] {
+    const out = [];
+    for (const p of this.peers.values())
+      if (p.session)
+        out.push({
+          peer: p.id,
+          suite: p.session.suite.name,
+          protection: p.session.protection,
+          sendEpoch: p.session.sendEpoch,
+          receiveEpoch: p.session.receiveEpoch,
+          roles: p.session.peer.roles.map((r) => r.role),
+        });
+    return out;
+  }
+
+  /** Tells peers the sessions end (protected ERR_CLOSED alert), closes the transport, wipes keys. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const goodbyes: Promise<unknown>[] = [];
+    for (const ps of this.peers.values()) {
+      if (ps.session) {
+        try {
+          goodbyes.push(this.transport.send(ps.id, ps.session.sealAlert('ERR_CLOSED')).catch(() => undefined));
+        } catch {
+          /* session unusable: nothing to say */
+        }
+      }
+      this.dropPeer(ps, 'ERR_CLOSED');
+    }
+    await Promise.race([Promise.all(goodbyes), new Promise((r) => setTimeout(r, 500).unref())]);
+    await this.transport.close();
+    this.peers.clear();
+    this.bySessionId.clear();
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  private async sendOn(ps: PeerState, session: Session, data: Uint8Array): Promise<void> {
+    if (this.authorize && !this.authorize({ peer: ps.id, roles: session.peer.roles, direction: 'send', data }))
+      throw new HopsafeError('ERR_FORBIDDEN', `policy forbids sending to ${ps.id}`);
+    const now = this.clock();
+    // [SPEC 7.5] Automatic key update before the limits are reached.
+    if (session.needsKeyUpdate(now)) void this.sendKeyUpdate(ps, session, false).catch((e: unknown) => this.rejectEvent(e, ps.id));
+    const frame = session.seal(data);
+    this.counters.sent++;
+    await this.transport.send(ps.id, frame);
+  }
+
+  private async sendKeyUpdate(ps: PeerState, session: Session, requestUpdate: boolean): Promise<void> {
+    const frame = session.keyUpdate(this.clock(), requestUpdate);
+    this.counters.keyUpdates.sent++;
+    this.emit('key-update', { peer: ps.id, direction: 'send', epoch: session.sendEpoch });
+    await this.transport.send(ps.id, frame);
+  }
+
+  private startHandshake(ps: PeerState): void {
+    const now = this.clock();
+    // [SPEC 5.3] In integrity mode the first payload rides, signed and readable, inside ClearToken1.
+    const first = ps.queue[0];
+    const early =
+      this.cfg.protection === 'integrity' && first && !first.early && first.data.length <= TOKEN_LIMITS.maxEarlyData ? first : undefined;
+    let r: ReturnType<typeof initiate>;
+    try {
+      r = initiate(this.hs, ps.id, now, early?.data);
+    } catch (e) {
+      this.failQueue(ps, e);
+      return;
+    }
+    if (early) early.early = true;
+    const timer = setTimeout(() => this.handshakeTimedOut(ps, r.pending), this.cfg.handshakeTimeoutMs);
+    timer.unref();
+    ps.pending = { hs: r.pending, timer };
+    this.counters.handshakes.initiated++;
+    this.transport.send(ps.id, r.frame).then(
+      () => {
+        // Sent inside the handshake: done from the application's point of view. It stays queued until
+        // the handshake completes, in case a simultaneous open makes us re-send it (§5.8).
+        if (early) early.resolve();
+      },
+      (e: unknown) => {
+        if (ps.pending?.hs === r.pending) this.abandonPending(ps);
+        this.failQueue(ps, e);
+      },
+    );
+  }
+
+  private handshakeTimedOut(ps: PeerState, hs: PendingHandshake): void {
+    if (ps.pending?.hs !== hs) return;
+    this.abandonPending(ps);
+    this.counters.handshakes.failed++;
+    this.failQueue(ps, new HopsafeError('ERR_TIMEOUT', `no handshake response from ${ps.id} within ${this.cfg.handshakeTimeoutMs} ms`));
+  }
+
+  private abandonPending(ps: PeerState): void {
+    if (!ps.pending) return;
+    clearTimeout(ps.pending.timer);
+    for (const kp of ps.pending.hs.ephemerals.values()) wipe(kp.privateKey);
+    ps.pending = undefined;
+  }
+
+  private failQueue(ps: PeerState, e: unknown): void {
+    const err = isHopsafeError(e) ? e : new HopsafeError('ERR_TRANSPORT', 'transport failed', { cause: e });
+    const q = ps.queue;
+    ps.queue = [];
+    for (const m of q) m.reject(err);
+  }
+
+  private flushQueue(ps: PeerState, session: Session): void {
+    const q = ps.queue;
+    ps.queue = [];
+    for (const m of q) {
+      if (m.early) {
+        this.counters.sent++; // delivered inside our ClearToken1
+        continue;
+      }
+      this.sendOn(ps, session, m.data).then(m.resolve, m.reject);
+    }
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  /** Entry point for the transport. Never throws; ordered per transport sender. */
+  readonly onFrame = (frame: { from: string; bytes: Uint8Array }): Promise<void> => {
+    if (this.closed) return Promise.resolve();
+    let ps: PeerState;
+    try {
+      assertEndpointId(frame.from, 'sender id');
+      ps = this.peer(frame.from);
+    } catch (e) {
+      this.rejectEvent(e, undefined);
+      return Promise.resolve();
+    }
+    if (ps.inboundDepth >= MAX_INBOUND_PER_PEER) {
+      this.rejectEvent(new HopsafeError('ERR_QUEUE_FULL', 'inbound queue full'), frame.from);
+      return Promise.resolve();
+    }
+    ps.inboundDepth++;
+    const run = ps.inbound.then(() => this.handleFrame(ps, frame.bytes));
+    ps.inbound = run.finally(() => {
+      ps.inboundDepth--;
+    });
+    return ps.inbound;
+  };
+
+  private async handleFrame(ps: PeerState, bytes: Uint8Array): Promise<void> {
+    if (this.closed) return;
+    try {
+      switch (frameType(bytes)) {
+        case FrameType.HS_INIT:
+          return await this.onInit(ps, bytes);
+        case FrameType.HS_RESP:
+          return await this.onResponse(ps, bytes);
+        case FrameType.HS_ALERT:
+          return this.onHandshakeAlert(ps, bytes);
+        default:
+          return this.onRecord(ps, bytes);
+      }
+    } catch (e) {
+      this.rejectEvent(e, ps.id);
+    }
+  }
+
+  private async onInit(ps: PeerState, bytes: Uint8Array): Promise<void> {
+    // [SPEC 5.8] Simultaneous open: the endpoint with the smaller id keeps its own handshake.
+    if (ps.pending && this.id < ps.id) return;
+    if (this.handshakesInFlight >= this.cfg.maxConcurrentHandshakes || !this.bucket.take(this.clock()))
+      throw new HopsafeError('ERR_HANDSHAKE_LIMIT', 'handshake rate limit');
+    this.handshakesInFlight++;
+    let r: Awaited<ReturnType<typeof respond>>;
+    try {
+      r = await respond(this.hs, bytes, ps.id, this.clock());
+    } catch (e) {
+      this.counters.handshakes.failed++;
+      this.maybeAlert(ps, bytes, e);
+      throw e;
+    } finally {
+      this.handshakesInFlight--;
+    }
+    if (this.closed) return r.session.destroy();
+    this.abandonPending(ps);
+    for (const m of ps.queue) m.early = false; // our abandoned ClearToken1 was ignored by the peer (§5.8)
+    this.install(ps, r.session, 'responder');
+    ps.responding = true;
+    try {
+      if (r.earlyData) this.deliver(ps, r.session, r.earlyData);
+      // [SPEC 3.4] The first queued payload rides on the response.
+      const first = ps.queue.find((m) => !m.early);
+      let record: Uint8Array | undefined;
+      if (first && (!this.authorize || this.authorize({ peer: ps.id, roles: r.session.peer.roles, direction: 'send', data: first.data }))) {
+        record = r.session.seal(first.data);
+        ps.queue.splice(ps.queue.indexOf(first), 1);
+        this.counters.sent++;
+      }
+      const sent = this.transport.send(ps.id, responseFrame(r.token, record));
+      if (first && record) sent.then(first.resolve, first.reject);
+      else sent.catch((e: unknown) => this.rejectEvent(e, ps.id));
+    } finally {
+      ps.responding = false;
+    }
+    this.flushQueue(ps, r.session);
+  }
+
+  private async onResponse(ps: PeerState, bytes: Uint8Array): Promise<void> {
+    const pending = ps.pending;
+    if (!pending) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response');
+    // A forged response fails here and leaves the genuine handshake pending.
+    const r = await complete(this.hs, pending.hs, bytes, ps.id, this.clock());
+    if (ps.pending !== pending || this.closed) return r.session.destroy();
+    clearTimeout(pending.timer);
+    ps.pending = undefined;
+    this.install(ps, r.session, 'initiator');
+    if (r.record) this.handleDeliveries(ps, r.session, r.session.open(r.record, this.clock()));
+    this.flushQueue(ps, r.session);
+  }
+
+  private onRecord(ps: PeerState, bytes: Uint8Array): void {
+    const header = decodeRecordHeader(bytes);
+    const session = this.bySessionId.get(toHex(header.sessionId));
+    if (!session) {
+      this.maybeUnknownSessionAlert(ps, header.sessionId);
+      throw new HopsafeError('ERR_UNKNOWN_SESSION', 'no such session');
+    }
+    // [SPEC 8.1] A session's records must arrive from its peer (a redirected frame is refused).
+    if (session.peer.id !== ps.id) throw new HopsafeError('ERR_WRONG_PEER', 'record of another peer');
+    this.handleDeliveries(ps, session, session.open(bytes, this.clock()));
+  }
+
+  private handleDeliveries(ps: PeerState, session: Session, ds: Delivery[]): void {
+    for (const d of ds) {
+      switch (d.type) {
+        case 'data':
+          this.deliver(ps, session, d.payload, d.seq);
+          break;
+        case 'key-update':
+          this.counters.keyUpdates.received++;
+          this.emit('key-update', { peer: ps.id, direction: 'receive', epoch: d.epoch });
+          if (d.requestUpdate && ps.session === session)
+            this.sendKeyUpdate(ps, session, false).catch((e: unknown) => this.rejectEvent(e, ps.id));
+          break;
+        case 'alert':
+          if (d.code === 'ERR_CLOSED') {
+            if (ps.session === session) this.dropSession(ps, 'ERR_CLOSED');
+          } else this.rejectEvent(new HopsafeError(toCode(d.code), `peer ${ps.id} refused message ${d.reference ?? ''}`.trim()), ps.id);
+          break;
+        case 'rejected':
+          this.rejectEvent(d.error, ps.id);
+          break;
+      }
+    }
+  }
+
+  private deliver(ps: PeerState, session: Session, data: Uint8Array, seq?: number): void {
+    const roles = session.peer.roles;
+    if (this.authorize && !this.authorize({ peer: ps.id, roles, direction: 'receive', data })) {
+      // [SPEC 8.7] Refused by policy: not delivered; the sender learns it through a protected alert.
+      this.rejectEvent(new HopsafeError('ERR_FORBIDDEN', `policy forbids messages from ${ps.id}`), ps.id);
+      try {
+        void this.transport.send(ps.id, session.sealAlert('ERR_FORBIDDEN', seq)).catch(() => undefined);
+      } catch {
+        /* session closed meanwhile */
+      }
+      return;
+    }
+    this.counters.received++;
+    this.emit('message', { from: ps.id, data, roles: roles.map((r) => r.role), roleAssignments: roles });
+  }
+
+  private onHandshakeAlert(ps: PeerState, bytes: Uint8Array): void {
+    // [SPEC 3.6] Unauthenticated: only a hint. It can end a pending handshake early (which an
+    // intermediary could do anyway by dropping) or trigger a fresh handshake; never more.
+    const a = decodeHandshakeAlert(bytes);
+    const sid = toHex(a.sessionId);
+    if (ps.pending && toHex(ps.pending.hs.sessionId) === sid) {
+      this.abandonPending(ps);
+      this.counters.handshakes.failed++;
+      this.failQueue(ps, new HopsafeError(toCode(a.code), `${ps.id} refused the handshake (${a.code})`));
+      return;
+    }
+    if (a.code === 'ERR_UNKNOWN_SESSION' && ps.session && toHex(ps.session.id) === sid && !ps.pending) {
+      const now = this.clock();
+      if (now - ps.lastRehandshakeAt < 1000) return;
+      ps.lastRehandshakeAt = now;
+      // [SPEC 8.8] The peer lost its state: open a new session; the current one stays until it replaces it.
+      this.startHandshake(ps);
+    }
+  }
+
+  private maybeAlert(ps: PeerState, bytes: Uint8Array, e: unknown): void {
+    if (!isHopsafeError(e) || e.code === 'ERR_REPLAY' || e.code === 'ERR_HANDSHAKE_LIMIT' || e.code === 'ERR_MALFORMED' || e.code === 'ERR_TOO_LARGE') return;
+    const sid = peekInitSessionId(bytes);
+    if (sid) this.sendHandshakeAlert(ps, sid, e.code);
+  }
+
+  private maybeUnknownSessionAlert(ps: PeerState, sid: Uint8Array): void {
+    this.sendHandshakeAlert(ps, sid, 'ERR_UNKNOWN_SESSION');
+  }
+
+  private sendHandshakeAlert(ps: PeerState, sid: Uint8Array, code: ErrorCode): void {
+    const now = this.clock();
+    if (now - ps.lastAlertAt < 1000) return; // at most one unauthenticated alert per peer per second
+    ps.lastAlertAt = now;
+    this.transport.send(ps.id, encodeHandshakeAlert(sid, code)).catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- table
+
+  private peer(id: string): PeerState {
+    let ps = this.peers.get(id);
+    if (!ps) {
+      if (this.peers.size >= this.cfg.maxPeers) throw new HopsafeError('ERR_HANDSHAKE_LIMIT', 'peer table full');
+      ps = { id, responding: false, queue: [], inbound: Promise.resolve(), inboundDepth: 0, lastAlertAt: -Infinity, lastRehandshakeAt: -Infinity };
+      this.peers.set(id, ps);
+    }
+    return ps;
+  }
+
+  private install(ps: PeerState, session: Session, role: 'initiator' | 'responder'): void {
+    if (ps.session) {
+      const old = ps.session;
+      if (ps.previous) this.retire(ps);
+      const timer = setTimeout(() => this.retire(ps), session.options.graceMs);
+      timer.unref();
+      ps.previous = { session: old, timer };
+    }
+    ps.session = session;
+    this.bySessionId.set(toHex(session.id), session);
+    this.counters.handshakes.completed++;
+    this.emit('session', { peer: ps.id, suite: session.suite.name, protection: session.protection, role });
+  }
+
+  private retire(ps: PeerState): void {
+    if (!ps.previous) return;
+    clearTimeout(ps.previous.timer);
+    this.bySessionId.delete(toHex(ps.previous.session.id));
+    ps.previous.session.destroy();
+    ps.previous = undefined;
+  }
+
+  private dropSession(ps: PeerState, reason: ErrorCode): void {
+    this.retire(ps);
+    if (ps.session) {
+      this.bySessionId.delete(toHex(ps.session.id));
+      ps.session.destroy();
+      ps.session = undefined;
+      this.emit('session-closed', { peer: ps.id, reason });
+    }
+  }
+
+  private dropPeer(ps: PeerState, reason: ErrorCode): void {
+    this.abandonPending(ps);
+    this.dropSession(ps, reason);
+    this.failQueue(ps, new HopsafeError('ERR_CLOSED', 'endpoint closed'));
+  }
+
+  private closeRevoked(fingerprints: readonly string[]): void {
+    const set = new Set(fingerprints);
+    for (const ps of this.peers.values()) {
+      if (ps.session && set.has(ps.session.peer.fingerprint)) {
+        this.dropSession(ps, 'ERR_CERT_REVOKED');
+        this.rejectEvent(new HopsafeError('ERR_CERT_REVOKED', `certificate of ${ps.id} was revoked`), ps.id);
+      }
+    }
+  }
+
+  private rejectEvent(e: unknown, from: string | undefined): void {
+    const err = isHopsafeError(e) ? e : new HopsafeError('ERR_MALFORMED', 'unexpected failure', { cause: e });
+    this.counters.rejected[err.code] = (this.counters.rejected[err.code] ?? 0) + 1;
+    this.emit('reject', from === undefined ? { code: err.code, message: err.message } : { code: err.code, from, message: err.message });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new HopsafeError('ERR_CLOSED', 'endpoint closed');
+  }
+}
+
+function toCode(code: string): ErrorCode {
+  return (code.startsWith('ERR_') ? code : 'ERR_MALFORMED') as ErrorCode;
+}
+
+/** Session id of a refused ClearToken1, only to address the refusal hint; nothing is trusted from it. */
+function peekInitSessionId(bytes: Uint8Array): Uint8Array | undefined {
+  try {
+    return decodeSignedClearToken1(bytes.subarray(1)).token.sessionId;
+  } catch {
+    return undefined;
+  }
+}
+
+/** [SPEC 8] Creates an endpoint, validates its own identity, and opens the transport. */
+export async function createEndpoint(options: EndpointOptions): Promise<Endpoint> {
+  const { transport, provider: p, clock: c, authorize, ...plain } = options;
+  const parsed = endpointConfigSchema.safeParse(plain);
+  if (!parsed.success) throw new HopsafeError('ERR_CONFIG', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const cfg = parsed.data;
+  if (!transport || typeof transport.open !== 'function') throw new HopsafeError('ERR_CONFIG', 'transport is required');
+  const provider = p ?? createNodeProvider();
+  const clock = c ?? Date.now;
+  const { identity, trust } = await openIdentity(cfg, provider, clock);
+  const suites = (cfg.suites ?? DEFAULT_SUITES).map(suiteByName);
+  const hs: HandshakeContext = {
+    provider,
+    identity,
+    verifier: trust.verifier satisfies PeerVerifier,
+    suites,
+    protection: cfg.protection,
+    acceptProtection: cfg.acceptProtection,
+    replayCache: new HandshakeReplayCache(cfg.freshnessWindowMs),
+    ...(cfg.session ? { sessionOptions: cfg.session } : {}),
+  };
+  const ep = new Endpoint(cfg, transport, provider, clock, hs, trust, authorize);
+  await transport.open(cfg.id, ep.onFrame);
+  return ep;
+}
+
+export type { RoleAssignment };

@@ -1,0 +1,37 @@
+/** Loads the endpoint's own identity and trust store through the PKI layer. */
+import type { CryptoProvider } from '../crypto/provider.js';
+import type { LocalIdentity, PeerVerifier, TrustConfig } from '../pki/types.js';
+import { createTrustStore, loadIdentity, validateOwn } from '../pki/index.js';
+import type { EndpointConfig } from '../schemas/endpoint-options.js';
+
+export interface TrustHandle {
+  readonly verifier: PeerVerifier;
+  update(trust: Partial<TrustConfig>): Promise<void>;
+  onRevoked(listener: (fingerprints: readonly string[]) => void): void;
+}
+
+/**
+ * Parses the identity (ERR_MALFORMED, ERR_KEY_MISMATCH, ERR_CERT_NAME) and validates it against our
+ * own trust anchors, so a misconfigured endpoint fails at start-up with the code a peer would report.
+ */
+export async function openIdentity(
+  cfg: EndpointConfig,
+  provider: CryptoProvider,
+  clock: () => number,
+): Promise<{ identity: LocalIdentity; trust: TrustHandle }> {
+  const store = createTrustStore(cfg.trust, { clock: () => new Date(clock()), provider });
+  const identity = loadIdentity(cfg.identity, cfg.id, { provider });
+  await validateOwn(identity, store, new Date(clock()));
+  return {
+    identity,
+    trust: {
+      verifier: store,
+      update: async (t) => {
+        store.updateTrust(t);
+      },
+      onRevoked: (l) => {
+        store.onRevoked(l);
+      },
+    },
+  };
+}

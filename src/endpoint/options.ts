@@ -1,0 +1,46 @@
+import type { Transport } from '../bindings/transport.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import type { PemOrDer, RoleAssignment, TrustConfig } from '../pki/types.js';
+import type { SessionOptions } from '../session/session.js';
+
+export interface AuthorizeContext {
+  readonly peer: string;
+  readonly roles: readonly RoleAssignment[];
+  readonly direction: 'send' | 'receive';
+  readonly data: Uint8Array;
+}
+
+/** Decides per message; `false` refuses it (ERR_FORBIDDEN). [SPEC 8.7] */
+export type Authorize = (ctx: AuthorizeContext) => boolean;
+
+export interface EndpointOptions {
+  /** This endpoint's id: its certificate must name it (CN or SAN), and the transport routes by it. */
+  readonly id: string;
+  /** PEM (certificate may hold the chain, leaf first; key PKCS#8) or DER. */
+  readonly identity: { readonly certificate: PemOrDer; readonly privateKey: PemOrDer };
+  readonly trust: TrustConfig;
+  readonly transport: Transport;
+  /** Mode requested when this endpoint opens a session. Default: confidentiality. */
+  readonly protection?: 'integrity' | 'confidentiality';
+  /** Modes accepted when a peer opens a session. Default: both. */
+  readonly acceptProtection?: readonly ('integrity' | 'confidentiality')[];
+  /** Suite names in preference order (see SPEC 4.1). Default: the X25519 suites. */
+  readonly suites?: readonly string[];
+  /** Crypto provider. Default: node:crypto. */
+  readonly provider?: CryptoProvider;
+  /** Clock in ms since the epoch. Default: Date.now. */
+  readonly clock?: () => number;
+  /** Per-message authorization hook (e.g. from `createAuthorizer(policy)`). */
+  readonly authorize?: Authorize;
+  /** ClearToken1 timestamps must be within ± this many ms. Default 30 000. */
+  readonly freshnessWindowMs?: number;
+  readonly handshakeTimeoutMs?: number;
+  /** Messages waiting for a session per peer before `send` fails with ERR_QUEUE_FULL. Default 1000. */
+  readonly maxQueuedPerPeer?: number;
+  /** Handshakes being verified at once before new ones are refused (ERR_HANDSHAKE_LIMIT). Default 64. */
+  readonly maxConcurrentHandshakes?: number;
+  /** Token-bucket rate for incoming handshakes. Default 500/s. */
+  readonly handshakesPerSecond?: number;
+  readonly maxPeers?: number;
+  readonly session?: Partial<SessionOptions>;
+}

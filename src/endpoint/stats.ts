@@ -1,0 +1,18 @@
+import type { ErrorCode } from '../errors/index.js';
+
+export interface EndpointStats {
+  /** Established sessions. */
+  sessions: number;
+  /** Application messages protected and handed to the transport. */
+  sent: number;
+  /** Application messages verified and delivered. */
+  received: number;
+  /** Refused frames/messages by code. */
+  rejected: Partial<Record<ErrorCode, number>>;
+  handshakes: { initiated: number; completed: number; failed: number };
+  keyUpdates: { sent: number; received: number };
+}
+
+export function emptyStats(): EndpointStats {
+  return { sessions: 0, sent: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } };
+}

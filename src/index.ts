@@ -1,0 +1,16 @@
+/**
+ * hopsafe — end-to-end secure sessions across untrusted brokers and bridges.
+ * Public entry point: endpoint API, Transport interface, errors, suites.
+ */
+export { createEndpoint, Endpoint } from './endpoint/endpoint.js';
+export type { EndpointOptions, Authorize, AuthorizeContext } from './endpoint/options.js';
+export type { MessageEvent, RejectEvent, SessionEvent, KeyUpdateEvent, SessionClosedEvent, EndpointEvents } from './endpoint/events.js';
+export type { EndpointStats } from './endpoint/stats.js';
+export type { Transport, FrameHandler, InboundFrame, TransportStatus } from './bindings/transport.js';
+export { ENDPOINT_ID_PATTERN } from './bindings/transport.js';
+export { assertEndpointId } from './bindings/endpoint-id.js';
+export { HopsafeError, isHopsafeError, ERROR_CODES, type ErrorCode } from './errors/index.js';
+export { SUITES, DEFAULT_SUITES, type Suite } from './crypto/suites.js';
+export type { CryptoProvider } from './crypto/provider.js';
+export type { TrustConfig, PemOrDer, RoleAssignment, VerifiedPeer } from './pki/types.js';
+export type { SessionOptions } from './session/session.js';

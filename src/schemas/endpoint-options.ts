@@ -1,0 +1,38 @@
+/** zod schema for the plain-data part of `createEndpoint` options (validated once, at the edge). */
+import { z } from 'zod';
+import { ENDPOINT_ID_PATTERN } from '../bindings/transport.js';
+import { SUITES } from '../crypto/suites.js';
+
+const pemOrDer = z.union([z.string().min(1), z.instanceof(Uint8Array)]);
+const protection = z.enum(['integrity', 'confidentiality']);
+const suiteName = z.enum(SUITES.map((s) => s.name) as [string, ...string[]]);
+
+export const endpointConfigSchema = z.object({
+  id: z.string().regex(ENDPOINT_ID_PATTERN, 'endpoint id: 1-64 chars of [A-Za-z0-9._-], not starting with . or -'),
+  identity: z.object({ certificate: pemOrDer, privateKey: pemOrDer }),
+  trust: z.object({
+    roots: z.array(pemOrDer).min(1),
+    intermediates: z.array(pemOrDer).optional(),
+    crls: z.array(pemOrDer).optional(),
+  }),
+  protection: protection.default('confidentiality'),
+  acceptProtection: z.array(protection).min(1).default(['integrity', 'confidentiality']),
+  suites: z.array(suiteName).min(1).max(16).optional(),
+  freshnessWindowMs: z.number().int().positive().max(3_600_000).default(30_000),
+  handshakeTimeoutMs: z.number().int().positive().default(10_000),
+  maxQueuedPerPeer: z.number().int().positive().default(1000),
+  maxConcurrentHandshakes: z.number().int().positive().default(64),
+  handshakesPerSecond: z.number().positive().default(500),
+  maxPeers: z.number().int().positive().default(100_000),
+  session: z
+    .object({
+      graceMs: z.number().int().nonnegative().optional(),
+      rekeyAfterMessages: z.number().int().positive().optional(),
+      rekeyAfterMs: z.number().int().positive().optional(),
+      maxEarlyFrames: z.number().int().nonnegative().max(1024).optional(),
+      retainedEphemerals: z.number().int().min(1).max(64).optional(),
+    })
+    .optional(),
+});
+
+export type EndpointConfig = z.infer<typeof endpointConfigSchema>;

@@ -1,0 +1,293 @@
+/**
+ * One-round-trip handshake: the initiator's signed ClearToken1 and the responder's signed
+ * ClearToken1 reply. [SPEC 5]
+ * Order of checks on receipt (cheap first, so floods cost little): size → DER → version/role →
+ * ids → freshness → replay → negotiation → certificate chain → signature. [SPEC 5.7]
+ */
+import { HopsafeError } from '../errors/index.js';
+import { concat, equal, utf8, wipe } from '../bytes/index.js';
+import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
+import { GROUP_IDS, SIGNATURE_IDS, groupFromId, signatureFromId, suiteById, type Suite } from '../crypto/suites.js';
+import {
+  decodeSignedClearToken1,
+  encodeClearToken1,
+  encodeSignedClearToken1,
+  RANDOM_LENGTH,
+  TOKEN_VERSION,
+  type ClearToken1,
+  type Protection,
+  type SignedClearToken1,
+} from '../codec/tokens.js';
+import {
+  decodeHandshakeResponse,
+  encodeHandshakeInit,
+  encodeHandshakeResponse,
+  frameType,
+  FrameType,
+  SESSION_ID_LENGTH,
+} from '../codec/frame.js';
+import type { LocalIdentity, PeerVerifier, VerifiedPeer } from '../pki/types.js';
+import { initialChainSecrets, transcriptA, transcriptB } from './key-schedule.js';
+import { HandshakeReplayCache } from './freshness.js';
+import { Session, type SessionOptions } from './session.js';
+
+/** [SPEC 5.3] Signature contexts. */
+export const SIGN_CONTEXT = {
+  initiator: utf8('hopsafe/1 ClearToken1 initiator\0'),
+  responder: utf8('hopsafe/1 ClearToken1 responder\0'),
+} as const;
+
+export const DEFAULT_MAX_HANDSHAKE = 64 * 1024;
+
+export interface HandshakeContext {
+  readonly provider: CryptoProvider;
+  readonly identity: LocalIdentity;
+  readonly verifier: PeerVerifier;
+  /** Suites this side offers (initiator, in preference order) and accepts (responder). */
+  readonly suites: readonly Suite[];
+  /** Mode requested when initiating. */
+  readonly protection: Protection;
+  /** Modes accepted when responding. */
+  readonly acceptProtection: readonly Protection[];
+  readonly replayCache: HandshakeReplayCache;
+  readonly maxHandshakeSize?: number;
+  readonly sessionOptions?: Partial<SessionOptions>;
+  /** Deterministic randomness for test vectors; defaults to the provider's CSPRNG. */
+  readonly rng?: (length: number) => Uint8Array;
+}
+
+export interface PendingHandshake {
+  readonly sessionId: Uint8Array;
+  readonly peerId: string;
+  readonly protection: Protection;
+  readonly offered: readonly Suite[];
+  readonly ephemerals: ReadonlyMap<string, KeyPair>;
+  /** The initiator's SignedClearToken1 (DER) = transcript message m1. */
+  readonly m1: Uint8Array;
+  readonly createdAt: number;
+}
+
+export interface Established {
+  readonly session: Session;
+  readonly peer: VerifiedPeer;
+}
+
+function rand(ctx: HandshakeContext, n: number): Uint8Array {
+  return ctx.rng ? ctx.rng(n) : ctx.provider.randomBytes(n);
+}
+
+function keyPair(ctx: HandshakeContext, s: Suite): KeyPair {
+  if (!ctx.rng) return ctx.provider.kexKeyPair(s.group);
+  return ctx.provider.kexKeyPair(s.group, ctx.rng(s.group === 'p384' ? 48 : 32));
+}
+
+function sign(ctx: HandshakeContext, context: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  return ctx.provider.sign(ctx.identity.privateKey, concat(context, ...parts));
+}
+
+function signatureId(ctx: HandshakeContext): number {
+  return SIGNATURE_IDS[ctx.identity.privateKey.signatureAlg];
+}
+
+/** [SPEC 5.3] Builds the initiator's HS_INIT frame. `earlyData` is allowed in integrity mode only. */
+export function initiate(
+  ctx: HandshakeContext,
+  peerId: string,
+  now: number,
+  earlyData?: Uint8Array,
+): { pending: PendingHandshake; frame: Uint8Array } {
+  if (earlyData && ctx.protection !== 'integrity')
+    throw new HopsafeError('ERR_CONFIG', 'early data rides in the clear-signed token: integrity mode only');
+  const usable = ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group) && ctx.provider.supportsAead(s.aead));
+  if (usable.length === 0) throw new HopsafeError('ERR_NEGOTIATION', 'no usable suite');
+  const ephemerals = new Map<string, KeyPair>();
+  for (const s of usable) if (!ephemerals.has(s.group) && ephemerals.size < 4) ephemerals.set(s.group, keyPair(ctx, s));
+  const offered = usable.filter((s) => ephemerals.has(s.group));
+  const sessionId = rand(ctx, SESSION_ID_LENGTH);
+  const token: ClearToken1 = {
+    version: TOKEN_VERSION,
+    role: 'initiator',
+    sessionId,
+    senderId: ctx.identity.id,
+    receiverId: peerId,
+    timestamp: now,
+    random: rand(ctx, RANDOM_LENGTH),
+    protection: ctx.protection,
+    suites: offered.map((s) => s.id),
+    keyShares: [...ephemerals].map(([g, kp]) => ({ group: GROUP_IDS[g as Suite['group']], publicKey: kp.publicKey })),
+    signatureAlgorithm: signatureId(ctx),
+    certificates: ctx.identity.chain,
+    ...(ctx.identity.attributeCertificates.length > 0 ? { attributeCertificates: ctx.identity.attributeCertificates } : {}),
+    ...(earlyData ? { earlyData } : {}),
+  };
+  const tbs = encodeClearToken1(token);
+  const m1 = encodeSignedClearToken1(tbs, sign(ctx, SIGN_CONTEXT.initiator, tbs));
+  return {
+    pending: { sessionId, peerId, protection: ctx.protection, offered, ephemerals, m1, createdAt: now },
+    frame: encodeHandshakeInit(m1),
+  };
+}
+
+function decodeHandshake(ctx: HandshakeContext, bytes: Uint8Array, type: FrameType): SignedClearToken1 {
+  const max = ctx.maxHandshakeSize ?? DEFAULT_MAX_HANDSHAKE;
+  if (bytes.length > max) throw new HopsafeError('ERR_TOO_LARGE', 'handshake frame too large');
+  if (frameType(bytes) !== type) throw new HopsafeError('ERR_MALFORMED', 'unexpected frame type');
+  return decodeSignedClearToken1(type === FrameType.HS_INIT ? bytes.subarray(1) : decodeHandshakeResponse(bytes).token);
+}
+
+/** [SPEC 5.7] Certificate chain, then the token signature. */
+async function authenticate(
+  ctx: HandshakeContext,
+  st: SignedClearToken1,
+  now: number,
+  signed: Uint8Array,
+): Promise<VerifiedPeer> {
+  const alg = signatureFromId(st.token.signatureAlgorithm);
+  if (!alg) throw new HopsafeError('ERR_UNSUPPORTED', 'unknown signature algorithm');
+  const peer = await ctx.verifier.verify({
+    chain: st.token.certificates,
+    ...(st.token.attributeCertificates ? { attributeCertificates: st.token.attributeCertificates } : {}),
+    claimedId: st.token.senderId,
+    now: new Date(now),
+  });
+  // [SPEC 5.7] The algorithm named in the token must be the one the certificate key implies.
+  if (peer.publicKey.signatureAlg !== alg) throw new HopsafeError('ERR_BAD_SIGNATURE', 'signature algorithm does not match the certificate key');
+  if (!ctx.provider.verify(peer.publicKey, signed, st.signature)) throw new HopsafeError('ERR_BAD_SIGNATURE', 'token signature invalid');
+  return peer;
+}
+
+export interface Responded extends Established {
+  /**
+   * The responder's SignedClearToken1 (m2). Send it with `responseFrame(token, record?)`, where
+   * `record` may be a first DATA record sealed with `session` (piggybacked payload). [SPEC 3.4]
+   */
+  readonly token: Uint8Array;
+  /** The initiator's early data (integrity mode), authenticated by its signature. */
+  readonly earlyData?: Uint8Array;
+}
+
+/** [SPEC 5.4] Responder: verifies an HS_INIT from transport sender `from` and answers it. */
+export async function respond(ctx: HandshakeContext, bytes: Uint8Array, from: string, now: number): Promise<Responded> {
+  const st = decodeHandshake(ctx, bytes, FrameType.HS_INIT);
+  const t = st.token;
+  if (t.role !== 'initiator') throw new HopsafeError('ERR_MALFORMED', 'expected an initiator token');
+  // [SPEC 5.4] Both ids are bound: the token must be addressed to us and come from whom the transport says.
+  if (t.receiverId !== ctx.identity.id || t.senderId !== from) throw new HopsafeError('ERR_WRONG_PEER', 'token addressed to/from another endpoint');
+  ctx.replayCache.checkTimestamp(t.timestamp, now);
+  ctx.replayCache.checkRandom(t.random, now);
+  if (!ctx.acceptProtection.includes(t.protection)) throw new HopsafeError('ERR_NEGOTIATION', `protection ${t.protection} not accepted`);
+  if (t.earlyData && t.protection !== 'integrity') throw new HopsafeError('ERR_NEGOTIATION', 'early data outside integrity mode');
+  // [SPEC 5.5] Selection: the initiator's most preferred suite that we accept and it sent a key share for.
+  const accepted = new Set(ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group)).map((s) => s.id));
+  let suite: Suite | undefined;
+  let share: Uint8Array | undefined;
+  for (const id of t.suites) {
+    const s = suiteById(id);
+    if (!s || !accepted.has(id)) continue;
+    const ks = t.keyShares.find((k) => groupFromId(k.group) === s.group);
+    if (ks) {
+      suite = s;
+      share = ks.publicKey;
+      break;
+    }
+  }
+  if (!suite || !share) throw new HopsafeError('ERR_NEGOTIATION', 'no common suite');
+
+  const peer = await authenticate(ctx, st, now, concat(SIGN_CONTEXT.initiator, st.tbs));
+  ctx.replayCache.add(t.random, t.timestamp, now);
+
+  const kp = keyPair(ctx, suite);
+  const dhs = ctx.provider.kexDerive(suite.group, kp.privateKey, share);
+  const reply: ClearToken1 = {
+    version: TOKEN_VERSION,
+    role: 'responder',
+    sessionId: t.sessionId,
+    senderId: ctx.identity.id,
+    receiverId: t.senderId,
+    timestamp: now,
+    random: rand(ctx, RANDOM_LENGTH),
+    protection: t.protection,
+    suites: [suite.id],
+    keyShares: [{ group: GROUP_IDS[suite.group], publicKey: kp.publicKey }],
+    signatureAlgorithm: signatureId(ctx),
+    certificates: ctx.identity.chain,
+    ...(ctx.identity.attributeCertificates.length > 0 ? { attributeCertificates: ctx.identity.attributeCertificates } : {}),
+  };
+  const hA = transcriptA(ctx.provider, suite, st.encoded);
+  const tbs = encodeClearToken1(reply);
+  const m2 = encodeSignedClearToken1(tbs, sign(ctx, SIGN_CONTEXT.responder, hA, tbs));
+  const hB = transcriptB(ctx.provider, suite, m2, hA);
+  const session = new Session({
+    provider: ctx.provider,
+    suite,
+    protection: t.protection,
+    role: 'responder',
+    sessionId: t.sessionId,
+    localId: ctx.identity.id,
+    peer,
+    chainSecrets: initialChainSecrets(ctx.provider, suite, dhs, hB),
+    localEphemeral: kp,
+    peerEphemeral: share,
+    now,
+    ...(ctx.sessionOptions ? { options: ctx.sessionOptions } : {}),
+  });
+  wipe(dhs);
+  return { session, peer, token: m2, ...(t.earlyData ? { earlyData: t.earlyData } : {}) };
+}
+
+/** [SPEC 3.4] The HS_RESP frame: the responder's token, optionally followed by one sealed record. */
+export function responseFrame(token: Uint8Array, record?: Uint8Array): Uint8Array {
+  return encodeHandshakeResponse(token, record);
+}
+
+export interface Completed extends Established {
+  /** A record piggybacked on the response, to be passed to `session.open`. */
+  readonly record?: Uint8Array;
+}
+
+/** [SPEC 5.4] Initiator: verifies the HS_RESP for `pending` and establishes the session. */
+export async function complete(
+  ctx: HandshakeContext,
+  pending: PendingHandshake,
+  bytes: Uint8Array,
+  from: string,
+  now: number,
+): Promise<Completed> {
+  const frame = decodeHandshakeResponse(bytes);
+  const st = decodeHandshake(ctx, bytes, FrameType.HS_RESP);
+  const t = st.token;
+  if (t.role !== 'responder') throw new HopsafeError('ERR_MALFORMED', 'expected a responder token');
+  if (!equal(t.sessionId, pending.sessionId)) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'response to another handshake');
+  if (t.receiverId !== ctx.identity.id || t.senderId !== pending.peerId || from !== pending.peerId)
+    throw new HopsafeError('ERR_WRONG_PEER', 'response from/to another endpoint');
+  // [SPEC 5.5] Downgrade protection: the choice must come from our offer; the responder's signature covers hA, i.e. our offer.
+  const suite = t.suites.length === 1 ? pending.offered.find((s) => s.id === t.suites[0]) : undefined;
+  if (!suite) throw new HopsafeError('ERR_NEGOTIATION', 'selected suite was not offered');
+  if (t.protection !== pending.protection) throw new HopsafeError('ERR_NEGOTIATION', 'protection mode changed');
+  const ks = t.keyShares.length === 1 ? t.keyShares[0] : undefined;
+  const mine = pending.ephemerals.get(suite.group);
+  if (!ks || groupFromId(ks.group) !== suite.group || !mine) throw new HopsafeError('ERR_NEGOTIATION', 'key share does not match the suite');
+  if (t.earlyData) throw new HopsafeError('ERR_MALFORMED', 'early data in a response');
+
+  const hA = transcriptA(ctx.provider, suite, pending.m1);
+  const peer = await authenticate(ctx, st, now, concat(SIGN_CONTEXT.responder, hA, st.tbs));
+  const hB = transcriptB(ctx.provider, suite, st.encoded, hA);
+  const dhs = ctx.provider.kexDerive(suite.group, mine.privateKey, ks.publicKey);
+  const session = new Session({
+    provider: ctx.provider,
+    suite,
+    protection: pending.protection,
+    role: 'initiator',
+    sessionId: pending.sessionId,
+    localId: ctx.identity.id,
+    peer,
+    chainSecrets: initialChainSecrets(ctx.provider, suite, dhs, hB),
+    localEphemeral: mine,
+    peerEphemeral: ks.publicKey,
+    now,
+    ...(ctx.sessionOptions ? { options: ctx.sessionOptions } : {}),
+  });
+  wipe(dhs);
+  for (const [g, kp] of pending.ephemerals) if (g !== suite.group) wipe(kp.privateKey);
+  return frame.record ? { session, peer, record: frame.record } : { session, peer };
+}

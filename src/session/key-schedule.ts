@@ -1,0 +1,78 @@
+/**
+ * Key schedule. [SPEC 6]
+ *   hA  = H(m1 || 0^HashLen)            m1 = initiator's SignedClearToken1 (DER)
+ *   hB  = H(m2 || hA)                   m2 = responder's SignedClearToken1 (DER)
+ *   PRK = HKDF-Extract(salt = hB, IKM = DHS)
+ *   CS(a2b, 0) = HKDF-Expand(PRK, "hopsafe/1 a2b", HashLen);  CS(b2a, 0) likewise with "hopsafe/1 b2a"
+ *   IK = HKDF-Expand(CS, "hopsafe/1 ik", HashLen); EK = HKDF-Expand(CS, "hopsafe/1 ek", Nk); IV = HKDF-Expand(CS, "hopsafe/1 iv", 12)
+ *   key update: CS' = HKDF-Expand(HKDF-Extract(salt = CS, IKM = DH(e', e_peer)), "hopsafe/1 ku" || H(ct2), HashLen)
+ * hA and hB are never sent.
+ */
+import { concat, utf8, wipe } from '../bytes/index.js';
+import { AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, type CryptoProvider } from '../crypto/provider.js';
+import type { Suite } from '../crypto/suites.js';
+import type { Protection } from '../codec/tokens.js';
+
+export const LABEL = {
+  a2b: utf8('hopsafe/1 a2b'),
+  b2a: utf8('hopsafe/1 b2a'),
+  ik: utf8('hopsafe/1 ik'),
+  ek: utf8('hopsafe/1 ek'),
+  iv: utf8('hopsafe/1 iv'),
+  ku: utf8('hopsafe/1 ku'),
+} as const;
+
+/** [SPEC 6.1] */
+export function transcriptA(p: CryptoProvider, suite: Suite, m1: Uint8Array): Uint8Array {
+  return p.hash(suite.hash, concat(m1, new Uint8Array(p.hashLength(suite.hash))));
+}
+
+/** [SPEC 6.1] */
+export function transcriptB(p: CryptoProvider, suite: Suite, m2: Uint8Array, hA: Uint8Array): Uint8Array {
+  return p.hash(suite.hash, concat(m2, hA));
+}
+
+export interface ChainSecrets {
+  readonly a2b: Uint8Array;
+  readonly b2a: Uint8Array;
+}
+
+/** [SPEC 6.2] */
+export function initialChainSecrets(p: CryptoProvider, suite: Suite, dhs: Uint8Array, hB: Uint8Array): ChainSecrets {
+  const hl = p.hashLength(suite.hash);
+  const prk = p.hkdfExtract(suite.hash, hB, dhs);
+  const out = { a2b: p.hkdfExpand(suite.hash, prk, LABEL.a2b, hl), b2a: p.hkdfExpand(suite.hash, prk, LABEL.b2a, hl) };
+  wipe(prk);
+  return out;
+}
+
+export interface TrafficKeys {
+  /** Integrity key (HMAC) — always derived. */
+  readonly ik: Uint8Array;
+  /** Encryption key and IV — confidentiality mode only. */
+  readonly ek?: Uint8Array;
+  readonly iv?: Uint8Array;
+}
+
+/** [SPEC 6.3] */
+export function trafficKeys(p: CryptoProvider, suite: Suite, protection: Protection, cs: Uint8Array): TrafficKeys {
+  const ik = p.hkdfExpand(suite.hash, cs, LABEL.ik, p.hashLength(suite.hash));
+  if (protection === 'integrity') return { ik };
+  return {
+    ik,
+    ek: p.hkdfExpand(suite.hash, cs, LABEL.ek, AEAD_KEY_LENGTH[suite.aead]),
+    iv: p.hkdfExpand(suite.hash, cs, LABEL.iv, AEAD_NONCE_LENGTH),
+  };
+}
+
+/** [SPEC 7.2] Next chain secret of one direction after a key update carrying `ct2`. */
+export function nextChainSecret(p: CryptoProvider, suite: Suite, cs: Uint8Array, dh: Uint8Array, ct2: Uint8Array): Uint8Array {
+  const prk = p.hkdfExtract(suite.hash, cs, dh);
+  const next = p.hkdfExpand(suite.hash, prk, concat(LABEL.ku, p.hash(suite.hash, ct2)), p.hashLength(suite.hash));
+  wipe(prk);
+  return next;
+}
+
+export function wipeKeys(k: TrafficKeys | undefined): void {
+  if (k) wipe(k.ik, k.ek, k.iv);
+}

@@ -1,0 +1,149 @@
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { HopsafeError } from '../../src/errors/index.js';
+import { utf8 } from '../../src/bytes/index.js';
+import type { Delivery, Session } from '../../src/session/session.js';
+import { handshake, makePair, type Pair } from '../helpers/session-pair.js';
+
+function data(ds: Delivery[]): string[] {
+  return ds.flatMap((d) => (d.type === 'data' ? [new TextDecoder().decode(d.payload)] : []));
+}
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof HopsafeError, String(e));
+    return e.code;
+  }
+  return 'accepted';
+}
+
+describe('[SPEC 7.2] key update', () => {
+  let pair: Pair;
+  before(async () => {
+    pair = await makePair();
+  });
+
+  test('[SPEC 7.2] one message from either side moves that direction to a new epoch', async () => {
+    const { sa, sb } = await handshake(pair);
+    const t = Date.now();
+    const ku = sa.keyUpdate(t);
+    const ds = sb.open(ku, t);
+    assert.deepEqual(ds, [{ type: 'key-update', epoch: 1, requestUpdate: false }]);
+    assert.equal(sa.sendEpoch, 1);
+    assert.equal(sb.receiveEpoch, 1);
+    assert.deepEqual(data(sb.open(sa.seal(utf8('after')), t)), ['after']);
+    // the other side independently
+    sa.open(sb.keyUpdate(t), t);
+    assert.deepEqual(data(sa.open(sb.seal(utf8('back')), t)), ['back']);
+  });
+
+  test('[SPEC 7.2] simultaneous updates from both sides do not conflict', async () => {
+    const { sa, sb } = await handshake(pair);
+    const t = Date.now();
+    const kuA = sa.keyUpdate(t);
+    const kuB = sb.keyUpdate(t);
+    const mA = sa.seal(utf8('a1'));
+    const mB = sb.seal(utf8('b1'));
+    assert.equal(sb.open(kuA, t)[0]?.type, 'key-update');
+    assert.equal(sa.open(kuB, t)[0]?.type, 'key-update');
+    assert.deepEqual(data(sb.open(mA, t)), ['a1']);
+    assert.deepEqual(data(sa.open(mB, t)), ['b1']);
+    // and again, crossing several times, with each side's latest ephemeral in play
+    for (let i = 0; i < 5; i++) {
+      const x = sa.keyUpdate(t);
+      const y = sb.keyUpdate(t);
+      sb.open(x, t);
+      sa.open(y, t);
+      assert.deepEqual(data(sb.open(sa.seal(utf8(`a${i}`)), t)), [`a${i}`]);
+      assert.deepEqual(data(sa.open(sb.seal(utf8(`b${i}`)), t)), [`b${i}`]);
+    }
+  });
+
+  test('[SPEC 7.3] frames under the previous epoch are accepted during the grace period only', async () => {
+    const { sa, sb } = await handshake(pair);
+    const t = Date.now();
+    const old1 = sa.seal(utf8('old1'));
+    const old2 = sa.seal(utf8('old2'));
+    const ku = sa.keyUpdate(t);
+    sb.open(ku, t);
+    assert.deepEqual(data(sb.open(old1, t + 1000)), ['old1']);
+    assert.equal(codeOf(() => sb.open(old1, t + 1000)), 'ERR_REPLAY');
+    assert.equal(codeOf(() => sb.open(old2, t + sb.options.graceMs + 1)), 'ERR_UNKNOWN_EPOCH');
+  });
+
+  test('[SPEC 7.3] frames of the next epoch that overtake the key update are held and delivered after it', async () => {
+    const { sa, sb } = await handshake(pair);
+    const t = Date.now();
+    const ku = sa.keyUpdate(t);
+    const n1 = sa.seal(utf8('n1'));
+    const n2 = sa.seal(utf8('n2'));
+    assert.deepEqual(sb.open(n2, t), []);
+    assert.deepEqual(sb.open(n1, t), []);
+    assert.deepEqual(data(sb.open(ku, t)), ['n2', 'n1']);
+  });
+
+  test('[SPEC 7.3] held frames are bounded', async () => {
+    const { sa, sb } = await handshake(pair);
+    const t = Date.now();
+    sa.keyUpdate(t); // lost
+    for (let i = 0; i < sb.options.maxEarlyFrames; i++) sb.open(sa.seal(utf8('x')), t);
+    assert.equal(codeOf(() => sb.open(sa.seal(utf8('x')), t)), 'ERR_UNKNOWN_EPOCH');
+  });
+
+  test('[SPEC 7.2] a forged or altered key update is refused and keys stay as they were', async () => {
+    const { sa, sb } = await handshake(pair);
+    const t = Date.now();
+    const ku = sa.keyUpdate(t);
+    fc.assert(
+      fc.property(fc.nat(ku.length * 8 - 1), (bit) => {
+        const f = ku.slice();
+        f[bit >> 3] = (f[bit >> 3] as number) ^ (1 << (bit & 7));
+        assert.notEqual(codeOf(() => sb.open(f, t)), 'accepted');
+      }),
+      { numRuns: 200 },
+    );
+    assert.equal(sb.receiveEpoch, 0);
+    sb.open(ku, t);
+    assert.equal(sb.receiveEpoch, 1);
+  });
+
+  test('[SPEC 7.2] a replayed key update is refused', async () => {
+    const { sa, sb } = await handshake(pair);
+    const t = Date.now();
+    const ku = sa.keyUpdate(t);
+    sb.open(ku, t);
+    assert.equal(codeOf(() => sb.open(ku, t)), 'ERR_REPLAY');
+  });
+
+  test('[SPEC 7.2] old keys cannot open new-epoch frames and vice versa', async () => {
+    const { sa, sb } = await handshake(pair);
+    const t = Date.now();
+    const before = sa.seal(utf8('e0'));
+    const kuFrame = sa.keyUpdate(t);
+    const after = sa.seal(utf8('e1'));
+    // Rewrite the epoch field of a new frame to 0: the old keys do not verify it.
+    const forged = after.slice();
+    forged[10] = 0;
+    assert.equal(codeOf(() => sb.open(forged, t)), 'ERR_BAD_MAC');
+    sb.open(before, t);
+    sb.open(kuFrame, t);
+    assert.deepEqual(data(sb.open(after, t)), ['e1']);
+  });
+
+  test('[SPEC 7.2] requestUpdate asks the peer to update too', async () => {
+    const { sa, sb } = await handshake(pair);
+    const t = Date.now();
+    const [d] = sb.open(sa.keyUpdate(t, true), t);
+    assert.deepEqual(d, { type: 'key-update', epoch: 1, requestUpdate: true });
+  });
+
+  test('[SPEC 7.5] automatic key update is due after the configured message count', async () => {
+    const p = await makePair();
+    const { sa } = await handshake(p);
+    const s = sa as Session;
+    assert.equal(s.needsKeyUpdate(Date.now()), false);
+    assert.equal(s.needsKeyUpdate(Date.now() + s.options.rekeyAfterMs), true);
+  });
+});
