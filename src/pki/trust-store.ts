@@ -329,7 +329,9 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       return path ? checkRevocation(path, cfg, now).revoked !== undefined : false;
     }
     const c = parseCertificate(cert);
-    const issuers = [...cfg.roots, ...cfg.intermediates].filter((i) => equal(i.subject, c.issuer));
+    const known = [...cfg.roots, ...cfg.intermediates];
+    for (const [, path] of seen.entries()) known.push(...path.slice(1));
+    const issuers = known.filter((i) => equal(i.subject, c.issuer));
     return issuers.some((i) => crlsFor(c, i, cfg, now).some((crl) => crl.revoked.has(c.serialHex)));
   }
 

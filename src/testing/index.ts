@@ -100,24 +100,25 @@ const DAY = 86_400_000;
 const RSA_POOL: KeyObject[] = [];
 const RSA_POOL_MAX = 12;
 
-function generateKey(type: TestKeyType, avoid: Set<KeyObject>): KeyObject {
+let rsaNext = 0;
+
+/** A key of `type` that is none of `avoid`. RSA keys come from a process-wide pool (RSA generation is slow). */
+function generateKey(type: TestKeyType, avoid: ReadonlySet<KeyObject>): KeyObject {
   if (type === 'rsa' || type === 'rsa-pss') {
-    const k = RSA_POOL.find((x) => !avoid.has(x));
-    if (k) {
-      avoid.add(k);
-      return k;
+    for (let i = 0; i < RSA_POOL.length; i++) {
+      const k = RSA_POOL[(rsaNext + i) % RSA_POOL.length] as KeyObject;
+      if (!avoid.has(k)) {
+        rsaNext = (rsaNext + i + 1) % RSA_POOL.length;
+        return k;
+      }
     }
     const fresh = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     if (RSA_POOL.length < RSA_POOL_MAX) RSA_POOL.push(fresh);
-    avoid.add(fresh);
     return fresh;
   }
-  const k =
-    type === 'ed25519'
-      ? generateKeyPairSync('ed25519').privateKey
-      : generateKeyPairSync('ec', { namedCurve: type === 'p384' ? 'secp384r1' : 'prime256v1' }).privateKey;
-  avoid.add(k);
-  return k;
+  return type === 'ed25519'
+    ? generateKeyPairSync('ed25519').privateKey
+    : generateKeyPairSync('ec', { namedCurve: type === 'p384' ? 'secp384r1' : 'prime256v1' }).privateKey;
 }
 
 const certPem = (der: Uint8Array): string => encodePem('CERTIFICATE', der);
@@ -168,7 +169,9 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
 
   const rootName = `hopsafe test root ${tag}`;
   const root = makeCa(rootName, undefined, generateKey(keyType, used));
+  used.add(root.key);
   const inter = opts.intermediate ? makeCa(`hopsafe test intermediate ${tag}`, root, generateKey(keyType, used), 0) : undefined;
+  if (inter) used.add(inter.key);
   const issuing = inter ?? root;
   const chainTail = inter ? [inter.der] : [];
   const revoked: { serialHex: string; date: Date }[] = [];
@@ -184,8 +187,9 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
       ),
     );
 
-  const leaf = (o: TestLeafOptions, ca: Ca = issuing, tail: readonly Uint8Array[] = chainTail, privateKeyOverride?: KeyObject): TestIdentity & { der: Uint8Array } => {
+  const leaf = (o: TestLeafOptions, ca: Ca = issuing, tail: readonly Uint8Array[] = chainTail, privateKeyOverride?: KeyObject | null): TestIdentity & { der: Uint8Array } => {
     const key = generateKey(o.keyType ?? keyType, used);
+    const wrongKey = privateKeyOverride === null ? generateKey(o.keyType ?? keyType, new Set([...used, key])) : privateKeyOverride;
     const names = o.names ?? { cn: o.id, uris: [HOPSAFE_URI_PREFIX + o.id], endpointIds: [o.id] };
     const roles = toRoleSpecs(o.roles);
     const der = issueCertificate(
@@ -204,7 +208,7 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
       },
       signer(ca.key),
     );
-    return { der, certificate: [der, ...tail].map(certPem).join(''), privateKey: keyPem(privateKeyOverride ?? key) };
+    return { der, certificate: [der, ...tail].map(certPem).join(''), privateKey: keyPem(wrongKey ?? key) };
   };
   const strip = (x: TestIdentity & { der?: Uint8Array }): TestIdentity => ({ certificate: x.certificate, privateKey: x.privateKey });
 
@@ -274,7 +278,7 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
         const spec = parseRoleSpec(role);
         return strip(leaf({ id, roles: [{ ...spec, notBefore: new Date(now.getTime() - 30 * DAY), notAfter: new Date(now.getTime() - DAY) }] }));
       },
-      mismatchedKey: (id) => strip(leaf({ id }, issuing, chainTail, generateKey(keyType, used))),
+      mismatchedKey: (id) => strip(leaf({ id }, issuing, chainTail, null)),
       issuedByLeaf(id) {
         // A valid endpoint certificate (no basicConstraints, digitalSignature only) used as if it were a CA.
         const k = generateKey(keyType, used);
