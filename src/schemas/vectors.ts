@@ -1,0 +1,44 @@
+/** zod schema of a hopsafe test-vector file (test/vectors/*.json). [SPEC 11] */
+import { z } from 'zod';
+
+const hex = z.string().regex(/^([0-9a-f]{2})*$/, 'lower-case hex');
+const keys = z.object({ cs: hex, ik: hex, ek: hex.optional(), iv: hex.optional() });
+const party = z.object({
+  id: z.string(),
+  certificate: z.string().min(1),
+  privateKey: z.string().min(1),
+  /** Seed of the deterministic random stream (SPEC 11.1) this side draws session id, random and ephemeral keys from. */
+  rngSeed: hex,
+});
+
+export const vectorFileSchema = z.object({
+  version: z.literal(1),
+  description: z.string(),
+  suite: z.string(),
+  protection: z.enum(['integrity', 'confidentiality']),
+  /** Clock of both sides, ms since the Unix epoch. */
+  time: z.number().int().nonnegative(),
+  roots: z.array(z.string()).min(1),
+  initiator: party,
+  responder: party,
+  earlyData: hex.optional(),
+  expected: z.object({
+    hsInit: hex,
+    hsResp: hex,
+    hA: hex,
+    hB: hex,
+    dhs: hex,
+    a2b: keys,
+    b2a: keys,
+    records: z.array(z.object({ direction: z.enum(['a2b', 'b2a']), payload: hex, frame: hex })).min(1),
+    keyUpdate: z.object({
+      direction: z.enum(['a2b', 'b2a']),
+      ephemeralPrivateKey: hex,
+      frame: hex,
+      next: keys,
+      record: z.object({ payload: hex, frame: hex }),
+    }),
+  }),
+});
+
+export type VectorFile = z.infer<typeof vectorFileSchema>;
