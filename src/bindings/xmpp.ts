@@ -1,0 +1,287 @@
+/**
+ * XMPP binding on @xmpp/client. [SPEC 8.4]
+ *
+ * - Endpoint `localId` logs in as `{username}@{domain}` (username defaults to the id) and sends `<presence/>`
+ *   once online (servers deliver messages for a bare JID only to available resources; until then Prosody's
+ *   mod_offline stores them).
+ * - A frame to `peer` is a `<message type="normal">` to the peer's bare JID carrying
+ *   `<frame xmlns="urn:hopsafe:frame:1">{base64}</frame>` (xmpp-stanza.ts).
+ * - Inbound: only `<message>` stanzas of type normal (or no type) with our element are frames; everything else
+ *   (errors/bounces, chat, presence, iq) is ignored. The sender id comes from the `from` bare JID (the server
+ *   stamps it); senders from another domain or with a localpart that is no valid id are dropped.
+ * - XMPP has no per-stanza acknowledgement here: `send` resolves when the stanza is written to the socket.
+ * - Reconnect is @xmpp/reconnect (fixed delay); after each reconnect presence is sent again and frames sent while
+ *   down (up to `maxQueue`, then ERR_QUEUE_FULL) are written in order.
+ */
+import { client as xmppClient, xml, type Client, type ClientOptions, type Element } from '@xmpp/client';
+import { HopsafeError } from '../errors/index.js';
+import { assertEndpointId } from './endpoint-id.js';
+import type { FrameHandler, Transport, TransportStatus } from './transport.js';
+import {
+  FRAME_ELEMENT,
+  FRAME_NS,
+  XMPP_DEFAULT_MAX_FRAME_SIZE,
+  assertXmppId,
+  decodeFrameText,
+  defaultIdFor,
+  defaultJidFor,
+  encodeFrameText,
+} from './xmpp-stanza.js';
+
+export { FRAME_NS, XMPP_DEFAULT_MAX_FRAME_SIZE, maxFrameSizeForStanzaLimit } from './xmpp-stanza.js';
+
+/** The socket-level view of an XMPP client that tests may use for fault injection. */
+export interface XmppClientHandle {
+  readonly socket: { destroy(error?: Error): void } | null;
+}
+
+export interface XmppTransportOptions {
+  /** Server address. Default `xmpp://127.0.0.1:5222`. */
+  service?: string;
+  /** XMPP domain of the accounts (the JIDs' domainpart), e.g. `localhost`. */
+  domain: string;
+  /** Account localpart. Default: the id given to `open` (the default id ↔ JID mapping requires them equal). */
+  username?: string;
+  password: string;
+  /** Resource; default: assigned by the server. */
+  resource?: string;
+  /** Largest frame in bytes. Default 195,072 (Prosody's default 256 KiB stanza limit minus base64 and envelope). */
+  maxFrameSize?: number;
+  /** Max frames queued by `send` while offline; beyond it ERR_QUEUE_FULL. Default 1000. */
+  maxQueue?: number;
+  /** Reconnect delay in ms (@xmpp/reconnect retries at a fixed delay). Default 1000. */
+  reconnectDelayMs?: number;
+  /** Custom mapping endpoint id → bare JID (default `{id}@{domain}`, lower-case ids only). */
+  jidFor?: (id: string) => string;
+  /** Custom inverse mapping sender bare JID → endpoint id (undefined = drop). Required with `jidFor`. */
+  idFor?: (bareJid: string) => string | undefined;
+  /**
+   * When SASL PLAIN may be used: 'always', 'loopback' (default: over TLS, or when `service` is a loopback
+   * address), 'never' (SCRAM-SHA-1 only). SCRAM costs ~0.5 s per login in @xmpp/client's JavaScript PBKDF2.
+   */
+  plainAuth?: 'always' | 'loopback' | 'never';
+  /** Called with each client created (fault-injection tests). */
+  onClient?: (client: XmppClientHandle) => void;
+}
+
+interface PendingSend {
+  readonly stanza: Element;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+/** True for `xmpp://127.x.x.x`, `[::1]` or `localhost` services (PLAIN there exposes the password only to local root). */
+export function isLoopbackService(service: string): boolean {
+  let host: string;
+  try {
+    host = new URL(service.includes('://') ? service : `xmpp://${service}`).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function positiveInt(v: number, label: string): number {
+  if (!Number.isSafeInteger(v) || v < 1) throw new HopsafeError('ERR_CONFIG', `${label} must be a positive integer`);
+  return v;
+}
+
+class XmppTransport implements Transport {
+  readonly name = 'xmpp';
+  readonly maxFrameSize: number;
+  readonly #o: XmppTransportOptions;
+  readonly #maxQueue: number;
+  readonly #jidFor: (id: string) => string;
+  readonly #idFor: (bareJid: string) => string | undefined;
+  readonly #checkId: (id: string, label: string) => string;
+  #client: Client | undefined;
+  #self: string | undefined;
+  #onFrame: FrameHandler | undefined;
+  #status: TransportStatus = 'disconnected';
+  readonly #listeners = new Set<(s: TransportStatus) => void>();
+  #online = false;
+  #flushing = false;
+  #queue: PendingSend[] = [];
+  #closed = false;
+  #chain: Promise<void> = Promise.resolve();
+  #presence: Promise<void> | undefined;
+
+  constructor(o: XmppTransportOptions) {
+    if (typeof o?.domain !== 'string' || o.domain === '') throw new HopsafeError('ERR_CONFIG', 'xmpp: domain is required');
+    if (typeof o.password !== 'string') throw new HopsafeError('ERR_CONFIG', 'xmpp: password is required');
+    if ((o.jidFor === undefined) !== (o.idFor === undefined))
+      throw new HopsafeError('ERR_CONFIG', 'xmpp: jidFor and idFor must be given together');
+    this.#o = o;
+    this.maxFrameSize = positiveInt(o.maxFrameSize ?? XMPP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
+    this.#maxQueue = positiveInt(o.maxQueue ?? 1000, 'maxQueue');
+    const domain = o.domain;
+    this.#jidFor = o.jidFor ?? ((id) => defaultJidFor(id, domain));
+    this.#idFor = o.idFor ?? ((jid) => defaultIdFor(jid, domain));
+    this.#checkId = o.jidFor ? assertEndpointId : assertXmppId;
+  }
+
+  async open(localId: string, onFrame: FrameHandler): Promise<void> {
+    this.#checkId(localId, 'localId');
+    if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'xmpp transport is closed');
+    if (this.#self !== undefined) throw new HopsafeError('ERR_STATE', 'xmpp transport is already open');
+    const username = this.#o.username ?? localId;
+    if (this.#o.jidFor === undefined && username.toLowerCase() !== localId)
+      throw new HopsafeError('ERR_CONFIG', `xmpp: username ${JSON.stringify(username)} must equal the endpoint id ${JSON.stringify(localId)} under the default JID mapping`);
+    this.#self = localId;
+    this.#onFrame = onFrame;
+    const service = this.#o.service ?? 'xmpp://127.0.0.1:5222';
+    const password = this.#o.password;
+    const plainAuth = this.#o.plainAuth ?? 'loopback';
+    const options: ClientOptions = {
+      service,
+      domain: this.#o.domain,
+      credentials: async (authenticate, mechanisms, _fast, entity) => {
+        const plainOk =
+          plainAuth === 'always' || (plainAuth === 'loopback' && (entity.isSecure() || isLoopbackService(service)));
+        const mechanism = plainOk && mechanisms.includes('PLAIN') ? 'PLAIN' : mechanisms.find((m) => m !== 'PLAIN' && m !== 'ANONYMOUS');
+        if (mechanism === undefined) throw new HopsafeError('ERR_TRANSPORT', `xmpp: no acceptable SASL mechanism in ${mechanisms.join(', ')}`);
+        await authenticate({ username, password }, mechanism);
+      },
+    };
+    if (this.#o.resource !== undefined) options.resource = this.#o.resource;
+    const c = xmppClient(options);
+    this.#client = c;
+    c.reconnect.delay = positiveInt(this.#o.reconnectDelayMs ?? 1000, 'reconnectDelayMs');
+    this.#o.onClient?.(c);
+    c.on('error', () => undefined); // surfaced through start() / status; never an unhandled 'error'
+    c.on('stanza', (el: Element) => this.#onStanza(el));
+    c.on('online', () => {
+      // [SPEC 8.4] Available presence first: only then are messages to our bare JID delivered to us.
+      this.#presence = c.send(xml('presence')).then(() => {
+        if (this.#closed || this.#client !== c) return;
+        this.#online = true;
+        this.#setStatus('connected');
+        void this.#flush();
+      });
+      this.#presence.catch(() => undefined);
+    });
+    c.on('disconnect', () => {
+      this.#online = false;
+      if (!this.#closed) this.#setStatus('reconnecting');
+    });
+    try {
+      await c.start();
+      await this.#presence;
+    } catch (e) {
+      c.reconnect.stop();
+      await c.stop().catch(() => undefined);
+      this.#client = undefined;
+      this.#self = undefined;
+      this.#onFrame = undefined;
+      this.#setStatus('disconnected');
+      throw new HopsafeError('ERR_TRANSPORT', `xmpp: cannot log in as ${username}@${this.#o.domain}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  #onStanza(el: Element): void {
+    if (!el.is('message')) return;
+    const type = el.attrs.type ?? 'normal';
+    if (type !== 'normal') return; // [SPEC 8.4] error bounces echo our own frame: never treat them as inbound
+    const frameEl = el.getChild(FRAME_ELEMENT, FRAME_NS);
+    if (frameEl === undefined) return; // [SPEC 8.4] not ours
+    const fromJid = el.attrs.from;
+    if (fromJid === undefined) return;
+    const slash = fromJid.indexOf('/');
+    const from = this.#idFor(slash < 0 ? fromJid : fromJid.slice(0, slash)); // [SPEC 8.4] from = bare JID → id
+    if (from === undefined) return;
+    const bytes = decodeFrameText(frameEl.getText());
+    if (bytes === undefined) return;
+    const onFrame = this.#onFrame;
+    this.#chain = this.#chain.then(async () => {
+      try {
+        if (onFrame !== undefined && !this.#closed) await onFrame({ from, bytes });
+      } catch {
+        /* the session rejected it; XMPP has nothing to ack */
+      }
+    });
+  }
+
+  send(peerId: string, bytes: Uint8Array): Promise<void> {
+    let stanza: Element;
+    try {
+      this.#checkId(peerId, 'peerId');
+      if (!(bytes instanceof Uint8Array)) throw new HopsafeError('ERR_INPUT', 'bytes must be a Uint8Array');
+      if (bytes.length > this.maxFrameSize)
+        throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `xmpp: frame of ${bytes.length} bytes exceeds maxFrameSize ${this.maxFrameSize}`);
+      if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'xmpp transport is closed');
+      if (this.#self === undefined) throw new HopsafeError('ERR_STATE', 'xmpp transport: call open() before send()');
+      stanza = xml(
+        'message',
+        { to: this.#jidFor(peerId), type: 'normal' },
+        xml(FRAME_ELEMENT, { xmlns: FRAME_NS }, encodeFrameText(bytes)),
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<void>((resolve, reject) => {
+      if (this.#queue.length >= this.#maxQueue)
+        return reject(new HopsafeError('ERR_QUEUE_FULL', `xmpp: ${this.#maxQueue} frames already queued while offline`));
+      this.#queue.push({ stanza, resolve, reject });
+      void this.#flush();
+    });
+  }
+
+  /** Writes queued stanzas in order while online; on a write error keeps them for after the reconnect. */
+  async #flush(): Promise<void> {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#online && !this.#closed) {
+        const c = this.#client;
+        const p = this.#queue[0];
+        if (c === undefined || p === undefined) break;
+        try {
+          await c.send(p.stanza);
+        } catch {
+          break; // socket gone: 'disconnect' follows, the reconnect flushes again
+        }
+        this.#queue.shift();
+        p.resolve();
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#online = false;
+    for (const p of this.#queue.splice(0)) p.reject(new HopsafeError('ERR_CLOSED', 'xmpp transport closed'));
+    const c = this.#client;
+    this.#client = undefined;
+    if (c !== undefined) {
+      c.reconnect.stop();
+      c.removeAllListeners('online');
+      c.removeAllListeners('stanza');
+      if (c.status !== 'offline') await c.stop().catch(() => undefined);
+    }
+    this.#setStatus('closed');
+  }
+
+  onStatus(listener: (status: TransportStatus) => void): void {
+    this.#listeners.add(listener);
+  }
+
+  #setStatus(s: TransportStatus): void {
+    if (this.#status === s) return;
+    this.#status = s;
+    for (const l of this.#listeners) {
+      try {
+        l(s);
+      } catch {
+        /* a listener's error is its own */
+      }
+    }
+  }
+}
+
+/** Creates an XMPP transport. Nothing connects until `open`. [SPEC 8.4] */
+export function xmppTransport(options: XmppTransportOptions): Transport {
+  return new XmppTransport(options);
+}
