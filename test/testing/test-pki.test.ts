@@ -1,0 +1,50 @@
+/** `hopsafe/testing` createTestPki: shape, defaults and speed. [SPEC 6.6] */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestPki } from '../../src/testing/index.js';
+import { createTrustStore, parseCertificate } from '../../src/pki/index.js';
+import { derObjects } from '../../src/codec/pem.js';
+
+test('shape: roots, identities (PEM chain leaf first + PKCS#8), empty CRL', async () => {
+  const pki = await createTestPki({ endpoints: [{ id: 'control-center', roles: ['OPERATOR'] }, { id: 'der-17' }] });
+  assert.equal(pki.roots.length, 1);
+  assert.match(pki.roots[0]!, /^-----BEGIN CERTIFICATE-----/);
+  assert.deepEqual(Object.keys(pki.identities).sort(), ['control-center', 'der-17']);
+  const id = pki.identities['control-center']!;
+  assert.match(id.privateKey, /^-----BEGIN PRIVATE KEY-----/);
+  const chain = derObjects(id.certificate, ['CERTIFICATE']).map(parseCertificate);
+  assert.equal(chain.length, 1, 'depth 2: the chain sent is the leaf only');
+  assert.deepEqual(chain[0]!.commonNames, ['control-center']);
+  assert.equal(chain[0]!.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1', 'P-256 by default');
+  assert.match(pki.crl, /^-----BEGIN X509 CRL-----/);
+  const deep = await createTestPki({ endpoints: [{ id: 'a' }], intermediate: true, keyType: 'p384' });
+  assert.equal(derObjects(deep.identities.a!.certificate, ['CERTIFICATE']).length, 2, 'depth 3: leaf + intermediate');
+  assert.equal(deep.intermediates.length, 1);
+});
+
+test('two test PKIs do not trust each other', async () => {
+  const now = new Date();
+  const a = await createTestPki({ endpoints: [{ id: 'x' }], now });
+  const b = await createTestPki({ endpoints: [{ id: 'x' }], now });
+  await assert.rejects(
+    createTrustStore(a.trust()).verify({ chain: derObjects(b.identities.x!.certificate, ['CERTIFICATE']), claimedId: 'x', now }),
+    { code: 'ERR_CERT_UNTRUSTED' },
+  );
+});
+
+test('`now` positions the validity windows', async () => {
+  const now = new Date('2030-06-01T00:00:00Z');
+  const pki = await createTestPki({ endpoints: [{ id: 'x' }], now });
+  const store = createTrustStore(pki.trust());
+  const chain = derObjects(pki.identities.x!.certificate, ['CERTIFICATE']);
+  await store.verify({ chain, claimedId: 'x', now });
+  await assert.rejects(store.verify({ chain, claimedId: 'x', now: new Date('2026-01-01T00:00:00Z') }), { code: 'ERR_CERT_NOT_YET_VALID' });
+});
+
+test('fast: 20 PKIs with 3 P-256 endpoints in well under a second each', async () => {
+  const t = performance.now();
+  for (let i = 0; i < 20; i++) await createTestPki({ endpoints: [{ id: 'a' }, { id: 'b' }, { id: 'c' }] });
+  const each = (performance.now() - t) / 20;
+  console.log(`# createTestPki (3 endpoints, P-256): ${each.toFixed(2)} ms`);
+  assert.ok(each < 250, `${each} ms`);
+});
