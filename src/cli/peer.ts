@@ -1,0 +1,130 @@
+/**
+ * `hopsafe peer`: one endpoint driven by JSON lines on stdin, reporting every event as a JSON line on
+ * stdout — for scripts, other languages and CI interop. Exits cleanly on EOF.
+ */
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
+import type { Transport } from '../bindings/transport.js';
+import { mqttTransport } from '../bindings/mqtt.js';
+import { amqpTransport } from '../bindings/amqp.js';
+import { HopsafeError, isHopsafeError } from '../errors/index.js';
+import { fromBase64, toBase64 } from '../bytes/index.js';
+import { peerInputSchema } from '../schemas/peer-input.js';
+
+const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [--crl FILE] --url URL
+                    [--protection integrity|confidentiality] [--prefix P]
+
+URL: mqtt://host:port (or mqtts://, ws://) or amqp://user:pass@host:port.
+stdin (JSON lines):  {"to":"der-17","data":"<base64>"}  {"rekey":"der-17"}  {"stats":true}
+stdout (JSON lines): {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
+                     {"event":"sent","to":…,"line":N} {"event":"reject","code":…} {"event":"error","code":…,"line":N}`;
+
+function out(o: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+function transportFor(url: string, prefix: string | undefined): Transport {
+  const scheme = url.split(':', 1)[0];
+  if (scheme === 'mqtt' || scheme === 'mqtts' || scheme === 'ws' || scheme === 'wss') return mqttTransport({ url, ...(prefix ? { prefix } : {}) });
+  if (scheme === 'amqp' || scheme === 'amqps') return amqpTransport({ url, ...(prefix ? { exchange: prefix } : {}) });
+  throw new HopsafeError('ERR_CONFIG', `unsupported URL scheme '${scheme}' (mqtt, mqtts, ws, wss, amqp, amqps)`);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        id: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        trust: { type: 'string' },
+        crl: { type: 'string' },
+        url: { type: 'string' },
+        protection: { type: 'string', default: 'confidentiality' },
+        prefix: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { id, cert, key, trust, url } = values;
+  if (!id || !cert || !key || !trust || !url) {
+    console.error(`--id, --cert, --key, --trust and --url are required\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.protection !== 'integrity' && values.protection !== 'confidentiality') {
+    console.error('--protection must be integrity or confidentiality');
+    return 2;
+  }
+  const ep: Endpoint = await createEndpoint({
+    id,
+    identity: { certificate: await readFile(cert, 'utf8'), privateKey: await readFile(key, 'utf8') },
+    trust: { roots: [await readFile(trust, 'utf8')], ...(values.crl ? { crls: [await readFile(values.crl, 'utf8')] } : {}) },
+    transport: transportFor(url, values.prefix),
+    protection: values.protection,
+  });
+  ep.on('message', (m) => out({ event: 'message', from: m.from, data: toBase64(m.data), roles: m.roles }));
+  ep.on('reject', (r) => out({ event: 'reject', code: r.code, ...(r.from ? { from: r.from } : {}) }));
+  ep.on('session', (s) => out({ event: 'session', peer: s.peer, suite: s.suite, protection: s.protection, role: s.role }));
+  ep.on('key-update', (k) => out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
+  ep.on('session-closed', (s) => out({ event: 'session-closed', peer: s.peer, reason: s.reason }));
+  out({ event: 'ready', id });
+
+  const inflight = new Set<Promise<void>>();
+  const track = (p: Promise<void>): void => {
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
+  const fail = (line: number, e: unknown): void => {
+    const code = isHopsafeError(e) ? e.code : 'ERR_INPUT';
+    out({ event: 'error', code, line, message: e instanceof Error ? e.message : String(e) });
+  };
+  let n = 0;
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const raw of rl) {
+    const line = ++n;
+    if (raw.trim() === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      fail(line, new HopsafeError('ERR_INPUT', 'not JSON'));
+      continue;
+    }
+    const r = peerInputSchema.safeParse(parsed);
+    if (!r.success) {
+      fail(line, new HopsafeError('ERR_INPUT', r.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ')));
+      continue;
+    }
+    const cmd = r.data;
+    if ('to' in cmd) {
+      let data: Uint8Array;
+      try {
+        data = fromBase64(cmd.data);
+      } catch (e) {
+        fail(line, new HopsafeError('ERR_INPUT', (e as Error).message));
+        continue;
+      }
+      track(ep.send(cmd.to, data).then(() => out({ event: 'sent', to: cmd.to, line }), (e: unknown) => fail(line, e)));
+    } else if ('rekey' in cmd) {
+      track(ep.rekey(cmd.rekey).then(() => out({ event: 'rekeyed', peer: cmd.rekey, line }), (e: unknown) => fail(line, e)));
+    } else {
+      out({ event: 'stats', ...ep.stats() });
+    }
+  }
+  await Promise.allSettled([...inflight]);
+  await ep.close();
+  out({ event: 'closed' });
+  return 0;
+}
