@@ -69,6 +69,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   let localId: string | undefined;
   let state: 'new' | 'opening' | 'open' | 'closed' = 'new';
   let offlineQueued = 0;
+  let brokerMaxPacket: number | undefined;
   const statusListeners: Array<(status: TransportStatus) => void> = [];
   const pendingRejects = new Set<(e: HopsafeError) => void>();
   let closing: Promise<void> | undefined;
@@ -151,7 +152,11 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       else done();
     };
 
-    c.on('connect', () => {
+    c.on('connect', (connack) => {
+      // MQTT 5: the broker may announce the largest packet it accepts; larger frames are refused locally
+      // instead of getting the connection dropped (and the frame resent on every reconnect).
+      const announced = connack.properties?.maximumPacketSize;
+      brokerMaxPacket = typeof announced === 'number' && announced > 0 ? announced : undefined;
       if (state !== 'closed') emitStatus('connected');
     });
     c.on('reconnect', () => {
@@ -209,6 +214,9 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       if (bytes.byteLength > maxFrameSize)
         throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `frame of ${bytes.byteLength} bytes exceeds maxFrameSize ${maxFrameSize}`);
       const topic = frameTopic(prefix, peerId, localId);
+      // PUBLISH = fixed header (≤ 5) + topic (2 + length) + packet id (2) + MQTT 5 properties length (1) + payload.
+      if (brokerMaxPacket !== undefined && bytes.byteLength + Buffer.byteLength(topic) + 10 > brokerMaxPacket)
+        throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `frame of ${bytes.byteLength} bytes exceeds the broker's maximum packet size ${brokerMaxPacket}`);
       const c = client;
       const offline = !c.connected;
       // [SPEC 8.2] While disconnected, frames wait in a bounded queue; past the bound `send` refuses.

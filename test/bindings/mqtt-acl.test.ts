@@ -80,3 +80,22 @@ test('[SPEC 8.2] Mosquitto ACL: endpoints get their frames; mallory can neither 
   await until(() => mallorySeen.length === 1);
   assert.deepEqual(mallorySeen, ['hopsafe/mallory/der-1']);
 });
+
+test('[SPEC 8.2] MQTT 5: a frame above the maximum packet size the broker announced is ERR_PAYLOAD_TOO_LARGE, not a dropped connection', { timeout: 15_000 }, async (t) => {
+  if (!requireOrSkip(t, 'mosquitto binary', binary !== undefined) || !broker) return;
+  const url = broker.url; // examples/mosquitto/mosquitto.conf: max_packet_size 300000
+  const frames: InboundFrame[] = [];
+  const rx = mqttTransport({ url, protocolVersion: 5, sessionExpirySeconds: 10 });
+  cleanup.push(() => rx.close());
+  await rx.open('der-2', (f) => void frames.push(f));
+  const tx = mqttTransport({ url, protocolVersion: 5, sessionExpirySeconds: 10, maxFrameSize: 1024 * 1024 });
+  cleanup.push(() => tx.close());
+  const statuses: string[] = [];
+  tx.onStatus?.((s) => statuses.push(s));
+  await tx.open('der-3', () => {});
+  await assert.rejects(tx.send('der-2', new Uint8Array(300_000)), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ERR_PAYLOAD_TOO_LARGE');
+  await tx.send('der-2', new Uint8Array(299_000));
+  await until(() => frames.length === 1);
+  assert.equal(frames[0]!.bytes.byteLength, 299_000);
+  assert.deepEqual(statuses, ['connected']);
+});

@@ -6,10 +6,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, serviceAvailable } from './services.js';
 
-export const EXAMPLES_DIR = resolve(import.meta.dirname, '../../examples/mosquitto');
+export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/mosquitto', import.meta.url));
 
 /** Path of the mosquitto binary, or undefined when it is not installed. */
 export function mosquittoBinary(): string | undefined {
