@@ -1,0 +1,173 @@
+/**
+ * `hopsafe/bridge`: forwards frames between messaging systems as opaque bytes. It holds no keys and no
+ * certificates and cannot read or undetectably alter what it carries; the sessions run end to end through it. [SPEC 8.5]
+ *
+ * Design: each endpoint id lives on exactly one side (`endpoints`, or `route` applied to `ids`). For every
+ * side S and every id X living on ANOTHER side, the bridge opens one transport instance on S as X — a proxy
+ * inbox — built by S's factory (`sides[S](X)`): an MQTT client subscribed to `{prefix}/X/+`, an AMQP queue bound
+ * to `X.*`, an XMPP account `X@domain`. A frame F → X arriving at that proxy is re-sent on X's side T by the
+ * proxy there for F (`proxies[T][F].send(X, bytes)`), so the receiver sees the original sender id.
+ * Frames whose sender does not live on the side they arrived from have no proxy to leave by and are dropped
+ * (`unroutable`): this both stops spoofing a remote id and prevents forwarding loops.
+ * The inbound handler settles only after the outbound `send` settled, so with acknowledging transports (AMQP,
+ * MQTT QoS 1) the source is acked only once the target broker took the frame.
+ */
+import { HopsafeError } from '../errors/index.js';
+import { applyInterceptors, type Interceptor } from '../broker/interceptor.js';
+import { assertEndpointId } from './endpoint-id.js';
+import type { InboundFrame, Transport } from './transport.js';
+
+/** Builds the transport a bridge side uses to act as endpoint `id` on that side (one instance per id). */
+export type TransportFactory = (id: string) => Transport;
+
+export interface BridgeOptions {
+  /** Side name → factory of transports on that system. At least two sides. */
+  sides: Record<string, TransportFactory>;
+  /** Explicit map endpoint id → side name. */
+  endpoints?: Record<string, string>;
+  /** Side of an id (with `ids`); ids for which it returns undefined are not bridged. */
+  route?: (endpointId: string) => string | undefined;
+  /** Endpoint ids to bridge, classified by `route`. */
+  ids?: readonly string[];
+  /** Interceptor run on every forwarded frame (tests: hostile bridge). Same semantics as the broker's taps. */
+  tap?: Interceptor;
+}
+
+export interface BridgeSideStats {
+  /** Frames received on this side and forwarded to another. */
+  forwarded: number;
+}
+
+export interface BridgeStats {
+  /** Frames re-sent (after the taps; a duplicated frame counts twice). */
+  forwarded: number;
+  /** Frames the taps dropped. */
+  dropped: number;
+  /** Frames whose sender does not live on the side they came from (spoofed or looping). */
+  unroutable: number;
+  /** Sends refused by the target side (too large, queue full, closed...). */
+  failed: number;
+  /** Bytes re-sent. */
+  bytes: number;
+  /** Ids per side and proxies opened. */
+  endpoints: Record<string, string>;
+  proxies: number;
+  perSide: Record<string, BridgeSideStats>;
+}
+
+export interface Bridge {
+  /** Adds an interceptor after the earlier ones; returns a function removing it. */
+  tap(fn: Interceptor): () => void;
+  stats(): BridgeStats;
+  /** Closes every proxy transport. Idempotent. */
+  close(): Promise<void>;
+}
+
+function endpointMap(o: BridgeOptions, sideNames: readonly string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  const add = (id: string, side: string): void => {
+    assertEndpointId(id, 'bridged endpoint id');
+    if (!sideNames.includes(side))
+      throw new HopsafeError('ERR_CONFIG', `bridge: endpoint ${id} routes to unknown side ${JSON.stringify(side)}`);
+    const prev = map.get(id);
+    if (prev !== undefined && prev !== side) throw new HopsafeError('ERR_CONFIG', `bridge: endpoint ${id} is on two sides (${prev}, ${side})`);
+    map.set(id, side);
+  };
+  for (const [id, side] of Object.entries(o.endpoints ?? {})) add(id, side);
+  if (o.ids !== undefined) {
+    if (o.route === undefined) throw new HopsafeError('ERR_CONFIG', 'bridge: `ids` needs a `route` function');
+    for (const id of o.ids) {
+      const side = o.route(id);
+      if (side !== undefined) add(id, side);
+    }
+  }
+  return map;
+}
+
+/** Opens the proxies and starts forwarding. Resolves once every proxy is open. [SPEC 8.5] */
+export async function createBridge(o: BridgeOptions): Promise<Bridge> {
+  const sideNames = Object.keys(o.sides);
+  if (sideNames.length < 2) throw new HopsafeError('ERR_CONFIG', 'bridge: needs at least two sides');
+  const home = endpointMap(o, sideNames);
+  const interceptors: Interceptor[] = o.tap ? [o.tap] : [];
+  const stats = { forwarded: 0, dropped: 0, unroutable: 0, failed: 0, bytes: 0 };
+  const perSide: Record<string, BridgeSideStats> = Object.fromEntries(sideNames.map((s) => [s, { forwarded: 0 }]));
+  /** proxies.get(side).get(id): transport on `side` acting as `id` (which lives elsewhere). */
+  const proxies = new Map<string, Map<string, Transport>>(sideNames.map((s) => [s, new Map()]));
+  let closed = false;
+
+  const forward = async (side: string, to: string, frame: InboundFrame): Promise<void> => {
+    const target = home.get(to);
+    // [SPEC 8.5] The sender must live on the side the frame came from; it leaves by its proxy on the target side.
+    const via = target === undefined || home.get(frame.from) !== side ? undefined : proxies.get(target)?.get(frame.from);
+    if (closed) return;
+    if (target === undefined || via === undefined) {
+      stats.unroutable++;
+      return;
+    }
+    const out = applyInterceptors({ from: frame.from, to, topic: `${side}->${target}`, bytes: frame.bytes }, interceptors);
+    if (out.length === 0) stats.dropped++;
+    // Sends are issued synchronously in arrival order (transports keep per-sender order), then awaited.
+    const sends = out.map((bytes) =>
+      via.send(to, bytes).then(
+        () => {
+          stats.forwarded++;
+          stats.bytes += bytes.length;
+          (perSide[side] as BridgeSideStats).forwarded++;
+        },
+        () => {
+          stats.failed++;
+        },
+      ),
+    );
+    await Promise.all(sends);
+  };
+
+  const opened: Transport[] = [];
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(opened.map((t) => t.close().catch(() => undefined)));
+  };
+  try {
+    const opens: Promise<void>[] = [];
+    for (const side of sideNames) {
+      const factory = o.sides[side] as TransportFactory;
+      for (const [id, idSide] of home) {
+        if (idSide === side) continue;
+        const t = factory(id);
+        opened.push(t);
+        (proxies.get(side) as Map<string, Transport>).set(id, t);
+        opens.push(t.open(id, (frame) => forward(side, id, frame)));
+      }
+    }
+    const results = await Promise.allSettled(opens);
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+  } catch (e) {
+    closed = true;
+    await closeAll();
+    throw e instanceof HopsafeError ? e : new HopsafeError('ERR_TRANSPORT', `bridge: cannot open: ${(e as Error).message}`, { cause: e });
+  }
+
+  return {
+    tap(fn) {
+      interceptors.push(fn);
+      return () => {
+        const i = interceptors.indexOf(fn);
+        if (i >= 0) interceptors.splice(i, 1);
+      };
+    },
+    stats() {
+      return {
+        ...stats,
+        endpoints: Object.fromEntries(home),
+        proxies: opened.length,
+        perSide: Object.fromEntries(Object.entries(perSide).map(([k, v]) => [k, { ...v }])),
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await closeAll();
+    },
+  };
+}
