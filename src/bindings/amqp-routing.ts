@@ -4,9 +4,10 @@
  * A frame from `from` to `to` is published with routing key `[prefix.]{word(to)}.{word(from)}`;
  * an endpoint's queue is bound with `[prefix.]{word(self)}.*`. Endpoint ids may contain '.', the AMQP
  * word separator, so an id is written as one word with every '.' replaced by '/' (ids never contain
- * '/', so the mapping is reversible). This is the same swap RabbitMQ's MQTT plugin applies between
- * MQTT topic levels and routing-key words, so MQTT topic `prefix/{to}/{from}` and routing key
- * `prefix.{to}.{from}` on `amq.topic` name the same endpoints.
+ * '/', so the mapping is reversible). With RabbitMQ's MQTT plugin, MQTT topic `prefix/{to}/{from}` arrives
+ * as routing key `prefix.{to}.{from}` on `amq.topic` (and back), so an AMQP transport with exchange
+ * `amq.topic` and routingKeyPrefix `prefix` shares inboxes with MQTT endpoints — for ids without '.':
+ * RabbitMQ 3.10 replaces '/' by '.' without swapping, so a dotted id splits into two words there.
  */
 import { HopsafeError } from '../errors/index.js';
 import { ENDPOINT_ID_PATTERN } from './transport.js';
