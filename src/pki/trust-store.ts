@@ -102,7 +102,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
   const seen = new Lru<string, readonly ParsedCert[]>(Math.max(4 * cacheSize, 1024));
   const sigMemo = new Lru<string, boolean>(4096);
   const listeners = new Set<(fps: string[]) => void>();
-  const reported = new Set<string>();
+  const reported = new Lru<string, true>(Math.max(4 * cacheSize, 1024));
   let hits = 0;
   let misses = 0;
   let generation = 0;
@@ -306,8 +306,8 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       const anchored = next.roots.some((r) => r.fingerprint === anchor.fingerprint);
       const rev = anchored ? checkRevocation(path, next, now) : undefined;
       if (!anchored || rev?.revoked) {
-        if (!reported.has(fp)) gone.push(fp);
-        reported.add(fp);
+        if (reported.peek(fp) === undefined) gone.push(fp);
+        reported.set(fp, true);
       } else reported.delete(fp);
     }
     if (gone.length > 0)
