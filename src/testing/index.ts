@@ -234,13 +234,13 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
     identities,
     crl: makeCrl(),
     trust() {
-      return { roots: [...this.roots], crls: [this.crl] };
+      return { roots: [...pki.roots], crls: [pki.crl] };
     },
     issue: (o) => strip(leaf(o)),
     revoke(...items) {
       for (const it of items) revoked.push({ serialHex: leafOf(it).serialHex, date: new Date(now.getTime() - 1000) });
-      this.crl = makeCrl();
-      return this.crl;
+      pki.crl = makeCrl();
+      return pki.crl;
     },
     attributeCertificate(idOrCert, roles, validity = {}) {
       const l = leafOf(idOrCert);
