@@ -1,0 +1,122 @@
+/**
+ * Builds bridge sides from URLs (used by `hopsafe bridge`). The scheme picks the transport: [SPEC 8.5]
+ * - `mqtt://`, `mqtts://`, `ws://`, `wss://` → MQTT; query `prefix`, `qos`, `protocolVersion`.
+ * - `amqp://`, `amqps://` → AMQP; query `exchange`, `durable`, `prefix` (routing-key prefix), `queuePrefix`,
+ *   `prefetch`; other query parameters (heartbeat, frameMax...) are passed to amqplib.
+ * - `xmpp://`, `xmpps://` → XMPP; query `domain` (required), `resource`, `plainAuth`; each proxied id logs in
+ *   as `{id}@{domain}` with its password from the credentials.
+ * Credentials: `{ "<side>": { "<id>": "<password>" } }`; for MQTT sides an entry sets the id's username/password.
+ */
+import { HopsafeError } from '../errors/index.js';
+import { amqpTransport } from './amqp.js';
+import { mqttTransport } from './mqtt.js';
+import { xmppTransport } from './xmpp.js';
+import type { TransportFactory } from './bridge.js';
+
+export type BridgeCredentials = Record<string, Record<string, string>>;
+
+export interface SideSpec {
+  readonly name: string;
+  readonly kind: 'mqtt' | 'amqp' | 'xmpp';
+  readonly url: URL;
+}
+
+/** Parses `name=URL`. */
+export function parseSideSpec(text: string): SideSpec {
+  const eq = text.indexOf('=');
+  const name = eq < 0 ? '' : text.slice(0, eq);
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new HopsafeError('ERR_CONFIG', `side ${JSON.stringify(text)}: expected NAME=URL`);
+  let url: URL;
+  try {
+    url = new URL(text.slice(eq + 1));
+  } catch {
+    throw new HopsafeError('ERR_CONFIG', `side ${name}: invalid URL`);
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  const kind = ['mqtt', 'mqtts', 'ws', 'wss'].includes(scheme)
+    ? 'mqtt'
+    : ['amqp', 'amqps'].includes(scheme)
+      ? 'amqp'
+      : ['xmpp', 'xmpps'].includes(scheme)
+        ? 'xmpp'
+        : undefined;
+  if (kind === undefined) throw new HopsafeError('ERR_CONFIG', `side ${name}: unsupported scheme ${scheme}`);
+  return { name, kind, url };
+}
+
+function take(url: URL, key: string): string | undefined {
+  const v = url.searchParams.get(key) ?? undefined;
+  url.searchParams.delete(key);
+  return v;
+}
+
+function int(v: string | undefined, label: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new HopsafeError('ERR_CONFIG', `${label} must be an integer`);
+  return n;
+}
+
+/** A transport factory for one side. */
+export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {}): TransportFactory {
+  const url = new URL(spec.url.href);
+  const creds = credentials[spec.name] ?? {};
+  switch (spec.kind) {
+    case 'mqtt': {
+      const prefix = take(url, 'prefix');
+      const qos = int(take(url, 'qos'), 'qos');
+      const pv = int(take(url, 'protocolVersion'), 'protocolVersion');
+      if (qos !== undefined && qos !== 0 && qos !== 1) throw new HopsafeError('ERR_CONFIG', 'qos must be 0 or 1');
+      if (pv !== undefined && pv !== 4 && pv !== 5) throw new HopsafeError('ERR_CONFIG', 'protocolVersion must be 4 or 5');
+      const href = url.href;
+      return (id) => {
+        const password = creds[id];
+        return mqttTransport({
+          url: href,
+          ...(prefix !== undefined ? { prefix } : {}),
+          ...(qos !== undefined ? { qos } : {}),
+          ...(pv !== undefined ? { protocolVersion: pv } : {}),
+          ...(password !== undefined ? { mqttOptions: { username: id, password } } : {}),
+        });
+      };
+    }
+    case 'amqp': {
+      const exchange = take(url, 'exchange');
+      const durable = take(url, 'durable');
+      const routingKeyPrefix = take(url, 'prefix');
+      const queuePrefix = take(url, 'queuePrefix');
+      const prefetch = int(take(url, 'prefetch'), 'prefetch');
+      const href = url.href;
+      return () =>
+        amqpTransport({
+          url: href,
+          ...(exchange !== undefined ? { exchange } : {}),
+          ...(durable !== undefined ? { durable: durable !== 'false' && durable !== '0' } : {}),
+          ...(routingKeyPrefix !== undefined ? { routingKeyPrefix } : {}),
+          ...(queuePrefix !== undefined ? { queuePrefix } : {}),
+          ...(prefetch !== undefined ? { prefetch } : {}),
+        });
+    }
+    case 'xmpp': {
+      const domain = take(url, 'domain');
+      const resource = take(url, 'resource');
+      const plainAuth = take(url, 'plainAuth');
+      if (domain === undefined) throw new HopsafeError('ERR_CONFIG', `side ${spec.name}: xmpp URL needs ?domain=`);
+      if (plainAuth !== undefined && plainAuth !== 'always' && plainAuth !== 'loopback' && plainAuth !== 'never')
+        throw new HopsafeError('ERR_CONFIG', 'plainAuth must be always, loopback or never');
+      const service = `${url.protocol}//${url.host}`;
+      return (id) => {
+        const password = creds[id];
+        if (password === undefined)
+          throw new HopsafeError('ERR_CONFIG', `side ${spec.name}: no XMPP password for ${id} in the credentials file`);
+        return xmppTransport({
+          service,
+          domain,
+          password,
+          ...(resource !== undefined ? { resource } : {}),
+          ...(plainAuth !== undefined ? { plainAuth } : {}),
+        });
+      };
+    }
+  }
+}

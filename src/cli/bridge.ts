@@ -1,0 +1,108 @@
+/**
+ * `hopsafe bridge`: forwards opaque frames between messaging systems until SIGINT/SIGTERM. [SPEC 8.5]
+ *
+ *   hopsafe bridge --side mqtt=mqtt://127.0.0.1:1883 --side xmpp='xmpp://127.0.0.1:5222?domain=localhost' \
+ *     --route 'der-*=mqtt' --route 'control-center=xmpp' --id der-1,der-2,control-center --credentials creds.json
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { HopsafeError } from '../errors/index.js';
+import { createBridge, type TransportFactory } from '../bindings/bridge.js';
+import { parseRouteRule, routeFromRules } from '../bindings/bridge-routes.js';
+import { parseSideSpec, sideFactory, type BridgeCredentials } from '../bindings/bridge-config.js';
+
+const HELP = `usage: hopsafe bridge --side NAME=URL --side NAME=URL [--side ...] --route GLOB=NAME [...] --id ID[,ID...] [...]
+                      [--credentials FILE] [--stats-interval SECONDS]
+
+Forwards frames between transports as opaque bytes (no keys, no certificates). Each --id is placed on the
+side of the first --route whose GLOB matches it (* any run of id characters, ? one); on every other side
+the bridge opens a proxy inbox for it.
+
+  --side NAME=URL      mqtt://, mqtts://, ws://, wss://  (?prefix=&qos=&protocolVersion=)
+                       amqp://, amqps://                 (?exchange=&durable=&prefix=&queuePrefix=&prefetch=)
+                       xmpp://host:port?domain=D         (&resource=&plainAuth=always|loopback|never)
+  --route GLOB=NAME    e.g. 'der-*=mqtt'
+  --id ID[,ID...]      endpoint ids to bridge (repeatable)
+  --credentials FILE   JSON {"<side>": {"<id>": "<password>"}}: XMPP account passwords (required for XMPP
+                       sides), optional MQTT username=id/password
+  --stats-interval S   print forwarding counters to stderr every S seconds
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        side: { type: 'string', multiple: true },
+        route: { type: 'string', multiple: true },
+        id: { type: 'string', multiple: true },
+        credentials: { type: 'string' },
+        'stats-interval': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`hopsafe bridge: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const sides = (values.side ?? []).map(parseSideSpec);
+  const rules = (values.route ?? []).map(parseRouteRule);
+  const ids = (values.id ?? []).flatMap((s) => s.split(',')).filter((s) => s.length > 0);
+  if (sides.length < 2 || rules.length === 0 || ids.length === 0) {
+    console.error(`hopsafe bridge: need at least two --side, one --route and one --id\n\n${HELP}`);
+    return 2;
+  }
+  const names = new Set<string>();
+  for (const s of sides) {
+    if (names.has(s.name)) throw new HopsafeError('ERR_CONFIG', `side ${s.name} given twice`);
+    names.add(s.name);
+  }
+  for (const r of rules) if (!names.has(r.side)) throw new HopsafeError('ERR_CONFIG', `route ${r.pattern}=${r.side}: no such side`);
+  const route = routeFromRules(rules);
+  for (const id of ids) if (route(id) === undefined) throw new HopsafeError('ERR_CONFIG', `id ${id} matches no --route`);
+
+  let credentials: BridgeCredentials = {};
+  if (values.credentials !== undefined) {
+    try {
+      credentials = JSON.parse(readFileSync(values.credentials, 'utf8')) as BridgeCredentials;
+    } catch (e) {
+      throw new HopsafeError('ERR_CONFIG', `cannot read credentials ${values.credentials}: ${(e as Error).message}`);
+    }
+    if (typeof credentials !== 'object' || credentials === null) throw new HopsafeError('ERR_CONFIG', 'credentials must be a JSON object');
+  }
+  const factories: Record<string, TransportFactory> = {};
+  for (const s of sides) factories[s.name] = sideFactory(s, credentials);
+
+  const bridge = await createBridge({ sides: factories, route, ids });
+  const st = bridge.stats();
+  console.error(
+    `hopsafe bridge: up (${st.proxies} proxies) ${Object.entries(st.endpoints)
+      .map(([id, side]) => `${id}@${side}`)
+      .join(' ')}`,
+  );
+  const interval = values['stats-interval'] !== undefined ? Number(values['stats-interval']) : 0;
+  const printStats = (): void => {
+    const s = bridge.stats();
+    console.error(`hopsafe bridge: forwarded=${s.forwarded} bytes=${s.bytes} dropped=${s.dropped} unroutable=${s.unroutable} failed=${s.failed}`);
+  };
+  const timer = interval > 0 ? setInterval(printStats, interval * 1000) : undefined;
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  if (timer) clearInterval(timer);
+  await bridge.close();
+  printStats();
+  return 0;
+}
