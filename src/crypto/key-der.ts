@@ -1,8 +1,11 @@
 /**
- * PKCS#8 (RFC 5208/5958) and SubjectPublicKeyInfo (RFC 5280) parsing for the noble provider,
- * on asn1js. Structure only: curve arithmetic (scalar range, point on curve) is checked by the
- * caller. Every structural defect is ERR_MALFORMED; a well-formed key of a type noble cannot
- * use is reported as such and left to the caller to refuse with ERR_UNSUPPORTED. [SPEC 4.4]
+ * Strict PKCS#8 (RFC 5208/5958) and SubjectPublicKeyInfo (RFC 5280) parsing, on asn1js behind a
+ * strict DER framing check. Used by BOTH providers before any key reaches a library, so both
+ * refuse the same inputs, and so OpenSSL never sees encodings that crash Node 20
+ * (`asymmetricKeyDetails` aborts the process on an EC key whose point is the 0x00 "infinity"
+ * encoding, or whose private scalar is longer than the field). Structure and encoding only:
+ * curve arithmetic (scalar in [1, n-1], point on the curve) is the provider's job.
+ * Structural defects are ERR_MALFORMED; key types hopsafe cannot use are ERR_UNSUPPORTED. [SPEC 4.4]
  */
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
@@ -16,6 +19,13 @@ export const CURVE_NAMES: Readonly<Record<string, string>> = {
   '1.2.840.10045.3.1.7': 'prime256v1',
   '1.3.132.0.34': 'secp384r1',
   '1.3.36.3.3.2.8.1.1.7': 'brainpoolP256r1',
+};
+
+/** Field (and scalar) byte length of the EC curves hopsafe uses, by the names node:crypto reports. */
+export const EC_FIELD_LENGTH: Readonly<Record<string, number>> = {
+  prime256v1: 32,
+  secp384r1: 48,
+  brainpoolP256r1: 32,
 };
 
 export type ParsedPrivateKey =
@@ -67,26 +77,37 @@ function checkTlv(b: Uint8Array, off: number, end: number, depth: number, what: 
 /** One complete DER value and nothing after it. */
 function decode(bytes: Uint8Array, what: string): asn1js.AsnType {
   if (checkTlv(bytes, 0, bytes.length, 0, what) !== bytes.length) malformed(`${what}: trailing bytes`);
-  const r = asn1js.fromBER(Uint8Array.from(bytes));
+  let r: ReturnType<typeof asn1js.fromBER>;
+  try {
+    r = asn1js.fromBER(Uint8Array.from(bytes));
+  } catch (e) {
+    // asn1js can throw while decoding the content of some universal types (e.g. UniversalString).
+    throw new HopsafeError('ERR_MALFORMED', `${what}: not a DER value`, { cause: e });
+  }
   if (r.offset !== bytes.length || r.result.error) malformed(`${what}: not a DER value`);
   return r.result;
 }
 
+/** Exactly UNIVERSAL `tag`, primitive or constructed as DER requires (asn1js maps e.g. ENUMERATED onto Integer). */
+function universal(node: asn1js.AsnType | undefined, tag: number, constructed: boolean): boolean {
+  return node !== undefined && node.idBlock.tagClass === 1 && node.idBlock.tagNumber === tag && node.idBlock.isConstructed === constructed;
+}
+
 function children(node: asn1js.AsnType | undefined, min: number, max: number, what: string): asn1js.AsnType[] {
-  if (!(node instanceof asn1js.Sequence)) malformed(`${what}: expected SEQUENCE`);
+  if (!(node instanceof asn1js.Sequence) || !universal(node, 16, true)) malformed(`${what}: expected SEQUENCE`);
   const v = node.valueBlock.value;
   if (v.length < min || v.length > max) malformed(`${what}: SEQUENCE has ${v.length} elements`);
   return v;
 }
 
 function oid(node: asn1js.AsnType | undefined, what: string): string {
-  if (!(node instanceof asn1js.ObjectIdentifier)) malformed(`${what}: expected OBJECT IDENTIFIER`);
+  if (!(node instanceof asn1js.ObjectIdentifier) || !universal(node, 6, false)) malformed(`${what}: expected OBJECT IDENTIFIER`);
   return node.getValue();
 }
 
 /** A small non-negative INTEGER in minimal encoding. */
 function smallInt(node: asn1js.AsnType | undefined, what: string): number {
-  if (!(node instanceof asn1js.Integer)) malformed(`${what}: expected INTEGER`);
+  if (!(node instanceof asn1js.Integer) || !universal(node, 2, false)) malformed(`${what}: expected INTEGER`);
   const v = node.valueBlock.valueHexView;
   if (v.length < 1 || v.length > 3 || (v[0]! & 0x80) !== 0 || (v.length > 1 && v[0] === 0 && (v[1]! & 0x80) === 0))
     malformed(`${what}: expected a small INTEGER in minimal encoding`);
@@ -94,12 +115,12 @@ function smallInt(node: asn1js.AsnType | undefined, what: string): number {
 }
 
 function octets(node: asn1js.AsnType | undefined, what: string): Uint8Array {
-  if (!(node instanceof asn1js.OctetString) || node.idBlock.isConstructed) malformed(`${what}: expected OCTET STRING`);
+  if (!(node instanceof asn1js.OctetString) || !universal(node, 4, false)) malformed(`${what}: expected OCTET STRING`);
   return Uint8Array.from(node.valueBlock.valueHexView);
 }
 
 function bits(node: asn1js.AsnType | undefined, what: string): Uint8Array {
-  if (!(node instanceof asn1js.BitString) || node.idBlock.isConstructed || node.valueBlock.unusedBits !== 0)
+  if (!(node instanceof asn1js.BitString) || !universal(node, 3, false) || node.valueBlock.unusedBits !== 0)
     malformed(`${what}: expected BIT STRING of whole octets`);
   return Uint8Array.from(node.valueBlock.valueHexView);
 }
@@ -109,9 +130,10 @@ function isTagged(node: asn1js.AsnType | undefined, n: number): boolean {
   return node !== undefined && node.idBlock.tagClass === 3 && node.idBlock.tagNumber === n;
 }
 
-/** The content of an EXPLICIT [n] wrapper (exactly one inner value). */
+/** The content of an EXPLICIT [n] wrapper (constructed, exactly one inner value). */
 function explicit(node: asn1js.AsnType, what: string): asn1js.AsnType {
-  if (!(node instanceof asn1js.Constructed) || node.valueBlock.value.length !== 1) malformed(`${what}: bad explicit tag`);
+  if (!(node instanceof asn1js.Constructed) || !node.idBlock.isConstructed || node.valueBlock.value.length !== 1)
+    malformed(`${what}: bad explicit tag`);
   const inner = node.valueBlock.value[0];
   if (!inner) malformed(what);
   return inner;
@@ -137,8 +159,8 @@ function algorithmIdentifier(node: asn1js.AsnType | undefined, what: string): Al
 
 /** EC keys carry a namedCurve OID; explicit curve parameters are not supported (RFC 5480 §2.1.1). */
 function namedCurve(params: asn1js.AsnType | undefined, what: string): string {
-  if (params instanceof asn1js.ObjectIdentifier) return params.getValue();
-  if (params instanceof asn1js.Sequence) throw new HopsafeError('ERR_UNSUPPORTED', `${what}: explicit EC parameters`);
+  if (universal(params, 6, false)) return oid(params, what);
+  if (universal(params, 16, true)) throw new HopsafeError('ERR_UNSUPPORTED', `${what}: explicit EC parameters`);
   return malformed(`${what}: EC key without namedCurve`);
 }
 
@@ -210,4 +232,55 @@ export function parseSpki(der: Uint8Array): ParsedPublicKey {
   }
   if (OID_RSA.has(alg.algorithm)) return { type: 'rsa' };
   return { type: 'other', name: alg.algorithm };
+}
+
+function fieldLength(curve: string): number {
+  const n = EC_FIELD_LENGTH[curve];
+  if (n === undefined) throw new HopsafeError('ERR_UNSUPPORTED', `EC curve ${curve} is not supported`);
+  return n;
+}
+
+/**
+ * [SPEC 4.4] An EC public key's SEC1 encoding: uncompressed 0x04||X||Y or compressed 0x02/0x03||X
+ * of exactly the field size; never the one-byte point at infinity. Whether the point is on the
+ * curve is for the provider to check.
+ */
+export function checkEcPointEncoding(curve: string, point: Uint8Array): void {
+  const f = fieldLength(curve);
+  const ok = (point[0] === 0x04 && point.length === 1 + 2 * f) || ((point[0] === 0x02 || point[0] === 0x03) && point.length === 1 + f);
+  if (!ok) malformed(`EC public key is not a SEC1 point of ${curve}`);
+}
+
+/**
+ * [SPEC 4.4] Screens a PKCS#8 key before a library sees it: strict structure, EC curves hopsafe
+ * knows, EC scalar (minus leading zero octets) no longer than the field, and a well-encoded
+ * embedded public key. Returns the parse; the caller checks the scalar range and key match.
+ */
+export function screenPkcs8(der: Uint8Array): Exclude<ParsedPrivateKey, { type: 'other' }> {
+  const k = parsePkcs8(der);
+  if (k.type === 'other') throw new HopsafeError('ERR_UNSUPPORTED', `key type ${k.name} is not supported`);
+  if (k.type === 'ec') {
+    const f = fieldLength(k.curve);
+    let i = 0;
+    while (i < k.scalar.length - 1 && k.scalar[i] === 0) i++;
+    if (k.scalar.length === 0 || k.scalar.length - i > f) malformed('EC private key longer than the field');
+    if (k.publicKey) checkEcPointEncoding(k.curve, k.publicKey);
+    const scalar = new Uint8Array(f);
+    scalar.set(k.scalar.subarray(i), f - (k.scalar.length - i));
+    return k.publicKey ? { type: 'ec', curve: k.curve, scalar, publicKey: k.publicKey } : { type: 'ec', curve: k.curve, scalar };
+  }
+  if (k.type === 'ed25519' && k.publicKey && k.publicKey.length !== 32) malformed('Ed25519 public key must be 32 bytes');
+  return k;
+}
+
+/**
+ * [SPEC 4.4] Screens a SubjectPublicKeyInfo before a library sees it (see `screenPkcs8`).
+ * Anything that loads a peer's SPKI into node:crypto — providers and PKI alike — must call this
+ * first: Node 20 aborts the process on an EC key whose point is the 0x00 infinity encoding.
+ */
+export function screenSpki(der: Uint8Array): Exclude<ParsedPublicKey, { type: 'other' }> {
+  const k = parseSpki(der);
+  if (k.type === 'other') throw new HopsafeError('ERR_UNSUPPORTED', `key type ${k.name} is not supported`);
+  if (k.type === 'ec') checkEcPointEncoding(k.curve, k.point);
+  return k;
 }

@@ -30,7 +30,7 @@ import {
   type SignatureAlg,
 } from './provider.js';
 import { signatureAlgForKey } from './keys.js';
-import { parsePkcs8, parseSpki } from './noble-der.js';
+import { screenPkcs8, screenSpki } from './key-der.js';
 
 const NAME = 'noble';
 const HASH = { sha256, sha384 } as const;
@@ -40,12 +40,6 @@ const EC_GROUP: Readonly<Record<Exclude<KexGroup, 'x25519'>, { curve: Weierstras
   p256: { curve: p256, fieldLen: 32 },
   p384: { curve: p384, fieldLen: 48 },
   brainpoolP256r1: { curve: brainpoolP256r1, fieldLen: 32 },
-};
-/** Curve names as node:crypto reports them → noble curve. */
-const EC_BY_NAME: Readonly<Record<string, { curve: Weierstrass; fieldLen: number }>> = {
-  prime256v1: EC_GROUP.p256,
-  secp384r1: EC_GROUP.p384,
-  brainpoolP256r1: EC_GROUP.brainpoolP256r1,
 };
 const ECDSA_CURVE: Partial<Record<SignatureAlg, Weierstrass>> = {
   'ecdsa-p256-sha256': p256,
@@ -160,46 +154,40 @@ export function createNobleProvider(): CryptoProvider {
     },
 
     importPrivateKey(pkcs8): PrivateKeyHandle {
-      const k = parsePkcs8(pkcs8);
+      const k = screenPkcs8(pkcs8);
       if (k.type === 'rsa') throw new HopsafeError('ERR_UNSUPPORTED', 'the noble provider has no RSA');
-      if (k.type === 'other') throw new HopsafeError('ERR_UNSUPPORTED', `key type ${k.name} is not supported`);
       if (k.type === 'ed25519') {
         if (k.publicKey && !equal(k.publicKey, ed25519.getPublicKey(k.seed)))
           throw new HopsafeError('ERR_KEY_MISMATCH', 'PKCS#8 public key does not match the private key');
         return handle<PrivateKeyHandle>({ kind: 'private', provider: NAME, signatureAlg: 'ed25519' }, k.seed);
       }
       const signatureAlg = signatureAlgForKey({ type: 'ec', namedCurve: k.curve });
-      const ec = EC_BY_NAME[k.curve];
-      if (!ec) throw new HopsafeError('ERR_UNSUPPORTED', `EC curve ${k.curve}`);
-      const { curve, fieldLen } = ec;
-      if (k.scalar.length === 0 || k.scalar.length > fieldLen) throw new HopsafeError('ERR_MALFORMED', 'EC private key length');
-      const scalar = new Uint8Array(fieldLen);
-      scalar.set(k.scalar, fieldLen - k.scalar.length);
-      if (!curve.utils.isValidSecretKey(scalar)) throw new HopsafeError('ERR_MALFORMED', 'EC private key out of range');
+      const curve = ECDSA_CURVE[signatureAlg];
+      if (!curve) throw new HopsafeError('ERR_UNSUPPORTED', `EC curve ${k.curve}`);
+      if (!curve.utils.isValidSecretKey(k.scalar)) throw new HopsafeError('ERR_MALFORMED', 'EC private key out of range');
       if (k.publicKey) {
-        let same = false;
+        let same: boolean;
         try {
-          same = curve.Point.fromBytes(k.publicKey).equals(curve.Point.fromBytes(curve.getPublicKey(scalar, false)));
-        } catch {
-          throw new HopsafeError('ERR_MALFORMED', 'PKCS#8 public key is not a valid point');
+          same = curve.Point.fromBytes(k.publicKey).equals(curve.Point.fromBytes(curve.getPublicKey(k.scalar)));
+        } catch (e) {
+          throw new HopsafeError('ERR_MALFORMED', 'PKCS#8 public key is not a valid point', { cause: e });
         }
         if (!same) throw new HopsafeError('ERR_KEY_MISMATCH', 'PKCS#8 public key does not match the private key');
       }
-      return handle<PrivateKeyHandle>({ kind: 'private', provider: NAME, signatureAlg }, scalar);
+      return handle<PrivateKeyHandle>({ kind: 'private', provider: NAME, signatureAlg }, k.scalar);
     },
     importPublicKey(spki): PublicKeyHandle {
-      const k = parseSpki(spki);
+      const k = screenSpki(spki);
       if (k.type === 'rsa') throw new HopsafeError('ERR_UNSUPPORTED', 'the noble provider has no RSA');
-      if (k.type === 'other') throw new HopsafeError('ERR_UNSUPPORTED', `key type ${k.name} is not supported`);
       const copy = Uint8Array.from(spki);
       if (k.type === 'ed25519')
         return handle<PublicKeyHandle>({ kind: 'public', provider: NAME, signatureAlg: 'ed25519', spki: copy }, k.key);
       const signatureAlg = signatureAlgForKey({ type: 'ec', namedCurve: k.curve });
-      const curve = EC_BY_NAME[k.curve]?.curve;
+      const curve = ECDSA_CURVE[signatureAlg];
       if (!curve) throw new HopsafeError('ERR_UNSUPPORTED', `EC curve ${k.curve}`);
       let point: Uint8Array;
       try {
-        point = curve.Point.fromBytes(k.point).toBytes(false); // on-curve, not infinity; compressed accepted
+        point = curve.Point.fromBytes(k.point).toBytes(false); // on the curve; compressed accepted
       } catch (e) {
         throw new HopsafeError('ERR_MALFORMED', 'public key is not a valid point', { cause: e });
       }

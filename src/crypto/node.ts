@@ -14,7 +14,7 @@ import {
   verify as nodeVerify,
   constants,
   getCurves,
-  type ECDH,
+  ECDH,
   type KeyObject,
 } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
@@ -34,6 +34,7 @@ import {
   type SignatureAlg,
 } from './provider.js';
 import { signatureAlgForKey, type KeyDescription } from './keys.js';
+import { screenPkcs8, screenSpki } from './key-der.js';
 
 const ECDH_CURVE: Record<Exclude<KexGroup, 'x25519'>, string> = {
   p256: 'prime256v1',
@@ -88,6 +89,27 @@ function setEcPrivateKey(ecdh: ECDH, group: KexGroup, fieldLen: number, privateK
   } catch (e) {
     throw new HopsafeError('ERR_INPUT', `${group} private key is not in [1, n-1]`, { cause: e });
   }
+}
+
+/**
+ * [SPEC 4.4] OpenSSL accepts EC private scalars of 0 or ≥ n and ignores a mismatching embedded
+ * public key; both are refused here, as the noble provider does.
+ */
+function checkEcPrivate(curve: string, scalar: Uint8Array, embeddedPublic: Uint8Array | undefined): void {
+  const ecdh = createECDH(curve);
+  try {
+    ecdh.setPrivateKey(scalar);
+  } catch (e) {
+    throw new HopsafeError('ERR_MALFORMED', 'EC private key out of range', { cause: e });
+  }
+  if (!embeddedPublic) return;
+  let uncompressed: Buffer;
+  try {
+    uncompressed = ECDH.convertKey(embeddedPublic, curve, undefined, undefined, 'uncompressed') as Buffer;
+  } catch (e) {
+    throw new HopsafeError('ERR_MALFORMED', 'PKCS#8 public key is not a valid point', { cause: e });
+  }
+  if (!uncompressed.equals(ecdh.getPublicKey())) throw new HopsafeError('ERR_KEY_MISMATCH', 'PKCS#8 public key does not match the private key');
 }
 
 function checkAead(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array): void {
@@ -204,6 +226,12 @@ export function createNodeProvider(): CryptoProvider {
       }
     },
     importPrivateKey(pkcs8): PrivateKeyHandle {
+      // [SPEC 4.4] screened first: strict DER, and nothing that makes OpenSSL/Node misbehave.
+      const parsed = screenPkcs8(pkcs8);
+      if (parsed.type === 'ec') {
+        signatureAlgForKey({ type: 'ec', namedCurve: parsed.curve }); // ERR_UNSUPPORTED before range checks, as in noble
+        checkEcPrivate(parsed.curve, parsed.scalar, parsed.publicKey);
+      }
       let key: KeyObject;
       try {
         key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
@@ -214,6 +242,9 @@ export function createNodeProvider(): CryptoProvider {
       return h;
     },
     importPublicKey(spki): PublicKeyHandle {
+      // [SPEC 4.4] screened first: Node 20 aborts the process on an EC point at infinity.
+      const parsed = screenSpki(spki);
+      if (parsed.type === 'ec') signatureAlgForKey({ type: 'ec', namedCurve: parsed.curve }); // ERR_UNSUPPORTED first, as in noble
       let key: KeyObject;
       try {
         key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
