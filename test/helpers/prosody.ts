@@ -142,9 +142,16 @@ export async function startProsody(opts: { users?: ProsodyUser[] } = {}): Promis
 
   let child: ChildProcess | undefined;
   let stopped = false;
+  // Safety net: a test process that dies without calling stop() must not leave a Prosody behind.
+  const onExit = (): void => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    process.off('exit', onExit);
     const c = child;
     if (c && c.exitCode === null && c.signalCode === null) {
       const exited = new Promise<void>((r) => c.once('exit', () => r()));
