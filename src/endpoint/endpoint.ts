@@ -2,6 +2,7 @@
  * The user-facing endpoint: a table of per-peer sessions driven by the sans-I/O protocol in
  * src/session, on top of one Transport. [SPEC 8]
  */
+import { pino, type Logger } from 'pino';
 import { HopsafeError, isHopsafeError, type ErrorCode } from '../errors/index.js';
 import { abytes, toHex, wipe } from '../bytes/index.js';
 import type { CryptoProvider } from '../crypto/provider.js';
@@ -63,6 +64,7 @@ export class Endpoint extends TypedEmitter {
   private readonly hs: HandshakeContext;
   private readonly trust: TrustHandle;
   private readonly authorize: Authorize | undefined;
+  private readonly log: Logger;
   private readonly peers = new Map<string, PeerState>();
   private readonly bySessionId = new Map<string, Session>();
   private readonly bucket: TokenBucket;
@@ -79,8 +81,10 @@ export class Endpoint extends TypedEmitter {
     hs: HandshakeContext,
     trust: TrustHandle,
     authorize: Authorize | undefined,
+    logger: Logger | undefined,
   ) {
     super();
+    this.log = (logger ?? pino({ level: 'silent' })).child({ endpoint: cfg.id });
     this.id = cfg.id;
     this.cfg = cfg;
     this.transport = transport;
@@ -116,7 +120,11 @@ export class Endpoint extends TypedEmitter {
   async rekey(peerId: string): Promise<void> {
     this.assertOpen();
     const ps = this.peers.get(peerId);
-    if (!ps?.session) throw new HopsafeError('ERR_UNKNOWN_SESSION', `no session with ${peerId}`);
+    if (!ps?.session) {
+      // A handshake under way yields fresh keys anyway: nothing to update yet.
+      if (ps?.pending) return;
+      throw new HopsafeError('ERR_UNKNOWN_SESSION', `no session with ${peerId}`);
+    }
     await this.sendKeyUpdate(ps, ps.session, true);
   }
 
@@ -188,6 +196,7 @@ export class Endpoint extends TypedEmitter {
   private async sendKeyUpdate(ps: PeerState, session: Session, requestUpdate: boolean): Promise<void> {
     const frame = session.keyUpdate(this.clock(), requestUpdate);
     this.counters.keyUpdates.sent++;
+    this.log.debug({ peer: ps.id, epoch: session.sendEpoch }, 'key update sent');
     this.emit('key-update', { peer: ps.id, direction: 'send', epoch: session.sendEpoch });
     await this.transport.send(ps.id, frame);
   }
@@ -464,6 +473,7 @@ export class Endpoint extends TypedEmitter {
     ps.session = session;
     this.bySessionId.set(toHex(session.id), session);
     this.counters.handshakes.completed++;
+    this.log.info({ peer: ps.id, suite: session.suite.name, protection: session.protection, role }, 'session established');
     this.emit('session', { peer: ps.id, suite: session.suite.name, protection: session.protection, role });
   }
 
@@ -504,6 +514,7 @@ export class Endpoint extends TypedEmitter {
   private rejectEvent(e: unknown, from: string | undefined): void {
     const err = isHopsafeError(e) ? e : new HopsafeError('ERR_MALFORMED', 'unexpected failure', { cause: e });
     this.counters.rejected[err.code] = (this.counters.rejected[err.code] ?? 0) + 1;
+    this.log.warn({ code: err.code, from }, 'frame or message refused');
     this.emit('reject', from === undefined ? { code: err.code, message: err.message } : { code: err.code, from, message: err.message });
   }
 
@@ -527,7 +538,7 @@ function peekInitSessionId(bytes: Uint8Array): Uint8Array | undefined {
 
 /** [SPEC 8] Creates an endpoint, validates its own identity, and opens the transport. */
 export async function createEndpoint(options: EndpointOptions): Promise<Endpoint> {
-  const { transport, provider: p, clock: c, authorize, ...plain } = options;
+  const { transport, provider: p, clock: c, authorize, logger, ...plain } = options;
   const parsed = endpointConfigSchema.safeParse(plain);
   if (!parsed.success) throw new HopsafeError('ERR_CONFIG', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const cfg = parsed.data;
@@ -546,7 +557,7 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
     replayCache: new HandshakeReplayCache(cfg.freshnessWindowMs),
     ...(cfg.session ? { sessionOptions: cfg.session } : {}),
   };
-  const ep = new Endpoint(cfg, transport, provider, clock, hs, trust, authorize);
+  const ep = new Endpoint(cfg, transport, provider, clock, hs, trust, authorize, logger);
   await transport.open(cfg.id, ep.onFrame);
   return ep;
 }

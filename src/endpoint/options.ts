@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Transport } from '../bindings/transport.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { PemOrDer, RoleAssignment, TrustConfig } from '../pki/types.js';
@@ -43,4 +44,6 @@ export interface EndpointOptions {
   readonly handshakesPerSecond?: number;
   readonly maxPeers?: number;
   readonly session?: Partial<SessionOptions>;
+  /** pino logger; silent by default. Logs ids, suites, epochs, sizes and error codes — never keys or payloads. */
+  readonly logger?: Logger;
 }
