@@ -52,9 +52,10 @@ const ECDSA_CURVE: Partial<Record<SignatureAlg, Weierstrass>> = {
  */
 const keyBytes = new WeakMap<PrivateKeyHandle | PublicKeyHandle, Uint8Array>();
 
-function material(handle: PrivateKeyHandle | PublicKeyHandle): Uint8Array {
+function material(handle: PrivateKeyHandle | PublicKeyHandle, kind: 'private' | 'public'): Uint8Array {
   const k = handle.provider === NAME ? keyBytes.get(handle) : undefined;
   if (!k) throw new HopsafeError('ERR_INPUT', 'key handle belongs to another provider');
+  if (handle.kind !== kind) throw new HopsafeError('ERR_INPUT', `a ${kind} key handle is required`);
   return k;
 }
 
@@ -194,7 +195,7 @@ export function createNobleProvider(): CryptoProvider {
       return handle<PublicKeyHandle>({ kind: 'public', provider: NAME, signatureAlg, spki: copy }, point);
     },
     sign(key, data) {
-      const sk = material(key);
+      const sk = material(key, 'private');
       if (key.signatureAlg === 'ed25519') return ed25519.sign(data, sk);
       const curve = ECDSA_CURVE[key.signatureAlg];
       if (!curve) throw new HopsafeError('ERR_UNSUPPORTED', `${key.signatureAlg} in the noble provider`);
@@ -202,9 +203,9 @@ export function createNobleProvider(): CryptoProvider {
       return curve.sign(data, sk, { prehash: true, lowS: true, format: 'compact' });
     },
     verify(key, data, signature) {
-      const pk = material(key);
+      const pk = material(key, 'public');
       try {
-        // [SPEC 4.3] strict RFC 8032 (not ZIP-215) — the same set OpenSSL accepts.
+        // [SPEC 4.3] strict RFC 8032 verification (canonical encodings; not the ZIP-215 rules).
         if (key.signatureAlg === 'ed25519') return ed25519.verify(signature, data, pk, { zip215: false });
         const curve = ECDSA_CURVE[key.signatureAlg];
         if (!curve) return false;

@@ -237,6 +237,9 @@ test('[SPEC 4.4] handles: provider name, signatureAlg, spki copy; no secret in t
   throwsCode(() => noble.verify(nodePk, Uint8Array.of(1), new Uint8Array(96)), 'ERR_INPUT');
   throwsCode(() => node.sign(sk, Uint8Array.of(1)), 'ERR_INPUT');
   throwsCode(() => node.verify(pk, Uint8Array.of(1), new Uint8Array(96)), 'ERR_INPUT');
+  // A public handle cannot sign, nor a private one verify.
+  throwsCode(() => noble.sign(pk as never, Uint8Array.of(1)), 'ERR_INPUT');
+  throwsCode(() => noble.verify(sk as never, Uint8Array.of(1), new Uint8Array(96)), 'ERR_INPUT');
   // A look-alike object is not a handle.
   throwsCode(() => noble.sign({ kind: 'private', provider: 'noble', signatureAlg: 'ed25519' }, Uint8Array.of(1)), 'ERR_INPUT');
 });
