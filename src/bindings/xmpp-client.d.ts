@@ -47,7 +47,16 @@ declare module '@xmpp/client' {
     stop(): void;
   }
 
+  /** XEP-0198 stream management (used when the server offers it). Emits 'resumed', 'ack'(stanza), 'fail'(stanza). */
+  export interface StreamManagement extends EventEmitter {
+    enabled: boolean;
+    timeout: number;
+    requestAckInterval: number;
+    requestAckDebounce: number;
+  }
+
   export interface Client extends EventEmitter {
+    streamManagement: StreamManagement;
     status: string;
     jid: JID | null;
     socket: (EventEmitter & { destroy(error?: Error): void; end(): void }) | null;

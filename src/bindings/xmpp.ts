@@ -9,9 +9,13 @@
  * - Inbound: only `<message>` stanzas of type normal (or no type) with our element are frames; everything else
  *   (errors/bounces, chat, presence, iq) is ignored. The sender id comes from the `from` bare JID (the server
  *   stamps it); senders from another domain or with a localpart that is no valid id are dropped.
- * - XMPP has no per-stanza acknowledgement here: `send` resolves when the stanza is written to the socket.
+ * - `send` resolves when the stanza is written to the socket (XMPP core has no per-stanza acknowledgement).
  * - Reconnect is @xmpp/reconnect (fixed delay); after each reconnect presence is sent again and frames sent while
  *   down (up to `maxQueue`, then ERR_QUEUE_FULL) are written in order.
+ * - With XEP-0198 stream management (Prosody's mod_smacks, on in Debian's default config) a broken stream is
+ *   resumed: the server keeps our presence and @xmpp/client re-sends the stanzas the server had not acked. If
+ *   the session cannot be resumed, those unacked frames are sent again on the new session (at-least-once; the
+ *   session layer discards duplicates).
  */
 import { client as xmppClient, xml, type Client, type ClientOptions, type Element } from '@xmpp/client';
 import { HopsafeError } from '../errors/index.js';
@@ -33,6 +37,8 @@ export { FRAME_NS, XMPP_DEFAULT_MAX_FRAME_SIZE, maxFrameSizeForStanzaLimit } fro
 /** The socket-level view of an XMPP client that tests may use for fault injection. */
 export interface XmppClientHandle {
   readonly socket: { destroy(error?: Error): void } | null;
+  /** XEP-0198 state: `enabled` once the server accepted stream management. */
+  readonly streamManagement: { readonly enabled: boolean };
 }
 
 export interface XmppTransportOptions {
@@ -102,6 +108,8 @@ class XmppTransport implements Transport {
   #online = false;
   #flushing = false;
   #queue: PendingSend[] = [];
+  /** Frames the server never acked on a stream that could not be resumed (XEP-0198 'fail'): re-sent first. */
+  #retry: Element[] = [];
   #closed = false;
   #chain: Promise<void> = Promise.resolve();
   #presence: Promise<void> | undefined;
@@ -159,6 +167,17 @@ class XmppTransport implements Transport {
         void this.#flush();
       });
       this.#presence.catch(() => undefined);
+    });
+    // [SPEC 8.4] XEP-0198: a resumed stream keeps presence and re-sends unacked stanzas itself ('online' is not emitted).
+    c.streamManagement.on('resumed', () => {
+      if (this.#closed || this.#client !== c) return;
+      this.#online = true;
+      this.#setStatus('connected');
+      void this.#flush();
+    });
+    c.streamManagement.on('fail', (stanza: Element) => {
+      if (this.#closed || this.#client !== c) return;
+      if (stanza.is('message') && stanza.getChild(FRAME_ELEMENT, FRAME_NS) !== undefined) this.#retry.push(stanza);
     });
     c.on('disconnect', () => {
       this.#online = false;
@@ -231,7 +250,18 @@ class XmppTransport implements Transport {
     if (this.#flushing) return;
     this.#flushing = true;
     try {
-      while (this.#online && !this.#closed) {
+      while (this.#online && !this.#closed && this.#retry.length > 0) {
+        const c = this.#client;
+        const stanza = this.#retry[0];
+        if (c === undefined || stanza === undefined) break;
+        try {
+          await c.send(stanza);
+        } catch {
+          break;
+        }
+        this.#retry.shift();
+      }
+      while (this.#online && !this.#closed && this.#retry.length === 0) {
         const c = this.#client;
         const p = this.#queue[0];
         if (c === undefined || p === undefined) break;

@@ -74,7 +74,13 @@ function run(cmd: string, args: string[], ids: { uid: number; gid: number } | un
   });
 }
 
-export async function startProsody(opts: { users?: ProsodyUser[] } = {}): Promise<RunningProsody> {
+export interface ProsodyOptions {
+  users?: ProsodyUser[];
+  /** Extra modules to enable, e.g. ['smacks'] for XEP-0198 stream management. */
+  modules?: string[];
+}
+
+export async function startProsody(opts: ProsodyOptions = {}): Promise<RunningProsody> {
   const bin = which(PROSODY_BIN);
   const ctl = which(PROSODY_BIN.map((p) => `${p}ctl`));
   if (!bin || !ctl) throw new Error('prosody is not installed (run scripts/ci/install-prosody.sh)');
@@ -101,7 +107,7 @@ export async function startProsody(opts: { users?: ProsodyUser[] } = {}): Promis
       'http_ports = { }',
       'https_ports = { }',
       // Core modules (presence, message, iq, offline, c2s) are autoloaded; keep the rest minimal.
-      'modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; }',
+      `modules_enabled = { ${['roster', 'saslauth', 'disco', 'ping', ...(opts.modules ?? [])].map((m) => `${luaString(m)};`).join(' ')} }`,
       'modules_disabled = { "s2s"; "s2s_auth_certs"; }',
       'authentication = "internal_plain"',
       'storage = "internal"',
