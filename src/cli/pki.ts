@@ -263,7 +263,8 @@ const EKU_NAMES: Record<string, string> = {
   [ID_ANY_EKU]: 'anyExtendedKeyUsage',
 };
 
-function keyText(k: KeyObject): string {
+function keyText(k: KeyObject | undefined): string {
+  if (!k) return 'unsupported key type';
   const d = k.asymmetricKeyDetails ?? {};
   return `${k.asymmetricKeyType ?? '?'}${d.namedCurve ? ' ' + d.namedCurve : ''}${d.modulusLength ? ' ' + d.modulusLength + ' bits' : ''}`;
 }

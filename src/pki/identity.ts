@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
+import { screenPkcs8 } from '../crypto/key-der.js';
 import { equal } from '../bytes/index.js';
 import { derObjects } from '../codec/pem.js';
 import { createNodeProvider } from '../crypto/node.js';
@@ -23,6 +24,12 @@ export interface LoadIdentityOptions {
 
 export function loadPrivateKey(input: PemOrDer): KeyObject {
   const [der] = derObjects(input, ['PRIVATE KEY'], 'private key');
+  try {
+    screenPkcs8(der as Uint8Array); // shared strict screening before node:crypto sees the key
+  } catch (e) {
+    if (e instanceof HopsafeError && e.code === 'ERR_UNSUPPORTED') throw e;
+    throw new HopsafeError('ERR_MALFORMED', `private key: ${(e as Error).message}`, { cause: e });
+  }
   try {
     return createPrivateKey({ key: Buffer.from(der as Uint8Array), format: 'der', type: 'pkcs8' });
   } catch (e) {
@@ -47,6 +54,7 @@ export function loadIdentity(input: { certificate: PemOrDer; privateKey: PemOrDe
   const key = loadPrivateKey(input.privateKey);
   const derivedSpki = new Uint8Array(createPublicKey(key).export({ format: 'der', type: 'spki' }));
   // Compare the key material: both SPKIs from node are canonical for the same key.
+  if (!leaf.publicKey) throw refuse('key-type', `"${leaf.subjectText}": ${leaf.keyUnsupported ?? 'unsupported key'}`);
   const leafSpki = new Uint8Array(leaf.publicKey.export({ format: 'der', type: 'spki' }));
   if (!equal(derivedSpki, leafSpki)) throw refuse('key-mismatch', `private key does not match certificate "${leaf.subjectText}"`);
   if (!namesEndpoint(leaf, id)) throw refuse('name', `certificate "${leaf.subjectText}" does not name endpoint ${JSON.stringify(id)}`);

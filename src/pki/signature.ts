@@ -7,6 +7,7 @@
 import * as asn1js from 'asn1js';
 import { createPublicKey, sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
+import { screenSpki } from '../crypto/key-der.js';
 import { asOid, children, seq, tlv } from './der.js';
 import { HASH_OIDS, ID_MGF1, SIG } from './oids.js';
 
@@ -80,7 +81,8 @@ export function signatureSpec(algId: asn1js.AsnType): SpecResult {
 }
 
 /** Why a public key may not be used to verify (or be certified for) hopsafe signatures; undefined when fine. */
-export function keyProblem(key: KeyObject): string | undefined {
+export function keyProblem(key: KeyObject | undefined): string | undefined {
+  if (!key) return 'key type not supported';
   const t = key.asymmetricKeyType;
   const d = key.asymmetricKeyDetails ?? {};
   if (t === 'ec') return d.namedCurve === 'prime256v1' || d.namedCurve === 'secp384r1' ? undefined : `EC curve ${d.namedCurve ?? '?'} is not accepted`;
@@ -89,18 +91,30 @@ export function keyProblem(key: KeyObject): string | undefined {
   return `key type ${t ?? '?'} is not accepted`;
 }
 
-export function importSpki(spki: Uint8Array): KeyObject {
+/**
+ * Loads a certificate's SPKI into node:crypto after the shared strict screening (Node 20 aborts
+ * the process on some malformed EC keys). Returns a reason instead of a key for key types hopsafe
+ * does not support; throws ERR_MALFORMED for malformed ones.
+ */
+export function importSpki(spki: Uint8Array): { key: KeyObject } | { unsupported: string } {
   try {
-    return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    screenSpki(spki);
+  } catch (e) {
+    if (e instanceof HopsafeError && e.code === 'ERR_UNSUPPORTED') return { unsupported: e.message };
+    if (e instanceof HopsafeError) throw new HopsafeError('ERR_MALFORMED', `SubjectPublicKeyInfo: ${e.message}`, { cause: e });
+    throw new HopsafeError('ERR_MALFORMED', 'invalid SubjectPublicKeyInfo', { cause: e });
+  }
+  try {
+    return { key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }) };
   } catch (e) {
     throw new HopsafeError('ERR_MALFORMED', 'invalid SubjectPublicKeyInfo', { cause: e });
   }
 }
 
 /** True only if `sig` is a valid signature of `data` by `key` under `spec` and the key suits the algorithm. */
-export function verifySigned(spec: SignatureSpec, data: Uint8Array, sig: Uint8Array, key: KeyObject): boolean {
+export function verifySigned(spec: SignatureSpec, data: Uint8Array, sig: Uint8Array, key: KeyObject | undefined): boolean {
+  if (!key || keyProblem(key)) return false;
   const t = key.asymmetricKeyType;
-  if (keyProblem(key)) return false;
   try {
     switch (spec.kind) {
       case 'ed25519':

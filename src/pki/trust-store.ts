@@ -203,7 +203,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     if (leaf.keyUsage && !leaf.keyUsage.has('digitalSignature')) throw refuse('key-usage', `"${leaf.subjectText}" keyUsage lacks digitalSignature`);
     if (leaf.extKeyUsage && !leaf.extKeyUsage.some((o) => accepted.has(o)))
       throw refuse('extended-key-usage', `"${leaf.subjectText}" extendedKeyUsage (${leaf.extKeyUsage.join(', ')}) allows none of ${[...accepted].join(', ')}`);
-    const kp = keyProblem(leaf.publicKey);
+    const kp = leaf.keyUnsupported ?? keyProblem(leaf.publicKey);
     if (kp) throw refuse('key-type', `"${leaf.subjectText}": ${kp}`);
     let publicKey: PublicKeyHandle;
     try {

@@ -63,7 +63,9 @@ export interface ParsedCert extends SubjectNames {
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly spki: Uint8Array;
-  readonly publicKey: KeyObject;
+  /** Undefined when the key type is not supported (see `keyUnsupported`). */
+  readonly publicKey: KeyObject | undefined;
+  readonly keyUnsupported?: string;
   readonly basicConstraints?: { readonly ca: boolean; readonly pathLen?: number };
   readonly keyUsage?: ReadonlySet<KeyUsageName>;
   readonly extKeyUsage?: readonly string[];
@@ -256,7 +258,8 @@ function parseInner(der: Uint8Array): ParsedCert {
   const subjectName = readName(subjectNode, 'subject');
   const issuerName = readName(issuerNode, 'issuer');
   const spki = rawOf(spkiNode);
-  const publicKey = importSpki(spki);
+  const imported = importSpki(spki);
+  const publicKey = 'key' in imported ? imported.key : undefined;
 
   const exts = readExtensions(extNode);
   let basicConstraints: ParsedCert['basicConstraints'];
@@ -322,6 +325,7 @@ function parseInner(der: Uint8Array): ParsedCert {
     notAfter,
     spki,
     publicKey,
+    ...('unsupported' in imported ? { keyUnsupported: imported.unsupported } : {}),
     ...(basicConstraints ? { basicConstraints } : {}),
     ...(keyUsage ? { keyUsage } : {}),
     ...(extKeyUsage ? { extKeyUsage } : {}),

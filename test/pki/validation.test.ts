@@ -286,3 +286,36 @@ describe('chain cache', () => {
     assert.ok(warm < cold, `warm ${warm} < cold ${cold}`);
   });
 });
+
+describe('hostile keys in certificates [SPEC 6.2]', () => {
+  const now = new Date();
+  test('EC point at infinity / wrong-length point in a leaf SPKI → ERR_MALFORMED (no process abort)', async () => {
+    const root = miniCa('root', now);
+    const store = createTrustStore({ roots: [root.der] });
+    const { seq, tlv } = await import('../../src/pki/der.js');
+    const algId = seq(
+      new Uint8Array([0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]),
+      new Uint8Array([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]),
+    );
+    for (const point of [new Uint8Array([0x00]), new Uint8Array([0x04, 1, 2, 3])]) {
+      const spki = seq(algId, tlv(0x03, new Uint8Array([0, ...point])));
+      const leaf = miniLeaf('a', root, now, { publicKey: spki });
+      await rejectsWith(store.verify({ chain: [leaf.der], claimedId: 'a', now }), 'ERR_MALFORMED');
+    }
+  });
+
+  test('unsupported key type (P-521) in a leaf → ERR_CERT_USAGE; in a CA → ERR_CERT_UNTRUSTED', async () => {
+    const root = miniCa('root', now);
+    const p521 = generateKeyPairSync('ec', { namedCurve: 'secp521r1' }).privateKey;
+    const leaf = miniLeaf('a', root, now, {}, p521);
+    await rejectsWith(createTrustStore({ roots: [root.der] }).verify({ chain: [leaf.der], claimedId: 'a', now }), 'ERR_CERT_USAGE');
+    const { issueCertificate, spkiOf } = await import('../../src/pki/issue.js');
+    const caName = encodeName('p521 ca');
+    const ca = issueCertificate({ subject: caName, issuer: root.name, notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + DAY), publicKey: spkiOf(p521), ca: true }, { key: root.key });
+    const child = issueCertificate(
+      { subject: encodeName('a'), issuer: caName, notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + DAY), publicKey: ecKey(), keyUsage: ['digitalSignature'] },
+      { key: p521 }, // validly signed by the P-521 CA key, which hopsafe does not accept
+    );
+    await rejectsWith(createTrustStore({ roots: [root.der] }).verify({ chain: [child, ca], claimedId: 'a', now }), 'ERR_CERT_UNTRUSTED');
+  });
+});

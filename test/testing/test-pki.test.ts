@@ -15,7 +15,7 @@ test('shape: roots, identities (PEM chain leaf first + PKCS#8), empty CRL', asyn
   const chain = derObjects(id.certificate, ['CERTIFICATE']).map(parseCertificate);
   assert.equal(chain.length, 1, 'depth 2: the chain sent is the leaf only');
   assert.deepEqual(chain[0]!.commonNames, ['control-center']);
-  assert.equal(chain[0]!.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1', 'P-256 by default');
+  assert.equal(chain[0]!.publicKey?.asymmetricKeyDetails?.namedCurve, 'prime256v1', 'P-256 by default');
   assert.match(pki.crl, /^-----BEGIN X509 CRL-----/);
   const deep = await createTestPki({ endpoints: [{ id: 'a' }], intermediate: true, keyType: 'p384' });
   assert.equal(derObjects(deep.identities.a!.certificate, ['CERTIFICATE']).length, 2, 'depth 3: leaf + intermediate');
