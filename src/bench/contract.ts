@@ -1,0 +1,71 @@
+/** The JSON contract of `hopsafe bench --out FILE` (issue 7), validated with zod before it is written. */
+import { z } from 'zod';
+
+export const measuredRowSchema = z.object({
+  name: z.string().min(1),
+  unit: z.string().min(1),
+  value: z.number().finite(),
+  /** What was measured, in words (shown in BENCHMARKS.md). */
+  note: z.string().optional(),
+});
+export const skippedRowSchema = z.object({
+  name: z.string().min(1),
+  skipped: z.string().min(1),
+});
+export const resultRowSchema = z.union([measuredRowSchema, skippedRowSchema]);
+export const ratioSchema = z.union([z.number().finite(), z.object({ skipped: z.string().min(1) })]);
+
+export const machineSchema = z.object({
+  cpu: z.string(),
+  cores: z.number().int().positive(),
+  memoryBytes: z.number().positive(),
+  os: z.string(),
+  node: z.string(),
+  openssl: z.string(),
+  v8: z.string(),
+  date: z.string(),
+});
+
+/** Ratio keys every run must carry (a number, or `{ skipped }` with the reason). */
+export const REQUIRED_RATIOS = [
+  'mqtt_aedes_e2e_over_plain_integrity_256B',
+  'mqtt_aedes_e2e_over_plain_confidentiality_256B',
+  'mqtt_mosquitto_e2e_over_plain_confidentiality_256B',
+  'amqp_rabbitmq_e2e_over_plain_confidentiality_256B',
+  'xmpp_prosody_e2e_over_plain_confidentiality_256B',
+  'handshakes_per_s_over_tls13_mutual',
+  'time_to_first_message_tls13_over_hopsafe',
+  'record_over_jws_es256_msgs_per_s',
+] as const;
+
+/** Result names every run must carry (measured or skipped). */
+export const REQUIRED_RESULTS = [
+  'record_overhead_bytes_confidentiality',
+  'record_overhead_bytes_integrity',
+  'handshake_round_trips',
+  'memory_bytes_per_session_10k',
+  'sessions_10k_setup_s',
+] as const;
+
+export const benchReportSchema = z
+  .object({
+    machine: machineSchema,
+    mode: z.enum(['quick', 'full']),
+    durationS: z.number().nonnegative(),
+    results: z.array(resultRowSchema),
+    ratios: z.record(z.string(), ratioSchema),
+    /** Latency samples (µs, ascending, down-sampled) for the CDF plot, per series. */
+    latencyCdf: z.record(z.string(), z.array(z.tuple([z.number(), z.number()]))).optional(),
+  })
+  .superRefine((r, ctx) => {
+    for (const k of REQUIRED_RATIOS) if (!(k in r.ratios)) ctx.addIssue({ code: 'custom', message: `missing ratio ${k}`, path: ['ratios', k] });
+    const names = new Set(r.results.map((x) => x.name));
+    for (const k of REQUIRED_RESULTS) if (!names.has(k)) ctx.addIssue({ code: 'custom', message: `missing result ${k}`, path: ['results'] });
+    if (names.size !== r.results.length) ctx.addIssue({ code: 'custom', message: 'duplicate result names', path: ['results'] });
+  });
+
+export type MeasuredRow = z.infer<typeof measuredRowSchema>;
+export type SkippedRow = z.infer<typeof skippedRowSchema>;
+export type ResultRow = z.infer<typeof resultRowSchema>;
+export type Ratio = z.infer<typeof ratioSchema>;
+export type BenchReport = z.infer<typeof benchReportSchema>;

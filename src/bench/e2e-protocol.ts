@@ -1,0 +1,47 @@
+/** Messages between the E2E benchmark parent and its publisher/subscriber worker processes. */
+
+export type TransportSpec =
+  | { readonly kind: 'mqtt'; readonly url: string; readonly prefix: string }
+  | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string }
+  | { readonly kind: 'xmpp'; readonly service: string; readonly domain: string; readonly password: string };
+
+export type E2eMode = 'plain' | 'integrity' | 'confidentiality';
+
+export type WorkerCommand =
+  | {
+      readonly cmd: 'setup';
+      readonly transport: TransportSpec;
+      readonly mode: E2eMode;
+      readonly id: string;
+      readonly peer: string;
+      readonly identity?: { readonly certificate: string; readonly privateKey: string };
+      readonly roots?: readonly string[];
+    }
+  /** Publisher: sends `count` messages one after the other (opens the session). */
+  | { readonly cmd: 'warmup'; readonly mode: E2eMode; readonly count: number }
+  /** Publisher: sends as fast as the transport acknowledges, `window` unacknowledged at most, for `ms`. */
+  | { readonly cmd: 'flood'; readonly mode: E2eMode; readonly ms: number; readonly window: number }
+  /** Publisher: sends at `perSecond` for `ms`. */
+  | { readonly cmd: 'paced'; readonly mode: E2eMode; readonly ms: number; readonly perSecond: number }
+  /** Subscriber: forget what arrived so far. Every mode set up stays open until teardown. */
+  | { readonly cmd: 'reset' }
+  /** Subscriber: what arrived since the last reset. */
+  | { readonly cmd: 'report' }
+  | { readonly cmd: 'teardown' };
+
+export interface SubReport {
+  readonly count: number;
+  readonly firstNs: number;
+  readonly lastNs: number;
+  /** Arrival time of the message at 95 % of the count (throughput ignores the trailing 5 %: stragglers, redeliveries). */
+  readonly p95Ns: number;
+  readonly p95Index: number;
+  /** One-way latencies in µs (publisher hrtime stamped in the payload → subscriber hrtime). */
+  readonly latenciesUs: number[];
+}
+
+export type WorkerReply =
+  | { readonly ok: true; readonly sent?: number; readonly report?: SubReport }
+  | { readonly ok: false; readonly error: string };
+
+export const PAYLOAD_SIZE = 256;

@@ -1,0 +1,149 @@
+/**
+ * Publisher or subscriber process of the E2E benchmark (forked by e2e.ts). It carries 256-byte
+ * payloads over one transport, either plain (transport.send / onFrame) or through a hopsafe
+ * endpoint (endpoint.send / 'message'), as the parent commands over IPC.
+ */
+import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
+import type { Transport } from '../bindings/transport.js';
+import { mqttTransport } from '../bindings/mqtt.js';
+import { amqpTransport } from '../bindings/amqp.js';
+import { xmppTransport } from '../bindings/xmpp.js';
+import { PAYLOAD_SIZE, type SubReport, type E2eMode, type TransportSpec, type WorkerCommand, type WorkerReply } from './e2e-protocol.js';
+
+function makeTransport(spec: TransportSpec, id: string): Transport {
+  switch (spec.kind) {
+    case 'mqtt':
+      return mqttTransport({ url: spec.url, prefix: spec.prefix, qos: 1, unsubscribeOnClose: true, clientId: id });
+    case 'amqp':
+      return amqpTransport({ url: spec.url, exchange: spec.exchange, durable: false });
+    case 'xmpp':
+      return xmppTransport({ service: spec.service, domain: spec.domain, password: spec.password, plainAuth: 'always' });
+  }
+}
+
+interface Lane {
+  readonly peer: string;
+  readonly transport?: Transport;
+  readonly endpoint?: Endpoint;
+}
+const lanes = new Map<E2eMode, Lane>();
+let arrivals: bigint[] = [];
+let latencies: number[] = [];
+let first = 0n;
+let last = 0n;
+
+function onPayload(data: Uint8Array): void {
+  const now = process.hrtime.bigint();
+  if (data.length >= 8) {
+    const sent = new DataView(data.buffer, data.byteOffset, data.byteLength).getBigUint64(0);
+    latencies.push(Number(now - sent) / 1000);
+  }
+  if (arrivals.length === 0) first = now;
+  last = now;
+  arrivals.push(now);
+}
+
+function payload(): Uint8Array {
+  const p = new Uint8Array(PAYLOAD_SIZE).fill(0x5a);
+  new DataView(p.buffer).setBigUint64(0, process.hrtime.bigint());
+  return p;
+}
+
+function sender(mode: E2eMode): () => Promise<void> {
+  const l = lanes.get(mode);
+  if (!l) throw new Error(`${mode} is not set up`);
+  const { endpoint, transport, peer } = l;
+  if (endpoint) return () => endpoint.send(peer, payload());
+  if (transport) return () => transport.send(peer, payload());
+  throw new Error('not set up');
+}
+
+async function handle(m: WorkerCommand): Promise<WorkerReply> {
+  switch (m.cmd) {
+    case 'setup': {
+      const t = makeTransport(m.transport, m.id);
+      if (m.mode === 'plain') {
+        await t.open(m.id, (f) => onPayload(f.bytes));
+        lanes.set(m.mode, { peer: m.peer, transport: t });
+      } else {
+        if (!m.identity || !m.roots) throw new Error('identity and roots are required');
+        const endpoint = await createEndpoint({ id: m.id, identity: m.identity, trust: { roots: [...m.roots] }, transport: t, protection: m.mode });
+        endpoint.on('message', (e) => onPayload(e.data));
+        lanes.set(m.mode, { peer: m.peer, endpoint });
+      }
+      return { ok: true };
+    }
+    case 'warmup': {
+      const send = sender(m.mode);
+      for (let i = 0; i < m.count; i++) await send();
+      return { ok: true, sent: m.count };
+    }
+    case 'flood': {
+      const send = sender(m.mode);
+      const end = performance.now() + m.ms;
+      let sent = 0;
+      let failed: unknown;
+      const lane = async (): Promise<void> => {
+        while (performance.now() < end && failed === undefined) {
+          try {
+            await send();
+            sent++;
+          } catch (e) {
+            failed = e;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: m.window }, lane));
+      if (failed !== undefined) throw failed;
+      return { ok: true, sent };
+    }
+    case 'paced': {
+      const send = sender(m.mode);
+      const start = performance.now();
+      let sent = 0;
+      let failed: unknown;
+      const pending = new Set<Promise<void>>();
+      while (performance.now() - start < m.ms && failed === undefined) {
+        const due = Math.floor(((performance.now() - start) / 1000) * m.perSecond) - sent;
+        for (let i = 0; i < due; i++) {
+          const p: Promise<void> = send().then(
+            () => void pending.delete(p),
+            (e: unknown) => {
+              failed = e;
+            },
+          );
+          pending.add(p);
+          sent++;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await Promise.all(pending);
+      if (failed !== undefined) throw failed;
+      return { ok: true, sent };
+    }
+    case 'reset':
+      arrivals = [];
+      latencies = [];
+      return { ok: true };
+    case 'report': {
+      const p95Index = Math.floor(0.95 * (arrivals.length - 1));
+      const p95Ns = Number(arrivals[p95Index] ?? 0n);
+      const report: SubReport = { count: arrivals.length, firstNs: Number(first), lastNs: Number(last), p95Ns, p95Index, latenciesUs: latencies };
+      return { ok: true, report };
+    }
+    case 'teardown': {
+      const all = [...lanes.values()];
+      lanes.clear();
+      await Promise.allSettled(all.map((l) => (l.endpoint ? l.endpoint.close() : l.transport?.close())));
+      return { ok: true };
+    }
+  }
+}
+
+process.on('message', (m: WorkerCommand) => {
+  handle(m).then(
+    (r) => process.send?.(r),
+    (e: unknown) => process.send?.({ ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies WorkerReply),
+  );
+});
+process.on('disconnect', () => process.exit(0));

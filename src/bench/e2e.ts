@@ -1,0 +1,243 @@
+/**
+ * Benchmark 6: end to end through each broker. Publisher and subscriber run in separate
+ * processes (child_process.fork of e2e-worker); QoS 1 / confirms; 256-byte payloads. For each
+ * broker: plain (the same transport, no session) max throughput, then hopsafe integrity and
+ * confidentiality; one-way latency at half the plain maximum rate; added latency = E2E − plain.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import amqplib from 'amqplib';
+import { startBroker } from '../broker/index.js';
+import { createTestPki } from '../testing/index.js';
+import type { Collector } from './collector.js';
+import type { BenchOptions } from './options.js';
+import type { Progress } from './progress.js';
+import { cdfPoints, percentile, sleep } from './measure.js';
+import { reachable } from './net.js';
+import { prosodyBinary, startBenchProsody } from './prosody.js';
+import type { E2eMode, SubReport, TransportSpec, WorkerCommand, WorkerReply } from './e2e-protocol.js';
+
+const MODES: readonly E2eMode[] = ['plain', 'integrity', 'confidentiality'];
+const WINDOW = 64;
+
+class Worker {
+  private readonly child: ChildProcess;
+  private queue: Promise<unknown> = Promise.resolve();
+  constructor(readonly role: string) {
+    const here = import.meta.url;
+    const file = fileURLToPath(new URL(here.endsWith('.ts') ? './e2e-worker.ts' : './e2e-worker.js', here));
+    this.child = fork(file, [], { execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  }
+
+  call(cmd: WorkerCommand, timeoutMs = 60_000): Promise<WorkerReply & { ok: true }> {
+    const run = this.queue.then(
+      () =>
+        new Promise<WorkerReply & { ok: true }>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            this.child.off('message', onMsg);
+            reject(new Error(`${this.role}: ${cmd.cmd} timed out`));
+          }, timeoutMs);
+          const onMsg = (m: WorkerReply): void => {
+            clearTimeout(timer);
+            this.child.off('message', onMsg);
+            if (m.ok) resolve(m);
+            else reject(new Error(`${this.role}: ${cmd.cmd}: ${m.error}`));
+          };
+          this.child.on('message', onMsg);
+          this.child.send(cmd);
+        }),
+    );
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.disconnect();
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+interface Target {
+  readonly system: 'mqtt' | 'amqp' | 'xmpp';
+  readonly broker: string;
+  /** Why it cannot run, or a started target. */
+  start(ids: readonly string[]): Promise<{ spec: TransportSpec; stop(): Promise<void> } | string>;
+}
+
+const NONCE = randomBytes(3).toString('hex');
+
+function targets(): Target[] {
+  return [
+    {
+      system: 'mqtt',
+      broker: 'aedes',
+      async start() {
+        const b = await startBroker();
+        return { spec: { kind: 'mqtt', url: b.url, prefix: `hb${NONCE}` }, stop: () => b.close() };
+      },
+    },
+    {
+      system: 'mqtt',
+      broker: 'mosquitto',
+      async start() {
+        if (!(await reachable('127.0.0.1', 1883))) return 'Mosquitto unreachable on 127.0.0.1:1883';
+        return { spec: { kind: 'mqtt', url: 'mqtt://127.0.0.1:1883', prefix: `hb${NONCE}` }, stop: async () => undefined };
+      },
+    },
+    {
+      system: 'amqp',
+      broker: 'rabbitmq',
+      async start(ids) {
+        if (!(await reachable('127.0.0.1', 5672))) return 'RabbitMQ unreachable on 127.0.0.1:5672';
+        const url = 'amqp://guest:guest@127.0.0.1:5672';
+        const exchange = `hopsafe-bench-${NONCE}`;
+        return {
+          spec: { kind: 'amqp', url, exchange },
+          // The bench declares non-durable queues and an exchange of its own: remove them.
+          async stop() {
+            const conn = await amqplib.connect(url);
+            const ch = await conn.createChannel();
+            for (const id of ids) await ch.deleteQueue(`${exchange}.${id}`).catch(() => undefined);
+            await ch.deleteExchange(exchange).catch(() => undefined);
+            await conn.close();
+          },
+        };
+      },
+    },
+    {
+      system: 'xmpp',
+      broker: 'prosody',
+      async start(ids) {
+        if (!prosodyBinary()) return 'Prosody is not installed (scripts/ci/install-prosody.sh)';
+        const p = await startBenchProsody();
+        const password = randomBytes(9).toString('base64url');
+        for (const id of ids) p.register(id, password);
+        return { spec: { kind: 'xmpp', service: p.service, domain: p.domain, password }, stop: () => p.stop() };
+      },
+    },
+  ];
+}
+
+async function drained(sub: Worker, sent: number, maxMs = 15_000): Promise<SubReport> {
+  const deadline = performance.now() + maxMs;
+  let last = -1;
+  let stableSince = performance.now();
+  for (;;) {
+    const r = (await sub.call({ cmd: 'report' })).report as SubReport;
+    if (r.count >= sent) return r;
+    if (r.count !== last) {
+      last = r.count;
+      stableSince = performance.now();
+    } else if (performance.now() - stableSince > 1500 || performance.now() > deadline) return r;
+    await sleep(50);
+  }
+}
+
+export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress): Promise<void> {
+  const ids: Record<string, { pub: string; sub: string }> = {};
+  for (const m of MODES) ids[m] = { pub: `bp${NONCE}-${m.slice(0, 4)}`, sub: `bs${NONCE}-${m.slice(0, 4)}` };
+  const allIds = Object.values(ids).flatMap((x) => [x.pub, x.sub]);
+  const pki = await createTestPki({ endpoints: allIds.map((id) => ({ id })) });
+  for (const t of targets()) {
+    const key = `${t.system}_${t.broker}`;
+    const modes = o.quick && t.broker !== 'aedes' ? (['plain', 'confidentiality'] as const) : MODES;
+    const rowsOf = (mode: E2eMode): string => `${key}_${mode}_256B`;
+    progress.status(`e2e ${t.broker}: starting`);
+    let started: Awaited<ReturnType<Target['start']>>;
+    try {
+      started = await t.start(allIds);
+    } catch (e) {
+      started = `could not start: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    if (typeof started === 'string') {
+      for (const m of MODES) c.skip(`${rowsOf(m)}_msgs_per_s`, started);
+      for (const m of MODES.slice(1)) c.skipRatio(`${key}_e2e_over_plain_${m}_256B`, started);
+      continue;
+    }
+    const pub = new Worker(`${t.broker} publisher`);
+    const sub = new Worker(`${t.broker} subscriber`);
+    const failed = new Map<E2eMode, string>();
+    const fail = (mode: E2eMode, e: unknown): void => void failed.set(mode, e instanceof Error ? e.message : String(e));
+    try {
+      for (const mode of modes) {
+        progress.status(`e2e ${t.broker} ${mode}: set-up`);
+        const idp = ids[mode] as { pub: string; sub: string };
+        const cred = (id: string): Partial<Extract<WorkerCommand, { cmd: 'setup' }>> =>
+          mode === 'plain' ? {} : { identity: pki.identities[id] as { certificate: string; privateKey: string }, roots: pki.roots };
+        try {
+          await sub.call({ cmd: 'setup', transport: started.spec, mode, id: idp.sub, peer: idp.pub, ...cred(idp.sub) });
+          await pub.call({ cmd: 'setup', transport: started.spec, mode, id: idp.pub, peer: idp.sub, ...cred(idp.pub) });
+          await sub.call({ cmd: 'reset' });
+          await pub.call({ cmd: 'warmup', mode, count: 20 });
+          const w = await drained(sub, 20, 5000);
+          if (w.count < 20) throw new Error(`warm-up: ${w.count}/20 messages arrived`);
+        } catch (e) {
+          fail(mode, e);
+        }
+      }
+      // Throughput: the modes alternate in rounds, so load changes on the machine hit all alike.
+      const rounds = 2;
+      const tp = new Map<E2eMode, { n: number; s: number; sent: number; got: number }>();
+      for (let round = 0; round < rounds; round++) {
+        for (const mode of modes) {
+          if (failed.has(mode)) continue;
+          progress.status(`e2e ${t.broker} ${mode}: throughput (round ${round + 1}/${rounds})`);
+          try {
+            await sub.call({ cmd: 'reset' });
+            const sent = (await pub.call({ cmd: 'flood', mode, ms: o.e2eMs / rounds, window: WINDOW })).sent ?? 0;
+            const r = await drained(sub, sent);
+            const secs = (r.p95Ns - r.firstNs) / 1e9;
+            if (r.count < 20 || secs <= 0) throw new Error(`only ${r.count} of ${sent} messages arrived`);
+            const acc = tp.get(mode) ?? { n: 0, s: 0, sent: 0, got: 0 };
+            tp.set(mode, { n: acc.n + r.p95Index, s: acc.s + secs, sent: acc.sent + sent, got: acc.got + r.count });
+          } catch (e) {
+            fail(mode, e);
+          }
+        }
+      }
+      for (const mode of modes) {
+        const a = tp.get(mode);
+        const why = failed.get(mode);
+        if (why !== undefined || !a) c.skip(`${rowsOf(mode)}_msgs_per_s`, why ?? 'not measured');
+        else c.add(`${rowsOf(mode)}_msgs_per_s`, 'msgs/s', a.n / a.s, `QoS 1, ${WINDOW} unacknowledged sends, separate publisher/subscriber processes, ${rounds} interleaved rounds; first → 95th-percentile arrival at the subscriber; ${a.got}/${a.sent} received`);
+      }
+      const plainRate = c.value(`${rowsOf('plain')}_msgs_per_s`);
+      let plainLat: number[] = [];
+      for (const mode of modes) {
+        if (plainRate === undefined || failed.has(mode)) break;
+        const rate = plainRate / 2;
+        progress.status(`e2e ${t.broker} ${mode}: latency at ${Math.round(rate)}/s`);
+        try {
+          await sub.call({ cmd: 'reset' });
+          const sentL = (await pub.call({ cmd: 'paced', mode, ms: o.e2eMs, perSecond: rate })).sent ?? 0;
+          const rl = await drained(sub, sentL);
+          const lat = [...rl.latenciesUs].sort((a, b) => a - b);
+          const note = `one way (publisher hrtime in the payload → subscriber), at ${Math.round(rate)} msgs/s = half the plain maximum; ${lat.length} samples`;
+          c.add(`${rowsOf(mode)}_p50_latency_us`, 'µs', percentile(lat, 50), note);
+          c.add(`${rowsOf(mode)}_p99_latency_us`, 'µs', percentile(lat, 99), note);
+          c.latencyCdf[`${t.broker} ${mode}`] = cdfPoints(lat);
+          if (mode === 'plain') plainLat = lat;
+          else if (plainLat.length > 0) {
+            c.add(`${rowsOf(mode)}_added_p50_latency_us`, 'µs', percentile(lat, 50) - percentile(plainLat, 50), 'E2E p50 − plain p50 (same broker, same rate)');
+            c.add(`${rowsOf(mode)}_added_p99_latency_us`, 'µs', percentile(lat, 99) - percentile(plainLat, 99), 'E2E p99 − plain p99 (same broker, same rate)');
+          }
+        } catch (e) {
+          c.skip(`${rowsOf(mode)}_p50_latency_us`, e instanceof Error ? e.message : String(e));
+        }
+      }
+      await Promise.allSettled([pub.call({ cmd: 'teardown' }, 10_000), sub.call({ cmd: 'teardown' }, 10_000)]);
+    } finally {
+      await Promise.allSettled([pub.stop(), sub.stop()]);
+      await started.stop().catch(() => undefined);
+    }
+    for (const m of MODES.slice(1)) {
+      if (!modes.includes(m)) c.skipRatio(`${key}_e2e_over_plain_${m}_256B`, '--quick measures confidentiality only on this broker');
+      else c.ratio(`${key}_e2e_over_plain_${m}_256B`, `${rowsOf(m)}_msgs_per_s`, `${rowsOf('plain')}_msgs_per_s`);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/** Timing helpers for the benchmarks: rates over a time budget, percentiles. */
+
+export interface Rate {
+  readonly ops: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+}
+
+const nowS = (): number => performance.now() / 1000;
+
+/** Runs `fn` repeatedly for about `budgetMs` (after a warm-up of a tenth of it) and returns its rate. */
+export function rateSync(fn: () => void, budgetMs: number, minOps = 3): Rate {
+  const warmEnd = nowS() + budgetMs / 10_000;
+  do fn();
+  while (nowS() < warmEnd);
+  let ops = 0;
+  let batch = 1;
+  const start = nowS();
+  const end = start + budgetMs / 1000;
+  let t = start;
+  while (t < end || ops < minOps) {
+    for (let i = 0; i < batch; i++) fn();
+    ops += batch;
+    t = nowS();
+    if (t - start < 0.01) batch *= 2;
+  }
+  const seconds = t - start;
+  return { ops, seconds, perSecond: ops / seconds };
+}
+
+/** Async variant: `fn` is awaited one at a time. */
+export async function rateAsync(fn: () => Promise<void>, budgetMs: number, minOps = 3): Promise<Rate> {
+  const warmEnd = nowS() + budgetMs / 10_000;
+  do await fn();
+  while (nowS() < warmEnd);
+  let ops = 0;
+  const start = nowS();
+  const end = start + budgetMs / 1000;
+  let t = start;
+  while (t < end || ops < minOps) {
+    await fn();
+    ops++;
+    t = nowS();
+  }
+  const seconds = t - start;
+  return { ops, seconds, perSecond: ops / seconds };
+}
+
+/** p in [0, 100] of an ascending array (nearest rank). NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+/** Up to `points` evenly spaced (value, cumulative fraction) pairs of an ascending array, for CDF plots. */
+export function cdfPoints(sorted: readonly number[], points = 200): [number, number][] {
+  if (sorted.length === 0) return [];
+  const out: [number, number][] = [];
+  const step = Math.max(1, Math.floor(sorted.length / points));
+  for (let i = 0; i < sorted.length; i += step) out.push([sorted[i] as number, (i + 1) / sorted.length]);
+  out.push([sorted[sorted.length - 1] as number, 1]);
+  return out;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Rounds to 3 significant digits (numbers in the report, not in computations). */
+export function sig(x: number, digits = 3): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  return Number(x.toPrecision(digits));
+}
+
+/**
+ * Measures several functions alternately in `rounds` rounds (each gets budgetMs/rounds per round),
+ * so a change in machine load during the run affects all of them alike; returns one rate each.
+ */
+export async function interleaved(fns: readonly (() => void | Promise<void>)[], budgetMs: number, maxRounds = 4): Promise<Rate[]> {
+  // Tiny budgets (smoke tests) get one round: each round costs a probe and a warm-up call per function.
+  const rounds = budgetMs < 200 ? 1 : maxRounds;
+  const ops = fns.map(() => 0);
+  const secs = fns.map(() => 0);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < fns.length; i++) {
+      const fn = fns[i] as () => void | Promise<void>;
+      const probe = fn();
+      const isAsync = probe instanceof Promise;
+      if (isAsync) await probe;
+      const rate = isAsync ? await rateAsync(fn as () => Promise<void>, budgetMs / rounds, 1) : rateSync(fn as () => void, budgetMs / rounds, 1);
+      ops[i] = (ops[i] as number) + rate.ops;
+      secs[i] = (secs[i] as number) + rate.seconds;
+    }
+  }
+  return fns.map((_, i) => ({ ops: ops[i] as number, seconds: secs[i] as number, perSecond: (ops[i] as number) / (secs[i] as number) }));
+}

@@ -1,0 +1,67 @@
+/**
+ * `hopsafe bench [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet]`: the benchmark
+ * suite of issue 7. Without --out it writes bench/results/latest.json, the SVG plots next to it and
+ * BENCHMARKS.md in the current directory; with --out FILE it writes only that JSON file.
+ */
+import { parseArgs } from 'node:util';
+import { BENCHMARKS, runBench } from '../bench/runner.js';
+import { benchOptions } from '../bench/options.js';
+
+const USAGE = `usage: hopsafe bench [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet]
+
+  --quick        short run (≤ 90 s on 2 cores; the scale row uses 1,000 sessions, extrapolation labelled)
+  --out FILE     write the JSON results to FILE only (default: bench/results/latest.json + BENCHMARKS.md + plots)
+  --only LIST    comma-separated subset of: ${BENCHMARKS.map(([n]) => n).join(', ')}
+  --scale X      multiply every time budget by X (e.g. 0.1 for a smoke test)
+  --quiet        no progress bar`;
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        only: { type: 'string' },
+        scale: { type: 'string' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    console.error(`hopsafe bench: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const names = BENCHMARKS.map(([n]) => n);
+  const only = args.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only?.filter((n) => !names.includes(n)) ?? [];
+  if (unknown.length > 0) {
+    console.error(`hopsafe bench: unknown benchmark(s) ${unknown.join(', ')}; choose from ${names.join(', ')}`);
+    return 2;
+  }
+  const scale = args.scale === undefined ? 1 : Number(args.scale);
+  if (!Number.isFinite(scale) || scale <= 0) {
+    console.error('hopsafe bench: --scale must be a positive number');
+    return 2;
+  }
+  await runBench({
+    bench: benchOptions(args.quick ?? false, scale),
+    ...(only ? { only } : {}),
+    out: args.out ?? 'bench/results/latest.json',
+    ...(args.out === undefined ? { reportDir: '.' } : {}),
+    quiet: args.quiet ?? false,
+  });
+  return 0;
+}
+
+// Direct entry (`node --import tsx src/cli/bench.ts …`) until main.ts registers the command.
+if (process.argv[1]?.endsWith('/src/cli/bench.ts')) {
+  run(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}
