@@ -144,7 +144,7 @@ export function createAdversary(rules: readonly AdversaryRule[], options: Advers
     const width = (r.end - r.start) * 8;
     const n = a.bit !== undefined ? 1 : (a.bits ?? 1);
     for (let i = 0; i < n; i++) {
-      const bit = a.bit !== undefined ? a.bit % width : prng.int(width);
+      const bit = a.bit !== undefined ? (((a.bit % width) + width) % width) : prng.int(width);
       const at = r.start + (bit >>> 3);
       out[at] = (out[at] as number) ^ (0x80 >>> (bit & 7));
     }

@@ -11,7 +11,7 @@ export interface FrameSelector {
   /** Exact topic or a pattern (the hub's topics are `memory/{to}/{from}`). */
   readonly topic?: string | RegExp;
   readonly type?: FrameTypeName | readonly FrameTypeName[];
-  /** Only the n-th (1-based) frame(s) matching the fields above, counted per rule. */
+  /** Only the n-th (1-based) frame(s) matching the fields above, counted per rule among the frames that reach it (after earlier rules). */
   readonly nth?: number | readonly number[];
   /** Hit a matching frame with this probability (seeded PRNG). */
   readonly probability?: number;
@@ -30,7 +30,7 @@ export interface InjectionContext {
 }
 
 export type AdversaryAction =
-  /** Flip `bits` bits (default 1) in `region` (default 'whole'): at `bit` (index inside the region) or at seeded random positions. */
+  /** Flip `bits` bits (default 1) in `region` (default 'whole'): at `bit` (index inside the region, MSB first; negative counts from the end) or at seeded random positions. */
   | { readonly kind: 'flip'; readonly region?: RegionName; readonly bit?: number; readonly bits?: number; readonly tagLength?: number }
   /** Cut `by` bytes off the end (default 1), or keep the first `to` bytes. */
   | { readonly kind: 'truncate'; readonly by?: number; readonly to?: number }

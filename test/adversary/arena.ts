@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createMemoryHub } from '../../src/bindings/memory.js';
 import { createAdversary, type Adversary, type AdversaryRule } from '../../src/adversary/index.js';
 import type { EndpointOptions } from '../../src/endpoint/options.js';
+import type { Transport } from '../../src/bindings/transport.js';
 import type { ErrorCode } from '../../src/errors/index.js';
 import { utf8 } from '../../src/bytes/index.js';
 import { cast, text, until, type Cast } from '../helpers/endpoints.js';
@@ -22,6 +23,8 @@ export interface Arena extends Cast {
   roundTrip(from: string, to: string, msg: string, ms?: number): Promise<void>;
   /** Waits for a reject with `code` at `id`. */
   rejected(id: string, code: ErrorCode, ms?: number): Promise<void>;
+  /** Waits until `from` has no pending handshake with `to` (reads the endpoint's private table). */
+  noPending(from: string, to: string, ms?: number): Promise<void>;
   /** Every delivered payload was sent by the application, exactly once (no tampered, forged, replayed or duplicated payload). */
   assertClean(): void;
 }
@@ -29,19 +32,25 @@ export interface Arena extends Cast {
 export async function arena(
   ids: readonly string[],
   rules: readonly AdversaryRule[] = [],
-  opts: Partial<Omit<EndpointOptions, 'id' | 'identity' | 'trust' | 'transport'>> & { perEndpoint?: Record<string, Partial<EndpointOptions>>; seed?: number } = {},
+  opts: Partial<Omit<EndpointOptions, 'id' | 'identity' | 'trust' | 'transport'>> & {
+    perEndpoint?: Record<string, Partial<EndpointOptions>>;
+    seed?: number;
+    /** Another network (e.g. MQTT to an adversarial broker) instead of the memory hub; pass its adversary too. */
+    network?: { adversary: Adversary; transport: (id: string) => Transport };
+  } = {},
 ): Promise<Arena> {
   const hub = createMemoryHub();
-  const adv = createAdversary(rules, { seed: opts.seed ?? 7 });
-  hub.tap(adv);
+  const adv = opts.network?.adversary ?? createAdversary(rules, { seed: opts.seed ?? 7 });
+  if (opts.network) for (const r of rules) adv.add(r);
+  else hub.tap(adv);
   const skew: Record<string, number> = {};
   const perEndpoint: Record<string, Partial<EndpointOptions>> = {};
   for (const id of ids) {
     skew[id] = 0;
     perEndpoint[id] = { clock: () => Date.now() + (skew[id] ?? 0), ...opts.perEndpoint?.[id] };
   }
-  const { seed: _seed, perEndpoint: _pe, ...common } = opts;
-  const c = await cast(ids, { ...common, perEndpoint, transport: () => adv.wrapTransport(hub.transport()) });
+  const { seed: _seed, perEndpoint: _pe, network, ...common } = opts;
+  const c = await cast(ids, { ...common, perEndpoint, transport: network ? network.transport : () => adv.wrapTransport(hub.transport()) });
   const sent: Record<string, string[]> = Object.fromEntries(ids.map((id) => [id, []]));
   const a: Arena = {
     ...c,
@@ -59,6 +68,10 @@ export async function arena(
     },
     async rejected(id, code, ms = 5000) {
       await until(() => c.rejects[id]!.some((r) => r.code === code), ms, `${code} at ${id} (got ${c.rejects[id]!.map((r) => r.code).join(',')})`);
+    },
+    async noPending(from, to, ms = 5000) {
+      const peers = (c.eps[from] as unknown as { peers: Map<string, { pending?: unknown }> }).peers;
+      await until(() => !peers.get(to)?.pending, ms, `${from} pending handshake with ${to} ends`);
     },
     assertClean() {
       for (const id of ids) {

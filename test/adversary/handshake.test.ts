@@ -40,7 +40,7 @@ async function refusedThenRecovers(x: Arena, code: ErrorCode, mode: Mode): Promi
   assert.equal(x.eps.b!.stats().handshakes.completed, 0, 'no session was created');
   assert.ok(!x.inbox.b!.some((m) => text(m) === 'first'), 'nothing of the refused handshake was delivered');
   x.adv.clear();
-  await until(() => x.eps.a!.stats().handshakes.failed >= 1 || !(x.eps.a as unknown as { peers: Map<string, { pending?: unknown }> }).peers.get('b')?.pending, 3000, 'pending ends');
+  await x.noPending('a', 'b');
   await x.roundTrip('a', 'b', 'second');
   x.assertClean();
 }
@@ -231,7 +231,7 @@ for (const mode of MODES) {
         if (mode === 'confidentiality') assert.equal(await eventually(first), 'ERR_STALE');
         x.skew.b = 0;
         x.adv.clear();
-        await until(() => !(x.eps.a as unknown as { peers: Map<string, { pending?: unknown }> }).peers.get('b')?.pending);
+        await x.noPending('a', 'b');
         await x.roundTrip('a', 'b', 'fresh');
         assert.ok(!x.inbox.b!.some((m) => text(m) === 'late'));
       } finally {
