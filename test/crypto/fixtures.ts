@@ -31,12 +31,13 @@ export interface DerKeyPair {
 export function nodeKeyPair(
   type: 'ec' | 'ed25519' | 'x25519' | 'rsa' | 'rsa-pss',
   namedCurve = 'P-256',
+  modulusLength = 2048,
 ): DerKeyPair {
   const kp =
     type === 'ec'
       ? generateKeyPairSync('ec', { namedCurve })
       : type === 'rsa' || type === 'rsa-pss'
-        ? generateKeyPairSync(type as 'rsa', { modulusLength: 2048 })
+        ? generateKeyPairSync(type as 'rsa', { modulusLength })
         : generateKeyPairSync(type as 'ed25519');
   return {
     pkcs8: new Uint8Array(kp.privateKey.export({ format: 'der', type: 'pkcs8' })),
