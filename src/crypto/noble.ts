@@ -160,7 +160,7 @@ export function createNobleProvider(): CryptoProvider {
       if (k.type === 'ed25519') {
         if (k.publicKey && !equal(k.publicKey, ed25519.getPublicKey(k.seed)))
           throw new HopsafeError('ERR_KEY_MISMATCH', 'PKCS#8 public key does not match the private key');
-        return handle<PrivateKeyHandle>({ kind: 'private', provider: NAME, signatureAlg: 'ed25519' }, k.seed);
+        return handle<PrivateKeyHandle>({ kind: 'private', provider: NAME, signatureAlg: signatureAlgForKey(k) }, k.seed);
       }
       const signatureAlg = signatureAlgForKey({ type: 'ec', namedCurve: k.curve });
       const curve = ECDSA_CURVE[signatureAlg];
@@ -182,7 +182,7 @@ export function createNobleProvider(): CryptoProvider {
       if (k.type === 'rsa') throw new HopsafeError('ERR_UNSUPPORTED', 'the noble provider has no RSA');
       const copy = Uint8Array.from(spki);
       if (k.type === 'ed25519')
-        return handle<PublicKeyHandle>({ kind: 'public', provider: NAME, signatureAlg: 'ed25519', spki: copy }, k.key);
+        return handle<PublicKeyHandle>({ kind: 'public', provider: NAME, signatureAlg: signatureAlgForKey(k), spki: copy }, k.key);
       const signatureAlg = signatureAlgForKey({ type: 'ec', namedCurve: k.curve });
       const curve = ECDSA_CURVE[signatureAlg];
       if (!curve) throw new HopsafeError('ERR_UNSUPPORTED', `EC curve ${k.curve}`);
