@@ -10,8 +10,11 @@ export interface InboundFrame {
 }
 
 /**
- * Called for every inbound frame. A transport with acknowledgements (AMQP, MQTT QoS 1) acks
- * only after the returned promise settles, i.e. after the session accepted or rejected it.
+ * Called for every inbound frame, in arrival order. What the returned promise means for
+ * acknowledgements is the transport's choice, documented per binding in SPEC §8: AMQP acks only
+ * after it settles (the session accepted or rejected the frame); MQTT sends its PUBACK when the
+ * frame is handed over (mqtt.js processes packets one at a time, so waiting would deadlock a
+ * handler that awaits its own send) and instead bounds the calls still unsettled.
  */
 export type FrameHandler = (frame: InboundFrame) => void | Promise<void>;
 

@@ -1,5 +1,5 @@
 /**
- * `hopsafe pki` — create and manage a small PKI for hopsafe endpoints. [SPEC 6.6]
+ * `hopsafe pki` — create and manage a small PKI for hopsafe endpoints. [SPEC 10.6]
  *   init   --dir DIR --endpoint ID[:ROLES] ... [--intermediate] [--key-type p256|p384|ed25519|rsa] [--days N] [--force]
  *   issue  --dir DIR --endpoint ID[:ROLES] ... [--key-type T] [--days N] [--force]
  *   revoke --dir DIR --id ID

@@ -1,6 +1,6 @@
 /**
  * PEM (RFC 7468) decoding and encoding. Strict on structure, lenient on line length and
- * whitespace, capped in size. Anything else is ERR_MALFORMED. [SPEC 6.1]
+ * whitespace, capped in size. Anything else is ERR_MALFORMED. [SPEC 10.1]
  */
 import { HopsafeError } from '../errors/index.js';
 import { fromBase64, toBase64 } from '../bytes/index.js';

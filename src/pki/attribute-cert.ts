@@ -1,7 +1,7 @@
 /**
  * RFC 5755 attribute certificates carrying IEC 62351-8 RoleInformation (attribute type
  * 1.2.840.10070.8.1). The holder is named by baseCertificateID (issuer + serial of the identity
- * certificate); the issuer by v2Form.issuerName (a directoryName). [SPEC 6.4]
+ * certificate); the issuer by v2Form.issuerName (a directoryName). [SPEC 10.4]
  */
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';

@@ -1,4 +1,4 @@
-/** X.509 CRL (RFC 5280 §5) parsing. ERR_MALFORMED on anything unexpected. [SPEC 6.5] */
+/** X.509 CRL (RFC 5280 §5) parsing. ERR_MALFORMED on anything unexpected. [SPEC 10.5] */
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';

@@ -1,4 +1,4 @@
-/** Small DER helpers on top of asn1js: strict parse, OID text, TLV building. [SPEC 6.1] */
+/** Small DER helpers on top of asn1js: strict parse, OID text, TLV building. [SPEC 10.1] */
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 

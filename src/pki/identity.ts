@@ -1,6 +1,6 @@
 /**
  * Loading our own identity: certificate chain (leaf first) + PKCS#8 private key, checked
- * for consistency before any session uses it. [SPEC 6.6]
+ * for consistency before any session uses it. [SPEC 10.6]
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';

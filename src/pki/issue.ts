@@ -1,7 +1,7 @@
 /**
  * Issuing certificates, CRLs and attribute certificates (used by createTestPki and `hopsafe pki`).
  * Signatures by node:crypto; ECDSA keys sign with the hash matching the curve, RSA with PKCS#1 v1.5
- * SHA-256 (or PSS on request), Ed25519 as is. [SPEC 6.6]
+ * SHA-256 (or PSS on request), Ed25519 as is. [SPEC 10.6]
  */
 import * as asn1js from 'asn1js';
 import { createHash, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';

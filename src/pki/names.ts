@@ -1,5 +1,5 @@
 /**
- * Endpoint-id binding. [SPEC 6.3] A certificate names endpoint `id` when, compared exactly
+ * Endpoint-id binding. [SPEC 10.3] A certificate names endpoint `id` when, compared exactly
  * (case-sensitive, no normalisation), `id` equals one of:
  *   - a subject commonName attribute,
  *   - a subjectAltName dNSName,

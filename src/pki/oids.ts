@@ -1,5 +1,5 @@
 /**
- * Object identifiers used by the PKI layer. [SPEC 6.3, 6.4]
+ * Object identifiers used by the PKI layer. [SPEC 10.3, 10.4]
  *
  * hopsafe's private arc is a UUID OID (ITU-T X.667, no registration needed):
  *   id-hopsafe = 2.25.98174301627460281189141854597601405822  (UUID 49dbaec7-3870-4c12-bc5b-6a57fa3dab7e)
@@ -54,7 +54,7 @@ export const HASH_OIDS: Record<string, 'sha256' | 'sha384' | 'sha512'> = {
 };
 export const ID_MGF1 = '1.2.840.113549.1.1.8';
 
-/** Certificate extensions this implementation understands; any other critical extension is refused. [SPEC 6.2] */
+/** Certificate extensions this implementation understands; any other critical extension is refused. [SPEC 10.2] */
 export const KNOWN_EXTENSIONS = new Set([
   ID_CE_SUBJECT_KEY_ID,
   ID_CE_KEY_USAGE,

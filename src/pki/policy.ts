@@ -1,5 +1,5 @@
 /**
- * Role-based authorization from a declarative policy. [SPEC 6.8]
+ * Role-based authorization from a declarative policy. [SPEC 10.8]
  * A rule matches a message when the peer holds one of its roles (or the rule says "*"), the
  * direction matches, and each of types/topics/peers present matches. A matching deny rule refuses;
  * otherwise a matching allow rule permits; otherwise `default` decides.

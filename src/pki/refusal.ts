@@ -1,6 +1,6 @@
 /**
  * The one place where validation failures become error codes. Validation code reports a
- * `Refusal` reason; callers only ever see the HopsafeError made here. [SPEC 6.7]
+ * `Refusal` reason; callers only ever see the HopsafeError made here. [SPEC 10.7]
  */
 import { HopsafeError, type ErrorCode } from '../errors/index.js';
 

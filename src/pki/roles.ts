@@ -1,7 +1,7 @@
 /**
  * IEC 62351-8 role information: the RoleInformation structure (OID 1.2.840.10070.8.1) as an
  * identity-certificate extension or as an attribute of an RFC 5755 attribute certificate.
- * Encoding in schemas/hopsafe-roles.asn1. [SPEC 6.4]
+ * Encoding in schemas/hopsafe-roles.asn1. [SPEC 10.4]
  */
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
@@ -67,7 +67,7 @@ function resolveId(r: RoleSpec): number {
 const der = (n: asn1js.AsnType): Uint8Array => new Uint8Array(n.toBER(false));
 const genTime = (d: Date): Uint8Array => der(new asn1js.GeneralizedTime({ valueDate: new Date(Math.floor(d.getTime() / 1000) * 1000) }));
 
-/** DER RoleInformation for the given roles: one UserRoleInfo per role. [SPEC 6.4] */
+/** DER RoleInformation for the given roles: one UserRoleInfo per role. [SPEC 10.4] */
 export function encodeRoleInformation(roles: readonly RoleSpec[]): Uint8Array {
   if (roles.length === 0) throw new HopsafeError('ERR_CONFIG', 'RoleInformation needs at least one role');
   const entries = roles.map((r) => {
@@ -157,7 +157,7 @@ export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore:
   return out;
 }
 
-/** Roles valid at `now` (inclusive bounds). [SPEC 6.4] */
+/** Roles valid at `now` (inclusive bounds). [SPEC 10.4] */
 export function rolesAt(roles: readonly RoleAssignment[], now: Date): RoleAssignment[] {
   const t = now.getTime();
   const seen = new Set<string>();

@@ -2,7 +2,7 @@
  * Signatures on certificates, CRLs and attribute certificates, checked with node:crypto.
  * Accepted algorithms: ECDSA with SHA-256/384/512 (P-256, P-384 keys), Ed25519, RSA PKCS#1 v1.5
  * and RSASSA-PSS (MGF1 with the same hash) with SHA-256/384/512 and keys of at least 2048 bits.
- * SHA-1 and MD5 are refused. [SPEC 6.2]
+ * SHA-1 and MD5 are refused. [SPEC 10.2]
  */
 import * as asn1js from 'asn1js';
 import { createPublicKey, sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Certificate path validation, revocation and role extraction for peers. [SPEC 6.2–6.5]
+ * Certificate path validation, revocation and role extraction for peers. [SPEC 10.2–10.5]
  *
  * Order of checks (the first failure decides the code):
  *   1. parse every presented certificate (ERR_MALFORMED)
@@ -27,7 +27,7 @@ import { refuse } from './refusal.js';
 import { Lru } from './lru.js';
 import { ID_ANY_EKU, ID_KP_CLIENT_AUTH, ID_KP_HOPSAFE_ENDPOINT, ID_KP_SERVER_AUTH } from './oids.js';
 
-/** EKU values that allow a certificate to be a hopsafe endpoint. [SPEC 6.2] */
+/** EKU values that allow a certificate to be a hopsafe endpoint. [SPEC 10.2] */
 export const DEFAULT_ACCEPTED_EKUS: readonly string[] = [ID_KP_CLIENT_AUTH, ID_KP_SERVER_AUTH, ID_KP_HOPSAFE_ENDPOINT, ID_ANY_EKU];
 export const MAX_PRESENTED_CHAIN = 8;
 export const MAX_PATH_LENGTH = 8;
@@ -157,7 +157,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     return cfg.crls.filter((c) => equal(c.issuer, cert.issuer) && c.thisUpdate.getTime() <= now && signedBy(c, issuer));
   }
 
-  /** Revocation status of each non-root certificate on `path`. [SPEC 6.5] */
+  /** Revocation status of each non-root certificate on `path`. [SPEC 10.5] */
   function checkRevocation(path: readonly ParsedCert[], cfg: Config, now: number): { revoked?: ParsedCert; unknown?: ParsedCert; freshUntil: number } {
     let freshUntil = Number.POSITIVE_INFINITY;
     for (let i = 0; i + 1 < path.length; i++) {
@@ -180,12 +180,12 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     if (typeof path === 'string') throw refuse('no-path', path);
     const fps = new Set(path.map((c) => c.fingerprint));
     for (const c of chain) if (!fps.has(c.fingerprint)) throw refuse('extra-certificate', `presented certificate "${c.subjectText}" is not on the validated path`);
-    // [SPEC 6.2] validity of every certificate, leaf first
+    // [SPEC 10.2] validity of every certificate, leaf first
     for (const c of path) {
       if (now < c.notBefore.getTime()) throw refuse('not-yet-valid', `"${c.subjectText}" is valid from ${c.notBefore.toISOString()}`);
       if (now > c.notAfter.getTime()) throw refuse('expired', `"${c.subjectText}" expired ${c.notAfter.toISOString()}`);
     }
-    // [SPEC 6.2] usage
+    // [SPEC 10.2] usage
     for (const c of path)
       if (c.unknownCritical.length > 0) throw refuse('unknown-critical-extension', `"${c.subjectText}" has unsupported critical extension(s) ${c.unknownCritical.join(', ')}`);
     for (let i = 1; i < path.length; i++) {
@@ -211,7 +211,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     } catch (e) {
       throw refuse('key-type', `"${leaf.subjectText}": key not usable for signatures`, e);
     }
-    // [SPEC 6.5] revocation
+    // [SPEC 10.5] revocation
     const rev = checkRevocation(path, cfg, now);
     if (rev.revoked) throw refuse('revoked', `"${rev.revoked.subjectText}" (serial ${rev.revoked.serialHex}) is revoked`);
     if (rev.unknown) throw refuse('revocation-unknown', `no current CRL for "${rev.unknown.subjectText}"`);
@@ -227,7 +227,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     };
   }
 
-  /** Roles from attribute certificates whose holder is `leaf`, signed by a CA we know. Invalid ones are ignored. [SPEC 6.4] */
+  /** Roles from attribute certificates whose holder is `leaf`, signed by a CA we know. Invalid ones are ignored. [SPEC 10.4] */
   function attributeRoles(acs: readonly Uint8Array[], entry: CacheEntry, cfg: Config, now: number): DecodedRole[] {
     if (acs.length > MAX_ATTRIBUTE_CERTS) throw refuse('malformed', `more than ${MAX_ATTRIBUTE_CERTS} attribute certificates`);
     const leaf = entry.path[0] as ParsedCert;

@@ -1,6 +1,6 @@
 /**
  * What the session needs from the PKI layer. The handshake calls `verify` after its cheap
- * checks (size, version, freshness) and before it checks the token signature. [SPEC 6]
+ * checks (size, version, freshness) and before it checks the token signature. [SPEC 10]
  */
 import type { PrivateKeyHandle, PublicKeyHandle } from '../crypto/provider.js';
 
@@ -16,11 +16,11 @@ export interface TrustConfig {
   readonly crls?: readonly PemOrDer[];
 }
 
-/** One IEC 62351-8 role assignment. [SPEC 6.4] */
+/** One IEC 62351-8 role assignment. [SPEC 10.4] */
 export interface RoleAssignment {
   /** Role name: a predefined one (VIEWER, OPERATOR, …) or a custom one. */
   readonly role: string;
-  /** Numeric role id (IEC 62351-8 roleId); custom roles use ids ≥ 32768. */
+  /** Numeric role id (IEC 62351-8 roleId): 0–6 predefined, −32768…−1 custom (SPEC 10.4). */
   readonly roleId: number;
   readonly notBefore?: Date;
   readonly notAfter?: Date;

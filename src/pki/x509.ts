@@ -1,7 +1,7 @@
 /**
  * X.509 certificate parsing (RFC 5280) into the fields validation needs. Strict: the outer
  * encoding must be DER, the outer and inner signature algorithms identical, duplicate
- * extensions refused. Every failure is ERR_MALFORMED. [SPEC 6.1]
+ * extensions refused. Every failure is ERR_MALFORMED. [SPEC 10.1]
  */
 import * as asn1js from 'asn1js';
 import { createHash, type KeyObject } from 'node:crypto';

@@ -1,4 +1,4 @@
-/** zod schema of the declarative RBAC policy (JSON). [SPEC 6.8] */
+/** zod schema of the declarative RBAC policy (JSON). [SPEC 10.8] */
 import { z } from 'zod';
 
 const pattern = z.string().min(1).max(256);

@@ -1,4 +1,4 @@
-/** `hopsafe pki` CLI, in-process and as a child process. [SPEC 6.6] */
+/** `hopsafe pki` CLI, in-process and as a child process. [SPEC 10.6] */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';

@@ -1,4 +1,4 @@
-/** Loading our own identity. [SPEC 6.6] */
+/** Loading our own identity. [SPEC 10.6] */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestPki } from '../../src/testing/index.js';

@@ -1,6 +1,6 @@
 /**
  * Property: random byte mutations of a valid chain are never accepted, and verification only
- * ever fails with a HopsafeError. [SPEC 6.1] [SPEC 6.7]
+ * ever fails with a HopsafeError. [SPEC 10.1] [SPEC 10.7]
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 /**
  * Interop: certificates, keys and CRLs made by the `openssl` command line (req, ca, ca -gencrl)
  * are accepted or refused exactly like the createTestPki matrix. Skipped only if openssl is absent.
- * [SPEC 6.2] [SPEC 6.3] [SPEC 6.4] [SPEC 6.5]
+ * [SPEC 10.2] [SPEC 10.3] [SPEC 10.4] [SPEC 10.5]
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';

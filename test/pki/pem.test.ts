@@ -1,4 +1,4 @@
-/** PEM codec. [SPEC 6.1] */
+/** PEM codec. [SPEC 10.1] */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -1,4 +1,4 @@
-/** Declarative RBAC policy. [SPEC 6.8] */
+/** Declarative RBAC policy. [SPEC 10.8] */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAuthorizer, loadPolicy, globToRegExp, type RoleAssignment } from '../../src/pki/index.js';

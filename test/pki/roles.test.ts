@@ -1,4 +1,4 @@
-/** IEC 62351-8 roles: encoding, validity, attribute certificates. [SPEC 6.4] */
+/** IEC 62351-8 roles: encoding, validity, attribute certificates. [SPEC 10.4] */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestPki } from '../../src/testing/index.js';

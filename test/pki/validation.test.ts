@@ -1,6 +1,6 @@
 /**
  * Certificate validation matrix: one case per refusal reason, for every key type, chain depth 2
- * and 3. [SPEC 6.2] [SPEC 6.3] [SPEC 6.5] [SPEC 6.7]
+ * and 3. [SPEC 10.2] [SPEC 10.3] [SPEC 10.5] [SPEC 10.7]
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ for (const keyType of KEY_TYPES) {
       const now = new Date();
       const pkiP = createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR', 'SECAUD'] }, { id: 'der-17', roles: ['VIEWER'] }], keyType, intermediate, now });
 
-      test('valid chain is accepted with its roles [SPEC 6.2]', async () => {
+      test('valid chain is accepted with its roles [SPEC 10.2]', async () => {
         const pki = await pkiP;
         const store = createTrustStore(pki.trust());
         const chain = chainOf(pki.identities.cc!.certificate);
@@ -60,7 +60,7 @@ for (const keyType of KEY_TYPES) {
         assert.equal(loadIdentity(pki.identities.cc!, 'cc').id, 'cc');
       });
 
-      test('a peer claiming another endpoint id → ERR_CERT_NAME [SPEC 6.3]', async () => {
+      test('a peer claiming another endpoint id → ERR_CERT_NAME [SPEC 10.3]', async () => {
         const pki = await pkiP;
         const store = createTrustStore(pki.trust());
         await rejectsWith(store.verify({ chain: chainOf(pki.identities['der-17']!.certificate), claimedId: 'cc', now }), 'ERR_CERT_NAME');
@@ -69,7 +69,7 @@ for (const keyType of KEY_TYPES) {
   }
 }
 
-describe('chain building [SPEC 6.2]', () => {
+describe('chain building [SPEC 10.2]', () => {
   const now = new Date();
 
   test('root included in the presented chain is accepted; an unrelated extra certificate is refused', async () => {
@@ -148,7 +148,7 @@ describe('chain building [SPEC 6.2]', () => {
     await store.verify({ chain: [noKu.der], claimedId: 'a', now });
   });
 
-  test('endpoint-id binding: CN, SAN dNSName, SAN URI, SAN otherName; exact and case-sensitive [SPEC 6.3]', async () => {
+  test('endpoint-id binding: CN, SAN dNSName, SAN URI, SAN otherName; exact and case-sensitive [SPEC 10.3]', async () => {
     const root = miniCa('root', now);
     const store = createTrustStore({ roots: [root.der] });
     const byCn = miniLeaf('dev-1', root, now);
@@ -170,7 +170,7 @@ describe('chain building [SPEC 6.2]', () => {
   });
 });
 
-describe('revocation [SPEC 6.5]', () => {
+describe('revocation [SPEC 10.5]', () => {
   const now = new Date();
 
   test('a CRL update revoking a validated (cached) peer fires onRevoked and later verifies fail', async () => {
@@ -287,7 +287,7 @@ describe('chain cache', () => {
   });
 });
 
-describe('hostile keys in certificates [SPEC 6.2]', () => {
+describe('hostile keys in certificates [SPEC 10.2]', () => {
   const now = new Date();
   test('EC point at infinity / wrong-length point in a leaf SPKI → ERR_MALFORMED (no process abort)', async () => {
     const root = miniCa('root', now);

@@ -1,4 +1,4 @@
-/** `hopsafe/testing` createTestPki: shape, defaults and speed. [SPEC 6.6] */
+/** `hopsafe/testing` createTestPki: shape, defaults and speed. [SPEC 10.6] */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestPki } from '../../src/testing/index.js';
