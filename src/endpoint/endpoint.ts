@@ -22,6 +22,7 @@ import { TokenBucket } from './rate-limit.js';
 import { emptyStats, type EndpointStats } from './stats.js';
 import type { EndpointOptions, Authorize } from './options.js';
 import { openIdentity, type TrustHandle } from './identity.js';
+import { buildAuthorize } from './authorization.js';
 
 interface Queued {
   readonly data: Uint8Array;
@@ -538,7 +539,7 @@ function peekInitSessionId(bytes: Uint8Array): Uint8Array | undefined {
 
 /** [SPEC 8] Creates an endpoint, validates its own identity, and opens the transport. */
 export async function createEndpoint(options: EndpointOptions): Promise<Endpoint> {
-  const { transport, provider: p, clock: c, authorize, logger, ...plain } = options;
+  const { transport, provider: p, clock: c, authorize, policy, classify, logger, ...plain } = options;
   const parsed = endpointConfigSchema.safeParse(plain);
   if (!parsed.success) throw new HopsafeError('ERR_CONFIG', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const cfg = parsed.data;
@@ -557,7 +558,7 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
     replayCache: new HandshakeReplayCache(cfg.freshnessWindowMs),
     ...(cfg.session ? { sessionOptions: cfg.session } : {}),
   };
-  const ep = new Endpoint(cfg, transport, provider, clock, hs, trust, authorize, logger);
+  const ep = new Endpoint(cfg, transport, provider, clock, hs, trust, buildAuthorize({ authorize, policy, classify }), logger);
   await transport.open(cfg.id, ep.onFrame);
   return ep;
 }

@@ -3,6 +3,7 @@ import type { Transport } from '../bindings/transport.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { PemOrDer, RoleAssignment, TrustConfig } from '../pki/types.js';
 import type { SessionOptions } from '../session/session.js';
+import type { PolicyInput } from '../pki/policy.js';
 
 export interface AuthorizeContext {
   readonly peer: string;
@@ -31,8 +32,12 @@ export interface EndpointOptions {
   readonly provider?: CryptoProvider;
   /** Clock in ms since the epoch. Default: Date.now. */
   readonly clock?: () => number;
-  /** Per-message authorization hook (e.g. from `createAuthorizer(policy)`). */
+  /** Per-message authorization hook; with `policy`, both must allow. [SPEC 8.7] */
   readonly authorize?: Authorize;
+  /** Declarative RBAC policy (object or JSON text, SPEC 10.8) over the peer's validated IEC 62351-8 roles. */
+  readonly policy?: PolicyInput | string;
+  /** Tells the policy a message's type and/or topic (e.g. parsed from the payload). */
+  readonly classify?: (data: Uint8Array, ctx: { peer: string; direction: 'send' | 'receive' }) => { type?: string; topic?: string };
   /** ClearToken1 timestamps must be within ± this many ms. Default 30 000. */
   readonly freshnessWindowMs?: number;
   readonly handshakeTimeoutMs?: number;
