@@ -20,7 +20,8 @@ export async function openIdentity(
   clock: () => number,
 ): Promise<{ identity: LocalIdentity; trust: TrustHandle }> {
   const store = createTrustStore(cfg.trust, { clock: () => new Date(clock()), provider });
-  const identity = loadIdentity(cfg.identity, cfg.id, { provider });
+  const { attributeCertificates, ...keyPair } = cfg.identity;
+  const identity = loadIdentity(keyPair, cfg.id, { provider, ...(attributeCertificates ? { attributeCertificates } : {}) });
   await validateOwn(identity, store, new Date(clock()));
   return {
     identity,

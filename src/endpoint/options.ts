@@ -19,7 +19,12 @@ export interface EndpointOptions {
   /** This endpoint's id: its certificate must name it (CN or SAN), and the transport routes by it. */
   readonly id: string;
   /** PEM (certificate may hold the chain, leaf first; key PKCS#8) or DER. */
-  readonly identity: { readonly certificate: PemOrDer; readonly privateKey: PemOrDer };
+  readonly identity: {
+    readonly certificate: PemOrDer;
+    readonly privateKey: PemOrDer;
+    /** RFC 5755 attribute certificates carrying IEC 62351-8 roles, presented in the ClearToken (SPEC 10.4). */
+    readonly attributeCertificates?: readonly PemOrDer[];
+  };
   readonly trust: TrustConfig;
   readonly transport: Transport;
   /** Mode requested when this endpoint opens a session. Default: confidentiality. */

@@ -9,7 +9,7 @@ const suiteName = z.enum(SUITES.map((s) => s.name) as [string, ...string[]]);
 
 export const endpointConfigSchema = z.object({
   id: z.string().regex(ENDPOINT_ID_PATTERN, 'endpoint id: 1-64 chars of [A-Za-z0-9._-], not starting with . or -'),
-  identity: z.object({ certificate: pemOrDer, privateKey: pemOrDer }),
+  identity: z.object({ certificate: pemOrDer, privateKey: pemOrDer, attributeCertificates: z.array(pemOrDer).max(8).optional() }),
   trust: z.object({
     roots: z.array(pemOrDer).min(1),
     intermediates: z.array(pemOrDer).optional(),
