@@ -1,0 +1,231 @@
+/**
+ * Faults: broker restart mid-stream at QoS 1 (embedded aedes with a shared persistence, and a
+ * private Mosquitto with `persistence true` restarted), peer restart with state lost, and a network
+ * partition longer than the MQTT offline queue. [SPEC 7.4, 8.2, 8.8]
+ */
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBroker, createMemoryPersistence, type RunningBroker } from '../../src/broker/index.js';
+import { mqttTransport } from '../../src/bindings/mqtt.js';
+import type { Transport, TransportStatus } from '../../src/bindings/transport.js';
+import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
+import { createTestPki } from '../../src/testing/index.js';
+import { utf8, fromUtf8 } from '../../src/bytes/index.js';
+import { isHopsafeError } from '../../src/errors/index.js';
+import { freePort, requireOrSkip, serviceAvailable } from '../helpers/services.js';
+import { mosquittoBinary } from '../helpers/mosquitto.js';
+import { until } from '../helpers/endpoints.js';
+import { arena, settle, text } from './arena.js';
+
+const cleanup: Array<() => Promise<unknown>> = [];
+after(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+});
+
+interface Node {
+  readonly ep: Endpoint;
+  readonly got: string[];
+  readonly sessions: number[];
+  readonly statuses: TransportStatus[];
+}
+
+async function nodes(url: string, protection: 'integrity' | 'confidentiality', maxQueue?: number): Promise<{ a: Node; b: Node }> {
+  const pki = await createTestPki({ endpoints: [{ id: 'fa' }, { id: 'fb' }] });
+  const make = async (id: string): Promise<Node> => {
+    const statuses: TransportStatus[] = [];
+    const transport: Transport = mqttTransport({ url, mqttOptions: { reconnectPeriod: 100 }, ...(maxQueue ? { maxQueue } : {}) });
+    transport.onStatus?.((s) => statuses.push(s));
+    const ep = await createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots }, transport, protection });
+    cleanup.push(() => ep.close());
+    const got: string[] = [];
+    const sessions: number[] = [];
+    ep.on('message', (m) => got.push(fromUtf8(m.data)));
+    ep.on('session', () => sessions.push(Date.now()));
+    return { ep, got, sessions, statuses };
+  };
+  return { a: await make('fa'), b: await make('fb') };
+}
+
+/** Sends 60 messages, restarting the broker after the 20th; asserts 0 lost, 0 duplicated, no new handshake. */
+async function restartMidStream(url: string, protection: 'integrity' | 'confidentiality', restart: () => Promise<void>): Promise<void> {
+  const { a, b } = await nodes(url, protection);
+  await a.ep.send('fb', utf8('m0'));
+  await until(() => b.got.length === 1, 5000, 'first message');
+  const sends: Promise<void>[] = [];
+  for (let i = 1; i < 60; i++) {
+    sends.push(a.ep.send('fb', utf8(`m${i}`)));
+    if (i === 20) await restart(); // frames in flight and frames sent while it is down
+  }
+  await Promise.all(sends);
+  await until(() => b.got.length >= 60, 10_000, `all 60 messages (got ${b.got.length})`);
+  await settle(300); // give a late redelivery the chance to show up
+  assert.equal(b.got.length, 60, `duplicates delivered: ${b.got.length - 60}`);
+  assert.deepEqual([...b.got].sort(), Array.from({ length: 60 }, (_, i) => `m${i}`).sort());
+  // [SPEC 8.2] the sessions survive the broker: no new handshake
+  assert.equal(a.sessions.length, 1);
+  assert.equal(b.sessions.length, 1);
+  assert.equal(a.ep.stats().handshakes.initiated, 1);
+  assert.ok(a.statuses.includes('reconnecting') || a.statuses.includes('disconnected'), `a saw the outage: ${a.statuses.join(',')}`);
+  await Promise.all([a.ep.close(), b.ep.close()]);
+}
+
+describe('faults: broker restart mid-stream at QoS 1', () => {
+  for (const protection of ['integrity', 'confidentiality'] as const) {
+    test(`[SPEC 7.4, 8.2] ${protection}: embedded aedes restarted (shared persistence) → 0 lost, 0 duplicated, no new handshake`, async () => {
+      const persistence = createMemoryPersistence();
+      let broker: RunningBroker = await startBroker({ persistence });
+      cleanup.push(() => broker.close());
+      const port = broker.port;
+      await restartMidStream(broker.url, protection, async () => {
+        await broker.close();
+        await settle(200);
+        broker = await startBroker({ port, persistence });
+      });
+    });
+  }
+
+  test('[SPEC 7.4, 8.2] private Mosquitto (persistence true) restarted mid-stream → 0 lost, 0 duplicated, no new handshake', async (t) => {
+    const bin = mosquittoBinary();
+    if (!requireOrSkip(t, 'mosquitto binary', bin !== undefined)) return;
+    const m = await privateMosquitto(bin!);
+    cleanup.push(() => m.stop());
+    await restartMidStream(m.url, 'confidentiality', () => m.restart());
+  });
+});
+
+describe('faults: peer restart and partitions', () => {
+  test('[SPEC 8.8] a peer that restarts with its state lost is re-established automatically, end to end over MQTT', async () => {
+    const broker = await startBroker();
+    cleanup.push(() => broker.close());
+    const pki = await createTestPki({ endpoints: [{ id: 'pa' }, { id: 'pb' }] });
+    const mk = async (id: string): Promise<Endpoint> => {
+      const ep = await createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots }, transport: mqttTransport({ url: broker.url, clientId: `${id}-${Math.random().toString(36).slice(2)}`, mqttOptions: { reconnectPeriod: 100 } }) });
+      cleanup.push(() => ep.close());
+      return ep;
+    };
+    const a = await mk('pa');
+    let b = await mk('pb');
+    const gotA: string[] = [];
+    a.on('message', (m) => gotA.push(text(m)));
+    const got1: string[] = [];
+    b.on('message', (m) => got1.push(text(m)));
+    await a.send('pb', utf8('one'));
+    await until(() => got1.length === 1);
+    // b crashes: its goodbye (protected ERR_CLOSED alert) never leaves, its state is gone
+    const silence = broker.tap((f) => (f.from === 'pb' ? null : undefined));
+    await b.close();
+    silence();
+    b = await mk('pb');
+    const got2: string[] = [];
+    b.on('message', (m) => got2.push(text(m)));
+    await a.send('pb', utf8('lost')); // b: ERR_UNKNOWN_SESSION + HS_ALERT → a re-handshakes [SPEC 8.8]
+    await until(() => a.stats().handshakes.completed === 2, 5000, 're-handshake');
+    await a.send('pb', utf8('two'));
+    await b.send('pa', utf8('back'));
+    await until(() => got2.includes('two') && gotA.includes('back'));
+    assert.ok(!got2.includes('lost'), 'a message sealed for the lost session cannot be opened by the new one');
+  });
+
+  test(
+    '[SPEC 8.8] after a peer restart, the sender learns which messages were not confirmed',
+    { todo: 'needs endpoint change: the ERR_UNKNOWN_SESSION hint for the current session should emit reject {code: ERR_UNKNOWN_SESSION, from} (or an "unconfirmed" event listing the sequence numbers sent since the last frame received from the peer) instead of only re-handshaking silently' },
+    async () => {
+      const x = await arena(['a', 'b']);
+      try {
+        await x.roundTrip('a', 'b', 'one');
+        const silence = x.hub.tap((f) => (f.from === 'b' ? null : undefined));
+        await x.eps.b!.close();
+        silence();
+        const b2 = await createEndpoint({ id: 'b', identity: x.pki.identities.b!, trust: { roots: x.pki.roots }, transport: x.hub.transport() });
+        cleanup.push(() => b2.close());
+        await x.send('a', 'b', 'lost');
+        await until(() => x.eps.a!.stats().handshakes.completed === 2, 5000, 're-handshake');
+        assert.ok(
+          x.rejects.a!.some((r) => r.code === 'ERR_UNKNOWN_SESSION' && r.from === 'b'),
+          `a was not told that "lost" was never accepted (rejects: ${x.rejects.a!.map((r) => r.code).join(',')})`,
+        );
+      } finally {
+        await x.close();
+      }
+    },
+  );
+
+  test('[SPEC 8.2] a partition longer than the MQTT queue bound: sends past it fail with ERR_QUEUE_FULL; everything accepted is delivered once; nothing lost silently', async () => {
+    const persistence = createMemoryPersistence();
+    let broker = await startBroker({ persistence });
+    cleanup.push(() => broker.close());
+    const port = broker.port;
+    const { a, b } = await nodes(broker.url, 'confidentiality', 5);
+    await a.ep.send('fb', utf8('before'));
+    await until(() => b.got.length === 1);
+    await broker.close();
+    await until(() => a.statuses.includes('disconnected'), 5000, 'a notices the partition');
+    const outcomes = Array.from({ length: 12 }, (_, i) =>
+      a.ep.send('fb', utf8(`p${i}`)).then(
+        () => 'delivered',
+        (e: unknown) => (isHopsafeError(e) ? e.code : String(e)),
+      ),
+    );
+    await settle(300);
+    broker = await startBroker({ port, persistence });
+    const results = await Promise.all(outcomes);
+    const accepted = results.flatMap((r, i) => (r === 'delivered' ? [`p${i}`] : []));
+    const refused = results.filter((r) => r === 'ERR_QUEUE_FULL').length;
+    assert.equal(accepted.length, 5, `results: ${results.join(',')}`);
+    assert.equal(refused, 7, 'every send past the bound is refused with ERR_QUEUE_FULL');
+    await until(() => b.got.length === 1 + accepted.length, 10_000, 'accepted messages after the partition');
+    await a.ep.send('fb', utf8('after'));
+    await until(() => b.got.includes('after'));
+    await settle(200);
+    assert.deepEqual(b.got, ['before', ...accepted, 'after']);
+    assert.equal(a.ep.stats().handshakes.initiated, 1);
+  });
+});
+
+/** A private Mosquitto with `persistence true` in a temp dir, restartable on its port. */
+async function privateMosquitto(bin: string): Promise<{ url: string; restart(): Promise<void>; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-faults-'));
+  chmodSync(dir, 0o777); // mosquitto started as root drops to its own user and writes its database here
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nautosave_interval 1\n`, { mode: 0o644 });
+  let child: ChildProcess | undefined;
+  let out = '';
+  const start = async (): Promise<void> => {
+    const c = spawn(bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child = c;
+    const deadline = Date.now() + 5000;
+    while (!(await serviceAvailable('127.0.0.1', port, 200))) {
+      if (c.exitCode !== null || Date.now() > deadline) throw new Error(`private mosquitto did not start:\n${out}`);
+      await settle(50);
+    }
+  };
+  const halt = async (): Promise<void> => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGTERM'); // mosquitto writes its persistence database on a clean exit
+    const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await start();
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    async restart() {
+      await halt();
+      await settle(200);
+      await start();
+    },
+    async stop() {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
