@@ -15,6 +15,7 @@ import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
 import { cdfPoints, percentile, sleep } from './measure.js';
 import { reachable } from './net.js';
+import { childExecArgv } from './fork-args.js';
 import { prosodyBinary, startBenchProsody } from './prosody.js';
 import type { E2eMode, SubReport, TransportSpec, WorkerCommand, WorkerReply } from './e2e-protocol.js';
 
@@ -27,7 +28,7 @@ class Worker {
   constructor(readonly role: string) {
     const here = import.meta.url;
     const file = fileURLToPath(new URL(here.endsWith('.ts') ? './e2e-worker.ts' : './e2e-worker.js', here));
-    this.child = fork(file, [], { execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    this.child = fork(file, [], { execArgv: childExecArgv(), stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   }
 
   call(cmd: WorkerCommand, timeoutMs = 60_000): Promise<WorkerReply & { ok: true }> {

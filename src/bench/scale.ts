@@ -9,12 +9,13 @@ import type { Collector } from './collector.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
 import type { ScaleReport } from './scale-worker.js';
+import { childExecArgv } from './fork-args.js';
 
 export function runScaleWorker(n: number): Promise<ScaleReport> {
   const here = import.meta.url;
   const file = fileURLToPath(new URL(here.endsWith('.ts') ? './scale-worker.ts' : './scale-worker.js', here));
   return new Promise((resolve, reject) => {
-    const child = fork(file, [String(n)], { execArgv: [...process.execArgv, '--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(file, [String(n)], { execArgv: [...childExecArgv(), '--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     let report: ScaleReport | undefined;
     child.on('message', (m: ScaleReport) => (report = m));
     child.on('error', reject);

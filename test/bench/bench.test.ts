@@ -104,3 +104,10 @@ test('svg writer: one path per series with data, legend entries, escaped text', 
   assert.match(svg, /T&amp;T/);
   assert.match(svg, /empty/);
 });
+
+test('child processes inherit module loaders only (an inline -e script must not re-run in every child)', async () => {
+  const { childExecArgv } = await import('../../src/bench/fork-args.js');
+  assert.deepEqual(childExecArgv(['--import', 'tsx', '--input-type=module', '-e', 'x()', '--cpu-prof']), ['--import', 'tsx']);
+  assert.deepEqual(childExecArgv(['--import=tsx', '-r', 'a.cjs', '--expose-gc', '-p', '1']), ['--import=tsx', '-r', 'a.cjs']);
+  assert.deepEqual(childExecArgv([]), []);
+});
