@@ -106,7 +106,9 @@ export class Endpoint extends TypedEmitter {
     if (data.length + MAX_RECORD_OVERHEAD > this.transport.maxFrameSize)
       throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `${data.length} bytes exceed what ${this.transport.name} carries (${this.transport.maxFrameSize} per frame)`);
     const ps = this.peer(peerId);
-    if (ps.session && !ps.responding) return this.sendOn(ps, ps.session, data);
+    // While a new session is being opened (e.g. the peer lost its state, SPEC 8.8), messages wait for it
+    // rather than go out on a session the peer may no longer have.
+    if (ps.session && !ps.responding && !ps.pending) return this.sendOn(ps, ps.session, data);
     if (ps.queue.length >= this.cfg.maxQueuedPerPeer) throw new HopsafeError('ERR_QUEUE_FULL', `more than ${this.cfg.maxQueuedPerPeer} messages waiting for ${peerId}`);
     return new Promise<void>((resolve, reject) => {
       ps.queue.push({ data, resolve, reject });

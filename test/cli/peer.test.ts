@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,8 +17,11 @@ interface Peer {
   exit: Promise<number | null>;
 }
 
+// `npm test` builds first; run the compiled CLI as a user would (tsx only when there is no build).
+const CLI = existsSync('dist/cli/main.js') ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+
 function startPeer(args: string[]): Peer {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'peer', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...CLI, 'peer', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const events: Record<string, unknown>[] = [];
   const waiters: { pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
   createInterface({ input: proc.stdout }).on('line', (l) => {
@@ -36,7 +40,7 @@ function startPeer(args: string[]): Peer {
     events,
     exit,
     write: (o) => proc.stdin.write(typeof o === 'string' ? `${o}\n` : `${JSON.stringify(o)}\n`),
-    next: (pred, ms = 15000) =>
+    next: (pred, ms = 60_000) =>
       new Promise((resolve, reject) => {
         const hit = events.find(pred);
         if (hit) return resolve(hit);
