@@ -53,6 +53,8 @@ declare module '@xmpp/client' {
     timeout: number;
     requestAckInterval: number;
     requestAckDebounce: number;
+    /** Stanzas sent on the managed stream and not yet acked by the server. */
+    outbound_q: Array<{ stanza: Element; stamp: string }>;
   }
 
   export interface Client extends EventEmitter {

@@ -245,33 +245,37 @@ class XmppTransport implements Transport {
     });
   }
 
-  /** Writes queued stanzas in order while online; on a write error keeps them for after the reconnect. */
+  /**
+   * Writes queued stanzas in order while online; on a write error keeps them for after the reconnect — unless
+   * XEP-0198 is on: then the stanza already sits in the stream-management queue, which re-sends it on resume
+   * or hands it back through 'fail' (so keeping it too would duplicate it).
+   */
   async #flush(): Promise<void> {
     if (this.#flushing) return;
     this.#flushing = true;
     try {
-      while (this.#online && !this.#closed && this.#retry.length > 0) {
+      for (;;) {
         const c = this.#client;
-        const stanza = this.#retry[0];
-        if (c === undefined || stanza === undefined) break;
+        if (!this.#online || this.#closed || c === undefined) break;
+        const retry = this.#retry[0];
+        const p = retry === undefined ? this.#queue[0] : undefined;
+        const stanza = retry ?? p?.stanza;
+        if (stanza === undefined) break;
+        let written = true;
         try {
           await c.send(stanza);
         } catch {
-          break;
+          written = false;
         }
-        this.#retry.shift();
-      }
-      while (this.#online && !this.#closed && this.#retry.length === 0) {
-        const c = this.#client;
-        const p = this.#queue[0];
-        if (c === undefined || p === undefined) break;
-        try {
-          await c.send(p.stanza);
-        } catch {
-          break; // socket gone: 'disconnect' follows, the reconnect flushes again
+        // [SPEC 8.4] A stanza in the XEP-0198 queue is re-sent on resume (or returned through 'fail'): not ours to keep.
+        const smOwned = c.streamManagement.outbound_q.some((item) => item.stanza === stanza);
+        if (!written && !smOwned) break; // socket gone: 'disconnect' follows, the reconnect flushes again
+        if (retry !== undefined) this.#retry.shift();
+        else if (p !== undefined) {
+          this.#queue.shift();
+          p.resolve();
         }
-        this.#queue.shift();
-        p.resolve();
+        if (!written) break;
       }
     } finally {
       this.#flushing = false;

@@ -71,6 +71,7 @@ test('[SPEC 8.5] hopsafe bridge forwards between two MQTT brokers and exits clea
   await cc.t.send('der-1', Uint8Array.of(4));
   assert.deepEqual((await cc.wait(1))[0], { from: 'der-1', bytes: Uint8Array.of(1, 2, 3) });
   assert.deepEqual((await der.wait(1))[0], { from: 'cc', bytes: Uint8Array.of(4) });
+  await new Promise((r) => setTimeout(r, 200)); // let the bridge's sends see their broker acks
   cli.child.kill('SIGTERM');
   assert.equal(await cli.exit, 0);
   assert.match(cli.stderr(), /forwarded=2 /);

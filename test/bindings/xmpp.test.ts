@@ -147,10 +147,11 @@ test('[SPEC 8.4] reconnect after the client socket dies: presence again, queued 
   await ind.wait(1);
   handle?.socket?.destroy();
   while (!statuses.includes('reconnecting')) await sleep(5);
-  const queued = a.send('dave', Uint8Array.of(1)); // written after the reconnect
-  await d.send('frank', Uint8Array.of(9)); // frank offline: Prosody keeps it (mod_offline) until his presence
-  await queued;
+  await a.send('dave', Uint8Array.of(1)); // queued, written after the reconnect
   assert.equal(statuses.at(-1), 'connected');
+  // Without XEP-0198 a frame routed to the dying session before the server noticed is lost (at-most-once; see
+  // xmpp-smacks.test.ts for resumption), so dave sends once frank is back.
+  await d.send('frank', Uint8Array.of(9));
   assert.deepEqual((await ind.wait(2)).map((f) => f.bytes[0]), [0, 1]);
   assert.deepEqual((await ina.wait(1))[0], { from: 'dave', bytes: Uint8Array.of(9) });
   await a.send('dave', Uint8Array.of(2));
