@@ -238,7 +238,8 @@ class XmppTransport implements Transport {
       return Promise.reject(e);
     }
     return new Promise<void>((resolve, reject) => {
-      if (this.#queue.length >= this.#maxQueue)
+      // [SPEC 8.4] The bound applies while offline (as for AMQP/MQTT); online, the queue drains at socket speed.
+      if (!this.#online && this.#queue.length >= this.#maxQueue)
         return reject(new HopsafeError('ERR_QUEUE_FULL', `xmpp: ${this.#maxQueue} frames already queued while offline`));
       this.#queue.push({ stanza, resolve, reject });
       void this.#flush();
