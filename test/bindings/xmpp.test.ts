@@ -132,10 +132,10 @@ test('[SPEC 8.4] messages without our element, of another type, or with bad base
   }
 });
 
-test('[SPEC 8.4] reconnect after the client socket dies: presence again, queued frames go out, frames flow both ways', async (t) => {
+test('[SPEC 8.4] reconnect after the client socket dies: presence again, queued frames go out (ERR_QUEUE_FULL beyond maxQueue), frames flow both ways', async (t) => {
   if (!requireOrSkip(t, PROSODY, prosody !== undefined) || !prosody) return;
   let handle: XmppClientHandle | undefined;
-  const a = transport(prosody, 'frank', { resource: 'r1', onClient: (c) => (handle = c) });
+  const a = transport(prosody, 'frank', { resource: 'r1', maxQueue: 2, onClient: (c) => (handle = c) });
   const d = transport(prosody, 'dave');
   const statuses: TransportStatus[] = [];
   a.onStatus?.((s) => statuses.push(s));
@@ -147,15 +147,18 @@ test('[SPEC 8.4] reconnect after the client socket dies: presence again, queued 
   await ind.wait(1);
   handle?.socket?.destroy();
   while (!statuses.includes('reconnecting')) await sleep(5);
-  await a.send('dave', Uint8Array.of(1)); // queued, written after the reconnect
+  // Offline: up to maxQueue frames wait (written after the reconnect), then ERR_QUEUE_FULL.
+  const queued = [a.send('dave', Uint8Array.of(1)), a.send('dave', Uint8Array.of(2))];
+  await assert.rejects(a.send('dave', Uint8Array.of(99)), { code: 'ERR_QUEUE_FULL' });
+  await Promise.all(queued);
   assert.equal(statuses.at(-1), 'connected');
   // Without XEP-0198 a frame routed to the dying session before the server noticed is lost (at-most-once; see
   // xmpp-smacks.test.ts for resumption), so dave sends once frank is back.
   await d.send('frank', Uint8Array.of(9));
-  assert.deepEqual((await ind.wait(2)).map((f) => f.bytes[0]), [0, 1]);
-  assert.deepEqual((await ina.wait(1))[0], { from: 'dave', bytes: Uint8Array.of(9) });
-  await a.send('dave', Uint8Array.of(2));
   assert.deepEqual((await ind.wait(3)).map((f) => f.bytes[0]), [0, 1, 2]);
+  assert.deepEqual((await ina.wait(1))[0], { from: 'dave', bytes: Uint8Array.of(9) });
+  await a.send('dave', Uint8Array.of(3));
+  assert.deepEqual((await ind.wait(4)).map((f) => f.bytes[0]), [0, 1, 2, 3]);
 });
 
 test('[SPEC 8.4] id rules and misuse', async (t) => {
