@@ -2,11 +2,32 @@
 
 export interface Rate {
   readonly ops: number;
+  /** Wall-clock seconds. */
   readonly seconds: number;
   readonly perSecond: number;
+  /** CPU seconds of this process (user + system, all threads: GC, libuv pool) over the same span. */
+  readonly cpuSeconds: number;
+  /**
+   * Operations per CPU-second: what the in-process benchmarks report, because on a shared machine
+   * wall-clock rates also measure the other processes' load; on an idle machine both agree for
+   * single-threaded work.
+   */
+  readonly perCpuSecond: number;
+}
+
+const cpuS = (since: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+};
+
+function rate(ops: number, seconds: number, cpuSeconds: number): Rate {
+  return { ops, seconds, perSecond: ops / seconds, cpuSeconds, perCpuSecond: ops / Math.max(cpuSeconds, 1e-6) };
 }
 
 const nowS = (): number => performance.now() / 1000;
+
+/** Note for a row measured per CPU-second. */
+export const cpuNote = (r: Rate, what: string): string => `${what}; per CPU-second of this process (wall-clock: ${Math.round(r.perSecond).toLocaleString('en')}/s)`;
 
 /** Runs `fn` repeatedly for about `budgetMs` (after a warm-up of a tenth of it) and returns its rate. */
 export function rateSync(fn: () => void, budgetMs: number, minOps = 3): Rate {
@@ -15,6 +36,7 @@ export function rateSync(fn: () => void, budgetMs: number, minOps = 3): Rate {
   while (nowS() < warmEnd);
   let ops = 0;
   let batch = 1;
+  const cpu0 = process.cpuUsage();
   const start = nowS();
   const end = start + budgetMs / 1000;
   let t = start;
@@ -24,8 +46,7 @@ export function rateSync(fn: () => void, budgetMs: number, minOps = 3): Rate {
     t = nowS();
     if (t - start < 0.01) batch *= 2;
   }
-  const seconds = t - start;
-  return { ops, seconds, perSecond: ops / seconds };
+  return rate(ops, t - start, cpuS(cpu0));
 }
 
 /** Async variant: `fn` is awaited one at a time. */
@@ -34,6 +55,7 @@ export async function rateAsync(fn: () => Promise<void>, budgetMs: number, minOp
   do await fn();
   while (nowS() < warmEnd);
   let ops = 0;
+  const cpu0 = process.cpuUsage();
   const start = nowS();
   const end = start + budgetMs / 1000;
   let t = start;
@@ -42,8 +64,7 @@ export async function rateAsync(fn: () => Promise<void>, budgetMs: number, minOp
     ops++;
     t = nowS();
   }
-  const seconds = t - start;
-  return { ops, seconds, perSecond: ops / seconds };
+  return rate(ops, t - start, cpuS(cpu0));
 }
 
 /** p in [0, 100] of an ascending array (nearest rank). NaN when empty. */
@@ -80,16 +101,18 @@ export async function interleaved(fns: readonly (() => void | Promise<void>)[], 
   const rounds = budgetMs < 200 ? 1 : maxRounds;
   const ops = fns.map(() => 0);
   const secs = fns.map(() => 0);
+  const cpus = fns.map(() => 0);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < fns.length; i++) {
       const fn = fns[i] as () => void | Promise<void>;
       const probe = fn();
       const isAsync = probe instanceof Promise;
       if (isAsync) await probe;
-      const rate = isAsync ? await rateAsync(fn as () => Promise<void>, budgetMs / rounds, 1) : rateSync(fn as () => void, budgetMs / rounds, 1);
-      ops[i] = (ops[i] as number) + rate.ops;
-      secs[i] = (secs[i] as number) + rate.seconds;
+      const r = isAsync ? await rateAsync(fn as () => Promise<void>, budgetMs / rounds, 1) : rateSync(fn as () => void, budgetMs / rounds, 1);
+      ops[i] = (ops[i] as number) + r.ops;
+      secs[i] = (secs[i] as number) + r.seconds;
+      cpus[i] = (cpus[i] as number) + r.cpuSeconds;
     }
   }
-  return fns.map((_, i) => ({ ops: ops[i] as number, seconds: secs[i] as number, perSecond: (ops[i] as number) / (secs[i] as number) }));
+  return fns.map((_, i) => rate(ops[i] as number, secs[i] as number, cpus[i] as number));
 }

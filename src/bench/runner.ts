@@ -1,5 +1,5 @@
 /** Runs the selected benchmarks, validates the JSON contract, writes the JSON, BENCHMARKS.md and the plots. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createTestPki, type TestPki } from '../testing/index.js';
 import { Collector } from './collector.js';
@@ -39,6 +39,20 @@ export interface RunOptions {
   readonly reportDir?: string;
   readonly quiet?: boolean;
   readonly log?: (line: string) => void;
+}
+
+/** Regenerates BENCHMARKS.md (in `reportDir`) and the plots (next to `file`) from a results file. */
+export function renderReport(file: string, reportDir: string, log: (line: string) => void = (l) => console.log(l)): BenchReport {
+  const report = benchReportSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  writeArtifacts(report, dirname(file), reportDir);
+  log(`wrote ${join(reportDir, 'BENCHMARKS.md')}, ${join(dirname(file), 'throughput.svg')}, ${join(dirname(file), 'latency-cdf.svg')}`);
+  return report;
+}
+
+function writeArtifacts(report: BenchReport, plots: string, reportDir: string): void {
+  writeFileSync(join(plots, 'throughput.svg'), throughputSvg(report));
+  writeFileSync(join(plots, 'latency-cdf.svg'), latencySvg(report));
+  writeFileSync(join(reportDir, 'BENCHMARKS.md'), benchmarksMarkdown(report));
 }
 
 export async function runBench(o: RunOptions): Promise<BenchReport> {
@@ -82,9 +96,7 @@ export async function runBench(o: RunOptions): Promise<BenchReport> {
   log(`wrote ${o.out}`);
   if (o.reportDir !== undefined) {
     const plots = dirname(o.out);
-    writeFileSync(join(plots, 'throughput.svg'), throughputSvg(report));
-    writeFileSync(join(plots, 'latency-cdf.svg'), latencySvg(report));
-    writeFileSync(join(o.reportDir, 'BENCHMARKS.md'), benchmarksMarkdown(report));
+    writeArtifacts(report, plots, o.reportDir);
     log(`wrote ${join(o.reportDir, 'BENCHMARKS.md')}, ${join(plots, 'throughput.svg')}, ${join(plots, 'latency-cdf.svg')}`);
   }
   for (const [k, v] of Object.entries(report.ratios)) log(`${k.padEnd(56)} ${typeof v === 'number' ? v.toFixed(3) : `skipped (${v.skipped})`}`);

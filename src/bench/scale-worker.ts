@@ -12,6 +12,8 @@ import { DEFAULT_SUITES } from '../crypto/suites.js';
 export interface ScaleReport {
   readonly sessions: number;
   readonly setupS: number;
+  /** CPU seconds of this process over the set-up. */
+  readonly setupCpuS: number;
   readonly heapBytes: number;
   readonly arrayBufferBytes: number;
 }
@@ -32,6 +34,7 @@ async function main(n: number): Promise<ScaleReport> {
   await respond(pair.b, warm.frame, ID_A, Date.now());
   gc();
   const before = process.memoryUsage();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const now = Date.now();
@@ -42,12 +45,15 @@ async function main(n: number): Promise<ScaleReport> {
     kept.push(r.session);
   }
   const setupS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const setupCpuS = (cpu.user + cpu.system) / 1e6;
   gc();
   const after = process.memoryUsage();
   if (kept.length !== n) throw new Error('sessions lost');
   return {
     sessions: n,
     setupS,
+    setupCpuS,
     heapBytes: after.heapUsed - before.heapUsed,
     arrayBufferBytes: after.arrayBuffers - before.arrayBuffers,
   };

@@ -1,19 +1,20 @@
 /**
- * `hopsafe bench [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet]`: the benchmark
+ * `hopsafe bench [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet] [--render FILE]`: the benchmark
  * suite of issue 7. Without --out it writes bench/results/latest.json, the SVG plots next to it and
  * BENCHMARKS.md in the current directory; with --out FILE it writes only that JSON file.
  */
 import { parseArgs } from 'node:util';
-import { BENCHMARKS, runBench } from '../bench/runner.js';
+import { BENCHMARKS, renderReport, runBench } from '../bench/runner.js';
 import { benchOptions } from '../bench/options.js';
 
-const USAGE = `usage: hopsafe bench [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet]
+const USAGE = `usage: hopsafe bench [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet] [--render FILE]
 
   --quick        short run (≤ 90 s on 2 cores; the scale row uses 1,000 sessions, extrapolation labelled)
   --out FILE     write the JSON results to FILE only (default: bench/results/latest.json + BENCHMARKS.md + plots)
   --only LIST    comma-separated subset of: ${BENCHMARKS.map(([n]) => n).join(', ')}
   --scale X      multiply every time budget by X (e.g. 0.1 for a smoke test)
-  --quiet        no progress bar`;
+  --quiet        no progress bar
+  --render FILE  only regenerate BENCHMARKS.md and the plots (next to FILE) from a results file`;
 
 export async function run(argv: string[]): Promise<number> {
   let args;
@@ -26,6 +27,7 @@ export async function run(argv: string[]): Promise<number> {
         only: { type: 'string' },
         scale: { type: 'string' },
         quiet: { type: 'boolean', default: false },
+        render: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -37,6 +39,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (args.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (args.render !== undefined) {
+    renderReport(args.render, '.');
     return 0;
   }
   const names = BENCHMARKS.map(([n]) => n);
