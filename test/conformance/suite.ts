@@ -21,6 +21,8 @@ export interface TransportUnderTest {
   available?(): Promise<boolean>;
   setup?(): Promise<void>;
   teardown?(): Promise<void>;
+  /** Called with a group's ids before its endpoints are created (register accounts, start a bridge); returns the cleanup. */
+  prepare?(ids: readonly string[]): Promise<() => Promise<void>>;
   /** A fresh transport for endpoint `id`. */
   transport(id: string): Transport;
   /** Largest application payload this transport documents as carried (must arrive intact). */
@@ -49,6 +51,7 @@ async function group(tut: TransportUnderTest, names: string[], protection: 'inte
   const s = suffix();
   const ids = names.map((n) => `${n}-${s}`);
   const pki = await createTestPki({ endpoints: ids.map((id) => ({ id, roles: ['OPERATOR'] })) });
+  const cleanup = (await tut.prepare?.(ids)) ?? (async () => undefined);
   const eps: Record<string, Endpoint> = {};
   const inbox: Record<string, MessageEvent[]> = {};
   for (const id of ids) {
@@ -56,7 +59,15 @@ async function group(tut: TransportUnderTest, names: string[], protection: 'inte
     inbox[id] = [];
     eps[id]!.on('message', (m) => inbox[id]!.push(m));
   }
-  return { eps, inbox, ids, close: async () => void (await Promise.all(Object.values(eps).map((e) => e.close()))) };
+  return {
+    eps,
+    inbox,
+    ids,
+    close: async () => {
+      await Promise.all(Object.values(eps).map((e) => e.close()));
+      await cleanup();
+    },
+  };
 }
 
 export function conformance(tut: TransportUnderTest): void {
