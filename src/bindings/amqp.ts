@@ -18,6 +18,7 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from './endpoint-id.js';
 import type { FrameHandler, Transport, TransportStatus } from './transport.js';
+import { StatusEmitter } from './status.js';
 import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
 
 /** Default largest frame: 16 MiB, well under RabbitMQ's default `max_message_size` of 128 MiB. [SPEC 8.3] */
@@ -87,8 +88,7 @@ class AmqpTransport implements Transport {
   #onFrame: FrameHandler | undefined;
   #model: ChannelModel | undefined;
   #ch: ConfirmChannel | undefined;
-  #status: TransportStatus = 'disconnected';
-  readonly #listeners = new Set<(s: TransportStatus) => void>();
+  readonly #status = new StatusEmitter();
   #queue: PendingSend[] = [];
   #retry: PendingSend[] = [];
   #closed = false;
@@ -169,7 +169,7 @@ class AmqpTransport implements Transport {
     this.#model = model;
     this.#ch = ch;
     this.#attempt = 0;
-    this.#setStatus('connected');
+    this.#status.set('connected');
     this.#flush();
   }
 
@@ -178,14 +178,14 @@ class AmqpTransport implements Transport {
     this.#model = undefined;
     this.#ch = undefined;
     if (this.#closed) return;
-    this.#setStatus('reconnecting');
+    this.#status.set('reconnecting');
     this.#schedule();
   }
 
   #schedule(): void {
     if (this.#closed) return;
     if (this.#attempt >= this.#maxAttempts) {
-      this.#setStatus('disconnected');
+      this.#status.set('disconnected');
       this.#failQueued(new HopsafeError('ERR_TRANSPORT', 'amqp: gave up reconnecting'));
       return;
     }
@@ -244,7 +244,7 @@ class AmqpTransport implements Transport {
         this.#publish(ch, p);
       } else if (this.#queue.length >= this.#maxQueue) {
         reject(new HopsafeError('ERR_QUEUE_FULL', `amqp: ${this.#maxQueue} frames already queued while disconnected`));
-      } else if (this.#status === 'disconnected' && this.#attempt >= this.#maxAttempts) {
+      } else if (this.#status.current === 'disconnected' && this.#attempt >= this.#maxAttempts) {
         reject(new HopsafeError('ERR_TRANSPORT', 'amqp: disconnected (gave up reconnecting)'));
       } else {
         this.#queue.push(p);
@@ -307,24 +307,13 @@ class AmqpTransport implements Transport {
       await Promise.race([ch.waitForConfirms().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     }
     if (model !== undefined) await model.close().catch(() => undefined);
-    this.#setStatus('closed');
+    this.#status.set('closed');
   }
 
   onStatus(listener: (status: TransportStatus) => void): void {
-    this.#listeners.add(listener);
+    this.#status.on(listener);
   }
 
-  #setStatus(s: TransportStatus): void {
-    if (this.#status === s) return;
-    this.#status = s;
-    for (const l of this.#listeners) {
-      try {
-        l(s);
-      } catch {
-        /* a listener's error is its own */
-      }
-    }
-  }
 }
 
 /** Creates an AMQP transport (RabbitMQ). Nothing connects until `open`. [SPEC 8.3] */

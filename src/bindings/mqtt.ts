@@ -9,6 +9,7 @@ import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from './endpoint-id.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 import type { FrameHandler, Transport, TransportStatus } from './transport.js';
+import { StatusEmitter } from './status.js';
 
 export { DEFAULT_PREFIX, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 
@@ -70,19 +71,12 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   let state: 'new' | 'opening' | 'open' | 'closed' = 'new';
   let offlineQueued = 0;
   let brokerMaxPacket: number | undefined;
-  const statusListeners: Array<(status: TransportStatus) => void> = [];
+  const status = new StatusEmitter();
   const pendingRejects = new Set<(e: HopsafeError) => void>();
   let closing: Promise<void> | undefined;
 
-  const emitStatus = (status: TransportStatus): void => {
-    log.debug({ status, localId }, 'status');
-    for (const listener of statusListeners) {
-      try {
-        listener(status);
-      } catch (e) {
-        log.warn({ err: errorName(e) }, 'status listener threw');
-      }
-    }
+  const emitStatus = (s: TransportStatus): void => {
+    if (status.set(s)) log.debug({ status: s, localId }, 'status');
   };
 
   async function open(id: string, onFrame: FrameHandler): Promise<void> {
@@ -286,7 +280,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     send,
     close,
     onStatus(listener) {
-      statusListeners.push(listener);
+      status.on(listener);
     },
   };
 }

@@ -21,6 +21,7 @@ import { client as xmppClient, xml, type Client, type ClientOptions, type Elemen
 import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from './endpoint-id.js';
 import type { FrameHandler, Transport, TransportStatus } from './transport.js';
+import { StatusEmitter } from './status.js';
 import {
   FRAME_ELEMENT,
   FRAME_NS,
@@ -103,8 +104,7 @@ class XmppTransport implements Transport {
   #client: Client | undefined;
   #self: string | undefined;
   #onFrame: FrameHandler | undefined;
-  #status: TransportStatus = 'disconnected';
-  readonly #listeners = new Set<(s: TransportStatus) => void>();
+  readonly #status = new StatusEmitter();
   #online = false;
   #flushing = false;
   #queue: PendingSend[] = [];
@@ -163,7 +163,7 @@ class XmppTransport implements Transport {
       this.#presence = c.send(xml('presence')).then(() => {
         if (this.#closed || this.#client !== c) return;
         this.#online = true;
-        this.#setStatus('connected');
+        this.#status.set('connected');
         void this.#flush();
       });
       this.#presence.catch(() => undefined);
@@ -172,7 +172,7 @@ class XmppTransport implements Transport {
     c.streamManagement.on('resumed', () => {
       if (this.#closed || this.#client !== c) return;
       this.#online = true;
-      this.#setStatus('connected');
+      this.#status.set('connected');
       void this.#flush();
     });
     c.streamManagement.on('fail', (stanza: Element) => {
@@ -181,7 +181,7 @@ class XmppTransport implements Transport {
     });
     c.on('disconnect', () => {
       this.#online = false;
-      if (!this.#closed) this.#setStatus('reconnecting');
+      if (!this.#closed) this.#status.set('reconnecting');
     });
     try {
       await c.start();
@@ -192,7 +192,7 @@ class XmppTransport implements Transport {
       this.#client = undefined;
       this.#self = undefined;
       this.#onFrame = undefined;
-      this.#setStatus('disconnected');
+      this.#status.set('disconnected');
       throw new HopsafeError('ERR_TRANSPORT', `xmpp: cannot log in as ${username}@${this.#o.domain}: ${(e as Error).message}`, { cause: e });
     }
   }
@@ -296,24 +296,13 @@ class XmppTransport implements Transport {
       c.removeAllListeners('stanza');
       if (c.status !== 'offline') await c.stop().catch(() => undefined);
     }
-    this.#setStatus('closed');
+    this.#status.set('closed');
   }
 
   onStatus(listener: (status: TransportStatus) => void): void {
-    this.#listeners.add(listener);
+    this.#status.on(listener);
   }
 
-  #setStatus(s: TransportStatus): void {
-    if (this.#status === s) return;
-    this.#status = s;
-    for (const l of this.#listeners) {
-      try {
-        l(s);
-      } catch {
-        /* a listener's error is its own */
-      }
-    }
-  }
 }
 
 /** Creates an XMPP transport. Nothing connects until `open`. [SPEC 8.4] */

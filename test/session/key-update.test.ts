@@ -4,19 +4,11 @@ import fc from 'fast-check';
 import { HopsafeError } from '../../src/errors/index.js';
 import { utf8 } from '../../src/bytes/index.js';
 import type { Delivery, Session } from '../../src/session/session.js';
+import { codeOf } from '../helpers/codes.js';
 import { handshake, makePair, type Pair } from '../helpers/session-pair.js';
 
 function data(ds: Delivery[]): string[] {
   return ds.flatMap((d) => (d.type === 'data' ? [new TextDecoder().decode(d.payload)] : []));
-}
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof HopsafeError, String(e));
-    return e.code;
-  }
-  return 'accepted';
 }
 
 describe('[SPEC 7.2] key update', () => {

@@ -4,19 +4,11 @@ import fc from 'fast-check';
 import { HopsafeError } from '../../src/errors/index.js';
 import { utf8, toHex } from '../../src/bytes/index.js';
 import { decodeRecordHeader } from '../../src/codec/frame.js';
+import { codeOf } from '../helpers/codes.js';
 import { handshake, makePair, type Pair } from '../helpers/session-pair.js';
 
 const now = () => Date.now();
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof HopsafeError, String(e));
-    return e.code;
-  }
-  return 'accepted';
-}
 
 describe('[SPEC 7.1] records', () => {
   let conf: Pair;
