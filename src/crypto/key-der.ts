@@ -9,6 +9,7 @@
  */
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
+import { parseStrict } from '../codec/der.js';
 
 export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 export const OID_ED25519 = '1.3.101.112';
@@ -44,48 +45,9 @@ function malformed(what: string): never {
   throw new HopsafeError('ERR_MALFORMED', what);
 }
 
-/** Nesting limit for the framing check; keys are 4 levels deep at most. */
-const MAX_DEPTH = 8;
-
-/**
- * Strict DER framing, checked before asn1js sees the bytes (asn1js is a BER reader and, among
- * other leniencies, accepts children that overrun their parent's length): low-tag-number form,
- * definite minimal lengths (at most 4 length octets), constructed contents exactly filled by
- * their children. Returns the offset after the TLV at `off`.
- */
-function checkTlv(b: Uint8Array, off: number, end: number, depth: number, what: string): number {
-  if (depth > MAX_DEPTH) malformed(`${what}: nested too deeply`);
-  if (end - off < 2) malformed(`${what}: truncated`);
-  const tag = b[off]!;
-  if ((tag & 0x1f) === 0x1f) malformed(`${what}: high tag number`);
-  let len = b[off + 1]!;
-  let p = off + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || end - p < n) malformed(`${what}: bad length`);
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[p + i]!;
-    if (len < 0x80 || (n > 1 && b[p] === 0)) malformed(`${what}: non-minimal length`);
-    p += n;
-  }
-  if (len > end - p) malformed(`${what}: length exceeds the data`);
-  const contentEnd = p + len;
-  if (tag & 0x20) while (p < contentEnd) p = checkTlv(b, p, contentEnd, depth + 1, what);
-  return contentEnd;
-}
-
-/** One complete DER value and nothing after it. */
+/** One complete, strictly framed DER value (keys are 4 levels deep at most) and nothing after it. */
 function decode(bytes: Uint8Array, what: string): asn1js.AsnType {
-  if (checkTlv(bytes, 0, bytes.length, 0, what) !== bytes.length) malformed(`${what}: trailing bytes`);
-  let r: ReturnType<typeof asn1js.fromBER>;
-  try {
-    r = asn1js.fromBER(Uint8Array.from(bytes));
-  } catch (e) {
-    // asn1js can throw while decoding the content of some universal types (e.g. UniversalString).
-    throw new HopsafeError('ERR_MALFORMED', `${what}: not a DER value`, { cause: e });
-  }
-  if (r.offset !== bytes.length || r.result.error) malformed(`${what}: not a DER value`);
-  return r.result;
+  return parseStrict(bytes, what, { maxDepth: 8 });
 }
 
 /** Exactly UNIVERSAL `tag`, primitive or constructed as DER requires (asn1js maps e.g. ENUMERATED onto Integer). */

@@ -1,53 +1,14 @@
 /** Small DER helpers on top of asn1js: strict parse, OID text, TLV building. [SPEC 10.1] */
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
+import { parseStrict } from '../codec/der.js';
 
-/**
- * Strict DER framing: definite minimal lengths, every constructed value exactly filled by its
- * children, nesting ≤ 32. asn1js alone accepts non-minimal lengths and overrunning children.
- */
-export function checkDerFraming(b: Uint8Array, what: string): void {
-  const fail = (m: string): never => {
-    throw new HopsafeError('ERR_MALFORMED', `${what}: ${m}`);
-  };
-  const walk = (off: number, end: number, depth: number): void => {
-    if (depth > 32) fail('nesting too deep');
-    while (off < end) {
-      const tag = b[off++] as number;
-      if ((tag & 0x1f) === 0x1f) {
-        let n = 0;
-        for (;;) {
-          if (off >= end || ++n > 4) fail('bad tag');
-          if (((b[off++] as number) & 0x80) === 0) break;
-        }
-      }
-      if (off >= end) fail('truncated length');
-      const l0 = b[off++] as number;
-      let len = l0;
-      if (l0 === 0x80) fail('indefinite length');
-      if (l0 > 0x80) {
-        const n = l0 & 0x7f;
-        if (n > 4 || off + n > end) fail('bad length');
-        if (b[off] === 0) fail('non-minimal length');
-        len = 0;
-        for (let i = 0; i < n; i++) len = len * 256 + (b[off++] as number);
-        if (len < 0x80) fail('non-minimal length');
-      }
-      if (off + len > end) fail('value overruns its container');
-      if (tag & 0x20) walk(off, off + len, depth + 1);
-      off += len;
-    }
-  };
-  walk(0, b.length, 0);
-}
+/** Strict DER framing and parsing live in the codec (one implementation for tokens, certificates and keys). [SPEC 10.1] */
+export { checkDerFraming } from '../codec/der.js';
 
 /** Parses exactly one DER object covering all of `der`; anything else is ERR_MALFORMED. */
 export function parseDer(der: Uint8Array, what: string): asn1js.AsnType {
-  checkDerFraming(der, what);
-  const r = asn1js.fromBER(der);
-  if (r.offset === -1 || r.result.error) throw new HopsafeError('ERR_MALFORMED', `${what}: invalid DER (${r.result.error || 'parse error'})`);
-  if (r.offset !== der.byteLength) throw new HopsafeError('ERR_MALFORMED', `${what}: trailing bytes after DER object`);
-  return r.result;
+  return parseStrict(der, what);
 }
 
 /** Dotted text of an OID from its content octets; handles arcs beyond 2^53 (UUID OIDs). */
