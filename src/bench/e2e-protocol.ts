@@ -1,7 +1,7 @@
 /** Messages between the E2E benchmark parent and its publisher/subscriber worker processes. */
 
 export type TransportSpec =
-  | { readonly kind: 'mqtt'; readonly url: string; readonly prefix: string }
+  | { readonly kind: 'mqtt'; readonly url: string; readonly prefix: string; readonly qos: 0 | 1 }
   | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string }
   | { readonly kind: 'xmpp'; readonly service: string; readonly domain: string; readonly password: string };
 

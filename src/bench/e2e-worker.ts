@@ -13,7 +13,7 @@ import { PAYLOAD_SIZE, type SubReport, type E2eMode, type TransportSpec, type Wo
 function makeTransport(spec: TransportSpec, id: string): Transport {
   switch (spec.kind) {
     case 'mqtt':
-      return mqttTransport({ url: spec.url, prefix: spec.prefix, qos: 1, unsubscribeOnClose: true, clientId: id });
+      return mqttTransport({ url: spec.url, prefix: spec.prefix, qos: spec.qos, unsubscribeOnClose: true, clientId: id });
     case 'amqp':
       return amqpTransport({ url: spec.url, exchange: spec.exchange, durable: false });
     case 'xmpp':

@@ -9,7 +9,7 @@ import { benchOptions } from '../bench/options.js';
 
 const USAGE = `usage: hopsafe bench [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet] [--render FILE]
 
-  --quick        short run (≤ 90 s on 2 cores; the scale row uses 1,000 sessions, extrapolation labelled)
+  --quick        short run (≤ 90 s on an idle 2-core machine; the scale row uses 500 sessions, extrapolation labelled)
   --out FILE     write the JSON results to FILE only (default: bench/results/latest.json + BENCHMARKS.md + plots)
   --only LIST    comma-separated subset of: ${BENCHMARKS.map(([n]) => n).join(', ')}
   --scale X      multiply every time budget by X (e.g. 0.1 for a smoke test)
@@ -68,6 +68,6 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 // Direct entry (`node --import tsx src/cli/bench.ts …`) until main.ts registers the command.
-if (process.argv[1]?.endsWith('/src/cli/bench.ts')) {
+if (/[\\/]cli[\\/]bench\.(ts|js)$/.test(process.argv[1] ?? '')) {
   run(process.argv.slice(2)).then((code) => (process.exitCode = code));
 }
