@@ -8,13 +8,13 @@ import { abytes, toHex, wipe } from '../bytes/index.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { createNodeProvider } from '../crypto/node.js';
 import { DEFAULT_SUITES, suiteByName } from '../crypto/suites.js';
-import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameType, FrameType } from '../codec/frame.js';
+import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameByte, frameType, FrameType } from '../codec/frame.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
 import type { Transport } from '../bindings/transport.js';
 import { assertEndpointId } from '../bindings/endpoint-id.js';
 import type { PeerVerifier, RoleAssignment, TrustConfig } from '../pki/types.js';
 import { HandshakeReplayCache } from '../session/freshness.js';
-import { complete, initiate, respond, responseFrame, type HandshakeContext, type PendingHandshake } from '../session/handshake.js';
+import { complete, initiate, precheckInit, respondPrechecked, responseFrame, type HandshakeContext, type PendingHandshake } from '../session/handshake.js';
 import type { Delivery, Session } from '../session/session.js';
 import { endpointConfigSchema, type EndpointConfig } from '../schemas/endpoint-options.js';
 import { TypedEmitter } from './events.js';
@@ -48,11 +48,19 @@ interface PeerState {
   queue: Queued[];
   inbound: Promise<void>;
   inboundDepth: number;
+  /** HS_INIT frames from this sender queued or being verified (bounded: SPEC 5.7). */
+  initsQueued: number;
+  /** Per-sender handshake rate (SPEC 5.7). */
+  bucket?: TokenBucket;
+  /** Epoch for which we already told the peer its key update is missing (SPEC 7.3). */
+  epochAlerted?: number;
   lastAlertAt: number;
   lastRehandshakeAt: number;
 }
 
 const MAX_INBOUND_PER_PEER = 1024;
+/** [SPEC 5.7] HS_INIT frames one sender may have queued or under verification. */
+const MAX_INITS_PER_PEER = 4;
 /** Upper bound of record overhead: header (≤ 19) + tag (≤ 48). */
 const MAX_RECORD_OVERHEAD = 19 + 48;
 
@@ -285,10 +293,18 @@ export class Endpoint extends TypedEmitter {
       this.rejectEvent(new HopsafeError('ERR_QUEUE_FULL', 'inbound queue full'), frame.from);
       return Promise.resolve();
     }
+    // [SPEC 5.7] A sender gets a bounded number of handshakes in the queue; beyond, refused on arrival.
+    const isInit = frame.bytes[0] === frameByte(FrameType.HS_INIT);
+    if (isInit && ps.initsQueued >= MAX_INITS_PER_PEER) {
+      this.rejectEvent(new HopsafeError('ERR_HANDSHAKE_LIMIT', 'too many handshakes queued from this sender'), frame.from);
+      return Promise.resolve();
+    }
     ps.inboundDepth++;
+    if (isInit) ps.initsQueued++;
     const run = ps.inbound.then(() => this.handleFrame(ps, frame.bytes));
     ps.inbound = run.finally(() => {
       ps.inboundDepth--;
+      if (isInit) ps.initsQueued--;
     });
     return ps.inbound;
   };
@@ -314,18 +330,26 @@ export class Endpoint extends TypedEmitter {
   private async onInit(ps: PeerState, bytes: Uint8Array): Promise<void> {
     // [SPEC 5.8] Simultaneous open: the endpoint with the smaller id keeps its own handshake.
     if (ps.pending && this.id < ps.id) return;
-    if (this.handshakesInFlight >= this.cfg.maxConcurrentHandshakes || !this.bucket.take(this.clock()))
-      throw new HopsafeError('ERR_HANDSHAKE_LIMIT', 'handshake rate limit');
-    this.handshakesInFlight++;
-    let r: Awaited<ReturnType<typeof respond>>;
+    let r: Awaited<ReturnType<typeof respondPrechecked>>;
     try {
-      r = await respond(this.hs, bytes, ps.id, this.clock());
+      // [SPEC 5.7] Cheap checks first: frames they refuse cost no rate-limit token and no verification.
+      const checked = precheckInit(this.hs, bytes, ps.id, this.clock());
+      const now = this.clock();
+      ps.bucket ??= new TokenBucket(this.cfg.handshakesPerSecondPerPeer, MAX_INITS_PER_PEER, now);
+      if (this.handshakesInFlight >= this.cfg.maxConcurrentHandshakes || !ps.bucket.take(now) || !this.bucket.take(now))
+        throw new HopsafeError('ERR_HANDSHAKE_LIMIT', 'handshake rate limit');
+      this.handshakesInFlight++;
+      try {
+        // Verification is synchronous CPU work: let timers and sockets (other peers' records) run between handshakes.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        r = await respondPrechecked(this.hs, checked, this.clock());
+      } finally {
+        this.handshakesInFlight--;
+      }
     } catch (e) {
       this.counters.handshakes.failed++;
       this.maybeAlert(ps, bytes, e);
       throw e;
-    } finally {
-      this.handshakesInFlight--;
     }
     if (this.closed) return r.session.destroy();
     this.abandonPending(ps);
@@ -373,7 +397,19 @@ export class Endpoint extends TypedEmitter {
     }
     // [SPEC 8.1] A session's records must arrive from its peer (a redirected frame is refused).
     if (session.peer.id !== ps.id) throw new HopsafeError('ERR_WRONG_PEER', 'record of another peer');
-    this.handleDeliveries(ps, session, session.open(bytes, this.clock()));
+    let ds: Delivery[];
+    try {
+      ds = session.open(bytes, this.clock());
+    } catch (e) {
+      // [SPEC 7.3] The key update that opens the peer's next epoch never came: say so once, under our own
+      // (still working) send direction, so the peer sends it again.
+      if (isHopsafeError(e) && e.code === 'ERR_UNKNOWN_EPOCH' && header.epoch === session.receiveEpoch + 1 && ps.epochAlerted !== header.epoch) {
+        ps.epochAlerted = header.epoch;
+        this.transport.send(ps.id, session.sealAlert('ERR_UNKNOWN_EPOCH', header.epoch)).catch(() => undefined);
+      }
+      throw e;
+    }
+    this.handleDeliveries(ps, session, ds);
   }
 
   private handleDeliveries(ps: PeerState, session: Session, ds: Delivery[]): void {
@@ -391,6 +427,9 @@ export class Endpoint extends TypedEmitter {
         case 'alert':
           if (d.code === 'ERR_CLOSED') {
             if (ps.session === session) this.dropSession(ps, 'ERR_CLOSED');
+          } else if (d.code === 'ERR_UNKNOWN_EPOCH' && d.reference === session.sendEpoch && session.lastKeyUpdate) {
+            // [SPEC 7.3] Our key update was lost: send the same record again (the peer's window has not seen it).
+            this.transport.send(ps.id, session.lastKeyUpdate).catch((e: unknown) => this.rejectEvent(e, ps.id));
           } else this.rejectEvent(new HopsafeError(toCode(d.code), `peer ${ps.id} refused message ${d.reference ?? ''}`.trim()), ps.id);
           break;
         case 'rejected':
@@ -431,7 +470,9 @@ export class Endpoint extends TypedEmitter {
       const now = this.clock();
       if (now - ps.lastRehandshakeAt < 1000) return;
       ps.lastRehandshakeAt = now;
-      // [SPEC 8.8] The peer lost its state: open a new session; the current one stays until it replaces it.
+      // [SPEC 8.8] The peer lost its state: tell the application (messages sent since the peer's last frame
+      // may not have been accepted) and open a new session; the current one stays until it replaces it.
+      this.rejectEvent(new HopsafeError('ERR_UNKNOWN_SESSION', `${ps.id} does not know our session: recent messages may be lost`), ps.id);
       this.startHandshake(ps);
     }
   }
@@ -459,7 +500,7 @@ export class Endpoint extends TypedEmitter {
     let ps = this.peers.get(id);
     if (!ps) {
       if (this.peers.size >= this.cfg.maxPeers) throw new HopsafeError('ERR_HANDSHAKE_LIMIT', 'peer table full');
-      ps = { id, responding: false, queue: [], inbound: Promise.resolve(), inboundDepth: 0, lastAlertAt: -Infinity, lastRehandshakeAt: -Infinity };
+      ps = { id, responding: false, queue: [], inbound: Promise.resolve(), inboundDepth: 0, initsQueued: 0, lastAlertAt: -Infinity, lastRehandshakeAt: -Infinity };
       this.peers.set(id, ps);
     }
     return ps;

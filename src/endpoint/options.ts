@@ -50,8 +50,10 @@ export interface EndpointOptions {
   readonly maxQueuedPerPeer?: number;
   /** Handshakes being verified at once before new ones are refused (ERR_HANDSHAKE_LIMIT). Default 64. */
   readonly maxConcurrentHandshakes?: number;
-  /** Token-bucket rate for incoming handshakes. Default 500/s. */
+  /** Token-bucket rate for incoming handshakes (after the cheap checks). Default 500/s. */
   readonly handshakesPerSecond?: number;
+  /** The same per sender id (burst 4). Default 10/s. */
+  readonly handshakesPerSecondPerPeer?: number;
   readonly maxPeers?: number;
   readonly session?: Partial<SessionOptions>;
   /** pino logger; silent by default. Logs ids, suites, epochs, sizes and error codes — never keys or payloads. */

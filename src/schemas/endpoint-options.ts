@@ -23,6 +23,7 @@ export const endpointConfigSchema = z.object({
   maxQueuedPerPeer: z.number().int().positive().default(1000),
   maxConcurrentHandshakes: z.number().int().positive().default(64),
   handshakesPerSecond: z.number().positive().default(500),
+  handshakesPerSecondPerPeer: z.number().positive().default(10),
   maxPeers: z.number().int().positive().default(100_000),
   session: z
     .object({

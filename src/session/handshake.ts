@@ -166,8 +166,19 @@ export interface Responded extends Established {
   readonly earlyData?: Uint8Array;
 }
 
-/** [SPEC 5.4] Responder: verifies an HS_INIT from transport sender `from` and answers it. */
-export async function respond(ctx: HandshakeContext, bytes: Uint8Array, from: string, now: number): Promise<Responded> {
+/** An HS_INIT that passed the cheap checks (§5.7) and awaits authentication. */
+export interface Prechecked {
+  readonly st: SignedClearToken1;
+  readonly suite: Suite;
+  readonly share: Uint8Array;
+}
+
+/**
+ * [SPEC 5.4 steps 1–5, 5.7] The cheap checks of an HS_INIT from transport sender `from`: size, DER,
+ * version, role, ids, freshness, replay, negotiation. No certificate or signature work: callers
+ * apply their rate limits after this and before `respondPrechecked`.
+ */
+export function precheckInit(ctx: HandshakeContext, bytes: Uint8Array, from: string, now: number): Prechecked {
   const st = decodeHandshake(ctx, bytes, FrameType.HS_INIT);
   const t = st.token;
   if (t.role !== 'initiator') throw new HopsafeError('ERR_MALFORMED', 'expected an initiator token');
@@ -179,20 +190,24 @@ export async function respond(ctx: HandshakeContext, bytes: Uint8Array, from: st
   if (t.earlyData && t.protection !== 'integrity') throw new HopsafeError('ERR_NEGOTIATION', 'early data outside integrity mode');
   // [SPEC 5.5] Selection: the initiator's most preferred suite that we accept and it sent a key share for.
   const accepted = new Set(ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group)).map((s) => s.id));
-  let suite: Suite | undefined;
-  let share: Uint8Array | undefined;
   for (const id of t.suites) {
     const s = suiteById(id);
     if (!s || !accepted.has(id)) continue;
     const ks = t.keyShares.find((k) => groupFromId(k.group) === s.group);
-    if (ks) {
-      suite = s;
-      share = ks.publicKey;
-      break;
-    }
+    if (ks) return { st, suite: s, share: ks.publicKey };
   }
-  if (!suite || !share) throw new HopsafeError('ERR_NEGOTIATION', 'no common suite');
+  throw new HopsafeError('ERR_NEGOTIATION', 'no common suite');
+}
 
+/** [SPEC 5.4] Responder: verifies an HS_INIT from transport sender `from` and answers it. */
+export async function respond(ctx: HandshakeContext, bytes: Uint8Array, from: string, now: number): Promise<Responded> {
+  return respondPrechecked(ctx, precheckInit(ctx, bytes, from, now), now);
+}
+
+/** [SPEC 5.4 steps 6–7] Certificate chain and signature of a prechecked HS_INIT, then the response. */
+export async function respondPrechecked(ctx: HandshakeContext, p: Prechecked, now: number): Promise<Responded> {
+  const { st, suite, share } = p;
+  const t = st.token;
   const peer = await authenticate(ctx, st, now, concat(SIGN_CONTEXT.initiator, st.tbs));
   ctx.replayCache.add(t.random, t.timestamp, now);
 

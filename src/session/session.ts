@@ -89,6 +89,7 @@ export class Session {
   private peerKey: PeerKey;
   private early: Uint8Array[] = [];
   private closed = false;
+  private lastUpdate: Uint8Array | undefined;
 
   constructor(init: SessionInit) {
     this.id = init.sessionId;
@@ -127,6 +128,14 @@ export class Session {
     return this.sealType(FrameType.ALERT, encodeAlert(reference === undefined ? { code } : { code, reference }));
   }
 
+  /**
+   * [SPEC 7.3] The KEY_UPDATE record that opened the current send epoch, kept so it can be sent
+   * again (byte for byte) when the peer reports it missing; undefined at epoch 0.
+   */
+  get lastKeyUpdate(): Uint8Array | undefined {
+    return this.lastUpdate;
+  }
+
   /** The sequence number the next sealed record will carry. */
   get nextSeq(): number {
     return this.send.seq;
@@ -150,6 +159,7 @@ export class Session {
     if (this.send.epoch >= MAX_EPOCH) throw new HopsafeError('ERR_STATE', 'epoch space exhausted: open a new session');
     const u = prepareKeyUpdate(this.ctx.provider, this.suite, this.send.cs, this.send.epoch, this.peerKey, requestUpdate, keyPair);
     const frame = this.sealType(FrameType.KEY_UPDATE, u.token);
+    this.lastUpdate = frame;
     wipe(this.send.cs);
     wipeKeys(this.send.keys);
     this.send = { epoch: u.newEpoch, cs: u.nextChainSecret, keys: this.keysFor(u.nextChainSecret), seq: 0, startedAt: now };
@@ -173,7 +183,7 @@ export class Session {
     else if (this.previous && header.epoch === this.previous.epoch) state = this.previous;
     else if (header.epoch === this.recv.epoch + 1 && header.type !== FrameType.KEY_UPDATE) {
       // [SPEC 7.3] Arrived before the key update that introduces its epoch: hold a bounded few.
-      if (this.early.length >= this.options.maxEarlyFrames) throw new HopsafeError('ERR_UNKNOWN_EPOCH', 'too many frames ahead of a key update');
+      if (this.early.length >= this.options.maxEarlyFrames) throw new HopsafeError('ERR_UNKNOWN_EPOCH', 'key update missing: too many frames ahead of it');
       this.early.push(frame.slice());
       return [];
     } else throw new HopsafeError('ERR_UNKNOWN_EPOCH', `no keys for epoch ${header.epoch}`);
@@ -207,6 +217,7 @@ export class Session {
     for (const k of this.ephemerals.values()) wipe(k);
     this.ephemerals.clear();
     this.early = [];
+    this.lastUpdate = undefined;
   }
 
   private applyUpdate(token: Uint8Array, now: number): Delivery[] {

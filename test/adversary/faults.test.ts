@@ -132,7 +132,6 @@ describe('faults: peer restart and partitions', () => {
 
   test(
     '[SPEC 8.8] after a peer restart, the sender learns which messages were not confirmed',
-    { todo: 'needs endpoint change: the ERR_UNKNOWN_SESSION hint for the current session should emit reject {code: ERR_UNKNOWN_SESSION, from} (or an "unconfirmed" event listing the sequence numbers sent since the last frame received from the peer) instead of only re-handshaking silently' },
     async () => {
       const x = await arena(['a', 'b']);
       try {
