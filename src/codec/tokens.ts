@@ -4,7 +4,7 @@
  */
 import { HopsafeError } from '../errors/index.js';
 import { equal } from '../bytes/index.js';
-import * as der from './der.js';
+import * as der from './tlv.js';
 import { SESSION_ID_LENGTH } from './frame.js';
 
 export const TOKEN_VERSION = 1;
@@ -73,8 +73,8 @@ function protectionName(n: number): Protection {
   return n === 0 ? 'integrity' : 'confidentiality';
 }
 
-function ct1Node(t: ClearToken1): der.Node {
-  const fields: der.Node[] = [
+function ct1Node(t: ClearToken1): Uint8Array {
+  const fields: Uint8Array[] = [
     der.int(t.version),
     der.enm(Role[t.role]),
     der.oct(t.sessionId),
@@ -89,22 +89,21 @@ function ct1Node(t: ClearToken1): der.Node {
     der.seq(t.certificates.map(der.oct)),
   ];
   if (t.attributeCertificates && t.attributeCertificates.length > 0)
-    fields.push(der.ctxSeq(0, t.attributeCertificates.map(der.oct)));
-  if (t.earlyData) fields.push(der.ctxOct(1, t.earlyData));
+    fields.push(der.ctxSeq0(t.attributeCertificates.map(der.oct)));
+  if (t.earlyData) fields.push(der.ctxOct1(t.earlyData));
   return der.seq(fields);
 }
 
 export function encodeClearToken1(t: ClearToken1): Uint8Array {
-  return der.encode(ct1Node(t));
+  return ct1Node(t);
 }
 
+/** SignedClearToken1 ::= SEQUENCE { token ClearToken1, signature OCTET STRING } — `tbs` is the token's DER. */
 export function encodeSignedClearToken1(tbs: Uint8Array, signature: Uint8Array): Uint8Array {
-  // SignedClearToken1 ::= SEQUENCE { token ClearToken1, signature OCTET STRING }
-  const tokenNode = der.decode(tbs, TOKEN_LIMITS.maxToken, 'ClearToken1');
-  return der.encode(der.seq([tokenNode, der.oct(signature)]));
+  return der.seq([tbs, der.oct(signature)]);
 }
 
-function parseCt1(n: der.Node): ClearToken1 {
+function parseCt1(n: der.Tlv): ClearToken1 {
   const L = TOKEN_LIMITS;
   const f = der.children(n, 'ClearToken1', 12, 14);
   const version = der.integer(f[0], 'version', 0, 255);
@@ -167,11 +166,12 @@ function parseCt1(n: der.Node): ClearToken1 {
 export function decodeSignedClearToken1(bytes: Uint8Array): SignedClearToken1 {
   const root = der.decode(bytes, TOKEN_LIMITS.maxToken, 'SignedClearToken1');
   const parts = der.children(root, 'SignedClearToken1', 2, 2);
-  const token = parseCt1(parts[0] as der.Node); // length checked by children()
+  const tokenTlv = parts[0] as der.Tlv; // length checked by children()
+  const token = parseCt1(tokenTlv);
   const signature = der.octets(parts[1], 'signature', 1, TOKEN_LIMITS.maxSignature);
-  const tbs = encodeClearToken1(token);
-  const canonical = der.encode(der.seq([ct1Node(token), der.oct(signature)]));
-  if (!equal(canonical, bytes)) throw new HopsafeError('ERR_MALFORMED', 'SignedClearToken1 is not canonical DER');
+  const tbs = der.raw(tokenTlv);
+  // Defence in depth: the strict reader already admits only canonical DER; re-encoding must agree.
+  if (!equal(encodeClearToken1(token), tbs)) throw new HopsafeError('ERR_MALFORMED', 'ClearToken1 is not canonical DER');
   return { token, tbs, signature, encoded: bytes };
 }
 
@@ -190,16 +190,14 @@ export interface ClearToken2 {
 }
 
 export function encodeClearToken2(t: ClearToken2): Uint8Array {
-  return der.encode(
-    der.seq([
-      der.int(t.version),
-      der.int(t.newEpoch),
-      der.int(t.group),
-      der.oct(t.publicKey),
-      der.int(t.peerKeyEpoch),
-      der.bool(t.requestUpdate),
-    ]),
-  );
+  return der.seq([
+    der.int(t.version),
+    der.int(t.newEpoch),
+    der.int(t.group),
+    der.oct(t.publicKey),
+    der.int(t.peerKeyEpoch),
+    der.bool(t.requestUpdate),
+  ]);
 }
 
 export function decodeClearToken2(bytes: Uint8Array): ClearToken2 {
@@ -228,7 +226,7 @@ export interface Alert {
 export function encodeAlert(a: Alert): Uint8Array {
   const f = [der.str(a.code)];
   if (a.reference !== undefined) f.push(der.int(a.reference));
-  return der.encode(der.seq(f));
+  return der.seq(f);
 }
 
 export function decodeAlert(bytes: Uint8Array): Alert {

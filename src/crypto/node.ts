@@ -43,6 +43,26 @@ const ECDH_CURVE: Record<Exclude<KexGroup, 'x25519'>, string> = {
 };
 
 // RFC 8410 PKCS#8 / SPKI prefixes for raw X25519 keys.
+/**
+ * X25519 KeyObjects of the raw private keys this provider handed out, so a derive does not rebuild one
+ * from DER (≈10 % of a handshake). Keyed by the array; used only while its bytes are unchanged (a wiped
+ * key falls back to a rebuild).
+ */
+const x25519Objects = new WeakMap<Uint8Array, { readonly raw: Uint8Array; readonly key: KeyObject }>();
+
+function x25519Private(privateKey: Uint8Array): KeyObject {
+  const hit = x25519Objects.get(privateKey);
+  if (hit && equalBytes(hit.raw, privateKey)) return hit.key;
+  return createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, privateKey)), format: 'der', type: 'pkcs8' });
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= (a[i] as number) ^ (b[i] as number);
+  return d === 0;
+}
+
 const X25519_PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
 ]);
@@ -186,7 +206,9 @@ export function createNodeProvider(): CryptoProvider {
         const { privateKey: sk, publicKey: pk } = generateKeyPairSync('x25519');
         const p8 = sk.export({ format: 'der', type: 'pkcs8' });
         const spki = pk.export({ format: 'der', type: 'spki' });
-        return { privateKey: asBytes(p8.subarray(p8.length - 32)), publicKey: asBytes(spki.subarray(spki.length - 32)) };
+        const raw = Uint8Array.from(p8.subarray(p8.length - 32));
+        x25519Objects.set(raw, { raw: Uint8Array.from(raw), key: sk });
+        return { privateKey: raw, publicKey: asBytes(spki.subarray(spki.length - 32)) };
       }
       if (!provider.supportsGroup(group)) throw new HopsafeError('ERR_UNSUPPORTED', `group ${group}`);
       const ecdh = createECDH(ECDH_CURVE[group]);
@@ -211,7 +233,7 @@ export function createNodeProvider(): CryptoProvider {
         if (!ecdh) {
           // x25519
           if (peerPublicKey.length !== 32) throw new Error('length');
-          const sk = createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, privateKey)), format: 'der', type: 'pkcs8' });
+          const sk = x25519Private(privateKey);
           const pk = createPublicKey({ key: Buffer.from(concat(X25519_SPKI_PREFIX, peerPublicKey)), format: 'der', type: 'spki' });
           const shared = asBytes(diffieHellman({ privateKey: sk, publicKey: pk }));
           // RFC 7748 §6.1: reject the all-zero output of low-order points.
