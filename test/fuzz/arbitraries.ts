@@ -134,9 +134,10 @@ export function mutationsOf(frames: readonly Uint8Array[]): fc.Arbitrary<Uint8Ar
   const f = fc.constantFrom(...frames);
   return fc.oneof(
     f.chain((b) => fc.integer({ min: 0, max: b.length * 8 - 1 }).map((bit) => flipBit(b, bit))),
-    f.chain((b) => fc.integer({ min: 0, max: b.length }).map((n) => b.slice(0, n))),
+    // every mutation changes the frame (an unchanged genuine frame is not a forgery)
+    f.chain((b) => fc.integer({ min: 0, max: b.length - 1 }).map((n) => b.slice(0, n))),
     f.chain((b) => bytes(1, 8).map((x) => concat(b, x))),
-    f.chain((b) => fc.tuple(fc.integer({ min: 0, max: b.length - 1 }), fc.integer({ min: 0, max: 255 })).map(([i, v]) => { const o = b.slice(); o[i] = v; return o; })),
+    f.chain((b) => fc.tuple(fc.integer({ min: 0, max: b.length - 1 }), fc.integer({ min: 1, max: 255 })).map(([i, x]) => { const o = b.slice(); o[i] = (o[i] as number) ^ x; return o; })),
   );
 }
 

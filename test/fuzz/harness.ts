@@ -4,7 +4,7 @@
  * returns or throws a HopsafeError, within a time bound, and (for endpoints) delivers nothing.
  */
 import fc from 'fast-check';
-import { concat, utf8 } from '../../src/bytes/index.js';
+import { concat, equal, utf8 } from '../../src/bytes/index.js';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import { DEFAULT_SUITES, suiteByName } from '../../src/crypto/suites.js';
 import { createTrustStore, loadIdentity } from '../../src/pki/index.js';
@@ -82,6 +82,17 @@ export async function createHarness(): Promise<Harness> {
     { weight: 2, arbitrary: A.mutationsOf([init.frame]) },
     { weight: 1, arbitrary: A.typedGarbage() },
   );
+  // For the endpoint: the same without tokens re-signed with alice's genuine key — a re-signed, fresh token
+  // with early data IS an authenticated message from alice and may rightly be delivered.
+  const forgedInitFrames: fc.Arbitrary<Uint8Array> = fc.oneof(
+    {
+      weight: 4,
+      // a mutation that happens to keep every field is the genuine token again: not a forgery
+      arbitrary: initMut.map((t) => A.asInit(A.signedToken(t, initToken.signature) ?? new Uint8Array(0))).filter((f) => !equal(f, init.frame)),
+    },
+    { weight: 2, arbitrary: A.mutationsOf([init.frame]) },
+    { weight: 1, arbitrary: A.typedGarbage() },
+  );
   const respFrames: fc.Arbitrary<Uint8Array> = fc.oneof(
     {
       weight: 4,
@@ -126,7 +137,7 @@ export async function createHarness(): Promise<Harness> {
     { name: 'session.open', arb: recordArb, run: (x) => (x.length % 2 === 0 ? sb : sa).open(x, Date.now()) },
     {
       name: 'endpoint.onFrame',
-      arb: fc.oneof(initFrames, respFrames, recordArb, A.randomBytes()),
+      arb: fc.oneof(forgedInitFrames, respFrames, recordArb, A.randomBytes()),
       run: async (x) => {
         const p = epB.onFrame({ from: 'alice', bytes: x });
         if (!(p instanceof Promise)) throw new Error('onFrame must return a promise');
