@@ -49,7 +49,9 @@ export interface RecordHeader {
 /** [SPEC 3.3] type(1) | session id(8) | epoch(2, big-endian) | seq(varint) */
 export function encodeRecordHeader(type: FrameType, sessionId: Uint8Array, epoch: number, seq: number, bodyLength: number): Uint8Array {
   const hl = 1 + SESSION_ID_LENGTH + 2 + varintLength(seq);
-  const out = new Uint8Array(hl + bodyLength);
+  // Not zero-filled: the caller writes every body byte (payload and tag); the header is written here.
+  const b = Buffer.allocUnsafe(hl + bodyLength);
+  const out = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   out[0] = frameByte(type);
   out.set(sessionId, 1);
   out[9] = epoch >>> 8;

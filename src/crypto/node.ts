@@ -52,6 +52,8 @@ const x25519Objects = new WeakMap<Uint8Array, { readonly raw: Uint8Array; readon
 
 function x25519Private(privateKey: Uint8Array): KeyObject {
   const hit = x25519Objects.get(privateKey);
+  // One-shot: the handshake derive is the hot use; a retained ephemeral (key updates) is rebuilt when needed.
+  x25519Objects.delete(privateKey);
   if (hit && equalBytes(hit.raw, privateKey)) return hit.key;
   return createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, privateKey)), format: 'der', type: 'pkcs8' });
 }

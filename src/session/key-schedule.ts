@@ -54,15 +54,21 @@ export interface TrafficKeys {
   readonly iv?: Uint8Array;
 }
 
-/** [SPEC 6.3] */
+/**
+ * [SPEC 6.3] The keys of one direction and epoch. All of them are views of one buffer (fewer objects per
+ * session; wiping the views wipes the buffer).
+ */
 export function trafficKeys(p: CryptoProvider, suite: Suite, protection: Protection, cs: Uint8Array): TrafficKeys {
-  const ik = p.hkdfExpand(suite.hash, cs, LABEL.ik, p.hashLength(suite.hash));
+  const hl = p.hashLength(suite.hash);
+  const ik = p.hkdfExpand(suite.hash, cs, LABEL.ik, hl);
   if (protection === 'integrity') return { ik };
-  return {
-    ik,
-    ek: p.hkdfExpand(suite.hash, cs, LABEL.ek, AEAD_KEY_LENGTH[suite.aead]),
-    iv: p.hkdfExpand(suite.hash, cs, LABEL.iv, AEAD_NONCE_LENGTH),
-  };
+  const nk = AEAD_KEY_LENGTH[suite.aead];
+  const buf = new Uint8Array(hl + nk + AEAD_NONCE_LENGTH);
+  buf.set(ik, 0);
+  buf.set(p.hkdfExpand(suite.hash, cs, LABEL.ek, nk), hl);
+  buf.set(p.hkdfExpand(suite.hash, cs, LABEL.iv, AEAD_NONCE_LENGTH), hl + nk);
+  wipe(ik);
+  return { ik: buf.subarray(0, hl), ek: buf.subarray(hl, hl + nk), iv: buf.subarray(hl + nk) };
 }
 
 /** [SPEC 7.2] Next chain secret of one direction after a key update carrying `ct2`. */

@@ -8,23 +8,37 @@ export const REPLAY_WINDOW = 64;
 export class ReplayWindow {
   /** Highest sequence number accepted so far (-1: none). */
   private top = -1;
-  private readonly seen = new Uint8Array(REPLAY_WINDOW);
+  /** 64-bit bitmap of accepted sequence numbers, indexed by seq mod 64 (two words: no buffer per window). */
+  private lo = 0;
+  private hi = 0;
+
+  private bit(seq: number): boolean {
+    const i = seq % REPLAY_WINDOW;
+    return ((i < 32 ? this.lo : this.hi) & (1 << (i & 31))) !== 0;
+  }
+
+  private setBit(seq: number, on: boolean): void {
+    const i = seq % REPLAY_WINDOW;
+    const m = 1 << (i & 31);
+    if (i < 32) this.lo = on ? this.lo | m : this.lo & ~m;
+    else this.hi = on ? this.hi | m : this.hi & ~m;
+  }
 
   /** True when `seq` may still be accepted (not seen, not older than the window). */
   check(seq: number): boolean {
     if (seq > this.top) return true;
     if (this.top - seq >= REPLAY_WINDOW) return false;
-    return this.seen[seq % REPLAY_WINDOW] === 0;
+    return !this.bit(seq);
   }
 
   commit(seq: number): void {
     if (seq > this.top) {
       const gap = seq - this.top;
-      if (gap >= REPLAY_WINDOW) this.seen.fill(0);
-      else for (let s = this.top + 1; s < seq; s++) this.seen[s % REPLAY_WINDOW] = 0;
+      if (gap >= REPLAY_WINDOW) this.lo = this.hi = 0;
+      else for (let s = this.top + 1; s < seq; s++) this.setBit(s, false);
       this.top = seq;
     }
-    this.seen[seq % REPLAY_WINDOW] = 1;
+    this.setBit(seq, true);
   }
 
   get highest(): number {
