@@ -14,9 +14,9 @@ import type { Collector } from './collector.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
 import { cdfPoints, percentile, sleep } from './measure.js';
-import { reachable } from './net.js';
+import { reachable } from '../testing/net.js';
 import { childExecArgv } from './fork-args.js';
-import { prosodyBinary, startBenchProsody } from './prosody.js';
+import { prosodyInstalled, startProsody } from '../testing/prosody.js';
 import type { E2eMode, SubReport, TransportSpec, WorkerCommand, WorkerReply } from './e2e-protocol.js';
 
 const MODES: readonly E2eMode[] = ['plain', 'integrity', 'confidentiality'];
@@ -126,10 +126,10 @@ function targets(): Target[] {
       system: 'xmpp',
       broker: 'prosody',
       async start(ids) {
-        if (!prosodyBinary()) return 'Prosody is not installed (scripts/ci/install-prosody.sh)';
-        const p = await startBenchProsody();
+        if (!prosodyInstalled()) return 'Prosody is not installed (scripts/ci/install-prosody.sh)';
+        const p = await startProsody({ users: [] });
         const password = randomBytes(9).toString('base64url');
-        for (const id of ids) p.register(id, password);
+        for (const id of ids) await p.register({ username: id, password });
         return { spec: { kind: 'xmpp', service: p.service, domain: p.domain, password }, stop: () => p.stop() };
       },
     },

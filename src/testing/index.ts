@@ -293,3 +293,6 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
   };
   return pki;
 }
+
+/** A private Prosody (XMPP server) for tests and benchmarks: own config, free loopback port, stopped by `stop()`. */
+export { startProsody, prosodyInstalled, type RunningProsody, type ProsodyUser, type ProsodyOptions } from './prosody.js';

@@ -3,28 +3,12 @@
  * Rule: unreachable service → the test SKIPS with a clear message, unless HOPSAFE_REQUIRE_SERVICES=1,
  * which makes it FAIL instead.
  */
-import { connect } from 'node:net';
-import { createServer } from 'node:net';
 
 /** True when HOPSAFE_REQUIRE_SERVICES=1 (CI with the services running): a missing service fails the test. */
 export const servicesRequired = process.env.HOPSAFE_REQUIRE_SERVICES === '1';
 
-/** Resolves true when a TCP connection to host:port succeeds within `timeoutMs`. Never rejects. */
-export async function serviceAvailable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.removeAllListeners();
-      socket.on('error', () => {});
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+/** TCP reachability and free ports: one implementation, in src/testing/net.ts. */
+export { reachable as serviceAvailable, freePort } from '../../src/testing/net.js';
 
 /** Minimal view of node:test's TestContext (keeps this helper usable from `test()` and `describe()` hooks). */
 export interface SkippableContext {
@@ -41,18 +25,4 @@ export function requireOrSkip(t: SkippableContext, name: string, available: bool
   if (servicesRequired) throw new Error(`${name} is required (HOPSAFE_REQUIRE_SERVICES=1) but unavailable`);
   t.skip(`${name} unavailable — skipped (set HOPSAFE_REQUIRE_SERVICES=1 to make this a failure)`);
   return false;
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1 (for servers that cannot listen on port 0 themselves). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
 }

@@ -1,4 +1,4 @@
-/** Small network helpers for the benchmarks (src/ cannot import the test helpers). */
+/** Small network helpers shared by the test harnesses (Prosody), the benchmarks and the test suite. */
 import { connect, createServer } from 'node:net';
 
 /** True when a TCP connection to host:port succeeds within `timeoutMs`. Never rejects. */
