@@ -15,6 +15,7 @@ import { benchKeyUpdate } from './keyupdate.js';
 import { benchE2e } from './e2e.js';
 import { benchScale } from './scale.js';
 import { benchFlood } from './flood.js';
+import { benchBridge } from './bridge.js';
 import { benchmarksMarkdown, latencySvg, throughputSvg } from './report.js';
 
 type Bench = (c: Collector, o: BenchOptions, pki: TestPki, p: Progress) => Promise<void>;
@@ -29,6 +30,7 @@ export const BENCHMARKS: readonly (readonly [string, Bench])[] = [
   ['scale', (c, o, _pki, p) => benchScale(c, o, p)],
   ['flood', benchFlood],
   ['e2e', (c, o, _pki, p) => benchE2e(c, o, p)],
+  ['bridge', (c, o, _pki, p) => benchBridge(c, o, p)],
 ];
 
 export interface RunOptions {

@@ -103,3 +103,19 @@ test('logs (pino) never contain keys or plaintext payloads', async () => {
   assert.ok(!all.includes(toHex(utf8(secret))), 'hex plaintext in logs');
   assert.ok(!/PRIVATE KEY/.test(all), 'key material in logs');
 });
+
+test('[SPEC 8.2] twenty DERs and a control center over the embedded broker, in integrity mode', async () => {
+  const broker = await startBroker();
+  const ids = ['cc', ...Array.from({ length: 20 }, (_, i) => `der-${i}`)];
+  const c = await cast(ids, { protection: 'integrity', transport: () => mqttTransport({ url: broker.url }) });
+  try {
+    c.eps.cc!.on('message', (m) => void c.eps.cc!.send(m.from, utf8(`ack ${text(m)}`)));
+    await Promise.all(ids.slice(1).flatMap((d) => [0, 1].map((i) => c.eps[d]!.send('cc', utf8(`${d}/${i}`)))));
+    await until(() => c.inbox.cc!.length === 40 && ids.slice(1).every((d) => c.inbox[d]!.length === 2), 20_000, 'all acks');
+    assert.equal(c.eps.cc!.stats().sessions, 20);
+    for (const d of ids.slice(1)) assert.deepEqual(c.inbox[d]!.map(text).sort(), [`ack ${d}/0`, `ack ${d}/1`]);
+  } finally {
+    await c.close();
+    await broker.close();
+  }
+});
