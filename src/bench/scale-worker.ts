@@ -1,8 +1,17 @@
 /**
- * Child process of the scale benchmark (forked with --expose-gc): establishes `n` sessions on
- * one responder handshake context (sans-I/O, full 1-RT handshakes with one initiator identity),
- * keeps the responder's sessions, and measures heap + ArrayBuffer growth after GC.
+ * Child process of the scale benchmark (forked with --expose-gc). Two modes:
+ * - `endpoint`: one real Endpoint (memory hub) accepts `n` peers, each with its own certificate, through
+ *   onFrame like any transport would deliver them; the peers' side is sans-I/O and dropped after its
+ *   handshake, so the growth measured after GC is what the one endpoint keeps per peer.
+ * - `sessions`: `n` sessions on one responder handshake context (sans-I/O), the protocol state alone.
  */
+import { createEndpoint } from '../endpoint/endpoint.js';
+import { createMemoryHub } from '../bindings/memory.js';
+import { createNodeProvider } from '../crypto/node.js';
+import { suiteByName } from '../crypto/suites.js';
+import { createTrustStore, loadIdentity } from '../pki/index.js';
+import { HandshakeReplayCache } from '../session/freshness.js';
+import { utf8 } from '../bytes/index.js';
 import { createTestPki } from '../testing/index.js';
 import { complete, initiate, respond, responseFrame } from '../session/handshake.js';
 import type { Session } from '../session/session.js';
@@ -23,6 +32,60 @@ function gc(): void {
   if (!g) throw new Error('run with --expose-gc');
   g();
   g();
+}
+
+async function mainEndpoint(n: number): Promise<ScaleReport> {
+  const ids = Array.from({ length: n + 1 }, (_, i) => `der-${i}`);
+  const pki = await createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR'] }, ...ids.map((id) => ({ id, roles: ['VIEWER'] }))] });
+  const provider = createNodeProvider();
+  const hub = createMemoryHub();
+  // Rate limits lifted: this measures capacity, not the flood protection (benchmarked separately).
+  const cc = await createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust: { roots: pki.roots }, transport: hub.transport(), handshakesPerSecond: 1e9, maxConcurrentHandshakes: 1e9 });
+  let delivered = 0;
+  cc.on('message', () => void delivered++);
+  const store = createTrustStore({ roots: pki.roots }, { provider });
+  const suites = [suiteByName(DEFAULT_SUITES[0] as string)];
+  const peer = async (id: string): Promise<void> => {
+    const ctx = {
+      provider,
+      identity: loadIdentity(pki.identities[id]!, id, { provider }),
+      verifier: store,
+      suites,
+      protection: 'confidentiality' as const,
+      acceptProtection: ['confidentiality' as const],
+      replayCache: new HandshakeReplayCache(30_000),
+    };
+    const t = hub.transport();
+    let done!: (f: Uint8Array) => void;
+    const resp = new Promise<Uint8Array>((r) => (done = r));
+    await t.open(id, (f) => done(f.bytes));
+    const { pending, frame } = initiate(ctx, 'cc', Date.now());
+    await t.send('cc', frame);
+    const c = await complete(ctx, pending, await resp, 'cc', Date.now());
+    await t.send('cc', c.session.seal(utf8('hello'))); // one message each, so every session is really used
+    c.session.destroy();
+    await t.close();
+  };
+  await peer(ids[n] as string); // warm-up (JIT, caches) outside the measurement
+  await hub.drain();
+  gc();
+  const before = process.memoryUsage();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 16) await Promise.all(ids.slice(i, Math.min(n, i + 16)).map(peer));
+  await hub.drain();
+  const setupS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  gc();
+  const after = process.memoryUsage();
+  if (cc.stats().sessions !== n + 1 || delivered !== n + 1) throw new Error(`expected ${n + 1} sessions and messages, got ${cc.stats().sessions} / ${delivered}`);
+  return {
+    sessions: n,
+    setupS,
+    setupCpuS: (cpu.user + cpu.system) / 1e6,
+    heapBytes: after.heapUsed - before.heapUsed,
+    arrayBufferBytes: after.arrayBuffers - before.arrayBuffers,
+  };
 }
 
 async function main(n: number): Promise<ScaleReport> {
@@ -60,7 +123,7 @@ async function main(n: number): Promise<ScaleReport> {
 }
 
 const n = Number(process.argv[2] ?? '10000');
-main(n).then(
+(process.argv[3] === 'endpoint' ? mainEndpoint(n) : main(n)).then(
   (r) => {
     process.send?.(r);
     process.disconnect?.();

@@ -62,6 +62,23 @@ export interface TrustStore extends PeerVerifier {
   clearCache(): void;
 }
 
+/** What a revocation check needs of the certificate being checked. */
+interface RevocationSubject {
+  readonly serialHex: string;
+  readonly issuer: Uint8Array;
+  readonly subjectText: string;
+}
+
+/** A validated path whose first element may be slimmed to a RevocationSubject; every issuer is a full ParsedCert. */
+type RevocationPath = readonly [RevocationSubject, ...ParsedCert[]] | readonly ParsedCert[];
+
+function revocationPath(path: readonly ParsedCert[]): RevocationPath {
+  const [leaf, ...issuers] = path;
+  if (!leaf || issuers.length === 0) return path; // the anchor must stay a full certificate
+
+  return [{ serialHex: leaf.serialHex, issuer: leaf.issuer.slice(), subjectText: leaf.subjectText }, ...issuers];
+}
+
 interface CacheEntry {
   readonly generation: number;
   readonly path: readonly ParsedCert[];
@@ -99,7 +116,12 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
   const crlMode = opts.crlMode ?? 'if-present';
   const cacheSize = opts.cacheSize ?? 1024;
   const cache = new Lru<string, CacheEntry>(cacheSize);
-  const seen = new Lru<string, readonly ParsedCert[]>(Math.max(4 * cacheSize, 1024));
+  /**
+   * Leaves validated before, for revocation re-checks on trust updates. The leaf is kept as the few fields
+   * a re-check needs, not as a parsed certificate (≈5 KB each; 4096 of them dominated per-peer memory on an
+   * endpoint with 10k peers); its issuers are the shared parsed roots/intermediates.
+   */
+  const seen = new Lru<string, RevocationPath>(Math.max(4 * cacheSize, 1024));
   const sigMemo = new Lru<string, boolean>(4096);
   const listeners = new Set<(fps: string[]) => void>();
   const reported = new Lru<string, true>(Math.max(4 * cacheSize, 1024));
@@ -152,16 +174,16 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
   }
 
   /** Current, signature-checked CRLs from `issuer` for `cert`. */
-  function crlsFor(cert: ParsedCert, issuer: ParsedCert, cfg: Config, now: number): ParsedCrl[] {
+  function crlsFor(cert: RevocationSubject, issuer: ParsedCert, cfg: Config, now: number): ParsedCrl[] {
     if (issuer.keyUsage && !issuer.keyUsage.has('cRLSign')) return [];
     return cfg.crls.filter((c) => equal(c.issuer, cert.issuer) && c.thisUpdate.getTime() <= now && signedBy(c, issuer));
   }
 
   /** Revocation status of each non-root certificate on `path`. [SPEC 10.5] */
-  function checkRevocation(path: readonly ParsedCert[], cfg: Config, now: number): { revoked?: ParsedCert; unknown?: ParsedCert; freshUntil: number } {
+  function checkRevocation(path: RevocationPath, cfg: Config, now: number): { revoked?: RevocationSubject; unknown?: RevocationSubject; freshUntil: number } {
     let freshUntil = Number.POSITIVE_INFINITY;
     for (let i = 0; i + 1 < path.length; i++) {
-      const cert = path[i] as ParsedCert;
+      const cert = path[i] as RevocationSubject;
       const crls = crlsFor(cert, path[i + 1] as ParsedCert, cfg, now);
       if (crls.some((c) => c.revoked.has(cert.serialHex))) return { revoked: cert, freshUntil };
       if (crlMode === 'require') {
@@ -279,7 +301,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       entry = fullValidation(parsed, now, cfg);
       if (cfg === config) {
         cache.set(leafFp, entry);
-        seen.set(leafFp, entry.path);
+        seen.set(leafFp, revocationPath(entry.path));
       }
     }
     const leaf = entry.path[0] as ParsedCert;
@@ -330,7 +352,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     }
     const c = parseCertificate(cert);
     const known = [...cfg.roots, ...cfg.intermediates];
-    for (const [, path] of seen.entries()) known.push(...path.slice(1));
+    for (const [, path] of seen.entries()) known.push(...(path.slice(1) as ParsedCert[]));
     const issuers = known.filter((i) => equal(i.subject, c.issuer));
     return issuers.some((i) => crlsFor(c, i, cfg, now).some((crl) => crl.revoked.has(c.serialHex)));
   }

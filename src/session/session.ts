@@ -42,6 +42,13 @@ export type Delivery =
   | { readonly type: 'alert'; readonly code: string; readonly reference?: number }
   | { readonly type: 'rejected'; readonly error: HopsafeError };
 
+/**
+ * What a session keeps of its authenticated peer: enough for routing, authorization and revocation. The
+ * certificate and its public key are needed only during the handshake and are not retained (≈1.3 KB per
+ * session on an endpoint with many peers).
+ */
+export type SessionPeer = Pick<VerifiedPeer, 'id' | 'roles' | 'fingerprint' | 'notAfter'>;
+
 export interface SessionInit {
   readonly provider: CryptoProvider;
   readonly suite: Suite;
@@ -79,7 +86,7 @@ export class Session {
   readonly suite: Suite;
   readonly protection: Protection;
   readonly localId: string;
-  readonly peer: VerifiedPeer;
+  readonly peer: SessionPeer;
   readonly options: SessionOptions;
   private readonly ctx: RecordContext;
   private send: SendState;
@@ -97,7 +104,7 @@ export class Session {
     this.suite = init.suite;
     this.protection = init.protection;
     this.localId = init.localId;
-    this.peer = init.peer;
+    this.peer = { id: init.peer.id, roles: init.peer.roles, fingerprint: init.peer.fingerprint, notAfter: init.peer.notAfter };
     this.options = { ...DEFAULT_SESSION_OPTIONS, ...init.options };
     this.ctx = { provider: init.provider, suite: init.suite, protection: init.protection };
     const [sendCs, recvCs] =
