@@ -6,7 +6,7 @@
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { asOid, children, parseDer, rawOf, seq, tlv, toBytes } from './der.js';
+import { asOid, children, rawOf, seq, tlv, toBytes, parseSignedEnvelope } from './der.js';
 import { signatureSpec, type SpecResult } from './signature.js';
 import { parseTime, readGeneralNames, sha256Hex } from './x509.js';
 import { ID_IEC62351_8_ROLE_INFO } from './oids.js';
@@ -32,13 +32,7 @@ export interface ParsedAttributeCert {
 export function parseAttributeCertificate(der: Uint8Array): ParsedAttributeCert {
   if (der.length > MAX_AC_SIZE) throw new HopsafeError('ERR_MALFORMED', 'attribute certificate too large');
   try {
-    const root = parseDer(der, 'attribute certificate');
-    const top = children(root, 'attribute certificate');
-    if (top.length !== 3) throw new Error('expected 3 top-level fields');
-    const [info, sigAlg, sigNode] = top as [asn1js.AsnType, asn1js.AsnType, asn1js.AsnType];
-    if (!(sigNode instanceof asn1js.BitString) || sigNode.valueBlock.unusedBits !== 0) throw new Error('bad signature');
-    const tbs = rawOf(info);
-    if (!equal(seq(tbs, rawOf(sigAlg), rawOf(sigNode)), der)) throw new Error('not DER-encoded');
+    const { tbsNode: info, tbs, sigAlg, signature } = parseSignedEnvelope(der, 'attribute certificate');
     const [version, holder, issuer, innerAlg, serial, validity, attributes] = children(info, 'acinfo');
     if (!(version instanceof asn1js.Integer) || version.valueBlock.valueDec !== 1) throw new Error('not a v2 attribute certificate');
     if (!holder || !issuer || !innerAlg || !(serial instanceof asn1js.Integer) || !validity || !attributes) throw new Error('missing fields');
@@ -71,7 +65,7 @@ export function parseAttributeCertificate(der: Uint8Array): ParsedAttributeCert 
       fingerprint: sha256Hex(der),
       tbs,
       sigSpec: signatureSpec(sigAlg),
-      signature: toBytes(sigNode.valueBlock.valueHexView),
+      signature,
       holderIssuers,
       ...(holderSerialHex !== undefined ? { holderSerialHex } : {}),
       issuerNames,

@@ -2,7 +2,7 @@
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { asOid, children, parseDer, rawOf, seq, toBytes } from './der.js';
+import { asOid, children, parseDer, rawOf, toBytes, parseSignedEnvelope } from './der.js';
 import { signatureSpec, type SpecResult } from './signature.js';
 import { parseTime, readName, sha256Hex } from './x509.js';
 import { ID_CE_CRL_REASON } from './oids.js';
@@ -28,13 +28,7 @@ const REMOVE_FROM_CRL = 8;
 export function parseCrl(der: Uint8Array): ParsedCrl {
   if (der.length > MAX_CRL_SIZE) throw new HopsafeError('ERR_MALFORMED', `CRL larger than ${MAX_CRL_SIZE} bytes`);
   try {
-    const root = parseDer(der, 'CRL');
-    const top = children(root, 'CRL');
-    if (top.length !== 3) throw new Error('expected 3 top-level fields');
-    const [tbsNode, sigAlg, sigNode] = top as [asn1js.AsnType, asn1js.AsnType, asn1js.AsnType];
-    if (!(sigNode instanceof asn1js.BitString) || sigNode.valueBlock.unusedBits !== 0) throw new Error('bad signature');
-    const tbs = rawOf(tbsNode);
-    if (!equal(seq(tbs, rawOf(sigAlg), rawOf(sigNode)), der)) throw new Error('not DER-encoded');
+    const { tbsNode: tbsNode, tbs, sigAlg, signature } = parseSignedEnvelope(der, 'CRL');
     const f = children(tbsNode, 'tbsCertList');
     let i = 0;
     if (f[0] instanceof asn1js.Integer) i++;
@@ -81,7 +75,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
       fingerprint: sha256Hex(der),
       tbs,
       sigSpec: signatureSpec(sigAlg),
-      signature: toBytes(sigNode.valueBlock.valueHexView),
+      signature,
       issuer: rawOf(issuerNode),
       issuerText: readName(issuerNode, 'CRL issuer').text,
       thisUpdate,

@@ -2,6 +2,7 @@
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import { parseStrict } from '../codec/der.js';
+import { equal } from '../bytes/index.js';
 
 /** Strict DER framing and parsing live in the codec (one implementation for tokens, certificates and keys). [SPEC 10.1] */
 export { checkDerFraming } from '../codec/der.js';
@@ -101,4 +102,27 @@ export function stringValue(node: unknown): string | undefined {
   )
     return node.valueBlock.value;
   return undefined;
+}
+
+/** A signed X.509-family object (certificate, CRL, attribute certificate): SEQUENCE { tbs, signatureAlgorithm, BIT STRING }. */
+export interface SignedEnvelope {
+  readonly tbsNode: asn1js.AsnType;
+  /** Exact DER of the signed part. */
+  readonly tbs: Uint8Array;
+  readonly sigAlg: asn1js.AsnType;
+  readonly signature: Uint8Array;
+}
+
+/**
+ * [SPEC 10.1] Parses the outer envelope strictly: three fields, a BIT STRING with 0 unused bits, and an outer
+ * encoding that is exactly the DER around the raw parts. Errors are ERR_MALFORMED naming `what`.
+ */
+export function parseSignedEnvelope(der: Uint8Array, what: string): SignedEnvelope {
+  const top = children(parseDer(der, what), what);
+  if (top.length !== 3) throw new HopsafeError('ERR_MALFORMED', `${what}: expected 3 top-level fields`);
+  const [tbsNode, sigAlg, sigNode] = top as [asn1js.AsnType, asn1js.AsnType, asn1js.AsnType];
+  if (!(sigNode instanceof asn1js.BitString) || sigNode.valueBlock.unusedBits !== 0) throw new HopsafeError('ERR_MALFORMED', `${what}: bad signature BIT STRING`);
+  const tbs = rawOf(tbsNode);
+  if (!equal(seq(tbs, rawOf(sigAlg), rawOf(sigNode)), der)) throw new HopsafeError('ERR_MALFORMED', `${what}: not DER-encoded`);
+  return { tbsNode, tbs, sigAlg, signature: toBytes(sigNode.valueBlock.valueHexView) };
 }

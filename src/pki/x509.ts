@@ -7,7 +7,7 @@ import * as asn1js from 'asn1js';
 import { createHash, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { asOid, children, oidText, parseDer, rawOf, seq, stringValue, toBytes } from './der.js';
+import { asOid, children, oidText, parseDer, rawOf, stringValue, toBytes, parseSignedEnvelope } from './der.js';
 import { importSpki, signatureSpec, type SpecResult } from './signature.js';
 import {
   ID_AT_COMMON_NAME,
@@ -214,14 +214,7 @@ export function parseCertificate(der: Uint8Array): ParsedCert {
 }
 
 function parseInner(der: Uint8Array): ParsedCert {
-  const root = parseDer(der, 'certificate');
-  const top = children(root, 'certificate');
-  if (top.length !== 3) throw malformed('expected 3 top-level fields');
-  const [tbsNode, sigAlgNode, sigNode] = top as [asn1js.AsnType, asn1js.AsnType, asn1js.AsnType];
-  if (!(sigNode instanceof asn1js.BitString) || sigNode.valueBlock.unusedBits !== 0) throw malformed('bad signature BIT STRING');
-  const tbs = rawOf(tbsNode);
-  // Outer encoding must be exactly DER-minimal around the raw parts.
-  if (!equal(seq(tbs, rawOf(sigAlgNode), rawOf(sigNode)), der)) throw malformed('not DER-encoded');
+  const { tbsNode, tbs, sigAlg: sigAlgNode, signature } = parseSignedEnvelope(der, 'certificate');
 
   const f = children(tbsNode, 'tbsCertificate');
   let i = 0;
@@ -314,7 +307,7 @@ function parseInner(der: Uint8Array): ParsedCert {
     fingerprint: sha256Hex(der),
     tbs,
     sigSpec: signatureSpec(sigAlgNode),
-    signature: toBytes(sigNode.valueBlock.valueHexView),
+    signature,
     version,
     serialHex: toHex(toBytes(serialNode.valueBlock.valueHexView)),
     issuer,
