@@ -3,9 +3,8 @@
  * src/session, on top of one Transport. [SPEC 8]
  */
 import { pino, type Logger } from 'pino';
-import { HopsafeError, isHopsafeError, type ErrorCode } from '../errors/index.js';
+import { ERROR_CODES, HopsafeError, isHopsafeError, type ErrorCode } from '../errors/index.js';
 import { abytes, toHex, wipe } from '../bytes/index.js';
-import type { CryptoProvider } from '../crypto/provider.js';
 import { createNodeProvider } from '../crypto/node.js';
 import { DEFAULT_SUITES, suiteByName } from '../crypto/suites.js';
 import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameByte, frameType, FrameType } from '../codec/frame.js';
@@ -68,7 +67,6 @@ export class Endpoint extends TypedEmitter {
   readonly id: string;
   private readonly cfg: EndpointConfig;
   private readonly transport: Transport;
-  private readonly provider: CryptoProvider;
   private readonly clock: () => number;
   private readonly hs: HandshakeContext;
   private readonly trust: TrustHandle;
@@ -85,7 +83,6 @@ export class Endpoint extends TypedEmitter {
   constructor(
     cfg: EndpointConfig,
     transport: Transport,
-    provider: CryptoProvider,
     clock: () => number,
     hs: HandshakeContext,
     trust: TrustHandle,
@@ -97,7 +94,6 @@ export class Endpoint extends TypedEmitter {
     this.id = cfg.id;
     this.cfg = cfg;
     this.transport = transport;
-    this.provider = provider;
     this.clock = clock;
     this.hs = hs;
     this.trust = trust;
@@ -392,7 +388,7 @@ export class Endpoint extends TypedEmitter {
     const header = decodeRecordHeader(bytes);
     const session = this.bySessionId.get(toHex(header.sessionId));
     if (!session) {
-      this.maybeUnknownSessionAlert(ps, header.sessionId);
+      this.sendHandshakeAlert(ps, header.sessionId, 'ERR_UNKNOWN_SESSION');
       throw new HopsafeError('ERR_UNKNOWN_SESSION', 'no such session');
     }
     // [SPEC 8.1] A session's records must arrive from its peer (a redirected frame is refused).
@@ -483,10 +479,6 @@ export class Endpoint extends TypedEmitter {
     if (sid) this.sendHandshakeAlert(ps, sid, e.code);
   }
 
-  private maybeUnknownSessionAlert(ps: PeerState, sid: Uint8Array): void {
-    this.sendHandshakeAlert(ps, sid, 'ERR_UNKNOWN_SESSION');
-  }
-
   private sendHandshakeAlert(ps: PeerState, sid: Uint8Array, code: ErrorCode): void {
     const now = this.clock();
     if (now - ps.lastAlertAt < 1000) return; // at most one unauthenticated alert per peer per second
@@ -567,8 +559,9 @@ export class Endpoint extends TypedEmitter {
   }
 }
 
+/** A code received from a peer, as one of ours (anything unknown becomes ERR_MALFORMED). */
 function toCode(code: string): ErrorCode {
-  return (code.startsWith('ERR_') ? code : 'ERR_MALFORMED') as ErrorCode;
+  return (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'ERR_MALFORMED';
 }
 
 /** Session id of a refused ClearToken1, only to address the refusal hint; nothing is trusted from it. */
@@ -601,7 +594,7 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
     replayCache: new HandshakeReplayCache(cfg.freshnessWindowMs),
     ...(cfg.session ? { sessionOptions: cfg.session } : {}),
   };
-  const ep = new Endpoint(cfg, transport, provider, clock, hs, trust, buildAuthorize({ authorize, policy, classify }), logger);
+  const ep = new Endpoint(cfg, transport, clock, hs, trust, buildAuthorize({ authorize, policy, classify }), logger);
   await transport.open(cfg.id, ep.onFrame);
   return ep;
 }
