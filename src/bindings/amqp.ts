@@ -19,6 +19,7 @@ import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from './endpoint-id.js';
 import type { FrameHandler, Transport, TransportStatus } from './transport.js';
 import { StatusEmitter } from './status.js';
+import { intOption } from './options.js';
 import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
 
 /** Default largest frame: 16 MiB, well under RabbitMQ's default `max_message_size` of 128 MiB. [SPEC 8.3] */
@@ -64,11 +65,6 @@ interface PendingSend {
   reject(e: unknown): void;
 }
 
-function positiveInt(v: number, label: string): number {
-  if (!Number.isSafeInteger(v) || v < 1) throw new HopsafeError('ERR_CONFIG', `${label} must be a positive integer`);
-  return v;
-}
-
 class AmqpTransport implements Transport {
   readonly name = 'amqp';
   readonly maxFrameSize: number;
@@ -101,9 +97,9 @@ class AmqpTransport implements Transport {
     this.#exchange = o.exchange ?? 'hopsafe';
     if (this.#exchange === '') throw new HopsafeError('ERR_CONFIG', 'exchange must not be empty (the default exchange is not a topic exchange)');
     this.#durable = o.durable ?? true;
-    this.#prefetch = positiveInt(o.prefetch ?? 64, 'prefetch');
-    this.#maxQueue = positiveInt(o.maxQueue ?? 1000, 'maxQueue');
-    this.maxFrameSize = positiveInt(o.maxFrameSize ?? AMQP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
+    this.#prefetch = intOption(o.prefetch ?? 64, 'prefetch');
+    this.#maxQueue = intOption(o.maxQueue ?? 1000, 'maxQueue');
+    this.maxFrameSize = intOption(o.maxFrameSize ?? AMQP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
     if (this.maxFrameSize > AMQP_MAX_FRAME_SIZE_LIMIT)
       throw new HopsafeError('ERR_CONFIG', `maxFrameSize must be at most ${AMQP_MAX_FRAME_SIZE_LIMIT}`);
     this.#prefix = o.routingKeyPrefix ?? '';
@@ -111,8 +107,8 @@ class AmqpTransport implements Transport {
     this.#queuePrefix = o.queuePrefix ?? this.#exchange;
     if (this.#queuePrefix.startsWith('amq.'))
       throw new HopsafeError('ERR_CONFIG', `queue names starting with 'amq.' are reserved by the broker; set queuePrefix`);
-    this.#initialDelay = positiveInt(o.reconnect?.initialDelayMs ?? 100, 'reconnect.initialDelayMs');
-    this.#maxDelay = positiveInt(o.reconnect?.maxDelayMs ?? 5000, 'reconnect.maxDelayMs');
+    this.#initialDelay = intOption(o.reconnect?.initialDelayMs ?? 100, 'reconnect.initialDelayMs');
+    this.#maxDelay = intOption(o.reconnect?.maxDelayMs ?? 5000, 'reconnect.maxDelayMs');
     this.#maxAttempts = o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY;
     this.#connect = o.connect ?? ((url) => amqplib.connect(url));
   }

@@ -10,6 +10,7 @@ import { assertEndpointId } from './endpoint-id.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 import type { FrameHandler, Transport, TransportStatus } from './transport.js';
 import { StatusEmitter } from './status.js';
+import { intOption } from './options.js';
 
 export { DEFAULT_PREFIX, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 
@@ -59,11 +60,11 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   if (qos !== 0 && qos !== 1) throw new HopsafeError('ERR_CONFIG', `qos must be 0 or 1 (got ${String(qos)})`);
   const protocolVersion = options.protocolVersion ?? 4;
   if (protocolVersion !== 4 && protocolVersion !== 5) throw new HopsafeError('ERR_CONFIG', 'protocolVersion must be 4 or 5');
-  const maxQueue = positiveInt(options.maxQueue ?? 1000, 'maxQueue', 0);
-  const maxFrameSize = positiveInt(options.maxFrameSize ?? DEFAULT_MQTT_MAX_FRAME_SIZE, 'maxFrameSize', 1);
+  const maxQueue = intOption(options.maxQueue ?? 1000, 'maxQueue', 0);
+  const maxFrameSize = intOption(options.maxFrameSize ?? DEFAULT_MQTT_MAX_FRAME_SIZE, 'maxFrameSize', 1);
   if (maxFrameSize > MQTT_HARD_LIMIT) throw new HopsafeError('ERR_CONFIG', `maxFrameSize exceeds what MQTT can carry (${MQTT_HARD_LIMIT})`);
-  const maxUnsettledFrames = positiveInt(options.maxUnsettledFrames ?? 1000, 'maxUnsettledFrames', 1);
-  const openTimeoutMs = positiveInt(options.openTimeoutMs ?? 10_000, 'openTimeoutMs', 1);
+  const maxUnsettledFrames = intOption(options.maxUnsettledFrames ?? 1000, 'maxUnsettledFrames', 1);
+  const openTimeoutMs = intOption(options.openTimeoutMs ?? 10_000, 'openTimeoutMs', 1);
   const log = (options.logger ?? pino({ level: 'silent' })).child({ transport: 'mqtt' });
 
   let client: MqttClient | undefined;
@@ -283,11 +284,6 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       status.on(listener);
     },
   };
-}
-
-function positiveInt(value: number, label: string, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) throw new HopsafeError('ERR_CONFIG', `${label} must be an integer >= ${min}`);
-  return value;
 }
 
 function errorName(e: unknown): string {

@@ -22,6 +22,7 @@ import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from './endpoint-id.js';
 import type { FrameHandler, Transport, TransportStatus } from './transport.js';
 import { StatusEmitter } from './status.js';
+import { intOption } from './options.js';
 import {
   FRAME_ELEMENT,
   FRAME_NS,
@@ -88,11 +89,6 @@ export function isLoopbackService(service: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-function positiveInt(v: number, label: string): number {
-  if (!Number.isSafeInteger(v) || v < 1) throw new HopsafeError('ERR_CONFIG', `${label} must be a positive integer`);
-  return v;
-}
-
 class XmppTransport implements Transport {
   readonly name = 'xmpp';
   readonly maxFrameSize: number;
@@ -120,8 +116,8 @@ class XmppTransport implements Transport {
     if ((o.jidFor === undefined) !== (o.idFor === undefined))
       throw new HopsafeError('ERR_CONFIG', 'xmpp: jidFor and idFor must be given together');
     this.#o = o;
-    this.maxFrameSize = positiveInt(o.maxFrameSize ?? XMPP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
-    this.#maxQueue = positiveInt(o.maxQueue ?? 1000, 'maxQueue');
+    this.maxFrameSize = intOption(o.maxFrameSize ?? XMPP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
+    this.#maxQueue = intOption(o.maxQueue ?? 1000, 'maxQueue');
     const domain = o.domain;
     this.#jidFor = o.jidFor ?? ((id) => defaultJidFor(id, domain));
     this.#idFor = o.idFor ?? ((jid) => defaultIdFor(jid, domain));
@@ -154,7 +150,7 @@ class XmppTransport implements Transport {
     if (this.#o.resource !== undefined) options.resource = this.#o.resource;
     const c = xmppClient(options);
     this.#client = c;
-    c.reconnect.delay = positiveInt(this.#o.reconnectDelayMs ?? 1000, 'reconnectDelayMs');
+    c.reconnect.delay = intOption(this.#o.reconnectDelayMs ?? 1000, 'reconnectDelayMs');
     this.#o.onClient?.(c);
     c.on('error', () => undefined); // surfaced through start() / status; never an unhandled 'error'
     c.on('stanza', (el: Element) => this.#onStanza(el));

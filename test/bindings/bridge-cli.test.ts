@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { startBroker, type RunningBroker } from '../../src/broker/index.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { xmppTransport } from '../../src/bindings/xmpp.js';
-import type { InboundFrame, Transport } from '../../src/bindings/transport.js';
+import type { Transport } from '../../src/bindings/transport.js';
 import { parseSideSpec } from '../../src/bindings/bridge-config.js';
 import { prosodyInstalled, startProsody } from '../helpers/prosody.js';
 import { requireOrSkip } from '../helpers/services.js';
+import { receiver, type Receiver } from '../helpers/frames.js';
 
 const cleanup: Array<() => Promise<unknown>> = [];
 after(async () => {
@@ -41,23 +42,7 @@ function startCli(args: string[]): { child: ChildProcessWithoutNullStreams; up: 
   return { child, up, stderr: () => err, exit };
 }
 
-async function endpoint(t: Transport, id: string): Promise<{ t: Transport; got: InboundFrame[]; wait(n: number): Promise<InboundFrame[]> }> {
-  const got: InboundFrame[] = [];
-  await t.open(id, (f) => void got.push(f));
-  cleanup.push(() => t.close());
-  return {
-    t,
-    got,
-    async wait(n) {
-      const deadline = Date.now() + 8000;
-      while (got.length < n) {
-        if (Date.now() > deadline) throw new Error(`${id}: timeout ${got.length}/${n}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return got;
-    },
-  };
-}
+const endpoint = (t: Transport, id: string): Promise<Receiver> => receiver(t, id, cleanup);
 
 test('[SPEC 8.5] hopsafe bridge forwards between two MQTT brokers and exits cleanly on SIGTERM', async () => {
   const east: RunningBroker = await startBroker();

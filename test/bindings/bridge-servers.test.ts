@@ -10,9 +10,10 @@ import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { xmppTransport } from '../../src/bindings/xmpp.js';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import { createBridge, type Bridge } from '../../src/bindings/bridge.js';
-import type { InboundFrame, Transport } from '../../src/bindings/transport.js';
+import type { Transport } from '../../src/bindings/transport.js';
 import { prosodyInstalled, startProsody, type RunningProsody } from '../helpers/prosody.js';
 import { requireOrSkip, serviceAvailable } from '../helpers/services.js';
+import { receiver, type Receiver } from '../helpers/frames.js';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const XMPP_IDS = ['der-1', 'der-2', 'control-center', 'der-3', 'scada', 'der-4', 'cc-4', 'scada-4'];
@@ -60,23 +61,7 @@ async function forwardedReaches(b: Bridge, n: number): Promise<number> {
   return b.stats().forwarded;
 }
 
-async function endpoint(t: Transport, id: string): Promise<{ t: Transport; got: InboundFrame[]; wait(n: number): Promise<InboundFrame[]> }> {
-  const got: InboundFrame[] = [];
-  await t.open(id, (f) => void got.push(f));
-  cleanup.push(() => t.close());
-  return {
-    t,
-    got,
-    async wait(n) {
-      const deadline = Date.now() + 8000;
-      while (got.length < n) {
-        if (Date.now() > deadline) throw new Error(`${id}: timeout with ${got.length}/${n} frames`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return got;
-    },
-  };
-}
+const endpoint = (t: Transport, id: string): Promise<Receiver> => receiver(t, id, cleanup);
 
 function track(b: Bridge): Bridge {
   cleanup.push(() => b.close());
