@@ -11,14 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker, createMemoryPersistence, type RunningBroker } from '../../src/broker/index.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
-import type { Transport, TransportStatus } from '../../src/bindings/transport.js';
 import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
 import { createTestPki } from '../../src/testing/index.js';
-import { utf8, fromUtf8 } from '../../src/bytes/index.js';
+import { utf8 } from '../../src/bytes/index.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 import { freePort, requireOrSkip, serviceAvailable } from '../helpers/services.js';
 import { mosquittoBinary } from '../helpers/mosquitto.js';
 import { until } from '../helpers/endpoints.js';
+import { faultNodes, restartMidStream as sharedRestartMidStream } from '../helpers/broker-restart.js';
 import { arena, settle, text } from './arena.js';
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -26,52 +26,13 @@ after(async () => {
   for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
 });
 
-interface Node {
-  readonly ep: Endpoint;
-  readonly got: string[];
-  readonly sessions: number[];
-  readonly statuses: TransportStatus[];
-}
-
-async function nodes(url: string, protection: 'integrity' | 'confidentiality', maxQueue?: number): Promise<{ a: Node; b: Node }> {
-  const pki = await createTestPki({ endpoints: [{ id: 'fa' }, { id: 'fb' }] });
-  const make = async (id: string): Promise<Node> => {
-    const statuses: TransportStatus[] = [];
-    const transport: Transport = mqttTransport({ url, mqttOptions: { reconnectPeriod: 100 }, ...(maxQueue ? { maxQueue } : {}) });
-    transport.onStatus?.((s) => statuses.push(s));
-    const ep = await createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots }, transport, protection });
-    cleanup.push(() => ep.close());
-    const got: string[] = [];
-    const sessions: number[] = [];
-    ep.on('message', (m) => got.push(fromUtf8(m.data)));
-    ep.on('session', () => sessions.push(Date.now()));
-    return { ep, got, sessions, statuses };
-  };
-  return { a: await make('fa'), b: await make('fb') };
-}
-
-/** Sends 60 messages, restarting the broker after the 20th; asserts 0 lost, 0 duplicated, no new handshake. */
-async function restartMidStream(url: string, protection: 'integrity' | 'confidentiality', restart: () => Promise<void>): Promise<void> {
-  const { a, b } = await nodes(url, protection);
-  await a.ep.send('fb', utf8('m0'));
-  await until(() => b.got.length === 1, 5000, 'first message');
-  const sends: Promise<void>[] = [];
-  for (let i = 1; i < 60; i++) {
-    sends.push(a.ep.send('fb', utf8(`m${i}`)));
-    if (i === 20) await restart(); // frames in flight and frames sent while it is down
-  }
-  await Promise.all(sends);
-  await until(() => b.got.length >= 60, 10_000, `all 60 messages (got ${b.got.length})`);
-  await settle(300); // give a late redelivery the chance to show up
-  assert.equal(b.got.length, 60, `duplicates delivered: ${b.got.length - 60}`);
-  assert.deepEqual([...b.got].sort(), Array.from({ length: 60 }, (_, i) => `m${i}`).sort());
-  // [SPEC 8.2] the sessions survive the broker: no new handshake
-  assert.equal(a.sessions.length, 1);
-  assert.equal(b.sessions.length, 1);
-  assert.equal(a.ep.stats().handshakes.initiated, 1);
-  assert.ok(a.statuses.includes('reconnecting') || a.statuses.includes('disconnected'), `a saw the outage: ${a.statuses.join(',')}`);
-  await Promise.all([a.ep.close(), b.ep.close()]);
-}
+const register = (close: () => Promise<unknown>): void => {
+  cleanup.push(close);
+};
+const nodes = (url: string, protection: 'integrity' | 'confidentiality', maxQueue?: number): ReturnType<typeof faultNodes> =>
+  faultNodes(url, protection, { register, ...(maxQueue ? { maxQueue } : {}) });
+const restartMidStream = (url: string, protection: 'integrity' | 'confidentiality', restart: () => Promise<void>): Promise<void> =>
+  sharedRestartMidStream(url, protection, restart, { register });
 
 describe('faults: broker restart mid-stream at QoS 1', () => {
   for (const protection of ['integrity', 'confidentiality'] as const) {
