@@ -1,6 +1,6 @@
 /**
  * Strict DER framing (shared by tokens, certificates and keys) and a strict asn1js parse for the
- * X.509/PKCS structures. hopsafe's own tokens are read and written by ./tlv.ts. [SPEC 5.1, 10.1]
+ * PKCS#8/SPKI key structures. hopsafe's own tokens and the X.509 structures are read by ./tlv.ts. [SPEC 5.1, 10.1]
  */
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
@@ -16,6 +16,102 @@ export interface FramingOptions {
   readonly allowedTags?: ReadonlySet<number>;
   /** Nesting limit (default 32). */
   readonly maxDepth?: number;
+  /**
+   * Also check the content of universal values anywhere in the structure (default false): what a generic
+   * decoder such as asn1js refused while parsing, made DER-strict — see `checkUniversalContent`.
+   */
+  readonly universalContent?: boolean;
+}
+
+const UTC_TIME = 0x17;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** Universal tag numbers whose DER encoding is constructed: EXTERNAL, EMBEDDED PDV, SEQUENCE, SET, CHARACTER STRING, and high tag numbers. */
+const CONSTRUCTED_UNIVERSAL: ReadonlySet<number> = new Set([8, 11, 16, 17, 29, 31]);
+const GENERALIZED_TIME = 0x18;
+
+/**
+ * [SPEC 10.1] The calendar value of a DER UTCTime (YYMMDDHHMMSSZ, years 1950–2049) or GeneralizedTime
+ * (YYYYMMDDHHMMSSZ) content — the only forms RFC 5280 §4.1.2.5 allows — as milliseconds since the epoch,
+ * or undefined when the content is not one of them or names no real instant (month 13, 31 April, 24:00…).
+ */
+export function derTime(tag: number, b: Uint8Array, start: number, end: number): number | undefined {
+  const n = end - start;
+  const digits = tag === UTC_TIME ? 12 : tag === GENERALIZED_TIME ? 14 : -1;
+  if (digits < 0 || n !== digits + 1 || b[end - 1] !== 0x5a) return undefined; // 'Z'
+  const d = (i: number): number => {
+    const c = (b[start + i] as number) - 0x30;
+    return c >= 0 && c <= 9 ? c : Number.NaN;
+  };
+  const two = (i: number): number => d(i) * 10 + d(i + 1);
+  let year: number;
+  let p: number;
+  if (tag === UTC_TIME) {
+    const yy = two(0);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+    p = 2;
+  } else {
+    year = two(0) * 100 + two(2);
+    p = 4;
+  }
+  const month = two(p);
+  const day = two(p + 2);
+  const hour = two(p + 4);
+  const minute = two(p + 6);
+  const second = two(p + 8);
+  if (!(month >= 1 && month <= 12 && hour <= 23 && minute <= 59 && second <= 59) || Number.isNaN(year)) return undefined;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (!(day >= 1 && day <= (month === 2 ? (leap ? 29 : 28) : (DAYS_IN_MONTH[month - 1] as number)))) return undefined; // 30 February and the like
+  if (year >= 100) return Date.UTC(year, month - 1, day, hour, minute, second);
+  const dt = new Date(0);
+  dt.setUTCFullYear(year, month - 1, day); // Date.UTC maps years 0–99 onto 1900–1999
+  dt.setUTCHours(hour, minute, second, 0);
+  return dt.getTime();
+}
+
+/**
+ * [SPEC 10.1] Content rules for universal values, checked wherever they occur (also in fields hopsafe does
+ * not interpret): what asn1js refused while decoding, made DER-strict. BIT STRING: an initial octet ≤ 7,
+ * 0 when there are no further octets. OBJECT IDENTIFIER: non-empty, minimal arcs, last arc complete.
+ * UTCTime/GeneralizedTime: the RFC 5280 forms (`derTime`). No end-of-contents (tag 0). BMPString: whole UTF-16 units; UniversalString:
+ * whole UTF-32 units. SEQUENCE and SET are constructed, strings and the other simple types primitive (DER has no
+ * constructed strings).
+ */
+function checkUniversalContent(b: Uint8Array, tag: number, start: number, end: number, fail: (m: string) => never): void {
+  const n = end - start;
+  switch (tag) {
+    case 0x03:
+      if (n === 0 || (b[start] as number) > 7 || (n === 1 && b[start] !== 0)) fail('bad BIT STRING');
+      return;
+    case 0x06: {
+      if (n === 0 || ((b[end - 1] as number) & 0x80) !== 0) fail('bad OBJECT IDENTIFIER');
+      let arcStart = true;
+      for (let i = start; i < end; i++) {
+        const x = b[i] as number;
+        if (arcStart && x === 0x80) fail('non-minimal OBJECT IDENTIFIER arc');
+        arcStart = (x & 0x80) === 0;
+      }
+      return;
+    }
+    case UTC_TIME:
+    case GENERALIZED_TIME:
+      if (derTime(tag, b, start, end) === undefined) fail('invalid time');
+      return;
+    case 0x1e:
+      if (n % 2 !== 0) fail('bad BMPString');
+      return;
+    case 0x1c:
+      if (n % 4 !== 0) fail('bad UniversalString');
+      return;
+    case 0x00:
+      fail('end-of-contents octets in DER');
+      return;
+    case 0x10:
+    case 0x11:
+      fail('primitive SEQUENCE/SET');
+      return;
+    default:
+      if ((tag & 0x20) !== 0 && !CONSTRUCTED_UNIVERSAL.has(tag & 0x1f)) fail(`constructed encoding of universal tag ${tag & 0x1f}`);
+  }
 }
 
 /**
@@ -26,6 +122,7 @@ export interface FramingOptions {
 export function checkDerFraming(b: Uint8Array, what: string, opts: FramingOptions = {}): void {
   const maxDepth = opts.maxDepth ?? 32;
   const allowed = opts.allowedTags;
+  const contents = opts.universalContent === true;
   const fail = (m: string): never => {
     throw new HopsafeError('ERR_MALFORMED', `${what}: ${m}`);
   };
@@ -54,6 +151,7 @@ export function checkDerFraming(b: Uint8Array, what: string, opts: FramingOption
         if (len < 0x80) fail('non-minimal length');
       }
       if (off + len > end) fail('value overruns its container');
+      if (contents && (tag & 0xc0) === 0) checkUniversalContent(b, tag, off, off + len, fail);
       if (tag & 0x20) walk(off, off + len, depth + 1);
       off += len;
     }

@@ -1,12 +1,13 @@
 /**
- * Minimal strict DER for hopsafe's own tokens: a reader over a framing-checked buffer and a writer
- * that emits canonical DER directly. Tokens use seven tags only (SPEC 5.1), so this is a few dozen
- * lines; asn1js (used for certificates and keys) costs ~20 % of a handshake here, mostly by sniffing
- * every OCTET STRING — the certificates included — for encapsulated ASN.1. [SPEC 5.1]
+ * Minimal strict DER: a reader over a framing-checked buffer and a writer that emits canonical DER
+ * directly. Used for hopsafe's own tokens (seven tags, SPEC 5.1) and, through `decodeDer`, for
+ * certificates, CRLs and attribute certificates (src/pki/der.ts adds the X.509 types). asn1js cost
+ * ~20 % of a handshake for tokens and most of a cold-cache certificate validation, mostly by building
+ * an object per value and sniffing every OCTET STRING and BIT STRING for encapsulated ASN.1. [SPEC 5.1, 10.1]
  */
 import { HopsafeError } from '../errors/index.js';
 import { concat, fromUtf8, utf8 as toUtf8 } from '../bytes/index.js';
-import { checkDerFraming, TOKEN_TAGS } from './der.js';
+import { checkDerFraming, TOKEN_TAGS, type FramingOptions } from './der.js';
 
 export const TAG = { BOOLEAN: 0x01, INTEGER: 0x02, OCTET_STRING: 0x04, ENUMERATED: 0x0a, UTF8: 0x0c, SEQUENCE: 0x30, CTX0: 0xa0, CTX1: 0x81 } as const;
 
@@ -23,12 +24,21 @@ function malformed(what: string): never {
   throw new HopsafeError('ERR_MALFORMED', what);
 }
 
-/** Reads the TLV at `off` of a buffer whose framing was already checked. */
+/**
+ * Reads the TLV at `off` of a buffer whose framing was already checked. A multi-octet identifier (tag
+ * number ≥ 31, never used by tokens or by the X.509 fields hopsafe reads) keeps its first octet as `tag`,
+ * so it matches no expected tag.
+ */
 function readAt(buf: Uint8Array, off: number): Tlv {
   const tag = buf[off] as number;
-  const l0 = buf[off + 1] as number;
+  let q = off + 1;
+  if ((tag & 0x1f) === 0x1f) {
+    while (((buf[q] as number) & 0x80) !== 0) q++;
+    q++;
+  }
+  const l0 = buf[q] as number;
   let len = l0;
-  let p = off + 2;
+  let p = q + 1;
   if (l0 & 0x80) {
     len = 0;
     for (let i = 0; i < (l0 & 0x7f); i++) len = len * 256 + (buf[p++] as number);
@@ -45,12 +55,25 @@ export function decode(bytes: Uint8Array, maxLength: number, what: string): Tlv 
   return t;
 }
 
+/**
+ * [SPEC 10.1] Exactly one strictly framed DER value covering all of `bytes` (framing options as for
+ * `checkDerFraming`). The result and everything read from it are views of `bytes`, not copies.
+ */
+export function decodeDer(bytes: Uint8Array, what: string, opts: FramingOptions = {}): Tlv {
+  checkDerFraming(bytes, what, opts);
+  if (bytes.length === 0) malformed(`${what}: empty`);
+  const t = readAt(bytes, 0);
+  if (t.end !== bytes.length) malformed(`${what}: trailing bytes after the DER value`);
+  return t;
+}
+
 /** The exact encoding of `t` (for signatures and transcripts). */
 export function raw(t: Tlv): Uint8Array {
   return t.buf.subarray(t.offset, t.end);
 }
 
-function childrenOf(t: Tlv): Tlv[] {
+/** The values inside a constructed `t`, in order (no tag check). */
+export function childrenOf(t: Tlv): Tlv[] {
   const out: Tlv[] = [];
   for (let p = t.start; p < t.end; ) {
     const c = readAt(t.buf, p);
@@ -71,8 +94,11 @@ export function children(t: Tlv | undefined, what: string, min: number, max: num
   return c;
 }
 
-/** Minimal two's-complement INTEGER/ENUMERATED content in [min, max] (safe integers only). */
-function intValue(t: Tlv, what: string, min: number, max: number): number {
+/**
+ * Minimal two's-complement INTEGER/ENUMERATED content in [min, max] (safe integers only). hopsafe's token
+ * integers are never negative: their `min` is ≥ 0; RoleInformation role ids are.
+ */
+export function intValue(t: Tlv, what: string, min: number, max: number): number {
   const b = t.buf;
   const n = t.end - t.start;
   if (n === 0 || n > 8) malformed(`${what}: bad integer length`);
@@ -81,8 +107,7 @@ function intValue(t: Tlv, what: string, min: number, max: number): number {
     const b1 = b[t.start + 1] as number;
     if ((b0 === 0x00 && b1 < 0x80) || (b0 === 0xff && b1 >= 0x80)) malformed(`${what}: non-minimal integer`);
   }
-  if (b0 & 0x80) malformed(`${what}: negative`); // hopsafe integers are never negative
-  let v = 0;
+  let v = b0 & 0x80 ? -1 : 0; // the -1 seed carries the sign
   for (let i = t.start; i < t.end; i++) v = v * 256 + (b[i] as number);
   if (!Number.isSafeInteger(v) || v < min || v > max) malformed(`${what}: out of range`);
   return v;

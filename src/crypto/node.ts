@@ -34,7 +34,8 @@ import {
   type SignatureAlg,
 } from './provider.js';
 import { signatureAlgForKey, type KeyDescription } from './keys.js';
-import { screenPkcs8, screenSpki } from './key-der.js';
+import { screenPkcs8, screenSpki, type ParsedPublicKey } from './key-der.js';
+import { Lru } from '../pki/lru.js';
 
 const ECDH_CURVE: Record<Exclude<KexGroup, 'x25519'>, string> = {
   p256: 'prime256v1',
@@ -86,6 +87,51 @@ function describe(key: KeyObject): KeyDescription {
   if (type === 'ed25519') return { type: 'ed25519' };
   if (type === 'rsa' || type === 'rsa-pss') return { type: 'rsa', modulusLength: details.modulusLength ?? 0 };
   return { type: 'other', name: String(type) };
+}
+
+/** A screened SubjectPublicKeyInfo loaded into node:crypto. KeyObjects are immutable, so one may be shared. */
+export interface SpkiKey {
+  readonly parsed: Exclude<ParsedPublicKey, { type: 'other' }>;
+  readonly key: KeyObject;
+  readonly description: KeyDescription;
+}
+
+/**
+ * Imported public keys by their exact DER SubjectPublicKeyInfo (as a Latin-1 string: no hash, no
+ * collisions). OpenSSL 3's createPublicKey was ~18 % of a cold-cache handshake; certificate parsing, chain
+ * verification and `importPublicKey` all load the same few issuer and peer keys again and again.
+ */
+const spkiKeys = new Lru<string, SpkiKey>(1024);
+
+/**
+ * [SPEC 4.4] `spki` screened (`screenSpki`) and loaded into node:crypto, from the cache when these exact
+ * bytes were loaded before. `check` runs on the screened key before it is loaded (and on every cache hit).
+ * Throws the screening's ERR_MALFORMED / ERR_UNSUPPORTED, `check`'s errors, and ERR_MALFORMED when OpenSSL
+ * refuses the key; failures are not cached.
+ */
+export function spkiKeyObject(spki: Uint8Array, check?: (parsed: SpkiKey['parsed']) => void): SpkiKey {
+  const id = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString('latin1');
+  const hit = spkiKeys.get(id);
+  if (hit) {
+    check?.(hit.parsed);
+    return hit;
+  }
+  const parsed = screenSpki(spki);
+  check?.(parsed);
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch (e) {
+    throw new HopsafeError('ERR_MALFORMED', 'public key is not a valid SubjectPublicKeyInfo', { cause: e });
+  }
+  const entry: SpkiKey = { parsed, key, description: describe(key) };
+  spkiKeys.set(id, entry);
+  return entry;
+}
+
+/** [SPEC 4.3] An EC key's curve must have a signature algorithm: ERR_UNSUPPORTED before any range check, as in noble. */
+function curveHasSignatureAlg(parsed: SpkiKey['parsed']): void {
+  if (parsed.type === 'ec') signatureAlgForKey({ type: 'ec', namedCurve: parsed.curve });
 }
 
 function signOptions(alg: SignatureAlg): { hash: string | null; padding?: number; saltLength?: number; dsa?: 'ieee-p1363' } {
@@ -266,16 +312,9 @@ export function createNodeProvider(): CryptoProvider {
       return h;
     },
     importPublicKey(spki): PublicKeyHandle {
-      // [SPEC 4.4] screened first: Node 20 aborts the process on an EC point at infinity.
-      const parsed = screenSpki(spki);
-      if (parsed.type === 'ec') signatureAlgForKey({ type: 'ec', namedCurve: parsed.curve }); // ERR_UNSUPPORTED first, as in noble
-      let key: KeyObject;
-      try {
-        key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-      } catch (e) {
-        throw new HopsafeError('ERR_MALFORMED', 'public key is not a valid SubjectPublicKeyInfo', { cause: e });
-      }
-      const h: NodePublic = { kind: 'public', provider: name, signatureAlg: signatureAlgForKey(describe(key)), spki: Uint8Array.from(spki), key };
+      // [SPEC 4.4] screened first (Node 20 aborts the process on an EC point at infinity); loaded once per distinct SPKI.
+      const { key, description } = spkiKeyObject(spki, curveHasSignatureAlg);
+      const h: NodePublic = { kind: 'public', provider: name, signatureAlg: signatureAlgForKey(description), spki: Uint8Array.from(spki), key };
       return h;
     },
     sign(handle, data) {

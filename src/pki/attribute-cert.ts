@@ -6,7 +6,7 @@
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { asOid, children, rawOf, seq, tlv, toBytes, parseSignedEnvelope } from './der.js';
+import { children, ctx, integerContent, oid, rawOf, seq, smallInt, TAG, tlv, parseSignedEnvelope, type Tlv } from './der.js';
 import { signatureSpec, type SpecResult } from './signature.js';
 import { parseTime, readGeneralNames, sha256Hex } from './x509.js';
 import { ID_IEC62351_8_ROLE_INFO } from './oids.js';
@@ -29,36 +29,47 @@ export interface ParsedAttributeCert {
   readonly roleInfos: readonly Uint8Array[];
 }
 
+const malformed = (msg: string): HopsafeError => new HopsafeError('ERR_MALFORMED', `attribute certificate: ${msg}`);
+
+/** AttCertIssuer: v2Form [0] IMPLICIT V2Form { issuerName GeneralNames OPTIONAL, … }, or a v1 GeneralNames. */
+function issuerNamesOf(issuer: Tlv): Uint8Array[] {
+  if (issuer.tag !== ctx(0, true)) return readGeneralNames(issuer, 'AC issuer').directoryNames;
+  const first = children(issuer, 'v2Form', issuer.tag)[0];
+  if (!first) return [];
+  // A V2Form written without the GeneralNames SEQUENCE: its GeneralName values directly inside [0].
+  if (first.tag === ctx(4, true)) return readGeneralNames(issuer, 'v2Form', issuer.tag).directoryNames;
+  return readGeneralNames(first, 'v2Form issuerName').directoryNames;
+}
+
 export function parseAttributeCertificate(der: Uint8Array): ParsedAttributeCert {
   if (der.length > MAX_AC_SIZE) throw new HopsafeError('ERR_MALFORMED', 'attribute certificate too large');
   try {
     const { tbsNode: info, tbs, sigAlg, signature } = parseSignedEnvelope(der, 'attribute certificate');
-    const [version, holder, issuer, innerAlg, serial, validity, attributes] = children(info, 'acinfo');
-    if (!(version instanceof asn1js.Integer) || version.valueBlock.valueDec !== 1) throw new Error('not a v2 attribute certificate');
-    if (!holder || !issuer || !innerAlg || !(serial instanceof asn1js.Integer) || !validity || !attributes) throw new Error('missing fields');
-    if (!equal(rawOf(innerAlg), rawOf(sigAlg))) throw new Error('signature algorithm mismatch');
+    const f = children(info, 'acinfo');
+    if (f.length < 7) throw malformed('missing fields');
+    const [version, holder, issuer, innerAlg, serial, validity, attributes] = f as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv, Tlv];
+    if (smallInt(version, 'version', 0, 2) !== 1) throw malformed('not a v2 attribute certificate');
+    integerContent(serial, 'serialNumber');
+    if (!equal(rawOf(innerAlg), rawOf(sigAlg))) throw malformed('signature algorithm mismatch');
     let holderIssuers: Uint8Array[] = [];
     let holderSerialHex: string | undefined;
     for (const h of children(holder, 'holder')) {
-      if (h.idBlock.tagClass === 3 && h.idBlock.tagNumber === 0) {
-        const [gns, ser] = (h as asn1js.Constructed).valueBlock.value;
-        if (!gns || !(ser instanceof asn1js.Integer)) throw new Error('bad baseCertificateID');
-        holderIssuers = readGeneralNames(gns, 'holder issuer').directoryNames;
-        holderSerialHex = toHex(toBytes(ser.valueBlock.valueHexView));
-      }
+      if (h.tag !== ctx(0, true)) continue;
+      // baseCertificateID [0] IMPLICIT IssuerSerial { issuer GeneralNames, serial INTEGER, issuerUID OPTIONAL }
+      const [gns, ser] = children(h, 'baseCertificateID', h.tag);
+      if (!gns) throw malformed('bad baseCertificateID');
+      holderSerialHex = toHex(integerContent(ser, 'baseCertificateID serial'));
+      holderIssuers = readGeneralNames(gns, 'holder issuer').directoryNames;
     }
-    let issuerNames: Uint8Array[] = [];
-    if (issuer.idBlock.tagClass === 3 && issuer.idBlock.tagNumber === 0) {
-      const first = (issuer as asn1js.Constructed).valueBlock.value[0];
-      if (first && first.idBlock.tagClass === 3 && first.idBlock.tagNumber === 4) issuerNames = readGeneralNames(issuer, 'v2Form').directoryNames;
-      else if (first) issuerNames = readGeneralNames(first, 'v2Form issuerName').directoryNames;
-    } else issuerNames = readGeneralNames(issuer, 'AC issuer').directoryNames;
-    const [nb, na] = children(validity, 'attrCertValidityPeriod');
+    const issuerNames = issuerNamesOf(issuer);
+    const period = children(validity, 'attrCertValidityPeriod');
+    if (period.length !== 2) throw malformed('bad attrCertValidityPeriod');
     const roleInfos: Uint8Array[] = [];
     for (const attr of children(attributes, 'attributes')) {
-      const [type, values] = children(attr, 'attribute');
-      if (asOid(type, 'attribute type') !== ID_IEC62351_8_ROLE_INFO) continue;
-      for (const v of children(values, 'attribute values')) roleInfos.push(rawOf(v));
+      const a = children(attr, 'attribute');
+      if (a.length !== 2) throw malformed('bad attribute');
+      if (oid(a[0], 'attribute type') !== ID_IEC62351_8_ROLE_INFO) continue;
+      for (const v of children(a[1], 'attribute values', TAG.SET)) roleInfos.push(rawOf(v));
     }
     return {
       der,
@@ -69,8 +80,8 @@ export function parseAttributeCertificate(der: Uint8Array): ParsedAttributeCert 
       holderIssuers,
       ...(holderSerialHex !== undefined ? { holderSerialHex } : {}),
       issuerNames,
-      notBefore: parseTime(nb, 'notBeforeTime'),
-      notAfter: parseTime(na, 'notAfterTime'),
+      notBefore: parseTime(period[0], 'notBeforeTime'),
+      notAfter: parseTime(period[1], 'notAfterTime'),
       roleInfos,
     };
   } catch (e) {

@@ -1,8 +1,7 @@
 /** X.509 CRL (RFC 5280 §5) parsing. ERR_MALFORMED on anything unexpected. [SPEC 10.5] */
-import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { asOid, children, parseDer, rawOf, toBytes, parseSignedEnvelope } from './der.js';
+import { children, integerContent, isTime, oid, octets, parseDer, parseSignedEnvelope, rawOf, smallInt, TAG, type Tlv } from './der.js';
 import { signatureSpec, type SpecResult } from './signature.js';
 import { parseTime, readName, sha256Hex } from './x509.js';
 import { ID_CE_CRL_REASON } from './oids.js';
@@ -25,51 +24,50 @@ export interface ParsedCrl {
 
 const REMOVE_FROM_CRL = 8;
 
+const malformed = (msg: string): HopsafeError => new HopsafeError('ERR_MALFORMED', `CRL: ${msg}`);
+
+/** CRLReason from crlEntryExtensions, if present. */
+function reasonOf(exts: Tlv): number | undefined {
+  let reason: number | undefined;
+  for (const ext of children(exts, 'crlEntryExtensions')) {
+    const ef = children(ext, 'crlEntryExtension');
+    if (oid(ef[0], 'crlEntryExtension') !== ID_CE_CRL_REASON) continue;
+    const v = ef[ef.length - 1];
+    if (v?.tag !== TAG.OCTET_STRING) throw malformed('bad reasonCode');
+    const e = parseDer(octets(v, 'reasonCode'), 'reasonCode');
+    if (e.tag === TAG.ENUMERATED) reason = smallInt(e, 'reasonCode', 0, 255, TAG.ENUMERATED);
+  }
+  return reason;
+}
+
 export function parseCrl(der: Uint8Array): ParsedCrl {
   if (der.length > MAX_CRL_SIZE) throw new HopsafeError('ERR_MALFORMED', `CRL larger than ${MAX_CRL_SIZE} bytes`);
   try {
-    const { tbsNode: tbsNode, tbs, sigAlg, signature } = parseSignedEnvelope(der, 'CRL');
+    const { tbsNode, tbs, sigAlg, signature } = parseSignedEnvelope(der, 'CRL');
     const f = children(tbsNode, 'tbsCertList');
     let i = 0;
-    if (f[0] instanceof asn1js.Integer) i++;
+    if (f[0]?.tag === TAG.INTEGER) i++; // version
     const inner = f[i++];
     const issuerNode = f[i++];
-    if (!inner || !issuerNode) throw new Error('missing fields');
-    if (!equal(rawOf(inner), rawOf(sigAlg))) throw new Error('signatureAlgorithm differs from tbsCertList.signature');
+    if (!inner || !issuerNode) throw malformed('missing fields');
+    if (!equal(rawOf(inner), rawOf(sigAlg))) throw malformed('signatureAlgorithm differs from tbsCertList.signature');
     const thisUpdate = parseTime(f[i++], 'thisUpdate');
     let nextUpdate: Date | undefined;
-    const n = f[i];
-    if (n instanceof asn1js.UTCTime || n instanceof asn1js.GeneralizedTime) {
-      nextUpdate = parseTime(n, 'nextUpdate');
-      i++;
-    }
+    if (isTime(f[i])) nextUpdate = parseTime(f[i++], 'nextUpdate');
     const revoked = new Map<string, Date>();
     const list = f[i];
-    if (list instanceof asn1js.Sequence) {
+    if (list?.tag === TAG.SEQUENCE) {
       i++;
       for (const entry of children(list, 'revokedCertificates')) {
-        const [serial, date, exts] = children(entry, 'revokedCertificate');
-        if (!(serial instanceof asn1js.Integer)) throw new Error('bad serial');
-        let reason: number | undefined;
-        if (exts) {
-          for (const ext of children(exts, 'crlEntryExtensions')) {
-            const ef = children(ext, 'crlEntryExtension');
-            if (asOid(ef[0], 'crlEntryExtension') === ID_CE_CRL_REASON) {
-              const v = ef[ef.length - 1];
-              if (!(v instanceof asn1js.OctetString)) throw new Error('bad reasonCode');
-              const e = parseDer(toBytes(v.valueBlock.valueHexView), 'reasonCode');
-              if (e instanceof asn1js.Enumerated) reason = e.valueBlock.valueDec;
-            }
-          }
-        }
-        if (reason === REMOVE_FROM_CRL) continue;
-        revoked.set(toHex(toBytes(serial.valueBlock.valueHexView)), parseTime(date, 'revocationDate'));
+        const e = children(entry, 'revokedCertificate');
+        if (e.length < 2 || e.length > 3) throw malformed('bad revokedCertificate');
+        const serial = integerContent(e[0], 'userCertificate');
+        const date = parseTime(e[1], 'revocationDate');
+        if (e[2] && reasonOf(e[2]) === REMOVE_FROM_CRL) continue;
+        revoked.set(toHex(serial), date);
       }
     }
-    for (; i < f.length; i++) {
-      const x = f[i];
-      if (!x || x.idBlock.tagClass !== 3 || x.idBlock.tagNumber !== 0) throw new Error('unexpected field');
-    }
+    for (; i < f.length; i++) if (f[i]?.tag !== 0xa0) throw malformed('unexpected field');
     return {
       der,
       fingerprint: sha256Hex(der),

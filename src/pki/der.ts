@@ -1,15 +1,76 @@
-/** Small DER helpers on top of asn1js: strict parse, OID text, TLV building. [SPEC 10.1] */
-import * as asn1js from 'asn1js';
+/**
+ * DER reading for the X.509 family (certificates, CRLs, attribute certificates, RoleInformation) on the
+ * codec's strict TLV reader, plus TLV building for issuing. Everything read is a view of the input, not a
+ * copy. Every failure is ERR_MALFORMED. [SPEC 10.1]
+ */
 import { HopsafeError } from '../errors/index.js';
-import { parseStrict } from '../codec/der.js';
-import { equal } from '../bytes/index.js';
+import { fromUtf8 } from '../bytes/index.js';
+import { childrenOf, decodeDer, intValue, raw, type Tlv } from '../codec/tlv.js';
+import { derTime } from '../codec/der.js';
+import { Lru } from './lru.js';
 
-/** Strict DER framing and parsing live in the codec (one implementation for tokens, certificates and keys). [SPEC 10.1] */
+/** Strict DER framing lives in the codec (one implementation for tokens, certificates and keys). [SPEC 10.1] */
 export { checkDerFraming } from '../codec/der.js';
+export type { Tlv } from '../codec/tlv.js';
+/** DER BOOLEAN: one octet, 00 or FF. */
+export { boolean } from '../codec/tlv.js';
 
-/** Parses exactly one DER object covering all of `der`; anything else is ERR_MALFORMED. */
-export function parseDer(der: Uint8Array, what: string): asn1js.AsnType {
-  return parseStrict(der, what);
+/** Identifier octets of the universal types read here. */
+export const TAG = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  ENUMERATED: 0x0a,
+  UTF8: 0x0c,
+  PRINTABLE: 0x13,
+  TELETEX: 0x14,
+  IA5: 0x16,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  VISIBLE: 0x1a,
+  UNIVERSAL_STRING: 0x1c,
+  BMP: 0x1e,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
+
+/** Context-specific tag [n]: constructed (EXPLICIT, or IMPLICIT of a constructed type) or primitive. */
+export const ctx = (n: number, constructed: boolean): number => (constructed ? 0xa0 : 0x80) | n;
+
+function malformed(what: string): never {
+  throw new HopsafeError('ERR_MALFORMED', what);
+}
+
+/**
+ * [SPEC 10.1] Exactly one strictly framed DER value covering all of `der`, with the content of every universal
+ * value checked wherever it occurs (BIT STRING, OID, times, BMP/UniversalString, no constructed strings).
+ */
+export function parseDer(der: Uint8Array, what: string): Tlv {
+  return decodeDer(der, what, { universalContent: true });
+}
+
+/** The exact encoding of a value (a view). */
+export const rawOf = raw;
+
+/** The content octets of a value (a view). */
+export function contentOf(t: Tlv): Uint8Array {
+  return t.buf.subarray(t.start, t.end);
+}
+
+/** Children of a SEQUENCE (or of the constructed `tag` given); ERR_MALFORMED naming `what` otherwise. */
+export function children(t: Tlv | undefined, what: string, tag: number = TAG.SEQUENCE): Tlv[] {
+  if (!t || t.tag !== tag) malformed(`${what}: expected tag 0x${tag.toString(16)}`);
+  return childrenOf(t);
+}
+
+/** The one value inside an EXPLICIT [n] wrapper. */
+export function explicit(t: Tlv, what: string): Tlv {
+  const c = childrenOf(t);
+  if ((t.tag & 0x20) === 0 || c.length !== 1) malformed(`${what}: bad explicit tag`);
+  return c[0] as Tlv;
 }
 
 /** Dotted text of an OID from its content octets; handles arcs beyond 2^53 (UUID OIDs). */
@@ -33,21 +94,149 @@ export function oidFromContent(content: Uint8Array): string {
   return [...head, ...arcs.slice(1)].map(String).join('.');
 }
 
-export function oidText(o: asn1js.ObjectIdentifier): string {
-  return oidFromContent(new Uint8Array(o.valueBlock.toBER(false)));
+/** Texts of OIDs with arcs beyond 2^46 (hopsafe's UUID arc), by content octets: BigInt arithmetic was a third of a parse. */
+const bigOids = new Lru<string, string>(64);
+
+function bigOidText(content: Uint8Array): string {
+  const id = Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('latin1');
+  let text = bigOids.get(id);
+  if (text === undefined) {
+    text = oidFromContent(content);
+    bigOids.set(id, text);
+  }
+  return text;
 }
 
-export function asOid(node: unknown, what: string): string {
-  if (!(node instanceof asn1js.ObjectIdentifier)) throw new HopsafeError('ERR_MALFORMED', `${what}: expected OBJECT IDENTIFIER`);
-  return oidText(node);
+/** OID text; number arithmetic unless an arc outgrows 2^46 (then `oidFromContent`, cached). */
+function oidText(b: Uint8Array, start: number, end: number): string {
+  let out = '';
+  let v = 0;
+  let first = true;
+  let arcStart = true;
+  for (let i = start; i < end; i++) {
+    const x = b[i] as number;
+    if (arcStart && x === 0x80) malformed('non-minimal OID arc');
+    if (v >= 2 ** 46) return bigOidText(b.subarray(start, end));
+    v = v * 128 + (x & 0x7f);
+    arcStart = (x & 0x80) === 0;
+    if (arcStart) {
+      if (first) out = v < 40 ? `0.${v}` : v < 80 ? `1.${v - 40}` : `2.${v - 80}`;
+      else out += `.${v}`;
+      first = false;
+      v = 0;
+    }
+  }
+  if (!arcStart || first) malformed('truncated OID');
+  return out;
 }
 
-/** Raw encoding of an already-parsed node (the bytes it was decoded from). */
-export function rawOf(node: asn1js.AsnType): Uint8Array {
-  const v = (node as asn1js.BaseBlock).valueBeforeDecodeView;
-  if (v && v.byteLength > 0) return new Uint8Array(v);
-  return new Uint8Array(node.toBER(false));
+export function oid(t: Tlv | undefined, what: string): string {
+  if (!t || t.tag !== TAG.OID) malformed(`${what}: expected OBJECT IDENTIFIER`);
+  return oidText(t.buf, t.start, t.end);
 }
+
+/** INTEGER content octets (a view; non-empty, not checked for minimality: serial numbers are compared as written). */
+export function integerContent(t: Tlv | undefined, what: string): Uint8Array {
+  if (!t || t.tag !== TAG.INTEGER || t.end === t.start) malformed(`${what}: expected INTEGER`);
+  return contentOf(t);
+}
+
+/** A minimally encoded two's-complement INTEGER (or `tag`, e.g. ENUMERATED) in [min, max] (safe integers). */
+export function smallInt(t: Tlv | undefined, what: string, min: number, max: number, tag: number = TAG.INTEGER): number {
+  if (!t || t.tag !== tag) malformed(`${what}: expected tag 0x${tag.toString(16)}`);
+  return intValue(t, what, min, max);
+}
+
+/** OCTET STRING content (a view). */
+export function octets(t: Tlv | undefined, what: string): Uint8Array {
+  if (!t || t.tag !== TAG.OCTET_STRING) malformed(`${what}: expected OCTET STRING`);
+  return contentOf(t);
+}
+
+/** BIT STRING (or IMPLICIT `tag`) as its unused-bit count and the octets after it (a view). */
+export function bitString(t: Tlv | undefined, what: string, tag: number = TAG.BIT_STRING): { unused: number; bytes: Uint8Array } {
+  if (!t || t.tag !== tag || t.end === t.start) malformed(`${what}: expected BIT STRING`);
+  const unused = t.buf[t.start] as number;
+  if (unused > 7 || (unused !== 0 && t.end - t.start === 1)) malformed(`${what}: bad BIT STRING`);
+  return { unused, bytes: t.buf.subarray(t.start + 1, t.end) };
+}
+
+export const isTime = (t: Tlv | undefined): boolean => t !== undefined && (t.tag === TAG.UTC_TIME || t.tag === TAG.GENERALIZED_TIME);
+
+/** [SPEC 10.1] UTCTime or GeneralizedTime in the RFC 5280 forms (YYMMDDHHMMSSZ, YYYYMMDDHHMMSSZ). */
+export function time(t: Tlv | undefined, what: string, tag?: number): Date {
+  if (!t || !(tag === undefined ? isTime(t) : t.tag === tag)) malformed(`${what}: expected ${tag === TAG.GENERALIZED_TIME ? 'GeneralizedTime' : 'UTCTime or GeneralizedTime'}`);
+  const ms = derTime(t.tag, t.buf, t.start, t.end);
+  if (ms === undefined) malformed(`${what}: invalid time`);
+  return new Date(ms);
+}
+
+const latin1 = (b: Uint8Array, start: number, end: number): string => Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
+
+/** UTF8String text (invalid UTF-8 is ERR_MALFORMED). */
+export function utf8String(t: Tlv | undefined, what: string): string {
+  if (!t || t.tag !== TAG.UTF8) malformed(`${what}: expected UTF8String`);
+  return fromUtf8(contentOf(t));
+}
+
+/**
+ * Text of a DirectoryString-like value: UTF8String (valid UTF-8), PrintableString, IA5String, TeletexString,
+ * VisibleString (octets as Latin-1), BMPString (UTF-16BE), UniversalString (UTF-32BE). Undefined for other types.
+ */
+export function stringValue(t: Tlv | undefined): string | undefined {
+  if (!t) return undefined;
+  const b = t.buf;
+  switch (t.tag) {
+    case TAG.UTF8:
+      return fromUtf8(contentOf(t));
+    case TAG.PRINTABLE:
+    case TAG.IA5:
+    case TAG.TELETEX:
+    case TAG.VISIBLE:
+      return latin1(b, t.start, t.end);
+    case TAG.BMP: {
+      let s = '';
+      for (let i = t.start; i + 1 < t.end; i += 2) s += String.fromCharCode(((b[i] as number) << 8) | (b[i + 1] as number));
+      return s;
+    }
+    case TAG.UNIVERSAL_STRING: {
+      let s = '';
+      for (let i = t.start; i + 3 < t.end; i += 4) {
+        const cp = (b[i] as number) * 2 ** 24 + (((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number));
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) malformed('UniversalString: not a Unicode scalar value');
+        s += String.fromCodePoint(cp);
+      }
+      return s;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A signed X.509-family object (certificate, CRL, attribute certificate): SEQUENCE { tbs, signatureAlgorithm, BIT STRING }. */
+export interface SignedEnvelope {
+  readonly tbsNode: Tlv;
+  /** Exact DER of the signed part (a view). */
+  readonly tbs: Uint8Array;
+  readonly sigAlg: Tlv;
+  readonly signature: Uint8Array;
+}
+
+/**
+ * [SPEC 10.1] Parses the outer envelope strictly: three fields, a BIT STRING with 0 unused bits. The strict
+ * framing check makes the outer encoding exactly the DER around the raw parts (minimal lengths, each value
+ * exactly filled by its children). Errors are ERR_MALFORMED naming `what`.
+ */
+export function parseSignedEnvelope(der: Uint8Array, what: string): SignedEnvelope {
+  const top = children(parseDer(der, what), what);
+  if (top.length !== 3) malformed(`${what}: expected 3 top-level fields`);
+  const [tbsNode, sigAlg, sigNode] = top as [Tlv, Tlv, Tlv];
+  const sig = sigNode.tag === TAG.BIT_STRING && sigNode.end > sigNode.start && sigNode.buf[sigNode.start] === 0 ? sigNode : undefined;
+  if (!sig) malformed(`${what}: bad signature BIT STRING`);
+  return { tbsNode, tbs: raw(tbsNode), sigAlg, signature: sig.buf.subarray(sig.start + 1, sig.end) };
+}
+
+// ---- building (issuing) ----
 
 function lengthBytes(n: number): number[] {
   if (n < 0x80) return [n];
@@ -80,49 +269,4 @@ export function toBytes(b: ArrayBuffer | ArrayBufferView): Uint8Array {
   if (b instanceof Uint8Array) return b;
   if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   return new Uint8Array(b);
-}
-
-/** Children of a constructed node; ERR_MALFORMED if it is not a SEQUENCE/SET. */
-export function children(node: unknown, what: string): asn1js.AsnType[] {
-  if (!(node instanceof asn1js.Sequence) && !(node instanceof asn1js.Set) && !(node instanceof asn1js.Constructed))
-    throw new HopsafeError('ERR_MALFORMED', `${what}: expected a constructed value`);
-  return node.valueBlock.value;
-}
-
-/** Text of a DirectoryString / IA5String / UTF8String / PrintableString node. */
-export function stringValue(node: unknown): string | undefined {
-  if (
-    node instanceof asn1js.Utf8String ||
-    node instanceof asn1js.PrintableString ||
-    node instanceof asn1js.IA5String ||
-    node instanceof asn1js.TeletexString ||
-    node instanceof asn1js.BmpString ||
-    node instanceof asn1js.UniversalString ||
-    node instanceof asn1js.VisibleString
-  )
-    return node.valueBlock.value;
-  return undefined;
-}
-
-/** A signed X.509-family object (certificate, CRL, attribute certificate): SEQUENCE { tbs, signatureAlgorithm, BIT STRING }. */
-export interface SignedEnvelope {
-  readonly tbsNode: asn1js.AsnType;
-  /** Exact DER of the signed part. */
-  readonly tbs: Uint8Array;
-  readonly sigAlg: asn1js.AsnType;
-  readonly signature: Uint8Array;
-}
-
-/**
- * [SPEC 10.1] Parses the outer envelope strictly: three fields, a BIT STRING with 0 unused bits, and an outer
- * encoding that is exactly the DER around the raw parts. Errors are ERR_MALFORMED naming `what`.
- */
-export function parseSignedEnvelope(der: Uint8Array, what: string): SignedEnvelope {
-  const top = children(parseDer(der, what), what);
-  if (top.length !== 3) throw new HopsafeError('ERR_MALFORMED', `${what}: expected 3 top-level fields`);
-  const [tbsNode, sigAlg, sigNode] = top as [asn1js.AsnType, asn1js.AsnType, asn1js.AsnType];
-  if (!(sigNode instanceof asn1js.BitString) || sigNode.valueBlock.unusedBits !== 0) throw new HopsafeError('ERR_MALFORMED', `${what}: bad signature BIT STRING`);
-  const tbs = rawOf(tbsNode);
-  if (!equal(seq(tbs, rawOf(sigAlg), rawOf(sigNode)), der)) throw new HopsafeError('ERR_MALFORMED', `${what}: not DER-encoded`);
-  return { tbsNode, tbs, sigAlg, signature: toBytes(sigNode.valueBlock.valueHexView) };
 }

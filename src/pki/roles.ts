@@ -6,7 +6,7 @@
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import type { RoleAssignment } from './types.js';
-import { children, parseDer, seq, tlv } from './der.js';
+import { children, ctx, parseDer, seq, smallInt, stringValue, TAG, time, tlv, utf8String, type Tlv } from './der.js';
 
 /** IEC 62351-8 predefined roles (Table "pre-defined roles"). Ids -32768..-1 are private (custom) roles. */
 export const PREDEFINED_ROLES = {
@@ -106,32 +106,28 @@ export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore:
     const entries = children(top, 'RoleInformation');
     if (entries.length === 0 || entries.length > 64) throw new Error('RoleInformation must hold 1..64 entries');
     for (const e of entries) {
+      // UserRoleInfo ::= SEQUENCE { userRole SEQUENCE OF INTEGER, aor UTF8String, revision INTEGER, roleDefinition UTF8String, … }
       const f = children(e, 'UserRoleInfo');
-      const [ids, aorN, revN, defN] = f;
-      const idList = children(ids, 'userRole').map((n) => {
-        if (!(n instanceof asn1js.Integer)) throw new Error('roleId is not an INTEGER');
-        const v = n.valueBlock.valueDec;
-        if (v < -32768 || v > 32767) throw new Error('roleId out of range');
-        return v;
-      });
-      if (idList.length === 0 || !(aorN instanceof asn1js.Utf8String) || !(revN instanceof asn1js.Integer) || !(defN instanceof asn1js.Utf8String))
-        throw new Error('bad UserRoleInfo');
+      const [ids, aorN, revN, defN] = f as (Tlv | undefined)[];
+      const idList = children(ids, 'userRole').map((n) => smallInt(n, 'roleId', -32768, 32767));
+      if (idList.length === 0 || aorN?.tag !== TAG.UTF8 || revN?.tag !== TAG.INTEGER || defN?.tag !== TAG.UTF8) throw new Error('bad UserRoleInfo');
+      const aor = utf8String(aorN, 'aor');
+      utf8String(defN, 'roleDefinition');
       let operation = 1;
       let notBefore = container.notBefore;
       let notAfter = container.notAfter;
       let names: string[] | undefined;
       for (const n of f.slice(4)) {
-        if (n instanceof asn1js.Enumerated) operation = n.valueBlock.valueDec;
-        else if (n instanceof asn1js.Integer) continue; // statusChangeSequence
-        else if (n.idBlock.tagClass === 3 && n.idBlock.tagNumber === 0) {
-          const [a, b] = (n as asn1js.Constructed).valueBlock.value;
-          if (!(a instanceof asn1js.GeneralizedTime) || !(b instanceof asn1js.GeneralizedTime)) throw new Error('bad role validity');
-          notBefore = a.toDate();
-          notAfter = b.toDate();
-        } else if (n.idBlock.tagClass === 3 && n.idBlock.tagNumber === 1) {
-          names = (n as asn1js.Constructed).valueBlock.value.map((s) => {
-            if (!(s instanceof asn1js.Utf8String)) throw new Error('bad role name');
-            return s.valueBlock.value;
+        if (n.tag === TAG.ENUMERATED) operation = smallInt(n, 'operation', 0, 255, TAG.ENUMERATED);
+        else if (n.tag === TAG.INTEGER) continue; // statusChangeSequence
+        else if (n.tag === ctx(0, true)) {
+          const [a, b] = children(n, 'role validity', n.tag);
+          notBefore = time(a, 'role notBefore', TAG.GENERALIZED_TIME);
+          notAfter = time(b, 'role notAfter', TAG.GENERALIZED_TIME);
+        } else if (n.tag === ctx(1, true)) {
+          names = children(n, 'role names', n.tag).map((x) => {
+            if (x.tag !== TAG.UTF8) throw new Error('bad role name');
+            return stringValue(x) as string;
           });
         } else throw new Error('unexpected UserRoleInfo field');
       }
@@ -147,7 +143,7 @@ export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore:
           if (given !== undefined && (!ROLE_NAME_PATTERN.test(given) || isPredefinedRole(given.toUpperCase()))) return;
           role = given ?? roleNameForId(id);
         }
-        out.push({ role, roleId: id, notBefore, notAfter, aor: aorN.valueBlock.value });
+        out.push({ role, roleId: id, notBefore, notAfter, aor });
       });
     }
   } catch (e) {

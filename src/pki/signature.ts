@@ -5,10 +5,10 @@
  * SHA-1 and MD5 are refused. [SPEC 10.2]
  */
 import * as asn1js from 'asn1js';
-import { createPublicKey, sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
+import { sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
-import { screenSpki } from '../crypto/key-der.js';
-import { asOid, children, seq, tlv } from './der.js';
+import { spkiKeyObject } from '../crypto/node.js';
+import { children, oid, seq, tlv, TAG, type Tlv } from './der.js';
 import { HASH_OIDS, ID_MGF1, SIG } from './oids.js';
 
 export type HashName = 'sha256' | 'sha384' | 'sha512';
@@ -21,31 +21,44 @@ export type SignatureSpec =
 /** Result of reading an AlgorithmIdentifier: a supported spec, or why not. */
 export type SpecResult = { ok: true; spec: SignatureSpec } | { ok: false; reason: string };
 
-function hashOfAlgId(node: asn1js.AsnType | undefined, what: string): HashName | undefined {
+function hashOfAlgId(node: Tlv | undefined, what: string): HashName | undefined {
   if (!node) return undefined;
-  const [oid] = children(node, what);
-  return HASH_OIDS[asOid(oid, what)];
+  const [o] = children(node, what);
+  return HASH_OIDS[oid(o, what)];
 }
 
-function pssParams(params: asn1js.AsnType | undefined): SpecResult {
-  if (!params || !(params instanceof asn1js.Sequence)) return { ok: false, reason: 'RSASSA-PSS without parameters (SHA-1 defaults)' };
+/** A small non-negative INTEGER (≤ 3 content octets, minimal), or undefined. */
+function smallUint(t: Tlv): number | undefined {
+  const n = t.end - t.start;
+  const b = t.buf;
+  if (t.tag !== TAG.INTEGER || n === 0 || n > 3 || ((b[t.start] as number) & 0x80) !== 0 || (n > 1 && b[t.start] === 0 && ((b[t.start + 1] as number) & 0x80) === 0))
+    return undefined;
+  let v = 0;
+  for (let i = t.start; i < t.end; i++) v = v * 256 + (b[i] as number);
+  return v;
+}
+
+function pssParams(params: Tlv | undefined): SpecResult {
+  if (!params || params.tag !== TAG.SEQUENCE) return { ok: false, reason: 'RSASSA-PSS without parameters (SHA-1 defaults)' };
   let hash: HashName | undefined;
   let mgfHash: HashName | undefined;
   let saltLength = 20;
-  for (const f of params.valueBlock.value) {
-    const tag = f.idBlock.tagNumber;
-    const inner = (f as asn1js.Constructed).valueBlock.value?.[0];
-    if (f.idBlock.tagClass !== 3 || !inner) return { ok: false, reason: 'bad RSASSA-PSS parameters' };
+  for (const f of children(params, 'RSASSA-PSS parameters')) {
+    const tag = f.tag & 0x1f;
+    const inside = (f.tag & 0xe0) === 0xa0 ? children(f, 'RSASSA-PSS parameter', f.tag) : [];
+    const inner = inside[0];
+    if (!inner || inside.length !== 1) return { ok: false, reason: 'bad RSASSA-PSS parameters' };
     if (tag === 0) hash = hashOfAlgId(inner, 'PSS hash');
     else if (tag === 1) {
       const [mgfOid, mgfParam] = children(inner, 'PSS MGF');
-      if (asOid(mgfOid, 'PSS MGF') !== ID_MGF1) return { ok: false, reason: 'PSS mask generation is not MGF1' };
+      if (oid(mgfOid, 'PSS MGF') !== ID_MGF1) return { ok: false, reason: 'PSS mask generation is not MGF1' };
       mgfHash = hashOfAlgId(mgfParam, 'MGF1 hash');
     } else if (tag === 2) {
-      if (!(inner instanceof asn1js.Integer)) return { ok: false, reason: 'bad PSS salt length' };
-      saltLength = inner.valueBlock.valueDec;
+      const v = smallUint(inner);
+      if (v === undefined) return { ok: false, reason: 'bad PSS salt length' };
+      saltLength = v;
     } else if (tag === 3) {
-      if (!(inner instanceof asn1js.Integer) || inner.valueBlock.valueDec !== 1) return { ok: false, reason: 'bad PSS trailer field' };
+      if (smallUint(inner) !== 1) return { ok: false, reason: 'bad PSS trailer field' };
     }
   }
   if (!hash || !mgfHash) return { ok: false, reason: 'RSASSA-PSS with SHA-1 or an unknown hash' };
@@ -54,29 +67,29 @@ function pssParams(params: asn1js.AsnType | undefined): SpecResult {
   return { ok: true, spec: { kind: 'rsa-pss', hash, saltLength } };
 }
 
-/** Reads an AlgorithmIdentifier node. */
-export function signatureSpec(algId: asn1js.AsnType): SpecResult {
+/** Reads an AlgorithmIdentifier. */
+export function signatureSpec(algId: Tlv): SpecResult {
   const [oidNode, params] = children(algId, 'AlgorithmIdentifier');
-  const oid = asOid(oidNode, 'AlgorithmIdentifier');
-  const absentOrNull = !params || params instanceof asn1js.Null;
-  switch (oid) {
+  const o = oid(oidNode, 'AlgorithmIdentifier');
+  const absentOrNull = !params || (params.tag === TAG.NULL && params.end === params.start);
+  switch (o) {
     case SIG.rsaPkcs1Sha256:
     case SIG.rsaPkcs1Sha384:
     case SIG.rsaPkcs1Sha512:
       if (!absentOrNull) return { ok: false, reason: 'unexpected RSA signature parameters' };
-      return { ok: true, spec: { kind: 'rsa-pkcs1', hash: oid === SIG.rsaPkcs1Sha256 ? 'sha256' : oid === SIG.rsaPkcs1Sha384 ? 'sha384' : 'sha512' } };
+      return { ok: true, spec: { kind: 'rsa-pkcs1', hash: o === SIG.rsaPkcs1Sha256 ? 'sha256' : o === SIG.rsaPkcs1Sha384 ? 'sha384' : 'sha512' } };
     case SIG.rsaPss:
       return pssParams(params);
     case SIG.ecdsaSha256:
     case SIG.ecdsaSha384:
     case SIG.ecdsaSha512:
       if (params) return { ok: false, reason: 'unexpected ECDSA signature parameters' };
-      return { ok: true, spec: { kind: 'ecdsa', hash: oid === SIG.ecdsaSha256 ? 'sha256' : oid === SIG.ecdsaSha384 ? 'sha384' : 'sha512' } };
+      return { ok: true, spec: { kind: 'ecdsa', hash: o === SIG.ecdsaSha256 ? 'sha256' : o === SIG.ecdsaSha384 ? 'sha384' : 'sha512' } };
     case SIG.ed25519:
       if (params) return { ok: false, reason: 'unexpected Ed25519 parameters' };
       return { ok: true, spec: { kind: 'ed25519' } };
     default:
-      return { ok: false, reason: `signature algorithm ${oid} is not accepted` };
+      return { ok: false, reason: `signature algorithm ${o} is not accepted` };
   }
 }
 
@@ -93,20 +106,16 @@ export function keyProblem(key: KeyObject | undefined): string | undefined {
 
 /**
  * Loads a certificate's SPKI into node:crypto after the shared strict screening (Node 20 aborts
- * the process on some malformed EC keys). Returns a reason instead of a key for key types hopsafe
- * does not support; throws ERR_MALFORMED for malformed ones.
+ * the process on some malformed EC keys); an SPKI loaded before (by any certificate or by the node
+ * provider) is not loaded again. Returns a reason instead of a key for key types hopsafe does not
+ * support; throws ERR_MALFORMED for malformed ones.
  */
 export function importSpki(spki: Uint8Array): { key: KeyObject } | { unsupported: string } {
   try {
-    screenSpki(spki);
+    return { key: spkiKeyObject(spki).key };
   } catch (e) {
     if (e instanceof HopsafeError && e.code === 'ERR_UNSUPPORTED') return { unsupported: e.message };
     if (e instanceof HopsafeError) throw new HopsafeError('ERR_MALFORMED', `SubjectPublicKeyInfo: ${e.message}`, { cause: e });
-    throw new HopsafeError('ERR_MALFORMED', 'invalid SubjectPublicKeyInfo', { cause: e });
-  }
-  try {
-    return { key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }) };
-  } catch (e) {
     throw new HopsafeError('ERR_MALFORMED', 'invalid SubjectPublicKeyInfo', { cause: e });
   }
 }

@@ -3,11 +3,29 @@
  * encoding must be DER, the outer and inner signature algorithms identical, duplicate
  * extensions refused. Every failure is ERR_MALFORMED. [SPEC 10.1]
  */
-import * as asn1js from 'asn1js';
 import { createHash, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { asOid, children, oidText, parseDer, rawOf, stringValue, toBytes, parseSignedEnvelope } from './der.js';
+import {
+  bitString,
+  boolean,
+  children,
+  contentOf,
+  ctx,
+  explicit,
+  integerContent,
+  isTime,
+  octets,
+  oid,
+  parseDer,
+  parseSignedEnvelope,
+  rawOf,
+  smallInt,
+  stringValue,
+  TAG,
+  time,
+  type Tlv,
+} from './der.js';
 import { importSpki, signatureSpec, type SpecResult } from './signature.js';
 import {
   ID_AT_COMMON_NAME,
@@ -83,13 +101,9 @@ export function sha256Hex(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-export function parseTime(node: unknown, what: string): Date {
-  if (node instanceof asn1js.UTCTime || node instanceof asn1js.GeneralizedTime) {
-    const d = node.toDate();
-    if (Number.isNaN(d.getTime())) throw new HopsafeError('ERR_MALFORMED', `${what}: invalid time`);
-    return d;
-  }
-  throw new HopsafeError('ERR_MALFORMED', `${what}: expected UTCTime or GeneralizedTime`);
+/** [SPEC 10.1] A validity bound: UTCTime or GeneralizedTime in the RFC 5280 DER forms. */
+export function parseTime(node: Tlv | undefined, what: string): Date {
+  return time(node, what);
 }
 
 const ATTR_SHORT: Record<string, string> = {
@@ -103,61 +117,70 @@ const ATTR_SHORT: Record<string, string> = {
   '0.9.2342.19200300.100.1.25': 'DC',
 };
 
-/** Reads a Name: its attribute values as text and all CN values. */
-export function readName(node: unknown, what: string): { text: string; commonNames: string[] } {
+/** Reads a Name (SEQUENCE OF SET OF AttributeTypeAndValue): its attribute values as text and all CN values. */
+export function readName(node: Tlv | undefined, what: string): { text: string; commonNames: string[] } {
   const parts: string[] = [];
   const commonNames: string[] = [];
   for (const rdn of children(node, what)) {
-    for (const atv of children(rdn, what)) {
-      const [t, v] = children(atv, what);
-      const type = asOid(t, what);
+    for (const atv of children(rdn, what, TAG.SET)) {
+      const f = children(atv, what);
+      if (f.length !== 2) throw new HopsafeError('ERR_MALFORMED', `${what}: AttributeTypeAndValue needs a type and a value`);
+      const [t, v] = f as [Tlv, Tlv];
+      const type = oid(t, what);
       const value = stringValue(v);
       if (type === ID_AT_COMMON_NAME) {
         if (value === undefined) throw new HopsafeError('ERR_MALFORMED', `${what}: CN is not a string`);
         commonNames.push(value);
       }
-      parts.push(`${ATTR_SHORT[type] ?? type}=${value ?? '#' + toHex(rawOf(v as asn1js.AsnType))}`);
+      parts.push(`${ATTR_SHORT[type] ?? type}=${value ?? '#' + toHex(rawOf(v))}`);
     }
   }
   return { text: parts.join(', '), commonNames };
 }
 
-/** GeneralNames → dNSName, URI and hopsafe otherName values (others ignored). */
-export function readGeneralNames(node: unknown, what: string): { dnsNames: string[]; uris: string[]; endpointIds: string[]; directoryNames: Uint8Array[] } {
+/** GeneralNames (SEQUENCE, or IMPLICIT `tag`) → dNSName, URI and hopsafe otherName values, and directoryName encodings (others ignored). */
+export function readGeneralNames(node: Tlv | undefined, what: string, tag: number = TAG.SEQUENCE): { dnsNames: string[]; uris: string[]; endpointIds: string[]; directoryNames: Uint8Array[] } {
   const dnsNames: string[] = [];
   const uris: string[] = [];
   const endpointIds: string[] = [];
   const directoryNames: Uint8Array[] = [];
-  const ascii = (n: asn1js.AsnType): string => {
-    const bytes = toBytes((n as asn1js.Primitive).valueBlock.valueHexView);
-    for (const b of bytes) if (b < 0x20 || b > 0x7e) throw new HopsafeError('ERR_MALFORMED', `${what}: non-printable IA5String`);
-    return Buffer.from(bytes).toString('latin1');
+  const ascii = (n: Tlv): string => {
+    const b = n.buf;
+    for (let i = n.start; i < n.end; i++) {
+      const c = b[i] as number;
+      if (c < 0x20 || c > 0x7e) throw new HopsafeError('ERR_MALFORMED', `${what}: non-printable IA5String`);
+    }
+    return Buffer.from(b.buffer, b.byteOffset + n.start, n.end - n.start).toString('latin1');
   };
-  for (const gn of children(node, what)) {
-    if (gn.idBlock.tagClass !== 3) throw new HopsafeError('ERR_MALFORMED', `${what}: GeneralName is not context-tagged`);
-    switch (gn.idBlock.tagNumber) {
-      case 0: {
-        const [typeId, value] = (gn as asn1js.Constructed).valueBlock.value;
-        if (!(typeId instanceof asn1js.ObjectIdentifier)) throw new HopsafeError('ERR_MALFORMED', `${what}: bad otherName`);
-        if (oidText(typeId) === ID_ON_HOPSAFE_ENDPOINT_ID) {
-          const inner = (value as asn1js.Constructed | undefined)?.valueBlock.value?.[0];
-          const s = inner instanceof asn1js.Utf8String ? inner.valueBlock.value : undefined;
-          if (s === undefined) throw new HopsafeError('ERR_MALFORMED', `${what}: hopsafe endpoint-id otherName is not a UTF8String`);
-          endpointIds.push(s);
+  for (const gn of children(node, what, tag)) {
+    if ((gn.tag & 0xc0) !== 0x80) throw new HopsafeError('ERR_MALFORMED', `${what}: GeneralName is not context-tagged`);
+    switch (gn.tag) {
+      case ctx(0, true): {
+        // otherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }
+        const f = children(gn, what, gn.tag);
+        if (f.length !== 2 || f[0]?.tag !== TAG.OID) throw new HopsafeError('ERR_MALFORMED', `${what}: bad otherName`);
+        if (oid(f[0], what) === ID_ON_HOPSAFE_ENDPOINT_ID) {
+          const value = f[1] as Tlv;
+          const inner = value.tag === ctx(0, true) ? explicit(value, `${what} otherName`) : undefined;
+          if (inner?.tag !== TAG.UTF8) throw new HopsafeError('ERR_MALFORMED', `${what}: hopsafe endpoint-id otherName is not a UTF8String`);
+          endpointIds.push(stringValue(inner) as string);
         }
         break;
       }
-      case 2:
+      case ctx(2, false):
         dnsNames.push(ascii(gn));
         break;
-      case 6:
+      case ctx(6, false):
         uris.push(ascii(gn));
         break;
-      case 4: {
-        const inner = (gn as asn1js.Constructed).valueBlock.value?.[0];
-        if (inner) directoryNames.push(rawOf(inner));
+      case ctx(4, true):
+        directoryNames.push(rawOf(explicit(gn, `${what} directoryName`)));
         break;
-      }
+      case ctx(0, false):
+      case ctx(2, true):
+      case ctx(4, false):
+      case ctx(6, true):
+        throw new HopsafeError('ERR_MALFORMED', `${what}: GeneralName [${gn.tag & 0x1f}] has the wrong form`);
       default:
         break;
     }
@@ -170,29 +193,26 @@ interface Ext {
   readonly value: Uint8Array;
 }
 
-function readExtensions(node: asn1js.AsnType | undefined): Map<string, Ext> {
+/** [3] EXPLICIT SEQUENCE SIZE (1..MAX) OF Extension; duplicates refused. Values are views. */
+function readExtensions(node: Tlv | undefined): Map<string, Ext> {
   const out = new Map<string, Ext>();
   if (!node) return out;
-  const list = (node as asn1js.Constructed).valueBlock.value?.[0];
-  for (const ext of children(list, 'extensions')) {
+  for (const ext of children(explicit(node, 'extensions'), 'extensions')) {
     const f = children(ext, 'extension');
-    const id = asOid(f[0], 'extension id');
-    let critical = false;
-    let valueNode = f[1];
-    if (valueNode instanceof asn1js.Boolean) {
-      critical = valueNode.valueBlock.value;
-      valueNode = f[2];
-    }
-    if (!(valueNode instanceof asn1js.OctetString) || f.length > (f[1] instanceof asn1js.Boolean ? 3 : 2)) throw malformed(`extension ${id} is malformed`);
+    const id = oid(f[0], 'extension id');
+    const hasCritical = f[1]?.tag === TAG.BOOLEAN;
+    const critical = hasCritical ? boolean(f[1], `extension ${id} critical`) : false;
+    const valueNode = f[hasCritical ? 2 : 1];
+    if (valueNode?.tag !== TAG.OCTET_STRING || f.length > (hasCritical ? 3 : 2)) throw malformed(`extension ${id} is malformed`);
     if (out.has(id)) throw malformed(`duplicate extension ${id}`);
-    out.set(id, { critical, value: toBytes(valueNode.valueBlock.valueHexView) });
+    out.set(id, { critical, value: contentOf(valueNode) });
   }
   return out;
 }
 
-function readBitString(node: unknown, what: string): Set<KeyUsageName> {
-  if (!(node instanceof asn1js.BitString)) throw malformed(`${what} is not a BIT STRING`);
-  const bytes = toBytes(node.valueBlock.valueHexView);
+function readKeyUsage(node: Tlv, what: string): Set<KeyUsageName> {
+  if (node.tag !== TAG.BIT_STRING) throw malformed(`${what} is not a BIT STRING`);
+  const { bytes } = bitString(node, what);
   const out = new Set<KeyUsageName>();
   KEY_USAGE_BITS.forEach((name, i) => {
     const byte = bytes[i >> 3] ?? 0;
@@ -213,6 +233,9 @@ export function parseCertificate(der: Uint8Array): ParsedCert {
   }
 }
 
+/** TBSCertificate fields after the optional version: serial, signature, issuer, validity, subject, SPKI. */
+const TBS_FIXED = 6;
+
 function parseInner(der: Uint8Array): ParsedCert {
   const { tbsNode, tbs, sigAlg: sigAlgNode, signature } = parseSignedEnvelope(der, 'certificate');
 
@@ -220,36 +243,33 @@ function parseInner(der: Uint8Array): ParsedCert {
   let i = 0;
   let version = 1;
   const first = f[0];
-  if (first && first.idBlock.tagClass === 3 && first.idBlock.tagNumber === 0) {
-    const v = (first as asn1js.Constructed).valueBlock.value?.[0];
-    if (!(v instanceof asn1js.Integer)) throw malformed('bad version');
-    version = v.valueBlock.valueDec + 1;
+  if (first && first.tag === ctx(0, true)) {
+    version = smallInt(explicit(first, 'version'), 'version', 0, 2) + 1;
     i = 1;
-  }
-  if (version < 1 || version > 3) throw malformed(`unsupported version ${version}`);
-  const serialNode = f[i++];
-  const innerSigAlg = f[i++];
-  const issuerNode = f[i++];
-  const validityNode = f[i++];
-  const subjectNode = f[i++];
-  const spkiNode = f[i++];
-  if (!(serialNode instanceof asn1js.Integer) || !innerSigAlg || !issuerNode || !validityNode || !subjectNode || !spkiNode)
-    throw malformed('missing TBS fields');
+  } else if (first && (first.tag & 0xc0) === 0x80) throw malformed('bad version');
+  if (f.length < i + TBS_FIXED) throw malformed('missing TBS fields');
+  const [serialNode, innerSigAlg, issuerNode, validityNode, subjectNode, spkiNode] = f.slice(i, i + TBS_FIXED) as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv];
+  i += TBS_FIXED;
+  const serial = integerContent(serialNode, 'serialNumber');
   if (!equal(rawOf(innerSigAlg), rawOf(sigAlgNode))) throw malformed('signatureAlgorithm differs from tbsCertificate.signature');
-  let extNode: asn1js.AsnType | undefined;
+  // issuerUniqueID [1], subjectUniqueID [2] (ignored), extensions [3]: each at most once, in this order.
+  let extNode: Tlv | undefined;
+  let last = 0;
   for (; i < f.length; i++) {
-    const n = f[i];
-    if (!n || n.idBlock.tagClass !== 3 || n.idBlock.tagNumber < 1 || n.idBlock.tagNumber > 3) throw malformed('unexpected TBS field');
-    if (n.idBlock.tagNumber === 3) extNode = n;
+    const n = f[i] as Tlv;
+    const tagNo = n.tag & 0x1f;
+    if ((n.tag & 0xc0) !== 0x80 || tagNo < 1 || tagNo > 3 || tagNo <= last || (tagNo === 3) !== ((n.tag & 0x20) !== 0)) throw malformed('unexpected TBS field');
+    last = tagNo;
+    if (tagNo === 3) extNode = n;
   }
   if (extNode && version !== 3) throw malformed('extensions in a non-v3 certificate');
-  const [nb, na] = children(validityNode, 'validity');
-  const notBefore = parseTime(nb, 'notBefore');
-  const notAfter = parseTime(na, 'notAfter');
-  const issuer = rawOf(issuerNode);
-  const subject = rawOf(subjectNode);
+  const validity = children(validityNode, 'validity');
+  if (validity.length !== 2) throw malformed('validity needs notBefore and notAfter');
+  const notBefore = parseTime(validity[0], 'notBefore');
+  const notAfter = parseTime(validity[1], 'notAfter');
   const subjectName = readName(subjectNode, 'subject');
   const issuerName = readName(issuerNode, 'issuer');
+  if (spkiNode.tag !== TAG.SEQUENCE) throw malformed('subjectPublicKeyInfo is not a SEQUENCE');
   const spki = rawOf(spkiNode);
   const imported = importSpki(spki);
   const publicKey = 'key' in imported ? imported.key : undefined;
@@ -263,38 +283,41 @@ function parseInner(der: Uint8Array): ParsedCert {
   let names = { dnsNames: [] as string[], uris: [] as string[], endpointIds: [] as string[] };
   const unknownCritical: string[] = [];
   for (const [id, ext] of exts) {
-    const v = (): asn1js.AsnType => parseDer(ext.value, `extension ${id}`);
+    const v = (): Tlv => parseDer(ext.value, `extension ${id}`);
     switch (id) {
       case ID_CE_BASIC_CONSTRAINTS: {
-        let ca = false;
+        // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }
+        const bc = children(v(), 'basicConstraints');
+        let k = 0;
+        const ca = bc[k]?.tag === TAG.BOOLEAN ? boolean(bc[k++], 'basicConstraints cA') : false;
         let pathLen: number | undefined;
-        for (const n of children(v(), 'basicConstraints')) {
-          if (n instanceof asn1js.Boolean) ca = n.valueBlock.value;
-          else if (n instanceof asn1js.Integer) pathLen = n.valueBlock.valueDec;
-          else throw malformed('bad basicConstraints');
+        if (bc[k]?.tag === TAG.INTEGER) {
+          const p = bc[k++] as Tlv;
+          if (p.end > p.start && ((p.buf[p.start] as number) & 0x80) !== 0) throw malformed('bad pathLenConstraint');
+          pathLen = smallInt(p, 'pathLenConstraint', 0, Number.MAX_SAFE_INTEGER);
         }
-        if (pathLen !== undefined && (pathLen < 0 || !Number.isSafeInteger(pathLen))) throw malformed('bad pathLenConstraint');
+        if (k !== bc.length) throw malformed('bad basicConstraints');
         basicConstraints = pathLen === undefined ? { ca } : { ca, pathLen };
         break;
       }
       case ID_CE_KEY_USAGE:
-        keyUsage = readBitString(v(), 'keyUsage');
+        keyUsage = readKeyUsage(v(), 'keyUsage');
         break;
       case ID_CE_EXT_KEY_USAGE:
-        extKeyUsage = children(v(), 'extKeyUsage').map((n) => asOid(n, 'extKeyUsage'));
+        extKeyUsage = children(v(), 'extKeyUsage').map((n) => oid(n, 'extKeyUsage'));
         break;
       case ID_CE_SUBJECT_ALT_NAME:
         names = readGeneralNames(v(), 'subjectAltName');
         break;
       case ID_CE_SUBJECT_KEY_ID: {
         const n = v();
-        if (!(n instanceof asn1js.OctetString)) throw malformed('bad subjectKeyIdentifier');
-        subjectKeyId = toBytes(n.valueBlock.valueHexView);
+        if (n.tag !== TAG.OCTET_STRING) throw malformed('bad subjectKeyIdentifier');
+        subjectKeyId = octets(n, 'subjectKeyIdentifier');
         break;
       }
       case ID_CE_AUTHORITY_KEY_ID: {
-        for (const n of children(v(), 'authorityKeyIdentifier'))
-          if (n.idBlock.tagClass === 3 && n.idBlock.tagNumber === 0) authorityKeyId = toBytes((n as asn1js.Primitive).valueBlock.valueHexView);
+        // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING OPTIONAL, … }
+        for (const n of children(v(), 'authorityKeyIdentifier')) if (n.tag === ctx(0, false)) authorityKeyId = contentOf(n);
         break;
       }
       default:
@@ -309,9 +332,9 @@ function parseInner(der: Uint8Array): ParsedCert {
     sigSpec: signatureSpec(sigAlgNode),
     signature,
     version,
-    serialHex: toHex(toBytes(serialNode.valueBlock.valueHexView)),
-    issuer,
-    subject,
+    serialHex: toHex(serial),
+    issuer: rawOf(issuerNode),
+    subject: rawOf(subjectNode),
     issuerText: issuerName.text,
     subjectText: subjectName.text,
     notBefore,
