@@ -3,8 +3,8 @@
  * Public entry point: endpoint API, Transport interface, errors, suites.
  */
 export { createEndpoint, Endpoint } from './endpoint/endpoint.js';
-export type { EndpointOptions, Authorize, AuthorizeContext } from './endpoint/options.js';
-export type { MessageEvent, RejectEvent, SessionEvent, KeyUpdateEvent, SessionClosedEvent, EndpointEvents } from './endpoint/events.js';
+export type { EndpointOptions, SendOptions, Authorize, AuthorizeContext } from './endpoint/options.js';
+export type { MessageEvent, RejectEvent, SessionEvent, KeyUpdateEvent, SessionClosedEvent, UnconfirmedEvent, EndpointEvents } from './endpoint/events.js';
 export type { EndpointStats } from './endpoint/stats.js';
 export type { Transport, FrameHandler, InboundFrame, TransportStatus } from './bindings/transport.js';
 export { ENDPOINT_ID_PATTERN } from './bindings/transport.js';

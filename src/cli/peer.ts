@@ -17,9 +17,10 @@ const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [
                     [--protection integrity|confidentiality] [--prefix P]
 
 URL: mqtt://host:port (or mqtts://, ws://) or amqp://user:pass@host:port.
-stdin (JSON lines):  {"to":"der-17","data":"<base64>"}  {"rekey":"der-17"}  {"stats":true}
+stdin (JSON lines):  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey":"der-17"}  {"stats":true}
 stdout (JSON lines): {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
-                     {"event":"sent","to":…,"line":N} {"event":"reject","code":…} {"event":"error","code":…,"line":N}`;
+                     {"event":"sent","to":…,"line":N} ("confirmed" instead with "confirm":true: the peer acknowledged it)
+                     {"event":"unconfirmed","peer":…,"code":…,"data":[…]} {"event":"reject","code":…} {"event":"error","code":…,"line":N}`;
 
 function out(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -79,6 +80,7 @@ export async function run(argv: string[]): Promise<number> {
   ep.on('session', (s) => out({ event: 'session', peer: s.peer, suite: s.suite, protection: s.protection, role: s.role }));
   ep.on('key-update', (k) => out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
   ep.on('session-closed', (s) => out({ event: 'session-closed', peer: s.peer, reason: s.reason }));
+  ep.on('unconfirmed', (u) => out({ event: 'unconfirmed', peer: u.peer, code: u.code, data: u.messages.map(toBase64) }));
   out({ event: 'ready', id });
 
   const inflight = new Set<Promise<void>>();
@@ -116,7 +118,8 @@ export async function run(argv: string[]): Promise<number> {
         fail(line, new HopsafeError('ERR_INPUT', (e as Error).message));
         continue;
       }
-      track(ep.send(cmd.to, data).then(() => out({ event: 'sent', to: cmd.to, line }), (e: unknown) => fail(line, e)));
+      const confirm = cmd.confirm === true;
+      track(ep.send(cmd.to, data, { confirm }).then(() => out({ event: confirm ? 'confirmed' : 'sent', to: cmd.to, line }), (e: unknown) => fail(line, e)));
     } else if ('rekey' in cmd) {
       track(ep.rekey(cmd.rekey).then(() => out({ event: 'rekeyed', peer: cmd.rekey, line }), (e: unknown) => fail(line, e)));
     } else {

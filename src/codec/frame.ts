@@ -15,6 +15,7 @@ export const FrameType = {
   KEY_UPDATE: 4,
   ALERT: 5,
   HS_ALERT: 6,
+  ACK: 7,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -33,7 +34,7 @@ export function frameType(bytes: Uint8Array): FrameType {
   if (b === undefined) throw new HopsafeError('ERR_MALFORMED', 'empty frame');
   if (b >>> 4 !== PROTOCOL_VERSION) throw new HopsafeError('ERR_VERSION', `unsupported version ${b >>> 4}`);
   const t = b & 0x0f;
-  if (t < FrameType.HS_INIT || t > FrameType.HS_ALERT) throw new HopsafeError('ERR_MALFORMED', `unknown frame type ${t}`);
+  if (t < FrameType.HS_INIT || t > FrameType.ACK) throw new HopsafeError('ERR_MALFORMED', `unknown frame type ${t}`);
   return t as FrameType;
 }
 
@@ -66,7 +67,7 @@ export function recordHeaderLength(seq: number): number {
 
 export function decodeRecordHeader(bytes: Uint8Array): RecordHeader {
   const type = frameType(bytes);
-  if (type !== FrameType.DATA && type !== FrameType.KEY_UPDATE && type !== FrameType.ALERT)
+  if (type !== FrameType.DATA && type !== FrameType.KEY_UPDATE && type !== FrameType.ALERT && type !== FrameType.ACK)
     throw new HopsafeError('ERR_MALFORMED', 'not a record');
   if (bytes.length < 12) throw new HopsafeError('ERR_MALFORMED', 'record too short');
   const sessionId = bytes.subarray(1, 9);

@@ -19,7 +19,8 @@ import { endpointConfigSchema, type EndpointConfig } from '../schemas/endpoint-o
 import { TypedEmitter } from './events.js';
 import { TokenBucket } from './rate-limit.js';
 import { emptyStats, type EndpointStats } from './stats.js';
-import type { EndpointOptions, Authorize } from './options.js';
+import type { EndpointOptions, Authorize, SendOptions } from './options.js';
+import { Confirmations, type Outgoing } from './confirmations.js';
 import { openIdentity, type TrustHandle } from './identity.js';
 import { buildAuthorize } from './authorization.js';
 
@@ -29,6 +30,8 @@ interface Queued {
   readonly reject: (e: unknown) => void;
   /** Sent as early data inside our ClearToken1 (integrity mode). */
   early?: boolean;
+  /** [SPEC 7.6] resolve/reject settle the end-to-end acknowledgement, not the hand-over. */
+  readonly confirm: boolean;
 }
 
 interface Pending {
@@ -55,6 +58,10 @@ interface PeerState {
   epochAlerted?: number;
   lastAlertAt: number;
   lastRehandshakeAt: number;
+  /** [SPEC 7.6] Our messages to this peer awaiting its acknowledgement (created on first use). */
+  confirm?: Confirmations;
+  /** [SPEC 7.6] Pending delayed ACK for records received from this peer. */
+  ackTimer?: NodeJS.Timeout | undefined;
 }
 
 const MAX_INBOUND_PER_PEER = 1024;
@@ -102,20 +109,25 @@ export class Endpoint extends TypedEmitter {
     trust.onRevoked((fps) => this.closeRevoked(fps));
   }
 
-  /** Protects `data` end to end and sends it to `peerId`, opening a session first when needed. */
-  async send(peerId: string, data: Uint8Array): Promise<void> {
+  /**
+   * Protects `data` end to end and sends it to `peerId`, opening a session first when needed. Resolves when the
+   * frame was handed to the transport, or with `{ confirm: true }` when the peer acknowledged it (SPEC 7.6).
+   */
+  async send(peerId: string, data: Uint8Array, options: SendOptions = {}): Promise<void> {
     this.assertOpen();
     assertEndpointId(peerId, 'peer id');
     abytes(data, 'data');
+    const confirm = options.confirm === true;
+    if (confirm && this.cfg.acks.track === 0) throw new HopsafeError('ERR_CONFIG', 'confirm needs acks.track > 0');
     if (data.length + MAX_RECORD_OVERHEAD > this.transport.maxFrameSize)
       throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `${data.length} bytes exceed what ${this.transport.name} carries (${this.transport.maxFrameSize} per frame)`);
     const ps = this.peer(peerId);
     // While a new session is being opened (e.g. the peer lost its state, SPEC 8.8), messages wait for it
     // rather than go out on a session the peer may no longer have.
-    if (ps.session && !ps.responding && !ps.pending) return this.sendOn(ps, ps.session, data);
+    if (ps.session && !ps.responding && !ps.pending) return this.sendOn(ps, ps.session, data, confirm);
     if (ps.queue.length >= this.cfg.maxQueuedPerPeer) throw new HopsafeError('ERR_QUEUE_FULL', `more than ${this.cfg.maxQueuedPerPeer} messages waiting for ${peerId}`);
     return new Promise<void>((resolve, reject) => {
-      ps.queue.push({ data, resolve, reject });
+      ps.queue.push({ data, resolve, reject, confirm });
       if (!ps.session && !ps.pending) this.startHandshake(ps);
     });
   }
@@ -150,6 +162,11 @@ export class Endpoint extends TypedEmitter {
     };
   }
 
+  /** [SPEC 7.6] Messages sent to `peerId` and not acknowledged yet, oldest first (the arrays given to `send`). */
+  unconfirmed(peerId: string): Uint8Array[] {
+    return this.peers.get(peerId)?.confirm?.pending() ?? [];
+  }
+
   /** Peers with an established session. */
   sessions(): { peer: string; suite: string; protection: string; sendEpoch: number; receiveEpoch: number; roles: string[] }[] {
     const out = [];
@@ -174,6 +191,11 @@ export class Endpoint extends TypedEmitter {
     for (const ps of this.peers.values()) {
       if (ps.session) {
         try {
+          // [SPEC 7.6] Acknowledge what we received before saying goodbye.
+          for (const s of [ps.previous?.session, ps.session]) {
+            const ack = s && s.acksDue > 0 ? s.sealAck(this.clock()) : undefined;
+            if (ack) goodbyes.push(this.transport.send(ps.id, ack).catch(() => undefined));
+          }
           goodbyes.push(this.transport.send(ps.id, ps.session.sealAlert('ERR_CLOSED')).catch(() => undefined));
         } catch {
           /* session unusable: nothing to say */
@@ -189,15 +211,75 @@ export class Endpoint extends TypedEmitter {
 
   // ---------------------------------------------------------------- outbound
 
-  private async sendOn(ps: PeerState, session: Session, data: Uint8Array): Promise<void> {
+  private async sendOn(ps: PeerState, session: Session, data: Uint8Array, confirm: boolean): Promise<void> {
     if (this.authorize && !this.authorize({ peer: ps.id, roles: session.peer.roles, direction: 'send', data }))
       throw new HopsafeError('ERR_FORBIDDEN', `policy forbids sending to ${ps.id}`);
     const now = this.clock();
     // [SPEC 7.5] Automatic key update before the limits are reached.
     if (session.needsKeyUpdate(now)) void this.sendKeyUpdate(ps, session, false).catch((e: unknown) => this.rejectEvent(e, ps.id));
+    return this.sealAndSend(ps, session, data, confirm, (frame) => this.transport.send(ps.id, frame));
+  }
+
+  /**
+   * Seals one DATA record, tracks it for the peer's acknowledgement (SPEC 7.6) and hands it to `send`. With
+   * `confirm`, the result settles on the acknowledgement (a transport failure rejects it at once).
+   */
+  private sealAndSend(ps: PeerState, session: Session, data: Uint8Array, confirm: boolean, send: (frame: Uint8Array) => Promise<void>): Promise<void> {
+    const epoch = session.sendEpoch;
+    const seq = session.nextSeq;
     const frame = session.seal(data);
     this.counters.sent++;
-    await this.transport.send(ps.id, frame);
+    if (this.cfg.acks.track === 0) return send(frame);
+    if (!confirm) {
+      this.confirmationsOf(ps).track(session, epoch, seq, { data });
+      return send(frame);
+    }
+    return new Promise<void>((resolve, reject) => {
+      const item: Outgoing = { data, settle: { resolve, reject } };
+      this.confirmationsOf(ps).track(session, epoch, seq, item);
+      send(frame).catch(reject);
+    });
+  }
+
+  private confirmationsOf(ps: PeerState): Confirmations {
+    ps.confirm ??= new Confirmations(this.cfg.acks, this.clock, (code, items) => this.settle(ps.id, code, items));
+    return ps.confirm;
+  }
+
+  /** [SPEC 7.6] Reports acknowledged (code undefined) or unconfirmed messages. */
+  private settle(peer: string, code: ErrorCode | undefined, items: Outgoing[]): void {
+    if (code === undefined) {
+      this.counters.confirmed += items.length;
+      for (const i of items) i.settle?.resolve();
+      return;
+    }
+    this.counters.unconfirmed += items.length;
+    const err = new HopsafeError(code, `message to ${peer} not confirmed (${code})`);
+    for (const i of items) i.settle?.reject(err);
+    this.log.info({ peer, code, count: items.length }, 'messages not confirmed');
+    this.emit('unconfirmed', { peer, code, messages: items.map((i) => i.data) });
+  }
+
+  /** [SPEC 7.6] Acknowledges received DATA records: at once after `acks.every`, else after `acks.delayMs`. */
+  private scheduleAck(ps: PeerState, session: Session): void {
+    const due = session.acksDue;
+    if (due === 0) return;
+    if (due >= this.cfg.acks.every) return this.sendAck(ps, session);
+    if (ps.ackTimer) return;
+    ps.ackTimer = setTimeout(() => {
+      ps.ackTimer = undefined;
+      for (const s of [ps.previous?.session, ps.session]) if (s && s.acksDue > 0) this.sendAck(ps, s);
+    }, this.cfg.acks.delayMs); // short, and kept referenced: an acknowledgement owed is work still to do
+  }
+
+  private sendAck(ps: PeerState, session: Session): void {
+    if (session.isClosed || this.closed) return;
+    try {
+      const frame = session.sealAck(this.clock());
+      if (frame) this.transport.send(ps.id, frame).catch(() => undefined);
+    } catch (e) {
+      this.rejectEvent(e, ps.id);
+    }
   }
 
   private async sendKeyUpdate(ps: PeerState, session: Session, requestUpdate: boolean): Promise<void> {
@@ -229,8 +311,9 @@ export class Endpoint extends TypedEmitter {
     this.transport.send(ps.id, r.frame).then(
       () => {
         // Sent inside the handshake: done from the application's point of view. It stays queued until
-        // the handshake completes, in case a simultaneous open makes us re-send it (§5.8).
-        if (early) early.resolve();
+        // the handshake completes, in case a simultaneous open makes us re-send it (§5.8). With `confirm`,
+        // the signed response confirms it (SPEC 7.6).
+        if (early && !early.confirm) early.resolve();
       },
       (e: unknown) => {
         if (ps.pending?.hs === r.pending) this.abandonPending(ps);
@@ -265,10 +348,12 @@ export class Endpoint extends TypedEmitter {
     ps.queue = [];
     for (const m of q) {
       if (m.early) {
-        this.counters.sent++; // delivered inside our ClearToken1
+        // Delivered inside our ClearToken1; the peer's signed response is its acknowledgement (SPEC 7.6).
+        this.counters.sent++;
+        if (this.cfg.acks.track > 0) this.settle(ps.id, undefined, m.confirm ? [{ data: m.data, settle: m }] : [{ data: m.data }]);
         continue;
       }
-      this.sendOn(ps, session, m.data).then(m.resolve, m.reject);
+      this.sendOn(ps, session, m.data, m.confirm).then(m.resolve, m.reject);
     }
   }
 
@@ -356,15 +441,13 @@ export class Endpoint extends TypedEmitter {
       if (r.earlyData) this.deliver(ps, r.session, r.earlyData);
       // [SPEC 3.4] The first queued payload rides on the response.
       const first = ps.queue.find((m) => !m.early);
-      let record: Uint8Array | undefined;
       if (first && (!this.authorize || this.authorize({ peer: ps.id, roles: r.session.peer.roles, direction: 'send', data: first.data }))) {
-        record = r.session.seal(first.data);
         ps.queue.splice(ps.queue.indexOf(first), 1);
-        this.counters.sent++;
-      }
-      const sent = this.transport.send(ps.id, responseFrame(r.token, record));
-      if (first && record) sent.then(first.resolve, first.reject);
-      else sent.catch((e: unknown) => this.rejectEvent(e, ps.id));
+        this.sealAndSend(ps, r.session, first.data, first.confirm, (record) => this.transport.send(ps.id, responseFrame(r.token, record))).then(
+          first.resolve,
+          first.reject,
+        );
+      } else this.transport.send(ps.id, responseFrame(r.token, undefined)).catch((e: unknown) => this.rejectEvent(e, ps.id));
     } finally {
       ps.responding = false;
     }
@@ -380,7 +463,10 @@ export class Endpoint extends TypedEmitter {
     clearTimeout(pending.timer);
     ps.pending = undefined;
     this.install(ps, r.session, 'initiator');
-    if (r.record) this.handleDeliveries(ps, r.session, r.session.open(r.record, this.clock()));
+    if (r.record) {
+      this.handleDeliveries(ps, r.session, r.session.open(r.record, this.clock()));
+      this.scheduleAck(ps, r.session);
+    }
     this.flushQueue(ps, r.session);
   }
 
@@ -406,6 +492,7 @@ export class Endpoint extends TypedEmitter {
       throw e;
     }
     this.handleDeliveries(ps, session, ds);
+    this.scheduleAck(ps, session);
   }
 
   private handleDeliveries(ps: PeerState, session: Session, ds: Delivery[]): void {
@@ -420,7 +507,12 @@ export class Endpoint extends TypedEmitter {
           if (d.requestUpdate && ps.session === session)
             this.sendKeyUpdate(ps, session, false).catch((e: unknown) => this.rejectEvent(e, ps.id));
           break;
+        case 'ack':
+          ps.confirm?.onAck(session, d.ranges);
+          break;
         case 'alert':
+          // [SPEC 8.7] A message refused by the peer's policy is not confirmed.
+          if (d.code === 'ERR_FORBIDDEN' && d.reference !== undefined) ps.confirm?.refused(session, d.reference);
           if (d.code === 'ERR_CLOSED') {
             if (ps.session === session) this.dropSession(ps, 'ERR_CLOSED');
           } else if (d.code === 'ERR_UNKNOWN_EPOCH' && d.reference === session.sendEpoch && session.lastKeyUpdate) {
@@ -501,6 +593,8 @@ export class Endpoint extends TypedEmitter {
   private install(ps: PeerState, session: Session, role: 'initiator' | 'responder'): void {
     if (ps.session) {
       const old = ps.session;
+      // [SPEC 7.6, 8.8] A new session replaces one the peer lost or gave up: what it did not acknowledge is reported.
+      ps.confirm?.sessionEnded(old, 'ERR_UNKNOWN_SESSION');
       if (ps.previous) this.retire(ps);
       const timer = setTimeout(() => this.retire(ps), session.options.graceMs);
       timer.unref();
@@ -524,6 +618,7 @@ export class Endpoint extends TypedEmitter {
   private dropSession(ps: PeerState, reason: ErrorCode): void {
     this.retire(ps);
     if (ps.session) {
+      ps.confirm?.sessionEnded(ps.session, reason);
       this.bySessionId.delete(toHex(ps.session.id));
       ps.session.destroy();
       ps.session = undefined;
@@ -534,6 +629,9 @@ export class Endpoint extends TypedEmitter {
   private dropPeer(ps: PeerState, reason: ErrorCode): void {
     this.abandonPending(ps);
     this.dropSession(ps, reason);
+    ps.confirm?.close(reason);
+    clearTimeout(ps.ackTimer);
+    ps.ackTimer = undefined;
     this.failQueue(ps, new HopsafeError('ERR_CLOSED', 'endpoint closed'));
   }
 

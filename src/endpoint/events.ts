@@ -36,12 +36,26 @@ export interface SessionClosedEvent {
   readonly reason: ErrorCode;
 }
 
+/**
+ * [SPEC 7.6] Messages sent to `peer` that were not acknowledged end to end, and why: the peer lost or replaced the
+ * session (ERR_UNKNOWN_SESSION), the session was closed (ERR_CLOSED) or its peer revoked (ERR_CERT_REVOKED), the
+ * peer's acknowledgements show it did not accept them (ERR_NOT_CONFIRMED), none came in time (ERR_TIMEOUT), the
+ * peer's policy refused them (ERR_FORBIDDEN), or tracking was full (ERR_QUEUE_FULL). "Not confirmed" is not
+ * "not delivered": an acknowledgement can be lost too. The `data` are the arrays given to `send`, oldest first.
+ */
+export interface UnconfirmedEvent {
+  readonly peer: string;
+  readonly code: ErrorCode;
+  readonly messages: readonly Uint8Array[];
+}
+
 export interface EndpointEvents {
   message: [MessageEvent];
   reject: [RejectEvent];
   session: [SessionEvent];
   'key-update': [KeyUpdateEvent];
   'session-closed': [SessionClosedEvent];
+  unconfirmed: [UnconfirmedEvent];
 }
 
 /** EventEmitter with typed `on`/`once`/`off`/`emit` for EndpointEvents. */

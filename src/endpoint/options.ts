@@ -15,6 +15,15 @@ export interface AuthorizeContext {
 /** Decides per message; `false` refuses it (ERR_FORBIDDEN). [SPEC 8.7] */
 export type Authorize = (ctx: AuthorizeContext) => boolean;
 
+export interface SendOptions {
+  /**
+   * [SPEC 7.6] Resolve only once the peer acknowledged the message end to end; reject with the reason it was
+   * not (ERR_NOT_CONFIRMED, ERR_TIMEOUT, ERR_UNKNOWN_SESSION, ERR_CLOSED, ERR_CERT_REVOKED, ERR_QUEUE_FULL, ERR_FORBIDDEN).
+   * Default: resolve when the protected frame was handed to the transport.
+   */
+  readonly confirm?: boolean;
+}
+
 export interface EndpointOptions {
   /** This endpoint's id: its certificate must name it (CN or SAN), and the transport routes by it. */
   readonly id: string;
@@ -56,6 +65,13 @@ export interface EndpointOptions {
   readonly handshakesPerSecondPerPeer?: number;
   readonly maxPeers?: number;
   readonly session?: Partial<SessionOptions>;
+  /**
+   * [SPEC 7.6] End-to-end acknowledgements. As a receiver, an ACK goes back after `every` DATA records
+   * (default 16, at most 32) or `delayMs` (default 20) after the first unacknowledged one. As a sender, up to
+   * `track` messages per peer (default 1024; 0 = off) are remembered until acknowledged; those that are not
+   * within `timeoutMs` (default 30 000), or whose session ends first, are reported (`unconfirmed` event).
+   */
+  readonly acks?: { readonly every?: number; readonly delayMs?: number; readonly track?: number; readonly timeoutMs?: number };
   /** pino logger; silent by default. Logs ids, suites, epochs, sizes and error codes — never keys or payloads. */
   readonly logger?: Logger;
 }

@@ -5,6 +5,10 @@ export interface EndpointStats {
   sessions: number;
   /** Application messages protected and handed to the transport. */
   sent: number;
+  /** Sent messages the peer acknowledged end to end (SPEC 7.6). */
+  confirmed: number;
+  /** Sent messages reported in `unconfirmed` events. */
+  unconfirmed: number;
   /** Application messages verified and delivered. */
   received: number;
   /** Refused frames/messages by code. */
@@ -14,5 +18,5 @@ export interface EndpointStats {
 }
 
 export function emptyStats(): EndpointStats {
-  return { sessions: 0, sent: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } };
+  return { sessions: 0, sent: 0, confirmed: 0, unconfirmed: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } };
 }

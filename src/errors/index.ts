@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'ERR_CONFIG',
   'ERR_INPUT',
   'ERR_TIMEOUT',
+  'ERR_NOT_CONFIRMED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -25,6 +25,15 @@ export const endpointConfigSchema = z.object({
   handshakesPerSecond: z.number().positive().default(500),
   handshakesPerSecondPerPeer: z.number().positive().default(10),
   maxPeers: z.number().int().positive().default(100_000),
+  // [SPEC 7.6] End-to-end acknowledgements.
+  acks: z
+    .object({
+      every: z.number().int().min(1).max(32).default(16),
+      delayMs: z.number().int().nonnegative().max(1000).default(20),
+      track: z.number().int().nonnegative().max(1_000_000).default(1024),
+      timeoutMs: z.number().int().positive().default(30_000),
+    })
+    .prefault({}),
   session: z
     .object({
       graceMs: z.number().int().nonnegative().optional(),

@@ -41,6 +41,11 @@ export class ReplayWindow {
     this.setBit(seq, true);
   }
 
+  /** True when `seq` was accepted and is still inside the window. [SPEC 7.6] */
+  has(seq: number): boolean {
+    return seq <= this.top && this.top - seq < REPLAY_WINDOW && seq >= 0 && this.bit(seq);
+  }
+
   get highest(): number {
     return this.top;
   }

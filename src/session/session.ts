@@ -9,6 +9,7 @@ import type { Suite } from '../crypto/suites.js';
 import type { Protection } from '../codec/tokens.js';
 import { decodeAlert, encodeAlert } from '../codec/tokens.js';
 import { decodeRecordHeader, FrameType, MAX_EPOCH, MAX_SEQ } from '../codec/frame.js';
+import { acceptedMap, decodeAck, encodeAck, type AckRange } from '../codec/ack.js';
 import type { VerifiedPeer } from '../pki/types.js';
 import { trafficKeys, wipeKeys, type ChainSecrets, type TrafficKeys } from './key-schedule.js';
 import { ReplayWindow } from './replay.js';
@@ -40,6 +41,7 @@ export type Delivery =
   | { readonly type: 'data'; readonly payload: Uint8Array; readonly epoch: number; readonly seq: number }
   | { readonly type: 'key-update'; readonly epoch: number; readonly requestUpdate: boolean }
   | { readonly type: 'alert'; readonly code: string; readonly reference?: number }
+  | { readonly type: 'ack'; readonly ranges: readonly AckRange[] }
   | { readonly type: 'rejected'; readonly error: HopsafeError };
 
 /**
@@ -97,6 +99,7 @@ export class Session {
   private early: Uint8Array[] = [];
   private closed = false;
   private lastUpdate: Uint8Array | undefined;
+  private dataSinceAck = 0;
 
   constructor(init: SessionInit) {
     this.id = init.sessionId;
@@ -133,6 +136,29 @@ export class Session {
   /** [SPEC 5.5] A protected alert (e.g. ERR_FORBIDDEN for a refused message, ERR_CLOSED on close). */
   sealAlert(code: string, reference?: number): Uint8Array {
     return this.sealType(FrameType.ALERT, encodeAlert(reference === undefined ? { code } : { code, reference }));
+  }
+
+  /** [SPEC 7.6] DATA records accepted since the last ACK was sealed. */
+  get acksDue(): number {
+    return this.dataSinceAck;
+  }
+
+  /**
+   * [SPEC 7.6] An ACK record describing the records accepted in the open receive epochs (the current one and,
+   * during grace, the previous one); undefined when nothing was received yet.
+   */
+  sealAck(now: number): Uint8Array | undefined {
+    if (this.previous?.retireAt !== undefined && now >= this.previous.retireAt) this.retirePrevious();
+    const ranges: AckRange[] = [];
+    for (const st of [this.previous, this.recv]) {
+      if (!st || st.window.highest < 0) continue;
+      const w = st.window;
+      ranges.push({ epoch: st.epoch, highest: w.highest, accepted: acceptedMap(w.highest, (s) => w.has(s)) });
+    }
+    if (ranges.length === 0) return undefined;
+    const frame = this.sealType(FrameType.ACK, encodeAck(ranges));
+    this.dataSinceAck = 0;
+    return frame;
   }
 
   /**
@@ -201,7 +227,10 @@ export class Session {
 
     switch (header.type) {
       case FrameType.DATA:
+        this.dataSinceAck++;
         return [{ type: 'data', payload, epoch: header.epoch, seq: header.seq }];
+      case FrameType.ACK:
+        return [{ type: 'ack', ranges: decodeAck(payload) }];
       case FrameType.ALERT: {
         const a = decodeAlert(payload);
         return [a.reference === undefined ? { type: 'alert', code: a.code } : { type: 'alert', code: a.code, reference: a.reference }];

@@ -27,7 +27,9 @@ for (const mode of MODES) {
       ['tag', { kind: 'flip', region: 'tag' }, 'ERR_BAD_MAC'],
       // header bytes: 0 = version|type, 1-8 = session id, 9-10 = epoch, 11 = seq varint (1 byte below 64)
       ['header version nibble', { kind: 'flip', region: 'header', bit: 1 }, 'ERR_VERSION'],
-      ['header type', { kind: 'flip', region: 'header', bit: 5 }, 'ERR_MALFORMED'],
+      ['header type (DATA → 11, unknown)', { kind: 'flip', region: 'header', bit: 4 }, 'ERR_MALFORMED'],
+      // the type is authenticated: DATA turned into another record type (ACK) fails the tag [SPEC 3.3, 7.6]
+      ['header type (DATA → ACK)', { kind: 'flip', region: 'header', bit: 5 }, 'ERR_BAD_MAC'],
       ['header session id', { kind: 'flip', region: 'header', bit: 8 + 3 }, 'ERR_UNKNOWN_SESSION'],
       ['header epoch (high bit)', { kind: 'flip', region: 'header', bit: 72 }, 'ERR_UNKNOWN_EPOCH'],
       ['header sequence number', { kind: 'flip', region: 'header', bit: 88 + 2 }, 'ERR_BAD_MAC'],

@@ -76,6 +76,10 @@ test('hopsafe peer: JSON lines in, events out, bad input reported, clean exit on
     cc.write({ to: 'der-17', data: Buffer.from('setpoint').toString('base64') });
     const back = await der.next((e) => e.event === 'message');
     assert.equal(Buffer.from(String(back.data), 'base64').toString(), 'setpoint');
+    // [SPEC 7.6] "confirm": the event comes once the peer acknowledged it end to end
+    cc.write({ to: 'der-17', data: Buffer.from('confirmed setpoint').toString('base64'), confirm: true });
+    await der.next((e) => e.event === 'message' && Buffer.from(String(e.data), 'base64').toString() === 'confirmed setpoint');
+    await cc.next((e) => e.event === 'confirmed' && e.to === 'der-17');
     // bad input never crashes the peer
     der.write('this is not json');
     der.write({ to: 'bad/id', data: 'AAAA' });
