@@ -349,5 +349,55 @@ for (const mode of MODES) {
         await x.close();
       }
     });
+
+    describe('ACK records under attack [SPEC 7.6]', () => {
+      const confirmSend = (x: Awaited<ReturnType<typeof established>>, msg: string): Promise<void> => {
+        x.sent.b!.push(msg);
+        return x.eps.a!.send('b', new TextEncoder().encode(msg), { confirm: true });
+      };
+
+      test('[SPEC 7.6] a tampered ACK → ERR_BAD_MAC and confirms nothing; the next genuine ACK covers the whole window', async () => {
+        const x = await established(mode);
+        try {
+          await until(() => x.eps.a!.unconfirmed('b').length === 0, 3000, "'hello' acknowledged");
+          x.adv.add({ name: 'flip-ack', match: { type: 'ACK', from: 'b' }, action: { kind: 'flip', region: 'payload' } });
+          const before = x.eps.a!.stats().confirmed;
+          const pending = ['c1', 'c2', 'c3'].map((m) => confirmSend(x, m));
+          await x.rejected('a', 'ERR_BAD_MAC');
+          await until(() => x.inbox.b!.length === 4);
+          await settle(60);
+          assert.equal(x.eps.a!.stats().confirmed, before, 'a forged ACK never confirms');
+          x.adv.clear();
+          await confirmSend(x, 'c4');
+          await Promise.all(pending);
+          assert.equal(x.eps.a!.stats().confirmed, before + 4);
+          assert.ok(x.adv.hits('flip-ack') >= 1);
+          x.assertClean();
+        } finally {
+          await x.close();
+        }
+      });
+
+      test('[SPEC 7.4, 7.6] a duplicated ACK → ERR_REPLAY; a reflected ACK is refused by its sender; nothing confirmed twice', async () => {
+        const x = await established(mode);
+        try {
+          await until(() => x.eps.a!.unconfirmed('b').length === 0, 3000, "'hello' acknowledged");
+          x.adv.add({ name: 'dup', match: { type: 'ACK', from: 'b', nth: 1 }, action: { kind: 'duplicate' } });
+          x.adv.add({ name: 'reflect', match: { type: 'ACK', from: 'b', nth: 2 }, action: { kind: 'reflect', keep: true } });
+          const before = x.eps.a!.stats().confirmed;
+          await confirmSend(x, 'd1');
+          await x.rejected('a', 'ERR_REPLAY');
+          await confirmSend(x, 'd2');
+          // per-direction keys: ERR_BAD_MAC, or ERR_REPLAY first when that sequence number was already seen from a (the window is checked before the tag)
+          await until(() => x.adv.hits('reflect') === 1 && x.rejects.b!.some((r) => r.code === 'ERR_BAD_MAC' || r.code === 'ERR_REPLAY'), 3000, 'reflected ACK refused at b');
+          await confirmSend(x, 'd3');
+          assert.equal(x.eps.a!.stats().confirmed, before + 3);
+          assert.equal(x.eps.a!.stats().unconfirmed, 0);
+          x.assertClean();
+        } finally {
+          await x.close();
+        }
+      });
+    });
   });
 }
