@@ -59,7 +59,7 @@ describe('faults: broker restart mid-stream at QoS 1', () => {
 });
 
 describe('faults: peer restart and partitions', () => {
-  test('[SPEC 8.8] a peer that restarts with its state lost is re-established automatically, end to end over MQTT', async () => {
+  test('[SPEC 7.6, 8.8] a peer that restarts with its state lost is re-established automatically, end to end over MQTT; the sender learns which messages were not confirmed', async () => {
     const broker = await startBroker();
     cleanup.push(() => broker.close());
     const pki = await createTestPki({ endpoints: [{ id: 'pa' }, { id: 'pb' }] });
@@ -74,7 +74,9 @@ describe('faults: peer restart and partitions', () => {
     a.on('message', (m) => gotA.push(text(m)));
     const got1: string[] = [];
     b.on('message', (m) => got1.push(text(m)));
-    await a.send('pb', utf8('one'));
+    const unconfirmed: { code: string; messages: string[] }[] = [];
+    a.on('unconfirmed', (u) => unconfirmed.push({ code: u.code, messages: u.messages.map((m) => new TextDecoder().decode(m)) }));
+    await a.send('pb', utf8('one'), { confirm: true }); // acknowledged end to end before the crash
     await until(() => got1.length === 1);
     // b crashes: its goodbye (protected ERR_CLOSED alert) never leaves, its state is gone
     const silence = broker.tap((f) => (f.from === 'pb' ? null : undefined));
@@ -85,10 +87,15 @@ describe('faults: peer restart and partitions', () => {
     b.on('message', (m) => got2.push(text(m)));
     await a.send('pb', utf8('lost')); // b: ERR_UNKNOWN_SESSION + HS_ALERT → a re-handshakes [SPEC 8.8]
     await until(() => a.stats().handshakes.completed === 2, 5000, 're-handshake');
+    // [SPEC 7.6] exactly the message the restarted peer never acknowledged is reported, with its payload
+    await until(() => unconfirmed.length > 0, 3000, 'unconfirmed event');
+    assert.deepEqual(unconfirmed, [{ code: 'ERR_UNKNOWN_SESSION', messages: ['lost'] }]);
     await a.send('pb', utf8('two'));
     await b.send('pa', utf8('back'));
     await until(() => got2.includes('two') && gotA.includes('back'));
     assert.ok(!got2.includes('lost'), 'a message sealed for the lost session cannot be opened by the new one');
+    await a.send('pb', utf8('lost'), { confirm: true }); // the application sends it again
+    assert.deepEqual(got2, ['two', 'lost']);
   });
 
   test(
@@ -97,6 +104,7 @@ describe('faults: peer restart and partitions', () => {
       const x = await arena(['a', 'b']);
       try {
         await x.roundTrip('a', 'b', 'one');
+        await until(() => x.eps.a!.unconfirmed('b').length === 0, 3000, "'one' acknowledged before the crash");
         const silence = x.hub.tap((f) => (f.from === 'b' ? null : undefined));
         await x.eps.b!.close();
         silence();
@@ -108,6 +116,9 @@ describe('faults: peer restart and partitions', () => {
           x.rejects.a!.some((r) => r.code === 'ERR_UNKNOWN_SESSION' && r.from === 'b'),
           `a was not told that "lost" was never accepted (rejects: ${x.rejects.a!.map((r) => r.code).join(',')})`,
         );
+        // [SPEC 7.6] …and which: the payloads b never acknowledged, nothing it did
+        await until(() => x.eps.a!.stats().unconfirmed === 1, 3000, 'unconfirmed reported');
+        assert.deepEqual(x.eps.a!.unconfirmed('b'), []);
       } finally {
         await x.close();
       }
