@@ -16,6 +16,7 @@ const CASES = {
   decodeSignedClearToken1: 150_000,
   decodeClearToken2: 150_000,
   decodeAlert: 150_000,
+  decodeAck: 100_000,
   decodeRecordHeader: 200_000,
   'session.open': 200_000,
   respond: 50_000,

@@ -14,6 +14,7 @@ import {
   type ClearToken2,
 } from '../../src/codec/tokens.js';
 import { encodeHandshakeInit, encodeHandshakeResponse, encodeRecordHeader, FrameType } from '../../src/codec/frame.js';
+import * as der from '../../src/codec/tlv.js';
 
 const bytes = (min: number, max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: min, maxLength: max });
 const smallInt = fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: -2, max: 70_000 }), fc.constantFrom(0xffff, 2 ** 31, 2 ** 53 - 1, -1));
@@ -100,11 +101,27 @@ export function alertMutations(): fc.Arbitrary<Uint8Array> {
     });
 }
 
+/** [SPEC 7.6] Ack payloads: valid DER with wrong counts, epochs, sequence numbers and maps. */
+export function ackMutations(): fc.Arbitrary<Uint8Array> {
+  const range = fc.record({
+    epoch: fc.oneof(smallInt, fc.integer({ min: 0, max: 0x1ffff })),
+    highest: fc.oneof(fc.integer({ min: 0, max: 80 }), fc.integer({ min: 0, max: 2 ** 49 })),
+    accepted: fc.oneof(bytes(8, 8), bytes(0, 12)),
+  });
+  return fc.array(range, { minLength: 0, maxLength: 3 }).map((rs) => {
+    try {
+      return der.seq(rs.map((r) => der.seq([der.int(r.epoch), der.int(r.highest), der.oct(r.accepted)])));
+    } catch {
+      return new Uint8Array(0);
+    }
+  });
+}
+
 /** Record frames with well-formed headers and wrong epochs, sequence numbers, lengths and bodies. */
 export function recordFrames(sessionIds: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
   return fc
     .record({
-      type: fc.constantFrom(FrameType.DATA, FrameType.KEY_UPDATE, FrameType.ALERT),
+      type: fc.constantFrom(FrameType.DATA, FrameType.KEY_UPDATE, FrameType.ALERT, FrameType.ACK),
       sessionId: fc.oneof(fc.constantFrom(...sessionIds), bytes(8, 8)),
       epoch: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 0xffff })),
       seq: fc.oneof(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.constantFrom(2 ** 48, 2 ** 62 - 1)),

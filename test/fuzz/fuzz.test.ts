@@ -19,6 +19,7 @@ const RUNS: Record<string, number> = {
   decodeSignedClearToken1: 1500,
   decodeClearToken2: 3000,
   decodeAlert: 3000,
+  decodeAck: 3000,
   decodeRecordHeader: 5000,
   respond: 400,
   complete: 400,

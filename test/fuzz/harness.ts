@@ -13,6 +13,7 @@ import { complete, initiate, respond, responseFrame, SIGN_CONTEXT, type Handshak
 import type { Session } from '../../src/session/session.js';
 import { decodeAlert, decodeClearToken2, decodeSignedClearToken1, encodeClearToken2, type ClearToken2 } from '../../src/codec/tokens.js';
 import { decodeHandshakeResponse, decodeRecordHeader } from '../../src/codec/frame.js';
+import { decodeAck } from '../../src/codec/ack.js';
 import { createMemoryHub } from '../../src/bindings/memory.js';
 import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
 import { createTestPki } from '../../src/testing/index.js';
@@ -66,6 +67,9 @@ export async function createHarness(): Promise<Harness> {
   const records = [sa.seal(utf8('one')), sa.seal(new Uint8Array(40)), sa.sealAlert('ERR_FORBIDDEN', 1)];
   const ku = sa.keyUpdate(now, true);
   records.push(ku, sa.seal(utf8('after update')));
+  // [SPEC 7.6] a genuine ACK of the responder's piggybacked record, sealed by a (opened by b like the rest)
+  sa.open(decodeHandshakeResponse(resp).record as Uint8Array, now);
+  records.push(sa.sealAck(now) as Uint8Array);
   const initToken = decodeSignedClearToken1(init.frame.subarray(1));
   const respToken = decodeSignedClearToken1(decodeHandshakeResponse(resp).token);
   const certs = [...initToken.token.certificates, ...respToken.token.certificates];
@@ -124,6 +128,7 @@ export async function createHarness(): Promise<Harness> {
     { name: 'decodeSignedClearToken1', arb: fc.oneof(initFrames.map((f) => f.subarray(1)), A.randomBytes()), run: (x) => decodeSignedClearToken1(x) },
     { name: 'decodeClearToken2', arb: fc.oneof(A.clearToken2Mutations(ct2), A.mutationsOf([encodeClearToken2(ct2)]), A.randomBytes(64)), run: (x) => decodeClearToken2(x) },
     { name: 'decodeAlert', arb: fc.oneof(A.alertMutations(), A.randomBytes(64)), run: (x) => decodeAlert(x) },
+    { name: 'decodeAck', arb: fc.oneof(A.ackMutations(), A.randomBytes(64)), run: (x) => decodeAck(x) },
     { name: 'decodeRecordHeader', arb: fc.oneof(recordArb, A.randomBytes(24)), run: (x) => decodeRecordHeader(x) },
     { name: 'respond', arb: initFrames, run: (x) => respond(b, x, 'alice', Date.now()) },
     {
