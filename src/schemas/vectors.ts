@@ -38,6 +38,8 @@ export const vectorFileSchema = z.object({
       next: keys,
       record: z.object({ payload: hex, frame: hex }),
     }),
+    /** [SPEC 7.6] The ACK the update's receiver sends after the post-update record (previous and new epoch). */
+    ack: z.object({ direction: z.enum(['a2b', 'b2a']), frame: hex }),
   }),
 });
 

@@ -129,6 +129,10 @@ export async function generateVector(provider: CryptoProvider, v: VectorInputs):
   const after = upd.seal(fromHex(ku.payload));
   const [d] = peer.open(after, t);
   if (d?.type !== 'data' || toHex(d.payload) !== ku.payload) throw new HopsafeError('ERR_STATE', 'post-update record did not round-trip');
+  // [SPEC 7.6] The receiver of the update acknowledges: one range for the previous epoch (in grace), one for the new.
+  const ackFrame = peer.sealAck(t);
+  const [acked] = ackFrame ? upd.open(ackFrame, t) : [];
+  if (!ackFrame || acked?.type !== 'ack' || acked.ranges.length !== 2) throw new HopsafeError('ERR_STATE', 'ACK did not round-trip');
 
   return vectorFileSchema.parse({
     version: 1,
@@ -156,6 +160,7 @@ export async function generateVector(provider: CryptoProvider, v: VectorInputs):
         next: keysHex(nextKeys, next),
         record: { payload: ku.payload, frame: toHex(after) },
       },
+      ack: { direction: ku.direction === 'a2b' ? 'b2a' : 'a2b', frame: toHex(ackFrame) },
     },
   });
 }
