@@ -201,8 +201,13 @@ export async function run(argv: string[]): Promise<number> {
   const s = cc.stats();
   console.log(`control center: ${s.received} telemetry messages verified and delivered, ${setpoints} setpoints sent, sessions ${s.sessions}`);
   for (const d of DERS) {
-    const st = ders.get(d.id)!.stats();
-    console.log(`  ${d.id} (${d.protection}): sent ${st.sent}, received ${st.received}, handshake ${handshakeMs.get(d.id) ?? '?'} ms (1 round trip)`);
+    const ep = ders.get(d.id)!;
+    const st = ep.stats();
+    // [SPEC 7.6] The control center's end-to-end acknowledgements, not the broker's PUBACKs.
+    const waiting = ep.unconfirmed(CC).length;
+    console.log(
+      `  ${d.id} (${d.protection}): sent ${st.sent}, confirmed end to end ${st.confirmed}${waiting ? `, ${waiting} not confirmed` : ''}, received ${st.received}, handshake ${handshakeMs.get(d.id) ?? '?'} ms (1 round trip)`,
+    );
   }
   console.log(`rejected by the control center: ${rejections.length ? rejections.join(', ') : 'none'}`);
   for (const ep of endpoints) await ep.close();
