@@ -48,6 +48,7 @@ interface PeerState {
   /** A response is being built: sends wait so the first can ride on it. */
   responding: boolean;
   queue: Queued[];
+  /** Tail of this sender's inbound chain; `IDLE` (shared) while nothing is queued. */
   inbound: Promise<void>;
   inboundDepth: number;
   /** HS_INIT frames from this sender queued or being verified (bounded: SPEC 5.7). */
@@ -56,8 +57,9 @@ interface PeerState {
   bucket?: TokenBucket;
   /** Epoch for which we already told the peer its key update is missing (SPEC 7.3). */
   epochAlerted?: number;
-  lastAlertAt: number;
-  lastRehandshakeAt: number;
+  /** When we last sent this peer an unauthenticated alert / re-opened the session (undefined: never). */
+  lastAlertAt: number | undefined;
+  lastRehandshakeAt: number | undefined;
   /** [SPEC 7.6] Our messages to this peer awaiting its acknowledgement (created on first use). */
   confirm?: Confirmations;
   /** [SPEC 7.6] Pending delayed ACK for records received from this peer. */
@@ -65,6 +67,8 @@ interface PeerState {
 }
 
 const MAX_INBOUND_PER_PEER = 1024;
+/** The inbound chain of a peer with nothing queued (one promise shared by all of them). */
+const IDLE: Promise<void> = Promise.resolve();
 /** [SPEC 5.7] HS_INIT frames one sender may have queued or under verification. */
 const MAX_INITS_PER_PEER = 4;
 /** Upper bound of record overhead: header (≤ 19) + tag (≤ 48). */
@@ -241,6 +245,13 @@ export class Endpoint extends TypedEmitter {
     });
   }
 
+  /** [SPEC 7.6] Nothing left awaiting this peer's acknowledgement: the tracker (and its timer) goes until next needed. */
+  private releaseConfirmations(ps: PeerState): void {
+    if (ps.confirm?.size !== 0) return;
+    ps.confirm.close('ERR_CLOSED'); // empty: reports nothing, only stops the timer
+    ps.confirm = undefined;
+  }
+
   private confirmationsOf(ps: PeerState): Confirmations {
     ps.confirm ??= new Confirmations(this.cfg.acks, this.clock, (code, items) => this.settle(ps.id, code, items));
     return ps.confirm;
@@ -383,11 +394,13 @@ export class Endpoint extends TypedEmitter {
     ps.inboundDepth++;
     if (isInit) ps.initsQueued++;
     const run = ps.inbound.then(() => this.handleFrame(ps, frame.bytes));
-    ps.inbound = run.finally(() => {
-      ps.inboundDepth--;
+    const tail = run.finally(() => {
       if (isInit) ps.initsQueued--;
+      // Drained: drop the settled chain (a promise per peer) in favour of the shared idle one.
+      if (--ps.inboundDepth === 0) ps.inbound = IDLE;
     });
-    return ps.inbound;
+    ps.inbound = tail;
+    return tail;
   };
 
   private async handleFrame(ps: PeerState, bytes: Uint8Array): Promise<void> {
@@ -509,10 +522,14 @@ export class Endpoint extends TypedEmitter {
           break;
         case 'ack':
           ps.confirm?.onAck(session, d.ranges);
+          this.releaseConfirmations(ps);
           break;
         case 'alert':
           // [SPEC 8.7] A message refused by the peer's policy is not confirmed.
-          if (d.code === 'ERR_FORBIDDEN' && d.reference !== undefined) ps.confirm?.refused(session, d.reference);
+          if (d.code === 'ERR_FORBIDDEN' && d.reference !== undefined) {
+            ps.confirm?.refused(session, d.reference);
+            this.releaseConfirmations(ps);
+          }
           if (d.code === 'ERR_CLOSED') {
             if (ps.session === session) this.dropSession(ps, 'ERR_CLOSED');
           } else if (d.code === 'ERR_UNKNOWN_EPOCH' && d.reference === session.sendEpoch && session.lastKeyUpdate) {
@@ -556,7 +573,7 @@ export class Endpoint extends TypedEmitter {
     }
     if (a.code === 'ERR_UNKNOWN_SESSION' && ps.session && toHex(ps.session.id) === sid && !ps.pending) {
       const now = this.clock();
-      if (now - ps.lastRehandshakeAt < 1000) return;
+      if (ps.lastRehandshakeAt !== undefined && now - ps.lastRehandshakeAt < 1000) return;
       ps.lastRehandshakeAt = now;
       // [SPEC 8.8] The peer lost its state: tell the application (messages sent since the peer's last frame
       // may not have been accepted) and open a new session; the current one stays until it replaces it.
@@ -573,7 +590,7 @@ export class Endpoint extends TypedEmitter {
 
   private sendHandshakeAlert(ps: PeerState, sid: Uint8Array, code: ErrorCode): void {
     const now = this.clock();
-    if (now - ps.lastAlertAt < 1000) return; // at most one unauthenticated alert per peer per second
+    if (ps.lastAlertAt !== undefined && now - ps.lastAlertAt < 1000) return; // at most one unauthenticated alert per peer per second
     ps.lastAlertAt = now;
     this.transport.send(ps.id, encodeHandshakeAlert(sid, code)).catch(() => undefined);
   }
@@ -584,7 +601,7 @@ export class Endpoint extends TypedEmitter {
     let ps = this.peers.get(id);
     if (!ps) {
       if (this.peers.size >= this.cfg.maxPeers) throw new HopsafeError('ERR_HANDSHAKE_LIMIT', 'peer table full');
-      ps = { id, responding: false, queue: [], inbound: Promise.resolve(), inboundDepth: 0, initsQueued: 0, lastAlertAt: -Infinity, lastRehandshakeAt: -Infinity };
+      ps = { id, responding: false, queue: [], inbound: IDLE, inboundDepth: 0, initsQueued: 0, lastAlertAt: undefined, lastRehandshakeAt: undefined };
       this.peers.set(id, ps);
     }
     return ps;

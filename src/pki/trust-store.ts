@@ -17,7 +17,7 @@ import { derObjects } from '../codec/pem.js';
 import { createNodeProvider } from '../crypto/node.js';
 import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
 import type { PemOrDer, PeerVerifier, RoleAssignment, TrustConfig, VerifiedPeer, VerifyRequest } from './types.js';
-import { parseCertificate, sha256Hex, type ParsedCert } from './x509.js';
+import { parseCertificate, sha256Hex, type ParsedCert, type SubjectNames } from './x509.js';
 import { parseCrl, type ParsedCrl } from './crl.js';
 import { parseAttributeCertificate } from './attribute-cert.js';
 import { keyProblem, verifySigned, type SpecResult } from './signature.js';
@@ -69,20 +69,51 @@ interface RevocationSubject {
   readonly subjectText: string;
 }
 
-/** A validated path whose first element may be slimmed to a RevocationSubject; every issuer is a full ParsedCert. */
-type RevocationPath = readonly [RevocationSubject, ...ParsedCert[]] | readonly ParsedCert[];
+/**
+ * What is kept of a validated leaf (cache and revocation re-checks): the fields a cache hit, attribute
+ * certificates and revocation need, not the parsed certificate (≈4.7 KB each; the chain cache holds 1024).
+ * The DER itself is not kept: a cache hit is for the very bytes presented (same SHA-256).
+ */
+interface CachedLeaf extends RevocationSubject, SubjectNames {
+  readonly fingerprint: string;
+  readonly notAfter: Date;
+}
 
-function revocationPath(path: readonly ParsedCert[]): RevocationPath {
-  const [leaf, ...issuers] = path;
-  if (!leaf || issuers.length === 0) return path; // the anchor must stay a full certificate
+/** A validated path: the slimmed leaf, then its issuers (full certificates, shared with the configuration or presented). */
+type RevocationPath = readonly [CachedLeaf, ...ParsedCert[]];
 
-  return [{ serialHex: leaf.serialHex, issuer: leaf.issuer.slice(), subjectText: leaf.subjectText }, ...issuers];
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const names = (a: readonly string[]): readonly string[] => (a.length === 0 ? NO_NAMES : a.slice());
+
+function slimPath(path: readonly ParsedCert[], fingerprint: string): RevocationPath {
+  const [leaf, ...issuers] = path as [ParsedCert, ...ParsedCert[]];
+  const slim: CachedLeaf = {
+    fingerprint,
+    serialHex: leaf.serialHex,
+    issuer: leaf.issuer.slice(),
+    subjectText: leaf.subjectText,
+    notAfter: leaf.notAfter,
+    commonNames: names(leaf.commonNames),
+    dnsNames: names(leaf.dnsNames),
+    uris: names(leaf.uris),
+    endpointIds: names(leaf.endpointIds),
+  };
+  return [slim, ...issuers];
+}
+
+/** A validated chain as computed by fullValidation (the full leaf; slimmed before it is cached). */
+interface Validated {
+  readonly path: readonly ParsedCert[];
+  readonly publicKey: PublicKeyHandle;
+  readonly certRoles: readonly DecodedRole[];
+  readonly validFrom: number;
+  readonly validUntil: number;
 }
 
 interface CacheEntry {
   readonly generation: number;
-  readonly path: readonly ParsedCert[];
-  readonly pathFingerprints: ReadonlySet<string>;
+  readonly path: RevocationPath;
+  readonly pathFingerprints: readonly string[];
   readonly publicKey: PublicKeyHandle;
   readonly certRoles: readonly DecodedRole[];
   readonly validFrom: number;
@@ -180,7 +211,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
   }
 
   /** Revocation status of each non-root certificate on `path`. [SPEC 10.5] */
-  function checkRevocation(path: RevocationPath, cfg: Config, now: number): { revoked?: RevocationSubject; unknown?: RevocationSubject; freshUntil: number } {
+  function checkRevocation(path: readonly RevocationSubject[], cfg: Config, now: number): { revoked?: RevocationSubject; unknown?: RevocationSubject; freshUntil: number } {
     let freshUntil = Number.POSITIVE_INFINITY;
     for (let i = 0; i + 1 < path.length; i++) {
       const cert = path[i] as RevocationSubject;
@@ -195,7 +226,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     return { freshUntil };
   }
 
-  function fullValidation(chain: readonly ParsedCert[], now: number, cfg: Config): CacheEntry {
+  function fullValidation(chain: readonly ParsedCert[], now: number, cfg: Config): Validated {
     const leaf = chain[0] as ParsedCert;
     const pool = [...chain.slice(1), ...cfg.intermediates];
     const path = buildPath(leaf, pool, cfg);
@@ -239,9 +270,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     if (rev.unknown) throw refuse('revocation-unknown', `no current CRL for "${rev.unknown.subjectText}"`);
     const certRoles = leaf.roleInfo ? decodeRoleInformation(leaf.roleInfo, leaf) : [];
     return {
-      generation,
       path,
-      pathFingerprints: fps,
       publicKey,
       certRoles,
       validFrom: Math.max(...path.map((c) => c.notBefore.getTime())),
@@ -252,8 +281,8 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
   /** Roles from attribute certificates whose holder is `leaf`, signed by a CA we know. Invalid ones are ignored. [SPEC 10.4] */
   function attributeRoles(acs: readonly Uint8Array[], entry: CacheEntry, cfg: Config, now: number): DecodedRole[] {
     if (acs.length > MAX_ATTRIBUTE_CERTS) throw refuse('malformed', `more than ${MAX_ATTRIBUTE_CERTS} attribute certificates`);
-    const leaf = entry.path[0] as ParsedCert;
-    const authorities = [...cfg.roots, ...cfg.intermediates, ...entry.path.slice(1)];
+    const leaf = entry.path[0];
+    const authorities = [...cfg.roots, ...cfg.intermediates, ...(entry.path.slice(1) as ParsedCert[])];
     const out: DecodedRole[] = [];
     for (const der of acs) {
       if (!(der instanceof Uint8Array)) throw refuse('malformed', 'attribute certificate is not bytes');
@@ -292,23 +321,35 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     if (entry) {
       const cached = entry;
       const presented = req.chain.map((c) => sha256Hex(c));
-      if (presented.some((fp) => !cached.pathFingerprints.has(fp))) entry = undefined;
+      if (presented.some((fp) => !cached.pathFingerprints.includes(fp))) entry = undefined;
     }
     if (entry) hits++;
     else {
       misses++;
       const parsed = req.chain.map((c) => parseCertificate(c));
-      entry = fullValidation(parsed, now, cfg);
+      const v = fullValidation(parsed, now, cfg);
+      const path = slimPath(v.path, leafFp);
+      entry = {
+        generation,
+        path,
+        pathFingerprints: [leafFp, ...v.path.slice(1).map((c) => c.fingerprint)],
+        publicKey: v.publicKey,
+        certRoles: v.certRoles,
+        validFrom: v.validFrom,
+        validUntil: v.validUntil,
+      };
       if (cfg === config) {
         cache.set(leafFp, entry);
-        seen.set(leafFp, revocationPath(entry.path));
+        seen.set(leafFp, path);
       }
     }
-    const leaf = entry.path[0] as ParsedCert;
+    const leaf = entry.path[0];
     if (!namesEndpoint(leaf, req.claimedId)) throw refuse('name', `certificate "${leaf.subjectText}" does not name endpoint ${JSON.stringify(req.claimedId)}`);
     const acRoles = req.attributeCertificates && req.attributeCertificates.length > 0 ? attributeRoles(req.attributeCertificates, entry, cfg, now) : [];
-    const roles: RoleAssignment[] = rolesAt([...entry.certRoles, ...acRoles], req.now);
-    return { id: req.claimedId, certificate: leaf.der, publicKey: entry.publicKey, roles, fingerprint: leaf.fingerprint, notAfter: leaf.notAfter };
+    // Exact-size copy: the sessions of an endpoint keep this array for their lifetime.
+    const roles: RoleAssignment[] = rolesAt([...entry.certRoles, ...acRoles], req.now).slice();
+    // The presented leaf: the same bytes as the cached one (same SHA-256).
+    return { id: req.claimedId, certificate: req.chain[0] as Uint8Array, publicKey: entry.publicKey, roles, fingerprint: leaf.fingerprint, notAfter: leaf.notAfter };
   }
 
   function updateTrust(update: TrustUpdate): string[] {
@@ -324,7 +365,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     const now = clock().getTime();
     const gone: string[] = [];
     for (const [fp, path] of [...seen.entries()]) {
-      const anchor = path[path.length - 1] as ParsedCert;
+      const anchor = path[path.length - 1] as { readonly fingerprint: string }; // a root, or a leaf that is itself a root
       const anchored = next.roots.some((r) => r.fingerprint === anchor.fingerprint);
       const rev = anchored ? checkRevocation(path, next, now) : undefined;
       if (!anchored || rev?.revoked) {

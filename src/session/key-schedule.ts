@@ -55,19 +55,47 @@ export interface TrafficKeys {
 }
 
 /**
+ * [SPEC 6.3] Byte layout of one direction's traffic keys in one buffer: IK | EK | IV (EK and IV in
+ * confidentiality mode only). Sessions keep all their key material in one buffer with this layout.
+ */
+export interface KeyLayout {
+  /** HashLen: length of IK (and of a chain secret). */
+  readonly hl: number;
+  /** Nk: length of EK (0 in integrity mode). */
+  readonly nk: number;
+  /** hl + nk + IV length (0 in integrity mode). */
+  readonly size: number;
+}
+
+export function keyLayout(p: CryptoProvider, suite: Suite, protection: Protection): KeyLayout {
+  const hl = p.hashLength(suite.hash);
+  if (protection === 'integrity') return { hl, nk: 0, size: hl };
+  const nk = AEAD_KEY_LENGTH[suite.aead];
+  return { hl, nk, size: hl + nk + AEAD_NONCE_LENGTH };
+}
+
+/** [SPEC 6.3] Derives the traffic keys of chain secret `cs` into `out` at `off` (layout `keyLayout`). */
+export function deriveTrafficKeysInto(p: CryptoProvider, suite: Suite, protection: Protection, cs: Uint8Array, out: Uint8Array, off: number): void {
+  const { hl, nk } = keyLayout(p, suite, protection);
+  const parts: [Uint8Array, number][] = [[LABEL.ik, hl]];
+  if (protection !== 'integrity') parts.push([LABEL.ek, nk], [LABEL.iv, AEAD_NONCE_LENGTH]);
+  for (const [label, length] of parts) {
+    const k = p.hkdfExpand(suite.hash, cs, label, length);
+    out.set(k, off);
+    wipe(k);
+    off += length;
+  }
+}
+
+/**
  * [SPEC 6.3] The keys of one direction and epoch. All of them are views of one buffer (fewer objects per
  * session; wiping the views wipes the buffer).
  */
 export function trafficKeys(p: CryptoProvider, suite: Suite, protection: Protection, cs: Uint8Array): TrafficKeys {
-  const hl = p.hashLength(suite.hash);
-  const ik = p.hkdfExpand(suite.hash, cs, LABEL.ik, hl);
-  if (protection === 'integrity') return { ik };
-  const nk = AEAD_KEY_LENGTH[suite.aead];
-  const buf = new Uint8Array(hl + nk + AEAD_NONCE_LENGTH);
-  buf.set(ik, 0);
-  buf.set(p.hkdfExpand(suite.hash, cs, LABEL.ek, nk), hl);
-  buf.set(p.hkdfExpand(suite.hash, cs, LABEL.iv, AEAD_NONCE_LENGTH), hl + nk);
-  wipe(ik);
+  const { hl, nk, size } = keyLayout(p, suite, protection);
+  const buf = new Uint8Array(size);
+  deriveTrafficKeysInto(p, suite, protection, cs, buf, 0);
+  if (protection === 'integrity') return { ik: buf };
   return { ik: buf.subarray(0, hl), ek: buf.subarray(hl, hl + nk), iv: buf.subarray(hl + nk) };
 }
 

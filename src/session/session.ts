@@ -11,9 +11,9 @@ import { decodeAlert, encodeAlert } from '../codec/tokens.js';
 import { decodeRecordHeader, FrameType, MAX_EPOCH, MAX_SEQ } from '../codec/frame.js';
 import { acceptedMap, decodeAck, encodeAck, type AckRange } from '../codec/ack.js';
 import type { VerifiedPeer } from '../pki/types.js';
-import { trafficKeys, wipeKeys, type ChainSecrets, type TrafficKeys } from './key-schedule.js';
+import { deriveTrafficKeysInto, keyLayout, type ChainSecrets, type KeyLayout } from './key-schedule.js';
 import { ReplayWindow } from './replay.js';
-import { openRecord, sealRecord, type RecordContext } from './record.js';
+import { openRecordIn, sealRecordIn, type RecordContext } from './record.js';
 import { applyKeyUpdate, prepareKeyUpdate, type PeerKey } from './key-update.js';
 
 export interface SessionOptions {
@@ -66,60 +66,110 @@ export interface SessionInit {
   readonly options?: Partial<SessionOptions>;
 }
 
-interface SendState {
-  epoch: number;
-  cs: Uint8Array;
-  keys: TrafficKeys;
-  seq: number;
-  startedAt: number;
+const optionsCache = new WeakMap<Partial<SessionOptions>, SessionOptions>();
+
+/** The merged options, one object shared by every session created with the same (unchanged) `options`. */
+function mergedOptions(o: Partial<SessionOptions> | undefined): SessionOptions {
+  if (!o) return DEFAULT_SESSION_OPTIONS;
+  const hit = optionsCache.get(o);
+  if (hit && (Object.keys(o) as (keyof SessionOptions)[]).every((k) => o[k] === undefined || o[k] === hit[k])) return hit;
+  const merged: SessionOptions = Object.freeze({ ...DEFAULT_SESSION_OPTIONS, ...o });
+  optionsCache.set(o, merged);
+  return merged;
 }
 
-interface RecvState {
-  epoch: number;
-  cs: Uint8Array;
-  keys: TrafficKeys;
-  window: ReplayWindow;
-  retireAt?: number;
+/**
+ * Where a session keeps its key material: ONE buffer (fewer objects per session on an endpoint with many peers)
+ *   send: CS | IK | EK | IV   recv: CS | IK | EK | IV   peer's latest ephemeral public key
+ * (EK and IV in confidentiality mode only). [SPEC 6.3, 7.2]
+ */
+interface SessionLayout {
+  /** HashLen (chain secret; the traffic keys start at hl within a direction). */
+  readonly hl: number;
+  /** Bytes of one direction: CS and the traffic keys. */
+  readonly dir: number;
+  readonly pub: number;
+  readonly pubLen: number;
+  readonly total: number;
 }
 
-export class Session {
+const layouts = new Map<string, SessionLayout>();
+
+function sessionLayout(k: KeyLayout, pubLen: number): SessionLayout {
+  const key = `${k.hl}/${k.size}/${pubLen}`;
+  let l = layouts.get(key);
+  if (!l) {
+    const dir = k.hl + k.size;
+    l = { hl: k.hl, dir, pub: 2 * dir, pubLen, total: 2 * dir + pubLen };
+    layouts.set(key, l);
+  }
+  return l;
+}
+
+/** One receive epoch: its replay window (this object) and where its CS and keys are (`block` at `off`). [SPEC 7.3, 7.4] */
+class RecvState extends ReplayWindow {
+  retireAt: number | undefined = undefined;
+  constructor(
+    readonly epoch: number,
+    public block: Uint8Array,
+    public off: number,
+  ) {
+    super();
+  }
+}
+
+export class Session implements RecordContext {
   readonly id: Uint8Array;
   readonly role: 'initiator' | 'responder';
+  readonly provider: CryptoProvider;
   readonly suite: Suite;
   readonly protection: Protection;
   readonly localId: string;
   readonly peer: SessionPeer;
   readonly options: SessionOptions;
-  private readonly ctx: RecordContext;
-  private send: SendState;
+  private readonly km: Uint8Array;
+  private readonly lay: SessionLayout;
+  private sEpoch = 0;
+  private sSeq = 0;
+  private sStartedAt: number;
   private recv: RecvState;
-  private previous: RecvState | undefined;
-  private readonly ephemerals = new Map<number, Uint8Array>();
-  private peerKey: PeerKey;
-  private early: Uint8Array[] = [];
+  private previous: RecvState | undefined = undefined;
+  /**
+   * Own ephemeral private keys retained for the peer's key updates: epoch 0's (the handshake's, the caller's
+   * array, wiped on prune or destroy), later ones in `ephemerals` (created on the first key update).
+   */
+  private eph0: Uint8Array | undefined;
+  private ephemerals: Map<number, Uint8Array> | undefined = undefined;
+  private peerKeyEpoch = 0;
+  private early: Uint8Array[] | undefined = undefined;
   private closed = false;
-  private lastUpdate: Uint8Array | undefined;
+  private lastUpdate: Uint8Array | undefined = undefined;
   private dataSinceAck = 0;
 
   constructor(init: SessionInit) {
-    this.id = init.sessionId;
+    this.id = new Uint8Array(init.sessionId); // a compact copy, never a view of a larger frame
     this.role = init.role;
+    this.provider = init.provider;
     this.suite = init.suite;
     this.protection = init.protection;
     this.localId = init.localId;
     this.peer = { id: init.peer.id, roles: init.peer.roles, fingerprint: init.peer.fingerprint, notAfter: init.peer.notAfter };
-    this.options = { ...DEFAULT_SESSION_OPTIONS, ...init.options };
-    this.ctx = { provider: init.provider, suite: init.suite, protection: init.protection };
+    this.options = mergedOptions(init.options);
+    const lay = sessionLayout(keyLayout(init.provider, init.suite, init.protection), init.peerEphemeral.length);
+    this.lay = lay;
+    this.km = new Uint8Array(lay.total);
     const [sendCs, recvCs] =
       init.role === 'initiator' ? [init.chainSecrets.a2b, init.chainSecrets.b2a] : [init.chainSecrets.b2a, init.chainSecrets.a2b];
-    this.send = { epoch: 0, cs: sendCs, keys: this.keysFor(sendCs), seq: 0, startedAt: init.now };
-    this.recv = { epoch: 0, cs: recvCs, keys: this.keysFor(recvCs), window: new ReplayWindow() };
-    this.ephemerals.set(0, init.localEphemeral.privateKey);
-    this.peerKey = { epoch: 0, publicKey: init.peerEphemeral };
+    this.setDirection(0, sendCs);
+    this.setDirection(lay.dir, recvCs);
+    this.eph0 = init.localEphemeral.privateKey;
+    this.km.set(init.peerEphemeral, lay.pub);
+    this.sStartedAt = init.now;
+    this.recv = new RecvState(0, this.km, lay.dir);
   }
 
   get sendEpoch(): number {
-    return this.send.epoch;
+    return this.sEpoch;
   }
   get receiveEpoch(): number {
     return this.recv.epoch;
@@ -150,10 +200,9 @@ export class Session {
   sealAck(now: number): Uint8Array | undefined {
     if (this.previous?.retireAt !== undefined && now >= this.previous.retireAt) this.retirePrevious();
     const ranges: AckRange[] = [];
-    for (const st of [this.previous, this.recv]) {
-      if (!st || st.window.highest < 0) continue;
-      const w = st.window;
-      ranges.push({ epoch: st.epoch, highest: w.highest, accepted: acceptedMap(w.highest, (s) => w.has(s)) });
+    for (const w of [this.previous, this.recv]) {
+      if (!w || w.highest < 0) continue;
+      ranges.push({ epoch: w.epoch, highest: w.highest, accepted: acceptedMap(w.highest, (s) => w.has(s)) });
     }
     if (ranges.length === 0) return undefined;
     const frame = this.sealType(FrameType.ACK, encodeAck(ranges));
@@ -171,16 +220,12 @@ export class Session {
 
   /** The sequence number the next sealed record will carry. */
   get nextSeq(): number {
-    return this.send.seq;
+    return this.sSeq;
   }
 
   /** [SPEC 7.5] True when the send direction should be rekeyed now. */
   needsKeyUpdate(now: number): boolean {
-    return (
-      this.send.seq >= this.options.rekeyAfterMessages ||
-      now - this.send.startedAt >= this.options.rekeyAfterMs ||
-      this.send.seq >= MAX_SEQ - 1
-    );
+    return this.sSeq >= this.options.rekeyAfterMessages || now - this.sStartedAt >= this.options.rekeyAfterMs || this.sSeq >= MAX_SEQ - 1;
   }
 
   /**
@@ -189,14 +234,16 @@ export class Session {
    */
   keyUpdate(now: number, requestUpdate = false, keyPair?: KeyPair): Uint8Array {
     this.assertOpen();
-    if (this.send.epoch >= MAX_EPOCH) throw new HopsafeError('ERR_STATE', 'epoch space exhausted: open a new session');
-    const u = prepareKeyUpdate(this.ctx.provider, this.suite, this.send.cs, this.send.epoch, this.peerKey, requestUpdate, keyPair);
+    if (this.sEpoch >= MAX_EPOCH) throw new HopsafeError('ERR_STATE', 'epoch space exhausted: open a new session');
+    const cs = this.km.subarray(0, this.lay.hl);
+    const u = prepareKeyUpdate(this.provider, this.suite, cs, this.sEpoch, this.peerKey(), requestUpdate, keyPair);
     const frame = this.sealType(FrameType.KEY_UPDATE, u.token);
     this.lastUpdate = frame;
-    wipe(this.send.cs);
-    wipeKeys(this.send.keys);
-    this.send = { epoch: u.newEpoch, cs: u.nextChainSecret, keys: this.keysFor(u.nextChainSecret), seq: 0, startedAt: now };
-    this.ephemerals.set(u.newEpoch, u.keyPair.privateKey);
+    this.setDirection(0, u.nextChainSecret); // overwrites (wipes) the previous epoch's CS and keys
+    this.sEpoch = u.newEpoch;
+    this.sSeq = 0;
+    this.sStartedAt = now;
+    (this.ephemerals ??= new Map()).set(u.newEpoch, u.keyPair.privateKey);
     this.pruneEphemerals();
     return frame;
   }
@@ -216,14 +263,15 @@ export class Session {
     else if (this.previous && header.epoch === this.previous.epoch) state = this.previous;
     else if (header.epoch === this.recv.epoch + 1 && header.type !== FrameType.KEY_UPDATE) {
       // [SPEC 7.3] Arrived before the key update that introduces its epoch: hold a bounded few.
-      if (this.early.length >= this.options.maxEarlyFrames) throw new HopsafeError('ERR_UNKNOWN_EPOCH', 'key update missing: too many frames ahead of it');
-      this.early.push(frame.slice());
+      const early = (this.early ??= []);
+      if (early.length >= this.options.maxEarlyFrames) throw new HopsafeError('ERR_UNKNOWN_EPOCH', 'key update missing: too many frames ahead of it');
+      early.push(frame.slice());
       return [];
     } else throw new HopsafeError('ERR_UNKNOWN_EPOCH', `no keys for epoch ${header.epoch}`);
 
-    if (!state.window.check(header.seq)) throw new HopsafeError('ERR_REPLAY', 'duplicate or too old');
-    const payload = openRecord(this.ctx, state.keys, header, frame);
-    state.window.commit(header.seq);
+    if (!state.check(header.seq)) throw new HopsafeError('ERR_REPLAY', 'duplicate or too old');
+    const payload = openRecordIn(this, state.block, state.off + this.lay.hl, header, frame);
+    state.commit(header.seq);
 
     switch (header.type) {
       case FrameType.DATA:
@@ -246,25 +294,55 @@ export class Session {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    wipe(this.send.cs, this.recv.cs, this.previous?.cs);
-    wipeKeys(this.send.keys);
-    wipeKeys(this.recv.keys);
-    wipeKeys(this.previous?.keys);
-    for (const k of this.ephemerals.values()) wipe(k);
-    this.ephemerals.clear();
-    this.early = [];
+    wipe(this.km, this.previous?.block, this.eph0);
+    this.previous = undefined;
+    this.eph0 = undefined;
+    for (const k of this.ephemerals?.values() ?? []) wipe(k);
+    this.ephemerals = undefined;
+    this.early = undefined;
     this.lastUpdate = undefined;
   }
 
+  /** Writes chain secret `cs` and the traffic keys derived from it at `off` in `km`; wipes `cs`. [SPEC 6.3] */
+  private setDirection(off: number, cs: Uint8Array): void {
+    this.km.set(cs, off);
+    wipe(cs);
+    const own = this.km.subarray(off, off + this.lay.hl);
+    deriveTrafficKeysInto(this.provider, this.suite, this.protection, own, this.km, off + this.lay.hl);
+  }
+
+  private peerKey(): PeerKey {
+    const { pub, pubLen } = this.lay;
+    return { epoch: this.peerKeyEpoch, publicKey: this.km.subarray(pub, pub + pubLen) };
+  }
+
+  /** [SPEC 7.2] Our retained ephemeral private key of send epoch `epoch`. */
+  private ownEphemeral(epoch: number): Uint8Array | undefined {
+    if (epoch === 0) return this.eph0;
+    return this.ephemerals?.get(epoch);
+  }
+
   private applyUpdate(token: Uint8Array, now: number): Delivery[] {
-    const u = applyKeyUpdate(this.ctx.provider, this.suite, this.recv.cs, this.recv.epoch, token, (e) => this.ephemerals.get(e));
+    const st = this.recv;
+    const { hl, dir } = this.lay;
+    const u = applyKeyUpdate(this.provider, this.suite, st.block.subarray(st.off, st.off + hl), st.epoch, token, (e) => this.ownEphemeral(e));
+    if (u.token.publicKey.length !== this.lay.pubLen) {
+      wipe(u.nextChainSecret);
+      throw new HopsafeError('ERR_MALFORMED', 'key update changes the key share length');
+    }
     if (this.previous) this.retirePrevious();
-    this.previous = { ...this.recv, retireAt: now + this.options.graceMs };
-    this.recv = { epoch: u.token.newEpoch, cs: u.nextChainSecret, keys: this.keysFor(u.nextChainSecret), window: new ReplayWindow() };
-    this.peerKey = { epoch: u.token.newEpoch, publicKey: u.token.publicKey };
+    // The current epoch stays open for graceMs under its own copy of its keys; its place in km takes the new epoch.
+    st.block = new Uint8Array(st.block.subarray(st.off, st.off + dir));
+    st.off = 0;
+    st.retireAt = now + this.options.graceMs;
+    this.previous = st;
+    this.setDirection(dir, u.nextChainSecret);
+    this.recv = new RecvState(u.token.newEpoch, this.km, dir);
+    this.km.set(u.token.publicKey, this.lay.pub);
+    this.peerKeyEpoch = u.token.newEpoch;
     const out: Delivery[] = [{ type: 'key-update', epoch: u.token.newEpoch, requestUpdate: u.token.requestUpdate }];
-    const held = this.early;
-    this.early = [];
+    const held = this.early ?? [];
+    this.early = undefined;
     for (const f of held) {
       try {
         out.push(...this.open(f, now));
@@ -277,28 +355,30 @@ export class Session {
 
   private retirePrevious(): void {
     if (!this.previous) return;
-    wipe(this.previous.cs);
-    wipeKeys(this.previous.keys);
+    wipe(this.previous.block);
     this.previous = undefined;
   }
 
   private pruneEphemerals(): void {
-    while (this.ephemerals.size > this.options.retainedEphemerals) {
-      const oldest = this.ephemerals.keys().next().value as number;
-      wipe(this.ephemerals.get(oldest));
-      this.ephemerals.delete(oldest);
+    const max = this.options.retainedEphemerals;
+    while ((this.eph0 ? 1 : 0) + (this.ephemerals?.size ?? 0) > max) {
+      if (this.eph0) {
+        wipe(this.eph0);
+        this.eph0 = undefined;
+        continue;
+      }
+      const m = this.ephemerals as Map<number, Uint8Array>;
+      const oldest = m.keys().next().value as number;
+      wipe(m.get(oldest));
+      m.delete(oldest);
     }
-  }
-
-  private keysFor(cs: Uint8Array): TrafficKeys {
-    return trafficKeys(this.ctx.provider, this.suite, this.protection, cs);
   }
 
   private sealType(type: FrameType, payload: Uint8Array): Uint8Array {
     this.assertOpen();
-    if (this.send.seq > MAX_SEQ) throw new HopsafeError('ERR_STATE', 'sequence space exhausted: key update required');
-    const f = sealRecord(this.ctx, this.send.keys, type, this.id, this.send.epoch, this.send.seq, payload);
-    this.send.seq++;
+    if (this.sSeq > MAX_SEQ) throw new HopsafeError('ERR_STATE', 'sequence space exhausted: key update required');
+    const f = sealRecordIn(this, this.km, this.lay.hl, type, this.id, this.sEpoch, this.sSeq, payload);
+    this.sSeq++;
     return f;
   }
 
