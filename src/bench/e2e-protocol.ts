@@ -1,4 +1,5 @@
 /** Messages between the E2E benchmark parent and its publisher/subscriber worker processes. */
+import type { SideSamples } from './e2e-timing.js';
 
 export type TransportSpec =
   | { readonly kind: 'mqtt'; readonly url: string; readonly prefix: string; readonly qos: 0 | 1 }
@@ -25,8 +26,8 @@ export type WorkerCommand =
   | { readonly cmd: 'paced'; readonly mode: E2eMode; readonly ms: number; readonly perSecond: number }
   /** Subscriber: forget what arrived so far. Every mode set up stays open until teardown. */
   | { readonly cmd: 'reset' }
-  /** Subscriber: what arrived since the last reset. */
-  | { readonly cmd: 'report' }
+  /** Subscriber: what arrived since the last reset (with `detail`, the per-message samples too). */
+  | { readonly cmd: 'report'; readonly detail?: boolean }
   | { readonly cmd: 'teardown' };
 
 export interface SubReport {
@@ -36,12 +37,20 @@ export interface SubReport {
   /** Arrival time of the message at 95 % of the count (throughput ignores the trailing 5 %: stragglers, redeliveries). */
   readonly p95Ns: number;
   readonly p95Index: number;
-  /** One-way latencies in µs (publisher hrtime stamped in the payload → subscriber hrtime). */
-  readonly latenciesUs: number[];
+  /** One-way latencies in µs (publisher hrtime stamped in the payload → subscriber hrtime); only with `detail`. */
+  readonly latenciesUs?: number[];
+  /** Transport delivery (endpoint.onFrame entry) → 'message' event, ns, per payload stamp (e2e-timing.ts); only with `detail`. */
+  readonly added?: SideSamples;
 }
 
 export type WorkerReply =
-  | { readonly ok: true; readonly sent?: number; readonly report?: SubReport }
+  | {
+      readonly ok: true;
+      readonly sent?: number;
+      readonly report?: SubReport;
+      /** `paced`: endpoint.send() call → frame handed to the transport, ns, per payload stamp (e2e-timing.ts). */
+      readonly added?: SideSamples;
+    }
   | { readonly ok: false; readonly error: string };
 
 export const PAYLOAD_SIZE = 256;

@@ -8,6 +8,7 @@ import type { Transport } from '../bindings/transport.js';
 import { mqttTransport } from '../bindings/mqtt.js';
 import { amqpTransport } from '../bindings/amqp.js';
 import { xmppTransport } from '../bindings/xmpp.js';
+import { timedTransport, type TimedTransport } from './e2e-timing.js';
 import { PAYLOAD_SIZE, type SubReport, type E2eMode, type TransportSpec, type WorkerCommand, type WorkerReply } from './e2e-protocol.js';
 
 function makeTransport(spec: TransportSpec, id: string): Transport {
@@ -23,7 +24,8 @@ function makeTransport(spec: TransportSpec, id: string): Transport {
 
 interface Lane {
   readonly peer: string;
-  readonly transport?: Transport;
+  /** The transport, wrapped to time hopsafe's own work on the path (e2e-timing.ts); plain lanes time only the wrapper. */
+  readonly timed: TimedTransport;
   readonly endpoint?: Endpoint;
 }
 const lanes = new Map<E2eMode, Lane>();
@@ -31,12 +33,23 @@ let arrivals: bigint[] = [];
 let latencies: number[] = [];
 let first = 0n;
 let last = 0n;
+/** Publisher: hand-over times of the current `paced` run; subscriber: delivery → message times since `reset`. */
+let added: { stamps: number[]; ns: number[] } = { stamps: [], ns: [] };
+let timing = false;
 
-function onPayload(data: Uint8Array): void {
+function stampOf(data: Uint8Array): bigint | undefined {
+  return data.length >= 8 ? new DataView(data.buffer, data.byteOffset, data.byteLength).getBigUint64(0) : undefined;
+}
+
+function onPayload(data: Uint8Array, deliveredNs: number | undefined): void {
   const now = process.hrtime.bigint();
-  if (data.length >= 8) {
-    const sent = new DataView(data.buffer, data.byteOffset, data.byteLength).getBigUint64(0);
+  const sent = stampOf(data);
+  if (sent !== undefined) {
     latencies.push(Number(now - sent) / 1000);
+    if (deliveredNs !== undefined) {
+      added.stamps.push(Number(sent));
+      added.ns.push(deliveredNs);
+    }
   }
   if (arrivals.length === 0) first = now;
   last = now;
@@ -52,24 +65,32 @@ function payload(): Uint8Array {
 function sender(mode: E2eMode): () => Promise<void> {
   const l = lanes.get(mode);
   if (!l) throw new Error(`${mode} is not set up`);
-  const { endpoint, transport, peer } = l;
-  if (endpoint) return () => endpoint.send(peer, payload());
-  if (transport) return () => transport.send(peer, payload());
-  throw new Error('not set up');
+  const { endpoint, timed, peer } = l;
+  const send = endpoint ? (p: Uint8Array) => endpoint.send(peer, p) : (p: Uint8Array) => timed.transport.send(peer, p);
+  return () => {
+    const p = payload();
+    if (!timing) return send(p);
+    const r = timed.timeSend(() => send(p));
+    if (r.ns !== undefined) {
+      added.stamps.push(Number(stampOf(p)));
+      added.ns.push(r.ns);
+    }
+    return r.result;
+  };
 }
 
 async function handle(m: WorkerCommand): Promise<WorkerReply> {
   switch (m.cmd) {
     case 'setup': {
-      const t = makeTransport(m.transport, m.id);
+      const timed = timedTransport(makeTransport(m.transport, m.id));
       if (m.mode === 'plain') {
-        await t.open(m.id, (f) => onPayload(f.bytes));
-        lanes.set(m.mode, { peer: m.peer, transport: t });
+        await timed.transport.open(m.id, (f) => onPayload(f.bytes, timed.delivered()));
+        lanes.set(m.mode, { peer: m.peer, timed });
       } else {
         if (!m.identity || !m.roots) throw new Error('identity and roots are required');
-        const endpoint = await createEndpoint({ id: m.id, identity: m.identity, trust: { roots: [...m.roots] }, transport: t, protection: m.mode });
-        endpoint.on('message', (e) => onPayload(e.data));
-        lanes.set(m.mode, { peer: m.peer, endpoint });
+        const endpoint = await createEndpoint({ id: m.id, identity: m.identity, trust: { roots: [...m.roots] }, transport: timed.transport, protection: m.mode });
+        endpoint.on('message', (e) => onPayload(e.data, timed.delivered()));
+        lanes.set(m.mode, { peer: m.peer, timed, endpoint });
       }
       return { ok: true };
     }
@@ -103,6 +124,8 @@ async function handle(m: WorkerCommand): Promise<WorkerReply> {
       let sent = 0;
       let failed: unknown;
       const pending = new Set<Promise<void>>();
+      added = { stamps: [], ns: [] };
+      timing = true;
       while (performance.now() - start < m.ms && failed === undefined) {
         const due = Math.floor(((performance.now() - start) / 1000) * m.perSecond) - sent;
         for (let i = 0; i < due; i++) {
@@ -117,24 +140,27 @@ async function handle(m: WorkerCommand): Promise<WorkerReply> {
         }
         await new Promise((r) => setTimeout(r, 1));
       }
+      timing = false;
       await Promise.all(pending);
       if (failed !== undefined) throw failed;
-      return { ok: true, sent };
+      return { ok: true, sent, added };
     }
     case 'reset':
       arrivals = [];
       latencies = [];
+      added = { stamps: [], ns: [] };
       return { ok: true };
     case 'report': {
       const p95Index = Math.floor(0.95 * (arrivals.length - 1));
       const p95Ns = Number(arrivals[p95Index] ?? 0n);
-      const report: SubReport = { count: arrivals.length, firstNs: Number(first), lastNs: Number(last), p95Ns, p95Index, latenciesUs: latencies };
+      const counts = { count: arrivals.length, firstNs: Number(first), lastNs: Number(last), p95Ns, p95Index };
+      const report: SubReport = m.detail ? { ...counts, latenciesUs: latencies, added } : counts;
       return { ok: true, report };
     }
     case 'teardown': {
       const all = [...lanes.values()];
       lanes.clear();
-      await Promise.allSettled(all.map((l) => (l.endpoint ? l.endpoint.close() : l.transport?.close())));
+      await Promise.allSettled(all.map((l) => (l.endpoint ? l.endpoint.close() : l.timed.transport.close())));
       return { ok: true };
     }
   }

@@ -17,6 +17,7 @@ import { cdfPoints, percentile, sleep } from './measure.js';
 import { reachable } from '../testing/net.js';
 import { childExecArgv } from './fork-args.js';
 import { prosodyInstalled, startProsody } from '../testing/prosody.js';
+import { combineAdded, type AddedLatency } from './e2e-timing.js';
 import type { E2eMode, SubReport, TransportSpec, WorkerCommand, WorkerReply } from './e2e-protocol.js';
 
 const MODES: readonly E2eMode[] = ['plain', 'integrity', 'confidentiality'];
@@ -137,17 +138,43 @@ function targets(): Target[] {
   ];
 }
 
-async function drained(sub: Worker, sent: number, maxMs = 15_000): Promise<SubReport> {
+/** Polls the subscriber (counts only) until `sent` arrived or arrivals stop; with `detail`, then fetches the samples once. */
+/**
+ * Rows of the latency hopsafe itself adds per message, measured directly in the worker processes
+ * (e2e-timing.ts), at the same rate as the one-way latency rows. The plain lane goes through the same
+ * wrappers, so its numbers are the floor of the instrumentation (clock reads, wrapper calls).
+ */
+function addHopsafeAdded(c: Collector, row: string, a: AddedLatency, rate: number, floor: AddedLatency | undefined): void {
+  const pct = (x: number[], p: number): string => (x.length ? `${percentile(x, p).toFixed(1)}` : '–');
+  const sides =
+    `publisher (endpoint.send() call → protected frame handed to transport.send) p50 ${pct(a.publisherUs, 50)} / p99 ${pct(a.publisherUs, 99)} µs over ${a.publisherUs.length} messages; ` +
+    `subscriber (transport hands the frame to endpoint.onFrame → 'message' event; includes the wait in the endpoint's inbound queue: behind earlier frames of the sender and, as the endpoint handles frames in promise continuations, behind whatever the transport client does first with the other packets it read at once — MQTT hands frames over without waiting) p50 ${pct(a.subscriberUs, 50)} / p99 ${pct(a.subscriberUs, 99)} µs over ${a.subscriberUs.length}`;
+  const floorNote = floor ? `; the plain lane through the same wrappers (instrumentation floor): sum p50 ${pct(floor.sumUs, 50)} / p99 ${pct(floor.sumUs, 99)} µs` : '';
+  const note = `hopsafe's own work per message, timed inside the publisher and subscriber processes (process.hrtime) around the endpoint, at ${rate} msgs/s = half the plain maximum, excludes broker and network; per message publisher + subscriber time, joined on the payload's stamp (${a.sumUs.length} messages); ${sides}${floorNote}`;
+  if (a.sumUs.length === 0) {
+    c.skip(`${row}_hopsafe_added_p50_latency_us`, 'no message was timed on both sides');
+    c.skip(`${row}_hopsafe_added_p99_latency_us`, 'no message was timed on both sides');
+    return;
+  }
+  c.add(`${row}_hopsafe_added_p50_latency_us`, 'µs', percentile(a.sumUs, 50), note);
+  c.add(`${row}_hopsafe_added_p99_latency_us`, 'µs', percentile(a.sumUs, 99), note);
+  const sideNote = (s: string): string => `${s} side alone of ${row}_hopsafe_added_p99_latency_us (see its note)`;
+  if (a.publisherUs.length) c.add(`${row}_hopsafe_publisher_p99_latency_us`, 'µs', percentile(a.publisherUs, 99), sideNote('publisher'));
+  if (a.subscriberUs.length) c.add(`${row}_hopsafe_subscriber_p99_latency_us`, 'µs', percentile(a.subscriberUs, 99), sideNote('subscriber'));
+}
+
+async function drained(sub: Worker, sent: number, maxMs = 15_000, detail = false): Promise<SubReport> {
   const deadline = performance.now() + maxMs;
   let last = -1;
   let stableSince = performance.now();
   for (;;) {
     const r = (await sub.call({ cmd: 'report' })).report as SubReport;
-    if (r.count >= sent) return r;
+    const done = r.count >= sent || (r.count === last && (performance.now() - stableSince > 1500 || performance.now() > deadline));
+    if (done) return detail ? ((await sub.call({ cmd: 'report', detail: true })).report as SubReport) : r;
     if (r.count !== last) {
       last = r.count;
       stableSince = performance.now();
-    } else if (performance.now() - stableSince > 1500 || performance.now() > deadline) return r;
+    }
     await sleep(50);
   }
 }
@@ -223,15 +250,17 @@ export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress
       }
       const plainRate = c.value(`${rowsOf('plain')}_msgs_per_s`);
       let plainLat: number[] = [];
+      let floor: AddedLatency | undefined;
       for (const mode of modes) {
         if (plainRate === undefined || failed.has(mode)) break;
         const rate = plainRate / 2;
         progress.status(`e2e ${t.broker} ${mode}: latency at ${Math.round(rate)}/s`);
         try {
           await sub.call({ cmd: 'reset' });
-          const sentL = (await pub.call({ cmd: 'paced', mode, ms: o.e2eMs, perSecond: rate })).sent ?? 0;
-          const rl = await drained(sub, sentL);
-          const lat = [...rl.latenciesUs].sort((a, b) => a - b);
+          const paced = await pub.call({ cmd: 'paced', mode, ms: o.e2eMs, perSecond: rate });
+          const sentL = paced.sent ?? 0;
+          const rl = await drained(sub, sentL, 15_000, true);
+          const lat = [...(rl.latenciesUs ?? [])].sort((a, b) => a - b);
           const note = `one way (publisher hrtime in the payload → subscriber), at ${Math.round(rate)} msgs/s = half the plain maximum; ${lat.length} samples`;
           c.add(`${rowsOf(mode)}_p50_latency_us`, 'µs', percentile(lat, 50), note);
           c.add(`${rowsOf(mode)}_p99_latency_us`, 'µs', percentile(lat, 99), note);
@@ -241,6 +270,9 @@ export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress
             c.add(`${rowsOf(mode)}_added_p50_latency_us`, 'µs', percentile(lat, 50) - percentile(plainLat, 50), 'E2E p50 − plain p50 (same broker, same rate)');
             c.add(`${rowsOf(mode)}_added_p99_latency_us`, 'µs', percentile(lat, 99) - percentile(plainLat, 99), 'E2E p99 − plain p99 (same broker, same rate)');
           }
+          const a = combineAdded(paced.added ?? { stamps: [], ns: [] }, rl.added ?? { stamps: [], ns: [] });
+          if (mode === 'plain') floor = a;
+          else addHopsafeAdded(c, rowsOf(mode), a, Math.round(rate), floor);
         } catch (e) {
           c.skip(`${rowsOf(mode)}_p50_latency_us`, e instanceof Error ? e.message : String(e));
         }

@@ -53,7 +53,10 @@ const TARGETS: readonly Target[] = [
   { what: '10k peers set up on one endpoint (wall clock)', goal: '≤ 30 s', value: (r) => val(r, 'sessions_10k_setup_s'), ok: (v) => v <= 30, unit: 's' },
   { what: '10k peers set up on one endpoint (CPU seconds)', goal: '≤ 30 s', value: (r) => val(r, 'sessions_10k_setup_cpu_s'), ok: (v) => v <= 30, unit: 's' },
   ...['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'xmpp_prosody'].map(
-    (b): Target => ({ what: `p99 added latency at half load, ${b.replace('_', ' ')}, confidentiality`, goal: '≤ 100 µs', value: (r) => val(r, `${b}_confidentiality_256B_added_p99_latency_us`), ok: (v) => v <= 100, unit: 'µs' }),
+    (b): Target => ({ what: `p99 added latency at half load, ${b.replace('_', ' ')}, confidentiality (E2E p99 − plain p99)`, goal: '≤ 100 µs', value: (r) => val(r, `${b}_confidentiality_256B_added_p99_latency_us`), ok: (v) => v <= 100, unit: 'µs' }),
+  ),
+  ...['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'xmpp_prosody'].map(
+    (b): Target => ({ what: `p99 added latency at half load, ${b.replace('_', ' ')}, confidentiality (hopsafe's own work, timed in the processes)`, goal: '≤ 100 µs', value: (r) => val(r, `${b}_confidentiality_256B_hopsafe_added_p99_latency_us`), ok: (v) => v <= 100, unit: 'µs' }),
   ),
 ];
 
@@ -131,16 +134,25 @@ export function benchmarksMarkdown(r: BenchReport): string {
   L.push('## 5. Key update', '', '| Variant | Value | Notes |', '|---|---|---|', notes(by(/^key_update_|^rehandshake_us$|^tls13_key_update/)), '');
 
   L.push('## 6. End to end through each broker (256 B, QoS 1 unless marked qos0, publisher and subscriber in separate processes)', '');
-  L.push('| Broker | Mode | msgs/s | E2E/plain | p50 µs | p99 µs | added p50 µs | added p99 µs |', '|---|---|---|---|---|---|---|---|');
+  L.push('| Broker | Mode | msgs/s | E2E/plain | p50 µs | p99 µs | added p50 µs | added p99 µs | hopsafe added p50 µs | hopsafe added p99 µs |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const b of ['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'xmpp_prosody', 'mqtt_aedes_qos0', 'mqtt_mosquitto_qos0'])
     for (const m of ['plain', 'integrity', 'confidentiality']) {
       if (b.endsWith('qos0') && !r.results.some((x) => x.name.startsWith(b))) continue;
       const k = `${b}_${m}_256B`;
       L.push(
-        `| ${b.replace(/_/g, ' ')} | ${m} | ${cell(r, `${k}_msgs_per_s`)} | ${m === 'plain' ? '1' : ratioCell(r.ratios[`${b}_e2e_over_plain_${m}_256B`])} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${cell(r, `${k}_added_p50_latency_us`)} | ${cell(r, `${k}_added_p99_latency_us`)} |`,
+        `| ${b.replace(/_/g, ' ')} | ${m} | ${cell(r, `${k}_msgs_per_s`)} | ${m === 'plain' ? '1' : ratioCell(r.ratios[`${b}_e2e_over_plain_${m}_256B`])} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${cell(r, `${k}_added_p50_latency_us`)} | ${cell(r, `${k}_added_p99_latency_us`)} | ${m === 'plain' ? '–' : cell(r, `${k}_hopsafe_added_p50_latency_us`)} | ${m === 'plain' ? '–' : cell(r, `${k}_hopsafe_added_p99_latency_us`)} |`,
       );
     }
-  L.push('', 'Latency: one way, publisher hrtime stamped in the payload, read by the subscriber (same machine, same monotonic clock), at half the plain maximum rate.', '');
+  L.push(
+    '',
+    'Latency: one way, publisher hrtime stamped in the payload, read by the subscriber (same machine, same monotonic clock), at half the plain maximum rate.',
+    '"added" = E2E percentile − plain percentile through the broker (includes broker and scheduling noise of both runs).',
+    '"hopsafe added" = hopsafe\'s own work per message, timed directly in the two processes at the same rate: publisher from the',
+    '`endpoint.send()` call to the protected frame handed to the transport, plus subscriber from the transport delivering the frame',
+    'to the `message` event (the transport object given to the endpoint is wrapped; no broker time is included).',
+    '',
+  );
+  L.push('| Measure | Value | Notes |', '|---|---|---|', notes(by(/_hopsafe_(added|publisher|subscriber)_p\d+_latency_us$/)), '');
 
   L.push('## 7. Scale', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^memory_|^sessions_|^session_state_/)), '');
   L.push('## 8. Handshake flood', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^flood_/)), '');

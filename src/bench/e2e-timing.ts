@@ -1,0 +1,133 @@
+/**
+ * Direct measurement of the latency hopsafe itself adds to one message (issue 7: "p99 added latency
+ * ≤ 100 µs at half load"), without touching the endpoint: the E2E worker wraps the Transport it hands
+ * to createEndpoint.
+ *
+ * - Publisher: from the `endpoint.send()` call to the protected frame being handed to the transport's
+ *   `send` (session lookup, policy, seal, acknowledgement tracking). `timeSend` runs the call and reads
+ *   the hand-over the wrapped `send` noted meanwhile; a message that is queued (no session yet) and
+ *   handed over later gives no sample.
+ * - Subscriber: from the transport delivering the frame (entry of the frame handler passed to `open`,
+ *   i.e. endpoint.onFrame) to the 'message' event (header checks, replay window, open, acknowledgement
+ *   scheduling, and the wait in the endpoint's inbound queue: behind earlier frames of the sender and,
+ *   since the endpoint handles a frame in a promise continuation, behind what the transport client does
+ *   first with the other packets it read at once — mqtt.js parses and PUBACKs a whole socket read before
+ *   any continuation runs). The endpoint handles one sender's
+ *   frames one at a time in arrival order, and a frame's handler promise settles before the next frame
+ *   of that sender is handled, so the oldest frame whose promise has not settled is the one whose
+ *   message is being emitted. Frames that carry no message (ACK records, handshake frames) settle
+ *   without a sample.
+ */
+import type { FrameHandler, Transport } from '../bindings/transport.js';
+
+export type Clock = () => bigint;
+const hrtime: Clock = () => process.hrtime.bigint();
+
+export interface TimedTransport {
+  /** Hand this to createEndpoint (or use it plainly: the wrappers then measure only themselves). */
+  readonly transport: Transport;
+  /**
+   * Runs `send` (which calls endpoint.send or transport.send) and returns its promise with the ns from the
+   * call to the last frame handed to the wrapped transport during the call; undefined when none was.
+   */
+  timeSend<T>(send: () => T): { readonly result: T; readonly ns: number | undefined };
+  /** Call from the 'message' listener: ns since the frame carrying it was delivered, or undefined. */
+  delivered(): number | undefined;
+}
+
+interface Arrival {
+  readonly at: bigint;
+  used: boolean;
+}
+
+export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTransport {
+  let sending = false;
+  let handedOver: bigint | undefined;
+  const arrivals: Arrival[] = [];
+  const settle = (a: Arrival): void => {
+    const i = arrivals.indexOf(a);
+    if (i >= 0) arrivals.splice(i, 1);
+  };
+  const transport: Transport = {
+    name: inner.name,
+    maxFrameSize: inner.maxFrameSize,
+    open(localId: string, onFrame: FrameHandler): Promise<void> {
+      return inner.open(localId, (frame) => {
+        const a: Arrival = { at: now(), used: false };
+        arrivals.push(a);
+        let r: void | Promise<void>;
+        try {
+          r = onFrame(frame);
+        } catch (e) {
+          settle(a);
+          throw e;
+        }
+        if (r === undefined) {
+          settle(a);
+          return r;
+        }
+        return r.finally(() => settle(a));
+      });
+    },
+    send(peerId: string, bytes: Uint8Array): Promise<void> {
+      if (sending) handedOver = now();
+      return inner.send(peerId, bytes);
+    },
+    close: () => inner.close(),
+    ...(inner.onStatus ? { onStatus: (l: Parameters<NonNullable<Transport['onStatus']>>[0]) => inner.onStatus?.(l) } : {}),
+  };
+  return {
+    transport,
+    timeSend<T>(send: () => T) {
+      handedOver = undefined;
+      sending = true;
+      const t0 = now();
+      let result: T;
+      try {
+        result = send();
+      } finally {
+        sending = false;
+      }
+      const h = handedOver;
+      handedOver = undefined;
+      return { result, ns: h === undefined ? undefined : Number(h - t0) };
+    },
+    delivered() {
+      const a = arrivals[0];
+      if (!a || a.used) return undefined;
+      a.used = true;
+      return Number(now() - a.at);
+    },
+  };
+}
+
+/** Per-message samples of one side: the payload's publisher stamp (ns) and the time measured (ns). */
+export interface SideSamples {
+  readonly stamps: number[];
+  readonly ns: number[];
+}
+
+export interface AddedLatency {
+  /** Publisher + subscriber time of the messages measured on both sides (µs, ascending). */
+  readonly sumUs: number[];
+  readonly publisherUs: number[];
+  readonly subscriberUs: number[];
+}
+
+/** Joins the two sides on the publisher stamp each payload carries. */
+export function combineAdded(pub: SideSamples, sub: SideSamples): AddedLatency {
+  const byStamp = new Map<number, number>();
+  pub.stamps.forEach((s, i) => byStamp.set(s, pub.ns[i] ?? Number.NaN));
+  const sumUs: number[] = [];
+  sub.stamps.forEach((s, i) => {
+    const p = byStamp.get(s);
+    const q = sub.ns[i];
+    if (p !== undefined && q !== undefined && Number.isFinite(p)) sumUs.push((p + q) / 1000);
+  });
+  const asc = (a: number, b: number): number => a - b;
+  return {
+    sumUs: sumUs.sort(asc),
+    publisherUs: pub.ns.map((x) => x / 1000).sort(asc),
+    subscriberUs: sub.ns.map((x) => x / 1000).sort(asc),
+  };
+}
