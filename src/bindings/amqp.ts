@@ -7,7 +7,12 @@
  *   see amqp-routing.ts), persistent when `durable`, on a ConfirmChannel: `send` resolves on the broker's confirm.
  * - Inbound frames are handed to the FrameHandler one at a time, in queue order; each message is acked only
  *   after the handler's promise settled — accepted or rejected alike (a rejected frame is never requeued).
- *   `prefetch` bounds the unacked messages in flight.
+ *   `prefetch` bounds the unacked messages in flight. Acks of settled frames are batched: one `basic.ack`
+ *   with `multiple` for the newest settled delivery, sent once the frames delivered in the same turn of the
+ *   event loop are handled (setImmediate) or after prefetch/2 settled frames, and before `close`. Since the
+ *   frames settle strictly in delivery order on one consumer, `multiple` never covers an unsettled frame.
+ * - The socket has TCP_NODELAY set: small frames (acks, handshake messages, ACK records) go out at once
+ *   instead of waiting for Nagle's algorithm (which stalls request/response traffic behind delayed ACKs).
  * - On connection/channel loss it reconnects with bounded exponential backoff and re-declares exchange, queue,
  *   binding and consumer. Frames sent while down are queued (up to `maxQueue`, then ERR_QUEUE_FULL) and published
  *   after the reconnect; frames whose confirm was lost with the channel are published again (at-least-once: the
@@ -58,6 +63,10 @@ export interface AmqpTransportOptions {
   connect?: (url: string) => Promise<ChannelModel>;
 }
 
+/** Publish properties, the same object for every frame (amqplib copies what it encodes). */
+const PUBLISH_DURABLE = Object.freeze({ persistent: true, contentType: 'application/octet-stream' });
+const PUBLISH_TRANSIENT = Object.freeze({ persistent: false, contentType: 'application/octet-stream' });
+
 interface PendingSend {
   readonly key: string;
   readonly bytes: Buffer;
@@ -91,6 +100,12 @@ class AmqpTransport implements Transport {
   #timer: NodeJS.Timeout | undefined;
   #attempt = 0;
   #chain: Promise<void> = Promise.resolve();
+  readonly #ackBatch: number;
+  /** Newest delivery whose handler settled and that is not acked yet, on channel `#ackCh`; `#acksOwed` of them. */
+  #ackLatest: ConsumeMessage | undefined;
+  #ackCh: ConfirmChannel | undefined;
+  #acksOwed = 0;
+  #ackTimer: NodeJS.Immediate | undefined;
 
   constructor(o: AmqpTransportOptions) {
     this.#url = o.url ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -98,6 +113,7 @@ class AmqpTransport implements Transport {
     if (this.#exchange === '') throw new HopsafeError('ERR_CONFIG', 'exchange must not be empty (the default exchange is not a topic exchange)');
     this.#durable = o.durable ?? true;
     this.#prefetch = intOption(o.prefetch ?? 64, 'prefetch');
+    this.#ackBatch = Math.max(1, Math.floor(this.#prefetch / 2));
     this.#maxQueue = intOption(o.maxQueue ?? 1000, 'maxQueue');
     this.maxFrameSize = intOption(o.maxFrameSize ?? AMQP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
     if (this.maxFrameSize > AMQP_MAX_FRAME_SIZE_LIMIT)
@@ -110,7 +126,7 @@ class AmqpTransport implements Transport {
     this.#initialDelay = intOption(o.reconnect?.initialDelayMs ?? 100, 'reconnect.initialDelayMs');
     this.#maxDelay = intOption(o.reconnect?.maxDelayMs ?? 5000, 'reconnect.maxDelayMs');
     this.#maxAttempts = o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY;
-    this.#connect = o.connect ?? ((url) => amqplib.connect(url));
+    this.#connect = o.connect ?? ((url) => amqplib.connect(url, { noDelay: true }));
   }
 
   /** Queue consumed by this endpoint (after `open`). */
@@ -210,15 +226,36 @@ class AmqpTransport implements Transport {
         // [SPEC 8.3] A rejected frame is acked like an accepted one: redelivery would not make it valid.
       } finally {
         // [SPEC 8.3] Ack only once the handler settled. If the channel is gone the broker redelivers it.
-        if (this.#ch === ch) {
-          try {
-            ch.ack(msg);
-          } catch {
-            /* channel closing: the broker requeues the message */
-          }
-        }
+        this.#settled(ch, msg);
       }
     });
+  }
+
+  /** [SPEC 8.3] `msg` (and every delivery before it on `ch`) is settled: ack it now or batched in a moment. */
+  #settled(ch: ConfirmChannel, msg: ConsumeMessage): void {
+    if (this.#ch !== ch) return;
+    if (this.#ackCh !== ch) this.#acksOwed = 0;
+    this.#ackLatest = msg;
+    this.#ackCh = ch;
+    this.#acksOwed++;
+    if (this.#acksOwed >= this.#ackBatch) this.#flushAcks();
+    else this.#ackTimer ??= setImmediate(() => this.#flushAcks());
+  }
+
+  #flushAcks(): void {
+    if (this.#ackTimer !== undefined) clearImmediate(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const msg = this.#ackLatest;
+    const ch = this.#ackCh;
+    this.#ackLatest = undefined;
+    this.#ackCh = undefined;
+    this.#acksOwed = 0;
+    if (msg === undefined || ch === undefined || this.#ch !== ch) return;
+    try {
+      ch.ack(msg, true); // multiple: every delivery up to this one, all settled (one consumer, in order)
+    } catch {
+      /* channel closing: the broker requeues the messages */
+    }
   }
 
   send(peerId: string, bytes: Uint8Array): Promise<void> {
@@ -261,7 +298,7 @@ class AmqpTransport implements Transport {
         this.#exchange,
         p.key,
         p.bytes,
-        { persistent: this.#durable, contentType: 'application/octet-stream' },
+        this.#durable ? PUBLISH_DURABLE : PUBLISH_TRANSIENT,
         onConfirm,
       );
     } catch {
@@ -293,6 +330,7 @@ class AmqpTransport implements Transport {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#flushAcks(); // frames already handled are acked, not redelivered to the next consumer
     this.#failQueued(new HopsafeError('ERR_CLOSED', 'amqp transport closed'));
     const model = this.#model;
     const ch = this.#ch;

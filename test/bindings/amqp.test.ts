@@ -150,6 +150,55 @@ test('[SPEC 8.3] ack only after the handler settles: a pending handler holds the
   assert.equal(await queueDepth(`${exchange}.b`), 0);
 });
 
+test('[SPEC 8.3] acks are batched (multiple) yet never cover an unsettled frame: on close exactly the unsettled frames return', async (t) => {
+  if (!requireOrSkip(t, 'RabbitMQ 127.0.0.1:5672', available)) return;
+  const exchange = uniqueExchange();
+  const a = track(amqpTransport({ exchange, durable: false }), exchange, 'a');
+  const acks: { tag: number; multiple: boolean }[] = [];
+  // Records every basic.ack the transport sends on its channel.
+  const b = track(
+    amqpTransport({
+      exchange,
+      durable: false,
+      connect: async (url) => {
+        const m = await amqplib.connect(url);
+        const create = m.createConfirmChannel.bind(m);
+        m.createConfirmChannel = async () => {
+          const ch = await create();
+          const ack = ch.ack.bind(ch);
+          ch.ack = (msg, allUpTo) => {
+            acks.push({ tag: msg.fields.deliveryTag, multiple: allUpTo === true });
+            ack(msg, allUpTo);
+          };
+          return ch;
+        };
+        return m;
+      },
+    }),
+    exchange,
+    'b',
+  );
+  const seen: number[] = [];
+  await a.open('a', () => undefined);
+  await b.open('b', (f) => {
+    const i = f.bytes[0] ?? -1;
+    seen.push(i);
+    if (i === 150) return new Promise<void>(() => undefined); // never settles
+  });
+  await Promise.all(Array.from({ length: 160 }, (_, i) => a.send('b', Uint8Array.of(i))));
+  const deadline = Date.now() + 5000;
+  while (seen.length < 151 && Date.now() < deadline) await sleep(20);
+  await sleep(200);
+  assert.deepEqual(seen, Array.from({ length: 151 }, (_, i) => i), 'in order, and nothing after the pending handler');
+  // Frame i has delivery tag i + 1 on the fresh channel: 150 frames settled, acked in fewer basic.acks.
+  assert.ok(acks.length > 0 && acks.length < 150, `${acks.length} acks for 150 settled frames`);
+  assert.ok(acks.every((x) => x.multiple));
+  assert.equal(Math.max(...acks.map((x) => x.tag)), 150, 'acked up to the last settled frame, not beyond');
+  await b.close();
+  // The unsettled frame and those behind it (150..159) are back in the queue; the settled ones are not.
+  assert.equal(await queueDepth(`${exchange}.b`), 10);
+});
+
 test('[SPEC 8.3] a handler that rejects or throws still acks: the frame is not requeued', async (t) => {
   if (!requireOrSkip(t, 'RabbitMQ 127.0.0.1:5672', available)) return;
   const exchange = uniqueExchange();
