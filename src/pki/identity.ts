@@ -2,7 +2,7 @@
  * Loading our own identity: certificate chain (leaf first) + PKCS#8 private key, checked
  * for consistency before any session uses it. [SPEC 10.6]
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { screenPkcs8 } from '../crypto/key-der.js';
 import { equal } from '../bytes/index.js';
@@ -51,14 +51,20 @@ export function loadIdentity(input: { certificate: PemOrDer; privateKey: PemOrDe
   const parsed = chain.map((c) => parseCertificate(c));
   const leaf = parsed[0];
   if (!leaf) throw new HopsafeError('ERR_MALFORMED', 'identity certificate chain is empty');
-  const key = loadPrivateKey(input.privateKey);
-  const derivedSpki = new Uint8Array(createPublicKey(key).export({ format: 'der', type: 'spki' }));
-  // Compare the key material: both SPKIs from node are canonical for the same key.
+  // One import of the private key (screened by the provider, SPEC 4.4): OpenSSL 3's PKCS#8 decoder and key
+  // encoders are slow, and an endpoint host may load thousands of identities (one per simulated peer).
+  const [keyDer] = derObjects(input.privateKey, ['PRIVATE KEY'], 'private key');
+  let privateKey: ReturnType<CryptoProvider['importPrivateKey']>;
+  try {
+    privateKey = provider.importPrivateKey(keyDer as Uint8Array);
+  } catch (e) {
+    if (e instanceof HopsafeError && e.code === 'ERR_UNSUPPORTED') throw e;
+    throw new HopsafeError('ERR_MALFORMED', `private key: ${(e as Error).message}`, { cause: e });
+  }
   if (!leaf.publicKey) throw refuse('key-type', `"${leaf.subjectText}": ${leaf.keyUnsupported ?? 'unsupported key'}`);
-  const leafSpki = new Uint8Array(leaf.publicKey.export({ format: 'der', type: 'spki' }));
-  if (!equal(derivedSpki, leafSpki)) throw refuse('key-mismatch', `private key does not match certificate "${leaf.subjectText}"`);
+  // [SPEC 10.6] The key must be the leaf's: proven by a signature the leaf's public key verifies (any key type, any provider).
+  if (!keyMatches(provider, privateKey, leaf.spki)) throw refuse('key-mismatch', `private key does not match certificate "${leaf.subjectText}"`);
   if (!namesEndpoint(leaf, id)) throw refuse('name', `certificate "${leaf.subjectText}" does not name endpoint ${JSON.stringify(id)}`);
-  const privateKey = provider.importPrivateKey(new Uint8Array(key.export({ format: 'der', type: 'pkcs8' })));
   const acs: Uint8Array[] = [];
   for (const a of opts.attributeCertificates ?? []) acs.push(...derObjects(a, ['ATTRIBUTE CERTIFICATE'], 'attribute certificate'));
   const roles: DecodedRole[] = leaf.roleInfo ? decodeRoleInformation(leaf.roleInfo, leaf) : [];
@@ -68,6 +74,16 @@ export function loadIdentity(input: { certificate: PemOrDer; privateKey: PemOrDe
       for (const ri of ac.roleInfos) roles.push(...decodeRoleInformation(ri, ac));
   }
   return { id, chain, privateKey, attributeCertificates: acs, roles };
+}
+
+const KEY_CHECK = new TextEncoder().encode('hopsafe/1 identity key check');
+
+function keyMatches(provider: CryptoProvider, key: ReturnType<CryptoProvider['importPrivateKey']>, spki: Uint8Array): boolean {
+  try {
+    return provider.verify(provider.importPublicKey(spki), KEY_CHECK, provider.sign(key, KEY_CHECK));
+  } catch {
+    return false; // e.g. an Ed25519 signature offered to a P-256 key
+  }
 }
 
 /**
