@@ -38,22 +38,30 @@ export interface TimedTransport {
 interface Arrival {
   readonly at: bigint;
   used: boolean;
+  settled: boolean;
 }
 
 export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTransport {
   let sending = false;
   let handedOver: bigint | undefined;
-  const arrivals: Arrival[] = [];
+  // Frames whose handler promise has not settled, oldest first, from index `head` on. They settle in order
+  // (one sender), so settling is O(1): mark, then move `head` past the settled ones; compact now and then.
+  let arrivals: Arrival[] = [];
+  let head = 0;
   const settle = (a: Arrival): void => {
-    const i = arrivals.indexOf(a);
-    if (i >= 0) arrivals.splice(i, 1);
+    a.settled = true;
+    while (head < arrivals.length && (arrivals[head] as Arrival).settled) head++;
+    if (head > 1024 && head * 2 > arrivals.length) {
+      arrivals = arrivals.slice(head);
+      head = 0;
+    }
   };
   const transport: Transport = {
     name: inner.name,
     maxFrameSize: inner.maxFrameSize,
     open(localId: string, onFrame: FrameHandler): Promise<void> {
       return inner.open(localId, (frame) => {
-        const a: Arrival = { at: now(), used: false };
+        const a: Arrival = { at: now(), used: false, settled: false };
         arrivals.push(a);
         let r: void | Promise<void>;
         try {
@@ -93,7 +101,7 @@ export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTran
       return { result, ns: h === undefined ? undefined : Number(h - t0) };
     },
     delivered() {
-      const a = arrivals[0];
+      const a = arrivals[head];
       if (!a || a.used) return undefined;
       a.used = true;
       return Number(now() - a.at);
