@@ -2,7 +2,9 @@
  * Benchmark 6: end to end through each broker. Publisher and subscriber run in separate
  * processes (child_process.fork of e2e-worker); QoS 1 / confirms; 256-byte payloads. For each
  * broker: plain (the same transport, no session) max throughput, then hopsafe integrity and
- * confidentiality; one-way latency at half the plain maximum rate; added latency = E2E − plain.
+ * confidentiality; one-way latency at half the plain maximum rate; added latency = E2E − plain, and,
+ * at the same rate, the latency hopsafe itself adds per message, timed inside the two worker processes
+ * around the endpoint (e2e-timing.ts: send() → frame to the transport, frame from the transport → 'message').
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
