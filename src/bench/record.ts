@@ -42,12 +42,12 @@ export async function benchRecords(c: Collector, o: BenchOptions, pki: TestPki, 
           c.add(`record_overhead_bytes_${mode}${pname === 'node' ? '' : `_${pname}`}`, 'bytes', overhead, `header + ${mode === 'integrity' ? 'HMAC-SHA256 tag' : 'AES-128-GCM tag'}, ${DEFAULT_SUITE}`);
           if (pname === 'node') {
             // [SPEC 7.6] The end-to-end acknowledgement a receiver sends back (one range), and its cost per DATA record
-            // at the default cadence (one ACK per 16 records at full rate).
+            // at the default cadence (one ACK per 32 records at full rate).
             const ack = sb.sealAck(Date.now());
             if (ack) {
               sa.open(ack, Date.now());
               c.add(`ack_record_bytes_${mode}`, 'bytes', ack.length, `one ACK record (one range), ${DEFAULT_SUITE}`);
-              c.add(`ack_bytes_per_message_${mode}`, 'bytes', ack.length / 16, 'ACK bytes per DATA record at the default acks.every = 16 (reverse direction)');
+              c.add(`ack_bytes_per_message_${mode}`, 'bytes', ack.length / 32, 'ACK bytes per DATA record at the default acks.every = 32 (reverse direction)');
             }
           }
         }

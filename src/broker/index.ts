@@ -144,7 +144,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
   const broker = await Aedes.createBroker(aedesOptions);
 
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  // Small frames (end-to-end ACKs, PUBACKs) must not wait for Nagle's algorithm (SPEC 8.2).
+  const server: Server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     broker.handle(socket);

@@ -67,7 +67,7 @@ export interface EndpointOptions {
   readonly session?: Partial<SessionOptions>;
   /**
    * [SPEC 7.6] End-to-end acknowledgements. As a receiver, an ACK goes back after `every` DATA records
-   * (default 16, at most 32) or `delayMs` (default 20) after the first unacknowledged one. As a sender, up to
+   * (default and at most 32) or `delayMs` (default 20) after the first unacknowledged one. As a sender, up to
    * `track` messages per peer (default 1024; 0 = off) are remembered until acknowledged; those that are not
    * within `timeoutMs` (default 30 000), or whose session ends first, are reported (`unconfirmed` event).
    */

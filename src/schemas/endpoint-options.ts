@@ -28,7 +28,7 @@ export const endpointConfigSchema = z.object({
   // [SPEC 7.6] End-to-end acknowledgements.
   acks: z
     .object({
-      every: z.number().int().min(1).max(32).default(16),
+      every: z.number().int().min(1).max(32).default(32),
       delayMs: z.number().int().nonnegative().max(1000).default(20),
       track: z.number().int().nonnegative().max(1_000_000).default(1024),
       timeoutMs: z.number().int().positive().default(30_000),

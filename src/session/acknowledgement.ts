@@ -25,16 +25,24 @@ export interface AckOutcome<T> {
   readonly notConfirmed: T[];
 }
 
+/**
+ * Entries live in `entries[head..]` in sending order, so for one session the epochs never decrease and the
+ * sequence numbers grow within an epoch: an Ack is applied from the oldest entry and stops at the first entry
+ * of its session that it cannot cover yet (everything after is newer). Applying one costs what it decides,
+ * not what is outstanding.
+ */
 export class AckTracker<T> {
-  private entries: Entry<T>[] = [];
+  /** Slots before `head` are cleared (undefined) so their items can be collected. */
+  private entries: (Entry<T> | undefined)[] = [];
+  private head = 0;
 
   get size(): number {
-    return this.entries.length;
+    return this.entries.length - this.head;
   }
 
   /** Time the oldest unacknowledged record was sent, if any. */
   get oldestSentAt(): number | undefined {
-    return this.entries[0]?.sentAt;
+    return this.entries[this.head]?.sentAt;
   }
 
   add(session: object, epoch: number, seq: number, sentAt: number, item: T): void {
@@ -46,36 +54,59 @@ export class AckTracker<T> {
     const confirmed: T[] = [];
     const notConfirmed: T[] = [];
     if (ranges.length === 0) return { confirmed, notConfirmed };
+    const top = ranges.reduce((a, b) => (b.epoch > a.epoch ? b : a));
     // The peer keeps the previous epoch open during its grace period (SPEC 7.3) and sends a range for it only once
     // it accepted something there; two epochs below the lowest range are closed for good.
     const closedBelow = Math.min(...ranges.map((r) => r.epoch)) - 1;
-    const keep: Entry<T>[] = [];
-    for (const e of this.entries) {
-      if (e.session !== session) {
-        keep.push(e);
-        continue;
+    const es = this.entries;
+    let w = this.head; // kept entries of the scanned prefix are compacted to [head, w)
+    let i = this.head;
+    for (; i < es.length; i++) {
+      const e = es[i] as Entry<T>;
+      if (e.session === session) {
+        if (e.epoch > top.epoch || (e.epoch === top.epoch && e.seq > top.highest)) break; // not covered yet, nor anything newer
+        const r = e.epoch === top.epoch ? top : ranges.find((x) => x.epoch === e.epoch);
+        if (r && acknowledges(r, e.seq)) {
+          confirmed.push(e.item);
+          continue;
+        }
+        if ((r && r.highest - e.seq >= ACK_RANGE_SPAN) || e.epoch < closedBelow) {
+          notConfirmed.push(e.item);
+          continue;
+        }
       }
-      const r = ranges.find((x) => x.epoch === e.epoch);
-      if (r && acknowledges(r, e.seq)) confirmed.push(e.item);
-      else if ((r && r.highest - e.seq >= ACK_RANGE_SPAN) || e.epoch < closedBelow) notConfirmed.push(e.item);
-      else keep.push(e);
+      es[w++] = e;
     }
-    if (confirmed.length || notConfirmed.length) this.entries = keep;
+    // Close the gap [w, i): move the kept prefix up against the unscanned rest.
+    const kept = w - this.head;
+    if (w < i) {
+      for (let k = kept - 1; k >= 0; k--) es[i - kept + k] = es[this.head + k] as Entry<T>;
+      for (let k = this.head; k < i - kept; k++) es[k] = undefined; // release references
+      this.head = i - kept;
+    }
+    this.compact();
     return { confirmed, notConfirmed };
   }
 
   /** Removes and returns the entries matching `pred` (e.g. all of a session that ended), oldest first. */
   take(pred: (e: { readonly session: object; readonly epoch: number; readonly seq: number; readonly sentAt: number }) => boolean): T[] {
-    const out: Entry<T>[] = [];
+    const out: T[] = [];
     const keep: Entry<T>[] = [];
-    for (const e of this.entries) (pred(e) ? out : keep).push(e);
-    if (out.length) this.entries = keep;
-    return out.map((e) => e.item);
+    for (let i = this.head; i < this.entries.length; i++) {
+      const e = this.entries[i] as Entry<T>;
+      if (pred(e)) out.push(e.item);
+      else keep.push(e);
+    }
+    if (out.length) {
+      this.entries = keep;
+      this.head = 0;
+    }
+    return out;
   }
 
   /** Removes and returns the newest entry matching `pred`. */
   takeNewest(pred: (e: { readonly session: object; readonly epoch: number; readonly seq: number }) => boolean): T | undefined {
-    for (let i = this.entries.length - 1; i >= 0; i--) {
+    for (let i = this.entries.length - 1; i >= this.head; i--) {
       const e = this.entries[i] as Entry<T>;
       if (pred(e)) {
         this.entries.splice(i, 1);
@@ -87,11 +118,25 @@ export class AckTracker<T> {
 
   /** Removes and returns the oldest entry (bounded tracking). */
   shift(): T | undefined {
-    return this.entries.shift()?.item;
+    if (this.head >= this.entries.length) return undefined;
+    const e = this.entries[this.head] as Entry<T>;
+    this.entries[this.head++] = undefined;
+    this.compact();
+    return e.item;
   }
 
   /** The items, oldest first, without removing them. */
   items(): T[] {
-    return this.entries.map((e) => e.item);
+    return this.entries.slice(this.head).map((e) => (e as Entry<T>).item);
+  }
+
+  private compact(): void {
+    if (this.head === this.entries.length) {
+      this.entries = [];
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
   }
 }

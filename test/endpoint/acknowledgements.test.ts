@@ -31,8 +31,8 @@ async function rejection(p: Promise<unknown>): Promise<string> {
 
 describe('end-to-end acknowledgements', () => {
   for (const protection of ['integrity', 'confidentiality'] as const) {
-    test(`[SPEC 7.6] ${protection}: confirm resolves once the peer acknowledged; ACKs are coalesced (at most every 16 DATA records)`, async () => {
-      const c = await cast(['a', 'b'], { protection });
+    test(`[SPEC 7.6] ${protection}: confirm resolves once the peer acknowledged; ACKs are coalesced (acks.every 16 here)`, async () => {
+      const c = await cast(['a', 'b'], { protection, acks: { every: 16 } });
       try {
         let acks = 0;
         c.hub.tap((f) => {
