@@ -48,6 +48,9 @@ export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTran
   // (one sender), so settling is O(1): mark, then move `head` past the settled ones; compact now and then.
   let arrivals: Arrival[] = [];
   let head = 0;
+  // The frame being handed over right now: the endpoint handles a record for an idle peer synchronously, so its
+  // message event fires inside the handler call, before the handler's promise settles.
+  let current: Arrival | undefined;
   const settle = (a: Arrival): void => {
     a.settled = true;
     while (head < arrivals.length && (arrivals[head] as Arrival).settled) head++;
@@ -64,12 +67,16 @@ export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTran
         const a: Arrival = { at: now(), used: false, settled: false };
         arrivals.push(a);
         let r: void | Promise<void>;
+        current = a;
         try {
           r = onFrame(frame);
         } catch (e) {
           settle(a);
           throw e;
+        } finally {
+          current = undefined;
         }
+        if (a.used) settle(a); // its message came during the call: done for correlation
         if (r === undefined) {
           settle(a);
           return r;
@@ -101,6 +108,10 @@ export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTran
       return { result, ns: h === undefined ? undefined : Number(h - t0) };
     },
     delivered() {
+      if (current && !current.used) {
+        current.used = true;
+        return Number(now() - current.at);
+      }
       const a = arrivals[head];
       if (!a || a.used) return undefined;
       a.used = true;

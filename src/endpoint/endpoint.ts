@@ -391,6 +391,15 @@ export class Endpoint extends TypedEmitter {
       this.rejectEvent(new HopsafeError('ERR_HANDSHAKE_LIMIT', 'too many handshakes queued from this sender'), frame.from);
       return Promise.resolve();
     }
+    if (ps.inboundDepth === 0 && isRecordByte(frame.bytes[0])) {
+      // A record for an idle peer is handled at once: its processing is synchronous (it has settled when the call
+      // returns), so it neither waits behind the rest of the batch the transport is parsing (MQTT hands over a whole
+      // socket read) nor can be overtaken; a frame arriving re-entrantly meanwhile queues behind it.
+      ps.inboundDepth++;
+      const done = this.handleFrame(ps, frame.bytes);
+      ps.inboundDepth--;
+      return done;
+    }
     ps.inboundDepth++;
     if (isInit) ps.initsQueued++;
     const run = ps.inbound.then(() => this.handleFrame(ps, frame.bytes));
@@ -672,6 +681,11 @@ export class Endpoint extends TypedEmitter {
   private assertOpen(): void {
     if (this.closed) throw new HopsafeError('ERR_CLOSED', 'endpoint closed');
   }
+}
+
+const RECORD_BYTES = new Set([FrameType.DATA, FrameType.KEY_UPDATE, FrameType.ALERT, FrameType.ACK].map(frameByte));
+function isRecordByte(b: number | undefined): boolean {
+  return b !== undefined && RECORD_BYTES.has(b);
 }
 
 /** A code received from a peer, as one of ours (anything unknown becomes ERR_MALFORMED). */

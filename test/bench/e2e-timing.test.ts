@@ -125,14 +125,15 @@ test('subscriber side: each message is timed from the delivery of its own frame,
     const [m1, m2] = net.outbox.splice(0);
     assert.ok(m1 && m2);
     const h = net.handler('sub');
-    // Burst: m1, a replay of m1 (refused: no message), m2 — all handed over before the endpoint handles any.
-    // Clock reads: arrivals at 0, 1, 2 (×1000 ns); m1's message at 3 → 3000; the replay settles without a sample;
-    // m2's message at 4 → 4 − 2 = 2000. A correlation that ignored the replay's settlement would give 3000 for m2.
+    // Burst: m1, a replay of m1 (refused: no message), m2, handed over back to back. The endpoint handles a record
+    // for an idle peer at once, so clock reads go: m1 arrives at 0, its message at 1 → 1000; the replay arrives at 2
+    // and settles without a sample; m2 arrives at 3, its message at 4 → 1000. A correlation that ignored the
+    // replay's settlement would pair m2's message with the replay's arrival: 4 − 2 = 2000.
     const rejected: string[] = [];
     b.on('reject', (e) => rejected.push(e.code));
     await Promise.all([h({ from: 'pub', bytes: m1.bytes }), h({ from: 'pub', bytes: m1.bytes }), h({ from: 'pub', bytes: m2.bytes })]);
     assert.equal(rejected.length, 1, 'the replay was refused');
-    assert.deepEqual(got, [3000, 2000]);
+    assert.deepEqual(got, [1000, 1000]);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
