@@ -282,12 +282,15 @@ export function createNodeProvider(): CryptoProvider {
           const k = createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, privateKey)), format: 'der', type: 'pkcs8' });
           return { privateKey: Uint8Array.from(privateKey), publicKey: fromB64u(k.export({ format: 'jwk' }).x) };
         }
-        // JWK export is ≈ 1 µs; the DER encoders took ≈ 85 µs per key pair (one per handshake side).
-        const { privateKey: sk } = generateKeyPairSync('x25519');
-        const jwk = sk.export({ format: 'jwk' });
-        const raw = fromB64u(jwk.d);
+        // Not `export({ format: 'jwk' })` (≈ 1 µs instead of ≈ 85 µs): on Node 20 exporting a generated key as a JWK
+        // can deadlock against the garbage collector finalising its KeyGenJob (both take the key's mutex; seen
+        // here as a benchmark hanging with idle CPU, gdb: ExportJWKEdKey → GC → ~KeyGenJob → mutex lock).
+        const { privateKey: sk, publicKey: pk } = generateKeyPairSync('x25519');
+        const p8 = sk.export({ format: 'der', type: 'pkcs8' });
+        const spki = pk.export({ format: 'der', type: 'spki' });
+        const raw = Uint8Array.from(p8.subarray(p8.length - 32));
         x25519Objects.set(raw, { raw: Uint8Array.from(raw), key: sk });
-        return { privateKey: raw, publicKey: fromB64u(jwk.x) };
+        return { privateKey: raw, publicKey: asBytes(spki.subarray(spki.length - 32)) };
       }
       if (!provider.supportsGroup(group)) throw new HopsafeError('ERR_UNSUPPORTED', `group ${group}`);
       const ecdh = createECDH(ECDH_CURVE[group]);
