@@ -150,7 +150,7 @@ function addHopsafeAdded(c: Collector, row: string, a: AddedLatency, rate: numbe
   const pct = (x: number[], p: number): string => (x.length ? `${percentile(x, p).toFixed(1)}` : '–');
   const sides =
     `publisher (endpoint.send() call → protected frame handed to transport.send) p50 ${pct(a.publisherUs, 50)} / p99 ${pct(a.publisherUs, 99)} µs over ${a.publisherUs.length} messages; ` +
-    `subscriber (transport hands the frame to endpoint.onFrame → 'message' event; includes the wait in the endpoint's inbound queue: behind earlier frames of the sender and, as the endpoint handles frames in promise continuations, behind whatever the transport client does first with the other packets it read at once — MQTT hands frames over without waiting) p50 ${pct(a.subscriberUs, 50)} / p99 ${pct(a.subscriberUs, 99)} µs over ${a.subscriberUs.length}`;
+    `subscriber (transport hands the frame to endpoint.onFrame → 'message' event; includes any wait in the endpoint's inbound queue: a record for an idle peer is handled inside the call, a frame behind a handshake or earlier frames of the sender waits for them) p50 ${pct(a.subscriberUs, 50)} / p99 ${pct(a.subscriberUs, 99)} µs over ${a.subscriberUs.length}`;
   const floorNote = floor ? `; the plain lane through the same wrappers (instrumentation floor): sum p50 ${pct(floor.sumUs, 50)} / p99 ${pct(floor.sumUs, 99)} µs` : '';
   const note = `hopsafe's own work per message, timed inside the publisher and subscriber processes (process.hrtime) around the endpoint, at ${rate} msgs/s = half the plain maximum, excludes broker and network; per message publisher + subscriber time, joined on the payload's stamp (${a.sumUs.length} messages); ${sides}${floorNote}`;
   if (a.sumUs.length === 0) {
