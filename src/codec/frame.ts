@@ -65,10 +65,18 @@ export function recordHeaderLength(seq: number): number {
   return 1 + SESSION_ID_LENGTH + 2 + varintLength(seq);
 }
 
+/** [SPEC 3.1] The frame types carried as protected records (header of SPEC 3.3). */
+const RECORD_TYPES: ReadonlySet<number> = new Set([FrameType.DATA, FrameType.KEY_UPDATE, FrameType.ALERT, FrameType.ACK]);
+
+/** True when byte 0 says this version's protected record (no other check). */
+export function isRecordFrame(bytes: Uint8Array): boolean {
+  const b = bytes[0];
+  return b !== undefined && b >>> 4 === PROTOCOL_VERSION && RECORD_TYPES.has(b & 0x0f);
+}
+
 export function decodeRecordHeader(bytes: Uint8Array): RecordHeader {
   const type = frameType(bytes);
-  if (type !== FrameType.DATA && type !== FrameType.KEY_UPDATE && type !== FrameType.ALERT && type !== FrameType.ACK)
-    throw new HopsafeError('ERR_MALFORMED', 'not a record');
+  if (!RECORD_TYPES.has(type)) throw new HopsafeError('ERR_MALFORMED', 'not a record');
   if (bytes.length < 12) throw new HopsafeError('ERR_MALFORMED', 'record too short');
   const sessionId = bytes.subarray(1, 9);
   const epoch = ((bytes[9] as number) << 8) | (bytes[10] as number);

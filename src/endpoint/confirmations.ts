@@ -43,6 +43,7 @@ export class Confirmations {
 
   onAck(session: object, ranges: readonly AckRange[]): void {
     const r = this.tracker.ack(session, ranges);
+    this.disarmIfEmpty();
     if (r.confirmed.length) this.settle(undefined, r.confirmed);
     if (r.notConfirmed.length) this.settle('ERR_NOT_CONFIRMED', r.notConfirmed);
   }
@@ -50,12 +51,14 @@ export class Confirmations {
   /** [SPEC 8.7] The peer's policy refused the record `seq` (newest match: the alert carries no epoch). */
   refused(session: object, seq: number): void {
     const item = this.tracker.takeNewest((e) => e.session === session && e.seq === seq);
+    this.disarmIfEmpty();
     if (item) this.settle('ERR_FORBIDDEN', [item]);
   }
 
   /** The session ended (closed, replaced, revoked): nothing more will be acknowledged on it. */
   sessionEnded(session: object, code: ErrorCode): void {
     const items = this.tracker.take((e) => e.session === session);
+    this.disarmIfEmpty();
     if (items.length) this.settle(code, items);
   }
 
@@ -74,6 +77,13 @@ export class Confirmations {
     this.timer = undefined;
     const items = this.tracker.take(() => true);
     if (items.length) this.settle(code, items);
+  }
+
+  /** Nothing left to time out: no timer (it is referenced and would keep the process up for `timeoutMs`). */
+  private disarmIfEmpty(): void {
+    if (this.tracker.size > 0 || !this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private arm(): void {

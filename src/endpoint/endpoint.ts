@@ -7,7 +7,7 @@ import { ERROR_CODES, HopsafeError, isHopsafeError, type ErrorCode } from '../er
 import { abytes, toHex, wipe } from '../bytes/index.js';
 import { createNodeProvider } from '../crypto/node.js';
 import { DEFAULT_SUITES, suiteByName } from '../crypto/suites.js';
-import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameByte, frameType, FrameType } from '../codec/frame.js';
+import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameByte, frameType, FrameType, isRecordFrame } from '../codec/frame.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
 import type { Transport } from '../bindings/transport.js';
 import { assertEndpointId } from '../bindings/endpoint-id.js';
@@ -196,10 +196,7 @@ export class Endpoint extends TypedEmitter {
       if (ps.session) {
         try {
           // [SPEC 7.6] Acknowledge what we received before saying goodbye.
-          for (const s of [ps.previous?.session, ps.session]) {
-            const ack = s && s.acksDue > 0 ? s.sealAck(this.clock()) : undefined;
-            if (ack) goodbyes.push(this.transport.send(ps.id, ack).catch(() => undefined));
-          }
+          for (const ack of this.owedAcks(ps)) goodbyes.push(this.transport.send(ps.id, ack).catch(() => undefined));
           goodbyes.push(this.transport.send(ps.id, ps.session.sealAlert('ERR_CLOSED')).catch(() => undefined));
         } catch {
           /* session unusable: nothing to say */
@@ -247,9 +244,7 @@ export class Endpoint extends TypedEmitter {
 
   /** [SPEC 7.6] Nothing left awaiting this peer's acknowledgement: the tracker (and its timer) goes until next needed. */
   private releaseConfirmations(ps: PeerState): void {
-    if (ps.confirm?.size !== 0) return;
-    ps.confirm.close('ERR_CLOSED'); // empty: reports nothing, only stops the timer
-    ps.confirm = undefined;
+    if (ps.confirm?.size === 0) ps.confirm = undefined; // an empty tracker holds no timer
   }
 
   private confirmationsOf(ps: PeerState): Confirmations {
@@ -279,7 +274,12 @@ export class Endpoint extends TypedEmitter {
     if (ps.ackTimer) return;
     ps.ackTimer = setTimeout(() => {
       ps.ackTimer = undefined;
-      for (const s of [ps.previous?.session, ps.session]) if (s && s.acksDue > 0) this.sendAck(ps, s);
+      if (this.closed) return;
+      try {
+        for (const ack of this.owedAcks(ps)) this.transport.send(ps.id, ack).catch(() => undefined);
+      } catch (e) {
+        this.rejectEvent(e, ps.id);
+      }
     }, this.cfg.acks.delayMs); // short, and kept referenced: an acknowledgement owed is work still to do
   }
 
@@ -291,6 +291,16 @@ export class Endpoint extends TypedEmitter {
     } catch (e) {
       this.rejectEvent(e, ps.id);
     }
+  }
+
+  /** [SPEC 7.6] The ACK records owed on the peer's previous (in grace) and current session, sealed now. */
+  private owedAcks(ps: PeerState): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const s of [ps.previous?.session, ps.session]) {
+      const ack = s && !s.isClosed && s.acksDue > 0 ? s.sealAck(this.clock()) : undefined;
+      if (ack) out.push(ack);
+    }
+    return out;
   }
 
   private async sendKeyUpdate(ps: PeerState, session: Session, requestUpdate: boolean): Promise<void> {
@@ -391,7 +401,7 @@ export class Endpoint extends TypedEmitter {
       this.rejectEvent(new HopsafeError('ERR_HANDSHAKE_LIMIT', 'too many handshakes queued from this sender'), frame.from);
       return Promise.resolve();
     }
-    if (ps.inboundDepth === 0 && isRecordByte(frame.bytes[0])) {
+    if (ps.inboundDepth === 0 && isRecordFrame(frame.bytes)) {
       // A record for an idle peer is handled at once: its processing is synchronous (it has settled when the call
       // returns), so it neither waits behind the rest of the batch the transport is parsing (MQTT hands over a whole
       // socket read) nor can be overtaken; a frame arriving re-entrantly meanwhile queues behind it.
@@ -621,6 +631,7 @@ export class Endpoint extends TypedEmitter {
       const old = ps.session;
       // [SPEC 7.6, 8.8] A new session replaces one the peer lost or gave up: what it did not acknowledge is reported.
       ps.confirm?.sessionEnded(old, 'ERR_UNKNOWN_SESSION');
+      this.releaseConfirmations(ps);
       if (ps.previous) this.retire(ps);
       const timer = setTimeout(() => this.retire(ps), session.options.graceMs);
       timer.unref();
@@ -645,6 +656,7 @@ export class Endpoint extends TypedEmitter {
     this.retire(ps);
     if (ps.session) {
       ps.confirm?.sessionEnded(ps.session, reason);
+      this.releaseConfirmations(ps);
       this.bySessionId.delete(toHex(ps.session.id));
       ps.session.destroy();
       ps.session = undefined;
@@ -681,11 +693,6 @@ export class Endpoint extends TypedEmitter {
   private assertOpen(): void {
     if (this.closed) throw new HopsafeError('ERR_CLOSED', 'endpoint closed');
   }
-}
-
-const RECORD_BYTES = new Set([FrameType.DATA, FrameType.KEY_UPDATE, FrameType.ALERT, FrameType.ACK].map(frameByte));
-function isRecordByte(b: number | undefined): boolean {
-  return b !== undefined && RECORD_BYTES.has(b);
 }
 
 /** A code received from a peer, as one of ours (anything unknown becomes ERR_MALFORMED). */
