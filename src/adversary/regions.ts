@@ -23,7 +23,7 @@ export interface RegionOptions {
   readonly tagLength?: number;
 }
 
-export const FRAME_TYPE_NAMES = ['HS_INIT', 'HS_RESP', 'DATA', 'KEY_UPDATE', 'ALERT', 'HS_ALERT', 'ACK'] as const;
+export const FRAME_TYPE_NAMES = ['HS_INIT', 'HS_RESP', 'DATA', 'KEY_UPDATE', 'ALERT', 'HS_ALERT', 'ACK', 'BATCH'] as const;
 export type FrameTypeName = (typeof FRAME_TYPE_NAMES)[number];
 
 /** The frame's type name, or undefined when byte 0 is not a known version/type. */

@@ -4,9 +4,10 @@
  * to createEndpoint.
  *
  * - Publisher: from the `endpoint.send()` call to the protected frame being handed to the transport's
- *   `send` (session lookup, policy, seal, acknowledgement tracking). `timeSend` runs the call and reads
- *   the hand-over the wrapped `send` noted meanwhile; a message that is queued (no session yet) and
- *   handed over later gives no sample.
+ *   `send` (session lookup, policy, seal, acknowledgement tracking, and the wait for the end of the
+ *   event-loop turn when the record is coalesced with others, SPEC 3.7). `timeSend` runs the call and reads
+ *   the hand-over the wrapped `send` noted meanwhile; a record coalesced for later is timed to the next
+ *   DATA or BATCH frame handed over (its batch: the outbox hands frames over in order).
  * - Subscriber: from the transport delivering the frame (entry of the frame handler passed to `open`,
  *   i.e. endpoint.onFrame) to the 'message' event (header checks, replay window, open, acknowledgement
  *   scheduling, and the wait in the endpoint's inbound queue: behind earlier frames of the sender and,
@@ -19,6 +20,10 @@
  *   without a sample.
  */
 import type { FrameHandler, Transport } from '../bindings/transport.js';
+import { frameByte, FrameType } from '../codec/frame.js';
+
+const DATA_BYTE = frameByte(FrameType.DATA);
+const BATCH_BYTE = frameByte(FrameType.BATCH);
 
 export type Clock = () => bigint;
 const hrtime: Clock = () => process.hrtime.bigint();
@@ -27,10 +32,11 @@ export interface TimedTransport {
   /** Hand this to createEndpoint (or use it plainly: the wrappers then measure only themselves). */
   readonly transport: Transport;
   /**
-   * Runs `send` (which calls endpoint.send or transport.send) and returns its promise with the ns from the
-   * call to the last frame handed to the wrapped transport during the call; undefined when none was.
+   * Runs `send` (which calls endpoint.send or transport.send) and returns its result with the ns from the
+   * call to the last frame handed to the wrapped transport during the call. When none was (the record waits
+   * to be coalesced), `ns` is undefined and `later` gets the ns to the next DATA or BATCH frame handed over.
    */
-  timeSend<T>(send: () => T): { readonly result: T; readonly ns: number | undefined };
+  timeSend<T>(send: () => T, later?: (ns: number) => void): { readonly result: T; readonly ns: number | undefined };
   /** Call from the 'message' listener: ns since the frame carrying it was delivered, or undefined. */
   delivered(): number | undefined;
 }
@@ -44,6 +50,8 @@ interface Arrival {
 export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTransport {
   let sending = false;
   let handedOver: bigint | undefined;
+  // timeSend calls whose record was not handed over during the call, oldest first.
+  let waiting: { readonly t0: bigint; readonly later: (ns: number) => void }[] = [];
   // Frames whose handler promise has not settled, oldest first, from index `head` on. They settle in order
   // (one sender), so settling is O(1): mark, then move `head` past the settled ones; compact now and then.
   let arrivals: Arrival[] = [];
@@ -86,6 +94,12 @@ export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTran
     },
     send(peerId: string, bytes: Uint8Array): Promise<void> {
       if (sending) handedOver = now();
+      else if (waiting.length > 0 && (bytes[0] === BATCH_BYTE || bytes[0] === DATA_BYTE)) {
+        const t = now();
+        const w = waiting;
+        waiting = [];
+        for (const x of w) x.later(Number(t - x.t0));
+      }
       return inner.send(peerId, bytes);
     },
     close: () => inner.close(),
@@ -93,7 +107,7 @@ export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTran
   };
   return {
     transport,
-    timeSend<T>(send: () => T) {
+    timeSend<T>(send: () => T, later?: (ns: number) => void) {
       handedOver = undefined;
       sending = true;
       const t0 = now();
@@ -105,6 +119,7 @@ export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTran
       }
       const h = handedOver;
       handedOver = undefined;
+      if (h === undefined && later) waiting.push({ t0, later });
       return { result, ns: h === undefined ? undefined : Number(h - t0) };
     },
     delivered() {

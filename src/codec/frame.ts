@@ -16,6 +16,8 @@ export const FrameType = {
   ALERT: 5,
   HS_ALERT: 6,
   ACK: 7,
+  /** [SPEC 3.7] Several record frames in one transport message (codec/batch.ts). */
+  BATCH: 8,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -34,7 +36,7 @@ export function frameType(bytes: Uint8Array): FrameType {
   if (b === undefined) throw new HopsafeError('ERR_MALFORMED', 'empty frame');
   if (b >>> 4 !== PROTOCOL_VERSION) throw new HopsafeError('ERR_VERSION', `unsupported version ${b >>> 4}`);
   const t = b & 0x0f;
-  if (t < FrameType.HS_INIT || t > FrameType.ACK) throw new HopsafeError('ERR_MALFORMED', `unknown frame type ${t}`);
+  if (t < FrameType.HS_INIT || t > FrameType.BATCH) throw new HopsafeError('ERR_MALFORMED', `unknown frame type ${t}`);
   return t as FrameType;
 }
 

@@ -32,10 +32,16 @@ export class Confirmations {
 
   /** Remembers a DATA record just sealed on `session` as (epoch, seq). */
   track(session: object, epoch: number, seq: number, item: Outgoing): void {
-    // Bounded: the oldest is given up on first (reported, never silently forgotten).
+    // Bounded: the oldest are given up on first (reported, never silently forgotten), a sixteenth of the bound at a
+    // time, so a sender that outruns its peer's acknowledgements gets one report per track/16 messages, not one each.
     if (this.tracker.size >= this.limits.track) {
-      const oldest = this.tracker.shift();
-      if (oldest) this.settle('ERR_QUEUE_FULL', [oldest]);
+      const given: Outgoing[] = [];
+      for (let n = Math.ceil(this.limits.track / 16); n > 0; n--) {
+        const oldest = this.tracker.shift();
+        if (!oldest) break;
+        given.push(oldest);
+      }
+      if (given.length) this.settle('ERR_QUEUE_FULL', given);
     }
     this.tracker.add(session, epoch, seq, this.clock(), item);
     this.arm();

@@ -8,6 +8,7 @@ import { abytes, toHex, wipe } from '../bytes/index.js';
 import { createNodeProvider } from '../crypto/node.js';
 import { DEFAULT_SUITES, suiteByName } from '../crypto/suites.js';
 import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameByte, frameType, FrameType, isRecordFrame } from '../codec/frame.js';
+import { decodeBatch } from '../codec/batch.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
 import type { Transport } from '../bindings/transport.js';
 import { assertEndpointId } from '../bindings/endpoint-id.js';
@@ -21,6 +22,7 @@ import { TokenBucket } from './rate-limit.js';
 import { emptyStats, type EndpointStats } from './stats.js';
 import type { EndpointOptions, Authorize, SendOptions } from './options.js';
 import { Confirmations, type Outgoing } from './confirmations.js';
+import { Outbox, type CoalesceLimits } from './outbox.js';
 import { openIdentity, type TrustHandle } from './identity.js';
 import { buildAuthorize } from './authorization.js';
 
@@ -64,6 +66,8 @@ interface PeerState {
   confirm?: Confirmations;
   /** [SPEC 7.6] Pending delayed ACK for records received from this peer. */
   ackTimer?: NodeJS.Timeout | undefined;
+  /** [SPEC 3.7] Records to this peer being coalesced in the current event-loop turn (created on first use). */
+  outbox?: Outbox | undefined;
 }
 
 const MAX_INBOUND_PER_PEER = 1024;
@@ -71,6 +75,7 @@ const MAX_INBOUND_PER_PEER = 1024;
 const IDLE: Promise<void> = Promise.resolve();
 /** [SPEC 5.7] HS_INIT frames one sender may have queued or under verification. */
 const MAX_INITS_PER_PEER = 4;
+const BATCH_BYTE = frameByte(FrameType.BATCH);
 /** Upper bound of record overhead: header (≤ 19) + tag (≤ 48). */
 const MAX_RECORD_OVERHEAD = 19 + 48;
 
@@ -89,6 +94,7 @@ export class Endpoint extends TypedEmitter {
   private readonly counters: EndpointStats = emptyStats();
   private handshakesInFlight = 0;
   private closed = false;
+  private readonly coalesce: CoalesceLimits;
 
   /** Use `createEndpoint`. */
   constructor(
@@ -110,6 +116,7 @@ export class Endpoint extends TypedEmitter {
     this.trust = trust;
     this.authorize = authorize;
     this.bucket = new TokenBucket(cfg.handshakesPerSecond, Math.max(1, cfg.handshakesPerSecond), clock());
+    this.coalesce = { maxRecords: cfg.coalesce.maxRecords, maxBytes: Math.min(cfg.coalesce.maxBytes, transport.maxFrameSize) };
     trust.onRevoked((fps) => this.closeRevoked(fps));
   }
 
@@ -196,8 +203,8 @@ export class Endpoint extends TypedEmitter {
       if (ps.session) {
         try {
           // [SPEC 7.6] Acknowledge what we received before saying goodbye.
-          for (const ack of this.owedAcks(ps)) goodbyes.push(this.transport.send(ps.id, ack).catch(() => undefined));
-          goodbyes.push(this.transport.send(ps.id, ps.session.sealAlert('ERR_CLOSED')).catch(() => undefined));
+          for (const ack of this.owedAcks(ps)) goodbyes.push(this.sendRecord(ps, ack).catch(() => undefined));
+          goodbyes.push(this.sendRecord(ps, ps.session.sealAlert('ERR_CLOSED')).catch(() => undefined));
         } catch {
           /* session unusable: nothing to say */
         }
@@ -218,7 +225,16 @@ export class Endpoint extends TypedEmitter {
     const now = this.clock();
     // [SPEC 7.5] Automatic key update before the limits are reached.
     if (session.needsKeyUpdate(now)) void this.sendKeyUpdate(ps, session, false).catch((e: unknown) => this.rejectEvent(e, ps.id));
-    return this.sealAndSend(ps, session, data, confirm, (frame) => this.transport.send(ps.id, frame));
+    return this.sealAndSend(ps, session, data, confirm, (frame) => this.sendRecord(ps, frame));
+  }
+
+  /** [SPEC 3.7] Sends a record frame to the peer, coalesced with the others of this event-loop turn. */
+  private sendRecord(ps: PeerState, frame: Uint8Array): Promise<void> {
+    if (this.coalesce.maxRecords < 2) return this.transport.send(ps.id, frame);
+    ps.outbox ??= new Outbox(this.coalesce, (f) => this.transport.send(ps.id, f), () => {
+      ps.outbox = undefined; // idle peers hold no outbox
+    });
+    return ps.outbox.push(frame);
   }
 
   /**
@@ -276,7 +292,7 @@ export class Endpoint extends TypedEmitter {
       ps.ackTimer = undefined;
       if (this.closed) return;
       try {
-        for (const ack of this.owedAcks(ps)) this.transport.send(ps.id, ack).catch(() => undefined);
+        for (const ack of this.owedAcks(ps)) this.sendRecord(ps, ack).catch(() => undefined);
       } catch (e) {
         this.rejectEvent(e, ps.id);
       }
@@ -287,7 +303,7 @@ export class Endpoint extends TypedEmitter {
     if (session.isClosed || this.closed) return;
     try {
       const frame = session.sealAck(this.clock());
-      if (frame) this.transport.send(ps.id, frame).catch(() => undefined);
+      if (frame) this.sendRecord(ps, frame).catch(() => undefined);
     } catch (e) {
       this.rejectEvent(e, ps.id);
     }
@@ -308,7 +324,7 @@ export class Endpoint extends TypedEmitter {
     this.counters.keyUpdates.sent++;
     this.log.debug({ peer: ps.id, epoch: session.sendEpoch }, 'key update sent');
     this.emit('key-update', { peer: ps.id, direction: 'send', epoch: session.sendEpoch });
-    await this.transport.send(ps.id, frame);
+    await this.sendRecord(ps, frame);
   }
 
   private startHandshake(ps: PeerState): void {
@@ -391,6 +407,8 @@ export class Endpoint extends TypedEmitter {
       this.rejectEvent(e, undefined);
       return Promise.resolve();
     }
+    // [SPEC 3.7] A BATCH frame: its records, in order, each as if it had arrived alone (same sender, same bounds).
+    if (frame.bytes[0] === BATCH_BYTE) return this.onBatch(frame.from, frame.bytes);
     if (ps.inboundDepth >= MAX_INBOUND_PER_PEER) {
       this.rejectEvent(new HopsafeError('ERR_QUEUE_FULL', 'inbound queue full'), frame.from);
       return Promise.resolve();
@@ -421,6 +439,19 @@ export class Endpoint extends TypedEmitter {
     ps.inbound = tail;
     return tail;
   };
+
+  private onBatch(from: string, bytes: Uint8Array): Promise<void> {
+    let records: Uint8Array[];
+    try {
+      records = decodeBatch(bytes);
+    } catch (e) {
+      this.rejectEvent(e, from);
+      return Promise.resolve();
+    }
+    const settled: Promise<void>[] = [];
+    for (const r of records) settled.push(this.onFrame({ from, bytes: r }));
+    return Promise.all(settled).then(() => undefined);
+  }
 
   private async handleFrame(ps: PeerState, bytes: Uint8Array): Promise<void> {
     if (this.closed) return;
@@ -519,7 +550,7 @@ export class Endpoint extends TypedEmitter {
       // (still working) send direction, so the peer sends it again.
       if (isHopsafeError(e) && e.code === 'ERR_UNKNOWN_EPOCH' && header.epoch === session.receiveEpoch + 1 && ps.epochAlerted !== header.epoch) {
         ps.epochAlerted = header.epoch;
-        this.transport.send(ps.id, session.sealAlert('ERR_UNKNOWN_EPOCH', header.epoch)).catch(() => undefined);
+        this.sendRecord(ps, session.sealAlert('ERR_UNKNOWN_EPOCH', header.epoch)).catch(() => undefined);
       }
       throw e;
     }
@@ -553,7 +584,7 @@ export class Endpoint extends TypedEmitter {
             if (ps.session === session) this.dropSession(ps, 'ERR_CLOSED');
           } else if (d.code === 'ERR_UNKNOWN_EPOCH' && d.reference === session.sendEpoch && session.lastKeyUpdate) {
             // [SPEC 7.3] Our key update was lost: send the same record again (the peer's window has not seen it).
-            this.transport.send(ps.id, session.lastKeyUpdate).catch((e: unknown) => this.rejectEvent(e, ps.id));
+            this.sendRecord(ps, session.lastKeyUpdate).catch((e: unknown) => this.rejectEvent(e, ps.id));
           } else this.rejectEvent(new HopsafeError(toCode(d.code), `peer ${ps.id} refused message ${d.reference ?? ''}`.trim()), ps.id);
           break;
         case 'rejected':
@@ -569,7 +600,7 @@ export class Endpoint extends TypedEmitter {
       // [SPEC 8.7] Refused by policy: not delivered; the sender learns it through a protected alert.
       this.rejectEvent(new HopsafeError('ERR_FORBIDDEN', `policy forbids messages from ${ps.id}`), ps.id);
       try {
-        void this.transport.send(ps.id, session.sealAlert('ERR_FORBIDDEN', seq)).catch(() => undefined);
+        void this.sendRecord(ps, session.sealAlert('ERR_FORBIDDEN', seq)).catch(() => undefined);
       } catch {
         /* session closed meanwhile */
       }
@@ -670,6 +701,8 @@ export class Endpoint extends TypedEmitter {
     ps.confirm?.close(reason);
     clearTimeout(ps.ackTimer);
     ps.ackTimer = undefined;
+    ps.outbox?.close(); // what was sealed still leaves, in order
+    ps.outbox = undefined;
     this.failQueue(ps, new HopsafeError('ERR_CLOSED', 'endpoint closed'));
   }
 

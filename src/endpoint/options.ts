@@ -72,6 +72,13 @@ export interface EndpointOptions {
    * within `timeoutMs` (default 30 000), or whose session ends first, are reported (`unconfirmed` event).
    */
   readonly acks?: { readonly every?: number; readonly delayMs?: number; readonly track?: number; readonly timeoutMs?: number };
+  /**
+   * [SPEC 3.7] Coalescing. The first record to a peer in an event-loop turn is sent at once; records sealed later in
+   * the same turn travel together in one transport message (BATCH frame) of at most `maxRecords` records (default
+   * 32, at most 64; 1 = off) and `maxBytes` bytes (default 16 384, capped at the transport's maxFrameSize).
+   * Each record keeps its own protection, sequence number and acknowledgement.
+   */
+  readonly coalesce?: { readonly maxRecords?: number; readonly maxBytes?: number };
   /** pino logger; silent by default. Logs ids, suites, epochs, sizes and error codes — never keys or payloads. */
   readonly logger?: Logger;
 }

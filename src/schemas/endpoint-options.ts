@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ENDPOINT_ID_PATTERN } from '../bindings/transport.js';
 import { SUITES } from '../crypto/suites.js';
+import { BATCH_MAX_RECORDS } from '../codec/batch.js';
 
 const pemOrDer = z.union([z.string().min(1), z.instanceof(Uint8Array)]);
 const protection = z.enum(['integrity', 'confidentiality']);
@@ -32,6 +33,13 @@ export const endpointConfigSchema = z.object({
       delayMs: z.number().int().nonnegative().max(1000).default(20),
       track: z.number().int().nonnegative().max(1_000_000).default(1024),
       timeoutMs: z.number().int().positive().default(30_000),
+    })
+    .prefault({}),
+  // [SPEC 3.7] Records sealed in the same event-loop turn share a transport message (BATCH frame).
+  coalesce: z
+    .object({
+      maxRecords: z.number().int().min(1).max(BATCH_MAX_RECORDS).default(32),
+      maxBytes: z.number().int().min(64).default(16_384),
     })
     .prefault({}),
   session: z

@@ -135,12 +135,18 @@ describe('faults: peer restart and partitions', () => {
     await until(() => b.got.length === 1);
     await broker.close();
     await until(() => a.statuses.includes('disconnected'), 5000, 'a notices the partition');
-    const outcomes = Array.from({ length: 12 }, (_, i) =>
-      a.ep.send('fb', utf8(`p${i}`)).then(
-        () => 'delivered',
-        (e: unknown) => (isHopsafeError(e) ? e.code : String(e)),
-      ),
-    );
+    // One send per event-loop turn: each record is its own frame (a burst in one turn would share BATCH frames, SPEC 3.7,
+    // and the transport's bound counts frames).
+    const outcomes: Promise<string>[] = [];
+    for (let i = 0; i < 12; i++) {
+      outcomes.push(
+        a.ep.send('fb', utf8(`p${i}`)).then(
+          () => 'delivered',
+          (e: unknown) => (isHopsafeError(e) ? e.code : String(e)),
+        ),
+      );
+      await new Promise((r) => setImmediate(r));
+    }
     await settle(300);
     broker = await startBroker({ port, persistence });
     const results = await Promise.all(outcomes);

@@ -81,6 +81,7 @@ async function pair(): Promise<{
   const first = a.send('sub', Uint8Array.of(0));
   await net.pump();
   await first;
+  await new Promise((r) => setImmediate(r)); // a new event-loop turn: the next record leaves at once (SPEC 3.7)
   return { net, a, b, ta, tb, got };
 }
 
@@ -108,10 +109,34 @@ test('publisher side through a real endpoint: one sample per message sent on an 
       const r = ta.timeSend(() => a.send('sub', Uint8Array.of(i)));
       ns.push(r.ns);
       await r.result;
+      await new Promise((r) => setImmediate(r)); // one message per event-loop turn: each record leaves alone
     }
     // t0 read, then exactly one hand-over read per DATA record: 1000 ns on the counting clock.
     assert.deepEqual(ns, [1000, 1000, 1000, 1000, 1000]);
     assert.equal(net.outbox.length, 5);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('publisher side, coalesced records (SPEC 3.7): timed to the hand-over of the BATCH frame that carries them', async () => {
+  const { net, a, b, ta } = await pair();
+  try {
+    const sync: (number | undefined)[] = [];
+    const later: number[] = [];
+    const sends = [];
+    for (let i = 0; i < 3; i++) {
+      const r = ta.timeSend(() => a.send('sub', Uint8Array.of(i)), (ns) => later.push(ns));
+      sync.push(r.ns);
+      sends.push(r.result);
+    }
+    await Promise.all(sends);
+    // The first goes alone within its call (t0, hand-over: 1000 ns); the other two wait for the end of the turn,
+    // where one clock read times both: their t0s were reads 3 and 4 (2 was the first's hand-over) of the counting
+    // clock, the batch hand-over read 5 → 2000 and 1000 ns.
+    assert.deepEqual(sync, [1000, undefined, undefined]);
+    assert.deepEqual(later, [2000, 1000]);
+    assert.deepEqual(net.outbox.map((f) => f.bytes[0]! & 0x0f), [3, 8]);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }

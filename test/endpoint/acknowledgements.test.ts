@@ -57,7 +57,8 @@ describe('end-to-end acknowledgements', () => {
   }
 
   test('[SPEC 7.6] a record dropped by the intermediary is reported ERR_NOT_CONFIRMED once 64 later ones were acknowledged; nothing else is', async () => {
-    const c = await cast(['a', 'b']);
+    // One record per frame, so the intermediary can drop exactly one (a dropped BATCH: test/endpoint/coalescing.test.ts).
+    const c = await cast(['a', 'b'], { perEndpoint: { a: { coalesce: { maxRecords: 1 } } } });
     try {
       await c.eps.a!.send('b', utf8('warm-up'), { confirm: true });
       let data = 0;
@@ -153,6 +154,27 @@ describe('end-to-end acknowledgements', () => {
         ],
       );
       assert.deepEqual(c.eps.a!.unconfirmed('b').map(dec), ['q2', 'q3', 'q4']);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('[SPEC 7.6] past the tracking bound the oldest ⌈track/16⌉ are given up on together: one report, not one per message', async () => {
+    const c = await cast(['a', 'b'], { perEndpoint: { a: { acks: { track: 32 } } } });
+    try {
+      await c.eps.a!.send('b', utf8('w'), { confirm: true });
+      c.hub.tap((f) => (f.from === 'b' && frameTypeName(f.bytes) === 'ACK' ? null : undefined));
+      const ev = recordUnconfirmed(c.eps.a!);
+      for (let i = 0; i < 36; i++) await c.eps.a!.send('b', utf8(`q${i}`));
+      assert.deepEqual(
+        ev.map((e) => [e.code, e.messages.map(dec)]),
+        [
+          ['ERR_QUEUE_FULL', ['q0', 'q1']],
+          ['ERR_QUEUE_FULL', ['q2', 'q3']],
+        ],
+      );
+      assert.equal(c.eps.a!.unconfirmed('b').length, 32);
+      assert.equal(dec(c.eps.a!.unconfirmed('b')[0]!), 'q4');
     } finally {
       await c.close();
     }

@@ -161,7 +161,7 @@ export function mutationsOf(frames: readonly Uint8Array[]): fc.Arbitrary<Uint8Ar
 export const randomBytes = (max = 300): fc.Arbitrary<Uint8Array> => bytes(0, max);
 /** Random bytes behind a valid version|type byte. */
 export const typedGarbage = (max = 300): fc.Arbitrary<Uint8Array> =>
-  fc.tuple(fc.integer({ min: 1, max: 6 }), bytes(0, max)).map(([t, b]) => concat(Uint8Array.of(0x10 | t), b));
+  fc.tuple(fc.integer({ min: 1, max: 8 }), bytes(0, max)).map(([t, b]) => concat(Uint8Array.of(0x10 | t), b));
 
 export const asInit = (token: Uint8Array): Uint8Array => encodeHandshakeInit(token);
 export const asResp = (token: Uint8Array, record?: Uint8Array): Uint8Array => encodeHandshakeResponse(token, record);

@@ -14,6 +14,7 @@ import type { Session } from '../../src/session/session.js';
 import { decodeAlert, decodeClearToken2, decodeSignedClearToken1, encodeClearToken2, type ClearToken2 } from '../../src/codec/tokens.js';
 import { decodeHandshakeResponse, decodeRecordHeader } from '../../src/codec/frame.js';
 import { decodeAck } from '../../src/codec/ack.js';
+import { decodeBatch, encodeBatch } from '../../src/codec/batch.js';
 import { createMemoryHub } from '../../src/bindings/memory.js';
 import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
 import { createTestPki } from '../../src/testing/index.js';
@@ -113,6 +114,13 @@ export async function createHarness(): Promise<Harness> {
     { weight: 1, arbitrary: A.typedGarbage(64) },
   );
 
+  // [SPEC 3.7] BATCH frames: of genuine and generated records, and mutations of a genuine one.
+  const batchArb: fc.Arbitrary<Uint8Array> = fc.oneof(
+    { weight: 3, arbitrary: fc.array(fc.oneof(fc.constantFrom(...records), A.recordFrames([sa.id, sb.id])), { minLength: 2, maxLength: 6 }).map((rs) => encodeBatch(rs)) },
+    { weight: 3, arbitrary: A.mutationsOf([encodeBatch(records.slice(0, 3))]) },
+    { weight: 1, arbitrary: A.typedGarbage(64) },
+  );
+
   // An endpoint under fuzz, with an established session with its peer on a memory hub.
   const hub = createMemoryHub();
   const epB: Endpoint = await createEndpoint({ id: 'bob', identity: pki.identities.bob!, trust: { roots: pki.roots }, transport: hub.transport(), handshakesPerSecond: 1e6, maxConcurrentHandshakes: 1e6 });
@@ -129,6 +137,7 @@ export async function createHarness(): Promise<Harness> {
     { name: 'decodeClearToken2', arb: fc.oneof(A.clearToken2Mutations(ct2), A.mutationsOf([encodeClearToken2(ct2)]), A.randomBytes(64)), run: (x) => decodeClearToken2(x) },
     { name: 'decodeAlert', arb: fc.oneof(A.alertMutations(), A.randomBytes(64)), run: (x) => decodeAlert(x) },
     { name: 'decodeAck', arb: fc.oneof(A.ackMutations(), A.randomBytes(64)), run: (x) => decodeAck(x) },
+    { name: 'decodeBatch', arb: batchArb, run: (x) => decodeBatch(x) },
     { name: 'decodeRecordHeader', arb: fc.oneof(recordArb, A.randomBytes(24)), run: (x) => decodeRecordHeader(x) },
     { name: 'respond', arb: initFrames, run: (x) => respond(b, x, 'alice', Date.now()) },
     {
@@ -142,7 +151,7 @@ export async function createHarness(): Promise<Harness> {
     { name: 'session.open', arb: recordArb, run: (x) => (x.length % 2 === 0 ? sb : sa).open(x, Date.now()) },
     {
       name: 'endpoint.onFrame',
-      arb: fc.oneof(forgedInitFrames, respFrames, recordArb, A.randomBytes()),
+      arb: fc.oneof(forgedInitFrames, respFrames, recordArb, batchArb, A.randomBytes()),
       run: async (x) => {
         const p = epB.onFrame({ from: 'alice', bytes: x });
         if (!(p instanceof Promise)) throw new Error('onFrame must return a promise');
