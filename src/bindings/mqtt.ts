@@ -11,6 +11,7 @@ import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic 
 import type { FrameHandler, Transport, TransportStatus } from './transport.js';
 import { StatusEmitter } from './status.js';
 import { intOption } from './options.js';
+import { setNoDelay } from './no-delay.js';
 
 export { DEFAULT_PREFIX, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 
@@ -148,10 +149,8 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     };
 
     c.on('connect', (connack) => {
-      // [SPEC 8.2] No Nagle delay: small frames (end-to-end ACK records, PUBACKs) would otherwise wait for the
-      // peer's delayed TCP ACK (tens of ms) and stall QoS 1 streams in both directions. Each connection is new.
-      const stream: unknown = c.stream;
-      if (stream && typeof (stream as { setNoDelay?: unknown }).setNoDelay === 'function') (stream as { setNoDelay(v: boolean): void }).setNoDelay(true);
+      // [SPEC 8.2] No Nagle delay (each connection is new).
+      setNoDelay(c.stream);
       // MQTT 5: the broker may announce the largest packet it accepts; larger frames are refused locally
       // instead of getting the connection dropped (and the frame resent on every reconnect).
       const announced = connack.properties?.maximumPacketSize;

@@ -23,6 +23,7 @@ import { assertEndpointId } from './endpoint-id.js';
 import type { FrameHandler, Transport, TransportStatus } from './transport.js';
 import { StatusEmitter } from './status.js';
 import { intOption } from './options.js';
+import { setNoDelay } from './no-delay.js';
 import {
   FRAME_ELEMENT,
   FRAME_NS,
@@ -155,6 +156,8 @@ class XmppTransport implements Transport {
     c.on('error', () => undefined); // surfaced through start() / status; never an unhandled 'error'
     c.on('stanza', (el: Element) => this.#onStanza(el));
     c.on('online', () => {
+      // [SPEC 8.4] No Nagle delay: the socket is new on every (re)connect, and STARTTLS replaced it before 'online'.
+      setNoDelay((c as unknown as { socket?: unknown }).socket);
       // [SPEC 8.4] Available presence first: only then are messages to our bare JID delivered to us.
       this.#presence = c.send(xml('presence')).then(() => {
         if (this.#closed || this.#client !== c) return;

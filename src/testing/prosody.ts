@@ -115,6 +115,12 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<RunningPr
       's2s_require_encryption = false',
       'allow_unencrypted_plain_auth = true',
       'allow_registration = false',
+      // [SPEC 8.4] TCP_NODELAY on client connections (Prosody's default keeps Nagle on): a stanza that ends a burst
+      // would otherwise wait for the client's delayed TCP acknowledgement.
+      'network_settings = { nagle = false }',
+      // Prosody reads 4 KiB per read by default and then waits for its next timer tick (≥ 1 ms) while more is
+      // buffered: a cap of a few MB/s per connection. Read up to 64 KiB at a time.
+      'network_default_read_size = 65536',
       `log = { { levels = { min = "info" }, to = "file", filename = ${luaString(logFile)} } }`,
       'VirtualHost "localhost"',
       '',
