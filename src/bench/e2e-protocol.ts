@@ -6,7 +6,8 @@ export type TransportSpec =
   | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string }
   | { readonly kind: 'xmpp'; readonly service: string; readonly domain: string; readonly password: string };
 
-export type E2eMode = 'plain' | 'integrity' | 'confidentiality';
+/** `confidentiality_single`: confidentiality with coalescing off (coalesce.maxRecords 1, SPEC 3.7): one record per transport message. */
+export type E2eMode = 'plain' | 'integrity' | 'confidentiality' | 'confidentiality_single';
 
 export type WorkerCommand =
   | {

@@ -70,11 +70,13 @@ function sender(mode: E2eMode): () => Promise<void> {
   return () => {
     const p = payload();
     if (!timing) return send(p);
-    const r = timed.timeSend(() => send(p));
-    if (r.ns !== undefined) {
+    const sample = (ns: number): void => {
+      if (!timing) return;
       added.stamps.push(Number(stampOf(p)));
-      added.ns.push(r.ns);
-    }
+      added.ns.push(ns);
+    };
+    const r = timed.timeSend(() => send(p), sample);
+    if (r.ns !== undefined) sample(r.ns);
     return r.result;
   };
 }
@@ -88,7 +90,15 @@ async function handle(m: WorkerCommand): Promise<WorkerReply> {
         lanes.set(m.mode, { peer: m.peer, timed });
       } else {
         if (!m.identity || !m.roots) throw new Error('identity and roots are required');
-        const endpoint = await createEndpoint({ id: m.id, identity: m.identity, trust: { roots: [...m.roots] }, transport: timed.transport, protection: m.mode });
+        const single = m.mode === 'confidentiality_single';
+        const endpoint = await createEndpoint({
+          id: m.id,
+          identity: m.identity,
+          trust: { roots: [...m.roots] },
+          transport: timed.transport,
+          protection: single ? 'confidentiality' : m.mode,
+          ...(single ? { coalesce: { maxRecords: 1 } } : {}),
+        });
         endpoint.on('message', (e) => onPayload(e.data, timed.delivered()));
         lanes.set(m.mode, { peer: m.peer, timed, endpoint });
       }

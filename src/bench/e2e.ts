@@ -22,7 +22,7 @@ import { prosodyInstalled, startProsody } from '../testing/prosody.js';
 import { combineAdded, type AddedLatency } from './e2e-timing.js';
 import type { E2eMode, SubReport, TransportSpec, WorkerCommand, WorkerReply } from './e2e-protocol.js';
 
-const MODES: readonly E2eMode[] = ['plain', 'integrity', 'confidentiality'];
+const MODES: readonly E2eMode[] = ['plain', 'integrity', 'confidentiality', 'confidentiality_single'];
 const WINDOW = 64;
 
 class Worker {
@@ -183,7 +183,10 @@ async function drained(sub: Worker, sent: number, maxMs = 15_000, detail = false
 
 export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress): Promise<void> {
   const ids: Record<string, { pub: string; sub: string }> = {};
-  for (const m of MODES) ids[m] = { pub: `bp${NONCE}-${m.slice(0, 4)}`, sub: `bs${NONCE}-${m.slice(0, 4)}` };
+  for (const m of MODES) {
+    const tag = m.split('_').map((w) => w.slice(0, 4)).join('');
+    ids[m] = { pub: `bp${NONCE}-${tag}`, sub: `bs${NONCE}-${tag}` };
+  }
   const allIds = Object.values(ids).flatMap((x) => [x.pub, x.sub]);
   const pki = await createTestPki({ endpoints: allIds.map((id) => ({ id })) });
   for (const t of targets()) {

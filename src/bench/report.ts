@@ -136,8 +136,9 @@ export function benchmarksMarkdown(r: BenchReport): string {
   L.push('## 6. End to end through each broker (256 B, QoS 1 unless marked qos0, publisher and subscriber in separate processes)', '');
   L.push('| Broker | Mode | msgs/s | E2E/plain | p50 µs | p99 µs | added p50 µs | added p99 µs | hopsafe added p50 µs | hopsafe added p99 µs |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const b of ['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'xmpp_prosody', 'mqtt_aedes_qos0', 'mqtt_mosquitto_qos0'])
-    for (const m of ['plain', 'integrity', 'confidentiality']) {
+    for (const m of ['plain', 'integrity', 'confidentiality', 'confidentiality_single']) {
       if (b.endsWith('qos0') && !r.results.some((x) => x.name.startsWith(b))) continue;
+      if (m === 'confidentiality_single' && !r.results.some((x) => x.name === `${b}_${m}_256B_msgs_per_s`)) continue;
       const k = `${b}_${m}_256B`;
       L.push(
         `| ${b.replace(/_/g, ' ')} | ${m} | ${cell(r, `${k}_msgs_per_s`)} | ${m === 'plain' ? '1' : ratioCell(r.ratios[`${b}_e2e_over_plain_${m}_256B`])} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${cell(r, `${k}_added_p50_latency_us`)} | ${cell(r, `${k}_added_p99_latency_us`)} | ${m === 'plain' ? '–' : cell(r, `${k}_hopsafe_added_p50_latency_us`)} | ${m === 'plain' ? '–' : cell(r, `${k}_hopsafe_added_p99_latency_us`)} |`,
@@ -145,6 +146,8 @@ export function benchmarksMarkdown(r: BenchReport): string {
     }
   L.push(
     '',
+    'Modes: hopsafe coalesces the records of a burst into shared transport messages (SPEC 3.7, on by default); `confidentiality single` is',
+    'confidentiality with coalescing off (`coalesce: { maxRecords: 1 }`): one record per broker message, like the plain baseline.',
     'Latency: one way, publisher hrtime stamped in the payload, read by the subscriber (same machine, same monotonic clock), at half the plain maximum rate.',
     '"added" = E2E percentile − plain percentile through the broker (includes broker and scheduling noise of both runs).',
     '"hopsafe added" = hopsafe\'s own work per message, timed directly in the two processes at the same rate: publisher from the',
