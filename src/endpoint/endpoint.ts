@@ -124,7 +124,17 @@ export class Endpoint extends TypedEmitter {
    * Protects `data` end to end and sends it to `peerId`, opening a session first when needed. Resolves when the
    * frame was handed to the transport, or with `{ confirm: true }` when the peer acknowledged it (SPEC 7.6).
    */
-  async send(peerId: string, data: Uint8Array, options: SendOptions = {}): Promise<void> {
+  send(peerId: string, data: Uint8Array, options: SendOptions = {}): Promise<void> {
+    // Not `async`: on an open session the transport's promise is returned as is (each async layer costs
+    // microtask turns per message, and separates writes a socket could have taken together).
+    try {
+      return this.sendNow(peerId, data, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private sendNow(peerId: string, data: Uint8Array, options: SendOptions): Promise<void> {
     this.assertOpen();
     assertEndpointId(peerId, 'peer id');
     abytes(data, 'data');
@@ -219,7 +229,8 @@ export class Endpoint extends TypedEmitter {
 
   // ---------------------------------------------------------------- outbound
 
-  private async sendOn(ps: PeerState, session: Session, data: Uint8Array, confirm: boolean): Promise<void> {
+  /** Throws synchronously (callers turn it into a rejection). */
+  private sendOn(ps: PeerState, session: Session, data: Uint8Array, confirm: boolean): Promise<void> {
     if (this.authorize && !this.authorize({ peer: ps.id, roles: session.peer.roles, direction: 'send', data }))
       throw new HopsafeError('ERR_FORBIDDEN', `policy forbids sending to ${ps.id}`);
     const now = this.clock();
@@ -390,7 +401,11 @@ export class Endpoint extends TypedEmitter {
         if (this.cfg.acks.track > 0) this.settle(ps.id, undefined, m.confirm ? [{ data: m.data, settle: m }] : [{ data: m.data }]);
         continue;
       }
-      this.sendOn(ps, session, m.data, m.confirm).then(m.resolve, m.reject);
+      try {
+        this.sendOn(ps, session, m.data, m.confirm).then(m.resolve, m.reject);
+      } catch (e) {
+        m.reject(e);
+      }
     }
   }
 
