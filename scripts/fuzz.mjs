@@ -17,6 +17,7 @@ const CASES = {
   decodeClearToken2: 150_000,
   decodeAlert: 150_000,
   decodeAck: 100_000,
+  decodeBatch: 100_000,
   decodeRecordHeader: 200_000,
   'session.open': 200_000,
   respond: 50_000,

@@ -4,10 +4,12 @@
  * to createEndpoint.
  *
  * - Publisher: from the `endpoint.send()` call to the protected frame being handed to the transport's
- *   `send` (session lookup, policy, seal, acknowledgement tracking, and the wait for the end of the
- *   event-loop turn when the record is coalesced with others, SPEC 3.7). `timeSend` runs the call and reads
+ *   `send` (session lookup, policy, seal, acknowledgement tracking, and, when the record is coalesced with
+ *   others, SPEC 3.7, its wait for the batch). `timeSend` runs the call and reads
  *   the hand-over the wrapped `send` noted meanwhile; a record coalesced for later is timed to the next
- *   DATA or BATCH frame handed over (its batch: the outbox hands frames over in order).
+ *   DATA or BATCH frame handed over (its batch: the outbox hands frames over in order). A frame handed over
+ *   during the call is the one carrying the call's record: the outbox flushes a full or overdue batch after adding
+ *   the record; only a batch full by bytes leaves before it (never with the bench's 256-byte payloads).
  * - Subscriber: from the transport delivering the frame (entry of the frame handler passed to `open`,
  *   i.e. endpoint.onFrame) to the 'message' event (header checks, replay window, open, acknowledgement
  *   scheduling, and the wait in the endpoint's inbound queue: behind earlier frames of the sender and,
@@ -93,9 +95,12 @@ export function timedTransport(inner: Transport, now: Clock = hrtime): TimedTran
       });
     },
     send(peerId: string, bytes: Uint8Array): Promise<void> {
-      if (sending) handedOver = now();
-      else if (waiting.length > 0 && (bytes[0] === BATCH_BYTE || bytes[0] === DATA_BYTE)) {
-        const t = now();
+      if (!sending && waiting.length === 0) return inner.send(peerId, bytes); // untimed: no clock read
+      const t = now();
+      if (sending) handedOver = t;
+      // Records coalesced earlier leave with this frame (the outbox hands frames over in order), also when a
+      // full or overdue batch is flushed from inside a later send() call.
+      if (waiting.length > 0 && (bytes[0] === BATCH_BYTE || bytes[0] === DATA_BYTE)) {
         const w = waiting;
         waiting = [];
         for (const x of w) x.later(Number(t - x.t0));

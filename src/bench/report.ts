@@ -146,8 +146,9 @@ export function benchmarksMarkdown(r: BenchReport): string {
     }
   L.push(
     '',
-    'Modes: hopsafe coalesces the records of a burst into shared transport messages (SPEC 3.7, on by default); `confidentiality single` is',
-    'confidentiality with coalescing off (`coalesce: { maxRecords: 1 }`): one record per broker message, like the plain baseline.',
+    'Modes: while the broker lags (16 or more sends to the peer unacknowledged), hopsafe lets the records of a burst share broker messages',
+    '(SPEC 3.7, default); `confidentiality single` is confidentiality with coalescing off (`coalesce: { maxRecords: 1 }`): one record per',
+    'broker message, like the plain baseline. "hopsafe added" of the default modes includes the bounded wait of coalesced records.',
     'Latency: one way, publisher hrtime stamped in the payload, read by the subscriber (same machine, same monotonic clock), at half the plain maximum rate.',
     '"added" = E2E percentile − plain percentile through the broker (includes broker and scheduling noise of both runs).',
     '"hopsafe added" = hopsafe\'s own work per message, timed directly in the two processes at the same rate: publisher from the',

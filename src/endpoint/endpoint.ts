@@ -116,7 +116,7 @@ export class Endpoint extends TypedEmitter {
     this.trust = trust;
     this.authorize = authorize;
     this.bucket = new TokenBucket(cfg.handshakesPerSecond, Math.max(1, cfg.handshakesPerSecond), clock());
-    this.coalesce = { maxRecords: cfg.coalesce.maxRecords, maxBytes: Math.min(cfg.coalesce.maxBytes, transport.maxFrameSize) };
+    this.coalesce = { ...cfg.coalesce, maxBytes: Math.min(cfg.coalesce.maxBytes, transport.maxFrameSize) };
     trust.onRevoked((fps) => this.closeRevoked(fps));
   }
 
@@ -242,9 +242,17 @@ export class Endpoint extends TypedEmitter {
   /** [SPEC 3.7] Sends a record frame to the peer, coalesced with the others of this event-loop turn. */
   private sendRecord(ps: PeerState, frame: Uint8Array): Promise<void> {
     if (this.coalesce.maxRecords < 2) return this.transport.send(ps.id, frame);
-    ps.outbox ??= new Outbox(this.coalesce, (f) => this.transport.send(ps.id, f), () => {
-      ps.outbox = undefined; // idle peers hold no outbox
-    });
+    ps.outbox ??= new Outbox(
+      this.coalesce,
+      (f) => this.transport.send(ps.id, f),
+      (box) => {
+        if (ps.outbox === box) ps.outbox = undefined; // idle peers hold no outbox
+      },
+      (records) => {
+        this.counters.batches++;
+        this.counters.coalesced += records;
+      },
+    );
     return ps.outbox.push(frame);
   }
 
@@ -716,7 +724,7 @@ export class Endpoint extends TypedEmitter {
     ps.confirm?.close(reason);
     clearTimeout(ps.ackTimer);
     ps.ackTimer = undefined;
-    ps.outbox?.close(); // what was sealed still leaves, in order
+    ps.outbox?.flush(); // what was sealed still leaves, in order
     ps.outbox = undefined;
     this.failQueue(ps, new HopsafeError('ERR_CLOSED', 'endpoint closed'));
   }

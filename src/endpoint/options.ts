@@ -73,12 +73,14 @@ export interface EndpointOptions {
    */
   readonly acks?: { readonly every?: number; readonly delayMs?: number; readonly track?: number; readonly timeoutMs?: number };
   /**
-   * [SPEC 3.7] Coalescing. The first record to a peer in an event-loop turn is sent at once; records sealed later in
-   * the same turn travel together in one transport message (BATCH frame) of at most `maxRecords` records (default
-   * 32, at most 64; 1 = off) and `maxBytes` bytes (default 16 384, capped at the transport's maxFrameSize).
+   * [SPEC 3.7] Coalescing, only while the transport lags. With fewer than `minInFlight` (default 16) transport sends
+   * to a peer unsettled, every record is sent at once. Past that, records wait and travel together in one transport
+   * message (BATCH frame) of at most `maxRecords` records (default 32, at most 64; 1 = off) and `maxBytes` bytes
+   * (default 16 384, capped at the transport's maxFrameSize); a batch leaves when the code running now is done
+   * (process.nextTick), when full, or once a record joins it `maxDelayUs` (default 50) after its first one.
    * Each record keeps its own protection, sequence number and acknowledgement.
    */
-  readonly coalesce?: { readonly maxRecords?: number; readonly maxBytes?: number };
+  readonly coalesce?: { readonly maxRecords?: number; readonly maxBytes?: number; readonly maxDelayUs?: number; readonly minInFlight?: number };
   /** pino logger; silent by default. Logs ids, suites, epochs, sizes and error codes — never keys or payloads. */
   readonly logger?: Logger;
 }

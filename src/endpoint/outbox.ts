@@ -1,8 +1,10 @@
 /**
- * [SPEC 3.7, 8] Coalescing of one peer's record frames. The first record of an event-loop turn goes to the
- * transport at once (a lone message waits for nothing); records sealed later in the same turn wait until the
- * turn ends (setImmediate) and leave together as BATCH frames of at most `maxRecords` records and `maxBytes`
- * bytes. Order is kept: a frame is handed to the transport only after every frame pushed before it.
+ * [SPEC 3.7, 8] Coalescing of one peer's record frames, only while the transport lags. While fewer than
+ * `minInFlight` transport sends to the peer are unsettled (the broker keeps up), a record goes to the transport
+ * at once. Past that, records wait and leave together as BATCH frames of at most `maxRecords` records and
+ * `maxBytes` bytes: when the synchronous code and promise continuations running now are done
+ * (process.nextTick), when the batch is full, or as soon as a record joins it `maxDelayUs` after its first one.
+ * Order is kept: a frame is handed to the transport only after every frame pushed before it.
  */
 import { batchEntryOverhead, encodeBatch } from '../codec/batch.js';
 
@@ -11,10 +13,16 @@ export interface CoalesceLimits {
   readonly maxRecords: number;
   /** Largest BATCH frame in bytes (the endpoint caps it at the transport's maxFrameSize). */
   readonly maxBytes: number;
+  /** A batch leaves as soon as a record is added to it this long (µs) after its first one. */
+  readonly maxDelayUs: number;
+  /** Unsettled transport sends to the peer from which on records are coalesced. */
+  readonly minInFlight: number;
 }
 
 /** One batch being filled: every record in it settles with the transport send that carries it. */
 interface Filling {
+  /** performance.now() when its first record was added. */
+  readonly since: number;
   readonly frames: Uint8Array[];
   bytes: number;
   readonly done: Promise<void>;
@@ -24,69 +32,83 @@ interface Filling {
 
 export class Outbox {
   private filling: Filling | undefined;
-  /** A frame went out in the current turn; later ones of the turn are coalesced. */
-  private busy = false;
-  private immediate: NodeJS.Immediate | undefined;
+  /** Transport sends handed over and not settled yet. */
+  private inFlight = 0;
+  /** A flush at the end of the current run is queued (process.nextTick). */
+  private scheduled = false;
+  private readonly maxDelayMs: number;
 
   constructor(
     private readonly limits: CoalesceLimits,
     private readonly send: (frame: Uint8Array) => Promise<void>,
-    /** Called when a turn ended with nothing left to send (the owner may drop this outbox). */
-    private readonly onIdle: () => void,
-  ) {}
+    /** Called when nothing waits and nothing is in flight (the owner may drop this outbox). */
+    private readonly onIdle: (box: Outbox) => void,
+    /** Called for every BATCH frame handed to the transport, with its record count. */
+    private readonly onBatch: (records: number) => void,
+  ) {
+    this.maxDelayMs = limits.maxDelayUs / 1000;
+  }
 
-  /** Hands `frame` (a record frame) to the transport now or at the end of the turn; settles with that send. */
+  /** Hands `frame` (a record frame) to the transport now or with the next batch; settles with that send. */
   push(frame: Uint8Array): Promise<void> {
-    if (this.limits.maxRecords < 2) return this.send(frame);
-    if (!this.busy) {
-      this.busy = true;
-      this.immediate = setImmediate(this.endOfTurn);
-      return this.send(frame);
-    }
+    // [SPEC 3.7] The transport keeps up: nothing to gain from waiting.
+    if (!this.filling && (this.inFlight < this.limits.minInFlight || this.limits.maxRecords < 2)) return this.transmit(frame);
     const entry = batchEntryOverhead(frame.length) + frame.length;
     let f = this.filling;
-    if (f && (f.frames.length >= this.limits.maxRecords || f.bytes + entry > this.limits.maxBytes)) {
-      this.flush();
+    if (f && f.bytes + entry > this.limits.maxBytes) {
+      this.flush(); // it does not fit: the batch so far leaves first
       f = undefined;
     }
-    if (1 + entry > this.limits.maxBytes) {
-      // Too large to share a frame: goes alone, after what was pushed before it.
-      this.flush();
-      return this.send(frame);
-    }
-    f ??= this.filling = newFilling();
+    // Too large to share a frame: goes alone, after what was pushed before it.
+    if (1 + entry > this.limits.maxBytes) return this.transmit(frame);
+    const now = performance.now();
+    f ??= this.filling = newFilling(now);
     f.frames.push(frame);
     f.bytes += entry;
+    // Full, or a long burst (much sealing in one run) that should not hold its first records for all of it.
+    if (f.frames.length >= this.limits.maxRecords || now - f.since >= this.maxDelayMs) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.endOfRun);
+    }
     return f.done;
   }
 
-  /** Hands what waits to the transport now (end of turn, a full batch, closing). */
+  /** Hands what waits to the transport now (end of the run, a full or overdue batch, closing). */
   flush(): void {
     const f = this.filling;
     if (!f) return;
     this.filling = undefined;
     const [only] = f.frames;
-    const out = f.frames.length === 1 && only ? only : encodeBatch(f.frames);
-    this.send(out).then(f.resolve, f.reject);
+    let out: Uint8Array;
+    if (f.frames.length === 1 && only) out = only;
+    else {
+      out = encodeBatch(f.frames);
+      this.onBatch(f.frames.length);
+    }
+    this.transmit(out).then(f.resolve, f.reject);
   }
 
-  /** Flushes and forgets the turn (the peer or the endpoint is going away). */
-  close(): void {
-    if (this.immediate) clearImmediate(this.immediate);
-    this.immediate = undefined;
-    this.busy = false;
-    this.flush();
+  private transmit(frame: Uint8Array): Promise<void> {
+    this.inFlight++;
+    const p = this.send(frame);
+    p.then(this.settled, this.settled);
+    return p;
   }
 
-  private readonly endOfTurn = (): void => {
-    this.immediate = undefined;
+  private readonly settled = (): void => {
+    this.inFlight--;
+    if (this.inFlight === 0 && !this.filling && !this.scheduled) this.onIdle(this);
+  };
+
+  private readonly endOfRun = (): void => {
+    this.scheduled = false;
     this.flush();
-    this.busy = false;
-    this.onIdle();
+    if (this.inFlight === 0 && !this.filling) this.onIdle(this);
   };
 }
 
-function newFilling(): Filling {
+function newFilling(since: number): Filling {
   let resolve!: () => void;
   let reject!: (e: unknown) => void;
   const done = new Promise<void>((res, rej) => {
@@ -95,5 +117,5 @@ function newFilling(): Filling {
   });
   // Every pusher gets `done` and handles it; this keeps a batch nobody awaits any more from being unhandled.
   done.catch(() => undefined);
-  return { frames: [], bytes: 1, done, resolve, reject };
+  return { since, frames: [], bytes: 1, done, resolve, reject };
 }

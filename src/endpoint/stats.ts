@@ -9,6 +9,9 @@ export interface EndpointStats {
   confirmed: number;
   /** Sent messages reported in `unconfirmed` events. */
   unconfirmed: number;
+  /** [SPEC 3.7] BATCH frames sent, and the records that left in them. */
+  batches: number;
+  coalesced: number;
   /** Application messages verified and delivered. */
   received: number;
   /** Refused frames/messages by code. */
@@ -18,5 +21,5 @@ export interface EndpointStats {
 }
 
 export function emptyStats(): EndpointStats {
-  return { sessions: 0, sent: 0, confirmed: 0, unconfirmed: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } };
+  return { sessions: 0, sent: 0, confirmed: 0, unconfirmed: 0, batches: 0, coalesced: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } };
 }

@@ -60,7 +60,7 @@ function countingClock(): () => bigint {
   return () => (n++) * 1000n;
 }
 
-async function pair(): Promise<{
+async function pair(coalesce?: { maxRecords?: number; maxDelayUs?: number; minInFlight?: number }): Promise<{
   net: ReturnType<typeof manualNet>;
   a: Awaited<ReturnType<typeof createEndpoint>>;
   b: Awaited<ReturnType<typeof createEndpoint>>;
@@ -73,7 +73,7 @@ async function pair(): Promise<{
   const ta = timedTransport(net.transport(), countingClock());
   const tb = timedTransport(net.transport(), countingClock());
   const id = (x: string): { certificate: string; privateKey: string } => pki.identities[x] as { certificate: string; privateKey: string };
-  const a = await createEndpoint({ id: 'pub', identity: id('pub'), trust: { roots: pki.roots }, transport: ta.transport });
+  const a = await createEndpoint({ id: 'pub', identity: id('pub'), trust: { roots: pki.roots }, transport: ta.transport, ...(coalesce ? { coalesce } : {}) });
   const b = await createEndpoint({ id: 'sub', identity: id('sub'), trust: { roots: pki.roots }, transport: tb.transport });
   const got: (number | undefined)[] = [];
   b.on('message', () => got.push(tb.delivered()));
@@ -120,7 +120,7 @@ test('publisher side through a real endpoint: one sample per message sent on an 
 });
 
 test('publisher side, coalesced records (SPEC 3.7): timed to the hand-over of the BATCH frame that carries them', async () => {
-  const { net, a, b, ta } = await pair();
+  const { net, a, b, ta } = await pair({ maxDelayUs: 1_000_000, minInFlight: 1 }); // the delay bound's clock is real time: keep it out
   try {
     const sync: (number | undefined)[] = [];
     const later: number[] = [];
@@ -136,6 +136,28 @@ test('publisher side, coalesced records (SPEC 3.7): timed to the hand-over of th
     // clock, the batch hand-over read 5 → 2000 and 1000 ns.
     assert.deepEqual(sync, [1000, undefined, undefined]);
     assert.deepEqual(later, [2000, 1000]);
+    assert.deepEqual(net.outbox.map((f) => f.bytes[0]! & 0x0f), [3, 8]);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('publisher side, a batch that fills inside a later send() call: that call and the records before it are timed to it', async () => {
+  const { net, a, b, ta } = await pair({ maxRecords: 3, maxDelayUs: 1_000_000, minInFlight: 1 });
+  try {
+    const sync: (number | undefined)[] = [];
+    const later: number[] = [];
+    const sends = [];
+    for (let i = 0; i < 4; i++) {
+      const r = ta.timeSend(() => a.send('sub', Uint8Array.of(i)), (ns) => later.push(ns));
+      sync.push(r.ns);
+      sends.push(r.result);
+    }
+    await Promise.all(sends);
+    // Reads: 0 t0#0, 1 hand-over of #0 (alone); 2 t0#1; 3 t0#2; 4 t0#3, 5 hand-over of the batch [#1 #2 #3] inside
+    // call #3 → #3: 1000 ns; #1 and #2 (waiting): 3000 and 2000 ns.
+    assert.deepEqual(sync, [1000, undefined, undefined, 1000]);
+    assert.deepEqual(later, [3000, 2000]);
     assert.deepEqual(net.outbox.map((f) => f.bytes[0]! & 0x0f), [3, 8]);
   } finally {
     await Promise.all([a.close(), b.close()]);

@@ -14,6 +14,11 @@ import { createMemoryHub } from '../../src/bindings/memory.js';
 import { cast, text, until } from '../helpers/endpoints.js';
 
 const dec = (b: Uint8Array): string => fromUtf8(b);
+/**
+ * Batch shapes asserted exactly: coalescing from the first unsettled send on, and no delay bound (real time) that
+ * could split a burst on a loaded machine.
+ */
+const EXACT = { maxDelayUs: 1_000_000, minInFlight: 1 };
 const msgs = (n: number, tag = 'm'): Uint8Array[] => Array.from({ length: n }, (_, i) => utf8(`${tag}${i}`));
 
 /** Frames the hub carried from `from`, by type name (BATCH frames also listed with their record count). */
@@ -32,7 +37,7 @@ function frameLog(c: { hub: { tap(fn: (f: { from: string; bytes: Uint8Array }) =
 describe('coalescing (BATCH frames)', () => {
   for (const protection of ['integrity', 'confidentiality'] as const) {
     test(`[SPEC 3.7] ${protection}: a burst of sends in one turn leaves as the first record alone, then batches; all delivered in order`, async () => {
-      const c = await cast(['a', 'b'], { protection });
+      const c = await cast(['a', 'b'], { protection, coalesce: EXACT });
       try {
         await c.eps.a!.send('b', utf8('hello'));
         await until(() => c.inbox.b!.length === 1);
@@ -48,6 +53,29 @@ describe('coalescing (BATCH frames)', () => {
       }
     });
   }
+
+  test('[SPEC 3.7] coalescing starts only past coalesce.minInFlight unsettled transport sends (default 16); stats count it', async () => {
+    const c = await cast(['a', 'b'], { coalesce: { maxDelayUs: 1_000_000 } }); // default minInFlight; no real-time bound
+    try {
+      await c.eps.a!.send('b', utf8('hello'));
+      await until(() => c.inbox.b!.length === 1);
+      const log = frameLog(c, 'a');
+      // One at a time (each send settled before the next): the transport keeps up, nothing waits.
+      for (const m of msgs(20, 's')) await c.eps.a!.send('b', m);
+      assert.deepEqual(log.types, Array(20).fill('DATA'));
+      assert.equal(c.eps.a!.stats().batches, 0);
+      log.types.length = 0;
+      // A burst: 16 go at once, the rest share frames.
+      await Promise.all(msgs(60, 'b').map((m) => c.eps.a!.send('b', m)));
+      assert.deepEqual(log.types.slice(0, 16), Array(16).fill('DATA'));
+      assert.deepEqual(log.types.slice(16), ['BATCH×32', 'BATCH×12']);
+      assert.deepEqual({ batches: c.eps.a!.stats().batches, coalesced: c.eps.a!.stats().coalesced }, { batches: 2, coalesced: 44 });
+      await until(() => c.inbox.b!.length === 81);
+      assert.deepEqual(c.inbox.b!.slice(21).map(text), msgs(60, 'b').map(dec));
+    } finally {
+      await c.close();
+    }
+  });
 
   test('[SPEC 3.7] a lone record is handed to the transport within send(), not at the end of the turn', async () => {
     const hub = createMemoryHub();
@@ -69,7 +97,7 @@ describe('coalescing (BATCH frames)', () => {
   });
 
   test('[SPEC 3.7] coalesce.maxBytes bounds every BATCH frame; a record too large to share goes alone, in order', async () => {
-    const c = await cast(['a', 'b'], { perEndpoint: { a: { coalesce: { maxBytes: 1000 } } } });
+    const c = await cast(['a', 'b'], { perEndpoint: { a: { coalesce: { maxBytes: 1000, ...EXACT } } } });
     try {
       await c.eps.a!.send('b', utf8('hello'));
       await until(() => c.inbox.b!.length === 1);
@@ -81,6 +109,31 @@ describe('coalescing (BATCH frames)', () => {
       assert.ok(log.sizes.every((s, i) => s <= 1000 || log.types[i] === 'DATA'), `${log.types} ${log.sizes}`);
       assert.equal(log.types.filter((t) => t === 'DATA').length, 2, `${log.types}`); // the first of the turn + the 2000-byte one
       assert.ok(log.types.length >= 4, `${log.types}`);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('[SPEC 3.7] coalesce.maxDelayUs: a batch leaves as soon as a record joins it that long after its first one', async () => {
+    const c = await cast(['a', 'b'], { perEndpoint: { a: { coalesce: { maxDelayUs: 2000, minInFlight: 1 } } } });
+    try {
+      await c.eps.a!.send('b', utf8('hello'));
+      await until(() => c.inbox.b!.length === 1);
+      await new Promise((r) => setImmediate(r));
+      const log = frameLog(c, 'a');
+      const busy = (ms: number): void => {
+        const end = performance.now() + ms;
+        while (performance.now() < end);
+      };
+      const sends = [c.eps.a!.send('b', utf8('t0')), c.eps.a!.send('b', utf8('t1'))]; // t0 alone, t1 waits
+      busy(5);
+      sends.push(c.eps.a!.send('b', utf8('t2'))); // 5 ms after t1 joined: [t1 t2] leaves now
+      assert.deepEqual(log.types, ['DATA', 'BATCH×2'], 'handed over inside the third send() call');
+      sends.push(c.eps.a!.send('b', utf8('t3')), c.eps.a!.send('b', utf8('t4'))); // a new batch, left at the end of the turn
+      await Promise.all(sends);
+      assert.deepEqual(log.types, ['DATA', 'BATCH×2', 'BATCH×2']);
+      await until(() => c.inbox.b!.length === 6);
+      assert.deepEqual(c.inbox.b!.slice(1).map(text), ['t0', 't1', 't2', 't3', 't4']);
     } finally {
       await c.close();
     }
@@ -114,7 +167,7 @@ describe('coalescing (BATCH frames)', () => {
   });
 
   test('[SPEC 3.7, 7.6] an intermediary that drops a BATCH frame loses exactly its records, and the sender is told which', async () => {
-    const c = await cast(['a', 'b']);
+    const c = await cast(['a', 'b'], { coalesce: EXACT });
     try {
       await c.eps.a!.send('b', utf8('hello'), { confirm: true });
       const lost: string[] = [];
@@ -141,7 +194,7 @@ describe('coalescing (BATCH frames)', () => {
   });
 
   test('[SPEC 3.7] a record altered inside a batch is refused alone (ERR_BAD_MAC); the others of the batch are delivered', async () => {
-    const c = await cast(['a', 'b']);
+    const c = await cast(['a', 'b'], { coalesce: EXACT });
     try {
       await c.eps.a!.send('b', utf8('hello'));
       await until(() => c.inbox.b!.length === 1);
@@ -166,7 +219,7 @@ describe('coalescing (BATCH frames)', () => {
   });
 
   test('[SPEC 3.7] a malformed container is refused whole (ERR_MALFORMED), a replayed batch delivers nothing twice, reordered batches deliver all', async () => {
-    const c = await cast(['a', 'b']);
+    const c = await cast(['a', 'b'], { coalesce: EXACT });
     try {
       await c.eps.a!.send('b', utf8('hello'));
       await until(() => c.inbox.b!.length === 1);
