@@ -48,6 +48,8 @@ export type WorkerReply =
   | {
       readonly ok: true;
       readonly sent?: number;
+      /** `flood` / `paced` through an endpoint: records of the run that left inside BATCH frames (SPEC 3.7). */
+      readonly coalesced?: number;
       readonly report?: SubReport;
       /** `paced`: endpoint.send() call → frame handed to the transport, ns, per payload stamp (e2e-timing.ts). */
       readonly added?: SideSamples;

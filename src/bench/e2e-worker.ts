@@ -81,6 +81,11 @@ function sender(mode: E2eMode): () => Promise<void> {
   };
 }
 
+/** [SPEC 3.7] Records the mode's endpoint has sent inside BATCH frames so far (0 for plain). */
+function coalescedSoFar(mode: E2eMode): number {
+  return lanes.get(mode)?.endpoint?.stats().coalesced ?? 0;
+}
+
 async function handle(m: WorkerCommand): Promise<WorkerReply> {
   switch (m.cmd) {
     case 'setup': {
@@ -111,6 +116,7 @@ async function handle(m: WorkerCommand): Promise<WorkerReply> {
     }
     case 'flood': {
       const send = sender(m.mode);
+      const c0 = coalescedSoFar(m.mode);
       const end = performance.now() + m.ms;
       let sent = 0;
       let failed: unknown;
@@ -126,10 +132,11 @@ async function handle(m: WorkerCommand): Promise<WorkerReply> {
       };
       await Promise.all(Array.from({ length: m.window }, lane));
       if (failed !== undefined) throw failed;
-      return { ok: true, sent };
+      return { ok: true, sent, coalesced: coalescedSoFar(m.mode) - c0 };
     }
     case 'paced': {
       const send = sender(m.mode);
+      const c0 = coalescedSoFar(m.mode);
       const start = performance.now();
       let sent = 0;
       let failed: unknown;
@@ -153,7 +160,7 @@ async function handle(m: WorkerCommand): Promise<WorkerReply> {
       timing = false;
       await Promise.all(pending);
       if (failed !== undefined) throw failed;
-      return { ok: true, sent, added };
+      return { ok: true, sent, added, coalesced: coalescedSoFar(m.mode) - c0 };
     }
     case 'reset':
       arrivals = [];
