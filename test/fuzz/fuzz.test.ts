@@ -20,6 +20,7 @@ const RUNS: Record<string, number> = {
   decodeClearToken2: 3000,
   decodeAlert: 3000,
   decodeAck: 3000,
+  decodeBatch: 3000,
   decodeRecordHeader: 5000,
   respond: 400,
   complete: 400,
