@@ -119,18 +119,28 @@ test('publisher side through a real endpoint: one sample per message sent on an 
   }
 });
 
+/** `n` sends in one run of synchronous code, each timed: its in-call sample (or undefined) and the later ones, in order. */
+function timedBurst(
+  ta: ReturnType<typeof timedTransport>,
+  a: Awaited<ReturnType<typeof createEndpoint>>,
+  n: number,
+): { sync: (number | undefined)[]; later: number[]; done: Promise<unknown> } {
+  const sync: (number | undefined)[] = [];
+  const later: number[] = [];
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = ta.timeSend(() => a.send('sub', Uint8Array.of(i)), (ns) => later.push(ns));
+    sync.push(r.ns);
+    sends.push(r.result);
+  }
+  return { sync, later, done: Promise.all(sends) };
+}
+
 test('publisher side, coalesced records (SPEC 3.7): timed to the hand-over of the BATCH frame that carries them', async () => {
   const { net, a, b, ta } = await pair({ maxDelayUs: 1_000_000, minInFlight: 1 }); // the delay bound's clock is real time: keep it out
   try {
-    const sync: (number | undefined)[] = [];
-    const later: number[] = [];
-    const sends = [];
-    for (let i = 0; i < 3; i++) {
-      const r = ta.timeSend(() => a.send('sub', Uint8Array.of(i)), (ns) => later.push(ns));
-      sync.push(r.ns);
-      sends.push(r.result);
-    }
-    await Promise.all(sends);
+    const { sync, later, done } = timedBurst(ta, a, 3);
+    await done;
     // The first goes alone within its call (t0, hand-over: 1000 ns); the other two wait for the end of the turn,
     // where one clock read times both: their t0s were reads 3 and 4 (2 was the first's hand-over) of the counting
     // clock, the batch hand-over read 5 → 2000 and 1000 ns.
@@ -145,15 +155,8 @@ test('publisher side, coalesced records (SPEC 3.7): timed to the hand-over of th
 test('publisher side, a batch that fills inside a later send() call: that call and the records before it are timed to it', async () => {
   const { net, a, b, ta } = await pair({ maxRecords: 3, maxDelayUs: 1_000_000, minInFlight: 1 });
   try {
-    const sync: (number | undefined)[] = [];
-    const later: number[] = [];
-    const sends = [];
-    for (let i = 0; i < 4; i++) {
-      const r = ta.timeSend(() => a.send('sub', Uint8Array.of(i)), (ns) => later.push(ns));
-      sync.push(r.ns);
-      sends.push(r.result);
-    }
-    await Promise.all(sends);
+    const { sync, later, done } = timedBurst(ta, a, 4);
+    await done;
     // Reads: 0 t0#0, 1 hand-over of #0 (alone); 2 t0#1; 3 t0#2; 4 t0#3, 5 hand-over of the batch [#1 #2 #3] inside
     // call #3 → #3: 1000 ns; #1 and #2 (waiting): 3000 and 2000 ns.
     assert.deepEqual(sync, [1000, undefined, undefined, 1000]);
