@@ -40,6 +40,8 @@ export const vectorFileSchema = z.object({
     }),
     /** [SPEC 7.6] The ACK the update's receiver sends after the post-update record (previous and new epoch). */
     ack: z.object({ direction: z.enum(['a2b', 'b2a']), frame: hex }),
+    /** [SPEC 3.7] The a2b records above, in order, as one BATCH frame (present when there are two or more). */
+    batch: z.object({ direction: z.literal('a2b'), frame: hex }).optional(),
   }),
 });
 

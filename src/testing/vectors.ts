@@ -18,6 +18,7 @@ import { decodeClearToken2, decodeSignedClearToken1 } from '../codec/tokens.js';
 import { decodeRecordHeader } from '../codec/frame.js';
 import { openRecord } from '../session/record.js';
 import { vectorFileSchema, type VectorFile } from '../schemas/vectors.js';
+import { decodeBatch, encodeBatch } from '../codec/batch.js';
 
 /**
  * [SPEC 11.1] Deterministic random stream: block i = SHA-256(seed ‖ uint32be(i)), concatenated;
@@ -134,6 +135,12 @@ export async function generateVector(provider: CryptoProvider, v: VectorInputs):
   const [acked] = ackFrame ? upd.open(ackFrame, t) : [];
   if (!ackFrame || acked?.type !== 'ack' || acked.ranges.length !== 2) throw new HopsafeError('ERR_STATE', 'ACK did not round-trip');
 
+  // [SPEC 3.7] The initiator's records of the exchange, coalesced into one BATCH frame; it splits back into them.
+  const a2bFrames = records.filter((r) => r.direction === 'a2b').map((r) => fromHex(r.frame));
+  const batch = a2bFrames.length >= 2 ? encodeBatch(a2bFrames) : undefined;
+  if (batch && decodeBatch(batch).some((r, i) => toHex(r) !== toHex(a2bFrames[i] ?? new Uint8Array(0))))
+    throw new HopsafeError('ERR_STATE', 'BATCH did not round-trip');
+
   return vectorFileSchema.parse({
     version: 1,
     description: v.description,
@@ -161,6 +168,7 @@ export async function generateVector(provider: CryptoProvider, v: VectorInputs):
         record: { payload: ku.payload, frame: toHex(after) },
       },
       ack: { direction: ku.direction === 'a2b' ? 'b2a' : 'a2b', frame: toHex(ackFrame) },
+      ...(batch ? { batch: { direction: 'a2b', frame: toHex(batch) } } : {}),
     },
   });
 }

@@ -8,6 +8,8 @@ import { createNodeProvider } from '../../src/crypto/node.js';
 import { createNobleProvider } from '../../src/crypto/noble.js';
 import { verifyVector } from '../../src/testing/vectors.js';
 import { vectorFileSchema } from '../../src/schemas/vectors.js';
+import { decodeBatch } from '../../src/codec/batch.js';
+import { fromHex, toHex } from '../../src/bytes/index.js';
 
 const dir = new URL('.', import.meta.url).pathname;
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -25,6 +27,16 @@ for (const f of files) {
     });
   }
 }
+
+test('[SPEC 3.7, 11] every vector carries a BATCH of its a2b records that splits back into exactly those frames', () => {
+  for (const f of files) {
+    const v = vectorFileSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+    const a2b = v.expected.records.filter((r) => r.direction === 'a2b').map((r) => r.frame);
+    assert.ok(v.expected.batch, `${f}: batch`);
+    assert.equal(v.expected.batch.frame.slice(0, 2), '18', `${f}: version 1, type 8`);
+    assert.deepEqual(decodeBatch(fromHex(v.expected.batch.frame)).map(toHex), a2b, f);
+  }
+});
 
 test('[SPEC 11] a vector with one changed byte is reported, by path', async () => {
   const json = JSON.parse(readFileSync(join(dir, files[0]!), 'utf8'));
