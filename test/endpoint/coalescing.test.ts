@@ -12,6 +12,10 @@ import type { UnconfirmedEvent } from '../../src/endpoint/events.js';
 import type { Transport } from '../../src/bindings/transport.js';
 import { createMemoryHub } from '../../src/bindings/memory.js';
 import { cast, text, until } from '../helpers/endpoints.js';
+import { createBridge } from '../../src/bindings/bridge.js';
+import { createEndpoint } from '../../src/endpoint/endpoint.js';
+import { createTestPki } from '../../src/testing/index.js';
+import { toHex } from '../../src/bytes/index.js';
 
 const dec = (b: Uint8Array): string => fromUtf8(b);
 /**
@@ -136,6 +140,33 @@ describe('coalescing (BATCH frames)', () => {
       assert.deepEqual(c.inbox.b!.slice(1).map(text), ['t0', 't1', 't2', 't3', 't4']);
     } finally {
       await c.close();
+    }
+  });
+
+  test('[SPEC 3.7, 8.5] a BATCH frame crosses a bridge byte for byte; its records arrive in order', async () => {
+    const left = createMemoryHub();
+    const right = createMemoryHub();
+    const pki = await createTestPki({ endpoints: [{ id: 'der-1' }, { id: 'cc' }] });
+    const bridge = await createBridge({ sides: { l: () => left.transport(), r: () => right.transport() }, endpoints: { 'der-1': 'l', cc: 'r' } });
+    const der = await createEndpoint({ id: 'der-1', identity: pki.identities['der-1']!, trust: { roots: pki.roots }, transport: left.transport(), coalesce: EXACT });
+    const cc = await createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust: { roots: pki.roots }, transport: right.transport() });
+    const got: string[] = [];
+    cc.on('message', (m) => got.push(text(m)));
+    const sentBatches: string[] = [];
+    const arrivedBatches: string[] = [];
+    left.tap((f) => void (f.from === 'der-1' && frameTypeName(f.bytes) === 'BATCH' && sentBatches.push(toHex(f.bytes))));
+    right.tap((f) => void (f.from === 'der-1' && frameTypeName(f.bytes) === 'BATCH' && arrivedBatches.push(toHex(f.bytes))));
+    try {
+      await der.send('cc', utf8('hello'));
+      await until(() => got.length === 1);
+      await Promise.all(msgs(40).map((m) => der.send('cc', m)));
+      await until(() => got.length === 41);
+      assert.deepEqual(got.slice(1), msgs(40).map(dec));
+      assert.ok(sentBatches.length >= 1);
+      assert.deepEqual(arrivedBatches, sentBatches);
+    } finally {
+      await Promise.all([der.close(), cc.close()]);
+      await bridge.close();
     }
   });
 
