@@ -91,7 +91,13 @@ export class Outbox {
 
   private transmit(frame: Uint8Array): Promise<void> {
     this.inFlight++;
-    const p = this.send(frame);
+    let p: Promise<void>;
+    try {
+      p = this.send(frame);
+    } catch (e) {
+      // A transport that throws instead of rejecting must not throw out of a process.nextTick flush.
+      p = Promise.reject(e);
+    }
     p.then(this.settled, this.settled);
     return p;
   }
