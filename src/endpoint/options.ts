@@ -77,7 +77,7 @@ export interface EndpointOptions {
    * to a peer unsettled, every record is sent at once. Past that, records wait and travel together in one transport
    * message (BATCH frame) of at most `maxRecords` records (default 32, at most 64; 1 = off) and `maxBytes` bytes
    * (default 16 384, capped at the transport's maxFrameSize); a batch leaves when the code running now is done
-   * (process.nextTick), when full, or once a record joins it `maxDelayUs` (default 50) after its first one.
+   * (process.nextTick), when full, or once a record joins it `maxDelayUs` (default 20) after its first one.
    * Each record keeps its own protection, sequence number and acknowledgement.
    */
   readonly coalesce?: { readonly maxRecords?: number; readonly maxBytes?: number; readonly maxDelayUs?: number; readonly minInFlight?: number };

@@ -40,7 +40,7 @@ export const endpointConfigSchema = z.object({
     .object({
       maxRecords: z.number().int().min(1).max(BATCH_MAX_RECORDS).default(32),
       maxBytes: z.number().int().min(64).default(16_384),
-      maxDelayUs: z.number().int().nonnegative().max(1_000_000).default(50),
+      maxDelayUs: z.number().int().nonnegative().max(1_000_000).default(20),
       minInFlight: z.number().int().nonnegative().max(1_000_000).default(16),
     })
     .prefault({}),
