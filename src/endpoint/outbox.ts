@@ -9,7 +9,7 @@
 import { batchEntryOverhead, encodeBatch } from '../codec/batch.js';
 
 export interface CoalesceLimits {
-  /** Records per BATCH frame; 1 turns coalescing off (every record is its own transport message). */
+  /** Records per BATCH frame; 1 turns coalescing off (the endpoint then sends without an outbox). */
   readonly maxRecords: number;
   /** Largest BATCH frame in bytes (the endpoint caps it at the transport's maxFrameSize). */
   readonly maxBytes: number;
@@ -52,7 +52,7 @@ export class Outbox {
   /** Hands `frame` (a record frame) to the transport now or with the next batch; settles with that send. */
   push(frame: Uint8Array): Promise<void> {
     // [SPEC 3.7] The transport keeps up: nothing to gain from waiting.
-    if (!this.filling && (this.inFlight < this.limits.minInFlight || this.limits.maxRecords < 2)) return this.transmit(frame);
+    if (!this.filling && this.inFlight < this.limits.minInFlight) return this.transmit(frame);
     const entry = batchEntryOverhead(frame.length) + frame.length;
     let f = this.filling;
     if (f && f.bytes + entry > this.limits.maxBytes) {
