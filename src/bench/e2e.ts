@@ -165,7 +165,11 @@ function addHopsafeAdded(c: Collector, row: string, a: AddedLatency, rate: numbe
   if (a.subscriberUs.length) c.add(`${row}_hopsafe_subscriber_p99_latency_us`, 'µs', percentile(a.subscriberUs, 99), sideNote('subscriber'));
 }
 
-const pct = (part: number, whole: number): string => `${whole > 0 ? ((100 * part) / whole).toFixed(1) : '0'} %`;
+/** [SPEC 3.7] Note suffix: the share of a run's records that left inside BATCH frames (none for plain). */
+function batchedNote(mode: E2eMode, coalesced: number, sent: number): string {
+  if (mode === 'plain') return '';
+  return `; ${sent > 0 ? ((100 * coalesced) / sent).toFixed(1) : '0'} % of the records left in BATCH frames (SPEC 3.7)`;
+}
 
 async function drained(sub: Worker, sent: number, maxMs = 15_000, detail = false): Promise<SubReport> {
   const deadline = performance.now() + maxMs;
@@ -254,7 +258,7 @@ export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress
         const a = tp.get(mode);
         const why = failed.get(mode);
         if (why !== undefined || !a) c.skip(`${rowsOf(mode)}_msgs_per_s`, why ?? 'not measured');
-        else c.add(`${rowsOf(mode)}_msgs_per_s`, 'msgs/s', a.n / a.s, `${t.broker.endsWith('qos0') ? 'QoS 0, sends resolve once written' : `QoS 1 / confirms, ${WINDOW} unacknowledged sends`}, separate publisher/subscriber processes, ${rounds} interleaved rounds; first → 95th-percentile arrival at the subscriber; ${a.got}/${a.sent} received${mode === 'plain' ? '' : `; ${pct(a.coalesced, a.sent)} of the records left in BATCH frames (SPEC 3.7)`}`);
+        else c.add(`${rowsOf(mode)}_msgs_per_s`, 'msgs/s', a.n / a.s, `${t.broker.endsWith('qos0') ? 'QoS 0, sends resolve once written' : `QoS 1 / confirms, ${WINDOW} unacknowledged sends`}, separate publisher/subscriber processes, ${rounds} interleaved rounds; first → 95th-percentile arrival at the subscriber; ${a.got}/${a.sent} received${batchedNote(mode, a.coalesced, a.sent)}`);
       }
       const plainRate = c.value(`${rowsOf('plain')}_msgs_per_s`);
       let plainLat: number[] = [];
@@ -269,8 +273,7 @@ export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress
           const sentL = paced.sent ?? 0;
           const rl = await drained(sub, sentL, 15_000, true);
           const lat = [...(rl.latenciesUs ?? [])].sort((a, b) => a - b);
-          const batched = mode === 'plain' ? '' : `; ${pct(paced.coalesced ?? 0, sentL)} of the records left in BATCH frames (SPEC 3.7)`;
-          const note = `one way (publisher hrtime in the payload → subscriber), at ${Math.round(rate)} msgs/s = half the plain maximum; ${lat.length} samples${batched}`;
+          const note = `one way (publisher hrtime in the payload → subscriber), at ${Math.round(rate)} msgs/s = half the plain maximum; ${lat.length} samples${batchedNote(mode, paced.coalesced ?? 0, sentL)}`;
           c.add(`${rowsOf(mode)}_p50_latency_us`, 'µs', percentile(lat, 50), note);
           c.add(`${rowsOf(mode)}_p99_latency_us`, 'µs', percentile(lat, 99), note);
           c.latencyCdf[`${t.broker} ${mode}`] = cdfPoints(lat);
