@@ -431,29 +431,34 @@ export class Endpoint extends TypedEmitter {
       return Promise.resolve();
     }
     // [SPEC 3.7] A BATCH frame: its records, in order, each as if it had arrived alone (same sender, same bounds).
-    if (frame.bytes[0] === BATCH_BYTE) return this.onBatch(frame.from, frame.bytes);
+    if (frame.bytes[0] === BATCH_BYTE) return this.onBatch(ps, frame.bytes);
+    return this.accept(ps, frame.bytes);
+  };
+
+  /** One frame from the sender `ps`: bounded, then handled at once or queued behind the sender's earlier frames. */
+  private accept(ps: PeerState, bytes: Uint8Array): Promise<void> {
     if (ps.inboundDepth >= MAX_INBOUND_PER_PEER) {
-      this.rejectEvent(new HopsafeError('ERR_QUEUE_FULL', 'inbound queue full'), frame.from);
+      this.rejectEvent(new HopsafeError('ERR_QUEUE_FULL', 'inbound queue full'), ps.id);
       return Promise.resolve();
     }
     // [SPEC 5.7] A sender gets a bounded number of handshakes in the queue; beyond, refused on arrival.
-    const isInit = frame.bytes[0] === frameByte(FrameType.HS_INIT);
+    const isInit = bytes[0] === frameByte(FrameType.HS_INIT);
     if (isInit && ps.initsQueued >= MAX_INITS_PER_PEER) {
-      this.rejectEvent(new HopsafeError('ERR_HANDSHAKE_LIMIT', 'too many handshakes queued from this sender'), frame.from);
+      this.rejectEvent(new HopsafeError('ERR_HANDSHAKE_LIMIT', 'too many handshakes queued from this sender'), ps.id);
       return Promise.resolve();
     }
-    if (ps.inboundDepth === 0 && isRecordFrame(frame.bytes)) {
+    if (ps.inboundDepth === 0 && isRecordFrame(bytes)) {
       // A record for an idle peer is handled at once: its processing is synchronous (it has settled when the call
       // returns), so it neither waits behind the rest of the batch the transport is parsing (MQTT hands over a whole
       // socket read) nor can be overtaken; a frame arriving re-entrantly meanwhile queues behind it.
       ps.inboundDepth++;
-      const done = this.handleFrame(ps, frame.bytes);
+      const done = this.handleFrame(ps, bytes);
       ps.inboundDepth--;
       return done;
     }
     ps.inboundDepth++;
     if (isInit) ps.initsQueued++;
-    const run = ps.inbound.then(() => this.handleFrame(ps, frame.bytes));
+    const run = ps.inbound.then(() => this.handleFrame(ps, bytes));
     const tail = run.finally(() => {
       if (isInit) ps.initsQueued--;
       // Drained: drop the settled chain (a promise per peer) in favour of the shared idle one.
@@ -461,18 +466,18 @@ export class Endpoint extends TypedEmitter {
     });
     ps.inbound = tail;
     return tail;
-  };
+  }
 
-  private onBatch(from: string, bytes: Uint8Array): Promise<void> {
+  private onBatch(ps: PeerState, bytes: Uint8Array): Promise<void> {
     let records: Uint8Array[];
     try {
       records = decodeBatch(bytes);
     } catch (e) {
-      this.rejectEvent(e, from);
+      this.rejectEvent(e, ps.id);
       return Promise.resolve();
     }
     const settled: Promise<void>[] = [];
-    for (const r of records) settled.push(this.onFrame({ from, bytes: r }));
+    for (const r of records) settled.push(this.accept(ps, r));
     return Promise.all(settled).then(() => undefined);
   }
 
