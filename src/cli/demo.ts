@@ -129,7 +129,8 @@ export async function run(argv: string[]): Promise<number> {
   // 3. Endpoints.
   const started = Date.now();
   const endpoints: Endpoint[] = [];
-  const cc = await createEndpoint({ id: CC, identity: pki.identities[CC]!, trust: { roots: pki.roots }, transport: makeTransport() });
+  // [SPEC 5.5] The control center accepts both modes explicitly (by default an endpoint accepts only its own).
+  const cc = await createEndpoint({ id: CC, identity: pki.identities[CC]!, trust: { roots: pki.roots }, transport: makeTransport(), acceptProtection: ['integrity', 'confidentiality'] });
   endpoints.push(cc);
   const handshakeMs = new Map<string, number>();
   const firstSendAt = new Map<string, number>();

@@ -216,24 +216,32 @@ export function decodeClearToken2(bytes: Uint8Array): ClearToken2 {
   return t;
 }
 
-/** [SPEC 5.5] Alert ::= SEQUENCE { code UTF8String, reference INTEGER OPTIONAL } — inside a protected ALERT record. */
+/**
+ * [SPEC 8.7] Alert ::= SEQUENCE { code UTF8String, reference INTEGER OPTIONAL, referenceEpoch INTEGER (0..65535) OPTIONAL }
+ * — inside a protected ALERT record; `referenceEpoch` only together with `reference`.
+ */
 export interface Alert {
   readonly code: string;
   /** Optional reference, e.g. the sequence number of the refused message. */
   readonly reference?: number;
+  /** The epoch of the record `reference` names (ERR_FORBIDDEN). */
+  readonly referenceEpoch?: number;
 }
 
 export function encodeAlert(a: Alert): Uint8Array {
   const f = [der.str(a.code)];
   if (a.reference !== undefined) f.push(der.int(a.reference));
+  if (a.reference !== undefined && a.referenceEpoch !== undefined) f.push(der.int(a.referenceEpoch));
   return der.seq(f);
 }
 
 export function decodeAlert(bytes: Uint8Array): Alert {
-  const f = der.children(der.decode(bytes, 256, 'Alert'), 'Alert', 1, 2);
+  const f = der.children(der.decode(bytes, 256, 'Alert'), 'Alert', 1, 3);
   const code = der.utf8(f[0], 'code', 32);
   if (!/^ERR_[A-Z_]+$/.test(code)) throw new HopsafeError('ERR_MALFORMED', 'alert code');
-  const a: Alert = f[1] ? { code, reference: der.integer(f[1], 'reference', 0, Number.MAX_SAFE_INTEGER) } : { code };
+  const reference = f[1] ? der.integer(f[1], 'reference', 0, Number.MAX_SAFE_INTEGER) : undefined;
+  const referenceEpoch = f[2] ? der.integer(f[2], 'referenceEpoch', 0, 0xffff) : undefined;
+  const a: Alert = reference === undefined ? { code } : referenceEpoch === undefined ? { code, reference } : { code, reference, referenceEpoch };
   if (!equal(encodeAlert(a), bytes)) throw new HopsafeError('ERR_MALFORMED', 'Alert is not canonical DER');
   return a;
 }

@@ -5,15 +5,8 @@ import type { PemOrDer, RoleAssignment, TrustConfig } from '../pki/types.js';
 import type { SessionOptions } from '../session/session.js';
 import type { PolicyInput } from '../pki/policy.js';
 
-export interface AuthorizeContext {
-  readonly peer: string;
-  readonly roles: readonly RoleAssignment[];
-  readonly direction: 'send' | 'receive';
-  readonly data: Uint8Array;
-}
-
-/** Decides per message; `false` refuses it (ERR_FORBIDDEN). [SPEC 8.7] */
-export type Authorize = (ctx: AuthorizeContext) => boolean;
+export type { Authorize, AuthorizeContext } from '../session/peer-types.js';
+import type { Authorize } from '../session/peer-types.js';
 
 export interface SendOptions {
   /**

@@ -35,6 +35,8 @@ export const ERROR_CODES = [
   'ERR_INPUT',
   'ERR_TIMEOUT',
   'ERR_NOT_CONFIRMED',
+  'ERR_PEER_REFUSED',
+  'ERR_SESSION_EXPIRED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -349,7 +349,9 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     // Exact-size copy: the sessions of an endpoint keep this array for their lifetime.
     const roles: RoleAssignment[] = rolesAt([...entry.certRoles, ...acRoles], req.now).slice();
     // The presented leaf: the same bytes as the cached one (same SHA-256).
-    return { id: req.claimedId, certificate: req.chain[0] as Uint8Array, publicKey: entry.publicKey, roles, fingerprint: leaf.fingerprint, notAfter: leaf.notAfter };
+    // [SPEC 10.2] A session lasts no longer than the certificate on its path that expires first.
+    const notAfter = new Date(Math.min(...entry.path.map((c) => c.notAfter.getTime())));
+    return { id: req.claimedId, certificate: req.chain[0] as Uint8Array, publicKey: entry.publicKey, roles, fingerprint: leaf.fingerprint, notAfter };
   }
 
   function updateTrust(update: TrustUpdate): string[] {

@@ -35,6 +35,7 @@ export interface VerifiedPeer {
   readonly roles: readonly RoleAssignment[];
   /** Hex SHA-256 of the leaf certificate DER. */
   readonly fingerprint: string;
+  /** The earliest notAfter on the validated path (leaf and issuers): the session ends then. [SPEC 5.10] */
   readonly notAfter: Date;
 }
 

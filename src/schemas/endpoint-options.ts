@@ -17,7 +17,8 @@ export const endpointConfigSchema = z.object({
     crls: z.array(pemOrDer).optional(),
   }),
   protection: protection.default('confidentiality'),
-  acceptProtection: z.array(protection).min(1).default(['integrity', 'confidentiality']),
+  // [SPEC 5.5] Default: only the mode this endpoint requests (no downgrade by a peer or a broker).
+  acceptProtection: z.array(protection).min(1).optional(),
   suites: z.array(suiteName).min(1).max(16).optional(),
   freshnessWindowMs: z.number().int().positive().max(3_600_000).default(30_000),
   handshakeTimeoutMs: z.number().int().positive().default(10_000),
@@ -26,6 +27,18 @@ export const endpointConfigSchema = z.object({
   handshakesPerSecond: z.number().positive().default(500),
   handshakesPerSecondPerPeer: z.number().positive().default(10),
   maxPeers: z.number().int().positive().default(100_000),
+  // [SPEC 5.7] A pending HS_INIT is sent again this often until answered.
+  handshakeRetryMs: z.number().int().positive().default(1000),
+  // [SPEC 5.7] Signature checks per second at arrival of HS_INITs from peers that authenticated before.
+  knownPeerChecksPerSecond: z.number().positive().default(2000),
+  // [SPEC 3.6] Unauthenticated HS_ALERT hints sent per second, all peers together.
+  alertsPerSecond: z.number().positive().default(100),
+  // [SPEC 3.6] How long a live session waits for an authenticated answer to a probe before re-opening.
+  probeTimeoutMs: z.number().int().positive().default(1000),
+  // [SPEC 5.10] No session lasts longer (it also ends at the earliest notAfter on the peer's path).
+  maxSessionLifetimeMs: z.number().int().positive().default(86_400_000),
+  // [SPEC 7.3] Bytes of frames held ahead of their key update, all sessions together.
+  maxHeldBytes: z.number().int().nonnegative().default(8 * 1024 * 1024),
   // [SPEC 7.6] End-to-end acknowledgements.
   acks: z
     .object({
@@ -50,6 +63,7 @@ export const endpointConfigSchema = z.object({
       rekeyAfterMessages: z.number().int().positive().optional(),
       rekeyAfterMs: z.number().int().positive().optional(),
       maxEarlyFrames: z.number().int().nonnegative().max(1024).optional(),
+      maxEarlyBytes: z.number().int().nonnegative().optional(),
       retainedEphemerals: z.number().int().min(1).max(64).optional(),
     })
     .optional(),

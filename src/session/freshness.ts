@@ -9,14 +9,21 @@ import { toHex } from '../bytes/index.js';
 
 export class HandshakeReplayCache {
   private readonly entries = new Map<string, number>();
+  /**
+   * @param since [SPEC 5.6] the time from which this cache has seen every accepted random (its creation, by
+   *   default `now` at construction): a token stamped before it may have been accepted by an earlier process
+   *   (before a restart) and is refused, since the cache cannot tell.
+   */
   constructor(
     readonly windowMs: number,
     readonly maxEntries = 100_000,
+    readonly since = -Infinity,
   ) {}
 
-  /** [SPEC 5.6] ERR_STALE outside ±window. */
+  /** [SPEC 5.6] ERR_STALE outside ±window, or stamped before the cache's coverage began (restart). */
   checkTimestamp(timestamp: number, now: number): void {
     if (Math.abs(now - timestamp) > this.windowMs) throw new HopsafeError('ERR_STALE', 'handshake timestamp outside the freshness window');
+    if (timestamp < this.since) throw new HopsafeError('ERR_STALE', 'handshake stamped before this responder started');
   }
 
   /** [SPEC 5.6] ERR_REPLAY when the random was already accepted inside the window. */

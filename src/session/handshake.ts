@@ -29,7 +29,7 @@ import {
 import type { LocalIdentity, PeerVerifier, VerifiedPeer } from '../pki/types.js';
 import { initialChainSecrets, transcriptA, transcriptB } from './key-schedule.js';
 import { HandshakeReplayCache } from './freshness.js';
-import { Session, type SessionOptions } from './session.js';
+import { Session, type HoldBudget, type SessionOptions } from './session.js';
 
 /** [SPEC 5.3] Signature contexts. */
 export const SIGN_CONTEXT = {
@@ -52,6 +52,8 @@ export interface HandshakeContext {
   readonly replayCache: HandshakeReplayCache;
   readonly maxHandshakeSize?: number;
   readonly sessionOptions?: Partial<SessionOptions>;
+  /** [SPEC 7.3] Bound on held frames across the sessions this context creates. */
+  readonly holdBudget?: HoldBudget;
   /** Deterministic randomness for test vectors; defaults to the provider's CSPRNG. */
   readonly rng?: (length: number) => Uint8Array;
 }
@@ -209,6 +211,9 @@ export async function respondPrechecked(ctx: HandshakeContext, p: Prechecked, no
   const { st, suite, share } = p;
   const t = st.token;
   const peer = await authenticate(ctx, st, now, concat(SIGN_CONTEXT.initiator, st.tbs));
+  // [SPEC 5.6] Checked again after verification: a copy verified meanwhile (duplicated by an intermediary, or
+  // re-sent by the initiator) must not make a second session.
+  ctx.replayCache.checkRandom(t.random, now);
   ctx.replayCache.add(t.random, t.timestamp, now);
 
   const kp = keyPair(ctx, suite);
@@ -245,6 +250,7 @@ export async function respondPrechecked(ctx: HandshakeContext, p: Prechecked, no
     peerEphemeral: share,
     now,
     ...(ctx.sessionOptions ? { options: ctx.sessionOptions } : {}),
+    ...(ctx.holdBudget ? { holdBudget: ctx.holdBudget } : {}),
   });
   wipe(dhs);
   return { session, peer, token: m2, ...(t.earlyData ? { earlyData: t.earlyData } : {}) };
@@ -301,6 +307,7 @@ export async function complete(
     peerEphemeral: ks.publicKey,
     now,
     ...(ctx.sessionOptions ? { options: ctx.sessionOptions } : {}),
+    ...(ctx.holdBudget ? { holdBudget: ctx.holdBudget } : {}),
   });
   wipe(dhs);
   for (const [g, kp] of pending.ephemerals) if (g !== suite.group) wipe(kp.privateKey);

@@ -12,7 +12,7 @@ import { decodeRecordHeader, FrameType, MAX_EPOCH, MAX_SEQ } from '../codec/fram
 import { acceptedMap, decodeAck, encodeAck, type AckRange } from '../codec/ack.js';
 import type { VerifiedPeer } from '../pki/types.js';
 import { deriveTrafficKeysInto, keyLayout, type ChainSecrets, type KeyLayout } from './key-schedule.js';
-import { ReplayWindow } from './replay.js';
+import { REPLAY_WINDOW, ReplayWindow } from './replay.js';
 import { openRecordIn, sealRecordIn, type RecordContext } from './record.js';
 import { applyKeyUpdate, prepareKeyUpdate, type PeerKey } from './key-update.js';
 
@@ -27,6 +27,28 @@ export interface SessionOptions {
   readonly maxEarlyFrames: number;
   /** Own ephemeral private keys retained for the peer's key updates. [SPEC 7.2] */
   readonly retainedEphemerals: number;
+  /** [SPEC 7.3] Bytes of held (not yet verifiable) frames per session. */
+  readonly maxEarlyBytes: number;
+}
+
+/**
+ * [SPEC 7.3] Bytes of held frames across all sessions of an endpoint: frames held before their key update cannot be
+ * verified yet, so what they may occupy is bounded per session and in total.
+ */
+export class HoldBudget {
+  private used = 0;
+  constructor(readonly limit: number) {}
+  get bytes(): number {
+    return this.used;
+  }
+  take(n: number): boolean {
+    if (this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+  give(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
 }
 
 export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
@@ -35,12 +57,13 @@ export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
   rekeyAfterMs: 3_600_000,
   maxEarlyFrames: 16,
   retainedEphemerals: 4,
+  maxEarlyBytes: 64 * 1024,
 };
 
 export type Delivery =
   | { readonly type: 'data'; readonly payload: Uint8Array; readonly epoch: number; readonly seq: number }
   | { readonly type: 'key-update'; readonly epoch: number; readonly requestUpdate: boolean }
-  | { readonly type: 'alert'; readonly code: string; readonly reference?: number }
+  | { readonly type: 'alert'; readonly code: string; readonly reference?: number; readonly referenceEpoch?: number }
   | { readonly type: 'ack'; readonly ranges: readonly AckRange[] }
   | { readonly type: 'rejected'; readonly error: HopsafeError };
 
@@ -64,6 +87,8 @@ export interface SessionInit {
   readonly peerEphemeral: Uint8Array;
   readonly now: number;
   readonly options?: Partial<SessionOptions>;
+  /** [SPEC 7.3] Shared bound on held frames (default: this session's own bound only). */
+  readonly holdBudget?: HoldBudget;
 }
 
 const optionsCache = new WeakMap<Partial<SessionOptions>, SessionOptions>();
@@ -109,6 +134,8 @@ function sessionLayout(k: KeyLayout, pubLen: number): SessionLayout {
 /** One receive epoch: its replay window (this object) and where its CS and keys are (`block` at `off`). [SPEC 7.3, 7.4] */
 class RecvState extends ReplayWindow {
   retireAt: number | undefined = undefined;
+  /** [SPEC 7.6, 8.7] Accepted records the application refused (policy): never acknowledged. */
+  refusedSeqs: Set<number> | undefined = undefined;
   constructor(
     readonly epoch: number,
     public block: Uint8Array,
@@ -142,6 +169,8 @@ export class Session implements RecordContext {
   private ephemerals: Map<number, Uint8Array> | undefined = undefined;
   private peerKeyEpoch = 0;
   private early: Uint8Array[] | undefined = undefined;
+  private earlyBytes = 0;
+  private readonly hold: HoldBudget | undefined;
   private closed = false;
   private lastUpdate: Uint8Array | undefined = undefined;
   private dataSinceAck = 0;
@@ -166,6 +195,7 @@ export class Session implements RecordContext {
     this.km.set(init.peerEphemeral, lay.pub);
     this.sStartedAt = init.now;
     this.recv = new RecvState(0, this.km, lay.dir);
+    this.hold = init.holdBudget;
   }
 
   get sendEpoch(): number {
@@ -183,9 +213,25 @@ export class Session implements RecordContext {
     return this.sealType(FrameType.DATA, payload);
   }
 
-  /** [SPEC 5.5] A protected alert (e.g. ERR_FORBIDDEN for a refused message, ERR_CLOSED on close). */
-  sealAlert(code: string, reference?: number): Uint8Array {
-    return this.sealType(FrameType.ALERT, encodeAlert(reference === undefined ? { code } : { code, reference }));
+  /**
+   * [SPEC 8.7] A protected alert (e.g. ERR_FORBIDDEN for a refused message, with its sequence number and epoch;
+   * ERR_CLOSED on close).
+   */
+  sealAlert(code: string, reference?: number, referenceEpoch?: number): Uint8Array {
+    const a = reference === undefined ? { code } : referenceEpoch === undefined ? { code, reference } : { code, reference, referenceEpoch };
+    return this.sealType(FrameType.ALERT, encodeAlert(a));
+  }
+
+  /**
+   * [SPEC 7.6, 8.7] The application refused record (epoch, seq) after it was accepted: it is left out of every ACK,
+   * so the sender never sees it confirmed.
+   */
+  refuseReceived(epoch: number, seq: number): void {
+    const w = epoch === this.recv.epoch ? this.recv : this.previous?.epoch === epoch ? this.previous : undefined;
+    if (!w) return;
+    (w.refusedSeqs ??= new Set()).add(seq);
+    for (const s of w.refusedSeqs) if (w.highest - s >= REPLAY_WINDOW) w.refusedSeqs.delete(s); // bounded by the window
+    this.dataSinceAck = Math.max(0, this.dataSinceAck - 1);
   }
 
   /** [SPEC 7.6] DATA records accepted since the last ACK was sealed. */
@@ -201,8 +247,13 @@ export class Session implements RecordContext {
     if (this.previous?.retireAt !== undefined && now >= this.previous.retireAt) this.retirePrevious();
     const ranges: AckRange[] = [];
     for (const w of [this.previous, this.recv]) {
-      if (!w || w.highest < 0) continue;
-      ranges.push({ epoch: w.epoch, highest: w.highest, accepted: acceptedMap(w.highest, (s) => w.has(s)) });
+      if (!w) continue;
+      const ok = (s: number): boolean => w.has(s) && !w.refusedSeqs?.has(s);
+      // [SPEC 7.6] `highest` is the highest record accepted and not refused by the application.
+      let top = w.highest;
+      while (top >= 0 && w.highest - top < REPLAY_WINDOW && !ok(top)) top--;
+      if (top < 0 || w.highest - top >= REPLAY_WINDOW) continue;
+      ranges.push({ epoch: w.epoch, highest: top, accepted: acceptedMap(top, ok) });
     }
     if (ranges.length === 0) return undefined;
     const frame = this.sealType(FrameType.ACK, encodeAck(ranges));
@@ -263,9 +314,16 @@ export class Session implements RecordContext {
     else if (this.previous && header.epoch === this.previous.epoch) state = this.previous;
     else if (header.epoch === this.recv.epoch + 1 && header.type !== FrameType.KEY_UPDATE) {
       // [SPEC 7.3] Arrived before the key update that introduces its epoch: hold a bounded few.
+      // Bounded in count and bytes, per session and across the endpoint: these frames cannot be verified yet.
       const early = (this.early ??= []);
-      if (early.length >= this.options.maxEarlyFrames) throw new HopsafeError('ERR_UNKNOWN_EPOCH', 'key update missing: too many frames ahead of it');
+      if (
+        early.length >= this.options.maxEarlyFrames ||
+        this.earlyBytes + frame.length > this.options.maxEarlyBytes ||
+        (this.hold && !this.hold.take(frame.length))
+      )
+        throw new HopsafeError('ERR_UNKNOWN_EPOCH', 'key update missing: too many frames ahead of it');
       early.push(frame.slice());
+      this.earlyBytes += frame.length;
       return [];
     } else throw new HopsafeError('ERR_UNKNOWN_EPOCH', `no keys for epoch ${header.epoch}`);
 
@@ -281,7 +339,7 @@ export class Session implements RecordContext {
         return [{ type: 'ack', ranges: decodeAck(payload) }];
       case FrameType.ALERT: {
         const a = decodeAlert(payload);
-        return [a.reference === undefined ? { type: 'alert', code: a.code } : { type: 'alert', code: a.code, reference: a.reference }];
+        return [{ type: 'alert', ...a }];
       }
       default: {
         if (state !== this.recv) throw new HopsafeError('ERR_STATE', 'key update under a retired epoch');
@@ -299,7 +357,7 @@ export class Session implements RecordContext {
     this.eph0 = undefined;
     for (const k of this.ephemerals?.values() ?? []) wipe(k);
     this.ephemerals = undefined;
-    this.early = undefined;
+    this.releaseHeld();
     this.lastUpdate = undefined;
   }
 
@@ -341,8 +399,7 @@ export class Session implements RecordContext {
     this.km.set(u.token.publicKey, this.lay.pub);
     this.peerKeyEpoch = u.token.newEpoch;
     const out: Delivery[] = [{ type: 'key-update', epoch: u.token.newEpoch, requestUpdate: u.token.requestUpdate }];
-    const held = this.early ?? [];
-    this.early = undefined;
+    const held = this.releaseHeld();
     for (const f of held) {
       try {
         out.push(...this.open(f, now));
@@ -351,6 +408,20 @@ export class Session implements RecordContext {
       }
     }
     return out;
+  }
+
+  /** [SPEC 7.3] The held frames, handed back with their share of the hold budget. */
+  private releaseHeld(): Uint8Array[] {
+    const held = this.early ?? [];
+    this.early = undefined;
+    this.hold?.give(this.earlyBytes);
+    this.earlyBytes = 0;
+    return held;
+  }
+
+  /** [SPEC 7.3] Bytes held for this session (frames ahead of their key update). */
+  get heldBytes(): number {
+    return this.earlyBytes;
   }
 
   private retirePrevious(): void {

@@ -70,8 +70,8 @@ export async function arena(
       await until(() => c.rejects[id]!.some((r) => r.code === code), ms, `${code} at ${id} (got ${c.rejects[id]!.map((r) => r.code).join(',')})`);
     },
     async noPending(from, to, ms = 5000) {
-      const peers = (c.eps[from] as unknown as { peers: Map<string, { pending?: unknown }> }).peers;
-      await until(() => !peers.get(to)?.pending, ms, `${from} pending handshake with ${to} ends`);
+      const peers = (c.eps[from] as unknown as { peers: Map<string, { m: { handshaking: boolean } }> }).peers;
+      await until(() => !peers.get(to)?.m.handshaking, ms, `${from} pending handshake with ${to} ends`);
     },
     assertClean() {
       for (const id of ids) {

@@ -154,7 +154,7 @@ describe('denial of service', () => {
     try {
       // a opens in integrity mode (payloads readable on the wire by design, still never logged); b's direction is the same session
       const a = await createEndpoint({ id: 'la', identity: pki.identities.la!, trust: { roots: pki.roots }, transport: mqttTransport({ url: broker.url, logger }), protection: 'integrity' });
-      const b = await createEndpoint({ id: 'lb', identity: pki.identities.lb!, trust: { roots: pki.roots }, transport: mqttTransport({ url: broker.url, logger }) });
+      const b = await createEndpoint({ id: 'lb', identity: pki.identities.lb!, trust: { roots: pki.roots }, transport: mqttTransport({ url: broker.url, logger }), acceptProtection: ['integrity', 'confidentiality'] });
       const got: string[] = [];
       b.on('message', (m) => got.push(text(m)));
       a.on('message', (m) => got.push(text(m)));

@@ -1,0 +1,840 @@
+/**
+ * The per-peer protocol, sans-I/O: one peer's sessions (current, previous in grace, a candidate awaiting key
+ * confirmation), its pending handshake, the messages waiting for a session, acknowledgements and recovery.
+ * Frames, sends and time go in (`receive`, `send`, `tick`, each with `now`); what to transmit, deliver, report
+ * and when to be called again come out as actions. No timers, sockets or events. [SPEC 3.6, 5.3, 5.7–5.10, 7.3,
+ * 7.6, 8.1, 8.7, 8.8]
+ */
+import { HopsafeError, isHopsafeError, ERROR_CODES, type ErrorCode } from '../errors/index.js';
+import { concat, equal, toHex, wipe } from '../bytes/index.js';
+import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameByte, frameType, FrameType, isRecordFrame } from '../codec/frame.js';
+import { decodeBatch } from '../codec/batch.js';
+import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
+import { rolesAt } from '../pki/roles.js';
+import type { RoleAssignment } from '../pki/types.js';
+import { complete, initiate, precheckInit, respondPrechecked, responseFrame, SIGN_CONTEXT, type HandshakeContext, type PendingHandshake, type Prechecked } from './handshake.js';
+import type { Delivery, Session } from './session.js';
+import { Confirmations, type Outcome, type Outgoing } from './confirmations.js';
+import type { AlertLimiter, HandshakeAdmission } from './admission.js';
+import type { Authorize, PeerAction, PeerCounters, PeerLimits, SessionIndex, Settle } from './peer-types.js';
+
+export interface PeerEnv {
+  readonly ctx: HandshakeContext;
+  readonly limits: PeerLimits;
+  readonly admission: HandshakeAdmission;
+  readonly alerts: AlertLimiter;
+  readonly counters: PeerCounters;
+  readonly index: SessionIndex;
+  readonly authorize: Authorize | undefined;
+  /** Lets other work run before a verification (the endpoint: one event-loop turn). [SPEC 5.7] */
+  readonly pause: () => Promise<void>;
+}
+
+interface Queued extends Settle {
+  readonly data: Uint8Array;
+  /** [SPEC 7.6] resolve/reject settle the end-to-end acknowledgement, not the hand-over. */
+  readonly confirm: boolean;
+  /** Sent as early data inside our ClearToken1 (integrity mode). */
+  early: boolean;
+}
+
+interface Pending {
+  readonly hs: PendingHandshake;
+  readonly frame: Uint8Array;
+  readonly expiresAt: number;
+  retryAt: number;
+}
+
+/** An HS_INIT that passed the cheap checks at arrival. [SPEC 5.7] */
+export interface ScreenedInit {
+  readonly checked: Prechecked;
+  /** Its signature already verified against the key this sender authenticated with before. */
+  readonly authenticated: boolean;
+}
+
+/** [SPEC 5.9] A responder session that would replace an established one, until the initiator proves its keys. */
+interface Candidate {
+  readonly session: Session;
+  readonly early: Uint8Array | undefined;
+  readonly expiresAt: number;
+}
+
+/** [SPEC 3.6] A protected probe of the current session, after an unauthenticated hint that the peer lost it. */
+interface Probe {
+  readonly session: Session;
+  readonly deadline: number;
+}
+
+const NO_ACTIONS: readonly PeerAction[] = Object.freeze([]);
+
+export class PeerMachine {
+  private session: Session | undefined;
+  private expiresAt = Infinity;
+  private previous: { session: Session; retireAt: number } | undefined;
+  private candidate: Candidate | undefined;
+  private pending: Pending | undefined;
+  private queue: Queued[] = [];
+  private epochAlerted: number | undefined;
+  private probe: Probe | undefined;
+  private lastProbeAt: number | undefined;
+  private confirm: Confirmations | undefined;
+  private ackDueAt: number | undefined;
+  private initsInFlight = 0;
+  private closed = false;
+  private out: PeerAction[] = [];
+  private armedAt: number | undefined;
+  private armedKeep = false;
+
+  constructor(
+    readonly id: string,
+    private readonly env: PeerEnv,
+  ) {}
+
+  // ------------------------------------------------------------ state the shell reads
+
+  /** Nothing here worth keeping: the shell may forget this peer. [SPEC 5.7] */
+  get idle(): boolean {
+    return (
+      !this.session &&
+      !this.previous &&
+      !this.candidate &&
+      !this.pending &&
+      this.queue.length === 0 &&
+      (this.confirm?.size ?? 0) === 0 &&
+      this.initsInFlight === 0
+    );
+  }
+
+  get current(): Session | undefined {
+    return this.session;
+  }
+
+  /** A handshake we started is waiting for its response. */
+  get handshaking(): boolean {
+    return this.pending !== undefined;
+  }
+
+  /** HS_INIT frames of this sender queued or being verified. [SPEC 5.7] */
+  get initsQueued(): number {
+    return this.initsInFlight;
+  }
+
+  unconfirmed(): Uint8Array[] {
+    return this.confirm?.pending() ?? [];
+  }
+
+  // ------------------------------------------------------------ inputs
+
+  /**
+   * [SPEC 8] Sends `data`: at once on an established session, else queued behind a handshake this starts.
+   * Throws (synchronously) what the caller should reject with.
+   */
+  send(data: Uint8Array, confirm: boolean, settle: Settle, now: number): PeerAction[] {
+    if (this.closed) throw new HopsafeError('ERR_CLOSED', 'endpoint closed');
+    this.expireIfDue(now);
+    // While a new session is being opened (e.g. the peer lost its state, SPEC 8.8), messages wait for it rather than
+    // go out on a session the peer may no longer have.
+    if (this.session && !this.pending && this.queue.length === 0) {
+      this.sendOn(this.session, data, confirm, settle, now);
+      return this.drain(now);
+    }
+    if (this.queue.length >= this.env.limits.maxQueued)
+      throw new HopsafeError('ERR_QUEUE_FULL', `more than ${this.env.limits.maxQueued} messages waiting for ${this.id}`);
+    this.queue.push({ data, confirm, early: false, resolve: settle.resolve, reject: settle.reject });
+    if (!this.pending && !this.candidate) this.startHandshake(now);
+    return this.drain(now);
+  }
+
+  /** [SPEC 7.2] Updates our keys in one message and asks the peer to update its own. */
+  rekey(now: number): PeerAction[] {
+    if (!this.session) {
+      if (this.pending) return [];
+      throw new HopsafeError('ERR_UNKNOWN_SESSION', `no session with ${this.id}`);
+    }
+    this.keyUpdate(this.session, true, now);
+    return this.drain(now);
+  }
+
+  /**
+   * [SPEC 5.4 steps 1–5, 5.7] The cheap checks of an HS_INIT, at arrival: stateless, no token spent. A sender that
+   * authenticated before and presents the same certificate has the signature checked now against the key it
+   * used then, so a flood of unsigned HS_INITs under its id cannot crowd out its genuine one.
+   */
+  screenInit(bytes: Uint8Array, now: number): ScreenedInit | undefined {
+    // [SPEC 5.8] Simultaneous open: the endpoint with the smaller id ignores the peer's HS_INIT and keeps its own.
+    if (this.pending && this.env.ctx.identity.id < this.id) return undefined;
+    const checked = precheckInit(this.env.ctx, bytes, this.id, now);
+    const key = this.env.admission.knownKey(this.id, checked.st.token.certificates[0], now);
+    if (!key) return { checked, authenticated: false };
+    const ok = this.env.ctx.provider.verify(key, concat(SIGN_CONTEXT.initiator, checked.st.tbs), checked.st.signature);
+    if (!ok) throw new HopsafeError('ERR_BAD_SIGNATURE', 'token signature invalid');
+    return { checked, authenticated: true };
+  }
+
+  /** [SPEC 3.6] An HS_INIT refused at arrival: the hint owed for it, if any (no state is created). */
+  screenFailed(bytes: Uint8Array, e: unknown, now: number): PeerAction[] {
+    const sid = peekInitSessionId(bytes);
+    if (sid) this.hintRefusal(sid, e, now);
+    return this.drain(now);
+  }
+
+  /** The shell queued a screened HS_INIT behind this sender's earlier frames. */
+  initQueued(): void {
+    this.initsInFlight++;
+  }
+
+  /**
+   * One frame from this sender (not a BATCH: see `receiveBatch`). Records settle synchronously; an HS_INIT
+   * (already screened and queued with `initQueued`) or HS_RESP resolves once verified.
+   */
+  receive(bytes: Uint8Array, now: number, init?: ScreenedInit): PeerAction[] | Promise<PeerAction[]> {
+    if (this.closed) return [];
+    try {
+      switch (frameType(bytes)) {
+        case FrameType.HS_INIT:
+          return this.onInit(init ?? { checked: precheckInit(this.env.ctx, bytes, this.id, now), authenticated: false }, now, init !== undefined);
+        case FrameType.HS_RESP:
+          return this.onResponse(bytes, now);
+        case FrameType.HS_ALERT:
+          this.onHandshakeAlert(bytes, now);
+          return this.drain(now);
+        case FrameType.BATCH:
+          return this.receiveBatch(bytes, now);
+        default:
+          this.onRecord(bytes, now);
+          return this.drain(now);
+      }
+    } catch (e) {
+      this.rejected(e);
+      return this.drain(now);
+    }
+  }
+
+  /** [SPEC 3.7] A BATCH frame: its records, in order, each as if it had arrived alone. */
+  receiveBatch(bytes: Uint8Array, now: number): PeerAction[] {
+    let records: Uint8Array[];
+    try {
+      records = decodeBatch(bytes);
+    } catch (e) {
+      this.rejected(e);
+      return this.drain(now);
+    }
+    for (const r of records) {
+      try {
+        this.onRecord(r, now);
+      } catch (e) {
+        this.rejected(e);
+      }
+    }
+    return this.drain(now);
+  }
+
+  /** Called at the time the last `timer` action named. */
+  tick(now: number): PeerAction[] {
+    this.armedAt = undefined;
+    if (this.closed) return [];
+    if (this.pending && now >= this.pending.expiresAt) {
+      this.abandonPending();
+      this.env.counters.handshakes.failed++;
+      this.failQueue(new HopsafeError('ERR_TIMEOUT', `no handshake response from ${this.id} within ${this.env.limits.handshakeTimeoutMs} ms`));
+    } else if (this.pending && now >= this.pending.retryAt) {
+      // [SPEC 5.7] Sent again unchanged: a responder verifies it once (same random) and ignores the copies.
+      this.pending.retryAt = now + this.env.limits.handshakeRetryMs;
+      this.out.push({ type: 'transmit', frame: this.pending.frame, record: false, onFailed: () => undefined });
+    }
+    if (this.candidate && now >= this.candidate.expiresAt) {
+      // [SPEC 5.9] The initiator never proved its keys: the candidate and its early data go; the session stays.
+      this.env.index.remove(toHex(this.candidate.session.id), this.id);
+      this.candidate.session.destroy();
+      this.candidate = undefined;
+      if (this.queue.length > 0) this.failQueue(new HopsafeError('ERR_TIMEOUT', `no session with ${this.id}`));
+    }
+    if (this.previous && now >= this.previous.retireAt) this.retire();
+    if (this.probe && now >= this.probe.deadline) {
+      // [SPEC 3.6, 8.8] No authenticated answer: the peer did lose the session. Tell the application, open a new one.
+      this.probe = undefined;
+      this.rejected(new HopsafeError('ERR_UNKNOWN_SESSION', `${this.id} does not know our session: recent messages may be lost`));
+      if (!this.pending) this.startHandshake(now);
+    }
+    this.expireIfDue(now);
+    if (this.ackDueAt !== undefined && now >= this.ackDueAt) {
+      this.ackDueAt = undefined;
+      this.sealOwedAcks(now);
+    }
+    if (this.confirm) this.outcomes((o) => this.confirm?.expire(now, o));
+    return this.drain(now);
+  }
+
+  /** The HS_INIT of the pending handshake could not be handed to the transport. */
+  initFailed(hs: PendingHandshake | undefined, e: unknown, now: number): PeerAction[] {
+    if (!hs || this.pending?.hs === hs) {
+      this.abandonPending();
+      this.failQueue(e);
+    }
+    return this.drain(now);
+  }
+
+  /** [SPEC 10.5] Ends the session when its peer's certificate is among `fingerprints`. */
+  revoke(fingerprints: ReadonlySet<string>, now: number): PeerAction[] {
+    if (this.session && fingerprints.has(this.session.peer.fingerprint)) {
+      this.dropSession('ERR_CERT_REVOKED');
+      this.rejected(new HopsafeError('ERR_CERT_REVOKED', `certificate of ${this.id} was revoked`));
+    }
+    return this.drain(now);
+  }
+
+  /** [SPEC 7.6, 8.8] Owed ACKs, then a protected ERR_CLOSED; everything else ends with ERR_CLOSED. */
+  close(now: number): PeerAction[] {
+    if (this.closed) return [];
+    const s = this.session;
+    if (s && !s.isClosed) {
+      try {
+        this.sealOwedAcks(now);
+        this.record(s.sealAlert('ERR_CLOSED'));
+      } catch {
+        /* session unusable: nothing to say */
+      }
+    }
+    this.abandonPending();
+    this.dropSession('ERR_CLOSED');
+    if (this.candidate) {
+      this.env.index.remove(toHex(this.candidate.session.id), this.id);
+      this.candidate.session.destroy();
+      this.candidate = undefined;
+    }
+    this.outcomes((o) => this.confirm?.close('ERR_CLOSED', o));
+    this.failQueue(new HopsafeError('ERR_CLOSED', 'endpoint closed'));
+    this.ackDueAt = undefined;
+    this.probe = undefined;
+    this.closed = true;
+    const out = this.out;
+    this.out = [];
+    if (this.armedAt !== undefined) out.push({ type: 'timer', at: undefined, keepAlive: false });
+    return out;
+  }
+
+  // ------------------------------------------------------------ outbound
+
+  private sendOn(session: Session, data: Uint8Array, confirm: boolean, settle: Settle, now: number): void {
+    if (!this.allowed(session, 'send', data, now)) throw new HopsafeError('ERR_FORBIDDEN', `policy forbids sending to ${this.id}`);
+    // [SPEC 7.5, 7.2] Automatic key update before the limits are reached; the peer is asked to update too.
+    if (session.needsKeyUpdate(now)) this.keyUpdate(session, true, now);
+    this.sealData(session, data, confirm, settle, now, (frame, onSent, onFailed) =>
+      this.out.push({ type: 'transmit', frame, record: true, onSent, onFailed }),
+    );
+  }
+
+  /** Seals one DATA record, tracks it for the peer's acknowledgement (SPEC 7.6) and hands it to `emit`. */
+  private sealData(
+    session: Session,
+    data: Uint8Array,
+    confirm: boolean,
+    settle: Settle,
+    now: number,
+    emit: (frame: Uint8Array, onSent: () => void, onFailed: (e: unknown) => void) => void,
+  ): void {
+    const epoch = session.sendEpoch;
+    const seq = session.nextSeq;
+    const frame = session.seal(data);
+    this.env.counters.sent++;
+    const track = this.env.limits.acks.track > 0;
+    if (track) {
+      const item: Outgoing = confirm ? { data, settle } : { data };
+      this.outcomes((o) => this.confirmations().track(session, epoch, seq, now, item, o));
+    }
+    emit(frame, confirm && track ? noop : settle.resolve, settle.reject);
+  }
+
+  private keyUpdate(session: Session, requestUpdate: boolean, now: number): void {
+    const frame = session.keyUpdate(now, requestUpdate);
+    this.env.counters.keyUpdates.sent++;
+    this.out.push({ type: 'key-update', direction: 'send', epoch: session.sendEpoch });
+    this.record(frame);
+  }
+
+  private record(frame: Uint8Array): void {
+    this.out.push({ type: 'transmit', frame, record: true, onFailed: noop });
+  }
+
+  private startHandshake(now: number): void {
+    // [SPEC 5.3] In integrity mode the first payload rides, signed and readable, inside ClearToken1.
+    const first = this.queue[0];
+    const early =
+      this.env.ctx.protection === 'integrity' && first && !first.early && first.data.length <= TOKEN_LIMITS.maxEarlyData ? first : undefined;
+    let r: ReturnType<typeof initiate>;
+    try {
+      r = initiate(this.env.ctx, this.id, now, early?.data);
+    } catch (e) {
+      this.failQueue(e);
+      return;
+    }
+    if (early) early.early = true;
+    this.pending = { hs: r.pending, frame: r.frame, expiresAt: now + this.env.limits.handshakeTimeoutMs, retryAt: now + this.env.limits.handshakeRetryMs };
+    this.env.counters.handshakes.initiated++;
+    // Sent inside the handshake: done from the application's point of view (without `confirm`; with it, the signed
+    // response confirms it, SPEC 7.6). It stays queued until the handshake completes, in case a simultaneous open
+    // makes us send it again (SPEC 5.8).
+    const onSent = early && !early.confirm ? early.resolve : noop;
+    this.out.push({ type: 'transmit', frame: r.frame, record: false, onSent, handshake: true });
+  }
+
+  private failQueue(e: unknown): void {
+    const err = isHopsafeError(e) ? e : new HopsafeError('ERR_TRANSPORT', 'transport failed', { cause: e });
+    const q = this.queue;
+    this.queue = [];
+    for (const m of q) m.reject(err);
+  }
+
+  private flushQueue(session: Session, now: number): void {
+    const q = this.queue;
+    this.queue = [];
+    for (const m of q) {
+      if (m.early) {
+        // Delivered inside our ClearToken1; the peer's signed response is its acknowledgement (SPEC 7.6).
+        this.env.counters.sent++;
+        if (this.env.limits.acks.track > 0) this.out.push({ type: 'outcome', code: undefined, items: m.confirm ? [{ data: m.data, settle: m }] : [{ data: m.data }] });
+        continue;
+      }
+      try {
+        this.sendOn(session, m.data, m.confirm, m, now);
+      } catch (e) {
+        m.reject(e);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ handshakes
+
+  private async onInit(init: ScreenedInit, now: number, queued: boolean): Promise<PeerAction[]> {
+    let release: (() => void) | undefined;
+    try {
+      // [SPEC 5.8] Simultaneous open: the endpoint with the smaller id keeps its own handshake.
+      if (this.pending && this.env.ctx.identity.id < this.id) return this.drain(now);
+      // [SPEC 5.4] A session id this peer already uses is refused (the responder's index is (sender, id)).
+      if (this.usesSessionId(init.checked.st.token.sessionId)) throw new HopsafeError('ERR_REPLAY', 'session id in use');
+      release = this.env.admission.admit(this.id, now, init.authenticated);
+      if (!release) throw new HopsafeError('ERR_HANDSHAKE_LIMIT', 'handshake rate limit');
+      // Verification is synchronous CPU work: let timers and sockets (other peers' records) run first.
+      await this.env.pause();
+      let r: Awaited<ReturnType<typeof respondPrechecked>>;
+      try {
+        r = await respondPrechecked(this.env.ctx, init.checked, now);
+      } catch (e) {
+        this.env.counters.handshakes.failed++;
+        this.hintRefusal(init.checked.st.token.sessionId, e, now);
+        throw e;
+      }
+      if (this.closed) {
+        r.session.destroy();
+        return [];
+      }
+      this.env.admission.remember(this.id, r.peer);
+      this.responded(r, now);
+      return this.drain(now);
+    } catch (e) {
+      this.rejected(e);
+      return this.drain(now);
+    } finally {
+      release?.();
+      if (queued) this.initsInFlight--;
+    }
+  }
+
+  /** A verified HS_INIT: answer it, and install the session now or once the initiator proves its keys. */
+  private responded(r: Awaited<ReturnType<typeof respondPrechecked>>, now: number): void {
+    const hadPending = this.pending !== undefined;
+    this.abandonPending();
+    if (hadPending) for (const m of this.queue) m.early = false; // our abandoned ClearToken1 was ignored by the peer (SPEC 5.8)
+    this.expireIfDue(now);
+    if (this.session) {
+      // [SPEC 5.9] A live session is replaced only once the initiator has proven it holds the new keys (its first
+      // record on the new session): a replayed or crossing HS_INIT cannot displace it, nor deliver early data.
+      if (this.candidate) {
+        this.env.index.remove(toHex(this.candidate.session.id), this.id);
+        this.candidate.session.destroy();
+      }
+      // The response carries a KEY_UPDATE that asks for one back: the initiator's answer is the proof.
+      this.candidate = { session: r.session, early: r.earlyData, expiresAt: now + this.env.limits.handshakeTimeoutMs };
+      this.env.index.add(toHex(r.session.id), this.id);
+      const challenge = r.session.keyUpdate(now, true);
+      this.env.counters.keyUpdates.sent++;
+      this.out.push({ type: 'transmit', frame: responseFrame(r.token, challenge), record: false, onFailed: noop });
+      return;
+    }
+    this.install(r.session, 'responder', now);
+    if (r.earlyData) this.deliver(r.session, r.earlyData, 0, 0, now, false);
+    // [SPEC 3.4] The first queued payload rides on the response.
+    const first = this.queue.find((m) => !m.early);
+    if (first && this.allowed(r.session, 'send', first.data, now)) {
+      this.queue.splice(this.queue.indexOf(first), 1);
+      this.sealData(r.session, first.data, first.confirm, first, now, (record, onSent, onFailed) =>
+        this.out.push({ type: 'transmit', frame: responseFrame(r.token, record), record: false, onSent, onFailed }),
+      );
+    } else this.out.push({ type: 'transmit', frame: responseFrame(r.token, undefined), record: false, onFailed: noop });
+    this.flushQueue(r.session, now);
+  }
+
+  private async onResponse(bytes: Uint8Array, now: number): Promise<PeerAction[]> {
+    try {
+      const pending = this.pending;
+      if (!pending) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response');
+      // A forged response fails here and leaves the genuine handshake pending.
+      const r = await complete(this.env.ctx, pending.hs, bytes, this.id, now);
+      if (this.pending !== pending || this.closed) {
+        r.session.destroy();
+        return this.drain(now);
+      }
+      this.pending = undefined;
+      this.env.admission.remember(this.id, r.peer);
+      this.install(r.session, 'initiator', now);
+      // [SPEC 5.9] A response that carries a KEY_UPDATE asking for one back is answered here, under the new keys.
+      if (r.record) this.handleDeliveries(r.session, r.session.open(r.record, now), now);
+      this.flushQueue(r.session, now);
+      this.scheduleAck(r.session, now);
+      return this.drain(now);
+    } catch (e) {
+      this.rejected(e);
+      return this.drain(now);
+    }
+  }
+
+  /** [SPEC 3.6] A refused HS_INIT may be answered with a hint; never for floods' codes. */
+  private hintRefusal(sessionId: Uint8Array, e: unknown, now: number): void {
+    if (!isHopsafeError(e) || e.code === 'ERR_REPLAY' || e.code === 'ERR_HANDSHAKE_LIMIT' || e.code === 'ERR_MALFORMED' || e.code === 'ERR_TOO_LARGE') return;
+    this.hint(sessionId, e.code, now);
+  }
+
+  private hint(sessionId: Uint8Array, code: ErrorCode, now: number): void {
+    if (!this.env.alerts.allow(this.id, toHex(sessionId), code, now)) return;
+    this.out.push({ type: 'transmit', frame: encodeHandshakeAlert(sessionId, code), record: false, onFailed: noop });
+  }
+
+  private onHandshakeAlert(bytes: Uint8Array, now: number): void {
+    // [SPEC 3.6] Unauthenticated: only a hint. It can end a pending handshake early (which an intermediary could do
+    // anyway by dropping), or make a live session send a protected probe; the code it names is never reported.
+    const a = decodeHandshakeAlert(bytes);
+    if (this.pending && equal(this.pending.hs.sessionId, a.sessionId)) {
+      this.abandonPending();
+      this.env.counters.handshakes.failed++;
+      this.failQueue(new HopsafeError('ERR_PEER_REFUSED', `${this.id} (or an intermediary) refused the handshake`));
+      return;
+    }
+    const s = this.session;
+    if (a.code !== 'ERR_UNKNOWN_SESSION' || !s || !equal(s.id, a.sessionId) || this.pending || this.probe) return;
+    if (this.lastProbeAt !== undefined && now - this.lastProbeAt < 1000 && now >= this.lastProbeAt) return;
+    this.lastProbeAt = now;
+    // [SPEC 3.6, 8.8] A key update that asks for one back: only a peer holding the session can answer it.
+    this.keyUpdate(s, true, now);
+    this.probe = { session: s, deadline: now + this.env.limits.probeTimeoutMs };
+  }
+
+  // ------------------------------------------------------------ records
+
+  private onRecord(bytes: Uint8Array, now: number): void {
+    const header = decodeRecordHeader(bytes);
+    this.expireIfDue(now);
+    const session = this.sessionFor(header.sessionId);
+    if (!session) {
+      // [SPEC 8.1] A session's records must arrive from its peer (a redirected frame is refused).
+      const owner = this.env.index.owner(toHex(header.sessionId));
+      if (owner !== undefined && owner !== this.id) throw new HopsafeError('ERR_WRONG_PEER', 'record of another peer');
+      this.hint(header.sessionId, 'ERR_UNKNOWN_SESSION', now);
+      throw new HopsafeError('ERR_UNKNOWN_SESSION', 'no such session');
+    }
+    let ds: Delivery[];
+    try {
+      ds = session.open(bytes, now);
+    } catch (e) {
+      // [SPEC 7.3] The key update that opens the peer's next epoch never came: say so once, under our own (still
+      // working) send direction, so the peer sends it again.
+      if (isHopsafeError(e) && e.code === 'ERR_UNKNOWN_EPOCH' && session === this.session && header.epoch === session.receiveEpoch + 1 && this.epochAlerted !== header.epoch) {
+        this.epochAlerted = header.epoch;
+        this.record(session.sealAlert('ERR_UNKNOWN_EPOCH', header.epoch));
+      }
+      throw e;
+    }
+    // [SPEC 3.6] Any authenticated record answers a probe.
+    if (this.probe?.session === session) this.probe = undefined;
+    if (session === this.candidate?.session) this.promote(now);
+    this.handleDeliveries(session, ds, now);
+    this.scheduleAck(session, now);
+  }
+
+  /** [SPEC 5.9] The initiator proved it holds the candidate's keys: it replaces the current session. */
+  private promote(now: number): void {
+    const c = this.candidate;
+    if (!c) return;
+    this.candidate = undefined;
+    this.install(c.session, 'responder', now);
+    if (c.early) this.deliver(c.session, c.early, 0, 0, now, false);
+    this.flushQueue(c.session, now);
+  }
+
+  private handleDeliveries(session: Session, ds: readonly Delivery[], now: number): void {
+    for (const d of ds) {
+      switch (d.type) {
+        case 'data':
+          this.deliver(session, d.payload, d.epoch, d.seq, now, true);
+          break;
+        case 'key-update':
+          this.env.counters.keyUpdates.received++;
+          this.out.push({ type: 'key-update', direction: 'receive', epoch: d.epoch });
+          // [SPEC 7.2] Answered with requestUpdate = false (no ping-pong).
+          if (d.requestUpdate && this.session === session) this.keyUpdate(session, false, now);
+          break;
+        case 'ack':
+          this.outcomes((o) => this.confirm?.onAck(session, d.ranges, o));
+          break;
+        case 'alert':
+          this.onAlert(session, d);
+          break;
+        case 'rejected':
+          this.rejected(d.error);
+          break;
+      }
+    }
+  }
+
+  private onAlert(session: Session, d: Extract<Delivery, { type: 'alert' }>): void {
+    // [SPEC 8.7] A message refused by the peer's policy is not confirmed.
+    if (d.code === 'ERR_FORBIDDEN' && d.reference !== undefined) {
+      const epoch = d.referenceEpoch;
+      const seq = d.reference;
+      if (epoch !== undefined) this.outcomes((o) => this.confirm?.refused(session, epoch, seq, o));
+    }
+    if (d.code === 'ERR_CLOSED') {
+      if (this.session === session) this.dropSession('ERR_CLOSED');
+    } else if (d.code === 'ERR_UNKNOWN_EPOCH' && d.reference === session.sendEpoch && session.lastKeyUpdate) {
+      // [SPEC 7.3] Our key update was lost: send the same record again (the peer's window has not seen it).
+      this.record(session.lastKeyUpdate);
+    } else this.rejected(new HopsafeError(toCode(d.code), `peer ${this.id} refused message ${d.reference ?? ''}`.trim()));
+  }
+
+  private deliver(session: Session, data: Uint8Array, epoch: number, seq: number, now: number, isRecord: boolean): void {
+    const roles = rolesAt(session.peer.roles, new Date(now));
+    if (!this.allowed(session, 'receive', data, now)) {
+      // [SPEC 8.7] Refused (policy, or a hook that threw): not delivered, never acknowledged, and the sender learns
+      // it through a protected alert naming the record.
+      this.rejected(new HopsafeError('ERR_FORBIDDEN', `policy forbids messages from ${this.id}`));
+      if (isRecord) {
+        session.refuseReceived(epoch, seq);
+        this.record(session.sealAlert('ERR_FORBIDDEN', seq, epoch));
+      }
+      return;
+    }
+    this.env.counters.received++;
+    this.out.push({ type: 'deliver', data, roles });
+  }
+
+  /** [SPEC 8.7, 10.4] The hook and policy over the roles valid now; a hook that throws refuses. */
+  private allowed(session: Session, direction: 'send' | 'receive', data: Uint8Array, now: number): boolean {
+    const authorize = this.env.authorize;
+    if (!authorize) return true;
+    try {
+      return authorize({ peer: this.id, roles: rolesAt(session.peer.roles, new Date(now)), direction, data }) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** [SPEC 7.6] ACK at once after `acks.every` DATA records, else `acks.delayMs` after the first. */
+  private scheduleAck(session: Session, now: number): void {
+    const due = session.acksDue;
+    if (due === 0) return;
+    if (due >= this.env.limits.acks.every) {
+      const ack = session.sealAck(now);
+      if (ack) this.record(ack);
+      return;
+    }
+    this.ackDueAt ??= now + this.env.limits.acks.delayMs;
+  }
+
+  /** [SPEC 7.6] The ACK records owed on the previous (in grace) and current session. */
+  private sealOwedAcks(now: number): void {
+    for (const s of [this.previous?.session, this.session]) {
+      const ack = s && !s.isClosed && s.acksDue > 0 ? s.sealAck(now) : undefined;
+      if (ack) this.record(ack);
+    }
+  }
+
+  // ------------------------------------------------------------ the session table of this peer
+
+  private sessionFor(sessionId: Uint8Array): Session | undefined {
+    for (const s of [this.session, this.previous?.session, this.candidate?.session]) if (s && equal(s.id, sessionId)) return s;
+    return undefined;
+  }
+
+  private usesSessionId(sessionId: Uint8Array): boolean {
+    return this.sessionFor(sessionId) !== undefined || (this.pending !== undefined && equal(this.pending.hs.sessionId, sessionId));
+  }
+
+  private install(session: Session, role: 'initiator' | 'responder', now: number): void {
+    const old = this.session;
+    if (old) {
+      // [SPEC 7.6, 8.8] A new session replaces one the peer lost or gave up: what it did not acknowledge is reported.
+      this.outcomes((o) => this.confirm?.sessionEnded(old, 'ERR_UNKNOWN_SESSION', o));
+      this.retire();
+      this.previous = { session: old, retireAt: now + session.options.graceMs };
+    }
+    if (this.candidate && this.candidate.session !== session) {
+      this.env.index.remove(toHex(this.candidate.session.id), this.id);
+      this.candidate.session.destroy();
+      this.candidate = undefined;
+    }
+    this.session = session;
+    this.probe = undefined;
+    this.epochAlerted = undefined;
+    // [SPEC 5.10] No longer than the earliest notAfter on the peer's path, nor maxSessionLifetimeMs.
+    this.expiresAt = Math.min(session.peer.notAfter.getTime(), now + this.env.limits.maxSessionLifetimeMs);
+    this.env.index.add(toHex(session.id), this.id);
+    this.env.counters.handshakes.completed++;
+    this.out.push({ type: 'session', role, suite: session.suite.name, protection: session.protection });
+  }
+
+  /** [SPEC 5.10] An expired session ends; the next send opens a new one. */
+  private expireIfDue(now: number): void {
+    if (!this.session || now < this.expiresAt) return;
+    const code: ErrorCode = now >= this.session.peer.notAfter.getTime() ? 'ERR_CERT_EXPIRED' : 'ERR_SESSION_EXPIRED';
+    this.dropSession(code);
+  }
+
+  private retire(): void {
+    if (!this.previous) return;
+    this.env.index.remove(toHex(this.previous.session.id), this.id);
+    this.previous.session.destroy();
+    this.previous = undefined;
+  }
+
+  private dropSession(reason: ErrorCode): void {
+    this.retire();
+    const s = this.session;
+    if (!s) return;
+    this.outcomes((o) => this.confirm?.sessionEnded(s, reason, o));
+    this.env.index.remove(toHex(s.id), this.id);
+    s.destroy();
+    this.session = undefined;
+    this.expiresAt = Infinity;
+    this.probe = undefined;
+    this.ackDueAt = undefined;
+    this.out.push({ type: 'session-closed', reason });
+  }
+
+  private abandonPending(): void {
+    if (!this.pending) return;
+    for (const kp of this.pending.hs.ephemerals.values()) wipe(kp.privateKey);
+    this.pending = undefined;
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  private confirmations(): Confirmations {
+    this.confirm ??= new Confirmations(this.env.limits.acks);
+    return this.confirm;
+  }
+
+  private outcomes(fill: (out: Outcome[]) => void): void {
+    const list: Outcome[] = [];
+    fill(list);
+    for (const o of list) this.out.push({ type: 'outcome', code: o.code, items: o.items });
+    if (this.confirm?.size === 0) this.confirm = undefined; // an empty tracker holds nothing
+  }
+
+  private rejected(e: unknown): void {
+    const error = isHopsafeError(e) ? e : new HopsafeError('ERR_MALFORMED', 'unexpected failure', { cause: e });
+    this.out.push({ type: 'reject', error });
+  }
+
+  /** The actions gathered, with the timer moved to the earliest deadline when it changed. */
+  private drain(_now: number): PeerAction[] {
+    const at = this.nextDeadline();
+    const keepAlive = this.ackDueAt !== undefined || this.confirm !== undefined;
+    if (at !== this.armedAt || keepAlive !== this.armedKeep) {
+      this.armedAt = at;
+      this.armedKeep = keepAlive;
+      this.out.push({ type: 'timer', at, keepAlive });
+    }
+    if (this.out.length === 0) return NO_ACTIONS as PeerAction[];
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private nextDeadline(): number | undefined {
+    let at = Infinity;
+    if (this.pending) at = Math.min(at, this.pending.expiresAt, this.pending.retryAt);
+    if (this.candidate) at = Math.min(at, this.candidate.expiresAt);
+    if (this.previous) at = Math.min(at, this.previous.retireAt);
+    if (this.probe) at = Math.min(at, this.probe.deadline);
+    if (this.session && Number.isFinite(this.expiresAt)) at = Math.min(at, this.expiresAt);
+    if (this.ackDueAt !== undefined) at = Math.min(at, this.ackDueAt);
+    const d = this.confirm?.deadline;
+    if (d !== undefined) at = Math.min(at, d);
+    return Number.isFinite(at) ? at : undefined;
+  }
+}
+
+/**
+ * [SPEC 3.6, 5.7, 8.8] A frame from a sender the endpoint keeps nothing for, answered without creating any
+ * state: a record of an unknown session gets a (rate-limited) hint; anything else that is not an HS_INIT is
+ * dropped. Returns the error to report and the hint to send, if any.
+ */
+export function statelessReply(
+  from: string,
+  bytes: Uint8Array,
+  now: number,
+  alerts: AlertLimiter,
+  index: SessionIndex,
+): { error: HopsafeError; transmit?: Uint8Array } {
+  try {
+    const type = frameType(bytes);
+    if (type === FrameType.HS_RESP) return { error: new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response') };
+    if (type === FrameType.HS_ALERT) {
+      decodeHandshakeAlert(bytes);
+      return { error: new HopsafeError('ERR_UNKNOWN_SESSION', 'handshake alert for no session') };
+    }
+    const records = type === FrameType.BATCH ? decodeBatch(bytes) : [bytes];
+    const first = records[0];
+    if (!first) return { error: new HopsafeError('ERR_MALFORMED', 'empty batch') };
+    const header = decodeRecordHeader(first);
+    const sid = toHex(header.sessionId);
+    const owner = index.owner(sid);
+    if (owner !== undefined && owner !== from) return { error: new HopsafeError('ERR_WRONG_PEER', 'record of another peer') };
+    const error = new HopsafeError('ERR_UNKNOWN_SESSION', 'no such session');
+    return alerts.allow(from, sid, 'ERR_UNKNOWN_SESSION', now) ? { error, transmit: encodeHandshakeAlert(header.sessionId, 'ERR_UNKNOWN_SESSION') } : { error };
+  } catch (e) {
+    return { error: isHopsafeError(e) ? e : new HopsafeError('ERR_MALFORMED', 'unexpected failure', { cause: e }) };
+  }
+}
+
+/**
+ * How the shell schedules a frame: `init` (an HS_INIT: screened at arrival, verified in order), `sync` (records and
+ * BATCH frames: settled synchronously) or `async` (an HS_RESP, an HS_ALERT or anything else).
+ */
+export function frameKind(bytes: Uint8Array): 'init' | 'sync' | 'async' {
+  const b = bytes[0];
+  if (b === HS_INIT_BYTE) return 'init';
+  if (b === BATCH_BYTE || isRecordFrame(bytes)) return 'sync';
+  return 'async';
+}
+const HS_INIT_BYTE = frameByte(FrameType.HS_INIT);
+const BATCH_BYTE = frameByte(FrameType.BATCH);
+
+export type { HandshakeContext };
+
+/** Session id of a refused ClearToken1, only to address the refusal hint; nothing is trusted from it. */
+function peekInitSessionId(bytes: Uint8Array): Uint8Array | undefined {
+  try {
+    return decodeSignedClearToken1(bytes.subarray(1)).token.sessionId;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A code received from a peer, as one of ours (anything unknown becomes ERR_MALFORMED). */
+function toCode(code: string): ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'ERR_MALFORMED';
+}
+
+function noop(): void {}
+
+export type { RoleAssignment };
