@@ -136,8 +136,12 @@ test('CommonJS: require("hopsafe") works (Node ≥ 20.19, TypeScript module node
   assert.equal(r.stdout.trim(), 'function true');
 });
 
-test('the installed bin runs: hopsafe --help exits 0', () => {
-  const r = run(join(app, 'node_modules', '.bin', 'hopsafe'), ['--help'], app, 30_000);
-  assert.equal(r.status, 0, output(r));
-  assert.match(r.stdout, /usage: hopsafe <command>/);
+test('the installed bin runs: hopsafe --version prints the package version, --help exits 0', () => {
+  const bin = join(app, 'node_modules', '.bin', 'hopsafe');
+  const v = run(bin, ['--version'], app, 30_000);
+  assert.equal(v.status, 0, output(v));
+  assert.equal(v.stdout, `${pkg.version}\n`);
+  const h = run(bin, ['--help'], app, 30_000);
+  assert.equal(h.status, 0, output(h));
+  assert.match(h.stdout, /usage: hopsafe <command>/);
 });
