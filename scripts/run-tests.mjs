@@ -3,8 +3,8 @@
 // support in --test, so the file list is built here. Extra args narrow the run to paths.
 //
 // Two phases: every selected file except `*.serial.test.ts` runs first, two files at a time; then the
-// selected `*.serial.test.ts` files (tests that disturb shared services, e.g. restart the system
-// Mosquitto) run one at a time. A serial file given by path runs too (in the serial phase).
+// selected `*.serial.test.ts` files (tests that must run alone, e.g. timing-sensitive ones; none today —
+// no test may stop or reconfigure a shared service, see README) run one at a time. A serial file given by path runs too (in the serial phase).
 // Each phase prints node:test's usual output (spec on a TTY, tap otherwise) without its closing
 // summary; ONE summary totalling both phases ("tests N", "pass N", "fail N", ...) is printed at the
 // end in the same format. With a --test-reporter flag of your own, each phase prints its own summary.

@@ -10,6 +10,7 @@ import { HopsafeError } from '../errors/index.js';
 import { createBridge, type TransportFactory } from '../bindings/bridge.js';
 import { parseRouteRule, routeFromRules } from '../bindings/bridge-routes.js';
 import { parseSideSpec, sideFactory, type BridgeCredentials } from '../bindings/bridge-config.js';
+import { catchShutdown } from './shutdown.js';
 
 const HELP = `usage: hopsafe bridge --side NAME=URL --side NAME=URL [--side ...] --route GLOB=NAME [...] --id ID[,ID...] [...]
                       [--credentials FILE] [--stats-interval SECONDS]
@@ -26,9 +27,13 @@ the bridge opens a proxy inbox for it.
   --credentials FILE   JSON {"<side>": {"<id>": "<password>"}}: XMPP account passwords (required for XMPP
                        sides), optional MQTT username=id/password
   --stats-interval S   print forwarding counters to stderr every S seconds
+
+Runs until SIGINT or SIGTERM (also while it is still connecting), then closes its connections and exits 0;
+a second signal exits at once.
 `;
 
 export async function run(argv: string[]): Promise<number> {
+  const shutdown = catchShutdown(); // [SPEC 8.5] a signal at any point ends the bridge with 0
   let values;
   try {
     ({ values } = parseArgs({
@@ -79,7 +84,15 @@ export async function run(argv: string[]): Promise<number> {
   const factories: Record<string, TransportFactory> = {};
   for (const s of sides) factories[s.name] = sideFactory(s, credentials);
 
-  const bridge = await createBridge({ sides: factories, route, ids });
+  console.error(`hopsafe bridge: connecting ${sides.map((s) => s.name).join(', ')}`); // names only: URLs may carry credentials
+  const starting = createBridge({ sides: factories, route, ids });
+  const bridge = await Promise.race([starting, shutdown.requested.then(() => undefined)]);
+  if (bridge === undefined) {
+    // [SPEC 8.5] stopped while connecting: close what did open (main.ts does not wait for the rest)
+    console.error(`hopsafe bridge: ${shutdown.signal ?? 'signal'} while starting; stopped`);
+    await Promise.race([starting.then((b) => b.close(), () => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    return 0;
+  }
   const st = bridge.stats();
   console.error(
     `hopsafe bridge: up (${st.proxies} proxies) ${Object.entries(st.endpoints)
@@ -92,15 +105,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`hopsafe bridge: forwarded=${s.forwarded} bytes=${s.bytes} dropped=${s.dropped} unroutable=${s.unroutable} failed=${s.failed}`);
   };
   const timer = interval > 0 ? setInterval(printStats, interval * 1000) : undefined;
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await shutdown.requested;
   if (timer) clearInterval(timer);
   await bridge.close();
   printStats();

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /** `hopsafe` command line: dispatches to one module per sub-command (loaded lazily). */
+import { readFileSync } from 'node:fs';
 import { HopsafeError } from '../errors/index.js';
+import { catchShutdown } from './shutdown.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+/** `runsUntilSignal`: SIGINT/SIGTERM are caught before the module loads and end the command with its own code (src/cli/shutdown.ts). */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command>; runsUntilSignal?: true }> = {
   demo: { summary: 'run the end-to-end demo (embedded broker by default)', load: async () => (await import('./demo.js')).run },
   peer: { summary: 'JSON-lines peer on stdin/stdout for scripts and interop', load: async () => (await import('./peer.js')).run },
-  bridge: { summary: 'forward opaque frames between transports', load: async () => (await import('./bridge.js')).run },
+  bridge: { summary: 'forward opaque frames between transports', load: async () => (await import('./bridge.js')).run, runsUntilSignal: true },
   bench: { summary: 'benchmarks: hopsafe vs TLS 1.3, JOSE and plain; writes bench/results and BENCHMARKS.md', load: async () => (await import('./bench.js')).run },
   vectors: { summary: 'generate or verify test-vector files', load: async () => (await import('./vectors.js')).run },
   pki: { summary: 'create and manage a test/utility PKI (init, issue, revoke, show)', load: async () => (await import('./pki.js')).run },
@@ -15,7 +18,15 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.summary}`);
-  return `usage: hopsafe <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'hopsafe <command> --help' for the options of one command.`;
+  return `usage: hopsafe <command> [options]\n       hopsafe --version\n\ncommands:\n${lines.join('\n')}\n\nRun 'hopsafe <command> --help' for the options of one command.`;
+}
+
+/** The version in the package's package.json (two levels up from both src/cli and dist/cli). */
+function version(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const v = typeof pkg === 'object' && pkg !== null && 'version' in pkg ? pkg.version : undefined;
+  if (typeof v !== 'string') throw new HopsafeError('ERR_CONFIG', 'package.json has no version');
+  return v;
 }
 
 async function main(): Promise<number> {
@@ -24,13 +35,21 @@ async function main(): Promise<number> {
     console.log(usage());
     return cmd ? 0 : 2;
   }
+  if (cmd === '--version' || cmd === '-v') {
+    console.log(version());
+    return 0;
+  }
   const entry = COMMANDS[cmd];
   if (!entry) {
     console.error(`hopsafe: unknown command '${cmd}'\n\n${usage()}`);
     return 2;
   }
+  const shutdown = entry.runsUntilSignal ? catchShutdown() : undefined;
   const run = await entry.load();
-  return run(rest);
+  const code = await run(rest);
+  // stopped by a signal: end now, with the command's code, even if a connection it was still opening holds the loop
+  if (shutdown?.signal !== undefined) process.exit(code);
+  return code;
 }
 
 main().then(

@@ -12,7 +12,8 @@ import { suiteByName } from '../crypto/suites.js';
 
 const USAGE = `usage:
   hopsafe vectors verify FILE... [--provider node|noble|both]   exit 1 on any mismatch
-  hopsafe vectors generate --out DIR                             writes the standard vector set`;
+  hopsafe vectors generate --out DIR                             writes the standard vector set
+  hopsafe vectors --help`;
 
 /** The standard set: suites × modes chosen to cover every primitive family. */
 const SET: readonly { file: string; suite: string; protection: 'integrity' | 'confidentiality'; early?: boolean }[] = [
@@ -31,16 +32,36 @@ function providers(which: string): CryptoProvider[] {
   return [createNodeProvider(), createNobleProvider()];
 }
 
+function usageError(message: string): number {
+  console.error(`hopsafe vectors: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
 export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { provider: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  const { values } = parsed;
+  const [sub, ...files] = parsed.positionals;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   if (sub === 'verify') {
-    const { values, positionals } = parseArgs({ args: rest, options: { provider: { type: 'string', default: 'both' } }, allowPositionals: true });
-    if (positionals.length === 0 || !['node', 'noble', 'both'].includes(values.provider)) {
-      console.error(USAGE);
-      return 2;
-    }
+    const provider = values.provider ?? 'both';
+    if (files.length === 0) return usageError('verify needs at least one FILE');
+    if (!['node', 'noble', 'both'].includes(provider)) return usageError(`--provider ${provider}: node, noble or both`);
+    if (values.out !== undefined) return usageError('--out is for generate');
     let bad = 0;
-    for (const file of positionals) {
+    for (const file of files) {
       let json: unknown;
       try {
         json = JSON.parse(await readFile(file, 'utf8'));
@@ -49,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
         bad++;
         continue;
       }
-      for (const p of providers(values.provider)) {
+      for (const p of providers(provider)) {
         const diffs = await verifyVector(p, json).catch((e: unknown) => [`error: ${(e as Error).message}`]);
         if (diffs.length === 0) console.log(`ok   ${file} (${p.name})`);
         else {
@@ -62,11 +83,8 @@ export async function run(argv: string[]): Promise<number> {
     return bad === 0 ? 0 : 1;
   }
   if (sub === 'generate') {
-    const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
-    if (!values.out) {
-      console.error(USAGE);
-      return 2;
-    }
+    if (!values.out) return usageError('generate needs --out DIR');
+    if (files.length > 0 || values.provider !== undefined) return usageError('generate takes only --out DIR');
     await mkdir(values.out, { recursive: true });
     // Ed25519 identities: deterministic signatures, so every byte is reproducible with any provider.
     const pki = await createTestPki({ endpoints: [{ id: 'control-center', roles: ['OPERATOR'] }, { id: 'der-17', roles: ['VIEWER'] }], keyType: 'ed25519', now: new Date(TIME) });
@@ -90,7 +108,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  console.error(USAGE);
-  return 2;
+  return usageError(sub === undefined ? 'verify or generate?' : `unknown sub-command '${sub}'`);
 }
 

@@ -1,6 +1,6 @@
 /**
  * Issue #8, shared by test/adversary/faults.test.ts (aedes, private Mosquitto) and
- * test/adversary/system-mosquitto-restart.serial.test.ts (the system Mosquitto): two endpoints over
+ * test/adversary/mosquitto-daemon-restart.test.ts (a private daemonized Mosquitto): two endpoints over
  * mqttTransport (QoS 1, persistent session: clean=false, the binding's default) and a 60-message stream
  * with the broker restarted in the middle. [SPEC 7.4, 8.2]
  */

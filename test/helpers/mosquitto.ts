@@ -1,26 +1,14 @@
 /**
  * Starts a private Mosquitto process (separate from the system one on 1883) on a free port with a
  * config built from examples/mosquitto/mosquitto.conf, for ACL tests. Skips when the binary is absent
- * (fails under HOPSAFE_REQUIRE_SERVICES=1, via requireOrSkip). Also: control of the system Mosquitto
- * (stop / start it as the system does) for the serial restart test.
+ * (fails under HOPSAFE_REQUIRE_SERVICES=1, via requireOrSkip). Also: a private Mosquitto daemonized the
+ * way a system broker runs (pid file, persistence), for the daemon restart test. Neither touches the
+ * system Mosquitto on 1883.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, serviceAvailable } from './services.js';
 
@@ -87,16 +75,15 @@ export async function startPrivateMosquitto(binary: string): Promise<PrivateMosq
   return { port, url: `mqtt://127.0.0.1:${port}`, output: () => out, stop };
 }
 
-/** The system Mosquitto the suite's other MQTT tests use (.ci/run starts it this way). */
-export const SYSTEM_MOSQUITTO = {
-  host: '127.0.0.1',
-  port: 1883,
-  url: 'mqtt://127.0.0.1:1883',
-  conf: '/etc/mosquitto/mosquitto.conf',
-} as const;
-
-/** Control of the system Mosquitto daemon, for the tests that restart it (run serially, see scripts/run-tests.mjs). */
-export interface SystemMosquitto {
+/**
+ * A private Mosquitto run the way a distribution runs its system broker — daemonized (`mosquitto -d -c <conf>`)
+ * with a pid file, `persistence true` and no autosave, so only the database written on a clean exit (SIGTERM)
+ * survives a restart — but with everything in a temp dir of its own: config, pid file, persistence
+ * database, log, and a free port. It only ever signals the pid in its own pid file, and only while that
+ * process's command line is the one this helper started (`<binary> -d -c <its conf>`).
+ */
+export interface DaemonMosquitto {
+  readonly port: number;
   readonly url: string;
   /** The pid in the pid file when that process is alive, else undefined. */
   pid(): number | undefined;
@@ -104,22 +91,17 @@ export interface SystemMosquitto {
   alive(pid: number): boolean;
   /** SIGTERM to the pid in the pid file (mosquitto writes its persistence database on a clean exit); waits until it exited and the port closed. */
   stop(): Promise<void>;
-  /** Starts it as the system does (the recorded command line: `mosquitto -d -c <conf>`); resolves with the new pid once the port accepts connections. */
+  /** Starts it again with the same command line; resolves with the new pid once the port accepts connections. */
   start(): Promise<number>;
-  /** Starts it again unless it is running (for after hooks: always leave the system broker up). */
-  ensureRunning(): Promise<void>;
+  /** Stops it if it runs and removes its directory (for after hooks). */
+  dispose(): Promise<void>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function confValue(conf: string, key: string): string | undefined {
-  const m = new RegExp(`^\\s*${key}\\s+(\\S.*?)\\s*$`, 'm').exec(conf);
-  return m?.[1];
-}
-
 function processAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
+    process.kill(pid, 0); // signal 0: existence check only, nothing is delivered
   } catch {
     return false;
   }
@@ -141,69 +123,66 @@ function readPid(pidFile: string): number | undefined {
   }
 }
 
-/**
- * A controller for the system Mosquitto (127.0.0.1:1883), or the reason it cannot be restarted from this
- * process (not reachable, not root, no pid file, the pid is not `mosquitto -d -c /etc/mosquitto/mosquitto.conf`,
- * persistence off) — pass that to requireOrSkip.
- */
-export async function systemMosquitto(): Promise<SystemMosquitto | string> {
-  const { host, port, url } = SYSTEM_MOSQUITTO;
-  if (!(await serviceAvailable(host, port))) return `Mosquitto ${host}:${port} is not reachable`;
-  if (process.getuid?.() !== 0) return 'this process is not root';
-  let conf: string;
+function commandLine(pid: number): string[] {
   try {
-    conf = readFileSync(SYSTEM_MOSQUITTO.conf, 'utf8');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a.length > 0);
   } catch {
-    return `${SYSTEM_MOSQUITTO.conf} is not readable`;
+    return [];
   }
-  const pidFile = confValue(conf, 'pid_file');
-  if (!pidFile) return `${SYSTEM_MOSQUITTO.conf} sets no pid_file`;
-  if (confValue(conf, 'persistence') !== 'true') return `${SYSTEM_MOSQUITTO.conf} does not set "persistence true"`;
-  const original = readPid(pidFile);
-  if (original === undefined || !processAlive(original)) return `no live pid in ${pidFile}`;
-  let argv: string[];
-  try {
-    argv = readFileSync(`/proc/${original}/cmdline`, 'utf8').split('\0').filter((a) => a.length > 0);
-  } catch {
-    return `cannot read the command line of pid ${original}`;
-  }
-  const c = argv.indexOf('-c');
-  if (!/(^|\/)mosquitto$/.test(argv[0] ?? '') || !argv.includes('-d') || argv[c + 1] !== SYSTEM_MOSQUITTO.conf)
-    return `pid ${original} is not "mosquitto -d -c ${SYSTEM_MOSQUITTO.conf}" (it is "${argv.join(' ')}")`;
-  const runDir = dirname(pidFile);
-  const runDirStat = statSync(runDir); // the owner to give it back if it has to be created again
+}
 
+async function waitFor(cond: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+/** Starts a {@link DaemonMosquitto}; resolves once its port accepts connections. */
+export async function startDaemonMosquitto(binary: string): Promise<DaemonMosquitto> {
+  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-mosqd-'));
+  chmodSync(dir, 0o777); // mosquitto started as root drops to its own user and writes its database, pid file and log here
+  const port = await freePort();
+  const host = '127.0.0.1';
+  const pidFile = join(dir, 'mosquitto.pid');
+  const logFile = join(dir, 'mosquitto.log');
+  const confPath = join(dir, 'mosquitto.conf');
+  // the config the Debian package installs for its system broker, moved into `dir` and onto `port`
+  writeFileSync(
+    confPath,
+    [`pid_file ${pidFile}`, 'persistence true', `persistence_location ${dir}/`, `log_dest file ${logFile}`, `listener ${port} ${host}`, 'allow_anonymous true', ''].join('\n'),
+    { mode: 0o644 },
+  );
+  const argv = [binary, '-d', '-c', confPath];
+  const log = (): string => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const ours = (p: number): boolean => {
+    const a = commandLine(p);
+    return /(^|\/)mosquitto$/.test(a[0] ?? '') && a.slice(1).join(' ') === argv.slice(1).join(' ');
+  };
   const pid = (): number | undefined => {
     const p = readPid(pidFile);
-    return p !== undefined && processAlive(p) ? p : undefined;
-  };
-
-  const waitFor = async (cond: () => Promise<boolean> | boolean, ms: number): Promise<boolean> => {
-    const end = Date.now() + ms;
-    while (!(await cond())) {
-      if (Date.now() > end) return false;
-      await sleep(50);
-    }
-    return true;
+    return p !== undefined && processAlive(p) && ours(p) ? p : undefined;
   };
 
   const stop = async (): Promise<void> => {
     const p = pid();
-    if (p === undefined) throw new Error(`system mosquitto: no live pid in ${pidFile}`);
+    if (p === undefined) throw new Error(`private mosquitto: no live pid of "${argv.join(' ')}" in ${pidFile}`);
     process.kill(p, 'SIGTERM');
     const down = await waitFor(async () => !processAlive(p) && !(await serviceAvailable(host, port, 200)), 15_000);
-    if (!down) throw new Error(`system mosquitto (pid ${p}) did not exit within 15 s of SIGTERM`);
+    if (!down) throw new Error(`private mosquitto (pid ${p}) did not exit within 15 s of SIGTERM`);
   };
 
   const start = async (): Promise<number> => {
-    if (!existsSync(runDir)) {
-      mkdirSync(runDir, { recursive: true });
-      chmodSync(runDir, runDirStat.mode & 0o7777);
-      chownSync(runDir, runDirStat.uid, runDirStat.gid);
-    }
     const before = readPid(pidFile);
-    const logDir = mkdtempSync(join(tmpdir(), 'hopsafe-sysmosq-'));
-    const errPath = join(logDir, 'stderr');
+    const errPath = join(dir, 'stderr');
     const errFd = openSync(errPath, 'w');
     try {
       // -d: the parent exits once the daemon forked; a file (not a pipe) for stderr so nothing waits on the daemon
@@ -212,23 +191,23 @@ export async function systemMosquitto(): Promise<SystemMosquitto | string> {
         const p = pid();
         return p !== undefined && p !== before && (await serviceAvailable(host, port, 200));
       }, 10_000);
-      if (!started) {
-        throw new Error(`system mosquitto did not come back ("${argv.join(' ')}" exited ${String(r.status)}): ${readFileSync(errPath, 'utf8')}`);
-      }
+      if (!started) throw new Error(`private mosquitto did not start ("${argv.join(' ')}" exited ${String(r.status)}): ${readFileSync(errPath, 'utf8')}${log()}`);
       return pid()!;
     } finally {
       closeSync(errFd);
-      rmSync(logDir, { recursive: true, force: true });
     }
   };
 
-  const ensureRunning = async (): Promise<void> => {
-    if (await serviceAvailable(host, port, 500)) return;
-    const p = readPid(pidFile);
-    if (p !== undefined) await waitFor(() => !processAlive(p), 15_000); // still shutting down
-    if (await serviceAvailable(host, port, 500)) return;
-    await start();
+  const dispose = async (): Promise<void> => {
+    if (pid() !== undefined) await stop();
+    rmSync(dir, { recursive: true, force: true });
   };
 
-  return { url, pid, alive: processAlive, stop, start, ensureRunning };
+  try {
+    await start();
+  } catch (e) {
+    await dispose().catch(() => undefined);
+    throw e;
+  }
+  return { port, url: `mqtt://${host}:${port}`, pid, alive: processAlive, stop, start, dispose };
 }

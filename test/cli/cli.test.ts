@@ -1,0 +1,128 @@
+/**
+ * The built `hopsafe` command (dist/cli/main.js, what the package's bin runs; `npm test` builds it first):
+ * `--version`, every `--help` exits 0, usage errors exit 2, and `hopsafe bridge` ends with 0 on SIGINT/SIGTERM —
+ * once up, and while still connecting. [SPEC 8.5]
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { startBroker } from '../../src/broker/index.js';
+
+const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const cleanup: Array<() => Promise<unknown>> = [];
+after(async () => {
+  for (const c of cleanup.reverse()) await c().catch(() => undefined);
+});
+
+function hopsafe(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('hopsafe --version (and -v) prints the package version and exits 0', () => {
+  for (const flag of ['--version', '-v']) {
+    const r = hopsafe(flag);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${VERSION}\n`);
+  }
+});
+
+for (const cmd of [[], ['demo'], ['peer'], ['pki'], ['pki', 'init'], ['vectors'], ['vectors', 'verify'], ['vectors', 'generate'], ['bridge'], ['bench']]) {
+  test(`hopsafe ${[...cmd, '--help'].join(' ')} (and -h) prints its usage on stdout and exits 0`, () => {
+    for (const flag of ['--help', '-h']) {
+      const r = hopsafe(...cmd, flag);
+      assert.equal(r.status, 0, `${flag}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /usage/i, flag);
+    }
+  });
+}
+
+test('usage errors exit 2 with the usage on stderr', () => {
+  for (const args of [['no-such-command'], ['vectors'], ['vectors', 'verify'], ['vectors', '--bogus'], ['vectors', 'generate'], ['bridge', '--bogus'], ['demo', '--bogus']]) {
+    const r = hopsafe(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /usage/i, args.join(' '));
+  }
+});
+
+/** `hopsafe bridge` between two sides; resolves `seen(text)` once stderr shows `text`. */
+function bridge(east: string, west: string) {
+  const child = spawn(process.execPath, [MAIN, 'bridge', '--side', `east=${east}`, '--side', `west=${west}`, '--route', 'der-*=east', '--route', 'cc=west', '--id', 'der-1,cc']);
+  let err = '';
+  const waiters: Array<{ text: string; resolve: () => void }> = [];
+  child.stdout.resume();
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    for (const w of waiters.splice(0)) if (err.includes(w.text)) w.resolve();
+    else waiters.push(w);
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  cleanup.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const seen = (text: string): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (err.includes(text)) return resolve();
+      waiters.push({ text, resolve });
+      void exit.then((e) => reject(new Error(`bridge exited (${e.code ?? e.signal}) before "${text}": ${err}`)));
+    });
+  return { child, exit, seen, stderr: () => err };
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`[SPEC 8.5] hopsafe bridge (up, two embedded brokers) ends with exit 0 on ${signal}`, async () => {
+    const east = await startBroker();
+    const west = await startBroker();
+    cleanup.push(() => east.close(), () => west.close());
+    const b = bridge(east.url, west.url);
+    await b.seen('hopsafe bridge: up');
+    b.child.kill(signal);
+    assert.deepEqual(await b.exit, { code: 0, signal: null }, b.stderr());
+    assert.match(b.stderr(), /forwarded=0 /, 'it closed and printed its counters');
+  });
+}
+
+/** A TCP server that accepts and never answers: an MQTT connect to it waits for a CONNACK that never comes. */
+async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+test('[SPEC 8.5] hopsafe bridge stopped while it is still connecting ends with exit 0 (SIGTERM), at once on a second signal (SIGINT)', async () => {
+  const hole = await blackHole();
+  const west = await startBroker();
+  cleanup.push(() => hole.close(), () => west.close());
+
+  const one = bridge(hole.url, west.url);
+  await one.seen('hopsafe bridge: connecting east, west');
+  one.child.kill('SIGTERM');
+  assert.deepEqual(await one.exit, { code: 0, signal: null }, one.stderr());
+  assert.match(one.stderr(), /SIGTERM while starting; stopped/);
+  assert.doesNotMatch(one.stderr(), /hopsafe bridge: up/);
+
+  const two = bridge(hole.url, west.url);
+  await two.seen('hopsafe bridge: connecting');
+  two.child.kill('SIGTERM');
+  await two.seen('while starting; stopped');
+  two.child.kill('SIGINT');
+  assert.deepEqual(await two.exit, { code: 0, signal: null }, two.stderr());
+  assert.match(two.stderr(), /SIGINT again: exiting without waiting/);
+});
