@@ -204,8 +204,9 @@ export function precheckInit(ctx: HandshakeContext, bytes: Uint8Array, from: str
   ctx.replayCache.checkRandom(t.random, now);
   if (!ctx.acceptProtection.includes(t.protection)) throw new HopsafeError('ERR_NEGOTIATION', `protection ${t.protection} not accepted`);
   if (t.earlyData && t.protection !== 'integrity') throw new HopsafeError('ERR_NEGOTIATION', 'early data outside integrity mode');
-  // [SPEC 5.5] Selection: the initiator's most preferred suite that we accept and it sent a key share for.
-  const accepted = new Set(ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group)).map((s) => s.id));
+  // [SPEC 5.5] Selection: the initiator's most preferred suite that we accept (listed, group and AEAD supported by
+  // our provider) and it sent a key share for.
+  const accepted = new Set(ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group) && ctx.provider.supportsAead(s.aead)).map((s) => s.id));
   for (const id of t.suites) {
     const s = suiteById(id);
     if (!s || !accepted.has(id)) continue;
