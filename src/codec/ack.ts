@@ -7,7 +7,7 @@
  *   AckRange ::= SEQUENCE { epoch INTEGER (0..65535), highest INTEGER (0..2^48-1), accepted OCTET STRING (SIZE (8)) }
  *
  * `accepted` is a big-endian 64-bit map: bit i (value 2^i) set ⇔ record `highest − i` was accepted.
- * Bit 0 is always set; bits for negative sequence numbers are clear.
+ * Bit 0 is always set; bits for negative sequence numbers are clear; two ranges are in ascending epoch order.
  */
 import { HopsafeError } from '../errors/index.js';
 import { equal } from '../bytes/index.js';
@@ -60,7 +60,11 @@ export function decodeAck(bytes: Uint8Array): AckRange[] {
       if (((r.accepted[ACK_MAP_LENGTH - 1 - (i >>> 3)] as number) & (1 << (i & 7))) !== 0) throw new HopsafeError('ERR_MALFORMED', 'Ack: bit below sequence 0');
     return r;
   });
-  if (ranges.length === 2 && ranges[0]?.epoch === ranges[1]?.epoch) throw new HopsafeError('ERR_MALFORMED', 'Ack: two ranges for one epoch');
+  // [SPEC 7.6] Two ranges are in ascending epoch order (the previous epoch, in grace, first): equal or descending
+  // epochs are refused.
+  const [r0, r1] = ranges;
+  if (r0 && r1 && r0.epoch >= r1.epoch)
+    throw new HopsafeError('ERR_MALFORMED', r0.epoch === r1.epoch ? 'Ack: two ranges for one epoch' : 'Ack: ranges not in ascending epoch order');
   if (!equal(encodeAck(ranges), bytes)) throw new HopsafeError('ERR_MALFORMED', 'Ack is not canonical DER');
   return ranges;
 }

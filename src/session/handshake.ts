@@ -4,7 +4,7 @@
  * Order of checks on receipt (cheap first, so floods cost little): size → DER → version/role →
  * ids → freshness → replay → negotiation → certificate chain → signature. [SPEC 5.7]
  */
-import { HopsafeError } from '../errors/index.js';
+import { HopsafeError, isHopsafeError } from '../errors/index.js';
 import { concat, equal, utf8, wipe } from '../bytes/index.js';
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
 import { GROUP_IDS, SIGNATURE_IDS, groupFromId, signatureFromId, suiteById, type Suite } from '../crypto/suites.js';
@@ -78,9 +78,25 @@ function rand(ctx: HandshakeContext, n: number): Uint8Array {
   return ctx.rng ? ctx.rng(n) : ctx.provider.randomBytes(n);
 }
 
+/** Draws a deterministic EC scalar at most this often before giving up (a P-256 draw fails with p ≈ 2^-32). */
+const MAX_SCALAR_DRAWS = 64;
+
+/**
+ * An ephemeral key pair. With a deterministic stream (test vectors) the private key is the next 32 (X25519, P-256,
+ * brainpoolP256r1) or 48 (P-384) bytes; an EC scalar outside [1, n−1] (the provider refuses it: ERR_INPUT) is
+ * discarded and the next one drawn (rejection sampling). [SPEC 11.1]
+ */
 function keyPair(ctx: HandshakeContext, s: Suite): KeyPair {
   if (!ctx.rng) return ctx.provider.kexKeyPair(s.group);
-  return ctx.provider.kexKeyPair(s.group, ctx.rng(s.group === 'p384' ? 48 : 32));
+  for (let draws = 1; ; draws++) {
+    const sk = ctx.rng(s.group === 'p384' ? 48 : 32);
+    try {
+      return ctx.provider.kexKeyPair(s.group, sk);
+    } catch (e) {
+      wipe(sk);
+      if (s.group === 'x25519' || draws >= MAX_SCALAR_DRAWS || !isHopsafeError(e) || e.code !== 'ERR_INPUT') throw e;
+    }
+  }
 }
 
 function sign(ctx: HandshakeContext, context: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
@@ -190,8 +206,9 @@ export function precheckInit(ctx: HandshakeContext, bytes: Uint8Array, from: str
   ctx.replayCache.checkRandom(t.random, now);
   if (!ctx.acceptProtection.includes(t.protection)) throw new HopsafeError('ERR_NEGOTIATION', `protection ${t.protection} not accepted`);
   if (t.earlyData && t.protection !== 'integrity') throw new HopsafeError('ERR_NEGOTIATION', 'early data outside integrity mode');
-  // [SPEC 5.5] Selection: the initiator's most preferred suite that we accept and it sent a key share for.
-  const accepted = new Set(ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group)).map((s) => s.id));
+  // [SPEC 5.5] Selection: the initiator's most preferred suite that we accept (listed, group and AEAD supported by
+  // our provider) and it sent a key share for.
+  const accepted = new Set(ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group) && ctx.provider.supportsAead(s.aead)).map((s) => s.id));
   for (const id of t.suites) {
     const s = suiteById(id);
     if (!s || !accepted.has(id)) continue;

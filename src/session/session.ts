@@ -269,6 +269,16 @@ export class Session implements RecordContext {
     return this.lastUpdate;
   }
 
+  /**
+   * [SPEC 7.2] The send epochs whose own ephemeral private key is still retained for the peer's key updates,
+   * ascending (0 = the handshake's).
+   */
+  get ephemeralEpochs(): number[] {
+    const out = this.eph0 ? [0] : [];
+    for (const e of this.ephemerals?.keys() ?? []) out.push(e);
+    return out;
+  }
+
   /** The sequence number the next sealed record will carry. */
   get nextSeq(): number {
     return this.sSeq;
@@ -388,6 +398,7 @@ export class Session implements RecordContext {
       wipe(u.nextChainSecret);
       throw new HopsafeError('ERR_MALFORMED', 'key update changes the key share length');
     }
+    this.forgetEphemeralsBefore(u.token.peerKeyEpoch);
     if (this.previous) this.retirePrevious();
     // The current epoch stays open for graceMs under its own copy of its keys; its place in km takes the new epoch.
     st.block = new Uint8Array(st.block.subarray(st.off, st.off + dir));
@@ -422,6 +433,25 @@ export class Session implements RecordContext {
   /** [SPEC 7.3] Bytes held for this session (frames ahead of their key update). */
   get heldBytes(): number {
     return this.earlyBytes;
+  }
+
+  /**
+   * [SPEC 7.2] The peer's ClearToken2 named our ephemeral of send epoch `k`. The peer only ever combines with our
+   * latest value it has received and receives our updates in order, so it never names an older one again: wipe
+   * and drop ours below `k` (forward secrecy inside the session).
+   */
+  private forgetEphemeralsBefore(k: number): void {
+    if (k > 0 && this.eph0) {
+      wipe(this.eph0);
+      this.eph0 = undefined;
+    }
+    const m = this.ephemerals;
+    if (!m) return;
+    for (const [e, key] of m)
+      if (e < k) {
+        wipe(key);
+        m.delete(e);
+      }
   }
 
   private retirePrevious(): void {

@@ -44,6 +44,14 @@ test('[SPEC 7.6] Ack decoding is strict: highest unmarked, bits below 0, two ran
   ];
   for (const b of bad) assert.equal(codeOf(() => decodeAck(b)), 'ERR_MALFORMED');
   assert.equal(codeOf(() => decodeAck(new Uint8Array(200).fill(0x30))), 'ERR_TOO_LARGE', 'size cap before parsing [SPEC 5.2]');
+});
+
+test('[SPEC 7.6] Ack ranges are in ascending epoch order: the previous epoch first; descending is ERR_MALFORMED', () => {
+  const prev = range(4, 9, [9, 8]);
+  const cur = range(5, 0, [0]);
+  assert.deepEqual(decodeAck(encodeAck([prev, cur])), [prev, cur]);
+  assert.equal(codeOf(() => decodeAck(encodeAck([cur, prev]))), 'ERR_MALFORMED');
+  assert.equal(codeOf(() => decodeAck(encodeAck([range(7, 1, [1]), range(2, 3, [3])]))), 'ERR_MALFORMED', 'not only adjacent epochs');
   assert.throws(() => encodeAck([]), (e) => isHopsafeError(e) && e.code === 'ERR_INPUT');
 });
 

@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import { HopsafeError } from '../../src/errors/index.js';
 import { utf8 } from '../../src/bytes/index.js';
 import type { Delivery, Session } from '../../src/session/session.js';
+import type { KeyPair } from '../../src/crypto/provider.js';
+import { complete, initiate, respond, responseFrame } from '../../src/session/handshake.js';
 import { codeOf } from '../helpers/codes.js';
 import { handshake, makePair, type Pair } from '../helpers/session-pair.js';
 
@@ -129,6 +131,89 @@ describe('[SPEC 7.2] key update', () => {
     const t = Date.now();
     const [d] = sb.open(sa.keyUpdate(t, true), t);
     assert.deepEqual(d, { type: 'key-update', epoch: 1, requestUpdate: true });
+  });
+
+  test('[SPEC 7.2] an own ephemeral is wiped once the peer\'s ClearToken2 names a later one of ours', async () => {
+    const now = Date.now();
+    const { pending, frame } = initiate(pair.a, pair.idB, now);
+    const r = await respond(pair.b, frame, pair.idA, now);
+    const sb = r.session;
+    const sa = (await complete(pair.a, pending, responseFrame(r.token), pair.idB, now)).session;
+    const eph0 = pending.ephemerals.get(sa.suite.group)?.privateKey;
+    assert.ok(eph0 && eph0.some((b) => b !== 0));
+    const kp = (): KeyPair => sa.provider.kexKeyPair(sa.suite.group);
+    assert.deepEqual(sa.ephemeralEpochs, [0]);
+    const [k1, k2] = [kp(), kp()];
+    const u1 = sa.keyUpdate(now, false, k1);
+    // B updates before it sees A's update: it names A's handshake share (peerKeyEpoch 0); nothing can go yet.
+    sa.open(sb.keyUpdate(now), now);
+    assert.deepEqual(sa.ephemeralEpochs, [0, 1]);
+    sb.open(u1, now);
+    const u2 = sa.keyUpdate(now, false, k2);
+    assert.deepEqual(sa.ephemeralEpochs, [0, 1, 2]);
+    sb.open(u2, now);
+    // B's next update names A's epoch 2: A's keys of epochs 0 and 1 are zeroed and dropped, epoch 2's is kept.
+    sa.open(sb.keyUpdate(now), now);
+    assert.deepEqual(sa.ephemeralEpochs, [2]);
+    assert.ok(eph0.every((b) => b === 0), 'handshake ephemeral wiped');
+    assert.ok(k1.privateKey.every((b) => b === 0), 'epoch 1 ephemeral wiped');
+    assert.ok(k2.privateKey.some((b) => b !== 0), 'epoch 2 ephemeral still needed');
+    // B can update again (still naming epoch 2) and both directions keep working.
+    sa.open(sb.keyUpdate(now), now);
+    assert.deepEqual(sa.ephemeralEpochs, [2]);
+    assert.deepEqual(data(sb.open(sa.seal(utf8('a')), now)), ['a']);
+    assert.deepEqual(data(sa.open(sb.seal(utf8('b')), now)), ['b']);
+  });
+
+  test('[SPEC 7.2] several rounds of updates from both sides: exactly the ephemerals the peer can still name are retained', async () => {
+    const { sa, sb } = await handshake(pair);
+    const t = Date.now();
+    // The peer names our latest ephemeral it has seen, i.e. its receive epoch when it updates; once that update
+    // arrives, everything of ours older than the named epoch is gone.
+    const named = new Map<Session, number>([
+      [sa, 0],
+      [sb, 0],
+    ]);
+    const names = new WeakMap<Uint8Array, number>();
+    const update = (x: Session, requestUpdate = false): Uint8Array => {
+      const f = x.keyUpdate(t, requestUpdate);
+      names.set(f, x.receiveEpoch);
+      return f;
+    };
+    const deliver = (to: Session, f: Uint8Array): Delivery[] => {
+      const ds = to.open(f, t);
+      named.set(to, names.get(f) as number);
+      return ds;
+    };
+    const rounds: ((x: Session, y: Session) => void)[] = [
+      (x, y) => void deliver(y, update(x)), // one side alone
+      (x, y) => {
+        // requestUpdate, answered at once (as the endpoint does: with requestUpdate = false)
+        const [d] = deliver(y, update(x, true));
+        assert.ok(d?.type === 'key-update' && d.requestUpdate);
+        const [back] = deliver(x, update(y));
+        assert.ok(back?.type === 'key-update' && !back.requestUpdate);
+      },
+      (x, y) => {
+        // crossing updates
+        const ux = update(x);
+        const uy = update(y);
+        deliver(y, ux);
+        deliver(x, uy);
+      },
+    ];
+    for (let i = 0; i < 15; i++) {
+      const [x, y] = i % 2 === 0 ? [sa, sb] : [sb, sa];
+      (rounds[i % rounds.length] as (x: Session, y: Session) => void)(x, y);
+      assert.deepEqual(data(sb.open(sa.seal(utf8(`a${i}`)), t)), [`a${i}`]);
+      assert.deepEqual(data(sa.open(sb.seal(utf8(`b${i}`)), t)), [`b${i}`]);
+      for (const s of [sa, sb]) {
+        const from = named.get(s) as number;
+        const want = Array.from({ length: s.sendEpoch - from + 1 }, (_, k) => from + k).slice(-s.options.retainedEphemerals);
+        assert.deepEqual(s.ephemeralEpochs, want, `round ${i}`);
+      }
+    }
+    assert.ok(sa.sendEpoch >= 8 && sb.sendEpoch >= 8);
   });
 
   test('[SPEC 7.5] automatic key update is due after the configured message count', async () => {

@@ -10,6 +10,11 @@ import { verifyVector } from '../../src/testing/vectors.js';
 import { vectorFileSchema } from '../../src/schemas/vectors.js';
 import { decodeBatch } from '../../src/codec/batch.js';
 import { fromHex, toHex } from '../../src/bytes/index.js';
+import { suiteByName } from '../../src/crypto/suites.js';
+import { decodeHandshakeResponse, decodeRecordHeader, FrameType } from '../../src/codec/frame.js';
+import { decodeClearToken2, decodeSignedClearToken1 } from '../../src/codec/tokens.js';
+import { decodeAck } from '../../src/codec/ack.js';
+import { openRecord } from '../../src/session/record.js';
 
 const dir = new URL('.', import.meta.url).pathname;
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -35,6 +40,45 @@ test('[SPEC 3.7, 11] every vector carries a BATCH of its a2b records that splits
     assert.ok(v.expected.batch, `${f}: batch`);
     assert.equal(v.expected.batch.frame.slice(0, 2), '18', `${f}: version 1, type 8`);
     assert.deepEqual(decodeBatch(fromHex(v.expected.batch.frame)).map(toHex), a2b, f);
+  }
+});
+
+test('[SPEC 11] every vector is the run SPEC 11 describes: offer, timestamps, leaf only, bare HS_RESP, key update, ACK', () => {
+  const provider = createNodeProvider();
+  for (const f of files) {
+    const v = vectorFileSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+    const e = v.expected;
+    const suite = suiteByName(v.suite);
+    const init = decodeSignedClearToken1(fromHex(e.hsInit).subarray(1)).token;
+    const resp = decodeHandshakeResponse(fromHex(e.hsResp));
+    const r = decodeSignedClearToken1(resp.token).token;
+    assert.deepEqual(init.suites, [suite.id], `${f}: offer is [suite]`);
+    assert.equal(init.keyShares.length, 1, f);
+    assert.deepEqual([init.timestamp, r.timestamp], [v.time, v.time], `${f}: both timestamps = time`);
+    assert.deepEqual([init.certificates.length, r.certificates.length], [1, 1], `${f}: leaf only`);
+    assert.equal(init.attributeCertificates ?? r.attributeCertificates, undefined, f);
+    assert.equal(resp.record, undefined, `${f}: HS_RESP carries no record`);
+    assert.deepEqual(e.records.map((x) => x.direction), ['a2b', 'b2a', 'a2b', 'b2a'], f);
+    const rc = { provider, suite, protection: v.protection };
+    const keys = (k: typeof e.a2b) => ({ ik: fromHex(k.ik), ...(k.ek && k.iv ? { ek: fromHex(k.ek), iv: fromHex(k.iv) } : {}) });
+    const sent = (dir: 'a2b' | 'b2a') => e.records.filter((x) => x.direction === dir).length;
+    // Key update: the a2b sender, epoch 0 at its next sequence number; ClearToken2 names the handshake share.
+    assert.equal(e.keyUpdate.direction, 'a2b', f);
+    const ku = fromHex(e.keyUpdate.frame);
+    const kh = decodeRecordHeader(ku);
+    assert.deepEqual([kh.type, kh.epoch, kh.seq], [FrameType.KEY_UPDATE, 0, sent('a2b')], f);
+    const ct2 = decodeClearToken2(openRecord(rc, keys(e.a2b), kh, ku));
+    assert.deepEqual([ct2.newEpoch, ct2.peerKeyEpoch, ct2.requestUpdate], [1, 0, false], f);
+    assert.equal(toHex(ct2.publicKey), toHex(provider.kexKeyPair(suite.group, fromHex(e.keyUpdate.ephemeralPrivateKey)).publicKey), f);
+    const rh = decodeRecordHeader(fromHex(e.keyUpdate.record.frame));
+    assert.deepEqual([rh.type, rh.epoch, rh.seq], [FrameType.DATA, 1, 0], f);
+    // ACK: the update's receiver, its epoch 0 at its next sequence number, two ascending ranges.
+    assert.equal(e.ack.direction, 'b2a', f);
+    const ack = fromHex(e.ack.frame);
+    const ah = decodeRecordHeader(ack);
+    assert.deepEqual([ah.type, ah.epoch, ah.seq], [FrameType.ACK, 0, sent('b2a')], f);
+    const ranges = decodeAck(openRecord(rc, keys(e.b2a), ah, ack)).map((x) => [x.epoch, x.highest, toHex(x.accepted)]);
+    assert.deepEqual(ranges, [[0, kh.seq, '0000000000000007'], [1, 0, '0000000000000001']], f);
   }
 });
 
