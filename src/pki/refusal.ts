@@ -9,6 +9,8 @@ export const REFUSAL_CODES = {
   malformed: 'ERR_MALFORMED',
   /** No path from the leaf to a configured root (unknown issuer, bad signature, refused algorithm). */
   'no-path': 'ERR_CERT_UNTRUSTED',
+  /** [SPEC 10.2] Path building ran out of its work budget (signature checks) before a path passed. */
+  'path-budget': 'ERR_CERT_UNTRUSTED',
   /** The peer presented a certificate that is not on the validated path. */
   'extra-certificate': 'ERR_CERT_UNTRUSTED',
   /** A CA on the path is not a CA (basicConstraints cA false/absent, keyUsage without keyCertSign). */

@@ -32,6 +32,19 @@ export const DEFAULT_ACCEPTED_EKUS: readonly string[] = [ID_KP_CLIENT_AUTH, ID_K
 export const MAX_PRESENTED_CHAIN = 8;
 export const MAX_PATH_LENGTH = 8;
 export const MAX_ATTRIBUTE_CERTS = 8;
+/**
+ * [SPEC 10.2] Work budget of one validation: signature checks made while building paths (memoised ones
+ * included). A budget that runs out before a path passes every check refuses with ERR_CERT_UNTRUSTED.
+ */
+export const MAX_SIGNATURE_CHECKS = 32;
+
+/** What path building may still spend in one validation. [SPEC 10.2] */
+interface Budget {
+  signatures: number;
+  exhausted: boolean;
+  /** Why the last candidate failed, for the refusal's detail. */
+  why: string;
+}
 
 export interface TrustStoreOptions {
   /** Clock for trust updates (onRevoked checks); `verify` uses `req.now`. */
@@ -176,32 +189,69 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     return ok;
   }
 
-  /** Depth-first path building; returns [cert, …, root] or a reason. */
-  function buildPath(leaf: ParsedCert, pool: readonly ParsedCert[], cfg: Config): ParsedCert[] | string {
-    let why = `no trusted issuer found for "${leaf.issuerText}"`;
-    const walk = (cert: ParsedCert, visited: Set<string>): ParsedCert[] | undefined => {
-      if (cfg.roots.some((r) => r.fingerprint === cert.fingerprint)) return [cert];
-      if (visited.size >= MAX_PATH_LENGTH) {
-        why = `path longer than ${MAX_PATH_LENGTH}`;
-        return undefined;
+  /**
+   * Depth-first path building under a work budget. [SPEC 10.2] Yields every path [cert, …, root] found, in
+   * order (roots first, then candidates issued under a root's name, then those whose subjectKeyIdentifier
+   * matches the child's authorityKeyIdentifier, then the rest); the caller checks each and stops at the
+   * first that passes.
+   * Bounded: at most MAX_PATH_LENGTH certificates below the root, at most MAX_SIGNATURE_CHECKS signature
+   * checks per validation (memoised ones count too, so the outcome does not depend on the memo), and a
+   * (certificate, depth) state that led to no path is not explored again.
+   */
+  function* candidatePaths(leaf: ParsedCert, pool: readonly ParsedCert[], cfg: Config, budget: Budget): Generator<ParsedCert[], void, undefined> {
+    const dead = new Set<string>();
+    const check = (cert: ParsedCert, issuer: ParsedCert): boolean => {
+      if (budget.signatures <= 0) {
+        budget.exhausted = true;
+        return false;
       }
-      for (const root of cfg.roots) {
-        if (!equal(root.subject, cert.issuer)) continue;
-        if (signedBy(cert, root)) return [cert, root];
-        why = cert.sigSpec.ok ? `signature of "${cert.subjectText}" does not verify with root "${root.subjectText}"` : cert.sigSpec.reason;
-      }
-      for (const cand of pool) {
-        if (visited.has(cand.fingerprint) || !equal(cand.subject, cert.issuer)) continue;
-        if (!signedBy(cert, cand)) {
-          why = cert.sigSpec.ok ? `signature of "${cert.subjectText}" does not verify with "${cand.subjectText}"` : cert.sigSpec.reason;
-          continue;
-        }
-        const rest = walk(cand, new Set([...visited, cand.fingerprint]));
-        if (rest) return [cert, ...rest];
-      }
-      return undefined;
+      budget.signatures--;
+      const ok = signedBy(cert, issuer);
+      if (!ok) budget.why = cert.sigSpec.ok ? `signature of "${cert.subjectText}" does not verify with "${issuer.subjectText}"` : cert.sigSpec.reason;
+      return ok;
     };
-    return walk(leaf, new Set([leaf.fingerprint])) ?? why;
+    function* walk(cert: ParsedCert, onPath: ReadonlySet<string>): Generator<ParsedCert[], boolean, undefined> {
+      if (cfg.roots.some((r) => r.fingerprint === cert.fingerprint)) {
+        yield [cert];
+        return true;
+      }
+      const depth = onPath.size;
+      const state = `${cert.fingerprint}@${depth}`;
+      if (dead.has(state)) return false;
+      if (depth >= MAX_PATH_LENGTH) {
+        budget.why = `path longer than ${MAX_PATH_LENGTH}`;
+        return false;
+      }
+      let found = false;
+      for (const root of cfg.roots) {
+        if (budget.exhausted) return found;
+        if (!equal(root.subject, cert.issuer) || !check(cert, root)) continue;
+        found = true;
+        yield [cert, root];
+      }
+      const akid = cert.authorityKeyId;
+      const named = pool.filter((c) => !onPath.has(c.fingerprint) && equal(c.subject, cert.issuer));
+      // Candidates one step from a root first, then those whose key id the child names (stable otherwise).
+      const score = (c: ParsedCert): number =>
+        (cfg.roots.some((r) => equal(r.subject, c.issuer)) ? 2 : 0) + (akid && c.subjectKeyId && equal(c.subjectKeyId, akid) ? 1 : 0);
+      const ordered = named.map((c) => [score(c), c] as const).sort((a, b) => b[0] - a[0]).map(([, c]) => c);
+      for (const cand of ordered) {
+        if (budget.exhausted) return found;
+        if (!check(cert, cand)) continue;
+        const below = walk(cand, new Set([...onPath, cand.fingerprint]));
+        for (let r = below.next(); ; r = below.next()) {
+          if (r.done) {
+            if (r.value) found = true;
+            break;
+          }
+          found = true;
+          yield [cert, ...r.value];
+        }
+      }
+      if (!found && !budget.exhausted) dead.add(state);
+      return found;
+    }
+    yield* walk(leaf, new Set([leaf.fingerprint]));
   }
 
   /** Current, signature-checked CRLs from `issuer` for `cert`. */
@@ -226,11 +276,38 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     return { freshUntil };
   }
 
+  /**
+   * [SPEC 10.2] Builds candidate paths under the work budget and returns the first that passes every check;
+   * when none does, the first candidate's refusal decides (or ERR_CERT_UNTRUSTED when none was found or the
+   * budget ran out first).
+   */
   function fullValidation(chain: readonly ParsedCert[], now: number, cfg: Config): Validated {
     const leaf = chain[0] as ParsedCert;
-    const pool = [...chain.slice(1), ...cfg.intermediates];
-    const path = buildPath(leaf, pool, cfg);
-    if (typeof path === 'string') throw refuse('no-path', path);
+    const pool: ParsedCert[] = [];
+    const inPool = new Set<string>();
+    for (const c of [...chain.slice(1), ...cfg.intermediates])
+      if (!inPool.has(c.fingerprint)) {
+        inPool.add(c.fingerprint);
+        pool.push(c);
+      }
+    const budget: Budget = { signatures: MAX_SIGNATURE_CHECKS, exhausted: false, why: `no trusted issuer found for "${leaf.issuerText}"` };
+    let first: HopsafeError | undefined;
+    for (const path of candidatePaths(leaf, pool, cfg, budget)) {
+      try {
+        return checkPath(path, chain, now, cfg);
+      } catch (e) {
+        if (!(e instanceof HopsafeError)) throw e;
+        first ??= e;
+      }
+    }
+    if (first) throw first;
+    if (budget.exhausted) throw refuse('path-budget', `no acceptable path within ${MAX_SIGNATURE_CHECKS} signature checks`);
+    throw refuse('no-path', budget.why);
+  }
+
+  /** Every check of SPEC 10.2 steps 2–5 on one candidate path. */
+  function checkPath(path: readonly ParsedCert[], chain: readonly ParsedCert[], now: number, cfg: Config): Validated {
+    const leaf = path[0] as ParsedCert;
     const fps = new Set(path.map((c) => c.fingerprint));
     for (const c of chain) if (!fps.has(c.fingerprint)) throw refuse('extra-certificate', `presented certificate "${c.subjectText}" is not on the validated path`);
     // [SPEC 10.2] validity of every certificate, leaf first
