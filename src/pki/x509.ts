@@ -212,10 +212,11 @@ function readExtensions(node: Tlv | undefined): Map<string, Ext> {
 
 function readKeyUsage(node: Tlv, what: string): Set<KeyUsageName> {
   if (node.tag !== TAG.BIT_STRING) throw malformed(`${what} is not a BIT STRING`);
-  const { bytes } = bitString(node, what);
+  // [SPEC 10.1] only the bits the BIT STRING declares are read (its unused bits are zero by then).
+  const { bytes, bits } = bitString(node, what);
   const out = new Set<KeyUsageName>();
   KEY_USAGE_BITS.forEach((name, i) => {
-    const byte = bytes[i >> 3] ?? 0;
+    const byte = i < bits ? (bytes[i >> 3] ?? 0) : 0;
     if (byte & (0x80 >> (i & 7))) out.add(name);
   });
   return out;
