@@ -71,8 +71,23 @@ export interface TrustStore extends PeerVerifier {
   isRevoked(cert: Uint8Array | string): boolean;
   /** Called after updateTrust with leaf fingerprints, among those validated before, that are now revoked or no longer chain to a root. */
   onRevoked(listener: (fingerprints: string[]) => void): () => void;
+  /**
+   * [SPEC 10.5] Called when a validation passes although a CRL naming an issuer on the path could not be
+   * validated (crlMode 'if-present'; in 'require' that refuses).
+   */
+  onWarning(listener: (warning: TrustWarning) => void): () => void;
   cacheStats(): { size: number; hits: number; misses: number };
   clearCache(): void;
+}
+
+/** A validation that passed with a reservation. [SPEC 10.5] */
+export interface TrustWarning {
+  /** The code the same condition gets in crlMode 'require'. */
+  readonly code: 'ERR_CERT_REVOKED';
+  readonly reason: 'revocation-unverified';
+  /** Leaf fingerprint (hex SHA-256). */
+  readonly fingerprint: string;
+  readonly detail: string;
 }
 
 /** What a revocation check needs of the certificate being checked. */
@@ -168,6 +183,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
   const seen = new Lru<string, RevocationPath>(Math.max(4 * cacheSize, 1024));
   const sigMemo = new Lru<string, boolean>(4096);
   const listeners = new Set<(fps: string[]) => void>();
+  const warningListeners = new Set<(w: TrustWarning) => void>();
   const reported = new Lru<string, true>(Math.max(4 * cacheSize, 1024));
   let hits = 0;
   let misses = 0;
@@ -254,26 +270,65 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     yield* walk(leaf, new Set([leaf.fingerprint]));
   }
 
-  /** Current, signature-checked CRLs from `issuer` for `cert`. */
-  function crlsFor(cert: RevocationSubject, issuer: ParsedCert, cfg: Config, now: number): ParsedCrl[] {
-    if (issuer.keyUsage && !issuer.keyUsage.has('cRLSign')) return [];
-    return cfg.crls.filter((c) => equal(c.issuer, cert.issuer) && c.thisUpdate.getTime() <= now && signedBy(c, issuer));
+  /**
+   * [SPEC 10.5] The configured CRLs that name `cert`'s issuer, split into those that count (signature verifies
+   * with `issuer`'s key, `issuer` may sign CRLs, no unsupported critical extension, thisUpdate ≤ now) and
+   * those that cannot be validated (with the reason).
+   */
+  function crlsFor(cert: RevocationSubject, issuer: ParsedCert, cfg: Config, now: number): { usable: ParsedCrl[]; unusable: string[] } {
+    const usable: ParsedCrl[] = [];
+    const unusable: string[] = [];
+    for (const c of cfg.crls) {
+      if (!equal(c.issuer, cert.issuer)) continue;
+      const why =
+        issuer.keyUsage && !issuer.keyUsage.has('cRLSign')
+          ? `its issuer "${issuer.subjectText}" lacks cRLSign`
+          : c.unsupportedCritical.length > 0
+            ? `unsupported critical CRL extension(s) ${c.unsupportedCritical.join(', ')}`
+            : c.thisUpdate.getTime() > now
+              ? `thisUpdate ${c.thisUpdate.toISOString()} is in the future`
+              : !signedBy(c, issuer)
+                ? `its signature does not verify with the key of "${issuer.subjectText}"`
+                : undefined;
+      if (why === undefined) usable.push(c);
+      else unusable.push(`CRL from "${c.issuerText}": ${why}`);
+    }
+    return { usable, unusable };
   }
 
-  /** Revocation status of each non-root certificate on `path`. [SPEC 10.5] */
-  function checkRevocation(path: readonly RevocationSubject[], cfg: Config, now: number): { revoked?: RevocationSubject; unknown?: RevocationSubject; freshUntil: number } {
+  /**
+   * Revocation status of each non-root certificate on `path`. [SPEC 10.5] `unknown`: crlMode 'require' and
+   * no current usable CRL. `unverified`: a CRL names the issuer but cannot be validated and no usable CRL
+   * decides (crlMode 'if-present': the certificate passes, with a warning).
+   */
+  function checkRevocation(
+    path: readonly RevocationSubject[],
+    cfg: Config,
+    now: number,
+  ): { revoked?: RevocationSubject; unknown?: { cert: RevocationSubject; why: string }; unverified: { cert: RevocationSubject; why: string }[]; freshUntil: number } {
     let freshUntil = Number.POSITIVE_INFINITY;
+    const unverified: { cert: RevocationSubject; why: string }[] = [];
     for (let i = 0; i + 1 < path.length; i++) {
       const cert = path[i] as RevocationSubject;
-      const crls = crlsFor(cert, path[i + 1] as ParsedCert, cfg, now);
-      if (crls.some((c) => c.revoked.has(cert.serialHex))) return { revoked: cert, freshUntil };
+      const { usable, unusable } = crlsFor(cert, path[i + 1] as ParsedCert, cfg, now);
+      if (usable.some((c) => c.revoked.has(cert.serialHex))) return { revoked: cert, unverified, freshUntil };
+      const current = usable.filter((c) => c.nextUpdate === undefined || c.nextUpdate.getTime() >= now);
       if (crlMode === 'require') {
-        const current = crls.filter((c) => c.nextUpdate === undefined || c.nextUpdate.getTime() >= now);
-        if (current.length === 0) return { unknown: cert, freshUntil };
+        if (current.length === 0) return { unknown: { cert, why: unusable.length > 0 ? unusable.join('; ') : 'no current CRL' }, unverified, freshUntil };
         freshUntil = Math.min(freshUntil, Math.max(...current.map((c) => c.nextUpdate?.getTime() ?? Number.POSITIVE_INFINITY)));
+      } else if (usable.length === 0 && unusable.length > 0) unverified.push({ cert, why: unusable.join('; ') });
+    }
+    return { unverified, freshUntil };
+  }
+
+  function warn(w: TrustWarning): void {
+    for (const l of warningListeners) {
+      try {
+        l(w);
+      } catch {
+        // a listener's failure must not change a validation
       }
     }
-    return { freshUntil };
   }
 
   /**
@@ -331,6 +386,8 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     }
     if (leaf.basicConstraints?.ca) throw refuse('ca-as-leaf', `"${leaf.subjectText}" is a CA certificate and cannot be an endpoint`);
     if (leaf.keyUsage && !leaf.keyUsage.has('digitalSignature')) throw refuse('key-usage', `"${leaf.subjectText}" keyUsage lacks digitalSignature`);
+    // [SPEC 10.2] RFC 5280 §4.2.1.3: keyCertSign asserted requires cA asserted
+    if (leaf.keyUsage?.has('keyCertSign') && !leaf.basicConstraints?.ca) throw refuse('key-usage', `"${leaf.subjectText}" asserts keyCertSign without basicConstraints cA`);
     if (leaf.extKeyUsage && !leaf.extKeyUsage.some((o) => accepted.has(o)))
       throw refuse('extended-key-usage', `"${leaf.subjectText}" extendedKeyUsage (${leaf.extKeyUsage.join(', ')}) allows none of ${[...accepted].join(', ')}`);
     const kp = leaf.keyUnsupported ?? keyProblem(leaf.publicKey);
@@ -344,7 +401,9 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     // [SPEC 10.5] revocation
     const rev = checkRevocation(path, cfg, now);
     if (rev.revoked) throw refuse('revoked', `"${rev.revoked.subjectText}" (serial ${rev.revoked.serialHex}) is revoked`);
-    if (rev.unknown) throw refuse('revocation-unknown', `no current CRL for "${rev.unknown.subjectText}"`);
+    if (rev.unknown) throw refuse('revocation-unknown', `status of "${rev.unknown.cert.subjectText}" unknown: ${rev.unknown.why}`);
+    for (const u of rev.unverified)
+      warn({ code: 'ERR_CERT_REVOKED', reason: 'revocation-unverified', fingerprint: leaf.fingerprint, detail: `revocation status of "${u.cert.subjectText}" not verified: ${u.why}` });
     const certRoles = leaf.roleInfo ? decodeRoleInformation(leaf.roleInfo, leaf) : [];
     return {
       path,
@@ -472,7 +531,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     const known = [...cfg.roots, ...cfg.intermediates];
     for (const [, path] of seen.entries()) known.push(...(path.slice(1) as ParsedCert[]));
     const issuers = known.filter((i) => equal(i.subject, c.issuer));
-    return issuers.some((i) => crlsFor(c, i, cfg, now).some((crl) => crl.revoked.has(c.serialHex)));
+    return issuers.some((i) => crlsFor(c, i, cfg, now).usable.some((crl) => crl.revoked.has(c.serialHex)));
   }
 
   return {
@@ -482,6 +541,10 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     onRevoked(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onWarning(listener) {
+      warningListeners.add(listener);
+      return () => warningListeners.delete(listener);
     },
     cacheStats: () => ({ size: cache.size, hits, misses }),
     clearCache() {
