@@ -15,6 +15,8 @@ export interface ParsedCrl {
   readonly sigSpec: SpecResult;
   readonly signature: Uint8Array;
   readonly issuer: Uint8Array;
+  /** RFC 5280 §7.1 comparison key of `issuer`. */
+  readonly issuerKey: string;
   readonly issuerText: string;
   readonly thisUpdate: Date;
   readonly nextUpdate?: Date;
@@ -102,7 +104,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
       sigSpec: signatureSpec(sigAlg),
       signature,
       issuer: rawOf(issuerNode),
-      issuerText: readName(issuerNode, 'CRL issuer').text,
+      ...(({ text, key }) => ({ issuerText: text, issuerKey: key }))(readName(issuerNode, 'CRL issuer')),
       thisUpdate,
       ...(nextUpdate ? { nextUpdate } : {}),
       unsupportedCritical,

@@ -20,6 +20,8 @@ export const REFUSAL_CODES = {
   /** The endpoint certificate is a CA certificate. */
   'ca-as-leaf': 'ERR_CERT_USAGE',
   'path-length': 'ERR_CERT_USAGE',
+  /** [SPEC 10.2] A name outside a CA's permitted subtrees or inside its excluded ones, an unsupported constrained form, or nameConstraints in an end-entity certificate. */
+  'name-constraints': 'ERR_CERT_USAGE',
   'key-usage': 'ERR_CERT_USAGE',
   'extended-key-usage': 'ERR_CERT_USAGE',
   'unknown-critical-extension': 'ERR_CERT_USAGE',

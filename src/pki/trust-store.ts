@@ -25,6 +25,7 @@ import { decodeRoleInformation, rolesAt, type DecodedRole } from './roles.js';
 import { namesEndpoint } from './names.js';
 import { refuse } from './refusal.js';
 import { Lru } from './lru.js';
+import { violation } from './name-constraints.js';
 import { ID_ANY_EKU, ID_KP_CLIENT_AUTH, ID_KP_HOPSAFE_ENDPOINT, ID_KP_SERVER_AUTH } from './oids.js';
 
 /** EKU values that allow a certificate to be a hopsafe endpoint. [SPEC 10.2] */
@@ -94,6 +95,8 @@ export interface TrustWarning {
 interface RevocationSubject {
   readonly serialHex: string;
   readonly issuer: Uint8Array;
+  /** RFC 5280 §7.1 comparison key of `issuer`. */
+  readonly issuerKey: string;
   readonly subjectText: string;
 }
 
@@ -119,6 +122,7 @@ function slimPath(path: readonly ParsedCert[], fingerprint: string): RevocationP
     fingerprint,
     serialHex: leaf.serialHex,
     issuer: leaf.issuer.slice(),
+    issuerKey: leaf.issuerKey,
     subjectText: leaf.subjectText,
     notAfter: leaf.notAfter,
     commonNames: names(leaf.commonNames),
@@ -241,15 +245,15 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       let found = false;
       for (const root of cfg.roots) {
         if (budget.exhausted) return found;
-        if (!equal(root.subject, cert.issuer) || !check(cert, root)) continue;
+        if (root.subjectKey !== cert.issuerKey || !check(cert, root)) continue;
         found = true;
         yield [cert, root];
       }
       const akid = cert.authorityKeyId;
-      const named = pool.filter((c) => !onPath.has(c.fingerprint) && equal(c.subject, cert.issuer));
+      const named = pool.filter((c) => !onPath.has(c.fingerprint) && c.subjectKey === cert.issuerKey);
       // Candidates one step from a root first, then those whose key id the child names (stable otherwise).
       const score = (c: ParsedCert): number =>
-        (cfg.roots.some((r) => equal(r.subject, c.issuer)) ? 2 : 0) + (akid && c.subjectKeyId && equal(c.subjectKeyId, akid) ? 1 : 0);
+        (cfg.roots.some((r) => r.subjectKey === c.issuerKey) ? 2 : 0) + (akid && c.subjectKeyId && equal(c.subjectKeyId, akid) ? 1 : 0);
       const ordered = named.map((c) => [score(c), c] as const).sort((a, b) => b[0] - a[0]).map(([, c]) => c);
       for (const cand of ordered) {
         if (budget.exhausted) return found;
@@ -279,7 +283,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     const usable: ParsedCrl[] = [];
     const unusable: string[] = [];
     for (const c of cfg.crls) {
-      if (!equal(c.issuer, cert.issuer)) continue;
+      if (c.issuerKey !== cert.issuerKey) continue;
       const why =
         issuer.keyUsage && !issuer.keyUsage.has('cRLSign')
           ? `its issuer "${issuer.subjectText}" lacks cRLSign`
@@ -380,9 +384,25 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
         if (!ca.basicConstraints?.ca) throw refuse('issuer-not-ca', `"${ca.subjectText}" issued a certificate but is not a CA (basicConstraints)`);
       }
       if (ca.keyUsage && !ca.keyUsage.has('keyCertSign')) throw refuse('issuer-not-ca', `"${ca.subjectText}" keyUsage lacks keyCertSign`);
-      const below = i - 1; // intermediates between this CA and the leaf
+      // [SPEC 10.2] RFC 5280 §4.2.1.9: self-issued intermediates do not count against pathLenConstraint
+      let below = 0;
+      for (let k = 1; k < i; k++) if (!(path[k] as ParsedCert).selfIssued) below++;
       if (ca.basicConstraints?.pathLen !== undefined && below > ca.basicConstraints.pathLen)
         throw refuse('path-length', `"${ca.subjectText}" allows ${ca.basicConstraints.pathLen} intermediate(s) below it, path has ${below}`);
+    }
+    // [SPEC 10.2] nameConstraints of every CA on the path (the root's included) govern every certificate below
+    // it, except self-issued intermediates; an end-entity certificate may not carry them.
+    if (leaf.nameConstraints && !leaf.basicConstraints?.ca) throw refuse('name-constraints', `"${leaf.subjectText}" is not a CA but has nameConstraints`);
+    for (let j = path.length - 1; j >= 1; j--) {
+      const nc = (path[j] as ParsedCert).nameConstraints;
+      if (!nc) continue;
+      for (let i = j - 1; i >= 0; i--) {
+        const c = path[i] as ParsedCert;
+        if (i > 0 && c.selfIssued) continue;
+        // a CA's commonName binds no endpoint id: only the leaf's can (SPEC 10.3)
+        const why = violation(i === 0 ? c.constrainedNames : { ...c.constrainedNames, bindingCommonNames: [] }, nc);
+        if (why) throw refuse('name-constraints', `"${c.subjectText}" violates the nameConstraints of "${(path[j] as ParsedCert).subjectText}": ${why}`);
+      }
     }
     if (leaf.basicConstraints?.ca) throw refuse('ca-as-leaf', `"${leaf.subjectText}" is a CA certificate and cannot be an endpoint`);
     if (leaf.keyUsage && !leaf.keyUsage.has('digitalSignature')) throw refuse('key-usage', `"${leaf.subjectText}" keyUsage lacks digitalSignature`);
@@ -530,7 +550,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     const c = parseCertificate(cert);
     const known = [...cfg.roots, ...cfg.intermediates];
     for (const [, path] of seen.entries()) known.push(...(path.slice(1) as ParsedCert[]));
-    const issuers = known.filter((i) => equal(i.subject, c.issuer));
+    const issuers = known.filter((i) => i.subjectKey === c.issuerKey);
     return issuers.some((i) => crlsFor(c, i, cfg, now).usable.some((crl) => crl.revoked.has(c.serialHex)));
   }
 
