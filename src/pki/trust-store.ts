@@ -384,6 +384,8 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
         if (!ca.basicConstraints?.ca) throw refuse('issuer-not-ca', `"${ca.subjectText}" issued a certificate but is not a CA (basicConstraints)`);
       }
       if (ca.keyUsage && !ca.keyUsage.has('keyCertSign')) throw refuse('issuer-not-ca', `"${ca.subjectText}" keyUsage lacks keyCertSign`);
+      // [SPEC 10.2] RFC 5280 §4.1.2.6: a CA's subject is a non-empty Name
+      if (ca.constrainedNames.subjectRdns.length === 0) throw refuse('issuer-not-ca', 'a CA on the path has an empty subject');
       // [SPEC 10.2] RFC 5280 §4.2.1.9: self-issued intermediates do not count against pathLenConstraint
       let below = 0;
       for (let k = 1; k < i; k++) if (!(path[k] as ParsedCert).selfIssued) below++;
