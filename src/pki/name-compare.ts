@@ -13,8 +13,12 @@ import { children, oid, parseDer, rawOf, stringValue, TAG, type Tlv } from './de
 
 const STRING_TAGS: ReadonlySet<number> = new Set([TAG.UTF8, TAG.PRINTABLE, TAG.TELETEX, TAG.BMP, TAG.UNIVERSAL_STRING, TAG.IA5, TAG.VISIBLE]);
 
+const PLAIN = /^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/;
+
 function prepare(s: string): string {
-  return s.normalize('NFKC').toLowerCase().trim().replace(/\s+/gu, ' ');
+  // fast path: printable ASCII with single inner spaces is its own NFKC form
+  const t = PLAIN.test(s) ? s : s.normalize('NFKC').trim().replace(/\s+/gu, ' ');
+  return t.toLowerCase();
 }
 
 /** The canonical text of one RDN (a SET of AttributeTypeAndValue). */
@@ -23,14 +27,17 @@ export function canonicalRdn(rdn: Tlv, what: string): string {
     const f = children(atv, what);
     const [t, v] = f as [Tlv, Tlv];
     const value = STRING_TAGS.has(v.tag) ? stringValue(v) : undefined;
-    return JSON.stringify([oid(t, what), value === undefined ? `#${toHex(rawOf(v))}` : prepare(value)]);
+    // U+0000 cannot occur in a prepared value's OID and separates type from value; values are JSON-quoted
+    return `${oid(t, what)}\u0000${value === undefined ? `#${toHex(rawOf(v))}` : JSON.stringify(prepare(value))}`;
   });
-  return atvs.sort().join('+');
+  return atvs.length === 1 ? (atvs[0] as string) : atvs.sort().join('\u0001');
 }
 
 /** The canonical text of a Name node: equal texts ⇔ the Names match under RFC 5280 §7.1 (as above). */
 export function canonicalName(name: Tlv, what: string): string {
-  return JSON.stringify(children(name, what).map((r) => canonicalRdn(r, what)));
+  return children(name, what)
+    .map((r) => canonicalRdn(r, what))
+    .join('\u0002');
 }
 
 /** Whether two lists of DER RDNs match, RDN by RDN. */
