@@ -140,6 +140,9 @@ export function createNobleProvider(): CryptoProvider {
           if (peerPublicKey.length !== 32) throw new Error('X25519 public key must be 32 bytes');
           // noble refuses the low-order u values (whose output is all zero) before the ladder.
           shared = x25519.getSharedSecret(privateKey, peerPublicKey);
+          // [SPEC 4.2] RFC 7748 §6.1: the all-zero X25519 output is refused (defence in depth). X25519 only:
+          // an all-zero x-coordinate is a valid P-256/P-384 shared secret (Wycheproof "x**2 = 0").
+          if (shared.every((b) => b === 0)) throw new Error('all-zero X25519 output');
         } else {
           const { curve, fieldLen } = EC_GROUP[group];
           // [SPEC 4.2] uncompressed SEC1 only; noble checks the point is on the curve.
@@ -149,8 +152,6 @@ export function createNobleProvider(): CryptoProvider {
       } catch (e) {
         throw new HopsafeError('ERR_MALFORMED', 'invalid key-exchange value', { cause: e });
       }
-      // [SPEC 4.2] RFC 7748 §6.1: the all-zero X25519 output is refused (defence in depth).
-      if (shared.every((b) => b === 0)) throw new HopsafeError('ERR_MALFORMED', 'invalid key-exchange value');
       return shared;
     },
 

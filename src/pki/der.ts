@@ -49,7 +49,41 @@ function malformed(what: string): never {
  * value checked wherever it occurs (BIT STRING, OID, times, BMP/UniversalString, no constructed strings).
  */
 export function parseDer(der: Uint8Array, what: string): Tlv {
-  return decodeDer(der, what, { universalContent: true });
+  const top = decodeDer(der, what, { universalContent: true });
+  strictValues(top, what);
+  return top;
+}
+
+/**
+ * [SPEC 10.1] DER value rules the framing check leaves to the reader, checked on every universal INTEGER,
+ * ENUMERATED and BIT STRING of the structure (also in fields hopsafe does not interpret): an INTEGER is
+ * non-empty and minimal (no leading 00 before a byte < 80, no leading FF before a byte ≥ 80), so one integer
+ * has one encoding and serial numbers compare as integers; a BIT STRING's unused bits are zero (X.690
+ * §11.2.1), so no bit can hide in them.
+ */
+function strictValues(t: Tlv, what: string): void {
+  const b = t.buf;
+  switch (t.tag) {
+    case TAG.INTEGER:
+    case TAG.ENUMERATED:
+      if (!isMinimalInteger(b, t.start, t.end)) malformed(`${what}: non-minimal or empty INTEGER`);
+      return;
+    case TAG.BIT_STRING: {
+      const unused = b[t.start] as number;
+      if (unused !== 0 && t.end - t.start > 1 && ((b[t.end - 1] as number) & ((1 << unused) - 1)) !== 0) malformed(`${what}: BIT STRING with non-zero unused bits`);
+      return;
+    }
+    default:
+      if ((t.tag & 0x20) !== 0) for (const c of childrenOf(t)) strictValues(c, what);
+  }
+}
+
+function isMinimalInteger(b: Uint8Array, start: number, end: number): boolean {
+  if (end === start) return false;
+  if (end - start === 1) return true;
+  const b0 = b[start] as number;
+  const b1 = b[start + 1] as number;
+  return !((b0 === 0x00 && b1 < 0x80) || (b0 === 0xff && b1 >= 0x80));
 }
 
 /** The exact encoding of a value (a view). */
@@ -135,9 +169,13 @@ export function oid(t: Tlv | undefined, what: string): string {
   return oidText(t.buf, t.start, t.end);
 }
 
-/** INTEGER content octets (a view; non-empty, not checked for minimality: serial numbers are compared as written). */
+/**
+ * [SPEC 10.1, 10.5] INTEGER content octets (a view), non-empty and minimal: the minimal two's-complement
+ * encoding is unique, so equal content octets ⇔ equal integers, and serial numbers (as `serialHex`) are
+ * compared as integers.
+ */
 export function integerContent(t: Tlv | undefined, what: string): Uint8Array {
-  if (!t || t.tag !== TAG.INTEGER || t.end === t.start) malformed(`${what}: expected INTEGER`);
+  if (!t || t.tag !== TAG.INTEGER || !isMinimalInteger(t.buf, t.start, t.end)) malformed(`${what}: expected a minimal INTEGER`);
   return contentOf(t);
 }
 
@@ -153,12 +191,16 @@ export function octets(t: Tlv | undefined, what: string): Uint8Array {
   return contentOf(t);
 }
 
-/** BIT STRING (or IMPLICIT `tag`) as its unused-bit count and the octets after it (a view). */
-export function bitString(t: Tlv | undefined, what: string, tag: number = TAG.BIT_STRING): { unused: number; bytes: Uint8Array } {
+/**
+ * [SPEC 10.1] BIT STRING (or IMPLICIT `tag`) as its unused-bit count, its length in bits and the octets after
+ * the count (a view). Non-zero unused bits are ERR_MALFORMED (DER); callers read bits below `bits` only.
+ */
+export function bitString(t: Tlv | undefined, what: string, tag: number = TAG.BIT_STRING): { unused: number; bits: number; bytes: Uint8Array } {
   if (!t || t.tag !== tag || t.end === t.start) malformed(`${what}: expected BIT STRING`);
   const unused = t.buf[t.start] as number;
   if (unused > 7 || (unused !== 0 && t.end - t.start === 1)) malformed(`${what}: bad BIT STRING`);
-  return { unused, bytes: t.buf.subarray(t.start + 1, t.end) };
+  if (unused !== 0 && ((t.buf[t.end - 1] as number) & ((1 << unused) - 1)) !== 0) malformed(`${what}: BIT STRING with non-zero unused bits`);
+  return { unused, bits: (t.end - t.start - 1) * 8 - unused, bytes: t.buf.subarray(t.start + 1, t.end) };
 }
 
 export const isTime = (t: Tlv | undefined): boolean => t !== undefined && (t.tag === TAG.UTC_TIME || t.tag === TAG.GENERALIZED_TIME);

@@ -1,6 +1,6 @@
 /** `hopsafe/pki`: certificate validation, identities, IEC 62351-8 roles and RBAC policy. [SPEC 10] */
 export type { PemOrDer, TrustConfig, RoleAssignment, VerifiedPeer, VerifyRequest, PeerVerifier, LocalIdentity } from './types.js';
-export { createTrustStore, DEFAULT_ACCEPTED_EKUS, type TrustStore, type TrustStoreOptions, type TrustUpdate } from './trust-store.js';
+export { createTrustStore, DEFAULT_ACCEPTED_EKUS, type TrustStore, type TrustStoreOptions, type TrustUpdate, type TrustWarning } from './trust-store.js';
 export { loadIdentity, validateOwn, loadPrivateKey, type LoadIdentityOptions } from './identity.js';
 export {
   PREDEFINED_ROLES,

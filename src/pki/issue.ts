@@ -152,13 +152,16 @@ export interface CrlTemplate {
   readonly nextUpdate?: Date;
   /** Serial numbers (hex INTEGER content, as ParsedCert.serialHex) with revocation dates. */
   readonly revoked: readonly { serialHex: string; date: Date }[];
-  readonly crlNumber?: number;
+  /** null omits CRLNumber. */
+  readonly crlNumber?: number | null;
+  readonly extraExtensions?: readonly { oid: string; critical: boolean; value: Uint8Array }[];
 }
 
 export function issueCrl(t: CrlTemplate, signer: Signer): Uint8Array {
   const s = signerFor(signer.key, signer.rsaPss ? { rsaPss: true } : {});
-  const exts: Uint8Array[] = [ext(ID_CE_CRL_NUMBER, false, enc(new asn1js.Integer({ value: t.crlNumber ?? 1 })))];
+  const exts: Uint8Array[] = t.crlNumber === null ? [] : [ext(ID_CE_CRL_NUMBER, false, enc(new asn1js.Integer({ value: t.crlNumber ?? 1 })))];
   if (t.issuerSpki) exts.push(ext(ID_CE_AUTHORITY_KEY_ID, false, seq(tlv(0x80, keyIdentifier(t.issuerSpki)))));
+  for (const x of t.extraExtensions ?? []) exts.push(ext(x.oid, x.critical, x.value));
   const entries = t.revoked.map((r) => seq(integer(fromHex(r.serialHex)), encodeTime(r.date)));
   const tbs = seq(
     new Uint8Array([0x02, 0x01, 0x01]),
@@ -167,7 +170,7 @@ export function issueCrl(t: CrlTemplate, signer: Signer): Uint8Array {
     encodeTime(t.thisUpdate),
     ...(t.nextUpdate ? [encodeTime(t.nextUpdate)] : []),
     ...(entries.length > 0 ? [seq(...entries)] : []),
-    tlv(0xa0, seq(...exts)),
+    ...(exts.length > 0 ? [tlv(0xa0, seq(...exts))] : []),
   );
   return seq(tbs, s.algId, tlv(0x03, new Uint8Array([0]), s.sign(tbs)));
 }

@@ -9,6 +9,8 @@ export const REFUSAL_CODES = {
   malformed: 'ERR_MALFORMED',
   /** No path from the leaf to a configured root (unknown issuer, bad signature, refused algorithm). */
   'no-path': 'ERR_CERT_UNTRUSTED',
+  /** [SPEC 10.2] Path building ran out of its work budget (signature checks) before a path passed. */
+  'path-budget': 'ERR_CERT_UNTRUSTED',
   /** The peer presented a certificate that is not on the validated path. */
   'extra-certificate': 'ERR_CERT_UNTRUSTED',
   /** A CA on the path is not a CA (basicConstraints cA false/absent, keyUsage without keyCertSign). */
@@ -18,6 +20,8 @@ export const REFUSAL_CODES = {
   /** The endpoint certificate is a CA certificate. */
   'ca-as-leaf': 'ERR_CERT_USAGE',
   'path-length': 'ERR_CERT_USAGE',
+  /** [SPEC 10.2] A name outside a CA's permitted subtrees or inside its excluded ones, an unsupported constrained form, or nameConstraints in an end-entity certificate. */
+  'name-constraints': 'ERR_CERT_USAGE',
   'key-usage': 'ERR_CERT_USAGE',
   'extended-key-usage': 'ERR_CERT_USAGE',
   'unknown-critical-extension': 'ERR_CERT_USAGE',

@@ -25,6 +25,7 @@ import { decodeRoleInformation, rolesAt, type DecodedRole } from './roles.js';
 import { namesEndpoint } from './names.js';
 import { refuse } from './refusal.js';
 import { Lru } from './lru.js';
+import { violation } from './name-constraints.js';
 import { ID_ANY_EKU, ID_KP_CLIENT_AUTH, ID_KP_HOPSAFE_ENDPOINT, ID_KP_SERVER_AUTH } from './oids.js';
 
 /** EKU values that allow a certificate to be a hopsafe endpoint. [SPEC 10.2] */
@@ -32,6 +33,19 @@ export const DEFAULT_ACCEPTED_EKUS: readonly string[] = [ID_KP_CLIENT_AUTH, ID_K
 export const MAX_PRESENTED_CHAIN = 8;
 export const MAX_PATH_LENGTH = 8;
 export const MAX_ATTRIBUTE_CERTS = 8;
+/**
+ * [SPEC 10.2] Work budget of one validation: signature checks made while building paths (memoised ones
+ * included). A budget that runs out before a path passes every check refuses with ERR_CERT_UNTRUSTED.
+ */
+export const MAX_SIGNATURE_CHECKS = 32;
+
+/** What path building may still spend in one validation. [SPEC 10.2] */
+interface Budget {
+  signatures: number;
+  exhausted: boolean;
+  /** Why the last candidate failed, for the refusal's detail. */
+  why: string;
+}
 
 export interface TrustStoreOptions {
   /** Clock for trust updates (onRevoked checks); `verify` uses `req.now`. */
@@ -58,14 +72,31 @@ export interface TrustStore extends PeerVerifier {
   isRevoked(cert: Uint8Array | string): boolean;
   /** Called after updateTrust with leaf fingerprints, among those validated before, that are now revoked or no longer chain to a root. */
   onRevoked(listener: (fingerprints: string[]) => void): () => void;
+  /**
+   * [SPEC 10.5] Called when a validation passes although a CRL naming an issuer on the path could not be
+   * validated (crlMode 'if-present'; in 'require' that refuses).
+   */
+  onWarning(listener: (warning: TrustWarning) => void): () => void;
   cacheStats(): { size: number; hits: number; misses: number };
   clearCache(): void;
+}
+
+/** A validation that passed with a reservation. [SPEC 10.5] */
+export interface TrustWarning {
+  /** The code the same condition gets in crlMode 'require'. */
+  readonly code: 'ERR_CERT_REVOKED';
+  readonly reason: 'revocation-unverified';
+  /** Leaf fingerprint (hex SHA-256). */
+  readonly fingerprint: string;
+  readonly detail: string;
 }
 
 /** What a revocation check needs of the certificate being checked. */
 interface RevocationSubject {
   readonly serialHex: string;
   readonly issuer: Uint8Array;
+  /** RFC 5280 §7.1 comparison key of `issuer`. */
+  readonly issuerKey: string;
   readonly subjectText: string;
 }
 
@@ -91,6 +122,7 @@ function slimPath(path: readonly ParsedCert[], fingerprint: string): RevocationP
     fingerprint,
     serialHex: leaf.serialHex,
     issuer: leaf.issuer.slice(),
+    issuerKey: leaf.issuerKey,
     subjectText: leaf.subjectText,
     notAfter: leaf.notAfter,
     commonNames: names(leaf.commonNames),
@@ -155,6 +187,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
   const seen = new Lru<string, RevocationPath>(Math.max(4 * cacheSize, 1024));
   const sigMemo = new Lru<string, boolean>(4096);
   const listeners = new Set<(fps: string[]) => void>();
+  const warningListeners = new Set<(w: TrustWarning) => void>();
   const reported = new Lru<string, true>(Math.max(4 * cacheSize, 1024));
   let hits = 0;
   let misses = 0;
@@ -176,61 +209,164 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     return ok;
   }
 
-  /** Depth-first path building; returns [cert, …, root] or a reason. */
-  function buildPath(leaf: ParsedCert, pool: readonly ParsedCert[], cfg: Config): ParsedCert[] | string {
-    let why = `no trusted issuer found for "${leaf.issuerText}"`;
-    const walk = (cert: ParsedCert, visited: Set<string>): ParsedCert[] | undefined => {
-      if (cfg.roots.some((r) => r.fingerprint === cert.fingerprint)) return [cert];
-      if (visited.size >= MAX_PATH_LENGTH) {
-        why = `path longer than ${MAX_PATH_LENGTH}`;
-        return undefined;
+  /**
+   * Depth-first path building under a work budget. [SPEC 10.2] Yields every path [cert, …, root] found, in
+   * order (roots first, then candidates issued under a root's name, then those whose subjectKeyIdentifier
+   * matches the child's authorityKeyIdentifier, then the rest); the caller checks each and stops at the
+   * first that passes.
+   * Bounded: at most MAX_PATH_LENGTH certificates below the root, at most MAX_SIGNATURE_CHECKS signature
+   * checks per validation (memoised ones count too, so the outcome does not depend on the memo), and a
+   * (certificate, depth) state that led to no path is not explored again.
+   */
+  function* candidatePaths(leaf: ParsedCert, pool: readonly ParsedCert[], cfg: Config, budget: Budget): Generator<ParsedCert[], void, undefined> {
+    const dead = new Set<string>();
+    const check = (cert: ParsedCert, issuer: ParsedCert): boolean => {
+      if (budget.signatures <= 0) {
+        budget.exhausted = true;
+        return false;
       }
-      for (const root of cfg.roots) {
-        if (!equal(root.subject, cert.issuer)) continue;
-        if (signedBy(cert, root)) return [cert, root];
-        why = cert.sigSpec.ok ? `signature of "${cert.subjectText}" does not verify with root "${root.subjectText}"` : cert.sigSpec.reason;
-      }
-      for (const cand of pool) {
-        if (visited.has(cand.fingerprint) || !equal(cand.subject, cert.issuer)) continue;
-        if (!signedBy(cert, cand)) {
-          why = cert.sigSpec.ok ? `signature of "${cert.subjectText}" does not verify with "${cand.subjectText}"` : cert.sigSpec.reason;
-          continue;
-        }
-        const rest = walk(cand, new Set([...visited, cand.fingerprint]));
-        if (rest) return [cert, ...rest];
-      }
-      return undefined;
+      budget.signatures--;
+      const ok = signedBy(cert, issuer);
+      if (!ok) budget.why = cert.sigSpec.ok ? `signature of "${cert.subjectText}" does not verify with "${issuer.subjectText}"` : cert.sigSpec.reason;
+      return ok;
     };
-    return walk(leaf, new Set([leaf.fingerprint])) ?? why;
+    function* walk(cert: ParsedCert, onPath: ReadonlySet<string>): Generator<ParsedCert[], boolean, undefined> {
+      if (cfg.roots.some((r) => r.fingerprint === cert.fingerprint)) {
+        yield [cert];
+        return true;
+      }
+      const depth = onPath.size;
+      const state = `${cert.fingerprint}@${depth}`;
+      if (dead.has(state)) return false;
+      if (depth >= MAX_PATH_LENGTH) {
+        budget.why = `path longer than ${MAX_PATH_LENGTH}`;
+        return false;
+      }
+      let found = false;
+      for (const root of cfg.roots) {
+        if (budget.exhausted) return found;
+        if (root.subjectKey !== cert.issuerKey || !check(cert, root)) continue;
+        found = true;
+        yield [cert, root];
+      }
+      const akid = cert.authorityKeyId;
+      const named = pool.filter((c) => !onPath.has(c.fingerprint) && c.subjectKey === cert.issuerKey);
+      // Candidates one step from a root first, then those whose key id the child names (stable otherwise).
+      const score = (c: ParsedCert): number =>
+        (cfg.roots.some((r) => r.subjectKey === c.issuerKey) ? 2 : 0) + (akid && c.subjectKeyId && equal(c.subjectKeyId, akid) ? 1 : 0);
+      const ordered = named.map((c) => [score(c), c] as const).sort((a, b) => b[0] - a[0]).map(([, c]) => c);
+      for (const cand of ordered) {
+        if (budget.exhausted) return found;
+        if (!check(cert, cand)) continue;
+        const below = walk(cand, new Set([...onPath, cand.fingerprint]));
+        for (let r = below.next(); ; r = below.next()) {
+          if (r.done) {
+            if (r.value) found = true;
+            break;
+          }
+          found = true;
+          yield [cert, ...r.value];
+        }
+      }
+      if (!found && !budget.exhausted) dead.add(state);
+      return found;
+    }
+    yield* walk(leaf, new Set([leaf.fingerprint]));
   }
 
-  /** Current, signature-checked CRLs from `issuer` for `cert`. */
-  function crlsFor(cert: RevocationSubject, issuer: ParsedCert, cfg: Config, now: number): ParsedCrl[] {
-    if (issuer.keyUsage && !issuer.keyUsage.has('cRLSign')) return [];
-    return cfg.crls.filter((c) => equal(c.issuer, cert.issuer) && c.thisUpdate.getTime() <= now && signedBy(c, issuer));
+  /**
+   * [SPEC 10.5] The configured CRLs that name `cert`'s issuer, split into those that count (signature verifies
+   * with `issuer`'s key, `issuer` may sign CRLs, no unsupported critical extension, thisUpdate ≤ now) and
+   * those that cannot be validated (with the reason).
+   */
+  function crlsFor(cert: RevocationSubject, issuer: ParsedCert, cfg: Config, now: number): { usable: ParsedCrl[]; unusable: string[] } {
+    const usable: ParsedCrl[] = [];
+    const unusable: string[] = [];
+    for (const c of cfg.crls) {
+      if (c.issuerKey !== cert.issuerKey) continue;
+      const why =
+        issuer.keyUsage && !issuer.keyUsage.has('cRLSign')
+          ? `its issuer "${issuer.subjectText}" lacks cRLSign`
+          : c.unsupportedCritical.length > 0
+            ? `unsupported critical CRL extension(s) ${c.unsupportedCritical.join(', ')}`
+            : c.thisUpdate.getTime() > now
+              ? `thisUpdate ${c.thisUpdate.toISOString()} is in the future`
+              : !signedBy(c, issuer)
+                ? `its signature does not verify with the key of "${issuer.subjectText}"`
+                : undefined;
+      if (why === undefined) usable.push(c);
+      else unusable.push(`CRL from "${c.issuerText}": ${why}`);
+    }
+    return { usable, unusable };
   }
 
-  /** Revocation status of each non-root certificate on `path`. [SPEC 10.5] */
-  function checkRevocation(path: readonly RevocationSubject[], cfg: Config, now: number): { revoked?: RevocationSubject; unknown?: RevocationSubject; freshUntil: number } {
+  /**
+   * Revocation status of each non-root certificate on `path`. [SPEC 10.5] `unknown`: crlMode 'require' and
+   * no current usable CRL. `unverified`: a CRL names the issuer but cannot be validated and no usable CRL
+   * decides (crlMode 'if-present': the certificate passes, with a warning).
+   */
+  function checkRevocation(
+    path: readonly RevocationSubject[],
+    cfg: Config,
+    now: number,
+  ): { revoked?: RevocationSubject; unknown?: { cert: RevocationSubject; why: string }; unverified: { cert: RevocationSubject; why: string }[]; freshUntil: number } {
     let freshUntil = Number.POSITIVE_INFINITY;
+    const unverified: { cert: RevocationSubject; why: string }[] = [];
     for (let i = 0; i + 1 < path.length; i++) {
       const cert = path[i] as RevocationSubject;
-      const crls = crlsFor(cert, path[i + 1] as ParsedCert, cfg, now);
-      if (crls.some((c) => c.revoked.has(cert.serialHex))) return { revoked: cert, freshUntil };
+      const { usable, unusable } = crlsFor(cert, path[i + 1] as ParsedCert, cfg, now);
+      if (usable.some((c) => c.revoked.has(cert.serialHex))) return { revoked: cert, unverified, freshUntil };
+      const current = usable.filter((c) => c.nextUpdate === undefined || c.nextUpdate.getTime() >= now);
       if (crlMode === 'require') {
-        const current = crls.filter((c) => c.nextUpdate === undefined || c.nextUpdate.getTime() >= now);
-        if (current.length === 0) return { unknown: cert, freshUntil };
+        if (current.length === 0) return { unknown: { cert, why: unusable.length > 0 ? unusable.join('; ') : 'no current CRL' }, unverified, freshUntil };
         freshUntil = Math.min(freshUntil, Math.max(...current.map((c) => c.nextUpdate?.getTime() ?? Number.POSITIVE_INFINITY)));
-      }
+      } else if (usable.length === 0 && unusable.length > 0) unverified.push({ cert, why: unusable.join('; ') });
     }
-    return { freshUntil };
+    return { unverified, freshUntil };
   }
 
+  function warn(w: TrustWarning): void {
+    for (const l of warningListeners) {
+      try {
+        l(w);
+      } catch {
+        // a listener's failure must not change a validation
+      }
+    }
+  }
+
+  /**
+   * [SPEC 10.2] Builds candidate paths under the work budget and returns the first that passes every check;
+   * when none does, the first candidate's refusal decides (or ERR_CERT_UNTRUSTED when none was found or the
+   * budget ran out first).
+   */
   function fullValidation(chain: readonly ParsedCert[], now: number, cfg: Config): Validated {
     const leaf = chain[0] as ParsedCert;
-    const pool = [...chain.slice(1), ...cfg.intermediates];
-    const path = buildPath(leaf, pool, cfg);
-    if (typeof path === 'string') throw refuse('no-path', path);
+    const pool: ParsedCert[] = [];
+    const inPool = new Set<string>();
+    for (const c of [...chain.slice(1), ...cfg.intermediates])
+      if (!inPool.has(c.fingerprint)) {
+        inPool.add(c.fingerprint);
+        pool.push(c);
+      }
+    const budget: Budget = { signatures: MAX_SIGNATURE_CHECKS, exhausted: false, why: `no trusted issuer found for "${leaf.issuerText}"` };
+    let first: HopsafeError | undefined;
+    for (const path of candidatePaths(leaf, pool, cfg, budget)) {
+      try {
+        return checkPath(path, chain, now, cfg);
+      } catch (e) {
+        if (!(e instanceof HopsafeError)) throw e;
+        first ??= e;
+      }
+    }
+    if (first) throw first;
+    if (budget.exhausted) throw refuse('path-budget', `no acceptable path within ${MAX_SIGNATURE_CHECKS} signature checks`);
+    throw refuse('no-path', budget.why);
+  }
+
+  /** Every check of SPEC 10.2 steps 2–5 on one candidate path. */
+  function checkPath(path: readonly ParsedCert[], chain: readonly ParsedCert[], now: number, cfg: Config): Validated {
+    const leaf = path[0] as ParsedCert;
     const fps = new Set(path.map((c) => c.fingerprint));
     for (const c of chain) if (!fps.has(c.fingerprint)) throw refuse('extra-certificate', `presented certificate "${c.subjectText}" is not on the validated path`);
     // [SPEC 10.2] validity of every certificate, leaf first
@@ -248,12 +384,32 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
         if (!ca.basicConstraints?.ca) throw refuse('issuer-not-ca', `"${ca.subjectText}" issued a certificate but is not a CA (basicConstraints)`);
       }
       if (ca.keyUsage && !ca.keyUsage.has('keyCertSign')) throw refuse('issuer-not-ca', `"${ca.subjectText}" keyUsage lacks keyCertSign`);
-      const below = i - 1; // intermediates between this CA and the leaf
+      // [SPEC 10.2] RFC 5280 §4.1.2.6: a CA's subject is a non-empty Name
+      if (ca.constrainedNames.subjectRdns.length === 0) throw refuse('issuer-not-ca', 'a CA on the path has an empty subject');
+      // [SPEC 10.2] RFC 5280 §4.2.1.9: self-issued intermediates do not count against pathLenConstraint
+      let below = 0;
+      for (let k = 1; k < i; k++) if (!(path[k] as ParsedCert).selfIssued) below++;
       if (ca.basicConstraints?.pathLen !== undefined && below > ca.basicConstraints.pathLen)
         throw refuse('path-length', `"${ca.subjectText}" allows ${ca.basicConstraints.pathLen} intermediate(s) below it, path has ${below}`);
     }
+    // [SPEC 10.2] nameConstraints of every CA on the path (the root's included) govern every certificate below
+    // it, except self-issued intermediates; an end-entity certificate may not carry them.
+    if (leaf.nameConstraints && !leaf.basicConstraints?.ca) throw refuse('name-constraints', `"${leaf.subjectText}" is not a CA but has nameConstraints`);
+    for (let j = path.length - 1; j >= 1; j--) {
+      const nc = (path[j] as ParsedCert).nameConstraints;
+      if (!nc) continue;
+      for (let i = j - 1; i >= 0; i--) {
+        const c = path[i] as ParsedCert;
+        if (i > 0 && c.selfIssued) continue;
+        // a CA's commonName binds no endpoint id: only the leaf's can (SPEC 10.3)
+        const why = violation(i === 0 ? c.constrainedNames : { ...c.constrainedNames, bindingCommonNames: [] }, nc);
+        if (why) throw refuse('name-constraints', `"${c.subjectText}" violates the nameConstraints of "${(path[j] as ParsedCert).subjectText}": ${why}`);
+      }
+    }
     if (leaf.basicConstraints?.ca) throw refuse('ca-as-leaf', `"${leaf.subjectText}" is a CA certificate and cannot be an endpoint`);
     if (leaf.keyUsage && !leaf.keyUsage.has('digitalSignature')) throw refuse('key-usage', `"${leaf.subjectText}" keyUsage lacks digitalSignature`);
+    // [SPEC 10.2] RFC 5280 §4.2.1.3: keyCertSign asserted requires cA asserted
+    if (leaf.keyUsage?.has('keyCertSign') && !leaf.basicConstraints?.ca) throw refuse('key-usage', `"${leaf.subjectText}" asserts keyCertSign without basicConstraints cA`);
     if (leaf.extKeyUsage && !leaf.extKeyUsage.some((o) => accepted.has(o)))
       throw refuse('extended-key-usage', `"${leaf.subjectText}" extendedKeyUsage (${leaf.extKeyUsage.join(', ')}) allows none of ${[...accepted].join(', ')}`);
     const kp = leaf.keyUnsupported ?? keyProblem(leaf.publicKey);
@@ -267,7 +423,9 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     // [SPEC 10.5] revocation
     const rev = checkRevocation(path, cfg, now);
     if (rev.revoked) throw refuse('revoked', `"${rev.revoked.subjectText}" (serial ${rev.revoked.serialHex}) is revoked`);
-    if (rev.unknown) throw refuse('revocation-unknown', `no current CRL for "${rev.unknown.subjectText}"`);
+    if (rev.unknown) throw refuse('revocation-unknown', `status of "${rev.unknown.cert.subjectText}" unknown: ${rev.unknown.why}`);
+    for (const u of rev.unverified)
+      warn({ code: 'ERR_CERT_REVOKED', reason: 'revocation-unverified', fingerprint: leaf.fingerprint, detail: `revocation status of "${u.cert.subjectText}" not verified: ${u.why}` });
     const certRoles = leaf.roleInfo ? decodeRoleInformation(leaf.roleInfo, leaf) : [];
     return {
       path,
@@ -396,8 +554,8 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     const c = parseCertificate(cert);
     const known = [...cfg.roots, ...cfg.intermediates];
     for (const [, path] of seen.entries()) known.push(...(path.slice(1) as ParsedCert[]));
-    const issuers = known.filter((i) => equal(i.subject, c.issuer));
-    return issuers.some((i) => crlsFor(c, i, cfg, now).some((crl) => crl.revoked.has(c.serialHex)));
+    const issuers = known.filter((i) => i.subjectKey === c.issuerKey);
+    return issuers.some((i) => crlsFor(c, i, cfg, now).usable.some((crl) => crl.revoked.has(c.serialHex)));
   }
 
   return {
@@ -407,6 +565,10 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     onRevoked(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onWarning(listener) {
+      warningListeners.add(listener);
+      return () => warningListeners.delete(listener);
     },
     cacheStats: () => ({ size: cache.size, hits, misses }),
     clearCache() {

@@ -27,12 +27,16 @@ import {
   type Tlv,
 } from './der.js';
 import { importSpki, signatureSpec, type SpecResult } from './signature.js';
+import { parseNameConstraints, rdnsOf, type ConstrainedNames, type NameConstraints } from './name-constraints.js';
+import { canonicalName } from './name-compare.js';
+import { cnBinds } from './names.js';
 import {
   ID_AT_COMMON_NAME,
   ID_CE_AUTHORITY_KEY_ID,
   ID_CE_BASIC_CONSTRAINTS,
   ID_CE_EXT_KEY_USAGE,
   ID_CE_KEY_USAGE,
+  ID_CE_NAME_CONSTRAINTS,
   ID_CE_SUBJECT_ALT_NAME,
   ID_CE_SUBJECT_KEY_ID,
   ID_IEC62351_8_ROLE_INFO,
@@ -93,6 +97,15 @@ export interface ParsedCert extends SubjectNames {
   readonly roleInfo?: Uint8Array;
   /** OIDs of critical extensions this implementation does not process. */
   readonly unknownCritical: readonly string[];
+  /** [SPEC 10.2] RFC 5280 §7.1 comparison keys of the subject and issuer Names (equal keys ⇔ the Names match). */
+  readonly subjectKey: string;
+  readonly issuerKey: string;
+  /** Subject and issuer Names match (RFC 5280 self-issued). */
+  readonly selfIssued: boolean;
+  /** nameConstraints (RFC 5280 §4.2.1.10), critical or not. */
+  readonly nameConstraints?: NameConstraints;
+  /** The names nameConstraints govern. */
+  readonly constrainedNames: ConstrainedNames;
 }
 
 const malformed = (msg: string): HopsafeError => new HopsafeError('ERR_MALFORMED', `certificate: ${msg}`);
@@ -117,11 +130,19 @@ const ATTR_SHORT: Record<string, string> = {
   '0.9.2342.19200300.100.1.25': 'DC',
 };
 
-/** Reads a Name (SEQUENCE OF SET OF AttributeTypeAndValue): its attribute values as text and all CN values. */
-export function readName(node: Tlv | undefined, what: string): { text: string; commonNames: string[] } {
+const ID_EMAIL_ADDRESS = '1.2.840.113549.1.9.1';
+
+/**
+ * Reads a Name (SEQUENCE OF SET OF AttributeTypeAndValue): its attribute values as text, all CN values, its
+ * RDNs (DER views), whether it carries an emailAddress attribute, and its RFC 5280 §7.1 comparison key.
+ */
+export function readName(node: Tlv | undefined, what: string): { text: string; commonNames: string[]; rdns: Uint8Array[]; hasEmail: boolean; key: string } {
   const parts: string[] = [];
   const commonNames: string[] = [];
+  const rdns: Uint8Array[] = [];
+  let hasEmail = false;
   for (const rdn of children(node, what)) {
+    rdns.push(rawOf(rdn));
     for (const atv of children(rdn, what, TAG.SET)) {
       const f = children(atv, what);
       if (f.length !== 2) throw new HopsafeError('ERR_MALFORMED', `${what}: AttributeTypeAndValue needs a type and a value`);
@@ -132,18 +153,28 @@ export function readName(node: Tlv | undefined, what: string): { text: string; c
         if (value === undefined) throw new HopsafeError('ERR_MALFORMED', `${what}: CN is not a string`);
         commonNames.push(value);
       }
+      if (type === ID_EMAIL_ADDRESS) hasEmail = true;
       parts.push(`${ATTR_SHORT[type] ?? type}=${value ?? '#' + toHex(rawOf(v))}`);
     }
   }
-  return { text: parts.join(', '), commonNames };
+  return { text: parts.join(', '), commonNames, rdns, hasEmail, key: canonicalName(node as Tlv, what) };
 }
 
 /** GeneralNames (SEQUENCE, or IMPLICIT `tag`) → dNSName, URI and hopsafe otherName values, and directoryName encodings (others ignored). */
-export function readGeneralNames(node: Tlv | undefined, what: string, tag: number = TAG.SEQUENCE): { dnsNames: string[]; uris: string[]; endpointIds: string[]; directoryNames: Uint8Array[] } {
+export function readGeneralNames(
+  node: Tlv | undefined,
+  what: string,
+  tag: number = TAG.SEQUENCE,
+): { dnsNames: string[]; uris: string[]; endpointIds: string[]; directoryNames: Uint8Array[]; ips: Uint8Array[]; otherKinds: string[] } {
   const dnsNames: string[] = [];
   const uris: string[] = [];
   const endpointIds: string[] = [];
   const directoryNames: Uint8Array[] = [];
+  const ips: Uint8Array[] = [];
+  const otherKinds: string[] = [];
+  const kind = (k: string): void => {
+    if (!otherKinds.includes(k)) otherKinds.push(k);
+  };
   const ascii = (n: Tlv): string => {
     const b = n.buf;
     for (let i = n.start; i < n.end; i++) {
@@ -159,14 +190,30 @@ export function readGeneralNames(node: Tlv | undefined, what: string, tag: numbe
         // otherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }
         const f = children(gn, what, gn.tag);
         if (f.length !== 2 || f[0]?.tag !== TAG.OID) throw new HopsafeError('ERR_MALFORMED', `${what}: bad otherName`);
-        if (oid(f[0], what) === ID_ON_HOPSAFE_ENDPOINT_ID) {
+        const typeId = oid(f[0], what);
+        if (typeId === ID_ON_HOPSAFE_ENDPOINT_ID) {
           const value = f[1] as Tlv;
           const inner = value.tag === ctx(0, true) ? explicit(value, `${what} otherName`) : undefined;
           if (inner?.tag !== TAG.UTF8) throw new HopsafeError('ERR_MALFORMED', `${what}: hopsafe endpoint-id otherName is not a UTF8String`);
           endpointIds.push(stringValue(inner) as string);
-        }
+        } else kind(`otherName:${typeId}`);
         break;
       }
+      case ctx(1, false):
+        kind('rfc822Name');
+        break;
+      case ctx(3, true):
+        kind('x400Address');
+        break;
+      case ctx(5, true):
+        kind('ediPartyName');
+        break;
+      case ctx(7, false):
+        ips.push(gn.buf.subarray(gn.start, gn.end));
+        break;
+      case ctx(8, false):
+        kind('registeredID');
+        break;
       case ctx(2, false):
         dnsNames.push(ascii(gn));
         break;
@@ -185,7 +232,7 @@ export function readGeneralNames(node: Tlv | undefined, what: string, tag: numbe
         break;
     }
   }
-  return { dnsNames, uris, endpointIds, directoryNames };
+  return { dnsNames, uris, endpointIds, directoryNames, ips, otherKinds };
 }
 
 interface Ext {
@@ -212,10 +259,11 @@ function readExtensions(node: Tlv | undefined): Map<string, Ext> {
 
 function readKeyUsage(node: Tlv, what: string): Set<KeyUsageName> {
   if (node.tag !== TAG.BIT_STRING) throw malformed(`${what} is not a BIT STRING`);
-  const { bytes } = bitString(node, what);
+  // [SPEC 10.1] only the bits the BIT STRING declares are read (its unused bits are zero by then).
+  const { bytes, bits } = bitString(node, what);
   const out = new Set<KeyUsageName>();
   KEY_USAGE_BITS.forEach((name, i) => {
-    const byte = bytes[i >> 3] ?? 0;
+    const byte = i < bits ? (bytes[i >> 3] ?? 0) : 0;
     if (byte & (0x80 >> (i & 7))) out.add(name);
   });
   return out;
@@ -280,7 +328,8 @@ function parseInner(der: Uint8Array): ParsedCert {
   let extKeyUsage: string[] | undefined;
   let subjectKeyId: Uint8Array | undefined;
   let authorityKeyId: Uint8Array | undefined;
-  let names = { dnsNames: [] as string[], uris: [] as string[], endpointIds: [] as string[] };
+  let names: ReturnType<typeof readGeneralNames> = { dnsNames: [], uris: [], endpointIds: [], directoryNames: [], ips: [], otherKinds: [] };
+  let nameConstraints: NameConstraints | undefined;
   const unknownCritical: string[] = [];
   for (const [id, ext] of exts) {
     const v = (): Tlv => parseDer(ext.value, `extension ${id}`);
@@ -309,6 +358,9 @@ function parseInner(der: Uint8Array): ParsedCert {
       case ID_CE_SUBJECT_ALT_NAME:
         names = readGeneralNames(v(), 'subjectAltName');
         break;
+      case ID_CE_NAME_CONSTRAINTS:
+        nameConstraints = parseNameConstraints(ext.value);
+        break;
       case ID_CE_SUBJECT_KEY_ID: {
         const n = v();
         if (n.tag !== TAG.OCTET_STRING) throw malformed('bad subjectKeyIdentifier');
@@ -325,6 +377,16 @@ function parseInner(der: Uint8Array): ParsedCert {
     }
   }
   const roleExt = exts.get(ID_IEC62351_8_ROLE_INFO);
+  const constrainedNames: ConstrainedNames = {
+    subjectRdns: subjectName.rdns,
+    dnsNames: names.dnsNames,
+    uris: names.uris,
+    ips: names.ips,
+    endpointIds: names.endpointIds,
+    directoryNames: names.directoryNames.map(rdnsOf),
+    otherKinds: subjectName.hasEmail && !names.otherKinds.includes('rfc822Name') ? [...names.otherKinds, 'rfc822Name'] : names.otherKinds,
+    bindingCommonNames: cnBinds(names) ? subjectName.commonNames : [],
+  };
   return {
     der,
     fingerprint: sha256Hex(der),
@@ -349,6 +411,11 @@ function parseInner(der: Uint8Array): ParsedCert {
     ...(authorityKeyId ? { authorityKeyId } : {}),
     ...(roleExt ? { roleInfo: roleExt.value } : {}),
     unknownCritical,
+    subjectKey: subjectName.key,
+    issuerKey: issuerName.key,
+    selfIssued: subjectName.key === issuerName.key,
+    ...(nameConstraints ? { nameConstraints } : {}),
+    constrainedNames,
     commonNames: subjectName.commonNames,
     dnsNames: names.dnsNames,
     uris: names.uris,

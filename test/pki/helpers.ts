@@ -1,8 +1,12 @@
 /** Shared helpers for the PKI tests. */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HopsafeError, type ErrorCode } from '../../src/errors/index.js';
-import { derObjects } from '../../src/codec/pem.js';
+import { derObjects, encodePem } from '../../src/codec/pem.js';
 import { encodeName, issueCertificate, spkiOf, type CertTemplate } from '../../src/pki/issue.js';
 
 export const DAY = 86_400_000;
@@ -76,4 +80,33 @@ export function miniLeaf(id: string, ca: MiniCa, now: Date, extra: Partial<CertT
     { key: ca.key },
   );
   return { der, key };
+}
+
+/** `openssl verify` of `leaf` against `roots` (and `untrusted` intermediates, optional CRLs), or undefined without openssl. */
+export function opensslVerify(
+  leaf: Uint8Array,
+  roots: readonly Uint8Array[],
+  opts: { untrusted?: readonly Uint8Array[]; crls?: readonly Uint8Array[]; args?: readonly string[] } = {},
+): { ok: boolean; out: string } | undefined {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-ossl-verify-'));
+  try {
+    const file = (name: string, label: string, ders: readonly Uint8Array[]): string => {
+      const p = join(dir, name);
+      writeFileSync(p, ders.map((d) => encodePem(label, d)).join(''));
+      return p;
+    };
+    const args = ['verify', '-CAfile', file('roots.pem', 'CERTIFICATE', roots)];
+    if (opts.untrusted && opts.untrusted.length > 0) args.push('-untrusted', file('untrusted.pem', 'CERTIFICATE', opts.untrusted));
+    if (opts.crls && opts.crls.length > 0) args.push('-crl_check', '-CRLfile', file('crls.pem', 'X509 CRL', opts.crls));
+    args.push(...(opts.args ?? []), file('leaf.pem', 'CERTIFICATE', [leaf]));
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
