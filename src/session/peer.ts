@@ -41,8 +41,10 @@ interface Queued extends Settle {
 interface Pending {
   readonly hs: PendingHandshake;
   readonly frame: Uint8Array;
-  readonly expiresAt: number;
+  expiresAt: number;
   retryAt: number;
+  /** [SPEC 3.6] An HS_ALERT named this handshake. */
+  hinted: boolean;
 }
 
 /** An HS_INIT that passed the cheap checks at arrival. [SPEC 5.7] */
@@ -234,9 +236,14 @@ export class PeerMachine {
     this.armedAt = undefined;
     if (this.closed) return [];
     if (this.pending && now >= this.pending.expiresAt) {
+      const hinted = this.pending.hinted;
       this.abandonPending();
       this.env.counters.handshakes.failed++;
-      this.failQueue(new HopsafeError('ERR_TIMEOUT', `no handshake response from ${this.id} within ${this.env.limits.handshakeTimeoutMs} ms`));
+      this.failQueue(
+        hinted
+          ? new HopsafeError('ERR_PEER_REFUSED', `${this.id} (or an intermediary) refused the handshake`)
+          : new HopsafeError('ERR_TIMEOUT', `no handshake response from ${this.id} within ${this.env.limits.handshakeTimeoutMs} ms`),
+      );
     } else if (this.pending && now >= this.pending.retryAt) {
       // [SPEC 5.7] Sent again unchanged: a responder verifies it once (same random) and ignores the copies.
       this.pending.retryAt = now + this.env.limits.handshakeRetryMs;
@@ -369,7 +376,7 @@ export class PeerMachine {
       return;
     }
     if (early) early.early = true;
-    this.pending = { hs: r.pending, frame: r.frame, expiresAt: now + this.env.limits.handshakeTimeoutMs, retryAt: now + this.env.limits.handshakeRetryMs };
+    this.pending = { hs: r.pending, frame: r.frame, expiresAt: now + this.env.limits.handshakeTimeoutMs, retryAt: now + this.env.limits.handshakeRetryMs, hinted: false };
     this.env.counters.handshakes.initiated++;
     // Sent inside the handshake: done from the application's point of view (without `confirm`; with it, the signed
     // response confirms it, SPEC 7.6). It stays queued until the handshake completes, in case a simultaneous open
@@ -513,10 +520,13 @@ export class PeerMachine {
     // [SPEC 3.6] Unauthenticated: only a hint. It can end a pending handshake early (which an intermediary could do
     // anyway by dropping), or make a live session send a protected probe; the code it names is never reported.
     const a = decodeHandshakeAlert(bytes);
-    if (this.pending && equal(this.pending.hs.sessionId, a.sessionId)) {
-      this.abandonPending();
-      this.env.counters.handshakes.failed++;
-      this.failQueue(new HopsafeError('ERR_PEER_REFUSED', `${this.id} (or an intermediary) refused the handshake`));
+    const p = this.pending;
+    if (p && equal(p.hs.sessionId, a.sessionId)) {
+      // Not ended at once (a forged hint must not kill a genuine handshake, e.g. one verified under a flood): it is
+      // no longer re-sent, and ends with ERR_PEER_REFUSED unless its response comes within 2 × handshakeRetryMs.
+      p.hinted = true;
+      p.retryAt = Infinity;
+      p.expiresAt = Math.min(p.expiresAt, now + 2 * this.env.limits.handshakeRetryMs);
       return;
     }
     const s = this.session;
