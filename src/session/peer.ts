@@ -757,7 +757,8 @@ export class PeerMachine {
   /** The actions gathered, with the timer moved to the earliest deadline when it changed. */
   private drain(_now: number): PeerAction[] {
     const at = this.nextDeadline();
-    const keepAlive = this.ackDueAt !== undefined || this.confirm !== undefined;
+    // Work owed: an ACK, an outcome for the application, sends waiting for a session.
+    const keepAlive = this.ackDueAt !== undefined || this.confirm !== undefined || this.queue.length > 0;
     if (at !== this.armedAt || keepAlive !== this.armedKeep) {
       this.armedAt = at;
       this.armedKeep = keepAlive;

@@ -40,7 +40,7 @@ for (const protection of ['integrity', 'confidentiality'] as const) {
     const eps: Endpoint[] = [];
     const got: MessageEvent[] = [];
     const rejects: RejectEvent[] = [];
-    const cc = await createEndpoint({ id: 'control-center', identity: pki.identities['control-center']!, trust: { roots: pki.roots }, transport: xmppSide.transport() });
+    const cc = await createEndpoint({ id: 'control-center', identity: pki.identities['control-center']!, trust: { roots: pki.roots }, transport: xmppSide.transport(), protection }); // [SPEC 5.5] each side accepts only its own mode by default
     const der = await createEndpoint({ id: 'der-1', identity: pki.identities['der-1']!, trust: { roots: pki.roots }, transport: mqttSide.transport(), protection });
     eps.push(cc, der);
     cc.on('message', (m) => got.push(m));

@@ -1,0 +1,87 @@
+/**
+ * Issue 14's bounds at the endpoint (the I/O shell): what unauthenticated input may leave behind in the peer
+ * table and the heap, inbound frame sizes, and the default protection. [SPEC 5.5, 5.7, 8]
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { cast, until, text } from '../helpers/endpoints.js';
+import { toHex, utf8 } from '../../src/bytes/index.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+function heapAfterGc(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** The endpoint's peer table (private): its size is what the attack targets. */
+const tableSize = (ep: object): number => (ep as { peers: Map<string, unknown> }).peers.size;
+
+test('[SPEC 5.7] a flood of forged ids leaves the table and heap as they were; a never-seen genuine peer still gets through, and the endpoint can send to a new peer', async () => {
+  const c = await cast(['cc', 'der-1', 'der-2']);
+  try {
+    const cc = c.eps.cc!;
+    let rejected = 0;
+    cc.removeAllListeners('reject'); // the harness keeps every event: count them instead
+    cc.on('reject', () => rejected++);
+    const base = heapAfterGc();
+    const record = Uint8Array.of(0x13, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, ...new Uint8Array(16));
+    const garbageInit = Uint8Array.of(0x11, 0x30, 0x03, 0x02, 0x01, 0x01);
+    for (let i = 0; i < 100_000; i++) {
+      const from = `forged-${i}`;
+      void cc.onFrame({ from, bytes: i % 3 === 0 ? Uint8Array.of(0x13) : i % 3 === 1 ? record : garbageInit });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(tableSize(cc), 0, 'no entry for any forged sender');
+    assert.equal(rejected, 100_000, 'each refused');
+    const grown = heapAfterGc() - base;
+    assert.ok(grown < 8 * 1024 * 1024, `heap grew by ${grown} bytes`);
+    await c.eps['der-1']!.send('cc', utf8('genuine after the flood'));
+    await until(() => c.inbox.cc!.length === 1);
+    assert.equal(text(c.inbox.cc![0]!), 'genuine after the flood');
+    await cc.send('der-2', utf8('to a new peer'));
+    await until(() => c.inbox['der-2']!.length === 1);
+  } finally {
+    await c.close();
+  }
+});
+
+test('[SPEC 8] oversized inbound frames are dropped by the endpoint before they are read (ERR_TOO_LARGE), leaving no state', async () => {
+  const c = await cast(['cc', 'der-1']);
+  try {
+    const cc = c.eps.cc!;
+    const big = new Uint8Array(1024 * 1024 + 1); // the memory transport's maxFrameSize is 1 MiB
+    big[0] = 0x13;
+    await cc.onFrame({ from: 'der-1', bytes: big });
+    assert.equal(c.rejects.cc!.at(-1)?.code, 'ERR_TOO_LARGE');
+    assert.equal(tableSize(cc), 0);
+  } finally {
+    await c.close();
+  }
+});
+
+test('[SPEC 5.5] confidentiality endpoints never accept integrity by default: whoever initiates, their payloads never cross in clear', async () => {
+  const c = await cast(['cc', 'der-1'], { handshakeTimeoutMs: 500, perEndpoint: { 'der-1': { protection: 'integrity' } } });
+  const wire: string[] = [];
+  c.hub.tap((f) => void wire.push(toHex(f.bytes)));
+  try {
+    // the integrity peer opens: cc refuses the mode
+    const first = c.eps['der-1']!.send('cc', utf8('reading 1')).catch((e: unknown) => e);
+    await until(() => c.rejects.cc!.some((r) => r.code === 'ERR_NEGOTIATION'));
+    await first;
+    // cc then sends a setpoint: it opens in confidentiality, der-1 (integrity only) refuses; nothing in clear
+    const sent = await c.eps.cc!.send('der-1', utf8('setpoint P=3.0MW')).then(
+      () => 'sent',
+      (e: unknown) => String((e as { code?: string }).code),
+    );
+    assert.notEqual(sent, 'sent');
+    assert.equal(c.eps.cc!.sessions().length, 0);
+    assert.ok(!wire.some((h) => h.includes(toHex(utf8('setpoint P=3.0MW')))), 'the setpoint never crossed in clear');
+  } finally {
+    await c.close();
+  }
+});
