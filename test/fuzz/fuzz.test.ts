@@ -25,6 +25,7 @@ const RUNS: Record<string, number> = {
   respond: 400,
   complete: 400,
   'session.open': 3000,
+  'peer.receive': 3000,
   'endpoint.onFrame': 600,
 };
 const TIMEOUT_MS = 2000;

@@ -21,6 +21,8 @@ import { createTestPki } from '../../src/testing/index.js';
 import { GROUP_IDS } from '../../src/crypto/suites.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 import * as A from './arbitraries.js';
+import { frameKind, PeerMachine, type PeerEnv } from '../../src/session/peer.js';
+import { AlertLimiter, HandshakeAdmission } from '../../src/session/admission.js';
 
 export interface FuzzTarget {
   readonly name: string;
@@ -132,6 +134,34 @@ export async function createHarness(): Promise<Harness> {
   await new Promise<void>((resolve) => epB.once('message', () => resolve()));
   epB.on('message', () => delivered++);
 
+  // [SPEC 5.7, 5.9, 8.8] The per-peer machine on its own: bob's machine for sender alice, with a live session
+  // (established through the machine itself), fed frames the way the endpoint does (HS_INIT screened at arrival).
+  const envB: PeerEnv = {
+    ctx: b,
+    limits: { handshakeTimeoutMs: 10_000, handshakeRetryMs: 1000, maxQueued: 1000, acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000 }, probeTimeoutMs: 1000, maxSessionLifetimeMs: 86_400_000 },
+    admission: new HandshakeAdmission({ handshakesPerSecond: 1e6, handshakesPerSecondPerPeer: 1e6, maxConcurrentHandshakes: 1e6, knownPeerChecksPerSecond: 1e6 }, now),
+    alerts: new AlertLimiter({ perSecond: 1e6 }, now),
+    counters: { sent: 0, received: 0, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } },
+    index: { add: () => undefined, remove: () => undefined, owner: () => undefined },
+    authorize: undefined,
+    pause: async () => undefined,
+  };
+  const mB = new PeerMachine('alice', envB);
+  const machineInit = initiate(a, 'bob', now);
+  const opened = await mB.receive(machineInit.frame, now, mB.screenInit(machineInit.frame, now));
+  const respAction = opened.find((x) => x.type === 'transmit');
+  if (!respAction || respAction.type !== 'transmit') throw new Error('the machine did not answer the genuine HS_INIT');
+  const mSession = (await complete(a, machineInit.pending, respAction.frame, 'bob', now)).session;
+  const machineRecords = [mSession.seal(utf8('m-one')), mSession.seal(new Uint8Array(40)), mSession.keyUpdate(now, true), mSession.seal(utf8('m-two'))];
+  let machineDelivered = 0;
+  const machineRun = async (x: Uint8Array): Promise<void> => {
+    const t = Date.now();
+    const init = frameKind(x) === 'init' ? mB.screenInit(x, t) : undefined;
+    if (init) mB.initQueued();
+    const acts = await mB.receive(x, t, init);
+    for (const act of acts) if (act.type === 'deliver') machineDelivered++;
+  };
+
   const targets: FuzzTarget[] = [
     { name: 'decodeSignedClearToken1', arb: fc.oneof(initFrames.map((f) => f.subarray(1)), A.randomBytes()), run: (x) => decodeSignedClearToken1(x) },
     { name: 'decodeClearToken2', arb: fc.oneof(A.clearToken2Mutations(ct2), A.mutationsOf([encodeClearToken2(ct2)]), A.randomBytes(64)), run: (x) => decodeClearToken2(x) },
@@ -150,6 +180,11 @@ export async function createHarness(): Promise<Harness> {
     },
     { name: 'session.open', arb: recordArb, run: (x) => (x.length % 2 === 0 ? sb : sa).open(x, Date.now()) },
     {
+      name: 'peer.receive',
+      arb: fc.oneof(forgedInitFrames, respFrames, A.mutationsOf(machineRecords), recordArb, batchArb, A.randomBytes()),
+      run: machineRun,
+    },
+    {
       name: 'endpoint.onFrame',
       arb: fc.oneof(forgedInitFrames, respFrames, recordArb, batchArb, A.randomBytes()),
       run: async (x) => {
@@ -161,10 +196,11 @@ export async function createHarness(): Promise<Harness> {
   ];
   return {
     targets,
-    delivered: () => delivered,
+    delivered: () => delivered + machineDelivered,
     async close() {
       sa.destroy();
       sb.destroy();
+      mSession.destroy();
       await Promise.all([epA.close(), epB.close()]);
     },
   };
