@@ -229,7 +229,7 @@ export class Endpoint extends TypedEmitter {
         if (!init.authenticated && slot.m.initsQueued >= MAX_INITS_PER_PEER)
           throw new HopsafeError('ERR_HANDSHAKE_LIMIT', 'too many handshakes queued from this sender');
       } catch (e) {
-        this.counters.handshakes.failed += isHopsafeError(e) && e.code === 'ERR_BAD_SIGNATURE' ? 1 : 0;
+        this.counters.handshakes.failed++;
         this.rejectEvent(e, slot.m.id);
         this.run(slot, slot.m.screenFailed(bytes, e, this.clock()));
         this.forgetIfIdle(slot);
