@@ -8,6 +8,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { cast, until, text } from '../helpers/endpoints.js';
 import { toHex, utf8 } from '../../src/bytes/index.js';
+import { createEndpoint } from '../../src/endpoint/endpoint.js';
+import { forgeHandshakeAlert } from '../../src/adversary/index.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -81,6 +83,77 @@ test('[SPEC 5.5] confidentiality endpoints never accept integrity by default: wh
     assert.notEqual(sent, 'sent');
     assert.equal(c.eps.cc!.sessions().length, 0);
     assert.ok(!wire.some((h) => h.includes(toHex(utf8('setpoint P=3.0MW')))), 'the setpoint never crossed in clear');
+  } finally {
+    await c.close();
+  }
+});
+
+test('[SPEC 5.6] a recorded HS_INIT replayed to a restarted responder delivers its early data nothing the second time', async () => {
+  const c = await cast(['cc', 'der-1'], { protection: 'integrity' });
+  const inits: Uint8Array[] = [];
+  c.hub.tap((f) => void (f.bytes[0] === 0x11 && inits.push(f.bytes)));
+  try {
+    await c.eps['der-1']!.send('cc', utf8('open breaker 4'));
+    await until(() => c.inbox.cc!.length === 1);
+    await c.eps.cc!.close();
+    await new Promise((r) => setTimeout(r, 20));
+    // cc restarts (same id, same PKI, a new process as far as hopsafe knows) and the broker replays the capture
+    const again = await createEndpoint({ id: 'cc', identity: c.pki.identities.cc!, trust: { roots: c.pki.roots }, transport: c.hub.transport(), protection: 'integrity' });
+    const got: string[] = [];
+    const codes: string[] = [];
+    again.on('message', (m) => got.push(text(m)));
+    again.on('reject', (r) => codes.push(r.code));
+    await again.onFrame({ from: 'der-1', bytes: inits[0]! });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(got, [], 'the command was not delivered a second time');
+    assert.deepEqual(codes, ['ERR_STALE']);
+    assert.equal(again.sessions().length, 0);
+    await again.close();
+  } finally {
+    await c.close();
+  }
+});
+
+test('[SPEC 3.6, 7.6] a forged ERR_UNKNOWN_SESSION right after 20 delivered commands: all 20 are confirmed, none reported', async () => {
+  const c = await cast(['cc', 'der-1']);
+  try {
+    await c.eps.cc!.send('der-1', utf8('hello'));
+    await until(() => c.inbox['der-1']!.length === 1);
+    // the live session's id, from the endpoint's private table (as an intermediary reads it off the wire)
+    const entry = (c.eps.cc as unknown as { peers: Map<string, { m?: { current?: { id: Uint8Array } }; session?: { id: Uint8Array } }> }).peers.get('der-1')!;
+    const sid = (entry.m?.current ?? entry.session)!.id;
+    const unconfirmed: string[] = [];
+    c.eps.cc!.on('unconfirmed', (u) => unconfirmed.push(u.code));
+    const sends = Array.from({ length: 20 }, (_, i) => c.eps.cc!.send('der-1', utf8(`cmd-${i}`), { confirm: true }).then(() => 'confirmed', (e: unknown) => String((e as { code?: string }).code)));
+    await until(() => c.inbox['der-1']!.length === 21);
+    await c.eps.cc!.onFrame({ from: 'der-1', bytes: forgeHandshakeAlert(sid, 'ERR_UNKNOWN_SESSION') });
+    assert.deepEqual(await Promise.all(sends), Array(20).fill('confirmed'));
+    assert.deepEqual(unconfirmed, []);
+    assert.equal(c.eps.cc!.stats().handshakes.initiated, 1, 'no new handshake');
+  } finally {
+    await c.close();
+  }
+});
+
+test('[SPEC 8.7, 7.6] a classify hook that throws refuses the message: the confirmed send rejects with ERR_FORBIDDEN at once', async () => {
+  const c = await cast(['cc', 'der-1'], {
+    perEndpoint: {
+      cc: {
+        policy: { default: 'allow', rules: [] },
+        classify: (data) => {
+          if (new TextDecoder().decode(data) === 'bad') throw new Error('classify failed');
+          return { type: 'ok' };
+        },
+      },
+    },
+  });
+  try {
+    const t0 = Date.now();
+    const r = await c.eps['der-1']!.send('cc', utf8('bad'), { confirm: true }).then(() => 'confirmed', (e: unknown) => String((e as { code?: string }).code));
+    assert.equal(r, 'ERR_FORBIDDEN');
+    assert.ok(Date.now() - t0 < 5000, 'told promptly, not after the 30 s timeout');
+    assert.equal(c.inbox.cc!.length, 0);
+    assert.equal(await c.eps['der-1']!.send('cc', utf8('good'), { confirm: true }).then(() => 'confirmed'), 'confirmed');
   } finally {
     await c.close();
   }
