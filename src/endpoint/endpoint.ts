@@ -97,6 +97,10 @@ export class Endpoint extends TypedEmitter {
       pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
     };
     this.coalesce = { ...cfg.coalesce, maxBytes: Math.min(cfg.coalesce.maxBytes, transport.maxFrameSize) };
+    trust.onWarning((w) => {
+      this.log.warn({ code: w.code, reason: w.reason, fingerprint: w.fingerprint }, 'peer accepted with unverified revocation status');
+      this.emit('trust-warning', { code: w.code, reason: w.reason, fingerprint: w.fingerprint, detail: w.detail });
+    });
     trust.onRevoked((fps) => {
       const set = new Set(fps);
       for (const slot of this.peers.values()) this.run(slot, slot.m.revoke(set, this.clock()));

@@ -49,6 +49,15 @@ export interface UnconfirmedEvent {
   readonly messages: readonly Uint8Array[];
 }
 
+/** [SPEC 10.5] A peer was accepted with a reservation: a CRL naming an issuer on its path could not be validated. */
+export interface TrustWarningEvent {
+  readonly code: ErrorCode;
+  readonly reason: string;
+  /** Leaf fingerprint (hex SHA-256) of the peer's certificate. */
+  readonly fingerprint: string;
+  readonly detail: string;
+}
+
 export interface EndpointEvents {
   message: [MessageEvent];
   reject: [RejectEvent];
@@ -56,6 +65,7 @@ export interface EndpointEvents {
   'key-update': [KeyUpdateEvent];
   'session-closed': [SessionClosedEvent];
   unconfirmed: [UnconfirmedEvent];
+  'trust-warning': [TrustWarningEvent];
 }
 
 /** EventEmitter with typed `on`/`once`/`off`/`emit` for EndpointEvents. */

@@ -1,13 +1,15 @@
 /** Loads the endpoint's own identity and trust store through the PKI layer. */
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { LocalIdentity, PeerVerifier, TrustConfig } from '../pki/types.js';
-import { createTrustStore, loadIdentity, validateOwn } from '../pki/index.js';
+import { createTrustStore, loadIdentity, validateOwn, type TrustWarning } from '../pki/index.js';
 import type { EndpointConfig } from '../schemas/endpoint-options.js';
 
 export interface TrustHandle {
   readonly verifier: PeerVerifier;
   update(trust: Partial<TrustConfig>): Promise<void>;
   onRevoked(listener: (fingerprints: readonly string[]) => void): void;
+  /** [SPEC 10.5] A peer passed although a CRL naming an issuer on its path could not be validated. */
+  onWarning(listener: (warning: TrustWarning) => void): void;
 }
 
 /**
@@ -19,7 +21,7 @@ export async function openIdentity(
   provider: CryptoProvider,
   clock: () => number,
 ): Promise<{ identity: LocalIdentity; trust: TrustHandle }> {
-  const store = createTrustStore(cfg.trust, { clock: () => new Date(clock()), provider });
+  const store = createTrustStore(cfg.trust, { clock: () => new Date(clock()), provider, ...(cfg.crlMode ? { crlMode: cfg.crlMode } : {}) });
   const { attributeCertificates, ...keyPair } = cfg.identity;
   const identity = loadIdentity(keyPair, cfg.id, { provider, ...(attributeCertificates ? { attributeCertificates } : {}) });
   await validateOwn(identity, store, new Date(clock()));
@@ -32,6 +34,9 @@ export async function openIdentity(
       },
       onRevoked: (l) => {
         store.onRevoked(l);
+      },
+      onWarning: (l) => {
+        store.onWarning(l);
       },
     },
   };

@@ -28,6 +28,11 @@ export interface EndpointOptions {
     readonly attributeCertificates?: readonly PemOrDer[];
   };
   readonly trust: TrustConfig;
+  /**
+   * [SPEC 10.5] Revocation: 'if-present' (default) checks the CRLs given and passes a peer whose issuer's CRL cannot
+   * be validated with a `trust-warning` event; 'require' refuses a peer without a current, valid CRL from each issuer.
+   */
+  readonly crlMode?: 'if-present' | 'require';
   readonly transport: Transport;
   /** Mode requested when this endpoint opens a session. Default: confidentiality. */
   readonly protection?: 'integrity' | 'confidentiality';

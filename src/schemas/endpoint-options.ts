@@ -16,6 +16,8 @@ export const endpointConfigSchema = z.object({
     intermediates: z.array(pemOrDer).optional(),
     crls: z.array(pemOrDer).optional(),
   }),
+  // [SPEC 10.5] 'require': a peer whose issuers' CRLs are missing or cannot be validated is refused.
+  crlMode: z.enum(['if-present', 'require']).optional(),
   protection: protection.default('confidentiality'),
   // [SPEC 5.5] Default: only the mode this endpoint requests (no downgrade by a peer or a broker).
   acceptProtection: z.array(protection).min(1).optional(),
