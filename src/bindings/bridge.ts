@@ -47,6 +47,11 @@ export interface BridgeStats {
   unroutable: number;
   /** Sends refused by the target side (too large, queue full, closed...). */
   failed: number;
+  /**
+   * Inbound frames larger than the receiving proxy's maxFrameSize, dropped without being forwarded (a side transport
+   * that does not bound its inbound frames itself; the shipped bindings drop them before the bridge sees them). [SPEC 8.9]
+   */
+  oversize: number;
   /** Bytes re-sent. */
   bytes: number;
   /** Ids per side and proxies opened. */
@@ -122,13 +127,18 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
   if (sideNames.length < 2) throw new HopsafeError('ERR_CONFIG', 'bridge: needs at least two sides');
   const home = endpointMap(o, sideNames);
   const interceptors: Interceptor[] = o.tap ? [o.tap] : [];
-  const stats = { forwarded: 0, dropped: 0, unroutable: 0, failed: 0, bytes: 0 };
+  const stats = { forwarded: 0, dropped: 0, unroutable: 0, failed: 0, oversize: 0, bytes: 0 };
   const perSide: Record<string, BridgeSideStats> = Object.fromEntries(sideNames.map((s) => [s, { forwarded: 0 }]));
   /** proxies.get(side).get(id): transport on `side` acting as `id` (which lives elsewhere). */
   const proxies = new Map<string, Map<string, Transport>>(sideNames.map((s) => [s, new Map()]));
   let closed = false;
 
-  const forward = async (side: string, to: string, frame: InboundFrame): Promise<void> => {
+  const forward = async (side: string, to: string, frame: InboundFrame, maxFrameSize: number): Promise<void> => {
+    // [SPEC 8.9] Whatever the side's transport does, a frame above its maxFrameSize is not carried further.
+    if (frame.bytes.byteLength > maxFrameSize) {
+      stats.oversize++;
+      return;
+    }
     const target = home.get(to);
     // [SPEC 8.5] The sender must live on the side the frame came from; it leaves by its proxy on the target side.
     const via = target === undefined || home.get(frame.from) !== side ? undefined : proxies.get(target)?.get(frame.from);
@@ -168,7 +178,8 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
         const t = checkTransport(factory(id), side, id);
         opened.push(t);
         (proxies.get(side) as Map<string, Transport>).set(id, t);
-        opens.push(t.open(id, (frame) => forward(side, id, frame)));
+        const max = t.maxFrameSize;
+        opens.push(t.open(id, (frame) => forward(side, id, frame, max)));
       }
     }
     const results = await Promise.allSettled(opens);
