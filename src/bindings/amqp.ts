@@ -137,7 +137,7 @@ class AmqpTransport implements Transport {
     this.#maxDelay = intOption(o.reconnect?.maxDelayMs ?? 5000, 'reconnect.maxDelayMs');
     this.#maxAttempts = o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY;
     this.#connect = o.connect ?? ((url) => amqplib.connect(url, { noDelay: true }));
-    this.#guard = new InboundGuard('amqp', this.maxFrameSize, o.logger?.child({ transport: 'amqp' }));
+    this.#guard = new InboundGuard(this.maxFrameSize, o.logger?.child({ transport: 'amqp' }));
   }
 
   /** [SPEC 8.9] Inbound frames dropped before onFrame. */

@@ -11,12 +11,11 @@ import type { InboundStats } from './transport.js';
 
 export class InboundGuard {
   #oversize = 0;
-  readonly #transport: string;
   readonly #maxFrameSize: number;
   readonly #log: Logger | undefined;
 
-  constructor(transport: string, maxFrameSize: number, log?: Logger) {
-    this.#transport = transport;
+  /** `log`: the binding's logger (bound to its transport name); none = count only. */
+  constructor(maxFrameSize: number, log?: Logger) {
     this.#maxFrameSize = maxFrameSize;
     this.#log = log;
   }
@@ -28,7 +27,8 @@ export class InboundGuard {
   oversize(size: number, from: string | undefined): boolean {
     if (size <= this.#maxFrameSize) return false;
     this.#oversize++;
-    this.#log?.warn({ transport: this.#transport, from, size, maxFrameSize: this.#maxFrameSize, dropped: this.#oversize }, 'inbound frame larger than maxFrameSize dropped');
+    // (The logger is the binding's, already bound to { transport }.)
+    this.#log?.warn({ from, size, maxFrameSize: this.#maxFrameSize, dropped: this.#oversize }, 'inbound frame larger than maxFrameSize dropped');
     return true;
   }
 

@@ -34,6 +34,7 @@ export interface MemoryHub {
 
 export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   const maxFrameSize = options.maxFrameSize ?? 1024 * 1024;
+  const log = options.logger?.child({ transport: 'memory' });
   const handlers = new Map<string, { onFrame: FrameHandler; guard: InboundGuard }>();
   let oversizeTotal = 0;
   const taps: Interceptor[] = [];
@@ -86,7 +87,7 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
     transport(): Transport {
       let localId: string | undefined;
       let closed = false;
-      const guard = new InboundGuard('memory', maxFrameSize, options.logger);
+      const guard = new InboundGuard(maxFrameSize, log);
       return {
         name: 'memory',
         maxFrameSize,

@@ -74,7 +74,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   const maxUnsettledFrames = intOption(options.maxUnsettledFrames ?? 1000, 'maxUnsettledFrames', 1);
   const openTimeoutMs = intOption(options.openTimeoutMs ?? 10_000, 'openTimeoutMs', 1);
   const log = (options.logger ?? pino({ level: 'silent' })).child({ transport: 'mqtt' });
-  const guard = new InboundGuard('mqtt', maxFrameSize, log);
+  const guard = new InboundGuard(maxFrameSize, log);
   let bound: UnsettledBound | undefined;
 
   let client: MqttClient | undefined;

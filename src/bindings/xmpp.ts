@@ -137,7 +137,7 @@ class XmppTransport implements Transport {
     this.#o = o;
     this.maxFrameSize = intOption(o.maxFrameSize ?? XMPP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
     this.#maxQueue = intOption(o.maxQueue ?? 1000, 'maxQueue');
-    this.#guard = new InboundGuard('xmpp', this.maxFrameSize, o.logger?.child({ transport: 'xmpp' }));
+    this.#guard = new InboundGuard(this.maxFrameSize, o.logger?.child({ transport: 'xmpp' }));
     this.#bound = new UnsettledBound(intOption(o.maxUnsettledFrames ?? 1000, 'maxUnsettledFrames'));
     const domain = o.domain;
     this.#jidFor = o.jidFor ?? ((id) => defaultJidFor(id, domain));
