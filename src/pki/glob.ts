@@ -8,8 +8,8 @@
  * The glob is compiled once into the states of a non-deterministic automaton (one per token) and the text is
  * run through it keeping the SET of live states (Thompson's construction): every character of the text costs at
  * most one step per token, so a match costs O(len(glob) · len(text)) whatever the input — no backtracking. The
- * old translation to a RegExp (`**` → `.*`) backtracked: 2 s for a 19-character glob on a 40-character topic,
- * hours for the worst 256-character globs on 1024 characters.
+ * old translation to a RegExp (`**` → `.*`) backtracked: 57 ms for a 19-character glob on a 40-character topic and
+ * more than two minutes (not finished) for the 11-character glob `*a*a*a*a*ab` on 1024 characters.
  */
 
 const LITERAL = 0;
