@@ -20,9 +20,11 @@
  */
 import amqplib from 'amqplib';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
+import { InboundGuard } from './inbound.js';
 import { assertEndpointId } from './endpoint-id.js';
-import type { FrameHandler, Transport, TransportStatus } from './transport.js';
+import type { FrameHandler, InboundStats, Transport, TransportStatus } from './transport.js';
 import { StatusEmitter } from './status.js';
 import { intOption } from './options.js';
 import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
@@ -52,8 +54,13 @@ export interface AmqpTransportOptions {
   prefetch?: number;
   /** Max frames queued by `send` while disconnected; beyond it `send` rejects with ERR_QUEUE_FULL. Default 1000. */
   maxQueue?: number;
-  /** Largest frame in bytes. Default 16 MiB (AMQP_DEFAULT_MAX_FRAME_SIZE). */
+  /**
+   * Largest frame in bytes. Default 16 MiB (AMQP_DEFAULT_MAX_FRAME_SIZE). `send` refuses larger frames; larger
+   * deliveries are acked and dropped before they are copied, never handed to onFrame. [SPEC 8.3, 8.9]
+   */
   maxFrameSize?: number;
+  /** pino logger for dropped frames (ids and sizes, never bytes); none by default. */
+  logger?: Logger;
   /** Routing-key words before `{to}.{from}`, e.g. `hopsafe` to meet MQTT topic `hopsafe/{to}/{from}` on `amq.topic`. Default ''. */
   routingKeyPrefix?: string;
   /** Queue name is `{queuePrefix}.{self}`. Default: the exchange name (must not start with `amq.`). */
@@ -62,6 +69,8 @@ export interface AmqpTransportOptions {
   /** Opens the connection (default amqplib.connect). Hook for instrumentation and fault-injection tests. */
   connect?: (url: string) => Promise<ChannelModel>;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Publish properties, the same object for every frame (amqplib copies what it encodes). */
 const PUBLISH_DURABLE = Object.freeze({ persistent: true, contentType: 'application/octet-stream' });
@@ -106,6 +115,7 @@ class AmqpTransport implements Transport {
   #ackCh: ConfirmChannel | undefined;
   #acksOwed = 0;
   #ackTimer: NodeJS.Immediate | undefined;
+  readonly #guard: InboundGuard;
 
   constructor(o: AmqpTransportOptions) {
     this.#url = o.url ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -127,6 +137,12 @@ class AmqpTransport implements Transport {
     this.#maxDelay = intOption(o.reconnect?.maxDelayMs ?? 5000, 'reconnect.maxDelayMs');
     this.#maxAttempts = o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY;
     this.#connect = o.connect ?? ((url) => amqplib.connect(url, { noDelay: true }));
+    this.#guard = new InboundGuard(this.maxFrameSize, o.logger?.child({ transport: 'amqp' }));
+  }
+
+  /** [SPEC 8.9] Inbound frames dropped before onFrame. */
+  inboundStats(): InboundStats {
+    return this.#guard.stats();
   }
 
   /** Queue consumed by this endpoint (after `open`). */
@@ -217,11 +233,15 @@ class AmqpTransport implements Transport {
       return;
     }
     const from = senderFromKey(this.#prefix, self, msg.fields.routingKey); // [SPEC 8.3] from = last word
-    const bytes = new Uint8Array(msg.content);
+    // [SPEC 8.9] Larger than maxFrameSize: not copied, never handed to onFrame; acked in its turn below like a refused
+    // frame (so the broker does not deliver it again). amqplib has already assembled the message body.
+    const oversize = from !== undefined && this.#guard.oversize(msg.content.byteLength, from);
+    const bytes = from === undefined || oversize ? undefined : new Uint8Array(msg.content);
+    if (oversize) msg.content = EMPTY; // the ack needs only the delivery tag: let the body go now
     const onFrame = this.#onFrame;
     this.#chain = this.#chain.then(async () => {
       try {
-        if (from !== undefined && onFrame !== undefined && !this.#closed) await onFrame({ from, bytes });
+        if (from !== undefined && bytes !== undefined && onFrame !== undefined && !this.#closed) await onFrame({ from, bytes });
       } catch {
         // [SPEC 8.3] A rejected frame is acked like an accepted one: redelivery would not make it valid.
       } finally {

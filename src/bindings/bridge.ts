@@ -47,6 +47,11 @@ export interface BridgeStats {
   unroutable: number;
   /** Sends refused by the target side (too large, queue full, closed...). */
   failed: number;
+  /**
+   * Inbound frames larger than the receiving proxy's maxFrameSize, dropped without being forwarded (a side transport
+   * that does not bound its inbound frames itself; the shipped bindings drop them before the bridge sees them). [SPEC 8.9]
+   */
+  oversize: number;
   /** Bytes re-sent. */
   bytes: number;
   /** Ids per side and proxies opened. */
@@ -81,22 +86,59 @@ function endpointMap(o: BridgeOptions, sideNames: readonly string[]): Map<string
       if (side !== undefined) add(id, side);
     }
   }
+  // [SPEC 8.5] A bridge that bridges nothing is a configuration error, not a silent no-op.
+  if (map.size === 0) throw new HopsafeError('ERR_CONFIG', 'bridge: no endpoint to bridge (give `endpoints`, or `route` with `ids`)');
   return map;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** [SPEC 8.5] The shape of the options, checked before anything opens (ERR_CONFIG naming what is wrong). */
+function checkOptions(o: unknown): asserts o is BridgeOptions {
+  if (!isRecord(o)) throw new HopsafeError('ERR_CONFIG', 'bridge: options must be an object');
+  if (!isRecord(o.sides)) throw new HopsafeError('ERR_CONFIG', 'bridge: `sides` must be an object of side name → transport factory');
+  for (const [name, factory] of Object.entries(o.sides))
+    if (typeof factory !== 'function')
+      throw new HopsafeError('ERR_CONFIG', `bridge: side ${JSON.stringify(name)} must be a factory function (id) => Transport, got ${describe(factory)}`);
+  if (o.endpoints !== undefined && !isRecord(o.endpoints)) throw new HopsafeError('ERR_CONFIG', 'bridge: `endpoints` must be an object of endpoint id → side name');
+  if (o.route !== undefined && typeof o.route !== 'function') throw new HopsafeError('ERR_CONFIG', `bridge: \`route\` must be a function, got ${describe(o.route)}`);
+  if (o.ids !== undefined && (!Array.isArray(o.ids) || !o.ids.every((id) => typeof id === 'string')))
+    throw new HopsafeError('ERR_CONFIG', 'bridge: `ids` must be an array of endpoint ids');
+  if (o.route !== undefined && o.ids === undefined)
+    throw new HopsafeError('ERR_CONFIG', 'bridge: `route` needs `ids` (the endpoint ids to classify); without them nothing would be bridged');
+  if (o.tap !== undefined && typeof o.tap !== 'function') throw new HopsafeError('ERR_CONFIG', `bridge: \`tap\` must be a function, got ${describe(o.tap)}`);
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/** [SPEC 8.5] What a side's factory returned must be a Transport. */
+function checkTransport(t: unknown, side: string, id: string): Transport {
+  const ok = isRecord(t) && typeof t.open === 'function' && typeof t.send === 'function' && typeof t.close === 'function';
+  if (!ok) throw new HopsafeError('ERR_CONFIG', `bridge: the factory of side ${JSON.stringify(side)} returned ${describe(t)} for ${id}, not a Transport`);
+  return t as unknown as Transport;
 }
 
 /** Opens the proxies and starts forwarding. Resolves once every proxy is open. [SPEC 8.5] */
 export async function createBridge(o: BridgeOptions): Promise<Bridge> {
+  checkOptions(o);
   const sideNames = Object.keys(o.sides);
   if (sideNames.length < 2) throw new HopsafeError('ERR_CONFIG', 'bridge: needs at least two sides');
   const home = endpointMap(o, sideNames);
   const interceptors: Interceptor[] = o.tap ? [o.tap] : [];
-  const stats = { forwarded: 0, dropped: 0, unroutable: 0, failed: 0, bytes: 0 };
+  const stats = { forwarded: 0, dropped: 0, unroutable: 0, failed: 0, oversize: 0, bytes: 0 };
   const perSide: Record<string, BridgeSideStats> = Object.fromEntries(sideNames.map((s) => [s, { forwarded: 0 }]));
   /** proxies.get(side).get(id): transport on `side` acting as `id` (which lives elsewhere). */
   const proxies = new Map<string, Map<string, Transport>>(sideNames.map((s) => [s, new Map()]));
   let closed = false;
 
-  const forward = async (side: string, to: string, frame: InboundFrame): Promise<void> => {
+  const forward = async (side: string, to: string, frame: InboundFrame, maxFrameSize: number): Promise<void> => {
+    // [SPEC 8.9] Whatever the side's transport does, a frame above its maxFrameSize is not carried further.
+    if (frame.bytes.byteLength > maxFrameSize) {
+      stats.oversize++;
+      return;
+    }
     const target = home.get(to);
     // [SPEC 8.5] The sender must live on the side the frame came from; it leaves by its proxy on the target side.
     const via = target === undefined || home.get(frame.from) !== side ? undefined : proxies.get(target)?.get(frame.from);
@@ -133,10 +175,11 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
       const factory = o.sides[side] as TransportFactory;
       for (const [id, idSide] of home) {
         if (idSide === side) continue;
-        const t = factory(id);
+        const t = checkTransport(factory(id), side, id);
         opened.push(t);
         (proxies.get(side) as Map<string, Transport>).set(id, t);
-        opens.push(t.open(id, (frame) => forward(side, id, frame)));
+        const max = t.maxFrameSize;
+        opens.push(t.open(id, (frame) => forward(side, id, frame, max)));
       }
     }
     const results = await Promise.allSettled(opens);

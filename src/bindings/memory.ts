@@ -3,16 +3,20 @@
  * delivered asynchronously and in order per sender→receiver pair, like a broker. `tap` lets a
  * test play a hostile intermediary. [SPEC 8.6]
  */
+import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
+import { InboundGuard } from './inbound.js';
 import { applyInterceptors, type Interceptor } from '../broker/interceptor.js';
 import { assertEndpointId } from './endpoint-id.js';
-import type { FrameHandler, Transport } from './transport.js';
+import type { FrameHandler, InboundStats, Transport } from './transport.js';
 
 export type { Interceptor, InterceptedFrame } from '../broker/interceptor.js';
 
 export interface MemoryHubOptions {
-  /** Largest frame carried (default 1 MiB). */
+  /** Largest frame carried (default 1 MiB): `send` refuses larger ones, and larger frames a tap injects are dropped. [SPEC 8.9] */
   readonly maxFrameSize?: number;
+  /** pino logger for dropped frames (ids and sizes only); none by default. */
+  readonly logger?: Logger;
 }
 
 export interface MemoryHub {
@@ -24,11 +28,15 @@ export interface MemoryHub {
   readonly endpoints: readonly string[];
   /** Resolves when every frame sent so far has been handed to its receiver. */
   drain(): Promise<void>;
+  /** Frames the hub dropped before any receiver saw them (all receivers together). [SPEC 8.9] */
+  inboundStats(): InboundStats;
 }
 
 export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   const maxFrameSize = options.maxFrameSize ?? 1024 * 1024;
-  const handlers = new Map<string, FrameHandler>();
+  const log = options.logger?.child({ transport: 'memory' });
+  const handlers = new Map<string, { onFrame: FrameHandler; guard: InboundGuard }>();
+  let oversizeTotal = 0;
   const taps: Interceptor[] = [];
   // One delivery chain per receiver: per-pair order is kept, and a slow receiver never stalls the others.
   const chains = new Map<string, Promise<void>>();
@@ -41,8 +49,13 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
       for (const b of out) {
         const h = handlers.get(to);
         if (!h) continue; // like a broker with no subscriber: dropped
+        // [SPEC 8.9] A tap (the hostile intermediary) may inject a frame of any size: drop it before the receiver sees it.
+        if (h.guard.oversize(b.byteLength, from)) {
+          oversizeTotal++;
+          continue;
+        }
         try {
-          await h({ from, bytes: b });
+          await h.onFrame({ from, bytes: b });
         } catch {
           /* a handler failure never breaks the hub */
         }
@@ -68,9 +81,13 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
     async drain() {
       while (chains.size > 0) await Promise.all([...chains.values()]);
     },
+    inboundStats() {
+      return { oversize: oversizeTotal };
+    },
     transport(): Transport {
       let localId: string | undefined;
       let closed = false;
+      const guard = new InboundGuard(maxFrameSize, log);
       return {
         name: 'memory',
         maxFrameSize,
@@ -78,7 +95,7 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
           assertEndpointId(id);
           if (handlers.has(id)) throw new HopsafeError('ERR_CONFIG', `endpoint ${id} is already open on this hub`);
           localId = id;
-          handlers.set(id, onFrame);
+          handlers.set(id, { onFrame, guard });
         },
         async send(peerId, bytes) {
           if (closed || !localId) throw new HopsafeError('ERR_CLOSED', 'transport not open');
@@ -89,7 +106,10 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
         async close() {
           if (closed) return;
           closed = true;
-          if (localId && handlers.get(localId)) handlers.delete(localId);
+          if (localId && handlers.get(localId)?.guard === guard) handlers.delete(localId);
+        },
+        inboundStats() {
+          return guard.stats();
         },
       };
     },

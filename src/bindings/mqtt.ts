@@ -10,6 +10,7 @@ import { assertEndpointId } from './endpoint-id.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 import type { FrameHandler, Transport, TransportStatus } from './transport.js';
 import { StatusEmitter } from './status.js';
+import { InboundGuard, UnsettledBound } from './inbound.js';
 import { intOption } from './options.js';
 import { setNoDelay } from './no-delay.js';
 
@@ -17,8 +18,10 @@ export { DEFAULT_PREFIX, frameTopic, inboxFilter, parseFrameTopic } from './mqtt
 
 /** Default `maxFrameSize`: MQTT allows 256 MiB, but brokers cap messages well below that. [SPEC 8.2] */
 export const DEFAULT_MQTT_MAX_FRAME_SIZE = 256 * 1024;
+/** Room for what a PUBLISH carries besides the payload: fixed header, topic, packet id, MQTT 5 properties. */
+const MQTT_PACKET_ALLOWANCE = 1024;
 /** Largest MQTT packet (remaining length) minus room for the fixed header and topic. */
-const MQTT_HARD_LIMIT = 268_435_455 - 1024;
+const MQTT_HARD_LIMIT = 268_435_455 - MQTT_PACKET_ALLOWANCE;
 
 export interface MqttTransportOptions {
   /** `mqtt://`, `mqtts://`, `ws://` or `wss://` URL of the broker. */
@@ -31,7 +34,11 @@ export interface MqttTransportOptions {
   protocolVersion?: 4 | 5;
   /** Frames accepted while disconnected before `send` refuses with ERR_QUEUE_FULL. Default 1000. */
   maxQueue?: number;
-  /** Largest frame `send` accepts (bytes). Default 256 KiB. */
+  /**
+   * Largest frame (bytes). Default 256 KiB. `send` refuses larger frames; larger inbound publishes are dropped before
+   * they are copied and never reach onFrame; with MQTT 5 the CONNECT announces Maximum Packet Size = maxFrameSize + 1024
+   * so that the broker does not even send them. [SPEC 8.2, 8.9]
+   */
   maxFrameSize?: number;
   /**
    * onFrame calls that may be pending (not yet settled) before the transport stops reading from the broker
@@ -67,6 +74,8 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   const maxUnsettledFrames = intOption(options.maxUnsettledFrames ?? 1000, 'maxUnsettledFrames', 1);
   const openTimeoutMs = intOption(options.openTimeoutMs ?? 10_000, 'openTimeoutMs', 1);
   const log = (options.logger ?? pino({ level: 'silent' })).child({ transport: 'mqtt' });
+  const guard = new InboundGuard(maxFrameSize, log);
+  let bound: UnsettledBound | undefined;
 
   let client: MqttClient | undefined;
   let localId: string | undefined;
@@ -101,8 +110,16 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       // [SPEC 8.2] Persistent session: the broker keeps the inbox subscription and queues QoS 1 frames across reconnects.
       clean: user.clean ?? false,
       protocolVersion,
+      // [SPEC 8.2, 8.9] MQTT 5: tell the broker the largest packet we accept, so it drops larger publishes itself
+      // (MQTT 5 §3.1.2.11.4: the server MUST NOT send them). mqtt.js also checks it on every inbound packet.
       ...(protocolVersion === 5
-        ? { properties: { sessionExpiryInterval: options.sessionExpirySeconds ?? 3600, ...user.properties } }
+        ? {
+            properties: {
+              sessionExpiryInterval: options.sessionExpirySeconds ?? 3600,
+              maximumPacketSize: maxFrameSize + MQTT_PACKET_ALLOWANCE,
+              ...user.properties,
+            },
+          }
         : {}),
     });
     client = c;
@@ -113,8 +130,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     // handler settled would also hold back the PUBACKs of any send() the handler awaits — a deadlock. Up to
     // maxUnsettledFrames handler calls may be pending; past that the socket is no longer read (backpressure)
     // until one settles.
-    let unsettled = 0;
-    let paused: (() => void) | undefined;
+    bound = new UnsettledBound(maxUnsettledFrames);
     c.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void): void => {
       const parsed = parseFrameTopic(packet.topic);
       if (state === 'closed' || !parsed || parsed.prefix !== prefix || parsed.to !== id) {
@@ -123,6 +139,14 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
         return;
       }
       const payload = packet.payload;
+      // [SPEC 8.9] Larger than maxFrameSize: dropped (and PUBACKed, so the broker does not send it again) before any
+      // copy or view of it, never handed to onFrame. mqtt.js has already read the packet off the socket (MQTT 5's
+      // announced Maximum Packet Size keeps a conforming broker from sending it at all).
+      const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+      if (guard.oversize(size, parsed.from)) {
+        done();
+        return;
+      }
       const bytes =
         typeof payload === 'string'
           ? new TextEncoder().encode(payload)
@@ -133,19 +157,9 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       } catch (e) {
         settled = Promise.reject(e);
       }
-      unsettled++;
-      settled
-        .catch((e: unknown) => log.debug({ from: parsed.from, size: bytes.byteLength, err: errorName(e) }, 'frame handler rejected'))
-        .finally(() => {
-          unsettled--;
-          if (paused && unsettled < maxUnsettledFrames) {
-            const resume = paused;
-            paused = undefined;
-            resume();
-          }
-        });
-      if (unsettled >= maxUnsettledFrames) paused = () => done();
-      else done();
+      settled = settled.catch((e: unknown) => log.debug({ from: parsed.from, size: bytes.byteLength, err: errorName(e) }, 'frame handler rejected'));
+      // [SPEC 8.2, 8.9] Past maxUnsettledFrames pending calls, the next packet is not read until one settles.
+      if (bound === undefined || bound.admit(settled, () => done())) done();
     };
 
     c.on('connect', (connack) => {
@@ -285,6 +299,9 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     close,
     onStatus(listener) {
       status.on(listener);
+    },
+    inboundStats() {
+      return { ...guard.stats(), queued: bound?.pending ?? 0 };
     },
   };
 }

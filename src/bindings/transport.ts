@@ -20,10 +20,24 @@ export type FrameHandler = (frame: InboundFrame) => void | Promise<void>;
 
 export type TransportStatus = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 
+/** Inbound frames a transport dropped before they reached onFrame. [SPEC 8.9] */
+export interface InboundStats {
+  /** Frames larger than `maxFrameSize`, dropped before being copied or decoded (never handed to onFrame). */
+  readonly oversize: number;
+  /**
+   * Inbound frames handed to onFrame or waiting for it whose call has not settled (MQTT, XMPP); the transport stops
+   * reading its connection while this is at its `maxUnsettledFrames` bound.
+   */
+  readonly queued?: number;
+}
+
 export interface Transport {
   /** Human-readable name for logs and errors, e.g. "mqtt", "amqp", "xmpp", "memory". */
   readonly name: string;
-  /** Largest frame this transport can carry, in bytes; `send` refuses larger ones with ERR_PAYLOAD_TOO_LARGE. */
+  /**
+   * Largest frame this transport carries, in bytes: `send` refuses larger ones with ERR_PAYLOAD_TOO_LARGE, and
+   * larger inbound frames are dropped before they are copied or decoded, never handed to onFrame. [SPEC 8.9]
+   */
   readonly maxFrameSize: number;
   /** Starts receiving frames addressed to `localId`. Resolves once frames can be received. */
   open(localId: string, onFrame: FrameHandler): Promise<void>;
@@ -33,6 +47,8 @@ export interface Transport {
   close(): Promise<void>;
   /** Optional status notifications (reconnects etc.). */
   onStatus?(listener: (status: TransportStatus) => void): void;
+  /** Inbound frames dropped by the transport itself (every shipped binding has it). [SPEC 8.9] */
+  inboundStats?(): InboundStats;
 }
 
 /** Endpoint ids: 1–64 chars of [A-Za-z0-9._-], not starting with '.' or '-' — safe as MQTT topic levels, AMQP routing-key words and XMPP localparts. [SPEC 8.1] */

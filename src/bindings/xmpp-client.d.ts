@@ -61,7 +61,8 @@ declare module '@xmpp/client' {
     streamManagement: StreamManagement;
     status: string;
     jid: JID | null;
-    socket: (EventEmitter & { destroy(error?: Error): void; end(): void }) | null;
+    /** net.Socket / tls.TLSSocket for xmpp:// (pause/resume stop and restart reading); another object for WebSocket. */
+    socket: (EventEmitter & { destroy(error?: Error): void; end(): void; pause?(): unknown; resume?(): unknown }) | null;
     reconnect: Reconnect;
     timeout: number;
     start(): Promise<JID>;

@@ -35,6 +35,22 @@ export function encodeFrameText(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
+/**
+ * The number of bytes the base64 text held by `children` (an element's text children, in order) decodes to,
+ * computed from the text length without concatenating or decoding it (for invalid text: an upper bound). [SPEC 8.9]
+ */
+export function decodedLengthOfText(children: ReadonlyArray<unknown>): number {
+  let length = 0;
+  let tail = ''; // the last two characters of the text (the padding may be split between text nodes)
+  for (const c of children) {
+    if (typeof c !== 'string') continue;
+    length += c.length;
+    tail = c.length >= 2 ? c.slice(-2) : (tail + c).slice(-2);
+  }
+  const padding = tail === '==' ? 2 : tail.endsWith('=') ? 1 : 0;
+  return Math.max(0, Math.ceil(length / 4) * 3 - padding);
+}
+
 /** Strict base64 decode (canonical, padded, no whitespace); undefined when not valid. [SPEC 8.4] */
 export function decodeFrameText(text: string): Uint8Array | undefined {
   if (!BASE64.test(text)) return undefined;

@@ -20,8 +20,10 @@
 import { client as xmppClient, xml, type Client, type ClientOptions, type Element } from '@xmpp/client';
 import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from './endpoint-id.js';
-import type { FrameHandler, Transport, TransportStatus } from './transport.js';
+import type { Logger } from 'pino';
+import type { FrameHandler, InboundStats, Transport, TransportStatus } from './transport.js';
 import { StatusEmitter } from './status.js';
+import { InboundGuard, UnsettledBound } from './inbound.js';
 import { intOption } from './options.js';
 import { setNoDelay } from './no-delay.js';
 import {
@@ -30,6 +32,7 @@ import {
   XMPP_DEFAULT_MAX_FRAME_SIZE,
   assertXmppId,
   decodeFrameText,
+  decodedLengthOfText,
   defaultIdFor,
   defaultJidFor,
   encodeFrameText,
@@ -54,8 +57,19 @@ export interface XmppTransportOptions {
   password: string;
   /** Resource; default: assigned by the server. */
   resource?: string;
-  /** Largest frame in bytes. Default 195,072 (Prosody's default 256 KiB stanza limit minus base64 and envelope). */
+  /**
+   * Largest frame in bytes. Default 195,072 (Prosody's default 256 KiB stanza limit minus base64 and envelope).
+   * `send` refuses larger frames; inbound stanzas whose base64 text would decode to more are dropped before decoding,
+   * never handed to onFrame. [SPEC 8.4, 8.9]
+   */
   maxFrameSize?: number;
+  /**
+   * Inbound frames that may wait for or be in onFrame (frames are handed over one at a time, in order). Past it the
+   * transport stops reading its socket until one settles. Default 1000. [SPEC 8.4, 8.9]
+   */
+  maxUnsettledFrames?: number;
+  /** pino logger for dropped frames (ids and sizes, never bytes); none by default. */
+  logger?: Logger;
   /** Max frames queued by `send` while offline; beyond it ERR_QUEUE_FULL. Default 1000. */
   maxQueue?: number;
   /** Reconnect delay in ms (@xmpp/reconnect retries at a fixed delay). Default 1000. */
@@ -110,6 +124,10 @@ class XmppTransport implements Transport {
   #closed = false;
   #chain: Promise<void> = Promise.resolve();
   #presence: Promise<void> | undefined;
+  readonly #guard: InboundGuard;
+  readonly #bound: UnsettledBound;
+  /** The socket whose reading is paused by the inbound bound, if any. */
+  #paused: { resume?(): unknown } | undefined;
 
   constructor(o: XmppTransportOptions) {
     if (typeof o?.domain !== 'string' || o.domain === '') throw new HopsafeError('ERR_CONFIG', 'xmpp: domain is required');
@@ -119,6 +137,8 @@ class XmppTransport implements Transport {
     this.#o = o;
     this.maxFrameSize = intOption(o.maxFrameSize ?? XMPP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
     this.#maxQueue = intOption(o.maxQueue ?? 1000, 'maxQueue');
+    this.#guard = new InboundGuard(this.maxFrameSize, o.logger?.child({ transport: 'xmpp' }));
+    this.#bound = new UnsettledBound(intOption(o.maxUnsettledFrames ?? 1000, 'maxUnsettledFrames'));
     const domain = o.domain;
     this.#jidFor = o.jidFor ?? ((id) => defaultJidFor(id, domain));
     this.#idFor = o.idFor ?? ((jid) => defaultIdFor(jid, domain));
@@ -207,16 +227,41 @@ class XmppTransport implements Transport {
     const slash = fromJid.indexOf('/');
     const from = this.#idFor(slash < 0 ? fromJid : fromJid.slice(0, slash)); // [SPEC 8.4] from = bare JID → id
     if (from === undefined) return;
+    // [SPEC 8.9] Judge the size by the base64 text, before concatenating or decoding it.
+    if (this.#guard.oversize(decodedLengthOfText(frameEl.children), from)) return;
     const bytes = decodeFrameText(frameEl.getText());
     if (bytes === undefined) return;
     const onFrame = this.#onFrame;
-    this.#chain = this.#chain.then(async () => {
+    const step = this.#chain.then(async () => {
       try {
         if (onFrame !== undefined && !this.#closed) await onFrame({ from, bytes });
       } catch {
         /* the session rejected it; XMPP has nothing to ack */
       }
     });
+    this.#chain = step;
+    // [SPEC 8.4, 8.9] At most maxUnsettledFrames frames wait for onFrame: past that the socket is not read until one
+    // settles (stanzas already read in the same chunk are still queued, so the queue exceeds the bound by at most one read).
+    if (!this.#bound.admit(step, () => this.#resumeReading())) this.#pauseReading();
+  }
+
+  #pauseReading(): void {
+    if (this.#paused !== undefined) return;
+    const socket = this.#client?.socket;
+    if (socket === null || socket === undefined || typeof socket.pause !== 'function') return;
+    socket.pause();
+    this.#paused = socket;
+  }
+
+  #resumeReading(): void {
+    const socket = this.#paused;
+    this.#paused = undefined;
+    if (socket !== undefined && typeof socket.resume === 'function') socket.resume();
+  }
+
+  /** [SPEC 8.9] Inbound frames dropped before onFrame. */
+  inboundStats(): InboundStats {
+    return { ...this.#guard.stats(), queued: this.#bound.pending };
   }
 
   send(peerId: string, bytes: Uint8Array): Promise<void> {

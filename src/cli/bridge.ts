@@ -102,7 +102,7 @@ export async function run(argv: string[]): Promise<number> {
   const interval = values['stats-interval'] !== undefined ? Number(values['stats-interval']) : 0;
   const printStats = (): void => {
     const s = bridge.stats();
-    console.error(`hopsafe bridge: forwarded=${s.forwarded} bytes=${s.bytes} dropped=${s.dropped} unroutable=${s.unroutable} failed=${s.failed}`);
+    console.error(`hopsafe bridge: forwarded=${s.forwarded} bytes=${s.bytes} dropped=${s.dropped} unroutable=${s.unroutable} failed=${s.failed} oversize=${s.oversize}`);
   };
   const timer = interval > 0 ? setInterval(printStats, interval * 1000) : undefined;
   await shutdown.requested;

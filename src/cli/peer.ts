@@ -11,16 +11,26 @@ import { mqttTransport } from '../bindings/mqtt.js';
 import { amqpTransport } from '../bindings/amqp.js';
 import { HopsafeError, isHopsafeError } from '../errors/index.js';
 import { fromBase64, toBase64 } from '../bytes/index.js';
-import { peerInputSchema } from '../schemas/peer-input.js';
+import { parsePeerInput } from '../schemas/peer-input.js';
+import { SUITES } from '../crypto/suites.js';
+
+const SUITE_NAMES = SUITES.map((s) => s.name);
+const PROTECTIONS = ['integrity', 'confidentiality'] as const;
+type Protection = (typeof PROTECTIONS)[number];
 
 const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [--crl FILE] --url URL
                     [--protection integrity|confidentiality] [--prefix P]
+                    [--suite NAME]... [--accept-protection MODE[,MODE]]...
 
 URL: mqtt://host:port (or mqtts://, ws://) or amqp://user:pass@host:port.
+--suite: offer and accept these suites, in this order (repeatable; default the X25519 suites, SPEC 4.1):
+         ${SUITE_NAMES.join(', ')}.
+--accept-protection: the modes accepted from an initiating peer (repeatable or comma-separated).
 stdin (JSON lines):  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey":"der-17"}  {"stats":true}
 stdout (JSON lines): {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
                      {"event":"sent","to":…,"line":N} ("confirmed" instead with "confirm":true: the peer acknowledged it)
-                     {"event":"unconfirmed","peer":…,"code":…,"data":[…]} {"event":"reject","code":…} {"event":"error","code":…,"line":N}`;
+                     {"event":"unconfirmed","peer":…,"code":…,"data":[…]} {"event":"reject","code":…} {"event":"error","code":…,"line":N}
+                     (a refused input line: {"event":"error","code":"ERR_INPUT","line":N,"path":"extra","message":…})`;
 
 function out(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -47,6 +57,8 @@ export async function run(argv: string[]): Promise<number> {
         url: { type: 'string' },
         protection: { type: 'string', default: 'confidentiality' },
         prefix: { type: 'string' },
+        suite: { type: 'string', multiple: true },
+        'accept-protection': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -68,12 +80,33 @@ export async function run(argv: string[]): Promise<number> {
     console.error('--protection must be integrity or confidentiality');
     return 2;
   }
+  const suites = values.suite ?? [];
+  const unknownSuite = suites.find((n) => !SUITE_NAMES.includes(n));
+  if (unknownSuite !== undefined) {
+    console.error(`--suite ${JSON.stringify(unknownSuite)}: unknown suite (one of ${SUITE_NAMES.join(', ')})`);
+    return 2;
+  }
+  if (new Set(suites).size !== suites.length) {
+    console.error('--suite: a suite is given twice');
+    return 2;
+  }
+  const accept: Protection[] = [];
+  for (const mode of (values['accept-protection'] ?? []).flatMap((v) => v.split(','))) {
+    const m = mode.trim();
+    if (!(PROTECTIONS as readonly string[]).includes(m)) {
+      console.error(`--accept-protection ${JSON.stringify(m)}: must be integrity or confidentiality`);
+      return 2;
+    }
+    if (!accept.includes(m as Protection)) accept.push(m as Protection);
+  }
   const ep: Endpoint = await createEndpoint({
     id,
     identity: { certificate: await readFile(cert, 'utf8'), privateKey: await readFile(key, 'utf8') },
     trust: { roots: [await readFile(trust, 'utf8')], ...(values.crl ? { crls: [await readFile(values.crl, 'utf8')] } : {}) },
     transport: transportFor(url, values.prefix),
     protection: values.protection,
+    ...(suites.length > 0 ? { suites } : {}),
+    ...(accept.length > 0 ? { acceptProtection: accept } : {}),
   });
   ep.on('message', (m) => out({ event: 'message', from: m.from, data: toBase64(m.data), roles: m.roles }));
   ep.on('reject', (r) => out({ event: 'reject', code: r.code, ...(r.from ? { from: r.from } : {}) }));
@@ -88,9 +121,9 @@ export async function run(argv: string[]): Promise<number> {
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
-  const fail = (line: number, e: unknown): void => {
+  const fail = (line: number, e: unknown, path?: string): void => {
     const code = isHopsafeError(e) ? e.code : 'ERR_INPUT';
-    out({ event: 'error', code, line, message: e instanceof Error ? e.message : String(e) });
+    out({ event: 'error', code, line, ...(path !== undefined ? { path } : {}), message: e instanceof Error ? e.message : String(e) });
   };
   let n = 0;
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -101,21 +134,22 @@ export async function run(argv: string[]): Promise<number> {
     try {
       parsed = JSON.parse(raw);
     } catch {
-      fail(line, new HopsafeError('ERR_INPUT', 'not JSON'));
+      fail(line, new HopsafeError('ERR_INPUT', 'not JSON'), '');
       continue;
     }
-    const r = peerInputSchema.safeParse(parsed);
-    if (!r.success) {
-      fail(line, new HopsafeError('ERR_INPUT', r.error.issues.map((i) => `${i.path.join('.') || 'line'}: ${i.message}`).join('; ')));
+    // An invalid line is an ERR_INPUT event naming the JSON path and what is wrong with it (never zod's raw text).
+    const r = parsePeerInput(parsed);
+    if (!r.ok) {
+      fail(line, r.error, r.path);
       continue;
     }
-    const cmd = r.data;
+    const cmd = r.input;
     if ('to' in cmd) {
       let data: Uint8Array;
       try {
         data = fromBase64(cmd.data);
       } catch (e) {
-        fail(line, new HopsafeError('ERR_INPUT', (e as Error).message));
+        fail(line, new HopsafeError('ERR_INPUT', `data: ${(e as Error).message}`), 'data');
         continue;
       }
       const confirm = cmd.confirm === true;

@@ -12,7 +12,8 @@ export {
   type RoleSpec,
   type PredefinedRole,
 } from './roles.js';
-export { createAuthorizer, loadPolicy, parsePolicy, globToRegExp, type Authorizer, type AuthorizationContext, type Policy, type PolicyInput } from './policy.js';
+export { createAuthorizer, loadPolicy, parsePolicy, POLICY_MAX_VALUE_LENGTH, POLICY_MAX_GLOB_LENGTH, type Authorizer, type AuthorizationContext, type Policy, type PolicyInput } from './policy.js';
+export { compileGlob, globMatch, type GlobMatcher } from './glob.js';
 export { parseCertificate, type ParsedCert } from './x509.js';
 export { parseCrl, type ParsedCrl } from './crl.js';
 export { parseAttributeCertificate } from './attribute-cert.js';

@@ -5,10 +5,12 @@
  * otherwise a matching allow rule permits; otherwise `default` decides.
  */
 import { HopsafeError } from '../errors/index.js';
+import { compileGlob, type GlobMatcher } from './glob.js';
 import { PolicySchema, type Policy, type PolicyInput, type PolicyRule } from '../schemas/policy.js';
 import type { RoleAssignment } from './types.js';
 
 export type { Policy, PolicyInput, PolicyRule };
+export { POLICY_MAX_GLOB_LENGTH } from '../schemas/policy.js';
 
 export interface AuthorizationContext {
   readonly peer: string;
@@ -20,21 +22,12 @@ export interface AuthorizationContext {
 
 export type Authorizer = (ctx: AuthorizationContext) => boolean;
 
-/** Glob → anchored RegExp: `**` any characters, `*` any run without '/', `?` one character other than '/'. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 's');
-}
+/**
+ * Longest message type, topic or peer id a policy decides on (UTF-16 code units). A longer value is refused
+ * (deny, whatever the rules and the default say): the values come from the peer's message, and capping them
+ * bounds the cost of one glob match to POLICY_MAX_VALUE_LENGTH × POLICY_MAX_GLOB_LENGTH steps. [SPEC 10.8]
+ */
+export const POLICY_MAX_VALUE_LENGTH = 1024;
 
 function formatIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
   return error.issues
@@ -69,9 +62,9 @@ interface CompiledRule {
   readonly names: ReadonlySet<string>;
   readonly ids: ReadonlySet<number>;
   readonly directions: ReadonlySet<'send' | 'receive'>;
-  readonly types?: readonly RegExp[];
-  readonly topics?: readonly RegExp[];
-  readonly peers?: readonly RegExp[];
+  readonly types?: readonly GlobMatcher[];
+  readonly topics?: readonly GlobMatcher[];
+  readonly peers?: readonly GlobMatcher[];
 }
 
 function compile(rule: PolicyRule): CompiledRule {
@@ -89,18 +82,24 @@ function compile(rule: PolicyRule): CompiledRule {
     names,
     ids,
     directions: new Set(rule.direction === 'both' ? ['send', 'receive'] : [rule.direction]),
-    ...(rule.types ? { types: rule.types.map(globToRegExp) } : {}),
-    ...(rule.topics ? { topics: rule.topics.map(globToRegExp) } : {}),
-    ...(rule.peers ? { peers: rule.peers.map(globToRegExp) } : {}),
+    ...(rule.types ? { types: rule.types.map(compileGlob) } : {}),
+    ...(rule.topics ? { topics: rule.topics.map(compileGlob) } : {}),
+    ...(rule.peers ? { peers: rule.peers.map(compileGlob) } : {}),
   };
 }
 
 function matches(r: CompiledRule, ctx: AuthorizationContext): boolean {
   if (!r.directions.has(ctx.direction)) return false;
   if (!r.anyRole && !ctx.roles.some((a) => r.names.has(a.role) || r.ids.has(a.roleId))) return false;
-  const test = (pats: readonly RegExp[] | undefined, v: string | undefined): boolean =>
-    pats === undefined || (v !== undefined && pats.some((p) => p.test(v)));
+  const test = (pats: readonly GlobMatcher[] | undefined, v: string | undefined): boolean =>
+    pats === undefined || (v !== undefined && pats.some((p) => p(v)));
   return test(r.types, ctx.type) && test(r.topics, ctx.topic) && test(r.peers, ctx.peer);
+}
+
+/** [SPEC 10.8] A string of at most POLICY_MAX_VALUE_LENGTH code units (or absent, where the field is optional). */
+function decidable(v: unknown, optional: boolean): boolean {
+  if (v === undefined) return optional;
+  return typeof v === 'string' && v.length <= POLICY_MAX_VALUE_LENGTH;
 }
 
 /** Builds the decision function; ERR_CONFIG if `policy` is invalid. Never throws at decision time. */
@@ -112,6 +111,8 @@ export function createAuthorizer(policy: PolicyInput | Policy | unknown): Author
   const fallback = p.default === 'allow';
   return (ctx) => {
     if (!ctx || (ctx.direction !== 'send' && ctx.direction !== 'receive') || !Array.isArray(ctx.roles)) return false;
+    // [SPEC 10.8] Values the policy cannot decide on in bounded time (or that are no strings) are refused.
+    if (!decidable(ctx.peer, false) || !decidable(ctx.type, true) || !decidable(ctx.topic, true)) return false;
     if (denies.some((r) => matches(r, ctx))) return false;
     if (allows.some((r) => matches(r, ctx))) return true;
     return fallback;

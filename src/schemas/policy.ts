@@ -1,7 +1,13 @@
 /** zod schema of the declarative RBAC policy (JSON). [SPEC 10.8] */
 import { z } from 'zod';
 
-const pattern = z.string().min(1).max(256);
+/**
+ * Longest glob in a policy (UTF-16 code units). With POLICY_MAX_VALUE_LENGTH (src/pki/policy.ts) it bounds one
+ * match to 256 × 1024 automaton steps (src/pki/glob.ts). [SPEC 10.8]
+ */
+export const POLICY_MAX_GLOB_LENGTH = 256;
+
+const pattern = z.string().min(1).max(POLICY_MAX_GLOB_LENGTH);
 
 export const PolicyRuleSchema = z
   .object({

@@ -154,3 +154,35 @@ test('[SPEC 8.5] configuration errors', async () => {
   assert.equal(r('qax'), 'c');
   assert.equal(routeFromRules([parseRouteRule('a.b=s')])('aab'), undefined);
 });
+
+test('[SPEC 8.5] createBridge refuses `route` without `ids`, a side that is no factory, and a bridge of nothing (ERR_CONFIG)', async () => {
+  const hub = createMemoryHub();
+  const sides = { a: () => hub.transport(), b: () => hub.transport() };
+  // Before issue 14 these resolved to a bridge that bridged nothing: the endpoints behind it timed out.
+  await assert.rejects(createBridge({ sides, route: () => 'a' }), { code: 'ERR_CONFIG', message: /`route` needs `ids`/ });
+  await assert.rejects(createBridge({ sides, route: () => undefined, ids: ['x', 'y'] }), { code: 'ERR_CONFIG', message: /no endpoint to bridge/ });
+  await assert.rejects(createBridge({ sides }), { code: 'ERR_CONFIG', message: /no endpoint to bridge/ });
+  await assert.rejects(createBridge({ sides, endpoints: {} }), { code: 'ERR_CONFIG' });
+  const notFactory = hub.transport() as unknown as () => Transport; // a transport instead of a factory of transports
+  await assert.rejects(createBridge({ sides: { a: sides.a, b: notFactory }, endpoints: { x: 'a', y: 'b' } }), {
+    code: 'ERR_CONFIG',
+    message: /side "b" must be a factory function/,
+  });
+  for (const bad of ['mqtt://127.0.0.1:1883', null, 42, [() => hub.transport()]])
+    await assert.rejects(createBridge({ sides: { a: sides.a, b: bad as unknown as () => Transport }, endpoints: { x: 'a', y: 'b' } }), { code: 'ERR_CONFIG' });
+  await assert.rejects(createBridge({ sides: { a: sides.a, b: () => ({}) as Transport }, endpoints: { x: 'a', y: 'b' } }), {
+    code: 'ERR_CONFIG',
+    message: /not a Transport/,
+  });
+  await assert.rejects(createBridge(null as unknown as Parameters<typeof createBridge>[0]), { code: 'ERR_CONFIG' });
+  await assert.rejects(createBridge({ sides: [sides.a, sides.b] as unknown as Record<string, () => Transport>, endpoints: { x: '0' } }), { code: 'ERR_CONFIG' });
+  await assert.rejects(createBridge({ sides, route: 'a' as unknown as () => string, ids: ['x'] }), { code: 'ERR_CONFIG' });
+  await assert.rejects(createBridge({ sides, route: () => 'a', ids: 'x' as unknown as string[] }), { code: 'ERR_CONFIG' });
+  await assert.rejects(createBridge({ sides, endpoints: { x: 'a', y: 'b' }, tap: 1 as unknown as () => null }), { code: 'ERR_CONFIG' });
+  // Nothing was left open by the refused bridges.
+  assert.deepEqual(hub.endpoints, []);
+  // A valid bridge still opens.
+  const ok = await createBridge({ sides, route: (id) => (id === 'x' ? 'a' : 'b'), ids: ['x', 'y'] });
+  assert.deepEqual(ok.stats().endpoints, { x: 'a', y: 'b' });
+  await ok.close();
+});

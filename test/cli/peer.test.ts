@@ -102,3 +102,112 @@ test('hopsafe peer: JSON lines in, events out, bad input reported, clean exit on
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** Peers started by the tests below; killed in `finally` so a failing assertion never leaves one running. */
+const started: Peer[] = [];
+const WAIT = 20_000;
+function stopStarted(): void {
+  for (const p of started.splice(0)) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill();
+}
+
+/** A throw-away PKI on disk and the argument list of `hopsafe peer` for one of its ids. */
+async function peerFixture(ids: string[]): Promise<{ dir: string; args(id: string, url: string): string[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'hopsafe-peer-'));
+  const pki = await createTestPki({ endpoints: ids.map((id) => ({ id })) });
+  await writeFile(join(dir, 'ca.pem'), pki.roots.join('\n'));
+  for (const [id, ident] of Object.entries(pki.identities)) {
+    await writeFile(join(dir, `${id}.pem`), ident.certificate);
+    await writeFile(join(dir, `${id}.key`), ident.privateKey);
+  }
+  return {
+    dir,
+    args: (id, url) => ['--id', id, '--cert', join(dir, `${id}.pem`), '--key', join(dir, `${id}.key`), '--trust', join(dir, 'ca.pem'), '--url', url],
+  };
+}
+
+test('hopsafe peer: an invalid input line is an ERR_INPUT event naming the path and what is wrong (issue 14)', async () => {
+  const broker = await startBroker();
+  const fx = await peerFixture(['p1']);
+  try {
+    const p = startPeer(fx.args('p1', broker.url));
+    started.push(p);
+    await p.next((e) => e.event === 'ready', WAIT);
+    p.write({ to: 'der-17', data: 'AAAA', extra: 1 }); // line 1: unknown key (before: the union's bare "Invalid input"/zod text, no path)
+    p.write({ rekey: 'der-17', force: true }); // 2
+    p.write({ to: 'der-17' }); // 3: missing data
+    p.write({ to: 'der-17', data: 'AAAA', confirm: 'yes' }); // 4: wrong type
+    p.write({ launch: 'now' }); // 5: no known command
+    p.write('[1,2]'); // 6: not an object
+    const e = await Promise.all([1, 2, 3, 4, 5, 6].map((line) => p.next((x) => x.event === 'error' && x.line === line, WAIT)));
+    for (const x of e) assert.equal(x.code, 'ERR_INPUT');
+    assert.deepEqual(e.map((x) => x.path), ['extra', 'force', 'data', 'confirm', 'launch', '']);
+    assert.match(String(e[0]?.message), /^extra: unknown key \(a send line takes to, data and confirm\)$/);
+    assert.match(String(e[1]?.message), /^force: unknown key/);
+    assert.match(String(e[2]?.message), /^data: required$/);
+    assert.match(String(e[3]?.message), /^confirm: expected boolean$/);
+    assert.match(String(e[4]?.message), /^launch: unknown key: expected /);
+    assert.match(String(e[5]?.message), /^expected a JSON object/);
+    for (const x of e) assert.doesNotMatch(String(x.message), /ZodError|"code":|invalid_union|Invalid input/);
+    p.proc.stdin.end();
+    assert.equal(await p.exit, 0);
+  } finally {
+    stopStarted();
+    await broker.close();
+    await rm(fx.dir, { recursive: true, force: true });
+  }
+});
+
+test('hopsafe peer: --suite (repeatable) sets the suites offered and accepted; --accept-protection (repeatable, comma list) the modes accepted', async () => {
+  const broker = await startBroker();
+  const fx = await peerFixture(['cc', 'der-1', 'der-2', 'der-3']);
+  try {
+    // Both offer/accept P-256 ChaCha20 only: the session runs on it (not on the default X25519 suites).
+    const cc = startPeer([...fx.args('cc', broker.url), '--suite', 'P256_CHACHA20POLY1305_SHA256', '--suite', 'X25519_AES128GCM_SHA256', '--accept-protection', 'integrity,confidentiality']);
+    const d1 = startPeer([...fx.args('der-1', broker.url), '--suite', 'P256_CHACHA20POLY1305_SHA256']);
+    // der-2 offers only P-384: cc does not accept it.
+    const d2 = startPeer([...fx.args('der-2', broker.url), '--suite', 'P384_AES256GCM_SHA384']);
+    // der-3 accepts only integrity; cc initiates in confidentiality mode (the default).
+    const d3 = startPeer([...fx.args('der-3', broker.url), '--accept-protection', 'integrity']);
+    started.push(cc, d1, d2, d3);
+    await Promise.all([cc, d1, d2, d3].map((p) => p.next((e) => e.event === 'ready', WAIT)));
+
+    d1.write({ to: 'cc', data: Buffer.from('hello').toString('base64') });
+    const s1 = await d1.next((e) => e.event === 'session', WAIT);
+    assert.equal(s1.suite, 'P256_CHACHA20POLY1305_SHA256');
+    assert.equal((await cc.next((e) => e.event === 'message' && e.from === 'der-1', WAIT)).data, Buffer.from('hello').toString('base64'));
+
+    d2.write({ to: 'cc', data: 'AAAA' });
+    const refused = await d2.next((e) => e.event === 'error' && e.line === 1, WAIT);
+    assert.equal(refused.code, 'ERR_NEGOTIATION', 'cc accepts only the suites given with --suite');
+    await cc.next((e) => e.event === 'reject' && e.code === 'ERR_NEGOTIATION' && e.from === 'der-2', WAIT);
+
+    cc.write({ to: 'der-3', data: 'AAAA' });
+    const mode = await cc.next((e) => e.event === 'error' && e.line === 1, WAIT);
+    assert.equal(mode.code, 'ERR_NEGOTIATION', 'der-3 accepts integrity only');
+    assert.ok(!d3.events.some((e) => e.event === 'message'));
+    for (const p of [cc, d1, d2, d3]) p.proc.stdin.end();
+    for (const p of [cc, d1, d2, d3]) assert.equal(await p.exit, 0);
+  } finally {
+    stopStarted();
+    await broker.close();
+    await rm(fx.dir, { recursive: true, force: true });
+  }
+});
+
+test('hopsafe peer: an unknown --suite or --accept-protection value is a usage error (exit 2)', async () => {
+  const fx = await peerFixture(['p1']);
+  try {
+    for (const extra of [['--suite', 'ROT13_SHA1'], ['--suite', 'X25519_AES128GCM_SHA256', '--suite', 'X25519_AES128GCM_SHA256'], ['--accept-protection', 'integrity,none'], ['--accept-protection', '']]) {
+      const p = startPeer([...fx.args('p1', 'mqtt://127.0.0.1:1'), ...extra]);
+      started.push(p);
+      let stderr = '';
+      p.proc.stderr.on('data', (d) => (stderr += String(d)));
+      assert.equal(await p.exit, 2, extra.join(' '));
+      assert.match(stderr, /--suite|--accept-protection/);
+      assert.equal(p.events.length, 0, 'no endpoint was created');
+    }
+  } finally {
+    stopStarted();
+    await rm(fx.dir, { recursive: true, force: true });
+  }
+});
