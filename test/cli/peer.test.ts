@@ -61,8 +61,10 @@ test('hopsafe peer: JSON lines in, events out, bad input reported, clean exit on
       await writeFile(join(dir, `${id}.key`), ident.privateKey);
     }
     const args = (id: string) => ['--id', id, '--cert', join(dir, `${id}.pem`), '--key', join(dir, `${id}.key`), '--trust', join(dir, 'ca.pem'), '--url', broker.url];
-    const cc = startPeer(args('control-center'));
+    // [SPEC 5.5] the control center accepts the DER's integrity mode explicitly (the default is its own mode only)
+    const cc = startPeer([...args('control-center'), '--accept-protection', 'integrity,confidentiality']);
     const der = startPeer([...args('der-17'), '--protection', 'integrity']);
+    started.push(cc, der); // killed in `finally` if an assertion fails first
     await cc.next((e) => e.event === 'ready');
     await der.next((e) => e.event === 'ready');
     der.write({ to: 'control-center', data: Buffer.from('P=4.2MW').toString('base64') });
@@ -98,6 +100,7 @@ test('hopsafe peer: JSON lines in, events out, bad input reported, clean exit on
     assert.equal(await cc.exit, 0);
     assert.ok(der.events.some((e) => e.event === 'closed'));
   } finally {
+    stopStarted();
     await broker.close();
     await rm(dir, { recursive: true, force: true });
   }
@@ -178,12 +181,14 @@ test('hopsafe peer: --suite (repeatable) sets the suites offered and accepted; -
 
     d2.write({ to: 'cc', data: 'AAAA' });
     const refused = await d2.next((e) => e.event === 'error' && e.line === 1, WAIT);
-    assert.equal(refused.code, 'ERR_NEGOTIATION', 'cc accepts only the suites given with --suite');
+    // [SPEC 3.6] the sender learns it from an unauthenticated hint: ERR_PEER_REFUSED; cc reports the real reason
+    assert.equal(refused.code, 'ERR_PEER_REFUSED', 'cc accepts only the suites given with --suite');
     await cc.next((e) => e.event === 'reject' && e.code === 'ERR_NEGOTIATION' && e.from === 'der-2', WAIT);
 
     cc.write({ to: 'der-3', data: 'AAAA' });
     const mode = await cc.next((e) => e.event === 'error' && e.line === 1, WAIT);
-    assert.equal(mode.code, 'ERR_NEGOTIATION', 'der-3 accepts integrity only');
+    assert.equal(mode.code, 'ERR_PEER_REFUSED', 'der-3 accepts integrity only');
+    await d3.next((e) => e.event === 'reject' && e.code === 'ERR_NEGOTIATION' && e.from === 'cc', WAIT);
     assert.ok(!d3.events.some((e) => e.event === 'message'));
     for (const p of [cc, d1, d2, d3]) p.proc.stdin.end();
     for (const p of [cc, d1, d2, d3]) assert.equal(await p.exit, 0);
