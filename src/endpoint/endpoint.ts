@@ -15,7 +15,8 @@ import { HandshakeReplayCache } from '../session/freshness.js';
 import { HoldBudget } from '../session/session.js';
 import { AlertLimiter, HandshakeAdmission, MAX_INITS_PER_PEER } from '../session/admission.js';
 import { frameKind, PeerMachine, statelessReply, type HandshakeContext, type PeerEnv, type ScreenedInit } from '../session/peer.js';
-import type { PeerAction, SessionIndex } from '../session/peer-types.js';
+import type { PeerAction } from '../session/peer-types.js';
+import { createSessionIndex } from '../session/session-index.js';
 import type { Outgoing } from '../session/confirmations.js';
 import { endpointConfigSchema, type EndpointConfig } from '../schemas/endpoint-options.js';
 import { TypedEmitter } from './events.js';
@@ -53,7 +54,7 @@ export class Endpoint extends TypedEmitter {
   private readonly trustHandle: TrustHandle;
   private readonly log: Logger;
   private readonly peers = new Map<string, Slot>();
-  private readonly owners = new Map<string, string>();
+  private readonly owners = createSessionIndex();
   private readonly counters: EndpointStats = emptyStats();
   private readonly coalesce: CoalesceLimits;
   private closed = false;
@@ -73,12 +74,6 @@ export class Endpoint extends TypedEmitter {
     this.clock = clock;
     this.trustHandle = trust;
     const now = clock();
-    const owners = this.owners;
-    const index: SessionIndex = {
-      add: (sid, peer) => void owners.set(sid, peer),
-      remove: (sid, peer) => void (owners.get(sid) === peer && owners.delete(sid)),
-      owner: (sid) => owners.get(sid),
-    };
     this.env = {
       ctx: hs,
       limits: {
@@ -92,7 +87,7 @@ export class Endpoint extends TypedEmitter {
       admission: new HandshakeAdmission(cfg, now),
       alerts: new AlertLimiter({ perSecond: cfg.alertsPerSecond }, now),
       counters: this.counters,
-      index,
+      index: this.owners,
       authorize,
       pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
     };

@@ -69,5 +69,6 @@ export interface PeerLimits {
 export interface SessionIndex {
   add(sessionIdHex: string, peer: string): void;
   remove(sessionIdHex: string, peer: string): void;
-  owner(sessionIdHex: string): string | undefined;
+  /** [SPEC 7.1] A session with this id is held with a peer other than `peer`. */
+  heldByOther(sessionIdHex: string, peer: string): boolean;
 }

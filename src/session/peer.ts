@@ -435,6 +435,14 @@ export class PeerMachine {
         r.session.destroy();
         return [];
       }
+      // [SPEC 8.7, 5.3] Early data the application would not receive refuses the handshake that carries it: the
+      // signed response would otherwise confirm it (SPEC 7.6). The initiator learns it from the hint, or times out.
+      if (r.earlyData && !this.allowed(r.session, 'receive', r.earlyData, now)) {
+        r.session.destroy();
+        this.env.counters.handshakes.failed++;
+        this.hint(init.checked.st.token.sessionId, 'ERR_FORBIDDEN', now);
+        throw new HopsafeError('ERR_FORBIDDEN', `policy forbids the early data from ${this.id}`);
+      }
       this.env.admission.remember(this.id, r.peer);
       this.responded(r, now);
       return this.drain(now);
@@ -546,8 +554,7 @@ export class PeerMachine {
     const session = this.sessionFor(header.sessionId);
     if (!session) {
       // [SPEC 8.1] A session's records must arrive from its peer (a redirected frame is refused).
-      const owner = this.env.index.owner(toHex(header.sessionId));
-      if (owner !== undefined && owner !== this.id) throw new HopsafeError('ERR_WRONG_PEER', 'record of another peer');
+      if (this.env.index.heldByOther(toHex(header.sessionId), this.id)) throw new HopsafeError('ERR_WRONG_PEER', 'record of another peer');
       this.hint(header.sessionId, 'ERR_UNKNOWN_SESSION', now);
       throw new HopsafeError('ERR_UNKNOWN_SESSION', 'no such session');
     }
@@ -808,8 +815,7 @@ export function statelessReply(
     if (!first) return { error: new HopsafeError('ERR_MALFORMED', 'empty batch') };
     const header = decodeRecordHeader(first);
     const sid = toHex(header.sessionId);
-    const owner = index.owner(sid);
-    if (owner !== undefined && owner !== from) return { error: new HopsafeError('ERR_WRONG_PEER', 'record of another peer') };
+    if (index.heldByOther(sid, from)) return { error: new HopsafeError('ERR_WRONG_PEER', 'record of another peer') };
     const error = new HopsafeError('ERR_UNKNOWN_SESSION', 'no such session');
     return alerts.allow(from, sid, 'ERR_UNKNOWN_SESSION', now) ? { error, transmit: encodeHandshakeAlert(header.sessionId, 'ERR_UNKNOWN_SESSION') } : { error };
   } catch (e) {

@@ -142,7 +142,7 @@ export async function createHarness(): Promise<Harness> {
     admission: new HandshakeAdmission({ handshakesPerSecond: 1e6, handshakesPerSecondPerPeer: 1e6, maxConcurrentHandshakes: 1e6, knownPeerChecksPerSecond: 1e6 }, now),
     alerts: new AlertLimiter({ perSecond: 1e6 }, now),
     counters: { sent: 0, received: 0, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } },
-    index: { add: () => undefined, remove: () => undefined, owner: () => undefined },
+    index: { add: () => undefined, remove: () => undefined, heldByOther: () => false },
     authorize: undefined,
     pause: async () => undefined,
   };

@@ -2,6 +2,7 @@
  * Per-peer machines (src/session/peer.ts) wired together without a hub, timers or an endpoint: frames the machines
  * transmit wait in `wire` until the test delivers, drops, holds or alters them; time is a number the test moves.
  */
+import { createSessionIndex } from '../../src/session/session-index.js';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import { suiteByName, DEFAULT_SUITES } from '../../src/crypto/suites.js';
 import { createTrustStore, loadIdentity } from '../../src/pki/index.js';
@@ -89,10 +90,7 @@ export class PeerNet {
       ),
       alerts: new AlertLimiter({ perSecond: 100 }, this.now),
       counters: { sent: 0, received: 0, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } },
-      index: (() => {
-        const owners = new Map<string, string>();
-        return { add: (s: string, p: string) => void owners.set(s, p), remove: (s: string, p: string) => void (owners.get(s) === p && owners.delete(s)), owner: (s: string) => owners.get(s) };
-      })(),
+      index: createSessionIndex(),
       authorize: o.authorize,
       pause: async () => undefined,
     };

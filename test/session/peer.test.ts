@@ -289,6 +289,25 @@ test('[SPEC 8.7, 7.6] a refused message is never confirmed, whatever refused it 
   assert.deepEqual(texts(b), ['ok-1', 'ok-2']);
 });
 
+test('[SPEC 8.7, 7.6] refused early data is never confirmed: the handshake that carried it is refused', async () => {
+  const refuseBad = (c: { data: Uint8Array }): boolean => new TextDecoder().decode(c.data) !== 'bad';
+  const { n, b } = await net({ a: { protection: 'integrity' }, b: { protection: 'integrity', authorize: refuseBad } });
+  const r = n.send('a', 'b', 'bad', true);
+  await n.flush();
+  await n.advance(2500);
+  await n.flush();
+  assert.equal(await r, 'ERR_PEER_REFUSED');
+  assert.deepEqual(texts(b), []);
+  assert.equal(b.machine('a').current, undefined, 'no session from a refused token');
+  // The application sends on: the next handshake carries the next message.
+  const ok = n.send('a', 'b', 'good', true);
+  await n.flush();
+  await n.advance(30);
+  await n.flush();
+  assert.equal(await ok, 'confirmed');
+  assert.deepEqual(texts(b), ['good']);
+});
+
 test('[SPEC 8.7] ERR_FORBIDDEN names the epoch of the refused record: after a key update the right message is refused', async () => {
   const { n, a, b } = await net({ b: { authorize: (c) => c.direction === 'send' || new TextDecoder().decode(c.data) !== 'refuse me' } });
   const r0 = [n.send('a', 'b', 'e0-0', true), n.send('a', 'b', 'e0-1', true)];
