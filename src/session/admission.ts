@@ -4,7 +4,7 @@
  * every decision takes `now`. Nothing here is created for a sender whose frame failed the cheap checks, except
  * entries of fixed-size LRU maps, so a flood of forged ids costs a bounded amount of memory.
  */
-import { equal } from '../bytes/index.js';
+import { sha256Hex } from '../pki/x509.js';
 import type { PublicKeyHandle } from '../crypto/provider.js';
 import { Lru } from '../pki/lru.js';
 import { TokenBucket } from './rate-limit.js';
@@ -25,7 +25,8 @@ export interface AdmissionLimits {
 
 /** A peer that authenticated before: the leaf it presented and its key (only filled after a verified handshake). */
 export interface KnownPeer {
-  readonly certificate: Uint8Array;
+  /** SHA-256 of the leaf's DER, hex (what VerifiedPeer.fingerprint holds): 64 characters instead of a copy of the leaf. */
+  readonly fingerprint: string;
   readonly publicKey: PublicKeyHandle;
 }
 
@@ -76,13 +77,13 @@ export class HandshakeAdmission {
   /** The key `sender` authenticated with before, when it presents the same leaf again and a check is affordable. */
   knownKey(sender: string, leaf: Uint8Array | undefined, now: number): PublicKeyHandle | undefined {
     const k = this.known.peek(sender);
-    if (!k || !leaf || !equal(k.certificate, leaf)) return undefined;
+    if (!k || !leaf || sha256Hex(leaf) !== k.fingerprint) return undefined;
     return this.knownChecks.take(now) ? k.publicKey : undefined;
   }
 
   /** Remembers a sender that completed a verified handshake. */
   remember(sender: string, peer: KnownPeer): void {
-    this.known.set(sender, { certificate: peer.certificate.slice(), publicKey: peer.publicKey });
+    this.known.set(sender, { fingerprint: peer.fingerprint, publicKey: peer.publicKey });
   }
 
   get verifying(): number {

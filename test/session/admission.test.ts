@@ -1,4 +1,5 @@
 /** Bounded, sans-I/O limits on unauthenticated input. [SPEC 3.6, 5.7] */
+import { sha256Hex } from '../../src/pki/x509.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -49,7 +50,7 @@ test('[SPEC 5.7] known peers: a key only for the same leaf, within the check bud
   const a = new HandshakeAdmission(limits, 0);
   const leaf = Uint8Array.of(1, 2, 3);
   const key = { signatureAlg: 'ed25519' } as never;
-  a.remember('p', { certificate: leaf, publicKey: key });
+  a.remember('p', { fingerprint: sha256Hex(leaf), publicKey: key });
   assert.equal(a.knownKey('p', Uint8Array.of(1, 2, 4), 0), undefined, 'another certificate');
   assert.equal(a.knownKey('q', leaf, 0), undefined, 'another sender');
   const got = [0, 1, 2, 3].map(() => a.knownKey('p', leaf, 0));
