@@ -113,7 +113,9 @@ test('publisher side through a real endpoint: one sample per message sent on an 
     }
     // t0 read, then exactly one hand-over read per DATA record: 1000 ns on the counting clock.
     assert.deepEqual(ns, [1000, 1000, 1000, 1000, 1000]);
-    assert.equal(net.outbox.length, 5);
+    // The publisher's records only: sub's delayed ACK of the first message (acks.delayMs = 20) may join the outbox
+    // when the loop above takes longer than that on a loaded machine.
+    assert.equal(net.outbox.filter((f) => f.from === 'pub').length, 5);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
