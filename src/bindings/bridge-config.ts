@@ -75,7 +75,7 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {},
       if (qos !== undefined && qos !== 0 && qos !== 1) throw new HopsafeError('ERR_CONFIG', 'qos must be 0 or 1');
       if (pv !== undefined && pv !== 4 && pv !== 5) throw new HopsafeError('ERR_CONFIG', 'protocolVersion must be 4 or 5');
       const href = url.href;
-      const base = mqttBrokerOptions(broker);
+      const base = mqttBrokerOptions(broker, url.protocol === 'mqtts:' || url.protocol === 'wss:');
       return (id) => {
         const password = creds[id];
         const mqttOptions = { ...base, ...(password !== undefined ? { username: id, password } : {}) };

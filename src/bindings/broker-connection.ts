@@ -18,12 +18,15 @@ export interface BrokerConnection {
 
 const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-/** mqtt.js options: `ca`/`cert`/`key` (used with mqtts:// and wss://) and `username`/`password`. */
-export function mqttBrokerOptions(b: BrokerConnection): IClientOptions {
+/**
+ * mqtt.js options: `ca`/`cert`/`key` only for a TLS URL (mqtts://, wss://: mqtt.js would switch a plain mqtt:// URL to
+ * TLS when it sees a cert and key) and `username`/`password`.
+ */
+export function mqttBrokerOptions(b: BrokerConnection, tls: boolean): IClientOptions {
   return {
-    ...(b.ca !== undefined ? { ca: buf(b.ca) } : {}),
-    ...(b.cert !== undefined ? { cert: buf(b.cert) } : {}),
-    ...(b.key !== undefined ? { key: buf(b.key) } : {}),
+    ...(tls && b.ca !== undefined ? { ca: buf(b.ca) } : {}),
+    ...(tls && b.cert !== undefined ? { cert: buf(b.cert) } : {}),
+    ...(tls && b.key !== undefined ? { key: buf(b.key) } : {}),
     ...(b.username !== undefined ? { username: b.username } : {}),
     ...(b.password !== undefined ? { password: b.password } : {}),
   };

@@ -48,7 +48,7 @@ function transportFor(url: string, prefix: string | undefined, broker: BrokerCon
   if (hasTls(broker) && !isTlsScheme(scheme))
     throw new HopsafeError('ERR_CONFIG', `--broker-ca/--broker-cert need a TLS URL (mqtts://, wss://, amqps://), not ${scheme}://`);
   if (scheme.startsWith('amqp')) return amqpTransport({ url, ...amqpBrokerOptions(broker, scheme === 'amqps'), ...(prefix ? { exchange: prefix } : {}) });
-  const mqttOptions = mqttBrokerOptions(broker);
+  const mqttOptions = mqttBrokerOptions(broker, isTlsScheme(scheme));
   return mqttTransport({ url, ...(prefix ? { prefix } : {}), ...(Object.keys(mqttOptions).length > 0 ? { mqttOptions } : {}) });
 }
 
