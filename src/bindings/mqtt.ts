@@ -88,7 +88,8 @@ export interface MqttTransportOptions {
    * - `ca`: the CA certificate(s) (PEM string or Buffer, or an array) that the broker's certificate must chain to;
    *   default Node's built-in CA store. `rejectUnauthorized` stays true unless you set it (do not, outside tests).
    * - `cert` and `key`: a client certificate and its private key (PEM) for brokers that require one
-   *   (Mosquitto `require_certificate true`, RabbitMQ `fail_if_no_peer_cert`).
+   *   (Mosquitto `require_certificate true`, RabbitMQ `fail_if_no_peer_cert`). Note: given both, mqtt.js switches an
+   *   `mqtt://` URL to TLS (`ws://` to `wss://`).
    * - `servername`: the name the broker's certificate must carry (SNI), when it differs from the URL's host.
    * Broker authentication: `username` and `password` (string or Buffer) in the CONNECT packet. Neither is ever logged.
    * @example
