@@ -45,7 +45,8 @@ export interface MqttTransportOptions {
    *   every other publish goes to the handler that was there before, so the application's own subscriptions and
    *   'message' listeners keep working (its 'message' listeners also see the inbox publishes: filter by topic);
    * - leaves clientId, clean session, protocol version, TLS and credentials to the application's client:
-   *   `url`, `clientId`, `protocolVersion`, `sessionExpirySeconds` and `mqttOptions` must not be given with it.
+   *   `url`, `clientId`, `protocolVersion`, `sessionExpirySeconds` and `mqttOptions` must not be given with it
+   *   (with MQTT 5 the Maximum Packet Size announced is the client's; `maxFrameSize` still drops larger inbox frames).
    *   Frames survive reconnects as far as the client's own session does (`clean: false` and `resubscribe`, mqtt.js'
    *   default, keep the inbox; with `resubscribe: false` hopsafe subscribes its inbox again on each connect).
    */
