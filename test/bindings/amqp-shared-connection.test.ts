@@ -99,7 +99,7 @@ test('[SPEC 8.3] amqpTransport({ connection }): the app closing its connection â
   const tr = amqpTransport({ connection: app.conn, exchange, durable: false });
   cleanup.push(() => tr.close());
   const statuses: TransportStatus[] = [];
-  tr.onStatus((s) => statuses.push(s));
+  tr.onStatus?.((s) => statuses.push(s));
   await tr.open('der-3', () => undefined);
   await tr.send('der-3', Uint8Array.from([1])); // confirmed by the broker on hopsafe's channel
   await app.conn.close();
