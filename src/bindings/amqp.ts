@@ -17,6 +17,9 @@
  *   binding and consumer. Frames sent while down are queued (up to `maxQueue`, then ERR_QUEUE_FULL) and published
  *   after the reconnect; frames whose confirm was lost with the channel are published again (at-least-once: the
  *   session layer discards duplicates).
+ * - Hop-by-hop TLS with an `amqps://` URL and `tls` (CA, client certificate and key, servername); broker credentials
+ *   in the URL or, better, as `username`/`password`. An application that already has an amqplib connection passes it
+ *   as `connection`: hopsafe opens its own channel on it and never closes the connection.
  */
 import amqplib from 'amqplib';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
@@ -43,9 +46,57 @@ export interface AmqpReconnectOptions {
   maxAttempts?: number;
 }
 
+/** Node `tls.connect` options for an `amqps://` connection. PEM as a string or as bytes. */
+export interface AmqpTlsOptions {
+  /** CA certificate(s) the broker's certificate must chain to. Default: Node's built-in CA store. */
+  ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+  /** Client certificate (PEM; may include intermediates), for brokers that require one (RabbitMQ `fail_if_no_peer_cert`). */
+  cert?: string | Uint8Array;
+  /** The client certificate's private key (PEM). */
+  key?: string | Uint8Array;
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /** Name the broker's certificate must carry (SNI and verification), when it differs from the URL's host. */
+  servername?: string;
+}
+
+/** What the default `connect` passes to amqplib as socket options (net/tls options plus `credentials`). */
+export interface AmqpSocketOptions {
+  readonly noDelay: true;
+  readonly ca?: Buffer[];
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  readonly passphrase?: string;
+  readonly servername?: string;
+  /** SASL PLAIN credentials from `username`/`password` (they win over the URL's). */
+  readonly credentials?: ReturnType<typeof amqplib.credentials.plain>;
+}
+
 export interface AmqpTransportOptions {
-  /** Broker URL. Default `amqp://guest:guest@127.0.0.1:5672`. */
+  /**
+   * Broker URL. Default `amqp://guest:guest@127.0.0.1:5672`. `amqps://` for TLS (port 5671 by default; see `tls`).
+   * Credentials in the URL end up in process listings and configs; prefer `username`/`password`.
+   */
   url?: string;
+  /**
+   * TLS options for an `amqps://` URL (refused with `amqp://`, where they would silently do nothing).
+   * @example
+   * amqpTransport({ url: 'amqps://broker.example', username: 'der-17', password: process.env.BROKER_PASSWORD,
+   *   tls: { ca: readFileSync('ca.pem'), cert: readFileSync('client.pem'), key: readFileSync('client.key') } })
+   */
+  tls?: AmqpTlsOptions;
+  /** Broker user name (SASL PLAIN); wins over the URL's. Default: the URL's. */
+  username?: string;
+  /** Broker password (SASL PLAIN); wins over the URL's. Never logged. */
+  password?: string;
+  /**
+   * An amqplib connection (`ChannelModel` from `amqplib.connect`) the application already has. hopsafe opens its own
+   * confirm channel on it (exchange, queue, consumer as usual) and, in `close()`, closes only that channel — never
+   * the connection. A lost channel is opened again on the same connection; when the connection itself closes the
+   * transport does not reconnect: status `disconnected`, queued and later frames fail with ERR_TRANSPORT (give the
+   * new connection to a new transport). `url`, `tls`, `username`, `password` and `connect` must not be given with it.
+   */
+  connection?: ChannelModel;
   /** Topic exchange carrying the frames. Default `hopsafe`. Names starting with `amq.` are checked, not declared. */
   exchange?: string;
   /** Durable exchange and queue, persistent messages. Default true. */
@@ -66,8 +117,11 @@ export interface AmqpTransportOptions {
   /** Queue name is `{queuePrefix}.{self}`. Default: the exchange name (must not start with `amq.`). */
   queuePrefix?: string;
   reconnect?: AmqpReconnectOptions;
-  /** Opens the connection (default amqplib.connect). Hook for instrumentation and fault-injection tests. */
-  connect?: (url: string) => Promise<ChannelModel>;
+  /**
+   * Opens the connection (default `amqplib.connect(url, socketOptions)`). Hook for instrumentation and fault-injection
+   * tests; `socketOptions` carries what `tls`, `username` and `password` set.
+   */
+  connect?: (url: string, socketOptions: AmqpSocketOptions) => Promise<ChannelModel>;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -96,7 +150,15 @@ class AmqpTransport implements Transport {
   readonly #initialDelay: number;
   readonly #maxDelay: number;
   readonly #maxAttempts: number;
-  readonly #connect: (url: string) => Promise<ChannelModel>;
+  readonly #connect: (url: string, socketOptions: AmqpSocketOptions) => Promise<ChannelModel>;
+  readonly #socketOptions: AmqpSocketOptions;
+  /** The application's connection (option `connection`): never closed here, never reconnected. */
+  readonly #shared: ChannelModel | undefined;
+  #sharedClosed = false;
+  readonly #onSharedClose = (): void => {
+    this.#sharedClosed = true;
+    if (this.#shared !== undefined) this.#lost(this.#shared);
+  };
 
   #self: string | undefined;
   #onFrame: FrameHandler | undefined;
@@ -136,7 +198,15 @@ class AmqpTransport implements Transport {
     this.#initialDelay = intOption(o.reconnect?.initialDelayMs ?? 100, 'reconnect.initialDelayMs');
     this.#maxDelay = intOption(o.reconnect?.maxDelayMs ?? 5000, 'reconnect.maxDelayMs');
     this.#maxAttempts = o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY;
-    this.#connect = o.connect ?? ((url) => amqplib.connect(url, { noDelay: true }));
+    this.#shared = o.connection;
+    if (o.connection !== undefined) {
+      if (typeof o.connection !== 'object' || o.connection === null || typeof o.connection.createConfirmChannel !== 'function')
+        throw new HopsafeError('ERR_CONFIG', 'connection must be an amqplib ChannelModel (from amqplib.connect)');
+      const clash = (['url', 'tls', 'username', 'password', 'connect'] as const).filter((k) => o[k] !== undefined);
+      if (clash.length > 0) throw new HopsafeError('ERR_CONFIG', `${clash.join(', ')}: not with an existing connection (its own settings apply)`);
+    }
+    this.#socketOptions = socketOptions(this.#url, o);
+    this.#connect = o.connect ?? ((url, opts) => amqplib.connect(url, opts));
     this.#guard = new InboundGuard(this.maxFrameSize, o.logger?.child({ transport: 'amqp' }));
   }
 
@@ -156,9 +226,11 @@ class AmqpTransport implements Transport {
     if (this.#self !== undefined) throw new HopsafeError('ERR_STATE', 'amqp transport is already open');
     this.#self = localId;
     this.#onFrame = onFrame;
+    this.#shared?.on('close', this.#onSharedClose);
     try {
       await this.#connectOnce();
     } catch (e) {
+      this.#shared?.off('close', this.#onSharedClose);
       this.#self = undefined;
       this.#onFrame = undefined;
       throw new HopsafeError('ERR_TRANSPORT', `amqp: cannot connect/declare: ${(e as Error).message}`, { cause: e });
@@ -168,30 +240,43 @@ class AmqpTransport implements Transport {
   async #connectOnce(): Promise<void> {
     const self = this.#self;
     if (self === undefined) throw new HopsafeError('ERR_STATE', 'not open');
-    const model = await this.#connect(this.#url);
-    model.on('error', () => undefined); // 'close' follows and drives the reconnect
-    model.on('close', () => this.#lost(model));
-    let ch: ConfirmChannel;
+    const shared = this.#shared;
+    if (shared !== undefined && this.#sharedClosed) throw new HopsafeError('ERR_TRANSPORT', "amqp: the application's connection is closed");
+    const model = shared ?? (await this.#connect(this.#url, this.#socketOptions));
+    if (shared === undefined) {
+      model.on('error', () => undefined); // 'close' follows and drives the reconnect
+      model.on('close', () => this.#lost(model));
+    }
+    let ch: ConfirmChannel | undefined;
+    // Releases what this attempt opened: our channel on the application's connection, else our whole connection.
+    const release = async (): Promise<void> => {
+      if (shared === undefined) await model.close().catch(() => undefined);
+      else await ch?.close().catch(() => undefined);
+    };
     try {
-      ch = await model.createConfirmChannel();
-      ch.on('error', () => undefined);
-      ch.on('close', () => {
-        // A channel-level error (e.g. our queue was deleted): drop the whole connection and start over.
-        if (this.#model === model) model.close().catch(() => undefined);
+      const c = await model.createConfirmChannel();
+      ch = c;
+      c.on('error', () => undefined);
+      c.on('close', () => {
+        if (this.#ch !== c) return;
+        // A channel-level error (e.g. our queue was deleted): on our own connection drop it and start over; on the
+        // application's connection open a new channel.
+        if (shared === undefined) model.close().catch(() => undefined);
+        else this.#lost(model);
       });
-      await ch.prefetch(this.#prefetch);
-      if (this.#exchange.startsWith('amq.')) await ch.checkExchange(this.#exchange);
-      else await ch.assertExchange(this.#exchange, 'topic', { durable: this.#durable });
+      await c.prefetch(this.#prefetch);
+      if (this.#exchange.startsWith('amq.')) await c.checkExchange(this.#exchange);
+      else await c.assertExchange(this.#exchange, 'topic', { durable: this.#durable });
       const queue = `${this.#queuePrefix}.${self}`;
-      await ch.assertQueue(queue, { durable: this.#durable });
-      await ch.bindQueue(queue, this.#exchange, bindingKey(this.#prefix, self)); // [SPEC 8.3]
-      await ch.consume(queue, (msg) => this.#deliver(model, ch, self, msg), { noAck: false });
+      await c.assertQueue(queue, { durable: this.#durable });
+      await c.bindQueue(queue, this.#exchange, bindingKey(this.#prefix, self)); // [SPEC 8.3]
+      await c.consume(queue, (msg) => this.#deliver(model, c, self, msg), { noAck: false });
     } catch (e) {
-      await model.close().catch(() => undefined);
+      await release();
       throw e;
     }
     if (this.#closed) {
-      await model.close().catch(() => undefined);
+      await release();
       return;
     }
     this.#model = model;
@@ -212,6 +297,11 @@ class AmqpTransport implements Transport {
 
   #schedule(): void {
     if (this.#closed) return;
+    if (this.#sharedClosed) {
+      this.#status.set('disconnected');
+      this.#failQueued(new HopsafeError('ERR_TRANSPORT', "amqp: the application's connection closed"));
+      return;
+    }
     if (this.#attempt >= this.#maxAttempts) {
       this.#status.set('disconnected');
       this.#failQueued(new HopsafeError('ERR_TRANSPORT', 'amqp: gave up reconnecting'));
@@ -228,8 +318,10 @@ class AmqpTransport implements Transport {
 
   #deliver(model: ChannelModel, ch: ConfirmChannel, self: string, msg: ConsumeMessage | null): void {
     if (msg === null) {
-      // Consumer cancelled by the broker (queue deleted): reconnect, which re-declares it.
-      model.close().catch(() => undefined);
+      // Consumer cancelled by the broker (queue deleted): reconnect (a new channel on the application's connection),
+      // which re-declares it.
+      if (model === this.#shared) ch.close().catch(() => undefined);
+      else model.close().catch(() => undefined);
       return;
     }
     const from = senderFromKey(this.#prefix, self, msg.fields.routingKey); // [SPEC 8.3] from = last word
@@ -297,6 +389,8 @@ class AmqpTransport implements Transport {
         this.#publish(ch, p);
       } else if (this.#queue.length >= this.#maxQueue) {
         reject(new HopsafeError('ERR_QUEUE_FULL', `amqp: ${this.#maxQueue} frames already queued while disconnected`));
+      } else if (this.#status.current === 'disconnected' && this.#sharedClosed) {
+        reject(new HopsafeError('ERR_TRANSPORT', "amqp: the application's connection closed"));
       } else if (this.#status.current === 'disconnected' && this.#attempt >= this.#maxAttempts) {
         reject(new HopsafeError('ERR_TRANSPORT', 'amqp: disconnected (gave up reconnecting)'));
       } else {
@@ -360,7 +454,11 @@ class AmqpTransport implements Transport {
       // Give frames already published a moment to be confirmed.
       await Promise.race([ch.waitForConfirms().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     }
-    if (model !== undefined) await model.close().catch(() => undefined);
+    if (this.#shared !== undefined) {
+      // The application's connection stays open: only our channel goes (unacked deliveries return to our queue).
+      this.#shared.off('close', this.#onSharedClose);
+      await ch?.close().catch(() => undefined);
+    } else if (model !== undefined) await model.close().catch(() => undefined);
     this.#status.set('closed');
   }
 
@@ -368,6 +466,43 @@ class AmqpTransport implements Transport {
     this.#status.on(listener);
   }
 
+}
+
+const bytesOf = (v: string | Uint8Array): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+
+/** Socket options for amqplib from `tls`, `username`, `password` (validated: TLS needs amqps://, a password needs a user). */
+function socketOptions(url: string, o: AmqpTransportOptions): AmqpSocketOptions {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  const tls = o.tls;
+  if (tls !== undefined) {
+    if (typeof tls !== 'object' || tls === null) throw new HopsafeError('ERR_CONFIG', 'tls must be an object');
+    if (parsed?.protocol !== 'amqps:') throw new HopsafeError('ERR_CONFIG', 'tls options need an amqps:// url');
+    if ((tls.cert === undefined) !== (tls.key === undefined)) throw new HopsafeError('ERR_CONFIG', 'tls.cert and tls.key go together');
+  }
+  if (o.username !== undefined && typeof o.username !== 'string') throw new HopsafeError('ERR_CONFIG', 'username must be a string');
+  if (o.password !== undefined && typeof o.password !== 'string') throw new HopsafeError('ERR_CONFIG', 'password must be a string');
+  let credentials: AmqpSocketOptions['credentials'];
+  if (o.username !== undefined || o.password !== undefined) {
+    const user = o.username ?? (parsed?.username ? decodeURIComponent(parsed.username) : undefined);
+    if (user === undefined) throw new HopsafeError('ERR_CONFIG', 'password needs a username (option or in the url)');
+    const pass = o.password ?? (parsed?.password ? decodeURIComponent(parsed.password) : '');
+    credentials = amqplib.credentials.plain(user, pass);
+  }
+  const ca = tls?.ca === undefined ? undefined : (typeof tls.ca === 'string' || tls.ca instanceof Uint8Array ? [tls.ca] : [...tls.ca]).map(bytesOf);
+  return {
+    noDelay: true,
+    ...(ca !== undefined ? { ca } : {}),
+    ...(tls?.cert !== undefined ? { cert: bytesOf(tls.cert) } : {}),
+    ...(tls?.key !== undefined ? { key: bytesOf(tls.key) } : {}),
+    ...(tls?.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
+    ...(tls?.servername !== undefined ? { servername: tls.servername } : {}),
+    ...(credentials !== undefined ? { credentials } : {}),
+  };
 }
 
 /** Creates an AMQP transport (RabbitMQ). Nothing connects until `open`. [SPEC 8.3] */

@@ -6,12 +6,18 @@
  * - `xmpp://`, `xmpps://` → XMPP; query `domain` (required), `resource`, `plainAuth`; each proxied id logs in
  *   as `{id}@{domain}` with its password from the credentials.
  * Credentials: `{ "<side>": { "<id>": "<password>" } }`; for MQTT sides an entry sets the id's username/password.
+ * Broker connection (`hopsafe bridge --broker-ca/--broker-cert/--broker-key/--username/--password`): the TLS material
+ * goes to every TLS side of MQTT (mqtts://, wss://) and AMQP (amqps://), the username/password to every MQTT and AMQP
+ * side (an MQTT credentials-file entry for an id wins for that id). XMPP sides take neither: @xmpp/client 0.14 has
+ * no TLS options (xmpps:// and STARTTLS verify the server against Node's CA store, extendable with
+ * NODE_EXTRA_CA_CERTS) and each id logs in with its own password from the credentials file.
  */
 import { HopsafeError } from '../errors/index.js';
 import { amqpTransport } from './amqp.js';
 import { mqttTransport } from './mqtt.js';
 import { xmppTransport } from './xmpp.js';
 import type { TransportFactory } from './bridge.js';
+import { amqpBrokerOptions, mqttBrokerOptions, type BrokerConnection } from './broker-connection.js';
 
 export type BridgeCredentials = Record<string, Record<string, string>>;
 
@@ -58,7 +64,7 @@ function int(v: string | undefined, label: string): number | undefined {
 }
 
 /** A transport factory for one side. */
-export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {}): TransportFactory {
+export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {}, broker: BrokerConnection = {}): TransportFactory {
   const url = new URL(spec.url.href);
   const creds = credentials[spec.name] ?? {};
   switch (spec.kind) {
@@ -69,14 +75,16 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {})
       if (qos !== undefined && qos !== 0 && qos !== 1) throw new HopsafeError('ERR_CONFIG', 'qos must be 0 or 1');
       if (pv !== undefined && pv !== 4 && pv !== 5) throw new HopsafeError('ERR_CONFIG', 'protocolVersion must be 4 or 5');
       const href = url.href;
+      const base = mqttBrokerOptions(broker, url.protocol === 'mqtts:' || url.protocol === 'wss:');
       return (id) => {
         const password = creds[id];
+        const mqttOptions = { ...base, ...(password !== undefined ? { username: id, password } : {}) };
         return mqttTransport({
           url: href,
           ...(prefix !== undefined ? { prefix } : {}),
           ...(qos !== undefined ? { qos } : {}),
           ...(pv !== undefined ? { protocolVersion: pv } : {}),
-          ...(password !== undefined ? { mqttOptions: { username: id, password } } : {}),
+          ...(Object.keys(mqttOptions).length > 0 ? { mqttOptions } : {}),
         });
       };
     }
@@ -87,9 +95,11 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {})
       const queuePrefix = take(url, 'queuePrefix');
       const prefetch = int(take(url, 'prefetch'), 'prefetch');
       const href = url.href;
+      const connection = amqpBrokerOptions(broker, url.protocol === 'amqps:');
       return () =>
         amqpTransport({
           url: href,
+          ...connection,
           ...(exchange !== undefined ? { exchange } : {}),
           ...(durable !== undefined ? { durable: durable !== 'false' && durable !== '0' } : {}),
           ...(routingKeyPrefix !== undefined ? { routingKeyPrefix } : {}),

@@ -2,8 +2,13 @@
  * `hopsafe/mqtt`: the MQTT binding (mqtt.js v5; MQTT 3.1.1 or 5). Frames are opaque bytes on
  * `{prefix}/{to}/{from}`, QoS 1 by default, never retained, in a persistent broker session so
  * subscriptions and QoS 1 messages survive reconnects. Nothing of the session depends on MQTT. [SPEC 8.2]
+ *
+ * Hop-by-hop TLS and broker authentication are mqtt.js's: an `mqtts://` or `wss://` URL plus `mqttOptions`
+ * (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`, `username`, `password`), see {@link MqttTransportOptions.mqttOptions}.
+ * They protect the hop to the broker; the hopsafe session on top is end-to-end and does not depend on them.
+ * An application that already has an MqttClient passes it as `client` (see {@link MqttTransportOptions.client}).
  */
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from './endpoint-id.js';
@@ -24,8 +29,30 @@ const MQTT_PACKET_ALLOWANCE = 1024;
 const MQTT_HARD_LIMIT = 268_435_455 - MQTT_PACKET_ALLOWANCE;
 
 export interface MqttTransportOptions {
-  /** `mqtt://`, `mqtts://`, `ws://` or `wss://` URL of the broker. */
-  url: string;
+  /**
+   * `mqtt://`, `mqtts://`, `ws://` or `wss://` URL of the broker (TLS for `mqtts://` and `wss://`). Required unless
+   * `client` is given. Credentials in the URL (`mqtt://user:pass@host`) work but end up in process listings and
+   * configs; prefer `mqttOptions.username`/`password`.
+   */
+  url?: string;
+  /**
+   * An mqtt.js client the application already has (connected or still connecting), used instead of opening a
+   * connection. hopsafe then
+   * - subscribes only its own inbox `{prefix}/{localId}/+` and, in `close()`, unsubscribes it again (unless
+   *   `unsubscribeOnClose: false`) and removes the listeners it added — it does not `end()` the client unless
+   *   `endClient: true`;
+   * - chains into `client.handleMessage`: publishes on its inbox are hopsafe's (bounded by `maxUnsettledFrames`),
+   *   every other publish goes to the handler that was there before, so the application's own subscriptions and
+   *   'message' listeners keep working (its 'message' listeners also see the inbox publishes: filter by topic);
+   * - leaves clientId, clean session, protocol version, TLS and credentials to the application's client:
+   *   `url`, `clientId`, `protocolVersion`, `sessionExpirySeconds` and `mqttOptions` must not be given with it
+   *   (with MQTT 5 the Maximum Packet Size announced is the client's; `maxFrameSize` still drops larger inbox frames).
+   *   Frames survive reconnects as far as the client's own session does (`clean: false` and `resubscribe`, mqtt.js'
+   *   default, keep the inbox; with `resubscribe: false` hopsafe subscribes its inbox again on each connect).
+   */
+  client?: MqttClient;
+  /** With `client`: `end()` that client in `close()` as well. Default false (the client belongs to the application). */
+  endClient?: boolean;
   /** First topic level(s). Default 'hopsafe'. No wildcards, no leading '$'. */
   prefix?: string;
   /** QoS of publishes and of the inbox subscription. Default 1. */
@@ -51,9 +78,26 @@ export interface MqttTransportOptions {
   openTimeoutMs?: number;
   /** MQTT 5 only: session expiry interval (s) the broker keeps the session after a disconnect. Default 3600. */
   sessionExpirySeconds?: number;
-  /** Unsubscribe the inbox before disconnecting in `close()` (leaves no subscription behind on the broker). Default false. */
+  /**
+   * Unsubscribe the inbox before disconnecting in `close()` (leaves no subscription behind on the broker).
+   * Default false (the persistent session keeps frames for the next open); true with `client`.
+   */
   unsubscribeOnClose?: boolean;
-  /** Extra mqtt.js options (reconnectPeriod, username, password, TLS, ...). clientId/clean/protocolVersion set here win over the defaults. */
+  /**
+   * Extra mqtt.js options (`IClientOptions`), passed to `mqtt.connect`; clientId/clean/protocolVersion set here win
+   * over the defaults. Hop-by-hop TLS (with an `mqtts://` or `wss://` URL; Node's `tls.connect` options):
+   * - `ca`: the CA certificate(s) (PEM string or Buffer, or an array) that the broker's certificate must chain to;
+   *   default Node's built-in CA store. `rejectUnauthorized` stays true unless you set it (do not, outside tests).
+   * - `cert` and `key`: a client certificate and its private key (PEM) for brokers that require one
+   *   (Mosquitto `require_certificate true`, RabbitMQ `fail_if_no_peer_cert`). Note: given both, mqtt.js switches an
+   *   `mqtt://` URL to TLS (`ws://` to `wss://`).
+   * - `servername`: the name the broker's certificate must carry (SNI), when it differs from the URL's host.
+   * Broker authentication: `username` and `password` (string or Buffer) in the CONNECT packet. Neither is ever logged.
+   * @example
+   * mqttTransport({ url: 'mqtts://broker.example:8883',
+   *   mqttOptions: { ca: readFileSync('ca.pem'), cert: readFileSync('client.pem'), key: readFileSync('client.key'),
+   *                  username: 'der-17', password: process.env.BROKER_PASSWORD } })
+   */
   mqttOptions?: IClientOptions;
   /** pino logger; silent by default. Only ids, topics, sizes and error codes are logged, never frame bytes. */
   logger?: Logger;
@@ -61,12 +105,22 @@ export interface MqttTransportOptions {
 
 /** Creates the MQTT transport. Call `open(localId, onFrame)` before `send`. [SPEC 8.2] */
 export function mqttTransport(options: MqttTransportOptions): Transport {
-  if (typeof options !== 'object' || options === null || typeof options.url !== 'string' || options.url.length === 0)
-    throw new HopsafeError('ERR_CONFIG', 'mqttTransport needs a broker url');
+  if (typeof options !== 'object' || options === null) throw new HopsafeError('ERR_CONFIG', 'mqttTransport needs options');
+  const shared = options.client;
+  if (shared !== undefined) {
+    if (typeof shared !== 'object' || shared === null || typeof shared.subscribe !== 'function' || typeof shared.publish !== 'function')
+      throw new HopsafeError('ERR_CONFIG', 'client must be an mqtt.js MqttClient');
+    const clash = (['url', 'clientId', 'protocolVersion', 'sessionExpirySeconds', 'mqttOptions'] as const).filter((k) => options[k] !== undefined);
+    if (clash.length > 0) throw new HopsafeError('ERR_CONFIG', `${clash.join(', ')}: not with an existing client (its own settings apply)`);
+  } else if (typeof options.url !== 'string' || options.url.length === 0) {
+    throw new HopsafeError('ERR_CONFIG', 'mqttTransport needs a broker url or a client');
+  }
+  if (options.endClient !== undefined && shared === undefined) throw new HopsafeError('ERR_CONFIG', 'endClient is for an existing client');
+  const where = shared !== undefined ? 'the application\'s MQTT client' : redactUrl(options.url ?? '');
   const prefix = assertPrefix(options.prefix ?? DEFAULT_PREFIX);
   const qos = options.qos ?? 1;
   if (qos !== 0 && qos !== 1) throw new HopsafeError('ERR_CONFIG', `qos must be 0 or 1 (got ${String(qos)})`);
-  const protocolVersion = options.protocolVersion ?? 4;
+  const protocolVersion = options.protocolVersion ?? (shared?.options.protocolVersion === 5 ? 5 : 4);
   if (protocolVersion !== 4 && protocolVersion !== 5) throw new HopsafeError('ERR_CONFIG', 'protocolVersion must be 4 or 5');
   const maxQueue = intOption(options.maxQueue ?? 1000, 'maxQueue', 0);
   const maxFrameSize = intOption(options.maxFrameSize ?? DEFAULT_MQTT_MAX_FRAME_SIZE, 'maxFrameSize', 1);
@@ -86,21 +140,19 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   const pendingRejects = new Set<(e: HopsafeError) => void>();
   let closing: Promise<void> | undefined;
 
+  /** Undoes what `open` did to the client (listeners, handleMessage); for an application's client. */
+  let detach: (() => void) | undefined;
+  /** send() calls whose publish is not acknowledged yet. */
+  const sending = new Set<Promise<void>>();
+
   const emitStatus = (s: TransportStatus): void => {
     if (status.set(s)) log.debug({ status: s, localId }, 'status');
   };
 
-  async function open(id: string, onFrame: FrameHandler): Promise<void> {
-    assertEndpointId(id, 'local id');
-    if (state === 'closed') throw new HopsafeError('ERR_CLOSED', 'transport is closed');
-    if (state !== 'new') throw new HopsafeError('ERR_STATE', 'transport already opened');
-    if (typeof onFrame !== 'function') throw new HopsafeError('ERR_CONFIG', 'onFrame must be a function');
-    state = 'opening';
-    localId = id;
-    const inbox = inboxFilter(prefix, id);
+  function connectOwnClient(id: string): MqttClient {
     const clientId = typeof options.clientId === 'function' ? options.clientId(id) : (options.clientId ?? id);
     const user = options.mqttOptions ?? {};
-    const c = mqtt.connect(options.url, {
+    return mqtt.connect(options.url ?? '', {
       reconnectPeriod: 1000,
       connectTimeout: openTimeoutMs,
       resubscribe: true,
@@ -122,6 +174,17 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
           }
         : {}),
     });
+  }
+
+  async function open(id: string, onFrame: FrameHandler): Promise<void> {
+    assertEndpointId(id, 'local id');
+    if (state === 'closed') throw new HopsafeError('ERR_CLOSED', 'transport is closed');
+    if (state !== 'new') throw new HopsafeError('ERR_STATE', 'transport already opened');
+    if (typeof onFrame !== 'function') throw new HopsafeError('ERR_CONFIG', 'onFrame must be a function');
+    state = 'opening';
+    localId = id;
+    const inbox = inboxFilter(prefix, id);
+    const c = shared ?? connectOwnClient(id);
     client = c;
 
     // [SPEC 8.2] Inbound: only `{prefix}/{localId}/{from}` is a frame; `from` is the last level (untrusted).
@@ -129,11 +192,16 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     // settles: mqtt.js handles inbound packets strictly one after the other, so holding the PUBACK until the
     // handler settled would also hold back the PUBACKs of any send() the handler awaits — a deadlock. Up to
     // maxUnsettledFrames handler calls may be pending; past that the socket is no longer read (backpressure)
-    // until one settles.
+    // until one settles. On an application's client every other publish goes to the handler that was there before.
     bound = new UnsettledBound(maxUnsettledFrames);
-    c.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void): void => {
+    const previous = c.handleMessage;
+    const handleMessage = (packet: IPublishPacket, done: (error?: Error) => void): void => {
       const parsed = parseFrameTopic(packet.topic);
       if (state === 'closed' || !parsed || parsed.prefix !== prefix || parsed.to !== id) {
+        if (shared !== undefined) {
+          previous.call(c, packet, done);
+          return;
+        }
         if (state !== 'closed') log.debug({ topic: packet.topic }, 'ignored publish outside the inbox');
         done();
         return;
@@ -161,27 +229,53 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       // [SPEC 8.2, 8.9] Past maxUnsettledFrames pending calls, the next packet is not read until one settles.
       if (bound === undefined || bound.admit(settled, () => done())) done();
     };
+    c.handleMessage = handleMessage;
 
-    c.on('connect', (connack) => {
-      // [SPEC 8.2] No Nagle delay (each connection is new).
-      setNoDelay(c.stream);
+    const learnBrokerMax = (connack: IConnackPacket | undefined): void => {
       // MQTT 5: the broker may announce the largest packet it accepts; larger frames are refused locally
       // instead of getting the connection dropped (and the frame resent on every reconnect).
-      const announced = connack.properties?.maximumPacketSize;
+      const announced = connack?.properties?.maximumPacketSize;
       brokerMaxPacket = typeof announced === 'number' && announced > 0 ? announced : undefined;
-      if (state !== 'closed') emitStatus('connected');
-    });
-    c.on('reconnect', () => {
+    };
+    const onConnected = (connack: IConnackPacket): void => {
+      // [SPEC 8.2] No Nagle delay (each connection is new).
+      setNoDelay(c.stream);
+      learnBrokerMax(connack);
+      if (state === 'closed') return;
+      emitStatus('connected');
+      // An application's client created with `resubscribe: false` does not restore the inbox itself.
+      if (shared !== undefined && state === 'open' && c.options.resubscribe === false)
+        c.subscribe(inbox, { qos }, (err) => {
+          if (err) log.warn({ inbox, err: errorName(err) }, 'inbox subscription after reconnect failed');
+        });
+    };
+    const onReconnect = (): void => {
       if (state !== 'closed') emitStatus('reconnecting');
-    });
-    c.on('close', () => {
+    };
+    const onDisconnected = (): void => {
       if (state !== 'closed') emitStatus('disconnected');
-    });
-    c.on('error', (e) => log.warn({ err: errorName(e) }, 'mqtt error'));
+    };
+    // On the application's client its own 'error' listeners decide (hopsafe adds none that outlives `open`).
+    const logError = (e: Error): void => log.warn({ err: errorName(e) }, 'mqtt error');
+    c.on('connect', onConnected);
+    c.on('reconnect', onReconnect);
+    c.on('close', onDisconnected);
+    if (shared === undefined) c.on('error', logError);
+    detach = () => {
+      c.off('connect', onConnected);
+      c.off('reconnect', onReconnect);
+      c.off('close', onDisconnected);
+      if (c.handleMessage === handleMessage) c.handleMessage = previous;
+    };
+    if (shared !== undefined && c.connected) {
+      setNoDelay(c.stream);
+      learnBrokerMax((c as unknown as { connackPacket?: IConnackPacket }).connackPacket);
+      emitStatus('connected');
+    }
 
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => fail(new HopsafeError('ERR_TIMEOUT', `no MQTT connection to ${redactUrl(options.url)} within ${openTimeoutMs} ms`)), openTimeoutMs);
+        const timer = setTimeout(() => fail(new HopsafeError('ERR_TIMEOUT', `no MQTT connection to ${where} within ${openTimeoutMs} ms`)), openTimeoutMs);
         const cleanup = (): void => {
           clearTimeout(timer);
           c.off('connect', onConnect);
@@ -193,7 +287,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
           reject(e);
         }
         function onError(e: Error): void {
-          fail(new HopsafeError('ERR_TRANSPORT', `MQTT connection to ${redactUrl(options.url)} failed: ${e.message}`, { cause: e }));
+          fail(new HopsafeError('ERR_TRANSPORT', `MQTT connection to ${where} failed: ${e.message}`, { cause: e }));
         }
         function onConnect(): void {
           c.off('connect', onConnect);
@@ -206,8 +300,9 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
           });
         }
         pendingRejects.add(fail);
-        c.on('connect', onConnect);
         c.on('error', onError);
+        if (shared !== undefined && c.connected) onConnect();
+        else c.on('connect', onConnect);
       });
     } catch (e) {
       await close();
@@ -235,7 +330,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       if (offline && offlineQueued >= maxQueue)
         throw new HopsafeError('ERR_QUEUE_FULL', `${offlineQueued} frames already queued while disconnected (maxQueue ${maxQueue})`);
       if (offline) offlineQueued++;
-      return new Promise<void>((resolve, reject) => {
+      const sent = new Promise<void>((resolve, reject) => {
         let settled = false;
         const finish = (e?: HopsafeError): void => {
           if (settled) return;
@@ -254,6 +349,12 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
           } else finish();
         });
       });
+      sending.add(sent);
+      void sent.then(
+        () => sending.delete(sent),
+        () => sending.delete(sent),
+      );
+      return sent;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -264,24 +365,16 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       const wasOpen = state === 'open';
       state = 'closed';
       const c = client;
-      if (c) {
-        if (wasOpen && options.unsubscribeOnClose && c.connected && localId !== undefined) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 2000);
-            c.unsubscribe(inboxFilter(prefix, localId!), () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          });
-        }
-        await new Promise<void>((resolve) => {
-          // Graceful first (lets in-flight QoS 1 publishes finish); forced after a short grace period.
-          const timer = setTimeout(() => c.end(true, {}, () => resolve()), 2000);
-          c.end(!c.connected, {}, () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+      if (c && shared !== undefined) {
+        // The application's client: let frames already published be acknowledged, stop taking the inbox's
+        // publishes, unsubscribe only the inbox, and leave the client connected (unless endClient).
+        if (sending.size > 0) await Promise.race([Promise.allSettled([...sending]), sleep(2000)]);
+        detach?.();
+        if (wasOpen && (options.unsubscribeOnClose ?? true) && c.connected && localId !== undefined) await unsubscribeInbox(c, localId);
+        if (options.endClient) await endClient(c);
+      } else if (c) {
+        if (wasOpen && options.unsubscribeOnClose && c.connected && localId !== undefined) await unsubscribeInbox(c, localId);
+        await endClient(c);
         // (Not removeAllListeners: mqtt.js clears its own timers from its 'close' listener.)
       }
       for (const reject of [...pendingRejects]) reject(new HopsafeError('ERR_CLOSED', 'transport closed before the frame was acknowledged'));
@@ -289,6 +382,27 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       log.debug({ localId }, 'closed');
     })();
     return closing;
+  }
+
+  function unsubscribeInbox(c: MqttClient, id: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      c.unsubscribe(inboxFilter(prefix, id), () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  function endClient(c: MqttClient): Promise<void> {
+    return new Promise<void>((resolve) => {
+      // Graceful first (lets in-flight QoS 1 publishes finish); forced after a short grace period.
+      const timer = setTimeout(() => c.end(true, {}, () => resolve()), 2000);
+      c.end(!c.connected, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   return {
@@ -305,6 +419,8 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     },
   };
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 function errorName(e: unknown): string {
   if (e instanceof HopsafeError) return e.code;

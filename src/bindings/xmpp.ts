@@ -48,7 +48,14 @@ export interface XmppClientHandle {
 }
 
 export interface XmppTransportOptions {
-  /** Server address. Default `xmpp://127.0.0.1:5222`. */
+  /**
+   * Server address. Default `xmpp://127.0.0.1:5222`. Hop-by-hop TLS: `xmpps://host:5223` is direct TLS; on `xmpp://`
+   * the client upgrades with STARTTLS whenever the server offers it. The XMPP client library (`@xmpp/client` 0.14)
+   * takes no TLS options: the server certificate is verified against Node's CA store — for the service's host name
+   * (xmpps://) or for `domain` (STARTTLS); add a private CA with the environment variable `NODE_EXTRA_CA_CERTS=ca.pem`
+   * (read when node starts) — and there is no client certificate (SASL EXTERNAL). Authentication is the account's
+   * `password` (SCRAM-SHA-1, or PLAIN as `plainAuth` allows).
+   */
   service?: string;
   /** XMPP domain of the accounts (the JIDs' domainpart), e.g. `localhost`. */
   domain: string;

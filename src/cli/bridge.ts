@@ -11,9 +11,11 @@ import { createBridge, type TransportFactory } from '../bindings/bridge.js';
 import { parseRouteRule, routeFromRules } from '../bindings/bridge-routes.js';
 import { parseSideSpec, sideFactory, type BridgeCredentials } from '../bindings/bridge-config.js';
 import { catchShutdown } from './shutdown.js';
+import { BROKER_FLAGS, BROKER_USAGE, brokerConnection, hasTls, isTlsScheme } from './broker-options.js';
 
 const HELP = `usage: hopsafe bridge --side NAME=URL --side NAME=URL [--side ...] --route GLOB=NAME [...] --id ID[,ID...] [...]
                       [--credentials FILE] [--stats-interval SECONDS]
+                      [--broker-ca FILE] [--broker-cert FILE --broker-key FILE] [--username NAME] [--password SECRET]
 
 Forwards frames between transports as opaque bytes (no keys, no certificates). Each --id is placed on the
 side of the first --route whose GLOB matches it (* any run of id characters, ? one); on every other side
@@ -27,6 +29,11 @@ the bridge opens a proxy inbox for it.
   --credentials FILE   JSON {"<side>": {"<id>": "<password>"}}: XMPP account passwords (required for XMPP
                        sides), optional MQTT username=id/password
   --stats-interval S   print forwarding counters to stderr every S seconds
+
+${BROKER_USAGE}
+  In the bridge the TLS files go to every mqtts://, wss:// and amqps:// side, username/password to every MQTT and
+  AMQP side (a credentials-file entry for an id wins on MQTT). XMPP sides take neither (their passwords come from
+  --credentials; for a private CA of an XMPP server start node with NODE_EXTRA_CA_CERTS=FILE).
 
 Runs until SIGINT or SIGTERM (also while it is still connecting), then closes its connections and exits 0;
 a second signal exits at once.
@@ -44,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
         id: { type: 'string', multiple: true },
         credentials: { type: 'string' },
         'stats-interval': { type: 'string' },
+        ...BROKER_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -81,8 +89,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (typeof credentials !== 'object' || credentials === null) throw new HopsafeError('ERR_CONFIG', 'credentials must be a JSON object');
   }
+  const broker = brokerConnection(values);
+  if (hasTls(broker) && !sides.some((s) => s.kind !== 'xmpp' && isTlsScheme(s.url.protocol.replace(/:$/, ''))))
+    throw new HopsafeError('ERR_CONFIG', '--broker-ca/--broker-cert need an MQTT or AMQP side with a TLS URL (mqtts://, wss://, amqps://)');
   const factories: Record<string, TransportFactory> = {};
-  for (const s of sides) factories[s.name] = sideFactory(s, credentials);
+  for (const s of sides) factories[s.name] = sideFactory(s, credentials, broker);
 
   console.error(`hopsafe bridge: connecting ${sides.map((s) => s.name).join(', ')}`); // names only: URLs may carry credentials
   const starting = createBridge({ sides: factories, route, ids });

@@ -13,6 +13,8 @@ import { HopsafeError, isHopsafeError } from '../errors/index.js';
 import { fromBase64, toBase64 } from '../bytes/index.js';
 import { parsePeerInput } from '../schemas/peer-input.js';
 import { SUITES } from '../crypto/suites.js';
+import { amqpBrokerOptions, mqttBrokerOptions, type BrokerConnection } from '../bindings/broker-connection.js';
+import { BROKER_FLAGS, BROKER_USAGE, brokerConnection, hasTls, isTlsScheme } from './broker-options.js';
 
 const SUITE_NAMES = SUITES.map((s) => s.name);
 const PROTECTIONS = ['integrity', 'confidentiality'] as const;
@@ -21,8 +23,9 @@ type Protection = (typeof PROTECTIONS)[number];
 const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [--crl FILE] --url URL
                     [--protection integrity|confidentiality] [--prefix P]
                     [--suite NAME]... [--accept-protection MODE[,MODE]]...
+                    [--broker-ca FILE] [--broker-cert FILE --broker-key FILE] [--username NAME] [--password SECRET]
 
-URL: mqtt://host:port (or mqtts://, ws://) or amqp://user:pass@host:port.
+URL: mqtt://host:port (or mqtts://, ws://, wss://) or amqp://host:port (or amqps://).
 --suite: offer and accept these suites, in this order (repeatable; default the X25519 suites, SPEC 4.1):
          ${SUITE_NAMES.join(', ')}.
 --accept-protection: the modes accepted from an initiating peer (repeatable or comma-separated).
@@ -30,17 +33,23 @@ stdin (JSON lines):  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey
 stdout (JSON lines): {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
                      {"event":"sent","to":…,"line":N} ("confirmed" instead with "confirm":true: the peer acknowledged it)
                      {"event":"unconfirmed","peer":…,"code":…,"data":[…]} {"event":"reject","code":…} {"event":"error","code":…,"line":N}
-                     (a refused input line: {"event":"error","code":"ERR_INPUT","line":N,"path":"extra","message":…})`;
+                     (a refused input line: {"event":"error","code":"ERR_INPUT","line":N,"path":"extra","message":…})
+
+${BROKER_USAGE}`;
 
 function out(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 }
 
-function transportFor(url: string, prefix: string | undefined): Transport {
-  const scheme = url.split(':', 1)[0];
-  if (scheme === 'mqtt' || scheme === 'mqtts' || scheme === 'ws' || scheme === 'wss') return mqttTransport({ url, ...(prefix ? { prefix } : {}) });
-  if (scheme === 'amqp' || scheme === 'amqps') return amqpTransport({ url, ...(prefix ? { exchange: prefix } : {}) });
-  throw new HopsafeError('ERR_CONFIG', `unsupported URL scheme '${scheme}' (mqtt, mqtts, ws, wss, amqp, amqps)`);
+function transportFor(url: string, prefix: string | undefined, broker: BrokerConnection): Transport {
+  const scheme = url.split(':', 1)[0] ?? '';
+  const known = ['mqtt', 'mqtts', 'ws', 'wss', 'amqp', 'amqps'];
+  if (!known.includes(scheme)) throw new HopsafeError('ERR_CONFIG', `unsupported URL scheme '${scheme}' (${known.join(', ')})`);
+  if (hasTls(broker) && !isTlsScheme(scheme))
+    throw new HopsafeError('ERR_CONFIG', `--broker-ca/--broker-cert need a TLS URL (mqtts://, wss://, amqps://), not ${scheme}://`);
+  if (scheme.startsWith('amqp')) return amqpTransport({ url, ...amqpBrokerOptions(broker, scheme === 'amqps'), ...(prefix ? { exchange: prefix } : {}) });
+  const mqttOptions = mqttBrokerOptions(broker, isTlsScheme(scheme));
+  return mqttTransport({ url, ...(prefix ? { prefix } : {}), ...(Object.keys(mqttOptions).length > 0 ? { mqttOptions } : {}) });
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -59,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
         prefix: { type: 'string' },
         suite: { type: 'string', multiple: true },
         'accept-protection': { type: 'string', multiple: true },
+        ...BROKER_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -99,11 +109,13 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (!accept.includes(m as Protection)) accept.push(m as Protection);
   }
+  const broker = brokerConnection(values); // before anything connects: a bad file is reported at once
+  const transport = transportFor(url, values.prefix, broker);
   const ep: Endpoint = await createEndpoint({
     id,
     identity: { certificate: await readFile(cert, 'utf8'), privateKey: await readFile(key, 'utf8') },
     trust: { roots: [await readFile(trust, 'utf8')], ...(values.crl ? { crls: [await readFile(values.crl, 'utf8')] } : {}) },
-    transport: transportFor(url, values.prefix),
+    transport,
     protection: values.protection,
     ...(suites.length > 0 ? { suites } : {}),
     ...(accept.length > 0 ? { acceptProtection: accept } : {}),

@@ -3,7 +3,8 @@
  * config built from examples/mosquitto/mosquitto.conf, for ACL tests. Skips when the binary is absent
  * (fails under HOPSAFE_REQUIRE_SERVICES=1, via requireOrSkip). Also: a private Mosquitto daemonized the
  * way a system broker runs (pid file, persistence), for the daemon restart test. Neither touches the
- * system Mosquitto on 1883.
+ * system Mosquitto on 1883. And a private Mosquitto with TLS listeners requiring client certificates and a
+ * password_file (startSecureMosquitto), for the broker TLS/authentication tests.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, serviceAvailable } from './services.js';
+import { makeTlsFiles, type TlsFiles } from './tls-certs.js';
 
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/mosquitto', import.meta.url));
 
@@ -47,7 +49,11 @@ export async function startPrivateMosquitto(binary: string): Promise<PrivateMosq
     .replace(/^acl_file\s+.*$/m, `acl_file ${acl}`);
   const confPath = join(dir, 'mosquitto.conf');
   writeFileSync(confPath, conf, { mode: 0o644 });
+  return runMosquitto(binary, dir, confPath, port);
+}
 
+/** Runs `mosquitto -c confPath` in the foreground until `stop()`, which also removes `dir`; resolves once `port` accepts connections. */
+async function runMosquitto(binary: string, dir: string, confPath: string, port: number): Promise<PrivateMosquitto> {
   let out = '';
   const child: ChildProcess = spawn(binary, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -73,6 +79,73 @@ export async function startPrivateMosquitto(binary: string): Promise<PrivateMosq
     await new Promise((r) => setTimeout(r, 50));
   }
   return { port, url: `mqtt://127.0.0.1:${port}`, output: () => out, stop };
+}
+
+/** A private Mosquitto with hop-by-hop TLS and password authentication, on three listeners of its own. */
+export interface SecureMosquitto extends PrivateMosquitto {
+  /** mqtts://: TLS, a client certificate from `tls.ca` required, anonymous otherwise. */
+  readonly tlsUrl: string;
+  /** mqtt://: no TLS, `allow_anonymous false`, users from a `mosquitto_passwd -b` password_file. */
+  readonly authUrl: string;
+  /** mqtts://: client certificate and a user's password both required. */
+  readonly tlsAuthUrl: string;
+  readonly tls: TlsFiles;
+  /** user → password in the broker's password_file. */
+  readonly users: Readonly<Record<string, string>>;
+}
+
+/** Path of mosquitto_passwd, or undefined when it is not installed. */
+export function mosquittoPasswdBinary(): string | undefined {
+  for (const candidate of ['mosquitto_passwd', '/usr/bin/mosquitto_passwd', '/usr/local/bin/mosquitto_passwd']) {
+    const r = spawnSync(candidate, ['-h'], { encoding: 'utf8' });
+    if (r.error === undefined && `${r.stdout}${r.stderr}`.includes('mosquitto_passwd')) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Starts a private Mosquitto (own config, dir and free ports; `per_listener_settings true`) with the TLS material of
+ * {@link makeTlsFiles} and a password_file for `users` made with `mosquitto_passwd -b`. `stop()` ends it and removes its dir.
+ */
+export async function startSecureMosquitto(binary: string, passwd: string, users: Record<string, string>): Promise<SecureMosquitto> {
+  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-mosq-tls-'));
+  chmodSync(dir, 0o755); // mosquitto started as root drops to the 'mosquitto' user before reading its files
+  const tls = makeTlsFiles(dir);
+  const passwordFile = join(dir, 'passwd');
+  writeFileSync(passwordFile, '', { mode: 0o644 });
+  for (const [user, password] of Object.entries(users)) {
+    const r = spawnSync(passwd, ['-b', passwordFile, user, password], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr}`);
+  }
+  chmodSync(passwordFile, 0o644);
+  const [tlsPort, authPort, tlsAuthPort] = [await freePort(), await freePort(), await freePort()];
+  const certs = [`cafile ${tls.ca}`, `certfile ${tls.serverCert}`, `keyfile ${tls.serverKey}`, 'require_certificate true'];
+  const conf = [
+    'per_listener_settings true',
+    'persistence false',
+    `listener ${tlsPort} 127.0.0.1`, ...certs, 'allow_anonymous true',
+    `listener ${authPort} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwordFile}`,
+    `listener ${tlsAuthPort} 127.0.0.1`, ...certs, 'allow_anonymous false', `password_file ${passwordFile}`,
+    '',
+  ].join('\n');
+  const confPath = join(dir, 'mosquitto.conf');
+  writeFileSync(confPath, conf, { mode: 0o644 });
+  const running = await runMosquitto(binary, dir, confPath, tlsPort);
+  for (const port of [authPort, tlsAuthPort]) {
+    if (!(await serviceAvailable('127.0.0.1', port, 1000))) {
+      await running.stop();
+      throw new Error(`private mosquitto: listener ${port} is not up:\n${running.output()}`);
+    }
+  }
+  return {
+    ...running,
+    url: `mqtts://127.0.0.1:${tlsPort}`,
+    tlsUrl: `mqtts://127.0.0.1:${tlsPort}`,
+    authUrl: `mqtt://127.0.0.1:${authPort}`,
+    tlsAuthUrl: `mqtts://127.0.0.1:${tlsAuthPort}`,
+    tls,
+    users,
+  };
 }
 
 /**

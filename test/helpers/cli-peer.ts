@@ -1,0 +1,77 @@
+/**
+ * `hopsafe peer` as a child process (the built dist/cli/main.js when there is one, else src via tsx — as
+ * test/cli/peer.test.ts runs it), with its JSON-line events, stderr and exit code, plus a throw-away hopsafe PKI on disk.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestPki } from '../../src/testing/index.js';
+
+export const CLI = existsSync('dist/cli/main.js') ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+
+export interface CliPeer {
+  readonly proc: ChildProcessWithoutNullStreams;
+  readonly events: Record<string, unknown>[];
+  stdout(): string;
+  stderr(): string;
+  next(pred: (e: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
+  write(o: unknown): void;
+  readonly exit: Promise<number | null>;
+}
+
+export function startCliPeer(args: string[], env: NodeJS.ProcessEnv = process.env): CliPeer {
+  const proc = spawn(process.execPath, [...CLI, 'peer', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  const events: Record<string, unknown>[] = [];
+  const waiters: { pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (d) => (out += String(d)));
+  proc.stderr.on('data', (d) => (err += String(d)));
+  createInterface({ input: proc.stdout }).on('line', (l) => {
+    const e = JSON.parse(l) as Record<string, unknown>;
+    events.push(e);
+    for (const w of [...waiters])
+      if (w.pred(e)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(e);
+      }
+  });
+  const exit = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+  return {
+    proc,
+    events,
+    exit,
+    stdout: () => out,
+    stderr: () => err,
+    write: (o) => proc.stdin.write(typeof o === 'string' ? `${o}\n` : `${JSON.stringify(o)}\n`),
+    next: (pred, ms = 30_000) =>
+      new Promise((resolve, reject) => {
+        const hit = events.find(pred);
+        if (hit) return resolve(hit);
+        const t = setTimeout(() => reject(new Error(`timeout; events: ${JSON.stringify(events)} stderr: ${err}`)), ms);
+        void exit.then((code) => {
+          clearTimeout(t);
+          reject(new Error(`peer exited ${code}; events: ${JSON.stringify(events)} stderr: ${err}`));
+        });
+        waiters.push({ pred, resolve: (e) => (clearTimeout(t), resolve(e)) });
+      }),
+  };
+}
+
+/** A hopsafe test PKI written to a temp dir and the `hopsafe peer` identity arguments for one of its ids. */
+export async function cliPeerFixture(ids: string[]): Promise<{ dir: string; args(id: string, url: string): string[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'hopsafe-peer-'));
+  const pki = await createTestPki({ endpoints: ids.map((id) => ({ id })) });
+  await writeFile(join(dir, 'ca.pem'), pki.roots.join('\n'));
+  for (const [id, ident] of Object.entries(pki.identities)) {
+    await writeFile(join(dir, `${id}.pem`), ident.certificate);
+    await writeFile(join(dir, `${id}.key`), ident.privateKey);
+  }
+  return {
+    dir,
+    args: (id, url) => ['--id', id, '--cert', join(dir, `${id}.pem`), '--key', join(dir, `${id}.key`), '--trust', join(dir, 'ca.pem'), '--url', url],
+  };
+}
