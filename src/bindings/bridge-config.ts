@@ -7,6 +7,7 @@
  *   as `{id}@{domain}` with its password from the credentials.
  * Credentials: `{ "<side>": { "<id>": "<password>" } }`; for MQTT sides an entry sets the id's username/password.
  */
+import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
 import { amqpTransport } from './amqp.js';
 import { mqttTransport } from './mqtt.js';
@@ -57,10 +58,11 @@ function int(v: string | undefined, label: string): number | undefined {
   return n;
 }
 
-/** A transport factory for one side. */
-export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {}): TransportFactory {
+/** A transport factory for one side; its transports log through `logger` bound to `{ side }` (and their transport name). */
+export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {}, logger?: Logger): TransportFactory {
   const url = new URL(spec.url.href);
   const creds = credentials[spec.name] ?? {};
+  const log = logger ? { logger: logger.child({ side: spec.name }) } : {};
   switch (spec.kind) {
     case 'mqtt': {
       const prefix = take(url, 'prefix');
@@ -72,6 +74,7 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {})
       return (id) => {
         const password = creds[id];
         return mqttTransport({
+          ...log,
           url: href,
           ...(prefix !== undefined ? { prefix } : {}),
           ...(qos !== undefined ? { qos } : {}),
@@ -89,6 +92,7 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {})
       const href = url.href;
       return () =>
         amqpTransport({
+          ...log,
           url: href,
           ...(exchange !== undefined ? { exchange } : {}),
           ...(durable !== undefined ? { durable: durable !== 'false' && durable !== '0' } : {}),
@@ -110,6 +114,7 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {})
         if (password === undefined)
           throw new HopsafeError('ERR_CONFIG', `side ${spec.name}: no XMPP password for ${id} in the credentials file`);
         return xmppTransport({
+          ...log,
           service,
           domain,
           password,

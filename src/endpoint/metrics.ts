@@ -10,11 +10,12 @@
  * Label values are bounded: endpoint ids, HopsafeError codes (a fixed set), and the fixed words below.
  * Never a key, a payload or a peer id.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import { HopsafeError } from '../errors/index.js';
 import type { InboundStats } from '../bindings/transport.js';
 import type { EndpointQueues, EndpointStats } from './stats.js';
+import { assertFree, isRegistry as registryLike, perCollection, pulled, PREFIX_PATTERN, type Add } from './metrics-pull.js';
 
 export interface MetricsOptions {
   /**
@@ -43,10 +44,7 @@ export const HANDSHAKE_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01,
 /** Records: tens of microseconds of crypto, plus the transport's acknowledgement on the send side. */
 export const RECORD_BUCKETS: readonly number[] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
-const isRegistry = (v: unknown): v is Registry =>
-  v instanceof Registry ||
-  // a Registry of another copy of prom-client (the application's) works the same way
-  (typeof v === 'object' && v !== null && ['registerMetric', 'getSingleMetric', 'metrics', 'removeSingleMetric'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'));
+const isRegistry = (v: unknown): v is Registry => v instanceof Registry || registryLike(v);
 
 const bucketsSchema = z
   .array(z.number().positive().finite())
@@ -60,7 +58,7 @@ const metricsOptionsSchema = z
     prefix: z
       .string()
       .max(64)
-      .regex(/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/, 'must be a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)')
+      .regex(PREFIX_PATTERN, 'must be a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)')
       .optional(),
     buckets: z.object({ handshake: bucketsSchema.optional(), record: bucketsSchema.optional() }).strict().optional(),
   })
@@ -76,6 +74,7 @@ export function parseMetricsOptions(input: unknown): MetricsOptions | undefined 
 }
 
 interface Snapshot {
+  readonly id: string;
   readonly stats: EndpointStats;
   readonly queues: EndpointQueues;
   readonly inbound: InboundStats | undefined;
@@ -123,45 +122,20 @@ function sameBuckets(a: readonly number[], b: readonly number[]): boolean {
 }
 
 function createSet(registry: Registry, p: string, buckets: MetricSet['buckets']): MetricSet {
-  for (const n of NAMES)
-    if (registry.getSingleMetric(p + n))
-      throw new HopsafeError('ERR_CONFIG', `metrics: ${p + n} is already registered in this registry (choose another metrics.prefix)`);
+  assertFree(registry, NAMES.map((n) => p + n));
   const sources = new Set<MetricsSource>();
-  // One reading of every endpoint per collection: registry.metrics() collects all metrics in one synchronous pass.
-  let snap: Map<MetricsSource, Snapshot> | undefined;
-  const snapshot = (): Map<MetricsSource, Snapshot> => {
-    if (!snap) {
-      snap = new Map([...sources].map((s) => [s, { stats: s.stats(), queues: s.queues(), inbound: s.inbound() }]));
-      queueMicrotask(() => (snap = undefined));
-    }
-    return snap;
-  };
+  const snapshot = perCollection(() => [...sources].map((src) => ({ id: src.id, stats: src.stats(), queues: src.queues(), inbound: src.inbound() })));
   const registers = [registry];
-  type Fill<L extends string> = (add: (labels: Partial<Record<L, string>>, value: number) => void, s: Snapshot) => void;
-  const counter = <L extends string>(name: string, help: string, labels: readonly L[], fill: Fill<L>): void => {
-    new Counter<L | 'endpoint'>({
-      name: p + name,
-      help,
-      labelNames: ['endpoint', ...labels],
-      registers,
-      collect() {
-        this.reset();
-        for (const [src, s] of snapshot()) fill((l, v) => this.inc({ ...l, endpoint: src.id } as Partial<Record<L | 'endpoint', string>>, v), s);
-      },
-    });
-  };
-  const gauge = <L extends string>(name: string, help: string, labels: readonly L[], fill: Fill<L>): void => {
-    new Gauge<L | 'endpoint'>({
-      name: p + name,
-      help,
-      labelNames: ['endpoint', ...labels],
-      registers,
-      collect() {
-        this.reset();
-        for (const [src, s] of snapshot()) fill((l, v) => this.inc({ ...l, endpoint: src.id } as Partial<Record<L | 'endpoint', string>>, v), s);
-      },
-    });
-  };
+  type Fill<L extends string> = (add: Add<L>, s: Snapshot) => void;
+  const each =
+    <L extends string>(fill: Fill<L>) =>
+    (add: Add<L | 'endpoint'>): void => {
+      for (const s of snapshot()) fill((l, v) => add({ ...l, endpoint: s.id } as Partial<Record<L | 'endpoint', string>>, v), s);
+    };
+  const counter = <L extends string>(name: string, help: string, labels: readonly L[], fill: Fill<L>): void =>
+    pulled<L | 'endpoint'>('counter', registry, p + name, help, ['endpoint', ...labels], each(fill));
+  const gauge = <L extends string>(name: string, help: string, labels: readonly L[], fill: Fill<L>): void =>
+    pulled<L | 'endpoint'>('gauge', registry, p + name, help, ['endpoint', ...labels], each(fill));
   const byCode = (add: (l: { code: string }, v: number) => void, m: Partial<Record<string, number>>): void => {
     for (const [code, v] of Object.entries(m)) if (v !== undefined) add({ code }, v);
   };
