@@ -13,6 +13,10 @@ import { HopsafeError, isHopsafeError } from '../errors/index.js';
 import { fromBase64, toBase64 } from '../bytes/index.js';
 import { parsePeerInput } from '../schemas/peer-input.js';
 import { SUITES } from '../crypto/suites.js';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { cliLogger, logLevel, LOG_LEVEL_HELP } from './logging.js';
+import { metricsPort, serveMetrics, METRICS_HELP, type MetricsServer } from './metrics-server.js';
 
 const SUITE_NAMES = SUITES.map((s) => s.name);
 const PROTECTIONS = ['integrity', 'confidentiality'] as const;
@@ -21,13 +25,16 @@ type Protection = (typeof PROTECTIONS)[number];
 const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [--crl FILE] --url URL
                     [--protection integrity|confidentiality] [--prefix P]
                     [--suite NAME]... [--accept-protection MODE[,MODE]]...
+                    [--log-level L] [--metrics-port N [--metrics-host H]]
 
 URL: mqtt://host:port (or mqtts://, ws://) or amqp://user:pass@host:port.
 --suite: offer and accept these suites, in this order (repeatable; default the X25519 suites, SPEC 4.1):
          ${SUITE_NAMES.join(', ')}.
 --accept-protection: the modes accepted from an initiating peer (repeatable or comma-separated).
+  ${LOG_LEVEL_HELP}
+  ${METRICS_HELP}
 stdin (JSON lines):  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey":"der-17"}  {"stats":true}
-stdout (JSON lines): {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
+stdout (JSON lines): {"event":"metrics","url":…} (with --metrics-port, before ready) {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
                      {"event":"sent","to":…,"line":N} ("confirmed" instead with "confirm":true: the peer acknowledged it)
                      {"event":"unconfirmed","peer":…,"code":…,"data":[…]} {"event":"reject","code":…} {"event":"error","code":…,"line":N}
                      (a refused input line: {"event":"error","code":"ERR_INPUT","line":N,"path":"extra","message":…})`;
@@ -36,10 +43,10 @@ function out(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 }
 
-function transportFor(url: string, prefix: string | undefined): Transport {
+function transportFor(url: string, prefix: string | undefined, logger: Logger): Transport {
   const scheme = url.split(':', 1)[0];
-  if (scheme === 'mqtt' || scheme === 'mqtts' || scheme === 'ws' || scheme === 'wss') return mqttTransport({ url, ...(prefix ? { prefix } : {}) });
-  if (scheme === 'amqp' || scheme === 'amqps') return amqpTransport({ url, ...(prefix ? { exchange: prefix } : {}) });
+  if (scheme === 'mqtt' || scheme === 'mqtts' || scheme === 'ws' || scheme === 'wss') return mqttTransport({ url, logger, ...(prefix ? { prefix } : {}) });
+  if (scheme === 'amqp' || scheme === 'amqps') return amqpTransport({ url, logger, ...(prefix ? { exchange: prefix } : {}) });
   throw new HopsafeError('ERR_CONFIG', `unsupported URL scheme '${scheme}' (mqtt, mqtts, ws, wss, amqp, amqps)`);
 }
 
@@ -59,6 +66,9 @@ export async function run(argv: string[]): Promise<number> {
         prefix: { type: 'string' },
         suite: { type: 'string', multiple: true },
         'accept-protection': { type: 'string', multiple: true },
+        'log-level': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -99,21 +109,47 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (!accept.includes(m as Protection)) accept.push(m as Protection);
   }
-  const ep: Endpoint = await createEndpoint({
-    id,
-    identity: { certificate: await readFile(cert, 'utf8'), privateKey: await readFile(key, 'utf8') },
-    trust: { roots: [await readFile(trust, 'utf8')], ...(values.crl ? { crls: [await readFile(values.crl, 'utf8')] } : {}) },
-    transport: transportFor(url, values.prefix),
-    protection: values.protection,
-    ...(suites.length > 0 ? { suites } : {}),
-    ...(accept.length > 0 ? { acceptProtection: accept } : {}),
-  });
+  let logger: Logger;
+  let port: number | undefined;
+  try {
+    logger = cliLogger('peer', logLevel(values['log-level']));
+    port = values['metrics-port'] !== undefined ? metricsPort(values['metrics-port']) : undefined;
+    if (port === undefined && values['metrics-host'] !== undefined) throw new HopsafeError('ERR_CONFIG', '--metrics-host needs --metrics-port');
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  // Metrics: the endpoint's and the process's (process_*, nodejs_*), served until the peer exits.
+  const registry = port !== undefined ? new Registry() : undefined;
+  let server: MetricsServer | undefined;
+  let ep: Endpoint;
+  try {
+    if (registry && port !== undefined) {
+      collectDefaultMetrics({ register: registry });
+      server = await serveMetrics(registry, port, values['metrics-host']);
+    }
+    ep = await createEndpoint({
+      id,
+      identity: { certificate: await readFile(cert, 'utf8'), privateKey: await readFile(key, 'utf8') },
+      trust: { roots: [await readFile(trust, 'utf8')], ...(values.crl ? { crls: [await readFile(values.crl, 'utf8')] } : {}) },
+      transport: transportFor(url, values.prefix, logger),
+      protection: values.protection,
+      logger,
+      ...(registry ? { metrics: { registry } } : {}),
+      ...(suites.length > 0 ? { suites } : {}),
+      ...(accept.length > 0 ? { acceptProtection: accept } : {}),
+    });
+  } catch (e) {
+    await server?.close();
+    throw e;
+  }
   ep.on('message', (m) => out({ event: 'message', from: m.from, data: toBase64(m.data), roles: m.roles }));
   ep.on('reject', (r) => out({ event: 'reject', code: r.code, ...(r.from ? { from: r.from } : {}) }));
   ep.on('session', (s) => out({ event: 'session', peer: s.peer, suite: s.suite, protection: s.protection, role: s.role }));
   ep.on('key-update', (k) => out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
   ep.on('session-closed', (s) => out({ event: 'session-closed', peer: s.peer, reason: s.reason }));
   ep.on('unconfirmed', (u) => out({ event: 'unconfirmed', peer: u.peer, code: u.code, data: u.messages.map(toBase64) }));
+  if (server) out({ event: 'metrics', url: server.url });
   out({ event: 'ready', id });
 
   const inflight = new Set<Promise<void>>();
@@ -162,6 +198,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   await Promise.allSettled([...inflight]);
   await ep.close();
+  await server?.close();
   out({ event: 'closed' });
   return 0;
 }
