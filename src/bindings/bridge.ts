@@ -20,6 +20,7 @@ import { applyInterceptors, type Interceptor } from '../broker/interceptor.js';
 import { assertEndpointId } from './endpoint-id.js';
 import type { InboundFrame, Transport } from './transport.js';
 
+export type { BridgeMetricsOptions } from './bridge-metrics.js';
 /** Builds the transport a bridge side uses to act as endpoint `id` on that side (one instance per id). */
 export type TransportFactory = (id: string) => Transport;
 
