@@ -25,7 +25,7 @@ import { HopsafeError } from '../errors/index.js';
 import { InboundGuard } from './inbound.js';
 import { assertEndpointId } from './endpoint-id.js';
 import type { FrameHandler, InboundStats, Transport, TransportStatus } from './transport.js';
-import { StatusEmitter } from './status.js';
+import { logStatus, StatusEmitter } from './status.js';
 import { intOption } from './options.js';
 import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
 
@@ -137,7 +137,9 @@ class AmqpTransport implements Transport {
     this.#maxDelay = intOption(o.reconnect?.maxDelayMs ?? 5000, 'reconnect.maxDelayMs');
     this.#maxAttempts = o.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY;
     this.#connect = o.connect ?? ((url) => amqplib.connect(url, { noDelay: true }));
-    this.#guard = new InboundGuard(this.maxFrameSize, o.logger?.child({ transport: 'amqp' }));
+    const log = o.logger?.child({ transport: 'amqp' });
+    this.#guard = new InboundGuard(this.maxFrameSize, log);
+    this.#status.on((s) => logStatus(log, s, this.#self));
   }
 
   /** [SPEC 8.9] Inbound frames dropped before onFrame. */
