@@ -5,7 +5,8 @@
 export { createEndpoint, Endpoint } from './endpoint/endpoint.js';
 export type { EndpointOptions, SendOptions, Authorize, AuthorizeContext } from './endpoint/options.js';
 export type { MessageEvent, RejectEvent, SessionEvent, KeyUpdateEvent, SessionClosedEvent, UnconfirmedEvent, EndpointEvents } from './endpoint/events.js';
-export type { EndpointStats } from './endpoint/stats.js';
+export type { EndpointStats, EndpointQueues } from './endpoint/stats.js';
+export type { MetricsOptions } from './endpoint/metrics.js';
 export type { Transport, FrameHandler, InboundFrame, TransportStatus } from './bindings/transport.js';
 export { ENDPOINT_ID_PATTERN } from './bindings/transport.js';
 export { assertEndpointId } from './bindings/endpoint-id.js';

@@ -28,7 +28,7 @@ import { HopsafeError } from '../errors/index.js';
 import { InboundGuard } from './inbound.js';
 import { assertEndpointId } from './endpoint-id.js';
 import type { FrameHandler, InboundStats, Transport, TransportStatus } from './transport.js';
-import { StatusEmitter } from './status.js';
+import { logStatus, StatusEmitter } from './status.js';
 import { intOption } from './options.js';
 import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
 
@@ -207,7 +207,9 @@ class AmqpTransport implements Transport {
     }
     this.#socketOptions = socketOptions(this.#url, o);
     this.#connect = o.connect ?? ((url, opts) => amqplib.connect(url, opts));
-    this.#guard = new InboundGuard(this.maxFrameSize, o.logger?.child({ transport: 'amqp' }));
+    const log = o.logger?.child({ transport: 'amqp' });
+    this.#guard = new InboundGuard(this.maxFrameSize, log);
+    this.#status.on((s) => logStatus(log, s, this.#self));
   }
 
   /** [SPEC 8.9] Inbound frames dropped before onFrame. */

@@ -12,6 +12,7 @@
  * no TLS options (xmpps:// and STARTTLS verify the server against Node's CA store, extendable with
  * NODE_EXTRA_CA_CERTS) and each id logs in with its own password from the credentials file.
  */
+import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
 import { amqpTransport } from './amqp.js';
 import { mqttTransport } from './mqtt.js';
@@ -63,10 +64,11 @@ function int(v: string | undefined, label: string): number | undefined {
   return n;
 }
 
-/** A transport factory for one side. */
-export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {}, broker: BrokerConnection = {}): TransportFactory {
+/** A transport factory for one side; its transports log through `logger` bound to `{ side }` (and their transport name). */
+export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {}, broker: BrokerConnection = {}, logger?: Logger): TransportFactory {
   const url = new URL(spec.url.href);
   const creds = credentials[spec.name] ?? {};
+  const log = logger ? { logger: logger.child({ side: spec.name }) } : {};
   switch (spec.kind) {
     case 'mqtt': {
       const prefix = take(url, 'prefix');
@@ -80,6 +82,7 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {},
         const password = creds[id];
         const mqttOptions = { ...base, ...(password !== undefined ? { username: id, password } : {}) };
         return mqttTransport({
+          ...log,
           url: href,
           ...(prefix !== undefined ? { prefix } : {}),
           ...(qos !== undefined ? { qos } : {}),
@@ -98,6 +101,7 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {},
       const connection = amqpBrokerOptions(broker, url.protocol === 'amqps:');
       return () =>
         amqpTransport({
+          ...log,
           url: href,
           ...connection,
           ...(exchange !== undefined ? { exchange } : {}),
@@ -120,6 +124,7 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {},
         if (password === undefined)
           throw new HopsafeError('ERR_CONFIG', `side ${spec.name}: no XMPP password for ${id} in the credentials file`);
         return xmppTransport({
+          ...log,
           service,
           domain,
           password,

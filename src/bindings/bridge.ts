@@ -12,11 +12,15 @@
  * The inbound handler settles only after the outbound `send` settled, so with acknowledging transports (AMQP,
  * MQTT QoS 1) the source is acked only once the target broker took the frame.
  */
+import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { HopsafeError } from '../errors/index.js';
+import { attachBridgeMetrics, parseBridgeMetricsOptions, type BridgeMetricsOptions } from './bridge-metrics.js';
 import { applyInterceptors, type Interceptor } from '../broker/interceptor.js';
 import { assertEndpointId } from './endpoint-id.js';
 import type { InboundFrame, Transport } from './transport.js';
 
+export type { BridgeMetricsOptions } from './bridge-metrics.js';
 /** Builds the transport a bridge side uses to act as endpoint `id` on that side (one instance per id). */
 export type TransportFactory = (id: string) => Transport;
 
@@ -31,6 +35,13 @@ export interface BridgeOptions {
   ids?: readonly string[];
   /** Interceptor run on every forwarded frame (tests: hostile bridge). Same semantics as the broker's taps. */
   tap?: Interceptor;
+  /**
+   * pino logger (bound to `{ transport: 'bridge' }`); silent by default. Logs sides, ids, sizes and counts at open and
+   * close (info) and each frame not forwarded (debug) — never frame bytes. Give the side transports their own.
+   */
+  logger?: Logger;
+  /** Prometheus metrics read from `stats()` (off by default): `true`, or `{ registry, prefix, name }`. */
+  metrics?: boolean | BridgeMetricsOptions;
 }
 
 export interface BridgeSideStats {
@@ -64,6 +75,10 @@ export interface Bridge {
   /** Adds an interceptor after the earlier ones; returns a function removing it. */
   tap(fn: Interceptor): () => void;
   stats(): BridgeStats;
+  /** The Prometheus text exposition of the metrics registry; ERR_CONFIG when metrics are off. */
+  metrics(): Promise<string>;
+  /** The registry holding the bridge's metrics; undefined when they are off. */
+  readonly metricsRegistry: Registry | undefined;
   /** Closes every proxy transport. Idempotent. */
   close(): Promise<void>;
 }
@@ -107,6 +122,8 @@ function checkOptions(o: unknown): asserts o is BridgeOptions {
   if (o.route !== undefined && o.ids === undefined)
     throw new HopsafeError('ERR_CONFIG', 'bridge: `route` needs `ids` (the endpoint ids to classify); without them nothing would be bridged');
   if (o.tap !== undefined && typeof o.tap !== 'function') throw new HopsafeError('ERR_CONFIG', `bridge: \`tap\` must be a function, got ${describe(o.tap)}`);
+  if (o.logger !== undefined && !(isRecord(o.logger) && typeof o.logger.child === 'function'))
+    throw new HopsafeError('ERR_CONFIG', `bridge: \`logger\` must be a pino logger, got ${describe(o.logger)}`);
 }
 
 function describe(v: unknown): string {
@@ -126,6 +143,8 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
   const sideNames = Object.keys(o.sides);
   if (sideNames.length < 2) throw new HopsafeError('ERR_CONFIG', 'bridge: needs at least two sides');
   const home = endpointMap(o, sideNames);
+  const metricsOptions = parseBridgeMetricsOptions(o.metrics);
+  const log = (o.logger ?? pino({ level: 'silent' })).child({ transport: 'bridge' });
   const interceptors: Interceptor[] = o.tap ? [o.tap] : [];
   const stats = { forwarded: 0, dropped: 0, unroutable: 0, failed: 0, oversize: 0, bytes: 0 };
   const perSide: Record<string, BridgeSideStats> = Object.fromEntries(sideNames.map((s) => [s, { forwarded: 0 }]));
@@ -137,6 +156,7 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
     // [SPEC 8.9] Whatever the side's transport does, a frame above its maxFrameSize is not carried further.
     if (frame.bytes.byteLength > maxFrameSize) {
       stats.oversize++;
+      log.debug({ side, from: frame.from, to, size: frame.bytes.byteLength, maxFrameSize }, 'oversize frame not forwarded');
       return;
     }
     const target = home.get(to);
@@ -145,10 +165,14 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
     if (closed) return;
     if (target === undefined || via === undefined) {
       stats.unroutable++;
+      log.debug({ side, from: frame.from, to, size: frame.bytes.byteLength }, 'unroutable frame not forwarded (sender does not live on this side)');
       return;
     }
     const out = applyInterceptors({ from: frame.from, to, topic: `${side}->${target}`, bytes: frame.bytes }, interceptors);
-    if (out.length === 0) stats.dropped++;
+    if (out.length === 0) {
+      stats.dropped++;
+      log.debug({ side, from: frame.from, to }, 'frame dropped by a tap');
+    }
     // Sends are issued synchronously in arrival order (transports keep per-sender order), then awaited.
     const sends = out.map((bytes) =>
       via.send(to, bytes).then(
@@ -157,8 +181,9 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
           stats.bytes += bytes.length;
           (perSide[side] as BridgeSideStats).forwarded++;
         },
-        () => {
+        (e: unknown) => {
           stats.failed++;
+          log.debug({ side: target, from: frame.from, to, size: bytes.length, code: e instanceof HopsafeError ? e.code : undefined }, 'forward failed');
         },
       ),
     );
@@ -169,6 +194,13 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
   const closeAll = async (): Promise<void> => {
     await Promise.all(opened.map((t) => t.close().catch(() => undefined)));
   };
+  const statsNow = (): BridgeStats => ({
+    ...stats,
+    endpoints: Object.fromEntries(home),
+    proxies: opened.length,
+    perSide: Object.fromEntries(Object.entries(perSide).map(([k, v]) => [k, { ...v }])),
+  });
+  const metered = metricsOptions ? attachBridgeMetrics(metricsOptions, statsNow) : undefined;
   try {
     const opens: Promise<void>[] = [];
     for (const side of sideNames) {
@@ -188,8 +220,12 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
   } catch (e) {
     closed = true;
     await closeAll();
+    metered?.detach();
+    log.warn({ code: e instanceof HopsafeError ? e.code : undefined }, 'bridge could not open');
     throw e instanceof HopsafeError ? e : new HopsafeError('ERR_TRANSPORT', `bridge: cannot open: ${(e as Error).message}`, { cause: e });
   }
+
+  log.info({ sides: sideNames, proxies: opened.length, endpoints: Object.fromEntries(home) }, 'bridge open');
 
   return {
     tap(fn) {
@@ -199,18 +235,18 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
         if (i >= 0) interceptors.splice(i, 1);
       };
     },
-    stats() {
-      return {
-        ...stats,
-        endpoints: Object.fromEntries(home),
-        proxies: opened.length,
-        perSide: Object.fromEntries(Object.entries(perSide).map(([k, v]) => [k, { ...v }])),
-      };
+    stats: statsNow,
+    metrics() {
+      if (!metered) return Promise.reject(new HopsafeError('ERR_CONFIG', 'bridge: metrics are off: createBridge({ metrics: true | { registry, prefix, name } })'));
+      return metered.registry.metrics();
     },
+    metricsRegistry: metered?.registry,
     async close() {
       if (closed) return;
       closed = true;
       await closeAll();
+      metered?.detach();
+      log.info({ forwarded: stats.forwarded, dropped: stats.dropped, unroutable: stats.unroutable, failed: stats.failed, oversize: stats.oversize }, 'bridge closed');
     },
   };
 }

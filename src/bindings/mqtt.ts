@@ -14,7 +14,7 @@ import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from './endpoint-id.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 import type { FrameHandler, Transport, TransportStatus } from './transport.js';
-import { StatusEmitter } from './status.js';
+import { logStatus, StatusEmitter } from './status.js';
 import { InboundGuard, UnsettledBound } from './inbound.js';
 import { intOption } from './options.js';
 import { setNoDelay } from './no-delay.js';
@@ -146,7 +146,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   const sending = new Set<Promise<void>>();
 
   const emitStatus = (s: TransportStatus): void => {
-    if (status.set(s)) log.debug({ status: s, localId }, 'status');
+    if (status.set(s)) logStatus(log, s, localId);
   };
 
   function connectOwnClient(id: string): MqttClient {

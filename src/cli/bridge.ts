@@ -12,10 +12,14 @@ import { parseRouteRule, routeFromRules } from '../bindings/bridge-routes.js';
 import { parseSideSpec, sideFactory, type BridgeCredentials } from '../bindings/bridge-config.js';
 import { catchShutdown } from './shutdown.js';
 import { BROKER_FLAGS, BROKER_USAGE, brokerConnection, hasTls, isTlsScheme } from './broker-options.js';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { cliLogger, logLevel, LOG_LEVEL_HELP } from './logging.js';
+import { metricsPort, serveMetrics, METRICS_HELP, type MetricsServer } from './metrics-server.js';
 
 const HELP = `usage: hopsafe bridge --side NAME=URL --side NAME=URL [--side ...] --route GLOB=NAME [...] --id ID[,ID...] [...]
                       [--credentials FILE] [--stats-interval SECONDS]
                       [--broker-ca FILE] [--broker-cert FILE --broker-key FILE] [--username NAME] [--password SECRET]
+                      [--log-level L] [--metrics-port N [--metrics-host H]]
 
 Forwards frames between transports as opaque bytes (no keys, no certificates). Each --id is placed on the
 side of the first --route whose GLOB matches it (* any run of id characters, ? one); on every other side
@@ -29,6 +33,8 @@ the bridge opens a proxy inbox for it.
   --credentials FILE   JSON {"<side>": {"<id>": "<password>"}}: XMPP account passwords (required for XMPP
                        sides), optional MQTT username=id/password
   --stats-interval S   print forwarding counters to stderr every S seconds
+  ${LOG_LEVEL_HELP}
+  ${METRICS_HELP}
 
 ${BROKER_USAGE}
   In the bridge the TLS files go to every mqtts://, wss:// and amqps:// side, username/password to every MQTT and
@@ -52,6 +58,9 @@ export async function run(argv: string[]): Promise<number> {
         credentials: { type: 'string' },
         'stats-interval': { type: 'string' },
         ...BROKER_FLAGS,
+        'log-level': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -64,6 +73,17 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  let level;
+  let port: number | undefined;
+  try {
+    level = logLevel(values['log-level']);
+    port = values['metrics-port'] !== undefined ? metricsPort(values['metrics-port']) : undefined;
+    if (port === undefined && values['metrics-host'] !== undefined) throw new HopsafeError('ERR_CONFIG', '--metrics-host needs --metrics-port');
+  } catch (e) {
+    console.error(`hopsafe bridge: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const logger = cliLogger('bridge', level);
   const sides = (values.side ?? []).map(parseSideSpec);
   const rules = (values.route ?? []).map(parseRouteRule);
   const ids = (values.id ?? []).flatMap((s) => s.split(',')).filter((s) => s.length > 0);
@@ -93,14 +113,29 @@ export async function run(argv: string[]): Promise<number> {
   if (hasTls(broker) && !sides.some((s) => s.kind !== 'xmpp' && isTlsScheme(s.url.protocol.replace(/:$/, ''))))
     throw new HopsafeError('ERR_CONFIG', '--broker-ca/--broker-cert need an MQTT or AMQP side with a TLS URL (mqtts://, wss://, amqps://)');
   const factories: Record<string, TransportFactory> = {};
-  for (const s of sides) factories[s.name] = sideFactory(s, credentials, broker);
+  for (const s of sides) factories[s.name] = sideFactory(s, credentials, broker, logger);
 
+  // Metrics: the bridge's and the process's (process_*, nodejs_*), served from before it connects until it stops.
+  const registry = port !== undefined ? new Registry() : undefined;
+  let server: MetricsServer | undefined;
+  if (registry && port !== undefined) {
+    collectDefaultMetrics({ register: registry });
+    server = await serveMetrics(registry, port, values['metrics-host']);
+    console.error(`hopsafe bridge: metrics on ${server.url}`);
+  }
   console.error(`hopsafe bridge: connecting ${sides.map((s) => s.name).join(', ')}`); // names only: URLs may carry credentials
-  const starting = createBridge({ sides: factories, route, ids });
-  const bridge = await Promise.race([starting, shutdown.requested.then(() => undefined)]);
+  const starting = createBridge({ sides: factories, route, ids, logger, ...(registry ? { metrics: { registry } } : {}) });
+  let bridge;
+  try {
+    bridge = await Promise.race([starting, shutdown.requested.then(() => undefined)]);
+  } catch (e) {
+    await server?.close();
+    throw e;
+  }
   if (bridge === undefined) {
     // [SPEC 8.5] stopped while connecting: close what did open (main.ts does not wait for the rest)
     console.error(`hopsafe bridge: ${shutdown.signal ?? 'signal'} while starting; stopped`);
+    await server?.close();
     await Promise.race([starting.then((b) => b.close(), () => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     return 0;
   }
@@ -119,6 +154,7 @@ export async function run(argv: string[]): Promise<number> {
   await shutdown.requested;
   if (timer) clearInterval(timer);
   await bridge.close();
+  await server?.close();
   printStats();
   return 0;
 }

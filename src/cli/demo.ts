@@ -16,11 +16,13 @@ import { createTestPki } from '../testing/index.js';
 import { toHex } from '../bytes/index.js';
 import { frameType, FrameType } from '../codec/frame.js';
 import { HopsafeError } from '../errors/index.js';
+import { cliLogger, logLevel, LOG_LEVEL_HELP, type LogLevel } from './logging.js';
 
-const USAGE = `usage: hopsafe demo [--url mqtt://host:port | --transport memory] [--duration S]
+const USAGE = `usage: hopsafe demo [--url mqtt://host:port | --transport memory] [--duration S] [--log-level L]
 
 Starts the embedded MQTT broker (or uses --url), a control center and three DERs:
-der-1 in integrity-only mode, der-2 and der-3 in confidentiality mode.`;
+der-1 in integrity-only mode, der-2 and der-3 in confidentiality mode.
+  ${LOG_LEVEL_HELP}`;
 
 const DERS = [
   { id: 'der-1', protection: 'integrity' as const },
@@ -43,6 +45,7 @@ export async function run(argv: string[]): Promise<number> {
         url: { type: 'string' },
         transport: { type: 'string' },
         duration: { type: 'string', default: '10' },
+        'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -60,6 +63,14 @@ export async function run(argv: string[]): Promise<number> {
     console.error('--duration must be a number of seconds in (0, 3600]');
     return 2;
   }
+  let level: LogLevel;
+  try {
+    level = logLevel(args.values['log-level']);
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
+  }
+  const logger = cliLogger('demo', level);
   const useMemory = args.values.transport === 'memory';
   if (args.values.transport && !useMemory) {
     console.error(`unknown --transport ${args.values.transport} (use memory, or --url for MQTT)`);
@@ -98,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
   let makeTransport: () => Transport;
   let inject: (bytes: Uint8Array) => Promise<void>;
   if (useMemory) {
-    const hub = createMemoryHub();
+    const hub = createMemoryHub({ logger });
     hub.tap(watcher);
     // The hub cannot publish as someone else: the replay rides right behind a genuine der-1 frame.
     hub.tap((f) => {
@@ -117,7 +128,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (broker) broker.tap(watcher);
     const u = url;
-    makeTransport = () => mqttTransport({ url: u, unsubscribeOnClose: true });
+    makeTransport = () => mqttTransport({ url: u, unsubscribeOnClose: true, logger });
     inject = async (bytes) => {
       if (broker) await broker.inject({ from: 'der-1', to: CC, bytes });
     };
@@ -130,7 +141,7 @@ export async function run(argv: string[]): Promise<number> {
   const started = Date.now();
   const endpoints: Endpoint[] = [];
   // [SPEC 5.5] The control center accepts both modes explicitly (by default an endpoint accepts only its own).
-  const cc = await createEndpoint({ id: CC, identity: pki.identities[CC]!, trust: { roots: pki.roots }, transport: makeTransport(), acceptProtection: ['integrity', 'confidentiality'] });
+  const cc = await createEndpoint({ id: CC, identity: pki.identities[CC]!, trust: { roots: pki.roots }, transport: makeTransport(), acceptProtection: ['integrity', 'confidentiality'], logger });
   endpoints.push(cc);
   const handshakeMs = new Map<string, number>();
   const firstSendAt = new Map<string, number>();
@@ -156,7 +167,7 @@ export async function run(argv: string[]): Promise<number> {
   cc.on('key-update', (k) => console.log(`${cut(`(key update ${k.direction} with ${k.peer}, epoch ${k.epoch})`, W)} │`));
   const ders = new Map<string, Endpoint>();
   for (const d of DERS) {
-    const ep = await createEndpoint({ id: d.id, identity: pki.identities[d.id]!, trust: { roots: pki.roots }, transport: makeTransport(), protection: d.protection });
+    const ep = await createEndpoint({ id: d.id, identity: pki.identities[d.id]!, trust: { roots: pki.roots }, transport: makeTransport(), protection: d.protection, logger });
     ep.on('message', (m) => show(CC, d.id, new TextDecoder().decode(m.data)));
     ep.on('session', (s) => {
       handshakeMs.set(d.id, Date.now() - (firstSendAt.get(d.id) ?? Date.now()));

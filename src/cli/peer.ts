@@ -15,6 +15,10 @@ import { parsePeerInput } from '../schemas/peer-input.js';
 import { SUITES } from '../crypto/suites.js';
 import { amqpBrokerOptions, mqttBrokerOptions, type BrokerConnection } from '../bindings/broker-connection.js';
 import { BROKER_FLAGS, BROKER_USAGE, brokerConnection, hasTls, isTlsScheme } from './broker-options.js';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { cliLogger, logLevel, LOG_LEVEL_HELP } from './logging.js';
+import { metricsPort, serveMetrics, METRICS_HELP, type MetricsServer } from './metrics-server.js';
 
 const SUITE_NAMES = SUITES.map((s) => s.name);
 const PROTECTIONS = ['integrity', 'confidentiality'] as const;
@@ -24,13 +28,16 @@ const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [
                     [--protection integrity|confidentiality] [--prefix P]
                     [--suite NAME]... [--accept-protection MODE[,MODE]]...
                     [--broker-ca FILE] [--broker-cert FILE --broker-key FILE] [--username NAME] [--password SECRET]
+                    [--log-level L] [--metrics-port N [--metrics-host H]]
 
 URL: mqtt://host:port (or mqtts://, ws://, wss://) or amqp://host:port (or amqps://).
 --suite: offer and accept these suites, in this order (repeatable; default the X25519 suites, SPEC 4.1):
          ${SUITE_NAMES.join(', ')}.
 --accept-protection: the modes accepted from an initiating peer (repeatable or comma-separated).
+  ${LOG_LEVEL_HELP}
+  ${METRICS_HELP}
 stdin (JSON lines):  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey":"der-17"}  {"stats":true}
-stdout (JSON lines): {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
+stdout (JSON lines): {"event":"metrics","url":…} (with --metrics-port, before ready) {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
                      {"event":"sent","to":…,"line":N} ("confirmed" instead with "confirm":true: the peer acknowledged it)
                      {"event":"unconfirmed","peer":…,"code":…,"data":[…]} {"event":"reject","code":…} {"event":"error","code":…,"line":N}
                      (a refused input line: {"event":"error","code":"ERR_INPUT","line":N,"path":"extra","message":…})
@@ -41,15 +48,16 @@ function out(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 }
 
-function transportFor(url: string, prefix: string | undefined, broker: BrokerConnection): Transport {
+function transportFor(url: string, prefix: string | undefined, broker: BrokerConnection, logger: Logger): Transport {
   const scheme = url.split(':', 1)[0] ?? '';
   const known = ['mqtt', 'mqtts', 'ws', 'wss', 'amqp', 'amqps'];
   if (!known.includes(scheme)) throw new HopsafeError('ERR_CONFIG', `unsupported URL scheme '${scheme}' (${known.join(', ')})`);
   if (hasTls(broker) && !isTlsScheme(scheme))
     throw new HopsafeError('ERR_CONFIG', `--broker-ca/--broker-cert need a TLS URL (mqtts://, wss://, amqps://), not ${scheme}://`);
-  if (scheme.startsWith('amqp')) return amqpTransport({ url, ...amqpBrokerOptions(broker, scheme === 'amqps'), ...(prefix ? { exchange: prefix } : {}) });
+  if (scheme.startsWith('amqp'))
+    return amqpTransport({ url, logger, ...amqpBrokerOptions(broker, scheme === 'amqps'), ...(prefix ? { exchange: prefix } : {}) });
   const mqttOptions = mqttBrokerOptions(broker, isTlsScheme(scheme));
-  return mqttTransport({ url, ...(prefix ? { prefix } : {}), ...(Object.keys(mqttOptions).length > 0 ? { mqttOptions } : {}) });
+  return mqttTransport({ url, logger, ...(prefix ? { prefix } : {}), ...(Object.keys(mqttOptions).length > 0 ? { mqttOptions } : {}) });
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -69,6 +77,9 @@ export async function run(argv: string[]): Promise<number> {
         suite: { type: 'string', multiple: true },
         'accept-protection': { type: 'string', multiple: true },
         ...BROKER_FLAGS,
+        'log-level': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -110,22 +121,47 @@ export async function run(argv: string[]): Promise<number> {
     if (!accept.includes(m as Protection)) accept.push(m as Protection);
   }
   const broker = brokerConnection(values); // before anything connects: a bad file is reported at once
-  const transport = transportFor(url, values.prefix, broker);
-  const ep: Endpoint = await createEndpoint({
-    id,
-    identity: { certificate: await readFile(cert, 'utf8'), privateKey: await readFile(key, 'utf8') },
-    trust: { roots: [await readFile(trust, 'utf8')], ...(values.crl ? { crls: [await readFile(values.crl, 'utf8')] } : {}) },
-    transport,
-    protection: values.protection,
-    ...(suites.length > 0 ? { suites } : {}),
-    ...(accept.length > 0 ? { acceptProtection: accept } : {}),
-  });
+  let logger: Logger;
+  let port: number | undefined;
+  try {
+    logger = cliLogger('peer', logLevel(values['log-level']));
+    port = values['metrics-port'] !== undefined ? metricsPort(values['metrics-port']) : undefined;
+    if (port === undefined && values['metrics-host'] !== undefined) throw new HopsafeError('ERR_CONFIG', '--metrics-host needs --metrics-port');
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  // Metrics: the endpoint's and the process's (process_*, nodejs_*), served until the peer exits.
+  const registry = port !== undefined ? new Registry() : undefined;
+  let server: MetricsServer | undefined;
+  let ep: Endpoint;
+  try {
+    if (registry && port !== undefined) {
+      collectDefaultMetrics({ register: registry });
+      server = await serveMetrics(registry, port, values['metrics-host']);
+    }
+    ep = await createEndpoint({
+      id,
+      identity: { certificate: await readFile(cert, 'utf8'), privateKey: await readFile(key, 'utf8') },
+      trust: { roots: [await readFile(trust, 'utf8')], ...(values.crl ? { crls: [await readFile(values.crl, 'utf8')] } : {}) },
+      transport: transportFor(url, values.prefix, broker, logger),
+      protection: values.protection,
+      logger,
+      ...(registry ? { metrics: { registry } } : {}),
+      ...(suites.length > 0 ? { suites } : {}),
+      ...(accept.length > 0 ? { acceptProtection: accept } : {}),
+    });
+  } catch (e) {
+    await server?.close();
+    throw e;
+  }
   ep.on('message', (m) => out({ event: 'message', from: m.from, data: toBase64(m.data), roles: m.roles }));
   ep.on('reject', (r) => out({ event: 'reject', code: r.code, ...(r.from ? { from: r.from } : {}) }));
   ep.on('session', (s) => out({ event: 'session', peer: s.peer, suite: s.suite, protection: s.protection, role: s.role }));
   ep.on('key-update', (k) => out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
   ep.on('session-closed', (s) => out({ event: 'session-closed', peer: s.peer, reason: s.reason }));
   ep.on('unconfirmed', (u) => out({ event: 'unconfirmed', peer: u.peer, code: u.code, data: u.messages.map(toBase64) }));
+  if (server) out({ event: 'metrics', url: server.url });
   out({ event: 'ready', id });
 
   const inflight = new Set<Promise<void>>();
@@ -174,6 +210,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   await Promise.allSettled([...inflight]);
   await ep.close();
+  await server?.close();
   out({ event: 'closed' });
   return 0;
 }

@@ -20,7 +20,9 @@ import { createSessionIndex } from '../session/session-index.js';
 import type { Outgoing } from '../session/confirmations.js';
 import { endpointConfigSchema, type EndpointConfig } from '../schemas/endpoint-options.js';
 import { TypedEmitter } from './events.js';
-import { emptyStats, type EndpointStats } from './stats.js';
+import { emptyStats, type EndpointQueues, type EndpointStats } from './stats.js';
+import { EndpointMetrics, parseMetricsOptions, type MetricsOptions } from './metrics.js';
+import type { Registry } from 'prom-client';
 import type { EndpointOptions, Authorize, SendOptions } from './options.js';
 import { Outbox, type CoalesceLimits } from './outbox.js';
 import { openIdentity, type TrustHandle } from './identity.js';
@@ -35,6 +37,8 @@ interface Slot {
   /** Tail of this sender's inbound chain; `IDLE` (shared) while nothing is queued. */
   inbound: Promise<void>;
   inboundDepth: number;
+  /** With metrics on: performance.now() when the handshake this endpoint started sent its first HS_INIT. */
+  handshakeAt: number | undefined;
 }
 
 const MAX_INBOUND_PER_PEER = 1024;
@@ -44,6 +48,8 @@ const IDLE: Promise<void> = Promise.resolve();
 const MAX_RECORD_OVERHEAD = 19 + 48;
 /** setTimeout's limit (≈ 24.8 days); later deadlines are re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Ends an endpoint whose transport did not open (createEndpoint only). */
+const ABANDON = Symbol('abandon');
 
 export class Endpoint extends TypedEmitter {
   readonly id: string;
@@ -63,9 +69,20 @@ export class Endpoint extends TypedEmitter {
   private readonly backlog: [Slot, readonly PeerAction[]][] = [];
   /** While closing: the transport sends of the goodbyes, awaited (bounded) before the transport closes. */
   private goodbyes: Promise<unknown>[] | undefined;
+  /** Prometheus metrics; undefined (nothing measured) unless `metrics` was given. */
+  private readonly metered: EndpointMetrics | undefined;
 
   /** Use `createEndpoint`. */
-  constructor(cfg: EndpointConfig, transport: Transport, clock: () => number, hs: HandshakeContext, trust: TrustHandle, authorize: Authorize | undefined, logger: Logger | undefined) {
+  constructor(
+    cfg: EndpointConfig,
+    transport: Transport,
+    clock: () => number,
+    hs: HandshakeContext,
+    trust: TrustHandle,
+    authorize: Authorize | undefined,
+    logger: Logger | undefined,
+    metrics?: MetricsOptions,
+  ) {
     super();
     this.log = (logger ?? pino({ level: 'silent' })).child({ endpoint: cfg.id });
     this.id = cfg.id;
@@ -100,6 +117,7 @@ export class Endpoint extends TypedEmitter {
       const set = new Set(fps);
       for (const slot of this.peers.values()) this.run(slot, slot.m.revoke(set, this.clock()));
     });
+    this.metered = metrics ? new EndpointMetrics(metrics, { id: this.id, stats: () => this.stats(), queues: () => this.queues(), inbound: () => transport.inboundStats?.() }) : undefined;
   }
 
   /**
@@ -117,7 +135,9 @@ export class Endpoint extends TypedEmitter {
       if (data.length > max) throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `${data.length} bytes of payload: ${this.transport.name} carries at most ${max}`);
       const slot = this.slotFor(peerId);
       try {
-        this.run(slot, slot.m.send(data, confirm, { resolve, reject }, this.clock()));
+        // [metrics] timed only on an established session (a handshake's wait is the handshake histogram's)
+        const settle = this.metered && slot.m.current ? this.timed(confirm, resolve, reject) : { resolve, reject };
+        this.run(slot, slot.m.send(data, confirm, settle, this.clock()));
       } finally {
         this.forgetIfIdle(slot);
       }
@@ -144,7 +164,37 @@ export class Endpoint extends TypedEmitter {
     let sessions = 0;
     for (const s of this.peers.values()) if (s.m.current) sessions++;
     const c = this.counters;
-    return { ...c, sessions, rejected: { ...c.rejected }, handshakes: { ...c.handshakes }, keyUpdates: { ...c.keyUpdates } };
+    return { ...c, sessions, rejected: { ...c.rejected }, unconfirmedByCode: { ...c.unconfirmedByCode }, handshakes: { ...c.handshakes }, keyUpdates: { ...c.keyUpdates } };
+  }
+
+  /** What waits inside the endpoint now: queue depths, each bounded by an option (one pass over the peer table). */
+  queues(): EndpointQueues {
+    const q: EndpointQueues = { peers: this.peers.size, handshaking: 0, waiting: 0, tracked: 0, outbox: 0, sending: 0, inbound: 0, heldBytes: this.env.ctx.holdBudget?.bytes ?? 0 };
+    for (const s of this.peers.values()) {
+      if (s.m.handshaking) q.handshaking++;
+      q.waiting += s.m.waiting;
+      q.tracked += s.m.tracked;
+      q.inbound += s.inboundDepth;
+      if (s.outbox) {
+        q.outbox += s.outbox.waiting;
+        q.sending += s.outbox.sending;
+      }
+    }
+    return q;
+  }
+
+  /**
+   * The Prometheus text exposition of the metrics registry (`metrics` option): this endpoint's metrics, and
+   * anything else registered in a registry the application gave. Fails with ERR_CONFIG when metrics are off.
+   */
+  metrics(): Promise<string> {
+    if (!this.metered) return Promise.reject(new HopsafeError('ERR_CONFIG', 'metrics are off: createEndpoint({ metrics: true | { registry, prefix } })'));
+    return this.metered.text();
+  }
+
+  /** The prom-client Registry holding this endpoint's metrics; undefined when metrics are off. */
+  get metricsRegistry(): Registry | undefined {
+    return this.metered?.registry;
   }
 
   /** [SPEC 7.6] Messages sent to `peerId` and not acknowledged yet, oldest first (the arrays given to `send`). */
@@ -178,6 +228,12 @@ export class Endpoint extends TypedEmitter {
     await this.transport.close();
     this.peers.clear();
     this.owners.clear();
+    this.metered?.detach();
+  }
+
+  /** [ABANDON] A transport that did not open: the endpoint never existed for the metrics. */
+  [ABANDON](): void {
+    this.metered?.detach();
   }
 
   // ---------------------------------------------------------------- inbound
@@ -210,11 +266,11 @@ export class Endpoint extends TypedEmitter {
         return IDLE;
       }
     }
-    return this.accept(slot, frame.bytes, kind);
+    return this.accept(slot, frame.bytes, kind, this.metered && kind === 'sync' ? performance.now() : undefined);
   };
 
   /** One frame from the sender of `slot`: bounded, then handled at once or queued behind the sender's earlier frames. */
-  private accept(slot: Slot, bytes: Uint8Array, kind: 'init' | 'sync' | 'async'): Promise<void> {
+  private accept(slot: Slot, bytes: Uint8Array, kind: 'init' | 'sync' | 'async', arrivedAt: number | undefined): Promise<void> {
     if (slot.inboundDepth >= MAX_INBOUND_PER_PEER) {
       this.rejectEvent(new HopsafeError('ERR_QUEUE_FULL', 'inbound queue full'), slot.m.id);
       return IDLE;
@@ -240,14 +296,14 @@ export class Endpoint extends TypedEmitter {
       // A record for an idle peer is handled at once: its processing is synchronous, so it neither waits behind
       // the rest of the batch the transport is parsing nor can be overtaken.
       slot.inboundDepth++;
-      this.handle(slot, bytes, undefined);
+      this.handle(slot, bytes, undefined, arrivedAt);
       slot.inboundDepth--;
       this.forgetIfIdle(slot);
       return IDLE;
     }
     slot.inboundDepth++;
     const tail = slot.inbound
-      .then(() => this.handle(slot, bytes, init))
+      .then(() => this.handle(slot, bytes, init, arrivedAt))
       .finally(() => {
         // Drained: drop the settled chain (a promise per peer) in favour of the shared idle one.
         if (--slot.inboundDepth === 0) {
@@ -259,10 +315,12 @@ export class Endpoint extends TypedEmitter {
     return tail;
   }
 
-  private handle(slot: Slot, bytes: Uint8Array, init: ScreenedInit | undefined): Promise<void> | undefined {
+  private handle(slot: Slot, bytes: Uint8Array, init: ScreenedInit | undefined, arrivedAt: number | undefined): Promise<void> | undefined {
     if (this.closed) return undefined;
     const r = slot.m.receive(bytes, this.clock(), init);
     if (Array.isArray(r)) {
+      // [metrics] a record frame (arrivedAt set only then) that delivered: arrival to delivery
+      if (arrivedAt !== undefined && r.some((a) => a.type === 'deliver')) this.metered?.recordReceived(performance.now() - arrivedAt);
       this.run(slot, r);
       return undefined;
     }
@@ -291,6 +349,7 @@ export class Endpoint extends TypedEmitter {
     for (const a of actions) {
       switch (a.type) {
         case 'transmit': {
+          if (a.handshake && this.metered) slot.handshakeAt ??= performance.now();
           const sent = a.record ? this.sendRecord(slot, a.frame) : this.transport.send(peer, a.frame);
           this.goodbyes?.push(sent.catch(() => undefined));
           sent.then(a.onSent, (e: unknown) => {
@@ -309,6 +368,10 @@ export class Endpoint extends TypedEmitter {
           this.rejectEvent(a.error, peer);
           break;
         case 'session':
+          if (slot.handshakeAt !== undefined) {
+            if (a.role === 'initiator') this.metered?.handshake(performance.now() - slot.handshakeAt);
+            slot.handshakeAt = undefined;
+          }
           this.log.info({ peer, suite: a.suite, protection: a.protection, role: a.role }, 'session established');
           this.emit('session', { peer, suite: a.suite, protection: a.protection, role: a.role });
           break;
@@ -324,6 +387,23 @@ export class Endpoint extends TypedEmitter {
           break;
       }
     }
+    // [metrics] a handshake we started that ended without a session (refused, timed out) is not timed
+    if (slot.handshakeAt !== undefined && !slot.m.handshaking) slot.handshakeAt = undefined;
+  }
+
+  /** [metrics] The settle of a send timed from now: to the hand-over, or with `confirm` to the acknowledgement. */
+  private timed(confirm: boolean, resolve: () => void, reject: (e: unknown) => void): { resolve: () => void; reject: (e: unknown) => void } {
+    const m = this.metered as EndpointMetrics;
+    const t0 = performance.now();
+    return {
+      resolve: () => {
+        const ms = performance.now() - t0;
+        if (confirm) m.confirmed(ms);
+        else m.recordSent(ms);
+        resolve();
+      },
+      reject,
+    };
   }
 
   /** [SPEC 7.6] Reports acknowledged (code undefined) or unconfirmed messages. */
@@ -334,6 +414,7 @@ export class Endpoint extends TypedEmitter {
       return;
     }
     this.counters.unconfirmed += items.length;
+    this.counters.unconfirmedByCode[code] = (this.counters.unconfirmedByCode[code] ?? 0) + items.length;
     const err = new HopsafeError(code, `message to ${peer} not confirmed (${code})`);
     for (const i of items) i.settle?.reject(err);
     this.log.info({ peer, code, count: items.length }, 'messages not confirmed');
@@ -383,7 +464,7 @@ export class Endpoint extends TypedEmitter {
     if (existing) return existing;
     // [SPEC 5.7] Only peers with state count: entries without any are forgotten as soon as they are idle.
     if (this.peers.size >= this.cfg.maxPeers) throw new HopsafeError('ERR_HANDSHAKE_LIMIT', 'peer table full');
-    const slot: Slot = { m: new PeerMachine(id, this.env), timer: undefined, outbox: undefined, inbound: IDLE, inboundDepth: 0 };
+    const slot: Slot = { m: new PeerMachine(id, this.env), timer: undefined, outbox: undefined, inbound: IDLE, inboundDepth: 0, handshakeAt: undefined };
     this.peers.set(id, slot);
     return slot;
   }
@@ -409,7 +490,8 @@ export class Endpoint extends TypedEmitter {
 
 /** [SPEC 8] Creates an endpoint, validates its own identity, and opens the transport. */
 export async function createEndpoint(options: EndpointOptions): Promise<Endpoint> {
-  const { transport, provider: p, clock: c, authorize, policy, classify, logger, ...plain } = options;
+  const { transport, provider: p, clock: c, authorize, policy, classify, logger, metrics: m, ...plain } = options;
+  const metrics = parseMetricsOptions(m);
   const parsed = endpointConfigSchema.safeParse(plain);
   if (!parsed.success) throw new HopsafeError('ERR_CONFIG', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const cfg = parsed.data;
@@ -430,8 +512,13 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
     holdBudget: new HoldBudget(cfg.maxHeldBytes),
     ...(cfg.session ? { sessionOptions: cfg.session } : {}),
   };
-  const ep = new Endpoint(cfg, transport, clock, hs, trust, buildAuthorize({ authorize, policy, classify }), logger);
-  await transport.open(cfg.id, ep.onFrame);
+  const ep = new Endpoint(cfg, transport, clock, hs, trust, buildAuthorize({ authorize, policy, classify }), logger, metrics);
+  try {
+    await transport.open(cfg.id, ep.onFrame);
+  } catch (e) {
+    ep[ABANDON]();
+    throw e;
+  }
   return ep;
 }
 

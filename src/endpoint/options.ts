@@ -4,6 +4,7 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import type { PemOrDer, RoleAssignment, TrustConfig } from '../pki/types.js';
 import type { SessionOptions } from '../session/session.js';
 import type { PolicyInput } from '../pki/policy.js';
+import type { MetricsOptions } from './metrics.js';
 
 export type { Authorize, AuthorizeContext } from '../session/peer-types.js';
 import type { Authorize } from '../session/peer-types.js';
@@ -81,4 +82,10 @@ export interface EndpointOptions {
   readonly coalesce?: { readonly maxRecords?: number; readonly maxBytes?: number; readonly maxDelayUs?: number; readonly minInFlight?: number };
   /** pino logger; silent by default. Logs ids, suites, epochs, sizes and error codes — never keys or payloads. */
   readonly logger?: Logger;
+  /**
+   * Prometheus metrics (prom-client), off by default (nothing measured). `true`: in a registry of the endpoint's
+   * own, read with `endpoint.metrics()`; `{ registry }`: in the application's registry (endpoints sharing one get one
+   * series each, label `endpoint`); `prefix` (default `hopsafe_`); `buckets` of the latency histograms, in seconds.
+   */
+  readonly metrics?: boolean | MetricsOptions;
 }

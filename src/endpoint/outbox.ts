@@ -49,6 +49,16 @@ export class Outbox {
     this.maxDelayMs = limits.maxDelayUs / 1000;
   }
 
+  /** Records waiting for the next BATCH. */
+  get waiting(): number {
+    return this.filling?.frames.length ?? 0;
+  }
+
+  /** Transport sends handed over and not settled yet. */
+  get sending(): number {
+    return this.inFlight;
+  }
+
   /** Hands `frame` (a record frame) to the transport now or with the next batch; settles with that send. */
   push(frame: Uint8Array): Promise<void> {
     // [SPEC 3.7] The transport keeps up: nothing to gain from waiting.

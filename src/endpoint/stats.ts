@@ -9,6 +9,8 @@ export interface EndpointStats {
   confirmed: number;
   /** Sent messages reported in `unconfirmed` events. */
   unconfirmed: number;
+  /** The same by the code of the `unconfirmed` event. */
+  unconfirmedByCode: Partial<Record<ErrorCode, number>>;
   /** [SPEC 3.7] BATCH frames sent, and the records that left in them. */
   batches: number;
   coalesced: number;
@@ -20,6 +22,26 @@ export interface EndpointStats {
   keyUpdates: { sent: number; received: number };
 }
 
+/** What waits inside an endpoint right now (`endpoint.queues()`); every figure is bounded by an option. */
+export interface EndpointQueues {
+  /** Peers in the table: with a session, a handshake, queued messages or outcomes owed (maxPeers). */
+  peers: number;
+  /** Handshakes this endpoint started and that wait for their response. */
+  handshaking: number;
+  /** Messages waiting for a session to open (maxQueuedPerPeer per peer). */
+  waiting: number;
+  /** [SPEC 7.6] Sent messages tracked until acknowledged (acks.track per peer). */
+  tracked: number;
+  /** [SPEC 3.7] Records waiting in outboxes to leave together in a BATCH frame. */
+  outbox: number;
+  /** Transport sends handed over and not settled yet (counted by the outboxes, i.e. while coalescing is on). */
+  sending: number;
+  /** Inbound frames queued behind the same sender's earlier frames. */
+  inbound: number;
+  /** [SPEC 7.3] Bytes of frames held ahead of their key update, all sessions together (maxHeldBytes). */
+  heldBytes: number;
+}
+
 export function emptyStats(): EndpointStats {
-  return { sessions: 0, sent: 0, confirmed: 0, unconfirmed: 0, batches: 0, coalesced: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } };
+  return { sessions: 0, sent: 0, confirmed: 0, unconfirmed: 0, unconfirmedByCode: {}, batches: 0, coalesced: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } };
 }

@@ -125,6 +125,16 @@ export class PeerMachine {
     return this.confirm?.pending() ?? [];
   }
 
+  /** Messages waiting for a session (bounded by maxQueued). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** [SPEC 7.6] Sent messages tracked until the peer acknowledges them. */
+  get tracked(): number {
+    return this.confirm?.size ?? 0;
+  }
+
   // ------------------------------------------------------------ inputs
 
   /**

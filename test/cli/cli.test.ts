@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startBroker } from '../../src/broker/index.js';
+import { mqttTransport } from '../../src/bindings/mqtt.js';
+import { sample } from '../helpers/prometheus.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -51,8 +53,10 @@ test('usage errors exit 2 with the usage on stderr', () => {
 });
 
 /** `hopsafe bridge` between two sides; resolves `seen(text)` once stderr shows `text`. */
-function bridge(east: string, west: string) {
-  const child = spawn(process.execPath, [MAIN, 'bridge', '--side', `east=${east}`, '--side', `west=${west}`, '--route', 'der-*=east', '--route', 'cc=west', '--id', 'der-1,cc']);
+function bridge(east: string, west: string, extra: readonly string[] = [], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [MAIN, 'bridge', '--side', `east=${east}`, '--side', `west=${west}`, '--route', 'der-*=east', '--route', 'cc=west', '--id', 'der-1,cc', ...extra], {
+    env: { ...process.env, ...env },
+  });
   let err = '';
   const waiters: Array<{ text: string; resolve: () => void }> = [];
   child.stdout.resume();
@@ -125,4 +129,54 @@ test('[SPEC 8.5] hopsafe bridge stopped while it is still connecting ends with e
   two.child.kill('SIGINT');
   assert.deepEqual(await two.exit, { code: 0, signal: null }, two.stderr());
   assert.match(two.stderr(), /SIGINT again: exiting without waiting/);
+});
+
+test('[SPEC 8.5] hopsafe bridge --metrics-port 0 serves /metrics (forwarded and unroutable frames counted), HOPSAFE_LOG_LEVEL logs JSON lines on stderr; closed on SIGTERM', async () => {
+  const east = await startBroker();
+  const west = await startBroker();
+  cleanup.push(() => east.close(), () => west.close());
+  const b = bridge(east.url, west.url, ['--metrics-port', '0'], { HOPSAFE_LOG_LEVEL: 'debug' });
+  await b.seen('hopsafe bridge: up');
+  const url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(b.stderr())?.[1];
+  assert.ok(url, b.stderr());
+  const scrape = async (): Promise<string> => (await fetch(url)).text();
+  const before = await scrape();
+  assert.equal(sample(before, 'hopsafe_bridge_proxies', { bridge: 'bridge' }), 2, 'cc on east, der-1 on west');
+  assert.equal(sample(before, 'hopsafe_bridge_frames_forwarded_total', { bridge: 'bridge', side: 'east' }), 0);
+  // der-1 (east) → cc (west): forwarded; "intruder" on east → cc: its sender does not live on east, unroutable
+  const cc = mqttTransport({ url: west.url });
+  const der = mqttTransport({ url: east.url });
+  const intruder = mqttTransport({ url: east.url });
+  const got: string[] = [];
+  await cc.open('cc', (f) => void got.push(`${f.from}:${new TextDecoder().decode(f.bytes)}`));
+  await der.open('der-1', () => undefined);
+  await intruder.open('intruder', () => undefined);
+  cleanup.push(() => cc.close(), () => der.close(), () => intruder.close());
+  await der.send('cc', new TextEncoder().encode('opaque'));
+  await intruder.send('cc', new TextEncoder().encode('spoof'));
+  const deadline = Date.now() + 10_000;
+  let after = '';
+  while (Date.now() < deadline) {
+    after = await scrape();
+    // (a frame counts as forwarded once the target broker acknowledged it, which may be after cc received it)
+    const forwarded = sample(after, 'hopsafe_bridge_frames_forwarded_total', { bridge: 'bridge', side: 'east' });
+    if (got.length === 1 && forwarded === 1 && sample(after, 'hopsafe_bridge_frames_dropped_total', { bridge: 'bridge', reason: 'unroutable' }) === 1) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(got, ['der-1:opaque']);
+  assert.equal(sample(after, 'hopsafe_bridge_frames_forwarded_total', { bridge: 'bridge', side: 'east' }), 1);
+  assert.equal(sample(after, 'hopsafe_bridge_bytes_forwarded_total', { bridge: 'bridge' }), 'opaque'.length);
+  assert.equal(sample(after, 'hopsafe_bridge_frames_dropped_total', { bridge: 'bridge', reason: 'unroutable' }), 1);
+  b.child.kill('SIGTERM');
+  assert.deepEqual(await b.exit, { code: 0, signal: null }, b.stderr());
+  await assert.rejects(fetch(url), 'the metrics server closed with the bridge');
+  const logs = b
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(logs.some((l) => l.msg === 'bridge open' && l.transport === 'bridge'));
+  assert.ok(logs.some((l) => l.msg?.toString().startsWith('unroutable') && l.from === 'intruder'));
+  assert.ok(logs.some((l) => l.transport === 'mqtt' && l.side === 'east'), 'the side transports log through the same logger');
+  assert.ok(!b.stderr().includes('opaque') && !b.stderr().includes('spoof'), 'frame bytes in the logs');
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from '../../src/broker/index.js';
 import { createTestPki } from '../../src/testing/index.js';
+import { sample, samples } from '../helpers/prometheus.js';
 
 interface Peer {
   proc: ChildProcessWithoutNullStreams;
@@ -15,13 +16,15 @@ interface Peer {
   next(pred: (e: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
   write(o: unknown): void;
   exit: Promise<number | null>;
+  /** What the peer wrote to stderr so far (its logs). */
+  stderr(): string;
 }
 
 // `npm test` builds first; run the compiled CLI as a user would (tsx only when there is no build).
 const CLI = existsSync('dist/cli/main.js') ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
 
-function startPeer(args: string[]): Peer {
-  const proc = spawn(process.execPath, [...CLI, 'peer', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+function startPeer(args: string[], env: Record<string, string> = {}): Peer {
+  const proc = spawn(process.execPath, [...CLI, 'peer', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const events: Record<string, unknown>[] = [];
   const waiters: { pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
   createInterface({ input: proc.stdout }).on('line', (l) => {
@@ -39,6 +42,7 @@ function startPeer(args: string[]): Peer {
     proc,
     events,
     exit,
+    stderr: () => stderr,
     write: (o) => proc.stdin.write(typeof o === 'string' ? `${o}\n` : `${JSON.stringify(o)}\n`),
     next: (pred, ms = 60_000) =>
       new Promise((resolve, reject) => {
@@ -209,6 +213,82 @@ test('hopsafe peer: an unknown --suite or --accept-protection value is a usage e
       p.proc.stderr.on('data', (d) => (stderr += String(d)));
       assert.equal(await p.exit, 2, extra.join(' '));
       assert.match(stderr, /--suite|--accept-protection/);
+      assert.equal(p.events.length, 0, 'no endpoint was created');
+    }
+  } finally {
+    stopStarted();
+    await rm(fx.dir, { recursive: true, force: true });
+  }
+});
+
+test('hopsafe peer --metrics-port 0: GET /metrics serves the endpoint\'s counters (they move with the traffic) and process metrics; --log-level logs JSON lines on stderr, never the payload', async () => {
+  const broker = await startBroker();
+  const fx = await peerFixture(['cc', 'der-1']);
+  const secret = 'METRICS-TEST-PAYLOAD-93b1';
+  try {
+    // the flag wins over HOPSAFE_LOG_LEVEL
+    const cc = startPeer([...fx.args('cc', broker.url), '--metrics-port', '0', '--log-level', 'debug'], { HOPSAFE_LOG_LEVEL: 'silent' });
+    const der = startPeer(fx.args('der-1', broker.url), { HOPSAFE_LOG_LEVEL: 'info' });
+    started.push(cc, der);
+    const { url } = (await cc.next((e) => e.event === 'metrics', WAIT)) as { url: string };
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, 'loopback by default');
+    await cc.next((e) => e.event === 'ready', WAIT);
+    await der.next((e) => e.event === 'ready', WAIT);
+    const scrape = async (): Promise<string> => {
+      const r = await fetch(url);
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      return r.text();
+    };
+    const before = await scrape();
+    assert.equal(sample(before, 'hopsafe_records_received_total', { endpoint: 'cc' }), 0);
+    assert.equal(sample(before, 'hopsafe_sessions', { endpoint: 'cc' }), 0);
+    assert.ok(samples(before, 'process_cpu_user_seconds_total').length === 1, 'process metrics too');
+    for (const n of [1, 2]) der.write({ to: 'cc', data: Buffer.from(`${secret}-${n}`).toString('base64') });
+    await cc.next((e) => e.event === 'message' && Buffer.from(String(e.data), 'base64').toString() === `${secret}-2`, WAIT);
+    // a forged frame "from der-1" injected by the broker is refused, and counted by its code
+    await broker.inject({ from: 'der-1', to: 'cc', bytes: new Uint8Array([3, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) });
+    const refused = await cc.next((e) => e.event === 'reject' && e.from === 'der-1', WAIT);
+    const after = await scrape();
+    assert.equal(sample(after, 'hopsafe_records_received_total', { endpoint: 'cc' }), 2);
+    assert.equal(sample(after, 'hopsafe_sessions', { endpoint: 'cc' }), 1);
+    assert.equal(sample(after, 'hopsafe_handshakes_total', { endpoint: 'cc', outcome: 'ok' }), 1);
+    assert.equal(sample(after, 'hopsafe_rejects_total', { endpoint: 'cc', code: String(refused.code) }), 1);
+    assert.equal(sample(after, 'hopsafe_record_duration_seconds_count', { endpoint: 'cc', direction: 'receive' }), 2);
+    assert.equal((await fetch(url.replace(/\/metrics$/, '/'))).status, 404);
+    assert.equal((await fetch(url, { method: 'POST' })).status, 405);
+    cc.proc.stdin.end();
+    der.proc.stdin.end();
+    assert.equal(await cc.exit, 0, cc.stderr());
+    assert.equal(await der.exit, 0, der.stderr());
+    await assert.rejects(fetch(url), 'the metrics server closed with the peer');
+    // logs: JSON lines on stderr (stdout held only JSON events: startPeer parses every line), at the levels asked
+    const lines = cc.stderr().split('\n').filter((l) => l.trim() !== '');
+    assert.ok(lines.length > 0, 'cc logged');
+    const logs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(logs.some((l) => l.msg === 'session established' && l.endpoint === 'cc'));
+    assert.ok(logs.some((l) => l.level === 20 && l.transport === 'mqtt'), 'debug level reached the transport logger');
+    const derLogs = der.stderr().split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(derLogs.some((l) => l.msg === 'session established') && derLogs.every((l) => (l.level as number) >= 30), 'HOPSAFE_LOG_LEVEL=info');
+    for (const text of [cc.stderr(), der.stderr()]) {
+      assert.ok(!text.includes(secret) && !text.includes(Buffer.from(secret).toString('base64').slice(0, 16)), 'payload in the logs');
+      assert.ok(!/PRIVATE KEY/.test(text), 'key material in the logs');
+    }
+  } finally {
+    stopStarted();
+    await broker.close();
+    await rm(fx.dir, { recursive: true, force: true });
+  }
+});
+
+test('hopsafe peer: a bad --log-level, HOPSAFE_LOG_LEVEL or --metrics-port is a usage error (exit 2)', async () => {
+  const fx = await peerFixture(['p1']);
+  try {
+    for (const [extra, env] of [[['--log-level', 'loud'], {}], [[], { HOPSAFE_LOG_LEVEL: 'chatty' }], [['--metrics-port', '70000'], {}], [['--metrics-port', 'x'], {}], [['--metrics-host', '0.0.0.0'], {}]] as const) {
+      const p = startPeer([...fx.args('p1', 'mqtt://127.0.0.1:1'), ...extra], env);
+      started.push(p);
+      assert.equal(await p.exit, 2, extra.join(' '));
+      assert.match(p.stderr(), /--log-level|HOPSAFE_LOG_LEVEL|--metrics-port|--metrics-host/);
       assert.equal(p.events.length, 0, 'no endpoint was created');
     }
   } finally {
