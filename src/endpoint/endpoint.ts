@@ -6,27 +6,22 @@
 import { pino, type Logger } from 'pino';
 import { HopsafeError, isHopsafeError } from '../errors/index.js';
 import { abytes } from '../bytes/index.js';
-import { createNodeProvider } from '../crypto/node.js';
-import { DEFAULT_SUITES, suiteByName } from '../crypto/suites.js';
 import type { Transport } from '../bindings/transport.js';
 import { assertEndpointId } from '../bindings/endpoint-id.js';
-import type { PeerVerifier, RoleAssignment, TrustConfig } from '../pki/types.js';
-import { HandshakeReplayCache } from '../session/freshness.js';
-import { HoldBudget } from '../session/session.js';
-import { AlertLimiter, HandshakeAdmission, MAX_INITS_PER_PEER } from '../session/admission.js';
-import { frameKind, PeerMachine, statelessReply, type HandshakeContext, type PeerEnv, type ScreenedInit } from '../session/peer.js';
+import type { RoleAssignment, TrustConfig } from '../pki/types.js';
+import { MAX_INITS_PER_PEER } from '../session/admission.js';
+import { frameKind, PeerMachine, statelessReply, type PeerEnv, type ScreenedInit } from '../session/peer.js';
 import type { PeerAction } from '../session/peer-types.js';
-import { createSessionIndex } from '../session/session-index.js';
+import type { createSessionIndex } from '../session/session-index.js';
 import type { Outgoing } from '../session/confirmations.js';
-import { endpointConfigSchema, type EndpointConfig } from '../schemas/endpoint-options.js';
+import type { EndpointConfig } from '../schemas/endpoint-options.js';
 import { TypedEmitter } from './events.js';
-import { emptyStats, type EndpointQueues, type EndpointStats } from './stats.js';
-import { EndpointMetrics, parseMetricsOptions, type MetricsOptions } from './metrics.js';
+import { queueDepths, type EndpointQueues, type EndpointStats } from './stats.js';
+import { EndpointMetrics, timedSettle, type MetricsOptions } from './metrics.js';
 import type { Registry } from 'prom-client';
-import type { EndpointOptions, Authorize, SendOptions } from './options.js';
+import type { SendOptions } from './options.js';
 import { Outbox, type CoalesceLimits } from './outbox.js';
-import { openIdentity, type TrustHandle } from './identity.js';
-import { buildAuthorize } from './authorization.js';
+import type { TrustHandle } from './identity.js';
 
 /** One peer in the table: its machine and the I/O around it. */
 interface Slot {
@@ -49,7 +44,20 @@ const MAX_RECORD_OVERHEAD = 19 + 48;
 /** setTimeout's limit (≈ 24.8 days); later deadlines are re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Ends an endpoint whose transport did not open (createEndpoint only). */
-const ABANDON = Symbol('abandon');
+export const ABANDON = Symbol('abandon');
+
+/** What `createEndpoint` builds an endpoint from. */
+export interface EndpointParts {
+  readonly cfg: EndpointConfig;
+  readonly transport: Transport;
+  readonly clock: () => number;
+  /** The peers' shared environment; its `counters` are the endpoint's stats and its `index` the session index. */
+  readonly env: PeerEnv & { readonly counters: EndpointStats };
+  readonly index: ReturnType<typeof createSessionIndex>;
+  readonly trust: TrustHandle;
+  readonly logger: Logger | undefined;
+  readonly metrics: MetricsOptions | undefined;
+}
 
 export class Endpoint extends TypedEmitter {
   readonly id: string;
@@ -60,8 +68,8 @@ export class Endpoint extends TypedEmitter {
   private readonly trustHandle: TrustHandle;
   private readonly log: Logger;
   private readonly peers = new Map<string, Slot>();
-  private readonly owners = createSessionIndex();
-  private readonly counters: EndpointStats = emptyStats();
+  private readonly owners: ReturnType<typeof createSessionIndex>;
+  private readonly counters: EndpointStats;
   private readonly coalesce: CoalesceLimits;
   private closed = false;
   /** Actions produced while others run (an event handler that sends): run after them, in order. */
@@ -73,41 +81,18 @@ export class Endpoint extends TypedEmitter {
   private readonly metered: EndpointMetrics | undefined;
 
   /** Use `createEndpoint`. */
-  constructor(
-    cfg: EndpointConfig,
-    transport: Transport,
-    clock: () => number,
-    hs: HandshakeContext,
-    trust: TrustHandle,
-    authorize: Authorize | undefined,
-    logger: Logger | undefined,
-    metrics?: MetricsOptions,
-  ) {
+  constructor(parts: EndpointParts) {
     super();
+    const { cfg, transport, trust, logger, metrics } = parts;
     this.log = (logger ?? pino({ level: 'silent' })).child({ endpoint: cfg.id });
     this.id = cfg.id;
     this.cfg = cfg;
     this.transport = transport;
-    this.clock = clock;
+    this.clock = parts.clock;
     this.trustHandle = trust;
-    const now = clock();
-    this.env = {
-      ctx: hs,
-      limits: {
-        handshakeTimeoutMs: cfg.handshakeTimeoutMs,
-        handshakeRetryMs: cfg.handshakeRetryMs,
-        maxQueued: cfg.maxQueuedPerPeer,
-        acks: cfg.acks,
-        probeTimeoutMs: cfg.probeTimeoutMs,
-        maxSessionLifetimeMs: cfg.maxSessionLifetimeMs,
-      },
-      admission: new HandshakeAdmission(cfg, now),
-      alerts: new AlertLimiter({ perSecond: cfg.alertsPerSecond }, now),
-      counters: this.counters,
-      index: this.owners,
-      authorize,
-      pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
-    };
+    this.env = parts.env;
+    this.counters = parts.env.counters as EndpointStats;
+    this.owners = parts.index;
     this.coalesce = { ...cfg.coalesce, maxBytes: Math.min(cfg.coalesce.maxBytes, transport.maxFrameSize) };
     trust.onWarning((w) => {
       this.log.warn({ code: w.code, reason: w.reason, fingerprint: w.fingerprint }, 'peer accepted with unverified revocation status');
@@ -136,7 +121,7 @@ export class Endpoint extends TypedEmitter {
       const slot = this.slotFor(peerId);
       try {
         // [metrics] timed only on an established session (a handshake's wait is the handshake histogram's)
-        const settle = this.metered && slot.m.current ? this.timed(confirm, resolve, reject) : { resolve, reject };
+        const settle = this.metered && slot.m.current ? timedSettle(this.metered, confirm, resolve, reject) : { resolve, reject };
         this.run(slot, slot.m.send(data, confirm, settle, this.clock()));
       } finally {
         this.forgetIfIdle(slot);
@@ -169,19 +154,9 @@ export class Endpoint extends TypedEmitter {
 
   /** What waits inside the endpoint now: queue depths, each bounded by an option (one pass over the peer table). */
   queues(): EndpointQueues {
-    const q: EndpointQueues = { peers: this.peers.size, handshaking: 0, waiting: 0, tracked: 0, outbox: 0, sending: 0, inbound: 0, heldBytes: this.env.ctx.holdBudget?.bytes ?? 0 };
-    for (const s of this.peers.values()) {
-      if (s.m.handshaking) q.handshaking++;
-      q.waiting += s.m.waiting;
-      q.tracked += s.m.tracked;
-      q.inbound += s.inboundDepth;
-      if (s.outbox) {
-        q.outbox += s.outbox.waiting;
-        q.sending += s.outbox.sending;
-      }
-    }
-    return q;
+    return queueDepths(this.peers.values(), this.peers.size, this.env.ctx.holdBudget?.bytes ?? 0);
   }
+
 
   /**
    * The Prometheus text exposition of the metrics registry (`metrics` option): this endpoint's metrics, and
@@ -391,20 +366,7 @@ export class Endpoint extends TypedEmitter {
     if (slot.handshakeAt !== undefined && !slot.m.handshaking) slot.handshakeAt = undefined;
   }
 
-  /** [metrics] The settle of a send timed from now: to the hand-over, or with `confirm` to the acknowledgement. */
-  private timed(confirm: boolean, resolve: () => void, reject: (e: unknown) => void): { resolve: () => void; reject: (e: unknown) => void } {
-    const m = this.metered as EndpointMetrics;
-    const t0 = performance.now();
-    return {
-      resolve: () => {
-        const ms = performance.now() - t0;
-        if (confirm) m.confirmed(ms);
-        else m.recordSent(ms);
-        resolve();
-      },
-      reject,
-    };
-  }
+
 
   /** [SPEC 7.6] Reports acknowledged (code undefined) or unconfirmed messages. */
   private settle(peer: string, code: HopsafeError['code'] | undefined, items: readonly Outgoing[]): void {
@@ -488,38 +450,5 @@ export class Endpoint extends TypedEmitter {
   }
 }
 
-/** [SPEC 8] Creates an endpoint, validates its own identity, and opens the transport. */
-export async function createEndpoint(options: EndpointOptions): Promise<Endpoint> {
-  const { transport, provider: p, clock: c, authorize, policy, classify, logger, metrics: m, ...plain } = options;
-  const metrics = parseMetricsOptions(m);
-  const parsed = endpointConfigSchema.safeParse(plain);
-  if (!parsed.success) throw new HopsafeError('ERR_CONFIG', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const cfg = parsed.data;
-  if (!transport || typeof transport.open !== 'function') throw new HopsafeError('ERR_CONFIG', 'transport is required');
-  const provider = p ?? createNodeProvider();
-  const clock = c ?? Date.now;
-  const { identity, trust } = await openIdentity(cfg, provider, clock);
-  const suites = (cfg.suites ?? DEFAULT_SUITES).map(suiteByName);
-  const hs: HandshakeContext = {
-    provider,
-    identity,
-    verifier: trust.verifier satisfies PeerVerifier,
-    suites,
-    protection: cfg.protection,
-    acceptProtection: cfg.acceptProtection ?? [cfg.protection],
-    // [SPEC 5.6] Covers every random accepted since now: older tokens may have been accepted before a restart.
-    replayCache: new HandshakeReplayCache(cfg.freshnessWindowMs, undefined, clock()),
-    holdBudget: new HoldBudget(cfg.maxHeldBytes),
-    ...(cfg.session ? { sessionOptions: cfg.session } : {}),
-  };
-  const ep = new Endpoint(cfg, transport, clock, hs, trust, buildAuthorize({ authorize, policy, classify }), logger, metrics);
-  try {
-    await transport.open(cfg.id, ep.onFrame);
-  } catch (e) {
-    ep[ABANDON]();
-    throw e;
-  }
-  return ep;
-}
-
+export { createEndpoint } from './create.js';
 export type { RoleAssignment };

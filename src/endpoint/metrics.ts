@@ -273,3 +273,22 @@ export class EndpointMetrics {
     record.remove({ endpoint: id, direction: 'receive' });
   }
 }
+
+/** The settle of a send timed from now: to the hand-over, or with `confirm` to the peer's acknowledgement. */
+export function timedSettle(
+  m: EndpointMetrics,
+  confirm: boolean,
+  resolve: () => void,
+  reject: (e: unknown) => void,
+): { resolve: () => void; reject: (e: unknown) => void } {
+  const t0 = performance.now();
+  return {
+    resolve: () => {
+      const ms = performance.now() - t0;
+      if (confirm) m.confirmed(ms);
+      else m.recordSent(ms);
+      resolve();
+    },
+    reject,
+  };
+}

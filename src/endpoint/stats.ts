@@ -45,3 +45,26 @@ export interface EndpointQueues {
 export function emptyStats(): EndpointStats {
   return { sessions: 0, sent: 0, confirmed: 0, unconfirmed: 0, unconfirmedByCode: {}, batches: 0, coalesced: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } };
 }
+
+/** What one peer-table entry holds, as `queueDepths` reads it. */
+export interface QueueSource {
+  readonly m: { readonly handshaking: boolean; readonly waiting: number; readonly tracked: number };
+  readonly inboundDepth: number;
+  readonly outbox: { readonly waiting: number; readonly sending: number } | undefined;
+}
+
+/** Queue depths over the peer table (one pass). */
+export function queueDepths(slots: Iterable<QueueSource>, peers: number, heldBytes: number): EndpointQueues {
+  const q: EndpointQueues = { peers, handshaking: 0, waiting: 0, tracked: 0, outbox: 0, sending: 0, inbound: 0, heldBytes };
+  for (const s of slots) {
+    if (s.m.handshaking) q.handshaking++;
+    q.waiting += s.m.waiting;
+    q.tracked += s.m.tracked;
+    q.inbound += s.inboundDepth;
+    if (s.outbox) {
+      q.outbox += s.outbox.waiting;
+      q.sending += s.outbox.sending;
+    }
+  }
+  return q;
+}
