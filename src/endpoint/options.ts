@@ -70,7 +70,7 @@ export interface EndpointOptions {
    * `track` messages per peer (default 1024; 0 = off) are remembered until acknowledged; those that are not
    * within `timeoutMs` (default 30 000), or whose session ends first, are reported (`unconfirmed` event).
    */
-  readonly acks?: { readonly every?: number; readonly delayMs?: number; readonly track?: number; readonly timeoutMs?: number };
+  readonly acks?: { readonly every?: number; readonly delayMs?: number; readonly track?: number; readonly timeoutMs?: number; readonly gapMs?: number };
   /**
    * [SPEC 3.7] Coalescing, only while the transport lags. With fewer than `minInFlight` (default 16) transport sends
    * to a peer unsettled, every record is sent at once. Past that, records wait and travel together in one transport

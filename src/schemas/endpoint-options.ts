@@ -48,6 +48,8 @@ export const endpointConfigSchema = z.object({
       delayMs: z.number().int().nonnegative().max(1000).default(20),
       track: z.number().int().nonnegative().max(1_000_000).default(1024),
       timeoutMs: z.number().int().positive().default(30_000),
+      // [SPEC 7.6] A gap the peer's ACKs show for this long makes the record ERR_NOT_CONFIRMED.
+      gapMs: z.number().int().nonnegative().max(60_000).default(500),
     })
     .prefault({}),
   // [SPEC 3.7] Records sealed in the same event-loop turn share a transport message (BATCH frame).

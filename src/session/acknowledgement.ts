@@ -12,6 +12,8 @@ interface Entry<T> {
   readonly seq: number;
   readonly sentAt: number;
   readonly item: T;
+  /** [SPEC 7.6] When an Ack first showed a later record of this epoch accepted and this one not. */
+  gapSince?: number;
 }
 
 export interface AckOutcome<T> {
@@ -49,8 +51,16 @@ export class AckTracker<T> {
     this.entries.push({ session, epoch, seq, sentAt, item });
   }
 
-  /** [SPEC 7.6] Applies one Ack received on `session`. */
-  ack(session: object, ranges: readonly AckRange[]): AckOutcome<T> {
+  /** Earliest time an Ack showed a gap at a record still waiting (a lower bound: entries may have left since). */
+  private gapFrom: number | undefined;
+
+  /** [SPEC 7.6] The earliest `gapSince` of the waiting entries (a lower bound, refreshed by `takeGaps`). */
+  get oldestGap(): number | undefined {
+    return this.gapFrom;
+  }
+
+  /** [SPEC 7.6] Applies one Ack received on `session` at `now`. */
+  ack(session: object, ranges: readonly AckRange[], now: number): AckOutcome<T> {
     const confirmed: T[] = [];
     const notConfirmed: T[] = [];
     if (ranges.length === 0) return { confirmed, notConfirmed };
@@ -73,6 +83,11 @@ export class AckTracker<T> {
         if ((r && r.highest - e.seq >= ACK_RANGE_SPAN) || e.epoch < closedBelow) {
           notConfirmed.push(e.item);
           continue;
+        }
+        // A later record of its epoch was accepted and this one not (yet): altered, lost or overtaken.
+        if (r && r.highest > e.seq && e.gapSince === undefined) {
+          e.gapSince = now;
+          if (this.gapFrom === undefined || now < this.gapFrom) this.gapFrom = now;
         }
       }
       es[w++] = e;
@@ -101,6 +116,19 @@ export class AckTracker<T> {
       this.entries = keep;
       this.head = 0;
     }
+    return out;
+  }
+
+  /** [SPEC 7.6] Removes and returns the entries whose gap was first shown at or before `cutoff`, oldest first. */
+  takeGaps(cutoff: number): T[] {
+    if (this.gapFrom === undefined || this.gapFrom > cutoff) return [];
+    const out = this.take((e) => (e as Entry<T>).gapSince !== undefined && ((e as Entry<T>).gapSince as number) <= cutoff);
+    let from: number | undefined;
+    for (let i = this.head; i < this.entries.length; i++) {
+      const g = (this.entries[i] as Entry<T>).gapSince;
+      if (g !== undefined && (from === undefined || g < from)) from = g;
+    }
+    this.gapFrom = from;
     return out;
   }
 

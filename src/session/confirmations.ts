@@ -22,6 +22,8 @@ export interface Outcome {
 export interface ConfirmationLimits {
   readonly track: number;
   readonly timeoutMs: number;
+  /** [SPEC 7.6] How long a gap the peer's ACKs show may stay open before the record is ERR_NOT_CONFIRMED. */
+  readonly gapMs: number;
 }
 
 export class Confirmations {
@@ -33,10 +35,12 @@ export class Confirmations {
     return this.tracker.size;
   }
 
-  /** When the oldest message times out (undefined: nothing tracked). */
+  /** When the oldest message times out, or a gap closes, whichever first (undefined: nothing tracked). */
   get deadline(): number | undefined {
     const oldest = this.tracker.oldestSentAt;
-    return oldest === undefined ? undefined : oldest + this.limits.timeoutMs;
+    if (oldest === undefined) return undefined;
+    const gap = this.tracker.oldestGap;
+    return Math.min(oldest + this.limits.timeoutMs, gap === undefined ? Infinity : gap + this.limits.gapMs);
   }
 
   /** Remembers a DATA record just sealed on `session` as (epoch, seq). */
@@ -55,8 +59,8 @@ export class Confirmations {
     this.tracker.add(session, epoch, seq, now, item);
   }
 
-  onAck(session: object, ranges: readonly AckRange[], out: Outcome[]): void {
-    const r = this.tracker.ack(session, ranges);
+  onAck(session: object, ranges: readonly AckRange[], now: number, out: Outcome[]): void {
+    const r = this.tracker.ack(session, ranges, now);
     if (r.confirmed.length) out.push({ code: undefined, items: r.confirmed });
     if (r.notConfirmed.length) out.push({ code: 'ERR_NOT_CONFIRMED', items: r.notConfirmed });
   }
@@ -73,8 +77,13 @@ export class Confirmations {
     if (items.length) out.push({ code, items });
   }
 
-  /** [SPEC 7.6] ERR_TIMEOUT for what waited `timeoutMs` or longer. */
+  /**
+   * [SPEC 7.6] ERR_NOT_CONFIRMED for records the peer's ACKs have shown missing (a later record of the epoch
+   * accepted) for `gapMs` without acknowledging them since; ERR_TIMEOUT for what waited `timeoutMs` or longer.
+   */
   expire(now: number, out: Outcome[]): void {
+    const gaps = this.tracker.takeGaps(now - this.limits.gapMs);
+    if (gaps.length) out.push({ code: 'ERR_NOT_CONFIRMED', items: gaps });
     const cutoff = now - this.limits.timeoutMs;
     const items = this.tracker.take((e) => e.sentAt <= cutoff);
     if (items.length) out.push({ code: 'ERR_TIMEOUT', items });

@@ -58,7 +58,7 @@ export interface PeerLimits {
   /** [SPEC 5.7] A pending HS_INIT is sent again this often until answered. */
   readonly handshakeRetryMs: number;
   readonly maxQueued: number;
-  readonly acks: { readonly every: number; readonly delayMs: number; readonly track: number; readonly timeoutMs: number };
+  readonly acks: { readonly every: number; readonly delayMs: number; readonly track: number; readonly timeoutMs: number; readonly gapMs: number };
   /** [SPEC 3.6] How long a live session waits for an authenticated answer to its probe. */
   readonly probeTimeoutMs: number;
   /** [SPEC 5.10] No session lasts longer. */

@@ -610,7 +610,7 @@ export class PeerMachine {
           if (d.requestUpdate && this.session === session) this.keyUpdate(session, false, now);
           break;
         case 'ack':
-          this.outcomes((o) => this.confirm?.onAck(session, d.ranges, o));
+          this.outcomes((o) => this.confirm?.onAck(session, d.ranges, now, o));
           break;
         case 'alert':
           this.onAlert(session, d);

@@ -158,3 +158,26 @@ test('[SPEC 8.7, 7.6] a classify hook that throws refuses the message: the confi
     await c.close();
   }
 });
+
+test('[SPEC 7.6] a confirmed send the broker alters rejects with ERR_NOT_CONFIRMED as soon as the ACKs show the gap (acks.gapMs), not after the 30 s timeout', async () => {
+  const c = await cast(['cc', 'der-1']);
+  try {
+    const der = c.eps['der-1']!;
+    await der.send('cc', utf8('open'), { confirm: true }); // session up, first record acknowledged
+    let n = 0;
+    c.hub.tap((f) => {
+      if (f.from !== 'der-1' || f.bytes[0] !== 0x13 || ++n !== 1) return undefined;
+      const x = f.bytes.slice();
+      x[x.length - 1] = (x[x.length - 1] ?? 0) ^ 1; // the tag of the first record after 'open'
+      return x;
+    });
+    const t0 = Date.now();
+    const outcome = (p: Promise<void>): Promise<string> => p.then(() => 'confirmed', (e: unknown) => String((e as { code?: string }).code));
+    const r = await Promise.all(['tampered', 'after'].map((t) => outcome(der.send('cc', utf8(t), { confirm: true }))));
+    assert.deepEqual(r, ['ERR_NOT_CONFIRMED', 'confirmed']);
+    assert.ok(Date.now() - t0 < 5000, `told within acks.gapMs of the ACK, not after acks.timeoutMs (${Date.now() - t0} ms)`);
+    assert.deepEqual(c.inbox.cc!.map(text), ['open', 'after']);
+  } finally {
+    await c.close();
+  }
+});

@@ -138,7 +138,7 @@ export async function createHarness(): Promise<Harness> {
   // (established through the machine itself), fed frames the way the endpoint does (HS_INIT screened at arrival).
   const envB: PeerEnv = {
     ctx: b,
-    limits: { handshakeTimeoutMs: 10_000, handshakeRetryMs: 1000, maxQueued: 1000, acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000 }, probeTimeoutMs: 1000, maxSessionLifetimeMs: 86_400_000 },
+    limits: { handshakeTimeoutMs: 10_000, handshakeRetryMs: 1000, maxQueued: 1000, acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000, gapMs: 500 }, probeTimeoutMs: 1000, maxSessionLifetimeMs: 86_400_000 },
     admission: new HandshakeAdmission({ handshakesPerSecond: 1e6, handshakesPerSecondPerPeer: 1e6, maxConcurrentHandshakes: 1e6, knownPeerChecksPerSecond: 1e6 }, now),
     alerts: new AlertLimiter({ perSecond: 1e6 }, now),
     counters: { sent: 0, received: 0, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } },

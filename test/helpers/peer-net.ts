@@ -80,7 +80,7 @@ export class PeerNet {
         handshakeTimeoutMs: 10_000,
         handshakeRetryMs: 1000,
         maxQueued: 1000,
-        acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000 },
+        acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000, gapMs: 500 },
         probeTimeoutMs: 1000,
         maxSessionLifetimeMs: o.maxSessionLifetimeMs ?? 86_400_000,
       },

@@ -138,7 +138,7 @@ test('[SPEC 7.6] AckTracker: confirmed ⊆ accepted; records 64 below an acknowl
           accepted.add(seq);
         }
         if ((seq + 1) % every === 0 && w.highest >= 0) {
-          const r = t.ack(session, [{ epoch: 0, highest: w.highest, accepted: acceptedMap(w.highest, (s) => w.has(s)) }]);
+          const r = t.ack(session, [{ epoch: 0, highest: w.highest, accepted: acceptedMap(w.highest, (s) => w.has(s)) }], 0);
           r.confirmed.forEach((s) => confirmed.add(s));
           r.notConfirmed.forEach((s) => notConfirmed.add(s));
           lastAckedTop = w.highest;
@@ -159,7 +159,7 @@ test('[SPEC 7.6] AckTracker: an epoch two below the lowest acknowledged one is c
   t.add(s, 0, 5, 0, 'e0');
   t.add(s, 1, 0, 0, 'e1');
   t.add(s, 3, 0, 0, 'e3');
-  const r = t.ack(s, [range(2, 0, [0])]);
+  const r = t.ack(s, [range(2, 0, [0])], 0);
   assert.deepEqual(r, { confirmed: [], notConfirmed: ['e0'] });
   assert.deepEqual(t.items(), ['e1', 'e3']);
   assert.equal(t.takeNewest((e) => e.epoch === 3), 'e3');
@@ -215,7 +215,7 @@ test('[SPEC 7.6] AckTracker agrees with a naive model under interleaved sessions
           const ranges: AckRange[] = [{ epoch: st.epoch, highest, accepted }];
           if (o.prev && st.epoch > 0) ranges.unshift({ epoch: st.epoch - 1, highest: 70, accepted: new Uint8Array(8).fill(0x55).map((b, i) => (i === 7 ? b | 1 : b)) });
           const want = naive(model, o.s, ranges);
-          const got = t.ack(sessions[o.s] as object, ranges);
+          const got = t.ack(sessions[o.s] as object, ranges, 0);
           // the tracker may stop early at entries not yet covered; everything it decides must match the model
           assert.deepEqual([...got.confirmed].sort((a, b) => a - b), [...want.c].sort((a, b) => a - b));
           assert.deepEqual([...got.notConfirmed].sort((a, b) => a - b), [...want.n].sort((a, b) => a - b));

@@ -308,6 +308,57 @@ test('[SPEC 8.7, 7.6] refused early data is never confirmed: the handshake that 
   assert.deepEqual(texts(b), ['good']);
 });
 
+test('[SPEC 7.6] a record altered on the way is ERR_NOT_CONFIRMED once the ACKs show the gap for acks.gapMs, not after the 30 s timeout', async () => {
+  const { n, b } = await net();
+  assert.equal(await (async () => { const r = n.send('a', 'b', 'one', true); await n.flush(); await n.advance(30); await n.flush(); return r; })(), 'confirmed');
+  let data = 0;
+  n.tap = (f) => {
+    if (f.from !== 'a' || f.bytes[0] !== 0x13) return undefined;
+    if (++data !== 1) return undefined;
+    const x = f.bytes.slice();
+    x[x.length - 1] = (x[x.length - 1] ?? 0) ^ 1; // the broker alters the tag of 'x'
+    return x;
+  };
+  const results = ['x', 'y', 'z'].map((t) => n.send('a', 'b', t, true));
+  await n.flush();
+  await n.advance(30); // b's ACK: y and z accepted, x not
+  await n.flush();
+  const state = (p: Promise<string>): Promise<string> => Promise.race([p, new Promise<string>((r) => setImmediate(() => r('pending')))]);
+  assert.deepEqual(await Promise.all(results.map(state)), ['pending', 'confirmed', 'confirmed'], 'a gap is not a verdict yet: reordering is allowed');
+  await n.advance(500); // acks.gapMs
+  await n.flush();
+  assert.equal(await state(results[0] as Promise<string>), 'ERR_NOT_CONFIRMED');
+  assert.deepEqual(texts(b), ['one', 'y', 'z']);
+});
+
+test('[SPEC 7.6] a record overtaken on the way but delivered within acks.gapMs is confirmed', async () => {
+  const { n, b } = await net();
+  const first = n.send('a', 'b', 'one', true);
+  await n.flush();
+  await n.advance(30);
+  await n.flush();
+  assert.equal(await first, 'confirmed');
+  let held: { from: string; to: string; bytes: Uint8Array } | undefined;
+  n.tap = (f) => {
+    if (f.from === 'a' && f.bytes[0] === 0x13 && !held) {
+      held = f;
+      return null; // the broker delays 'x'
+    }
+    return undefined;
+  };
+  const results = ['x', 'y'].map((t) => n.send('a', 'b', t, true));
+  await n.flush();
+  await n.advance(30);
+  await n.flush();
+  await n.advance(200);
+  n.tap = undefined;
+  await n.deliver(held!); // 'x' arrives 230 ms late, inside the replay window and before gapMs
+  await n.advance(30);
+  await n.flush();
+  assert.deepEqual(await Promise.all(results), ['confirmed', 'confirmed']);
+  assert.deepEqual(texts(b), ['one', 'y', 'x']);
+});
+
 test('[SPEC 8.7] ERR_FORBIDDEN names the epoch of the refused record: after a key update the right message is refused', async () => {
   const { n, a, b } = await net({ b: { authorize: (c) => c.direction === 'send' || new TextDecoder().decode(c.data) !== 'refuse me' } });
   const r0 = [n.send('a', 'b', 'e0-0', true), n.send('a', 'b', 'e0-1', true)];
