@@ -26,7 +26,6 @@ import {
   HASH_LENGTH,
   type AeadAlg,
   type CryptoProvider,
-  type HashAlg,
   type KexGroup,
   type KeyPair,
   type PrivateKeyHandle,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Transport } from '../bindings/transport.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import type { PemOrDer, RoleAssignment, TrustConfig } from '../pki/types.js';
+import type { PemOrDer, TrustConfig } from '../pki/types.js';
 import type { SessionOptions } from '../session/session.js';
 import type { PolicyInput } from '../pki/policy.js';
 import type { MetricsOptions } from './metrics.js';

@@ -14,7 +14,6 @@ import {
   ctx,
   explicit,
   integerContent,
-  isTime,
   octets,
   oid,
   parseDer,

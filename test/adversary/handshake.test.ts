@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { arena, settle, until, text, type Arena } from './arena.js';
+import { arena, until, text, type Arena } from './arena.js';
 import { forgerContext, identityOf } from './forger.js';
 import { forgeHandshakeAlert, rewriteClearToken1 } from '../../src/adversary/index.js';
 import { initiate, SIGN_CONTEXT } from '../../src/session/handshake.js';

@@ -1,7 +1,6 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { HopsafeError } from '../../src/errors/index.js';
 import { utf8 } from '../../src/bytes/index.js';
 import type { Delivery, Session } from '../../src/session/session.js';
 import type { KeyPair } from '../../src/crypto/provider.js';
