@@ -13,6 +13,7 @@ import { HopsafeError, isHopsafeError } from '../errors/index.js';
 import { fromBase64, toBase64 } from '../bytes/index.js';
 import { parsePeerInput } from '../schemas/peer-input.js';
 import { SUITES } from '../crypto/suites.js';
+import { attachEcho, untilStopped } from './peer-echo.js';
 
 const SUITE_NAMES = SUITES.map((s) => s.name);
 const PROTECTIONS = ['integrity', 'confidentiality'] as const;
@@ -20,12 +21,14 @@ type Protection = (typeof PROTECTIONS)[number];
 
 const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [--crl FILE] --url URL
                     [--protection integrity|confidentiality] [--prefix P]
-                    [--suite NAME]... [--accept-protection MODE[,MODE]]...
+                    [--suite NAME]... [--accept-protection MODE[,MODE]]... [--echo]
 
 URL: mqtt://host:port (or mqtts://, ws://) or amqp://user:pass@host:port.
 --suite: offer and accept these suites, in this order (repeatable; default the X25519 suites, SPEC 4.1):
          ${SUITE_NAMES.join(', ')}.
 --accept-protection: the modes accepted from an initiating peer (repeatable or comma-separated).
+--echo: send every accepted message back to its sender and obey conformance control messages (SPEC Annex C);
+        runs until SIGINT/SIGTERM, even after stdin ends.
 stdin (JSON lines):  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey":"der-17"}  {"stats":true}
 stdout (JSON lines): {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
                      {"event":"sent","to":…,"line":N} ("confirmed" instead with "confirm":true: the peer acknowledged it)
@@ -59,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
         prefix: { type: 'string' },
         suite: { type: 'string', multiple: true },
         'accept-protection': { type: 'string', multiple: true },
+        echo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -114,6 +118,8 @@ export async function run(argv: string[]): Promise<number> {
   ep.on('key-update', (k) => out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
   ep.on('session-closed', (s) => out({ event: 'session-closed', peer: s.peer, reason: s.reason }));
   ep.on('unconfirmed', (u) => out({ event: 'unconfirmed', peer: u.peer, code: u.code, data: u.messages.map(toBase64) }));
+  if (values.echo) attachEcho(ep, (peer, e) => out({ event: 'error', code: isHopsafeError(e) ? e.code : 'ERR_INPUT', peer }));
+  const stopped = values.echo ? untilStopped() : undefined;
   out({ event: 'ready', id });
 
   const inflight = new Set<Promise<void>>();
@@ -127,6 +133,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   let n = 0;
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  void stopped?.then(() => rl.close());
   for await (const raw of rl) {
     const line = ++n;
     if (raw.trim() === '') continue;
@@ -161,6 +168,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   await Promise.allSettled([...inflight]);
+  await stopped;
   await ep.close();
   out({ event: 'closed' });
   return 0;
