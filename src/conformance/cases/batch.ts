@@ -66,7 +66,7 @@ export const batchCases: ConformanceCase[] = [
   refusedWhole('9.2.2', 'a nested BATCH is refused whole', (fs) => rawBatch([rawBatch([fs[0] as Uint8Array, fs[1] as Uint8Array]), fs[2] as Uint8Array])),
   refusedWhole('9.2.3', 'a BATCH with trailing bytes is refused whole', (fs) => rawBatch(fs, Uint8Array.of(0x01))),
   refusedWhole('9.2.4', 'a BATCH with a handshake frame as an entry is refused whole', (fs, _env, p) => rawBatch([...fs, p.initiate().frame])),
-  refusedWhole('9.2.5', 'a BATCH of 65 entries is refused whole', (fs, env, p) => rawBatch([...fs, ...Array.from({ length: 62 }, () => p.seal(env.payload('filler')))])),
+  refusedWhole('9.2.5', 'a BATCH of 65 entries is refused whole', (fs) => rawBatch([...fs, ...Array.from({ length: 62 }, () => fs[0] as Uint8Array)])),
   refusedWhole('9.2.6', 'a BATCH with a non-minimal entry length is refused whole', (fs) => {
     const ok = rawBatch(fs);
     const first = fs[0] as Uint8Array;

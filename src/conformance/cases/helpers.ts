@@ -53,6 +53,13 @@ export function resignInit(party: KitParty, frame: Uint8Array, mutate: (t: Clear
   return encodeHandshakeInit(encodeSignedClearToken1(tbs, sig));
 }
 
+/** Like resignInit, on the to-be-signed DER bytes themselves (values the token encoder would refuse). */
+export function resignInitBytes(party: KitParty, frame: Uint8Array, mutate: (tbs: Uint8Array) => Uint8Array): Uint8Array {
+  const tbs = mutate(decodeSignedClearToken1(frame.subarray(1)).tbs);
+  const sig = party.ctx.provider.sign(party.ctx.identity.privateKey, concat(SIGN_CONTEXT.initiator, tbs));
+  return encodeHandshakeInit(encodeSignedClearToken1(tbs, sig));
+}
+
 /** Rewrites the responder token of an HS_RESP and signs it again over hA of `init` (the IUT's HS_INIT) with `party`'s key. */
 export function resignResponse(party: KitParty, init: Uint8Array, resp: Uint8Array, suite: Suite, mutate: (t: ClearToken1) => ClearToken1): Uint8Array {
   const r = decodeHandshakeResponse(resp);

@@ -1,5 +1,6 @@
 /** Groups 7 and 8: key update from both sides, lost and reordered KEY_UPDATEs; end-to-end acknowledgements. [SPEC 7.2, 7.3, 7.6] */
 import { FrameType } from '../../codec/frame.js';
+import { equal } from '../../bytes/index.js';
 import { encodeClearToken2, encodeAlert } from '../../codec/tokens.js';
 import { acknowledges, type AckRange } from '../../codec/ack.js';
 import { encodeControl } from '../contract.js';
@@ -37,14 +38,16 @@ export const keyUpdateCases: ConformanceCase[] = [
     if (ku) v.fail(!echo, 'no echo under the IUT\'s new epoch');
   }),
   onSession('7.1.3', 'IUT updates its keys on request (control rekey) and echoes under the new epoch', 'SPEC 7.2, Annex C.2', async (env, p, v) => {
-    const ctl = await p.control({ op: 'rekey' });
+    const ctl = encodeControl({ op: 'rekey' });
+    await p.send(ctl);
     const ku = await p.waitFor((e) => e.kind === 'key-update');
     v.fail(!ku, 'no KEY_UPDATE after the rekey control message');
-    const echo = await p.waitFor((e) => e.kind === 'data' && e.payload.length === ctl.length);
+    const echo = await p.waitFor((e) => e.kind === 'data' && equal(e.payload, ctl));
     v.fail(!echo, 'the control message was not echoed');
     if (echo && echo.kind === 'data') v.fail(echo.epoch !== 1, `the echo came under epoch ${echo.epoch}, not the new epoch 1`);
-    // two more updates: epochs follow one another
-    await p.control({ op: 'rekey' });
+    // a second update: epochs follow one another
+    await p.send(ctl);
+    p.intend(ctl); // the second echo of the same control payload is meant
     const second = await p.waitFor((e) => e.kind === 'key-update' && e.newEpoch === 2);
     v.fail(!second, 'the second update does not introduce epoch 2');
   }),
