@@ -80,25 +80,26 @@ async function runAgainst(spawnArgs: (brokerUrl: string, pkiDir: string) => stri
 export async function selfTest(o: SelfTestOptions): Promise<SelfTestResult> {
   const provider = createNodeProvider();
   const suites = SUITES.filter((s) => provider.supportsGroup(s.group) && provider.supportsAead(s.aead)).flatMap((s) => ['--suite', s.name]);
-  const echo = await runAgainst(
+  // The echo peer and the variants run at once: each run has its own broker (a free port), PKI and child process.
+  const echoRun = runAgainst(
     (url, dir) => [...nodeArgs('../cli/main'), 'peer', '--echo', ...iutFiles(dir), '--url', url, '--accept-protection', 'integrity,confidentiality', ...suites],
     o.cases,
     o,
     'echo peer',
   );
-  if (o.reportDir) await writeReports(o.reportDir, echo);
-  const variants: SelfTestResult['variants'][number][] = [];
-  for (const variant of o.variants ?? VARIANTS) {
+  const variantRuns = (o.variants ?? VARIANTS).map(async (variant) => {
     const expected = CAUGHT_BY[variant];
     // the cases meant to catch it, and 1.1.1 to show the variant is otherwise a working peer
     const report = await runAgainst((url, dir) => [...nodeArgs('./broken/echo-variant'), variant, ...iutFiles(dir), '--url', url], ['1.1.1', ...expected].join(','), o, variant);
     const caught = expected.filter((id) => report.cases.find((c) => c.id === id)?.outcome === 'fail');
     const missed = expected.filter((id) => !caught.includes(id));
     if (report.cases.find((c) => c.id === '1.1.1')?.outcome !== 'pass') missed.push('1.1.1 (the variant should still do a genuine handshake)');
-    variants.push({ variant, expected, caught, missed, report });
     if (o.reportDir) await writeReports(join(o.reportDir, `variant-${variant}`), report);
     o.log?.(`[${variant}] ${missed.length === 0 ? 'caught' : 'NOT caught'} by ${caught.join(', ') || 'no case'}${missed.length ? `; missed: ${missed.join(', ')}` : ''}`);
-  }
+    return { variant, expected, caught, missed, report };
+  });
+  const [echo, ...variants] = await Promise.all([echoRun, ...variantRuns] as const);
+  if (o.reportDir) await writeReports(o.reportDir, echo);
   const ok = echo.summary.fail === 0 && echo.summary.nonStrict === 0 && variants.every((v) => v.missed.length === 0);
   return { ok, echo, variants };
 }

@@ -72,7 +72,13 @@ export function resignResponse(party: KitParty, init: Uint8Array, resp: Uint8Arr
 
 /** The session id of an HS_INIT, as the party's events name it. */
 export function sidOf(init: Uint8Array): string {
-  return toHex(decodeSignedClearToken1(init.subarray(1)).token.sessionId);
+  try {
+    return toHex(decodeSignedClearToken1(init.subarray(1)).token.sessionId);
+  } catch {
+    // a token the decoder refuses (another version…): its session id is the first 8-byte OCTET STRING
+    for (let i = 1; i + 10 <= init.length; i++) if (init[i] === 0x04 && init[i + 1] === 0x08) return toHex(init.subarray(i + 2, i + 10));
+    throw new Error('no session id in the HS_INIT');
+  }
 }
 
 /**
