@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command>; 
   bridge: { summary: 'forward opaque frames between transports', load: async () => (await import('./bridge.js')).run, runsUntilSignal: true },
   bench: { summary: 'benchmarks: hopsafe vs TLS 1.3, JOSE and plain; writes bench/results and BENCHMARKS.md', load: async () => (await import('./bench.js')).run },
   vectors: { summary: 'generate or verify test-vector files', load: async () => (await import('./vectors.js')).run },
+  conformance: { summary: 'test an implementation against SPEC.md (Annex C): cases, JSON/HTML/JUnit reports', load: async () => (await import('./conformance.js')).run },
   pki: { summary: 'create and manage a test/utility PKI (init, issue, revoke, show)', load: async () => (await import('./pki.js')).run },
 };
 

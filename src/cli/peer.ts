@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { cliLogger, logLevel, LOG_LEVEL_HELP } from './logging.js';
 import { metricsPort, serveMetrics, METRICS_HELP, type MetricsServer } from './metrics-server.js';
+import { attachEcho, untilStopped } from './peer-echo.js';
 
 const SUITE_NAMES = SUITES.map((s) => s.name);
 const PROTECTIONS = ['integrity', 'confidentiality'] as const;
@@ -26,7 +27,7 @@ type Protection = (typeof PROTECTIONS)[number];
 
 const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [--crl FILE] --url URL
                     [--protection integrity|confidentiality] [--prefix P]
-                    [--suite NAME]... [--accept-protection MODE[,MODE]]...
+                    [--suite NAME]... [--accept-protection MODE[,MODE]]... [--echo]
                     [--broker-ca FILE] [--broker-cert FILE --broker-key FILE] [--username NAME] [--password SECRET]
                     [--log-level L] [--metrics-port N [--metrics-host H]]
 
@@ -36,6 +37,8 @@ URL: mqtt://host:port (or mqtts://, ws://, wss://) or amqp://host:port (or amqps
 --accept-protection: the modes accepted from an initiating peer (repeatable or comma-separated).
   ${LOG_LEVEL_HELP}
   ${METRICS_HELP}
+--echo: send every accepted message back to its sender and obey conformance control messages (SPEC Annex C);
+        runs until SIGINT/SIGTERM, even after stdin ends.
 stdin (JSON lines):  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey":"der-17"}  {"stats":true}
 stdout (JSON lines): {"event":"metrics","url":…} (with --metrics-port, before ready) {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
                      {"event":"sent","to":…,"line":N} ("confirmed" instead with "confirm":true: the peer acknowledged it)
@@ -80,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
         'log-level': { type: 'string' },
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
+        echo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -162,6 +166,8 @@ export async function run(argv: string[]): Promise<number> {
   ep.on('session-closed', (s) => out({ event: 'session-closed', peer: s.peer, reason: s.reason }));
   ep.on('unconfirmed', (u) => out({ event: 'unconfirmed', peer: u.peer, code: u.code, data: u.messages.map(toBase64) }));
   if (server) out({ event: 'metrics', url: server.url });
+  if (values.echo) attachEcho(ep, (peer, e) => out({ event: 'error', code: isHopsafeError(e) ? e.code : 'ERR_INPUT', peer }));
+  const stopped = values.echo ? untilStopped() : undefined;
   out({ event: 'ready', id });
 
   const inflight = new Set<Promise<void>>();
@@ -175,6 +181,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   let n = 0;
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  void stopped?.then(() => rl.close());
   for await (const raw of rl) {
     const line = ++n;
     if (raw.trim() === '') continue;
@@ -209,6 +216,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   await Promise.allSettled([...inflight]);
+  await stopped;
   await ep.close();
   await server?.close();
   out({ event: 'closed' });

@@ -1,0 +1,98 @@
+/**
+ * `hopsafe conformance`: tests an implementation of the protocol (the IUT) over the kit's own broker and writes
+ * JSON, HTML and JUnit reports; `--self-test` runs it against hopsafe's echo peer and broken variants. [SPEC Annex C]
+ */
+import { parseArgs } from 'node:util';
+import { isHopsafeError } from '../errors/index.js';
+import { assertEndpointId } from '../bindings/endpoint-id.js';
+import { DEFAULT_BROKER_PORT } from '../conformance/contract.js';
+import { runConformance, selectCases } from '../conformance/runner.js';
+import { writeReports } from '../conformance/report.js';
+import { selfTest } from '../conformance/self-test.js';
+
+const USAGE = `usage: hopsafe conformance --iut ID [--broker-port N] [--pki DIR] [--cases GLOB[,GLOB]] [--report DIR] [--timeout S]
+       hopsafe conformance --self-test [--report DIR] [--cases GLOB] [--timeout S]
+       hopsafe conformance --list [--cases GLOB]
+
+--iut ID          endpoint id of the implementation under test (SPEC Annex C)
+--broker-port N   port of the kit's MQTT broker on 127.0.0.1 (default ${DEFAULT_BROKER_PORT}; 0 = any free port)
+--pki DIR         where the kit writes ca.pem, crl.pem, ID.pem, ID.key, kit.json (default ./conformance-pki)
+--cases GLOB      case ids to run, e.g. '6.*' or '1.1.*,7.*' (default all)
+--report DIR      report.json, report.html, junit.xml (default ./conformance-report)
+--timeout S       seconds to wait for what must come (default 2)
+exit status: 0 no case failed, 1 a case failed, 2 usage error, 3 the IUT never answered`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        iut: { type: 'string' },
+        'broker-port': { type: 'string' },
+        pki: { type: 'string', default: 'conformance-pki' },
+        cases: { type: 'string' },
+        report: { type: 'string' },
+        timeout: { type: 'string', default: '2' },
+        'self-test': { type: 'boolean' },
+        list: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const timeout = Number(values.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 60) {
+    console.error('--timeout must be a number of seconds in (0, 60]');
+    return 2;
+  }
+  const cases = values.cases;
+  if (cases !== undefined && selectCases(cases).length === 0) {
+    console.error(`--cases ${JSON.stringify(cases)} selects no case`);
+    return 2;
+  }
+  if (values.list) {
+    for (const c of selectCases(cases)) console.log(`${c.id.padEnd(8)} ${c.title} (${c.clause})`);
+    return 0;
+  }
+  const log = (l: string): void => console.log(l);
+  if (values['self-test']) {
+    const r = await selfTest({ ...(values.report ? { reportDir: values.report } : {}), ...(cases ? { cases } : {}), timeoutMs: timeout * 1000, log });
+    const s = r.echo.summary;
+    console.log(`echo peer: ${s.pass} pass, ${s.fail} fail, ${s.nonStrict} non-strict, ${s.informational} informational`);
+    for (const v of r.variants) console.log(`variant ${v.variant}: ${v.missed.length === 0 ? 'caught' : 'NOT caught'} (${v.caught.join(', ')})`);
+    console.log(r.ok ? 'self-test passed' : 'self-test FAILED');
+    return r.ok ? 0 : 1;
+  }
+  if (!values.iut) {
+    console.error(`--iut is required (or --self-test)\n\n${USAGE}`);
+    return 2;
+  }
+  const port = values['broker-port'] === undefined ? DEFAULT_BROKER_PORT : Number(values['broker-port']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error('--broker-port must be a port number (0-65535)');
+    return 2;
+  }
+  try {
+    assertEndpointId(values.iut, '--iut');
+    const report = await runConformance({ iut: values.iut, brokerPort: port, pkiDir: values.pki, ...(cases ? { cases } : {}), timeoutMs: timeout * 1000, log });
+    const files = await writeReports(values.report ?? 'conformance-report', report);
+    const s = report.summary;
+    console.log(`${report.cases.length} cases: ${s.pass} pass, ${s.fail} fail, ${s.nonStrict} non-strict, ${s.informational} informational (${(report.durationMs / 1000).toFixed(1)} s)`);
+    console.log(`reports: ${files.join(', ')}`);
+    return s.fail === 0 ? 0 : 1;
+  } catch (e) {
+    if (isHopsafeError(e) && e.code === 'ERR_TIMEOUT') {
+      console.error(`hopsafe conformance: ${e.message}`);
+      return 3;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Deliberately broken implementations under test, for `hopsafe conformance --self-test` only: hopsafe's echo peer
+ * with one defect patched into this process (never into product code paths). Run as
+ * `node echo-variant.js VARIANT --id ID --cert FILE --key FILE --trust FILE --crl FILE --url URL`.
+ * - accepts-replays: the record replay window and the handshake random cache accept everything again;
+ * - skips-mac: the AEAD tag is not checked (ciphertext decrypted and released whatever its tag);
+ * - ignores-freshness: ClearToken1 timestamps are not checked.
+ * [SPEC 5.6, 7.1, 7.4]
+ */
+import { createDecipheriv } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createEndpoint } from '../../endpoint/endpoint.js';
+import { mqttTransport } from '../../bindings/mqtt.js';
+import { createNodeProvider } from '../../crypto/node.js';
+import type { CryptoProvider } from '../../crypto/provider.js';
+import { SUITES } from '../../crypto/suites.js';
+import { ReplayWindow } from '../../session/replay.js';
+import { HandshakeReplayCache } from '../../session/freshness.js';
+import { attachEcho, untilStopped } from '../../cli/peer-echo.js';
+
+export const VARIANTS = ['accepts-replays', 'skips-mac', 'ignores-freshness'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+/** The cases each variant must fail (the self-test checks they do). */
+export const CAUGHT_BY: Record<Variant, readonly string[]> = {
+  'accepts-replays': ['4.2.2', '6.6.1', '6.6.2', '6.7.2', '9.1.3'],
+  'skips-mac': ['6.1.1', '6.1.2'],
+  'ignores-freshness': ['4.1.1', '4.1.2', '4.1.3'],
+};
+
+/** AEAD decryption that releases the plaintext without checking the tag (the defect). */
+function uncheckedOpen(alg: string, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null {
+  if (sealed.length < 16) return null;
+  const d = createDecipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: 16 });
+  d.setAAD(aad);
+  return new Uint8Array(d.update(sealed.subarray(0, sealed.length - 16)));
+}
+
+function patch(variant: Variant): CryptoProvider {
+  const provider = createNodeProvider();
+  switch (variant) {
+    case 'accepts-replays':
+      ReplayWindow.prototype.check = () => true;
+      HandshakeReplayCache.prototype.checkRandom = () => undefined;
+      return provider;
+    case 'ignores-freshness':
+      HandshakeReplayCache.prototype.checkTimestamp = () => undefined;
+      return provider;
+    case 'skips-mac':
+      return { ...provider, aeadOpen: (alg, key, nonce, sealed, aad) => provider.aeadOpen(alg, key, nonce, sealed, aad) ?? uncheckedOpen(alg, key, nonce, sealed, aad) };
+  }
+}
+
+async function main(): Promise<void> {
+  const [variant, ...rest] = process.argv.slice(2);
+  if (!(VARIANTS as readonly string[]).includes(variant ?? '')) throw new Error(`variant must be one of ${VARIANTS.join(', ')}`);
+  const { values } = parseArgs({ args: rest, options: { id: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, trust: { type: 'string' }, crl: { type: 'string' }, url: { type: 'string' } }, strict: true });
+  const { id, cert, key, trust, crl, url } = values;
+  if (!id || !cert || !key || !trust || !crl || !url) throw new Error('--id, --cert, --key, --trust, --crl and --url are required');
+  const provider = patch(variant as Variant);
+  const ep = await createEndpoint({
+    id,
+    identity: { certificate: await readFile(cert, 'utf8'), privateKey: await readFile(key, 'utf8') },
+    trust: { roots: [await readFile(trust, 'utf8')], crls: [await readFile(crl, 'utf8')] },
+    transport: mqttTransport({ url }),
+    provider,
+    protection: 'confidentiality',
+    acceptProtection: ['integrity', 'confidentiality'],
+    suites: SUITES.filter((s) => provider.supportsGroup(s.group) && provider.supportsAead(s.aead)).map((s) => s.name),
+  });
+  attachEcho(ep);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', id, variant })}\n`);
+  await untilStopped();
+  await ep.close();
+}
+
+// Run only as a program (the self-test imports VARIANTS and CAUGHT_BY).
+if (process.argv[1] !== undefined && /echo-variant\.(ts|js)$/.test(process.argv[1])) {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      process.stderr.write(`echo-variant: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

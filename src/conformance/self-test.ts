@@ -1,0 +1,105 @@
+/**
+ * `hopsafe conformance --self-test`: the whole suite against hopsafe's own echo peer (`hopsafe peer --echo`,
+ * spawned), then each deliberately broken variant (src/conformance/broken) against the cases meant to catch it.
+ * Passes only when the echo peer passes every case and every variant fails each of its cases. [SPEC Annex C.3]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SUITES } from '../crypto/suites.js';
+import { createNodeProvider } from '../crypto/node.js';
+import { CAUGHT_BY, VARIANTS, type Variant } from './broken/echo-variant.js';
+import { PKI_FILES } from './contract.js';
+import { runConformance, type RunReport } from './runner.js';
+import { writeReports } from './report.js';
+
+export interface SelfTestOptions {
+  readonly reportDir?: string;
+  readonly cases?: string;
+  readonly timeoutMs: number;
+  readonly log?: (line: string) => void;
+  /** Variants to run (default all). */
+  readonly variants?: readonly Variant[];
+}
+
+export interface SelfTestResult {
+  readonly ok: boolean;
+  readonly echo: RunReport;
+  readonly variants: { readonly variant: Variant; readonly expected: readonly string[]; readonly caught: readonly string[]; readonly missed: readonly string[]; readonly report: RunReport }[];
+}
+
+const IUT = 'hopsafe-echo';
+const fromSource = import.meta.url.endsWith('.ts');
+const here = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
+/** Node arguments running a module of this package (from source through tsx when this module is source). */
+const nodeArgs = (rel: string): string[] => (fromSource ? ['--import', 'tsx', here(`${rel}.ts`)] : [here(`${rel}.js`)]);
+
+function iutFiles(dir: string): string[] {
+  return ['--id', IUT, '--cert', join(dir, PKI_FILES.chain(IUT)), '--key', join(dir, PKI_FILES.key(IUT)), '--trust', join(dir, PKI_FILES.root), '--crl', join(dir, PKI_FILES.crl)];
+}
+
+function start(args: string[], log: (l: string) => void): ChildProcess {
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  child.stderr?.on('data', (d: Buffer) => log(`  iut: ${d.toString().trim()}`));
+  return child;
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.pid === undefined) return;
+  const done = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM'); // only the process this module spawned, by its handle
+  await Promise.race([done, new Promise((r) => setTimeout(r, 3000).unref())]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+async function runAgainst(spawnArgs: (brokerUrl: string, pkiDir: string) => string[], cases: string | undefined, o: SelfTestOptions, label: string): Promise<RunReport> {
+  const pkiDir = await mkdtemp(join(tmpdir(), 'hopsafe-conformance-'));
+  const log = o.log ?? (() => undefined);
+  let child: ChildProcess | undefined;
+  try {
+    return await runConformance({
+      iut: IUT,
+      brokerPort: 0,
+      pkiDir,
+      ...(cases ? { cases } : {}),
+      timeoutMs: o.timeoutMs,
+      connectTimeoutMs: 30_000,
+      log: (l) => log(`[${label}] ${l}`),
+      onReady: ({ brokerUrl }) => {
+        child = start(spawnArgs(brokerUrl, pkiDir), log);
+      },
+    });
+  } finally {
+    await stop(child);
+    await rm(pkiDir, { recursive: true, force: true });
+  }
+}
+
+export async function selfTest(o: SelfTestOptions): Promise<SelfTestResult> {
+  const provider = createNodeProvider();
+  const suites = SUITES.filter((s) => provider.supportsGroup(s.group) && provider.supportsAead(s.aead)).flatMap((s) => ['--suite', s.name]);
+  // The echo peer and the variants run at once: each run has its own broker (a free port), PKI and child process.
+  const echoRun = runAgainst(
+    (url, dir) => [...nodeArgs('../cli/main'), 'peer', '--echo', ...iutFiles(dir), '--url', url, '--accept-protection', 'integrity,confidentiality', ...suites],
+    o.cases,
+    o,
+    'echo peer',
+  );
+  const variantRuns = (o.variants ?? VARIANTS).map(async (variant) => {
+    const expected = CAUGHT_BY[variant];
+    // the cases meant to catch it, and 1.1.1 to show the variant is otherwise a working peer
+    const report = await runAgainst((url, dir) => [...nodeArgs('./broken/echo-variant'), variant, ...iutFiles(dir), '--url', url], ['1.1.1', ...expected].join(','), o, variant);
+    const caught = expected.filter((id) => report.cases.find((c) => c.id === id)?.outcome === 'fail');
+    const missed = expected.filter((id) => !caught.includes(id));
+    if (report.cases.find((c) => c.id === '1.1.1')?.outcome !== 'pass') missed.push('1.1.1 (the variant should still do a genuine handshake)');
+    if (o.reportDir) await writeReports(join(o.reportDir, `variant-${variant}`), report);
+    o.log?.(`[${variant}] ${missed.length === 0 ? 'caught' : 'NOT caught'} by ${caught.join(', ') || 'no case'}${missed.length ? `; missed: ${missed.join(', ')}` : ''}`);
+    return { variant, expected, caught, missed, report };
+  });
+  const [echo, ...variants] = await Promise.all([echoRun, ...variantRuns] as const);
+  if (o.reportDir) await writeReports(o.reportDir, echo);
+  const ok = echo.summary.fail === 0 && echo.summary.nonStrict === 0 && variants.every((v) => v.missed.length === 0);
+  return { ok, echo, variants };
+}
