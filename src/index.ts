@@ -2,7 +2,9 @@
  * hopsafe — end-to-end secure sessions across untrusted brokers and bridges.
  * Public entry point: endpoint API, Transport interface, errors, suites.
  */
-export { createEndpoint, Endpoint } from './endpoint/endpoint.js';
+export { createEndpoint } from './endpoint/endpoint.js';
+/** An endpoint, as `createEndpoint` returns it (its constructor takes internal parts: not public). */
+export type { Endpoint } from './endpoint/endpoint.js';
 export type { EndpointOptions, SendOptions, Authorize, AuthorizeContext } from './endpoint/options.js';
 export type { MessageEvent, RejectEvent, SessionEvent, KeyUpdateEvent, SessionClosedEvent, UnconfirmedEvent, EndpointEvents } from './endpoint/events.js';
 export type { EndpointStats, EndpointQueues } from './endpoint/stats.js';

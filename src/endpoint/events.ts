@@ -68,18 +68,41 @@ export interface EndpointEvents {
   'trust-warning': [TrustWarningEvent];
 }
 
-/** EventEmitter with typed `on`/`once`/`off`/`emit` for EndpointEvents. */
-export class TypedEmitter extends EventEmitter {
-  override on<K extends keyof EndpointEvents>(event: K, listener: (...args: EndpointEvents[K]) => void): this {
-    return super.on(event, listener as (...a: unknown[]) => void);
+type Listener<K extends keyof EndpointEvents> = (...args: EndpointEvents[K]) => void;
+
+/**
+ * Typed `on`/`once`/`off` for EndpointEvents. Events are emitted by the endpoint only: `emit` is not public (an
+ * application holding an endpoint cannot make it report a fake `message`). The listener methods behave as
+ * EventEmitter's, so `events.once(endpoint, 'session')` works.
+ */
+export class TypedEmitter {
+  readonly #events = new EventEmitter();
+
+  on<K extends keyof EndpointEvents>(event: K, listener: Listener<K>): this {
+    this.#events.on(event, listener as (...a: unknown[]) => void);
+    return this;
   }
-  override once<K extends keyof EndpointEvents>(event: K, listener: (...args: EndpointEvents[K]) => void): this {
-    return super.once(event, listener as (...a: unknown[]) => void);
+  once<K extends keyof EndpointEvents>(event: K, listener: Listener<K>): this {
+    this.#events.once(event, listener as (...a: unknown[]) => void);
+    return this;
   }
-  override off<K extends keyof EndpointEvents>(event: K, listener: (...args: EndpointEvents[K]) => void): this {
-    return super.off(event, listener as (...a: unknown[]) => void);
+  off<K extends keyof EndpointEvents>(event: K, listener: Listener<K>): this {
+    this.#events.off(event, listener as (...a: unknown[]) => void);
+    return this;
   }
-  override emit<K extends keyof EndpointEvents>(event: K, ...args: EndpointEvents[K]): boolean {
-    return super.emit(event, ...args);
+  /** Alias of `off` (for `events.once` and other EventEmitter helpers). */
+  removeListener<K extends keyof EndpointEvents>(event: K, listener: Listener<K>): this {
+    return this.off(event, listener);
+  }
+  removeAllListeners(event?: keyof EndpointEvents): this {
+    if (event === undefined) this.#events.removeAllListeners();
+    else this.#events.removeAllListeners(event);
+    return this;
+  }
+  listenerCount(event: keyof EndpointEvents): number {
+    return this.#events.listenerCount(event);
+  }
+  protected emit<K extends keyof EndpointEvents>(event: K, ...args: EndpointEvents[K]): boolean {
+    return this.#events.emit(event, ...args);
   }
 }

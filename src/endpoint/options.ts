@@ -37,7 +37,7 @@ export interface EndpointOptions {
   readonly transport: Transport;
   /** Mode requested when this endpoint opens a session. Default: confidentiality. */
   readonly protection?: 'integrity' | 'confidentiality';
-  /** Modes accepted when a peer opens a session. Default: both. */
+  /** [SPEC 5.5] Modes accepted when a peer opens a session. Default: `[protection]` only (list both to accept both). */
   readonly acceptProtection?: readonly ('integrity' | 'confidentiality')[];
   /** Suite names in preference order (see SPEC 4.1). Default: the X25519 suites. */
   readonly suites?: readonly string[];
