@@ -117,7 +117,7 @@ try {
   const setpoints = new Map<string, { from: string; roles: readonly string[]; P_MW: number }>();
   const ders = await Promise.all(
     derIds.map(async (id) => {
-      const der = await open(id, onMqtt(id));
+      const der = await open(id, onMqtt());
       der.on('message', ({ from, roles, data }) => {
         const cmd = JSON.parse(new TextDecoder().decode(data)) as { setpoint: { P_MW: number } };
         setpoints.set(id, { from, roles, P_MW: cmd.setpoint.P_MW });
