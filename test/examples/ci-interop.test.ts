@@ -61,7 +61,7 @@ test('the workflow and scripts pass hopsafe peer only flags that `hopsafe peer -
   // workflow.yml: the IUT command (folded scalar) runs echo-peer.mjs with hopsafe peer flags
   const yml = readFileSync(join(DIR, 'workflow.yml'), 'utf8');
   const iutCmd = /IUT_CMD: >-\n((?: {12}.*\n)+)/.exec(yml)?.[1]?.replace(/\s+/g, ' ');
-  assert.ok(iutCmd?.includes('echo-peer.mjs'), 'workflow.yml has an IUT_CMD running echo-peer.mjs');
+  assert.ok(iutCmd !== undefined && iutCmd.includes('echo-peer.mjs'), 'workflow.yml has an IUT_CMD running echo-peer.mjs');
   assertSubset(flags(iutCmd.split('echo-peer.mjs')[1]!), peer, 'workflow.yml IUT_CMD');
 
   // …and interop.mjs / hopsafe pki init with flags they know
