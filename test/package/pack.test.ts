@@ -94,7 +94,7 @@ after(() => {
 
 test('npm pack on a clone without dist/ builds (prepack) and ships the code, types, CLI, LICENSE, schemas, docs and examples — no sources, tests or source maps', (t) => {
   const files = new Set(packed!.files.map((f) => f.path));
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'SPEC.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/bindings/amqp.d.ts', 'schemas/policy.schema.json', 'docs/threats.md', 'examples/mosquitto/mosquitto.conf'])
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'SPEC.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/bindings/amqp.d.ts', 'schemas/policy.schema.json', 'docs/threats.md', 'docs/deploy.md', 'examples/mosquitto/mosquitto.conf', 'examples/mqtt-telemetry/main.ts', 'examples/xmpp-mqtt-bridge/main.ts', 'examples/ci-interop/workflow.yml', 'examples/ci-interop/interop.mjs'])
     assert.ok(files.has(f), `${f} is in the tarball`);
   assert.deepEqual([...files].filter((f) => /^(src|test|bench|scripts|node_modules)\//.test(f)), [], 'no sources, tests or scripts');
   assert.deepEqual([...files].filter((f) => f.endsWith('.map')), [], 'no source maps (they would point at src/, which is not shipped)');
@@ -144,4 +144,10 @@ test('the installed bin runs: hopsafe --version prints the package version, --he
   const h = run(bin, ['--help'], app, 30_000);
   assert.equal(h.status, 0, output(h));
   assert.match(h.stdout, /usage: hopsafe <command>/);
+});
+
+test('the shipped CI interop script finds the installed hopsafe by name: node_modules/hopsafe/examples/ci-interop/interop.mjs --help', () => {
+  const r = run(process.execPath, [join(app, 'node_modules', 'hopsafe', 'examples', 'ci-interop', 'interop.mjs'), '--help'], app, 30_000);
+  assert.equal(r.status, 0, output(r));
+  assert.match(r.stdout, /usage: node interop\.mjs --pki DIR --url URL/);
 });
