@@ -1,27 +1,44 @@
 /**
  * `hopsafe demo` (and `npm start`): a control center and three DERs exchange telemetry and setpoints
- * end to end through a broker that is watched — and, halfway, tampers and replays. The terminal shows
- * side by side what the broker sees and what the application receives.
+ * end to end through a broker that is watched — and, halfway, tampers and replays. Each message is shown
+ * twice, within 80 columns: what the broker sees (hex, and the readable text of integrity-mode frames)
+ * and what the application receives.
+ *
+ * The broker is the embedded one (default), an external one (`--broker mqtt://…`, watched by a spy client
+ * subscribed to `{prefix}/#`, which also plays the attacker by publishing altered and replayed copies), or
+ * the in-memory hub. The temporary PKI directory (private keys) is removed on every way out: normal end,
+ * error, SIGINT/SIGTERM (which end the demo early, with the summary, exit 0) and a closed stdout
+ * (`hopsafe demo | head`: EPIPE ends it quietly, exit 0).
  */
 import { parseArgs } from 'node:util';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
 import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
 import type { Transport } from '../bindings/transport.js';
 import { createMemoryHub } from '../bindings/memory.js';
 import { mqttTransport } from '../bindings/mqtt.js';
-import { startBroker, type Interceptor } from '../broker/index.js';
+import { DEFAULT_PREFIX, assertPrefix, frameTopic, parseFrameTopic } from '../bindings/mqtt-topics.js';
+import { startBroker, type Interceptor, type RunningBroker } from '../broker/index.js';
 import { createTestPki } from '../testing/index.js';
 import { toHex } from '../bytes/index.js';
-import { frameType, FrameType } from '../codec/frame.js';
+import { decodeRecordHeader, encodeRecordHeader, frameType, FrameType } from '../codec/frame.js';
 import { HopsafeError } from '../errors/index.js';
+import { catchShutdown } from './shutdown.js';
 import { cliLogger, logLevel, LOG_LEVEL_HELP, type LogLevel } from './logging.js';
 
-const USAGE = `usage: hopsafe demo [--url mqtt://host:port | --transport memory] [--duration S] [--log-level L]
+const USAGE = `usage: hopsafe demo [--broker mqtt://host:port [--prefix P] | --transport memory]
+                    [--duration S] [--log-level L]
 
-Starts the embedded MQTT broker (or uses --url), a control center and three DERs:
-der-1 in integrity-only mode, der-2 and der-3 in confidentiality mode.
+Starts the embedded MQTT broker (or uses --broker; --url is an alias), a control
+center and three DERs: der-1 in integrity-only mode, der-2 and der-3 in
+confidentiality mode. On an external broker a spy client subscribes to P/#
+(default ${DEFAULT_PREFIX}/#) to show what the broker sees, and publishes the
+tampered and replayed frames; the endpoints connect with client ids
+"<id>-demo-<random>" so that they never displace real clients.
+SIGINT/SIGTERM end the demo early (summary, exit 0).
   ${LOG_LEVEL_HELP}`;
 
 const DERS = [
@@ -30,10 +47,44 @@ const DERS = [
   { id: 'der-3', protection: 'confidentiality' as const },
 ];
 const CC = 'control-center';
-const W = 58;
+/** Every line fits this many columns. */
+export const DEMO_COLUMNS = 80;
+const LABEL = 8;
+const text = new TextDecoder();
+const encode = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o));
 
-function cut(s: string, n: number): string {
-  return s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n);
+/** Frame types that can carry application data (ACK frames are not shown). */
+const CARRIERS: ReadonlySet<number> = new Set([FrameType.HS_INIT, FrameType.DATA, FrameType.BATCH]);
+
+function typeOf(bytes: Uint8Array): number | undefined {
+  try {
+    return frameType(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The longest run of printable ASCII (≥ 16 bytes) in a frame — what anyone on the broker can read without a
+ * key: the payload of an integrity-mode record; nothing of a confidentiality-mode one. A run holding JSON is
+ * trimmed to its outermost braces (the HMAC tag that follows may start with printable bytes).
+ */
+export function readableText(bytes: Uint8Array): string | undefined {
+  let best = '';
+  let start = -1;
+  for (let i = 0; i <= bytes.length; i++) {
+    const b = bytes[i];
+    const printable = b !== undefined && b >= 0x20 && b <= 0x7e;
+    if (printable && start < 0) start = i;
+    if (!printable && start >= 0) {
+      if (i - start > best.length) best = String.fromCharCode(...bytes.subarray(start, i));
+      start = -1;
+    }
+  }
+  if (best.length < 16) return undefined;
+  const open = best.indexOf('{');
+  const close = best.lastIndexOf('}');
+  return open >= 0 && close > open ? best.slice(open, close + 1) : best;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -42,13 +93,16 @@ export async function run(argv: string[]): Promise<number> {
     args = parseArgs({
       args: argv,
       options: {
+        broker: { type: 'string' },
         url: { type: 'string' },
+        prefix: { type: 'string' },
         transport: { type: 'string' },
         duration: { type: 'string', default: '10' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
+      allowPositionals: false,
     });
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${USAGE}`);
@@ -58,172 +112,318 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const duration = Number(args.values.duration);
-  if (!Number.isFinite(duration) || duration <= 0 || duration > 3600) {
-    console.error('--duration must be a number of seconds in (0, 3600]');
+  const usageError = (message: string): number => {
+    console.error(`${message}\n\n${USAGE}`);
     return 2;
-  }
+  };
   let level: LogLevel;
   try {
     level = logLevel(args.values['log-level']);
   } catch (e) {
-    console.error((e as Error).message);
-    return 2;
+    return usageError((e as Error).message);
   }
   const logger = cliLogger('demo', level);
+  const duration = Number(args.values.duration);
+  if (!Number.isFinite(duration) || duration <= 0 || duration > 3600) return usageError('--duration must be a number of seconds in (0, 3600]');
   const useMemory = args.values.transport === 'memory';
-  if (args.values.transport && !useMemory) {
-    console.error(`unknown --transport ${args.values.transport} (use memory, or --url for MQTT)`);
-    return 2;
+  if (args.values.transport && !useMemory) return usageError(`unknown --transport ${args.values.transport} (use memory, or --broker for MQTT)`);
+  if (args.values.broker && args.values.url && args.values.broker !== args.values.url) return usageError('--url is an alias of --broker: give one of them');
+  const external = args.values.broker ?? args.values.url;
+  if (external && useMemory) return usageError('--broker and --transport memory exclude each other');
+  let prefix = DEFAULT_PREFIX;
+  try {
+    prefix = assertPrefix(args.values.prefix ?? DEFAULT_PREFIX);
+  } catch (e) {
+    return usageError(`--prefix: ${(e as Error).message}`);
   }
 
-  // 1. PKI in a temporary directory (what `hopsafe pki init` would write).
-  const dir = await mkdtemp(join(tmpdir(), 'hopsafe-demo-'));
-  const pki = await createTestPki({
-    endpoints: [{ id: CC, roles: ['OPERATOR', 'SECAUD'] }, ...DERS.map((d) => ({ id: d.id, roles: ['VIEWER'] }))],
-  });
-  await writeFile(join(dir, 'ca.pem'), pki.roots.join('\n'));
-  for (const [id, ident] of Object.entries(pki.identities)) {
-    await writeFile(join(dir, `${id}.pem`), ident.certificate);
-    await writeFile(join(dir, `${id}.key`), ident.privateKey, { mode: 0o600 });
-  }
-
-  // 2. Intermediary: embedded broker (default), external broker, or memory hub — all watched.
-  const lastFrame = new Map<string, Uint8Array>();
-  const replayable: Uint8Array[] = [];
-  let attack: 'none' | 'tamper' | 'replay' | 'done' = 'none';
-  const watcher: Interceptor = (f) => {
-    if (!f.to) return undefined;
-    lastFrame.set(`${f.from}>${f.to}`, f.bytes);
-    if (f.from === 'der-1' && frameType(f.bytes) === FrameType.DATA && replayable.length < 1) replayable.push(f.bytes);
-    if (attack === 'tamper' && f.from === 'der-3' && frameType(f.bytes) === FrameType.DATA) {
-      attack = 'replay';
-      const x = f.bytes.slice();
-      x[x.length - 3] = (x[x.length - 3] as number) ^ 0x01;
-      console.log(`${cut('!! broker flips one bit in a frame der-3 → control-center', W)} │`);
-      return x;
-    }
-    return undefined;
+  // Output: one function, every line cut to 80 columns; a closed stdout (EPIPE, `| head`) stops the demo quietly.
+  let stdoutClosed = false;
+  let stdoutFailed = false;
+  let stop!: (why: 'epipe' | NodeJS.Signals) => void;
+  const stopped = new Promise<'epipe' | NodeJS.Signals>((r) => (stop = r));
+  const onStdoutError = (e: NodeJS.ErrnoException): void => {
+    stdoutClosed = true;
+    if (e.code !== 'EPIPE') stdoutFailed = true;
+    stop('epipe');
   };
-  let broker: Awaited<ReturnType<typeof startBroker>> | undefined;
-  let makeTransport: () => Transport;
-  let inject: (bytes: Uint8Array) => Promise<void>;
-  if (useMemory) {
-    const hub = createMemoryHub({ logger });
-    hub.tap(watcher);
-    // The hub cannot publish as someone else: the replay rides right behind a genuine der-1 frame.
-    hub.tap((f) => {
-      if (attack !== 'replay' || f.from !== 'der-1' || f.to !== CC || !replayable[0]) return undefined;
-      attack = 'done';
-      console.log(`${cut('!! hub re-delivers an old der-1 frame (replay)', W)} │`);
-      return [f.bytes, replayable[0]];
-    });
-    makeTransport = () => hub.transport();
-    inject = async () => undefined;
-  } else {
-    let url = args.values.url;
-    if (!url) {
-      broker = await startBroker();
-      url = broker.url;
-    }
-    if (broker) broker.tap(watcher);
-    const u = url;
-    makeTransport = () => mqttTransport({ url: u, unsubscribeOnClose: true, logger });
-    inject = async (bytes) => {
-      if (broker) await broker.inject({ from: 'der-1', to: CC, bytes });
-    };
-  }
-  console.log(`hopsafe demo — ${useMemory ? 'in-memory hub' : broker ? `embedded MQTT broker ${broker.url}` : `MQTT broker ${args.values.url}`}; PKI in ${dir}`);
-  console.log(`${cut('WHAT THE BROKER SEES (hex)', W)} │ WHAT THE APPLICATION RECEIVES`);
-  console.log(`${'─'.repeat(W)}─┼─${'─'.repeat(50)}`);
+  process.stdout.on('error', onStdoutError);
+  /** Prints a line, cut to 80 columns unless `whole` (a path or URL, printed on a line of its own, is never cut). */
+  const out = (line: string, whole = false): void => {
+    if (stdoutClosed) return;
+    const chars = [...line];
+    process.stdout.write(`${!whole && chars.length > DEMO_COLUMNS ? `${chars.slice(0, DEMO_COLUMNS - 1).join('')}…` : line}\n`);
+  };
+  const labelled = (label: string, rest: string): void => out(`${label.padEnd(LABEL)}${rest}`);
 
-  // 3. Endpoints.
-  const started = Date.now();
+  // SIGINT/SIGTERM: the first ends the demo early (summary, cleanup, exit 0); a second exits at once
+  // (catchShutdown), and the 'exit' listener below still removes the keys.
+  const shutdown = catchShutdown();
+  void shutdown.requested.then((s) => stop(s));
+
+  // 1. PKI in a temporary directory (what `hopsafe pki init` would write); removed on every exit path.
+  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-demo-'));
+  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+
   const endpoints: Endpoint[] = [];
-  // [SPEC 5.5] The control center accepts both modes explicitly (by default an endpoint accepts only its own).
-  const cc = await createEndpoint({ id: CC, identity: pki.identities[CC]!, trust: { roots: pki.roots }, transport: makeTransport(), acceptProtection: ['integrity', 'confidentiality'], logger });
-  endpoints.push(cc);
-  const handshakeMs = new Map<string, number>();
-  const firstSendAt = new Map<string, number>();
-  const rejections: string[] = [];
-  const show = (from: string, to: string, text: string): void => {
-    const bytes = lastFrame.get(`${from}>${to}`);
-    const left = bytes ? `${from}→${to} ${toHex(bytes.subarray(0, 20))}… ${bytes.length}B` : `${from}→${to}`;
-    console.log(`${cut(left, W)} │ ${to}: ${text}`);
-  };
-  let setpoints = 0;
-  cc.on('message', (m) => {
-    show(m.from, CC, `${new TextDecoder().decode(m.data)}`);
-    const n = Number(JSON.parse(new TextDecoder().decode(m.data)).n);
-    if (n % 5 === 0) {
-      setpoints++;
-      void cc.send(m.from, new TextEncoder().encode(JSON.stringify({ setpoint: { P_MW: 3 + (n % 3) * 0.5 } }))).catch(() => undefined);
-    }
-  });
-  cc.on('reject', (r) => {
-    rejections.push(`${r.code} from ${r.from ?? '?'}`);
-    console.log(`${cut('', W)} │ ✗ control-center refused a frame from ${r.from}: ${r.code}`);
-  });
-  cc.on('key-update', (k) => console.log(`${cut(`(key update ${k.direction} with ${k.peer}, epoch ${k.epoch})`, W)} │`));
-  const ders = new Map<string, Endpoint>();
-  for (const d of DERS) {
-    const ep = await createEndpoint({ id: d.id, identity: pki.identities[d.id]!, trust: { roots: pki.roots }, transport: makeTransport(), protection: d.protection, logger });
-    ep.on('message', (m) => show(CC, d.id, new TextDecoder().decode(m.data)));
-    ep.on('session', (s) => {
-      handshakeMs.set(d.id, Date.now() - (firstSendAt.get(d.id) ?? Date.now()));
-      console.log(`${cut(`(session ${d.id}↔${s.peer}: ${s.suite}, ${s.protection}, 1 round trip)`, W)} │`);
+  let broker: RunningBroker | undefined;
+  let spy: MqttClient | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const pki = await createTestPki({
+      endpoints: [{ id: CC, roles: ['OPERATOR', 'SECAUD'] }, ...DERS.map((d) => ({ id: d.id, roles: ['VIEWER'] }))],
     });
-    ders.set(d.id, ep);
-    endpoints.push(ep);
-  }
+    writeFileSync(join(dir, 'ca.pem'), pki.roots.join('\n'));
+    for (const [id, ident] of Object.entries(pki.identities)) {
+      writeFileSync(join(dir, `${id}.pem`), ident.certificate);
+      writeFileSync(join(dir, `${id}.key`), ident.privateKey, { mode: 0o600 });
+    }
 
-  // 4. Telemetry every 200 ms; halfway: rekey, tamper, replay.
-  let n = 0;
-  const halfway = started + (duration * 1000) / 2;
-  let rekeyed = false;
-  const timer = setInterval(() => {
-    n++;
+    // 2. Intermediary: embedded broker (default), external broker (watched by a spy), or memory hub.
+    const lastFrame = new Map<string, Uint8Array>();
+    let replayable: Uint8Array | undefined;
+    let attack: 'none' | 'tamper' | 'replay' | 'done' = 'none';
+    const flip = (bytes: Uint8Array): Uint8Array => {
+      const x = bytes.slice();
+      x[x.length - 3] = (x[x.length - 3] as number) ^ 0x01;
+      return x;
+    };
+    /**
+     * A copy with another sequence number (the header is authenticated: ERR_BAD_MAC). A bit-flipped copy of a frame
+     * that was also delivered would be refused by the replay window first (ERR_REPLAY): the spy cannot stop the original.
+     */
+    const restamp = (bytes: Uint8Array): Uint8Array => {
+      const h = decodeRecordHeader(bytes);
+      const body = bytes.subarray(h.length);
+      const x = encodeRecordHeader(h.type, h.sessionId, h.epoch, h.seq + 1000, body.length);
+      x.set(body, x.length - body.length);
+      return x;
+    };
+    /** Records what the intermediary carries; returns the frame to tamper with when it is time to. */
+    const observe = (from: string, to: string, bytes: Uint8Array): Uint8Array | undefined => {
+      const type = typeOf(bytes);
+      if (type === undefined || !CARRIERS.has(type)) return undefined;
+      lastFrame.set(`${from}>${to}`, bytes);
+      if (from === 'der-1' && to === CC && type === FrameType.DATA) replayable ??= bytes;
+      if (attack === 'tamper' && from === 'der-3' && to === CC && type === FrameType.DATA) {
+        attack = 'replay';
+        return bytes;
+      }
+      return undefined;
+    };
+    let makeTransport: () => Transport;
+    let replay: (bytes: Uint8Array) => Promise<void>;
+    let where: string;
+    if (useMemory) {
+      const hub = createMemoryHub({ logger });
+      hub.tap((f) => {
+        if (!f.to) return undefined;
+        const x = observe(f.from, f.to, f.bytes);
+        if (!x) return undefined;
+        out('!! the hub flips one bit in a frame der-3 → control-center');
+        return flip(x);
+      });
+      // The hub cannot publish as someone else: the replay rides right behind a genuine der-1 frame.
+      hub.tap((f) => {
+        if (attack !== 'replay' || f.from !== 'der-1' || f.to !== CC || !replayable) return undefined;
+        attack = 'done';
+        out('!! the hub re-delivers an old der-1 frame (replay)');
+        return [f.bytes, replayable];
+      });
+      makeTransport = () => hub.transport();
+      replay = async () => undefined;
+      where = 'in-memory hub';
+    } else if (!external) {
+      broker = await startBroker();
+      const b = broker;
+      const tap: Interceptor = (f) => {
+        if (!f.to) return undefined;
+        const x = observe(f.from, f.to, f.bytes);
+        if (!x) return undefined;
+        out('!! the broker flips one bit in a frame der-3 → control-center');
+        return flip(x);
+      };
+      b.tap(tap);
+      makeTransport = () => mqttTransport({ url: b.url, prefix, unsubscribeOnClose: true, logger });
+      replay = (bytes) => b.inject({ prefix, from: 'der-1', to: CC, bytes });
+      where = `embedded MQTT broker ${b.url}`;
+    } else {
+      // A spy client on the external broker: it sees what the broker sees, and publishes the attacks.
+      const url = external;
+      const suffix = randomBytes(4).toString('hex');
+      const s = mqtt.connect(url, { clientId: `hopsafe-demo-spy-${suffix}`, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000 });
+      spy = s;
+      s.on('error', () => undefined);
+      await new Promise<void>((resolve, reject) => {
+        const fail = (e: Error): void => reject(new HopsafeError('ERR_TRANSPORT', `MQTT broker ${redact(url)}: ${e.message}`, { cause: e }));
+        s.once('error', fail);
+        s.once('connect', () => {
+          s.off('error', fail);
+          s.subscribe(`${prefix}/#`, { qos: 0 }, (err, granted) => {
+            if (err) return fail(err);
+            if ((granted ?? []).some((g) => g.qos >= 128)) return fail(new Error(`the broker refused the spy's subscription to ${prefix}/# (an ACL?)`));
+            resolve();
+          });
+        });
+      });
+      s.on('message', (topic, payload) => {
+        const t = parseFrameTopic(topic);
+        if (!t || t.prefix !== prefix) return;
+        const bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength).slice();
+        const x = observe(t.from, t.to, bytes);
+        if (x) {
+          // The spy cannot alter the frame in flight; it publishes an altered copy after it.
+          out('!! a broker client re-sends a der-3 frame with another sequence number');
+          s.publish(topic, Buffer.from(restamp(x)), { qos: 1 });
+        }
+      });
+      makeTransport = () => mqttTransport({ url, prefix, unsubscribeOnClose: true, clientId: (id) => `${id}-demo-${suffix}`, logger });
+      replay = (bytes) =>
+        new Promise<void>((resolve) => s.publish(frameTopic(prefix, CC, 'der-1'), Buffer.from(bytes), { qos: 1 }, () => resolve()));
+      where = `MQTT broker ${redact(url)}`;
+    }
+    out(`hopsafe demo — ${where}`, true);
+    if (spy) out(`watched by a spy client subscribed to ${prefix}/#`, true);
+    out('PKI (private keys, removed on exit):');
+    out(`  ${dir}`, true);
+    out(`${'broker'.padEnd(LABEL)}what the broker sees: sender→recipient, size, hex (+ readable text)`);
+    out(`${'app'.padEnd(LABEL)}what the application receives, verified`);
+    out('─'.repeat(DEMO_COLUMNS));
+
+    // 3. Endpoints.
+    const started = Date.now();
+    const handshakeMs = new Map<string, number>();
+    const firstSendAt = new Map<string, number>();
+    const rejections: string[] = [];
+    // An external broker's spy gets its copy about when the endpoint does: wait a moment so the line shows this frame.
+    const showDelayMs = external ? 40 : 0;
+    const show = (from: string, to: string, data: string): void => {
+      const render = (): void => {
+        const bytes = lastFrame.get(`${from}>${to}`);
+        if (bytes) {
+          const head = `${from}→${to} ${bytes.length} B `;
+          const room = DEMO_COLUMNS - LABEL - head.length - 1;
+          labelled('broker', `${head}${toHex(bytes.subarray(0, Math.max(1, Math.floor(room / 2))))}…`);
+          const readable = readableText(bytes);
+          if (readable) labelled('', `readable: ${readable}`);
+        }
+        labelled('app', `${to} ← ${data}`);
+      };
+      if (showDelayMs) setTimeout(render, showDelayMs).unref();
+      else render();
+    };
+    const open = (id: string, extra: { protection?: 'integrity' | 'confidentiality'; acceptProtection?: ('integrity' | 'confidentiality')[] }): Promise<Endpoint> =>
+      createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots }, transport: makeTransport(), logger, ...extra });
+    // [SPEC 5.5] The control center accepts both modes explicitly (by default an endpoint accepts only its own).
+    const cc = await open(CC, { acceptProtection: ['integrity', 'confidentiality'] });
+    endpoints.push(cc);
+    let setpoints = 0;
+    cc.on('message', (m) => {
+      const body = text.decode(m.data);
+      show(m.from, CC, body);
+      const n = Number((JSON.parse(body) as { n?: unknown }).n);
+      if (n % 5 === 0) {
+        setpoints++;
+        void cc.send(m.from, encode({ setpoint: { P_MW: 3 + (n % 3) * 0.5 } })).catch(() => undefined);
+      }
+    });
+    cc.on('reject', (r) => {
+      rejections.push(`${r.code} from ${r.from ?? '?'}`);
+      out(`✗ control-center refused a frame from ${r.from ?? '?'}: ${r.code}`);
+    });
+    cc.on('key-update', (k) => out(`(key update: ${k.direction} with ${k.peer}, epoch ${k.epoch})`));
+    const ders = new Map<string, Endpoint>();
+    for (const d of DERS) {
+      const ep = await open(d.id, { protection: d.protection });
+      ep.on('message', (m) => show(CC, d.id, text.decode(m.data)));
+      ep.on('session', (s) => {
+        handshakeMs.set(d.id, Date.now() - (firstSendAt.get(d.id) ?? Date.now()));
+        out(`session ${d.id}↔${s.peer}: ${s.protection}, ${s.suite}`);
+      });
+      ders.set(d.id, ep);
+      endpoints.push(ep);
+    }
+
+    // 4. Telemetry every 200 ms; halfway: rekey, tamper, replay. Ends after --duration, or early on a signal / EPIPE.
+    let n = 0;
+    const halfway = started + (duration * 1000) / 2;
+    let rekeyed = false;
+    timer = setInterval(() => {
+      n++;
+      for (const d of DERS) {
+        const ep = ders.get(d.id)!;
+        if (!firstSendAt.has(d.id)) firstSendAt.set(d.id, Date.now());
+        const t = { n, P_MW: +(4 + Math.sin(n / 5)).toFixed(2), U_kV: 20.1, f_Hz: 50.01 };
+        void ep.send(CC, encode(t)).catch((e: unknown) => out(`send failed: ${e instanceof HopsafeError ? e.code : String(e)}`));
+      }
+      if (!rekeyed && Date.now() >= halfway) {
+        rekeyed = true;
+        void cc.rekey('der-2').catch(() => undefined);
+        attack = 'tamper';
+        setTimeout(() => {
+          if (attack === 'replay' && replayable && !useMemory) {
+            attack = 'done';
+            out(external ? '!! a broker client re-publishes an old der-1 frame (replay)' : '!! the broker re-publishes an old der-1 frame (replay)');
+            void replay(replayable).catch(() => undefined);
+          }
+        }, 600).unref();
+      }
+    }, 200);
+    let early: 'epipe' | NodeJS.Signals | undefined;
+    let durationTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((r) => (durationTimer = setTimeout(r, duration * 1000))),
+      stopped.then((why) => {
+        early = why;
+      }),
+    ]);
+    clearTimeout(durationTimer);
+    clearInterval(timer);
+    timer = undefined;
+    if (early !== 'epipe') await new Promise((r) => setTimeout(r, 300));
+
+    // 5. Summary (not when stdout is gone).
+    out('─'.repeat(DEMO_COLUMNS));
+    if (early && early !== 'epipe') out(`(${early}: stopped early)`);
+    const s = cc.stats();
+    out(`control center: ${s.received} telemetry messages verified and delivered,`);
+    out(`  ${setpoints} setpoints sent, ${s.sessions} sessions`);
     for (const d of DERS) {
       const ep = ders.get(d.id)!;
-      if (!firstSendAt.has(d.id)) firstSendAt.set(d.id, Date.now());
-      const t = { n, id: d.id, P_MW: +(4 + Math.sin(n / 5)).toFixed(2), Q_MVAr: 0.3, U_kV: 20.1, f_Hz: 50.01 };
-      void ep.send(CC, new TextEncoder().encode(JSON.stringify(t))).catch((e: unknown) => {
-        console.log(`send failed: ${e instanceof HopsafeError ? e.code : String(e)}`);
-      });
+      const st = ep.stats();
+      // [SPEC 7.6] The control center's end-to-end acknowledgements, not the broker's PUBACKs.
+      // Reported not confirmed (e.g. the ACKs showed the tampered one missing, SPEC 7.6) plus still waiting.
+      const notConfirmed = st.unconfirmed + ep.unconfirmed(CC).length;
+      out(`${d.id} (${d.protection}): sent ${st.sent}, confirmed end to end ${st.confirmed}${notConfirmed ? `, ${notConfirmed} not confirmed` : ''}`);
+      out(`  received ${st.received}, handshake ${handshakeMs.get(d.id) ?? '?'} ms (1 round trip)`);
     }
-    if (!rekeyed && Date.now() >= halfway) {
-      rekeyed = true;
-      void cc.rekey('der-2').catch(() => undefined);
-      attack = 'tamper';
-      setTimeout(() => {
-        if (attack === 'replay' && replayable[0] && !useMemory) {
-          attack = 'done';
-          console.log(`${cut('!! broker re-publishes an old der-1 frame (replay)', W)} │`);
-          void inject(replayable[0]);
-        }
-      }, 600).unref();
+    out(`rejected by the control center: ${rejections.length ? rejections.join(', ') : 'none'}`);
+    return stdoutFailed ? 1 : 0;
+  } finally {
+    if (timer) clearInterval(timer);
+    for (const ep of endpoints) await ep.close().catch(() => undefined);
+    if (spy) {
+      const s = spy;
+      await new Promise<void>((r) => s.end(true, {}, () => r()));
     }
-  }, 200);
-  await new Promise((r) => setTimeout(r, duration * 1000));
-  clearInterval(timer);
-  await new Promise((r) => setTimeout(r, 300));
-
-  // 5. Summary.
-  console.log(`${'─'.repeat(W)}─┴─${'─'.repeat(50)}`);
-  const s = cc.stats();
-  console.log(`control center: ${s.received} telemetry messages verified and delivered, ${setpoints} setpoints sent, sessions ${s.sessions}`);
-  for (const d of DERS) {
-    const ep = ders.get(d.id)!;
-    const st = ep.stats();
-    // [SPEC 7.6] The control center's end-to-end acknowledgements, not the broker's PUBACKs.
-    const waiting = ep.unconfirmed(CC).length;
-    console.log(
-      `  ${d.id} (${d.protection}): sent ${st.sent}, confirmed end to end ${st.confirmed}${waiting ? `, ${waiting} not confirmed` : ''}, received ${st.received}, handshake ${handshakeMs.get(d.id) ?? '?'} ms (1 round trip)`,
-    );
+    await broker?.close().catch(() => undefined);
+    removeDir();
+    process.off('exit', removeDir);
+    process.stdout.off('error', onStdoutError);
+    // a write still queued for a closed stdout must not turn into an unhandled 'error' after we return
+    if (stdoutClosed) process.stdout.on('error', () => undefined);
   }
-  console.log(`rejected by the control center: ${rejections.length ? rejections.join(', ') : 'none'}`);
-  for (const ep of endpoints) await ep.close();
-  await broker?.close();
-  await rm(dir, { recursive: true, force: true });
-  return 0;
+}
+
+/** Drops credentials from a URL before it is printed. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '<invalid url>';
+  }
 }

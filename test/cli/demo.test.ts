@@ -1,36 +1,171 @@
 /**
  * `hopsafe demo` (what `npm start` runs): exits 0, the broker's tampered and replayed frames are refused by
  * the control center, and the tampered message is the one its sender does not see confirmed. [SPEC 7.1, 7.4, 7.6]
+ * Issue 16: every line fits 80 columns; integrity-mode payloads are shown readable next to the hex (and only
+ * those); the session lines name the protection mode; the temporary PKI directory is gone after every exit
+ * path (normal end, error, SIGINT/SIGTERM, EPIPE); `| head -n 3` ends quietly with exit 0; and the broker column
+ * works against an external broker (Mosquitto 127.0.0.1:1883, skipped when unreachable).
  */
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { freePort, requireOrSkip, serviceAvailable } from '../helpers/services.js';
 
-function demo(...args: string[]): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--duration', '3', ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+const ARGS = ['--import', 'tsx', 'src/cli/main.ts', 'demo'];
+const scratch: string[] = [];
+after(() => {
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
+});
+
+/** A private TMPDIR, so that the test sees exactly the demo's own temporary directories. */
+function privateTmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'hopsafe-demo-test-'));
+  scratch.push(d);
+  return d;
 }
+const demoDirs = (tmp: string): string[] => readdirSync(tmp).filter((n) => n.startsWith('hopsafe-demo-'));
+const pkiDir = (out: string): string | undefined => /^PKI \(private keys, removed on exit\):\n {2}(\S+)$/m.exec(out)?.[1];
+
+function demo(tmp: string, ...args: string[]): { status: number | null; out: string; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...ARGS, '--duration', '3', ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TMPDIR: tmp } });
+  return { status: r.status, out: `${r.stdout}${r.stderr}`, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** What every complete run shows, whatever the intermediary. */
+function checkRun(out: string, tmp: string): void {
+  const lines = out.split('\n');
+  const wide = lines.filter((l) => [...l].length > 80);
+  assert.deepEqual(wide, [], 'every line fits 80 columns');
+  // [SPEC 5.5] the session lines name the protection mode
+  assert.match(out, /^session der-1↔control-center: integrity, \w+$/m);
+  for (const id of ['der-2', 'der-3']) assert.match(out, new RegExp(`^session ${id}↔control-center: confidentiality, \\w+$`, 'm'));
+  // integrity-mode frames are shown readable next to the hex; confidentiality-mode ones never
+  const readable = lines.flatMap((l, i) => (l.trimStart().startsWith('readable:') ? [{ text: l, broker: lines[i - 1] ?? '' }] : []));
+  assert.ok(readable.length >= 3, `readable lines: ${readable.length}`);
+  for (const r of readable) {
+    assert.match(r.broker, /^broker {2}(der-1→control-center|control-center→der-1) \d+ B [0-9a-f]+…$/, `readable text only under an integrity-mode frame: ${r.broker}`);
+    assert.match(r.text, /readable: \{"(n|setpoint)":/);
+  }
+  const conf = lines.filter((l) => /^broker {2}(der-[23]→control-center|control-center→der-[23]) /.test(l));
+  assert.ok(conf.length >= 6, 'confidentiality-mode frames are shown (hex)');
+  assert.ok(!lines.some((l, i) => conf.includes(lines[i - 1] ?? '') && l.includes('readable:')), 'no readable text under a confidentiality-mode frame');
+  const dir = pkiDir(out);
+  assert.ok(dir && dir.startsWith(tmp), `the PKI directory is printed: ${dir}`);
+  assert.equal(existsSync(dir), false, 'the PKI directory is removed');
+  assert.deepEqual(demoDirs(tmp), []);
+}
+
+const line = (out: string, id: string): string => out.split('\n').find((l) => l.startsWith(`${id} (`)) ?? '';
 
 for (const [name, args] of [
   ['embedded MQTT broker', []],
   ['memory hub', ['--transport', 'memory']],
 ] as const) {
-  test(`[SPEC 7.1, 7.4, 7.6] demo on the ${name}: exit 0; tampered and replayed frames refused; only the tampered message unconfirmed`, () => {
-    const { status, out } = demo(...args);
+  test(`[SPEC 7.1, 7.4, 7.6] demo on the ${name}: exit 0; tampered and replayed frames refused; only the tampered message unconfirmed; 80 columns; PKI removed`, () => {
+    const tmp = privateTmp();
+    const { status, out } = demo(tmp, ...args);
     assert.equal(status, 0, out);
     assert.match(out, /rejected by the control center: ERR_BAD_MAC from der-3, ERR_REPLAY from der-1/);
-    const line = (id: string): string => out.split('\n').find((l) => l.trimStart().startsWith(`${id} (`)) ?? '';
     for (const id of ['der-1', 'der-2']) {
-      const m = /sent (\d+), confirmed end to end (\d+), received/.exec(line(id));
-      assert.ok(m && m[1] === m[2] && Number(m[1]) > 0, `${id}: everything confirmed (${line(id)})`);
+      const m = /sent (\d+), confirmed end to end (\d+)$/.exec(line(out, id));
+      assert.ok(m && m[1] === m[2] && Number(m[1]) > 0, `${id}: everything confirmed (${line(out, id)})`);
     }
-    const m3 = /sent (\d+), confirmed end to end (\d+), 1 not confirmed/.exec(line('der-3'));
-    assert.ok(m3 && Number(m3[2]) === Number(m3[1]) - 1, `der-3: the tampered message is the one not confirmed (${line('der-3')})`);
+    const m3 = /sent (\d+), confirmed end to end (\d+), 1 not confirmed$/.exec(line(out, 'der-3'));
+    assert.ok(m3 && Number(m3[2]) === Number(m3[1]) - 1, `der-3: the tampered message is the one not confirmed (${line(out, 'der-3')})`);
     assert.doesNotMatch(out, /send failed/);
+    checkRun(out, tmp);
   });
 }
 
+test('[SPEC 7.1, 7.4] demo --broker mqtt://127.0.0.1:1883 (Mosquitto): a spy shows what the broker carries; its forged and replayed copies are refused', async (t) => {
+  if (!requireOrSkip(t, 'Mosquitto 127.0.0.1:1883', await serviceAvailable('127.0.0.1', 1883))) return;
+  const tmp = privateTmp();
+  // a prefix of its own: other tests on the same Mosquitto use the default one
+  const prefix = `hopsafe-demo-${randomBytes(4).toString('hex')}`;
+  const { status, out } = demo(tmp, '--broker', 'mqtt://127.0.0.1:1883', '--prefix', prefix);
+  assert.equal(status, 0, out);
+  assert.match(out, new RegExp(`^hopsafe demo — MQTT broker mqtt://127.0.0.1:1883\nwatched by a spy client subscribed to ${prefix}/#$`, 'm'));
+  assert.match(out, /rejected by the control center: ERR_BAD_MAC from der-3, ERR_REPLAY from der-1/);
+  // the spy only adds copies: every genuine message is confirmed
+  for (const id of ['der-1', 'der-2', 'der-3']) {
+    const m = /sent (\d+), confirmed end to end (\d+)$/.exec(line(out, id));
+    assert.ok(m && m[1] === m[2] && Number(m[1]) > 0, `${id}: everything confirmed (${line(out, id)})`);
+  }
+  assert.doesNotMatch(out, /send failed/);
+  checkRun(out, tmp);
+});
+
+test('demo | head -n 3: EPIPE ends it quietly (exit 0, nothing on stderr, long before --duration) and the PKI directory is removed', () => {
+  const tmp = privateTmp();
+  const started = Date.now();
+  const r = spawnSync('bash', ['-c', `"${process.execPath}" ${ARGS.join(' ')} --duration 60 2>"$ERR" | head -n 3; echo "exit \${PIPESTATUS[0]}"`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, TMPDIR: tmp, ERR: join(tmp, 'stderr.txt') },
+  });
+  const elapsed = Date.now() - started;
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 4, r.stdout);
+  assert.match(lines[0]!, /^hopsafe demo — embedded MQTT broker/);
+  assert.equal(lines[3], 'exit 0', `the demo's own exit status: ${r.stdout}`);
+  assert.equal(spawnSync('cat', [join(tmp, 'stderr.txt')], { encoding: 'utf8' }).stdout, '', 'nothing on stderr');
+  assert.ok(elapsed < 40_000, `ended by EPIPE, not by --duration 60 (${elapsed} ms)`);
+  assert.deepEqual(demoDirs(tmp), []);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`demo ends early on ${signal}: summary, exit 0, PKI directory removed`, async () => {
+    const tmp = privateTmp();
+    const child = spawn(process.execPath, [...ARGS, '--duration', '60'], { env: { ...process.env, TMPDIR: tmp } });
+    let out = '';
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/^app {5}control-center ← /m.test(out)) resolve();
+      });
+      void exited.then(() => reject(new Error(`exited before the first message: ${out}`)));
+    });
+    const dir = pkiDir(out);
+    assert.ok(dir && existsSync(dir), 'the PKI directory exists while the demo runs');
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await exited;
+    clearTimeout(timer);
+    assert.equal(code, 0, out);
+    assert.match(out, new RegExp(`^\\(${signal}: stopped early\\)$`, 'm'));
+    assert.match(out, /^rejected by the control center: /m);
+    assert.equal(existsSync(dir), false);
+    assert.deepEqual(demoDirs(tmp), []);
+  });
+}
+
+test('demo --broker on a port nobody listens on: exit 1 with the transport error, PKI directory removed', async () => {
+  const tmp = privateTmp();
+  const port = await freePort();
+  const r = demo(tmp, '--broker', `mqtt://127.0.0.1:${port}`);
+  assert.equal(r.status, 1, r.out);
+  assert.match(r.stderr, /ERR_TRANSPORT/);
+  assert.deepEqual(demoDirs(tmp), []);
+});
+
 test('demo: bad arguments exit 2 with usage', () => {
-  assert.equal(demo('--duration', 'x').status, 2);
-  assert.equal(demo('--transport', 'carrier-pigeon').status, 2);
+  const tmp = privateTmp();
+  for (const args of [
+    ['--duration', 'x'],
+    ['--transport', 'carrier-pigeon'],
+    ['--broker', 'mqtt://127.0.0.1:1883', '--transport', 'memory'],
+    ['--broker', 'mqtt://a:1', '--url', 'mqtt://b:1'],
+    ['--prefix', 'a/#'],
+  ]) {
+    const r = demo(tmp, ...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.out}`);
+    assert.match(r.stderr, /usage: hopsafe demo/, args.join(' '));
+  }
+  assert.deepEqual(demoDirs(tmp), [], 'a usage error creates no PKI directory');
 });
