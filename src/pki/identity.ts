@@ -15,6 +15,7 @@ import { parseAttributeCertificate } from './attribute-cert.js';
 import { decodeRoleInformation, type DecodedRole } from './roles.js';
 import { namesEndpoint } from './names.js';
 import { refuse } from './refusal.js';
+import { privateKeyPkcs8 } from './private-key.js';
 
 export interface LoadIdentityOptions {
   /** RFC 5755 attribute certificates (PEM "ATTRIBUTE CERTIFICATE" or DER) to present in the ClearToken. */
@@ -23,15 +24,15 @@ export interface LoadIdentityOptions {
 }
 
 export function loadPrivateKey(input: PemOrDer): KeyObject {
-  const [der] = derObjects(input, ['PRIVATE KEY'], 'private key');
+  const der = privateKeyPkcs8(input);
   try {
-    screenPkcs8(der as Uint8Array); // shared strict screening before node:crypto sees the key
+    screenPkcs8(der); // shared strict screening before node:crypto sees the key
   } catch (e) {
     if (e instanceof HopsafeError && e.code === 'ERR_UNSUPPORTED') throw e;
     throw new HopsafeError('ERR_MALFORMED', `private key: ${(e as Error).message}`, { cause: e });
   }
   try {
-    return createPrivateKey({ key: Buffer.from(der as Uint8Array), format: 'der', type: 'pkcs8' });
+    return createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
   } catch (e) {
     throw new HopsafeError('ERR_MALFORMED', 'private key is not valid PKCS#8', { cause: e });
   }
@@ -53,10 +54,10 @@ export function loadIdentity(input: { certificate: PemOrDer; privateKey: PemOrDe
   if (!leaf) throw new HopsafeError('ERR_MALFORMED', 'identity certificate chain is empty');
   // One import of the private key (screened by the provider, SPEC 4.4): OpenSSL 3's PKCS#8 decoder and key
   // encoders are slow, and an endpoint host may load thousands of identities (one per simulated peer).
-  const [keyDer] = derObjects(input.privateKey, ['PRIVATE KEY'], 'private key');
+  const keyDer = privateKeyPkcs8(input.privateKey); // [SPEC 4.4] PKCS#8 or SEC1 EC
   let privateKey: ReturnType<CryptoProvider['importPrivateKey']>;
   try {
-    privateKey = provider.importPrivateKey(keyDer as Uint8Array);
+    privateKey = provider.importPrivateKey(keyDer);
   } catch (e) {
     if (e instanceof HopsafeError && e.code === 'ERR_UNSUPPORTED') throw e;
     throw new HopsafeError('ERR_MALFORMED', `private key: ${(e as Error).message}`, { cause: e });
