@@ -117,7 +117,11 @@ export class Endpoint extends TypedEmitter {
       const confirm = options.confirm === true;
       if (confirm && this.cfg.acks.track === 0) throw new HopsafeError('ERR_CONFIG', 'confirm needs acks.track > 0');
       const max = this.transport.maxFrameSize - MAX_RECORD_OVERHEAD;
-      if (data.length > max) throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `${data.length} bytes of payload: ${this.transport.name} carries at most ${max}`);
+      if (data.length > max)
+        throw new HopsafeError(
+          'ERR_PAYLOAD_TOO_LARGE',
+          `${data.length} bytes of payload: at most ${max} fit one ${this.transport.name} frame (maxFrameSize ${this.transport.maxFrameSize} minus ${MAX_RECORD_OVERHEAD} bytes of record overhead)`,
+        );
       const slot = this.slotFor(peerId);
       try {
         // [metrics] timed only on an established session (a handshake's wait is the handshake histogram's)

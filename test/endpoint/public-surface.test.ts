@@ -25,3 +25,21 @@ test('an application cannot emit a fake message on an endpoint; listeners and ev
     await c.close();
   }
 });
+
+test('[SPEC 8.2] a payload too large for the transport: the message says how many payload bytes fit, and the frame limit once', async () => {
+  const c = await cast(['cc', 'der-1']);
+  try {
+    const max = c.eps['der-1']!['transport' as never] as unknown as { maxFrameSize: number };
+    const big = new Uint8Array(max.maxFrameSize);
+    await assert.rejects(c.eps['der-1']!.send('cc', big), (e: unknown) => {
+      const m = String((e as Error).message);
+      assert.equal((e as { code?: string }).code, 'ERR_PAYLOAD_TOO_LARGE');
+      assert.match(m, new RegExp(`^${big.length} bytes of payload: at most ${max.maxFrameSize - 67} fit one memory frame \\(maxFrameSize ${max.maxFrameSize} minus 67 bytes of record overhead\\)$`));
+      return true;
+    });
+    // exactly the announced limit is accepted
+    await c.eps['der-1']!.send('cc', new Uint8Array(max.maxFrameSize - 67), { confirm: true });
+  } finally {
+    await c.close();
+  }
+});
