@@ -211,7 +211,10 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
         opened.push(t);
         (proxies.get(side) as Map<string, Transport>).set(id, t);
         const max = t.maxFrameSize;
-        opens.push(t.open(id, (frame) => forward(side, id, frame, max)));
+        const opening = t.open(id, (frame) => forward(side, id, frame, max));
+        // A later factory may throw before these are awaited (e.g. a missing XMPP credential): never unhandled.
+        opening.catch(() => undefined);
+        opens.push(opening);
       }
     }
     const results = await Promise.allSettled(opens);
