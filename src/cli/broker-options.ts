@@ -4,7 +4,7 @@
  * variables HOPSAFE_BROKER_USERNAME / HOPSAFE_BROKER_PASSWORD; a flag wins over its variable). The password is
  * never printed. File errors name the flag (`--broker-ca nope.pem: no such file`).
  */
-import { readFileSync } from 'node:fs';
+import { readOptionPem as readPem } from './read-option-file.js';
 import { HopsafeError } from '../errors/index.js';
 import type { BrokerConnection } from '../bindings/broker-connection.js';
 
@@ -30,26 +30,6 @@ export interface BrokerFlagValues {
   readonly 'broker-key'?: string | undefined;
   readonly username?: string | undefined;
   readonly password?: string | undefined;
-}
-
-const REASONS: Record<string, string> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'no such file',
-};
-
-function readPem(flag: string, path: string | undefined): Buffer | undefined {
-  if (path === undefined) return undefined;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? '';
-    throw new HopsafeError('ERR_CONFIG', `--${flag} ${path}: ${REASONS[code] ?? (code || 'cannot read')}`);
-  }
-  if (!bytes.toString('latin1').includes('-----BEGIN ')) throw new HopsafeError('ERR_CONFIG', `--${flag} ${path}: not a PEM file`);
-  return bytes;
 }
 
 /** Reads the files and resolves flag/environment precedence. Throws ERR_CONFIG naming the flag. */

@@ -3,7 +3,7 @@
  * stdout — for scripts, other languages and CI interop. Exits cleanly on EOF.
  */
 import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
+import { readOptionPem } from './read-option-file.js';
 import { createInterface } from 'node:readline';
 import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
 import type { Transport } from '../bindings/transport.js';
@@ -27,7 +27,7 @@ type Protection = (typeof PROTECTIONS)[number];
 
 const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [--crl FILE] --url URL
                     [--protection integrity|confidentiality] [--prefix P]
-                    [--suite NAME]... [--accept-protection MODE[,MODE]]... [--echo]
+                    [--suite NAME]... [--accept-protection MODE[,MODE]]... [--echo] [--exit-on-error]
                     [--broker-ca FILE] [--broker-cert FILE --broker-key FILE] [--username NAME] [--password SECRET]
                     [--log-level L] [--metrics-port N [--metrics-host H]]
 
@@ -37,6 +37,9 @@ URL: mqtt://host:port (or mqtts://, ws://, wss://) or amqp://host:port (or amqps
 --accept-protection: the modes accepted from an initiating peer (repeatable or comma-separated).
   ${LOG_LEVEL_HELP}
   ${METRICS_HELP}
+--exit-on-error: exit 3 if any error, reject or unconfirmed event was printed (for CI scripts).
+Exit codes: 0 done; 1 a fatal error (one line on stderr: a file an option names, the broker, the identity);
+            2 a usage error; 3 with --exit-on-error, errors were reported.
 --echo: send every accepted message back to its sender and obey conformance control messages (SPEC Annex C);
         runs until SIGINT/SIGTERM, even after stdin ends.
 stdin (JSON lines):  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey":"der-17"}  {"stats":true}
@@ -46,6 +49,11 @@ stdout (JSON lines): {"event":"metrics","url":…} (with --metrics-port, before 
                      (a refused input line: {"event":"error","code":"ERR_INPUT","line":N,"path":"extra","message":…})
 
 ${BROKER_USAGE}`;
+
+/** [issue 16] A PEM file of an option, as text; errors name the option. */
+function pemText(flag: string, path: string): string {
+  return (readOptionPem(flag, path) as Buffer).toString('utf8');
+}
 
 function out(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -84,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
         echo: { type: 'boolean' },
+        'exit-on-error': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -144,11 +153,14 @@ export async function run(argv: string[]): Promise<number> {
       collectDefaultMetrics({ register: registry });
       server = await serveMetrics(registry, port, values['metrics-host']);
     }
+    const transport = transportFor(url, values.prefix, broker, logger);
+    // [issue 16] Connection changes are events too, so a CI script sees a broker going away.
+    transport.onStatus?.((status) => out({ event: 'transport', status }));
     ep = await createEndpoint({
       id,
-      identity: { certificate: await readFile(cert, 'utf8'), privateKey: await readFile(key, 'utf8') },
-      trust: { roots: [await readFile(trust, 'utf8')], ...(values.crl ? { crls: [await readFile(values.crl, 'utf8')] } : {}) },
-      transport: transportFor(url, values.prefix, broker, logger),
+      identity: { certificate: pemText('cert', cert), privateKey: pemText('key', key) },
+      trust: { roots: [pemText('trust', trust)], ...(values.crl ? { crls: [pemText('crl', values.crl)] } : {}) },
+      transport,
       protection: values.protection,
       logger,
       ...(registry ? { metrics: { registry } } : {}),
@@ -160,11 +172,18 @@ export async function run(argv: string[]): Promise<number> {
     throw e;
   }
   ep.on('message', (m) => out({ event: 'message', from: m.from, data: toBase64(m.data), roles: m.roles }));
-  ep.on('reject', (r) => out({ event: 'reject', code: r.code, ...(r.from ? { from: r.from } : {}) }));
+  let errors = 0;
+  ep.on('reject', (r) => {
+    errors++;
+    out({ event: 'reject', code: r.code, ...(r.from ? { from: r.from } : {}) });
+  });
   ep.on('session', (s) => out({ event: 'session', peer: s.peer, suite: s.suite, protection: s.protection, role: s.role }));
   ep.on('key-update', (k) => out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
   ep.on('session-closed', (s) => out({ event: 'session-closed', peer: s.peer, reason: s.reason }));
-  ep.on('unconfirmed', (u) => out({ event: 'unconfirmed', peer: u.peer, code: u.code, data: u.messages.map(toBase64) }));
+  ep.on('unconfirmed', (u) => {
+    errors++;
+    out({ event: 'unconfirmed', peer: u.peer, code: u.code, data: u.messages.map(toBase64) });
+  });
   if (server) out({ event: 'metrics', url: server.url });
   if (values.echo) attachEcho(ep, (peer, e) => out({ event: 'error', code: isHopsafeError(e) ? e.code : 'ERR_INPUT', peer }));
   const stopped = values.echo ? untilStopped() : undefined;
@@ -177,6 +196,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   const fail = (line: number, e: unknown, path?: string): void => {
     const code = isHopsafeError(e) ? e.code : 'ERR_INPUT';
+    errors++;
     out({ event: 'error', code, line, ...(path !== undefined ? { path } : {}), message: e instanceof Error ? e.message : String(e) });
   };
   let n = 0;
@@ -219,6 +239,7 @@ export async function run(argv: string[]): Promise<number> {
   await stopped;
   await ep.close();
   await server?.close();
-  out({ event: 'closed' });
-  return 0;
+  out({ event: 'closed', ...(values['exit-on-error'] ? { errors } : {}) });
+  // [issue 16] --exit-on-error: a CI script fails when anything went wrong (see the exit codes in --help).
+  return values['exit-on-error'] && errors > 0 ? 3 : 0;
 }

@@ -1,0 +1,55 @@
+/**
+ * `hopsafe peer` as a CI tool (issue 16): file errors name the option, transport status is an event, and
+ * --exit-on-error makes reported errors fail the process.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestPki } from '../../src/testing/index.js';
+import { serviceAvailable, requireOrSkip } from '../helpers/services.js';
+
+const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+async function files(t: { after(fn: () => void): void }): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-peer-ci-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const pki = await createTestPki({ endpoints: [{ id: 'ci-peer-1' }] });
+  const id = pki.identities['ci-peer-1']!;
+  writeFileSync(join(dir, 'cert.pem'), id.certificate);
+  writeFileSync(join(dir, 'key.pem'), id.privateKey);
+  writeFileSync(join(dir, 'ca.pem'), pki.roots[0] as string);
+  return ['--id', 'ci-peer-1', '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem'), '--trust', join(dir, 'ca.pem'), '--url', 'mqtt://127.0.0.1:1883', '--prefix', 'hopsafe-ci-test'];
+}
+
+test('hopsafe peer: a file an option names that cannot be read is one line naming the option, exit 1, no stack', async (t) => {
+  const base = await files(t);
+  for (const [flag, extra] of [
+    ['--crl', ['--crl', 'nope.pem']],
+    ['--cert', base.map((a, i) => (base[i - 1] === '--cert' ? 'nope.pem' : a))],
+  ] as const) {
+    const args = flag === '--crl' ? [...base, ...extra] : [...extra];
+    const r = spawnSync(process.execPath, [MAIN, 'peer', ...args], { encoding: 'utf8', input: '', timeout: 30_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr.trim(), `hopsafe: ERR_CONFIG: ${flag} nope.pem: no such file`);
+  }
+});
+
+test('hopsafe peer: transport status events; --exit-on-error exits 3 after an error event, 0 without the flag', async (t) => {
+  if (!requireOrSkip(t, 'Mosquitto 127.0.0.1:1883', await serviceAvailable('127.0.0.1', 1883))) return;
+  const base = await files(t);
+  const bad = '{"to":"nobody"}\n'; // "to" without "data": an ERR_INPUT event
+  const r = spawnSync(process.execPath, [MAIN, 'peer', ...base, '--exit-on-error'], { encoding: 'utf8', input: bad, timeout: 30_000 });
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; status?: string; code?: string; errors?: number });
+  assert.ok(events.some((e) => e.event === 'transport' && e.status === 'connected'), r.stdout);
+  assert.ok(events.some((e) => e.event === 'error' && e.code === 'ERR_INPUT'), r.stdout);
+  assert.deepEqual(events.at(-1), { event: 'closed', errors: 1 });
+  assert.equal(r.status, 3, r.stderr);
+  const plain = spawnSync(process.execPath, [MAIN, 'peer', ...base], { encoding: 'utf8', input: bad, timeout: 30_000 });
+  assert.equal(plain.status, 0, plain.stderr);
+  const good = spawnSync(process.execPath, [MAIN, 'peer', ...base, '--exit-on-error'], { encoding: 'utf8', input: '{"stats":true}\n', timeout: 30_000 });
+  assert.equal(good.status, 0, good.stdout + good.stderr);
+});
