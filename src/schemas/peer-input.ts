@@ -57,6 +57,9 @@ export function parsePeerInput(value: unknown): { ok: true; input: PeerInput } |
   const path = issue.path.map(String).join('.');
   const head = issue.path[0];
   const present = typeof head === 'string' && Object.hasOwn(value, head);
-  const message = issue.code === 'invalid_type' ? (present ? `expected ${issue.expected}` : 'required') : issue.message;
+  // A missing field is named with what asked for it: `"to" requires "data"` (the line's kind comes from its keys).
+  const given = kind.keys.find((k) => keys.includes(k));
+  const missing = given !== undefined && given !== head ? `required: ${JSON.stringify(given)} requires ${JSON.stringify(head)}` : 'required';
+  const message = issue.code === 'invalid_type' ? (present ? `expected ${issue.expected}` : missing) : issue.message;
   return refuse(path, message);
 }

@@ -150,7 +150,7 @@ test('hopsafe peer: an invalid input line is an ERR_INPUT event naming the path 
     assert.deepEqual(e.map((x) => x.path), ['extra', 'force', 'data', 'confirm', 'launch', '']);
     assert.match(String(e[0]?.message), /^extra: unknown key \(a send line takes to, data and confirm\)$/);
     assert.match(String(e[1]?.message), /^force: unknown key/);
-    assert.match(String(e[2]?.message), /^data: required$/);
+    assert.match(String(e[2]?.message), /^data: required: "to" requires "data"$/);
     assert.match(String(e[3]?.message), /^confirm: expected boolean$/);
     assert.match(String(e[4]?.message), /^launch: unknown key: expected /);
     assert.match(String(e[5]?.message), /^expected a JSON object/);
