@@ -7,6 +7,7 @@ import { PolicySchema } from './policy.js';
 import { vectorFileSchema } from './vectors.js';
 import { peerInputSchema } from './peer-input.js';
 import { endpointConfigSchema } from './endpoint-options.js';
+import { peerOutputSchema } from './peer-output.js';
 
 const bytesAsPem = z.string().describe('PEM text (DER bytes are accepted by the API, not in JSON)');
 
@@ -14,6 +15,7 @@ export const JSON_SCHEMAS: Record<string, () => unknown> = {
   'policy.schema.json': () => z.toJSONSchema(PolicySchema, { io: 'input' }),
   'test-vector.schema.json': () => z.toJSONSchema(vectorFileSchema),
   'peer-input.schema.json': () => z.toJSONSchema(peerInputSchema),
+  'peer-output.schema.json': () => z.toJSONSchema(peerOutputSchema),
   'endpoint-config.schema.json': () =>
     z.toJSONSchema(
       endpointConfigSchema.extend({

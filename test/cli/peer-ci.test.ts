@@ -5,12 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestPki } from '../../src/testing/index.js';
 import { serviceAvailable, requireOrSkip } from '../helpers/services.js';
+import { cliPeerFixture, startCliPeer } from '../helpers/cli-peer.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -52,4 +53,37 @@ test('hopsafe peer: transport status events; --exit-on-error exits 3 after an er
   assert.equal(plain.status, 0, plain.stderr);
   const good = spawnSync(process.execPath, [MAIN, 'peer', ...base, '--exit-on-error'], { encoding: 'utf8', input: '{"stats":true}\n', timeout: 30_000 });
   assert.equal(good.status, 0, good.stdout + good.stderr);
+});
+
+test('every event two hopsafe peers print in a session validates against schemas/peer-output.schema.json', async (t) => {
+  if (!requireOrSkip(t, 'Mosquitto 127.0.0.1:1883', await serviceAvailable('127.0.0.1', 1883))) return;
+  const { default: Ajv } = await import('ajv/dist/2020.js');
+  const schema = JSON.parse(readFileSync(fileURLToPath(new URL('../../schemas/peer-output.schema.json', import.meta.url)), 'utf8')) as object;
+  const validate = new (Ajv as unknown as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown } })({ strict: false }).compile(schema);
+  const fx = await cliPeerFixture(['ci-out-a', 'ci-out-b']);
+  t.after(() => rmSync(fx.dir, { recursive: true, force: true }));
+  const url = 'mqtt://127.0.0.1:1883';
+  const a = startCliPeer([...fx.args('ci-out-a', url), '--prefix', 'hopsafe-out-test']);
+  const b = startCliPeer([...fx.args('ci-out-b', url), '--prefix', 'hopsafe-out-test']);
+  try {
+    await Promise.all([a.next((e) => e.event === 'ready'), b.next((e) => e.event === 'ready')]);
+    a.write({ to: 'ci-out-b', data: Buffer.from('hello').toString('base64'), confirm: true });
+    await a.next((e) => e.event === 'confirmed');
+    await b.next((e) => e.event === 'message');
+    a.write({ rekey: 'ci-out-b' });
+    await a.next((e) => e.event === 'rekeyed');
+    a.write({ to: 'ci-out-b' });
+    await a.next((e) => e.event === 'error');
+    a.write({ stats: true });
+    await a.next((e) => e.event === 'stats');
+  } finally {
+    a.proc.stdin.end();
+    b.proc.stdin.end();
+    await Promise.all([a.exit, b.exit]);
+  }
+  const all = [...a.events, ...b.events];
+  const kinds = new Set(all.map((e) => e.event));
+  for (const k of ['ready', 'transport', 'session', 'confirmed', 'message', 'rekeyed', 'key-update', 'error', 'stats', 'closed']) assert.ok(kinds.has(k), `saw ${k}: ${[...kinds].join(',')}`);
+  for (const e of all) assert.ok(validate(e), `${JSON.stringify(e)}: ${JSON.stringify(validate.errors)}`);
+  assert.equal(validate({ event: 'message', from: 'x' }), false, 'the schema refuses an incomplete event');
 });
