@@ -17,7 +17,8 @@ import { cliPeerFixture, startCliPeer, type CliPeer } from '../helpers/cli-peer.
 const binary = mosquittoBinary();
 const passwd = mosquittoPasswdBinary();
 const tools = binary !== undefined && passwd !== undefined && opensslAvailable();
-const PASSWORDS = { 'der-1': randomBytes(9).toString('base64url'), 'control-center': randomBytes(9).toString('base64url') };
+// A leading letter: a base64url password may start with '-', which parseArgs reads as an option (use --password=… then).
+const PASSWORDS = { 'der-1': `p${randomBytes(9).toString('base64url')}`, 'control-center': `p${randomBytes(9).toString('base64url')}` };
 let broker: SecureMosquitto | undefined;
 const started: CliPeer[] = [];
 const dirs: string[] = [];
