@@ -43,7 +43,7 @@ Exit codes: 0 done; 1 a fatal error (one line on stderr: a file an option names,
 --echo: send every accepted message back to its sender and obey conformance control messages (SPEC Annex C);
         runs until SIGINT/SIGTERM, even after stdin ends.
 stdin (JSON lines):  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey":"der-17"}  {"stats":true}
-stdout (JSON lines): {"event":"metrics","url":…} (with --metrics-port, before ready) {"event":"ready"} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
+stdout (JSON lines): {"event":"metrics","url":…} (with --metrics-port, before ready) {"event":"ready"} {"event":"transport","status":…} {"event":"handshake","peer":…} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
                      {"event":"sent","to":…,"line":N} ("confirmed" instead with "confirm":true: the peer acknowledged it)
                      {"event":"unconfirmed","peer":…,"code":…,"data":[…]} {"event":"reject","code":…} {"event":"error","code":…,"line":N}
                      (a refused input line: {"event":"error","code":"ERR_INPUT","line":N,"path":"extra","message":…})
@@ -177,6 +177,7 @@ export async function run(argv: string[]): Promise<number> {
     errors++;
     out({ event: 'reject', code: r.code, ...(r.from ? { from: r.from } : {}) });
   });
+  ep.on('handshake', (h) => out({ event: 'handshake', peer: h.peer }));
   ep.on('session', (s) => out({ event: 'session', peer: s.peer, suite: s.suite, protection: s.protection, role: s.role }));
   ep.on('key-update', (k) => out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
   ep.on('session-closed', (s) => out({ event: 'session-closed', peer: s.peer, reason: s.reason }));

@@ -328,7 +328,10 @@ export class Endpoint extends TypedEmitter {
     for (const a of actions) {
       switch (a.type) {
         case 'transmit': {
-          if (a.handshake && this.metered) slot.handshakeAt ??= performance.now();
+          if (a.handshake) {
+            if (this.metered) slot.handshakeAt ??= performance.now();
+            this.emit('handshake', { peer: slot.m.id });
+          }
           const sent = a.record ? this.sendRecord(slot, a.frame) : this.transport.send(peer, a.frame);
           this.goodbyes?.push(sent.catch(() => undefined));
           sent.then(a.onSent, (e: unknown) => {

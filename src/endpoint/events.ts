@@ -18,6 +18,11 @@ export interface RejectEvent {
   readonly message?: string;
 }
 
+/** A handshake this endpoint started: its HS_INIT was handed to the transport (re-sends are not reported). */
+export interface HandshakeEvent {
+  readonly peer: string;
+}
+
 export interface SessionEvent {
   readonly peer: string;
   readonly suite: string;
@@ -61,6 +66,7 @@ export interface TrustWarningEvent {
 export interface EndpointEvents {
   message: [MessageEvent];
   reject: [RejectEvent];
+  handshake: [HandshakeEvent];
   session: [SessionEvent];
   'key-update': [KeyUpdateEvent];
   'session-closed': [SessionClosedEvent];

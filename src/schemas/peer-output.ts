@@ -12,6 +12,7 @@ export const peerOutputSchema = z.discriminatedUnion('event', [
   z.strictObject({ event: z.literal('metrics'), url: z.string() }),
   z.strictObject({ event: z.literal('ready'), id }),
   z.strictObject({ event: z.literal('transport'), status: z.enum(['connected', 'disconnected', 'reconnecting', 'closed']) }),
+  z.strictObject({ event: z.literal('handshake'), peer: id }),
   z.strictObject({ event: z.literal('session'), peer: id, suite: z.string(), protection: z.enum(['integrity', 'confidentiality']), role: z.enum(['initiator', 'responder']) }),
   z.strictObject({ event: z.literal('message'), from: id, data: base64, roles: z.array(z.string()) }),
   z.strictObject({ event: z.literal('sent'), to: id, line: z.number().int().positive() }),

@@ -83,7 +83,7 @@ test('every event two hopsafe peers print in a session validates against schemas
   }
   const all = [...a.events, ...b.events];
   const kinds = new Set(all.map((e) => e.event));
-  for (const k of ['ready', 'transport', 'session', 'confirmed', 'message', 'rekeyed', 'key-update', 'error', 'stats', 'closed']) assert.ok(kinds.has(k), `saw ${k}: ${[...kinds].join(',')}`);
+  for (const k of ['ready', 'transport', 'handshake', 'session', 'confirmed', 'message', 'rekeyed', 'key-update', 'error', 'stats', 'closed']) assert.ok(kinds.has(k), `saw ${k}: ${[...kinds].join(',')}`);
   for (const e of all) assert.ok(validate(e), `${JSON.stringify(e)}: ${JSON.stringify(validate.errors)}`);
   assert.equal(validate({ event: 'message', from: 'x' }), false, 'the schema refuses an incomplete event');
 });
