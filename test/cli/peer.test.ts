@@ -1,58 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from '../../src/broker/index.js';
 import { createTestPki } from '../../src/testing/index.js';
 import { sample, samples } from '../helpers/prometheus.js';
+import { startCliPeer, type CliPeer } from '../helpers/cli-peer.js';
 
-interface Peer {
-  proc: ChildProcessWithoutNullStreams;
-  events: Record<string, unknown>[];
-  next(pred: (e: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
-  write(o: unknown): void;
-  exit: Promise<number | null>;
-  /** What the peer wrote to stderr so far (its logs). */
-  stderr(): string;
-}
+type Peer = CliPeer;
 
-// `npm test` builds first; run the compiled CLI as a user would (tsx only when there is no build).
-const CLI = existsSync('dist/cli/main.js') ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
-
-function startPeer(args: string[], env: Record<string, string> = {}): Peer {
-  const proc = spawn(process.execPath, [...CLI, 'peer', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const events: Record<string, unknown>[] = [];
-  const waiters: { pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
-  createInterface({ input: proc.stdout }).on('line', (l) => {
-    const e = JSON.parse(l) as Record<string, unknown>;
-    events.push(e);
-    for (const w of [...waiters]) if (w.pred(e)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(e);
-    }
-  });
-  let stderr = '';
-  proc.stderr.on('data', (d) => (stderr += String(d)));
-  const exit = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
-  return {
-    proc,
-    events,
-    exit,
-    stderr: () => stderr,
-    write: (o) => proc.stdin.write(typeof o === 'string' ? `${o}\n` : `${JSON.stringify(o)}\n`),
-    next: (pred, ms = 60_000) =>
-      new Promise((resolve, reject) => {
-        const hit = events.find(pred);
-        if (hit) return resolve(hit);
-        const t = setTimeout(() => reject(new Error(`timeout; events: ${JSON.stringify(events)} stderr: ${stderr}`)), ms);
-        waiters.push({ pred, resolve: (e) => (clearTimeout(t), resolve(e)) });
-      }),
-  };
-}
+// `npm test` builds first; the compiled CLI runs as a user would (tsx only when there is no build): test/helpers/cli-peer.ts.
+const startPeer = (args: string[], env: Record<string, string> = {}): Peer => startCliPeer(args, { ...process.env, ...env });
 
 test('hopsafe peer: JSON lines in, events out, bad input reported, clean exit on EOF', async () => {
   const broker = await startBroker();

@@ -47,7 +47,7 @@ export function startCliPeer(args: string[], env: NodeJS.ProcessEnv = process.en
     stdout: () => out,
     stderr: () => err,
     write: (o) => proc.stdin.write(typeof o === 'string' ? `${o}\n` : `${JSON.stringify(o)}\n`),
-    next: (pred, ms = 30_000) =>
+    next: (pred, ms = 60_000) =>
       new Promise((resolve, reject) => {
         const hit = events.find(pred);
         if (hit) return resolve(hit);
