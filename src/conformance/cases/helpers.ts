@@ -7,7 +7,6 @@ import { encodeHandshakeInit, encodeHandshakeResponse, decodeHandshakeResponse }
 import { locateRegion, type RegionName } from '../../adversary/regions.js';
 import { SIGN_CONTEXT } from '../../session/handshake.js';
 import { transcriptA } from '../../session/key-schedule.js';
-import type { Session } from '../../session/session.js';
 import type { Suite } from '../../crypto/suites.js';
 import type { CaseEnv, Verdict } from '../case.js';
 import type { KitParty } from '../party.js';
@@ -34,15 +33,6 @@ export function rawBatch(entries: readonly Uint8Array[], trailing: Uint8Array = 
   }
   parts.push(trailing);
   return concat(...parts);
-}
-
-/**
- * A record of `type` with any payload, sealed under the session's current send keys (a KEY_UPDATE, ACK or ALERT
- * whose content the kit chooses). Uses the session's own sealer (a private method of src/session/session.ts).
- */
-export function sealType(s: Session, type: FrameType, payload: Uint8Array): Uint8Array {
-  const sealer = (s as unknown as { sealType(t: FrameType, p: Uint8Array): Uint8Array }).sealType;
-  return sealer.call(s, type, payload);
 }
 
 /** Rewrites the ClearToken1 of an HS_INIT and signs it again with `party`'s key (the kit is a legitimate initiator). */

@@ -6,7 +6,7 @@ import { acknowledges, type AckRange } from '../../codec/ack.js';
 import { encodeControl } from '../contract.js';
 import { defineCase, Verdict, type CaseEnv, type CaseResult, type ConformanceCase } from '../case.js';
 import type { KitParty } from '../party.js';
-import { flip, sealType, stillAnswers } from './helpers.js';
+import { flip, stillAnswers } from './helpers.js';
 
 function onSession(id: string, title: string, clause: string, run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>): ConformanceCase {
   return defineCase(id, title, clause, async (env): Promise<CaseResult> => {
@@ -103,14 +103,12 @@ export const keyUpdateCases: ConformanceCase[] = [
     v.fail(held < 16, `${held} of the 16 held records were accepted after the KEY_UPDATE was re-sent`);
   }),
   onSession('7.3.1', 'a KEY_UPDATE that skips an epoch is refused and changes nothing', 'SPEC 7.2', async (env, p) => {
-    const s = p.session!;
     const t = { version: 1, newEpoch: 2, group: 1, publicKey: env.kit.provider.kexKeyPair('x25519').publicKey, peerKeyEpoch: 0, requestUpdate: false };
-    await p.sendFrame(sealType(s, FrameType.KEY_UPDATE, encodeClearToken2(t)));
+    await p.sendFrame(p.sealType(FrameType.KEY_UPDATE, encodeClearToken2(t)));
   }),
   onSession('7.3.2', 'a KEY_UPDATE naming another group is refused and changes nothing', 'SPEC 7.2', async (env, p) => {
-    const s = p.session!;
     const t = { version: 1, newEpoch: 1, group: 2, publicKey: env.kit.provider.kexKeyPair('p256').publicKey, peerKeyEpoch: 0, requestUpdate: false };
-    await p.sendFrame(sealType(s, FrameType.KEY_UPDATE, encodeClearToken2(t)));
+    await p.sendFrame(p.sealType(FrameType.KEY_UPDATE, encodeClearToken2(t)));
   }),
   onSession('7.3.3', 'a KEY_UPDATE with a bad tag is refused; a genuine one afterwards works', 'SPEC 7.1, 7.2', async (env, p, v) => {
     const s = p.session!;
@@ -156,13 +154,12 @@ export const ackCases: ConformanceCase[] = [
     v.fail(p.events.some((e) => e.kind === 'unreadable' && e.code === 'ERR_MALFORMED'), 'the IUT sent a record the kit could not parse (malformed ACK?)');
   }),
   onSession('8.2.1', 'a malformed ACK (bit 0 clear) is refused and the session goes on', 'SPEC 7.6', async (env, p) => {
-    const s = p.session!;
     const bad = new Uint8Array(8);
     bad[0] = 0x80;
-    await p.sendFrame(sealType(s, FrameType.ACK, rawAck(bad)));
+    await p.sendFrame(p.sealType(FrameType.ACK, rawAck(bad)));
   }),
   onSession('8.2.2', 'an ALERT with an unknown code on a live session does not end it', 'SPEC 7.1, 8.7', async (_env, p) => {
-    await p.sendFrame(sealType(p.session!, FrameType.ALERT, encodeAlert({ code: 'ERR_SOMETHING_ELSE' })));
+    await p.sendFrame(p.sealType(FrameType.ALERT, encodeAlert({ code: 'ERR_SOMETHING_ELSE' })));
   }),
 ];
 
