@@ -27,7 +27,7 @@ export type Variant = (typeof VARIANTS)[number];
 /** The cases each variant must fail (the self-test checks they do). */
 export const CAUGHT_BY: Record<Variant, readonly string[]> = {
   'accepts-replays': ['4.2.2', '6.6.1', '6.6.2', '6.7.2', '9.1.3'],
-  'skips-mac': ['6.1.1', '6.1.2', '6.2.1', '6.2.2'],
+  'skips-mac': ['6.1.1', '6.1.2', '6.2.1', '6.2.2', '8.1.4'],
   'ignores-freshness': ['4.1.1', '4.1.2', '4.1.3'],
 };
 
