@@ -1,5 +1,6 @@
 /** Groups 1 and 2: the handshake with the IUT as responder (every suite, both modes) and as initiator. [SPEC 5] */
-import { toBase64 } from '../../bytes/index.js';
+import { equal, toBase64, toHex } from '../../bytes/index.js';
+import type { Session } from '../../session/session.js';
 import { SUITES } from '../../crypto/suites.js';
 import { createNodeProvider } from '../../crypto/node.js';
 import { defineCase, Verdict, type CaseEnv, type ConformanceCase } from '../case.js';
@@ -133,4 +134,76 @@ const initiatorCases: ConformanceCase[] = [
   }),
 ];
 
-export const handshakeCases: ConformanceCase[] = [...responderCases(), ...initiatorCases];
+/** Sends `label` on session `on` (not necessarily the party's current one) and waits for its echo; the session id it came on. */
+async function echoOn(env: CaseEnv, p: KitParty, on: Session, label: string): Promise<string | undefined> {
+  const x = env.payload(label);
+  const f = p.seal(x, on);
+  p.intend(x);
+  await p.sendFrame(f);
+  const e = await p.waitFor((o) => o.kind === 'data' && equal(o.payload, x));
+  return e?.kind === 'data' ? e.sid : undefined;
+}
+
+/** A second (verified) HS_INIT from `p`, answered by the IUT: the candidate session (the party's current one now). */
+async function candidate(p: KitParty, v: Verdict): Promise<Session | undefined> {
+  const { pending, frame } = p.initiate();
+  p.expectResponse(pending);
+  await p.sendFrame(frame);
+  const sid = sidOf(frame);
+  const est = await p.waitFor((e) => e.kind === 'established' && e.sid === sid);
+  if (!est) {
+    v.fail(true, 'the IUT did not answer a verified HS_INIT of a peer it has a session with');
+    return undefined;
+  }
+  const ku = await p.waitFor((e) => e.kind === 'key-update' && e.sid === sid && e.requestUpdate);
+  v.nonStrict(!ku, 'the HS_RESP of the replacing handshake carried no KEY_UPDATE with requestUpdate = true');
+  return p.session;
+}
+
+const replacementCases: ConformanceCase[] = [
+  defineCase('1.2.1', 'a second HS_INIT of a live peer: the old session keeps working until the kit proves the new keys, then the new one is used', 'SPEC 5.9', async (env) => {
+    const v = new Verdict();
+    const p = await env.connected();
+    p.answerKeyUpdates = false; // the kit proves the candidate when it chooses
+    const old = p.session!;
+    const next = await candidate(p, v);
+    if (!next) return v.result();
+    const oldSid = toHex(old.id);
+    const newSid = toHex(next.id);
+    const before = await echoOn(env, p, old, 'on the old session, candidate unproven');
+    v.fail(before === undefined, 'no echo on the established session while the candidate was unproven');
+    v.fail(before === newSid, 'the echo came on the unproven candidate: it replaced the session before the kit proved its keys');
+    await p.sendFrame(next.keyUpdate(Date.now(), false)); // the answering KEY_UPDATE proves the keys (SPEC 7.2)
+    const after = await echoOn(env, p, next, 'on the proven session');
+    v.fail(after !== newSid, after === undefined ? 'no echo on the new session once proven' : 'the echo on the proven session came on the old one');
+    await env.settle();
+    v.fail(p.overDelivered().length > 0, p.overDelivered().join('; '));
+    if (!v.failed) v.pass(`echo on ${oldSid} while the candidate was unproven, on ${newSid} once proven`);
+    return v.result();
+  }),
+  defineCase('1.2.2', 'unproven candidates (none, a forged proof, a newer candidate) never replace the live session', 'SPEC 5.9', async (env) => {
+    const v = new Verdict();
+    const p = await env.connected();
+    p.answerKeyUpdates = false;
+    const old = p.session!;
+    const oldSid = toHex(old.id);
+    const first = await candidate(p, v);
+    if (!first) return v.result();
+    v.fail((await echoOn(env, p, old, 'candidate unproven')) !== oldSid, 'no echo on the established session with an unproven candidate');
+    // a proof with a bad tag proves nothing
+    await p.sendFrame(flip(first.keyUpdate(Date.now(), false), 'tag', 7));
+    v.fail((await echoOn(env, p, old, 'after a forged proof')) !== oldSid, 'a KEY_UPDATE with a bad tag on the candidate displaced the established session');
+    const second = await candidate(p, v);
+    if (second) v.fail((await echoOn(env, p, old, 'newer candidate unproven')) !== oldSid, 'a newer unproven candidate displaced the established session');
+    await env.sleep(env.settleMs * 2);
+    v.fail((await echoOn(env, p, old, 'later')) !== oldSid, 'the established session stopped answering while candidates were unproven');
+    const candidates = new Set([toHex(first.id), ...(second ? [toHex(second.id)] : [])]);
+    v.fail(p.events.some((e) => e.kind === 'data' && candidates.has(e.sid)), 'the IUT sent application data on an unproven candidate');
+    await env.settle();
+    v.fail(p.overDelivered().length > 0, p.overDelivered().join('; '));
+    if (!v.failed) v.pass('every echo came on the established session');
+    return v.result();
+  }),
+];
+
+export const handshakeCases: ConformanceCase[] = [...responderCases(), ...replacementCases, ...initiatorCases];
