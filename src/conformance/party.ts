@@ -38,6 +38,8 @@ export interface PartyOptions {
   readonly protection?: Protection;
   /** Respond to the IUT's HS_INITs automatically (initiator cases). Default true. */
   readonly respond?: boolean;
+  /** Suites the party accepts as responder (default every suite the kit's provider runs: the IUT's order decides). */
+  readonly responderSuites?: readonly Suite[];
   /** Answer the IUT's KEY_UPDATE requests with our own update. Default true. */
   readonly answerKeyUpdates?: boolean;
 }
@@ -93,7 +95,7 @@ export class KitParty {
     };
     this.respondToInits = o.respond ?? true;
     /** As responder (initiator cases) the kit accepts every suite it can run, so the IUT's preference decides. */
-    this.responderSuites = SUITES.filter((x) => env.provider.supportsGroup(x.group) && env.provider.supportsAead(x.aead));
+    this.responderSuites = o.responderSuites ?? SUITES.filter((x) => env.provider.supportsGroup(x.group) && env.provider.supportsAead(x.aead));
     this.answerKeyUpdates = o.answerKeyUpdates ?? true;
     this.unlisten = env.wire.listen(this.id, (bytes) => {
       this.chain = this.chain.then(() => this.receive(bytes)).catch(() => undefined);

@@ -206,4 +206,55 @@ const replacementCases: ConformanceCase[] = [
   }),
 ];
 
-export const handshakeCases: ConformanceCase[] = [...responderCases(), ...replacementCases, ...initiatorCases];
+/**
+ * [SPEC 5.5] The IUT as initiator in each suite: the kit's responder accepts only that suite, so it is selected
+ * whenever the IUT offers it (Annex C.2: the control message names no suite; the responder's choice is enough).
+ */
+function initiatorSuiteCases(): ConformanceCase[] {
+  return SUITES.map((s, i) =>
+    defineCase(`2.2.${i + 1}`, `IUT initiates; the kit selects ${s.name}`, 'SPEC 5.4, 5.5, 4.1', async (env) => {
+      const v = new Verdict();
+      if (!kitProvider.supportsGroup(s.group) || !kitProvider.supportsAead(s.aead)) return v.informational(`the kit's crypto provider has no ${s.name}`).result();
+      const target = env.party(undefined, { responderSuites: [s] });
+      const data = env.payload(`first in ${s.name}`);
+      await askToOpen(env, target, data);
+      const init = await target.waitFor((e) => e.kind === 'hs-init');
+      if (!init || init.kind !== 'hs-init') return v.fail(true, 'no HS_INIT from the IUT').result();
+      if (!init.token.suites.includes(s.id)) {
+        if (s.id === MANDATORY) return v.fail(true, `the IUT's offer lacks the mandatory suite ${s.name}`).result();
+        return v.informational(`${s.name} not offered by the IUT (optional suite)`).result();
+      }
+      const est = await target.waitFor((e) => e.kind === 'established' || e.kind === 'hs-refused');
+      if (est?.kind !== 'established') return v.fail(true, `the IUT offered ${s.name} but its HS_INIT could not be answered with it (${est?.kind === 'hs-refused' ? est.code : 'no session'})`).result();
+      v.fail(est.suite !== s.id, `the session uses suite 0x${est.suite.toString(16)}`);
+      v.fail(!(await target.waitEcho(data)), `the requested message did not arrive on the ${s.name} session the IUT opened`);
+      v.fail(!(await target.roundTrip()), 'no echo on the session the IUT initiated');
+      if (!v.failed) v.pass(`session in ${s.name}/${init.token.protection} initiated by the IUT`);
+      return v.result();
+    }),
+  );
+}
+
+/**
+ * [SPEC 5.3] The IUT as initiator in each protection mode. The mode is the initiator's choice and Annex C has no
+ * control message for it: the mode the IUT does not choose is reported as informational.
+ */
+function initiatorModeCases(): ConformanceCase[] {
+  return (['confidentiality', 'integrity'] as const).map((mode, i) =>
+    defineCase(`2.3.${i + 1}`, `IUT initiates in ${mode} mode`, 'SPEC 5.3, 5.4, 7.1', async (env) => {
+      const v = new Verdict();
+      const target = env.party();
+      const data = env.payload(`first in ${mode}`);
+      await askToOpen(env, target, data);
+      const init = await target.waitFor((e) => e.kind === 'hs-init');
+      if (!init || init.kind !== 'hs-init') return v.fail(true, 'no HS_INIT from the IUT').result();
+      if (init.token.protection !== mode) return v.informational(`the IUT initiates in ${init.token.protection} mode (its choice; Annex C.2 cannot ask for ${mode})`).result();
+      v.fail(!(await target.waitEcho(data)), `the requested message did not arrive on the ${mode} session`);
+      v.fail(!(await target.roundTrip()), 'no echo on the session the IUT initiated');
+      if (!v.failed) v.pass(`${mode} session initiated by the IUT`);
+      return v.result();
+    }),
+  );
+}
+
+export const handshakeCases: ConformanceCase[] = [...responderCases(), ...replacementCases, ...initiatorCases, ...initiatorSuiteCases(), ...initiatorModeCases()];
