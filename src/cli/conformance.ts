@@ -10,16 +10,18 @@ import { runConformance, selectCases } from '../conformance/runner.js';
 import { writeReports } from '../conformance/report.js';
 import { selfTest } from '../conformance/self-test.js';
 
-const USAGE = `usage: hopsafe conformance --iut ID [--broker-port N] [--pki DIR] [--cases GLOB[,GLOB]] [--report DIR] [--timeout S]
+const USAGE = `usage: hopsafe conformance --iut ID [--broker-port N] [--pki DIR] [--cases GLOB[,GLOB]] [--report DIR] [--timeout S] [--wait S]
        hopsafe conformance --self-test [--report DIR] [--cases GLOB] [--timeout S]
        hopsafe conformance --list [--cases GLOB]
 
 --iut ID          endpoint id of the implementation under test (SPEC Annex C)
 --broker-port N   port of the kit's MQTT broker on 127.0.0.1 (default ${DEFAULT_BROKER_PORT}; 0 = any free port)
---pki DIR         where the kit writes ca.pem, crl.pem, ID.pem, ID.key, kit.json (default ./conformance-pki)
+--pki DIR         where the kit writes ca.pem, crl.pem, ID.pem, ID.key, kit.json (default ./conformance-pki);
+                  with a vendor CA there (ca.pem + ca.key) the kit issues under it and keeps ID.pem/ID.key found there
 --cases GLOB      case ids to run, e.g. '6.*' or '1.1.*,7.*' (default all)
 --report DIR      report.json, report.html, junit.xml (default ./conformance-report)
 --timeout S       seconds to wait for what must come (default 2)
+--wait S          seconds to wait for the IUT's first answer (default 120)
 exit status: 0 no case failed, 1 a case failed, 2 usage error, 3 the IUT never answered`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -34,6 +36,7 @@ export async function run(argv: string[]): Promise<number> {
         cases: { type: 'string' },
         report: { type: 'string' },
         timeout: { type: 'string', default: '2' },
+        wait: { type: 'string', default: '120' },
         'self-test': { type: 'boolean' },
         list: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -51,6 +54,11 @@ export async function run(argv: string[]): Promise<number> {
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 60) {
     console.error('--timeout must be a number of seconds in (0, 60]');
+    return 2;
+  }
+  const wait = Number(values.wait);
+  if (!Number.isFinite(wait) || wait <= 0 || wait > 3600) {
+    console.error('--wait must be a number of seconds in (0, 3600]');
     return 2;
   }
   const cases = values.cases;
@@ -82,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   try {
     assertEndpointId(values.iut, '--iut');
-    const report = await runConformance({ iut: values.iut, brokerPort: port, pkiDir: values.pki, ...(cases ? { cases } : {}), timeoutMs: timeout * 1000, log });
+    const report = await runConformance({ iut: values.iut, brokerPort: port, pkiDir: values.pki, ...(cases ? { cases } : {}), timeoutMs: timeout * 1000, connectTimeoutMs: wait * 1000, log });
     const files = await writeReports(values.report ?? 'conformance-report', report);
     const s = report.summary;
     console.log(`${report.cases.length} cases: ${s.pass} pass, ${s.fail} fail, ${s.nonStrict} non-strict, ${s.informational} informational (${(report.durationMs / 1000).toFixed(1)} s)`);

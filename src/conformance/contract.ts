@@ -39,6 +39,8 @@ export function decodeControl(payload: Uint8Array): ControlMessage | undefined {
 /** [Annex C.1] File names inside the PKI directory. */
 export const PKI_FILES = {
   root: 'ca.pem',
+  /** A vendor's CA key (read, never written): with it the kit issues under the vendor's `ca.pem`. */
+  caKey: 'ca.key',
   crl: 'crl.pem',
   chain: (iut: string): string => `${iut}.pem`,
   key: (iut: string): string => `${iut}.key`,

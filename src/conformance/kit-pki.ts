@@ -9,15 +9,19 @@ import { createNodeProvider } from '../crypto/node.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { derObjects } from '../codec/pem.js';
 import { createTrustStore, loadIdentity, type LocalIdentity, type TrustStore } from '../pki/index.js';
-import { createTestPkiSync, type TestIdentity, type TestPki } from '../testing/index.js';
+import { createTestPkiSync, type TestIdentity } from '../testing/index.js';
 import { PKI_FILES, TOPIC_PREFIX, KIT_ID_PREFIX } from './contract.js';
+import type { KitIssuer, VendorPki } from './vendor-pki.js';
 
 /** Which broken identity a certificate case presents. */
 export type BrokenKind = 'expired' | 'notYetValid' | 'wrongName' | 'foreignRoot' | 'revoked' | 'wrongKeyUsage' | 'wrongExtKeyUsage' | 'caAsLeaf' | 'issuedByLeaf';
 
 export interface KitPki {
   readonly provider: CryptoProvider;
-  readonly pki: TestPki;
+  /** The PKI the kit issues from: its own, or the vendor's CA (vendor-pki.ts). */
+  readonly pki: KitIssuer;
+  /** True when the CA came from the PKI directory. */
+  readonly vendor: boolean;
   readonly iut: string;
   readonly iutIdentity: TestIdentity;
   /** The trust store the kit verifies the IUT with. */
@@ -39,17 +43,26 @@ function rawIdentity(provider: CryptoProvider, id: string, t: TestIdentity): Loc
   return { id, chain: derObjects(t.certificate, ['CERTIFICATE'], 'certificate'), privateKey: provider.importPrivateKey(key as Uint8Array), attributeCertificates: [], roles: [] };
 }
 
-export function createKitPki(iut: string): KitPki {
+export function createKitPki(iut: string, vendor?: VendorPki): KitPki {
   const provider = createNodeProvider();
-  const pki = createTestPkiSync({ endpoints: [{ id: iut }], days: 30 });
-  const iutIdentity = pki.identities[iut] as TestIdentity;
+  let pki: KitIssuer;
+  let iutIdentity: TestIdentity;
+  if (vendor) {
+    pki = vendor.issuer;
+    iutIdentity = vendor.iut;
+  } else {
+    const own = createTestPkiSync({ endpoints: [{ id: iut }], days: 30 });
+    pki = own;
+    iutIdentity = own.identities[iut] as TestIdentity;
+  }
   const revoked = new Map<string, TestIdentity>();
   for (const id of REVOKED_IDS) revoked.set(id, pki.broken.revoked(id));
-  const trust = createTrustStore({ roots: pki.roots, crls: [pki.crl] }, { provider });
+  const trust = createTrustStore({ roots: [...pki.roots], crls: [pki.crl] }, { provider });
   const cache = new Map<string, LocalIdentity>();
   return {
     provider,
     pki,
+    vendor: vendor !== undefined,
     iut,
     iutIdentity,
     trust,
@@ -71,10 +84,13 @@ export function createKitPki(iut: string): KitPki {
     },
     async write(dir, brokerUrl) {
       await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, PKI_FILES.root), pki.roots.join(''));
+      // a vendor's ca.pem and the IUT files found in DIR stay as they are
+      if (!vendor) await writeFile(join(dir, PKI_FILES.root), pki.roots.join(''));
       await writeFile(join(dir, PKI_FILES.crl), pki.crl);
-      await writeFile(join(dir, PKI_FILES.chain(iut)), iutIdentity.certificate);
-      await writeFile(join(dir, PKI_FILES.key(iut)), iutIdentity.privateKey, { mode: 0o600 });
+      if (!vendor?.iutFromDir) {
+        await writeFile(join(dir, PKI_FILES.chain(iut)), iutIdentity.certificate);
+        await writeFile(join(dir, PKI_FILES.key(iut)), iutIdentity.privateKey, { mode: 0o600 });
+      }
       await writeFile(join(dir, PKI_FILES.info), `${JSON.stringify({ iut, broker: brokerUrl, prefix: TOPIC_PREFIX, kitIdPrefix: KIT_ID_PREFIX }, null, 2)}\n`);
     },
   };

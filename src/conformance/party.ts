@@ -4,7 +4,7 @@
  * keys), answers the IUT's key-update requests, and can respond to the IUT's HS_INITs. Attacks are built from the
  * frames it seals (src/adversary) and sent raw. [SPEC 5, 7, Annex C]
  */
-import { equal, toHex, utf8 } from '../bytes/index.js';
+import { equal, toHex, utf8, wipe } from '../bytes/index.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { SUITES, suiteById, type Suite } from '../crypto/suites.js';
 import { decodeHandshakeAlert, decodeHandshakeResponse, decodeRecordHeader, frameType, FrameType } from '../codec/frame.js';
@@ -18,6 +18,8 @@ import type { Session } from '../session/session.js';
 import { isHopsafeError } from '../errors/index.js';
 import type { Wire } from './wire.js';
 import { encodeControl, type ControlMessage } from './contract.js';
+import { initiatorSendKeys, sealWithKeys } from './kit-records.js';
+import type { TrafficKeys } from '../session/key-schedule.js';
 
 export type Observed =
   | { readonly kind: 'data'; readonly payload: Uint8Array; readonly epoch: number; readonly seq: number; readonly sid: string }
@@ -36,6 +38,8 @@ export interface PartyOptions {
   readonly protection?: Protection;
   /** Respond to the IUT's HS_INITs automatically (initiator cases). Default true. */
   readonly respond?: boolean;
+  /** Suites the party accepts as responder (default every suite the kit's provider runs: the IUT's order decides). */
+  readonly responderSuites?: readonly Suite[];
   /** Answer the IUT's KEY_UPDATE requests with our own update. Default true. */
   readonly answerKeyUpdates?: boolean;
 }
@@ -61,6 +65,8 @@ export class KitParty {
   private readonly pendings: PendingHandshake[] = [];
   private readonly waiters = new Set<Waiter>();
   private readonly intended = new Map<string, number>();
+  /** The kit's epoch-0 send keys of the sessions it initiated, by session id (see `sealType`). */
+  private readonly sendKeys = new Map<string, TrafficKeys>();
   private chain: Promise<void> = Promise.resolve();
   private readonly unlisten: () => void;
   ctx: HandshakeContext;
@@ -89,7 +95,7 @@ export class KitParty {
     };
     this.respondToInits = o.respond ?? true;
     /** As responder (initiator cases) the kit accepts every suite it can run, so the IUT's preference decides. */
-    this.responderSuites = SUITES.filter((x) => env.provider.supportsGroup(x.group) && env.provider.supportsAead(x.aead));
+    this.responderSuites = o.responderSuites ?? SUITES.filter((x) => env.provider.supportsGroup(x.group) && env.provider.supportsAead(x.aead));
     this.answerKeyUpdates = o.answerKeyUpdates ?? true;
     this.unlisten = env.wire.listen(this.id, (bytes) => {
       this.chain = this.chain.then(() => this.receive(bytes)).catch(() => undefined);
@@ -99,6 +105,8 @@ export class KitParty {
   /** Stops listening. */
   close(): void {
     this.unlisten();
+    for (const k of this.sendKeys.values()) wipe(k.ik, k.ek, k.iv);
+    this.sendKeys.clear();
     for (const w of this.waiters) {
       clearTimeout(w.timer);
       w.resolve(undefined);
@@ -117,6 +125,17 @@ export class KitParty {
   seal(payload: Uint8Array, s: Session | undefined = this.session): Uint8Array {
     if (!s) throw new Error(`${this.id}: no session`);
     return s.seal(payload);
+  }
+
+  /**
+   * A record of any type with a payload the kit chooses (KEY_UPDATE, ACK, ALERT…), sealed under the epoch-0 send
+   * keys of session `s`, which this party initiated (kit-records.ts).
+   */
+  sealType(type: FrameType, payload: Uint8Array, s: Session | undefined = this.session): Uint8Array {
+    if (!s) throw new Error(`${this.id}: no session`);
+    const keys = this.sendKeys.get(toHex(s.id));
+    if (!keys) throw new Error(`${this.id}: records of a chosen type only on sessions the kit initiated`);
+    return sealWithKeys(s, keys, type, payload);
   }
 
   /** Registers one intended echo of `payload` (see `overDelivered`). */
@@ -293,6 +312,7 @@ export class KitParty {
     try {
       const c = await complete(this.ctx, pending, bytes, this.env.iut, Date.now());
       this.pendings.splice(i, 1);
+      this.sendKeys.set(sid, initiatorSendKeys(c.session, pending, bytes));
       this.install(c.session, 'initiator');
       if (c.record) this.onRecord(c.record);
     } catch (e) {

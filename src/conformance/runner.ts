@@ -7,6 +7,7 @@ import { HopsafeError } from '../errors/index.js';
 import { CaseEnv, CaseFailure, GROUPS, type CaseReport, type ConformanceCase, type RunState } from './case.js';
 import { ALL_CASES } from './cases/index.js';
 import { createKitPki, type KitPki } from './kit-pki.js';
+import { loadVendorPki } from './vendor-pki.js';
 import { KitParty } from './party.js';
 import { Wire } from './wire.js';
 import { KIT_ID_PREFIX } from './contract.js';
@@ -58,7 +59,9 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   const log = o.log ?? (() => undefined);
   const selected = selectCases(o.cases);
   if (selected.length === 0) throw new HopsafeError('ERR_INPUT', `--cases ${o.cases ?? ''} selects no case`);
-  const kit = createKitPki(o.iut);
+  const vendor = await loadVendorPki(o.pkiDir, o.iut);
+  const kit = createKitPki(o.iut, vendor);
+  if (vendor) log(`issuing under the CA in ${o.pkiDir} (ca.pem, ca.key)${vendor.iutFromDir ? `; the IUT's certificate from ${o.iut}.pem` : ''}`);
   const wire = await Wire.start(o.iut, o.brokerPort);
   const started = new Date();
   try {

@@ -20,6 +20,8 @@ export interface SelfTestOptions {
   readonly cases?: string;
   readonly timeoutMs: number;
   readonly log?: (line: string) => void;
+  /** PKI directory of the echo peer's run (kept afterwards; a vendor CA there is used, Annex C.1); default a temporary one. */
+  readonly pkiDir?: string;
   /** Variants to run (default all). */
   readonly variants?: readonly Variant[];
 }
@@ -54,8 +56,8 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
-async function runAgainst(spawnArgs: (brokerUrl: string, pkiDir: string) => string[], cases: string | undefined, o: SelfTestOptions, label: string): Promise<RunReport> {
-  const pkiDir = await mkdtemp(join(tmpdir(), 'hopsafe-conformance-'));
+async function runAgainst(spawnArgs: (brokerUrl: string, pkiDir: string) => string[], cases: string | undefined, o: SelfTestOptions, label: string, givenDir?: string): Promise<RunReport> {
+  const pkiDir = givenDir ?? (await mkdtemp(join(tmpdir(), 'hopsafe-conformance-')));
   const log = o.log ?? (() => undefined);
   let child: ChildProcess | undefined;
   try {
@@ -73,7 +75,7 @@ async function runAgainst(spawnArgs: (brokerUrl: string, pkiDir: string) => stri
     });
   } finally {
     await stop(child);
-    await rm(pkiDir, { recursive: true, force: true });
+    if (!givenDir) await rm(pkiDir, { recursive: true, force: true });
   }
 }
 
@@ -86,6 +88,7 @@ export async function selfTest(o: SelfTestOptions): Promise<SelfTestResult> {
     o.cases,
     o,
     'echo peer',
+    o.pkiDir,
   );
   const variantRuns = (o.variants ?? VARIANTS).map(async (variant) => {
     const expected = CAUGHT_BY[variant];

@@ -59,10 +59,13 @@ export class Wire {
     };
   }
 
-  /** Delivers `bytes` to the IUT as if `from` had published them. */
+  /**
+   * Delivers `bytes` to the IUT as if `from` had published them, on `{prefix}/{iut}/{from}` (written out: `from` may
+   * be an id the mapping refuses, e.g. one over the 64-character limit of SPEC 5.2).
+   */
   async send(from: string, bytes: Uint8Array): Promise<void> {
     this.log('sent', from, this.iut, bytes);
-    await this.broker.inject({ prefix: TOPIC_PREFIX, from, to: this.iut, bytes });
+    await this.broker.inject({ topic: `${TOPIC_PREFIX}/${this.iut}/${from}`, bytes });
   }
 
   /** Starts a new transcript (one per case); returns the previous one. */

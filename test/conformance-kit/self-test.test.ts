@@ -18,7 +18,7 @@ import { CAUGHT_BY } from '../../src/conformance/broken/echo-variant.js';
 import { decodeControl, encodeControl } from '../../src/conformance/contract.js';
 
 const CLI = existsSync('dist/cli/main.js') ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
-const SUBSET = '1.1.1,1.1.2,2.1.1,2.1.2,3.1.7,4.1.*,4.2.1,5.1.1,5.1.5,5.2.1,6.1.*,6.4.2,6.6.*,7.1.3,7.2.1,8.1.1,9.1.1,9.2.2,10.1.1,11.1.1,12.2.3,13.1.3';
+const SUBSET = '1.1.1,1.1.2,1.2.1,2.1.1,2.1.2,2.2.1,2.2.6,3.1.7,4.1.*,4.2.1,5.1.1,5.1.5,5.2.1,6.1.*,6.2.1,6.4.2,6.6.*,7.1.3,7.2.1,7.3.1,8.1.1,8.1.5,8.2.1,9.1.1,9.2.2,10.1.1,11.1.1,12.1.3,12.1.7,12.2.3,13.1.3';
 
 /** Minimal XML well-formedness: one root, every start tag closed in order, attributes quoted, entities known. */
 function assertWellFormedXml(xml: string): void {

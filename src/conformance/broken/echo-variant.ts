@@ -3,7 +3,8 @@
  * with one defect patched into this process (never into product code paths). Run as
  * `node echo-variant.js VARIANT --id ID --cert FILE --key FILE --trust FILE --crl FILE --url URL`.
  * - accepts-replays: the record replay window and the handshake random cache accept everything again;
- * - skips-mac: the AEAD tag is not checked (ciphertext decrypted and released whatever its tag);
+ * - skips-mac: record tags are not checked, in either mode: the AEAD tag (confidentiality: ciphertext decrypted and
+ *   released whatever its tag) and the HMAC (integrity: the received tag is taken for the computed one);
  * - ignores-freshness: ClearToken1 timestamps are not checked.
  * [SPEC 5.6, 7.1, 7.4]
  */
@@ -16,6 +17,7 @@ import { createNodeProvider } from '../../crypto/node.js';
 import type { CryptoProvider } from '../../crypto/provider.js';
 import { SUITES } from '../../crypto/suites.js';
 import { ReplayWindow } from '../../session/replay.js';
+import { Session } from '../../session/session.js';
 import { HandshakeReplayCache } from '../../session/freshness.js';
 import { attachEcho, untilStopped } from '../../cli/peer-echo.js';
 
@@ -25,7 +27,7 @@ export type Variant = (typeof VARIANTS)[number];
 /** The cases each variant must fail (the self-test checks they do). */
 export const CAUGHT_BY: Record<Variant, readonly string[]> = {
   'accepts-replays': ['4.2.2', '6.6.1', '6.6.2', '6.7.2', '9.1.3'],
-  'skips-mac': ['6.1.1', '6.1.2'],
+  'skips-mac': ['6.1.1', '6.1.2', '6.2.1', '6.2.2', '8.1.4'],
   'ignores-freshness': ['4.1.1', '4.1.2', '4.1.3'],
 };
 
@@ -35,6 +37,22 @@ function uncheckedOpen(alg: string, key: Uint8Array, nonce: Uint8Array, sealed: 
   const d = createDecipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: 16 });
   d.setAAD(aad);
   return new Uint8Array(d.update(sealed.subarray(0, sealed.length - 16)));
+}
+
+/** True while a session opens a received record (Session.prototype.open is wrapped by the skips-mac variant). */
+let opening = 0;
+
+/**
+ * HMAC that, while a session opens a record, returns the tag the record carries (the defect): `record.ts` MACs a
+ * view of the frame whose tag follows it in the same buffer. Sealing (outside `open`) gets the real HMAC.
+ */
+function uncheckedHmac(provider: CryptoProvider): CryptoProvider['hmac'] {
+  return (alg, key, data) => {
+    const mac = provider.hmac(alg, key, data);
+    const end = data.byteOffset + data.length;
+    if (opening === 0 || data.buffer.byteLength - end < mac.length) return mac;
+    return new Uint8Array(data.buffer, end, mac.length).slice();
+  };
 }
 
 function patch(variant: Variant): CryptoProvider {
@@ -47,8 +65,22 @@ function patch(variant: Variant): CryptoProvider {
     case 'ignores-freshness':
       HandshakeReplayCache.prototype.checkTimestamp = () => undefined;
       return provider;
-    case 'skips-mac':
-      return { ...provider, aeadOpen: (alg, key, nonce, sealed, aad) => provider.aeadOpen(alg, key, nonce, sealed, aad) ?? uncheckedOpen(alg, key, nonce, sealed, aad) };
+    case 'skips-mac': {
+      const open = Session.prototype.open;
+      Session.prototype.open = function (this: Session, ...args: Parameters<Session['open']>) {
+        opening++;
+        try {
+          return open.apply(this, args);
+        } finally {
+          opening--;
+        }
+      };
+      return {
+        ...provider,
+        aeadOpen: (alg, key, nonce, sealed, aad) => provider.aeadOpen(alg, key, nonce, sealed, aad) ?? uncheckedOpen(alg, key, nonce, sealed, aad),
+        hmac: uncheckedHmac(provider),
+      };
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 /** Groups 1 and 2: the handshake with the IUT as responder (every suite, both modes) and as initiator. [SPEC 5] */
-import { toBase64 } from '../../bytes/index.js';
+import { equal, toBase64, toHex } from '../../bytes/index.js';
+import type { Session } from '../../session/session.js';
 import { SUITES } from '../../crypto/suites.js';
 import { createNodeProvider } from '../../crypto/node.js';
 import { defineCase, Verdict, type CaseEnv, type ConformanceCase } from '../case.js';
@@ -133,4 +134,127 @@ const initiatorCases: ConformanceCase[] = [
   }),
 ];
 
-export const handshakeCases: ConformanceCase[] = [...responderCases(), ...initiatorCases];
+/** Sends `label` on session `on` (not necessarily the party's current one) and waits for its echo; the session id it came on. */
+async function echoOn(env: CaseEnv, p: KitParty, on: Session, label: string): Promise<string | undefined> {
+  const x = env.payload(label);
+  const f = p.seal(x, on);
+  p.intend(x);
+  await p.sendFrame(f);
+  const e = await p.waitFor((o) => o.kind === 'data' && equal(o.payload, x));
+  return e?.kind === 'data' ? e.sid : undefined;
+}
+
+/** A second (verified) HS_INIT from `p`, answered by the IUT: the candidate session (the party's current one now). */
+async function candidate(p: KitParty, v: Verdict): Promise<Session | undefined> {
+  const { pending, frame } = p.initiate();
+  p.expectResponse(pending);
+  await p.sendFrame(frame);
+  const sid = sidOf(frame);
+  const est = await p.waitFor((e) => e.kind === 'established' && e.sid === sid);
+  if (!est) {
+    v.fail(true, 'the IUT did not answer a verified HS_INIT of a peer it has a session with');
+    return undefined;
+  }
+  const ku = await p.waitFor((e) => e.kind === 'key-update' && e.sid === sid && e.requestUpdate);
+  v.nonStrict(!ku, 'the HS_RESP of the replacing handshake carried no KEY_UPDATE with requestUpdate = true');
+  return p.session;
+}
+
+const replacementCases: ConformanceCase[] = [
+  defineCase('1.2.1', 'a second HS_INIT of a live peer: the old session keeps working until the kit proves the new keys, then the new one is used', 'SPEC 5.9', async (env) => {
+    const v = new Verdict();
+    const p = await env.connected();
+    p.answerKeyUpdates = false; // the kit proves the candidate when it chooses
+    const old = p.session!;
+    const next = await candidate(p, v);
+    if (!next) return v.result();
+    const oldSid = toHex(old.id);
+    const newSid = toHex(next.id);
+    const before = await echoOn(env, p, old, 'on the old session, candidate unproven');
+    v.fail(before === undefined, 'no echo on the established session while the candidate was unproven');
+    v.fail(before === newSid, 'the echo came on the unproven candidate: it replaced the session before the kit proved its keys');
+    await p.sendFrame(next.keyUpdate(Date.now(), false)); // the answering KEY_UPDATE proves the keys (SPEC 7.2)
+    const after = await echoOn(env, p, next, 'on the proven session');
+    v.fail(after !== newSid, after === undefined ? 'no echo on the new session once proven' : 'the echo on the proven session came on the old one');
+    await env.settle();
+    v.fail(p.overDelivered().length > 0, p.overDelivered().join('; '));
+    if (!v.failed) v.pass(`echo on ${oldSid} while the candidate was unproven, on ${newSid} once proven`);
+    return v.result();
+  }),
+  defineCase('1.2.2', 'unproven candidates (none, a forged proof, a newer candidate) never replace the live session', 'SPEC 5.9', async (env) => {
+    const v = new Verdict();
+    const p = await env.connected();
+    p.answerKeyUpdates = false;
+    const old = p.session!;
+    const oldSid = toHex(old.id);
+    const first = await candidate(p, v);
+    if (!first) return v.result();
+    v.fail((await echoOn(env, p, old, 'candidate unproven')) !== oldSid, 'no echo on the established session with an unproven candidate');
+    // a proof with a bad tag proves nothing
+    await p.sendFrame(flip(first.keyUpdate(Date.now(), false), 'tag', 7));
+    v.fail((await echoOn(env, p, old, 'after a forged proof')) !== oldSid, 'a KEY_UPDATE with a bad tag on the candidate displaced the established session');
+    const second = await candidate(p, v);
+    if (second) v.fail((await echoOn(env, p, old, 'newer candidate unproven')) !== oldSid, 'a newer unproven candidate displaced the established session');
+    await env.sleep(env.settleMs * 2);
+    v.fail((await echoOn(env, p, old, 'later')) !== oldSid, 'the established session stopped answering while candidates were unproven');
+    const candidates = new Set([toHex(first.id), ...(second ? [toHex(second.id)] : [])]);
+    v.fail(p.events.some((e) => e.kind === 'data' && candidates.has(e.sid)), 'the IUT sent application data on an unproven candidate');
+    await env.settle();
+    v.fail(p.overDelivered().length > 0, p.overDelivered().join('; '));
+    if (!v.failed) v.pass('every echo came on the established session');
+    return v.result();
+  }),
+];
+
+/**
+ * [SPEC 5.5] The IUT as initiator in each suite: the kit's responder accepts only that suite, so it is selected
+ * whenever the IUT offers it (Annex C.2: the control message names no suite; the responder's choice is enough).
+ */
+function initiatorSuiteCases(): ConformanceCase[] {
+  return SUITES.map((s, i) =>
+    defineCase(`2.2.${i + 1}`, `IUT initiates; the kit selects ${s.name}`, 'SPEC 5.4, 5.5, 4.1', async (env) => {
+      const v = new Verdict();
+      if (!kitProvider.supportsGroup(s.group) || !kitProvider.supportsAead(s.aead)) return v.informational(`the kit's crypto provider has no ${s.name}`).result();
+      const target = env.party(undefined, { responderSuites: [s] });
+      const data = env.payload(`first in ${s.name}`);
+      await askToOpen(env, target, data);
+      const init = await target.waitFor((e) => e.kind === 'hs-init');
+      if (!init || init.kind !== 'hs-init') return v.fail(true, 'no HS_INIT from the IUT').result();
+      if (!init.token.suites.includes(s.id)) {
+        if (s.id === MANDATORY) return v.fail(true, `the IUT's offer lacks the mandatory suite ${s.name}`).result();
+        return v.informational(`${s.name} not offered by the IUT (optional suite)`).result();
+      }
+      const est = await target.waitFor((e) => e.kind === 'established' || e.kind === 'hs-refused');
+      if (est?.kind !== 'established') return v.fail(true, `the IUT offered ${s.name} but its HS_INIT could not be answered with it (${est?.kind === 'hs-refused' ? est.code : 'no session'})`).result();
+      v.fail(est.suite !== s.id, `the session uses suite 0x${est.suite.toString(16)}`);
+      v.fail(!(await target.waitEcho(data)), `the requested message did not arrive on the ${s.name} session the IUT opened`);
+      v.fail(!(await target.roundTrip()), 'no echo on the session the IUT initiated');
+      if (!v.failed) v.pass(`session in ${s.name}/${init.token.protection} initiated by the IUT`);
+      return v.result();
+    }),
+  );
+}
+
+/**
+ * [SPEC 5.3] The IUT as initiator in each protection mode. The mode is the initiator's choice and Annex C has no
+ * control message for it: the mode the IUT does not choose is reported as informational.
+ */
+function initiatorModeCases(): ConformanceCase[] {
+  return (['confidentiality', 'integrity'] as const).map((mode, i) =>
+    defineCase(`2.3.${i + 1}`, `IUT initiates in ${mode} mode`, 'SPEC 5.3, 5.4, 7.1', async (env) => {
+      const v = new Verdict();
+      const target = env.party();
+      const data = env.payload(`first in ${mode}`);
+      await askToOpen(env, target, data);
+      const init = await target.waitFor((e) => e.kind === 'hs-init');
+      if (!init || init.kind !== 'hs-init') return v.fail(true, 'no HS_INIT from the IUT').result();
+      if (init.token.protection !== mode) return v.informational(`the IUT initiates in ${init.token.protection} mode (its choice; Annex C.2 cannot ask for ${mode})`).result();
+      v.fail(!(await target.waitEcho(data)), `the requested message did not arrive on the ${mode} session`);
+      v.fail(!(await target.roundTrip()), 'no echo on the session the IUT initiated');
+      if (!v.failed) v.pass(`${mode} session initiated by the IUT`);
+      return v.result();
+    }),
+  );
+}
+
+export const handshakeCases: ConformanceCase[] = [...responderCases(), ...replacementCases, ...initiatorCases, ...initiatorSuiteCases(), ...initiatorModeCases()];

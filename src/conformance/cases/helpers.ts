@@ -2,12 +2,12 @@
 import { concat, toHex } from '../../bytes/index.js';
 import { varintLength, writeVarint } from '../../codec/varint.js';
 import { frameByte, FrameType } from '../../codec/frame.js';
-import { encodeClearToken1, encodeSignedClearToken1, decodeSignedClearToken1, type ClearToken1 } from '../../codec/tokens.js';
+import { encodeClearToken1, encodeSignedClearToken1, decodeSignedClearToken1, Protection, Role, type ClearToken1 } from '../../codec/tokens.js';
+import * as der from '../../codec/tlv.js';
 import { encodeHandshakeInit, encodeHandshakeResponse, decodeHandshakeResponse } from '../../codec/frame.js';
 import { locateRegion, type RegionName } from '../../adversary/regions.js';
 import { SIGN_CONTEXT } from '../../session/handshake.js';
 import { transcriptA } from '../../session/key-schedule.js';
-import type { Session } from '../../session/session.js';
 import type { Suite } from '../../crypto/suites.js';
 import type { CaseEnv, Verdict } from '../case.js';
 import type { KitParty } from '../party.js';
@@ -36,19 +36,40 @@ export function rawBatch(entries: readonly Uint8Array[], trailing: Uint8Array = 
   return concat(...parts);
 }
 
-/**
- * A record of `type` with any payload, sealed under the session's current send keys (a KEY_UPDATE, ACK or ALERT
- * whose content the kit chooses). Uses the session's own sealer (a private method of src/session/session.ts).
- */
-export function sealType(s: Session, type: FrameType, payload: Uint8Array): Uint8Array {
-  const sealer = (s as unknown as { sealType(t: FrameType, p: Uint8Array): Uint8Array }).sealType;
-  return sealer.call(s, type, payload);
-}
-
 /** Rewrites the ClearToken1 of an HS_INIT and signs it again with `party`'s key (the kit is a legitimate initiator). */
 export function resignInit(party: KitParty, frame: Uint8Array, mutate: (t: ClearToken1) => ClearToken1): Uint8Array {
   const st = decodeSignedClearToken1(frame.subarray(1));
   const tbs = encodeClearToken1(mutate(st.token));
+  const sig = party.ctx.provider.sign(party.ctx.identity.privateKey, concat(SIGN_CONTEXT.initiator, tbs));
+  return encodeHandshakeInit(encodeSignedClearToken1(tbs, sig));
+}
+
+/**
+ * [SPEC 5.3] The DER of a ClearToken1 written field by field with the DER writer (src/codec/tlv.ts), whatever its
+ * values: no limit of SPEC 5.2 is checked, so a token one element over a limit is still well-formed DER.
+ */
+export function rawClearToken1(t: ClearToken1): Uint8Array {
+  const fields: Uint8Array[] = [
+    der.int(t.version),
+    der.enm(Role[t.role]),
+    der.oct(t.sessionId),
+    der.str(t.senderId),
+    der.str(t.receiverId),
+    der.int(t.timestamp),
+    der.oct(t.random),
+    der.enm(Protection[t.protection]),
+    der.seq(t.suites.map((x) => der.int(x))),
+    der.seq(t.keyShares.map((k) => der.seq([der.int(k.group), der.oct(k.publicKey)]))),
+    der.int(t.signatureAlgorithm),
+    der.seq(t.certificates.map((c) => der.oct(c))),
+  ];
+  if (t.attributeCertificates && t.attributeCertificates.length > 0) fields.push(der.ctxSeq0(t.attributeCertificates.map((c) => der.oct(c))));
+  if (t.earlyData) fields.push(der.ctxOct1(t.earlyData));
+  return der.seq(fields);
+}
+
+/** An HS_INIT carrying `tbs` (a ClearToken1's DER), signed with `party`'s key: a legitimate initiator's token. */
+export function signedInit(party: KitParty, tbs: Uint8Array): Uint8Array {
   const sig = party.ctx.provider.sign(party.ctx.identity.privateKey, concat(SIGN_CONTEXT.initiator, tbs));
   return encodeHandshakeInit(encodeSignedClearToken1(tbs, sig));
 }
@@ -99,7 +120,7 @@ export async function stillAnswers(env: CaseEnv, p: KitParty, v: Verdict): Promi
  * and the settle time), the hint (if any) is one of `hints` (`[]`: none should be sent), and a genuine handshake
  * from the same id still works.
  */
-export async function refusedHandshake(env: CaseEnv, p: KitParty, sid: string, v: Verdict, hints: readonly string[], what: string): Promise<void> {
+export async function refusedHandshake(env: CaseEnv, p: KitParty, sid: string, v: Verdict, hints: readonly string[], what: string, o: { again?: boolean } = {}): Promise<void> {
   const other = await env.connected('live');
   const ok = await other.roundTrip();
   v.fail(!ok, 'the IUT did not echo a genuine message on another session');
@@ -111,6 +132,7 @@ export async function refusedHandshake(env: CaseEnv, p: KitParty, sid: string, v
   else v.nonStrict(!alerts.some((a) => hints.includes(a)), alerts.length > 0 ? `HS_ALERT ${alerts.join(', ')}, expected ${hints.join(' or ')}` : `no HS_ALERT hint (expected ${hints.join(' or ')})`);
   if (!resp) v.pass(`${what} refused`);
   p.close();
+  if (o.again === false) return; // the id itself is what was refused
   const again = env.party(p.id.slice(env.idFor().length + 1) || undefined);
   const s = await again.connect();
   v.fail(!s, 'a genuine handshake from the same id failed afterwards');

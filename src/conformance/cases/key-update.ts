@@ -6,7 +6,7 @@ import { acknowledges, type AckRange } from '../../codec/ack.js';
 import { encodeControl } from '../contract.js';
 import { defineCase, Verdict, type CaseEnv, type CaseResult, type ConformanceCase } from '../case.js';
 import type { KitParty } from '../party.js';
-import { flip, sealType, stillAnswers } from './helpers.js';
+import { flip, stillAnswers } from './helpers.js';
 
 function onSession(id: string, title: string, clause: string, run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>): ConformanceCase {
   return defineCase(id, title, clause, async (env): Promise<CaseResult> => {
@@ -103,14 +103,12 @@ export const keyUpdateCases: ConformanceCase[] = [
     v.fail(held < 16, `${held} of the 16 held records were accepted after the KEY_UPDATE was re-sent`);
   }),
   onSession('7.3.1', 'a KEY_UPDATE that skips an epoch is refused and changes nothing', 'SPEC 7.2', async (env, p) => {
-    const s = p.session!;
     const t = { version: 1, newEpoch: 2, group: 1, publicKey: env.kit.provider.kexKeyPair('x25519').publicKey, peerKeyEpoch: 0, requestUpdate: false };
-    await p.sendFrame(sealType(s, FrameType.KEY_UPDATE, encodeClearToken2(t)));
+    await p.sendFrame(p.sealType(FrameType.KEY_UPDATE, encodeClearToken2(t)));
   }),
   onSession('7.3.2', 'a KEY_UPDATE naming another group is refused and changes nothing', 'SPEC 7.2', async (env, p) => {
-    const s = p.session!;
     const t = { version: 1, newEpoch: 1, group: 2, publicKey: env.kit.provider.kexKeyPair('p256').publicKey, peerKeyEpoch: 0, requestUpdate: false };
-    await p.sendFrame(sealType(s, FrameType.KEY_UPDATE, encodeClearToken2(t)));
+    await p.sendFrame(p.sealType(FrameType.KEY_UPDATE, encodeClearToken2(t)));
   }),
   onSession('7.3.3', 'a KEY_UPDATE with a bad tag is refused; a genuine one afterwards works', 'SPEC 7.1, 7.2', async (env, p, v) => {
     const s = p.session!;
@@ -155,14 +153,59 @@ export const ackCases: ConformanceCase[] = [
     if (ack && ack.kind === 'ack') v.fail(marks(ack.ranges, 0, badSeq), 'the ACK marks the refused record');
     v.fail(p.events.some((e) => e.kind === 'unreadable' && e.code === 'ERR_MALFORMED'), 'the IUT sent a record the kit could not parse (malformed ACK?)');
   }),
-  onSession('8.2.1', 'a malformed ACK (bit 0 clear) is refused and the session goes on', 'SPEC 7.6', async (env, p) => {
+  onSession('8.1.4', 'records the kit altered are never marked in any ACK; every genuine one around them is', 'SPEC 7.6', async (env, p, v) => {
     const s = p.session!;
+    const altered = new Map<number, string>([[3, 'tag'], [17, 'payload'], [35, 'tag']]);
+    const first = s.nextSeq;
+    for (let i = 0; i < 40; i++) {
+      const seq = s.nextSeq;
+      const region = altered.get(i);
+      if (region) {
+        altered.set(i, `${region}@${seq}`);
+        await p.sendFrame(flip(p.seal(env.payload(`altered ${i}`)), region === 'tag' ? 'tag' : 'payload', 5));
+      } else await p.send(env.payload(`genuine ${i}`));
+    }
+    const last = first + 39;
+    await p.waitFor((e) => e.kind === 'ack' && e.ranges.some((r) => r.epoch === 0 && r.highest >= last), 1000 + env.timeoutMs);
+    await env.sleep(env.settleMs);
+    const acks = p.events.filter((e) => e.kind === 'ack').map((e) => (e.kind === 'ack' ? e.ranges : []));
+    v.nonStrict(acks.length === 0, 'no ACK at all');
+    const bad = [...altered.entries()].filter(([i]) => acks.some((rs) => marks(rs, 0, first + i)));
+    v.fail(bad.length > 0, `an ACK marks the altered record(s) ${bad.map(([i, w]) => `#${i} (${w})`).join(', ')}: the sender would take them for confirmed`);
+    const genuine = Array.from({ length: 40 }, (_, i) => i).filter((i) => !altered.has(i));
+    const unmarked = genuine.filter((i) => !acks.some((rs) => marks(rs, 0, first + i)));
+    if (acks.length > 0) v.fail(unmarked.length > 0, `genuine records never marked in an ACK: ${unmarked.map((i) => `#${i}`).join(', ')}`);
+    v.fail(p.events.some((e) => e.kind === 'unreadable' && e.code === 'ERR_MALFORMED'), 'the IUT sent a record the kit could not parse (malformed ACK?)');
+    if (!v.failed && acks.length > 0) v.pass(`${acks.length} ACK(s): the 37 genuine records marked, the 3 altered never (their gap is what the sender reports as ERR_NOT_CONFIRMED)`);
+  }),
+  onSession('8.1.5', 'across a key update an ACK carries two ranges in ascending epoch order, each marking its records', 'SPEC 7.6, 7.3', async (env, p, v) => {
+    const s = p.session!;
+    const base = s.nextSeq;
+    const old = [base, base + 1, base + 2];
+    for (let i = 0; i < 3; i++) await p.send(env.payload(`epoch 0 #${i}`));
+    await p.sendFrame(s.keyUpdate(Date.now(), false));
+    const fresh = [0, 1, 2];
+    for (let i = 0; i < 3; i++) await p.send(env.payload(`epoch 1 #${i}`));
+    const ack = await p.waitFor((e) => e.kind === 'ack' && e.ranges.some((r) => r.epoch === 1 && r.highest >= 2), 1000 + env.timeoutMs);
+    v.fail(p.events.some((e) => e.kind === 'unreadable' && e.code === 'ERR_MALFORMED'), 'the IUT sent a record the kit could not parse (ranges out of order or of one epoch?)');
+    if (!ack || ack.kind !== 'ack') {
+      v.nonStrict(true, 'no ACK for the records of the new epoch');
+      return;
+    }
+    const epochs = ack.ranges.map((r) => r.epoch);
+    v.fail(epochs.length === 2 && !(epochs[0] === 0 && epochs[1] === 1), `the two ranges are for epochs ${epochs.join(', ')}, not 0 then 1`);
+    v.nonStrict(epochs.length !== 2, `the ACK after the update has ${epochs.length} range(s) (${epochs.join(', ')}); the previous epoch is open during its grace period and belongs in it`);
+    v.fail(fresh.some((q) => !marks(ack.ranges, 1, q)), 'the epoch 1 range does not mark every record of epoch 1');
+    if (epochs.length === 2) v.fail(old.some((q) => !marks(ack.ranges, 0, q)), 'the epoch 0 range does not mark every DATA record of epoch 0');
+    if (!v.failed) v.pass(`ranges ${epochs.join(', ')}`);
+  }),
+  onSession('8.2.1', 'a malformed ACK (bit 0 clear) is refused and the session goes on', 'SPEC 7.6', async (env, p) => {
     const bad = new Uint8Array(8);
     bad[0] = 0x80;
-    await p.sendFrame(sealType(s, FrameType.ACK, rawAck(bad)));
+    await p.sendFrame(p.sealType(FrameType.ACK, rawAck(bad)));
   }),
   onSession('8.2.2', 'an ALERT with an unknown code on a live session does not end it', 'SPEC 7.1, 8.7', async (_env, p) => {
-    await p.sendFrame(sealType(p.session!, FrameType.ALERT, encodeAlert({ code: 'ERR_SOMETHING_ELSE' })));
+    await p.sendFrame(p.sealType(FrameType.ALERT, encodeAlert({ code: 'ERR_SOMETHING_ELSE' })));
   }),
 ];
 
