@@ -1,22 +1,16 @@
 /** Group 9: BATCH frames — valid, with an altered entry, malformed (single entry, nested, trailing bytes…). [SPEC 3.7] */
 import { encodeBatch } from '../../codec/batch.js';
-import { defineCase, Verdict, type CaseEnv, type CaseResult, type ConformanceCase } from '../case.js';
+import type { CaseEnv, ConformanceCase, Verdict } from '../case.js';
 import type { KitParty } from '../party.js';
-import { flip, rawBatch, stillAnswers } from './helpers.js';
+import { flip, onSession, rawBatch } from './helpers.js';
 
-function onSession(id: string, title: string, run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>): ConformanceCase {
-  return defineCase(id, title, 'SPEC 3.7', async (env): Promise<CaseResult> => {
-    const v = new Verdict();
-    const p = await env.connected();
-    await run(env, p, v);
-    await stillAnswers(env, p, v);
-    return v.result();
-  });
-}
+/** Every case of this group is about SPEC 3.7, on an established session. */
+const batchCase = (id: string, title: string, run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>): ConformanceCase =>
+  onSession(id, title, 'SPEC 3.7', run);
 
 /** A refused BATCH must leave its records unprocessed: sent alone afterwards, each is accepted. */
 function refusedWhole(id: string, title: string, make: (records: Uint8Array[], env: CaseEnv, p: KitParty) => Uint8Array): ConformanceCase {
-  return onSession(id, title, async (env, p, v) => {
+  return batchCase(id, title, async (env, p, v) => {
     const xs = [0, 1, 2].map((i) => env.payload(`entry ${i}`));
     const fs = xs.map((x) => p.seal(x));
     await p.sendFrame(make(fs, env, p));
@@ -32,7 +26,7 @@ function refusedWhole(id: string, title: string, make: (records: Uint8Array[], e
 }
 
 export const batchCases: ConformanceCase[] = [
-  onSession('9.1.1', 'a valid BATCH of three records: each accepted once, in order', async (env, p, v) => {
+  batchCase('9.1.1', 'a valid BATCH of three records: each accepted once, in order', async (env, p, v) => {
     const xs = [0, 1, 2].map((i) => env.payload(`batched ${i}`));
     const fs = xs.map((x) => p.seal(x));
     for (const x of xs) p.intend(x);
@@ -41,7 +35,7 @@ export const batchCases: ConformanceCase[] = [
     const order = p.events.flatMap((e) => (e.kind === 'data' ? [new TextDecoder().decode(e.payload)] : []));
     v.fail(order.join('|') !== xs.map((x) => new TextDecoder().decode(x)).join('|'), 'echoes not in the order of the batch');
   }),
-  onSession('9.1.2', 'a BATCH with one altered record: that record alone is refused', async (env, p, v) => {
+  batchCase('9.1.2', 'a BATCH with one altered record: that record alone is refused', async (env, p, v) => {
     const xs = [0, 1, 2].map((i) => env.payload(`batched ${i}`));
     const fs = xs.map((x) => p.seal(x));
     p.intend(xs[0] as Uint8Array);
@@ -49,13 +43,13 @@ export const batchCases: ConformanceCase[] = [
     await p.sendFrame(encodeBatch([fs[0] as Uint8Array, flip(fs[1] as Uint8Array, 'tag', 1), fs[2] as Uint8Array]));
     v.fail(!(await p.waitEcho(xs[0] as Uint8Array)) || !(await p.waitEcho(xs[2] as Uint8Array)), 'the intact records of the BATCH were not accepted');
   }),
-  onSession('9.1.3', 'a BATCH carrying one record twice: accepted once', async (env, p) => {
+  batchCase('9.1.3', 'a BATCH carrying one record twice: accepted once', async (env, p) => {
     const x = env.payload('twice in a batch');
     const f = p.seal(x);
     p.intend(x);
     await p.sendFrame(encodeBatch([f, f]));
   }),
-  onSession('9.1.4', 'a BATCH of 64 records: all accepted', async (env, p, v) => {
+  batchCase('9.1.4', 'a BATCH of 64 records: all accepted', async (env, p, v) => {
     const xs = Array.from({ length: 64 }, (_, i) => env.payload(`b${i}`));
     const fs = xs.map((x) => p.seal(x));
     for (const x of xs) p.intend(x);

@@ -2,14 +2,13 @@
 import { concat, toHex } from '../../bytes/index.js';
 import { varintLength, writeVarint } from '../../codec/varint.js';
 import { frameByte, FrameType } from '../../codec/frame.js';
-import { encodeClearToken1, encodeSignedClearToken1, decodeSignedClearToken1, Protection, Role, type ClearToken1 } from '../../codec/tokens.js';
-import * as der from '../../codec/tlv.js';
+import { encodeClearToken1, encodeSignedClearToken1, decodeSignedClearToken1, type ClearToken1 } from '../../codec/tokens.js';
 import { encodeHandshakeInit, encodeHandshakeResponse, decodeHandshakeResponse } from '../../codec/frame.js';
 import { locateRegion, type RegionName } from '../../adversary/regions.js';
 import { SIGN_CONTEXT } from '../../session/handshake.js';
 import { transcriptA } from '../../session/key-schedule.js';
 import type { Suite } from '../../crypto/suites.js';
-import type { CaseEnv, Verdict } from '../case.js';
+import { defineCase, Verdict, type CaseEnv, type CaseResult, type ConformanceCase } from '../case.js';
 import type { KitParty } from '../party.js';
 
 /** Flips bit `bit` (MSB first; negative from the end) of `region`; throws when the frame has no such region. */
@@ -39,33 +38,7 @@ export function rawBatch(entries: readonly Uint8Array[], trailing: Uint8Array = 
 /** Rewrites the ClearToken1 of an HS_INIT and signs it again with `party`'s key (the kit is a legitimate initiator). */
 export function resignInit(party: KitParty, frame: Uint8Array, mutate: (t: ClearToken1) => ClearToken1): Uint8Array {
   const st = decodeSignedClearToken1(frame.subarray(1));
-  const tbs = encodeClearToken1(mutate(st.token));
-  const sig = party.ctx.provider.sign(party.ctx.identity.privateKey, concat(SIGN_CONTEXT.initiator, tbs));
-  return encodeHandshakeInit(encodeSignedClearToken1(tbs, sig));
-}
-
-/**
- * [SPEC 5.3] The DER of a ClearToken1 written field by field with the DER writer (src/codec/tlv.ts), whatever its
- * values: no limit of SPEC 5.2 is checked, so a token one element over a limit is still well-formed DER.
- */
-export function rawClearToken1(t: ClearToken1): Uint8Array {
-  const fields: Uint8Array[] = [
-    der.int(t.version),
-    der.enm(Role[t.role]),
-    der.oct(t.sessionId),
-    der.str(t.senderId),
-    der.str(t.receiverId),
-    der.int(t.timestamp),
-    der.oct(t.random),
-    der.enm(Protection[t.protection]),
-    der.seq(t.suites.map((x) => der.int(x))),
-    der.seq(t.keyShares.map((k) => der.seq([der.int(k.group), der.oct(k.publicKey)]))),
-    der.int(t.signatureAlgorithm),
-    der.seq(t.certificates.map((c) => der.oct(c))),
-  ];
-  if (t.attributeCertificates && t.attributeCertificates.length > 0) fields.push(der.ctxSeq0(t.attributeCertificates.map((c) => der.oct(c))));
-  if (t.earlyData) fields.push(der.ctxOct1(t.earlyData));
-  return der.seq(fields);
+  return signedInit(party, encodeClearToken1(mutate(st.token)));
 }
 
 /** An HS_INIT carrying `tbs` (a ClearToken1's DER), signed with `party`'s key: a legitimate initiator's token. */
@@ -137,4 +110,15 @@ export async function refusedHandshake(env: CaseEnv, p: KitParty, sid: string, v
   const s = await again.connect();
   v.fail(!s, 'a genuine handshake from the same id failed afterwards');
   if (s) v.fail(!(await again.roundTrip()), 'no echo on the genuine session that followed');
+}
+
+/** A case run on an established session with the IUT, ending with the check that it still answers a genuine message. */
+export function onSession(id: string, title: string, clause: string, run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>): ConformanceCase {
+  return defineCase(id, title, clause, async (env): Promise<CaseResult> => {
+    const v = new Verdict();
+    const p = await env.connected();
+    await run(env, p, v);
+    await stillAnswers(env, p, v);
+    return v.result();
+  });
 }

@@ -4,19 +4,8 @@ import { equal } from '../../bytes/index.js';
 import { encodeClearToken2, encodeAlert } from '../../codec/tokens.js';
 import { acknowledges, type AckRange } from '../../codec/ack.js';
 import { encodeControl } from '../contract.js';
-import { defineCase, Verdict, type CaseEnv, type CaseResult, type ConformanceCase } from '../case.js';
-import type { KitParty } from '../party.js';
-import { flip, stillAnswers } from './helpers.js';
-
-function onSession(id: string, title: string, clause: string, run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>): ConformanceCase {
-  return defineCase(id, title, clause, async (env): Promise<CaseResult> => {
-    const v = new Verdict();
-    const p = await env.connected();
-    await run(env, p, v);
-    await stillAnswers(env, p, v);
-    return v.result();
-  });
-}
+import type { ConformanceCase } from '../case.js';
+import { flip, onSession } from './helpers.js';
 
 export const keyUpdateCases: ConformanceCase[] = [
   onSession('7.1.1', 'kit updates its keys (requestUpdate = false); records of the new epoch are accepted', 'SPEC 7.2', async (env, p, v) => {

@@ -2,21 +2,11 @@
 import { concat, toHex } from '../../bytes/index.js';
 import { encodeRecordHeader, FrameType } from '../../codec/frame.js';
 import { derObjects } from '../../codec/pem.js';
-import { decodeSignedClearToken1, TOKEN_LIMITS, type ClearToken1, type Protection } from '../../codec/tokens.js';
-import { defineCase, Verdict, type CaseEnv, type CaseResult, type ConformanceCase } from '../case.js';
+import { decodeSignedClearToken1, encodeClearToken1, TOKEN_LIMITS, type ClearToken1, type Protection } from '../../codec/tokens.js';
+import { defineCase, Verdict, type CaseEnv, type ConformanceCase } from '../case.js';
 import type { KitParty } from '../party.js';
 import type { PendingHandshake } from '../../session/handshake.js';
-import { rawClearToken1, refusedHandshake, sidOf, signedInit, stillAnswers } from './helpers.js';
-
-function onSession(id: string, title: string, clause: string, run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>): ConformanceCase {
-  return defineCase(id, title, clause, async (env): Promise<CaseResult> => {
-    const v = new Verdict();
-    const p = await env.connected();
-    await run(env, p, v);
-    await stillAnswers(env, p, v);
-    return v.result();
-  });
-}
+import { refusedHandshake, sidOf, signedInit, onSession } from './helpers.js';
 
 function refusedInit(id: string, title: string, clause: string, hints: readonly string[], build: (env: CaseEnv, p: KitParty) => [Uint8Array, string]): ConformanceCase {
   return defineCase(id, title, clause, async (env) => {
@@ -55,7 +45,7 @@ function tokenLimit(id: string, title: string, what: string, l: TokenLimit): Con
       const init = from.initiate({ protection });
       const t = decodeSignedClearToken1(init.frame.subarray(1)).token;
       const token = l.grow(env, { ...t, senderId: p.id, certificates: p.ctx.identity.chain }, over);
-      const frame = signedInit(p, rawClearToken1(token));
+      const frame = signedInit(p, encodeClearToken1(token));
       // the transcript hashes the token as sent (SPEC 6.1)
       return { frame, token, pending: { ...init.pending, m1: frame.subarray(1) } };
     };
