@@ -5,25 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createTestPki } from '../../src/testing/index.js';
 import { serviceAvailable, requireOrSkip } from '../helpers/services.js';
 import { cliPeerFixture, startCliPeer } from '../helpers/cli-peer.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 async function files(t: { after(fn: () => void): void }): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-peer-ci-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const pki = await createTestPki({ endpoints: [{ id: 'ci-peer-1' }] });
-  const id = pki.identities['ci-peer-1']!;
-  writeFileSync(join(dir, 'cert.pem'), id.certificate);
-  writeFileSync(join(dir, 'key.pem'), id.privateKey);
-  writeFileSync(join(dir, 'ca.pem'), pki.roots[0] as string);
-  return ['--id', 'ci-peer-1', '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem'), '--trust', join(dir, 'ca.pem'), '--url', 'mqtt://127.0.0.1:1883', '--prefix', 'hopsafe-ci-test'];
+  const fx = await cliPeerFixture(['ci-peer-1']);
+  t.after(() => rmSync(fx.dir, { recursive: true, force: true }));
+  return [...fx.args('ci-peer-1', 'mqtt://127.0.0.1:1883'), '--prefix', 'hopsafe-ci-test'];
 }
 
 test('hopsafe peer: a file an option names that cannot be read is one line naming the option, exit 1, no stack', async (t) => {

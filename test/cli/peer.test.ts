@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startBroker } from '../../src/broker/index.js';
 import { createTestPki } from '../../src/testing/index.js';
 import { sample, samples } from '../helpers/prometheus.js';
-import { startCliPeer, type CliPeer } from '../helpers/cli-peer.js';
+import { cliPeerFixture, startCliPeer, type CliPeer } from '../helpers/cli-peer.js';
 
 type Peer = CliPeer;
 
@@ -76,20 +76,7 @@ function stopStarted(): void {
   for (const p of started.splice(0)) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill();
 }
 
-/** A throw-away PKI on disk and the argument list of `hopsafe peer` for one of its ids. */
-async function peerFixture(ids: string[]): Promise<{ dir: string; args(id: string, url: string): string[] }> {
-  const dir = await mkdtemp(join(tmpdir(), 'hopsafe-peer-'));
-  const pki = await createTestPki({ endpoints: ids.map((id) => ({ id })) });
-  await writeFile(join(dir, 'ca.pem'), pki.roots.join('\n'));
-  for (const [id, ident] of Object.entries(pki.identities)) {
-    await writeFile(join(dir, `${id}.pem`), ident.certificate);
-    await writeFile(join(dir, `${id}.key`), ident.privateKey);
-  }
-  return {
-    dir,
-    args: (id, url) => ['--id', id, '--cert', join(dir, `${id}.pem`), '--key', join(dir, `${id}.key`), '--trust', join(dir, 'ca.pem'), '--url', url],
-  };
-}
+const peerFixture = cliPeerFixture;
 
 test('hopsafe peer: an invalid input line is an ERR_INPUT event naming the path and what is wrong (issue 14)', async () => {
   const broker = await startBroker();
