@@ -8,14 +8,15 @@
  * With --xmpp, the XMPP server must have an account for every endpoint id — `control-center` (the endpoint itself) and
  * every DER id (the bridge logs in as each of them to carry their frames onto XMPP) — with the passwords in the JSON
  * file `{ "control-center": "…", "der-1": "…", … }`. Without --xmpp, a private Prosody is started on a free loopback
- * port with those accounts (hopsafe/testing `startProsody`, the harness of hopsafe's own tests) and stopped at the end.
+ * port with those accounts (test/support/prosody.ts, the harness of hopsafe's own tests: present in a checkout of the
+ * repository, not in the installed package) and stopped at the end.
  *
  * Every DER sends telemetry to the control center with `confirm: true`, the control center answers each DER with a
  * setpoint, confirmed too: the confirmations are end to end, through MQTT, the bridge and XMPP.
  * Prints JSON lines and a summary; exit 0 when all went through, 1 when not, 2 for bad arguments, 3 when no XMPP
  * server is given and Prosody is not installed.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createEndpoint, isHopsafeError, type Endpoint, type Transport } from 'hopsafe';
@@ -23,7 +24,22 @@ import { mqttTransport } from 'hopsafe/mqtt';
 import { xmppTransport, XMPP_DEFAULT_MAX_FRAME_SIZE } from 'hopsafe/xmpp';
 import { createBridge, type Bridge } from 'hopsafe/bridge';
 import { startBroker, type RunningBroker } from 'hopsafe/broker';
-import { createTestPki, prosodyInstalled, startProsody, type RunningProsody } from 'hopsafe/testing';
+import { createTestPki } from 'hopsafe/testing';
+
+/** What this example uses of hopsafe's own Prosody harness (test/support/prosody.ts in the repository). */
+interface RunningProsody {
+  readonly service: string;
+  readonly domain: string;
+  stop(): Promise<void>;
+}
+interface ProsodyHarness {
+  prosodyInstalled(): boolean;
+  startProsody(opts: { users: { username: string; password: string }[] }): Promise<RunningProsody>;
+}
+async function prosodyHarness(): Promise<ProsodyHarness | undefined> {
+  const url = new URL('../../test/support/prosody.ts', import.meta.url);
+  return existsSync(url) ? ((await import(url.href)) as ProsodyHarness) : undefined;
+}
 
 const { values } = parseArgs({
   options: {
@@ -45,8 +61,13 @@ if (values.xmpp !== undefined && (values.domain === undefined || values.password
   console.error('--xmpp needs --domain and --passwords FILE (JSON: endpoint id → XMPP account password)');
   process.exit(2);
 }
-if (values.xmpp === undefined && !prosodyInstalled()) {
-  console.error('no XMPP server: give --xmpp/--domain/--passwords, or install Prosody (Debian: apt-get install prosody) for a private one');
+const harness = values.xmpp === undefined ? await prosodyHarness() : undefined;
+if (values.xmpp === undefined && (harness === undefined || !harness.prosodyInstalled())) {
+  console.error(
+    harness === undefined
+      ? 'no XMPP server: give --xmpp/--domain/--passwords (a private Prosody needs a checkout of the hopsafe repository)'
+      : 'no XMPP server: give --xmpp/--domain/--passwords, or install Prosody (Debian: apt-get install prosody) for a private one',
+  );
   process.exit(3);
 }
 
@@ -83,7 +104,7 @@ try {
     if (missing.length > 0) throw new Error(`${values.passwords}: no password for ${missing.join(', ')}`);
   } else {
     passwords = Object.fromEntries(ids.map((id) => [id, randomBytes(12).toString('base64url')]));
-    prosody = await startProsody({ users: ids.map((id) => ({ username: id, password: passwords[id]! })) });
+    prosody = await harness!.startProsody({ users: ids.map((id) => ({ username: id, password: passwords[id]! })) });
     service = prosody.service;
     domain = prosody.domain;
   }

@@ -11,7 +11,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command>; 
   demo: { summary: 'run the end-to-end demo (embedded broker by default)', load: async () => (await import('./demo.js')).run },
   peer: { summary: 'JSON-lines peer on stdin/stdout for scripts and interop', load: async () => (await import('./peer.js')).run },
   bridge: { summary: 'forward opaque frames between transports', load: async () => (await import('./bridge.js')).run, runsUntilSignal: true },
-  bench: { summary: 'benchmarks: hopsafe vs TLS 1.3, JOSE and plain; writes bench/results and BENCHMARKS.md', load: async () => (await import('./bench.js')).run },
   vectors: { summary: 'generate or verify test-vector files', load: async () => (await import('./vectors.js')).run },
   conformance: { summary: 'test an implementation against SPEC.md (Annex C): cases, JSON/HTML/JUnit reports', load: async () => (await import('./conformance.js')).run },
   pki: { summary: 'create and manage a test/utility PKI (init, issue, revoke, show)', load: async () => (await import('./pki.js')).run },

@@ -293,6 +293,3 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
   };
   return pki;
 }
-
-/** A private Prosody (XMPP server) for tests and benchmarks: own config, free loopback port, stopped by `stop()`. */
-export { startProsody, prosodyInstalled, type RunningProsody, type ProsodyUser, type ProsodyOptions } from './prosody.js';

@@ -5,8 +5,8 @@
  */
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { arena, settle, until, text, type Arena } from './arena.js';
-import { forgerContext, identityOf } from './forger.js';
+import { arena, settle, until, text, type Arena } from '../support/arena.js';
+import { forgerContext, identityOf } from '../support/forger.js';
 import { createAdversary, type AdversaryRule } from '../../src/adversary/index.js';
 import { startBroker, type RunningBroker } from '../../src/broker/index.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';

@@ -15,11 +15,11 @@ import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
 import { createTestPki } from '../../src/testing/index.js';
 import { utf8 } from '../../src/bytes/index.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { freePort, requireOrSkip, serviceAvailable } from '../helpers/services.js';
-import { mosquittoBinary } from '../helpers/mosquitto.js';
-import { until } from '../helpers/endpoints.js';
-import { faultNodes, restartMidStream as sharedRestartMidStream } from '../helpers/broker-restart.js';
-import { arena, settle, text } from './arena.js';
+import { freePort, requireOrSkip, serviceAvailable } from '../support/services.js';
+import { mosquittoBinary } from '../support/mosquitto.js';
+import { until } from '../support/endpoints.js';
+import { faultNodes, restartMidStream as sharedRestartMidStream } from '../support/broker-restart.js';
+import { arena, settle, text } from '../support/arena.js';
 
 const cleanup: Array<() => Promise<unknown>> = [];
 after(async () => {

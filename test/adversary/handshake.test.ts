@@ -5,8 +5,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { arena, until, text, type Arena } from './arena.js';
-import { forgerContext, identityOf } from './forger.js';
+import { arena, until, text, type Arena } from '../support/arena.js';
+import { forgerContext, identityOf } from '../support/forger.js';
 import { forgeHandshakeAlert, rewriteClearToken1 } from '../../src/adversary/index.js';
 import { initiate, SIGN_CONTEXT } from '../../src/session/handshake.js';
 import { decodeSignedClearToken1 } from '../../src/codec/tokens.js';

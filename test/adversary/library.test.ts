@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAdversary, createPrng, locateRegion, frameTypeName, forgeRecord, spliceFrames } from '../../src/adversary/index.js';
 import { decodeRecordHeader } from '../../src/codec/frame.js';
-import { makePair, handshake } from '../helpers/session-pair.js';
+import { makePair, handshake } from '../support/session-pair.js';
 import { initiate, respond, responseFrame } from '../../src/session/handshake.js';
 import { decodeSignedClearToken1 } from '../../src/codec/tokens.js';
 import { utf8 } from '../../src/bytes/index.js';

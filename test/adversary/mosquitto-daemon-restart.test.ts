@@ -10,9 +10,9 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { requireOrSkip } from '../helpers/services.js';
-import { mosquittoBinary, startDaemonMosquitto, type DaemonMosquitto } from '../helpers/mosquitto.js';
-import { restartMidStream } from '../helpers/broker-restart.js';
+import { requireOrSkip } from '../support/services.js';
+import { mosquittoBinary, startDaemonMosquitto, type DaemonMosquitto } from '../support/mosquitto.js';
+import { restartMidStream } from '../support/broker-restart.js';
 
 const cleanup: Array<() => Promise<unknown>> = [];
 let daemon: DaemonMosquitto | undefined;

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { arena, settle, until, text } from './arena.js';
+import { arena, settle, until, text } from '../support/arena.js';
 import { forgeRecord, forgeKeyUpdate, forgeHandshakeAlert, type AdversaryRule } from '../../src/adversary/index.js';
 import { decodeRecordHeader } from '../../src/codec/frame.js';
 import { GROUP_IDS } from '../../src/crypto/suites.js';

@@ -1,5 +1,5 @@
 /**
- * Smoke test of `hopsafe bench`: the quick bench on a tiny budget (a subset: handshake, record,
+ * Smoke test of the benchmarks (`npm run bench`): the quick bench on a tiny budget (a subset: handshake, record,
  * establishment over aedes, scale in a child), then the JSON contract of issue 7 validated with zod. Plus the helpers the
  * numbers depend on (ratios, percentiles, the SVG writer).
  */
@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli/bench.js';
-import { benchReportSchema, REQUIRED_RATIOS, REQUIRED_RESULTS } from '../../src/bench/contract.js';
-import { Collector } from '../../src/bench/collector.js';
-import { percentile, cdfPoints } from '../../src/bench/measure.js';
-import { lineChart } from '../../src/bench/svg.js';
-import { benchmarksMarkdown, latencySvg, throughputSvg } from '../../src/bench/report.js';
+import { run } from '../../bench/main.js';
+import { benchReportSchema, REQUIRED_RATIOS, REQUIRED_RESULTS } from '../../bench/contract.js';
+import { Collector } from '../../bench/collector.js';
+import { percentile, cdfPoints } from '../../bench/measure.js';
+import { lineChart } from '../../bench/svg.js';
+import { benchmarksMarkdown, latencySvg, throughputSvg } from '../../bench/report.js';
 
 test('quick bench on a tiny budget (handshake, record, establish, scale) writes a report that satisfies the JSON contract', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hopsafe-bench-'));
@@ -106,7 +106,7 @@ test('svg writer: one path per series with data, legend entries, escaped text', 
 });
 
 test('child processes inherit module loaders only (an inline -e script must not re-run in every child)', async () => {
-  const { childExecArgv } = await import('../../src/bench/fork-args.js');
+  const { childExecArgv } = await import('../../bench/fork-args.js');
   assert.deepEqual(childExecArgv(['--import', 'tsx', '--input-type=module', '-e', 'x()', '--cpu-prof']), ['--import', 'tsx']);
   assert.deepEqual(childExecArgv(['--import=tsx', '-r', 'a.cjs', '--expose-gc', '-p', '1']), ['--import=tsx', '-r', 'a.cjs']);
   assert.deepEqual(childExecArgv([]), []);

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import { createTestPki } from '../../src/testing/index.js';
 import type { FrameHandler, Transport } from '../../src/bindings/transport.js';
-import { combineAdded, timedTransport } from '../../src/bench/e2e-timing.js';
-import { benchReportSchema, REQUIRED_RATIOS, REQUIRED_RESULTS } from '../../src/bench/contract.js';
-import { benchmarksMarkdown } from '../../src/bench/report.js';
+import { combineAdded, timedTransport } from '../../bench/e2e-timing.js';
+import { benchReportSchema, REQUIRED_RATIOS, REQUIRED_RESULTS } from '../../bench/contract.js';
+import { benchmarksMarkdown } from '../../bench/report.js';
 
 interface Sent {
   readonly from: string;

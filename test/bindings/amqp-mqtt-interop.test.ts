@@ -12,7 +12,7 @@ import amqplib from 'amqplib';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import type { InboundFrame, Transport } from '../../src/bindings/transport.js';
-import { requireOrSkip, serviceAvailable } from '../helpers/services.js';
+import { requireOrSkip, serviceAvailable } from '../support/services.js';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const RABBIT_MQTT = 'mqtt://guest:guest@127.0.0.1:1885';

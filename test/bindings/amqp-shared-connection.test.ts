@@ -11,8 +11,8 @@ import amqplib, { type ChannelModel } from 'amqplib';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import type { TransportStatus } from '../../src/bindings/transport.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { cast, text, until } from '../helpers/endpoints.js';
-import { requireOrSkip, serviceAvailable } from '../helpers/services.js';
+import { cast, text, until } from '../support/endpoints.js';
+import { requireOrSkip, serviceAvailable } from '../support/services.js';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
 const cleanup: Array<() => Promise<unknown>> = [];

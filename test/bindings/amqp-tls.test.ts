@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { amqpTransport, type AmqpTransportOptions } from '../../src/bindings/amqp.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { cast, text, until } from '../helpers/endpoints.js';
-import { makeTlsFiles, opensslAvailable, type TlsFiles } from '../helpers/tls-certs.js';
-import { startTlsProxy, type TlsProxy } from '../helpers/tls-proxy.js';
-import { requireOrSkip, serviceAvailable } from '../helpers/services.js';
+import { cast, text, until } from '../support/endpoints.js';
+import { makeTlsFiles, opensslAvailable, type TlsFiles } from '../support/tls-certs.js';
+import { startTlsProxy, type TlsProxy } from '../support/tls-proxy.js';
+import { requireOrSkip, serviceAvailable } from '../support/services.js';
 
 const RABBIT = { host: '127.0.0.1', port: 5672 };
 let ready = false;

@@ -10,9 +10,9 @@ import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { xmppTransport } from '../../src/bindings/xmpp.js';
 import type { Transport } from '../../src/bindings/transport.js';
 import { parseSideSpec } from '../../src/bindings/bridge-config.js';
-import { prosodyInstalled, startProsody } from '../helpers/prosody.js';
-import { requireOrSkip } from '../helpers/services.js';
-import { receiver, type Receiver } from '../helpers/frames.js';
+import { prosodyInstalled, startProsody } from '../support/prosody.js';
+import { requireOrSkip } from '../support/services.js';
+import { receiver, type Receiver } from '../support/frames.js';
 
 const cleanup: Array<() => Promise<unknown>> = [];
 after(async () => {

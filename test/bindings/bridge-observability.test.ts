@@ -14,8 +14,8 @@ import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import { createTestPki } from '../../src/testing/index.js';
 import { toBase64, toHex, utf8 } from '../../src/bytes/index.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { until } from '../helpers/endpoints.js';
-import { sample } from '../helpers/prometheus.js';
+import { until } from '../support/endpoints.js';
+import { sample } from '../support/prometheus.js';
 
 test('[SPEC 8.5] one logger and one registry for a bridge and its endpoints: counters agree with stats(), logs carry no key, payload or frame bytes', async () => {
   const lines: string[] = [];

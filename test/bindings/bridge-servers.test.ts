@@ -11,9 +11,9 @@ import { xmppTransport } from '../../src/bindings/xmpp.js';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import { createBridge, type Bridge } from '../../src/bindings/bridge.js';
 import type { Transport } from '../../src/bindings/transport.js';
-import { prosodyInstalled, startProsody, type RunningProsody } from '../helpers/prosody.js';
-import { requireOrSkip, serviceAvailable } from '../helpers/services.js';
-import { receiver, type Receiver } from '../helpers/frames.js';
+import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
+import { requireOrSkip, serviceAvailable } from '../support/services.js';
+import { receiver, type Receiver } from '../support/frames.js';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const XMPP_IDS = ['der-1', 'der-2', 'control-center', 'der-3', 'scada', 'der-4', 'cc-4', 'scada-4'];

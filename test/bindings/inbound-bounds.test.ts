@@ -19,7 +19,7 @@ import { amqpTransport } from '../../src/bindings/amqp.js';
 import { createBridge } from '../../src/bindings/bridge.js';
 import type { InboundFrame, Transport, TransportStatus } from '../../src/bindings/transport.js';
 import { startBroker } from '../../src/broker/index.js';
-import { requireOrSkip, serviceAvailable } from '../helpers/services.js';
+import { requireOrSkip, serviceAvailable } from '../support/services.js';
 
 const MAX = 1000;
 const uniq = (): string => randomBytes(4).toString('hex');

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import type { InboundFrame, Transport } from '../../src/bindings/transport.js';
-import { mosquittoBinary, startPrivateMosquitto, type PrivateMosquitto } from '../helpers/mosquitto.js';
-import { requireOrSkip } from '../helpers/services.js';
+import { mosquittoBinary, startPrivateMosquitto, type PrivateMosquitto } from '../support/mosquitto.js';
+import { requireOrSkip } from '../support/services.js';
 
 const binary = mosquittoBinary();
 let broker: PrivateMosquitto | undefined;

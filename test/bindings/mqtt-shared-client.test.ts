@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { cast, text, until } from '../helpers/endpoints.js';
-import { requireOrSkip, serviceAvailable } from '../helpers/services.js';
+import { cast, text, until } from '../support/endpoints.js';
+import { requireOrSkip, serviceAvailable } from '../support/services.js';
 
 const URL = 'mqtt://127.0.0.1:1883';
 const cleanup: Array<() => Promise<unknown>> = [];

@@ -12,10 +12,10 @@ import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { cast, text, until } from '../helpers/endpoints.js';
-import { mosquittoBinary, mosquittoPasswdBinary, startSecureMosquitto, type SecureMosquitto } from '../helpers/mosquitto.js';
-import { opensslAvailable } from '../helpers/tls-certs.js';
-import { requireOrSkip } from '../helpers/services.js';
+import { cast, text, until } from '../support/endpoints.js';
+import { mosquittoBinary, mosquittoPasswdBinary, startSecureMosquitto, type SecureMosquitto } from '../support/mosquitto.js';
+import { opensslAvailable } from '../support/tls-certs.js';
+import { requireOrSkip } from '../support/services.js';
 
 const binary = mosquittoBinary();
 const passwd = mosquittoPasswdBinary();

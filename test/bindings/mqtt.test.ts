@@ -12,7 +12,7 @@ import { mqttTransport, DEFAULT_MQTT_MAX_FRAME_SIZE, type MqttTransportOptions }
 import type { InboundFrame, Transport, TransportStatus } from '../../src/bindings/transport.js';
 import { startBroker, createMemoryPersistence, type RunningBroker } from '../../src/broker/index.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { requireOrSkip, serviceAvailable } from '../helpers/services.js';
+import { requireOrSkip, serviceAvailable } from '../support/services.js';
 
 const MOSQUITTO = { host: '127.0.0.1', port: 1883 };
 

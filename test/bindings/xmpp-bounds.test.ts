@@ -8,8 +8,8 @@ import { client as xmppClient, xml, type Client } from '@xmpp/client';
 import { xmppTransport } from '../../src/bindings/xmpp.js';
 import { decodedLengthOfText, encodeFrameText } from '../../src/bindings/xmpp-stanza.js';
 import type { InboundFrame, Transport } from '../../src/bindings/transport.js';
-import { prosodyInstalled, startProsody, type RunningProsody } from '../helpers/prosody.js';
-import { requireOrSkip } from '../helpers/services.js';
+import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
+import { requireOrSkip } from '../support/services.js';
 
 const PROSODY = 'Prosody (scripts/ci/install-prosody.sh)';
 const USERS = ['rx1', 'rx2', 'forger'].map((u) => ({ username: u, password: `pw-${u}` }));

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import type { EventEmitter } from 'node:events';
 import { xmppTransport, type XmppClientHandle } from '../../src/bindings/xmpp.js';
 import type { InboundFrame, Transport, TransportStatus } from '../../src/bindings/transport.js';
-import { prosodyInstalled, startProsody, type RunningProsody } from '../helpers/prosody.js';
-import { requireOrSkip } from '../helpers/services.js';
+import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
+import { requireOrSkip } from '../support/services.js';
 
 let prosody: RunningProsody | undefined;
 const open: Transport[] = [];

@@ -5,8 +5,8 @@ import { client as xmppClient, xml } from '@xmpp/client';
 import { xmppTransport, XMPP_DEFAULT_MAX_FRAME_SIZE } from '../../src/bindings/xmpp.js';
 import type { InboundFrame, Transport, TransportStatus } from '../../src/bindings/transport.js';
 import type { XmppClientHandle } from '../../src/bindings/xmpp.js';
-import { prosodyInstalled, startProsody, type RunningProsody } from '../helpers/prosody.js';
-import { requireOrSkip } from '../helpers/services.js';
+import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
+import { requireOrSkip } from '../support/services.js';
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'der.1'].map((u) => ({ username: u, password: `pw-${u}` }));
 let prosody: RunningProsody | undefined;

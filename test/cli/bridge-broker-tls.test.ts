@@ -12,11 +12,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startBroker } from '../../src/broker/index.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
-import { mosquittoBinary, mosquittoPasswdBinary, startSecureMosquitto, type SecureMosquitto } from '../helpers/mosquitto.js';
-import { opensslAvailable } from '../helpers/tls-certs.js';
-import { requireOrSkip } from '../helpers/services.js';
-import { receiver } from '../helpers/frames.js';
-import { CLI } from '../helpers/cli-peer.js';
+import { mosquittoBinary, mosquittoPasswdBinary, startSecureMosquitto, type SecureMosquitto } from '../support/mosquitto.js';
+import { opensslAvailable } from '../support/tls-certs.js';
+import { requireOrSkip } from '../support/services.js';
+import { receiver } from '../support/frames.js';
+import { CLI } from '../support/cli-peer.js';
 
 const binary = mosquittoBinary();
 const passwd = mosquittoPasswdBinary();

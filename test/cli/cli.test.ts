@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startBroker } from '../../src/broker/index.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
-import { sample } from '../helpers/prometheus.js';
+import { sample } from '../support/prometheus.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -34,7 +34,7 @@ test('hopsafe --version (and -v) prints the package version and exits 0', () => 
   }
 });
 
-for (const cmd of [[], ['demo'], ['peer'], ['pki'], ['pki', 'init'], ['vectors'], ['vectors', 'verify'], ['vectors', 'generate'], ['bridge'], ['bench']]) {
+for (const cmd of [[], ['demo'], ['peer'], ['pki'], ['pki', 'init'], ['vectors'], ['vectors', 'verify'], ['vectors', 'generate'], ['bridge']]) {
   test(`hopsafe ${[...cmd, '--help'].join(' ')} (and -h) prints its usage on stdout and exits 0`, () => {
     for (const flag of ['--help', '-h']) {
       const r = hopsafe(...cmd, flag);

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { freePort, requireOrSkip, serviceAvailable } from '../helpers/services.js';
+import { freePort, requireOrSkip, serviceAvailable } from '../support/services.js';
 
 const ARGS = ['--import', 'tsx', 'src/cli/main.ts', 'demo'];
 const scratch: string[] = [];

@@ -9,10 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { mosquittoBinary, mosquittoPasswdBinary, startSecureMosquitto, type SecureMosquitto } from '../helpers/mosquitto.js';
-import { opensslAvailable } from '../helpers/tls-certs.js';
-import { requireOrSkip } from '../helpers/services.js';
-import { cliPeerFixture, startCliPeer, type CliPeer } from '../helpers/cli-peer.js';
+import { mosquittoBinary, mosquittoPasswdBinary, startSecureMosquitto, type SecureMosquitto } from '../support/mosquitto.js';
+import { opensslAvailable } from '../support/tls-certs.js';
+import { requireOrSkip } from '../support/services.js';
+import { cliPeerFixture, startCliPeer, type CliPeer } from '../support/cli-peer.js';
 
 const binary = mosquittoBinary();
 const passwd = mosquittoPasswdBinary();

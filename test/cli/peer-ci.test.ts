@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { serviceAvailable, requireOrSkip } from '../helpers/services.js';
-import { cliPeerFixture, startCliPeer } from '../helpers/cli-peer.js';
+import { serviceAvailable, requireOrSkip } from '../support/services.js';
+import { cliPeerFixture, startCliPeer } from '../support/cli-peer.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 

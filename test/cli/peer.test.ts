@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from '../../src/broker/index.js';
 import { createTestPki } from '../../src/testing/index.js';
-import { sample, samples } from '../helpers/prometheus.js';
-import { cliPeerFixture, startCliPeer, type CliPeer } from '../helpers/cli-peer.js';
+import { sample, samples } from '../support/prometheus.js';
+import { cliPeerFixture, startCliPeer, type CliPeer } from '../support/cli-peer.js';
 
 type Peer = CliPeer;
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
 import { amqpTransport } from '../../src/bindings/amqp.js';
-import { serviceAvailable } from '../helpers/services.js';
+import { serviceAvailable } from '../support/services.js';
 import { conformance } from './suite.js';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';

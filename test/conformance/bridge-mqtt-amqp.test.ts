@@ -6,7 +6,7 @@ import { amqpTransport } from '../../src/bindings/amqp.js';
 import { createBridge } from '../../src/bindings/bridge.js';
 import type { Transport } from '../../src/bindings/transport.js';
 import { startBroker, type RunningBroker } from '../../src/broker/index.js';
-import { serviceAvailable } from '../helpers/services.js';
+import { serviceAvailable } from '../support/services.js';
 import { conformance } from './suite.js';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';

@@ -7,7 +7,7 @@ import type { Transport } from '../../src/bindings/transport.js';
 import type { Interceptor } from '../../src/broker/interceptor.js';
 import { startBroker, type RunningBroker } from '../../src/broker/index.js';
 import { toHex } from '../../src/bytes/index.js';
-import { prosodyInstalled, startProsody, type RunningProsody } from '../helpers/prosody.js';
+import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { conformance } from './suite.js';
 
 let prosody: RunningProsody;

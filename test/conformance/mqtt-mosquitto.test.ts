@@ -2,7 +2,7 @@ import mqtt from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import { mqttTransport, DEFAULT_MQTT_MAX_FRAME_SIZE } from '../../src/bindings/mqtt.js';
 import { toHex } from '../../src/bytes/index.js';
-import { serviceAvailable } from '../helpers/services.js';
+import { serviceAvailable } from '../support/services.js';
 import { conformance } from './suite.js';
 
 const URL = 'mqtt://127.0.0.1:1883';

@@ -4,7 +4,7 @@ import amqplib from 'amqplib';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import type { Transport } from '../../src/bindings/transport.js';
-import { serviceAvailable } from '../helpers/services.js';
+import { serviceAvailable } from '../support/services.js';
 import { conformance } from './suite.js';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';

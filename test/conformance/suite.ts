@@ -11,8 +11,8 @@ import type { Transport } from '../../src/bindings/transport.js';
 import { HopsafeError } from '../../src/errors/index.js';
 import { toHex, utf8 } from '../../src/bytes/index.js';
 import { createTestPki } from '../../src/testing/index.js';
-import { requireOrSkip } from '../helpers/services.js';
-import { until } from '../helpers/endpoints.js';
+import { requireOrSkip } from '../support/services.js';
+import { until } from '../support/endpoints.js';
 
 export interface TransportUnderTest {
   readonly name: string;

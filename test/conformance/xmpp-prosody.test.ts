@@ -1,5 +1,5 @@
 import { xmppTransport, } from '../../src/bindings/xmpp.js';
-import { prosodyInstalled, startProsody, type RunningProsody } from '../helpers/prosody.js';
+import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { conformance } from './suite.js';
 
 let prosody: RunningProsody;

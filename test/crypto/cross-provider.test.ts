@@ -9,7 +9,7 @@ import { p256, p384 } from '@noble/curves/nist.js';
 import { toHex } from '../../src/bytes/index.js';
 import type { AeadAlg, CryptoProvider, HashAlg, KexGroup, PrivateKeyHandle, PublicKeyHandle } from '../../src/crypto/provider.js';
 import { AEAD_KEY_LENGTH, HASH_LENGTH } from '../../src/crypto/provider.js';
-import { node, noble, nodeKeyPair, outcome, pairs, type DerKeyPair } from './fixtures.js';
+import { node, noble, nodeKeyPair, outcome, pairs, type DerKeyPair } from '../support/crypto-fixtures.js';
 
 const RUNS = { numRuns: 60 };
 const hx = (b: Uint8Array | null): string => (b ? toHex(b) : 'null');

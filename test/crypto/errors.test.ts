@@ -10,7 +10,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { concat, fromHex, toHex } from '../../src/bytes/index.js';
 import type { AeadAlg, KexGroup } from '../../src/crypto/provider.js';
 import { AEAD_KEY_LENGTH, HASH_LENGTH } from '../../src/crypto/provider.js';
-import { ed25519Pkcs8, ed25519Spki, node, noble, nodeKeyPair, outcome, providers, throwsCode } from './fixtures.js';
+import { ed25519Pkcs8, ed25519Spki, node, noble, nodeKeyPair, outcome, providers, throwsCode } from '../support/crypto-fixtures.js';
 import { vectors } from './vectors.js';
 
 const AEADS: readonly AeadAlg[] = ['aes-128-gcm', 'aes-256-gcm', 'chacha20-poly1305'];

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { hkdfSync } from 'node:crypto';
 import { concat, toHex } from '../../src/bytes/index.js';
 import { vectors } from './vectors.js';
-import { ed25519Pkcs8, ed25519Spki, providers } from './fixtures.js';
+import { ed25519Pkcs8, ed25519Spki, providers } from '../support/crypto-fixtures.js';
 
 const SLOW = process.env.HOPSAFE_SLOW === '1';
 const hx = (b: Uint8Array | null): string => (b ? toHex(b) : 'null');

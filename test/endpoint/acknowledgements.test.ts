@@ -10,7 +10,7 @@ import type { UnconfirmedEvent } from '../../src/endpoint/events.js';
 import { frameTypeName } from '../../src/adversary/index.js';
 import { utf8, fromUtf8 } from '../../src/bytes/index.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { cast, text, until, type Cast } from '../helpers/endpoints.js';
+import { cast, text, until, type Cast } from '../support/endpoints.js';
 
 const dec = (b: Uint8Array): string => fromUtf8(b);
 

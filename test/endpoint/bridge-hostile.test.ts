@@ -8,7 +8,7 @@ import type { MessageEvent, RejectEvent } from '../../src/endpoint/events.js';
 import { frameType, FrameType } from '../../src/codec/frame.js';
 import { toHex, utf8 } from '../../src/bytes/index.js';
 import { createTestPki } from '../../src/testing/index.js';
-import { until, text } from '../helpers/endpoints.js';
+import { until, text } from '../support/endpoints.js';
 
 for (const protection of ['integrity', 'confidentiality'] as const) {
   test(`[SPEC 8.5, 7.1, 7.4] ${protection}: a bridge that alters, replays and drops is detected; genuine traffic goes on`, async () => {

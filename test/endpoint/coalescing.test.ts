@@ -11,7 +11,7 @@ import { utf8, fromUtf8 } from '../../src/bytes/index.js';
 import type { UnconfirmedEvent } from '../../src/endpoint/events.js';
 import type { Transport } from '../../src/bindings/transport.js';
 import { createMemoryHub } from '../../src/bindings/memory.js';
-import { cast, text, until } from '../helpers/endpoints.js';
+import { cast, text, until } from '../support/endpoints.js';
 import { createBridge } from '../../src/bindings/bridge.js';
 import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import { createTestPki } from '../../src/testing/index.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { utf8, toHex } from '../../src/bytes/index.js';
 import { HopsafeError } from '../../src/errors/index.js';
 import { frameType, FrameType } from '../../src/codec/frame.js';
-import { cast, text, until } from '../helpers/endpoints.js';
+import { cast, text, until } from '../support/endpoints.js';
 
 describe('endpoint over the memory hub', () => {
   for (const protection of ['integrity', 'confidentiality'] as const) {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { cast, until, text } from '../helpers/endpoints.js';
+import { cast, until, text } from '../support/endpoints.js';
 import { toHex, utf8 } from '../../src/bytes/index.js';
 import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import { forgeHandshakeAlert } from '../../src/adversary/index.js';

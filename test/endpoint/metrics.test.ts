@@ -8,8 +8,8 @@ import { frameTypeName } from '../../src/adversary/index.js';
 import { utf8 } from '../../src/bytes/index.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 import { createTestPki } from '../../src/testing/index.js';
-import { cast, until } from '../helpers/endpoints.js';
-import { sample, samples } from '../helpers/prometheus.js';
+import { cast, until } from '../support/endpoints.js';
+import { sample, samples } from '../support/prometheus.js';
 
 const code = async (p: Promise<unknown>): Promise<string> =>
   p.then(

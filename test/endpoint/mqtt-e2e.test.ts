@@ -9,8 +9,8 @@ import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { startBroker } from '../../src/broker/index.js';
 import { frameType, FrameType } from '../../src/codec/frame.js';
 import { toHex, utf8 } from '../../src/bytes/index.js';
-import { cast, text, until } from '../helpers/endpoints.js';
-import { requireOrSkip, serviceAvailable } from '../helpers/services.js';
+import { cast, text, until } from '../support/endpoints.js';
+import { requireOrSkip, serviceAvailable } from '../support/services.js';
 
 test('[SPEC 7.1, 7.4] Mosquitto: a client that alters or republishes captured frames gets nothing delivered', async (t) => {
   if (!requireOrSkip(t, 'Mosquitto 127.0.0.1:1883', await serviceAvailable('127.0.0.1', 1883))) return;

@@ -13,7 +13,7 @@ import { createTrustStore } from '../../src/pki/index.js';
 import { createTestPki, type TestIdentity } from '../../src/testing/index.js';
 import type { MessageEvent, RejectEvent } from '../../src/endpoint/events.js';
 import { utf8 } from '../../src/bytes/index.js';
-import { cast, until } from '../helpers/endpoints.js';
+import { cast, until } from '../support/endpoints.js';
 
 const provider = createNodeProvider();
 

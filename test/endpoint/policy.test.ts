@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { utf8 } from '../../src/bytes/index.js';
 import { HopsafeError } from '../../src/errors/index.js';
-import { cast, text, until } from '../helpers/endpoints.js';
+import { cast, text, until } from '../support/endpoints.js';
 
 // The DER's policy, seen from the DER: it may send anything to anyone; it accepts setpoints only from
 // OPERATORs and reads from anyone (type "read").

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { cast, text } from '../helpers/endpoints.js';
+import { cast, text } from '../support/endpoints.js';
 import { utf8 } from '../../src/bytes/index.js';
 
 test('an application cannot emit a fake message on an endpoint; listeners and events.once work as on an EventEmitter', async () => {

@@ -1,7 +1,7 @@
 /** crlMode at the endpoint (issue 15 item 6): 'require' refuses a certificate without a current CRL from its issuer. [SPEC 10.5] */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { until } from '../helpers/endpoints.js';
+import { until } from '../support/endpoints.js';
 import { createTestPki } from '../../src/testing/index.js';
 import { createMemoryHub } from '../../src/bindings/memory.js';
 import { createEndpoint } from '../../src/endpoint/endpoint.js';

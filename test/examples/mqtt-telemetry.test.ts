@@ -6,8 +6,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { requireOrSkip } from '../helpers/services.js';
-import { mosquittoBinary, startPrivateMosquitto, type PrivateMosquitto } from '../helpers/mosquitto.js';
+import { requireOrSkip } from '../support/services.js';
+import { mosquittoBinary, startPrivateMosquitto, type PrivateMosquitto } from '../support/mosquitto.js';
 import { describeRun, ensureBuilt, runExample, type ExampleRun } from './run-example.js';
 
 const MAIN = 'examples/mqtt-telemetry/main.ts';

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireOrSkip } from '../helpers/services.js';
-import { prosodyInstalled, startProsody, type RunningProsody } from '../helpers/prosody.js';
+import { requireOrSkip } from '../support/services.js';
+import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { describeRun, ensureBuilt, runExample, type ExampleRun } from './run-example.js';
 
 const MAIN = 'examples/xmpp-mqtt-bridge/main.ts';

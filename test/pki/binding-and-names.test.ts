@@ -12,7 +12,7 @@ import { createTrustStore, namesEndpoint, parseCertificate } from '../../src/pki
 import { issueCertificate, issueCrl } from '../../src/pki/issue.js';
 import { seq, tlv } from '../../src/pki/der.js';
 import { utf8 } from '../../src/bytes/index.js';
-import { DAY, ecKey, miniCa, miniLeaf, opensslVerify, rejectsWith } from './helpers.js';
+import { DAY, ecKey, miniCa, miniLeaf, opensslVerify, rejectsWith } from '../support/pki.js';
 import { spkiOf } from '../../src/pki/issue.js';
 
 const now = new Date();

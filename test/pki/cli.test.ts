@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { run } from '../../src/cli/pki.js';
 import { createTrustStore, loadIdentity } from '../../src/pki/index.js';
-import { rejectsWith } from './helpers.js';
+import { rejectsWith } from '../support/pki.js';
 
 const dirs: string[] = [];
 after(() => {

@@ -15,7 +15,7 @@ import { createNodeProvider, spkiKeyObject } from '../../src/crypto/node.js';
 import { createNobleProvider } from '../../src/crypto/noble.js';
 import { derObjects } from '../../src/codec/pem.js';
 import { spkiOf } from '../../src/pki/issue.js';
-import { chainOf, DAY, ecKey, miniCa, miniLeaf, throwsWith } from './helpers.js';
+import { chainOf, DAY, ecKey, miniCa, miniLeaf, throwsWith } from '../support/pki.js';
 
 const now = new Date();
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);

@@ -5,7 +5,7 @@ import { createTestPki } from '../../src/testing/index.js';
 import { createTrustStore, loadIdentity, validateOwn } from '../../src/pki/index.js';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import { derObjects } from '../../src/codec/pem.js';
-import { rejectsWith, throwsWith } from './helpers.js';
+import { rejectsWith, throwsWith } from '../support/pki.js';
 
 test('identity from PEM: chain leaf first, usable key, roles', async () => {
   const pki = await createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR', 'SECAUD'] }], intermediate: true });

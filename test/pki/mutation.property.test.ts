@@ -11,7 +11,7 @@ import { HopsafeError } from '../../src/errors/index.js';
 import { parseCertificate } from '../../src/pki/x509.js';
 import { parseCrl } from '../../src/pki/crl.js';
 import { derObjects } from '../../src/codec/pem.js';
-import { chainOf } from './helpers.js';
+import { chainOf } from '../support/pki.js';
 
 test('mutated chains are refused with HopsafeError only', async () => {
   const now = new Date();

@@ -10,7 +10,7 @@ import { ID_CE_NAME_CONSTRAINTS, ID_ON_HOPSAFE_ENDPOINT_ID } from '../../src/pki
 import { seq, tlv } from '../../src/pki/der.js';
 import { utf8 } from '../../src/bytes/index.js';
 import type { CertTemplate } from '../../src/pki/issue.js';
-import { miniCa, miniLeaf, opensslVerify, rejectsWith, throwsWith } from './helpers.js';
+import { miniCa, miniLeaf, opensslVerify, rejectsWith, throwsWith } from '../support/pki.js';
 import * as asn1js from 'asn1js';
 
 const now = new Date();

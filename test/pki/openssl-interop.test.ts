@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createTrustStore, loadIdentity, encodeRoleInformation } from '../../src/pki/index.js';
 import type { ErrorCode } from '../../src/errors/index.js';
 import { toHex } from '../../src/bytes/index.js';
-import { chainOf, rejectsWith } from './helpers.js';
+import { chainOf, rejectsWith } from '../support/pki.js';
 
 function opensslVersion(): string | undefined {
   try {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodePem, encodePem, derObjects, PEM_MAX_LENGTH } from '../../src/codec/pem.js';
 import { HopsafeError } from '../../src/errors/index.js';
-import { throwsWith } from './helpers.js';
+import { throwsWith } from '../support/pki.js';
 
 test('encode/decode round trip, several blocks, text around blocks ignored', () => {
   const a = new Uint8Array([1, 2, 3]);

@@ -11,7 +11,7 @@ import {
   POLICY_MAX_VALUE_LENGTH,
   type RoleAssignment,
 } from '../../src/pki/index.js';
-import { throwsWith } from './helpers.js';
+import { throwsWith } from '../support/pki.js';
 
 const role = (name: string, id: number): RoleAssignment => ({ role: name, roleId: id });
 const OPERATOR = role('OPERATOR', 1);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createTrustStore, parseCertificate, type TrustWarning } from '../../src/pki/index.js';
 import { issueCrl } from '../../src/pki/issue.js';
 import { fromHex } from '../../src/bytes/index.js';
-import { DAY, ecKey, miniCa, miniLeaf, opensslVerify, rejectsWith } from './helpers.js';
+import { DAY, ecKey, miniCa, miniLeaf, opensslVerify, rejectsWith } from '../support/pki.js';
 
 const now = new Date();
 

@@ -5,7 +5,7 @@ import { createTestPki } from '../../src/testing/index.js';
 import { createTrustStore, loadIdentity, PREDEFINED_ROLES, encodeRoleInformation, decodeRoleInformation, parseRoleSpec, rolesAt } from '../../src/pki/index.js';
 import { seq, tlv } from '../../src/pki/der.js';
 import { derObjects } from '../../src/codec/pem.js';
-import { chainOf, DAY, throwsWith } from './helpers.js';
+import { chainOf, DAY, throwsWith } from '../support/pki.js';
 
 const span = { notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z') };
 

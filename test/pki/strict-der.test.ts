@@ -12,7 +12,7 @@ import { issueCertificate, issueCrl, encodeName } from '../../src/pki/issue.js';
 import { ID_CE_KEY_USAGE } from '../../src/pki/oids.js';
 import { fromHex, toHex } from '../../src/bytes/index.js';
 import { tlv, seq } from '../../src/pki/der.js';
-import { DAY, ecKey, miniCa, miniLeaf, opensslVerify, rejectsWith, throwsWith } from './helpers.js';
+import { DAY, ecKey, miniCa, miniLeaf, opensslVerify, rejectsWith, throwsWith } from '../support/pki.js';
 
 const now = new Date();
 

@@ -10,7 +10,7 @@ import { createTrustStore, loadIdentity, validateOwn } from '../../src/pki/index
 import { encodePem } from '../../src/codec/pem.js';
 import { HOPSAFE_URI_PREFIX } from '../../src/pki/oids.js';
 import { issueCrl, encodeName } from '../../src/pki/issue.js';
-import { chainOf, DAY, miniCa, miniLeaf, rejectsWith, ecKey } from './helpers.js';
+import { chainOf, DAY, miniCa, miniLeaf, rejectsWith, ecKey } from '../support/pki.js';
 
 const KEY_TYPES: TestKeyType[] = ['p256', 'p384', 'ed25519', 'rsa', 'rsa-pss'];
 

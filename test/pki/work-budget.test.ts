@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createTrustStore, REFUSAL_CODES } from '../../src/pki/index.js';
 import { MAX_SIGNATURE_CHECKS } from '../../src/pki/trust-store.js';
 import { encodeName, issueCertificate, spkiOf } from '../../src/pki/issue.js';
-import { DAY, ecKey, miniCa, rejectsWith } from './helpers.js';
+import { DAY, ecKey, miniCa, rejectsWith } from '../support/pki.js';
 
 const now = new Date();
 const validity = { notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + 30 * DAY) };

@@ -6,7 +6,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { providers } from '../crypto/fixtures.js';
+import { providers } from '../support/crypto-fixtures.js';
 import { fromHex, toHex } from '../../src/bytes/index.js';
 import { HopsafeError } from '../../src/errors/index.js';
 import { DEVIATION_RULES, runWycheproofFile, WYCHEPROOF_FILES } from './conformance/wycheproof.js';

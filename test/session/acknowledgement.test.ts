@@ -10,8 +10,8 @@ import { FrameType, frameType } from '../../src/codec/frame.js';
 import { AckTracker } from '../../src/session/acknowledgement.js';
 import { ReplayWindow } from '../../src/session/replay.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { handshake, makePair } from '../helpers/session-pair.js';
-import { codeOf } from '../helpers/codes.js';
+import { handshake, makePair } from '../support/session-pair.js';
+import { codeOf } from '../support/codes.js';
 
 const range = (epoch: number, highest: number, seqs: readonly number[]): AckRange => ({
   epoch,

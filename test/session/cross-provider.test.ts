@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import { createNobleProvider } from '../../src/crypto/noble.js';
 import { utf8 } from '../../src/bytes/index.js';
-import { handshake, makePair } from '../helpers/session-pair.js';
+import { handshake, makePair } from '../support/session-pair.js';
 
 const node = createNodeProvider();
 const noble = createNobleProvider();

@@ -7,7 +7,7 @@ import { SUITES } from '../../src/crypto/suites.js';
 import { complete, initiate, respond, responseFrame } from '../../src/session/handshake.js';
 import { decodeSignedClearToken1, encodeClearToken1, encodeSignedClearToken1 } from '../../src/codec/tokens.js';
 import { decodeHandshakeResponse, encodeHandshakeInit, encodeHandshakeResponse } from '../../src/codec/frame.js';
-import { handshake, makePair } from '../helpers/session-pair.js';
+import { handshake, makePair } from '../support/session-pair.js';
 import { utf8 } from '../../src/bytes/index.js';
 
 function code(e: unknown): string {

@@ -5,8 +5,8 @@ import { utf8 } from '../../src/bytes/index.js';
 import type { Delivery, Session } from '../../src/session/session.js';
 import type { KeyPair } from '../../src/crypto/provider.js';
 import { complete, initiate, respond, responseFrame } from '../../src/session/handshake.js';
-import { codeOf } from '../helpers/codes.js';
-import { handshake, makePair, type Pair } from '../helpers/session-pair.js';
+import { codeOf } from '../support/codes.js';
+import { handshake, makePair, type Pair } from '../support/session-pair.js';
 
 function data(ds: Delivery[]): string[] {
   return ds.flatMap((d) => (d.type === 'data' ? [new TextDecoder().decode(d.payload)] : []));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
 import { suiteByName } from '../../src/crypto/suites.js';
-import { handshake, makePair } from '../helpers/session-pair.js';
+import { handshake, makePair } from '../support/session-pair.js';
 import { HopsafeError } from '../../src/errors/index.js';
 
 /** A provider that lacks ChaCha20-Poly1305 (as a build without it would). */

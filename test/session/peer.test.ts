@@ -11,7 +11,7 @@ import { decodeRecordHeader, FrameType, isRecordFrame } from '../../src/codec/fr
 import { PeerMachine, statelessReply } from '../../src/session/peer.js';
 import { AlertLimiter } from '../../src/session/admission.js';
 import { randomBytes } from 'node:crypto';
-import { PeerNet, type NetNode } from '../helpers/peer-net.js';
+import { PeerNet, type NetNode } from '../support/peer-net.js';
 
 const DAY = 86_400_000;
 let pkiP: Promise<TestPki> | undefined;

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { utf8 } from '../../src/bytes/index.js';
-import { codeOf } from '../helpers/codes.js';
-import { handshake, makePair } from '../helpers/session-pair.js';
+import { codeOf } from '../support/codes.js';
+import { handshake, makePair } from '../support/session-pair.js';
 
 const flipLast = (f: Uint8Array): Uint8Array => {
   const g = f.slice();

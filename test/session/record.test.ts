@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { HopsafeError } from '../../src/errors/index.js';
 import { utf8, toHex } from '../../src/bytes/index.js';
 import { decodeRecordHeader } from '../../src/codec/frame.js';
-import { codeOf } from '../helpers/codes.js';
-import { handshake, makePair, type Pair } from '../helpers/session-pair.js';
+import { codeOf } from '../support/codes.js';
+import { handshake, makePair, type Pair } from '../support/session-pair.js';
 
 const now = () => Date.now();
 

@@ -6,7 +6,7 @@ import { toHex, fromHex } from '../../src/bytes/index.js';
 import { decodeSignedClearToken1, encodeClearToken1, encodeSignedClearToken1 } from '../../src/codec/tokens.js';
 import { decodeHandshakeResponse, encodeHandshakeInit, encodeHandshakeResponse } from '../../src/codec/frame.js';
 import { complete, initiate, precheckInit, respond, responseFrame } from '../../src/session/handshake.js';
-import { makePair } from '../helpers/session-pair.js';
+import { makePair } from '../support/session-pair.js';
 
 const malformed = (e: unknown): boolean => e instanceof HopsafeError && e.code === 'ERR_MALFORMED';
 

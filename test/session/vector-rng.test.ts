@@ -10,7 +10,7 @@ import { fromHex, toHex } from '../../src/bytes/index.js';
 import { decodeSignedClearToken1 } from '../../src/codec/tokens.js';
 import { complete, initiate, respond, responseFrame, type HandshakeContext } from '../../src/session/handshake.js';
 import { deterministicRng } from '../../src/testing/vectors.js';
-import { makePair } from '../helpers/session-pair.js';
+import { makePair } from '../support/session-pair.js';
 
 /** The group orders n (SEC 2). */
 const ORDER = {

@@ -8,7 +8,7 @@
 export const servicesRequired = process.env.HOPSAFE_REQUIRE_SERVICES === '1';
 
 /** TCP reachability and free ports: one implementation, in src/testing/net.ts. */
-export { reachable as serviceAvailable, freePort } from '../../src/testing/net.js';
+export { reachable as serviceAvailable, freePort } from './net.js';
 
 /** Minimal view of node:test's TestContext (keeps this helper usable from `test()` and `describe()` hooks). */
 export interface SkippableContext {

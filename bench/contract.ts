@@ -1,4 +1,4 @@
-/** The JSON contract of `hopsafe bench --out FILE` (issue 7), validated with zod before it is written. */
+/** The JSON contract of `npm run bench -- --out FILE` (issue 7), validated with zod before it is written. */
 import { z } from 'zod';
 
 export const measuredRowSchema = z.object({

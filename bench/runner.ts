@@ -1,7 +1,7 @@
 /** Runs the selected benchmarks, validates the JSON contract, writes the JSON, BENCHMARKS.md and the plots. */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createTestPki, type TestPki } from '../testing/index.js';
+import { createTestPki, type TestPki } from '../src/testing/index.js';
 import { Collector } from './collector.js';
 import { benchReportSchema, REQUIRED_RATIOS, REQUIRED_RESULTS, type BenchReport } from './contract.js';
 import { describeMachine, machineInfo } from './machine.js';

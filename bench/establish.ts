@@ -7,11 +7,11 @@
  */
 import { Duplex } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
-import { startBroker, type RunningBroker } from '../broker/index.js';
-import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
-import { mqttTransport } from '../bindings/mqtt.js';
-import { FrameType } from '../codec/frame.js';
-import type { TestPki } from '../testing/index.js';
+import { startBroker, type RunningBroker } from '../src/broker/index.js';
+import { createEndpoint, type Endpoint } from '../src/endpoint/endpoint.js';
+import { mqttTransport } from '../src/bindings/mqtt.js';
+import { FrameType } from '../src/codec/frame.js';
+import type { TestPki } from '../src/testing/index.js';
 import type { Collector } from './collector.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';

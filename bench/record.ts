@@ -3,13 +3,13 @@
  * provider, next to the bare primitive with the same key sizes (HMAC twice for integrity mode,
  * AEAD seal+open for confidentiality mode), interleaved. Framework overhead % = bare/record − 1.
  */
-import { createNodeProvider } from '../crypto/node.js';
-import { createNobleProvider } from '../crypto/noble.js';
-import type { CryptoProvider } from '../crypto/provider.js';
-import { suiteByName } from '../crypto/suites.js';
-import { equal } from '../bytes/index.js';
-import type { TestPki } from '../testing/index.js';
-import type { Protection } from '../codec/tokens.js';
+import { createNodeProvider } from '../src/crypto/node.js';
+import { createNobleProvider } from '../src/crypto/noble.js';
+import type { CryptoProvider } from '../src/crypto/provider.js';
+import { suiteByName } from '../src/crypto/suites.js';
+import { equal } from '../src/bytes/index.js';
+import type { TestPki } from '../src/testing/index.js';
+import type { Protection } from '../src/codec/tokens.js';
 import type { Collector } from './collector.js';
 import { sizeLabel, type BenchOptions } from './options.js';
 import type { Progress } from './progress.js';

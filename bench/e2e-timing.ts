@@ -21,8 +21,8 @@
  *   message is being emitted. Frames that carry no message (ACK records, handshake frames) settle
  *   without a sample.
  */
-import type { FrameHandler, Transport } from '../bindings/transport.js';
-import { frameByte, FrameType } from '../codec/frame.js';
+import type { FrameHandler, Transport } from '../src/bindings/transport.js';
+import { frameByte, FrameType } from '../src/codec/frame.js';
 
 const DATA_BYTE = frameByte(FrameType.DATA);
 const BATCH_BYTE = frameByte(FrameType.BATCH);

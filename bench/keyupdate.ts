@@ -4,14 +4,14 @@
  * exposes it.
  */
 import { TLSSocket } from 'node:tls';
-import type { TestPki } from '../testing/index.js';
+import type { TestPki } from '../src/testing/index.js';
 import type { Collector } from './collector.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
 import { handshake, makePair } from './contexts.js';
 import { interleaved, type Rate } from './measure.js';
 import { DEFAULT_SUITE } from './handshake.js';
-import type { Session } from '../session/session.js';
+import type { Session } from '../src/session/session.js';
 
 export async function benchKeyUpdate(c: Collector, o: BenchOptions, pki: TestPki, progress: Progress): Promise<void> {
   progress.status('key update: single message vs re-handshake');

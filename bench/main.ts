@@ -1,13 +1,14 @@
 /**
- * `hopsafe bench [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet] [--render FILE]`: the benchmark
- * suite of issue 7. Without --out it writes bench/results/latest.json, the SVG plots next to it and
+ * `npm run bench -- [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet] [--render FILE]`: the benchmark
+ * suite of issue 7 (not a command of the installed CLI: bench/ is not product code; tsconfig.bench.json
+ * builds it with the sources into .bench-build/). Without --out it writes bench/results/latest.json, the SVG plots next to it and
  * BENCHMARKS.md in the current directory; with --out FILE it writes only that JSON file.
  */
 import { parseArgs } from 'node:util';
-import { BENCHMARKS, renderReport, runBench } from '../bench/runner.js';
-import { benchOptions } from '../bench/options.js';
+import { BENCHMARKS, renderReport, runBench } from './runner.js';
+import { benchOptions } from './options.js';
 
-const USAGE = `usage: hopsafe bench [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet] [--render FILE]
+const USAGE = `usage: npm run bench -- [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet] [--render FILE]
 
   --quick        short run (≤ 90 s on an idle 2-core machine; the scale row uses 500 sessions, extrapolation labelled)
   --out FILE     write the JSON results to FILE only (default: bench/results/latest.json + BENCHMARKS.md + plots)
@@ -34,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
       allowPositionals: false,
     }).values;
   } catch (e) {
-    console.error(`hopsafe bench: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+    console.error(`bench: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
     return 2;
   }
   if (args.help) {
@@ -49,12 +50,12 @@ export async function run(argv: string[]): Promise<number> {
   const only = args.only?.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = only?.filter((n) => !names.includes(n)) ?? [];
   if (unknown.length > 0) {
-    console.error(`hopsafe bench: unknown benchmark(s) ${unknown.join(', ')}; choose from ${names.join(', ')}`);
+    console.error(`bench: unknown benchmark(s) ${unknown.join(', ')}; choose from ${names.join(', ')}`);
     return 2;
   }
   const scale = args.scale === undefined ? 1 : Number(args.scale);
   if (!Number.isFinite(scale) || scale <= 0) {
-    console.error('hopsafe bench: --scale must be a positive number');
+    console.error('bench: --scale must be a positive number');
     return 2;
   }
   await runBench({
@@ -67,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-// Direct entry (`node --import tsx src/cli/bench.ts …`) until main.ts registers the command.
-if (/[\\/]cli[\\/]bench\.(ts|js)$/.test(process.argv[1] ?? '')) {
+// Entry point: `npm run bench -- …` (or `node --import tsx bench/main.ts …`).
+if (/[\\/]bench[\\/]main\.(ts|js)$/.test(process.argv[1] ?? '')) {
   run(process.argv.slice(2)).then((code) => (process.exitCode = code));
 }

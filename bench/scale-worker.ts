@@ -5,18 +5,18 @@
  *   handshake, so the growth measured after GC is what the one endpoint keeps per peer.
  * - `sessions`: `n` sessions on one responder handshake context (sans-I/O), the protocol state alone.
  */
-import { createEndpoint } from '../endpoint/endpoint.js';
-import { createMemoryHub } from '../bindings/memory.js';
-import { createNodeProvider } from '../crypto/node.js';
-import { suiteByName } from '../crypto/suites.js';
-import { createTrustStore, loadIdentity } from '../pki/index.js';
-import { HandshakeReplayCache } from '../session/freshness.js';
-import { utf8 } from '../bytes/index.js';
-import { createTestPki } from '../testing/index.js';
-import { complete, initiate, respond, responseFrame } from '../session/handshake.js';
-import type { Session } from '../session/session.js';
+import { createEndpoint } from '../src/endpoint/endpoint.js';
+import { createMemoryHub } from '../src/bindings/memory.js';
+import { createNodeProvider } from '../src/crypto/node.js';
+import { suiteByName } from '../src/crypto/suites.js';
+import { createTrustStore, loadIdentity } from '../src/pki/index.js';
+import { HandshakeReplayCache } from '../src/session/freshness.js';
+import { utf8 } from '../src/bytes/index.js';
+import { createTestPki } from '../src/testing/index.js';
+import { complete, initiate, respond, responseFrame } from '../src/session/handshake.js';
+import type { Session } from '../src/session/session.js';
 import { ID_A, ID_B, makePair } from './contexts.js';
-import { DEFAULT_SUITES } from '../crypto/suites.js';
+import { DEFAULT_SUITES } from '../src/crypto/suites.js';
 
 export interface ScaleReport {
   readonly sessions: number;

@@ -4,7 +4,7 @@
  */
 import { connect, createSecureContext, createServer, type SecureContext, type Server, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { TestPki } from '../testing/index.js';
+import type { TestPki } from '../src/testing/index.js';
 
 export interface TlsContexts {
   readonly client: SecureContext;

@@ -10,7 +10,7 @@ import type { EndpointOptions } from '../../src/endpoint/options.js';
 import type { Transport } from '../../src/bindings/transport.js';
 import type { ErrorCode } from '../../src/errors/index.js';
 import { utf8 } from '../../src/bytes/index.js';
-import { cast, text, until, type Cast } from '../helpers/endpoints.js';
+import { cast, text, until, type Cast } from './endpoints.js';
 
 export interface Arena extends Cast {
   readonly adv: Adversary;

@@ -3,11 +3,11 @@
  * payloads over one transport, either plain (transport.send / onFrame) or through a hopsafe
  * endpoint (endpoint.send / 'message'), as the parent commands over IPC.
  */
-import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
-import type { Transport } from '../bindings/transport.js';
-import { mqttTransport } from '../bindings/mqtt.js';
-import { amqpTransport } from '../bindings/amqp.js';
-import { xmppTransport } from '../bindings/xmpp.js';
+import { createEndpoint, type Endpoint } from '../src/endpoint/endpoint.js';
+import type { Transport } from '../src/bindings/transport.js';
+import { mqttTransport } from '../src/bindings/mqtt.js';
+import { amqpTransport } from '../src/bindings/amqp.js';
+import { xmppTransport } from '../src/bindings/xmpp.js';
 import { timedTransport, type TimedTransport } from './e2e-timing.js';
 import { PAYLOAD_SIZE, type SubReport, type E2eMode, type TransportSpec, type WorkerCommand, type WorkerReply } from './e2e-protocol.js';
 

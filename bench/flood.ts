@@ -4,17 +4,17 @@
  * replayed and stale HS_INIT frames from other sender ids, at increasing offered rates.
  * Reports frames rejected per second and the legitimate throughput kept.
  */
-import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
-import { createMemoryHub } from '../bindings/memory.js';
-import { initiate } from '../session/handshake.js';
-import { FrameType } from '../codec/frame.js';
-import type { TestPki } from '../testing/index.js';
+import { createEndpoint, type Endpoint } from '../src/endpoint/endpoint.js';
+import { createMemoryHub } from '../src/bindings/memory.js';
+import { initiate } from '../src/session/handshake.js';
+import { FrameType } from '../src/codec/frame.js';
+import type { TestPki } from '../src/testing/index.js';
 import type { Collector } from './collector.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
 import { makeContext } from './contexts.js';
-import { createNodeProvider } from '../crypto/node.js';
-import { DEFAULT_SUITES } from '../crypto/suites.js';
+import { createNodeProvider } from '../src/crypto/node.js';
+import { DEFAULT_SUITES } from '../src/crypto/suites.js';
 import { sleep } from './measure.js';
 
 const WINDOW = 64;

@@ -1,13 +1,13 @@
 /** Handshake contexts for in-process (sans-I/O) benchmarks, built from a test PKI. */
-import type { CryptoProvider } from '../crypto/provider.js';
-import { createNodeProvider } from '../crypto/node.js';
-import { suiteByName } from '../crypto/suites.js';
-import { createTrustStore, loadIdentity, type TrustStore } from '../pki/index.js';
-import type { TestPki } from '../testing/index.js';
-import { HandshakeReplayCache } from '../session/freshness.js';
-import { complete, initiate, respond, responseFrame, type HandshakeContext } from '../session/handshake.js';
-import type { Session } from '../session/session.js';
-import type { Protection } from '../codec/tokens.js';
+import type { CryptoProvider } from '../src/crypto/provider.js';
+import { createNodeProvider } from '../src/crypto/node.js';
+import { suiteByName } from '../src/crypto/suites.js';
+import { createTrustStore, loadIdentity, type TrustStore } from '../src/pki/index.js';
+import type { TestPki } from '../src/testing/index.js';
+import { HandshakeReplayCache } from '../src/session/freshness.js';
+import { complete, initiate, respond, responseFrame, type HandshakeContext } from '../src/session/handshake.js';
+import type { Session } from '../src/session/session.js';
+import type { Protection } from '../src/codec/tokens.js';
 
 export const ID_A = 'bench-a';
 export const ID_B = 'bench-b';

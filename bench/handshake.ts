@@ -3,10 +3,10 @@
  * P-256 identities) per suite, with a warm and a cold chain cache, next to Node's TLS 1.3
  * mutual-auth handshakes over an in-memory duplex pair in the same run.
  */
-import { SUITES, DEFAULT_SUITES } from '../crypto/suites.js';
-import { createNodeProvider } from '../crypto/node.js';
-import { createNobleProvider } from '../crypto/noble.js';
-import type { TestPki } from '../testing/index.js';
+import { SUITES, DEFAULT_SUITES } from '../src/crypto/suites.js';
+import { createNodeProvider } from '../src/crypto/node.js';
+import { createNobleProvider } from '../src/crypto/noble.js';
+import type { TestPki } from '../src/testing/index.js';
 import type { Collector } from './collector.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';

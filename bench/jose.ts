@@ -5,7 +5,7 @@
  * confidentiality-mode record. Both with a fresh signature / key agreement per message, as
  * per-message JOSE works.
  */
-import type { TestPki } from '../testing/index.js';
+import type { TestPki } from '../src/testing/index.js';
 import type { Collector } from './collector.js';
 import { sizeLabel, type BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
@@ -14,7 +14,7 @@ import { cpuNote, interleaved, type Rate } from './measure.js';
 import { DEFAULT_SUITE } from './handshake.js';
 
 export async function benchJose(c: Collector, o: BenchOptions, pki: TestPki, progress: Progress): Promise<void> {
-  // jose is a devDependency: loaded here so `hopsafe bench` still runs the rest where it is absent.
+  // jose is a devDependency: loaded here so the bench still runs the rest where it is absent.
   let jose: typeof import('jose');
   try {
     jose = await import('jose');
