@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { startBroker } from '../src/broker/index.js';
 import { mqttTransport } from '../src/bindings/mqtt.js';
 import { createBridge } from '../src/bindings/bridge.js';
-import type { Transport } from '../src/bindings/transport.js';
+import type { Transport } from '../src/transport/transport.js';
 import type { Collector } from './collector.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';

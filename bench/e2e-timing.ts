@@ -21,7 +21,7 @@
  *   message is being emitted. Frames that carry no message (ACK records, handshake frames) settle
  *   without a sample.
  */
-import type { FrameHandler, Transport } from '../src/bindings/transport.js';
+import type { FrameHandler, Transport } from '../src/transport/transport.js';
 import { frameByte, FrameType } from '../src/codec/frame.js';
 
 const DATA_BYTE = frameByte(FrameType.DATA);

@@ -4,7 +4,7 @@
  * endpoint (endpoint.send / 'message'), as the parent commands over IPC.
  */
 import { createEndpoint, type Endpoint } from '../src/endpoint/endpoint.js';
-import type { Transport } from '../src/bindings/transport.js';
+import type { Transport } from '../src/transport/transport.js';
 import { mqttTransport } from '../src/bindings/mqtt.js';
 import { amqpTransport } from '../src/bindings/amqp.js';
 import { xmppTransport } from '../src/bindings/xmpp.js';

@@ -9,9 +9,9 @@ export type { EndpointOptions, SendOptions, Authorize, AuthorizeContext } from '
 export type { MessageEvent, RejectEvent, HandshakeEvent, SessionEvent, KeyUpdateEvent, SessionClosedEvent, UnconfirmedEvent, EndpointEvents } from './endpoint/events.js';
 export type { EndpointStats, EndpointQueues } from './endpoint/stats.js';
 export type { MetricsOptions } from './endpoint/metrics.js';
-export type { Transport, FrameHandler, InboundFrame, TransportStatus } from './bindings/transport.js';
-export { ENDPOINT_ID_PATTERN } from './bindings/transport.js';
-export { assertEndpointId } from './bindings/endpoint-id.js';
+export type { Transport, FrameHandler, InboundFrame, TransportStatus } from './transport/transport.js';
+export { ENDPOINT_ID_PATTERN } from './transport/transport.js';
+export { assertEndpointId } from './transport/endpoint-id.js';
 export { HopsafeError, isHopsafeError, ERROR_CODES, type ErrorCode } from './errors/index.js';
 export { SUITES, DEFAULT_SUITES, type Suite } from './crypto/suites.js';
 export type { CryptoProvider } from './crypto/provider.js';

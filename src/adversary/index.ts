@@ -9,8 +9,8 @@
  * `wrapTransport` (the adversary then calls the receiver's handler directly). Without either, such a
  * frame rides along with the next frame the intermediary carries on that route.
  */
-import type { Interceptor, InterceptedFrame } from '../broker/interceptor.js';
-import type { FrameHandler, Transport } from '../bindings/transport.js';
+import type { Interceptor, InterceptedFrame } from '../transport/interceptor.js';
+import type { FrameHandler, Transport } from '../transport/transport.js';
 import { concat } from '../bytes/index.js';
 import { createPrng, type Prng } from './prng.js';
 import { frameTypeName, locateRegion, type FrameTypeName } from './regions.js';

@@ -2,7 +2,7 @@
  * Adversary rules: which frames (selector) and what to do to them (action). [SPEC 1: the
  * intermediary can read, drop, delay, reorder, duplicate, alter, redirect, reflect and inject]
  */
-import type { InterceptedFrame } from '../broker/interceptor.js';
+import type { InterceptedFrame } from '../transport/interceptor.js';
 import type { FrameTypeName, RegionName } from './regions.js';
 
 export interface FrameSelector {

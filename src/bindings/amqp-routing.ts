@@ -10,7 +10,7 @@
  * RabbitMQ 3.10 replaces '/' by '.' without swapping, so a dotted id splits into two words there.
  */
 import { HopsafeError } from '../errors/index.js';
-import { ENDPOINT_ID_PATTERN } from './transport.js';
+import { ENDPOINT_ID_PATTERN } from '../transport/transport.js';
 
 const PREFIX_WORD = /^[A-Za-z0-9_/-][A-Za-z0-9_/-]*$/;
 

@@ -25,11 +25,11 @@ import amqplib from 'amqplib';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
-import { InboundGuard } from './inbound.js';
-import { assertEndpointId } from './endpoint-id.js';
-import type { FrameHandler, InboundStats, Transport, TransportStatus } from './transport.js';
-import { logStatus, StatusEmitter } from './status.js';
-import { intOption } from './options.js';
+import { InboundGuard } from '../transport/inbound.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
+import type { FrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
+import { logStatus, StatusEmitter } from '../transport/status.js';
+import { intOption } from '../transport/options.js';
 import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
 
 /** Default largest frame: 16 MiB, well under RabbitMQ's default `max_message_size` of 128 MiB. [SPEC 8.3] */

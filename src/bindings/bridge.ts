@@ -16,9 +16,9 @@ import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { HopsafeError } from '../errors/index.js';
 import { attachBridgeMetrics, parseBridgeMetricsOptions, type BridgeMetricsOptions } from './bridge-metrics.js';
-import { applyInterceptors, type Interceptor } from '../broker/interceptor.js';
-import { assertEndpointId } from './endpoint-id.js';
-import type { InboundFrame, Transport } from './transport.js';
+import { applyInterceptors, type Interceptor } from '../transport/interceptor.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
+import type { InboundFrame, Transport } from '../transport/transport.js';
 
 export type { BridgeMetricsOptions } from './bridge-metrics.js';
 /** Builds the transport a bridge side uses to act as endpoint `id` on that side (one instance per id). */

@@ -5,12 +5,12 @@
  */
 import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
-import { InboundGuard } from './inbound.js';
-import { applyInterceptors, type Interceptor } from '../broker/interceptor.js';
-import { assertEndpointId } from './endpoint-id.js';
-import type { FrameHandler, InboundStats, Transport } from './transport.js';
+import { InboundGuard } from '../transport/inbound.js';
+import { applyInterceptors, type Interceptor } from '../transport/interceptor.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
+import type { FrameHandler, InboundStats, Transport } from '../transport/transport.js';
 
-export type { Interceptor, InterceptedFrame } from '../broker/interceptor.js';
+export type { Interceptor, InterceptedFrame } from '../transport/interceptor.js';
 
 export interface MemoryHubOptions {
   /** Largest frame carried (default 1 MiB): `send` refuses larger ones, and larger frames a tap injects are dropped. [SPEC 8.9] */

@@ -5,8 +5,8 @@
  * sender slot (`write {prefix}/+/%c`). [SPEC 8.2]
  */
 import { HopsafeError } from '../errors/index.js';
-import { assertEndpointId } from './endpoint-id.js';
-import { ENDPOINT_ID_PATTERN } from './transport.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
+import { ENDPOINT_ID_PATTERN } from '../transport/transport.js';
 
 export const DEFAULT_PREFIX = 'hopsafe';
 const MAX_PREFIX_LENGTH = 128;

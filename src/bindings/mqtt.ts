@@ -11,13 +11,13 @@
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
-import { assertEndpointId } from './endpoint-id.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
-import type { FrameHandler, Transport, TransportStatus } from './transport.js';
-import { logStatus, StatusEmitter } from './status.js';
-import { InboundGuard, UnsettledBound } from './inbound.js';
-import { intOption } from './options.js';
-import { setNoDelay } from './no-delay.js';
+import type { FrameHandler, Transport, TransportStatus } from '../transport/transport.js';
+import { logStatus, StatusEmitter } from '../transport/status.js';
+import { InboundGuard, UnsettledBound } from '../transport/inbound.js';
+import { intOption } from '../transport/options.js';
+import { setNoDelay } from '../transport/no-delay.js';
 
 export { DEFAULT_PREFIX, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 

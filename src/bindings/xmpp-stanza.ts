@@ -8,8 +8,8 @@
  *   base64 per RFC 4648 §4 with padding, no line breaks.
  */
 import { HopsafeError } from '../errors/index.js';
-import { assertEndpointId } from './endpoint-id.js';
-import { ENDPOINT_ID_PATTERN } from './transport.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
+import { ENDPOINT_ID_PATTERN } from '../transport/transport.js';
 
 /** Namespace of the frame element. [SPEC 8.4] */
 export const FRAME_NS = 'urn:hopsafe:frame:1';

@@ -19,13 +19,13 @@
  */
 import { client as xmppClient, xml, type Client, type ClientOptions, type Element } from '@xmpp/client';
 import { HopsafeError } from '../errors/index.js';
-import { assertEndpointId } from './endpoint-id.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
 import type { Logger } from 'pino';
-import type { FrameHandler, InboundStats, Transport, TransportStatus } from './transport.js';
-import { logStatus, StatusEmitter } from './status.js';
-import { InboundGuard, UnsettledBound } from './inbound.js';
-import { intOption } from './options.js';
-import { setNoDelay } from './no-delay.js';
+import type { FrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
+import { logStatus, StatusEmitter } from '../transport/status.js';
+import { InboundGuard, UnsettledBound } from '../transport/inbound.js';
+import { intOption } from '../transport/options.js';
+import { setNoDelay } from '../transport/no-delay.js';
 import {
   FRAME_ELEMENT,
   FRAME_NS,

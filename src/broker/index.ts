@@ -11,10 +11,10 @@ import { createRequire } from 'node:module';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { HopsafeError } from '../errors/index.js';
 import { frameTopic, parseFrameTopic } from '../bindings/mqtt-topics.js';
-import { applyInterceptors, type Interceptor } from './interceptor.js';
+import { applyInterceptors, type Interceptor } from '../transport/interceptor.js';
 
-export type { Interceptor, InterceptedFrame } from './interceptor.js';
-export { applyInterceptors } from './interceptor.js';
+export type { Interceptor, InterceptedFrame } from '../transport/interceptor.js';
+export { applyInterceptors } from '../transport/interceptor.js';
 
 /** Where dropped publishes are diverted: `$` topics never match `#`/`+` filters, and forwarding to it is refused. */
 // aedes-persistence is CommonJS whose module.exports is the factory (its .d.ts claims an ES default export).

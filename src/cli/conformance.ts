@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isHopsafeError } from '../errors/index.js';
-import { assertEndpointId } from '../bindings/endpoint-id.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
 import { DEFAULT_BROKER_PORT } from '../conformance/contract.js';
 import { runConformance, selectCases } from '../conformance/runner.js';
 import { writeReports } from '../conformance/report.js';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
-import type { Transport } from '../bindings/transport.js';
+import type { Transport } from '../transport/transport.js';
 import { createMemoryHub } from '../bindings/memory.js';
 import { mqttTransport } from '../bindings/mqtt.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, parseFrameTopic } from '../bindings/mqtt-topics.js';

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { readOptionPem } from './read-option-file.js';
 import { createInterface } from 'node:readline';
 import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
-import type { Transport } from '../bindings/transport.js';
+import type { Transport } from '../transport/transport.js';
 import { mqttTransport } from '../bindings/mqtt.js';
 import { amqpTransport } from '../bindings/amqp.js';
 import { HopsafeError, isHopsafeError } from '../errors/index.js';
@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { cliLogger, logLevel, LOG_LEVEL_HELP } from './logging.js';
 import { metricsPort, serveMetrics, METRICS_HELP, type MetricsServer } from './metrics-server.js';
-import { attachEcho, untilStopped } from './peer-echo.js';
+import { attachEcho, untilStopped } from '../conformance/echo.js';
 
 const SUITE_NAMES = SUITES.map((s) => s.name);
 const PROTECTIONS = ['integrity', 'confidentiality'] as const;

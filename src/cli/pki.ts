@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { decodePem, encodePem, derObjects } from '../codec/pem.js';
-import { assertEndpointId } from '../bindings/endpoint-id.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
 import { parseCertificate, type ParsedCert } from '../pki/x509.js';
 import { parseCrl } from '../pki/crl.js';
 import { parseAttributeCertificate } from '../pki/attribute-cert.js';

@@ -34,7 +34,7 @@ import {
 } from './provider.js';
 import { signatureAlgForKey, type KeyDescription } from './keys.js';
 import { screenPkcs8, screenSpki, type ParsedPublicKey } from './key-der.js';
-import { Lru } from '../pki/lru.js';
+import { Lru } from '../util/lru.js';
 
 const ECDH_CURVE: Record<Exclude<KexGroup, 'x25519'>, string> = {
   p256: 'prime256v1',

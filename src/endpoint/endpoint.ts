@@ -6,8 +6,8 @@
 import { pino, type Logger } from 'pino';
 import { HopsafeError, isHopsafeError } from '../errors/index.js';
 import { abytes } from '../bytes/index.js';
-import type { Transport } from '../bindings/transport.js';
-import { assertEndpointId } from '../bindings/endpoint-id.js';
+import type { Transport } from '../transport/transport.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
 import type { RoleAssignment, TrustConfig } from '../pki/types.js';
 import { MAX_INITS_PER_PEER } from '../session/admission.js';
 import { frameKind, PeerMachine, statelessReply, type PeerEnv, type ScreenedInit } from '../session/peer.js';

@@ -13,7 +13,7 @@
 import { Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import { HopsafeError } from '../errors/index.js';
-import type { InboundStats } from '../bindings/transport.js';
+import type { InboundStats } from '../transport/transport.js';
 import type { EndpointQueues, EndpointStats } from './stats.js';
 import { assertFree, isRegistry as registryLike, perCollection, pulled, PREFIX_PATTERN, type Add } from './metrics-pull.js';
 

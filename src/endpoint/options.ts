@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Transport } from '../bindings/transport.js';
+import type { Transport } from '../transport/transport.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { PemOrDer, TrustConfig } from '../pki/types.js';
 import type { SessionOptions } from '../session/session.js';

@@ -7,7 +7,7 @@ import { HopsafeError } from '../errors/index.js';
 import { fromUtf8 } from '../bytes/index.js';
 import { childrenOf, decodeDer, intValue, raw, type Tlv } from '../codec/tlv.js';
 import { derTime } from '../codec/der.js';
-import { Lru } from './lru.js';
+import { Lru } from '../util/lru.js';
 
 /** Strict DER framing lives in the codec (one implementation for tokens, certificates and keys). [SPEC 10.1] */
 export { checkDerFraming } from '../codec/der.js';

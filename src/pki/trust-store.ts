@@ -24,7 +24,7 @@ import { keyProblem, verifySigned, type SpecResult } from './signature.js';
 import { decodeRoleInformation, rolesAt, type DecodedRole } from './roles.js';
 import { namesEndpoint } from './names.js';
 import { refuse } from './refusal.js';
-import { Lru } from './lru.js';
+import { Lru } from '../util/lru.js';
 import { violation } from './name-constraints.js';
 import { ID_ANY_EKU, ID_KP_CLIENT_AUTH, ID_KP_HOPSAFE_ENDPOINT, ID_KP_SERVER_AUTH } from './oids.js';
 

@@ -1,6 +1,6 @@
 /** zod schema for the plain-data part of `createEndpoint` options (validated once, at the edge). */
 import { z } from 'zod';
-import { ENDPOINT_ID_PATTERN } from '../bindings/transport.js';
+import { ENDPOINT_ID_PATTERN } from '../transport/transport.js';
 import { SUITES } from '../crypto/suites.js';
 import { BATCH_MAX_RECORDS } from '../codec/batch.js';
 

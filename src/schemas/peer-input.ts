@@ -1,6 +1,6 @@
 /** zod schema of one `hopsafe peer` input line, and the parser that turns its failures into ERR_INPUT with a path. */
 import { z } from 'zod';
-import { ENDPOINT_ID_PATTERN } from '../bindings/transport.js';
+import { ENDPOINT_ID_PATTERN } from '../transport/transport.js';
 import { HopsafeError } from '../errors/index.js';
 
 const id = z.string().regex(ENDPOINT_ID_PATTERN, 'invalid endpoint id');

@@ -6,7 +6,7 @@
  */
 import { sha256Hex } from '../pki/x509.js';
 import type { PublicKeyHandle } from '../crypto/provider.js';
-import { Lru } from '../pki/lru.js';
+import { Lru } from '../util/lru.js';
 import { TokenBucket } from './rate-limit.js';
 
 export interface AdmissionLimits {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import { createTestPki } from '../../src/testing/index.js';
-import type { FrameHandler, Transport } from '../../src/bindings/transport.js';
+import type { FrameHandler, Transport } from '../../src/transport/transport.js';
 import { combineAdded, timedTransport } from '../../bench/e2e-timing.js';
 import { benchReportSchema, REQUIRED_RATIOS, REQUIRED_RESULTS } from '../../bench/contract.js';
 import { benchmarksMarkdown } from '../../bench/report.js';

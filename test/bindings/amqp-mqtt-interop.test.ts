@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
-import type { InboundFrame, Transport } from '../../src/bindings/transport.js';
+import type { InboundFrame, Transport } from '../../src/transport/transport.js';
 import { requireOrSkip, serviceAvailable } from '../support/services.js';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';

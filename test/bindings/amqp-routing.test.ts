@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { bindingKey, idToWord, routingKey, senderFromKey, wordToId } from '../../src/bindings/amqp-routing.js';
-import { ENDPOINT_ID_PATTERN } from '../../src/bindings/transport.js';
+import { ENDPOINT_ID_PATTERN } from '../../src/transport/transport.js';
 
 const idArb = fc.stringMatching(ENDPOINT_ID_PATTERN);
 

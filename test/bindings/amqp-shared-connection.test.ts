@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import amqplib, { type ChannelModel } from 'amqplib';
 import { amqpTransport } from '../../src/bindings/amqp.js';
-import type { TransportStatus } from '../../src/bindings/transport.js';
+import type { TransportStatus } from '../../src/transport/transport.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 import { cast, text, until } from '../support/endpoints.js';
 import { requireOrSkip, serviceAvailable } from '../support/services.js';

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import amqplib from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { amqpTransport, AMQP_DEFAULT_MAX_FRAME_SIZE } from '../../src/bindings/amqp.js';
-import type { InboundFrame, Transport, TransportStatus } from '../../src/bindings/transport.js';
+import type { InboundFrame, Transport, TransportStatus } from '../../src/transport/transport.js';
 import { requireOrSkip, serviceAvailable } from '../support/services.js';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';

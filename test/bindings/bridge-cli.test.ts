@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startBroker, type RunningBroker } from '../../src/broker/index.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { xmppTransport } from '../../src/bindings/xmpp.js';
-import type { Transport } from '../../src/bindings/transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { parseSideSpec } from '../../src/bindings/bridge-config.js';
 import { prosodyInstalled, startProsody } from '../support/prosody.js';
 import { requireOrSkip } from '../support/services.js';

@@ -10,7 +10,7 @@ import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { xmppTransport } from '../../src/bindings/xmpp.js';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import { createBridge, type Bridge } from '../../src/bindings/bridge.js';
-import type { Transport } from '../../src/bindings/transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { requireOrSkip, serviceAvailable } from '../support/services.js';
 import { receiver, type Receiver } from '../support/frames.js';

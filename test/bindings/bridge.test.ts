@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createMemoryHub } from '../../src/bindings/memory.js';
 import { createBridge } from '../../src/bindings/bridge.js';
 import { parseRouteRule, routeFromRules } from '../../src/bindings/bridge-routes.js';
-import type { FrameHandler, InboundFrame, Transport } from '../../src/bindings/transport.js';
+import type { FrameHandler, InboundFrame, Transport } from '../../src/transport/transport.js';
 
 async function setup() {
   const east = createMemoryHub();

@@ -17,7 +17,7 @@ import { createMemoryHub } from '../../src/bindings/memory.js';
 import { mqttTransport, type MqttTransportOptions } from '../../src/bindings/mqtt.js';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import { createBridge } from '../../src/bindings/bridge.js';
-import type { InboundFrame, Transport, TransportStatus } from '../../src/bindings/transport.js';
+import type { InboundFrame, Transport, TransportStatus } from '../../src/transport/transport.js';
 import { startBroker } from '../../src/broker/index.js';
 import { requireOrSkip, serviceAvailable } from '../support/services.js';
 

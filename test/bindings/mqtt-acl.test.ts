@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
-import type { InboundFrame, Transport } from '../../src/bindings/transport.js';
+import type { InboundFrame, Transport } from '../../src/transport/transport.js';
 import { mosquittoBinary, startPrivateMosquitto, type PrivateMosquitto } from '../support/mosquitto.js';
 import { requireOrSkip } from '../support/services.js';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from '../../src/bindings/mqtt-topics.js';
-import { ENDPOINT_ID_PATTERN } from '../../src/bindings/transport.js';
+import { ENDPOINT_ID_PATTERN } from '../../src/transport/transport.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 
 const idChar = fc.constantFrom(...'ABCXYZabcxyz0189_.-'.split(''));

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { mqttTransport, DEFAULT_MQTT_MAX_FRAME_SIZE, type MqttTransportOptions } from '../../src/bindings/mqtt.js';
-import type { InboundFrame, Transport, TransportStatus } from '../../src/bindings/transport.js';
+import type { InboundFrame, Transport, TransportStatus } from '../../src/transport/transport.js';
 import { startBroker, createMemoryPersistence, type RunningBroker } from '../../src/broker/index.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 import { requireOrSkip, serviceAvailable } from '../support/services.js';

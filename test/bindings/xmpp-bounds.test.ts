@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { client as xmppClient, xml, type Client } from '@xmpp/client';
 import { xmppTransport } from '../../src/bindings/xmpp.js';
 import { decodedLengthOfText, encodeFrameText } from '../../src/bindings/xmpp-stanza.js';
-import type { InboundFrame, Transport } from '../../src/bindings/transport.js';
+import type { InboundFrame, Transport } from '../../src/transport/transport.js';
 import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { requireOrSkip } from '../support/services.js';
 

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EventEmitter } from 'node:events';
 import { xmppTransport, type XmppClientHandle } from '../../src/bindings/xmpp.js';
-import type { InboundFrame, Transport, TransportStatus } from '../../src/bindings/transport.js';
+import type { InboundFrame, Transport, TransportStatus } from '../../src/transport/transport.js';
 import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { requireOrSkip } from '../support/services.js';
 

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { client as xmppClient, xml } from '@xmpp/client';
 import { xmppTransport, XMPP_DEFAULT_MAX_FRAME_SIZE } from '../../src/bindings/xmpp.js';
-import type { InboundFrame, Transport, TransportStatus } from '../../src/bindings/transport.js';
+import type { InboundFrame, Transport, TransportStatus } from '../../src/transport/transport.js';
 import type { XmppClientHandle } from '../../src/bindings/xmpp.js';
 import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { requireOrSkip } from '../support/services.js';

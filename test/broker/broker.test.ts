@@ -10,7 +10,7 @@ import { connect as netConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
-import type { InboundFrame, Transport } from '../../src/bindings/transport.js';
+import type { InboundFrame, Transport } from '../../src/transport/transport.js';
 import { startBroker, applyInterceptors, type InterceptedFrame, type Interceptor, type RunningBroker } from '../../src/broker/index.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 

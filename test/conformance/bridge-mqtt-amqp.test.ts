@@ -4,7 +4,7 @@ import amqplib from 'amqplib';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import { createBridge } from '../../src/bindings/bridge.js';
-import type { Transport } from '../../src/bindings/transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { startBroker, type RunningBroker } from '../../src/broker/index.js';
 import { serviceAvailable } from '../support/services.js';
 import { conformance } from './suite.js';

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { amqpTransport } from '../../src/bindings/amqp.js';
-import type { Transport } from '../../src/bindings/transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { serviceAvailable } from '../support/services.js';
 import { conformance } from './suite.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
 import type { MessageEvent } from '../../src/endpoint/events.js';
-import type { Transport } from '../../src/bindings/transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { HopsafeError } from '../../src/errors/index.js';
 import { toHex, utf8 } from '../../src/bytes/index.js';
 import { createTestPki } from '../../src/testing/index.js';

@@ -9,7 +9,7 @@ import { frameTypeName } from '../../src/adversary/index.js';
 import { decodeBatch, encodeBatch } from '../../src/codec/batch.js';
 import { utf8, fromUtf8 } from '../../src/bytes/index.js';
 import type { UnconfirmedEvent } from '../../src/endpoint/events.js';
-import type { Transport } from '../../src/bindings/transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { createMemoryHub } from '../../src/bindings/memory.js';
 import { cast, text, until } from '../support/endpoints.js';
 import { createBridge } from '../../src/bindings/bridge.js';

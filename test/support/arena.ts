@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createMemoryHub } from '../../src/bindings/memory.js';
 import { createAdversary, type Adversary, type AdversaryRule } from '../../src/adversary/index.js';
 import type { EndpointOptions } from '../../src/endpoint/options.js';
-import type { Transport } from '../../src/bindings/transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import type { ErrorCode } from '../../src/errors/index.js';
 import { utf8 } from '../../src/bytes/index.js';
 import { cast, text, until, type Cast } from './endpoints.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mqttTransport, type MqttTransportOptions } from '../../src/bindings/mqtt.js';
-import type { Transport, TransportStatus } from '../../src/bindings/transport.js';
+import type { Transport, TransportStatus } from '../../src/transport/transport.js';
 import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
 import { createTestPki } from '../../src/testing/index.js';
 import { utf8, fromUtf8 } from '../../src/bytes/index.js';

@@ -3,7 +3,7 @@ import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
 import type { EndpointOptions } from '../../src/endpoint/options.js';
 import type { MessageEvent, RejectEvent } from '../../src/endpoint/events.js';
 import { createMemoryHub, type MemoryHub } from '../../src/bindings/memory.js';
-import type { Transport } from '../../src/bindings/transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { createTestPki } from '../../src/testing/index.js';
 
 export interface Cast {

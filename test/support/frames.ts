@@ -1,4 +1,4 @@
-import type { InboundFrame, Transport } from '../../src/bindings/transport.js';
+import type { InboundFrame, Transport } from '../../src/transport/transport.js';
 
 export interface Receiver {
   readonly t: Transport;

@@ -19,7 +19,7 @@ import { SUITES } from '../../crypto/suites.js';
 import { ReplayWindow } from '../../session/replay.js';
 import { Session } from '../../session/session.js';
 import { HandshakeReplayCache } from '../../session/freshness.js';
-import { attachEcho, untilStopped } from '../../cli/peer-echo.js';
+import { attachEcho, untilStopped } from '../echo.js';
 
 export const VARIANTS = ['accepts-replays', 'skips-mac', 'ignores-freshness'] as const;
 export type Variant = (typeof VARIANTS)[number];

@@ -5,7 +5,7 @@
  */
 import type { Endpoint } from '../endpoint/endpoint.js';
 import { fromBase64 } from '../bytes/index.js';
-import { decodeControl } from '../conformance/contract.js';
+import { decodeControl } from './contract.js';
 
 /** Echoes every message `ep` accepts; `onError` hears sends that failed (never their payloads). */
 export function attachEcho(ep: Endpoint, onError: (peer: string, e: unknown) => void = () => undefined): void {
