@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
 import { InboundGuard } from '../transport/inbound.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
+import { assertQueueRoom, assertSendable } from '../transport/lifecycle.js';
 import type { FrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
 import { intOption } from '../transport/options.js';
@@ -373,24 +374,24 @@ class AmqpTransport implements Transport {
   }
 
   send(peerId: string, bytes: Uint8Array): Promise<void> {
+    let self: string;
     try {
-      assertEndpointId(peerId, 'peerId');
-      if (!(bytes instanceof Uint8Array)) throw new HopsafeError('ERR_INPUT', 'bytes must be a Uint8Array');
-      if (bytes.length > this.maxFrameSize)
-        throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `amqp: frame of ${bytes.length} bytes exceeds maxFrameSize ${this.maxFrameSize}`);
-      if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'amqp transport is closed');
-      if (this.#self === undefined) throw new HopsafeError('ERR_STATE', 'amqp transport: call open() before send()');
+      self = assertSendable({ name: 'amqp', closed: this.#closed, localId: this.#self, maxFrameSize: this.maxFrameSize }, peerId, bytes);
     } catch (e) {
       return Promise.reject(e);
     }
-    const key = routingKey(this.#prefix, peerId, this.#self);
+    const key = routingKey(this.#prefix, peerId, self);
     return new Promise<void>((resolve, reject) => {
       const p: PendingSend = { key, bytes: Buffer.from(bytes), resolve, reject };
       const ch = this.#ch;
       if (ch !== undefined && this.#queue.length === 0 && this.#retry.length === 0) {
         this.#publish(ch, p);
       } else if (this.#queue.length >= this.#maxQueue) {
-        reject(new HopsafeError('ERR_QUEUE_FULL', `amqp: ${this.#maxQueue} frames already queued while disconnected`));
+        try {
+          assertQueueRoom('amqp', this.#queue.length, this.#maxQueue);
+        } catch (e) {
+          reject(e);
+        }
       } else if (this.#status.current === 'disconnected' && this.#sharedClosed) {
         reject(new HopsafeError('ERR_TRANSPORT', "amqp: the application's connection closed"));
       } else if (this.#status.current === 'disconnected' && this.#attempt >= this.#maxAttempts) {

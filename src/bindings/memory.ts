@@ -8,6 +8,7 @@ import { HopsafeError } from '../errors/index.js';
 import { InboundGuard } from '../transport/inbound.js';
 import { applyInterceptors, type Interceptor } from '../transport/interceptor.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
+import { assertSendable } from '../transport/lifecycle.js';
 import type { FrameHandler, InboundStats, Transport } from '../transport/transport.js';
 
 export type { Interceptor, InterceptedFrame } from '../transport/interceptor.js';
@@ -98,10 +99,7 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
           handlers.set(id, { onFrame, guard });
         },
         async send(peerId, bytes) {
-          if (closed || !localId) throw new HopsafeError('ERR_CLOSED', 'transport not open');
-          assertEndpointId(peerId, 'peer id');
-          if (bytes.length > maxFrameSize) throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `frame of ${bytes.length} bytes exceeds ${maxFrameSize}`);
-          deliver(localId, peerId, bytes);
+          deliver(assertSendable({ name: 'memory', closed, localId, maxFrameSize }, peerId, bytes), peerId, bytes);
         },
         async close() {
           if (closed) return;

@@ -12,6 +12,7 @@ import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, ty
 import { pino, type Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
+import { assertQueueRoom, assertSendable, PendingSends } from '../transport/lifecycle.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 import type { FrameHandler, Transport, TransportStatus } from '../transport/transport.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
@@ -137,7 +138,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   let offlineQueued = 0;
   let brokerMaxPacket: number | undefined;
   const status = new StatusEmitter();
-  const pendingRejects = new Set<(e: HopsafeError) => void>();
+  const pendingRejects = new PendingSends();
   let closing: Promise<void> | undefined;
 
   /** Undoes what `open` did to the client (listeners, handleMessage); for an application's client. */
@@ -315,11 +316,8 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
 
   function send(peerId: string, bytes: Uint8Array): Promise<void> {
     try {
-      if (state === 'closed') throw new HopsafeError('ERR_CLOSED', 'transport is closed');
-      if (state !== 'open' || !client || localId === undefined) throw new HopsafeError('ERR_STATE', 'open() the transport before send()');
-      if (!(bytes instanceof Uint8Array)) throw new HopsafeError('ERR_INPUT', 'frame must be a Uint8Array');
-      if (bytes.byteLength > maxFrameSize)
-        throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `frame of ${bytes.byteLength} bytes exceeds maxFrameSize ${maxFrameSize}`);
+      assertSendable({ name: 'mqtt', closed: state === 'closed', localId: state === 'open' ? localId : undefined, maxFrameSize }, peerId, bytes);
+      if (!client || localId === undefined) throw new HopsafeError('ERR_STATE', 'mqtt transport: call open() before send()');
       const topic = frameTopic(prefix, peerId, localId);
       // PUBLISH = fixed header (≤ 5) + topic (2 + length) + packet id (2) + MQTT 5 properties length (1) + payload.
       if (brokerMaxPacket !== undefined && bytes.byteLength + Buffer.byteLength(topic) + 10 > brokerMaxPacket)
@@ -327,8 +325,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       const c = client;
       const offline = !c.connected;
       // [SPEC 8.2] While disconnected, frames wait in a bounded queue; past the bound `send` refuses.
-      if (offline && offlineQueued >= maxQueue)
-        throw new HopsafeError('ERR_QUEUE_FULL', `${offlineQueued} frames already queued while disconnected (maxQueue ${maxQueue})`);
+      if (offline) assertQueueRoom('mqtt', offlineQueued, maxQueue);
       if (offline) offlineQueued++;
       const sent = new Promise<void>((resolve, reject) => {
         let settled = false;
@@ -377,7 +374,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
         await endClient(c);
         // (Not removeAllListeners: mqtt.js clears its own timers from its 'close' listener.)
       }
-      for (const reject of [...pendingRejects]) reject(new HopsafeError('ERR_CLOSED', 'transport closed before the frame was acknowledged'));
+      pendingRejects.rejectAll('mqtt');
       emitStatus('closed');
       log.debug({ localId }, 'closed');
     })();

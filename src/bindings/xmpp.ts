@@ -20,6 +20,7 @@
 import { client as xmppClient, xml, type Client, type ClientOptions, type Element } from '@xmpp/client';
 import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
+import { assertQueueRoom, assertSendable } from '../transport/lifecycle.js';
 import type { Logger } from 'pino';
 import type { FrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
@@ -276,12 +277,7 @@ class XmppTransport implements Transport {
   send(peerId: string, bytes: Uint8Array): Promise<void> {
     let stanza: Element;
     try {
-      this.#checkId(peerId, 'peerId');
-      if (!(bytes instanceof Uint8Array)) throw new HopsafeError('ERR_INPUT', 'bytes must be a Uint8Array');
-      if (bytes.length > this.maxFrameSize)
-        throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `xmpp: frame of ${bytes.length} bytes exceeds maxFrameSize ${this.maxFrameSize}`);
-      if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'xmpp transport is closed');
-      if (this.#self === undefined) throw new HopsafeError('ERR_STATE', 'xmpp transport: call open() before send()');
+      assertSendable({ name: 'xmpp', closed: this.#closed, localId: this.#self, maxFrameSize: this.maxFrameSize }, peerId, bytes, this.#checkId);
       stanza = xml(
         'message',
         { to: this.#jidFor(peerId), type: 'normal' },
@@ -292,8 +288,13 @@ class XmppTransport implements Transport {
     }
     return new Promise<void>((resolve, reject) => {
       // [SPEC 8.4] The bound applies while offline (as for AMQP/MQTT); online, the queue drains at socket speed.
-      if (!this.#online && this.#queue.length >= this.#maxQueue)
-        return reject(new HopsafeError('ERR_QUEUE_FULL', `xmpp: ${this.#maxQueue} frames already queued while offline`));
+      if (!this.#online) {
+        try {
+          assertQueueRoom('xmpp', this.#queue.length, this.#maxQueue);
+        } catch (e) {
+          return reject(e);
+        }
+      }
       this.#queue.push({ stanza, resolve, reject });
       void this.#flush();
     });

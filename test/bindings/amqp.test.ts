@@ -120,7 +120,9 @@ test('[SPEC 8.3] a frame of exactly maxFrameSize passes; one byte more is ERR_PA
   assert.equal(f?.bytes.length, big.length);
   assert.deepEqual(f?.bytes, big);
   await assert.rejects(a.send('b', new Uint8Array(a.maxFrameSize + 1)), { code: 'ERR_PAYLOAD_TOO_LARGE' });
-  const small = amqpTransport({ exchange, maxFrameSize: 10 });
+  const small = track(amqpTransport({ exchange, durable: false, maxFrameSize: 10 }), exchange, 'c');
+  await small.open('c', () => undefined);
+  await small.send('b', new Uint8Array(10));
   await assert.rejects(small.send('b', new Uint8Array(11)), { code: 'ERR_PAYLOAD_TOO_LARGE' });
 });
 
