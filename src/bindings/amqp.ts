@@ -21,8 +21,8 @@
  *   in the URL or, better, as `username`/`password`. An application that already has an amqplib connection passes it
  *   as `connection`: hopsafe opens its own channel on it and never closes the connection.
  */
-import amqplib from 'amqplib';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { requirePeer } from '../transport/peer-dependency.js';
 import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
 import { InboundGuard } from '../transport/inbound.js';
@@ -34,6 +34,9 @@ import { intOption } from '../transport/options.js';
 import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
 
 /** Default largest frame: 16 MiB, well under RabbitMQ's default `max_message_size` of 128 MiB. [SPEC 8.3] */
+// [issue 17] amqplib is an optional peer dependency: importing hopsafe/amqp without it is ERR_CONFIG naming it.
+const amqplib = requirePeer<Pick<typeof import('amqplib'), 'connect' | 'credentials'>>('amqplib', 'hopsafe/amqp');
+
 export const AMQP_DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
 /** RabbitMQ's hard upper bound for `max_message_size` (512 MiB); larger `maxFrameSize` values are refused. */
 export const AMQP_MAX_FRAME_SIZE_LIMIT = 512 * 1024 * 1024;

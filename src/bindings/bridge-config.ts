@@ -14,9 +14,6 @@
  */
 import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
-import { amqpTransport } from './amqp.js';
-import { mqttTransport } from './mqtt.js';
-import { xmppTransport } from './xmpp.js';
 import type { TransportFactory } from './bridge.js';
 import { amqpBrokerOptions, mqttBrokerOptions, type BrokerConnection } from './broker-connection.js';
 
@@ -65,7 +62,16 @@ function int(v: string | undefined, label: string): number | undefined {
 }
 
 /** A transport factory for one side; its transports log through `logger` bound to `{ side }` (and their transport name). */
-export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {}, broker: BrokerConnection = {}, logger?: Logger): TransportFactory {
+/**
+ * The transport factory of one side. Async: it imports only the binding this side uses, so that a bridge between
+ * MQTT and AMQP needs no XMPP client installed (the client libraries are optional peer dependencies).
+ */
+export async function sideFactory(
+  spec: SideSpec,
+  credentials: BridgeCredentials = {},
+  broker: BrokerConnection = {},
+  logger?: Logger,
+): Promise<TransportFactory> {
   const url = new URL(spec.url.href);
   const creds = credentials[spec.name] ?? {};
   const log = logger ? { logger: logger.child({ side: spec.name }) } : {};
@@ -78,6 +84,7 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {},
       if (pv !== undefined && pv !== 4 && pv !== 5) throw new HopsafeError('ERR_CONFIG', 'protocolVersion must be 4 or 5');
       const href = url.href;
       const base = mqttBrokerOptions(broker, url.protocol === 'mqtts:' || url.protocol === 'wss:');
+      const { mqttTransport } = await import('./mqtt.js');
       return (id) => {
         const password = creds[id];
         const mqttOptions = { ...base, ...(password !== undefined ? { username: id, password } : {}) };
@@ -99,6 +106,7 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {},
       const prefetch = int(take(url, 'prefetch'), 'prefetch');
       const href = url.href;
       const connection = amqpBrokerOptions(broker, url.protocol === 'amqps:');
+      const { amqpTransport } = await import('./amqp.js');
       return () =>
         amqpTransport({
           ...log,
@@ -119,6 +127,7 @@ export function sideFactory(spec: SideSpec, credentials: BridgeCredentials = {},
       if (plainAuth !== undefined && plainAuth !== 'always' && plainAuth !== 'loopback' && plainAuth !== 'never')
         throw new HopsafeError('ERR_CONFIG', 'plainAuth must be always, loopback or never');
       const service = `${url.protocol}//${url.host}`;
+      const { xmppTransport } = await import('./xmpp.js');
       return (id) => {
         const password = creds[id];
         if (password === undefined)

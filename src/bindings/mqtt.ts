@@ -8,7 +8,8 @@
  * They protect the hop to the broker; the hopsafe session on top is end-to-end and does not depend on them.
  * An application that already has an MqttClient passes it as `client` (see {@link MqttTransportOptions.client}).
  */
-import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
+import { requirePeer } from '../transport/peer-dependency.js';
 import { pino, type Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
@@ -19,6 +20,9 @@ import { logStatus, StatusEmitter } from '../transport/status.js';
 import { InboundGuard, UnsettledBound } from '../transport/inbound.js';
 import { intOption } from '../transport/options.js';
 import { setNoDelay } from '../transport/no-delay.js';
+
+// [issue 17] mqtt is an optional peer dependency: importing hopsafe/mqtt without it is ERR_CONFIG naming it.
+const mqtt = requirePeer<Pick<typeof import('mqtt'), 'connect'>>('mqtt', 'hopsafe/mqtt');
 
 export { DEFAULT_PREFIX, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 

@@ -17,7 +17,8 @@
  *   the session cannot be resumed, those unacked frames are sent again on the new session (at-least-once; the
  *   session layer discards duplicates).
  */
-import { client as xmppClient, xml, type Client, type ClientOptions, type Element } from '@xmpp/client';
+import type { Client, ClientOptions, Element } from '@xmpp/client';
+import { assertPeerInstalled, importPeer } from '../transport/peer-dependency.js';
 import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import { assertQueueRoom, assertSendable } from '../transport/lifecycle.js';
@@ -38,6 +39,17 @@ import {
   defaultJidFor,
   encodeFrameText,
 } from './xmpp-stanza.js';
+
+// [issue 17] @xmpp/client is an optional peer dependency (an ES module: loaded at the first open()).
+assertPeerInstalled('@xmpp/client', 'hopsafe/xmpp');
+let xmppLib: typeof import('@xmpp/client') | undefined;
+const loadXmpp = async (): Promise<typeof import('@xmpp/client')> =>
+  (xmppLib ??= await importPeer(() => import('@xmpp/client'), '@xmpp/client', 'hopsafe/xmpp'));
+/** `xml()` of @xmpp/client; only called once open() loaded it. */
+const xml = (...args: Parameters<typeof import('@xmpp/client').xml>): Element => {
+  if (xmppLib === undefined) throw new HopsafeError('ERR_STATE', 'xmpp transport: call open() before send()');
+  return xmppLib.xml(...args);
+};
 
 export { FRAME_NS, XMPP_DEFAULT_MAX_FRAME_SIZE, maxFrameSizeForStanzaLimit } from './xmpp-stanza.js';
 
@@ -162,6 +174,9 @@ class XmppTransport implements Transport {
     const username = this.#o.username ?? localId;
     if (this.#o.jidFor === undefined && username.toLowerCase() !== localId)
       throw new HopsafeError('ERR_CONFIG', `xmpp: username ${JSON.stringify(username)} must equal the endpoint id ${JSON.stringify(localId)} under the default JID mapping`);
+    const { client: xmppClient } = await loadXmpp();
+    if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'xmpp transport is closed');
+    if (this.#self !== undefined) throw new HopsafeError('ERR_STATE', 'xmpp transport is already open');
     this.#self = localId;
     this.#onFrame = onFrame;
     const service = this.#o.service ?? 'xmpp://127.0.0.1:5222';

@@ -6,9 +6,9 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
-import { createRequire } from 'node:module';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { AedesOptions, Client, PublishPacket } from 'aedes';
+import type { WebSocketServer } from 'ws';
+import { assertPeerInstalled, importPeer, requirePeer } from '../transport/peer-dependency.js';
 import { HopsafeError } from '../errors/index.js';
 import { frameTopic, parseFrameTopic } from '../bindings/mqtt-topics.js';
 import { applyInterceptors, type Interceptor } from '../transport/interceptor.js';
@@ -18,7 +18,10 @@ export { applyInterceptors } from '../transport/interceptor.js';
 
 /** Where dropped publishes are diverted: `$` topics never match `#`/`+` filters, and forwarding to it is refused. */
 // aedes-persistence is CommonJS whose module.exports is the factory (its .d.ts claims an ES default export).
-const aedesMemoryPersistence = createRequire(import.meta.url)('aedes-persistence') as () => unknown;
+const aedesMemoryPersistence = requirePeer<() => unknown>('aedes-persistence', 'hopsafe/broker');
+// [issue 17] aedes (an ES module, loaded by startBroker) and ws are optional peer dependencies of hopsafe/broker.
+assertPeerInstalled('aedes', 'hopsafe/broker');
+const { WebSocketServer: WsServer, createWebSocketStream } = requirePeer<Pick<typeof import('ws'), 'WebSocketServer' | 'createWebSocketStream'>>('ws', 'hopsafe/broker');
 
 const DROP_TOPIC = '$hopsafe/dropped';
 
@@ -141,6 +144,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
       callback(null, subscription.topic.startsWith('$hopsafe') ? null : subscription);
     },
   };
+  const { Aedes } = await importPeer(() => import('aedes'), 'aedes', 'hopsafe/broker');
   const broker = await Aedes.createBroker(aedesOptions);
 
   const sockets = new Set<Socket>();
@@ -159,7 +163,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
   let wsUrl: string | undefined;
   if (options.ws) {
     const wsPort = typeof options.ws === 'object' ? (options.ws.port ?? 0) : 0;
-    wss = new WebSocketServer({ host, port: wsPort });
+    wss = new WsServer({ host, port: wsPort });
     await new Promise<void>((resolve, reject) => {
       wss!.once('listening', resolve);
       wss!.once('error', reject);

@@ -113,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
   if (hasTls(broker) && !sides.some((s) => s.kind !== 'xmpp' && isTlsScheme(s.url.protocol.replace(/:$/, ''))))
     throw new HopsafeError('ERR_CONFIG', '--broker-ca/--broker-cert need an MQTT or AMQP side with a TLS URL (mqtts://, wss://, amqps://)');
   const factories: Record<string, TransportFactory> = {};
-  for (const s of sides) factories[s.name] = sideFactory(s, credentials, broker, logger);
+  for (const s of sides) factories[s.name] = await sideFactory(s, credentials, broker, logger);
 
   // Metrics: the bridge's and the process's (process_*, nodejs_*), served from before it connects until it stops.
   const registry = port !== undefined ? new Registry() : undefined;

@@ -15,7 +15,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { requirePeer } from '../transport/peer-dependency.js';
 import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
 import type { Transport } from '../transport/transport.js';
 import { createMemoryHub } from '../bindings/memory.js';
@@ -252,7 +253,7 @@ export async function run(argv: string[]): Promise<number> {
       // A spy client on the external broker: it sees what the broker sees, and publishes the attacks.
       const url = external;
       const suffix = randomBytes(4).toString('hex');
-      const s = mqtt.connect(url, { clientId: `hopsafe-demo-spy-${suffix}`, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000 });
+      const s = requirePeer<Pick<typeof import('mqtt'), 'connect'>>('mqtt', 'hopsafe demo --broker').connect(url, { clientId: `hopsafe-demo-spy-${suffix}`, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000 });
       spy = s;
       s.on('error', () => undefined);
       await new Promise<void>((resolve, reject) => {

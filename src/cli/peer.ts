@@ -7,8 +7,6 @@ import { readOptionPem } from './read-option-file.js';
 import { createInterface } from 'node:readline';
 import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
 import type { Transport } from '../transport/transport.js';
-import { mqttTransport } from '../bindings/mqtt.js';
-import { amqpTransport } from '../bindings/amqp.js';
 import { HopsafeError, isHopsafeError } from '../errors/index.js';
 import { fromBase64, toBase64 } from '../bytes/index.js';
 import { parsePeerInput } from '../schemas/peer-input.js';
@@ -59,14 +57,18 @@ function out(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 }
 
-function transportFor(url: string, prefix: string | undefined, broker: BrokerConnection, logger: Logger): Transport {
+/** Imports only the binding the URL needs (the client libraries are optional peer dependencies). */
+async function transportFor(url: string, prefix: string | undefined, broker: BrokerConnection, logger: Logger): Promise<Transport> {
   const scheme = url.split(':', 1)[0] ?? '';
   const known = ['mqtt', 'mqtts', 'ws', 'wss', 'amqp', 'amqps'];
   if (!known.includes(scheme)) throw new HopsafeError('ERR_CONFIG', `unsupported URL scheme '${scheme}' (${known.join(', ')})`);
   if (hasTls(broker) && !isTlsScheme(scheme))
     throw new HopsafeError('ERR_CONFIG', `--broker-ca/--broker-cert need a TLS URL (mqtts://, wss://, amqps://), not ${scheme}://`);
-  if (scheme.startsWith('amqp'))
+  if (scheme.startsWith('amqp')) {
+    const { amqpTransport } = await import('../bindings/amqp.js');
     return amqpTransport({ url, logger, ...amqpBrokerOptions(broker, scheme === 'amqps'), ...(prefix ? { exchange: prefix } : {}) });
+  }
+  const { mqttTransport } = await import('../bindings/mqtt.js');
   const mqttOptions = mqttBrokerOptions(broker, isTlsScheme(scheme));
   return mqttTransport({ url, logger, ...(prefix ? { prefix } : {}), ...(Object.keys(mqttOptions).length > 0 ? { mqttOptions } : {}) });
 }
@@ -153,7 +155,7 @@ export async function run(argv: string[]): Promise<number> {
       collectDefaultMetrics({ register: registry });
       server = await serveMetrics(registry, port, values['metrics-host']);
     }
-    const transport = transportFor(url, values.prefix, broker, logger);
+    const transport = await transportFor(url, values.prefix, broker, logger);
     // [issue 16] Connection changes are events too, so a CI script sees a broker going away.
     transport.onStatus?.((status) => out({ event: 'transport', status }));
     ep = await createEndpoint({

@@ -20,10 +20,18 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string>; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  peerDependenciesMeta: Record<string, { optional?: boolean }>;
+  bin: Record<string, string>;
+};
 
 let tmp = '';
 let app = '';
+let mqttOnly = '';
 let tarball = '';
 let packed: { size: number; unpackedSize: number; files: { path: string }[] } | undefined;
 
@@ -43,6 +51,48 @@ function readmeSnippets(readme: string): string[] {
   return out;
 }
 
+type LockEntry = { dev?: boolean; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string>; peerDependenciesMeta?: Record<string, { optional?: boolean }> };
+
+/** The lock paths of `names` and of everything they need, resolved as npm lays out node_modules (nested first). */
+function closure(lock: Record<string, LockEntry>, names: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  const resolve = (from: string, dep: string): string | undefined => {
+    for (let dir = from; ; dir = dir.slice(0, Math.max(0, dir.lastIndexOf('/node_modules/')))) {
+      const p = `${dir ? `${dir}/` : ''}node_modules/${dep}`;
+      if (lock[p]) return p;
+      if (!dir) return undefined;
+    }
+  };
+  const queue: [string, string][] = names.map((n) => ['', n]);
+  for (let next = queue.shift(); next; next = queue.shift()) {
+    const p = resolve(next[0], next[1]);
+    if (p === undefined || out.has(p)) continue;
+    out.add(p);
+    const e = lock[p]!;
+    const peers = Object.keys(e.peerDependencies ?? {}).filter((d) => !e.peerDependenciesMeta?.[d]?.optional);
+    for (const d of [...Object.keys(e.dependencies ?? {}), ...Object.keys(e.optionalDependencies ?? {}), ...peers]) queue.push([p, d]);
+  }
+  return out;
+}
+
+/** A project with the tarball plus `peers`, installed with `npm ci --offline` from a lockfile made of the repository's. */
+function scratchProject(dir: string, tarballName: string, peers: readonly string[]): void {
+  mkdirSync(dir);
+  const dep = `file:../${tarballName}`;
+  const lock = (JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> }).packages;
+  const rootLock = lock[''] as { devDependencies: Record<string, string> };
+  const deps = { [pkg.name]: dep, ...Object.fromEntries(peers.map((p) => [p, rootLock.devDependencies[p] ?? '*'])) };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true, type: 'module', dependencies: deps }));
+  const packages: Record<string, unknown> = {
+    '': { name: 'scratch', version: '1.0.0', dependencies: deps },
+    [`node_modules/${pkg.name}`]: { version: pkg.version, resolved: dep, license: 'Apache-2.0', dependencies: pkg.dependencies, peerDependencies: pkg.peerDependencies, peerDependenciesMeta: pkg.peerDependenciesMeta, bin: pkg.bin, engines: { node: '>=20' } },
+  };
+  for (const path of closure(lock, [...Object.keys(pkg.dependencies), ...peers])) packages[path] = { ...lock[path], dev: undefined };
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', lockfileVersion: 3, requires: true, packages }));
+  const i = run(NPM, ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], dir, 90_000);
+  assert.equal(i.status, 0, `npm ci --offline in ${dir} (needs the npm cache \`npm ci\` fills): ${output(i)}`);
+}
+
 before(
   () => {
     tmp = mkdtempSync(join(tmpdir(), 'hopsafe-pack-'));
@@ -59,20 +109,12 @@ before(
     packed = info;
     tarball = join(tmp, info.filename);
 
-    // 2. a scratch project with the tarball, installed offline from the npm cache
+    // 2. a scratch project with the tarball and every optional peer the README's snippets use, installed offline
     app = join(tmp, 'app');
-    mkdirSync(app);
-    const dep = `file:../${info.filename}`;
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true, type: 'module', dependencies: { [pkg.name]: dep } }));
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-    const packages: Record<string, unknown> = {
-      '': { name: 'scratch', version: '1.0.0', dependencies: { [pkg.name]: dep } },
-      [`node_modules/${pkg.name}`]: { version: pkg.version, resolved: dep, license: 'Apache-2.0', dependencies: pkg.dependencies, bin: pkg.bin, engines: { node: '>=20' } },
-    };
-    for (const [path, entry] of Object.entries(lock.packages)) if (path.startsWith('node_modules/') && !entry.dev) packages[path] = entry;
-    writeFileSync(join(app, 'package-lock.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', lockfileVersion: 3, requires: true, packages }));
-    const i = run(NPM, ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], app, 90_000);
-    assert.equal(i.status, 0, `npm ci --offline in the scratch project (needs the npm cache \`npm ci\` fills): ${output(i)}`);
+    scratchProject(app, info.filename, ['mqtt', 'amqplib', '@xmpp/client', 'aedes', 'aedes-persistence', 'ws']);
+    // and one with hopsafe and mqtt alone (issue 17: the transports' client libraries are optional peer dependencies)
+    mqttOnly = join(tmp, 'mqtt-only');
+    scratchProject(mqttOnly, info.filename, ['mqtt']);
 
     // 3. the README's snippets, compiled under strict + skipLibCheck false, and a CommonJS user
     readmeSnippets(readFileSync(join(ROOT, 'README.md'), 'utf8')).forEach((s, n) => writeFileSync(join(app, `snippet-${n}.ts`), s));
@@ -150,4 +192,44 @@ test('the shipped CI interop script finds the installed hopsafe by name: node_mo
   const r = run(process.execPath, [join(app, 'node_modules', 'hopsafe', 'examples', 'ci-interop', 'interop.mjs'), '--help'], app, 30_000);
   assert.equal(r.status, 0, output(r));
   assert.match(r.stdout, /usage: node interop\.mjs --pki DIR --url URL/);
+});
+
+test('hopsafe plus mqtt alone: hopsafe, hopsafe/mqtt, /memory and /testing work; /amqp, /xmpp and /broker fail with ERR_CONFIG naming the package', () => {
+  const code = `
+import { createEndpoint, isHopsafeError } from 'hopsafe';
+import { mqttTransport } from 'hopsafe/mqtt';
+import { createMemoryHub } from 'hopsafe/memory';
+import { createTestPki } from 'hopsafe/testing';
+const pki = await createTestPki({ endpoints: [{ id: 'a' }, { id: 'b' }] });
+const hub = createMemoryHub();
+const open = (id) => createEndpoint({ id, identity: pki.identities[id], trust: pki.trust(), transport: hub.transport() });
+const [a, b] = await Promise.all([open('a'), open('b')]);
+const got = new Promise((r) => b.on('message', (m) => r(new TextDecoder().decode(m.data))));
+await a.send('b', new TextEncoder().encode('hi'), { confirm: true });
+console.log('memory', await got, typeof mqttTransport({ url: 'mqtt://127.0.0.1:1883' }).send);
+await a.close(); await b.close();
+for (const sub of ['hopsafe/amqp', 'hopsafe/xmpp', 'hopsafe/broker', 'hopsafe/bridge']) {
+  try { await import(sub); console.log(sub, 'ok'); }
+  catch (e) { console.log(sub, isHopsafeError(e) ? e.code : 'not a HopsafeError', String(e.message).match(/needs the package "([^"]+)"/)?.[1]); }
+}`;
+  writeFileSync(join(mqttOnly, 'try.mjs'), code);
+  const r = run(process.execPath, ['--no-warnings', 'try.mjs'], mqttOnly, 60_000);
+  assert.equal(r.status, 0, output(r));
+  assert.equal(
+    r.stdout.trim(),
+    ['memory hi function', 'hopsafe/amqp ERR_CONFIG amqplib', 'hopsafe/xmpp ERR_CONFIG @xmpp/client', 'hopsafe/broker ERR_CONFIG aedes-persistence', 'hopsafe/bridge ok'].join('\n'),
+  );
+  for (const p of ['amqplib', '@xmpp/client', 'aedes', 'aedes-persistence']) assert.ok(!existsSync(join(mqttOnly, 'node_modules', p)), `${p} not installed`);
+});
+
+test('hopsafe plus mqtt alone: the bin runs an MQTT-only command and says which package an AMQP URL needs', () => {
+  const bin = join(mqttOnly, 'node_modules', '.bin', 'hopsafe');
+  const h = run(bin, ['peer', '--help'], mqttOnly, 30_000);
+  assert.equal(h.status, 0, output(h));
+  const dir = join(mqttOnly, 'pki');
+  const init = run(bin, ['pki', 'init', '--dir', dir, '--endpoint', 'a'], mqttOnly, 30_000);
+  assert.equal(init.status, 0, output(init));
+  const p = run(bin, ['peer', '--id', 'a', '--cert', join(dir, 'a.pem'), '--key', join(dir, 'a.key'), '--trust', join(dir, 'ca.pem'), '--url', 'amqp://127.0.0.1:9'], mqttOnly, 30_000);
+  assert.equal(p.status, 1, output(p));
+  assert.match(p.stderr, /ERR_CONFIG.*needs the package "amqplib".*npm install amqplib/);
 });
