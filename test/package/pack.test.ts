@@ -136,7 +136,7 @@ after(() => {
 
 test('npm pack on a clone without dist/ builds (prepack) and ships the code, types, CLI, LICENSE, schemas, docs and examples — no sources, tests or source maps', (t) => {
   const files = new Set(packed!.files.map((f) => f.path));
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'SPEC.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/bindings/amqp.d.ts', 'schemas/policy.schema.json', 'docs/threats.md', 'docs/deploy.md', 'examples/mosquitto/mosquitto.conf', 'examples/mqtt-telemetry/main.ts', 'examples/xmpp-mqtt-bridge/main.ts', 'examples/ci-interop/workflow.yml', 'examples/ci-interop/interop.mjs'])
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'SPEC.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/bindings/amqp.d.ts', 'schemas/policy.schema.json', 'docs/threats.md', 'docs/deploy.md', 'examples/mosquitto/mosquitto.conf', 'examples/mqtt-telemetry/main.ts', 'examples/xmpp-mqtt-bridge/main.ts', 'examples/ci-interop/workflow.yml', 'examples/ci-interop/interop.mjs', 'dist/adversary/index.js'])
     assert.ok(files.has(f), `${f} is in the tarball`);
   assert.deepEqual([...files].filter((f) => /^(src|test|bench|scripts|node_modules)\//.test(f)), [], 'no sources, tests or scripts');
   assert.deepEqual([...files].filter((f) => f.endsWith('.map')), [], 'no source maps (they would point at src/, which is not shipped)');
@@ -158,6 +158,17 @@ test('the memory-hub snippet runs as written: cc sends, der-1 receives with the 
   const r = run(process.execPath, [join(app, 'out', `snippet-${n}.js`)], app, 30_000);
   assert.equal(r.status, 0, output(r));
   assert.match(r.stdout, /^cc \[ 'OPERATOR' \] hello$/m);
+});
+
+test('the hopsafe/adversary snippet runs as written: the tampered and the replayed record are refused, the rest delivered once', () => {
+  const n = readmeSnippets(readFileSync(join(ROOT, 'README.md'), 'utf8')).findIndex((s) => s.includes('createAdversary('));
+  assert.ok(n >= 0, 'a README snippet uses createAdversary');
+  const r = run(process.execPath, [join(app, 'out', `snippet-${n}.js`)], app, 30_000);
+  assert.equal(r.status, 0, output(r));
+  const lines = r.stdout.trim().split('\n');
+  assert.deepEqual(lines.filter((l) => l.startsWith('delivered')), ['delivered m0', 'delivered m2', 'delivered m3']);
+  assert.deepEqual(lines.filter((l) => l.startsWith('refused')).sort(), ['refused ERR_BAD_MAC', 'refused ERR_REPLAY']);
+  assert.equal(lines.at(-1), '1 1');
 });
 
 test('hopsafe/schemas/*.json resolve and import (with { type: "json" })', () => {
