@@ -1,13 +1,16 @@
 /**
  * Starts a private Prosody (XMPP server) for one test file: its own config, data and log in a temp dir,
  * c2s on a free loopback port, plaintext auth allowed on loopback, no s2s/http/TLS. [SPEC 8.4]
+ * With `tls` (a certificate and key, e.g. from tls-certs.ts): c2s offers and requires STARTTLS
+ * (`c2s_require_encryption`, no plaintext auth without TLS) and a second port speaks direct TLS (XEP-0368,
+ * `c2s_direct_tls_ports`, Prosody ≥ 0.12).
  *
  * Prosody comes from the Debian package (scripts/ci/install-prosody.sh). When it is not installed,
  * `prosodyInstalled()` is false and XMPP tests skip (fail under HOPSAFE_REQUIRE_SERVICES=1).
  * Never run `prosody --version` to probe it: that starts a server.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chownSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chownSync, readdirSync, statSync, readFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, reachable as serviceAvailable } from './net.js';
@@ -22,6 +25,9 @@ export interface RunningProsody {
   readonly service: string;
   readonly domain: 'localhost';
   readonly port: number;
+  /** With `tls`: the direct-TLS port and its `xmpps://127.0.0.1:{port}` service. */
+  readonly tlsPort?: number;
+  readonly tlsService?: string;
   /** Registers one more account (works while the server runs: internal storage is read per login). */
   register(user: ProsodyUser): Promise<void>;
   /** Tail of Prosody's log (for failure messages). */
@@ -78,6 +84,8 @@ export interface ProsodyOptions {
   users?: ProsodyUser[];
   /** Extra modules to enable, e.g. ['smacks'] for XEP-0198 stream management. */
   modules?: string[];
+  /** PEM certificate and key files for c2s TLS: STARTTLS offered and required on `port`, direct TLS on `tlsPort`. */
+  tls?: { cert: string; key: string };
 }
 
 export async function startProsody(opts: ProsodyOptions = {}): Promise<RunningProsody> {
@@ -90,6 +98,18 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<RunningPr
   const logFile = join(dir, 'prosody.log');
   const config = join(dir, 'prosody.cfg.lua');
   const port = await freePort();
+  const tlsPort = opts.tls ? await freePort() : undefined;
+  const certs = join(dir, 'certs');
+  const certFile = join(certs, 'localhost.crt');
+  const keyFile = join(certs, 'localhost.key');
+  const tlsLines = opts.tls
+    ? [
+        `ssl = { certificate = ${luaString(certFile)}; key = ${luaString(keyFile)}; }`,
+        `c2s_direct_tls_ports = { ${tlsPort} }`,
+        'c2s_require_encryption = true',
+        'allow_unencrypted_plain_auth = false',
+      ]
+    : ['c2s_direct_tls_ports = { }', 'c2s_require_encryption = false', 'allow_unencrypted_plain_auth = true'];
   writeFileSync(
     config,
     [
@@ -100,20 +120,18 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<RunningPr
       'admins = { }',
       'interfaces = { "127.0.0.1" }',
       `c2s_ports = { ${port} }`,
-      'c2s_direct_tls_ports = { }',
       'legacy_ssl_ports = { }',
       's2s_ports = { }',
       'component_ports = { }',
       'http_ports = { }',
       'https_ports = { }',
       // Core modules (presence, message, iq, offline, c2s) are autoloaded; keep the rest minimal.
-      `modules_enabled = { ${['roster', 'saslauth', 'disco', 'ping', ...(opts.modules ?? [])].map((m) => `${luaString(m)};`).join(' ')} }`,
+      `modules_enabled = { ${['roster', 'saslauth', 'disco', 'ping', ...(opts.tls ? ['tls'] : []), ...(opts.modules ?? [])].map((m) => `${luaString(m)};`).join(' ')} }`,
       'modules_disabled = { "s2s"; "s2s_auth_certs"; }',
       'authentication = "internal_plain"',
       'storage = "internal"',
-      'c2s_require_encryption = false',
+      ...tlsLines,
       's2s_require_encryption = false',
-      'allow_unencrypted_plain_auth = true',
       'allow_registration = false',
       // [SPEC 8.4] TCP_NODELAY on client connections (Prosody's default keeps Nagle on): a stanza that ends a burst
       // would otherwise wait for the client's delayed TCP acknowledgement.
@@ -128,7 +146,12 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<RunningPr
   );
   // mkdtemp makes the dir 0700: hand it (config, data, log) to the prosody user when we run as root.
   mkdirSync(data);
-  mkdirSync(join(dir, 'certs')); // silences certmanager; no TLS is configured
+  mkdirSync(certs); // without tls: silences certmanager
+  if (opts.tls) {
+    // copies in the dir handed to the prosody user below (it must read the key)
+    copyFileSync(opts.tls.cert, certFile);
+    copyFileSync(opts.tls.key, keyFile);
+  }
   writeFileSync(logFile, '');
   if (ids) chownR(dir, ids);
 
@@ -183,7 +206,9 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<RunningPr
     c.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     c.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     const deadline = Date.now() + 10_000;
-    while (!(await serviceAvailable('127.0.0.1', port, 200))) {
+    const listening = async (): Promise<boolean> =>
+      (await serviceAvailable('127.0.0.1', port, 200)) && (tlsPort === undefined || (await serviceAvailable('127.0.0.1', tlsPort, 200)));
+    while (!(await listening())) {
       if (c.exitCode !== null || c.signalCode !== null)
         throw new Error(`prosody exited (${c.exitCode ?? c.signalCode}): ${output}\n${readLog()}`);
       if (Date.now() > deadline) throw new Error(`prosody did not listen on ${port} within 10 s\n${readLog()}`);
@@ -193,5 +218,13 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<RunningPr
     await stop();
     throw e;
   }
-  return { service: `xmpp://127.0.0.1:${port}`, domain: 'localhost', port, register, log: readLog, stop };
+  return {
+    service: `xmpp://127.0.0.1:${port}`,
+    domain: 'localhost',
+    port,
+    ...(tlsPort !== undefined ? { tlsPort, tlsService: `xmpps://127.0.0.1:${tlsPort}` } : {}),
+    register,
+    log: readLog,
+    stop,
+  };
 }
