@@ -65,6 +65,8 @@ declare module '@xmpp/client' {
     socket: (EventEmitter & { destroy(error?: Error): void; end(): void; pause?(): unknown; resume?(): unknown }) | null;
     reconnect: Reconnect;
     timeout: number;
+    /** @xmpp/connection's hook: the options its transport's socket connects with (tls.connect for xmpps://). */
+    socketParameters(service: string): Record<string, unknown> | undefined;
     start(): Promise<JID>;
     stop(): Promise<unknown>;
     send(element: Element): Promise<void>;

@@ -60,16 +60,37 @@ export interface XmppClientHandle {
   readonly streamManagement: { readonly enabled: boolean };
 }
 
+/** Node `tls.connect` options for an `xmpps://` (direct TLS) connection. PEM as a string or as bytes. */
+export interface XmppTlsOptions {
+  /** CA certificate(s) the server's certificate must chain to. Default: Node's built-in CA store. */
+  ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+  /** Client certificate (PEM; may include intermediates), for servers that ask for one at the TLS layer. */
+  cert?: string | Uint8Array;
+  /** The client certificate's private key (PEM). */
+  key?: string | Uint8Array;
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /** Name the server's certificate must carry (SNI and verification), when it differs from the service's host. */
+  servername?: string;
+}
+
 export interface XmppTransportOptions {
   /**
-   * Server address. Default `xmpp://127.0.0.1:5222`. Hop-by-hop TLS: `xmpps://host:5223` is direct TLS; on `xmpp://`
-   * the client upgrades with STARTTLS whenever the server offers it. The XMPP client library (`@xmpp/client` 0.14)
-   * takes no TLS options: the server certificate is verified against Node's CA store — for the service's host name
-   * (xmpps://) or for `domain` (STARTTLS); add a private CA with the environment variable `NODE_EXTRA_CA_CERTS=ca.pem`
-   * (read when node starts) — and there is no client certificate (SASL EXTERNAL). Authentication is the account's
+   * Server address. Default `xmpp://127.0.0.1:5222`. Hop-by-hop TLS: `xmpps://host:5223` is direct TLS (XEP-0368) and
+   * takes `tls` (a private CA, a client certificate, servername); on `xmpp://` the client upgrades with STARTTLS
+   * whenever the server offers it, and there `@xmpp/client` 0.14 takes no TLS options: the server certificate is
+   * verified against Node's CA store for `domain` — add a private CA with the environment variable
+   * `NODE_EXTRA_CA_CERTS=ca.pem` (read when node starts). There is no SASL EXTERNAL: authentication is the account's
    * `password` (SCRAM-SHA-1, or PLAIN as `plainAuth` allows).
    */
   service?: string;
+  /**
+   * TLS options for an `xmpps://` service (refused with `xmpp://`: STARTTLS in @xmpp/client 0.14 passes none on).
+   * Without `ca` the server is verified against Node's CA store; the name checked is the service's host unless
+   * `servername` says otherwise (e.g. the XMPP `domain`).
+   *   xmppTransport({ service: 'xmpps://xmpp.example:5223', domain: 'xmpp.example', password, tls: { ca: readFileSync('ca.pem') } })
+   */
+  tls?: XmppTlsOptions;
   /** XMPP domain of the accounts (the JIDs' domainpart), e.g. `localhost`. */
   domain: string;
   /** Account localpart. Default: the id given to `open` (the default id ↔ JID mapping requires them equal). */
@@ -124,6 +145,25 @@ export function isLoopbackService(service: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+const bytesOf = (v: string | Uint8Array): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+
+/** `tls.connect` options from `tls` (validated: they need an xmpps:// service; cert and key go together). */
+function tlsSocketOptions(service: string, tls: XmppTlsOptions | undefined): Record<string, unknown> | undefined {
+  if (tls === undefined) return undefined;
+  if (typeof tls !== 'object' || tls === null) throw new HopsafeError('ERR_CONFIG', 'xmpp: tls must be an object');
+  if (!service.startsWith('xmpps://'))
+    throw new HopsafeError('ERR_CONFIG', 'xmpp: tls options need an xmpps:// service (direct TLS); STARTTLS on xmpp:// takes none — trust a private CA there with NODE_EXTRA_CA_CERTS');
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw new HopsafeError('ERR_CONFIG', 'xmpp: tls.cert and tls.key go together');
+  const ca = tls.ca === undefined ? undefined : (typeof tls.ca === 'string' || tls.ca instanceof Uint8Array ? [tls.ca] : [...tls.ca]).map(bytesOf);
+  return {
+    ...(ca !== undefined ? { ca } : {}),
+    ...(tls.cert !== undefined ? { cert: bytesOf(tls.cert) } : {}),
+    ...(tls.key !== undefined ? { key: bytesOf(tls.key) } : {}),
+    ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
+    ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+  };
+}
+
 class XmppTransport implements Transport {
   readonly name = 'xmpp';
   readonly maxFrameSize: number;
@@ -132,6 +172,7 @@ class XmppTransport implements Transport {
   readonly #jidFor: (id: string) => string;
   readonly #idFor: (bareJid: string) => string | undefined;
   readonly #checkId: (id: string, label: string) => string;
+  readonly #tls: Record<string, unknown> | undefined;
   #client: Client | undefined;
   #self: string | undefined;
   #onFrame: FrameHandler | undefined;
@@ -154,6 +195,7 @@ class XmppTransport implements Transport {
     if (typeof o.password !== 'string') throw new HopsafeError('ERR_CONFIG', 'xmpp: password is required');
     if ((o.jidFor === undefined) !== (o.idFor === undefined))
       throw new HopsafeError('ERR_CONFIG', 'xmpp: jidFor and idFor must be given together');
+    this.#tls = tlsSocketOptions(o.service ?? 'xmpp://127.0.0.1:5222', o.tls);
     this.#o = o;
     this.maxFrameSize = intOption(o.maxFrameSize ?? XMPP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
     this.#maxQueue = intOption(o.maxQueue ?? 1000, 'maxQueue');
@@ -195,6 +237,15 @@ class XmppTransport implements Transport {
     };
     if (this.#o.resource !== undefined) options.resource = this.#o.resource;
     const c = xmppClient(options);
+    const tls = this.#tls;
+    if (tls !== undefined) {
+      // [SPEC 8.4] Direct TLS: @xmpp/connection hands socketParameters(service) to tls.connect on every (re)connect.
+      const base = c.socketParameters.bind(c);
+      c.socketParameters = (svc) => {
+        const p = base(svc);
+        return p === undefined ? undefined : { ...p, ...tls };
+      };
+    }
     this.#client = c;
     c.reconnect.delay = intOption(this.#o.reconnectDelayMs ?? 1000, 'reconnectDelayMs');
     this.#o.onClient?.(c);

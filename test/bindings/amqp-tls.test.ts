@@ -1,8 +1,8 @@
 /**
  * Hop-by-hop TLS and broker credentials for the AMQP binding: `tls` (CA, client certificate and key, servername) on
  * an amqps:// URL, and `username`/`password` beyond the URL. The TLS listener is a TLS front this file starts itself
- * (test/helpers/tls-proxy.ts: requires a client certificate, pipes to the system RabbitMQ 127.0.0.1:5672), so the
- * broker is not reconfigured. Skipped when RabbitMQ is unreachable or openssl is missing (fails under
+ * (test/support/tls-proxy.ts: requires a client certificate, pipes to the system RabbitMQ 127.0.0.1:5672), so the
+ * broker is not reconfigured (RabbitMQ's own TLS listener: amqp-rabbitmq-tls.test.ts, on a private node). Skipped when RabbitMQ is unreachable or openssl is missing (fails under
  * HOPSAFE_REQUIRE_SERVICES=1). [SPEC 8.3]
  */
 import { test, before, after } from 'node:test';

@@ -13,6 +13,8 @@ export interface TlsFiles {
   readonly serverKey: string;
   readonly clientCert: string;
   readonly clientKey: string;
+  /** A second CA, which signed nothing the broker presents (a client trusting only it refuses the broker). */
+  readonly strangerCa: string;
   /** A second client certificate, from a CA the broker does not trust. */
   readonly strangerCert: string;
   readonly strangerKey: string;
@@ -50,13 +52,14 @@ export function makeTlsFiles(dir: string): TlsFiles {
   leaf('client', 'der-1', 'ca', 'extendedKeyUsage=clientAuth');
   ca('stranger-ca', 'someone else');
   leaf('stranger', 'mallory', 'stranger-ca', 'extendedKeyUsage=clientAuth');
-  for (const n of ['ca.pem', 'server.pem', 'server.key', 'client.pem', 'client.key', 'stranger.pem', 'stranger.key']) chmodSync(f(n), 0o644);
+  for (const n of ['ca.pem', 'stranger-ca.pem', 'server.pem', 'server.key', 'client.pem', 'client.key', 'stranger.pem', 'stranger.key']) chmodSync(f(n), 0o644);
   return {
     ca: f('ca.pem'),
     serverCert: f('server.pem'),
     serverKey: f('server.key'),
     clientCert: f('client.pem'),
     clientKey: f('client.key'),
+    strangerCa: f('stranger-ca.pem'),
     strangerCert: f('stranger.pem'),
     strangerKey: f('stranger.key'),
   };
