@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { xmppTransport, type XmppClientHandle, type XmppTransportOptions } from '../../src/bindings/xmpp.js';
-import type { TransportStatus } from '../../src/bindings/transport.js';
+import type { TransportStatus } from '../../src/transport/transport.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 import { cast, text, until } from '../support/endpoints.js';
 import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
