@@ -1,4 +1,4 @@
-/** XMPP transport on a private Prosody started by test/helpers/prosody.ts. [SPEC 8.4] */
+/** XMPP transport on a private Prosody started by test/support/prosody.ts. [SPEC 8.4] */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { client as xmppClient, xml } from '@xmpp/client';

@@ -10,7 +10,7 @@ import { cliPeerFixture, startCliPeer, type CliPeer } from '../support/cli-peer.
 
 type Peer = CliPeer;
 
-// `npm test` builds first; the compiled CLI runs as a user would (tsx only when there is no build): test/helpers/cli-peer.ts.
+// `npm test` builds first; the compiled CLI runs as a user would (tsx only when there is no build): test/support/cli-peer.ts.
 const startPeer = (args: string[], env: Record<string, string> = {}): Peer => startCliPeer(args, { ...process.env, ...env });
 
 test('hopsafe peer: JSON lines in, events out, bad input reported, clean exit on EOF', async () => {
