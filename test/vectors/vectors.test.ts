@@ -105,3 +105,31 @@ test('[SPEC 11] `hopsafe vectors verify` exits 0 on the set and 1 on a mismatch'
   assert.equal(r.status, 1);
   assert.match(r.stdout, /FAIL/);
 });
+
+test('[SPEC 11.1, 4.2] the hybrid vector follows from its seeds: X25519 key, ML-KEM seed d ‖ z, session id, random; responder X25519 key, m, random', async () => {
+  const { x25519 } = await import('@noble/curves/ed25519.js');
+  const { ml_kem768 } = await import('@noble/post-quantum/ml-kem.js');
+  const { deterministicRng } = await import('../../src/testing/vectors.js');
+  const { concat } = await import('../../src/bytes/index.js');
+  const hybrid = files.filter((f) => suiteByName(vectorFileSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8'))).suite).group === 'x25519mlkem768');
+  assert.ok(hybrid.length >= 1, 'a hybrid vector exists');
+  for (const f of hybrid) {
+    const v = vectorFileSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+    const ri = deterministicRng(fromHex(v.initiator.rngSeed));
+    const xa = ri(32);
+    const kem = ml_kem768.keygen(ri(64));
+    const init = decodeSignedClearToken1(fromHex(v.expected.hsInit).subarray(1)).token;
+    assert.equal(toHex(init.keyShares[0]!.publicKey), toHex(concat(x25519.getPublicKey(xa), kem.publicKey)), `${f}: initiator share`);
+    assert.equal(init.keyShares[0]!.publicKey.length, 1216);
+    assert.equal(toHex(init.sessionId), toHex(ri(8)), f);
+    assert.equal(toHex(init.random), toHex(ri(16)), f);
+    const rr = deterministicRng(fromHex(v.responder.rngSeed));
+    const xb = rr(32);
+    const enc = ml_kem768.encapsulate(kem.publicKey, rr(32));
+    const resp = decodeSignedClearToken1(decodeHandshakeResponse(fromHex(v.expected.hsResp)).token).token;
+    assert.equal(toHex(resp.keyShares[0]!.publicKey), toHex(concat(x25519.getPublicKey(xb), enc.cipherText)), `${f}: responder share`);
+    assert.equal(toHex(resp.random), toHex(rr(16)), f);
+    // DHS = ML-KEM shared secret ‖ X25519 shared secret
+    assert.equal(v.expected.dhs, toHex(concat(enc.sharedSecret, x25519.getSharedSecret(xb, x25519.getPublicKey(xa)))), `${f}: dhs`);
+  }
+});
