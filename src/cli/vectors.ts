@@ -9,6 +9,7 @@ import { createTestPki } from '../testing/index.js';
 import { generateVector, verifyVector, type VectorInputs } from '../testing/vectors.js';
 import { toHex, utf8 } from '../bytes/index.js';
 import { suiteByName } from '../crypto/suites.js';
+import { updateGroup } from '../crypto/key-agreement.js';
 
 const USAGE = `usage:
   hopsafe vectors verify FILE... [--provider node|noble|both]   exit 1 on any mismatch
@@ -22,6 +23,7 @@ const SET: readonly { file: string; suite: string; protection: 'integrity' | 'co
   { file: 'x25519-aes256gcm-sha384-confidentiality.json', suite: 'X25519_AES256GCM_SHA384', protection: 'confidentiality' },
   { file: 'p256-chacha20poly1305-confidentiality.json', suite: 'P256_CHACHA20POLY1305_SHA256', protection: 'confidentiality' },
   { file: 'p384-aes256gcm-integrity.json', suite: 'P384_AES256GCM_SHA384', protection: 'integrity' },
+  { file: 'x25519mlkem768-aes256gcm-sha384-confidentiality.json', suite: 'X25519MLKEM768_AES256GCM_SHA384', protection: 'confidentiality' },
 ];
 
 const TIME = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -100,7 +102,7 @@ export async function run(argv: string[]): Promise<number> {
         responder: { id: 'control-center', ...pki.identities['control-center']!, rngSeed: toHex(utf8(`hopsafe vector ${i} responder`)) },
         ...(s.early ? { earlyData: toHex(utf8('MMS Initiate-Request')) } : {}),
         payloads: ['', 'MMS Initiate-Response', '{"P_MW":4.2,"Q_MVAr":0.3}', 'x'.repeat(300)].map((p) => toHex(utf8(p))),
-        keyUpdate: { direction: 'a2b', ephemeralPrivateKey: toHex(node.kexKeyPair(suiteByName(s.suite).group).privateKey), payload: toHex(utf8('after key update')) },
+        keyUpdate: { direction: 'a2b', ephemeralPrivateKey: toHex(node.kexKeyPair(updateGroup(suiteByName(s.suite).group)).privateKey), payload: toHex(utf8('after key update')) },
       };
       const v = await generateVector(node, inputs);
       await writeFile(join(values.out, s.file), `${JSON.stringify(v, null, 2)}\n`);

@@ -16,7 +16,10 @@ export const TOKEN_LIMITS = {
   maxId: 64,
   maxSuites: 16,
   maxKeyShares: 4,
-  maxKeyShareLength: 133,
+  /** [SPEC 5.2] The largest share: the hybrid X25519MLKEM768 initiator's, 32 + 1184 bytes (§4.2). */
+  maxKeyShareLength: 1216,
+  /** [SPEC 5.2, 7.2] A ClearToken2 public value is a DH value (hybrid sessions update with X25519): ≤ 133 bytes (P-384). */
+  maxUpdateKeyLength: 133,
   maxCertificates: 8,
   maxCertificateLength: 16 * 1024,
   maxAttributeCertificates: 4,
@@ -208,7 +211,7 @@ export function decodeClearToken2(bytes: Uint8Array): ClearToken2 {
     version,
     newEpoch: der.integer(f[1], 'newEpoch', 1, 0xffff),
     group: der.integer(f[2], 'group', 0, 0xffff),
-    publicKey: der.octets(f[3], 'publicKey', 1, TOKEN_LIMITS.maxKeyShareLength),
+    publicKey: der.octets(f[3], 'publicKey', 1, TOKEN_LIMITS.maxUpdateKeyLength),
     peerKeyEpoch: der.integer(f[4], 'peerKeyEpoch', 0, 0xffff),
     requestUpdate: der.boolean(f[5], 'requestUpdate'),
   };

@@ -5,6 +5,7 @@
  * public record layer (src/session/record.ts): the session's own sealer stays private. [SPEC 6, 7.1]
  */
 import { equal, wipe } from '../bytes/index.js';
+import { completeAgreement, isHybrid } from '../crypto/key-agreement.js';
 import { decodeHandshakeResponse, FrameType } from '../codec/frame.js';
 import { decodeSignedClearToken1 } from '../codec/tokens.js';
 import { initialChainSecrets, trafficKeys, transcriptA, transcriptB, type TrafficKeys } from '../session/key-schedule.js';
@@ -22,7 +23,9 @@ export function initiatorSendKeys(session: Session, pending: PendingHandshake, r
   const share = decodeSignedClearToken1(m2).token.keyShares[0];
   const mine = pending.ephemerals.get(suite.group);
   if (!share || !mine) throw new Error('the response has no key share for the selected group');
-  const dhs = p.kexDerive(suite.group, mine.privateKey, share.publicKey);
+  // A hybrid (X25519MLKEM768) ephemeral is wiped by complete() itself (its ML-KEM key is of no further use, §6.2).
+  if (isHybrid(suite.group)) throw new Error('kit records are sealed on sessions of a DH group only');
+  const dhs = completeAgreement(p, suite.group, mine, share.publicKey);
   const hA = transcriptA(p, suite, pending.m1);
   const cs = initialChainSecrets(p, suite, dhs, transcriptB(p, suite, m2, hA));
   wipe(dhs);

@@ -31,6 +31,7 @@ import {
 } from './provider.js';
 import { signatureAlgForKey } from './keys.js';
 import { screenPkcs8, screenSpki } from './key-der.js';
+import { mlKem768Decapsulate, mlKem768Encapsulate, mlKem768KeyPair } from './ml-kem.js';
 
 const NAME = 'noble';
 const HASH = { sha256, sha384 } as const;
@@ -122,6 +123,10 @@ export function createNobleProvider(): CryptoProvider {
 
     supportsGroup: () => true,
     supportsAead: () => true,
+    // [SPEC 4.4] ML-KEM-768 from @noble/post-quantum, as in the node provider.
+    kemKeyPair: (_alg, seed) => mlKem768KeyPair(seed),
+    kemEncapsulate: (_alg, ek, message) => mlKem768Encapsulate(ek, message),
+    kemDecapsulate: (_alg, dk, ct) => mlKem768Decapsulate(dk, ct),
     kexKeyPair(group, privateKey): KeyPair {
       if (privateKey) checkKexPrivate(group, privateKey);
       if (group === 'x25519') {

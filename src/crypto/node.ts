@@ -35,6 +35,7 @@ import {
 import { signatureAlgForKey, type KeyDescription } from './keys.js';
 import { screenPkcs8, screenSpki, type ParsedPublicKey } from './key-der.js';
 import { Lru } from '../util/lru.js';
+import { mlKem768Decapsulate, mlKem768Encapsulate, mlKem768KeyPair } from './ml-kem.js';
 
 const ECDH_CURVE: Record<Exclude<KexGroup, 'x25519'>, string> = {
   p256: 'prime256v1',
@@ -272,8 +273,12 @@ export function createNodeProvider(): CryptoProvider {
         return null;
       }
     },
-    supportsGroup: (g) => g === 'x25519' || curves.has(ECDH_CURVE[g]),
+    supportsGroup: (g) => g === 'x25519' || g === 'x25519mlkem768' || curves.has(ECDH_CURVE[g]),
     supportsAead: () => true,
+    // [SPEC 4.4] Node 20's OpenSSL 3.0 has no ML-KEM: @noble/post-quantum, the same code as the noble provider.
+    kemKeyPair: (_alg, seed) => mlKem768KeyPair(seed),
+    kemEncapsulate: (_alg, ek, message) => mlKem768Encapsulate(ek, message),
+    kemDecapsulate: (_alg, dk, ct) => mlKem768Decapsulate(dk, ct),
     kexKeyPair(group, privateKey): KeyPair {
       if (group === 'x25519') {
         if (privateKey) {

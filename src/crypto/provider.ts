@@ -7,7 +7,12 @@
  */
 export type HashAlg = 'sha256' | 'sha384';
 export type AeadAlg = 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+/** Diffie-Hellman groups (`kexKeyPair` / `kexDerive`). */
 export type KexGroup = 'x25519' | 'p256' | 'p384' | 'brainpoolP256r1';
+/** Key-exchange groups of the suites: the DH groups and the hybrid X25519 + ML-KEM-768 (§4.2). */
+export type GroupName = KexGroup | 'x25519mlkem768';
+/** Key-encapsulation mechanisms (FIPS 203). */
+export type KemAlg = 'ml-kem-768';
 export type SignatureAlg =
   | 'ecdsa-p256-sha256'
   | 'ecdsa-p384-sha384'
@@ -20,6 +25,20 @@ export interface KeyPair {
   readonly privateKey: Uint8Array;
   /** Raw public value (X25519: 32 bytes; NIST/brainpool: uncompressed SEC1 point 0x04||X||Y). */
   readonly publicKey: Uint8Array;
+}
+
+export interface KemKeyPair {
+  /** ML-KEM-768: 1184 bytes (FIPS 203 ek). */
+  readonly encapsulationKey: Uint8Array;
+  /** ML-KEM-768: 2400 bytes (FIPS 203 dk). */
+  readonly decapsulationKey: Uint8Array;
+}
+
+export interface KemEncapsulation {
+  /** ML-KEM-768: 1088 bytes. */
+  readonly ciphertext: Uint8Array;
+  /** 32 bytes. */
+  readonly sharedSecret: Uint8Array;
 }
 
 /** Opaque, provider-specific handles; created once per certificate/identity and reused. */
@@ -57,7 +76,20 @@ export interface CryptoProvider {
   kexKeyPair(group: KexGroup, privateKey?: Uint8Array): KeyPair;
   /** Shared secret; throws HopsafeError('ERR_MALFORMED') on an invalid or low-order peer value. */
   kexDerive(group: KexGroup, privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array;
-  supportsGroup(group: KexGroup): boolean;
+  /** Whether the suites of this group can be used (hybrid: X25519 and ML-KEM-768 both present). */
+  supportsGroup(group: GroupName): boolean;
+  /** FIPS 203 ML-KEM.KeyGen; `seed` = d ‖ z (64 bytes) makes it deterministic (test vectors). */
+  kemKeyPair(alg: KemAlg, seed?: Uint8Array): KemKeyPair;
+  /**
+   * FIPS 203 ML-KEM.Encaps; `message` = m (32 bytes) makes it deterministic. A peer key of the wrong length or
+   * failing the modulus check: ERR_MALFORMED.
+   */
+  kemEncapsulate(alg: KemAlg, encapsulationKey: Uint8Array, message?: Uint8Array): KemEncapsulation;
+  /**
+   * FIPS 203 ML-KEM.Decaps with implicit rejection: a ciphertext of the right length always gives a secret (a
+   * wrong one a pseudo-random secret, never an error); a ciphertext of the wrong length: ERR_MALFORMED.
+   */
+  kemDecapsulate(alg: KemAlg, decapsulationKey: Uint8Array, ciphertext: Uint8Array): Uint8Array;
   supportsAead(alg: AeadAlg): boolean;
 
   /** PKCS#8 DER private key; throws ERR_MALFORMED / ERR_UNSUPPORTED. */

@@ -3,22 +3,24 @@
  * numeric ids that appear on the wire. [SPEC 4.1–4.3]
  */
 import { HopsafeError } from '../errors/index.js';
-import type { AeadAlg, HashAlg, KexGroup, SignatureAlg } from './provider.js';
+import type { AeadAlg, GroupName, HashAlg, SignatureAlg } from './provider.js';
 
 export interface Suite {
   readonly id: number;
   readonly name: string;
-  readonly group: KexGroup;
+  readonly group: GroupName;
   readonly hash: HashAlg;
   readonly aead: AeadAlg;
 }
 
 /** [SPEC 4.2] Key-exchange group ids. */
-export const GROUP_IDS: Readonly<Record<KexGroup, number>> = {
+export const GROUP_IDS: Readonly<Record<GroupName, number>> = {
   x25519: 1,
   p256: 2,
   p384: 3,
   brainpoolP256r1: 4,
+  /** Hybrid X25519 + ML-KEM-768 (§4.2). */
+  x25519mlkem768: 5,
 };
 
 /** [SPEC 4.3] Signature algorithm ids. */
@@ -39,11 +41,14 @@ export const SUITES: readonly Suite[] = [
   { id: 0x0202, name: 'P256_CHACHA20POLY1305_SHA256', group: 'p256', hash: 'sha256', aead: 'chacha20-poly1305' },
   { id: 0x0303, name: 'P384_AES256GCM_SHA384', group: 'p384', hash: 'sha384', aead: 'aes-256-gcm' },
   { id: 0x0401, name: 'BP256_AES128GCM_SHA256', group: 'brainpoolP256r1', hash: 'sha256', aead: 'aes-128-gcm' },
+  // [SPEC 4.1] Hybrid post-quantum suites (group 5, X25519 + ML-KEM-768); not in the default offer.
+  { id: 0x0502, name: 'X25519MLKEM768_CHACHA20POLY1305_SHA256', group: 'x25519mlkem768', hash: 'sha256', aead: 'chacha20-poly1305' },
+  { id: 0x0503, name: 'X25519MLKEM768_AES256GCM_SHA384', group: 'x25519mlkem768', hash: 'sha384', aead: 'aes-256-gcm' },
 ];
 
 const byId = new Map(SUITES.map((s) => [s.id, s]));
 const byName = new Map(SUITES.map((s) => [s.name, s]));
-const groupById = new Map(Object.entries(GROUP_IDS).map(([k, v]) => [v, k as KexGroup]));
+const groupById = new Map(Object.entries(GROUP_IDS).map(([k, v]) => [v, k as GroupName]));
 const sigById = new Map(Object.entries(SIGNATURE_IDS).map(([k, v]) => [v, k as SignatureAlg]));
 
 /** Default offer, in preference order (all share X25519, so one key share suffices). */
@@ -63,7 +68,7 @@ export function suiteByName(name: string): Suite {
   return s;
 }
 
-export function groupFromId(id: number): KexGroup | undefined {
+export function groupFromId(id: number): GroupName | undefined {
   return groupById.get(id);
 }
 

@@ -4,9 +4,10 @@
  * Order of checks on receipt (cheap first, so floods cost little): size → DER → version/role →
  * ids → freshness → replay → negotiation → certificate chain → signature. [SPEC 5.7]
  */
-import { HopsafeError, isHopsafeError } from '../errors/index.js';
+import { HopsafeError } from '../errors/index.js';
 import { concat, equal, utf8, wipe } from '../bytes/index.js';
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
+import { completeAgreement, initiatorEphemeral, respondAgreement, updateKeyPair, updatePublicValue, retireHandshakeEphemeral } from '../crypto/key-agreement.js';
 import { GROUP_IDS, SIGNATURE_IDS, groupFromId, signatureFromId, suiteById, type Suite } from '../crypto/suites.js';
 import {
   decodeSignedClearToken1,
@@ -78,25 +79,9 @@ function rand(ctx: HandshakeContext, n: number): Uint8Array {
   return ctx.rng ? ctx.rng(n) : ctx.provider.randomBytes(n);
 }
 
-/** Draws a deterministic EC scalar at most this often before giving up (a P-256 draw fails with p ≈ 2^-32). */
-const MAX_SCALAR_DRAWS = 64;
-
-/**
- * An ephemeral key pair. With a deterministic stream (test vectors) the private key is the next 32 (X25519, P-256,
- * brainpoolP256r1) or 48 (P-384) bytes; an EC scalar outside [1, n−1] (the provider refuses it: ERR_INPUT) is
- * discarded and the next one drawn (rejection sampling). [SPEC 11.1]
- */
+/** [SPEC 5.4, 11.1] The initiator's ephemeral for a suite's group (hybrid: X25519 ‖ ML-KEM-768). */
 function keyPair(ctx: HandshakeContext, s: Suite): KeyPair {
-  if (!ctx.rng) return ctx.provider.kexKeyPair(s.group);
-  for (let draws = 1; ; draws++) {
-    const sk = ctx.rng(s.group === 'p384' ? 48 : 32);
-    try {
-      return ctx.provider.kexKeyPair(s.group, sk);
-    } catch (e) {
-      wipe(sk);
-      if (s.group === 'x25519' || draws >= MAX_SCALAR_DRAWS || !isHopsafeError(e) || e.code !== 'ERR_INPUT') throw e;
-    }
-  }
+  return initiatorEphemeral(ctx.provider, s.group, ctx.rng);
 }
 
 function sign(ctx: HandshakeContext, context: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
@@ -233,8 +218,9 @@ export async function respondPrechecked(ctx: HandshakeContext, p: Prechecked, no
   ctx.replayCache.checkRandom(t.random, now);
   ctx.replayCache.add(t.random, t.timestamp, now);
 
-  const kp = keyPair(ctx, suite);
-  const dhs = ctx.provider.kexDerive(suite.group, kp.privateKey, share);
+  // [SPEC 4.2, 6.2] DHS: X25519/EC DH, or the hybrid's ML-KEM ‖ X25519 secrets (encapsulating to the initiator's key).
+  const agreed = respondAgreement(ctx.provider, suite.group, share, ctx.rng);
+  const dhs = agreed.secret;
   const reply: ClearToken1 = {
     version: TOKEN_VERSION,
     role: 'responder',
@@ -245,7 +231,7 @@ export async function respondPrechecked(ctx: HandshakeContext, p: Prechecked, no
     random: rand(ctx, RANDOM_LENGTH),
     protection: t.protection,
     suites: [suite.id],
-    keyShares: [{ group: GROUP_IDS[suite.group], publicKey: kp.publicKey }],
+    keyShares: [{ group: GROUP_IDS[suite.group], publicKey: agreed.share }],
     signatureAlgorithm: signatureId(ctx),
     certificates: ctx.identity.chain,
     ...(ctx.identity.attributeCertificates.length > 0 ? { attributeCertificates: ctx.identity.attributeCertificates } : {}),
@@ -263,8 +249,9 @@ export async function respondPrechecked(ctx: HandshakeContext, p: Prechecked, no
     localId: ctx.identity.id,
     peer,
     chainSecrets: initialChainSecrets(ctx.provider, suite, dhs, hB),
-    localEphemeral: kp,
-    peerEphemeral: share,
+    // [SPEC 7.2] key updates combine DH values: the hybrid's X25519 parts.
+    localEphemeral: agreed.keyPair,
+    peerEphemeral: updatePublicValue(suite.group, share),
     now,
     ...(ctx.sessionOptions ? { options: ctx.sessionOptions } : {}),
     ...(ctx.holdBudget ? { holdBudget: ctx.holdBudget } : {}),
@@ -310,7 +297,7 @@ export async function complete(
   const hA = transcriptA(ctx.provider, suite, pending.m1);
   const peer = await authenticate(ctx, st, now, concat(SIGN_CONTEXT.responder, hA, st.tbs));
   const hB = transcriptB(ctx.provider, suite, st.encoded, hA);
-  const dhs = ctx.provider.kexDerive(suite.group, mine.privateKey, ks.publicKey);
+  const dhs = completeAgreement(ctx.provider, suite.group, mine, ks.publicKey);
   const session = new Session({
     provider: ctx.provider,
     suite,
@@ -320,13 +307,14 @@ export async function complete(
     localId: ctx.identity.id,
     peer,
     chainSecrets: initialChainSecrets(ctx.provider, suite, dhs, hB),
-    localEphemeral: mine,
-    peerEphemeral: ks.publicKey,
+    localEphemeral: updateKeyPair(suite.group, mine),
+    peerEphemeral: updatePublicValue(suite.group, ks.publicKey),
     now,
     ...(ctx.sessionOptions ? { options: ctx.sessionOptions } : {}),
     ...(ctx.holdBudget ? { holdBudget: ctx.holdBudget } : {}),
   });
   wipe(dhs);
+  retireHandshakeEphemeral(suite.group, mine);
   for (const [g, kp] of pending.ephemerals) if (g !== suite.group) wipe(kp.privateKey);
   return frame.record ? { session, peer, record: frame.record } : { session, peer };
 }

@@ -11,6 +11,7 @@ import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
 import { GROUP_IDS, type Suite } from '../crypto/suites.js';
 import { decodeClearToken2, encodeClearToken2, TOKEN_VERSION, type ClearToken2 } from '../codec/tokens.js';
 import { nextChainSecret } from './key-schedule.js';
+import { updateGroup } from '../crypto/key-agreement.js';
 
 export interface PeerKey {
   readonly epoch: number;
@@ -32,14 +33,16 @@ export function prepareKeyUpdate(
   currentEpoch: number,
   peerKey: PeerKey,
   requestUpdate: boolean,
-  keyPair: KeyPair = p.kexKeyPair(suite.group),
+  keyPair: KeyPair = p.kexKeyPair(updateGroup(suite.group)),
 ): PreparedUpdate {
   const newEpoch = currentEpoch + 1;
-  const dh = p.kexDerive(suite.group, keyPair.privateKey, peerKey.publicKey);
+  // [SPEC 7.2] The update's DH group: the suite's, X25519 for the hybrid group (a KEM needs a reply; the update is one message).
+  const group = updateGroup(suite.group);
+  const dh = p.kexDerive(group, keyPair.privateKey, peerKey.publicKey);
   const t: ClearToken2 = {
     version: TOKEN_VERSION,
     newEpoch,
-    group: GROUP_IDS[suite.group],
+    group: GROUP_IDS[group],
     publicKey: keyPair.publicKey,
     peerKeyEpoch: peerKey.epoch,
     requestUpdate,
@@ -69,10 +72,11 @@ export function applyKeyUpdate(
 ): AppliedUpdate {
   const token = decodeClearToken2(tokenBytes);
   if (token.newEpoch !== currentEpoch + 1) throw new HopsafeError('ERR_STATE', 'key update skips or repeats an epoch');
-  if (token.group !== GROUP_IDS[suite.group]) throw new HopsafeError('ERR_NEGOTIATION', 'key update uses another group');
+  const group = updateGroup(suite.group);
+  if (token.group !== GROUP_IDS[group]) throw new HopsafeError('ERR_NEGOTIATION', 'key update uses another group');
   const priv = ownPrivateKey(token.peerKeyEpoch);
   if (!priv) throw new HopsafeError('ERR_UNKNOWN_EPOCH', 'key update refers to a retired ephemeral key');
-  const dh = p.kexDerive(suite.group, priv, token.publicKey);
+  const dh = p.kexDerive(group, priv, token.publicKey);
   const next = nextChainSecret(p, suite, chainSecret, dh, tokenBytes);
   wipe(dh);
   return { token, nextChainSecret: next };

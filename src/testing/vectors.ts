@@ -8,6 +8,7 @@ import { HopsafeError } from '../errors/index.js';
 import { fromHex, toHex } from '../bytes/index.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { suiteByName, type Suite } from '../crypto/suites.js';
+import { completeAgreement, updateGroup, updatePublicValue } from '../crypto/key-agreement.js';
 import type { Protection } from '../codec/tokens.js';
 import { decodeHandshakeResponse } from '../codec/frame.js';
 import { createTrustStore, loadIdentity } from '../pki/index.js';
@@ -85,20 +86,23 @@ export async function generateVector(provider: CryptoProvider, v: VectorInputs):
   const { pending, frame: hsInit } = initiate(a, v.responder.id, t, early);
   const r = await respond(b, hsInit, v.initiator.id, t);
   const hsResp = responseFrame(r.token);
-  const c = await complete(a, pending, hsResp, v.responder.id, t);
-  const sa = c.session;
-  const sb = r.session;
 
-  // Independent recomputation of the key schedule from the messages and the ephemeral keys. [SPEC 6]
+  // Independent recomputation of the key schedule from the messages and the ephemeral keys (before complete(), which
+  // wipes a hybrid ephemeral). [SPEC 6]
   const m1 = hsInit.subarray(1);
   const m2 = decodeHandshakeResponse(hsResp).token;
   const hA = transcriptA(provider, suite, m1);
   const hB = transcriptB(provider, suite, m2, hA);
   const eA = pending.ephemerals.get(suite.group);
   if (!eA) throw new HopsafeError('ERR_STATE', 'no initiator ephemeral');
+  const eAPublic = Uint8Array.from(eA.publicKey);
   const bShare = decodeSignedClearToken1(m2).token.keyShares[0];
   if (!bShare) throw new HopsafeError('ERR_STATE', 'no responder share');
-  const dhs = provider.kexDerive(suite.group, eA.privateKey, bShare.publicKey);
+  const dhs = completeAgreement(provider, suite.group, eA, bShare.publicKey);
+
+  const c = await complete(a, pending, hsResp, v.responder.id, t);
+  const sa = c.session;
+  const sb = r.session;
   const cs = initialChainSecrets(provider, suite, dhs, hB);
   const ka = trafficKeys(provider, suite, v.protection, cs.a2b);
   const kb = trafficKeys(provider, suite, v.protection, cs.b2a);
@@ -116,15 +120,17 @@ export async function generateVector(provider: CryptoProvider, v: VectorInputs):
   // Key update with a fixed ephemeral. [SPEC 7.2]
   const ku = v.keyUpdate;
   const [upd, peer] = ku.direction === 'a2b' ? [sa, sb] : [sb, sa];
-  const kp = provider.kexKeyPair(suite.group, fromHex(ku.ephemeralPrivateKey));
+  // [SPEC 7.2] the update's DH group (X25519 for the hybrid group).
+  const kuGroup = updateGroup(suite.group);
+  const kp = provider.kexKeyPair(kuGroup, fromHex(ku.ephemeralPrivateKey));
   const kuFrame = upd.keyUpdate(t, false, kp);
   peer.open(kuFrame, t);
   // The ClearToken2 inside the KEY_UPDATE record, opened independently with the sender's epoch-0 keys.
   const rc = { provider, suite, protection: v.protection };
   const ct2 = openRecord(rc, ku.direction === 'a2b' ? ka : kb, decodeRecordHeader(kuFrame), kuFrame);
-  const peerPub = decodeClearToken2(ct2).peerKeyEpoch === 0 ? (ku.direction === 'a2b' ? bShare.publicKey : eA.publicKey) : undefined;
-  if (!peerPub) throw new HopsafeError('ERR_STATE', 'vector key updates start from epoch 0');
-  const dh1 = provider.kexDerive(suite.group, kp.privateKey, peerPub);
+  const peerShare = decodeClearToken2(ct2).peerKeyEpoch === 0 ? (ku.direction === 'a2b' ? bShare.publicKey : eAPublic) : undefined;
+  if (!peerShare) throw new HopsafeError('ERR_STATE', 'vector key updates start from epoch 0');
+  const dh1 = provider.kexDerive(kuGroup, kp.privateKey, updatePublicValue(suite.group, peerShare));
   const next = nextChainSecret(provider, suite, ku.direction === 'a2b' ? cs.a2b : cs.b2a, dh1, ct2);
   const nextKeys = trafficKeys(provider, suite, v.protection, next);
   const after = upd.seal(fromHex(ku.payload));

@@ -47,7 +47,12 @@ interface Group {
   close(): Promise<void>;
 }
 
-async function group(tut: TransportUnderTest, names: string[], protection: 'integrity' | 'confidentiality' = 'confidentiality'): Promise<Group> {
+async function group(
+  tut: TransportUnderTest,
+  names: string[],
+  protection: 'integrity' | 'confidentiality' = 'confidentiality',
+  suites?: readonly string[],
+): Promise<Group> {
   const s = suffix();
   const ids = names.map((n) => `${n}-${s}`);
   const pki = await createTestPki({ endpoints: ids.map((id) => ({ id, roles: ['OPERATOR'] })) });
@@ -55,7 +60,7 @@ async function group(tut: TransportUnderTest, names: string[], protection: 'inte
   const eps: Record<string, Endpoint> = {};
   const inbox: Record<string, MessageEvent[]> = {};
   for (const id of ids) {
-    eps[id] = await createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots }, transport: tut.transport(id), protection });
+    eps[id] = await createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots }, transport: tut.transport(id), protection, ...(suites ? { suites } : {}) });
     inbox[id] = [];
     eps[id]!.on('message', (m) => inbox[id]!.push(m));
   }
@@ -105,6 +110,31 @@ export function conformance(tut: TransportUnderTest): void {
         } finally {
           await g.close();
           await spy?.close();
+        }
+      });
+    }
+
+    for (const protection of ['integrity', 'confidentiality'] as const) {
+      test(`[SPEC 4.1, 4.2, 7.2] ${protection}: hybrid X25519MLKEM768 suite — handshake (≈ 1.9 KB frames), messages both ways, rekey`, async (t) => {
+        if (!guard(t)) return;
+        const suite = 'X25519MLKEM768_AES256GCM_SHA384';
+        const g = await group(tut, ['pq-a', 'pq-b'], protection, [suite, 'X25519_AES128GCM_SHA256']);
+        const [a, b] = g.ids as [string, string];
+        try {
+          await g.eps[a]!.send(b, utf8('hybrid'));
+          // (integrity mode: the message rides as early data and arrives before the initiator has its session)
+          await until(() => g.inbox[b]!.length === 1 && g.eps[a]!.sessions().length === 1, T, 'first message and session');
+          assert.equal(g.eps[a]!.sessions()[0]!.suite, suite);
+          assert.equal(g.eps[b]!.sessions()[0]!.suite, suite);
+          await g.eps[a]!.rekey(b);
+          await g.eps[a]!.send(b, utf8('after rekey'));
+          await g.eps[b]!.send(a, utf8('back'));
+          await until(() => g.inbox[b]!.length === 2 && g.inbox[a]!.length === 1, T, 'post-rekey traffic');
+          assert.deepEqual(g.inbox[b]!.map(text), ['hybrid', 'after rekey']);
+          assert.equal(g.eps[a]!.sessions()[0]!.sendEpoch, 1);
+          assert.deepEqual(g.eps[b]!.stats().rejected, {});
+        } finally {
+          await g.close();
         }
       });
     }

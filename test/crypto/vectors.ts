@@ -54,6 +54,18 @@ const Ecdh = z.object({
   cases: z.array(z.object({ name: z.string(), group: z.enum(['p256', 'p384']), i: hex, gi: hex, r: hex, gr: hex, shared: hex })),
 });
 
+const MlKem768 = z.object({
+  source: z.string(),
+  keyGen: z.array(z.object({ tcId: z.number().int(), d: hex, z: hex, ek: hex, dk: hex })),
+  encapsulation: z.array(z.object({ tcId: z.number().int(), ek: hex, m: hex, c: hex, k: hex })),
+  decapsulation: z.object({
+    tgId: z.number().int(),
+    dk: hex,
+    tests: z.array(z.object({ tcId: z.number().int(), reason: z.enum(['valid decapsulation', 'modified ciphertext']), c: hex, k: hex })),
+  }),
+  encapsulationKeyCheck: z.array(z.object({ tcId: z.number().int(), ek: hex, testPassed: z.boolean() })),
+});
+
 function load<S extends z.ZodType>(file: string, schema: S): z.output<S> {
   const text = readFileSync(new URL(`./vectors/${file}`, import.meta.url), 'utf8');
   return schema.parse(JSON.parse(text));
@@ -66,4 +78,5 @@ export const vectors = {
   aead: () => load('aead.json', Aead),
   ed25519: () => load('ed25519.json', Ed25519),
   ecdh: () => load('ecdh.json', Ecdh),
+  mlKem768: () => load('ml-kem-768-acvp.json', MlKem768),
 };

@@ -11,6 +11,7 @@ import { vectorFileSchema } from '../../src/schemas/vectors.js';
 import { decodeBatch } from '../../src/codec/batch.js';
 import { fromHex, toHex } from '../../src/bytes/index.js';
 import { suiteByName } from '../../src/crypto/suites.js';
+import { updateGroup } from '../../src/crypto/key-agreement.js';
 import { decodeHandshakeResponse, decodeRecordHeader, FrameType } from '../../src/codec/frame.js';
 import { decodeClearToken2, decodeSignedClearToken1 } from '../../src/codec/tokens.js';
 import { decodeAck } from '../../src/codec/ack.js';
@@ -69,7 +70,7 @@ test('[SPEC 11] every vector is the run SPEC 11 describes: offer, timestamps, le
     assert.deepEqual([kh.type, kh.epoch, kh.seq], [FrameType.KEY_UPDATE, 0, sent('a2b')], f);
     const ct2 = decodeClearToken2(openRecord(rc, keys(e.a2b), kh, ku));
     assert.deepEqual([ct2.newEpoch, ct2.peerKeyEpoch, ct2.requestUpdate], [1, 0, false], f);
-    assert.equal(toHex(ct2.publicKey), toHex(provider.kexKeyPair(suite.group, fromHex(e.keyUpdate.ephemeralPrivateKey)).publicKey), f);
+    assert.equal(toHex(ct2.publicKey), toHex(provider.kexKeyPair(updateGroup(suite.group), fromHex(e.keyUpdate.ephemeralPrivateKey)).publicKey), f);
     const rh = decodeRecordHeader(fromHex(e.keyUpdate.record.frame));
     assert.deepEqual([rh.type, rh.epoch, rh.seq], [FrameType.DATA, 1, 0], f);
     // ACK: the update's receiver, its epoch 0 at its next sequence number, two ascending ranges.
@@ -103,4 +104,32 @@ test('[SPEC 11] `hopsafe vectors verify` exits 0 on the set and 1 on a mismatch'
   const r = spawnSync(process.execPath, [...cli, bad], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stdout, /FAIL/);
+});
+
+test('[SPEC 11.1, 4.2] the hybrid vector follows from its seeds: X25519 key, ML-KEM seed d ‖ z, session id, random; responder X25519 key, m, random', async () => {
+  const { x25519 } = await import('@noble/curves/ed25519.js');
+  const { ml_kem768 } = await import('@noble/post-quantum/ml-kem.js');
+  const { deterministicRng } = await import('../../src/testing/vectors.js');
+  const { concat } = await import('../../src/bytes/index.js');
+  const hybrid = files.filter((f) => suiteByName(vectorFileSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8'))).suite).group === 'x25519mlkem768');
+  assert.ok(hybrid.length >= 1, 'a hybrid vector exists');
+  for (const f of hybrid) {
+    const v = vectorFileSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+    const ri = deterministicRng(fromHex(v.initiator.rngSeed));
+    const xa = ri(32);
+    const kem = ml_kem768.keygen(ri(64));
+    const init = decodeSignedClearToken1(fromHex(v.expected.hsInit).subarray(1)).token;
+    assert.equal(toHex(init.keyShares[0]!.publicKey), toHex(concat(x25519.getPublicKey(xa), kem.publicKey)), `${f}: initiator share`);
+    assert.equal(init.keyShares[0]!.publicKey.length, 1216);
+    assert.equal(toHex(init.sessionId), toHex(ri(8)), f);
+    assert.equal(toHex(init.random), toHex(ri(16)), f);
+    const rr = deterministicRng(fromHex(v.responder.rngSeed));
+    const xb = rr(32);
+    const enc = ml_kem768.encapsulate(kem.publicKey, rr(32));
+    const resp = decodeSignedClearToken1(decodeHandshakeResponse(fromHex(v.expected.hsResp)).token).token;
+    assert.equal(toHex(resp.keyShares[0]!.publicKey), toHex(concat(x25519.getPublicKey(xb), enc.cipherText)), `${f}: responder share`);
+    assert.equal(toHex(resp.random), toHex(rr(16)), f);
+    // DHS = ML-KEM shared secret ‖ X25519 shared secret
+    assert.equal(v.expected.dhs, toHex(concat(enc.sharedSecret, x25519.getSharedSecret(xb, x25519.getPublicKey(xa)))), `${f}: dhs`);
+  }
 });
