@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUITES } from '../crypto/suites.js';
 import { createNodeProvider } from '../crypto/node.js';
-import { CAUGHT_BY, VARIANTS, type Variant } from './broken/echo-variant.js';
+import { CAUGHT_BY, STILL_PASSES, VARIANTS, type Variant } from './broken/echo-variant.js';
 import { PKI_FILES } from './contract.js';
 import { runConformance, type RunReport } from './runner.js';
 import { writeReports } from './report.js';
@@ -29,7 +29,12 @@ export interface SelfTestOptions {
 export interface SelfTestResult {
   readonly ok: boolean;
   readonly echo: RunReport;
-  readonly variants: { readonly variant: Variant; readonly expected: readonly string[]; readonly caught: readonly string[]; readonly missed: readonly string[]; readonly report: RunReport }[];
+  /**
+   * Per variant: the cases meant to catch it (`expected`), those that did (`caught`), those that did not or a
+   * control case that did not pass (`missed`), and the control cases (1.1.1 and STILL_PASSES) that did not pass
+   * (`spurious`: the variant failed something unrelated to its defect).
+   */
+  readonly variants: { readonly variant: Variant; readonly expected: readonly string[]; readonly caught: readonly string[]; readonly missed: readonly string[]; readonly spurious: readonly string[]; readonly report: RunReport }[];
 }
 
 const IUT = 'hopsafe-echo';
@@ -92,14 +97,18 @@ export async function selfTest(o: SelfTestOptions): Promise<SelfTestResult> {
   );
   const variantRuns = (o.variants ?? VARIANTS).map(async (variant) => {
     const expected = CAUGHT_BY[variant];
-    // the cases meant to catch it, and 1.1.1 to show the variant is otherwise a working peer
-    const report = await runAgainst((url, dir) => [...nodeArgs('./broken/echo-variant'), variant, ...iutFiles(dir), '--url', url], ['1.1.1', ...expected].join(','), o, variant);
-    const caught = expected.filter((id) => report.cases.find((c) => c.id === id)?.outcome === 'fail');
+    // the cases meant to catch it, and control cases (1.1.1 and neighbours testing rules the variant keeps) to show
+    // the variant is otherwise a working peer, caught for its defect only
+    const controls = ['1.1.1', ...STILL_PASSES[variant]];
+    const report = await runAgainst((url, dir) => [...nodeArgs('./broken/echo-variant'), variant, ...iutFiles(dir), '--url', url], [...controls, ...expected].join(','), o, variant);
+    const outcome = (id: string): string | undefined => report.cases.find((c) => c.id === id)?.outcome;
+    const caught = expected.filter((id) => outcome(id) === 'fail');
     const missed = expected.filter((id) => !caught.includes(id));
-    if (report.cases.find((c) => c.id === '1.1.1')?.outcome !== 'pass') missed.push('1.1.1 (the variant should still do a genuine handshake)');
+    const spurious = controls.filter((id) => outcome(id) !== 'pass');
+    missed.push(...spurious.map((id) => `${id} (a control case: the variant should pass it)`));
     if (o.reportDir) await writeReports(join(o.reportDir, `variant-${variant}`), report);
     o.log?.(`[${variant}] ${missed.length === 0 ? 'caught' : 'NOT caught'} by ${caught.join(', ') || 'no case'}${missed.length ? `; missed: ${missed.join(', ')}` : ''}`);
-    return { variant, expected, caught, missed, report };
+    return { variant, expected, caught, missed, spurious, report };
   });
   const [echo, ...variants] = await Promise.all([echoRun, ...variantRuns] as const);
   if (o.reportDir) await writeReports(o.reportDir, echo);

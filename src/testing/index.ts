@@ -3,9 +3,9 @@
  * validator must refuse. Generation is synchronous and fast (P-256 by default; RSA keys are
  * pooled because RSA key generation is slow). [SPEC 10.6]
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
-import { encodePem } from '../codec/pem.js';
+import { derObjects, encodePem } from '../codec/pem.js';
 import { fromHex } from '../bytes/index.js';
 import { parseCertificate } from '../pki/x509.js';
 import { parseRoleSpec, type RoleSpec } from '../pki/roles.js';
@@ -30,6 +30,13 @@ export interface CreateTestPkiOptions {
   readonly now?: Date;
   /** Leaf validity in days (default 30). */
   readonly days?: number;
+  /**
+   * An existing root CA to issue under instead of a fresh one (a vendor's PKI): its self-signed certificate and
+   * PKCS#8 private key, PEM. The broken certificates are issued under it too (foreignRoot: another key under its name).
+   */
+  readonly ca?: { readonly certificate: string; readonly privateKey: string };
+  /** Organization of the names this PKI issues (default "hopsafe test"). */
+  readonly organization?: string;
 }
 
 export interface TestIdentity {
@@ -135,6 +142,15 @@ interface Ca {
   readonly der: Uint8Array;
 }
 
+/** [SPEC 10.6] The CA of `CreateTestPkiOptions.ca`: its key must be the certificate's (else nothing it issues verifies). */
+function givenCa(ca: { readonly certificate: string; readonly privateKey: string }): Ca {
+  const der = derObjects(ca.certificate, ['CERTIFICATE'], 'CA certificate')[0] as Uint8Array;
+  const cert = parseCertificate(der);
+  const key = createPrivateKey(ca.privateKey);
+  if (!cert.publicKey?.equals(createPublicKey(key))) throw new Error('the CA private key does not belong to the CA certificate');
+  return { name: cert.subject, key, spki: spkiOf(key), der };
+}
+
 /** Creates a test PKI: a root (and optionally an intermediate) and one identity per endpoint. */
 export async function createTestPki(opts: CreateTestPkiOptions): Promise<TestPki> {
   return createTestPkiSync(opts);
@@ -148,8 +164,8 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
   const signer = (key: KeyObject): Signer => ({ key, rsaPss: keyType === 'rsa-pss' });
   const tag = Buffer.from(randomBytes(4)).toString('hex');
 
-  const makeCa = (cn: string, issuer: Ca | undefined, key: KeyObject, pathLen?: number): Ca => {
-    const name = encodeName(cn, 'hopsafe test');
+  const org = opts.organization ?? 'hopsafe test';
+  const makeCa = (name: Uint8Array, issuer: Ca | undefined, key: KeyObject, pathLen?: number): Ca => {
     const spki = spkiOf(key);
     const der = issueCertificate(
       {
@@ -167,10 +183,9 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
     return { name, key, spki, der };
   };
 
-  const rootName = `hopsafe test root ${tag}`;
-  const root = makeCa(rootName, undefined, generateKey(keyType, used));
+  const root = opts.ca ? givenCa(opts.ca) : makeCa(encodeName(`hopsafe test root ${tag}`, org), undefined, generateKey(keyType, used));
   used.add(root.key);
-  const inter = opts.intermediate ? makeCa(`hopsafe test intermediate ${tag}`, root, generateKey(keyType, used), 0) : undefined;
+  const inter = opts.intermediate ? makeCa(encodeName(`hopsafe test intermediate ${tag}`, org), root, generateKey(keyType, used), 0) : undefined;
   if (inter) used.add(inter.key);
   const issuing = inter ?? root;
   const chainTail = inter ? [inter.der] : [];
@@ -194,7 +209,7 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
     const roles = toRoleSpecs(o.roles);
     const der = issueCertificate(
       {
-        subject: encodeName(names.cn ?? `hopsafe endpoint ${tag}`, 'hopsafe test'),
+        subject: encodeName(names.cn ?? `hopsafe endpoint ${tag}`, org),
         issuer: ca.name,
         notBefore: o.notBefore ?? new Date(now.getTime() - 3_600_000),
         notAfter: o.notAfter ?? new Date(now.getTime() + days * DAY),
@@ -268,7 +283,7 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
         return { ...x, crl };
       },
       foreignRoot(id) {
-        const foreign = makeCa(rootName, undefined, generateKey(keyType, new Set([root.key, issuing.key])));
+        const foreign = makeCa(root.name, undefined, generateKey(keyType, new Set([root.key, issuing.key])));
         return { ...strip(leaf({ id }, foreign, [])), root: certPem(foreign.der) };
       },
       caAsLeaf: (id) => strip(leaf({ id, ca: true, keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'] })),
@@ -282,7 +297,7 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
       issuedByLeaf(id) {
         // A valid endpoint certificate (no basicConstraints, digitalSignature only) used as if it were a CA.
         const k = generateKey(keyType, used);
-        const midName = encodeName(`rogue-${id}`, 'hopsafe test');
+        const midName = encodeName(`rogue-${id}`, org);
         const midDer = issueCertificate(
           { subject: midName, issuer: issuing.name, notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + days * DAY), publicKey: k, keyUsage: ['digitalSignature'], issuerSpki: issuing.spki },
           signer(issuing.key),

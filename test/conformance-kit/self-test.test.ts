@@ -14,7 +14,7 @@ import { selfTest } from '../../src/conformance/self-test.js';
 import { selectCases } from '../../src/conformance/runner.js';
 import { ALL_CASES } from '../../src/conformance/cases/index.js';
 import { GROUPS } from '../../src/conformance/case.js';
-import { CAUGHT_BY } from '../../src/conformance/broken/echo-variant.js';
+import { CAUGHT_BY, STILL_PASSES, VARIANTS } from '../../src/conformance/broken/echo-variant.js';
 import { decodeControl, encodeControl } from '../../src/conformance/contract.js';
 
 const CLI = existsSync('dist/cli/main.js') ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
@@ -47,8 +47,13 @@ test('self-test: the echo peer passes the cases, every broken variant is caught;
     for (const v of r.variants) {
       assert.deepEqual(v.missed, [], `variant ${v.variant} caught by all of ${CAUGHT_BY[v.variant].join(', ')}`);
       assert.deepEqual([...v.caught].sort(), [...CAUGHT_BY[v.variant]].sort());
+      assert.deepEqual(v.spurious, [], `variant ${v.variant} passes its control cases 1.1.1, ${STILL_PASSES[v.variant].join(', ')}`);
+      const outcomes = new Map(v.report.cases.map((c) => [c.id, c.outcome]));
+      for (const id of ['1.1.1', ...STILL_PASSES[v.variant]]) assert.equal(outcomes.get(id), 'pass', `${v.variant}: control case ${id}`);
     }
-    assert.equal(r.variants.length, 3);
+    assert.deepEqual(r.variants.map((v) => v.variant), [...VARIANTS]);
+    assert.deepEqual(CAUGHT_BY['ignores-limits'], ['12.1.3', '12.1.4', '12.1.5'], 'the limit variant is caught by the limit cases');
+    assert.deepEqual(CAUGHT_BY['replaces-at-once'], ['1.2.1', '1.2.2'], 'the replacement variant is caught by the replacement cases');
     assert.equal(r.ok, true);
 
     const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as { iut: string; summary: { pass: number; fail: number }; cases: { id: string; clause: string; transcript: unknown[] }[] };

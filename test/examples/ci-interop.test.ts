@@ -1,8 +1,10 @@
 /**
- * examples/ci-interop (issue 16): the flags its workflow and scripts pass to `hopsafe peer` are flags `hopsafe peer
- * --help` lists (and the workflow's `interop.mjs` and `hopsafe pki init` flags exist too); interop.mjs passes against the
- * stand-in IUT echo-peer.mjs on an embedded broker, with a PKI from `hopsafe pki init` as the workflow makes it; and it
- * fails against an IUT that does not echo.
+ * examples/ci-interop (issues 16, 18): the flags its workflow and scripts pass to `hopsafe peer` and `hopsafe
+ * conformance` are flags their --help lists (and the workflow's `interop.mjs`, `conformance.mjs` and `hopsafe pki
+ * init` flags exist too); interop.mjs passes against the stand-in IUT echo-peer.mjs on an embedded broker, with a PKI
+ * from `hopsafe pki init` as the workflow makes it, and fails against an IUT that does not echo; conformance.mjs runs
+ * the kit against the workflow's KIT_IUT_CMD (`hopsafe peer --echo`) on a subset of cases, writes the reports the
+ * workflow uploads and exits 0, and exits 1 against a broken IUT (the self-test's replay-accepting variant).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,7 +62,7 @@ test('the workflow and scripts pass hopsafe peer only flags that `hopsafe peer -
 
   // workflow.yml: the IUT command (folded scalar) runs echo-peer.mjs with hopsafe peer flags
   const yml = readFileSync(join(DIR, 'workflow.yml'), 'utf8');
-  const iutCmd = /IUT_CMD: >-\n((?: {12}.*\n)+)/.exec(yml)?.[1]?.replace(/\s+/g, ' ');
+  const iutCmd = / IUT_CMD: >-\n((?: {12}.*\n)+)/.exec(yml)?.[1]?.replace(/\s+/g, ' ');
   assert.ok(iutCmd !== undefined && iutCmd.includes('echo-peer.mjs'), 'workflow.yml has an IUT_CMD running echo-peer.mjs');
   assertSubset(flags(iutCmd.split('echo-peer.mjs')[1]!), peer, 'workflow.yml IUT_CMD');
 
@@ -71,6 +73,94 @@ test('the workflow and scripts pass hopsafe peer only flags that `hopsafe peer -
   const pkiInit = /hopsafe pki init([^\n]*)/.exec(yml)?.[1];
   assert.ok(pkiInit, 'workflow.yml runs hopsafe pki init');
   assertSubset(flags(pkiInit), help(['pki']), 'workflow.yml pki init');
+});
+
+/** The conformance job of workflow.yml: the IUT command, the conformance.mjs command line, the uploaded path. */
+function conformanceJob(): { iutCmd: string; run: string; uploaded: string } {
+  const yml = readFileSync(join(DIR, 'workflow.yml'), 'utf8');
+  const job = yml.split(/\n {2}conformance:\n/)[1];
+  assert.ok(job !== undefined, 'workflow.yml has a conformance job');
+  const iutCmd = /KIT_IUT_CMD: >-\n((?: {12}.*\n)+)/.exec(job)?.[1]?.replace(/\s+/g, ' ').trim();
+  const run = /node "\$HOPSAFE_EXAMPLES\/ci-interop\/conformance\.mjs"([^\n]*\\\n[^\n]*)/.exec(job)?.[1];
+  const uploaded = /uses: actions\/upload-artifact@v4\n(?: {8}.*\n)*? {10}path: (\S+)/.exec(job)?.[1];
+  assert.ok(iutCmd && run && uploaded, `the conformance job has KIT_IUT_CMD, a conformance.mjs step and an upload-artifact step:\n${job}`);
+  return { iutCmd, run, uploaded };
+}
+
+test('the conformance job passes hopsafe conformance / hopsafe peer only flags their --help lists, and uploads the report directory', () => {
+  const { iutCmd, run, uploaded } = conformanceJob();
+  // conformance.mjs: the kit's arguments are the single-quoted '--flag' literals
+  const script = readFileSync(join(DIR, 'conformance.mjs'), 'utf8');
+  const kitArgs = [...script.matchAll(/'(--[a-z-]+)'/g)].map((m) => m[1]!);
+  assertSubset(kitArgs, help(['conformance']), 'conformance.mjs');
+  assert.ok(['--iut', '--pki', '--report'].every((f) => kitArgs.includes(f)), `conformance.mjs passes --iut, --pki and --report: ${kitArgs.join(' ')}`);
+  // the workflow's conformance.mjs flags, and the stand-in IUT: hopsafe peer --echo with hopsafe peer flags
+  assertSubset(flags(run), help([], join(DIR, 'conformance.mjs')), 'workflow.yml conformance.mjs');
+  assert.match(iutCmd, /^npx hopsafe peer --echo /);
+  assertSubset(flags(iutCmd.split(' peer ')[1]!), help(['peer']), 'workflow.yml KIT_IUT_CMD');
+  // the artifact is the directory the step writes its reports into
+  assert.equal(uploaded.replace(/\/$/, ''), /--report (\S+)/.exec(run)?.[1], 'upload-artifact path is the --report directory');
+});
+
+/** Runs conformance.mjs as the workflow's step does (its flags), on a private port and directories, a case subset. */
+function conformance(iutCmd: string, name: string, cases: string, timeoutMs: number): Promise<Run & { report: string }> {
+  const { run } = conformanceJob();
+  const report = join(tmp, `report-${name}`);
+  const args = [...run.replace(/\\\n/g, ' ').matchAll(/"[^"]*"|\S+/g)].map((m) => m[0]);
+  // the workflow's flags, with this test's IUT command, directories, a free port and a subset of the cases
+  const own: Record<string, string> = { '--iut': iutCmd, '--pki': join(tmp, `kit-pki-${name}`), '--report': report };
+  const argv = args.flatMap((a, i) => (a.startsWith('--') ? [a, own[a] ?? args[i + 1]!.replace(/^"|"$/g, '')] : [])).concat(['--broker-port', '0', '--cases', cases]);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(DIR, 'conformance.mjs'), ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, lines: [], report });
+    });
+  });
+}
+/** The workflow's KIT_IUT_CMD with this repository's CLI for `npx hopsafe`. */
+const kitIutCmd = (): string => conformanceJob().iutCmd.replace(/^npx hopsafe /, `node ${CLI} `);
+
+const CONFORMANCE_CASES = '1.1.1,1.2.1,4.1.1,6.1.1,6.6.1,7.1.1,8.1.1,9.1.1,12.1.3';
+
+test('conformance.mjs runs the kit against the workflow\'s stand-in IUT (hopsafe peer --echo): every case passes, reports written, exit 0', { timeout: 60_000 }, async () => {
+  const r = await conformance(kitIutCmd(), 'ok', CONFORMANCE_CASES, 55_000);
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stdout, /9 cases: 9 pass, 0 fail/, show(r));
+  const json = JSON.parse(readFileSync(join(r.report, 'report.json'), 'utf8')) as { iut: string; summary: { pass: number; fail: number }; cases: { id: string; outcome: string }[] };
+  assert.equal(json.iut, 'iut');
+  assert.deepEqual(json.cases.map((c) => [c.id, c.outcome]), CONFORMANCE_CASES.split(',').map((id) => [id, 'pass']));
+  const xml = readFileSync(join(r.report, 'junit.xml'), 'utf8');
+  assert.match(xml, /<testsuites [^>]*tests="9"[^>]*failures="0"|<testsuites [^>]*failures="0"[^>]*tests="9"/, xml.slice(0, 300));
+  assert.match(readFileSync(join(r.report, 'report.html'), 'utf8'), /^<!doctype html>/);
+  // the IUT the script started is stopped with it
+  assert.doesNotMatch(spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout, new RegExp(`peer --echo --id iut --cert ${join(tmp, 'kit-pki-ok')}/`));
+});
+
+test('conformance.mjs exits 1 (the job fails) against an IUT that accepts replays; junit.xml records the failure', { timeout: 40_000 }, async () => {
+  const variant = join(ROOT, 'dist', 'conformance', 'broken', 'echo-variant.js');
+  const iut = `node ${variant} accepts-replays --id iut --cert $KIT_PKI/iut.pem --key $KIT_PKI/iut.key --trust $KIT_PKI/ca.pem --crl $KIT_PKI/crl.pem --url $KIT_BROKER_URL`;
+  const r = await conformance(iut, 'replays', '1.1.1,6.6.1', 35_000);
+  assert.equal(r.code, 1, show(r));
+  assert.match(r.stdout, /FAIL 6\.6\.1/, show(r));
+  assert.match(r.stdout, /PASS 1\.1\.1/, show(r));
+  const xml = readFileSync(join(r.report, 'junit.xml'), 'utf8');
+  assert.match(xml, /<testcase [^>]*6\.6\.1[^>]*>\s*<failure /, xml);
+});
+
+test('conformance.mjs without --iut is a usage error (exit 2); an IUT that never answers is exit 3', { timeout: 30_000 }, async () => {
+  const usage = spawnSync(process.execPath, [join(DIR, 'conformance.mjs')], { encoding: 'utf8' });
+  assert.equal(usage.status, 2, usage.stderr);
+  assert.match(usage.stderr, /usage: node conformance\.mjs/);
+  const pki = join(tmp, 'kit-pki-silent');
+  const silent = spawnSync(process.execPath, [join(DIR, 'conformance.mjs'), '--iut', 'sleep 30', '--pki', pki, '--report', join(tmp, 'report-silent'), '--broker-port', '0', '--wait', '3', '--cases', '1.1.1'], { encoding: 'utf8', timeout: 25_000 });
+  assert.equal(silent.status, 3, `${silent.stdout}\n${silent.stderr}`);
+  assert.match(silent.stderr, /did not answer/);
 });
 
 interface Run {

@@ -5,8 +5,14 @@
  * - accepts-replays: the record replay window and the handshake random cache accept everything again;
  * - skips-mac: record tags are not checked, in either mode: the AEAD tag (confidentiality: ciphertext decrypted and
  *   released whatever its tag) and the HMAC (integrity: the received tag is taken for the computed one);
- * - ignores-freshness: ClearToken1 timestamps are not checked.
- * [SPEC 5.6, 7.1, 7.4]
+ * - ignores-freshness: ClearToken1 timestamps are not checked;
+ * - ignores-limits: the ClearToken1 decoder's caps on key shares, suites and early data are raised far above the
+ *   limits of SPEC 5.2 (the token is otherwise checked as usual). The decoder's other caps are left: hopsafe checks
+ *   the certificate count again in the trust store and the id length in the transport (topic parsing), so lifting
+ *   them in the decoder alone would not be observable (12.1.6 and 12.1.7 would still pass);
+ * - replaces-at-once: a verified HS_INIT from a peer with a live session replaces that session at once, its early
+ *   data delivered, without waiting for the initiator to prove the candidate's keys.
+ * [SPEC 5.2, 5.6, 5.9, 7.1, 7.4]
  */
 import { createDecipheriv } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -19,9 +25,11 @@ import { SUITES } from '../../crypto/suites.js';
 import { ReplayWindow } from '../../session/replay.js';
 import { Session } from '../../session/session.js';
 import { HandshakeReplayCache } from '../../session/freshness.js';
+import { PeerMachine } from '../../session/peer.js';
+import { TOKEN_LIMITS } from '../../codec/tokens.js';
 import { attachEcho, untilStopped } from '../echo.js';
 
-export const VARIANTS = ['accepts-replays', 'skips-mac', 'ignores-freshness'] as const;
+export const VARIANTS = ['accepts-replays', 'skips-mac', 'ignores-freshness', 'ignores-limits', 'replaces-at-once'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /** The cases each variant must fail (the self-test checks they do). */
@@ -29,7 +37,28 @@ export const CAUGHT_BY: Record<Variant, readonly string[]> = {
   'accepts-replays': ['4.2.2', '6.6.1', '6.6.2', '6.7.2', '9.1.3'],
   'skips-mac': ['6.1.1', '6.1.2', '6.2.1', '6.2.2', '8.1.4'],
   'ignores-freshness': ['4.1.1', '4.1.2', '4.1.3'],
+  'ignores-limits': ['12.1.3', '12.1.4', '12.1.5'],
+  'replaces-at-once': ['1.2.1', '1.2.2'],
 };
+
+/**
+ * Cases each variant must still pass besides 1.1.1: neighbours of the catching cases that test a rule the variant
+ * keeps, so a variant is shown caught for its defect, not for being broken in general.
+ */
+export const STILL_PASSES: Record<Variant, readonly string[]> = {
+  'accepts-replays': ['4.1.1', '6.1.1'],
+  'skips-mac': ['4.2.2', '6.6.1'],
+  'ignores-freshness': ['4.1.4', '4.2.2'],
+  'ignores-limits': ['12.1.1', '12.1.6', '12.1.7'],
+  'replaces-at-once': ['1.1.2', '4.2.1'],
+};
+
+/** The PeerMachine internals the replaces-at-once variant reaches (private in the product: reached here only). */
+interface PeerInternals {
+  candidate: unknown;
+  responded(this: PeerInternals, r: unknown, now: number): void;
+  promote(this: PeerInternals, now: number): void;
+}
 
 /** AEAD decryption that releases the plaintext without checking the tag (the defect). */
 function uncheckedOpen(alg: string, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null {
@@ -65,6 +94,19 @@ function patch(variant: Variant): CryptoProvider {
     case 'ignores-freshness':
       HandshakeReplayCache.prototype.checkTimestamp = () => undefined;
       return provider;
+    case 'ignores-limits':
+      // the decoder reads TOKEN_LIMITS at every decode; `as const` is a type, the object itself is writable
+      Object.assign(TOKEN_LIMITS as unknown as Record<string, number>, { maxSuites: 256, maxKeyShares: 64, maxEarlyData: 60 * 1024 });
+      return provider;
+    case 'replaces-at-once': {
+      const proto = PeerMachine.prototype as unknown as PeerInternals;
+      const responded = proto.responded;
+      proto.responded = function (this: PeerInternals, r: unknown, now: number) {
+        responded.call(this, r, now);
+        if (this.candidate) this.promote(now); // the defect: no proof awaited (SPEC 5.9)
+      };
+      return provider;
+    }
     case 'skips-mac': {
       const open = Session.prototype.open;
       Session.prototype.open = function (this: Session, ...args: Parameters<Session['open']>) {
