@@ -53,7 +53,7 @@ export interface SubReport {
   /** Arrival time of the message at 95 % of the count (throughput ignores the trailing 5 %: stragglers, redeliveries). */
   readonly p95Ns: number;
   readonly p95Index: number;
-  /** CPU µs (user + system) of the process from the reset to the `cpuCount`-th arrival (cpuCount: a multiple of 64). */
+  /** CPU µs (user + system) of the process from the reset to the `cpuCount`-th arrival (cpuCount: a multiple of 16). */
   readonly cpuUs: number;
   readonly cpuCount: number;
   /** One-way latencies in µs (publisher hrtime stamped in the payload → subscriber hrtime); only with `detail`. */
