@@ -204,19 +204,19 @@ export function benchmarksMarkdown(r: BenchReport): string {
     '',
   );
   L.push(
-    '| Broker | Lane | msgs/s | E2E/plain | E2E/baseline | pub CPU µs/msg | sub CPU µs/msg | hopsafe CPU send µs | hopsafe CPU receive µs | p50 µs | p99 µs | hopsafe added p50 µs | hopsafe added p99 µs | set-up ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| Broker | Lane | msgs/s | E2E/plain | E2E/baseline | pub CPU µs/msg | sub CPU µs/msg | hopsafe CPU send µs | hopsafe CPU receive µs | p50 µs | p99 µs | added p50 µs | added p99 µs | hopsafe added p50 µs | hopsafe added p99 µs | set-up ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const b of ['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'xmpp_prosody', 'mqtt_aedes_qos0', 'mqtt_mosquitto_qos0', 'mqtt_mosquitto_private'])
     for (const m of ['plain', 'plain_batched', 'integrity', 'confidentiality', 'confidentiality_single', 'plain_tls', 'confidentiality_single_tls']) {
       const k = `${b}_${m}_256B`;
-      if (!r.results.some((x) => x.name === `${k}_msgs_per_s`)) continue;
+      if (!r.results.some((x) => x.name.startsWith(`${k}_`))) continue;
       const hop = m.startsWith('plain') ? null : m;
       const baseline = m === 'integrity' || m === 'confidentiality' ? 'plain_batched' : m === 'confidentiality_single_tls' ? 'plain_tls' : 'plain';
       const vsBase = baseline === 'plain' ? '' : ratioCell(r.ratios[`${b}_e2e_over_${baseline}_${m.replace(/_tls$/, '')}_256B`] ?? r.ratios[`${b.replace('_private', '_tls')}_e2e_over_plain_tls_${m.replace(/_tls$/, '')}_256B`]);
       const cpuOwn = (side: string): string => (hop ? cell(r, `${k}_hopsafe_cpu_us_per_msg_${side}`) : m === 'plain' ? '–' : `${cell(r, `${k}_added_cpu_us_per_msg_${side}`)} (added)`);
       L.push(
-        `| ${b.replace(/_/g, ' ')} | ${m.replace(/_/g, ' ')} | ${cell(r, `${k}_msgs_per_s`)} | ${m === 'plain' ? '1' : ratioCell(r.ratios[`${b}_e2e_over_plain_${m}_256B`])} | ${vsBase || '–'} | ${cell(r, `${k}_publisher_cpu_us_per_msg`)} | ${cell(r, `${k}_subscriber_cpu_us_per_msg`)} | ${cpuOwn('send')} | ${cpuOwn('receive')} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${hop ? cell(r, `${k}_hopsafe_added_p50_latency_us`) : '–'} | ${hop ? cell(r, `${k}_hopsafe_added_p99_latency_us`) : '–'} | ${cell(r, `${k}_setup_ms`)} |`,
+        `| ${b.replace(/_/g, ' ')} | ${m.replace(/_/g, ' ')} | ${cell(r, `${k}_msgs_per_s`)} | ${m === 'plain' ? '1' : ratioCell(r.ratios[`${b}_e2e_over_plain_${m}_256B`])} | ${vsBase || '–'} | ${cell(r, `${k}_publisher_cpu_us_per_msg`)} | ${cell(r, `${k}_subscriber_cpu_us_per_msg`)} | ${cpuOwn('send')} | ${cpuOwn('receive')} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${cell(r, `${k}_added_p50_latency_us`)} | ${cell(r, `${k}_added_p99_latency_us`)} | ${hop ? cell(r, `${k}_hopsafe_added_p50_latency_us`) : '–'} | ${hop ? cell(r, `${k}_hopsafe_added_p99_latency_us`) : '–'} | ${cell(r, `${k}_setup_ms`)} |`,
       );
     }
   L.push(
@@ -225,7 +225,7 @@ export function benchmarksMarkdown(r: BenchReport): string {
     '(SPEC 3.7, default); `confidentiality single` is confidentiality with coalescing off (`coalesce: { maxRecords: 1 }`): one record per',
     'broker message, like the plain baseline. "hopsafe added" of the default modes includes the bounded wait of coalesced records.',
     'Latency: one way, publisher hrtime stamped in the payload, read by the subscriber (same machine, same monotonic clock), at half the plain maximum rate.',
-    '"added" = E2E percentile − plain percentile through the broker (includes broker and scheduling noise of both runs).',
+    '"added" = the lane\'s percentile − its baseline lane\'s (plain, or plain batched for the coalescing modes) through the broker (includes broker and scheduling noise of both).',
     '"hopsafe added" = hopsafe\'s own work per message, timed directly in the two processes at the same rate: publisher from the',
     '`endpoint.send()` call to the protected frame handed to the transport, plus subscriber from the transport delivering the frame',
     'to the `message` event (the transport object given to the endpoint is wrapped; no broker time is included).',
