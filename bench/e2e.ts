@@ -221,11 +221,12 @@ export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress
     }
   }
   const why = 'no broker row measured confidentiality with coalescing off';
-  const rowsNote = (side: string): string =>
-    `median over the broker rows (${singleCpu.rows.join(', ')}) of ${side} CPU µs per message of the confidentiality_single lane (coalescing off) − the plain lane, both at the same fixed rate, each row a median of ${E2E_ROUNDS} interleaved rounds`;
-  if (singleCpu.send.length) c.add('hopsafe_cpu_us_per_msg_send_confidentiality_256B', 'µs', median(singleCpu.send), rowsNote('publisher'), singleCpu.send);
+  // The per-row values go in the note, not in `rounds`: they are broker rows, each already a median of its rounds.
+  const rowsNote = (side: string, xs: readonly number[]): string =>
+    `median over the broker rows of ${side} CPU µs per message of the confidentiality_single lane (coalescing off) − the plain lane, both at the same fixed rate, each row a median of ${E2E_ROUNDS} interleaved rounds: ${singleCpu.rows.map((k, i) => `${k} ${(xs[i] ?? Number.NaN).toFixed(1)}`).join(', ')}`;
+  if (singleCpu.send.length) c.add('hopsafe_cpu_us_per_msg_send_confidentiality_256B', 'µs', median(singleCpu.send), rowsNote('publisher', singleCpu.send));
   else c.skip('hopsafe_cpu_us_per_msg_send_confidentiality_256B', why);
-  if (singleCpu.receive.length) c.add('hopsafe_cpu_us_per_msg_receive_confidentiality_256B', 'µs', median(singleCpu.receive), rowsNote('subscriber'), singleCpu.receive);
+  if (singleCpu.receive.length) c.add('hopsafe_cpu_us_per_msg_receive_confidentiality_256B', 'µs', median(singleCpu.receive), rowsNote('subscriber', singleCpu.receive));
   else c.skip('hopsafe_cpu_us_per_msg_receive_confidentiality_256B', why);
 }
 
