@@ -7,13 +7,22 @@ export const measuredRowSchema = z.object({
   value: z.number().finite(),
   /** What was measured, in words (shown in BENCHMARKS.md). */
   note: z.string().optional(),
+  /** Per-round values when the row was measured in interleaved rounds (`value` is then their median). */
+  rounds: z.array(z.number().finite()).optional(),
 });
 export const skippedRowSchema = z.object({
   name: z.string().min(1),
   skipped: z.string().min(1),
 });
 export const resultRowSchema = z.union([measuredRowSchema, skippedRowSchema]);
-export const ratioSchema = z.union([z.number().finite(), z.object({ skipped: z.string().min(1) })]);
+/**
+ * A ratio: the median of the per-round ratios of its two rows (interleaved rounds, issue 19) with their spread;
+ * `rounds` 1 when a row was measured once (then min = max = value).
+ */
+export const measuredRatioSchema = z
+  .object({ value: z.number().finite(), min: z.number().finite(), max: z.number().finite(), rounds: z.number().int().positive() })
+  .refine((r) => r.min <= r.value && r.value <= r.max, 'min ≤ value ≤ max');
+export const ratioSchema = z.union([measuredRatioSchema, z.object({ skipped: z.string().min(1) })]);
 
 export const machineSchema = z.object({
   cpu: z.string(),
@@ -36,6 +45,15 @@ export const REQUIRED_RATIOS = [
   'handshakes_per_s_over_tls13_mutual',
   'time_to_first_message_tls13_over_hopsafe',
   'record_over_jws_es256_msgs_per_s',
+  // issue 19
+  'mqtt_aedes_e2e_over_plain_confidentiality_single_256B',
+  'mqtt_mosquitto_e2e_over_plain_confidentiality_single_256B',
+  'amqp_rabbitmq_e2e_over_plain_confidentiality_single_256B',
+  'mqtt_mosquitto_qos0_e2e_over_plain_confidentiality_single_256B',
+  'handshakes_per_s_over_crypto_floor',
+  'handshakes_per_s_over_tls13_mutual_cold_cache',
+  'record_integrity_over_bare_hmac_16KiB',
+  'mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B',
 ] as const;
 
 /** Result names every run must carry (measured or skipped). */
@@ -45,6 +63,10 @@ export const REQUIRED_RESULTS = [
   'handshake_round_trips',
   'memory_bytes_per_session_10k',
   'sessions_10k_setup_s',
+  // issue 19
+  'hopsafe_cpu_us_per_msg_send_confidentiality_256B',
+  'hopsafe_cpu_us_per_msg_receive_confidentiality_256B',
+  'memory_bytes_per_session_100k',
 ] as const;
 
 export const benchReportSchema = z
@@ -68,4 +90,5 @@ export type MeasuredRow = z.infer<typeof measuredRowSchema>;
 export type SkippedRow = z.infer<typeof skippedRowSchema>;
 export type ResultRow = z.infer<typeof resultRowSchema>;
 export type Ratio = z.infer<typeof ratioSchema>;
+export type MeasuredRatio = z.infer<typeof measuredRatioSchema>;
 export type BenchReport = z.infer<typeof benchReportSchema>;

@@ -2,16 +2,31 @@
 import type { SideSamples } from './e2e-timing.js';
 
 export type TransportSpec =
-  | { readonly kind: 'mqtt'; readonly url: string; readonly prefix: string; readonly qos: 0 | 1 }
+  | {
+      readonly kind: 'mqtt';
+      readonly url: string;
+      readonly prefix: string;
+      readonly qos: 0 | 1;
+      /** Hop-by-hop TLS to the broker (mqtts://): PEM paths of the CA and of this client's certificate and key. */
+      readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
+    }
   | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string }
   | { readonly kind: 'xmpp'; readonly service: string; readonly domain: string; readonly password: string };
 
-/** `confidentiality_single`: confidentiality with coalescing off (coalesce.maxRecords 1, SPEC 3.7): one record per transport message. */
-export type E2eMode = 'plain' | 'integrity' | 'confidentiality' | 'confidentiality_single';
+/**
+ * `confidentiality_single`: confidentiality with coalescing off (coalesce.maxRecords 1, SPEC 3.7): one record per transport message.
+ * `plain_batched`: no session, but payloads batched the way the endpoint's outbox batches records (plain-batcher.ts),
+ * the baseline of the coalescing default modes.
+ */
+export type E2eMode = 'plain' | 'plain_batched' | 'integrity' | 'confidentiality' | 'confidentiality_single';
+
+export const isPlain = (m: E2eMode): boolean => m === 'plain' || m === 'plain_batched';
 
 export type WorkerCommand =
   | {
       readonly cmd: 'setup';
+      /** Name of the lane (several lanes may share a mode over different transports). */
+      readonly lane: string;
       readonly transport: TransportSpec;
       readonly mode: E2eMode;
       readonly id: string;
@@ -19,13 +34,13 @@ export type WorkerCommand =
       readonly identity?: { readonly certificate: string; readonly privateKey: string };
       readonly roots?: readonly string[];
     }
-  /** Publisher: sends `count` messages one after the other (opens the session). */
-  | { readonly cmd: 'warmup'; readonly mode: E2eMode; readonly count: number }
+  /** Publisher: sends `count` messages one after the other (opens the session); replies with the ms of the first. */
+  | { readonly cmd: 'warmup'; readonly lane: string; readonly count: number }
   /** Publisher: sends as fast as the transport acknowledges, `window` unacknowledged at most, for `ms`. */
-  | { readonly cmd: 'flood'; readonly mode: E2eMode; readonly ms: number; readonly window: number }
-  /** Publisher: sends at `perSecond` for `ms`. */
-  | { readonly cmd: 'paced'; readonly mode: E2eMode; readonly ms: number; readonly perSecond: number }
-  /** Subscriber: forget what arrived so far. Every mode set up stays open until teardown. */
+  | { readonly cmd: 'flood'; readonly lane: string; readonly ms: number; readonly window: number }
+  /** Publisher: sends at `perSecond` for `ms` (the reply carries the CPU µs the process spent on it). */
+  | { readonly cmd: 'paced'; readonly lane: string; readonly ms: number; readonly perSecond: number }
+  /** Subscriber: forget what arrived so far (and restart its CPU clock). */
   | { readonly cmd: 'reset' }
   /** Subscriber: what arrived since the last reset (with `detail`, the per-message samples too). */
   | { readonly cmd: 'report'; readonly detail?: boolean }
@@ -38,6 +53,9 @@ export interface SubReport {
   /** Arrival time of the message at 95 % of the count (throughput ignores the trailing 5 %: stragglers, redeliveries). */
   readonly p95Ns: number;
   readonly p95Index: number;
+  /** CPU µs (user + system) of the process from the reset to the `cpuCount`-th arrival (cpuCount: a multiple of 16). */
+  readonly cpuUs: number;
+  readonly cpuCount: number;
   /** One-way latencies in µs (publisher hrtime stamped in the payload → subscriber hrtime); only with `detail`. */
   readonly latenciesUs?: number[];
   /** Transport delivery (endpoint.onFrame entry) → 'message' event, ns, per payload stamp (e2e-timing.ts); only with `detail`. */
@@ -53,6 +71,10 @@ export type WorkerReply =
       readonly report?: SubReport;
       /** `paced`: endpoint.send() call → frame handed to the transport, ns, per payload stamp (e2e-timing.ts). */
       readonly added?: SideSamples;
+      /** `paced`: CPU µs (user + system) of the publisher process over the run, until every send settled. */
+      readonly cpuUs?: number;
+      /** `setup`: ms to open the transport (connect, TLS, subscribe); `warmup`: ms until the first send settled. */
+      readonly ms?: number;
     }
   | { readonly ok: false; readonly error: string };
 

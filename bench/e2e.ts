@@ -1,146 +1,33 @@
 /**
- * Benchmark 6: end to end through each broker. Publisher and subscriber run in separate
- * processes (child_process.fork of e2e-worker); QoS 1 / confirms; 256-byte payloads. For each
- * broker: plain (the same transport, no session) max throughput, then hopsafe integrity and
- * confidentiality; one-way latency at half the plain maximum rate; added latency = E2E − plain, and,
- * at the same rate, the latency hopsafe itself adds per message, timed inside the two worker processes
- * around the endpoint (e2e-timing.ts: send() → frame to the transport, frame from the transport → 'message').
+ * Benchmark 6: end to end through each broker. Publisher and subscriber run in separate processes
+ * (child_process.fork of e2e-worker); QoS 1 / confirms unless marked qos0; 256-byte payloads. Per broker, lanes
+ * (e2e-targets.ts): plain (the same transport, no session), plain batched the way the endpoint coalesces, and the
+ * hopsafe modes; the private TLS Mosquitto adds plain and hopsafe over its TLS listener. Every measurement runs in
+ * ≥ 3 interleaved rounds (lane after lane in each round), and a ratio is the median of its per-round ratios (issue 19):
+ * - throughput at saturation (first → 95th-percentile arrival);
+ * - at one fixed rate for all lanes of the broker (half the slowest plain lane's maximum): one-way latency, the
+ *   latency hopsafe itself adds (e2e-timing.ts), and the CPU time per message of the publisher and of the subscriber
+ *   process (process.cpuUsage, user + system); hopsafe's own CPU per message = lane − its plain baseline, per round;
+ * - connection set-up: opening the transport plus the first send settling (for hopsafe this includes the handshake).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
-import amqplib from 'amqplib';
-import { startBroker } from '../src/broker/index.js';
-import { createTestPki } from '../src/testing/index.js';
 import type { Collector } from './collector.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
-import { cdfPoints, percentile, sleep } from './measure.js';
-import { reachable } from '../test/support/net.js';
-import { childExecArgv } from './fork-args.js';
-import { prosodyInstalled, startProsody } from '../test/support/prosody.js';
+import { cdfPoints, median, percentile } from './measure.js';
+import { createTestPki } from '../src/testing/index.js';
 import { combineAdded, type AddedLatency } from './e2e-timing.js';
-import type { E2eMode, SubReport, TransportSpec, WorkerCommand, WorkerReply } from './e2e-protocol.js';
+import { isPlain, type E2eMode, type WorkerCommand } from './e2e-protocol.js';
+import { drained, Worker } from './e2e-worker-client.js';
+import { LANE_NAMES, NONCE, targets, type Lane, type Started } from './e2e-targets.js';
 
-const MODES: readonly E2eMode[] = ['plain', 'integrity', 'confidentiality', 'confidentiality_single'];
+const MODES: readonly E2eMode[] = ['plain', 'plain_batched', 'integrity', 'confidentiality', 'confidentiality_single'];
+const QUICK_MODES: readonly E2eMode[] = ['plain', 'plain_batched', 'confidentiality', 'confidentiality_single'];
 const WINDOW = 64;
+/** Interleaved rounds of every measurement (issue 19: ≥ 3). */
+export const E2E_ROUNDS = 3;
+/** Broker rows whose coalescing-off CPU figures make the issue-19 medians (the TLS baseline broker is separate). */
+const CPU_MEDIAN_EXCLUDES = /^mqtt_mosquitto_private$/;
 
-class Worker {
-  private readonly child: ChildProcess;
-  private queue: Promise<unknown> = Promise.resolve();
-  constructor(readonly role: string) {
-    const here = import.meta.url;
-    const file = fileURLToPath(new URL(here.endsWith('.ts') ? './e2e-worker.ts' : './e2e-worker.js', here));
-    this.child = fork(file, [], { execArgv: childExecArgv(), stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  }
-
-  call(cmd: WorkerCommand, timeoutMs = 60_000): Promise<WorkerReply & { ok: true }> {
-    const run = this.queue.then(
-      () =>
-        new Promise<WorkerReply & { ok: true }>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            this.child.off('message', onMsg);
-            reject(new Error(`${this.role}: ${cmd.cmd} timed out`));
-          }, timeoutMs);
-          const onMsg = (m: WorkerReply): void => {
-            clearTimeout(timer);
-            this.child.off('message', onMsg);
-            if (m.ok) resolve(m);
-            else reject(new Error(`${this.role}: ${cmd.cmd}: ${m.error}`));
-          };
-          this.child.on('message', onMsg);
-          this.child.send(cmd);
-        }),
-    );
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.disconnect();
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(t);
-  }
-}
-
-interface Target {
-  readonly system: 'mqtt' | 'amqp' | 'xmpp';
-  /** Row prefix part, e.g. `aedes` or `aedes_qos0`. */
-  readonly broker: string;
-  /** Only in the full run. */
-  readonly fullOnly?: boolean;
-  /** Why it cannot run, or a started target. */
-  start(ids: readonly string[]): Promise<{ spec: TransportSpec; stop(): Promise<void> } | string>;
-}
-
-const NONCE = randomBytes(3).toString('hex');
-
-function mqttTargets(qos: 0 | 1): Target[] {
-  const q = qos === 0 ? '_qos0' : '';
-  return [
-    {
-      system: 'mqtt',
-      broker: `aedes${q}`,
-      fullOnly: qos === 0,
-      async start() {
-        const b = await startBroker();
-        return { spec: { kind: 'mqtt', url: b.url, prefix: `hb${NONCE}${qos}`, qos }, stop: () => b.close() };
-      },
-    },
-    {
-      system: 'mqtt',
-      broker: `mosquitto${q}`,
-      fullOnly: qos === 0,
-      async start() {
-        if (!(await reachable('127.0.0.1', 1883))) return 'Mosquitto unreachable on 127.0.0.1:1883';
-        return { spec: { kind: 'mqtt', url: 'mqtt://127.0.0.1:1883', prefix: `hb${NONCE}${qos}`, qos }, stop: async () => undefined };
-      },
-    },
-  ];
-}
-
-function targets(): Target[] {
-  return [
-    ...mqttTargets(1),
-    {
-      system: 'amqp',
-      broker: 'rabbitmq',
-      async start(ids) {
-        if (!(await reachable('127.0.0.1', 5672))) return 'RabbitMQ unreachable on 127.0.0.1:5672';
-        const url = 'amqp://guest:guest@127.0.0.1:5672';
-        const exchange = `hopsafe-bench-${NONCE}`;
-        return {
-          spec: { kind: 'amqp', url, exchange },
-          // The bench declares non-durable queues and an exchange of its own: remove them.
-          async stop() {
-            const conn = await amqplib.connect(url);
-            const ch = await conn.createChannel();
-            for (const id of ids) await ch.deleteQueue(`${exchange}.${id}`).catch(() => undefined);
-            await ch.deleteExchange(exchange).catch(() => undefined);
-            await conn.close();
-          },
-        };
-      },
-    },
-    {
-      system: 'xmpp',
-      broker: 'prosody',
-      async start(ids) {
-        if (!prosodyInstalled()) return 'Prosody is not installed (scripts/ci/install-prosody.sh)';
-        const p = await startProsody({ users: [] });
-        const password = randomBytes(9).toString('base64url');
-        for (const id of ids) await p.register({ username: id, password });
-        return { spec: { kind: 'xmpp', service: p.service, domain: p.domain, password }, stop: () => p.stop() };
-      },
-    },
-    ...mqttTargets(0),
-  ];
-}
-
-/** Polls the subscriber (counts only) until `sent` arrived or arrivals stop; with `detail`, then fetches the samples once. */
 /**
  * Rows of the latency hopsafe itself adds per message, measured directly in the worker processes
  * (e2e-timing.ts), at the same rate as the one-way latency rows. The plain lane goes through the same
@@ -168,135 +55,220 @@ function addHopsafeAdded(c: Collector, row: string, a: AddedLatency, rate: numbe
 /** [SPEC 3.7] Note suffix: the share of a run's records that left inside BATCH frames (none for plain). */
 function batchedNote(mode: E2eMode, coalesced: number, sent: number): string {
   if (mode === 'plain') return '';
+  if (mode === 'plain_batched') return `; ${sent > 0 ? ((100 * coalesced) / sent).toFixed(1) : '0'} % of the payloads left in plain batches`;
   return `; ${sent > 0 ? ((100 * coalesced) / sent).toFixed(1) : '0'} % of the records left in BATCH frames (SPEC 3.7)`;
 }
 
-async function drained(sub: Worker, sent: number, maxMs = 15_000, detail = false): Promise<SubReport> {
-  const deadline = performance.now() + maxMs;
-  let last = -1;
-  let stableSince = performance.now();
-  for (;;) {
-    const r = (await sub.call({ cmd: 'report' })).report as SubReport;
-    const done = r.count >= sent || (r.count === last && (performance.now() - stableSince > 1500 || performance.now() > deadline));
-    if (done) return detail ? ((await sub.call({ cmd: 'report', detail: true })).report as SubReport) : r;
-    if (r.count !== last) {
-      last = r.count;
-      stableSince = performance.now();
-    }
-    await sleep(50);
-  }
+
+interface LaneState {
+  readonly lane: Lane;
+  failed?: string;
+  tput: number[];
+  got: number;
+  sent: number;
+  coalesced: number;
+  pubCpu: number[];
+  subCpu: number[];
+  lat: number[];
+  pubAdded: { stamps: number[]; ns: number[] };
+  subAdded: { stamps: number[]; ns: number[] };
+  pacedSent: number;
+  pacedCoalesced: number;
+  setupMs?: number;
 }
+
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress): Promise<void> {
   const ids: Record<string, { pub: string; sub: string }> = {};
-  for (const m of MODES) {
-    const tag = m.split('_').map((w) => w.slice(0, 4)).join('');
-    ids[m] = { pub: `bp${NONCE}-${tag}`, sub: `bs${NONCE}-${tag}` };
+  for (const n of LANE_NAMES) {
+    const tag = n.split('_').map((w) => w.slice(0, 4)).join('');
+    ids[n] = { pub: `bp${NONCE}-${tag}`, sub: `bs${NONCE}-${tag}` };
   }
   const allIds = Object.values(ids).flatMap((x) => [x.pub, x.sub]);
   const pki = await createTestPki({ endpoints: allIds.map((id) => ({ id })) });
+  const singleCpu = { send: [] as number[], receive: [] as number[], rows: [] as string[] };
   for (const t of targets()) {
     if (t.fullOnly && o.quick) continue;
     const key = `${t.system}_${t.broker}`;
-    const modes = o.quick && t.broker !== 'aedes' ? (['plain', 'confidentiality'] as const) : MODES;
-    const rowsOf = (mode: E2eMode): string => `${key}_${mode}_256B`;
+    const modes = o.quick && t.broker !== 'aedes' ? QUICK_MODES : MODES;
+    const rowsOf = (lane: string): string => `${key}_${lane}_256B`;
     progress.status(`e2e ${t.broker}: starting`);
-    let started: Awaited<ReturnType<Target['start']>>;
+    let started: Started | string;
     try {
-      started = await t.start(allIds);
+      started = await t.start(allIds, modes);
     } catch (e) {
-      started = `could not start: ${e instanceof Error ? e.message : String(e)}`;
+      started = `could not start: ${errText(e)}`;
     }
     if (typeof started === 'string') {
       for (const m of MODES) c.skip(`${rowsOf(m)}_msgs_per_s`, started);
       for (const m of MODES.slice(1)) c.skipRatio(`${key}_e2e_over_plain_${m}_256B`, started);
+      if (t.broker === 'mosquitto_private') {
+        c.skipRatio('mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B', started);
+        c.skipRatio('mqtt_mosquitto_tls_e2e_over_plain_tls_confidentiality_single_256B', started);
+      }
       continue;
     }
+    const lanes: LaneState[] = started.lanes.map((lane) => ({ lane, tput: [], got: 0, sent: 0, coalesced: 0, pubCpu: [], subCpu: [], lat: [], pubAdded: { stamps: [], ns: [] }, subAdded: { stamps: [], ns: [] }, pacedSent: 0, pacedCoalesced: 0 }));
+    const live = (): LaneState[] => lanes.filter((l) => l.failed === undefined);
     const pub = new Worker(`${t.broker} publisher`);
     const sub = new Worker(`${t.broker} subscriber`);
-    const failed = new Map<E2eMode, string>();
-    const fail = (mode: E2eMode, e: unknown): void => void failed.set(mode, e instanceof Error ? e.message : String(e));
     try {
-      for (const mode of modes) {
-        progress.status(`e2e ${t.broker} ${mode}: set-up`);
-        const idp = ids[mode] as { pub: string; sub: string };
+      // Unmeasured plain lanes first, one per transport kind (TCP, TLS), so that the first measured set-up does not
+      // pay the workers' module loading and JIT warm-up.
+      const warm = started.lanes.filter((l, i, all) => all.findIndex((x) => Boolean(x.spec.kind === 'mqtt' && x.spec.tls) === Boolean(l.spec.kind === 'mqtt' && l.spec.tls)) === i);
+      for (const w of warm) {
+        const name = w.spec.kind === 'mqtt' && w.spec.tls ? 'warm_tls' : 'warm';
+        const idp = ids[name] as { pub: string; sub: string };
+        await sub.call({ cmd: 'setup', lane: name, transport: w.spec, mode: 'plain', id: idp.sub, peer: idp.pub }).catch(() => undefined);
+        await pub.call({ cmd: 'setup', lane: name, transport: w.spec, mode: 'plain', id: idp.pub, peer: idp.sub }).catch(() => undefined);
+        await pub.call({ cmd: 'warmup', lane: name, count: 20 }).catch(() => undefined);
+      }
+      for (const l of lanes) {
+        const { name, mode, spec } = l.lane;
+        progress.status(`e2e ${t.broker} ${name}: set-up`);
+        const idp = ids[name] as { pub: string; sub: string };
         const cred = (id: string): Partial<Extract<WorkerCommand, { cmd: 'setup' }>> =>
-          mode === 'plain' ? {} : { identity: pki.identities[id] as { certificate: string; privateKey: string }, roots: pki.roots };
+          isPlain(mode) ? {} : { identity: pki.identities[id] as { certificate: string; privateKey: string }, roots: pki.roots };
         try {
-          await sub.call({ cmd: 'setup', transport: started.spec, mode, id: idp.sub, peer: idp.pub, ...cred(idp.sub) });
-          await pub.call({ cmd: 'setup', transport: started.spec, mode, id: idp.pub, peer: idp.sub, ...cred(idp.pub) });
+          await sub.call({ cmd: 'setup', lane: name, transport: spec, mode, id: idp.sub, peer: idp.pub, ...cred(idp.sub) });
+          const s = await pub.call({ cmd: 'setup', lane: name, transport: spec, mode, id: idp.pub, peer: idp.sub, ...cred(idp.pub) });
           await sub.call({ cmd: 'reset' });
-          await pub.call({ cmd: 'warmup', mode, count: 20 });
+          const w0 = await pub.call({ cmd: 'warmup', lane: name, count: 20 });
           const w = await drained(sub, 20, 5000);
           if (w.count < 20) throw new Error(`warm-up: ${w.count}/20 messages arrived`);
+          l.setupMs = (s.ms ?? 0) + (w0.ms ?? 0);
         } catch (e) {
-          fail(mode, e);
+          l.failed = errText(e);
         }
       }
-      // Throughput: the modes alternate in rounds, so load changes on the machine hit all alike.
-      const rounds = 2;
-      const tp = new Map<E2eMode, { n: number; s: number; sent: number; got: number; coalesced: number }>();
-      for (let round = 0; round < rounds; round++) {
-        for (const mode of modes) {
-          if (failed.has(mode)) continue;
-          progress.status(`e2e ${t.broker} ${mode}: throughput (round ${round + 1}/${rounds})`);
+      // Throughput at saturation: the lanes alternate in rounds, so load changes on the machine hit all alike.
+      for (let round = 0; round < E2E_ROUNDS; round++) {
+        for (const l of live()) {
+          progress.status(`e2e ${t.broker} ${l.lane.name}: throughput (round ${round + 1}/${E2E_ROUNDS})`);
           try {
             await sub.call({ cmd: 'reset' });
-            const flood = await pub.call({ cmd: 'flood', mode, ms: o.e2eMs / rounds, window: WINDOW });
+            const flood = await pub.call({ cmd: 'flood', lane: l.lane.name, ms: o.e2eMs / E2E_ROUNDS, window: WINDOW });
             const sent = flood.sent ?? 0;
             const r = await drained(sub, sent);
             const secs = (r.p95Ns - r.firstNs) / 1e9;
             if (r.count < 20 || secs <= 0) throw new Error(`only ${r.count} of ${sent} messages arrived`);
-            const acc = tp.get(mode) ?? { n: 0, s: 0, sent: 0, got: 0, coalesced: 0 };
-            tp.set(mode, { n: acc.n + r.p95Index, s: acc.s + secs, sent: acc.sent + sent, got: acc.got + r.count, coalesced: acc.coalesced + (flood.coalesced ?? 0) });
+            l.tput.push(r.p95Index / secs);
+            l.sent += sent;
+            l.got += r.count;
+            l.coalesced += flood.coalesced ?? 0;
           } catch (e) {
-            fail(mode, e);
+            l.failed = errText(e);
           }
         }
       }
-      for (const mode of modes) {
-        const a = tp.get(mode);
-        const why = failed.get(mode);
-        if (why !== undefined || !a) c.skip(`${rowsOf(mode)}_msgs_per_s`, why ?? 'not measured');
-        else c.add(`${rowsOf(mode)}_msgs_per_s`, 'msgs/s', a.n / a.s, `${t.broker.endsWith('qos0') ? 'QoS 0, sends resolve once written' : `QoS 1 / confirms, ${WINDOW} unacknowledged sends`}, separate publisher/subscriber processes, ${rounds} interleaved rounds; first → 95th-percentile arrival at the subscriber; ${a.got}/${a.sent} received${batchedNote(mode, a.coalesced, a.sent)}`);
+      const qosNote = t.broker.endsWith('qos0') ? 'QoS 0, sends resolve once written' : `QoS 1 / confirms, ${WINDOW} unacknowledged sends`;
+      for (const l of lanes) {
+        if (l.failed !== undefined) c.skip(`${rowsOf(l.lane.name)}_msgs_per_s`, l.failed);
+        else c.addRounds(`${rowsOf(l.lane.name)}_msgs_per_s`, 'msgs/s', l.tput, `${qosNote}, separate publisher/subscriber processes, median of ${E2E_ROUNDS} interleaved rounds; first → 95th-percentile arrival at the subscriber; ${l.got}/${l.sent} received${batchedNote(l.lane.mode, l.coalesced, l.sent)}`);
       }
-      const plainRate = c.value(`${rowsOf('plain')}_msgs_per_s`);
-      let plainLat: number[] = [];
-      let floor: AddedLatency | undefined;
-      for (const mode of modes) {
-        if (plainRate === undefined || failed.has(mode)) break;
-        const rate = plainRate / 2;
-        progress.status(`e2e ${t.broker} ${mode}: latency at ${Math.round(rate)}/s`);
-        try {
-          await sub.call({ cmd: 'reset' });
-          const paced = await pub.call({ cmd: 'paced', mode, ms: o.e2eMs, perSecond: rate });
-          const sentL = paced.sent ?? 0;
-          const rl = await drained(sub, sentL, 15_000, true);
-          const lat = [...(rl.latenciesUs ?? [])].sort((a, b) => a - b);
-          const note = `one way (publisher hrtime in the payload → subscriber), at ${Math.round(rate)} msgs/s = half the plain maximum; ${lat.length} samples${batchedNote(mode, paced.coalesced ?? 0, sentL)}`;
-          c.add(`${rowsOf(mode)}_p50_latency_us`, 'µs', percentile(lat, 50), note);
-          c.add(`${rowsOf(mode)}_p99_latency_us`, 'µs', percentile(lat, 99), note);
-          c.latencyCdf[`${t.broker} ${mode}`] = cdfPoints(lat);
-          if (mode === 'plain') plainLat = lat;
-          else if (plainLat.length > 0) {
-            c.add(`${rowsOf(mode)}_added_p50_latency_us`, 'µs', percentile(lat, 50) - percentile(plainLat, 50), 'E2E p50 − plain p50 (same broker, same rate)');
-            c.add(`${rowsOf(mode)}_added_p99_latency_us`, 'µs', percentile(lat, 99) - percentile(plainLat, 99), 'E2E p99 − plain p99 (same broker, same rate)');
+      // One fixed rate for every lane of this broker: half the slowest plain lane's maximum.
+      const plainRates = lanes.filter((l) => isPlain(l.lane.mode) && l.lane.mode === 'plain').map((l) => c.value(`${rowsOf(l.lane.name)}_msgs_per_s`));
+      const rate = plainRates.some((x) => x === undefined) || plainRates.length === 0 ? undefined : Math.round(Math.min(...(plainRates as number[])) / 2);
+      if (rate !== undefined) {
+        for (let round = 0; round < E2E_ROUNDS; round++) {
+          for (const l of live()) {
+            progress.status(`e2e ${t.broker} ${l.lane.name}: ${rate}/s, latency and CPU (round ${round + 1}/${E2E_ROUNDS})`);
+            try {
+              await sub.call({ cmd: 'reset' });
+              const paced = await pub.call({ cmd: 'paced', lane: l.lane.name, ms: o.e2eMs / E2E_ROUNDS, perSecond: rate });
+              const sentL = paced.sent ?? 0;
+              const rl = await drained(sub, sentL, 15_000, true);
+              if (sentL === 0 || rl.cpuCount === 0) throw new Error(`paced run: ${rl.count} of ${sentL} arrived`);
+              l.pubCpu.push((paced.cpuUs ?? Number.NaN) / sentL);
+              l.subCpu.push(rl.cpuUs / rl.cpuCount);
+              l.lat.push(...(rl.latenciesUs ?? []));
+              l.pubAdded.stamps.push(...(paced.added?.stamps ?? []));
+              l.pubAdded.ns.push(...(paced.added?.ns ?? []));
+              l.subAdded.stamps.push(...(rl.added?.stamps ?? []));
+              l.subAdded.ns.push(...(rl.added?.ns ?? []));
+              l.pacedSent += sentL;
+              l.pacedCoalesced += paced.coalesced ?? 0;
+            } catch (e) {
+              c.skip(`${rowsOf(l.lane.name)}_p50_latency_us`, errText(e));
+              l.pubCpu.push(Number.NaN);
+              l.subCpu.push(Number.NaN);
+            }
           }
-          const a = combineAdded(paced.added ?? { stamps: [], ns: [] }, rl.added ?? { stamps: [], ns: [] });
-          if (mode === 'plain') floor = a;
-          else addHopsafeAdded(c, rowsOf(mode), a, Math.round(rate), floor);
-        } catch (e) {
-          c.skip(`${rowsOf(mode)}_p50_latency_us`, e instanceof Error ? e.message : String(e));
         }
+        report(c, key, lanes, rate, singleCpu);
       }
       await Promise.allSettled([pub.call({ cmd: 'teardown' }, 10_000), sub.call({ cmd: 'teardown' }, 10_000)]);
     } finally {
       await Promise.allSettled([pub.stop(), sub.stop()]);
       await started.stop().catch(() => undefined);
     }
-    for (const m of MODES.slice(1)) {
-      if (!modes.includes(m)) c.skipRatio(`${key}_e2e_over_plain_${m}_256B`, '--quick measures confidentiality only on this broker');
-      else c.ratio(`${key}_e2e_over_plain_${m}_256B`, `${rowsOf(m)}_msgs_per_s`, `${rowsOf('plain')}_msgs_per_s`);
+    const names = lanes.map((l) => l.lane.name);
+    for (const l of lanes) {
+      if (l.lane.mode === 'plain' && l.lane.name === 'plain') continue;
+      c.ratio(`${key}_e2e_over_plain_${l.lane.name}_256B`, `${rowsOf(l.lane.name)}_msgs_per_s`, `${rowsOf('plain')}_msgs_per_s`);
+      if (l.lane.baseline && l.lane.baseline !== 'plain')
+        c.ratio(`${key}_e2e_over_${l.lane.baseline}_${l.lane.mode}_256B`, `${rowsOf(l.lane.name)}_msgs_per_s`, `${rowsOf(l.lane.baseline)}_msgs_per_s`);
     }
+    if (t.broker === 'mosquitto_private') {
+      // hopsafe over plain TCP vs what a user would run instead: plain MQTT over TLS (same broker process, side by side).
+      c.ratio('mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B', `${rowsOf('confidentiality_single')}_msgs_per_s`, `${rowsOf('plain_tls')}_msgs_per_s`);
+      c.ratio('mqtt_mosquitto_tls_e2e_over_plain_tls_confidentiality_single_256B', `${rowsOf('confidentiality_single_tls')}_msgs_per_s`, `${rowsOf('plain_tls')}_msgs_per_s`);
+      for (const n of names) c.ratio(`${key}_setup_${n}_over_plain`, `${rowsOf(n)}_setup_ms`, `${rowsOf('plain')}_setup_ms`);
+    } else {
+      for (const m of MODES.slice(1))
+        if (!names.includes(m)) c.skipRatio(`${key}_e2e_over_plain_${m}_256B`, '--quick measures integrity on aedes only');
+    }
+  }
+  const why = 'no broker row measured confidentiality with coalescing off';
+  // The per-row values go in the note, not in `rounds`: they are broker rows, each already a median of its rounds.
+  const rowsNote = (side: string, xs: readonly number[]): string =>
+    `median over the broker rows of ${side} CPU µs per message of the confidentiality_single lane (coalescing off) − the plain lane, both at the same fixed rate, each row a median of ${E2E_ROUNDS} interleaved rounds: ${singleCpu.rows.map((k, i) => `${k} ${(xs[i] ?? Number.NaN).toFixed(1)}`).join(', ')}`;
+  if (singleCpu.send.length) c.add('hopsafe_cpu_us_per_msg_send_confidentiality_256B', 'µs', median(singleCpu.send), rowsNote('publisher', singleCpu.send));
+  else c.skip('hopsafe_cpu_us_per_msg_send_confidentiality_256B', why);
+  if (singleCpu.receive.length) c.add('hopsafe_cpu_us_per_msg_receive_confidentiality_256B', 'µs', median(singleCpu.receive), rowsNote('subscriber', singleCpu.receive));
+  else c.skip('hopsafe_cpu_us_per_msg_receive_confidentiality_256B', why);
+}
+
+/** Latency, hopsafe-added latency, CPU per message and set-up rows of one broker's lanes. */
+function report(c: Collector, key: string, lanes: readonly LaneState[], rate: number, singleCpu: { send: number[]; receive: number[]; rows: string[] }): void {
+  const rowsOf = (lane: string): string => `${key}_${lane}_256B`;
+  const byName = new Map(lanes.map((l) => [l.lane.name, l]));
+  const floors = new Map<string, AddedLatency>();
+  for (const l of lanes) if (isPlain(l.lane.mode)) floors.set(l.lane.name, combineAdded(l.pubAdded, l.subAdded));
+  const cpuNote = (side: string): string =>
+    `${side} process CPU (process.cpuUsage user + system) per message at ${rate} msgs/s (the same fixed rate for every lane of this broker: half the slowest plain maximum), median of ${E2E_ROUNDS} interleaved rounds; timing instrumentation on in every lane alike`;
+  for (const l of lanes) {
+    const row = rowsOf(l.lane.name);
+    if (l.setupMs !== undefined)
+      c.add(`${row}_setup_ms`, 'ms', l.setupMs, `connection set-up: the publisher's transport open (connect${l.lane.spec.kind === 'mqtt' && l.lane.spec.tls ? ', mutual TLS' : ''}, subscribe${isPlain(l.lane.mode) ? '' : ', endpoint start'}) + its first send settling${isPlain(l.lane.mode) ? '' : ' (the hopsafe handshake through the broker first)'}`);
+    if (l.failed !== undefined || l.lat.length === 0) continue;
+    const lat = [...l.lat].sort((a, b) => a - b);
+    const note = `one way (publisher hrtime in the payload → subscriber), at ${rate} msgs/s (half the slowest plain maximum), ${E2E_ROUNDS} interleaved rounds; ${lat.length} samples${batchedNote(l.lane.mode, l.pacedCoalesced, l.pacedSent)}`;
+    c.add(`${row}_p50_latency_us`, 'µs', percentile(lat, 50), note);
+    c.add(`${row}_p99_latency_us`, 'µs', percentile(lat, 99), note);
+    c.latencyCdf[`${key.replace(/^(mqtt|amqp|xmpp)_/, '')} ${l.lane.name}`] = cdfPoints(lat);
+    c.addRounds(`${row}_publisher_cpu_us_per_msg`, 'µs', l.pubCpu, cpuNote('publisher'));
+    c.addRounds(`${row}_subscriber_cpu_us_per_msg`, 'µs', l.subCpu, cpuNote('subscriber'));
+    const base = l.lane.baseline === undefined ? undefined : byName.get(l.lane.baseline);
+    if (!base || base.lat.length === 0) continue;
+    const baseLat = [...base.lat].sort((a, b) => a - b);
+    c.add(`${row}_added_p50_latency_us`, 'µs', percentile(lat, 50) - percentile(baseLat, 50), `p50 − ${base.lane.name} p50 (same broker, same rate)`);
+    c.add(`${row}_added_p99_latency_us`, 'µs', percentile(lat, 99) - percentile(baseLat, 99), `p99 − ${base.lane.name} p99 (same broker, same rate)`);
+    const send = l.pubCpu.map((x, i) => x - (base.pubCpu[i] ?? Number.NaN));
+    const receive = l.subCpu.map((x, i) => x - (base.subCpu[i] ?? Number.NaN));
+    const what = isPlain(l.lane.mode) ? 'added' : "hopsafe's own";
+    c.addRounds(`${row}_${isPlain(l.lane.mode) ? 'added' : 'hopsafe'}_cpu_us_per_msg_send`, 'µs', send, `${what} CPU per message, publisher: this lane − the ${base.lane.name} lane, per round (${cpuNote('publisher')})`);
+    c.addRounds(`${row}_${isPlain(l.lane.mode) ? 'added' : 'hopsafe'}_cpu_us_per_msg_receive`, 'µs', receive, `${what} CPU per message, subscriber: this lane − the ${base.lane.name} lane, per round (${cpuNote('subscriber')})`);
+    if (l.lane.name === 'confidentiality_single' && !CPU_MEDIAN_EXCLUDES.test(key)) {
+      const s = median(send);
+      const r = median(receive);
+      if (Number.isFinite(s) && Number.isFinite(r)) {
+        singleCpu.send.push(s);
+        singleCpu.receive.push(r);
+        singleCpu.rows.push(key);
+      }
+    }
+    if (!isPlain(l.lane.mode)) addHopsafeAdded(c, row, combineAdded(l.pubAdded, l.subAdded), rate, floors.get(base.lane.name));
   }
 }

@@ -52,10 +52,10 @@ export async function benchJose(c: Collector, o: BenchOptions, pki: TestPki, pro
       ],
       o.rateMs * 2,
     )) as [Rate, Rate, Rate, Rate];
-    c.add(`jws_es256_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', rj.perCpuSecond, cpuNote(rj, 'jose CompactSign + compactVerify'));
-    c.add(`jose_side_record_integrity_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', ri.perCpuSecond, cpuNote(ri, 'integrity record seal+open, interleaved with JWS'));
-    c.add(`jwe_ecdh_es_a256gcm_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', re.perCpuSecond, cpuNote(re, 'jose CompactEncrypt + compactDecrypt'));
-    c.add(`jose_side_record_confidentiality_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', rc.perCpuSecond, cpuNote(rc, 'confidentiality record seal+open, interleaved with JWE'));
+    c.addRate(`jws_es256_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', rj, cpuNote(rj, 'jose CompactSign + compactVerify'));
+    c.addRate(`jose_side_record_integrity_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', ri, cpuNote(ri, 'integrity record seal+open, interleaved with JWS'));
+    c.addRate(`jwe_ecdh_es_a256gcm_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', re, cpuNote(re, 'jose CompactEncrypt + compactDecrypt'));
+    c.addRate(`jose_side_record_confidentiality_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', rc, cpuNote(rc, 'confidentiality record seal+open, interleaved with JWE'));
     c.ratio(`record_over_jws_es256_msgs_per_s_${sizeLabel(size)}`, `jose_side_record_integrity_${sizeLabel(size)}_msgs_per_s`, `jws_es256_${sizeLabel(size)}_msgs_per_s`);
     c.ratio(`record_over_jwe_msgs_per_s_${sizeLabel(size)}`, `jose_side_record_confidentiality_${sizeLabel(size)}_msgs_per_s`, `jwe_ecdh_es_a256gcm_${sizeLabel(size)}_msgs_per_s`);
   }

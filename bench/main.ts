@@ -10,7 +10,7 @@ import { benchOptions } from './options.js';
 
 const USAGE = `usage: npm run bench -- [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet] [--render FILE]
 
-  --quick        short run (≤ 90 s on an idle 2-core machine; the scale row uses 500 sessions, extrapolation labelled)
+  --quick        short run (≤ 90 s on an idle 2-core machine; the scale rows use 496 peers, the 10k/100k figures extrapolated and labelled)
   --out FILE     write the JSON results to FILE only (default: bench/results/latest.json + BENCHMARKS.md + plots)
   --only LIST    comma-separated subset of: ${BENCHMARKS.map(([n]) => n).join(', ')}
   --scale X      multiply every time budget by X (e.g. 0.1 for a smoke test)

@@ -37,6 +37,8 @@ export interface Rate {
    * single-threaded work.
    */
   readonly perCpuSecond: number;
+  /** From {@link interleaved}: ops per CPU-second of each round (side by side with the other functions' same round). */
+  readonly roundsPerCpuSecond?: readonly number[];
 }
 
 const cpuS = (since: NodeJS.CpuUsage): number => {
@@ -91,6 +93,14 @@ export async function rateAsync(fn: () => Promise<void>, budgetMs: number, minOp
   return rate(ops, t - start, cpuS(cpu0));
 }
 
+/** Median of the finite values (mean of the two middle ones for an even count). NaN when there is none. */
+export function median(xs: readonly number[]): number {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
 /** p in [0, 100] of an ascending array (nearest rank). NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -121,11 +131,13 @@ export function sig(x: number, digits = 3): number {
  * so a change in machine load during the run affects all of them alike; returns one rate each.
  */
 export async function interleaved(fns: readonly (() => void | Promise<void>)[], budgetMs: number, maxRounds = 4): Promise<Rate[]> {
-  // Tiny budgets (smoke tests) get one round: each round costs a probe and a warm-up call per function.
-  const rounds = budgetMs < 200 ? 1 : maxRounds;
+  // ≥ 3 rounds (issue 19: ratios are medians of per-round ratios); tiny budgets (smoke tests) get one round: each
+  // round costs a GC, a probe and a warm-up call per function.
+  const rounds = budgetMs / maxRounds < 5 ? 1 : Math.max(3, maxRounds);
   const ops = fns.map(() => 0);
   const secs = fns.map(() => 0);
   const cpus = fns.map(() => 0);
+  const per: number[][] = fns.map(() => []);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < fns.length; i++) {
       const fn = fns[i] as () => void | Promise<void>;
@@ -137,7 +149,8 @@ export async function interleaved(fns: readonly (() => void | Promise<void>)[], 
       ops[i] = (ops[i] as number) + r.ops;
       secs[i] = (secs[i] as number) + r.seconds;
       cpus[i] = (cpus[i] as number) + r.cpuSeconds;
+      (per[i] as number[]).push(r.perCpuSecond);
     }
   }
-  return fns.map((_, i) => rate(ops[i] as number, secs[i] as number, cpus[i] as number));
+  return fns.map((_, i) => ({ ...rate(ops[i] as number, secs[i] as number, cpus[i] as number), roundsPerCpuSecond: per[i] as number[] }));
 }

@@ -24,7 +24,7 @@ export function benchOptions(quick: boolean, scale = 1): BenchOptions {
     scale,
     rateMs: s(quick ? 100 : 1000),
     e2eMs: s(quick ? 900 : 4000),
-    sessions: quick ? Math.max(50, Math.round(500 * scale)) : 10_000,
+    sessions: quick ? Math.max(48, 16 * Math.round((500 * scale) / 16)) : 100_000,
     establishRuns: Math.max(2, Math.round((quick ? 5 : 20) * Math.min(1, scale))),
     floodRates: quick ? [250, 1_000] : [100, 250, 500, 1_000, 2_000, 5_000],
     sizes: [64, 256, 1024, 16 * 1024],

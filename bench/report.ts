@@ -25,9 +25,23 @@ function cell(r: BenchReport, name: string): string {
   return 'value' in x ? num(x.value) : `skipped: ${x.skipped}`;
 }
 
+/** Spread of a ratio's rounds around its median exceeds ±10 % (issue 19). */
+export function wideSpread(x: Ratio): boolean {
+  if (!('value' in x) || x.value === 0) return false;
+  return Math.max(x.value - x.min, x.max - x.value) / Math.abs(x.value) > 0.1;
+}
+
+const SPREAD_FLAG = '⚠ spread > ±10 %';
+
+function spreadText(x: Ratio): string {
+  if (!('value' in x)) return '';
+  if (x.rounds < 2) return ' (1 round)';
+  return ` (${num(x.min)}–${num(x.max)}, ${x.rounds} rounds${wideSpread(x) ? `, ${SPREAD_FLAG}` : ''})`;
+}
+
 function ratioCell(x: Ratio | undefined): string {
   if (x === undefined) return '–';
-  return typeof x === 'number' ? `${num(x)}×` : `skipped: ${x.skipped}`;
+  return 'value' in x ? `${num(x.value)}×${spreadText(x)}` : `skipped: ${x.skipped}`;
 }
 
 interface Target {
@@ -36,6 +50,8 @@ interface Target {
   readonly value: (r: BenchReport) => number | Ratio | undefined;
   readonly ok: (v: number) => boolean;
   readonly unit: string;
+  /** Appended to the measured value (e.g. that it was extrapolated). */
+  readonly remark?: (r: BenchReport) => string;
 }
 
 const TARGETS: readonly Target[] = [
@@ -60,17 +76,62 @@ const TARGETS: readonly Target[] = [
   ),
 ];
 
-function targetRows(r: BenchReport): string[] {
-  const out = ['| Target | Goal | Measured | |', '|---|---|---|---|'];
-  for (const t of TARGETS) {
-    const v = t.value(r);
-    if (v === undefined) out.push(`| ${t.what} | ${t.goal} | not measured | – |`);
-    else if (typeof v !== 'number') out.push(`| ${t.what} | ${t.goal} | skipped: ${v.skipped} | – |`);
-    else if (t.unit === 'µs' && v < 0) out.push(`| ${t.what} | ${t.goal} | ${num(v)} ${t.unit} | within noise: E2E below plain in this run |`);
-    else out.push(`| ${t.what} | ${t.goal} | ${num(v)} ${t.unit} | ${t.ok(v) ? 'met' : '**missed**'} |`);
+function targetRows(r: BenchReport, targets: readonly Target[]): string[] {
+  const out = ['| Target | Goal | Measured (median; min–max of the rounds) | |', '|---|---|---|---|'];
+  for (const t of targets) {
+    const x = t.value(r);
+    if (x === undefined) {
+      out.push(`| ${t.what} | ${t.goal} | not measured | – |`);
+      continue;
+    }
+    if (typeof x !== 'number' && !('value' in x)) {
+      out.push(`| ${t.what} | ${t.goal} | skipped: ${x.skipped} | – |`);
+      continue;
+    }
+    const v = typeof x === 'number' ? x : x.value;
+    const shown = `${num(v)} ${t.unit}${typeof x === 'number' ? '' : spreadText(x)}${t.remark?.(r) ?? ''}`;
+    if (t.unit === 'µs' && v < 0) out.push(`| ${t.what} | ${t.goal} | ${shown} | within noise: E2E below plain in this run |`);
+    else if (t.goal === 'reported') out.push(`| ${t.what} | ${t.goal} | ${shown} | – |`);
+    else out.push(`| ${t.what} | ${t.goal} | ${shown} | ${t.ok(v) ? 'met' : '**missed**'} |`);
   }
   return out;
 }
+
+/** A measured row as a target value, its rounds as the spread. */
+function rowRatio(r: BenchReport, name: string): Ratio | undefined {
+  const x = r.results.find((y) => y.name === name);
+  if (!x) return undefined;
+  if (!('value' in x)) return { skipped: x.skipped };
+  const rs = x.rounds && x.rounds.length > 0 ? x.rounds : [x.value];
+  return { value: x.value, min: Math.min(x.value, ...rs), max: Math.max(x.value, ...rs), rounds: rs.length };
+}
+
+const SINGLE_BROKERS = ['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'mqtt_mosquitto_qos0'] as const;
+
+/** Issue 19: cost targets, each measured in the same run. */
+const TARGETS_19: readonly Target[] = [
+  { what: "hopsafe's own CPU per message, sending, confidentiality, coalescing off (median over broker rows)", goal: '≤ 3 µs', value: (r) => rowRatio(r, 'hopsafe_cpu_us_per_msg_send_confidentiality_256B'), ok: (v) => v <= 3, unit: 'µs' },
+  { what: "hopsafe's own CPU per message, receiving, confidentiality, coalescing off (median over broker rows)", goal: '≤ 3 µs', value: (r) => rowRatio(r, 'hopsafe_cpu_us_per_msg_receive_confidentiality_256B'), ok: (v) => v <= 3, unit: 'µs' },
+  ...SINGLE_BROKERS.map(
+    (b): Target => ({ what: `E2E/plain throughput, coalescing off, ${b.replace(/_/g, ' ')}`, goal: '≥ 0.90', value: (r) => r.ratios[`${b}_e2e_over_plain_confidentiality_single_256B`], ok: (v) => v >= 0.9, unit: '×' }),
+  ),
+  { what: 'Integrity record over bare HMAC ×2, 16 KiB (≥ 0.83 = overhead ≤ 20 %)', goal: '≥ 0.83', value: (r) => r.ratios.record_integrity_over_bare_hmac_16KiB, ok: (v) => v >= 0.83, unit: '×' },
+  { what: 'Handshakes per CPU-second over the crypto floor', goal: '≥ 0.60', value: (r) => r.ratios.handshakes_per_s_over_crypto_floor, ok: (v) => v >= 0.6, unit: '×' },
+  { what: 'Handshakes/s over TLS 1.3 mutual (warm chain cache)', goal: '≥ 4×', value: (r) => r.ratios.handshakes_per_s_over_tls13_mutual, ok: (v) => v >= 4, unit: '×' },
+  { what: 'Handshakes/s over TLS 1.3 mutual (cold chain cache)', goal: '≥ 3×', value: (r) => r.ratios.handshakes_per_s_over_tls13_mutual_cold_cache, ok: (v) => v >= 3, unit: '×' },
+  {
+    what: 'Memory per peer on one endpoint, 100 000 peers',
+    goal: '≤ 2048 B',
+    value: (r) => val(r, 'memory_bytes_per_session_100k'),
+    ok: (v) => v <= 2048,
+    unit: 'B',
+    remark: (r) => {
+      const x = r.results.find((y) => y.name === 'memory_bytes_per_session_100k');
+      return x && 'note' in x && /EXTRAPOLATED/.test(x.note ?? '') ? ' (EXTRAPOLATED from a smaller run, see section 7)' : '';
+    },
+  },
+  { what: 'hopsafe over plain TCP vs plain MQTT over TLS (private Mosquitto), coalescing off', goal: 'reported', value: (r) => r.ratios.mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B, ok: () => true, unit: '×' },
+];
 
 function notes(rows: readonly ResultRow[]): string {
   return rows.map((x) => `| \`${x.name}\` | ${'value' in x ? `${num(x.value)} ${x.unit}` : `skipped: ${x.skipped}`} | ${'note' in x && x.note ? x.note.replace(/\|/g, '\\|') : ''} |`).join('\n');
@@ -91,13 +152,26 @@ export function benchmarksMarkdown(r: BenchReport): string {
     'Raw data: [`bench/results/latest.json`](bench/results/latest.json).',
     '',
   );
-  L.push('## Targets (issue 7)', '', ...targetRows(r), '');
-  L.push('## Ratios', '', '| Ratio | Value |', '|---|---|');
-  for (const [k, v] of Object.entries(r.ratios)) L.push(`| \`${k}\` | ${ratioCell(v)} |`);
-  L.push('');
+  L.push('## Targets (issue 19)', '', ...targetRows(r, TARGETS_19), '');
+  L.push('## Targets (issue 7)', '', ...targetRows(r, TARGETS), '');
+  L.push(
+    '## Ratios',
+    '',
+    'Each ratio is the median of per-round ratios: the two rows were measured in the same interleaved rounds (A, B, A, B, …), and',
+    `round i of one is divided by round i of the other; the range is the min–max over the rounds. ${SPREAD_FLAG} marks a ratio whose`,
+    'rounds stray more than 10 % from its median: its median is not to be trusted on this machine in this run. "1 round": a row measured once.',
+    'Run-to-run reproducibility (three full runs within ±5 %) is not checked by a single run; compare the JSON of separate runs.',
+    '',
+    '| Ratio | Median | min–max | Rounds | |',
+    '|---|---|---|---|---|',
+  );
+  for (const [k, v] of Object.entries(r.ratios))
+    L.push('value' in v ? `| \`${k}\` | ${num(v.value)}× | ${num(v.min)}–${num(v.max)} | ${v.rounds} | ${wideSpread(v) ? SPREAD_FLAG : ''} |` : `| \`${k}\` | skipped: ${v.skipped} | | | |`);
+  const wide = Object.entries(r.ratios).filter(([, v]) => wideSpread(v));
+  L.push('', wide.length ? `${wide.length} ratio(s) flagged: ${wide.map(([k]) => `\`${k}\``).join(', ')}.` : 'No ratio has a spread above ±10 % in this run.', '');
 
   L.push('## 1. Handshakes per second (in-process, chain depth 2, P-256 identities)', '');
-  L.push('| Variant | Handshakes per CPU-second | Notes |', '|---|---|---|', notes(by(/^handshakes_per_s_|^tls13_mutual_handshakes_per_s$/)), '');
+  L.push('| Variant | Handshakes per CPU-second | Notes |', '|---|---|---|', notes(by(/^handshakes_per_s_|^tls13_mutual_handshakes_per_s$|^handshake_crypto_floor_|^handshake_cpu_us$/)), '');
 
   L.push('## 2. Record protect + unprotect vs the bare primitive', '');
   L.push('| Mode | Provider | Size | Record msgs/CPU-s | Bare primitive msgs/CPU-s | Framework overhead |', '|---|---|---|---|---|---|');
@@ -134,14 +208,28 @@ export function benchmarksMarkdown(r: BenchReport): string {
   L.push('## 5. Key update', '', '| Variant | Value | Notes |', '|---|---|---|', notes(by(/^key_update_|^rehandshake_us$|^tls13_key_update/)), '');
 
   L.push('## 6. End to end through each broker (256 B, QoS 1 unless marked qos0, publisher and subscriber in separate processes)', '');
-  L.push('| Broker | Mode | msgs/s | E2E/plain | p50 µs | p99 µs | added p50 µs | added p99 µs | hopsafe added p50 µs | hopsafe added p99 µs |', '|---|---|---|---|---|---|---|---|---|---|');
-  for (const b of ['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'xmpp_prosody', 'mqtt_aedes_qos0', 'mqtt_mosquitto_qos0'])
-    for (const m of ['plain', 'integrity', 'confidentiality', 'confidentiality_single']) {
-      if (b.endsWith('qos0') && !r.results.some((x) => x.name.startsWith(b))) continue;
-      if (m === 'confidentiality_single' && !r.results.some((x) => x.name === `${b}_${m}_256B_msgs_per_s`)) continue;
+  L.push(
+    'Throughput at saturation, and at one fixed rate per broker (half the slowest plain maximum, the same for every lane): latency and',
+    "the **CPU time per message** of the publisher and of the subscriber process (process.cpuUsage, user + system). \"hopsafe CPU\" is",
+    "the lane's CPU per message minus its baseline lane's, per round: the honest cost of the protocol, far less noisy than throughput.",
+    'Baselines: `confidentiality single` (coalescing off) against `plain`; the coalescing default modes against `plain batched`, a plain',
+    'client batching payloads exactly as the endpoint coalesces records; `plain` is the user\'s unbatched baseline.',
+    '',
+  );
+  L.push(
+    '| Broker | Lane | msgs/s | E2E/plain | E2E/baseline | pub CPU µs/msg | sub CPU µs/msg | hopsafe CPU send µs | hopsafe CPU receive µs | p50 µs | p99 µs | added p50 µs | added p99 µs | hopsafe added p50 µs | hopsafe added p99 µs | set-up ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const b of ['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'xmpp_prosody', 'mqtt_aedes_qos0', 'mqtt_mosquitto_qos0', 'mqtt_mosquitto_private'])
+    for (const m of ['plain', 'plain_batched', 'integrity', 'confidentiality', 'confidentiality_single', 'plain_tls', 'confidentiality_single_tls']) {
       const k = `${b}_${m}_256B`;
+      if (!r.results.some((x) => x.name.startsWith(`${k}_`))) continue;
+      const hop = m.startsWith('plain') ? null : m;
+      const baseline = m === 'integrity' || m === 'confidentiality' ? 'plain_batched' : m === 'confidentiality_single_tls' ? 'plain_tls' : 'plain';
+      const vsBase = baseline === 'plain' ? '' : ratioCell(r.ratios[`${b}_e2e_over_${baseline}_${m.replace(/_tls$/, '')}_256B`] ?? r.ratios[`${b.replace('_private', '_tls')}_e2e_over_plain_tls_${m.replace(/_tls$/, '')}_256B`]);
+      const cpuOwn = (side: string): string => (hop ? cell(r, `${k}_hopsafe_cpu_us_per_msg_${side}`) : m === 'plain' ? '–' : `${cell(r, `${k}_added_cpu_us_per_msg_${side}`)} (added)`);
       L.push(
-        `| ${b.replace(/_/g, ' ')} | ${m} | ${cell(r, `${k}_msgs_per_s`)} | ${m === 'plain' ? '1' : ratioCell(r.ratios[`${b}_e2e_over_plain_${m}_256B`])} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${cell(r, `${k}_added_p50_latency_us`)} | ${cell(r, `${k}_added_p99_latency_us`)} | ${m === 'plain' ? '–' : cell(r, `${k}_hopsafe_added_p50_latency_us`)} | ${m === 'plain' ? '–' : cell(r, `${k}_hopsafe_added_p99_latency_us`)} |`,
+        `| ${b.replace(/_/g, ' ')} | ${m.replace(/_/g, ' ')} | ${cell(r, `${k}_msgs_per_s`)} | ${m === 'plain' ? '1' : ratioCell(r.ratios[`${b}_e2e_over_plain_${m}_256B`])} | ${vsBase || '–'} | ${cell(r, `${k}_publisher_cpu_us_per_msg`)} | ${cell(r, `${k}_subscriber_cpu_us_per_msg`)} | ${cpuOwn('send')} | ${cpuOwn('receive')} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${cell(r, `${k}_added_p50_latency_us`)} | ${cell(r, `${k}_added_p99_latency_us`)} | ${hop ? cell(r, `${k}_hopsafe_added_p50_latency_us`) : '–'} | ${hop ? cell(r, `${k}_hopsafe_added_p99_latency_us`) : '–'} | ${cell(r, `${k}_setup_ms`)} |`,
       );
     }
   L.push(
@@ -150,7 +238,7 @@ export function benchmarksMarkdown(r: BenchReport): string {
     '(SPEC 3.7, default); `confidentiality single` is confidentiality with coalescing off (`coalesce: { maxRecords: 1 }`): one record per',
     'broker message, like the plain baseline. "hopsafe added" of the default modes includes the bounded wait of coalesced records.',
     'Latency: one way, publisher hrtime stamped in the payload, read by the subscriber (same machine, same monotonic clock), at half the plain maximum rate.',
-    '"added" = E2E percentile − plain percentile through the broker (includes broker and scheduling noise of both runs).',
+    '"added" = the lane\'s percentile − its baseline lane\'s (plain, or plain batched for the coalescing modes) through the broker (includes broker and scheduling noise of both).',
     '"hopsafe added" = hopsafe\'s own work per message, timed directly in the two processes at the same rate: publisher from the',
     '`endpoint.send()` call to the protected frame handed to the transport, plus subscriber from the transport delivering the frame',
     'to the `message` event (the transport object given to the endpoint is wrapped; no broker time is included).',
@@ -158,7 +246,38 @@ export function benchmarksMarkdown(r: BenchReport): string {
   );
   L.push('| Measure | Value | Notes |', '|---|---|---|', notes(by(/_hopsafe_(added|publisher|subscriber)_p\d+_latency_us$/)), '');
 
-  L.push('## 7. Scale', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^memory_|^sessions_|^session_state_/)), '');
+  L.push('## 6b. Hop-by-hop TLS to the broker as the baseline (private Mosquitto started by the bench)', '');
+  L.push(
+    'One Mosquitto process of the bench\'s own (temp config and dir, free ports) with a plain TCP listener and a TLS listener that',
+    'requires a client certificate (mutual TLS; certificates made with the openssl CLI). The lanes run interleaved over the same broker:',
+    'plain MQTT over TCP, plain MQTT over TLS (what a user would choose instead of hopsafe), hopsafe (confidentiality, coalescing off)',
+    'over plain TCP, and hopsafe over TLS. Set-up = the publisher\'s connect (+ TLS handshake) and subscribe, plus its first send',
+    "settling (for hopsafe: after the end-to-end handshake through the broker). RabbitMQ's TLS listener is not measured: enabling it",
+    'means reconfiguring the system RabbitMQ, which the bench never touches.',
+    '',
+    '| Lane | msgs/s | over plain TLS | pub CPU µs/msg | sub CPU µs/msg | p50 µs | p99 µs | set-up ms |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  for (const [m, label] of [
+    ['plain', 'plain MQTT over TCP'],
+    ['plain_tls', 'plain MQTT over TLS'],
+    ['confidentiality_single', 'hopsafe over plain TCP'],
+    ['confidentiality_single_tls', 'hopsafe over TLS'],
+  ] as const) {
+    const k = `mqtt_mosquitto_private_${m}_256B`;
+    const over =
+      m === 'confidentiality_single'
+        ? ratioCell(r.ratios.mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B)
+        : m === 'confidentiality_single_tls'
+          ? ratioCell(r.ratios.mqtt_mosquitto_tls_e2e_over_plain_tls_confidentiality_single_256B)
+          : m === 'plain_tls'
+            ? '1'
+            : '–';
+    L.push(`| ${label} | ${cell(r, `${k}_msgs_per_s`)} | ${over} | ${cell(r, `${k}_publisher_cpu_us_per_msg`)} | ${cell(r, `${k}_subscriber_cpu_us_per_msg`)} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${cell(r, `${k}_setup_ms`)} |`);
+  }
+  L.push('');
+
+  L.push('## 7. Scale', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^memory_|^sessions_|^session_state_|^responder_/)), '');
   L.push('## 8. Handshake flood', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^flood_/)), '');
   L.push('## 9. Bridge (issue 6)', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^bridge_/)), '');
   L.push('## Plots', '', '![Throughput vs payload size](bench/results/throughput.svg)', '', '![Latency CDF](bench/results/latency-cdf.svg)', '');

@@ -101,7 +101,8 @@ export async function runBench(o: RunOptions): Promise<BenchReport> {
     writeArtifacts(report, plots, o.reportDir);
     log(`wrote ${join(o.reportDir, 'BENCHMARKS.md')}, ${join(plots, 'throughput.svg')}, ${join(plots, 'latency-cdf.svg')}`);
   }
-  for (const [k, v] of Object.entries(report.ratios)) log(`${k.padEnd(56)} ${typeof v === 'number' ? v.toFixed(3) : `skipped (${v.skipped})`}`);
+  for (const [k, v] of Object.entries(report.ratios))
+    log(`${k.padEnd(56)} ${'value' in v ? `${v.value.toFixed(3)} [${v.min.toFixed(3)}–${v.max.toFixed(3)}, ${v.rounds} round${v.rounds > 1 ? 's' : ''}]` : `skipped (${v.skipped})`}`);
   log(`done in ${report.durationS.toFixed(1)} s`);
   return report;
 }

@@ -25,6 +25,10 @@ export interface ScaleReport {
   readonly setupCpuS: number;
   readonly heapBytes: number;
   readonly arrayBufferBytes: number;
+  /** `sessions` mode: CPU seconds spent inside respond() alone (the responder's share of the set-up). */
+  readonly responderCpuS?: number;
+  /** `endpoint` mode: the same figures measured on the way, when the endpoint held exactly this many peers. */
+  readonly checkpoints?: readonly Omit<ScaleReport, 'checkpoints'>[];
 }
 
 function gc(): void {
@@ -34,7 +38,7 @@ function gc(): void {
   g();
 }
 
-async function mainEndpoint(n: number): Promise<ScaleReport> {
+async function mainEndpoint(n: number, checkpointAt: readonly number[]): Promise<ScaleReport> {
   const ids = Array.from({ length: n + 1 }, (_, i) => `der-${i}`);
   const pki = await createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR'] }, ...ids.map((id) => ({ id, roles: ['VIEWER'] }))] });
   const provider = createNodeProvider();
@@ -75,10 +79,33 @@ async function mainEndpoint(n: number): Promise<ScaleReport> {
   const before = process.memoryUsage();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < n; i += 16) await Promise.all(ids.slice(i, Math.min(n, i + 16)).map(peer));
+  const checkpoints: Omit<ScaleReport, 'checkpoints'>[] = [];
+  // Time spent in the checkpoints' GC and memory reads, left out of the set-up figures.
+  let pausedMs = 0;
+  let pausedCpuUs = 0;
+  for (let i = 0; i < n; i += 16) {
+    const j = Math.min(n, i + 16);
+    await Promise.all(ids.slice(i, j).map(peer));
+    const cp = checkpointAt.find((k) => k > i && k <= j && k < n);
+    if (cp !== undefined) {
+      // Batches are 16 peers and checkpoints multiples of 16: the endpoint holds cp + 1 peers (the warm-up one).
+      await hub.drain();
+      const setupS = (performance.now() - t0 - pausedMs) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const p0 = performance.now();
+      const pc = process.cpuUsage();
+      gc();
+      const m = process.memoryUsage();
+      checkpoints.push({ sessions: j, setupS, setupCpuS: (cpu.user + cpu.system - pausedCpuUs) / 1e6, heapBytes: m.heapUsed - before.heapUsed, arrayBufferBytes: m.arrayBuffers - before.arrayBuffers });
+      pausedMs += performance.now() - p0;
+      const pd = process.cpuUsage(pc);
+      pausedCpuUs += pd.user + pd.system;
+    }
+  }
   await hub.drain();
-  const setupS = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
+  const setupS = (performance.now() - t0 - pausedMs) / 1000;
+  const cpuAll = process.cpuUsage(cpu0);
+  const cpu = { user: cpuAll.user - pausedCpuUs, system: cpuAll.system };
   gc();
   const after = process.memoryUsage();
   if (cc.stats().sessions !== n + 1 || delivered !== n + 1) throw new Error(`expected ${n + 1} sessions and messages, got ${cc.stats().sessions} / ${delivered}`);
@@ -88,6 +115,7 @@ async function mainEndpoint(n: number): Promise<ScaleReport> {
     setupCpuS: (cpu.user + cpu.system) / 1e6,
     heapBytes: after.heapUsed - before.heapUsed,
     arrayBufferBytes: after.arrayBuffers - before.arrayBuffers,
+    checkpoints,
   };
 }
 
@@ -95,6 +123,7 @@ async function main(n: number): Promise<ScaleReport> {
   const pki = await createTestPki({ endpoints: [{ id: ID_A }, { id: ID_B }] });
   const pair = makePair(pki, [DEFAULT_SUITES[0] as string]);
   const kept: Session[] = [];
+  let responderUs = 0;
   // One handshake first so caches, JIT and lazy module state are not counted as per-session memory.
   const warm = initiate(pair.a, ID_B, Date.now());
   await respond(pair.b, warm.frame, ID_A, Date.now());
@@ -105,7 +134,10 @@ async function main(n: number): Promise<ScaleReport> {
   for (let i = 0; i < n; i++) {
     const now = Date.now();
     const { pending, frame } = initiate(pair.a, ID_B, now);
+    const rc0 = process.cpuUsage();
     const r = await respond(pair.b, frame, ID_A, now);
+    const rc = process.cpuUsage(rc0);
+    responderUs += rc.user + rc.system;
     const c = await complete(pair.a, pending, responseFrame(r.token), ID_B, now);
     c.session.destroy(); // the initiators are the many peers: only the one endpoint's side is kept
     kept.push(r.session);
@@ -122,11 +154,13 @@ async function main(n: number): Promise<ScaleReport> {
     setupCpuS,
     heapBytes: after.heapUsed - before.heapUsed,
     arrayBufferBytes: after.arrayBuffers - before.arrayBuffers,
+    responderCpuS: responderUs / 1e6,
   };
 }
 
 const n = Number(process.argv[2] ?? '10000');
-(process.argv[3] === 'endpoint' ? mainEndpoint(n) : main(n)).then(
+const checkpointAt = (process.argv[4] ?? '').split(',').filter(Boolean).map(Number);
+(process.argv[3] === 'endpoint' ? mainEndpoint(n, checkpointAt) : main(n)).then(
   (r) => {
     process.send?.(r);
     process.disconnect?.();

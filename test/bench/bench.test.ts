@@ -28,22 +28,77 @@ test('quick bench on a tiny budget (handshake, record, establish, scale) writes 
     assert.equal(report.mode, 'quick');
     // Benchmarks that ran produced numbers; no benchmark failed.
     assert.deepEqual(report.results.filter((r) => r.name.startsWith('bench_') && r.name.endsWith('_failed')), []);
-    for (const k of ['handshakes_per_s_over_tls13_mutual', 'time_to_first_message_tls13_over_hopsafe'])
-      assert.equal(typeof report.ratios[k], 'number', k);
+    // Measured in-process: numbers (a median with its spread), never skipped.
+    for (const k of ['handshakes_per_s_over_tls13_mutual', 'handshakes_per_s_over_tls13_mutual_cold_cache', 'handshakes_per_s_over_crypto_floor', 'record_integrity_over_bare_hmac_16KiB', 'time_to_first_message_tls13_over_hopsafe']) {
+      const v = report.ratios[k];
+      assert.ok(v && 'value' in v && v.value > 0 && v.min <= v.value && v.value <= v.max, `${k}: ${JSON.stringify(v)}`);
+    }
+    const floor = names.get('handshake_crypto_floor_per_s');
+    assert.ok(floor && 'value' in floor && /sign×2/.test(floor.note ?? '') && /verify×/.test(floor.note ?? ''), 'the floor names the operations it replays');
+    const resp = names.get('responder_cpu_us_per_handshake');
+    assert.ok(resp && 'value' in resp && resp.value > 0, 'responder CPU per handshake');
     const rt = names.get('handshake_round_trips');
     assert.ok(rt && 'value' in rt && rt.value === 1, 'the broker saw one handshake round trip');
     const oc = names.get('record_overhead_bytes_confidentiality');
     assert.ok(oc && 'value' in oc && oc.value > 16 && oc.value <= 64);
     // The broker rows were not selected: skipped with the reason, never a number.
     const e2e = report.ratios.mqtt_aedes_e2e_over_plain_confidentiality_256B;
-    assert.ok(typeof e2e === 'object' && /--only/.test(e2e.skipped));
+    assert.ok(e2e && 'skipped' in e2e && /--only/.test(e2e.skipped));
     // The scale row at this budget is an extrapolation and says so.
-    const mem = names.get('sessions_10k_setup_s');
-    assert.ok(mem && 'note' in mem && /EXTRAPOLATED/.test(mem.note ?? ''));
+    for (const k of ['sessions_10k_setup_s', 'memory_bytes_per_session_10k', 'memory_bytes_per_session_100k']) {
+      const row = names.get(k);
+      assert.ok(row && 'value' in row && /EXTRAPOLATED/.test(row.note ?? ''), `${k} is labelled as extrapolated`);
+    }
     // The report renderers accept it.
     assert.match(benchmarksMarkdown(report), /## Targets/);
     assert.match(throughputSvg(report), /^<svg[\s\S]*<\/svg>$/);
     assert.match(latencySvg(report), /no data in this run/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const E2E_RATIOS = [
+  'mqtt_aedes_e2e_over_plain_confidentiality_single_256B',
+  'mqtt_mosquitto_e2e_over_plain_confidentiality_single_256B',
+  'amqp_rabbitmq_e2e_over_plain_confidentiality_single_256B',
+  'mqtt_mosquitto_qos0_e2e_over_plain_confidentiality_single_256B',
+  'mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B',
+];
+
+test('quick E2E bench on a small budget: every broker ratio of issue 19 from 3 interleaved rounds, CPU per message, the TLS baseline', { timeout: 300_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-bench-e2e-'));
+  try {
+    const out = join(dir, 'r.json');
+    const code = await run(['--quick', '--scale', '0.3', '--only', 'e2e', '--out', out, '--quiet']);
+    assert.equal(code, 0);
+    const report = benchReportSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
+    const names = new Map(report.results.map((r) => [r.name, r]));
+    assert.deepEqual(report.results.filter((r) => r.name === 'bench_e2e_failed'), []);
+    for (const k of E2E_RATIOS) {
+      const v = report.ratios[k];
+      assert.ok(v, `ratio ${k} present`);
+      // A broker that is not reachable here is skipped with its reason; a measured ratio has three rounds.
+      if ('value' in v) assert.ok(v.rounds === 3 && v.min <= v.value && v.value <= v.max, `${k}: ${JSON.stringify(v)}`);
+      else assert.ok(v.skipped.length > 0 && !/--only/.test(v.skipped), `${k}: ${v.skipped}`);
+    }
+    // aedes is embedded: always measured. Its coalescing-off lane has CPU per message on both sides, against plain.
+    const aedes = report.ratios.mqtt_aedes_e2e_over_plain_confidentiality_single_256B;
+    assert.ok(aedes && 'value' in aedes, 'aedes measured');
+    for (const side of ['publisher', 'subscriber']) {
+      const row = names.get(`mqtt_aedes_confidentiality_single_256B_${side}_cpu_us_per_msg`);
+      assert.ok(row && 'value' in row && row.value > 0 && row.rounds?.length === 3, `${side} CPU per message`);
+    }
+    for (const k of ['hopsafe_cpu_us_per_msg_send_confidentiality_256B', 'hopsafe_cpu_us_per_msg_receive_confidentiality_256B']) {
+      const row = names.get(k);
+      assert.ok(row && 'value' in row && /mqtt_aedes/.test(row.note ?? ''), `${k} measured over the broker rows`);
+    }
+    // The coalescing modes are compared with the plain lane that batches the same way, and still with plain.
+    assert.ok('mqtt_aedes_e2e_over_plain_batched_confidentiality_256B' in report.ratios);
+    assert.ok('mqtt_aedes_e2e_over_plain_confidentiality_256B' in report.ratios);
+    const md = benchmarksMarkdown(report);
+    assert.match(md, /## 6b\. Hop-by-hop TLS/);
+    assert.match(md, /pub CPU µs\/msg/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -63,6 +118,13 @@ test('contract: a skipped row carries a reason, never a number; missing required
   assert.equal(benchReportSchema.safeParse({ ...base, results: [...base.results, { name: 'y', unit: 'u', value: Number.NaN }] }).success, false);
   const { handshakes_per_s_over_tls13_mutual: _, ...fewer } = base.ratios;
   assert.equal(benchReportSchema.safeParse({ ...base, ratios: fewer }).success, false);
+  // A measured ratio carries its spread: a bare number, or a median outside [min, max], is rejected.
+  const ok = { value: 1, min: 0.9, max: 1.2, rounds: 3 };
+  assert.equal(benchReportSchema.safeParse({ ...base, ratios: { ...base.ratios, x: ok } }).success, true);
+  assert.equal(benchReportSchema.safeParse({ ...base, ratios: { ...base.ratios, x: 1 } }).success, false);
+  assert.equal(benchReportSchema.safeParse({ ...base, ratios: { ...base.ratios, x: { ...ok, min: 1.1 } } }).success, false);
+  for (const k of ['hopsafe_cpu_us_per_msg_send_confidentiality_256B', 'memory_bytes_per_session_100k']) assert.ok((REQUIRED_RESULTS as readonly string[]).includes(k));
+  for (const k of [...E2E_RATIOS, 'handshakes_per_s_over_crypto_floor', 'record_integrity_over_bare_hmac_16KiB']) assert.ok((REQUIRED_RATIOS as readonly string[]).includes(k), k);
 });
 
 test('collector: ratios of measured rows; a skipped operand makes the ratio skipped with its reason', () => {
@@ -73,7 +135,12 @@ test('collector: ratios of measured rows; a skipped operand makes the ratio skip
   c.ratio('ab', 'a', 'b');
   c.ratio('as', 'a', 's');
   c.ratio('am', 'a', 'missing');
-  assert.equal(c.ratios.ab, 2);
+  assert.deepEqual(c.ratios.ab, { value: 2, min: 2, max: 2, rounds: 1 });
+  // Rows measured in the same interleaved rounds: the median of the per-round ratios, with their range.
+  c.add('p', 'x', 10, undefined, [10, 20, 30]);
+  c.add('q', 'x', 10, undefined, [10, 10, 10]);
+  c.ratio('pq', 'p', 'q');
+  assert.deepEqual(c.ratios.pq, { value: 2, min: 1, max: 3, rounds: 3 });
   assert.deepEqual(c.ratios.as, { skipped: 's: broker unreachable' });
   assert.deepEqual(c.ratios.am, { skipped: 'missing not measured' });
   c.add('nan', 'x', Number.NaN);

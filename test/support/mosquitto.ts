@@ -53,7 +53,7 @@ export async function startPrivateMosquitto(binary: string): Promise<PrivateMosq
 }
 
 /** Runs `mosquitto -c confPath` in the foreground until `stop()`, which also removes `dir`; resolves once `port` accepts connections. */
-async function runMosquitto(binary: string, dir: string, confPath: string, port: number): Promise<PrivateMosquitto> {
+export async function runMosquitto(binary: string, dir: string, confPath: string, port: number): Promise<PrivateMosquitto> {
   let out = '';
   const child: ChildProcess = spawn(binary, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
