@@ -20,7 +20,7 @@ import type { AdversaryAction, AdversaryRule, FrameSelector, Route } from './rul
 export type { AdversaryAction, AdversaryRule, FrameSelector, Route, InjectionContext } from './rules.js';
 export { locateRegion, frameTypeName, FRAME_TYPE_NAMES, type RegionName, type Region, type FrameTypeName } from './regions.js';
 export { createPrng, type Prng } from './prng.js';
-export * from './forge.js';
+export { forgeRecord, forgeKeyUpdate, forgeHandshakeAlert, rewriteClearToken1, downgradeOffer, spliceFrames, type ForgedRecord, type Signer } from './forge.js';
 
 /** A frame the adversary wants delivered on a route of its choice. */
 export interface InjectedFrame extends Route {

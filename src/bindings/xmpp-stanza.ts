@@ -87,3 +87,14 @@ export function defaultIdFor(jid: string, domain: string): string | undefined {
   if (j.domain.toLowerCase() !== domain.toLowerCase()) return undefined;
   return ENDPOINT_ID_PATTERN.test(j.local) ? j.local : undefined;
 }
+
+/** True for `xmpp://127.x.x.x`, `[::1]` or `localhost` services (PLAIN there exposes the password only to local root). */
+export function isLoopbackService(service: string): boolean {
+  let host: string;
+  try {
+    host = new URL(service.includes('://') ? service : `xmpp://${service}`).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

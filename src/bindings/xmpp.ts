@@ -22,6 +22,7 @@ import { assertPeerInstalled, importPeer } from '../transport/peer-dependency.js
 import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import { assertQueueRoom, assertSendable } from '../transport/lifecycle.js';
+import { isLoopbackService } from './xmpp-stanza.js';
 import type { Logger } from 'pino';
 import type { FrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
@@ -132,17 +133,6 @@ interface PendingSend {
   readonly stanza: Element;
   resolve(): void;
   reject(e: unknown): void;
-}
-
-/** True for `xmpp://127.x.x.x`, `[::1]` or `localhost` services (PLAIN there exposes the password only to local root). */
-export function isLoopbackService(service: string): boolean {
-  let host: string;
-  try {
-    host = new URL(service.includes('://') ? service : `xmpp://${service}`).hostname;
-  } catch {
-    return false;
-  }
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 const bytesOf = (v: string | Uint8Array): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength));

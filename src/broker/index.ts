@@ -14,7 +14,6 @@ import { frameTopic, parseFrameTopic } from '../bindings/mqtt-topics.js';
 import { applyInterceptors, type Interceptor } from '../transport/interceptor.js';
 
 export type { Interceptor, InterceptedFrame } from '../transport/interceptor.js';
-export { applyInterceptors } from '../transport/interceptor.js';
 
 /** Where dropped publishes are diverted: `$` topics never match `#`/`+` filters, and forwarding to it is refused. */
 // aedes-persistence is CommonJS whose module.exports is the factory (its .d.ts claims an ES default export).

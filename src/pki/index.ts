@@ -13,10 +13,10 @@ export {
   type PredefinedRole,
 } from './roles.js';
 export { createAuthorizer, loadPolicy, parsePolicy, POLICY_MAX_VALUE_LENGTH, POLICY_MAX_GLOB_LENGTH, type Authorizer, type AuthorizationContext, type Policy, type PolicyInput } from './policy.js';
-export { compileGlob, globMatch, type GlobMatcher } from './glob.js';
 export { parseCertificate, type ParsedCert } from './x509.js';
 export { parseCrl, type ParsedCrl } from './crl.js';
 export { parseAttributeCertificate } from './attribute-cert.js';
 export { namesEndpoint } from './names.js';
 export { REFUSAL_CODES } from './refusal.js';
-export * as oids from './oids.js';
+/** OIDs a certificate for hopsafe carries (SPEC 10.2–10.4): the endpoint EKU, the SAN URI prefix, the IEC 62351-8 role extension. */
+export { ID_KP_HOPSAFE_ENDPOINT, HOPSAFE_URI_PREFIX, ID_IEC62351_8_ROLE_INFO, ID_ON_HOPSAFE_ENDPOINT_ID } from './oids.js';

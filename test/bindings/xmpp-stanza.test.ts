@@ -11,7 +11,7 @@ import {
   maxFrameSizeForStanzaLimit,
   splitJid,
 } from '../../src/bindings/xmpp-stanza.js';
-import { isLoopbackService } from '../../src/bindings/xmpp.js';
+import { isLoopbackService } from '../../src/bindings/xmpp-stanza.js';
 
 test('[SPEC 8.4] base64 frame text round-trips any bytes; decoding is strict', () => {
   fc.assert(

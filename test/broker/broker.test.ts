@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import type { InboundFrame, Transport } from '../../src/transport/transport.js';
-import { startBroker, applyInterceptors, type InterceptedFrame, type Interceptor, type RunningBroker } from '../../src/broker/index.js';
+import { startBroker, type InterceptedFrame, type Interceptor, type RunningBroker } from '../../src/broker/index.js';
+import { applyInterceptors } from '../../src/transport/interceptor.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 
 const cleanup: Array<() => Promise<unknown>> = [];

@@ -5,13 +5,12 @@ import fc from 'fast-check';
 import {
   createAuthorizer,
   loadPolicy,
-  compileGlob,
-  globMatch,
   POLICY_MAX_GLOB_LENGTH,
   POLICY_MAX_VALUE_LENGTH,
   type RoleAssignment,
 } from '../../src/pki/index.js';
 import { throwsWith } from '../support/pki.js';
+import { compileGlob, globMatch } from '../../src/pki/glob.js';
 
 const role = (name: string, id: number): RoleAssignment => ({ role: name, roleId: id });
 const OPERATOR = role('OPERATOR', 1);
