@@ -216,6 +216,23 @@ function checkAead(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array): void {
   if (nonce.length !== AEAD_NONCE_LENGTH) throw new HopsafeError('ERR_INPUT', 'nonce must be 12 bytes');
 }
 
+/**
+ * [SPEC 7.1] AEAD seal written into `out` at `off`: ciphertext, then the 16-byte tag. GCM and ChaCha20-Poly1305 are
+ * stream modes: `update` returns the whole ciphertext and `final` nothing (node allows no cipher reuse, so the
+ * per-record cost is one createCipheriv; every copy but the one into `out` is avoided).
+ */
+function sealInto(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, off: number): void {
+  checkAead(alg, key, nonce);
+  if (out.length - off < plaintext.length + AEAD_TAG_LENGTH) throw new HopsafeError('ERR_INPUT', 'AEAD output too short');
+  const c = createCipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+  c.setAAD(aad); // (plaintextLength is needed for CCM only)
+  const body = c.update(plaintext);
+  out.set(body, off);
+  const fin = c.final();
+  if (fin.length > 0) out.set(fin, off + body.length);
+  out.set(c.getAuthTag(), off + plaintext.length);
+}
+
 export function createNodeProvider(): CryptoProvider {
   const name = 'node';
   const provider: CryptoProvider = {
@@ -245,18 +262,11 @@ export function createNodeProvider(): CryptoProvider {
       return out;
     },
     aeadSeal(alg, key, nonce, plaintext, aad) {
-      checkAead(alg, key, nonce);
-      const c = createCipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
-      c.setAAD(aad, { plaintextLength: plaintext.length });
-      const body = c.update(plaintext);
-      const fin = c.final();
-      const tag = c.getAuthTag();
-      const out = new Uint8Array(body.length + fin.length + tag.length);
-      out.set(body, 0);
-      out.set(fin, body.length);
-      out.set(tag, body.length + fin.length);
+      const out = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH);
+      sealInto(alg, key, nonce, plaintext, aad, out, 0);
       return out;
     },
+    aeadSealInto: sealInto,
     aeadOpen(alg, key, nonce, sealed, aad) {
       checkAead(alg, key, nonce);
       if (sealed.length < AEAD_TAG_LENGTH) return null;
@@ -264,7 +274,7 @@ export function createNodeProvider(): CryptoProvider {
       try {
         const d = createDecipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
         d.setAuthTag(sealed.subarray(ctLen));
-        d.setAAD(aad, { plaintextLength: ctLen });
+        d.setAAD(aad); // (plaintextLength is needed for CCM only)
         const body = d.update(sealed.subarray(0, ctLen));
         const fin = d.final();
         return fin.length === 0 ? asBytes(body) : concat(body, fin);
