@@ -6,7 +6,7 @@
  * 7.6, 8.1, 8.7, 8.8]
  */
 import { HopsafeError, isHopsafeError, ERROR_CODES, type ErrorCode } from '../errors/index.js';
-import { concat, equal, toHex, wipe } from '../bytes/index.js';
+import { concat, equal, samePublicBytes, toHex, wipe } from '../bytes/index.js';
 import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameByte, frameType, FrameType, isRecordFrame } from '../codec/frame.js';
 import { decodeBatch } from '../codec/batch.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
@@ -570,7 +570,7 @@ export class PeerMachine {
     }
     let ds: Delivery[];
     try {
-      ds = session.open(bytes, now);
+      ds = session.open(bytes, now, header);
     } catch (e) {
       // [SPEC 7.3] The key update that opens the peer's next epoch never came: say so once, under our own (still
       // working) send direction, so the peer sends it again.
@@ -687,8 +687,12 @@ export class PeerMachine {
   // ------------------------------------------------------------ the session table of this peer
 
   private sessionFor(sessionId: Uint8Array): Session | undefined {
-    for (const s of [this.session, this.previous?.session, this.candidate?.session]) if (s && equal(s.id, sessionId)) return s;
-    return undefined;
+    const s = this.session;
+    if (s && samePublicBytes(s.id, sessionId)) return s;
+    const p = this.previous?.session;
+    if (p && samePublicBytes(p.id, sessionId)) return p;
+    const c = this.candidate?.session;
+    return c && samePublicBytes(c.id, sessionId) ? c : undefined;
   }
 
   private usesSessionId(sessionId: Uint8Array): boolean {

@@ -3,12 +3,12 @@
  * peer. Pure state machine: bytes in, bytes and deliveries out; time is passed in. [SPEC 7]
  */
 import { HopsafeError, isHopsafeError } from '../errors/index.js';
-import { equal, wipe } from '../bytes/index.js';
+import { samePublicBytes, wipe } from '../bytes/index.js';
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
 import type { Suite } from '../crypto/suites.js';
 import type { Protection } from '../codec/tokens.js';
 import { decodeAlert, encodeAlert } from '../codec/tokens.js';
-import { decodeRecordHeader, FrameType, MAX_EPOCH, MAX_SEQ } from '../codec/frame.js';
+import { decodeRecordHeader, FrameType, MAX_EPOCH, MAX_SEQ, type RecordHeader } from '../codec/frame.js';
 import { acceptedMap, decodeAck, encodeAck, type AckRange } from '../codec/ack.js';
 import type { VerifiedPeer } from '../pki/types.js';
 import { deriveTrafficKeysInto, keyLayout, type ChainSecrets, type KeyLayout } from './key-schedule.js';
@@ -312,12 +312,12 @@ export class Session implements RecordContext {
   /**
    * [SPEC 7.1, 7.3, 7.4] Verifies and opens one record. Throws HopsafeError for the frame itself
    * (ERR_MALFORMED, ERR_UNKNOWN_SESSION, ERR_UNKNOWN_EPOCH, ERR_REPLAY, ERR_BAD_MAC, …); returns
-   * what it delivers, which after a key update may include held frames of the new epoch.
+   * what it delivers, which after a key update may include held frames of the new epoch. `header` is
+   * `decodeRecordHeader(frame)` when the caller decoded it already.
    */
-  open(frame: Uint8Array, now: number): Delivery[] {
+  open(frame: Uint8Array, now: number, header: RecordHeader = decodeRecordHeader(frame)): Delivery[] {
     this.assertOpen();
-    const header = decodeRecordHeader(frame);
-    if (!equal(header.sessionId, this.id)) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'record for another session');
+    if (!samePublicBytes(header.sessionId, this.id)) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'record for another session');
     if (this.previous?.retireAt !== undefined && now >= this.previous.retireAt) this.retirePrevious();
     let state: RecvState;
     if (header.epoch === this.recv.epoch) state = this.recv;
