@@ -153,9 +153,32 @@ export function spkiKeyObject(spki: Uint8Array, check?: (parsed: SpkiKey['parsed
   } catch (e) {
     throw new HopsafeError('ERR_MALFORMED', 'public key is not a valid SubjectPublicKeyInfo', { cause: e });
   }
-  const entry: SpkiKey = { parsed, key, description: describe(key) };
+  const description = describeScreened(parsed, key);
+  descriptions.set(key, description);
+  const entry: SpkiKey = { parsed, key, description };
   spkiKeys.set(id, entry);
   return entry;
+}
+
+/**
+ * What a loaded public key is, from its screening where that says enough: asking the KeyObject
+ * (asymmetricKeyDetails) caches a details object and a curve-name string on it, ≈ 130 bytes for every peer key an
+ * endpoint keeps. One shared description per curve.
+ */
+const ED25519: KeyDescription = Object.freeze({ type: 'ed25519' });
+const EC_BY_CURVE = new Map<string, KeyDescription>();
+function describeScreened(parsed: SpkiKey['parsed'], key: KeyObject): KeyDescription {
+  if (parsed.type === 'ed25519') return ED25519;
+  if (parsed.type !== 'ec') return describe(key);
+  let d = EC_BY_CURVE.get(parsed.curve);
+  if (!d) EC_BY_CURVE.set(parsed.curve, (d = Object.freeze({ type: 'ec', namedCurve: parsed.curve })));
+  return d;
+}
+const descriptions = new WeakMap<KeyObject, KeyDescription>();
+
+/** The description of a public KeyObject: the one recorded when `spkiKeyObject` loaded it, else asked of the key. */
+export function keyDescription(key: KeyObject): KeyDescription {
+  return descriptions.get(key) ?? describe(key);
 }
 
 /** [SPEC 4.3] An EC key's curve must have a signature algorithm: ERR_UNSUPPORTED before any range check, as in noble. */
