@@ -10,6 +10,7 @@ import { applyInterceptors, type Interceptor } from '../transport/interceptor.js
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import { assertSendable } from '../transport/lifecycle.js';
 import type { FrameHandler, InboundStats, Transport } from '../transport/transport.js';
+import { createMemoryGroups } from './memory-groups.js';
 
 export type { Interceptor, InterceptedFrame } from '../transport/interceptor.js';
 
@@ -41,6 +42,8 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   const taps: Interceptor[] = [];
   // One delivery chain per receiver: per-pair order is kept, and a slow receiver never stalls the others.
   const chains = new Map<string, Promise<void>>();
+  // [SPEC 13.9] Group addresses: one publish, one tap pass, one delivery per subscriber.
+  const groups = createMemoryGroups({ taps, chains, maxFrameSize });
 
   function deliver(from: string, to: string, bytes: Uint8Array): void {
     const out = applyInterceptors({ from, to, topic: `memory/${to}/${from}`, bytes: bytes.slice() }, taps);
@@ -92,6 +95,10 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
       return {
         name: 'memory',
         maxFrameSize,
+        ...groups.methods(
+          () => localId,
+          () => closed,
+        ),
         async open(id, onFrame) {
           assertEndpointId(id);
           if (handlers.has(id)) throw new HopsafeError('ERR_CONFIG', `endpoint ${id} is already open on this hub`);
@@ -104,6 +111,7 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
         async close() {
           if (closed) return;
           closed = true;
+          groups.closeTransport(localId);
           if (localId && handlers.get(localId)?.guard === guard) handlers.delete(localId);
         },
         inboundStats() {

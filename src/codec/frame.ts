@@ -18,6 +18,10 @@ export const FrameType = {
   ACK: 7,
   /** [SPEC 3.7] Several record frames in one transport message (codec/batch.ts). */
   BATCH: 8,
+  /** [SPEC 13.3] A group message: sealed once under a group epoch's keys, published on a group address (codec/group.ts). */
+  GROUP_DATA: 9,
+  /** [SPEC 13.4] Protected record of a pairwise session, payload = DER GroupControl (key distribution, join, leave). */
+  GROUP_CTRL: 10,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -36,7 +40,7 @@ export function frameType(bytes: Uint8Array): FrameType {
   if (b === undefined) throw new HopsafeError('ERR_MALFORMED', 'empty frame');
   if (b >>> 4 !== PROTOCOL_VERSION) throw new HopsafeError('ERR_VERSION', `unsupported version ${b >>> 4}`);
   const t = b & 0x0f;
-  if (t < FrameType.HS_INIT || t > FrameType.BATCH) throw new HopsafeError('ERR_MALFORMED', `unknown frame type ${t}`);
+  if (t < FrameType.HS_INIT || t > FrameType.GROUP_CTRL) throw new HopsafeError('ERR_MALFORMED', `unknown frame type ${t}`);
   return t as FrameType;
 }
 
@@ -68,7 +72,7 @@ export function recordHeaderLength(seq: number): number {
 }
 
 /** [SPEC 3.1] The frame types carried as protected records (header of SPEC 3.3). */
-const RECORD_TYPES: ReadonlySet<number> = new Set([FrameType.DATA, FrameType.KEY_UPDATE, FrameType.ALERT, FrameType.ACK]);
+const RECORD_TYPES: ReadonlySet<number> = new Set([FrameType.DATA, FrameType.KEY_UPDATE, FrameType.ALERT, FrameType.ACK, FrameType.GROUP_CTRL]);
 
 /** True when byte 0 says this version's protected record (no other check). */
 export function isRecordFrame(bytes: Uint8Array): boolean {

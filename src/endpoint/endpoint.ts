@@ -22,6 +22,7 @@ import type { Registry } from 'prom-client';
 import type { SendOptions } from './options.js';
 import { Outbox, type CoalesceLimits } from './outbox.js';
 import type { TrustHandle } from './identity.js';
+import { GroupManager, type Group, type GroupOptions } from './groups.js';
 
 /** One peer in the table: its machine and the I/O around it. */
 interface Slot {
@@ -79,6 +80,8 @@ export class Endpoint extends TypedEmitter {
   private goodbyes: Promise<unknown>[] | undefined;
   /** Prometheus metrics; undefined (nothing measured) unless `metrics` was given. */
   private readonly metered: EndpointMetrics | undefined;
+  /** [SPEC 13] Groups this endpoint publishes and memberships it holds. */
+  private readonly groups: GroupManager;
 
   /** Use `createEndpoint`. */
   constructor(parts: EndpointParts) {
@@ -101,6 +104,25 @@ export class Endpoint extends TypedEmitter {
     trust.onRevoked((fps) => {
       const set = new Set(fps);
       for (const slot of this.peers.values()) this.run(slot, slot.m.revoke(set, this.clock()));
+    });
+    this.groups = new GroupManager({
+      id: this.id,
+      provider: this.env.ctx.provider,
+      identity: this.env.ctx.identity,
+      suite: this.env.ctx.suites[0] as NonNullable<(typeof this.env.ctx.suites)[0]>,
+      protection: cfg.protection,
+      transport,
+      clock: this.clock,
+      graceMs: cfg.session?.graceMs ?? 30_000,
+      log: this.log,
+      counters: this.counters.groups,
+      sendControl: (peer, bytes, confirm) => this.sendControl(peer, bytes, confirm),
+      peerRoles: (peer) => {
+        const s = this.peers.get(peer)?.m.current;
+        return s ? s.peer.roles.filter((r) => (!r.notBefore || r.notBefore.getTime() <= this.clock()) && (!r.notAfter || this.clock() <= r.notAfter.getTime())) : undefined;
+      },
+      deliver: (m) => this.emit('message', { from: m.from, group: m.group, data: m.data, roles: m.roles.map((r) => r.role), roleAssignments: m.roles }),
+      reject: (e, from) => this.rejectEvent(e, from),
     });
     this.metered = metrics ? new EndpointMetrics(metrics, { id: this.id, stats: () => this.stats(), queues: () => this.queues(), inbound: () => transport.inboundStats?.() }) : undefined;
   }
@@ -134,6 +156,40 @@ export class Endpoint extends TypedEmitter {
   }
 
   /**
+   * [SPEC 13.1] Creates a group this endpoint publishes: its members get each epoch's key over their pairwise
+   * sessions, and each `publish` is sealed once and published once on the group address.
+   */
+  group(name: string, options: GroupOptions = {}): Promise<Group> {
+    this.assertOpen();
+    return this.groups.group(name, options);
+  }
+
+  /** [SPEC 13.7] Asks `publisherId` to join its group `name`; resolves once the key is held (ERR_FORBIDDEN if refused). */
+  join(publisherId: string, name: string): Promise<void> {
+    this.assertOpen();
+    return this.groups.join(publisherId, name);
+  }
+
+  /** [SPEC 13.7] Leaves `publisherId`'s group `name`: the publisher is told and the keys are wiped. */
+  leave(publisherId: string, name: string): Promise<void> {
+    this.assertOpen();
+    return this.groups.leave(publisherId, name);
+  }
+
+  /** [SPEC 13.4] A GroupControl message over the pairwise session with `peer` (a GROUP_CTRL record). */
+  private sendControl(peer: string, bytes: Uint8Array, confirm: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.assertOpen();
+      const slot = this.slotFor(peer);
+      try {
+        this.run(slot, slot.m.send(bytes, confirm, { resolve, reject }, this.clock(), true));
+      } finally {
+        this.forgetIfIdle(slot);
+      }
+    });
+  }
+
+  /**
    * [SPEC 7.2] Updates the keys of the session with `peerId` in one message; the peer is asked to
    * update its direction too (one message back, no round trip waited for).
    */
@@ -153,7 +209,7 @@ export class Endpoint extends TypedEmitter {
     let sessions = 0;
     for (const s of this.peers.values()) if (s.m.current) sessions++;
     const c = this.counters;
-    return { ...c, sessions, rejected: { ...c.rejected }, unconfirmedByCode: { ...c.unconfirmedByCode }, handshakes: { ...c.handshakes }, keyUpdates: { ...c.keyUpdates } };
+    return { ...c, sessions, rejected: { ...c.rejected }, unconfirmedByCode: { ...c.unconfirmedByCode }, handshakes: { ...c.handshakes }, keyUpdates: { ...c.keyUpdates }, groups: { ...c.groups } };
   }
 
   /** What waits inside the endpoint now: queue depths, each bounded by an option (one pass over the peer table). */
@@ -194,6 +250,7 @@ export class Endpoint extends TypedEmitter {
   /** Tells peers the sessions end (protected ERR_CLOSED alert), closes the transport, wipes keys. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.groups.closeAll().catch(() => undefined);
     this.closed = true;
     const goodbyes: Promise<unknown>[] = (this.goodbyes = []);
     for (const slot of this.peers.values()) {
@@ -344,7 +401,9 @@ export class Endpoint extends TypedEmitter {
           this.arm(slot, a.at, a.keepAlive);
           break;
         case 'deliver':
-          this.emit('message', { from: peer, data: a.data, roles: a.roles.map((r) => r.role), roleAssignments: a.roles });
+          if (a.control) this.groups.onControl(peer, a.data, a.control.fingerprint, a.roles);
+          else
+            this.emit('message', { from: peer, data: a.data, roles: a.roles.map((r) => r.role), roleAssignments: a.roles });
           break;
         case 'reject':
           this.rejectEvent(a.error, peer);
@@ -359,6 +418,7 @@ export class Endpoint extends TypedEmitter {
           break;
         case 'session-closed':
           this.emit('session-closed', { peer, reason: a.reason });
+          this.groups.onSessionClosed(peer, a.reason);
           break;
         case 'key-update':
           if (a.direction === 'send') this.log.debug({ peer, epoch: a.epoch }, 'key update sent');
@@ -376,7 +436,14 @@ export class Endpoint extends TypedEmitter {
 
 
   /** [SPEC 7.6] Reports acknowledged (code undefined) or unconfirmed messages. */
-  private settle(peer: string, code: HopsafeError['code'] | undefined, items: readonly Outgoing[]): void {
+  private settle(peer: string, code: HopsafeError['code'] | undefined, all: readonly Outgoing[]): void {
+    // [SPEC 13.4] GroupControl records settle their sender (the group layer) and are never reported.
+    const items = all.some((i) => i.control) ? all.filter((i) => !i.control) : all;
+    if (items !== all) {
+      const err = code === undefined ? undefined : new HopsafeError(code, `group control to ${peer} not confirmed (${code})`);
+      for (const i of all) if (i.control) err ? i.settle?.reject(err) : i.settle?.resolve();
+      if (items.length === 0) return;
+    }
     if (code === undefined) {
       this.counters.confirmed += items.length;
       for (const i of items) i.settle?.resolve();

@@ -9,6 +9,8 @@ export interface MessageEvent {
   /** Role names of the sender, validated at handshake (IEC 62351-8). */
   readonly roles: readonly string[];
   readonly roleAssignments: readonly RoleAssignment[];
+  /** [SPEC 13] Set for a group message: the publisher's group name (`from` is the publisher). */
+  readonly group?: string;
 }
 
 export interface RejectEvent {

@@ -20,6 +20,8 @@ export interface EndpointStats {
   rejected: Partial<Record<ErrorCode, number>>;
   handshakes: { initiated: number; completed: number; failed: number };
   keyUpdates: { sent: number; received: number };
+  /** [SPEC 13] Group frames published, verified and delivered, and refused. */
+  groups: { sent: number; received: number; rejected: number };
 }
 
 /** What waits inside an endpoint right now (`endpoint.queues()`); every figure is bounded by an option. */
@@ -43,7 +45,7 @@ export interface EndpointQueues {
 }
 
 export function emptyStats(): EndpointStats {
-  return { sessions: 0, sent: 0, confirmed: 0, unconfirmed: 0, unconfirmedByCode: {}, batches: 0, coalesced: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } };
+  return { sessions: 0, sent: 0, confirmed: 0, unconfirmed: 0, unconfirmedByCode: {}, batches: 0, coalesced: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 }, groups: { sent: 0, received: 0, rejected: 0 } };
 }
 
 /** What one peer-table entry holds, as `queueDepths` reads it. */

@@ -11,6 +11,8 @@ export interface Outgoing {
   readonly data: Uint8Array;
   /** Present for `send(…, { confirm: true })`. */
   readonly settle?: { readonly resolve: () => void; readonly reject: (e: unknown) => void };
+  /** [SPEC 13.4] A GroupControl message: settled like any record, never reported to the application. */
+  readonly control?: true;
 }
 
 /** `code` undefined = confirmed; otherwise why the messages were not. */
@@ -97,6 +99,6 @@ export class Confirmations {
 
   /** Messages still waiting for an acknowledgement, oldest first. */
   pending(): Uint8Array[] {
-    return this.tracker.items().map((i) => i.data);
+    return this.tracker.items().filter((i) => i.control !== true).map((i) => i.data);
   }
 }

@@ -37,7 +37,8 @@ export type PeerAction =
     }
   /** Call `tick(now)` at `at` (undefined: no timer). `keepAlive`: work is owed (an ACK, an outcome). */
   | { readonly type: 'timer'; readonly at: number | undefined; readonly keepAlive: boolean }
-  | { readonly type: 'deliver'; readonly data: Uint8Array; readonly roles: readonly RoleAssignment[] }
+  /** `control`: a GroupControl message (SPEC 13.4) for the endpoint's group layer, with the peer's certificate fingerprint. */
+  | { readonly type: 'deliver'; readonly data: Uint8Array; readonly roles: readonly RoleAssignment[]; readonly control?: { readonly fingerprint: string } }
   | { readonly type: 'reject'; readonly error: HopsafeError }
   | { readonly type: 'session'; readonly role: 'initiator' | 'responder'; readonly suite: string; readonly protection: Protection }
   | { readonly type: 'session-closed'; readonly reason: ErrorCode }

@@ -36,6 +36,8 @@ interface Queued extends Settle {
   readonly confirm: boolean;
   /** Sent as early data inside our ClearToken1 (integrity mode). */
   early: boolean;
+  /** [SPEC 13.4] A GroupControl message: sealed as a GROUP_CTRL record, never early data, not subject to `authorize`. */
+  readonly control?: true;
 }
 
 interface Pending {
@@ -147,18 +149,18 @@ export class PeerMachine {
    * [SPEC 8] Sends `data`: at once on an established session, else queued behind a handshake this starts.
    * Throws (synchronously) what the caller should reject with.
    */
-  send(data: Uint8Array, confirm: boolean, settle: Settle, now: number): PeerAction[] {
+  send(data: Uint8Array, confirm: boolean, settle: Settle, now: number, control = false): PeerAction[] {
     if (this.closed) throw new HopsafeError('ERR_CLOSED', 'endpoint closed');
     this.expireIfDue(now);
     // While a new session is being opened (e.g. the peer lost its state, SPEC 8.8), messages wait for it rather than
     // go out on a session the peer may no longer have.
     if (this.session && !this.pending && this.queue.length === 0) {
-      this.sendOn(this.session, data, confirm, settle, now);
+      this.sendOn(this.session, data, confirm, settle, now, control);
       return this.drain(now);
     }
     if (this.queue.length >= this.env.limits.maxQueued)
       throw new HopsafeError('ERR_QUEUE_FULL', `more than ${this.env.limits.maxQueued} messages waiting for ${this.id}`);
-    this.enqueue({ data, confirm, early: false, resolve: settle.resolve, reject: settle.reject });
+    this.enqueue({ data, confirm, early: false, resolve: settle.resolve, reject: settle.reject, ...(control ? { control: true as const } : {}) });
     if (!this.pending && !this.candidate) this.startHandshake(now);
     return this.drain(now);
   }
@@ -338,12 +340,18 @@ export class PeerMachine {
 
   // ------------------------------------------------------------ outbound
 
-  private sendOn(session: Session, data: Uint8Array, confirm: boolean, settle: Settle, now: number): void {
-    if (!this.allowed(session, 'send', data, now)) throw new HopsafeError('ERR_FORBIDDEN', `policy forbids sending to ${this.id}`);
+  private sendOn(session: Session, data: Uint8Array, confirm: boolean, settle: Settle, now: number, control = false): void {
+    if (!control && !this.allowed(session, 'send', data, now)) throw new HopsafeError('ERR_FORBIDDEN', `policy forbids sending to ${this.id}`);
     // [SPEC 7.5, 7.2] Automatic key update before the limits are reached; the peer is asked to update too.
     if (session.needsKeyUpdate(now)) this.keyUpdate(session, true, now);
-    this.sealData(session, data, confirm, settle, now, (frame, onSent, onFailed) =>
-      this.act({ type: 'transmit', frame, record: true, onSent, onFailed }),
+    this.sealData(
+      session,
+      data,
+      confirm,
+      settle,
+      now,
+      (frame, onSent, onFailed) => this.act({ type: 'transmit', frame, record: true, onSent, onFailed }),
+      control,
     );
   }
 
@@ -355,14 +363,15 @@ export class PeerMachine {
     settle: Settle,
     now: number,
     emit: (frame: Uint8Array, onSent: () => void, onFailed: (e: unknown) => void) => void,
+    control = false,
   ): void {
     const epoch = session.sendEpoch;
     const seq = session.nextSeq;
-    const frame = session.seal(data);
-    this.env.counters.sent++;
+    const frame = control ? session.sealControl(data) : session.seal(data);
+    if (!control) this.env.counters.sent++;
     const track = this.env.limits.acks.track > 0;
     if (track) {
-      const item: Outgoing = confirm ? { data, settle } : { data };
+      const item: Outgoing = { data, ...(confirm ? { settle } : {}), ...(control ? { control: true as const } : {}) };
       this.outcomes((o) => this.confirmations().track(session, epoch, seq, now, item, o));
     }
     emit(frame, confirm && track ? noop : settle.resolve, settle.reject);
@@ -383,7 +392,7 @@ export class PeerMachine {
     // [SPEC 5.3] In integrity mode the first payload rides, signed and readable, inside ClearToken1.
     const first = this.queue[0];
     const early =
-      this.env.ctx.protection === 'integrity' && first && !first.early && first.data.length <= TOKEN_LIMITS.maxEarlyData ? first : undefined;
+      this.env.ctx.protection === 'integrity' && first && !first.early && !first.control && first.data.length <= TOKEN_LIMITS.maxEarlyData ? first : undefined;
     let r: ReturnType<typeof initiate>;
     try {
       r = initiate(this.env.ctx, this.id, now, early?.data);
@@ -419,7 +428,7 @@ export class PeerMachine {
         continue;
       }
       try {
-        this.sendOn(session, m.data, m.confirm, m, now);
+        this.sendOn(session, m.data, m.confirm, m, now, m.control === true);
       } catch (e) {
         m.reject(e);
       }
@@ -496,7 +505,7 @@ export class PeerMachine {
     if (r.earlyData) this.deliver(r.session, r.earlyData, 0, 0, now, false);
     // [SPEC 3.4] The first queued payload rides on the response.
     const first = this.queue.find((m) => !m.early);
-    if (first && this.allowed(r.session, 'send', first.data, now)) {
+    if (first && !first.control && this.allowed(r.session, 'send', first.data, now)) {
       this.queue.splice(this.queue.indexOf(first), 1);
       this.sealData(r.session, first.data, first.confirm, first, now, (record, onSent, onFailed) =>
         this.act({ type: 'transmit', frame: responseFrame(r.token, record), record: false, onSent, onFailed }),
@@ -607,7 +616,7 @@ export class PeerMachine {
     for (const d of ds) {
       switch (d.type) {
         case 'data':
-          this.deliver(session, d.payload, d.epoch, d.seq, now, true);
+          this.deliver(session, d.payload, d.epoch, d.seq, now, true, d.control === true);
           break;
         case 'key-update':
           this.env.counters.keyUpdates.received++;
@@ -643,8 +652,13 @@ export class PeerMachine {
     } else this.rejected(new HopsafeError(toCode(d.code), `peer ${this.id} refused message ${d.reference ?? ''}`.trim()));
   }
 
-  private deliver(session: Session, data: Uint8Array, epoch: number, seq: number, now: number, isRecord: boolean): void {
+  private deliver(session: Session, data: Uint8Array, epoch: number, seq: number, now: number, isRecord: boolean, control = false): void {
     const roles = rolesAt(session.peer.roles, new Date(now));
+    // [SPEC 13.4] GroupControl goes to the endpoint's group layer, whose allow-list decides (not `authorize`).
+    if (control) {
+      this.act({ type: 'deliver', data, roles, control: { fingerprint: session.peer.fingerprint } });
+      return;
+    }
     if (!this.allowed(session, 'receive', data, now)) {
       // [SPEC 8.7] Refused (policy, or a hook that threw): not delivered, never acknowledged, and the sender learns
       // it through a protected alert naming the record.

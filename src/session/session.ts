@@ -61,7 +61,7 @@ export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
 };
 
 export type Delivery =
-  | { readonly type: 'data'; readonly payload: Uint8Array; readonly epoch: number; readonly seq: number }
+  | { readonly type: 'data'; readonly payload: Uint8Array; readonly epoch: number; readonly seq: number; readonly control?: true }
   | { readonly type: 'key-update'; readonly epoch: number; readonly requestUpdate: boolean }
   | { readonly type: 'alert'; readonly code: string; readonly reference?: number; readonly referenceEpoch?: number }
   | { readonly type: 'ack'; readonly ranges: readonly AckRange[] }
@@ -220,6 +220,11 @@ export class Session implements RecordContext {
     return this.sealType(FrameType.DATA, payload);
   }
 
+  /** [SPEC 13.4] Protects one GroupControl message (a GROUP_CTRL record: acknowledged like DATA, never given to the application). */
+  sealControl(payload: Uint8Array): Uint8Array {
+    return this.sealType(FrameType.GROUP_CTRL, payload);
+  }
+
   /**
    * [SPEC 8.7] A protected alert (e.g. ERR_FORBIDDEN for a refused message, with its sequence number and epoch;
    * ERR_CLOSED on close).
@@ -352,6 +357,9 @@ export class Session implements RecordContext {
       case FrameType.DATA:
         this.dataSinceAck++;
         return [{ type: 'data', payload, epoch: header.epoch, seq: header.seq }];
+      case FrameType.GROUP_CTRL:
+        this.dataSinceAck++;
+        return [{ type: 'data', payload, epoch: header.epoch, seq: header.seq, control: true }];
       case FrameType.ACK:
         return [{ type: 'ack', ranges: decodeAck(payload) }];
       case FrameType.ALERT: {

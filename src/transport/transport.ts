@@ -49,7 +49,24 @@ export interface Transport {
   onStatus?(listener: (status: TransportStatus) => void): void;
   /** Inbound frames dropped by the transport itself (every shipped binding has it). [SPEC 8.9] */
   inboundStats?(): InboundStats;
+  /**
+   * [SPEC 13.9] Group addresses (optional: a transport without them carries no groups). `address` is a group id in
+   * lower-case hex; the binding maps it to a topic / routing key that no inbox can ever have. Frames published on
+   * it reach every subscriber; `onFrame` gets them in arrival order, with no sender (the frame names its group).
+   */
+  subscribeGroup?(address: string, onFrame: GroupFrameHandler): Promise<void>;
+  unsubscribeGroup?(address: string): Promise<void>;
+  /** Publishes one frame on a group address; resolves as `send` does. */
+  publishGroup?(address: string, bytes: Uint8Array): Promise<void>;
 }
+
+/** Called for every frame on a subscribed group address. */
+export type GroupFrameHandler = (bytes: Uint8Array) => void | Promise<void>;
+
+/** [SPEC 13.9] A group address: 32 lower-case hex digits (a 16-byte group id). */
+export const GROUP_ADDRESS_PATTERN = /^[0-9a-f]{32}$/;
+/** [SPEC 13.9] The topic level / routing-key word before a group address: '~' is never in an endpoint id (SPEC 8.1). */
+export const GROUP_LEVEL = '~g';
 
 /** Endpoint ids: 1–64 chars of [A-Za-z0-9._-], not starting with '.' or '-' — safe as MQTT topic levels, AMQP routing-key words and XMPP localparts. [SPEC 8.1] */
 export const ENDPOINT_ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
