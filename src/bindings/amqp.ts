@@ -28,10 +28,12 @@ import { HopsafeError } from '../errors/index.js';
 import { InboundGuard } from '../transport/inbound.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import { assertQueueRoom, assertSendable } from '../transport/lifecycle.js';
-import type { FrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
+import type { FrameHandler, GroupFrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
 import { intOption } from '../transport/options.js';
 import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
+import { groupAddressFromKey, groupRoutingKey } from './amqp-groups.js';
+import { assertGroupSendable } from '../transport/group-address.js';
 
 /** Default largest frame: 16 MiB, well under RabbitMQ's default `max_message_size` of 128 MiB. [SPEC 8.3] */
 // [issue 17] amqplib is an optional peer dependency: importing hopsafe/amqp without it is ERR_CONFIG naming it.
@@ -182,6 +184,8 @@ class AmqpTransport implements Transport {
   #acksOwed = 0;
   #ackTimer: NodeJS.Immediate | undefined;
   readonly #guard: InboundGuard;
+  /** [SPEC 13.9] Group addresses this endpoint's queue is bound to, with their handlers. */
+  readonly #groups = new Map<string, GroupFrameHandler>();
 
   constructor(o: AmqpTransportOptions) {
     this.#url = o.url ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -276,6 +280,7 @@ class AmqpTransport implements Transport {
       const queue = `${this.#queuePrefix}.${self}`;
       await c.assertQueue(queue, { durable: this.#durable });
       await c.bindQueue(queue, this.#exchange, bindingKey(this.#prefix, self)); // [SPEC 8.3]
+      for (const a of this.#groups.keys()) await c.bindQueue(queue, this.#exchange, groupRoutingKey(this.#prefix, a)); // [SPEC 13.9]
       await c.consume(queue, (msg) => this.#deliver(model, c, self, msg), { noAck: false });
     } catch (e) {
       await release();
@@ -331,15 +336,19 @@ class AmqpTransport implements Transport {
       return;
     }
     const from = senderFromKey(this.#prefix, self, msg.fields.routingKey); // [SPEC 8.3] from = last word
+    // [SPEC 13.9] Or a group frame, handed to that address's handler (acked alike).
+    const address = from === undefined ? groupAddressFromKey(this.#prefix, msg.fields.routingKey) : undefined;
+    const group = address === undefined ? undefined : this.#groups.get(address);
     // [SPEC 8.9] Larger than maxFrameSize: not copied, never handed to onFrame; acked in its turn below like a refused
     // frame (so the broker does not deliver it again). amqplib has already assembled the message body.
-    const oversize = from !== undefined && this.#guard.oversize(msg.content.byteLength, from);
-    const bytes = from === undefined || oversize ? undefined : new Uint8Array(msg.content);
+    const oversize = (from !== undefined || group !== undefined) && this.#guard.oversize(msg.content.byteLength, from);
+    const bytes = (from === undefined && group === undefined) || oversize ? undefined : new Uint8Array(msg.content);
     if (oversize) msg.content = EMPTY; // the ack needs only the delivery tag: let the body go now
     const onFrame = this.#onFrame;
     this.#chain = this.#chain.then(async () => {
       try {
-        if (from !== undefined && bytes !== undefined && onFrame !== undefined && !this.#closed) await onFrame({ from, bytes });
+        if (group !== undefined && bytes !== undefined && !this.#closed) await group(bytes);
+        else if (from !== undefined && bytes !== undefined && onFrame !== undefined && !this.#closed) await onFrame({ from, bytes });
       } catch {
         // [SPEC 8.3] A rejected frame is acked like an accepted one: redelivery would not make it valid.
       } finally {
@@ -383,7 +392,35 @@ class AmqpTransport implements Transport {
     } catch (e) {
       return Promise.reject(e);
     }
-    const key = routingKey(this.#prefix, peerId, self);
+    return this.#enqueue(routingKey(this.#prefix, peerId, self), bytes);
+  }
+
+  /** [SPEC 13.9] Binds this endpoint's queue to the group address (kept across reconnects). */
+  async subscribeGroup(address: string, onFrame: GroupFrameHandler): Promise<void> {
+    if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'amqp transport is closed');
+    const self = this.#self;
+    if (self === undefined) throw new HopsafeError('ERR_STATE', 'amqp transport: call open() first');
+    const key = groupRoutingKey(this.#prefix, address);
+    this.#groups.set(address, onFrame);
+    await this.#ch?.bindQueue(`${this.#queuePrefix}.${self}`, this.#exchange, key);
+  }
+
+  async unsubscribeGroup(address: string): Promise<void> {
+    if (!this.#groups.delete(address) || this.#self === undefined) return;
+    await this.#ch?.unbindQueue(`${this.#queuePrefix}.${this.#self}`, this.#exchange, groupRoutingKey(this.#prefix, address)).catch(() => undefined);
+  }
+
+  /** [SPEC 13.9] One frame on the group address: `send`'s guards, queue and confirms. */
+  publishGroup(address: string, bytes: Uint8Array): Promise<void> {
+    try {
+      assertGroupSendable({ name: 'amqp', closed: this.#closed, localId: this.#self, maxFrameSize: this.maxFrameSize }, address, bytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue(groupRoutingKey(this.#prefix, address), bytes);
+  }
+
+  #enqueue(key: string, bytes: Uint8Array): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const p: PendingSend = { key, bytes: Buffer.from(bytes), resolve, reject };
       const ch = this.#ch;

@@ -20,6 +20,7 @@ import { logStatus, StatusEmitter } from '../transport/status.js';
 import { InboundGuard, UnsettledBound } from '../transport/inbound.js';
 import { intOption } from '../transport/options.js';
 import { setNoDelay } from '../transport/no-delay.js';
+import { createMqttGroups } from './mqtt-groups.js';
 
 // [issue 17] mqtt is an optional peer dependency: importing hopsafe/mqtt without it is ERR_CONFIG naming it.
 const mqtt = requirePeer<Pick<typeof import('mqtt'), 'connect'>>('mqtt', 'hopsafe/mqtt');
@@ -149,6 +150,18 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   let detach: (() => void) | undefined;
   /** send() calls whose publish is not acknowledged yet. */
   const sending = new Set<Promise<void>>();
+  // [SPEC 13.9] Group addresses `{prefix}/~g/{address}` on the same client.
+  const groups = createMqttGroups({
+    prefix,
+    qos,
+    maxFrameSize,
+    guard,
+    log,
+    client: () => (state === 'open' ? client : undefined),
+    localId: () => (state === 'open' ? localId : undefined),
+    closed: () => state === 'closed',
+    bound: () => bound,
+  });
 
   const emitStatus = (s: TransportStatus): void => {
     if (status.set(s)) logStatus(log, s, localId);
@@ -201,6 +214,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     bound = new UnsettledBound(maxUnsettledFrames);
     const previous = c.handleMessage;
     const handleMessage = (packet: IPublishPacket, done: (error?: Error) => void): void => {
+      if (state !== 'closed' && groups.handle(packet, () => done())) return;
       const parsed = parseFrameTopic(packet.topic);
       if (state === 'closed' || !parsed || parsed.prefix !== prefix || parsed.to !== id) {
         if (shared !== undefined) {
@@ -412,6 +426,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     open,
     send,
     close,
+    ...groups.methods,
     onStatus(listener) {
       status.on(listener);
     },

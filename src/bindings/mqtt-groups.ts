@@ -1,0 +1,128 @@
+/**
+ * Group addresses on MQTT: a group frame travels on `{prefix}/~g/{address}`. `~` is not in the endpoint-id alphabet
+ * (SPEC 8.1), so no inbox `{prefix}/{to}/{from}` is ever a group topic and no inbox filter `{prefix}/{self}/+` matches
+ * one. Same QoS as the inbox, never retained; the persistent session keeps the subscription across reconnects.
+ * [SPEC 8.2, 13.9]
+ */
+import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { HopsafeError } from '../errors/index.js';
+import { assertGroupAddress, assertGroupSendable } from '../transport/group-address.js';
+import type { InboundGuard, UnsettledBound } from '../transport/inbound.js';
+import { GROUP_ADDRESS_PATTERN, GROUP_LEVEL, type GroupFrameHandler, type Transport } from '../transport/transport.js';
+
+/** [SPEC 13.9] */
+export function groupTopic(prefix: string, address: string): string {
+  return `${prefix}/${GROUP_LEVEL}/${assertGroupAddress(address)}`;
+}
+
+/** [SPEC 13.9] The address of `{prefix}/~g/{address}`; undefined for any other topic. Never throws. */
+export function parseGroupTopic(prefix: string, topic: string): string | undefined {
+  const head = `${prefix}/${GROUP_LEVEL}/`;
+  if (!topic.startsWith(head)) return undefined;
+  const a = topic.slice(head.length);
+  return GROUP_ADDRESS_PATTERN.test(a) ? a : undefined;
+}
+
+export interface MqttGroupParts {
+  readonly prefix: string;
+  readonly qos: 0 | 1;
+  readonly maxFrameSize: number;
+  readonly guard: InboundGuard;
+  readonly log: Logger;
+  /** The connected client and local id once open; undefined before. */
+  readonly client: () => MqttClient | undefined;
+  readonly localId: () => string | undefined;
+  readonly closed: () => boolean;
+  readonly bound: () => UnsettledBound | undefined;
+}
+
+export function createMqttGroups(p: MqttGroupParts) {
+  const handlers = new Map<string, GroupFrameHandler>();
+
+  function ready(): MqttClient {
+    if (p.closed()) throw new HopsafeError('ERR_CLOSED', 'mqtt transport is closed');
+    const c = p.client();
+    if (!c || p.localId() === undefined) throw new HopsafeError('ERR_STATE', 'mqtt transport: call open() first');
+    return c;
+  }
+
+  const methods: Required<Pick<Transport, 'subscribeGroup' | 'unsubscribeGroup' | 'publishGroup'>> = {
+    subscribeGroup(address, onFrame) {
+      try {
+        const c = ready();
+        const topic = groupTopic(p.prefix, address);
+        handlers.set(address, onFrame);
+        return new Promise<void>((resolve, reject) => {
+          c.subscribe(topic, { qos: p.qos }, (err, granted) => {
+            if (err) return reject(new HopsafeError('ERR_TRANSPORT', `subscribe to ${topic} failed: ${err.message}`, { cause: err }));
+            if ((granted ?? []).some((g) => g.qos >= 128)) return reject(new HopsafeError('ERR_FORBIDDEN', `broker refused the subscription to ${topic}`));
+            resolve();
+          });
+        });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    unsubscribeGroup(address) {
+      if (!handlers.delete(address)) return Promise.resolve();
+      const c = p.client();
+      if (!c || p.closed() || !c.connected) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        c.unsubscribe(groupTopic(p.prefix, address), () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    publishGroup(address, bytes) {
+      try {
+        assertGroupSendable({ name: 'mqtt', closed: p.closed(), localId: p.localId(), maxFrameSize: p.maxFrameSize }, address, bytes);
+        const c = ready();
+        const topic = groupTopic(p.prefix, address);
+        return new Promise<void>((resolve, reject) => {
+          c.publish(topic, Buffer.from(bytes), { qos: p.qos, retain: false }, (err) => {
+            if (err) reject(new HopsafeError(p.closed() ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to group ${address} failed: ${err.message}`, { cause: err }));
+            else resolve();
+          });
+        });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+  };
+
+  /**
+   * A publish the client received: true (and settled) when it is on a subscribed group topic. [SPEC 8.9] Oversize
+   * frames are dropped before any copy; handler calls count against the inbox's unsettled bound.
+   */
+  function handle(packet: IPublishPacket, done: () => void): boolean {
+    const address = parseGroupTopic(p.prefix, packet.topic);
+    if (address === undefined) return false;
+    const h = handlers.get(address);
+    if (!h || p.closed()) {
+      done();
+      return true;
+    }
+    const payload = packet.payload;
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+    if (p.guard.oversize(size, undefined)) {
+      done();
+      return true;
+    }
+    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+    let settled: Promise<void>;
+    try {
+      settled = Promise.resolve(h(bytes));
+    } catch (e) {
+      settled = Promise.reject(e);
+    }
+    settled = settled.catch(() => p.log.debug({ address, size }, 'group frame handler rejected'));
+    const bound = p.bound();
+    if (bound === undefined || bound.admit(settled, done)) done();
+    return true;
+  }
+
+  return { methods, handle };
+}
