@@ -9,7 +9,8 @@ export type { EndpointOptions, SendOptions, Authorize, AuthorizeContext } from '
 export type { MessageEvent, RejectEvent, HandshakeEvent, SessionEvent, KeyUpdateEvent, SessionClosedEvent, UnconfirmedEvent, EndpointEvents } from './endpoint/events.js';
 export type { EndpointStats, EndpointQueues } from './endpoint/stats.js';
 export type { MetricsOptions } from './endpoint/metrics.js';
-export type { Transport, FrameHandler, InboundFrame, TransportStatus } from './transport/transport.js';
+export type { Transport, FrameHandler, InboundFrame, TransportStatus, GroupFrameHandler } from './transport/transport.js';
+export type { Group, GroupOptions } from './endpoint/groups.js';
 export { ENDPOINT_ID_PATTERN } from './transport/transport.js';
 export { assertEndpointId } from './transport/endpoint-id.js';
 export { HopsafeError, isHopsafeError, ERROR_CODES, type ErrorCode } from './errors/index.js';

@@ -69,7 +69,7 @@ const SURFACE: Record<string, readonly string[]> = {
   '.': [
     'Authorize', 'AuthorizeContext', 'CryptoProvider', 'DEFAULT_SUITES', 'ENDPOINT_ID_PATTERN', 'ERROR_CODES',
     'Endpoint', 'EndpointEvents', 'EndpointOptions', 'EndpointQueues', 'EndpointStats', 'ErrorCode', 'FrameHandler',
-    'HandshakeEvent', 'HopsafeError', 'InboundFrame', 'KeyUpdateEvent', 'MessageEvent', 'MetricsOptions', 'PemOrDer',
+    'Group', 'GroupFrameHandler', 'GroupOptions', 'HandshakeEvent', 'HopsafeError', 'InboundFrame', 'KeyUpdateEvent', 'MessageEvent', 'MetricsOptions', 'PemOrDer',
     'RejectEvent', 'RoleAssignment', 'SUITES', 'SendOptions', 'SessionClosedEvent', 'SessionEvent', 'SessionOptions',
     'Suite', 'Transport', 'TransportStatus', 'TrustConfig', 'UnconfirmedEvent', 'VerifiedPeer', 'assertEndpointId',
     'createEndpoint', 'isHopsafeError',
