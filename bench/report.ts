@@ -280,6 +280,26 @@ export function benchmarksMarkdown(r: BenchReport): string {
   L.push('## 7. Scale', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^memory_|^sessions_|^session_state_|^responder_/)), '');
   L.push('## 8. Handshake flood', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^flood_/)), '');
   L.push('## 9. Bridge (issue 6)', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^bridge_/)), '');
+  const groupRows = by(/^groups_(aedes|mosquitto)_/).filter((x) => x.name.endsWith('_delivered_per_s'));
+  if (groupRows.length > 0) {
+    L.push(
+      '## 10. Groups: 1 → N fan-out (issue 20, SPEC 13)',
+      '',
+      'One publisher, N readers, 256 B, QoS 1, 32 messages in flight; publisher, readers (and aedes) in one process, so the delivered rate is bounded by this process\'s CPU, which also does every reader\'s decryption and verification.',
+      '',
+      '| Broker | N | Lane | Delivered msgs/s (all readers) | × plain | Broker msgs per message | Process CPU µs per message |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const b of ['aedes', 'mosquitto'])
+      for (const n of [1, 10, 100])
+        for (const lane of ['plain', 'group_nosig', 'group_sig', 'pairwise']) {
+          const k = `groups_${b}_${lane}_n${n}`;
+          if (!r.results.some((x) => x.name === `${k}_delivered_per_s`)) continue;
+          const over = lane === 'plain' ? '1' : ratioCell(r.ratios[`groups_${b}_${lane}_over_plain_n${n}`]);
+          L.push(`| ${b} | ${n} | ${lane} | ${cell(r, `${k}_delivered_per_s`)} | ${over} | ${cell(r, `${k}_broker_msgs_per_msg`)} | ${cell(r, `${k}_process_cpu_us_per_msg`)} |`);
+        }
+    L.push('', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^groups_publisher_cpu_/)), '');
+  }
   L.push('## Plots', '', '![Throughput vs payload size](bench/results/throughput.svg)', '', '![Latency CDF](bench/results/latency-cdf.svg)', '');
   return L.join('\n');
 }

@@ -16,6 +16,7 @@ import { benchE2e } from './e2e.js';
 import { benchScale } from './scale.js';
 import { benchFlood } from './flood.js';
 import { benchBridge } from './bridge.js';
+import { benchGroups } from './groups.js';
 import { benchmarksMarkdown, latencySvg, throughputSvg } from './report.js';
 
 type Bench = (c: Collector, o: BenchOptions, pki: TestPki, p: Progress) => Promise<void>;
@@ -31,6 +32,7 @@ export const BENCHMARKS: readonly (readonly [string, Bench])[] = [
   ['flood', benchFlood],
   ['e2e', (c, o, _pki, p) => benchE2e(c, o, p)],
   ['bridge', (c, o, _pki, p) => benchBridge(c, o, p)],
+  ['groups', (c, o, _pki, p) => benchGroups(c, o, p)],
 ];
 
 export interface RunOptions {

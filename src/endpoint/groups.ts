@@ -119,6 +119,8 @@ class PublisherGroup implements Group {
   private readonly holders = new Map<string, Holder>();
   /** Settles when the current epoch's key distribution settled (bounded by keyWaitMs). */
   private ready: Promise<void> = Promise.resolve();
+  /** `ready` has settled (publishes need not wait for it). */
+  private settled = true;
   /** Publishes run one after another (sequence numbers are assigned in order). */
   private chain: Promise<void> = Promise.resolve();
   /** Members waiting for a key: handed one together at the end of the turn. */
@@ -176,9 +178,14 @@ class PublisherGroup implements Group {
     } catch (e) {
       return Promise.reject(e);
     }
-    const run = this.chain.then(() => this.publishNow(data));
-    this.chain = run.catch(() => undefined);
-    return run;
+    // Sealing is serialized (sequence numbers in order, a pending key distribution first); the transport sends are
+    // not: they start in sealing order and settle independently (several frames in flight).
+    const sealed = this.chain.then(() => this.sealNext(data));
+    this.chain = sealed.then(
+      () => undefined,
+      () => undefined,
+    );
+    return sealed.then((frame) => transportGroups(this.host.transport).publishGroup(this.address, frame));
   }
 
   async close(): Promise<void> {
@@ -267,20 +274,26 @@ class PublisherGroup implements Group {
       }),
     );
     const all = Promise.all(sends).then(() => wipe(bytes));
-    this.ready = bounded(Promise.all([this.ready, all]), this.opts.keyWaitMs ?? 2000);
-    return this.ready;
+    this.settled = false;
+    const ready = bounded(Promise.all([this.ready, all]), this.opts.keyWaitMs ?? 2000);
+    this.ready = ready;
+    void ready.then(() => {
+      if (this.ready === ready) this.settled = true;
+    });
+    return ready;
   }
 
-  private async publishNow(data: Uint8Array): Promise<void> {
+  /** [SPEC 13.7] The next frame, sealed once every change of membership since the last one is distributed. */
+  private async sealNext(data: Uint8Array): Promise<Uint8Array> {
     this.assertOpen();
     this.recheck();
     if (this.sender.needsRotation(this.host.clock())) this.rotateDue = true;
     if (this.rotateDue || this.joining.size > 0) await this.flush();
-    else await this.ready;
+    else if (!this.settled) await this.ready;
     this.assertOpen();
     const frame = this.sender.seal(data);
     this.host.counters.sent++;
-    await transportGroups(this.host.transport).publishGroup(this.address, frame);
+    return frame;
   }
 
   private assertOpen(): void {
