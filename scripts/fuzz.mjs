@@ -20,6 +20,8 @@ const CASES = {
   decodeAck: 100_000,
   decodeBatch: 100_000,
   decodeRecordHeader: 200_000,
+  decodeGroupControl: 100_000,
+  'group.open': 100_000,
   'session.open': 200_000,
   respond: 50_000,
   complete: 50_000,

@@ -14,6 +14,7 @@ export const GROUP_ID_LENGTH = 16;
 /** [SPEC 13.3] byte 0, group id, epoch, a 1-byte sequence number. */
 export const MIN_GROUP_HEADER = 1 + GROUP_ID_LENGTH + 2 + 1;
 /** [SPEC 13.1] Group names: 1–128 characters, no control characters. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the pattern excludes exactly the control characters
 export const GROUP_NAME_PATTERN = /^[^\u0000-\u001f\u007f]{1,128}$/;
 /** [SPEC 13.4] Largest GroupControl (a GroupKey with a 16 KiB certificate). */
 export const MAX_GROUP_CONTROL = 20 * 1024;

@@ -457,7 +457,7 @@ export class GroupManager {
         signer = this.host.provider.importPublicKey(cert.spki);
       }
       const now = this.host.clock();
-      if (!m.receiver || !m.receiver.install(key, signer, now)) {
+      if (!m.receiver?.install(key, signer, now)) {
         m.receiver?.destroy();
         m.receiver = new GroupReceiver({ provider: this.host.provider, key, ...(signer ? { signerKey: signer } : {}), graceMs: this.host.graceMs });
       }
@@ -467,7 +467,10 @@ export class GroupManager {
       this.host.reject(e, peer);
       return;
     }
-    if (m.subscribed) return this.settled(m);
+    if (m.subscribed) {
+      this.settled(m);
+      return;
+    }
     const t = transportGroups(this.host.transport);
     m.subscribed = true;
     t.subscribeGroup(m.address, (bytes) => this.onGroupFrame(m.address, bytes)).then(

@@ -95,7 +95,7 @@ test('[SPEC 13.9, 8.3] RabbitMQ (AMQP topic exchange): 1 publisher → 3 members
   const frames: Uint8Array[] = [];
   await ch.consume(q.queue, (m) => void (m && frames.push(new Uint8Array(m.content))), { noAck: true });
   try {
-    await scenario((id) => amqpTransport({ url, exchange, queuePrefix: exchange, durable: false }), () => frames.length, () => frames);
+    await scenario(() => amqpTransport({ url, exchange, queuePrefix: exchange, durable: false }), () => frames.length, () => frames);
   } finally {
     for (const id of ['der', ...MEMBERS]) await ch.deleteQueue(`${exchange}.${id}`).catch(() => undefined);
     await ch.deleteExchange(exchange).catch(() => undefined);

@@ -157,3 +157,26 @@ test('[SPEC 10.5, 13.7] a member whose certificate is revoked (updateTrust) is r
     await c.close();
   }
 });
+
+test('[SPEC 13.1, 13.7, 10.4] a role that ceases to be valid removes its member before the next message', async () => {
+  let now = Date.now();
+  const c = await cast(['der', 'op', 'eng'], {
+    clock: () => now,
+    roles: { der: ['VIEWER'], op: [{ role: 'OPERATOR', notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) }], eng: ['OPERATOR'] },
+  });
+  try {
+    const g = await c.eps.der!.group('setpoints', { roles: ['OPERATOR'] });
+    await c.eps.op!.join('der', 'setpoints');
+    await c.eps.eng!.join('der', 'setpoints');
+    await g.publish(utf8('while valid'));
+    await until(() => c.inbox.op!.length === 1 && c.inbox.eng!.length === 1);
+    now += 2 * 3_600_000; // op's OPERATOR role has expired
+    await g.publish(utf8('after expiry'));
+    await until(() => c.inbox.eng!.length === 2);
+    await c.hub.drain();
+    assert.deepEqual(c.inbox.op!.map(text), ['while valid']);
+    assert.deepEqual(g.members(), ['eng']);
+  } finally {
+    await c.close();
+  }
+});

@@ -5,6 +5,7 @@ import type { MessageEvent, RejectEvent } from '../../src/endpoint/events.js';
 import { createMemoryHub, type MemoryHub } from '../../src/bindings/memory.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { createTestPki } from '../../src/testing/index.js';
+import type { RoleSpec } from '../../src/pki/roles.js';
 
 export interface Cast {
   readonly hub: MemoryHub;
@@ -20,7 +21,7 @@ export async function cast(
   opts: Partial<Omit<EndpointOptions, 'id' | 'identity' | 'trust' | 'transport'>> & {
     perEndpoint?: Record<string, Partial<EndpointOptions>>;
     transport?: (id: string) => Transport;
-    roles?: Record<string, string[]>;
+    roles?: Record<string, readonly (string | RoleSpec)[]>;
   } = {},
 ): Promise<Cast> {
   const hub = createMemoryHub();
