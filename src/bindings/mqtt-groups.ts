@@ -1,7 +1,8 @@
 /**
- * Group addresses on MQTT: a group frame travels on `{prefix}/~g/{address}`. `~` is not in the endpoint-id alphabet
+ * Group addresses on MQTT: a group frame travels on `{prefix}/~g/{publisherId}/{groupId}` (the address is `{publisherId}/{groupId}`). `~` is not in the endpoint-id alphabet
  * (SPEC 8.1), so no inbox `{prefix}/{to}/{from}` is ever a group topic and no inbox filter `{prefix}/{self}/+` matches
- * one. Same QoS as the inbox, never retained; the persistent session keeps the subscription across reconnects.
+ * one. Same QoS as the inbox, never retained; the persistent session keeps the subscription across reconnects. A broker
+ * ACL can pin group publishing to the publisher: `pattern write {prefix}/~g/%c/#`.
  * [SPEC 8.2, 13.9]
  */
 import type { IPublishPacket, MqttClient } from 'mqtt';

@@ -23,8 +23,9 @@ export function assertPrefix(prefix: unknown): string {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what MQTT forbids in a topic (MQTT 5 §4.7.3)
     !/[+#\u0000]/.test(prefix) &&
     !prefix.startsWith('$') &&
-    prefix.split('/').every((level) => level.length > 0);
-  if (!ok) throw new HopsafeError('ERR_CONFIG', `MQTT topic prefix must be 1-${MAX_PREFIX_LENGTH} chars of non-empty levels without +, #, NUL or a leading $ (got ${JSON.stringify(prefix)})`);
+    // [SPEC 13.9] a level beginning with '~' is reserved for group addresses
+    prefix.split('/').every((level) => level.length > 0 && !level.startsWith('~'));
+  if (!ok) throw new HopsafeError('ERR_CONFIG', `MQTT topic prefix must be 1-${MAX_PREFIX_LENGTH} chars of non-empty levels without +, #, NUL, a leading $ or a level beginning with ~ (got ${JSON.stringify(prefix)})`);
   return prefix;
 }
 

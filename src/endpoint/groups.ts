@@ -41,7 +41,7 @@ export interface GroupOptions {
 /** What `endpoint.group` returns. */
 export interface Group {
   readonly name: string;
-  /** Group id, hex (the group address). */
+  /** The group address: `{publisherId}/{groupId in hex}` (SPEC 13.9). */
   readonly address: string;
   /** Seals `data` once and publishes it once on the group address. */
   publish(data: Uint8Array): Promise<void>;
@@ -136,7 +136,7 @@ class PublisherGroup implements Group {
     private readonly onClose: () => void,
   ) {
     const groupId = computeGroupId(host.provider, host.id, name);
-    this.address = toHex(groupId);
+    this.address = `${host.id}/${toHex(groupId)}`;
     const protection = opts.protection ?? host.protection;
     const sourceAuth = opts.sourceAuth ?? 'signature';
     this.sender = new GroupSender({
@@ -346,7 +346,7 @@ export class GroupManager {
     if (m?.receiver && m.subscribed) return Promise.resolve();
     if (!m) {
       const groupId = computeGroupId(this.host.provider, publisher, name);
-      m = { publisher, name, address: toHex(groupId), groupId, receiver: undefined, roles: [], waiters: [], timer: undefined, subscribed: false };
+      m = { publisher, name, address: `${publisher}/${toHex(groupId)}`, groupId, receiver: undefined, roles: [], waiters: [], timer: undefined, subscribed: false };
       this.joined.set(k, m);
       this.byAddress.set(m.address, m);
     }
@@ -448,7 +448,7 @@ export class GroupManager {
       return;
     }
     try {
-      if (toHex(key.groupId) !== m.address) throw new HopsafeError('ERR_WRONG_PEER', `key for another group than ${name} of ${peer}`);
+      if (toHex(key.groupId) !== toHex(m.groupId)) throw new HopsafeError('ERR_WRONG_PEER', `key for another group than ${name} of ${peer}`);
       let signer: PublicKeyHandle | undefined;
       if (key.sourceAuth === 'signature') {
         const cert = parseCertificate(key.signer as Uint8Array);

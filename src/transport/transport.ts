@@ -50,8 +50,8 @@ export interface Transport {
   /** Inbound frames dropped by the transport itself (every shipped binding has it). [SPEC 8.9] */
   inboundStats?(): InboundStats;
   /**
-   * [SPEC 13.9] Group addresses (optional: a transport without them carries no groups). `address` is a group id in
-   * lower-case hex; the binding maps it to a topic / routing key that no inbox can ever have. Frames published on
+   * [SPEC 13.9] Group addresses (optional: a transport without them carries no groups). `address` is
+   * `{publisherId}/{groupId in lower-case hex}`; the binding maps it to a topic / routing key that no inbox can ever have. Frames published on
    * it reach every subscriber; `onFrame` gets them in arrival order, with no sender (the frame names its group).
    */
   subscribeGroup?(address: string, onFrame: GroupFrameHandler): Promise<void>;
@@ -63,8 +63,8 @@ export interface Transport {
 /** Called for every frame on a subscribed group address. */
 export type GroupFrameHandler = (bytes: Uint8Array) => void | Promise<void>;
 
-/** [SPEC 13.9] A group address: 32 lower-case hex digits (a 16-byte group id). */
-export const GROUP_ADDRESS_PATTERN = /^[0-9a-f]{32}$/;
+/** [SPEC 13.9] A group address: the publisher's endpoint id, '/', and the 16-byte group id as 32 lower-case hex digits. */
+export const GROUP_ADDRESS_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}\/[0-9a-f]{32}$/;
 /** [SPEC 13.9] The topic level / routing-key word before a group address: '~' is never in an endpoint id (SPEC 8.1). */
 export const GROUP_LEVEL = '~g';
 

@@ -75,7 +75,7 @@ test('[SPEC 13.9, 8.2] Mosquitto: 1 publisher → 3 members, one broker message 
   spy.on('message', (topic, payload) => {
     if (topic.startsWith(`${prefix}/~g/`)) frames.push(new Uint8Array(payload));
   });
-  await spy.subscribeAsync(`${prefix}/~g/+`, { qos: 1 });
+  await spy.subscribeAsync(`${prefix}/~g/#`, { qos: 1 });
   try {
     await scenario((id) => mqttTransport({ url, prefix, clientId: `${prefix}-${id}`, unsubscribeOnClose: true, mqttOptions: { clean: true } }), () => frames.length, () => frames);
   } finally {
@@ -91,7 +91,7 @@ test('[SPEC 13.9, 8.3] RabbitMQ (AMQP topic exchange): 1 publisher → 3 members
   const ch = await conn.createChannel();
   await ch.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
   const q = await ch.assertQueue('', { exclusive: true });
-  await ch.bindQueue(q.queue, exchange, '~g.*');
+  await ch.bindQueue(q.queue, exchange, '~g.#');
   const frames: Uint8Array[] = [];
   await ch.consume(q.queue, (m) => void (m && frames.push(new Uint8Array(m.content))), { noAck: true });
   try {
