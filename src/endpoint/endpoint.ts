@@ -159,19 +159,19 @@ export class Endpoint extends TypedEmitter {
    * [SPEC 13.1] Creates a group this endpoint publishes: its members get each epoch's key over their pairwise
    * sessions, and each `publish` is sealed once and published once on the group address.
    */
-  group(name: string, options: GroupOptions = {}): Promise<Group> {
+  async group(name: string, options: GroupOptions = {}): Promise<Group> {
     this.assertOpen();
     return this.groups.group(name, options);
   }
 
   /** [SPEC 13.7] Asks `publisherId` to join its group `name`; resolves once the key is held (ERR_FORBIDDEN if refused). */
-  join(publisherId: string, name: string): Promise<void> {
+  async join(publisherId: string, name: string): Promise<void> {
     this.assertOpen();
     return this.groups.join(publisherId, name);
   }
 
   /** [SPEC 13.7] Leaves `publisherId`'s group `name`: the publisher is told and the keys are wiped. */
-  leave(publisherId: string, name: string): Promise<void> {
+  async leave(publisherId: string, name: string): Promise<void> {
     this.assertOpen();
     return this.groups.leave(publisherId, name);
   }

@@ -4,6 +4,9 @@ import { utf8 } from '../../src/bytes/index.js';
 import { isGroupFrame } from '../../src/codec/group.js';
 import { cast, text, until } from '../support/endpoints.js';
 import { rejectsWith } from '../support/pki.js';
+import { createMemoryHub } from '../../src/bindings/memory.js';
+
+const hub = createMemoryHub();
 
 const isGroupTopic = (t: string): boolean => t.startsWith('memory/~g/');
 
@@ -176,6 +179,25 @@ test('[SPEC 13.1, 13.7, 10.4] a role that ceases to be valid removes its member 
     await c.hub.drain();
     assert.deepEqual(c.inbox.op!.map(text), ['while valid']);
     assert.deepEqual(g.members(), ['eng']);
+  } finally {
+    await c.close();
+  }
+});
+
+test('[SPEC 13.9] a transport without group addresses (XMPP) carries no groups: group() and join() are ERR_UNSUPPORTED', async () => {
+  const c = await cast(['der', 'a'], {
+    transport: () => {
+      // the hub's transport stripped of its group methods, as the XMPP binding is
+      const { subscribeGroup: _s, unsubscribeGroup: _u, publishGroup: _p, ...pairwiseOnly } = hub.transport();
+      return pairwiseOnly;
+    },
+  });
+  try {
+    await rejectsWith(c.eps.der!.group('t', { members: ['a'] }), 'ERR_UNSUPPORTED');
+    await rejectsWith(c.eps.a!.join('der', 't'), 'ERR_UNSUPPORTED');
+    // pairwise still works
+    await c.eps.der!.send('a', utf8('pairwise'));
+    await until(() => c.inbox.a!.length === 1);
   } finally {
     await c.close();
   }
