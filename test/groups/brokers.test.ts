@@ -128,3 +128,29 @@ test('[SPEC 13.9, 8.3] RabbitMQ: an MQTT publisher (MQTT plugin) and AMQP member
     await conn.close();
   }
 });
+
+test('[SPEC 13.7, 8.2] aedes: a member whose connection drops catches up on reconnect (persistent session) within the epochs it holds', async () => {
+  const broker = await startBroker();
+  const memberClient = await mqtt.connectAsync(broker.url, { clientId: 'hist', clean: false, reconnectPeriod: 100 });
+  const c = await cast(['der', 'scada', 'hist'], {
+    transport: (id) => (id === 'hist' ? mqttTransport({ client: memberClient }) : mqttTransport({ url: broker.url, clientId: id })),
+  });
+  try {
+    const g = await c.eps.der!.group('t', { members: ['scada', 'hist'] });
+    await c.eps.scada!.join('der', 't');
+    await c.eps.hist!.join('der', 't');
+    await g.publish(utf8('m0'));
+    await until(() => c.inbox.hist!.length === 1, 5000);
+    const closed = new Promise((r) => memberClient.once('close', r));
+    memberClient.stream.destroy(); // the network drops; mqtt.js reconnects after 100 ms with the same session
+    await closed;
+    assert.equal(memberClient.connected, false);
+    for (let i = 1; i <= 5; i++) await g.publish(utf8(`m${i}`));
+    await until(() => c.inbox.hist!.length === 6, 10_000, 'catch-up');
+    assert.deepEqual(c.inbox.hist!.map(text), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+  } finally {
+    await c.close();
+    await memberClient.endAsync();
+    await broker.close();
+  }
+});
