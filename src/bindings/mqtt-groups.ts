@@ -95,14 +95,16 @@ export function createMqttGroups(p: MqttGroupParts) {
   };
 
   /**
-   * A publish the client received: true (and settled) when it is on a subscribed group topic. [SPEC 8.9] Oversize
+   * A publish the client received: true (and settled) when it is on a group topic subscribed here. [SPEC 8.9] Oversize
    * frames are dropped before any copy; handler calls count against the inbox's unsettled bound.
    */
   function handle(packet: IPublishPacket, done: () => void): boolean {
     const address = parseGroupTopic(p.prefix, packet.topic);
     if (address === undefined) return false;
     const h = handlers.get(address);
-    if (!h || p.closed()) {
+    // Not subscribed here: the binding's other handling decides (on an application's client, its own handler).
+    if (!h) return false;
+    if (p.closed()) {
       done();
       return true;
     }
