@@ -141,7 +141,7 @@ test('[SPEC 13.7, 8.2] aedes: a member whose connection drops catches up on reco
     await c.eps.hist!.join('der', 't');
     await g.publish(utf8('m0'));
     await until(() => c.inbox.hist!.length === 1, 5000);
-    const closed = new Promise((r) => memberClient.once('close', r));
+    const closed = new Promise<void>((r) => memberClient.once('close', () => r()));
     memberClient.stream.destroy(); // the network drops; mqtt.js reconnects after 100 ms with the same session
     await closed;
     assert.equal(memberClient.connected, false);

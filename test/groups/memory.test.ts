@@ -5,13 +5,14 @@ import { isGroupFrame } from '../../src/codec/group.js';
 import { cast, text, until } from '../support/endpoints.js';
 import { rejectsWith } from '../support/pki.js';
 import { createMemoryHub } from '../../src/bindings/memory.js';
+import { Registry } from 'prom-client';
 
 const hub = createMemoryHub();
 
 const isGroupTopic = (t: string): boolean => t.startsWith('memory/~g/');
 
 test('[SPEC 13.1, 13.3, 13.9] one publisher, three members: each message sealed once, one hub message, delivered once to each', async () => {
-  const c = await cast(['der', 'scada', 'hist', 'ana']);
+  const c = await cast(['der', 'scada', 'hist', 'ana'], { metrics: { registry: new Registry() } });
   let groupMessages = 0;
   c.hub.tap((f) => {
     if (isGroupTopic(f.topic)) groupMessages++;
@@ -30,6 +31,10 @@ test('[SPEC 13.1, 13.3, 13.9] one publisher, three members: each message sealed 
       assert.equal(c.eps[id]!.stats().groups.received, 5);
     }
     assert.equal(c.eps.der!.stats().groups.sent, 5);
+    // and as a Prometheus counter
+    const m = await c.eps.der!.metrics();
+    assert.match(m, /hopsafe_group_frames_total\{[^}]*outcome="sent"[^}]*\} 5/);
+    assert.match(await c.eps.scada!.metrics(), /hopsafe_group_frames_total\{[^}]*outcome="received"[^}]*\} 5/);
     // GroupControl never reaches the application, nor its counters.
     assert.equal(c.inbox.der!.length, 0);
     assert.equal(c.eps.der!.stats().sent, 0);
