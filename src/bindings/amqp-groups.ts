@@ -6,6 +6,7 @@
  * `amq.topic`. [SPEC 8.3, 13.9]
  */
 import { splitGroupAddress } from '../transport/group-address.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
 import { GROUP_LEVEL } from '../transport/transport.js';
 import { idToWord, prefixWords, wordToId } from './amqp-routing.js';
 
@@ -25,4 +26,9 @@ export function groupAddressFromKey(prefix: string, key: string): string | undef
   const publisher = wordToId(words[want.length + 1] as string);
   const groupId = words[want.length + 2] as string;
   return publisher !== undefined && /^[0-9a-f]{32}$/.test(groupId) ? `${publisher}/${groupId}` : undefined;
+}
+
+/** [SPEC 8.5, 13.9] Binding key of every group address of `publisher`: `[prefix.]~g.{w(publisher)}.*`. */
+export function publisherGroupsKey(prefix: string, publisher: string): string {
+  return [...prefixWords(prefix), GROUP_LEVEL, idToWord(assertEndpointId(publisher, 'publisher id')), '*'].join('.');
 }

@@ -32,7 +32,7 @@ import type { FrameHandler, GroupFrameHandler, InboundStats, Transport, Transpor
 import { logStatus, StatusEmitter } from '../transport/status.js';
 import { intOption } from '../transport/options.js';
 import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
-import { groupAddressFromKey, groupRoutingKey } from './amqp-groups.js';
+import { groupAddressFromKey, groupRoutingKey, publisherGroupsKey } from './amqp-groups.js';
 import { assertGroupSendable } from '../transport/group-address.js';
 
 /** Default largest frame: 16 MiB, well under RabbitMQ's default `max_message_size` of 128 MiB. [SPEC 8.3] */
@@ -186,6 +186,8 @@ class AmqpTransport implements Transport {
   readonly #guard: InboundGuard;
   /** [SPEC 13.9] Group addresses this endpoint's queue is bound to, with their handlers. */
   readonly #groups = new Map<string, GroupFrameHandler>();
+  /** [SPEC 8.5] publisher → handler of all its group addresses (a bridge). */
+  readonly #groupsOf = new Map<string, (address: string, bytes: Uint8Array) => void | Promise<void>>();
 
   constructor(o: AmqpTransportOptions) {
     this.#url = o.url ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -281,6 +283,7 @@ class AmqpTransport implements Transport {
       await c.assertQueue(queue, { durable: this.#durable });
       await c.bindQueue(queue, this.#exchange, bindingKey(this.#prefix, self)); // [SPEC 8.3]
       for (const a of this.#groups.keys()) await c.bindQueue(queue, this.#exchange, groupRoutingKey(this.#prefix, a)); // [SPEC 13.9]
+      for (const p of this.#groupsOf.keys()) await c.bindQueue(queue, this.#exchange, publisherGroupsKey(this.#prefix, p));
       await c.consume(queue, (msg) => this.#deliver(model, c, self, msg), { noAck: false });
     } catch (e) {
       await release();
@@ -338,7 +341,7 @@ class AmqpTransport implements Transport {
     const from = senderFromKey(this.#prefix, self, msg.fields.routingKey); // [SPEC 8.3] from = last word
     // [SPEC 13.9] Or a group frame, handed to that address's handler (acked alike).
     const address = from === undefined ? groupAddressFromKey(this.#prefix, msg.fields.routingKey) : undefined;
-    const group = address === undefined ? undefined : this.#groups.get(address);
+    const group = address === undefined ? undefined : (this.#groups.get(address) ?? this.#ofPublisher(address));
     // [SPEC 8.9] Larger than maxFrameSize: not copied, never handed to onFrame; acked in its turn below like a refused
     // frame (so the broker does not deliver it again). amqplib has already assembled the message body.
     const oversize = (from !== undefined || group !== undefined) && this.#guard.oversize(msg.content.byteLength, from);
@@ -403,6 +406,21 @@ class AmqpTransport implements Transport {
     const key = groupRoutingKey(this.#prefix, address);
     this.#groups.set(address, onFrame);
     await this.#ch?.bindQueue(`${this.#queuePrefix}.${self}`, this.#exchange, key);
+  }
+
+  /** [SPEC 8.5, 13.9] Binds this queue to every group address of `publisher` (`[prefix.]~g.{w(publisher)}.*`). */
+  async subscribeGroupsOf(publisher: string, onFrame: (address: string, bytes: Uint8Array) => void | Promise<void>): Promise<void> {
+    if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'amqp transport is closed');
+    const self = this.#self;
+    if (self === undefined) throw new HopsafeError('ERR_STATE', 'amqp transport: call open() first');
+    const key = publisherGroupsKey(this.#prefix, publisher);
+    this.#groupsOf.set(publisher, onFrame);
+    await this.#ch?.bindQueue(`${this.#queuePrefix}.${self}`, this.#exchange, key);
+  }
+
+  #ofPublisher(address: string): GroupFrameHandler | undefined {
+    const h = this.#groupsOf.get(address.slice(0, address.lastIndexOf('/')));
+    return h ? (b) => h(address, b) : undefined;
   }
 
   async unsubscribeGroup(address: string): Promise<void> {

@@ -17,6 +17,7 @@ import type { Registry } from 'prom-client';
 import { HopsafeError } from '../errors/index.js';
 import { attachBridgeMetrics, parseBridgeMetricsOptions, type BridgeMetricsOptions } from './bridge-metrics.js';
 import { applyInterceptors, type Interceptor } from '../transport/interceptor.js';
+import { forwardGroups } from './bridge-groups.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import type { InboundFrame, Transport } from '../transport/transport.js';
 
@@ -220,6 +221,24 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
     const results = await Promise.allSettled(opens);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
+    // [SPEC 8.5, 13.9] Group frames of each endpoint, from the side it lives on to the others.
+    await forwardGroups({
+      sideNames,
+      home,
+      proxies,
+      interceptors,
+      maxFrameSize: (side) => Math.min(...[...(proxies.get(side)?.values() ?? [])].map((t) => t.maxFrameSize)),
+      onForwarded: (side, n) => {
+        stats.forwarded++;
+        stats.bytes += n;
+        (perSide[side] as BridgeSideStats).forwarded++;
+      },
+      onFailed: () => void stats.failed++,
+      onDropped: () => void stats.dropped++,
+      onOversize: () => void stats.oversize++,
+      closed: () => closed,
+      log,
+    });
   } catch (e) {
     closed = true;
     await closeAll();

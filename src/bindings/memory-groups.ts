@@ -4,7 +4,8 @@
  */
 import { HopsafeError } from '../errors/index.js';
 import { applyInterceptors, type Interceptor } from '../transport/interceptor.js';
-import { assertGroupAddress, assertGroupSendable } from '../transport/group-address.js';
+import { assertGroupAddress, assertGroupSendable, splitGroupAddress } from '../transport/group-address.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
 import { GROUP_LEVEL, type GroupFrameHandler, type Transport } from '../transport/transport.js';
 
 export interface MemoryGroupsParts {
@@ -18,15 +19,21 @@ export function createMemoryGroups(parts: MemoryGroupsParts) {
   const { taps, chains, maxFrameSize } = parts;
   /** address → (subscriber id → handler) */
   const subs = new Map<string, Map<string, GroupFrameHandler>>();
+  /** publisher → (subscriber id → handler of every group address of that publisher) */
+  const bySender = new Map<string, Map<string, (address: string, bytes: Uint8Array) => void | Promise<void>>>();
 
   function publish(from: string, address: string, bytes: Uint8Array): void {
     const out = applyInterceptors({ from, to: '', topic: `memory/${GROUP_LEVEL}/${address}`, bytes: bytes.slice() }, taps);
-    for (const [to, handler] of subs.get(address) ?? []) {
+    const publisher = splitGroupAddress(address).publisher;
+    // Each receiver with a handler that is still the one subscribed when the frame is handed over.
+    const exact = [...(subs.get(address) ?? [])].map(([to, h]): [string, GroupFrameHandler, () => boolean] => [to, h, () => subs.get(address)?.get(to) === h]);
+    const wildcard = [...(bySender.get(publisher) ?? [])].map(([to, h]): [string, GroupFrameHandler, () => boolean] => [to, (b) => h(address, b), () => bySender.get(publisher)?.get(to) === h]);
+    for (const [to, handler, current] of [...exact, ...wildcard]) {
       const prev = chains.get(to) ?? Promise.resolve();
       const next = prev.then(async () => {
         await new Promise<void>((r) => setImmediate(r));
         for (const b of out) {
-          if (subs.get(address)?.get(to) !== handler) return; // unsubscribed meanwhile
+          if (!current()) return; // unsubscribed (or closed) meanwhile
           if (b.byteLength > maxFrameSize) continue; // [SPEC 8.9] a tap may inject anything
           try {
             await handler(b.slice());
@@ -44,8 +51,16 @@ export function createMemoryGroups(parts: MemoryGroupsParts) {
 
   return {
     /** The group methods of one hub transport. */
-    methods(localId: () => string | undefined, closed: () => boolean): Required<Pick<Transport, 'subscribeGroup' | 'unsubscribeGroup' | 'publishGroup'>> {
+    methods(localId: () => string | undefined, closed: () => boolean): Required<Pick<Transport, 'subscribeGroup' | 'unsubscribeGroup' | 'publishGroup' | 'subscribeGroupsOf'>> {
       return {
+        async subscribeGroupsOf(publisher, onFrame) {
+          assertEndpointId(publisher, 'publisher id');
+          const id = localId();
+          if (closed() || id === undefined) throw new HopsafeError(closed() ? 'ERR_CLOSED' : 'ERR_STATE', 'memory transport not open');
+          let m = bySender.get(publisher);
+          if (!m) bySender.set(publisher, (m = new Map()));
+          m.set(id, onFrame);
+        },
         async subscribeGroup(address, onFrame) {
           assertGroupAddress(address);
           const id = localId();
@@ -70,6 +85,7 @@ export function createMemoryGroups(parts: MemoryGroupsParts) {
     /** A transport closed: its subscriptions end. */
     closeTransport(id: string | undefined): void {
       if (id === undefined) return;
+      for (const m of bySender.values()) m.delete(id);
       for (const [a, m] of subs) {
         m.delete(id);
         if (m.size === 0) subs.delete(a);

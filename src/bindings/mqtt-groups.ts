@@ -8,7 +8,8 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
-import { assertGroupAddress, assertGroupSendable } from '../transport/group-address.js';
+import { assertGroupAddress, assertGroupSendable, splitGroupAddress } from '../transport/group-address.js';
+import { assertEndpointId } from '../transport/endpoint-id.js';
 import type { InboundGuard, UnsettledBound } from '../transport/inbound.js';
 import { GROUP_ADDRESS_PATTERN, GROUP_LEVEL, type GroupFrameHandler, type Transport } from '../transport/transport.js';
 
@@ -40,6 +41,18 @@ export interface MqttGroupParts {
 
 export function createMqttGroups(p: MqttGroupParts) {
   const handlers = new Map<string, GroupFrameHandler>();
+  /** [SPEC 8.5] publisher → handler of all its group addresses (a bridge). */
+  const bySender = new Map<string, (address: string, bytes: Uint8Array) => void | Promise<void>>();
+
+  function subscribe(c: MqttClient, topic: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      c.subscribe(topic, { qos: p.qos }, (err, granted) => {
+        if (err) return reject(new HopsafeError('ERR_TRANSPORT', `subscribe to ${topic} failed: ${err.message}`, { cause: err }));
+        if ((granted ?? []).some((g) => g.qos >= 128)) return reject(new HopsafeError('ERR_FORBIDDEN', `broker refused the subscription to ${topic}`));
+        resolve();
+      });
+    });
+  }
 
   function ready(): MqttClient {
     if (p.closed()) throw new HopsafeError('ERR_CLOSED', 'mqtt transport is closed');
@@ -48,19 +61,23 @@ export function createMqttGroups(p: MqttGroupParts) {
     return c;
   }
 
-  const methods: Required<Pick<Transport, 'subscribeGroup' | 'unsubscribeGroup' | 'publishGroup'>> = {
+  const methods: Required<Pick<Transport, 'subscribeGroup' | 'unsubscribeGroup' | 'publishGroup' | 'subscribeGroupsOf'>> = {
     subscribeGroup(address, onFrame) {
       try {
         const c = ready();
         const topic = groupTopic(p.prefix, address);
         handlers.set(address, onFrame);
-        return new Promise<void>((resolve, reject) => {
-          c.subscribe(topic, { qos: p.qos }, (err, granted) => {
-            if (err) return reject(new HopsafeError('ERR_TRANSPORT', `subscribe to ${topic} failed: ${err.message}`, { cause: err }));
-            if ((granted ?? []).some((g) => g.qos >= 128)) return reject(new HopsafeError('ERR_FORBIDDEN', `broker refused the subscription to ${topic}`));
-            resolve();
-          });
-        });
+        return subscribe(c, topic);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    subscribeGroupsOf(publisher, onFrame) {
+      try {
+        const c = ready();
+        assertEndpointId(publisher, 'publisher id');
+        bySender.set(publisher, onFrame);
+        return subscribe(c, `${p.prefix}/${GROUP_LEVEL}/${publisher}/+`);
       } catch (e) {
         return Promise.reject(e);
       }
@@ -101,7 +118,9 @@ export function createMqttGroups(p: MqttGroupParts) {
   function handle(packet: IPublishPacket, done: () => void): boolean {
     const address = parseGroupTopic(p.prefix, packet.topic);
     if (address === undefined) return false;
-    const h = handlers.get(address);
+    const exact = handlers.get(address);
+    const all = exact ? undefined : bySender.get(splitGroupAddress(address).publisher);
+    const h: GroupFrameHandler | undefined = exact ?? (all ? (b) => all(address, b) : undefined);
     // Not subscribed here: the binding's other handling decides (on an application's client, its own handler).
     if (!h) return false;
     if (p.closed()) {

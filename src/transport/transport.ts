@@ -58,6 +58,8 @@ export interface Transport {
   unsubscribeGroup?(address: string): Promise<void>;
   /** Publishes one frame on a group address; resolves as `send` does. */
   publishGroup?(address: string, bytes: Uint8Array): Promise<void>;
+  /** [SPEC 8.5, 13.9] Every group address of `publisher` (a bridge forwarding that publisher's groups); `onFrame` gets the address. */
+  subscribeGroupsOf?(publisher: string, onFrame: (address: string, bytes: Uint8Array) => void | Promise<void>): Promise<void>;
 }
 
 /** Called for every frame on a subscribed group address. */
