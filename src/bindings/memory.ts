@@ -13,6 +13,7 @@ import type { FrameHandler, InboundStats, Transport } from '../transport/transpo
 
 export type { Interceptor, InterceptedFrame } from '../transport/interceptor.js';
 
+/** Options of {@link createMemoryHub}. */
 export interface MemoryHubOptions {
   /** Largest frame carried (default 1 MiB): `send` refuses larger ones, and larger frames a tap injects are dropped. [SPEC 8.9] */
   readonly maxFrameSize?: number;
@@ -20,6 +21,11 @@ export interface MemoryHubOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * [SPEC 8.6] An in-process message hub: every transport it hands out can send to every other one by endpoint id.
+ * Frames are delivered asynchronously, in order per receiver, with no broker, persistence or reconnects; taps play
+ * the hostile intermediary of the tests.
+ */
 export interface MemoryHub {
   /** A new transport attached to this hub. */
   transport(): Transport;
@@ -33,6 +39,16 @@ export interface MemoryHub {
   inboundStats(): InboundStats;
 }
 
+/**
+ * [SPEC 8.6] Creates an in-process hub for tests, demos and examples (one process, no network).
+ *
+ * @example
+ * ```ts
+ * const hub = createMemoryHub();
+ * const alice = await createEndpoint({ id: 'alice', identity, trust, transport: hub.transport() });
+ * hub.tap((frame) => [frame.bytes, frame.bytes]); // an intermediary that duplicates every frame
+ * ```
+ */
 export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   const maxFrameSize = options.maxFrameSize ?? 1024 * 1024;
   const log = options.logger?.child({ transport: 'memory' });

@@ -33,6 +33,10 @@ const MQTT_PACKET_ALLOWANCE = 1024;
 /** Largest MQTT packet (remaining length) minus room for the fixed header and topic. */
 const MQTT_HARD_LIMIT = 268_435_455 - MQTT_PACKET_ALLOWANCE;
 
+/**
+ * Options of `mqttTransport`: the broker (`url`, or an existing mqtt.js `client`), the topic prefix, QoS, the
+ * MQTT session and the bounds of SPEC 8.2 and 8.9. Only `url` (or `client`) is required.
+ */
 export interface MqttTransportOptions {
   /**
    * `mqtt://`, `mqtts://`, `ws://` or `wss://` URL of the broker (TLS for `mqtts://` and `wss://`). Required unless

@@ -41,6 +41,11 @@ function issuerNamesOf(issuer: Tlv): Uint8Array[] {
   return readGeneralNames(first, 'v2Form issuerName').directoryNames;
 }
 
+/**
+ * [SPEC 10.4] Parses one DER RFC 5755 attribute certificate (at most 16 KiB) carrying IEC 62351-8 RoleInformation:
+ * holder, issuer names, validity and the DER role values; ERR_MALFORMED on anything that is not strict DER of one.
+ * Neither the signature nor the holder is checked here (the trust store does, SPEC 10.4).
+ */
 export function parseAttributeCertificate(der: Uint8Array): ParsedAttributeCert {
   if (der.length > MAX_AC_SIZE) throw new HopsafeError('ERR_MALFORMED', 'attribute certificate too large');
   try {

@@ -8,6 +8,10 @@ import { ID_CE_AUTHORITY_KEY_ID, ID_CE_CRL_NUMBER, ID_CE_CRL_REASON, ID_CE_ISSUE
 
 export const MAX_CRL_SIZE = 1 << 20;
 
+/**
+ * [SPEC 10.5] An X.509 CRL read by the strict DER reader, as {@link parseCrl} returns it. Parsing does not check its
+ * signature or its issuer: the trust store does when it uses the CRL.
+ */
 export interface ParsedCrl {
   readonly der: Uint8Array;
   readonly fingerprint: string;
@@ -63,6 +67,10 @@ function reasonOf(exts: Tlv, unsupported: string[]): number | undefined {
   return reason;
 }
 
+/**
+ * [SPEC 10.5] Parses one DER CRL (RFC 5280 §5, at most 1 MiB); ERR_MALFORMED on anything that is not strict DER of a
+ * CRL. The signature is not verified here.
+ */
 export function parseCrl(der: Uint8Array): ParsedCrl {
   if (der.length > MAX_CRL_SIZE) throw new HopsafeError('ERR_MALFORMED', `CRL larger than ${MAX_CRL_SIZE} bytes`);
   try {

@@ -18,6 +18,9 @@ export const PREDEFINED_ROLES = {
   SECAUD: 5,
   RBACMNT: 6,
 } as const;
+/**
+ * [SPEC 10.4] Name of an IEC 62351-8 predefined role: VIEWER, OPERATOR, ENGINEER, INSTALLER, SECADM, SECAUD, RBACMNT.
+ */
 export type PredefinedRole = keyof typeof PREDEFINED_ROLES;
 
 const NAME_BY_ID = new Map<number, string>(Object.entries(PREDEFINED_ROLES).map(([k, v]) => [v, k]));
@@ -25,12 +28,18 @@ export const ROLE_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 export const DEFAULT_AOR = 'hopsafe';
 export const ROLE_DEFINITION = 'IEC62351-8';
 
+/**
+ * [SPEC 10.4] A role to put into a certificate's RoleInformation (issuing, `encodeRoleInformation`), as
+ * `parseRoleSpec` reads it from text such as `OPERATOR` or `myrole=-7`.
+ */
 export interface RoleSpec {
   /** A predefined name (VIEWER…RBACMNT) or a custom name; custom roles need `roleId`. */
   readonly role: string;
   /** Required for custom roles (−32768…−1 recommended, 7…32767 are reserved by IEC 62351-8); ignored for predefined names. */
   readonly roleId?: number;
+  /** Start of the role's own validity; without it the role inherits its certificate's. */
   readonly notBefore?: Date;
+  /** End of the role's own validity; without it the role inherits its certificate's. */
   readonly notAfter?: Date;
   /** Area of responsibility (default "hopsafe"). */
   readonly aor?: string;

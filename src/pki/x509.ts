@@ -67,6 +67,11 @@ export interface SubjectNames {
   readonly endpointIds: readonly string[];
 }
 
+/**
+ * [SPEC 10.1] An X.509 certificate read by the strict DER reader, as {@link parseCertificate} returns it: the fields
+ * path validation, name binding and roles use. Parsing checks structure only: nothing here says the certificate is
+ * trusted.
+ */
 export interface ParsedCert extends SubjectNames {
   readonly der: Uint8Array;
   /** Hex SHA-256 of `der`. */
