@@ -1,6 +1,8 @@
 /**
  * hopsafe — end-to-end secure sessions across untrusted brokers and bridges.
  * Public entry point: endpoint API, Transport interface, errors, suites.
+ *
+ * @module hopsafe
  */
 export { createEndpoint } from './endpoint/endpoint.js';
 /** An endpoint, as `createEndpoint` returns it (its constructor takes internal parts: not public). */

@@ -8,6 +8,8 @@
  * `injector` (with the broker: `f => broker.inject(f)`), or wrap the endpoints' transports with
  * `wrapTransport` (the adversary then calls the receiver's handler directly). Without either, such a
  * frame rides along with the next frame the intermediary carries on that route.
+ *
+ * @module hopsafe/adversary
  */
 import type { Interceptor, InterceptedFrame } from '../transport/interceptor.js';
 import type { FrameHandler, Transport } from '../transport/transport.js';

@@ -69,11 +69,16 @@ export type AdversaryAction =
   /** Extra frames made up by the adversary, delivered before/after the original or instead of it. */
   | {
       readonly kind: 'inject';
+      /** Makes the extra frame(s) from the frame that triggered the rule. */
       readonly make: (frame: InterceptedFrame, ctx: InjectionContext) => Uint8Array | readonly Uint8Array[];
       readonly position?: 'before' | 'after' | 'replace';
     }
   /** Any rewrite: return bytes to replace, null to drop, undefined to pass. */
-  | { readonly kind: 'rewrite'; readonly fn: (bytes: Uint8Array, frame: InterceptedFrame) => Uint8Array | null | undefined }
+  | {
+      readonly kind: 'rewrite';
+      /** Gets each selected frame's bytes; its result decides the frame's fate. */
+      readonly fn: (bytes: Uint8Array, frame: InterceptedFrame) => Uint8Array | null | undefined;
+    }
   /** [SPEC 5.5] Replace the suite list of a ClearToken1 (HS_INIT offer or HS_RESP selection), keeping its signature. */
   | { readonly kind: 'downgrade'; readonly suites: readonly number[] }
   /** Only count (and record) the frame. */

@@ -20,6 +20,8 @@
  * - Hop-by-hop TLS with an `amqps://` URL and `tls` (CA, client certificate and key, servername); broker credentials
  *   in the URL or, better, as `username`/`password`. An application that already has an amqplib connection passes it
  *   as `connection`: hopsafe opens its own channel on it and never closes the connection.
+ *
+ * @module hopsafe/amqp
  */
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { requirePeer } from '../transport/peer-dependency.js';

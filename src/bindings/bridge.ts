@@ -11,6 +11,8 @@
  * (`unroutable`): this both stops spoofing a remote id and prevents forwarding loops.
  * The inbound handler settles only after the outbound `send` settled, so with acknowledging transports (AMQP,
  * MQTT QoS 1) the source is acked only once the target broker took the frame.
+ *
+ * @module hopsafe/bridge
  */
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';

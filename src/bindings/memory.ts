@@ -2,6 +2,8 @@
  * In-process transport hub (`hopsafe/memory`): for tests, the demo and examples. Frames are
  * delivered asynchronously and in order per sender→receiver pair, like a broker. `tap` lets a
  * test play a hostile intermediary. [SPEC 8.6]
+ *
+ * @module hopsafe/memory
  */
 import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';

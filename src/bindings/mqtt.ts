@@ -7,6 +7,8 @@
  * (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`, `username`, `password`), see {@link MqttTransportOptions.mqttOptions}.
  * They protect the hop to the broker; the hopsafe session on top is end-to-end and does not depend on them.
  * An application that already has an MqttClient passes it as `client` (see {@link MqttTransportOptions.client}).
+ *
+ * @module hopsafe/mqtt
  */
 import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import { requirePeer } from '../transport/peer-dependency.js';

@@ -16,6 +16,8 @@
  *   resumed: the server keeps our presence and @xmpp/client re-sends the stanzas the server had not acked. If
  *   the session cannot be resumed, those unacked frames are sent again on the new session (at-least-once; the
  *   session layer discards duplicates).
+ *
+ * @module hopsafe/xmpp
  */
 import type { Client, ClientOptions, Element } from '@xmpp/client';
 import { assertPeerInstalled, importPeer } from '../transport/peer-dependency.js';
@@ -59,7 +61,10 @@ export interface XmppClientHandle {
   /**
    * The client's current socket (null while not connected); `destroy()` breaks the stream as a network failure would.
    */
-  readonly socket: { destroy(error?: Error): void } | null;
+  readonly socket: {
+    /** Destroys the socket (as a network failure would). */
+    destroy(error?: Error): void;
+  } | null;
   /** XEP-0198 state: `enabled` once the server accepted stream management. */
   readonly streamManagement: { readonly enabled: boolean };
 }

@@ -3,6 +3,8 @@
  * external server. Every client publish runs through the adversary and the taps before it is
  * routed, so tests can watch, drop, replace, duplicate and inject frames the way a hostile
  * broker could. [SPEC 8.2]
+ *
+ * @module hopsafe/broker
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,8 @@
-/** `hopsafe/pki`: certificate validation, identities, IEC 62351-8 roles and RBAC policy. [SPEC 10] */
+/**
+ * `hopsafe/pki`: certificate validation, identities, IEC 62351-8 roles and RBAC policy. [SPEC 10]
+ *
+ * @module hopsafe/pki
+ */
 export type { PemOrDer, TrustConfig, RoleAssignment, VerifiedPeer, VerifyRequest, PeerVerifier, LocalIdentity } from './types.js';
 export { createTrustStore, DEFAULT_ACCEPTED_EKUS, type TrustStore, type TrustStoreOptions, type TrustUpdate, type TrustWarning } from './trust-store.js';
 export { loadIdentity, validateOwn, loadPrivateKey, type LoadIdentityOptions } from './identity.js';

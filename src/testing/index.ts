@@ -2,6 +2,8 @@
  * `hopsafe/testing`: a throw-away PKI for tests, with a helper for every broken case the
  * validator must refuse. Generation is synchronous and fast (P-256 by default; RSA keys are
  * pooled because RSA key generation is slow). [SPEC 10.6]
+ *
+ * @module hopsafe/testing
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
