@@ -19,8 +19,8 @@ export interface InboundFrame {
 export type FrameHandler = (frame: InboundFrame) => void | Promise<void>;
 
 /**
- * Connection state a transport reports through `onStatus`. While `disconnected` or `reconnecting`, `send` queues up
- * to the transport's `maxQueue` frames (SPEC 8.10); `closed` is final.
+ * Connection state a transport reports through `onStatus`. While it is not connected, the network bindings hold up
+ * to `maxQueue` frames for after the reconnect (SPEC 8.10); `closed` is final.
  */
 export type TransportStatus = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 
