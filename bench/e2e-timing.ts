@@ -156,7 +156,9 @@ export interface AddedLatency {
 /** Joins the two sides on the publisher stamp each payload carries. */
 export function combineAdded(pub: SideSamples, sub: SideSamples): AddedLatency {
   const byStamp = new Map<number, number>();
-  pub.stamps.forEach((s, i) => byStamp.set(s, pub.ns[i] ?? Number.NaN));
+  pub.stamps.forEach((s, i) => {
+    byStamp.set(s, pub.ns[i] ?? Number.NaN);
+  });
   const sumUs: number[] = [];
   sub.stamps.forEach((s, i) => {
     const p = byStamp.get(s);

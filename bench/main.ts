@@ -17,23 +17,20 @@ const USAGE = `usage: npm run bench -- [--quick] [--out FILE] [--only NAME,...] 
   --quiet        no progress bar
   --render FILE  only regenerate BENCHMARKS.md and the plots (next to FILE) from a results file`;
 
+const OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  out: { type: 'string' },
+  only: { type: 'string' },
+  scale: { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+  render: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  let args;
+  let args: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: false }>>['values'];
   try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        quick: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        only: { type: 'string' },
-        scale: { type: 'string' },
-        quiet: { type: 'boolean', default: false },
-        render: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    args = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
   } catch (e) {
     console.error(`bench: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
     return 2;
@@ -70,5 +67,5 @@ export async function run(argv: string[]): Promise<number> {
 
 // Entry point: `npm run bench -- …` (or `node --import tsx bench/main.ts …`).
 if (/[\\/]bench[\\/]main\.(ts|js)$/.test(process.argv[1] ?? '')) {
-  run(process.argv.slice(2)).then((code) => (process.exitCode = code));
+  void run(process.argv.slice(2)).then((code) => (process.exitCode = code));
 }

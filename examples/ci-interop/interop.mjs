@@ -136,7 +136,7 @@ async function phase(name) {
 
 const deadline = setTimeout(() => {
   fail(`not done within ${values.timeout} s`);
-  finish();
+  void finish();
 }, timeoutMs);
 
 let finished = false;

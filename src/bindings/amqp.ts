@@ -419,11 +419,10 @@ class AmqpTransport implements Transport {
 
   #publish(ch: ConfirmChannel, p: PendingSend): void {
     const onConfirm = (err: unknown): void => {
-      if (err === null || err === undefined) return p.resolve();
-      if (this.#closed) return p.reject(new HopsafeError('ERR_CLOSED', 'amqp transport closed before the broker confirmed'));
-      if (err instanceof Error && err.message === 'message nacked')
-        return p.reject(new HopsafeError('ERR_TRANSPORT', 'amqp: broker nacked the frame'));
-      this.#retry.push(p); // channel lost before the confirm: publish again after reconnecting
+      if (err === null || err === undefined) p.resolve();
+      else if (this.#closed) p.reject(new HopsafeError('ERR_CLOSED', 'amqp transport closed before the broker confirmed'));
+      else if (err instanceof Error && err.message === 'message nacked') p.reject(new HopsafeError('ERR_TRANSPORT', 'amqp: broker nacked the frame'));
+      else this.#retry.push(p); // channel lost before the confirm: publish again after reconnecting
     };
     try {
       ch.publish(

@@ -21,6 +21,7 @@ export function assertPrefix(prefix: unknown): string {
     typeof prefix === 'string' &&
     prefix.length > 0 &&
     prefix.length <= MAX_PREFIX_LENGTH &&
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what MQTT forbids in a topic (MQTT 5 §4.7.3)
     !/[+#\u0000]/.test(prefix) &&
     !prefix.startsWith('$') &&
     prefix.split('/').every((level) => level.length > 0);

@@ -149,14 +149,20 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     },
     published(packet, _client, callback) {
       const more = extras.get(packet);
-      if (!more) return callback(null);
+      if (!more) {
+        callback(null);
+        return;
+      }
       extras.delete(packet);
       const topic = packet.topic;
       const qos = packet.qos;
       let i = 0;
       const next = (): void => {
         const payload = more[i++];
-        if (payload === undefined || broker.closed) return callback(null);
+        if (payload === undefined || broker.closed) {
+          callback(null);
+          return;
+        }
         broker.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, () => next());
       };
       next();

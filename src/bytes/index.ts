@@ -20,6 +20,16 @@ export function equal(a: Uint8Array, b: Uint8Array): boolean {
   return timingSafeEqual(a, b);
 }
 
+/**
+ * Equality of PUBLIC values (session ids read from a frame header): a plain loop, no native call. Never for
+ * secrets or tags: use `equal`.
+ */
+export function samePublicBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 

@@ -339,7 +339,7 @@ export class KitParty {
       this.record({ kind: 'unreadable', code: 'ERR_UNKNOWN_SESSION', type: 'record' });
       return;
     }
-    let ds;
+    let ds: ReturnType<typeof s.open>;
     try {
       ds = s.open(bytes, Date.now());
     } catch (e) {

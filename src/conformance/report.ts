@@ -7,6 +7,7 @@ import type { RunReport } from './runner.js';
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 /** XML 1.0 allows no control characters but tab, LF and CR. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters XML 1.0 forbids in text
 const xmlText = (s: string): string => esc(s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '?'));
 
 export function junitXml(r: RunReport): string {

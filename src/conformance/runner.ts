@@ -4,7 +4,7 @@
  */
 import { compileGlob } from '../pki/glob.js';
 import { HopsafeError } from '../errors/index.js';
-import { CaseEnv, CaseFailure, GROUPS, type CaseReport, type ConformanceCase, type RunState } from './case.js';
+import { CaseEnv, CaseFailure, GROUPS, type CaseReport, type CaseResult, type ConformanceCase, type RunState } from './case.js';
 import { ALL_CASES } from './cases/index.js';
 import { createKitPki, type KitPki } from './kit-pki.js';
 import { loadVendorPki } from './vendor-pki.js';
@@ -95,7 +95,7 @@ async function runOne(c: ConformanceCase, wire: Wire, kit: KitPki, o: RunOptions
   wire.begin();
   const t0 = Date.now();
   let timer: NodeJS.Timeout | undefined;
-  let result;
+  let result: CaseResult;
   try {
     result = await Promise.race([
       c.run(env),

@@ -154,9 +154,32 @@ export function spkiKeyObject(spki: Uint8Array, check?: (parsed: SpkiKey['parsed
   } catch (e) {
     throw new HopsafeError('ERR_MALFORMED', 'public key is not a valid SubjectPublicKeyInfo', { cause: e });
   }
-  const entry: SpkiKey = { parsed, key, description: describe(key) };
+  const description = describeScreened(parsed, key);
+  descriptions.set(key, description);
+  const entry: SpkiKey = { parsed, key, description };
   spkiKeys.set(id, entry);
   return entry;
+}
+
+/**
+ * What a loaded public key is, from its screening where that says enough: asking the KeyObject
+ * (asymmetricKeyDetails) caches a details object and a curve-name string on it, ≈ 130 bytes for every peer key an
+ * endpoint keeps. One shared description per curve.
+ */
+const ED25519: KeyDescription = Object.freeze({ type: 'ed25519' });
+const EC_BY_CURVE = new Map<string, KeyDescription>();
+function describeScreened(parsed: SpkiKey['parsed'], key: KeyObject): KeyDescription {
+  if (parsed.type === 'ed25519') return ED25519;
+  if (parsed.type !== 'ec') return describe(key);
+  let d = EC_BY_CURVE.get(parsed.curve);
+  if (!d) EC_BY_CURVE.set(parsed.curve, (d = Object.freeze({ type: 'ec', namedCurve: parsed.curve })));
+  return d;
+}
+const descriptions = new WeakMap<KeyObject, KeyDescription>();
+
+/** The description of a public KeyObject: the one recorded when `spkiKeyObject` loaded it, else asked of the key. */
+export function keyDescription(key: KeyObject): KeyDescription {
+  return descriptions.get(key) ?? describe(key);
 }
 
 /** [SPEC 4.3] An EC key's curve must have a signature algorithm: ERR_UNSUPPORTED before any range check, as in noble. */
@@ -218,6 +241,23 @@ function checkAead(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array): void {
 }
 
 /**
+ * [SPEC 7.1] AEAD seal written into `out` at `off`: ciphertext, then the 16-byte tag. GCM and ChaCha20-Poly1305 are
+ * stream modes: `update` returns the whole ciphertext and `final` nothing (node allows no cipher reuse, so the
+ * per-record cost is one createCipheriv; every copy but the one into `out` is avoided).
+ */
+function sealInto(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, off: number): void {
+  checkAead(alg, key, nonce);
+  if (out.length - off < plaintext.length + AEAD_TAG_LENGTH) throw new HopsafeError('ERR_INPUT', 'AEAD output too short');
+  const c = createCipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+  c.setAAD(aad); // (plaintextLength is needed for CCM only)
+  const body = c.update(plaintext);
+  out.set(body, off);
+  const fin = c.final();
+  if (fin.length > 0) out.set(fin, off + body.length);
+  out.set(c.getAuthTag(), off + plaintext.length);
+}
+
+/**
  * [SPEC 4.4] The default {@link CryptoProvider}, on node:crypto (OpenSSL); ML-KEM-768 comes from @noble/post-quantum
  * (Node 20's OpenSSL has none). brainpoolP256r1 is supported only where the OpenSSL build offers the curve
  * (`supportsGroup` tells). One instance can serve any number of endpoints.
@@ -251,18 +291,11 @@ export function createNodeProvider(): CryptoProvider {
       return out;
     },
     aeadSeal(alg, key, nonce, plaintext, aad) {
-      checkAead(alg, key, nonce);
-      const c = createCipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
-      c.setAAD(aad, { plaintextLength: plaintext.length });
-      const body = c.update(plaintext);
-      const fin = c.final();
-      const tag = c.getAuthTag();
-      const out = new Uint8Array(body.length + fin.length + tag.length);
-      out.set(body, 0);
-      out.set(fin, body.length);
-      out.set(tag, body.length + fin.length);
+      const out = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH);
+      sealInto(alg, key, nonce, plaintext, aad, out, 0);
       return out;
     },
+    aeadSealInto: sealInto,
     aeadOpen(alg, key, nonce, sealed, aad) {
       checkAead(alg, key, nonce);
       if (sealed.length < AEAD_TAG_LENGTH) return null;
@@ -270,7 +303,7 @@ export function createNodeProvider(): CryptoProvider {
       try {
         const d = createDecipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
         d.setAuthTag(sealed.subarray(ctLen));
-        d.setAAD(aad, { plaintextLength: ctLen });
+        d.setAAD(aad); // (plaintextLength is needed for CCM only)
         const body = d.update(sealed.subarray(0, ctLen));
         const fin = d.final();
         return fin.length === 0 ? asBytes(body) : concat(body, fin);

@@ -96,6 +96,12 @@ export interface CryptoProvider {
 
   /** Returns ciphertext || 16-byte tag. */
   aeadSeal(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  /**
+   * Optional: `aeadSeal` written into `out` at `offset` (plaintext.length + 16 bytes) instead of a new array, so a
+   * record is sealed in place in its frame (one allocation and one copy less per record). `aad` may be a view of `out`
+   * before `offset`. Providers without it are called through `aeadSeal`.
+   */
+  aeadSealInto?(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, offset: number): void;
   /** Verifies the tag before releasing anything; returns null on any failure (one failure, no oracle). */
   aeadOpen(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
 

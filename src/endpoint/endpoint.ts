@@ -292,7 +292,7 @@ export class Endpoint extends TypedEmitter {
       // A record for an idle peer is handled at once: its processing is synchronous, so it neither waits behind
       // the rest of the batch the transport is parsing nor can be overtaken.
       slot.inboundDepth++;
-      this.handle(slot, bytes, undefined, arrivedAt);
+      void this.handle(slot, bytes, undefined, arrivedAt); // 'sync': the machine answers at once, no promise
       slot.inboundDepth--;
       this.forgetIfIdle(slot);
       return IDLE;

@@ -63,10 +63,7 @@ export interface EndpointOptions {
   readonly classify?: (data: Uint8Array, ctx: { peer: string; direction: 'send' | 'receive' }) => { type?: string; topic?: string };
   /** ClearToken1 timestamps must be within ± this many ms. Default 30 000. */
   readonly freshnessWindowMs?: number;
-  /**
-   * [SPEC 5.4] How long a handshake this endpoint started waits for its response before the messages queued for it
-   * fail with ERR_TIMEOUT; also how long a replacement session waits for the peer's proof (SPEC 5.9). Default 10 000.
-   */
+  /** A handshake not completed within this many ms fails (ERR_TIMEOUT) and queued messages are reported. Default 10 000. */
   readonly handshakeTimeoutMs?: number;
   /** Messages waiting for a session per peer before `send` fails with ERR_QUEUE_FULL. Default 1000. */
   readonly maxQueuedPerPeer?: number;
@@ -76,20 +73,28 @@ export interface EndpointOptions {
   readonly handshakesPerSecond?: number;
   /** The same per sender id (burst 4). Default 10/s. */
   readonly handshakesPerSecondPerPeer?: number;
-  /**
-   * [SPEC 5.7] Peers (transport senders) the endpoint keeps state for at once; beyond, handshakes and sends to new
-   * peers fail with ERR_HANDSHAKE_LIMIT. Default 100 000.
-   */
+  /** Peers in the table (a session, a handshake, queued messages or outcomes owed); past it a new peer is refused with ERR_HANDSHAKE_LIMIT. Default 100 000. */
   readonly maxPeers?: number;
-  /**
-   * Record-layer limits of every session: grace period, automatic key update, held frames (see {@link SessionOptions}).
-   */
+  /** [SPEC 5.7] A pending HS_INIT is sent again this often until it is answered. Default 1000 ms. */
+  readonly handshakeRetryMs?: number;
+  /** [SPEC 5.7] Signature checks per second at arrival of HS_INITs from peers that authenticated before. Default 2000. */
+  readonly knownPeerChecksPerSecond?: number;
+  /** [SPEC 3.6] Unauthenticated HS_ALERT hints sent per second, all peers together. Default 100. */
+  readonly alertsPerSecond?: number;
+  /** [SPEC 3.6] How long a live session waits for an authenticated answer to a probe before re-opening. Default 1000 ms. */
+  readonly probeTimeoutMs?: number;
+  /** [SPEC 5.10] No session lasts longer (it also ends at the earliest notAfter on the peer's path). Default 86 400 000 ms (24 h). */
+  readonly maxSessionLifetimeMs?: number;
+  /** [SPEC 7.3] Bytes of frames held ahead of their key update, all sessions together. Default 8 388 608 (8 MiB). */
+  readonly maxHeldBytes?: number;
+  /** Session tuning: key-update grace, automatic key updates, held-frame bounds (SPEC 7.2, 7.3, 7.5). */
   readonly session?: Partial<SessionOptions>;
   /**
    * [SPEC 7.6] End-to-end acknowledgements. As a receiver, an ACK goes back after `every` DATA records
    * (default and at most 32) or `delayMs` (default 20) after the first unacknowledged one. As a sender, up to
    * `track` messages per peer (default 1024; 0 = off) are remembered until acknowledged; those that are not
-   * within `timeoutMs` (default 30 000), or whose session ends first, are reported (`unconfirmed` event).
+   * within `timeoutMs` (default 30 000), or whose session ends first, are reported (`unconfirmed` event); one the
+   * peer's ACKs show as a gap for `gapMs` (default 500) is reported as ERR_NOT_CONFIRMED without waiting for the timeout.
    */
   readonly acks?: { readonly every?: number; readonly delayMs?: number; readonly track?: number; readonly timeoutMs?: number; readonly gapMs?: number };
   /**

@@ -4,7 +4,7 @@
  * curve. SEC1 is converted to PKCS#8 here, once, so every provider sees one key form. A key in any other form is
  * refused with the command that converts it; no key bytes ever appear in a message.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { decodePem, PEM_MAX_LENGTH } from '../codec/pem.js';
 import type { PemOrDer } from './types.js';
@@ -38,7 +38,7 @@ export function privateKeyPkcs8(input: PemOrDer): Uint8Array {
 
 /** SEC1 ECPrivateKey (RFC 5915) with a named curve → PKCS#8, through OpenSSL's own decoder. */
 function sec1ToPkcs8(der: Uint8Array): Uint8Array {
-  let key;
+  let key: KeyObject;
   try {
     key = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'sec1' });
   } catch (e) {

@@ -7,7 +7,7 @@
 import * as asn1js from 'asn1js';
 import { sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
-import { spkiKeyObject } from '../crypto/node.js';
+import { keyDescription, spkiKeyObject } from '../crypto/node.js';
 import { children, oid, seq, tlv, TAG, type Tlv } from './der.js';
 import { HASH_OIDS, ID_MGF1, SIG } from './oids.js';
 
@@ -96,12 +96,11 @@ export function signatureSpec(algId: Tlv): SpecResult {
 /** Why a public key may not be used to verify (or be certified for) hopsafe signatures; undefined when fine. */
 export function keyProblem(key: KeyObject | undefined): string | undefined {
   if (!key) return 'key type not supported';
-  const t = key.asymmetricKeyType;
-  const d = key.asymmetricKeyDetails ?? {};
-  if (t === 'ec') return d.namedCurve === 'prime256v1' || d.namedCurve === 'secp384r1' ? undefined : `EC curve ${d.namedCurve ?? '?'} is not accepted`;
-  if (t === 'ed25519') return undefined;
-  if (t === 'rsa' || t === 'rsa-pss') return (d.modulusLength ?? 0) >= 2048 ? undefined : `RSA key of ${d.modulusLength ?? 0} bits (minimum 2048)`;
-  return `key type ${t ?? '?'} is not accepted`;
+  const d = keyDescription(key);
+  if (d.type === 'ec') return d.namedCurve === 'prime256v1' || d.namedCurve === 'secp384r1' ? undefined : `EC curve ${d.namedCurve || '?'} is not accepted`;
+  if (d.type === 'ed25519') return undefined;
+  if (d.type === 'rsa') return d.modulusLength >= 2048 ? undefined : `RSA key of ${d.modulusLength} bits (minimum 2048)`;
+  return `key type ${d.name} is not accepted`;
 }
 
 /**

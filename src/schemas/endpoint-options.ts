@@ -4,6 +4,31 @@ import { ENDPOINT_ID_PATTERN } from '../transport/transport.js';
 import { SUITES } from '../crypto/suites.js';
 import { BATCH_MAX_RECORDS } from '../codec/batch.js';
 
+/**
+ * The defaults of createEndpoint's plain-data options, in one place: the schema below applies them, and
+ * test/schemas/endpoint-options-source.test.ts checks that EndpointOptions' doc comments state these values and that
+ * the interface and the schema have the same options.
+ */
+export const ENDPOINT_DEFAULTS = {
+  protection: 'confidentiality',
+  freshnessWindowMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  maxQueuedPerPeer: 1000,
+  maxConcurrentHandshakes: 64,
+  handshakesPerSecond: 500,
+  handshakesPerSecondPerPeer: 10,
+  maxPeers: 100_000,
+  handshakeRetryMs: 1000,
+  knownPeerChecksPerSecond: 2000,
+  alertsPerSecond: 100,
+  probeTimeoutMs: 1000,
+  maxSessionLifetimeMs: 86_400_000,
+  maxHeldBytes: 8 * 1024 * 1024,
+  acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000, gapMs: 500 },
+  coalesce: { maxRecords: 32, maxBytes: 16_384, maxDelayUs: 20, minInFlight: 16 },
+} as const;
+const D = ENDPOINT_DEFAULTS;
+
 const pemOrDer = z.union([z.string().min(1), z.instanceof(Uint8Array)]);
 const protection = z.enum(['integrity', 'confidentiality']);
 const suiteName = z.enum(SUITES.map((s) => s.name) as [string, ...string[]]);
@@ -18,47 +43,47 @@ export const endpointConfigSchema = z.object({
   }),
   // [SPEC 10.5] 'require': a peer whose issuers' CRLs are missing or cannot be validated is refused.
   crlMode: z.enum(['if-present', 'require']).optional(),
-  protection: protection.default('confidentiality'),
+  protection: protection.default(D.protection),
   // [SPEC 5.5] Default: only the mode this endpoint requests (no downgrade by a peer or a broker).
   acceptProtection: z.array(protection).min(1).optional(),
   suites: z.array(suiteName).min(1).max(16).optional(),
-  freshnessWindowMs: z.number().int().positive().max(3_600_000).default(30_000),
-  handshakeTimeoutMs: z.number().int().positive().default(10_000),
-  maxQueuedPerPeer: z.number().int().positive().default(1000),
-  maxConcurrentHandshakes: z.number().int().positive().default(64),
-  handshakesPerSecond: z.number().positive().default(500),
-  handshakesPerSecondPerPeer: z.number().positive().default(10),
-  maxPeers: z.number().int().positive().default(100_000),
+  freshnessWindowMs: z.number().int().positive().max(3_600_000).default(D.freshnessWindowMs),
+  handshakeTimeoutMs: z.number().int().positive().default(D.handshakeTimeoutMs),
+  maxQueuedPerPeer: z.number().int().positive().default(D.maxQueuedPerPeer),
+  maxConcurrentHandshakes: z.number().int().positive().default(D.maxConcurrentHandshakes),
+  handshakesPerSecond: z.number().positive().default(D.handshakesPerSecond),
+  handshakesPerSecondPerPeer: z.number().positive().default(D.handshakesPerSecondPerPeer),
+  maxPeers: z.number().int().positive().default(D.maxPeers),
   // [SPEC 5.7] A pending HS_INIT is sent again this often until answered.
-  handshakeRetryMs: z.number().int().positive().default(1000),
+  handshakeRetryMs: z.number().int().positive().default(D.handshakeRetryMs),
   // [SPEC 5.7] Signature checks per second at arrival of HS_INITs from peers that authenticated before.
-  knownPeerChecksPerSecond: z.number().positive().default(2000),
+  knownPeerChecksPerSecond: z.number().positive().default(D.knownPeerChecksPerSecond),
   // [SPEC 3.6] Unauthenticated HS_ALERT hints sent per second, all peers together.
-  alertsPerSecond: z.number().positive().default(100),
+  alertsPerSecond: z.number().positive().default(D.alertsPerSecond),
   // [SPEC 3.6] How long a live session waits for an authenticated answer to a probe before re-opening.
-  probeTimeoutMs: z.number().int().positive().default(1000),
+  probeTimeoutMs: z.number().int().positive().default(D.probeTimeoutMs),
   // [SPEC 5.10] No session lasts longer (it also ends at the earliest notAfter on the peer's path).
-  maxSessionLifetimeMs: z.number().int().positive().default(86_400_000),
+  maxSessionLifetimeMs: z.number().int().positive().default(D.maxSessionLifetimeMs),
   // [SPEC 7.3] Bytes of frames held ahead of their key update, all sessions together.
-  maxHeldBytes: z.number().int().nonnegative().default(8 * 1024 * 1024),
+  maxHeldBytes: z.number().int().nonnegative().default(D.maxHeldBytes),
   // [SPEC 7.6] End-to-end acknowledgements.
   acks: z
     .object({
-      every: z.number().int().min(1).max(32).default(32),
-      delayMs: z.number().int().nonnegative().max(1000).default(20),
-      track: z.number().int().nonnegative().max(1_000_000).default(1024),
-      timeoutMs: z.number().int().positive().default(30_000),
+      every: z.number().int().min(1).max(32).default(D.acks.every),
+      delayMs: z.number().int().nonnegative().max(1000).default(D.acks.delayMs),
+      track: z.number().int().nonnegative().max(1_000_000).default(D.acks.track),
+      timeoutMs: z.number().int().positive().default(D.acks.timeoutMs),
       // [SPEC 7.6] A gap the peer's ACKs show for this long makes the record ERR_NOT_CONFIRMED.
-      gapMs: z.number().int().nonnegative().max(60_000).default(500),
+      gapMs: z.number().int().nonnegative().max(60_000).default(D.acks.gapMs),
     })
     .prefault({}),
   // [SPEC 3.7] Records sealed in the same event-loop turn share a transport message (BATCH frame).
   coalesce: z
     .object({
-      maxRecords: z.number().int().min(1).max(BATCH_MAX_RECORDS).default(32),
-      maxBytes: z.number().int().min(64).default(16_384),
-      maxDelayUs: z.number().int().nonnegative().max(1_000_000).default(20),
-      minInFlight: z.number().int().nonnegative().max(1_000_000).default(16),
+      maxRecords: z.number().int().min(1).max(BATCH_MAX_RECORDS).default(D.coalesce.maxRecords),
+      maxBytes: z.number().int().min(64).default(D.coalesce.maxBytes),
+      maxDelayUs: z.number().int().nonnegative().max(1_000_000).default(D.coalesce.maxDelayUs),
+      minInFlight: z.number().int().nonnegative().max(1_000_000).default(D.coalesce.minInFlight),
     })
     .prefault({}),
   session: z

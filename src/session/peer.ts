@@ -6,7 +6,7 @@
  * 7.6, 8.1, 8.7, 8.8]
  */
 import { HopsafeError, isHopsafeError, ERROR_CODES, type ErrorCode } from '../errors/index.js';
-import { concat, equal, toHex, wipe } from '../bytes/index.js';
+import { concat, equal, samePublicBytes, toHex, wipe } from '../bytes/index.js';
 import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameByte, frameType, FrameType, isRecordFrame } from '../codec/frame.js';
 import { decodeBatch } from '../codec/batch.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
@@ -68,6 +68,12 @@ interface Probe {
 }
 
 const NO_ACTIONS: readonly PeerAction[] = Object.freeze([]);
+/**
+ * What an idle machine holds instead of its own empty arrays (≈ 32 bytes each per peer on an endpoint with many):
+ * frozen, so a push that bypassed `act`/`enqueue` would throw instead of sharing state between peers.
+ */
+const NO_OUT = Object.freeze([]) as unknown as PeerAction[];
+const NO_QUEUE = Object.freeze([]) as unknown as Queued[];
 
 export class PeerMachine {
   private session: Session | undefined;
@@ -75,7 +81,7 @@ export class PeerMachine {
   private previous: { session: Session; retireAt: number } | undefined;
   private candidate: Candidate | undefined;
   private pending: Pending | undefined;
-  private queue: Queued[] = [];
+  private queue: Queued[] = NO_QUEUE;
   private epochAlerted: number | undefined;
   private probe: Probe | undefined;
   private lastProbeAt: number | undefined;
@@ -83,7 +89,7 @@ export class PeerMachine {
   private ackDueAt: number | undefined;
   private initsInFlight = 0;
   private closed = false;
-  private out: PeerAction[] = [];
+  private out: PeerAction[] = NO_OUT;
   private armedAt: number | undefined;
   private armedKeep = false;
 
@@ -152,7 +158,7 @@ export class PeerMachine {
     }
     if (this.queue.length >= this.env.limits.maxQueued)
       throw new HopsafeError('ERR_QUEUE_FULL', `more than ${this.env.limits.maxQueued} messages waiting for ${this.id}`);
-    this.queue.push({ data, confirm, early: false, resolve: settle.resolve, reject: settle.reject });
+    this.enqueue({ data, confirm, early: false, resolve: settle.resolve, reject: settle.reject });
     if (!this.pending && !this.candidate) this.startHandshake(now);
     return this.drain(now);
   }
@@ -257,7 +263,7 @@ export class PeerMachine {
     } else if (this.pending && now >= this.pending.retryAt) {
       // [SPEC 5.7] Sent again unchanged: a responder verifies it once (same random) and ignores the copies.
       this.pending.retryAt = now + this.env.limits.handshakeRetryMs;
-      this.out.push({ type: 'transmit', frame: this.pending.frame, record: false, onFailed: () => undefined });
+      this.act({ type: 'transmit', frame: this.pending.frame, record: false, onFailed: () => undefined });
     }
     if (this.candidate && now >= this.candidate.expiresAt) {
       // [SPEC 5.9] The initiator never proved its keys: the candidate and its early data go; the session stays.
@@ -324,9 +330,9 @@ export class PeerMachine {
     this.ackDueAt = undefined;
     this.probe = undefined;
     this.closed = true;
+    if (this.armedAt !== undefined) this.act({ type: 'timer', at: undefined, keepAlive: false });
     const out = this.out;
-    this.out = [];
-    if (this.armedAt !== undefined) out.push({ type: 'timer', at: undefined, keepAlive: false });
+    this.out = NO_OUT;
     return out;
   }
 
@@ -337,7 +343,7 @@ export class PeerMachine {
     // [SPEC 7.5, 7.2] Automatic key update before the limits are reached; the peer is asked to update too.
     if (session.needsKeyUpdate(now)) this.keyUpdate(session, true, now);
     this.sealData(session, data, confirm, settle, now, (frame, onSent, onFailed) =>
-      this.out.push({ type: 'transmit', frame, record: true, onSent, onFailed }),
+      this.act({ type: 'transmit', frame, record: true, onSent, onFailed }),
     );
   }
 
@@ -365,12 +371,12 @@ export class PeerMachine {
   private keyUpdate(session: Session, requestUpdate: boolean, now: number): void {
     const frame = session.keyUpdate(now, requestUpdate);
     this.env.counters.keyUpdates.sent++;
-    this.out.push({ type: 'key-update', direction: 'send', epoch: session.sendEpoch });
+    this.act({ type: 'key-update', direction: 'send', epoch: session.sendEpoch });
     this.record(frame);
   }
 
   private record(frame: Uint8Array): void {
-    this.out.push({ type: 'transmit', frame, record: true, onFailed: noop });
+    this.act({ type: 'transmit', frame, record: true, onFailed: noop });
   }
 
   private startHandshake(now: number): void {
@@ -392,24 +398,24 @@ export class PeerMachine {
     // response confirms it, SPEC 7.6). It stays queued until the handshake completes, in case a simultaneous open
     // makes us send it again (SPEC 5.8).
     const onSent = early && !early.confirm ? early.resolve : noop;
-    this.out.push({ type: 'transmit', frame: r.frame, record: false, onSent, handshake: true });
+    this.act({ type: 'transmit', frame: r.frame, record: false, onSent, handshake: true });
   }
 
   private failQueue(e: unknown): void {
     const err = isHopsafeError(e) ? e : new HopsafeError('ERR_TRANSPORT', 'transport failed', { cause: e });
     const q = this.queue;
-    this.queue = [];
+    this.queue = NO_QUEUE;
     for (const m of q) m.reject(err);
   }
 
   private flushQueue(session: Session, now: number): void {
     const q = this.queue;
-    this.queue = [];
+    this.queue = NO_QUEUE;
     for (const m of q) {
       if (m.early) {
         // Delivered inside our ClearToken1; the peer's signed response is its acknowledgement (SPEC 7.6).
         this.env.counters.sent++;
-        if (this.env.limits.acks.track > 0) this.out.push({ type: 'outcome', code: undefined, items: m.confirm ? [{ data: m.data, settle: m }] : [{ data: m.data }] });
+        if (this.env.limits.acks.track > 0) this.act({ type: 'outcome', code: undefined, items: m.confirm ? [{ data: m.data, settle: m }] : [{ data: m.data }] });
         continue;
       }
       try {
@@ -483,7 +489,7 @@ export class PeerMachine {
       this.env.index.add(toHex(r.session.id), this.id);
       const challenge = r.session.keyUpdate(now, true);
       this.env.counters.keyUpdates.sent++;
-      this.out.push({ type: 'transmit', frame: responseFrame(r.token, challenge), record: false, onFailed: noop });
+      this.act({ type: 'transmit', frame: responseFrame(r.token, challenge), record: false, onFailed: noop });
       return;
     }
     this.install(r.session, 'responder', now);
@@ -493,9 +499,9 @@ export class PeerMachine {
     if (first && this.allowed(r.session, 'send', first.data, now)) {
       this.queue.splice(this.queue.indexOf(first), 1);
       this.sealData(r.session, first.data, first.confirm, first, now, (record, onSent, onFailed) =>
-        this.out.push({ type: 'transmit', frame: responseFrame(r.token, record), record: false, onSent, onFailed }),
+        this.act({ type: 'transmit', frame: responseFrame(r.token, record), record: false, onSent, onFailed }),
       );
-    } else this.out.push({ type: 'transmit', frame: responseFrame(r.token, undefined), record: false, onFailed: noop });
+    } else this.act({ type: 'transmit', frame: responseFrame(r.token, undefined), record: false, onFailed: noop });
     this.flushQueue(r.session, now);
   }
 
@@ -531,7 +537,7 @@ export class PeerMachine {
 
   private hint(sessionId: Uint8Array, code: ErrorCode, now: number): void {
     if (!this.env.alerts.allow(this.id, toHex(sessionId), code, now)) return;
-    this.out.push({ type: 'transmit', frame: encodeHandshakeAlert(sessionId, code), record: false, onFailed: noop });
+    this.act({ type: 'transmit', frame: encodeHandshakeAlert(sessionId, code), record: false, onFailed: noop });
   }
 
   private onHandshakeAlert(bytes: Uint8Array, now: number): void {
@@ -570,7 +576,7 @@ export class PeerMachine {
     }
     let ds: Delivery[];
     try {
-      ds = session.open(bytes, now);
+      ds = session.open(bytes, now, header);
     } catch (e) {
       // [SPEC 7.3] The key update that opens the peer's next epoch never came: say so once, under our own (still
       // working) send direction, so the peer sends it again.
@@ -605,7 +611,7 @@ export class PeerMachine {
           break;
         case 'key-update':
           this.env.counters.keyUpdates.received++;
-          this.out.push({ type: 'key-update', direction: 'receive', epoch: d.epoch });
+          this.act({ type: 'key-update', direction: 'receive', epoch: d.epoch });
           // [SPEC 7.2] Answered with requestUpdate = false (no ping-pong).
           if (d.requestUpdate && this.session === session) this.keyUpdate(session, false, now);
           break;
@@ -650,7 +656,7 @@ export class PeerMachine {
       return;
     }
     this.env.counters.received++;
-    this.out.push({ type: 'deliver', data, roles });
+    this.act({ type: 'deliver', data, roles });
   }
 
   /** [SPEC 8.7, 10.4] The hook and policy over the roles valid now; a hook that throws refuses. */
@@ -687,8 +693,12 @@ export class PeerMachine {
   // ------------------------------------------------------------ the session table of this peer
 
   private sessionFor(sessionId: Uint8Array): Session | undefined {
-    for (const s of [this.session, this.previous?.session, this.candidate?.session]) if (s && equal(s.id, sessionId)) return s;
-    return undefined;
+    const s = this.session;
+    if (s && samePublicBytes(s.id, sessionId)) return s;
+    const p = this.previous?.session;
+    if (p && samePublicBytes(p.id, sessionId)) return p;
+    const c = this.candidate?.session;
+    return c && samePublicBytes(c.id, sessionId) ? c : undefined;
   }
 
   private usesSessionId(sessionId: Uint8Array): boolean {
@@ -715,7 +725,7 @@ export class PeerMachine {
     this.expiresAt = Math.min(session.peer.notAfter.getTime(), now + this.env.limits.maxSessionLifetimeMs);
     this.env.index.add(toHex(session.id), this.id);
     this.env.counters.handshakes.completed++;
-    this.out.push({ type: 'session', role, suite: session.suite.name, protection: session.protection });
+    this.act({ type: 'session', role, suite: session.suite.name, protection: session.protection });
   }
 
   /** [SPEC 5.10] An expired session ends; the next send opens a new one. */
@@ -743,7 +753,7 @@ export class PeerMachine {
     this.expiresAt = Infinity;
     this.probe = undefined;
     this.ackDueAt = undefined;
-    this.out.push({ type: 'session-closed', reason });
+    this.act({ type: 'session-closed', reason });
   }
 
   private abandonPending(): void {
@@ -754,6 +764,16 @@ export class PeerMachine {
 
   // ------------------------------------------------------------ plumbing
 
+  private act(a: PeerAction): void {
+    if (this.out === NO_OUT) this.out = [a];
+    else this.out.push(a);
+  }
+
+  private enqueue(m: Queued): void {
+    if (this.queue === NO_QUEUE) this.queue = [m];
+    else this.queue.push(m);
+  }
+
   private confirmations(): Confirmations {
     this.confirm ??= new Confirmations(this.env.limits.acks);
     return this.confirm;
@@ -762,13 +782,13 @@ export class PeerMachine {
   private outcomes(fill: (out: Outcome[]) => void): void {
     const list: Outcome[] = [];
     fill(list);
-    for (const o of list) this.out.push({ type: 'outcome', code: o.code, items: o.items });
+    for (const o of list) this.act({ type: 'outcome', code: o.code, items: o.items });
     if (this.confirm?.size === 0) this.confirm = undefined; // an empty tracker holds nothing
   }
 
   private rejected(e: unknown): void {
     const error = isHopsafeError(e) ? e : new HopsafeError('ERR_MALFORMED', 'unexpected failure', { cause: e });
-    this.out.push({ type: 'reject', error });
+    this.act({ type: 'reject', error });
   }
 
   /** The actions gathered, with the timer moved to the earliest deadline when it changed. */
@@ -779,11 +799,11 @@ export class PeerMachine {
     if (at !== this.armedAt || keepAlive !== this.armedKeep) {
       this.armedAt = at;
       this.armedKeep = keepAlive;
-      this.out.push({ type: 'timer', at, keepAlive });
+      this.act({ type: 'timer', at, keepAlive });
     }
     if (this.out.length === 0) return NO_ACTIONS as PeerAction[];
     const out = this.out;
-    this.out = [];
+    this.out = NO_OUT;
     return out;
   }
 

@@ -25,7 +25,8 @@ export function tagLength(ctx: RecordContext): number {
 
 /** [SPEC 7.1] The nonce of record `seq`: a fresh array (the IV, read from `iv` at `off`, is not modified). */
 export function nonceFor(iv: Uint8Array, seq: number, off = 0): Uint8Array {
-  const n = new Uint8Array(iv.subarray(off, off + AEAD_NONCE_LENGTH));
+  // Uint8Array's slice (a copy) even when `iv` is a Buffer, whose slice is a view: the IV must never be written.
+  const n = Uint8Array.prototype.slice.call(iv, off, off + AEAD_NONCE_LENGTH);
   const hi = Math.floor(seq / 2 ** 32);
   const lo = seq >>> 0;
   n[4] = (n[4] as number) ^ (hi >>> 24);
@@ -98,8 +99,11 @@ function seal(ctx: RecordContext, k: KeyRef, type: FrameType, sessionId: Uint8Ar
     frame.set(payload, hl);
     frame.set(ctx.provider.hmac(ctx.suite.hash, k.key, frame.subarray(0, hl + payload.length)), hl + payload.length);
   } else {
-    const sealed = ctx.provider.aeadSeal(ctx.suite.aead, k.key, nonceFor(k.iv, seq, k.ivOff), payload, header);
-    frame.set(sealed, hl);
+    const nonce = nonceFor(k.iv, seq, k.ivOff);
+    const p = ctx.provider;
+    // Sealed in place in the frame when the provider can (no intermediate ciphertext array).
+    if (p.aeadSealInto) p.aeadSealInto(ctx.suite.aead, k.key, nonce, payload, header, frame, hl);
+    else frame.set(p.aeadSeal(ctx.suite.aead, k.key, nonce, payload, header), hl);
   }
   return frame;
 }

@@ -256,7 +256,7 @@ test('[SPEC 8.3] reconnect after the socket dies: re-declares, queued sends go o
   await inb.wait(1);
 
   allowConnect = false;
-  const stream = (models[0]?.connection as unknown as { stream: Socket }).stream;
+  const stream = (models[0]!.connection as unknown as { stream: Socket }).stream;
   stream.destroy(new Error('simulated network failure'));
   while (!statuses.includes('reconnecting')) await sleep(10);
   // While down: sends queue up to maxQueue, then ERR_QUEUE_FULL.

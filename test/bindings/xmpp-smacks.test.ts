@@ -36,7 +36,7 @@ test('[SPEC 8.4] with stream management a killed socket is resumed: unacked fram
   while (atB.length < 1) await sleep(5);
   assert.equal(handle?.streamManagement.enabled, true, 'stream management negotiated');
   let resumed = 0;
-  (handle?.streamManagement as unknown as EventEmitter).on('resumed', () => resumed++);
+  (handle!.streamManagement as unknown as EventEmitter).on('resumed', () => resumed++);
 
   // Write frames and kill the socket in the same tick: some never reach the server.
   const sends = [1, 2, 3, 4, 5].map((i) => a.send('bob', Uint8Array.of(i)));

@@ -117,7 +117,9 @@ before(
     scratchProject(mqttOnly, info.filename, ['mqtt']);
 
     // 3. the README's snippets, compiled under strict + skipLibCheck false, and a CommonJS user
-    readmeSnippets(readFileSync(join(ROOT, 'README.md'), 'utf8')).forEach((s, n) => writeFileSync(join(app, `snippet-${n}.ts`), s));
+    readmeSnippets(readFileSync(join(ROOT, 'README.md'), 'utf8')).forEach((s, n) => {
+      writeFileSync(join(app, `snippet-${n}.ts`), s);
+    });
     writeFileSync(join(app, 'require.cts'), "import hopsafe = require('hopsafe');\nconsole.log(typeof hopsafe.createEndpoint, hopsafe.ERROR_CODES.length > 0);\n");
     writeFileSync(
       join(app, 'tsconfig.json'),

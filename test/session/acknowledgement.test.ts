@@ -139,8 +139,8 @@ test('[SPEC 7.6] AckTracker: confirmed ⊆ accepted; records 64 below an acknowl
         }
         if ((seq + 1) % every === 0 && w.highest >= 0) {
           const r = t.ack(session, [{ epoch: 0, highest: w.highest, accepted: acceptedMap(w.highest, (s) => w.has(s)) }], 0);
-          r.confirmed.forEach((s) => confirmed.add(s));
-          r.notConfirmed.forEach((s) => notConfirmed.add(s));
+          for (const s of r.confirmed) confirmed.add(s);
+          for (const s of r.notConfirmed) notConfirmed.add(s);
           lastAckedTop = w.highest;
         }
       }

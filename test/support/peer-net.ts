@@ -150,7 +150,7 @@ export class PeerNet {
     const n = this.must(f.to);
     const m = n.machine(f.from);
     if (frameKind(f.bytes) === 'init') {
-      let init;
+      let init: ReturnType<typeof m.screenInit>;
       try {
         init = m.screenInit(f.bytes, this.now);
       } catch (e) {

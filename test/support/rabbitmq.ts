@@ -122,6 +122,7 @@ export async function startTlsRabbitmq(files: TlsFiles, opts: { bootTimeoutMs?: 
   // Its own process group: rabbitmq-server (sh) runs erl as a child, and a last-resort SIGKILL must reach both.
   const child = spawn(bin, [], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(ids ?? {}) });
   let out = '';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the colour codes removed here
   const collect = (d: Buffer): void => void (out += d.toString().replace(/\x1b\[[0-9;]*m/g, '')); // no colour codes
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
