@@ -13,6 +13,10 @@ import { ID_IEC62351_8_ROLE_INFO } from './oids.js';
 
 export const MAX_AC_SIZE = 16 * 1024;
 
+/**
+ * An RFC 5755 attribute certificate as `parseAttributeCertificate` reads it (structure only: its signature, holder
+ * and validity are checked when a peer presents it, SPEC 10.4). Times are Dates; names and role values stay DER.
+ */
 export interface ParsedAttributeCert {
   readonly der: Uint8Array;
   readonly fingerprint: string;
