@@ -4,7 +4,7 @@
  * reconnect and offline-peer tests that stop and restart the server).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -46,10 +46,16 @@ export interface PrivateNats {
   output(): string;
 }
 
-/** Starts a private nats-server with JetStream on a free port and its own store dir; resolves once it accepts connections. */
-export async function startPrivateNats(binary: string, extraArgs: readonly string[] = []): Promise<PrivateNats> {
+/**
+ * Starts a private nats-server with JetStream on a free port and its own store dir; resolves once it accepts
+ * connections. `config`: extra lines of its config file (e.g. `max_payload: 4096`).
+ */
+export async function startPrivateNats(binary: string, config = ''): Promise<PrivateNats> {
   const dir = mkdtempSync(join(tmpdir(), 'hopsafe-nats-'));
   const port = await freePort();
+  const confPath = join(dir, 'nats.conf');
+  writeFileSync(confPath, `${config}\n`);
+  const extraArgs = ['-c', confPath];
   let child: ChildProcess | undefined;
   let out = '';
   const start = async (): Promise<void> => {
