@@ -253,7 +253,8 @@ class NatsTransport implements Transport {
 
   #connectionOptions(localId: string): ConnectionOptions {
     const o = this.#options;
-    const tls = o.tls;
+    // A tls:// URL requires TLS (nats.js itself only looks at the `tls` option and the server's INFO).
+    const tls = o.tls ?? (this.#servers.some((s) => s.startsWith('tls://')) ? {} : undefined);
     return {
       servers: this.#servers,
       name: o.name ?? `hopsafe-${localId}`,
@@ -363,7 +364,7 @@ class NatsTransport implements Transport {
       this.#log?.debug({ subject: msg.subject }, 'ignored message outside the inbox');
       return;
     }
-    const bytes = msg.data;
+    const bytes = plain(msg.data);
     // [SPEC 8.9] Larger than maxFrameSize: dropped before any copy, never handed to onFrame.
     if (this.#guard.oversize(bytes.byteLength, from)) return;
     // [SPEC 8.9, 8.11] A core subscription cannot be paused: past maxUnsettledFrames pending calls a frame is
@@ -457,7 +458,7 @@ class NatsTransport implements Transport {
   async #deliverJs(self: string, m: JsMsg): Promise<void> {
     if (this.#state === 'closed') return; // not acked: redelivered to the next consumer of this durable
     const from = senderFromKey(this.#prefix, self, m.subject);
-    const bytes = m.data;
+    const bytes = plain(m.data);
     if (from !== undefined && !this.#guard.oversize(bytes.byteLength, from)) {
       this.#pendingFrames++;
       try {
@@ -594,6 +595,9 @@ class NatsTransport implements Transport {
     return this.#closing;
   }
 }
+
+/** A plain Uint8Array view (no copy) of what the client hands over (a Buffer slice of the socket read). */
+const plain = (b: Uint8Array): Uint8Array => (Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
