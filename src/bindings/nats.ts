@@ -511,7 +511,10 @@ class NatsTransport implements Transport {
 
   #publish(p: PendingSend): void {
     const nc = this.#nc;
-    if (nc === undefined || this.#state === 'closed') return p.reject(new HopsafeError('ERR_CLOSED', 'nats transport closed'));
+    if (nc === undefined || this.#state === 'closed') {
+      p.reject(new HopsafeError('ERR_CLOSED', 'nats transport closed'));
+      return;
+    }
     if (this.#jsClient !== undefined) {
       // [SPEC 8.11] JetStream: resolves on the stream's publish acknowledgement; the msgID makes a re-publish after a
       // lost acknowledgement a duplicate the stream drops.
@@ -547,9 +550,14 @@ class NatsTransport implements Transport {
   }
 
   #publishFailed(p: PendingSend, e: unknown): void {
-    if (this.#state === 'closed') return p.reject(new HopsafeError('ERR_CLOSED', 'nats transport closed before the frame was acknowledged'));
-    if (e instanceof Error && /max_payload|payload/i.test(e.message) && e.name === 'InvalidArgumentError')
-      return p.reject(new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `nats: frame of ${p.bytes.byteLength} bytes exceeds the server's max_payload`, { cause: e }));
+    if (this.#state === 'closed') {
+      p.reject(new HopsafeError('ERR_CLOSED', 'nats transport closed before the frame was acknowledged'));
+      return;
+    }
+    if (e instanceof Error && /max_payload|payload/i.test(e.message) && e.name === 'InvalidArgumentError') {
+      p.reject(new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `nats: frame of ${p.bytes.byteLength} bytes exceeds the server's max_payload`, { cause: e }));
+      return;
+    }
     if (lostWithConnection(e) && this.#nc?.isClosed() === false) {
       // Lost with the connection: publish again once connected (at-least-once on this hop; SPEC 7.4 drops copies).
       this.#log?.debug({ subject: p.subject, err: errorName(e) }, 'publish not acknowledged: queued again');

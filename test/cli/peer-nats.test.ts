@@ -42,7 +42,9 @@ for (const mode of ['core', 'jetstream'] as const) {
     cleanup.push(() => rm(fx.dir, { recursive: true, force: true }));
     const url = `${NATS_URL}${query}`;
     const peers: CliPeer[] = [startCliPeer([...fx.args('cc', url), '--prefix', prefix]), startCliPeer([...fx.args('der.7', url), '--prefix', prefix])];
-    cleanup.push(async () => peers.forEach((p) => p.proc.exitCode === null && p.proc.kill('SIGKILL')));
+    cleanup.push(async () => {
+      for (const p of peers) if (p.proc.exitCode === null) p.proc.kill('SIGKILL');
+    });
     const [cc, der] = peers as [CliPeer, CliPeer];
     await cc.next((e) => e.event === 'ready');
     await der.next((e) => e.event === 'ready');
