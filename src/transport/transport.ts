@@ -33,6 +33,11 @@ export interface InboundStats {
    * reading its connection while this is at its `maxUnsettledFrames` bound.
    */
   readonly queued?: number;
+  /**
+   * Frames dropped because `maxUnsettledFrames` handler calls were pending, where the connection cannot be paused
+   * (core NATS: the subscription delivers regardless; at-most-once, like the server's slow-consumer drop).
+   */
+  readonly overflow?: number;
 }
 
 /**

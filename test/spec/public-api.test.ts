@@ -89,6 +89,10 @@ const SURFACE: Record<string, readonly string[]> = {
     'FRAME_NS', 'XMPP_DEFAULT_MAX_FRAME_SIZE', 'XmppClientHandle', 'XmppTlsOptions', 'XmppTransportOptions',
     'maxFrameSizeForStanzaLimit', 'xmppTransport',
   ],
+  './nats': [
+    'NATS_DEFAULT_MAX_FRAME_SIZE', 'NATS_DEFAULT_PREFIX', 'NATS_MAX_FRAME_SIZE_LIMIT', 'NatsJetStreamOptions', 'NatsTlsOptions',
+    'NatsTransportOptions', 'natsDurableName', 'natsInbox', 'natsSubject', 'natsTransport',
+  ],
   './bridge': [
     'Bridge', 'BridgeMetricsOptions', 'BridgeOptions', 'BridgeSideStats', 'BridgeStats', 'TransportFactory',
     'createBridge',
