@@ -60,12 +60,12 @@ test('web demo: a browser endpoint and three Node DERs, end to end through the e
 
     // DER → browser: verified, with sender and roles, in the endpoint view.
     await until(page, 'telemetry from der-1 and der-2 verified', (s) => ['der-1', 'der-2'].every((d) => s.messages.some((m) => m.from === d && m.roles.includes('VIEWER') && m.text.includes('"telemetry"'))));
-    assert.match(await page.getByTestId('endpoint-log').innerText(), /verified from der-2 \[VIEWER\]: \{"type":"telemetry"/);
+    assert.match((await page.getByTestId('endpoint-log').textContent()) ?? '', /verified from der-2 \[VIEWER\]: \{"type":"telemetry"/);
 
     // Broker view: the integrity-only DER's payload is readable, the confidentiality ones' is not.
     await page.locator('[data-testid=broker-log] div', { hasText: /hopsafe\/control-center\/der-1 {2}DATA \d+ B {2}«\{"type":"telemetry","der":"der-1"/ }).first().waitFor({ timeout: 5000 });
     await page.locator('[data-testid=broker-log] div', { hasText: /hopsafe\/control-center\/der-2 {2}DATA \d+ B {2}[0-9a-f]{40}/ }).first().waitFor({ timeout: 5000 });
-    const brokerText = await page.getByTestId('broker-log').innerText();
+    const brokerText = (await page.getByTestId('broker-log').textContent()) ?? '';
     assert.doesNotMatch(brokerText, /"der":"der-2"|"der":"der-3"/, 'no plaintext of the confidentiality DERs on the broker');
 
     // Browser → DER, both modes: the DER verifies the setpoint (sender control-center, OPERATOR) and answers.
@@ -77,7 +77,7 @@ test('web demo: a browser endpoint and three Node DERs, end to end through the e
         s.messages.some((m) => m.from === der && m.text.includes('"applied"')),
       );
     }
-    assert.match(await page.getByTestId('endpoint-log').innerText(), /der-2 verified from control-center \[OPERATOR, SECAUD\]: \{"type":"setpoint"/);
+    assert.match((await page.getByTestId('endpoint-log').textContent()) ?? '', /der-2 verified from control-center \[OPERATOR, SECAUD\]: \{"type":"setpoint"/);
 
     // Tamper: the broker flips a bit in the next DATA frame to the control center; the page refuses it and shows it.
     const before = (await state(page)).rejects.length;
