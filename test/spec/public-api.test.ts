@@ -121,6 +121,10 @@ const SURFACE: Record<string, readonly string[]> = {
     'CreateTestPkiOptions', 'TestEndpointSpec', 'TestIdentity', 'TestKeyType', 'TestLeafOptions', 'TestPki',
     'createTestPki', 'createTestPkiSync',
   ],
+  './browser': [
+    'Endpoint', 'EndpointOptions', 'HopsafeError', 'MqttWsTransportOptions', 'SendOptions', 'createEndpoint',
+    'createNobleProvider', 'isHopsafeError', 'mqttWsTransport', 'verifyVector',
+  ],
   './adversary': [
     'Adversary', 'AdversaryAction', 'AdversaryLogEntry', 'AdversaryOptions', 'AdversaryRule', 'FRAME_TYPE_NAMES',
     'ForgedRecord', 'FrameSelector', 'FrameTypeName', 'InjectedFrame', 'InjectionContext', 'Injector', 'Prng',
