@@ -35,3 +35,8 @@ export function spkiKeyObject(spki: Uint8Array, check?: (parsed: SpkiKey['parsed
   const description: KeyDescription = parsed.type === 'ec' ? { type: 'ec', namedCurve: parsed.curve } : { type: 'ed25519' };
   return { parsed, key, description };
 }
+
+/** As node.ts's: what a loaded key is (curve or type), for the key checks of src/pki/signature.ts. */
+export function keyDescription(key: BrowserKeyObject): KeyDescription {
+  return key.asymmetricKeyType === 'ec' ? { type: 'ec', namedCurve: key.asymmetricKeyDetails.namedCurve ?? '' } : { type: 'ed25519' };
+}
