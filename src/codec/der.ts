@@ -1,13 +1,15 @@
 /**
- * Strict DER framing (shared by tokens, certificates and keys) and a strict asn1js parse for the
- * PKCS#8/SPKI key structures. hopsafe's own tokens and the X.509 structures are read by ./tlv.ts. [SPEC 5.1, 10.1]
+ * Strict DER framing (shared by tokens, certificates and keys), the RFC 5280 time forms and the one
+ * ERR_MALFORMED helper of the DER engine; values are read by ./der-read.ts and written by ./der-write.ts.
+ * A strict asn1js parse for the PKCS#8/SPKI key structures remains until they move to ./der-read.ts. [SPEC 5.1, 10.1]
  */
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 
 export type Node = asn1js.AsnType;
 
-function malformed(what: string): never {
+/** The DER engine's one failure: ERR_MALFORMED with `what` as the message. */
+export function malformed(what: string): never {
   throw new HopsafeError('ERR_MALFORMED', what);
 }
 
@@ -123,9 +125,7 @@ export function checkDerFraming(b: Uint8Array, what: string, opts: FramingOption
   const maxDepth = opts.maxDepth ?? 32;
   const allowed = opts.allowedTags;
   const contents = opts.universalContent === true;
-  const fail = (m: string): never => {
-    throw new HopsafeError('ERR_MALFORMED', `${what}: ${m}`);
-  };
+  const fail = (m: string): never => malformed(`${what}: ${m}`);
   const walk = (off: number, end: number, depth: number): void => {
     if (depth > maxDepth) fail('nesting too deep');
     while (off < end) {

@@ -6,7 +6,9 @@
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { children, ctx, integerContent, oid, rawOf, seq, smallInt, TAG, tlv, parseSignedEnvelope, type Tlv } from './der.js';
+import { children, ctx, integerContent, oid, raw, smallInt, TAG, type Tlv } from '../codec/der-read.js';
+import { seq, tlv } from '../codec/der-write.js';
+import { parseSignedEnvelope } from './der.js';
 import { signatureSpec, type SpecResult } from './signature.js';
 import { parseTime, readGeneralNames, sha256Hex } from './x509.js';
 import { ID_IEC62351_8_ROLE_INFO } from './oids.js';
@@ -59,7 +61,7 @@ export function parseAttributeCertificate(der: Uint8Array): ParsedAttributeCert 
     const [version, holder, issuer, innerAlg, serial, validity, attributes] = f as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv, Tlv];
     if (smallInt(version, 'version', 0, 2) !== 1) throw malformed('not a v2 attribute certificate');
     integerContent(serial, 'serialNumber');
-    if (!equal(rawOf(innerAlg), rawOf(sigAlg))) throw malformed('signature algorithm mismatch');
+    if (!equal(raw(innerAlg), raw(sigAlg))) throw malformed('signature algorithm mismatch');
     let holderIssuers: Uint8Array[] = [];
     let holderSerialHex: string | undefined;
     for (const h of children(holder, 'holder')) {
@@ -78,7 +80,7 @@ export function parseAttributeCertificate(der: Uint8Array): ParsedAttributeCert 
       const a = children(attr, 'attribute');
       if (a.length !== 2) throw malformed('bad attribute');
       if (oid(a[0], 'attribute type') !== ID_IEC62351_8_ROLE_INFO) continue;
-      for (const v of children(a[1], 'attribute values', TAG.SET)) roleInfos.push(rawOf(v));
+      for (const v of children(a[1], 'attribute values', TAG.SET)) roleInfos.push(raw(v));
     }
     return {
       der,

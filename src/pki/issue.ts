@@ -7,7 +7,7 @@ import * as asn1js from 'asn1js';
 import { createHash, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { fromHex } from '../bytes/index.js';
-import { seq, tlv } from './der.js';
+import { seq, tlv } from '../codec/der-write.js';
 import { signerFor } from './signature.js';
 import { encodeRoleInformation, type RoleSpec } from './roles.js';
 import { attributeCertInfo } from './attribute-cert.js';

@@ -6,7 +6,8 @@
 import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import type { RoleAssignment } from './types.js';
-import { children, ctx, parseDer, seq, smallInt, stringValue, TAG, time, tlv, utf8String, type Tlv } from './der.js';
+import { children, ctx, parseDer, smallInt, stringValue, TAG, time, type Tlv, utf8String } from '../codec/der-read.js';
+import { seq, tlv } from '../codec/der-write.js';
 
 /** IEC 62351-8 predefined roles (Table "pre-defined roles"). Ids -32768..-1 are private (custom) roles. */
 export const PREDEFINED_ROLES = {

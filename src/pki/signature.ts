@@ -8,7 +8,8 @@ import * as asn1js from 'asn1js';
 import { sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { keyDescription, spkiKeyObject } from '../crypto/node.js';
-import { children, oid, seq, tlv, TAG, type Tlv } from './der.js';
+import { children, oid, TAG, type Tlv } from '../codec/der-read.js';
+import { seq, tlv } from '../codec/der-write.js';
 import { HASH_OIDS, ID_MGF1, SIG } from './oids.js';
 
 export type HashName = 'sha256' | 'sha384' | 'sha512';
