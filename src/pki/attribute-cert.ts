@@ -3,11 +3,10 @@
  * 1.2.840.10070.8.1). The holder is named by baseCertificateID (issuer + serial of the identity
  * certificate); the issuer by v2Form.issuerName (a directoryName). [SPEC 10.4]
  */
-import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
 import { children, ctx, integerContent, oid, raw, smallInt, TAG, type Tlv } from '../codec/der-read.js';
-import { seq, tlv } from '../codec/der-write.js';
+import { generalizedTime as gt, oid as oidDer, seq, set, tlv } from '../codec/der-write.js';
 import { parseSignedEnvelope } from './der.js';
 import { signatureSpec, type SpecResult } from './signature.js';
 import { parseTime, readGeneralNames, sha256Hex } from './x509.js';
@@ -112,8 +111,6 @@ export function attributeCertInfo(p: {
   notAfter: Date;
   roleInformation: Uint8Array;
 }): Uint8Array {
-  const gt = (d: Date): Uint8Array => new Uint8Array(new asn1js.GeneralizedTime({ valueDate: new Date(Math.floor(d.getTime() / 1000) * 1000) }).toBER(false));
-  const oid = new Uint8Array(new asn1js.ObjectIdentifier({ value: ID_IEC62351_8_ROLE_INFO }).toBER(false));
   return seq(
     new Uint8Array([0x02, 0x01, 0x01]),
     seq(tlv(0xa0, seq(tlv(0xa4, p.holderIssuer)), p.holderSerial)),
@@ -121,6 +118,6 @@ export function attributeCertInfo(p: {
     p.algId,
     p.serial,
     seq(gt(p.notBefore), gt(p.notAfter)),
-    seq(seq(oid, tlv(0x31, p.roleInformation))),
+    seq(seq(oidDer(ID_IEC62351_8_ROLE_INFO), set(p.roleInformation))),
   );
 }
