@@ -1,15 +1,17 @@
 /**
  * hopsafe — end-to-end secure sessions across untrusted brokers and bridges.
  * Public entry point: endpoint API, Transport interface, errors, suites.
+ *
+ * @module hopsafe
  */
 export { createEndpoint } from './endpoint/endpoint.js';
 /** An endpoint, as `createEndpoint` returns it (its constructor takes internal parts: not public). */
 export type { Endpoint } from './endpoint/endpoint.js';
 export type { EndpointOptions, SendOptions, Authorize, AuthorizeContext } from './endpoint/options.js';
-export type { MessageEvent, RejectEvent, HandshakeEvent, SessionEvent, KeyUpdateEvent, SessionClosedEvent, UnconfirmedEvent, EndpointEvents } from './endpoint/events.js';
+export type { MessageEvent, RejectEvent, TrustWarningEvent, HandshakeEvent, SessionEvent, KeyUpdateEvent, SessionClosedEvent, UnconfirmedEvent, EndpointEvents } from './endpoint/events.js';
 export type { EndpointStats, EndpointQueues } from './endpoint/stats.js';
 export type { MetricsOptions } from './endpoint/metrics.js';
-export type { Transport, FrameHandler, InboundFrame, TransportStatus, GroupFrameHandler } from './transport/transport.js';
+export type { Transport, FrameHandler, InboundFrame, InboundStats, TransportStatus, GroupFrameHandler } from './transport/transport.js';
 export type { Group, GroupOptions } from './endpoint/groups.js';
 export { ENDPOINT_ID_PATTERN } from './transport/transport.js';
 export { assertEndpointId } from './transport/endpoint-id.js';

@@ -18,16 +18,26 @@ import { decodeSignedClearToken1, encodeClearToken1, encodeSignedClearToken1, en
 import { locateRegion, type RegionOptions } from './regions.js';
 import type { Prng } from './prng.js';
 
+/**
+ * What {@link forgeRecord} builds a record from: a correct header for any session, epoch and sequence number the
+ * forger chooses, with a body and a tag it cannot compute (SPEC 7.1 refuses it as ERR_BAD_MAC).
+ */
 export interface ForgedRecord {
+  /** Record type written into byte 0. Default DATA. */
   readonly type?: 'DATA' | 'KEY_UPDATE' | 'ALERT';
+  /** The 8-byte session id to claim (e.g. copied from an observed frame). */
   readonly sessionId: Uint8Array;
+  /** Epoch written into the header. Default 0. */
   readonly epoch?: number;
+  /** Sequence number written into the header. */
   readonly seq: number;
   /** Body bytes (what would be the ciphertext or the clear payload). */
   readonly payload: Uint8Array;
   /** Appended tag; random (from `prng`) or zero bytes when omitted. */
   readonly tag?: Uint8Array;
+  /** Length of the tag made up when `tag` is omitted. Default 16. */
   readonly tagLength?: number;
+  /** Source of a random tag; without it (and without `tag`) the tag is zero bytes. */
   readonly prng?: Prng;
 }
 

@@ -8,6 +8,8 @@
  * `injector` (with the broker: `f => broker.inject(f)`), or wrap the endpoints' transports with
  * `wrapTransport` (the adversary then calls the receiver's handler directly). Without either, such a
  * frame rides along with the next frame the intermediary carries on that route.
+ *
+ * @module hopsafe/adversary
  */
 import type { Interceptor, InterceptedFrame } from '../transport/interceptor.js';
 import type { FrameHandler, Transport } from '../transport/transport.js';
@@ -27,16 +29,24 @@ export interface InjectedFrame extends Route {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * Delivers a frame on a route of the adversary's choice, e.g. `(f) => broker.inject(f)` with the embedded broker;
+ * needed for reflect, redirect and released frames unless the transports are wrapped (`wrapTransport`).
+ */
 export type Injector = (frame: InjectedFrame) => void | Promise<unknown>;
 
+/** One action an {@link Adversary} took, in its `log`. */
 export interface AdversaryLogEntry {
+  /** The rule's `name`, or its action kind when it has none. */
   readonly rule: string;
   readonly action: AdversaryAction['kind'];
   readonly from: string;
   readonly to: string;
+  /** The frame's type; undefined when byte 0 is not a known version/type. */
   readonly type: FrameTypeName | undefined;
 }
 
+/** Options of {@link createAdversary}. */
 export interface AdversaryOptions {
   /** PRNG seed (default 1): the same seed and traffic give the same attack. */
   readonly seed?: number;
@@ -44,6 +54,10 @@ export interface AdversaryOptions {
   readonly injector?: Injector;
 }
 
+/**
+ * [SPEC 12] A hostile intermediary: an {@link Interceptor} that applies its rules to every frame it sees, usable as
+ * the memory hub's `tap`, `startBroker({ adversary })` or a bridge `tap`, and that records what it did.
+ */
 export interface Adversary extends Interceptor {
   /** Every action taken, in order. */
   readonly log: readonly AdversaryLogEntry[];
@@ -76,6 +90,19 @@ interface Held {
 
 const key = (from: string, to: string): string => `${from}>${to}`;
 
+/**
+ * [SPEC 12] Builds an {@link Adversary} from `rules` (more can be added later with `add`). The same seed and the
+ * same traffic give the same attack.
+ *
+ * @example
+ * ```ts
+ * const hub = createMemoryHub();
+ * const adversary = createAdversary([{ match: { type: 'DATA', nth: 2 }, action: { kind: 'replay', after: 1 } }]);
+ * hub.tap(adversary);
+ * // … run traffic; the replayed record is refused at the receiver with ERR_REPLAY
+ * assert.equal(adversary.hits(), 1);
+ * ```
+ */
 export function createAdversary(rules: readonly AdversaryRule[], options: AdversaryOptions = {}): Adversary {
   const prng: Prng = createPrng(options.seed ?? 1);
   const active: AdversaryRule[] = [...rules];

@@ -7,9 +7,14 @@ export interface Prng {
   next(): number;
   /** Uniform integer in [0, n). */
   int(n: number): number;
+  /** `n` pseudo-random bytes. */
   bytes(n: number): Uint8Array;
 }
 
+/**
+ * A PRNG seeded with `seed` (a 32-bit integer): the same seed gives the same sequence, so an attack that depends on
+ * random choices is reproducible. Not for cryptography.
+ */
 export function createPrng(seed: number): Prng {
   let s = seed >>> 0;
   const split = (): number => {

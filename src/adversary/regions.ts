@@ -6,6 +6,11 @@
 import { decodeHandshakeResponse, decodeRecordHeader, frameType, FrameType } from '../codec/frame.js';
 import { decodeSignedClearToken1 } from '../codec/tokens.js';
 
+/**
+ * Part of a frame an attack can aim at (see {@link locateRegion}): the whole frame, the record header (SPEC 3.3),
+ * the ClearToken1 of a handshake frame, the leaf certificate or the signature inside it, a record's payload, or its
+ * tag.
+ */
 export type RegionName = 'whole' | 'header' | 'token' | 'certificate' | 'signature' | 'payload' | 'tag';
 
 /** Half-open byte range [start, end) inside the frame. */
@@ -23,7 +28,9 @@ export interface RegionOptions {
   readonly tagLength?: number;
 }
 
+/** [SPEC 3.1] Names of the frame types, in wire order: `FRAME_TYPE_NAMES[type - 1]` names type `type`. */
 export const FRAME_TYPE_NAMES = ['HS_INIT', 'HS_RESP', 'DATA', 'KEY_UPDATE', 'ALERT', 'HS_ALERT', 'ACK', 'BATCH'] as const;
+/** [SPEC 3.1] Name of a frame type, as selectors and the adversary log use it. */
 export type FrameTypeName = (typeof FRAME_TYPE_NAMES)[number];
 
 /** The frame's type name, or undefined when byte 0 is not a known version/type. */

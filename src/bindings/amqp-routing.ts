@@ -8,6 +8,8 @@
  * as routing key `prefix.{to}.{from}` on `amq.topic` (and back), so an AMQP transport with exchange
  * `amq.topic` and routingKeyPrefix `prefix` shares inboxes with MQTT endpoints — for ids without '.':
  * RabbitMQ 3.10 replaces '/' by '.' without swapping, so a dotted id splits into two words there.
+ * The NATS binding uses the same mapping for its subjects (`{prefix}.{w(to)}.{w(from)}`, SPEC 8.11): NATS subject
+ * tokens are dot-separated like routing-key words, and '/' is a valid token character there too.
  */
 import { HopsafeError } from '../errors/index.js';
 import { ENDPOINT_ID_PATTERN } from '../transport/transport.js';

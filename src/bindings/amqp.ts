@@ -20,6 +20,8 @@
  * - Hop-by-hop TLS with an `amqps://` URL and `tls` (CA, client certificate and key, servername); broker credentials
  *   in the URL or, better, as `username`/`password`. An application that already has an amqplib connection passes it
  *   as `connection`: hopsafe opens its own channel on it and never closes the connection.
+ *
+ * @module hopsafe/amqp
  */
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { requirePeer } from '../transport/peer-dependency.js';
@@ -35,14 +37,18 @@ import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routi
 import { groupAddressFromKey, groupRoutingKey, publisherGroupsKey } from './amqp-groups.js';
 import { assertGroupSendable } from '../transport/group-address.js';
 
-/** Default largest frame: 16 MiB, well under RabbitMQ's default `max_message_size` of 128 MiB. [SPEC 8.3] */
 // [issue 17] amqplib is an optional peer dependency: importing hopsafe/amqp without it is ERR_CONFIG naming it.
 const amqplib = requirePeer<Pick<typeof import('amqplib'), 'connect' | 'credentials'>>('amqplib', 'hopsafe/amqp');
 
+/** Default largest frame: 16 MiB, well under RabbitMQ's default `max_message_size` of 128 MiB. [SPEC 8.3] */
 export const AMQP_DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
 /** RabbitMQ's hard upper bound for `max_message_size` (512 MiB); larger `maxFrameSize` values are refused. */
 export const AMQP_MAX_FRAME_SIZE_LIMIT = 512 * 1024 * 1024;
 
+/**
+ * Backoff of the AMQP transport's reconnects: the delay doubles from `initialDelayMs` up to `maxDelayMs`, with
+ * jitter (SPEC 8.3).
+ */
 export interface AmqpReconnectOptions {
   /** First retry delay (ms). Default 100. */
   initialDelayMs?: number;
@@ -78,6 +84,11 @@ export interface AmqpSocketOptions {
   readonly credentials?: ReturnType<typeof amqplib.credentials.plain>;
 }
 
+/**
+ * Options of `amqpTransport`: the broker (`url`, or an existing amqplib `connection`), TLS and credentials, the
+ * exchange and queue names, and the bounds of SPEC 8.3 and 8.9. Every field is optional: the default is a local
+ * RabbitMQ as guest.
+ */
 export interface AmqpTransportOptions {
   /**
    * Broker URL. Default `amqp://guest:guest@127.0.0.1:5672`. `amqps://` for TLS (port 5671 by default; see `tls`).
@@ -122,6 +133,7 @@ export interface AmqpTransportOptions {
   routingKeyPrefix?: string;
   /** Queue name is `{queuePrefix}.{self}`. Default: the exchange name (must not start with `amq.`). */
   queuePrefix?: string;
+  /** Backoff between reconnect attempts (default 100 ms doubling to 5 s, retried forever). */
   reconnect?: AmqpReconnectOptions;
   /**
    * Opens the connection (default `amqplib.connect(url, socketOptions)`). Hook for instrumentation and fault-injection

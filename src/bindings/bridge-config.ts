@@ -3,6 +3,7 @@
  * - `mqtt://`, `mqtts://`, `ws://`, `wss://` → MQTT; query `prefix`, `qos`, `protocolVersion`.
  * - `amqp://`, `amqps://` → AMQP; query `exchange`, `durable`, `prefix` (routing-key prefix), `queuePrefix`,
  *   `prefetch`; other query parameters (heartbeat, frameMax...) are passed to amqplib.
+ * - `nats://`, `tls://` → NATS; query `prefix`, `jetstream`, `stream`, `storage`, `prefetch`, `maxFrameSize` (nats-url.ts).
  * - `xmpp://`, `xmpps://` → XMPP; query `domain` (required), `resource`, `plainAuth`; each proxied id logs in
  *   as `{id}@{domain}` with its password from the credentials.
  * Credentials: `{ "<side>": { "<id>": "<password>" } }`; for MQTT sides an entry sets the id's username/password.
@@ -21,7 +22,7 @@ export type BridgeCredentials = Record<string, Record<string, string>>;
 
 export interface SideSpec {
   readonly name: string;
-  readonly kind: 'mqtt' | 'amqp' | 'xmpp';
+  readonly kind: 'mqtt' | 'amqp' | 'xmpp' | 'nats';
   readonly url: URL;
 }
 
@@ -43,7 +44,9 @@ export function parseSideSpec(text: string): SideSpec {
       ? 'amqp'
       : ['xmpp', 'xmpps'].includes(scheme)
         ? 'xmpp'
-        : undefined;
+        : ['nats', 'tls'].includes(scheme)
+          ? 'nats'
+          : undefined;
   if (kind === undefined) throw new HopsafeError('ERR_CONFIG', `side ${name}: unsupported scheme ${scheme}`);
   return { name, kind, url };
 }
@@ -118,6 +121,12 @@ export async function sideFactory(
           ...(queuePrefix !== undefined ? { queuePrefix } : {}),
           ...(prefetch !== undefined ? { prefetch } : {}),
         });
+    }
+    case 'nats': {
+      const { natsOptionsFromUrl } = await import('./nats-url.js');
+      const options = natsOptionsFromUrl(url.href, broker);
+      const { natsTransport } = await import('./nats.js');
+      return () => natsTransport({ ...log, ...options });
     }
     case 'xmpp': {
       const domain = take(url, 'domain');

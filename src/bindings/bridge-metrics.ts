@@ -9,6 +9,10 @@ import { HopsafeError } from '../errors/index.js';
 import { assertFree, isRegistry, perCollection, pulled, PREFIX_PATTERN } from '../endpoint/metrics-pull.js';
 import type { BridgeStats } from './bridge.js';
 
+/**
+ * Where a bridge's Prometheus metrics go (the `metrics` option of {@link BridgeOptions}; `true` means all defaults).
+ * They are read from `bridge.stats()` when the registry is collected. [SPEC 8.5]
+ */
 export interface BridgeMetricsOptions {
   /** prom-client Registry to register in (e.g. the application's). Default: one of the bridge's own (`bridge.metrics()`). */
   readonly registry?: Registry;

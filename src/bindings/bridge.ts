@@ -11,6 +11,8 @@
  * (`unroutable`): this both stops spoofing a remote id and prevents forwarding loops.
  * The inbound handler settles only after the outbound `send` settled, so with acknowledging transports (AMQP,
  * MQTT QoS 1) the source is acked only once the target broker took the frame.
+ *
+ * @module hopsafe/bridge
  */
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -25,6 +27,19 @@ export type { BridgeMetricsOptions } from './bridge-metrics.js';
 /** Builds the transport a bridge side uses to act as endpoint `id` on that side (one instance per id). */
 export type TransportFactory = (id: string) => Transport;
 
+/**
+ * [SPEC 8.5] Options of `createBridge`: the sides (one transport factory per messaging system) and which side each
+ * bridged endpoint id lives on, as an explicit `endpoints` map and/or a `route` function over `ids`. An id on two
+ * sides, an unknown side or nothing to bridge is ERR_CONFIG.
+ *
+ * @example
+ * ```ts
+ * createBridge({
+ *   sides: { mqtt: (id) => mqttTransport({ url }), xmpp: (id) => xmppTransport({ domain, password: pw[id] }) },
+ *   endpoints: { 'der-1': 'mqtt', scada: 'xmpp' },
+ * });
+ * ```
+ */
 export interface BridgeOptions {
   /** Side name → factory of transports on that system. At least two sides. */
   sides: Record<string, TransportFactory>;
@@ -45,11 +60,15 @@ export interface BridgeOptions {
   metrics?: boolean | BridgeMetricsOptions;
 }
 
+/** Counters of one side of a bridge (`BridgeStats.perSide`). */
 export interface BridgeSideStats {
   /** Frames received on this side and forwarded to another. */
   forwarded: number;
 }
 
+/**
+ * What a bridge did since it opened (`bridge.stats()`): frames forwarded, and those it did not forward, by reason.
+ */
 export interface BridgeStats {
   /** Frames re-sent (after the taps; a duplicated frame counts twice). */
   forwarded: number;
@@ -68,13 +87,17 @@ export interface BridgeStats {
   bytes: number;
   /** Ids per side and proxies opened. */
   endpoints: Record<string, string>;
+  /** Proxy transports open: one per side for every bridged id living on another side. */
   proxies: number;
+  /** The same per side name. */
   perSide: Record<string, BridgeSideStats>;
 }
 
+/** [SPEC 8.5] A running bridge, as `createBridge` returns it: it forwards frames between its sides until closed. */
 export interface Bridge {
   /** Adds an interceptor after the earlier ones; returns a function removing it. */
   tap(fn: Interceptor): () => void;
+  /** Counters since the bridge opened (a snapshot). */
   stats(): BridgeStats;
   /** The Prometheus text exposition of the metrics registry; ERR_CONFIG when metrics are off. */
   metrics(): Promise<string>;

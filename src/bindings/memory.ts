@@ -2,6 +2,8 @@
  * In-process transport hub (`hopsafe/memory`): for tests, the demo and examples. Frames are
  * delivered asynchronously and in order per sender→receiver pair, like a broker. `tap` lets a
  * test play a hostile intermediary. [SPEC 8.6]
+ *
+ * @module hopsafe/memory
  */
 import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
@@ -14,6 +16,7 @@ import { createMemoryGroups } from './memory-groups.js';
 
 export type { Interceptor, InterceptedFrame } from '../transport/interceptor.js';
 
+/** Options of {@link createMemoryHub}. */
 export interface MemoryHubOptions {
   /** Largest frame carried (default 1 MiB): `send` refuses larger ones, and larger frames a tap injects are dropped. [SPEC 8.9] */
   readonly maxFrameSize?: number;
@@ -21,6 +24,11 @@ export interface MemoryHubOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * [SPEC 8.6] An in-process message hub: every transport it hands out can send to every other one by endpoint id.
+ * Frames are delivered asynchronously, in order per receiver, with no broker, persistence or reconnects; taps play
+ * the hostile intermediary of the tests.
+ */
 export interface MemoryHub {
   /** A new transport attached to this hub. */
   transport(): Transport;
@@ -34,6 +42,16 @@ export interface MemoryHub {
   inboundStats(): InboundStats;
 }
 
+/**
+ * [SPEC 8.6] Creates an in-process hub for tests, demos and examples (one process, no network).
+ *
+ * @example
+ * ```ts
+ * const hub = createMemoryHub();
+ * const alice = await createEndpoint({ id: 'alice', identity, trust, transport: hub.transport() });
+ * hub.tap((frame) => [frame.bytes, frame.bytes]); // an intermediary that duplicates every frame
+ * ```
+ */
 export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   const maxFrameSize = options.maxFrameSize ?? 1024 * 1024;
   const log = options.logger?.child({ transport: 'memory' });

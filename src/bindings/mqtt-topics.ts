@@ -8,6 +8,7 @@ import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import { ENDPOINT_ID_PATTERN } from '../transport/transport.js';
 
+/** [SPEC 8.2] Default first topic level of frame topics: a frame from A to B is published on `hopsafe/B/A`. */
 export const DEFAULT_PREFIX = 'hopsafe';
 const MAX_PREFIX_LENGTH = 128;
 

@@ -7,6 +7,8 @@
  * (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`, `username`, `password`), see {@link MqttTransportOptions.mqttOptions}.
  * They protect the hop to the broker; the hopsafe session on top is end-to-end and does not depend on them.
  * An application that already has an MqttClient passes it as `client` (see {@link MqttTransportOptions.client}).
+ *
+ * @module hopsafe/mqtt
  */
 import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import { requirePeer } from '../transport/peer-dependency.js';
@@ -34,6 +36,10 @@ const MQTT_PACKET_ALLOWANCE = 1024;
 /** Largest MQTT packet (remaining length) minus room for the fixed header and topic. */
 const MQTT_HARD_LIMIT = 268_435_455 - MQTT_PACKET_ALLOWANCE;
 
+/**
+ * Options of `mqttTransport`: the broker (`url`, or an existing mqtt.js `client`), the topic prefix, QoS, the
+ * MQTT session and the bounds of SPEC 8.2 and 8.9. Only `url` (or `client`) is required.
+ */
 export interface MqttTransportOptions {
   /**
    * `mqtt://`, `mqtts://`, `ws://` or `wss://` URL of the broker (TLS for `mqtts://` and `wss://`). Required unless

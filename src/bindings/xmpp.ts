@@ -16,6 +16,8 @@
  *   resumed: the server keeps our presence and @xmpp/client re-sends the stanzas the server had not acked. If
  *   the session cannot be resumed, those unacked frames are sent again on the new session (at-least-once; the
  *   session layer discards duplicates).
+ *
+ * @module hopsafe/xmpp
  */
 import type { Client, ClientOptions, Element } from '@xmpp/client';
 import { assertPeerInstalled, importPeer } from '../transport/peer-dependency.js';
@@ -56,7 +58,13 @@ export { FRAME_NS, XMPP_DEFAULT_MAX_FRAME_SIZE, maxFrameSizeForStanzaLimit } fro
 
 /** The socket-level view of an XMPP client that tests may use for fault injection. */
 export interface XmppClientHandle {
-  readonly socket: { destroy(error?: Error): void } | null;
+  /**
+   * The client's current socket (null while not connected); `destroy()` breaks the stream as a network failure would.
+   */
+  readonly socket: {
+    /** Destroys the socket (as a network failure would). */
+    destroy(error?: Error): void;
+  } | null;
   /** XEP-0198 state: `enabled` once the server accepted stream management. */
   readonly streamManagement: { readonly enabled: boolean };
 }
@@ -75,6 +83,10 @@ export interface XmppTlsOptions {
   servername?: string;
 }
 
+/**
+ * Options of `xmppTransport`: the server, the account of each endpoint (`domain`, `password`, optionally
+ * `username`), the id ↔ JID mapping and the bounds of SPEC 8.4 and 8.9. `domain` and `password` are required.
+ */
 export interface XmppTransportOptions {
   /**
    * Server address. Default `xmpp://127.0.0.1:5222`. Hop-by-hop TLS: `xmpps://host:5223` is direct TLS (XEP-0368) and
@@ -96,6 +108,7 @@ export interface XmppTransportOptions {
   domain: string;
   /** Account localpart. Default: the id given to `open` (the default id ↔ JID mapping requires them equal). */
   username?: string;
+  /** The account's password (SASL SCRAM-SHA-1 or PLAIN, see `plainAuth`). Never logged. */
   password: string;
   /** Resource; default: assigned by the server. */
   resource?: string;

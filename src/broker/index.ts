@@ -3,6 +3,8 @@
  * external server. Every client publish runs through the adversary and the taps before it is
  * routed, so tests can watch, drop, replace, duplicate and inject frames the way a hostile
  * broker could. [SPEC 8.2]
+ *
+ * @module hopsafe/broker
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -42,6 +44,7 @@ export function createMemoryPersistence(): BrokerPersistence {
   return { kind: 'memory', brokerId: randomUUID(), store: aedesMemoryPersistence() };
 }
 
+/** Options of {@link startBroker}; all optional (default: a fresh broker on a free port of 127.0.0.1). */
 export interface BrokerOptions {
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
@@ -55,20 +58,30 @@ export interface BrokerOptions {
   adversary?: Interceptor;
 }
 
+/**
+ * A frame {@link RunningBroker.inject} publishes as the broker itself: either an explicit `topic`, or the frame
+ * topic `{prefix}/{to}/{from}` (SPEC 8.2) built from `prefix` (default `hopsafe`), `to` and `from`.
+ */
 export interface InjectedFrame {
   /** Explicit topic, or `{prefix}/{to}/{from}` built from the fields below. */
   topic?: string;
+  /** First topic level(s) when the topic is built from `to`/`from`. Default `hopsafe`. */
   prefix?: string;
+  /** Claimed sender id (the last topic level): any id can be forged here. */
   from?: string;
+  /** Receiver id whose inbox gets the frame. */
   to?: string;
+  /** The payload published, byte for byte. */
   bytes: Uint8Array;
   /** Default 1. */
   qos?: 0 | 1;
 }
 
+/** [SPEC 8.2] A broker started by {@link startBroker}: its URLs, the taps that see every publish, and `inject`. */
 export interface RunningBroker {
   /** `mqtt://host:port` */
   readonly url: string;
+  /** The TCP port it listens on (the one picked when 0 was asked for). */
   readonly port: number;
   /** `ws://host:port` when `ws` was requested. */
   readonly wsUrl?: string;
@@ -86,6 +99,18 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
+/**
+ * Starts an embedded MQTT broker (aedes; MQTT 3.1.1 and 5, no authentication) for the demo and for tests that need
+ * no external server. Every client publish runs through `adversary` and the taps before it is routed, so a test can
+ * watch, drop, replace, duplicate or inject frames as a hostile broker could; a dropped publish is still
+ * acknowledged to its publisher. [SPEC 8.2]
+ *
+ * @example
+ * ```ts
+ * const broker = await startBroker({ adversary: (f) => (f.to === 'bob' ? null : undefined) }); // drops every frame to bob
+ * const transport = mqttTransport({ url: broker.url });
+ * ```
+ */
 export async function startBroker(options: BrokerOptions = {}): Promise<RunningBroker> {
   const host = options.host ?? '127.0.0.1';
   const persistence = options.persistence === undefined || options.persistence === 'memory' ? undefined : options.persistence;
@@ -237,4 +262,7 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export type { Client as BrokerClient };
+/**
+ * The aedes client type (`Client` of the aedes package), for code that handles aedes events of an embedded broker.
+ */
+export type BrokerClient = Client;

@@ -27,6 +27,7 @@ the bridge opens a proxy inbox for it.
 
   --side NAME=URL      mqtt://, mqtts://, ws://, wss://  (?prefix=&qos=&protocolVersion=)
                        amqp://, amqps://                 (?exchange=&durable=&prefix=&queuePrefix=&prefetch=)
+                       nats://, tls://                   (?prefix=&jetstream=true&stream=&storage=&prefetch=)
                        xmpp://host:port?domain=D         (&resource=&plainAuth=always|loopback|never)
   --route GLOB=NAME    e.g. 'der-*=mqtt'
   --id ID[,ID...]      endpoint ids to bridge (repeatable)
@@ -111,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const broker = brokerConnection(values);
   if (hasTls(broker) && !sides.some((s) => s.kind !== 'xmpp' && isTlsScheme(s.url.protocol.replace(/:$/, ''))))
-    throw new HopsafeError('ERR_CONFIG', '--broker-ca/--broker-cert need an MQTT or AMQP side with a TLS URL (mqtts://, wss://, amqps://)');
+    throw new HopsafeError('ERR_CONFIG', '--broker-ca/--broker-cert need an MQTT or AMQP side with a TLS URL (mqtts://, wss://, amqps://) or a NATS side with tls://');
   const factories: Record<string, TransportFactory> = {};
   for (const s of sides) factories[s.name] = await sideFactory(s, credentials, broker, logger);
 

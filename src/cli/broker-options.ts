@@ -22,7 +22,7 @@ export const BROKER_USAGE = `Broker connection (hop-by-hop; the hopsafe session 
   --broker-key FILE    PEM private key of --broker-cert
   --username NAME      broker user (env HOPSAFE_BROKER_USERNAME)
   --password SECRET    broker password (env HOPSAFE_BROKER_PASSWORD, preferred: a flag is visible in the process list)
-  The TLS files need a TLS URL (mqtts://, wss://, amqps://); a flag wins over its environment variable.`;
+  The TLS files need a TLS URL (mqtts://, wss://, amqps://, tls:// for NATS); a flag wins over its environment variable.`;
 
 export interface BrokerFlagValues {
   readonly 'broker-ca'?: string | undefined;
@@ -55,4 +55,5 @@ export function brokerConnection(values: BrokerFlagValues, env: NodeJS.ProcessEn
 export const hasTls = (b: BrokerConnection): boolean => b.ca !== undefined || b.cert !== undefined;
 
 /** The URL schemes that carry TLS. */
-export const isTlsScheme = (scheme: string): boolean => scheme === 'mqtts' || scheme === 'wss' || scheme === 'amqps' || scheme === 'xmpps';
+export const isTlsScheme = (scheme: string): boolean =>
+  scheme === 'mqtts' || scheme === 'wss' || scheme === 'amqps' || scheme === 'xmpps' || scheme === 'tls';

@@ -32,6 +32,7 @@ import { cliLogger, logLevel, LOG_LEVEL_HELP, type LogLevel } from './logging.js
 
 const USAGE = `usage: hopsafe demo [--broker mqtt://host:port [--prefix P] | --transport memory]
                     [--duration S] [--log-level L]
+       hopsafe demo --web [--port N]   (a page on http://127.0.0.1:N/, default 8080)
 
 Starts the embedded MQTT broker (or uses --broker; --url is an alias), a control
 center and three DERs: der-1 in integrity-only mode, der-2 and der-3 in
@@ -101,6 +102,8 @@ export async function run(argv: string[]): Promise<number> {
         duration: { type: 'string', default: '10' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        web: { type: 'boolean' },
+        port: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -124,6 +127,13 @@ export async function run(argv: string[]): Promise<number> {
     return usageError((e as Error).message);
   }
   const logger = cliLogger('demo', level);
+  // [issue 21] --web: the demo as a page (src/cli/demo-web.ts).
+  if (args.values.web) {
+    const port = args.values.port === undefined ? 8080 : Number(args.values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return usageError('--port must be an integer in [0, 65535]');
+    return (await import('./demo-web.js')).runWebDemo({ port, logger });
+  }
+  if (args.values.port !== undefined) return usageError('--port is for --web');
   const duration = Number(args.values.duration);
   if (!Number.isFinite(duration) || duration <= 0 || duration > 3600) return usageError('--duration must be a number of seconds in (0, 3600]');
   const useMemory = args.values.transport === 'memory';

@@ -29,7 +29,8 @@ const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [
                     [--broker-ca FILE] [--broker-cert FILE --broker-key FILE] [--username NAME] [--password SECRET]
                     [--log-level L] [--metrics-port N [--metrics-host H]]
 
-URL: mqtt://host:port (or mqtts://, ws://, wss://) or amqp://host:port (or amqps://).
+URL: mqtt://host:port (or mqtts://, ws://, wss://), amqp://host:port (or amqps://) or nats://host:port (or tls://;
+     ?jetstream=true[&stream=S&storage=file|memory&prefetch=N] for JetStream, SPEC 8.11).
 --suite: offer and accept these suites, in this order (repeatable; default the X25519 suites, SPEC 4.1):
          ${SUITE_NAMES.join(', ')}.
 --accept-protection: the modes accepted from an initiating peer (repeatable or comma-separated).
@@ -60,10 +61,16 @@ function out(o: Record<string, unknown>): void {
 /** Imports only the binding the URL needs (the client libraries are optional peer dependencies). */
 async function transportFor(url: string, prefix: string | undefined, broker: BrokerConnection, logger: Logger): Promise<Transport> {
   const scheme = url.split(':', 1)[0] ?? '';
-  const known = ['mqtt', 'mqtts', 'ws', 'wss', 'amqp', 'amqps'];
+  const known = ['mqtt', 'mqtts', 'ws', 'wss', 'amqp', 'amqps', 'nats', 'tls'];
   if (!known.includes(scheme)) throw new HopsafeError('ERR_CONFIG', `unsupported URL scheme '${scheme}' (${known.join(', ')})`);
   if (hasTls(broker) && !isTlsScheme(scheme))
-    throw new HopsafeError('ERR_CONFIG', `--broker-ca/--broker-cert need a TLS URL (mqtts://, wss://, amqps://), not ${scheme}://`);
+    throw new HopsafeError('ERR_CONFIG', `--broker-ca/--broker-cert need a TLS URL (mqtts://, wss://, amqps://, tls://), not ${scheme}://`);
+  if (scheme === 'nats' || scheme === 'tls') {
+    const { natsOptionsFromUrl } = await import('../bindings/nats-url.js');
+    const options = natsOptionsFromUrl(url, broker, prefix);
+    const { natsTransport } = await import('../bindings/nats.js');
+    return natsTransport({ ...options, logger });
+  }
   if (scheme.startsWith('amqp')) {
     const { amqpTransport } = await import('../bindings/amqp.js');
     return amqpTransport({ url, logger, ...amqpBrokerOptions(broker, scheme === 'amqps'), ...(prefix ? { exchange: prefix } : {}) });

@@ -1,13 +1,12 @@
 /**
- * Strict DER framing (shared by tokens, certificates and keys) and a strict asn1js parse for the
- * PKCS#8/SPKI key structures. hopsafe's own tokens and the X.509 structures are read by ./tlv.ts. [SPEC 5.1, 10.1]
+ * Strict DER framing (shared by tokens, certificates and keys), the RFC 5280 time forms and the one
+ * ERR_MALFORMED helper of the DER engine; values are read by ./der-read.ts and written by ./der-write.ts.
+ * [SPEC 5.1, 10.1]
  */
-import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 
-export type Node = asn1js.AsnType;
-
-function malformed(what: string): never {
+/** The DER engine's one failure: ERR_MALFORMED with `what` as the message. */
+export function malformed(what: string): never {
   throw new HopsafeError('ERR_MALFORMED', what);
 }
 
@@ -18,7 +17,7 @@ export interface FramingOptions {
   readonly maxDepth?: number;
   /**
    * Also check the content of universal values anywhere in the structure (default false): what a generic
-   * decoder such as asn1js refused while parsing, made DER-strict — see `checkUniversalContent`.
+   * decoder (asn1js, hopsafe's former one) refused while parsing, made DER-strict — see `checkUniversalContent`.
    */
   readonly universalContent?: boolean;
 }
@@ -72,7 +71,7 @@ export function derTime(tag: number, b: Uint8Array, start: number, end: number):
  * [SPEC 10.1] Content rules for universal values, checked wherever they occur (also in fields hopsafe does
  * not interpret): what asn1js refused while decoding, made DER-strict. BIT STRING: an initial octet ≤ 7,
  * 0 when there are no further octets. OBJECT IDENTIFIER: non-empty, minimal arcs, last arc complete.
- * UTCTime/GeneralizedTime: the RFC 5280 forms (`derTime`). No end-of-contents (tag 0). BMPString: whole UTF-16 units; UniversalString:
+ * UTCTime/GeneralizedTime: the RFC 5280 forms (`derTime`). No end-of-contents (tag 0), no reserved universal tag (15, ≥ 37). BMPString: whole UTF-16 units; UniversalString:
  * whole UTF-32 units. SEQUENCE and SET are constructed, strings and the other simple types primitive (DER has no
  * constructed strings).
  */
@@ -105,6 +104,9 @@ function checkUniversalContent(b: Uint8Array, tag: number, start: number, end: n
     case 0x00:
       fail('end-of-contents octets in DER');
       return;
+    case 0x0f:
+      fail('reserved universal tag 15');
+      return;
     case 0x10:
     case 0x11:
       fail('primitive SEQUENCE/SET');
@@ -115,7 +117,7 @@ function checkUniversalContent(b: Uint8Array, tag: number, start: number, end: n
 }
 
 /**
- * Strict DER framing, checked before asn1js (a lenient BER reader) sees the bytes: definite minimal
+ * Strict DER framing, checked before the reader (which trusts it) sees the bytes: definite minimal
  * lengths (≤ 4 length octets), every constructed value exactly filled by its children, bounded nesting,
  * optionally a whitelist of tags. One implementation for tokens, certificates and keys. [SPEC 5.1, 10.1]
  */
@@ -123,9 +125,7 @@ export function checkDerFraming(b: Uint8Array, what: string, opts: FramingOption
   const maxDepth = opts.maxDepth ?? 32;
   const allowed = opts.allowedTags;
   const contents = opts.universalContent === true;
-  const fail = (m: string): never => {
-    throw new HopsafeError('ERR_MALFORMED', `${what}: ${m}`);
-  };
+  const fail = (m: string): never => malformed(`${what}: ${m}`);
   const walk = (off: number, end: number, depth: number): void => {
     if (depth > maxDepth) fail('nesting too deep');
     while (off < end) {
@@ -133,10 +133,14 @@ export function checkDerFraming(b: Uint8Array, what: string, opts: FramingOption
       if (allowed && !allowed.has(tag)) fail(`unexpected tag 0x${tag.toString(16)}`);
       if ((tag & 0x1f) === 0x1f) {
         let n = 0;
+        let num = 0;
         for (;;) {
           if (off >= end || ++n > 4) fail('bad tag');
-          if (((b[off++] as number) & 0x80) === 0) break;
+          const x = b[off++] as number;
+          num = num * 128 + (x & 0x7f);
+          if ((x & 0x80) === 0) break;
         }
+        if (contents && (tag & 0xc0) === 0 && num >= 37) fail(`reserved universal tag ${num}`);
       }
       if (off >= end) fail('truncated length');
       const l0 = b[off++] as number;
@@ -157,21 +161,6 @@ export function checkDerFraming(b: Uint8Array, what: string, opts: FramingOption
     }
   };
   walk(0, b.length, 0);
-}
-
-/** Exactly one strictly framed DER value covering all of `bytes`, parsed by asn1js; anything else is ERR_MALFORMED. */
-export function parseStrict(bytes: Uint8Array, what: string, opts: FramingOptions = {}): Node {
-  checkDerFraming(bytes, what, opts);
-  let r: ReturnType<typeof asn1js.fromBER>;
-  try {
-    r = asn1js.fromBER(bytes);
-  } catch (e) {
-    // asn1js throws while decoding the content of some universal types (UniversalString, BMPString, …).
-    throw new HopsafeError('ERR_MALFORMED', `${what}: invalid DER`, { cause: e });
-  }
-  if (r.offset === -1 || r.result.error) malformed(`${what}: invalid DER`);
-  if (r.offset !== bytes.length) malformed(`${what}: trailing bytes after the DER value`);
-  return r.result;
 }
 
 /** [SPEC 5.1] The only tags hopsafe tokens use: BOOLEAN, INTEGER, OCTET STRING, ENUMERATED, UTF8String, SEQUENCE, [0] constructed, [1] primitive. */

@@ -1,3 +1,9 @@
+/**
+ * `hopsafe/crypto`: the {@link CryptoProvider} interface the protocol runs on, the two providers that ship (node:crypto
+ * and pure-JS noble), and the cipher-suite registry. [SPEC 4]
+ *
+ * @module hopsafe/crypto
+ */
 export type * from './provider.js';
 export { createNodeProvider } from './node.js';
 export { createNobleProvider } from './noble.js';

@@ -1,15 +1,15 @@
 /**
- * Strict PKCS#8 (RFC 5208/5958) and SubjectPublicKeyInfo (RFC 5280) parsing, on asn1js behind a
- * strict DER framing check. Used by BOTH providers before any key reaches a library, so both
- * refuse the same inputs, and so OpenSSL never sees encodings that crash Node 20
+ * Strict PKCS#8 (RFC 5208/5958) and SubjectPublicKeyInfo (RFC 5280) parsing on the codec's DER reader
+ * (strict framing and universal-value content checked before any field is read). Used by BOTH providers
+ * before any key reaches a library, so both refuse the same inputs, and so OpenSSL never sees encodings that crash Node 20
  * (`asymmetricKeyDetails` aborts the process on an EC key whose point is the 0x00 "infinity"
  * encoding, or whose private scalar is longer than the field). Structure and encoding only:
  * curve arithmetic (scalar in [1, n-1], point on the curve) is the provider's job.
  * Structural defects are ERR_MALFORMED; key types hopsafe cannot use are ERR_UNSUPPORTED. [SPEC 4.4]
  */
-import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
-import { parseStrict } from '../codec/der.js';
+import { malformed } from '../codec/der.js';
+import { bitString, childrenOf, decodeDer, explicit, isContext, octets, oid, smallInt, TAG, type Tlv } from '../codec/der-read.js';
 
 export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 export const OID_ED25519 = '1.3.101.112';
@@ -41,103 +41,70 @@ export type ParsedPublicKey =
   | { readonly type: 'rsa' }
   | { readonly type: 'other'; readonly name: string };
 
-function malformed(what: string): never {
-  throw new HopsafeError('ERR_MALFORMED', what);
+/**
+ * One complete, strictly framed DER value (keys are 4 levels deep at most) and nothing after it, with the
+ * content of every universal value checked (what asn1js refused while parsing, before this reader).
+ */
+function decode(bytes: Uint8Array, what: string): Tlv {
+  return decodeDer(bytes, what, { maxDepth: 8, universalContent: true });
 }
 
-/** One complete, strictly framed DER value (keys are 4 levels deep at most) and nothing after it. */
-function decode(bytes: Uint8Array, what: string): asn1js.AsnType {
-  return parseStrict(bytes, what, { maxDepth: 8 });
-}
-
-/** Exactly UNIVERSAL `tag`, primitive or constructed as DER requires (asn1js maps e.g. ENUMERATED onto Integer). */
-function universal(node: asn1js.AsnType | undefined, tag: number, constructed: boolean): boolean {
-  return node !== undefined && node.idBlock.tagClass === 1 && node.idBlock.tagNumber === tag && node.idBlock.isConstructed === constructed;
-}
-
-function children(node: asn1js.AsnType | undefined, min: number, max: number, what: string): asn1js.AsnType[] {
-  if (!(node instanceof asn1js.Sequence) || !universal(node, 16, true)) malformed(`${what}: expected SEQUENCE`);
-  const v = node.valueBlock.value;
+function children(t: Tlv | undefined, min: number, max: number, what: string): Tlv[] {
+  if (t?.tag !== TAG.SEQUENCE) malformed(`${what}: expected SEQUENCE`);
+  const v = childrenOf(t);
   if (v.length < min || v.length > max) malformed(`${what}: SEQUENCE has ${v.length} elements`);
   return v;
 }
 
-function oid(node: asn1js.AsnType | undefined, what: string): string {
-  if (!(node instanceof asn1js.ObjectIdentifier) || !universal(node, 6, false)) malformed(`${what}: expected OBJECT IDENTIFIER`);
-  return node.getValue();
+/** A small non-negative INTEGER (≤ 3 octets) in minimal encoding. */
+const smallUint = (t: Tlv | undefined, what: string): number => smallInt(t, what, 0, 0xffffff);
+
+/** OCTET STRING content (a copy: key material outlives the caller's buffer). */
+const keyOctets = (t: Tlv | undefined, what: string): Uint8Array => octets(t, what).slice();
+
+/** BIT STRING of whole octets (a copy). */
+function bits(t: Tlv | undefined, what: string): Uint8Array {
+  const b = bitString(t, what);
+  if (b.unused !== 0) malformed(`${what}: expected BIT STRING of whole octets`);
+  return b.bytes.slice();
 }
 
-/** A small non-negative INTEGER in minimal encoding. */
-function smallInt(node: asn1js.AsnType | undefined, what: string): number {
-  if (!(node instanceof asn1js.Integer) || !universal(node, 2, false)) malformed(`${what}: expected INTEGER`);
-  const v = node.valueBlock.valueHexView;
-  if (v.length < 1 || v.length > 3 || (v[0]! & 0x80) !== 0 || (v.length > 1 && v[0] === 0 && (v[1]! & 0x80) === 0))
-    malformed(`${what}: expected a small INTEGER in minimal encoding`);
-  return v.reduce((n, x) => n * 256 + x, 0);
-}
-
-function octets(node: asn1js.AsnType | undefined, what: string): Uint8Array {
-  if (!(node instanceof asn1js.OctetString) || !universal(node, 4, false)) malformed(`${what}: expected OCTET STRING`);
-  return Uint8Array.from(node.valueBlock.valueHexView);
-}
-
-function bits(node: asn1js.AsnType | undefined, what: string): Uint8Array {
-  if (!(node instanceof asn1js.BitString) || !universal(node, 3, false) || node.valueBlock.unusedBits !== 0)
-    malformed(`${what}: expected BIT STRING of whole octets`);
-  return Uint8Array.from(node.valueBlock.valueHexView);
-}
-
-/** Context-specific [n] tag? */
-function isTagged(node: asn1js.AsnType | undefined, n: number): boolean {
-  return node !== undefined && node.idBlock.tagClass === 3 && node.idBlock.tagNumber === n;
-}
-
-/** The content of an EXPLICIT [n] wrapper (constructed, exactly one inner value). */
-function explicit(node: asn1js.AsnType, what: string): asn1js.AsnType {
-  if (!(node instanceof asn1js.Constructed) || !node.idBlock.isConstructed || node.valueBlock.value.length !== 1)
-    malformed(`${what}: bad explicit tag`);
-  const inner = node.valueBlock.value[0];
-  if (!inner) malformed(what);
-  return inner;
-}
-
-/** The content octets of an IMPLICIT [n] BIT STRING (first octet = unused bits, must be 0). */
-function implicitBits(node: asn1js.AsnType, what: string): Uint8Array {
-  if (node.idBlock.isConstructed || !(node instanceof asn1js.Primitive)) malformed(`${what}: bad implicit BIT STRING`);
-  const raw = node.valueBlock.valueHexView;
-  if (raw.length < 1 || raw[0] !== 0) malformed(`${what}: BIT STRING with unused bits`);
-  return Uint8Array.from(raw.subarray(1));
+/** The content octets of an IMPLICIT [n] BIT STRING (first octet = unused bits, must be 0), a copy. */
+function implicitBits(t: Tlv, what: string): Uint8Array {
+  if ((t.tag & 0x20) !== 0) malformed(`${what}: bad implicit BIT STRING`);
+  if (t.end === t.start || t.buf[t.start] !== 0) malformed(`${what}: BIT STRING with unused bits`);
+  return t.buf.slice(t.start + 1, t.end);
 }
 
 interface AlgorithmIdentifier {
   readonly algorithm: string;
-  readonly parameters: asn1js.AsnType | undefined;
+  readonly parameters: Tlv | undefined;
 }
 
-function algorithmIdentifier(node: asn1js.AsnType | undefined, what: string): AlgorithmIdentifier {
-  const [alg, params] = children(node, 1, 2, `${what} AlgorithmIdentifier`);
+function algorithmIdentifier(t: Tlv | undefined, what: string): AlgorithmIdentifier {
+  const [alg, params] = children(t, 1, 2, `${what} AlgorithmIdentifier`);
   return { algorithm: oid(alg, `${what} algorithm`), parameters: params };
 }
 
 /** EC keys carry a namedCurve OID; explicit curve parameters are not supported (RFC 5480 §2.1.1). */
-function namedCurve(params: asn1js.AsnType | undefined, what: string): string {
-  if (universal(params, 6, false)) return oid(params, what);
-  if (universal(params, 16, true)) throw new HopsafeError('ERR_UNSUPPORTED', `${what}: explicit EC parameters`);
+function namedCurve(params: Tlv | undefined, what: string): string {
+  if (params?.tag === TAG.OID) return oid(params, what);
+  if (params?.tag === TAG.SEQUENCE) throw new HopsafeError('ERR_UNSUPPORTED', `${what}: explicit EC parameters`);
   return malformed(`${what}: EC key without namedCurve`);
 }
 
 /** PKCS#8 PrivateKeyInfo / OneAsymmetricKey (v1 or v2). */
 export function parsePkcs8(der: Uint8Array): ParsedPrivateKey {
   const items = children(decode(der, 'PKCS#8'), 3, 5, 'PKCS#8');
-  const version = smallInt(items[0], 'PKCS#8 version');
+  const version = smallUint(items[0], 'PKCS#8 version');
   if (version !== 0 && version !== 1) malformed('PKCS#8: unknown version');
   const alg = algorithmIdentifier(items[1], 'PKCS#8');
   const privateKey = octets(items[2], 'PKCS#8 privateKey');
   let outerPublic: Uint8Array | undefined;
   let i = 3;
-  if (isTagged(items[i], 0)) i++; // attributes: ignored
+  if (isContext(items[i], 0)) i++; // attributes: ignored
   const pub = items[i];
-  if (pub !== undefined && isTagged(pub, 1)) {
+  if (pub !== undefined && isContext(pub, 1)) {
     if (version !== 1) malformed('PKCS#8: publicKey in a v1 structure');
     outerPublic = implicitBits(pub, 'PKCS#8 publicKey');
     i++;
@@ -147,7 +114,7 @@ export function parsePkcs8(der: Uint8Array): ParsedPrivateKey {
   if (alg.algorithm === OID_ED25519) {
     // RFC 8410 §7: parameters absent; privateKey holds CurvePrivateKey ::= OCTET STRING (32 bytes).
     if (alg.parameters !== undefined) malformed('Ed25519 AlgorithmIdentifier must not have parameters');
-    const seed = octets(decode(privateKey, 'CurvePrivateKey'), 'CurvePrivateKey');
+    const seed = keyOctets(decode(privateKey, 'CurvePrivateKey'), 'CurvePrivateKey');
     if (seed.length !== 32) malformed('Ed25519 private key must be 32 bytes');
     return outerPublic ? { type: 'ed25519', seed, publicKey: outerPublic } : { type: 'ed25519', seed };
   }
@@ -155,18 +122,18 @@ export function parsePkcs8(der: Uint8Array): ParsedPrivateKey {
     const curveOid = namedCurve(alg.parameters, 'PKCS#8');
     // RFC 5915 ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] params OPTIONAL, [1] publicKey OPTIONAL }
     const ec = children(decode(privateKey, 'ECPrivateKey'), 2, 4, 'ECPrivateKey');
-    if (smallInt(ec[0], 'ECPrivateKey version') !== 1) malformed('ECPrivateKey: version must be 1');
-    const scalar = octets(ec[1], 'ECPrivateKey privateKey');
+    if (smallUint(ec[0], 'ECPrivateKey version') !== 1) malformed('ECPrivateKey: version must be 1');
+    const scalar = keyOctets(ec[1], 'ECPrivateKey privateKey');
     let publicKey = outerPublic;
     let j = 2;
     const p0 = ec[j];
-    if (p0 !== undefined && isTagged(p0, 0)) {
+    if (p0 !== undefined && isContext(p0, 0)) {
       if (namedCurve(explicit(p0, 'ECPrivateKey parameters'), 'ECPrivateKey') !== curveOid)
         malformed('ECPrivateKey: parameters differ from the AlgorithmIdentifier');
       j++;
     }
     const p1 = ec[j];
-    if (p1 !== undefined && isTagged(p1, 1)) {
+    if (p1 !== undefined && isContext(p1, 1)) {
       publicKey = bits(explicit(p1, 'ECPrivateKey publicKey'), 'ECPrivateKey publicKey');
       j++;
     }

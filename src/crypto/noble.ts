@@ -87,6 +87,11 @@ function handle<T extends PrivateKeyHandle | PublicKeyHandle>(h: T, key: Uint8Ar
   return h;
 }
 
+/**
+ * [SPEC 4.4] A pure-JavaScript {@link CryptoProvider} on the audited `@noble/*` libraries, byte-identical to the node
+ * provider on every deterministic operation. It has no RSA (ERR_UNSUPPORTED for RSA keys) and signs ECDSA
+ * deterministically (RFC 6979, low-S). Use it where node:crypto is unavailable or to cross-check the node provider.
+ */
 export function createNobleProvider(): CryptoProvider {
   const provider: CryptoProvider = {
     name: NAME,

@@ -257,6 +257,11 @@ function sealInto(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array, plaintext: U
   out.set(c.getAuthTag(), off + plaintext.length);
 }
 
+/**
+ * [SPEC 4.4] The default {@link CryptoProvider}, on node:crypto (OpenSSL); ML-KEM-768 comes from @noble/post-quantum
+ * (Node 20's OpenSSL has none). brainpoolP256r1 is supported only where the OpenSSL build offers the curve
+ * (`supportsGroup` tells). One instance can serve any number of endpoints.
+ */
 export function createNodeProvider(): CryptoProvider {
   const name = 'node';
   const provider: CryptoProvider = {

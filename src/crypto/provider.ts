@@ -6,6 +6,7 @@
  * must not pay for promises.
  */
 export type HashAlg = 'sha256' | 'sha384';
+/** [SPEC 4.4] AEAD algorithms of the suites (16-byte tag, 12-byte nonce; key lengths in {@link AEAD_KEY_LENGTH}). */
 export type AeadAlg = 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
 /** Diffie-Hellman groups (`kexKeyPair` / `kexDerive`). */
 export type KexGroup = 'x25519' | 'p256' | 'p384' | 'brainpoolP256r1';
@@ -13,6 +14,10 @@ export type KexGroup = 'x25519' | 'p256' | 'p384' | 'brainpoolP256r1';
 export type GroupName = KexGroup | 'x25519mlkem768';
 /** Key-encapsulation mechanisms (FIPS 203). */
 export type KemAlg = 'ml-kem-768';
+/**
+ * [SPEC 4.3] Signature algorithms, determined by the signer's key. `rsa-pkcs1-sha256` is for certificate signatures
+ * only: tokens signed with an RSA key use `rsa-pss-sha256`.
+ */
 export type SignatureAlg =
   | 'ecdsa-p256-sha256'
   | 'ecdsa-p384-sha384'
@@ -20,6 +25,7 @@ export type SignatureAlg =
   | 'rsa-pss-sha256'
   | 'rsa-pkcs1-sha256';
 
+/** [SPEC 4.4] An ephemeral Diffie-Hellman key pair in the raw encodings of SPEC 4.4 (from `kexKeyPair`). */
 export interface KeyPair {
   /** Raw private scalar (X25519: 32 bytes RFC 7748; NIST/brainpool: big-endian scalar of the field size). */
   readonly privateKey: Uint8Array;
@@ -27,6 +33,10 @@ export interface KeyPair {
   readonly publicKey: Uint8Array;
 }
 
+/**
+ * [SPEC 4.2] An ML-KEM-768 key pair (from `kemKeyPair`): the encapsulation key goes to the peer, the decapsulation
+ * key stays local and is wiped after use.
+ */
 export interface KemKeyPair {
   /** ML-KEM-768: 1184 bytes (FIPS 203 ek). */
   readonly encapsulationKey: Uint8Array;
@@ -34,6 +44,7 @@ export interface KemKeyPair {
   readonly decapsulationKey: Uint8Array;
 }
 
+/** [SPEC 4.2] The result of `kemEncapsulate`: the ciphertext sent to the key's owner and the shared secret K. */
 export interface KemEncapsulation {
   /** ML-KEM-768: 1088 bytes. */
   readonly ciphertext: Uint8Array;
@@ -47,20 +58,36 @@ export interface PrivateKeyHandle {
   readonly provider: string;
   readonly signatureAlg: SignatureAlg;
 }
+/**
+ * [SPEC 4.4] A screened, imported public key (from `importPublicKey`), usable only with the provider that made it
+ * (`provider`); it exposes no key bytes beyond the SPKI it came from.
+ */
 export interface PublicKeyHandle {
   readonly kind: 'public';
   readonly provider: string;
+  /** The signature algorithm the key verifies (SPEC 4.3). */
   readonly signatureAlg: SignatureAlg;
   /** DER SubjectPublicKeyInfo this handle was imported from. */
   readonly spki: Uint8Array;
 }
 
+/**
+ * [SPEC 4.4] The cryptographic primitives the protocol runs on. Two ship: `createNodeProvider()` (node:crypto, the
+ * default) and `createNobleProvider()` (pure JS); deterministic operations give identical bytes in both.
+ * Implement it to run hopsafe on another library (e.g. an HSM-backed signer); all operations are synchronous.
+ * Errors are HopsafeErrors (ERR_INPUT for bad local arguments, ERR_MALFORMED for bad peer values).
+ */
 export interface CryptoProvider {
+  /** Provider name (`node`, `noble`); recorded in key handles, which only work with the provider that made them. */
   readonly name: string;
+  /** `length` bytes from a cryptographically secure generator. */
   randomBytes(length: number): Uint8Array;
 
+  /** SHA-256 or SHA-384 digest of `data`. */
   hash(alg: HashAlg, data: Uint8Array): Uint8Array;
+  /** Output length of `alg` in bytes (32 or 48): HashLen of SPEC 6. */
   hashLength(alg: HashAlg): number;
+  /** RFC 2104 HMAC with hash `alg`; full-length tag. */
   hmac(alg: HashAlg, key: Uint8Array, data: Uint8Array): Uint8Array;
   /** RFC 5869 HKDF-Extract; an empty salt means HashLen zero bytes. */
   hkdfExtract(alg: HashAlg, salt: Uint8Array, ikm: Uint8Array): Uint8Array;
@@ -96,21 +123,30 @@ export interface CryptoProvider {
    * wrong one a pseudo-random secret, never an error); a ciphertext of the wrong length: ERR_MALFORMED.
    */
   kemDecapsulate(alg: KemAlg, decapsulationKey: Uint8Array, ciphertext: Uint8Array): Uint8Array;
+  /** Whether this provider implements `alg` (suites using an unsupported AEAD are left out of offers, SPEC 4.1). */
   supportsAead(alg: AeadAlg): boolean;
 
   /** PKCS#8 DER private key; throws ERR_MALFORMED / ERR_UNSUPPORTED. */
   importPrivateKey(pkcs8: Uint8Array): PrivateKeyHandle;
   /** DER SubjectPublicKeyInfo; throws ERR_MALFORMED / ERR_UNSUPPORTED. */
   importPublicKey(spki: Uint8Array): PublicKeyHandle;
+  /** Signs `data` with the algorithm of `key` (SPEC 4.3 encodings: ECDSA as IEEE P1363 r‖s, Ed25519, RSASSA-PSS). */
   sign(key: PrivateKeyHandle, data: Uint8Array): Uint8Array;
+  /**
+   * Whether `signature` over `data` verifies under `key`; false for any bad signature, never a throw on its content.
+   */
   verify(key: PublicKeyHandle, data: Uint8Array, signature: Uint8Array): boolean;
 }
 
+/** Output length in bytes of each hash (HashLen of SPEC 6). */
 export const HASH_LENGTH: Readonly<Record<HashAlg, number>> = { sha256: 32, sha384: 48 };
+/** [SPEC 4.4] Key length in bytes of each AEAD (Nk of SPEC 6.3). */
 export const AEAD_KEY_LENGTH: Readonly<Record<AeadAlg, number>> = {
   'aes-128-gcm': 16,
   'aes-256-gcm': 32,
   'chacha20-poly1305': 32,
 };
+/** [SPEC 4.4] AEAD nonce length in bytes (every suite). */
 export const AEAD_NONCE_LENGTH = 12;
+/** [SPEC 4.4] AEAD tag length in bytes (every suite), appended to the ciphertext. */
 export const AEAD_TAG_LENGTH = 16;

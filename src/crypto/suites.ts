@@ -5,8 +5,14 @@
 import { HopsafeError } from '../errors/index.js';
 import type { AeadAlg, GroupName, HashAlg, SignatureAlg } from './provider.js';
 
+/**
+ * [SPEC 4.1] A cipher suite: the key-exchange group, the hash of the transcript, HKDF and HMAC (integrity mode),
+ * and the AEAD (confidentiality mode). The shipped suites are {@link SUITES}; endpoints name them in `suites`.
+ */
 export interface Suite {
+  /** Wire id (uint16), e.g. 0x0101. */
   readonly id: number;
+  /** Name used in options and events, e.g. `X25519_AES128GCM_SHA256`. */
   readonly name: string;
   readonly group: GroupName;
   readonly hash: HashAlg;
@@ -58,10 +64,12 @@ export const DEFAULT_SUITES: readonly string[] = [
   'X25519_AES256GCM_SHA384',
 ];
 
+/** [SPEC 4.1] The suite with wire id `id` (e.g. 0x0101), or undefined for an id hopsafe does not know. */
 export function suiteById(id: number): Suite | undefined {
   return byId.get(id);
 }
 
+/** [SPEC 4.1] The suite called `name` (e.g. `X25519_AES128GCM_SHA256`); ERR_UNSUPPORTED for an unknown name. */
 export function suiteByName(name: string): Suite {
   const s = byName.get(name);
   if (!s) throw new HopsafeError('ERR_UNSUPPORTED', `unknown suite ${name}`);

@@ -60,6 +60,22 @@ export interface EndpointParts {
   readonly metrics: MetricsOptions | undefined;
 }
 
+/**
+ * A secure endpoint: it authenticates peers, keeps one end-to-end session per peer over an untrusted transport
+ * and protects every message it sends (SPEC 8). Obtain one with {@link createEndpoint}; the constructor takes
+ * internal parts and is not public.
+ *
+ * Sessions open on demand: `send` to a peer without a session starts the handshake and queues the message. What
+ * arrives is reported through events (`message`, `reject`, `session`, `key-update`, `session-closed`,
+ * `unconfirmed`, …, see {@link EndpointEvents}); a bad frame never throws, it becomes a `reject` event.
+ *
+ * @example
+ * ```ts
+ * const endpoint = await createEndpoint({ id: 'alice', identity, trust, transport });
+ * endpoint.on('message', (m) => console.log(m.from, m.data));
+ * await endpoint.send('bob', new TextEncoder().encode('hello'), { confirm: true });
+ * ```
+ */
 export class Endpoint extends TypedEmitter {
   readonly id: string;
   private readonly cfg: EndpointConfig;
@@ -205,6 +221,7 @@ export class Endpoint extends TypedEmitter {
     await this.trustHandle.update(trust);
   }
 
+  /** Counters since the endpoint was created (a copy: later traffic does not change the object returned). */
   stats(): EndpointStats {
     let sessions = 0;
     for (const s of this.peers.values()) if (s.m.current) sessions++;

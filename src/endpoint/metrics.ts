@@ -17,6 +17,11 @@ import type { InboundStats } from '../transport/transport.js';
 import type { EndpointQueues, EndpointStats } from './stats.js';
 import { assertFree, isRegistry as registryLike, perCollection, pulled, PREFIX_PATTERN, type Add } from './metrics-pull.js';
 
+/**
+ * Where and how an endpoint exposes Prometheus metrics (the `metrics` option of {@link EndpointOptions}; `true`
+ * means all defaults). Metric names, labels and help texts are listed in the README; label values are endpoint ids,
+ * error codes and fixed words, never a key, payload or peer id.
+ */
 export interface MetricsOptions {
   /**
    * prom-client Registry the metrics are registered in, e.g. the application's own (or prom-client's global

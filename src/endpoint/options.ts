@@ -9,6 +9,7 @@ import type { MetricsOptions } from './metrics.js';
 export type { Authorize, AuthorizeContext } from '../session/peer-types.js';
 import type { Authorize } from '../session/peer-types.js';
 
+/** Options of one {@link Endpoint.send} call. */
 export interface SendOptions {
   /**
    * [SPEC 7.6] Resolve only once the peer acknowledged the message end to end; reject with the reason it was
@@ -18,6 +19,11 @@ export interface SendOptions {
   readonly confirm?: boolean;
 }
 
+/**
+ * What {@link createEndpoint} takes. Only `id`, `identity`, `trust` and `transport` are required; every other
+ * option has the default its comment names. Numbers are validated when the endpoint is created (an invalid value
+ * fails with ERR_CONFIG naming it). Timings are in milliseconds unless the name says otherwise.
+ */
 export interface EndpointOptions {
   /** This endpoint's id: its certificate must name it (CN or SAN), and the transport routes by it. */
   readonly id: string;
@@ -28,12 +34,16 @@ export interface EndpointOptions {
     /** RFC 5755 attribute certificates carrying IEC 62351-8 roles, presented in the ClearToken (SPEC 10.4). */
     readonly attributeCertificates?: readonly PemOrDer[];
   };
+  /** Trust anchors, extra intermediates and CRLs that peers' certificate chains are validated against (SPEC 10.2). */
   readonly trust: TrustConfig;
   /**
    * [SPEC 10.5] Revocation: 'if-present' (default) checks the CRLs given and passes a peer whose issuer's CRL cannot
    * be validated with a `trust-warning` event; 'require' refuses a peer without a current, valid CRL from each issuer.
    */
   readonly crlMode?: 'if-present' | 'require';
+  /**
+   * The transport frames travel on (e.g. `mqttTransport(…)` from `hopsafe/mqtt`); the endpoint opens and closes it.
+   */
   readonly transport: Transport;
   /** Mode requested when this endpoint opens a session. Default: confidentiality. */
   readonly protection?: 'integrity' | 'confidentiality';

@@ -1,5 +1,9 @@
 import type { ErrorCode } from '../errors/index.js';
 
+/**
+ * Counters of an endpoint since it was created, as `endpoint.stats()` returns them (also exported as Prometheus
+ * metrics when the `metrics` option is on). Counts are of application messages unless a field says frames.
+ */
 export interface EndpointStats {
   /** Established sessions. */
   sessions: number;
@@ -13,12 +17,18 @@ export interface EndpointStats {
   unconfirmedByCode: Partial<Record<ErrorCode, number>>;
   /** [SPEC 3.7] BATCH frames sent, and the records that left in them. */
   batches: number;
+  /** Records that left inside BATCH frames (SPEC 3.7). */
   coalesced: number;
   /** Application messages verified and delivered. */
   received: number;
   /** Refused frames/messages by code. */
   rejected: Partial<Record<ErrorCode, number>>;
+  /**
+   * Handshakes this endpoint started (`initiated`), sessions established in either role (`completed`), and
+   * handshakes refused or timed out (`failed`).
+   */
   handshakes: { initiated: number; completed: number; failed: number };
+  /** [SPEC 7.2] Key updates of this endpoint's sending direction (`sent`) and of its peers' (`received`). */
   keyUpdates: { sent: number; received: number };
   /** [SPEC 13] Group frames published, verified and delivered, and refused. */
   groups: { sent: number; received: number; rejected: number };

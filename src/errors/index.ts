@@ -39,9 +39,27 @@ export const ERROR_CODES = [
   'ERR_SESSION_EXPIRED',
 ] as const;
 
+/**
+ * [SPEC 9] The stable code of a {@link HopsafeError}, one of {@link ERROR_CODES}: the value applications branch on.
+ */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * [SPEC 9] The one error class of hopsafe: every failure it throws, rejects with or reports carries a stable
+ * `code` (messages are for humans and may change).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await endpoint.send('bob', data, { confirm: true });
+ * } catch (e) {
+ *   if (isHopsafeError(e) && e.code === 'ERR_NOT_CONFIRMED') retryLater(data);
+ *   else throw e;
+ * }
+ * ```
+ */
 export class HopsafeError extends Error {
+  /** The stable code (SPEC 9); `name` is always `HopsafeError`. */
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
     super(message ?? code, options);
@@ -50,6 +68,7 @@ export class HopsafeError extends Error {
   }
 }
 
+/** Whether `e` is a {@link HopsafeError} (a type guard, so `e.code` can be read after it). */
 export function isHopsafeError(e: unknown): e is HopsafeError {
   return e instanceof HopsafeError;
 }

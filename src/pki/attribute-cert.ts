@@ -3,16 +3,21 @@
  * 1.2.840.10070.8.1). The holder is named by baseCertificateID (issuer + serial of the identity
  * certificate); the issuer by v2Form.issuerName (a directoryName). [SPEC 10.4]
  */
-import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { children, ctx, integerContent, oid, rawOf, seq, smallInt, TAG, tlv, parseSignedEnvelope, type Tlv } from './der.js';
+import { children, ctx, integerContent, oid, raw, smallInt, TAG, type Tlv } from '../codec/der-read.js';
+import { generalizedTime as gt, oid as oidDer, seq, set, tlv } from '../codec/der-write.js';
+import { parseSignedEnvelope } from './der.js';
 import { signatureSpec, type SpecResult } from './signature.js';
 import { parseTime, readGeneralNames, sha256Hex } from './x509.js';
 import { ID_IEC62351_8_ROLE_INFO } from './oids.js';
 
 export const MAX_AC_SIZE = 16 * 1024;
 
+/**
+ * An RFC 5755 attribute certificate as `parseAttributeCertificate` reads it (structure only: its signature, holder
+ * and validity are checked when a peer presents it, SPEC 10.4). Times are Dates; names and role values stay DER.
+ */
 export interface ParsedAttributeCert {
   readonly der: Uint8Array;
   readonly fingerprint: string;
@@ -41,6 +46,11 @@ function issuerNamesOf(issuer: Tlv): Uint8Array[] {
   return readGeneralNames(first, 'v2Form issuerName').directoryNames;
 }
 
+/**
+ * [SPEC 10.4] Parses one DER RFC 5755 attribute certificate (at most 16 KiB) carrying IEC 62351-8 RoleInformation:
+ * holder, issuer names, validity and the DER role values; ERR_MALFORMED on anything that is not strict DER of one.
+ * Neither the signature nor the holder is checked here (the trust store does, SPEC 10.4).
+ */
 export function parseAttributeCertificate(der: Uint8Array): ParsedAttributeCert {
   if (der.length > MAX_AC_SIZE) throw new HopsafeError('ERR_MALFORMED', 'attribute certificate too large');
   try {
@@ -50,7 +60,7 @@ export function parseAttributeCertificate(der: Uint8Array): ParsedAttributeCert 
     const [version, holder, issuer, innerAlg, serial, validity, attributes] = f as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv, Tlv];
     if (smallInt(version, 'version', 0, 2) !== 1) throw malformed('not a v2 attribute certificate');
     integerContent(serial, 'serialNumber');
-    if (!equal(rawOf(innerAlg), rawOf(sigAlg))) throw malformed('signature algorithm mismatch');
+    if (!equal(raw(innerAlg), raw(sigAlg))) throw malformed('signature algorithm mismatch');
     let holderIssuers: Uint8Array[] = [];
     let holderSerialHex: string | undefined;
     for (const h of children(holder, 'holder')) {
@@ -69,7 +79,7 @@ export function parseAttributeCertificate(der: Uint8Array): ParsedAttributeCert 
       const a = children(attr, 'attribute');
       if (a.length !== 2) throw malformed('bad attribute');
       if (oid(a[0], 'attribute type') !== ID_IEC62351_8_ROLE_INFO) continue;
-      for (const v of children(a[1], 'attribute values', TAG.SET)) roleInfos.push(rawOf(v));
+      for (const v of children(a[1], 'attribute values', TAG.SET)) roleInfos.push(raw(v));
     }
     return {
       der,
@@ -101,8 +111,6 @@ export function attributeCertInfo(p: {
   notAfter: Date;
   roleInformation: Uint8Array;
 }): Uint8Array {
-  const gt = (d: Date): Uint8Array => new Uint8Array(new asn1js.GeneralizedTime({ valueDate: new Date(Math.floor(d.getTime() / 1000) * 1000) }).toBER(false));
-  const oid = new Uint8Array(new asn1js.ObjectIdentifier({ value: ID_IEC62351_8_ROLE_INFO }).toBER(false));
   return seq(
     new Uint8Array([0x02, 0x01, 0x01]),
     seq(tlv(0xa0, seq(tlv(0xa4, p.holderIssuer)), p.holderSerial)),
@@ -110,6 +118,6 @@ export function attributeCertInfo(p: {
     p.algId,
     p.serial,
     seq(gt(p.notBefore), gt(p.notAfter)),
-    seq(seq(oid, tlv(0x31, p.roleInformation))),
+    seq(seq(oidDer(ID_IEC62351_8_ROLE_INFO), set(p.roleInformation))),
   );
 }

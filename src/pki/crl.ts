@@ -1,13 +1,18 @@
 /** X.509 CRL (RFC 5280 §5) parsing. ERR_MALFORMED on anything unexpected. [SPEC 10.5] */
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { boolean, children, explicit, integerContent, isTime, oid, octets, parseDer, parseSignedEnvelope, rawOf, smallInt, TAG, type Tlv } from './der.js';
+import { boolean, children, explicit, integerContent, isTime, octets, oid, parseDer, raw, smallInt, TAG, type Tlv } from '../codec/der-read.js';
+import { parseSignedEnvelope } from './der.js';
 import { signatureSpec, type SpecResult } from './signature.js';
 import { parseTime, readName, sha256Hex } from './x509.js';
 import { ID_CE_AUTHORITY_KEY_ID, ID_CE_CRL_NUMBER, ID_CE_CRL_REASON, ID_CE_ISSUER_ALT_NAME } from './oids.js';
 
 export const MAX_CRL_SIZE = 1 << 20;
 
+/**
+ * [SPEC 10.5] An X.509 CRL read by the strict DER reader, as {@link parseCrl} returns it. Parsing does not check its
+ * signature or its issuer: the trust store does when it uses the CRL.
+ */
 export interface ParsedCrl {
   readonly der: Uint8Array;
   readonly fingerprint: string;
@@ -63,6 +68,10 @@ function reasonOf(exts: Tlv, unsupported: string[]): number | undefined {
   return reason;
 }
 
+/**
+ * [SPEC 10.5] Parses one DER CRL (RFC 5280 §5, at most 1 MiB); ERR_MALFORMED on anything that is not strict DER of a
+ * CRL. The signature is not verified here.
+ */
 export function parseCrl(der: Uint8Array): ParsedCrl {
   if (der.length > MAX_CRL_SIZE) throw new HopsafeError('ERR_MALFORMED', `CRL larger than ${MAX_CRL_SIZE} bytes`);
   try {
@@ -73,7 +82,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     const inner = f[i++];
     const issuerNode = f[i++];
     if (!inner || !issuerNode) throw malformed('missing fields');
-    if (!equal(rawOf(inner), rawOf(sigAlg))) throw malformed('signatureAlgorithm differs from tbsCertList.signature');
+    if (!equal(raw(inner), raw(sigAlg))) throw malformed('signatureAlgorithm differs from tbsCertList.signature');
     const thisUpdate = parseTime(f[i++], 'thisUpdate');
     let nextUpdate: Date | undefined;
     if (isTime(f[i])) nextUpdate = parseTime(f[i++], 'nextUpdate');
@@ -103,7 +112,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
       tbs,
       sigSpec: signatureSpec(sigAlg),
       signature,
-      issuer: rawOf(issuerNode),
+      issuer: raw(issuerNode),
       ...(({ text, key }) => ({ issuerText: text, issuerKey: key }))(readName(issuerNode, 'CRL issuer')),
       thisUpdate,
       ...(nextUpdate ? { nextUpdate } : {}),

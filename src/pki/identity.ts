@@ -17,12 +17,20 @@ import { namesEndpoint } from './names.js';
 import { refuse } from './refusal.js';
 import { privateKeyPkcs8 } from './private-key.js';
 
+/** Options of `loadIdentity` and `validateOwn`. */
 export interface LoadIdentityOptions {
   /** RFC 5755 attribute certificates (PEM "ATTRIBUTE CERTIFICATE" or DER) to present in the ClearToken. */
   readonly attributeCertificates?: readonly PemOrDer[];
+  /** Provider the private key is imported into (and the chain checked with). Default: node:crypto. */
   readonly provider?: CryptoProvider;
 }
 
+/**
+ * [SPEC 4.4] Reads a private key (PKCS#8 PEM or DER, or a SEC1 `EC PRIVATE KEY` PEM) into a node:crypto KeyObject,
+ * after the same strict screening the providers apply. ERR_UNSUPPORTED for another key format or algorithm (the
+ * message names the `openssl pkcs8 -topk8 -nocrypt` conversion), ERR_MALFORMED for a key that is not valid. Used to
+ * load CA keys for issuing certificates and CRLs; endpoints take their key through `identity.privateKey` instead.
+ */
 export function loadPrivateKey(input: PemOrDer): KeyObject {
   const der = privateKeyPkcs8(input);
   try {

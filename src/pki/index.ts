@@ -1,4 +1,8 @@
-/** `hopsafe/pki`: certificate validation, identities, IEC 62351-8 roles and RBAC policy. [SPEC 10] */
+/**
+ * `hopsafe/pki`: certificate validation, identities, IEC 62351-8 roles and RBAC policy. [SPEC 10]
+ *
+ * @module hopsafe/pki
+ */
 export type { PemOrDer, TrustConfig, RoleAssignment, VerifiedPeer, VerifyRequest, PeerVerifier, LocalIdentity } from './types.js';
 export { createTrustStore, DEFAULT_ACCEPTED_EKUS, type TrustStore, type TrustStoreOptions, type TrustUpdate, type TrustWarning } from './trust-store.js';
 export { loadIdentity, validateOwn, loadPrivateKey, type LoadIdentityOptions } from './identity.js';
@@ -15,7 +19,7 @@ export {
 export { createAuthorizer, loadPolicy, parsePolicy, POLICY_MAX_VALUE_LENGTH, POLICY_MAX_GLOB_LENGTH, type Authorizer, type AuthorizationContext, type Policy, type PolicyInput } from './policy.js';
 export { parseCertificate, type ParsedCert } from './x509.js';
 export { parseCrl, type ParsedCrl } from './crl.js';
-export { parseAttributeCertificate } from './attribute-cert.js';
+export { parseAttributeCertificate, type ParsedAttributeCert } from './attribute-cert.js';
 export { namesEndpoint } from './names.js';
 export { REFUSAL_CODES } from './refusal.js';
 /** OIDs a certificate for hopsafe carries (SPEC 10.2–10.4): the endpoint EKU, the SAN URI prefix, the IEC 62351-8 role extension. */

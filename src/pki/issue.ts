@@ -3,11 +3,10 @@
  * Signatures by node:crypto; ECDSA keys sign with the hash matching the curve, RSA with PKCS#1 v1.5
  * SHA-256 (or PSS on request), Ed25519 as is. [SPEC 10.6]
  */
-import * as asn1js from 'asn1js';
 import { createHash, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { fromHex } from '../bytes/index.js';
-import { seq, tlv } from './der.js';
+import { integer as intDer, octetString as octets, oid, seq, set, time, tlv, utf8String as utf8 } from '../codec/der-write.js';
 import { signerFor } from './signature.js';
 import { encodeRoleInformation, type RoleSpec } from './roles.js';
 import { attributeCertInfo } from './attribute-cert.js';
@@ -26,21 +25,12 @@ import {
 } from './oids.js';
 import { KEY_USAGE_BITS, type KeyUsageName } from './x509.js';
 
-const enc = (n: asn1js.AsnType): Uint8Array => new Uint8Array(n.toBER(false));
-const oid = (o: string): Uint8Array => enc(new asn1js.ObjectIdentifier({ value: o }));
-const utf8 = (s: string): Uint8Array => enc(new asn1js.Utf8String({ value: s }));
-const octets = (b: Uint8Array): Uint8Array => tlv(0x04, b);
-
 /** RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. Whole seconds. */
-export function encodeTime(d: Date): Uint8Array {
-  const t = new Date(Math.floor(d.getTime() / 1000) * 1000);
-  const y = t.getUTCFullYear();
-  return y >= 1950 && y < 2050 ? enc(new asn1js.UTCTime({ valueDate: t })) : enc(new asn1js.GeneralizedTime({ valueDate: t }));
-}
+export const encodeTime: (d: Date) => Uint8Array = time;
 
 /** A DER Name with CN (and optionally O). */
 export function encodeName(cn: string, o?: string): Uint8Array {
-  const rdn = (type: string, v: string): Uint8Array => tlv(0x31, seq(oid(type), utf8(v)));
+  const rdn = (type: string, v: string): Uint8Array => set(seq(oid(type), utf8(v)));
   return o ? seq(rdn(ID_AT_ORGANIZATION, o), rdn(ID_AT_COMMON_NAME, cn)) : seq(rdn(ID_AT_COMMON_NAME, cn));
 }
 
@@ -117,7 +107,7 @@ export function issueCertificate(t: CertTemplate, signer: Signer): Uint8Array {
   const exts: Uint8Array[] = [];
   if (t.ca !== undefined) {
     const bc: Uint8Array[] = t.ca ? [new Uint8Array([0x01, 0x01, 0xff])] : [];
-    if (t.ca && t.pathLen !== undefined) bc.push(enc(new asn1js.Integer({ value: t.pathLen })));
+    if (t.ca && t.pathLen !== undefined) bc.push(intDer(t.pathLen));
     exts.push(ext(ID_CE_BASIC_CONSTRAINTS, true, seq(...bc)));
   }
   const ku = t.keyUsage === undefined ? (t.ca ? (['keyCertSign', 'cRLSign'] as const) : (['digitalSignature'] as const)) : t.keyUsage;
@@ -159,7 +149,7 @@ export interface CrlTemplate {
 
 export function issueCrl(t: CrlTemplate, signer: Signer): Uint8Array {
   const s = signerFor(signer.key, signer.rsaPss ? { rsaPss: true } : {});
-  const exts: Uint8Array[] = t.crlNumber === null ? [] : [ext(ID_CE_CRL_NUMBER, false, enc(new asn1js.Integer({ value: t.crlNumber ?? 1 })))];
+  const exts: Uint8Array[] = t.crlNumber === null ? [] : [ext(ID_CE_CRL_NUMBER, false, intDer(t.crlNumber ?? 1))];
   if (t.issuerSpki) exts.push(ext(ID_CE_AUTHORITY_KEY_ID, false, seq(tlv(0x80, keyIdentifier(t.issuerSpki)))));
   for (const x of t.extraExtensions ?? []) exts.push(ext(x.oid, x.critical, x.value));
   const entries = t.revoked.map((r) => seq(integer(fromHex(r.serialHex)), encodeTime(r.date)));

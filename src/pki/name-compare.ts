@@ -9,7 +9,7 @@
  * compare by their exact encoding. Matching a name never replaces verifying a signature.
  */
 import { toHex } from '../bytes/index.js';
-import { children, oid, parseDer, rawOf, stringValue, TAG, type Tlv } from './der.js';
+import { children, oid, parseDer, raw, stringValue, TAG, type Tlv } from '../codec/der-read.js';
 
 const STRING_TAGS: ReadonlySet<number> = new Set([TAG.UTF8, TAG.PRINTABLE, TAG.TELETEX, TAG.BMP, TAG.UNIVERSAL_STRING, TAG.IA5, TAG.VISIBLE]);
 
@@ -28,7 +28,7 @@ export function canonicalRdn(rdn: Tlv, what: string): string {
     const [t, v] = f as [Tlv, Tlv];
     const value = STRING_TAGS.has(v.tag) ? stringValue(v) : undefined;
     // U+0000 cannot occur in a prepared value's OID and separates type from value; values are JSON-quoted
-    return `${oid(t, what)}\u0000${value === undefined ? `#${toHex(rawOf(v))}` : JSON.stringify(prepare(value))}`;
+    return `${oid(t, what)}\u0000${value === undefined ? `#${toHex(raw(v))}` : JSON.stringify(prepare(value))}`;
   });
   return atvs.length === 1 ? (atvs[0] as string) : atvs.sort().join('\u0001');
 }

@@ -10,7 +10,7 @@
  * hopsafe otherName and the URI `urn:hopsafe:endpoint:<cn>` it stands for, so CN cannot bypass a constraint.
  */
 import { HopsafeError } from '../errors/index.js';
-import { children, ctx, explicit, oid, parseDer, rawOf, stringValue, TAG, type Tlv } from './der.js';
+import { children, ctx, explicit, oid, parseDer, raw, stringValue, TAG, type Tlv } from '../codec/der-read.js';
 import { HOPSAFE_URI_PREFIX, ID_ON_HOPSAFE_ENDPOINT_ID } from './oids.js';
 import { rdnsEqual } from './name-compare.js';
 
@@ -52,7 +52,7 @@ const malformed = (m: string): never => {
 export function rdnsOf(name: Uint8Array): Uint8Array[] {
   return children(parseDer(name, 'Name'), 'Name').map((r) => {
     if (r.tag !== TAG.SET) malformed('RDN is not a SET');
-    return rawOf(r);
+    return raw(r);
   });
 }
 
@@ -122,7 +122,7 @@ function readBase(gn: Tlv): Subtree {
     case ctx(3, true):
       return { form: 'unsupported', kind: 'x400Address' };
     case ctx(4, true):
-      return { form: 'dn', rdns: rdnsOf(rawOf(explicit(gn, 'directoryName'))) };
+      return { form: 'dn', rdns: rdnsOf(raw(explicit(gn, 'directoryName'))) };
     case ctx(5, true):
       return { form: 'unsupported', kind: 'ediPartyName' };
     case ctx(6, false): {

@@ -15,6 +15,11 @@ export function cnBinds(cert: Pick<SubjectNames, 'dnsNames' | 'uris' | 'endpoint
   return cert.dnsNames.length === 0 && cert.uris.length === 0 && cert.endpointIds.length === 0;
 }
 
+/**
+ * [SPEC 10.3] Whether a certificate names endpoint `id`: exactly equal (case-sensitive) to a SAN dNSName, a SAN URI
+ * `urn:hopsafe:endpoint:<id>`, a hopsafe endpoint-id otherName, or the subject commonName when the certificate has
+ * none of those SANs.
+ */
 export function namesEndpoint(cert: SubjectNames, id: string): boolean {
   if (typeof id !== 'string' || id.length === 0) return false;
   return (

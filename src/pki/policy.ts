@@ -12,6 +12,11 @@ import type { RoleAssignment } from './types.js';
 export type { Policy, PolicyInput, PolicyRule };
 export { POLICY_MAX_GLOB_LENGTH } from '../schemas/policy.js';
 
+/**
+ * [SPEC 10.8] One message as a policy decides on it: the peer, its roles valid now, the direction seen from the local
+ * endpoint, and the type and topic the endpoint's `classify` option gave (absent ones never match a rule that lists
+ * types or topics).
+ */
 export interface AuthorizationContext {
   readonly peer: string;
   readonly roles: readonly RoleAssignment[];
@@ -20,6 +25,10 @@ export interface AuthorizationContext {
   readonly topic?: string;
 }
 
+/**
+ * [SPEC 10.8] A compiled policy, as {@link createAuthorizer} returns it: true allows the message, false refuses it
+ * (ERR_FORBIDDEN). It never throws.
+ */
 export type Authorizer = (ctx: AuthorizationContext) => boolean;
 
 /**

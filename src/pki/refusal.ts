@@ -4,6 +4,10 @@
  */
 import { HopsafeError, type ErrorCode } from '../errors/index.js';
 
+/**
+ * [SPEC 10.7] Every reason certificate validation can refuse for, and the error code it is reported with. The
+ * reason starts the HopsafeError's message (`no-path: …`), so logs tell apart causes that share a code.
+ */
 export const REFUSAL_CODES = {
   /** Bytes that are not a certificate/CRL/AC, or a chain too long. */
   malformed: 'ERR_MALFORMED',

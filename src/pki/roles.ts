@@ -3,10 +3,10 @@
  * identity-certificate extension or as an attribute of an RFC 5755 attribute certificate.
  * Encoding in schemas/hopsafe-roles.asn1. [SPEC 10.4]
  */
-import * as asn1js from 'asn1js';
 import { HopsafeError } from '../errors/index.js';
 import type { RoleAssignment } from './types.js';
-import { children, ctx, parseDer, seq, smallInt, stringValue, TAG, time, tlv, utf8String, type Tlv } from './der.js';
+import { children, ctx, parseDer, smallInt, stringValue, TAG, time, type Tlv, utf8String } from '../codec/der-read.js';
+import * as w from '../codec/der-write.js';
 
 /** IEC 62351-8 predefined roles (Table "pre-defined roles"). Ids -32768..-1 are private (custom) roles. */
 export const PREDEFINED_ROLES = {
@@ -18,6 +18,9 @@ export const PREDEFINED_ROLES = {
   SECAUD: 5,
   RBACMNT: 6,
 } as const;
+/**
+ * [SPEC 10.4] Name of an IEC 62351-8 predefined role: VIEWER, OPERATOR, ENGINEER, INSTALLER, SECADM, SECAUD, RBACMNT.
+ */
 export type PredefinedRole = keyof typeof PREDEFINED_ROLES;
 
 const NAME_BY_ID = new Map<number, string>(Object.entries(PREDEFINED_ROLES).map(([k, v]) => [v, k]));
@@ -25,12 +28,18 @@ export const ROLE_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 export const DEFAULT_AOR = 'hopsafe';
 export const ROLE_DEFINITION = 'IEC62351-8';
 
+/**
+ * [SPEC 10.4] A role to put into a certificate's RoleInformation (issuing, `encodeRoleInformation`), as
+ * `parseRoleSpec` reads it from text such as `OPERATOR` or `myrole=-7`.
+ */
 export interface RoleSpec {
   /** A predefined name (VIEWER…RBACMNT) or a custom name; custom roles need `roleId`. */
   readonly role: string;
   /** Required for custom roles (−32768…−1 recommended, 7…32767 are reserved by IEC 62351-8); ignored for predefined names. */
   readonly roleId?: number;
+  /** Start of the role's own validity; without it the role inherits its certificate's. */
   readonly notBefore?: Date;
+  /** End of the role's own validity; without it the role inherits its certificate's. */
   readonly notAfter?: Date;
   /** Area of responsibility (default "hopsafe"). */
   readonly aor?: string;
@@ -64,9 +73,6 @@ function resolveId(r: RoleSpec): number {
   return r.roleId;
 }
 
-const der = (n: asn1js.AsnType): Uint8Array => new Uint8Array(n.toBER(false));
-const genTime = (d: Date): Uint8Array => der(new asn1js.GeneralizedTime({ valueDate: new Date(Math.floor(d.getTime() / 1000) * 1000) }));
-
 /** DER RoleInformation for the given roles: one UserRoleInfo per role. [SPEC 10.4] */
 export function encodeRoleInformation(roles: readonly RoleSpec[]): Uint8Array {
   if (roles.length === 0) throw new HopsafeError('ERR_CONFIG', 'RoleInformation needs at least one role');
@@ -74,20 +80,20 @@ export function encodeRoleInformation(roles: readonly RoleSpec[]): Uint8Array {
     const id = resolveId(r);
     const aor = r.aor ?? DEFAULT_AOR;
     const parts: Uint8Array[] = [
-      seq(der(new asn1js.Integer({ value: id }))),
-      der(new asn1js.Utf8String({ value: aor })),
-      der(new asn1js.Integer({ value: 0 })),
-      der(new asn1js.Utf8String({ value: ROLE_DEFINITION })),
-      der(new asn1js.Enumerated({ value: 1 })),
+      w.seq(w.integer(id)),
+      w.utf8String(aor),
+      w.integer(0),
+      w.utf8String(ROLE_DEFINITION),
+      w.enumerated(1),
     ];
     if (r.notBefore || r.notAfter) {
       if (!r.notBefore || !r.notAfter) throw new HopsafeError('ERR_CONFIG', 'a role validity needs both notBefore and notAfter');
-      parts.push(tlv(0xa0, genTime(r.notBefore), genTime(r.notAfter)));
+      parts.push(w.tlv(0xa0, w.generalizedTime(r.notBefore), w.generalizedTime(r.notAfter)));
     }
-    if (!isPredefinedRole(r.role)) parts.push(tlv(0xa1, der(new asn1js.Utf8String({ value: r.role }))));
-    return seq(...parts);
+    if (!isPredefinedRole(r.role)) parts.push(w.tlv(0xa1, w.utf8String(r.role)));
+    return w.seq(...parts);
   });
-  return seq(...entries);
+  return w.seq(...entries);
 }
 
 export interface DecodedRole extends RoleAssignment {

@@ -4,11 +4,11 @@
  * and RSASSA-PSS (MGF1 with the same hash) with SHA-256/384/512 and keys of at least 2048 bits.
  * SHA-1 and MD5 are refused. [SPEC 10.2]
  */
-import * as asn1js from 'asn1js';
 import { sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { keyDescription, spkiKeyObject } from '../crypto/node.js';
-import { children, oid, seq, tlv, TAG, type Tlv } from './der.js';
+import { children, oid, TAG, type Tlv } from '../codec/der-read.js';
+import { NULL, oid as oidDer, seq, tlv } from '../codec/der-write.js';
 import { HASH_OIDS, ID_MGF1, SIG } from './oids.js';
 
 export type HashName = 'sha256' | 'sha384' | 'sha512';
@@ -143,23 +143,20 @@ export function verifySigned(spec: SignatureSpec, data: Uint8Array, sig: Uint8Ar
 export function signerFor(key: KeyObject, opts: { rsaPss?: boolean } = {}): { algId: Uint8Array; sign(data: Uint8Array): Uint8Array } {
   const t = key.asymmetricKeyType;
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  const oidDer = (oid: string): Uint8Array => new Uint8Array(new asn1js.ObjectIdentifier({ value: oid }).toBER(false));
-  const seqOf = seq;
-  if (t === 'ed25519') return { algId: seqOf(oidDer(SIG.ed25519)), sign: (d) => new Uint8Array(nodeSign(null, d, key)) };
+  if (t === 'ed25519') return { algId: seq(oidDer(SIG.ed25519)), sign: (d) => new Uint8Array(nodeSign(null, d, key)) };
   if (t === 'ec') {
     const hash = curve === 'secp384r1' ? 'sha384' : 'sha256';
-    return { algId: seqOf(oidDer(hash === 'sha384' ? SIG.ecdsaSha384 : SIG.ecdsaSha256)), sign: (d) => new Uint8Array(nodeSign(hash, d, { key, dsaEncoding: 'der' })) };
+    return { algId: seq(oidDer(hash === 'sha384' ? SIG.ecdsaSha384 : SIG.ecdsaSha256)), sign: (d) => new Uint8Array(nodeSign(hash, d, { key, dsaEncoding: 'der' })) };
   }
   if (t === 'rsa' && !opts.rsaPss) {
-    const nullDer = new Uint8Array([0x05, 0x00]);
-    return { algId: seqOf(oidDer(SIG.rsaPkcs1Sha256), nullDer), sign: (d) => new Uint8Array(nodeSign('sha256', d, { key, padding: constants.RSA_PKCS1_PADDING })) };
+    return { algId: seq(oidDer(SIG.rsaPkcs1Sha256), NULL), sign: (d) => new Uint8Array(nodeSign('sha256', d, { key, padding: constants.RSA_PKCS1_PADDING })) };
   }
   if (t === 'rsa' || t === 'rsa-pss') {
     // RSASSA-PSS-params: SHA-256, MGF1-SHA-256, salt 32.
-    const sha256 = seqOf(oidDer('2.16.840.1.101.3.4.2.1'));
-    const params = seqOf(tlv(0xa0, sha256), tlv(0xa1, seqOf(oidDer(ID_MGF1), sha256)), tlv(0xa2, new Uint8Array([0x02, 0x01, 0x20])));
+    const sha256 = seq(oidDer('2.16.840.1.101.3.4.2.1'));
+    const params = seq(tlv(0xa0, sha256), tlv(0xa1, seq(oidDer(ID_MGF1), sha256)), tlv(0xa2, new Uint8Array([0x02, 0x01, 0x20])));
     return {
-      algId: seqOf(oidDer(SIG.rsaPss), params),
+      algId: seq(oidDer(SIG.rsaPss), params),
       sign: (d) => new Uint8Array(nodeSign('sha256', d, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })),
     };
   }

@@ -47,6 +47,7 @@ interface Budget {
   why: string;
 }
 
+/** Options of {@link createTrustStore}; all optional. */
 export interface TrustStoreOptions {
   /** Clock for trust updates (onRevoked checks); `verify` uses `req.now`. */
   readonly clock?: () => Date;
@@ -56,15 +57,27 @@ export interface TrustStoreOptions {
   readonly eku?: readonly string[];
   /** 'if-present' (default): revocations in any configured CRL are honoured. 'require': every non-root certificate needs a current CRL from its issuer. */
   readonly crlMode?: 'if-present' | 'require';
+  /** Provider that imports the peers' public keys and verifies certificate signatures. Default: node:crypto. */
   readonly provider?: CryptoProvider;
 }
 
+/**
+ * The parts of a {@link TrustConfig} that {@link TrustStore.updateTrust} replaces: each given list replaces the
+ * current one whole; an omitted one is kept.
+ */
 export interface TrustUpdate {
   readonly roots?: readonly PemOrDer[];
   readonly intermediates?: readonly PemOrDer[];
   readonly crls?: readonly PemOrDer[];
 }
 
+/**
+ * [SPEC 10.2] [SPEC 10.5] A trust configuration (roots, intermediates, CRLs) that validates peer chains, with a
+ * cache of validated paths and run-time updates. `verify` refuses with the first failing check of SPEC 10.2
+ * (ERR_MALFORMED, ERR_CERT_UNTRUSTED, ERR_CERT_EXPIRED / ERR_CERT_NOT_YET_VALID, ERR_CERT_USAGE, ERR_CERT_REVOKED,
+ * ERR_CERT_NAME). Endpoints build one from their `trust` option; create one directly to validate certificates
+ * outside a session (e.g. in provisioning tools).
+ */
 export interface TrustStore extends PeerVerifier {
   /** Replaces the given parts of the configuration (atomically; ERR_MALFORMED leaves it unchanged). Returns the fingerprints reported to onRevoked. */
   updateTrust(update: TrustUpdate): string[];
@@ -77,7 +90,11 @@ export interface TrustStore extends PeerVerifier {
    * validated (crlMode 'if-present'; in 'require' that refuses).
    */
   onWarning(listener: (warning: TrustWarning) => void): () => void;
+  /**
+   * Validated-path cache: entries held, and `verify` calls answered from it (`hits`) or validated in full (`misses`).
+   */
   cacheStats(): { size: number; hits: number; misses: number };
+  /** Empties the validated-path cache (every update of the trust configuration does this too). */
   clearCache(): void;
 }
 
@@ -172,6 +189,16 @@ function parseCrls(list: readonly PemOrDer[] | undefined): ParsedCrl[] {
 
 const specOk = (s: SpecResult): s is { ok: true; spec: Extract<SpecResult, { ok: true }>['spec'] } => s.ok;
 
+/**
+ * Builds a {@link TrustStore} from PEM or DER roots, intermediates and CRLs. Fails with ERR_CONFIG without a root
+ * and ERR_MALFORMED on material that does not parse (SPEC 10.1).
+ *
+ * @example
+ * ```ts
+ * const store = createTrustStore({ roots: [readFileSync('ca.pem', 'utf8')], crls: [readFileSync('crl.pem', 'utf8')] });
+ * const peer = await store.verify({ chain: [leafDer], claimedId: 'der-17', now: new Date() });
+ * ```
+ */
 export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {}): TrustStore {
   const clock = opts.clock ?? (() => new Date());
   const provider = opts.provider ?? createNodeProvider();

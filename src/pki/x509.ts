@@ -6,25 +6,8 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import {
-  bitString,
-  boolean,
-  children,
-  contentOf,
-  ctx,
-  explicit,
-  integerContent,
-  octets,
-  oid,
-  parseDer,
-  parseSignedEnvelope,
-  rawOf,
-  smallInt,
-  stringValue,
-  TAG,
-  time,
-  type Tlv,
-} from './der.js';
+import { bitString, boolean, children, contentOf, ctx, explicit, integerContent, octets, oid, parseDer, raw, smallInt, stringValue, TAG, time, type Tlv } from '../codec/der-read.js';
+import { parseSignedEnvelope } from './der.js';
 import { importSpki, signatureSpec, type SpecResult } from './signature.js';
 import { parseNameConstraints, rdnsOf, type ConstrainedNames, type NameConstraints } from './name-constraints.js';
 import { canonicalName } from './name-compare.js';
@@ -67,6 +50,11 @@ export interface SubjectNames {
   readonly endpointIds: readonly string[];
 }
 
+/**
+ * [SPEC 10.1] An X.509 certificate read by the strict DER reader, as {@link parseCertificate} returns it: the fields
+ * path validation, name binding and roles use. Parsing checks structure only: nothing here says the certificate is
+ * trusted.
+ */
 export interface ParsedCert extends SubjectNames {
   readonly der: Uint8Array;
   /** Hex SHA-256 of `der`. */
@@ -141,7 +129,7 @@ export function readName(node: Tlv | undefined, what: string): { text: string; c
   const rdns: Uint8Array[] = [];
   let hasEmail = false;
   for (const rdn of children(node, what)) {
-    rdns.push(rawOf(rdn));
+    rdns.push(raw(rdn));
     for (const atv of children(rdn, what, TAG.SET)) {
       const f = children(atv, what);
       if (f.length !== 2) throw new HopsafeError('ERR_MALFORMED', `${what}: AttributeTypeAndValue needs a type and a value`);
@@ -153,7 +141,7 @@ export function readName(node: Tlv | undefined, what: string): { text: string; c
         commonNames.push(value);
       }
       if (type === ID_EMAIL_ADDRESS) hasEmail = true;
-      parts.push(`${ATTR_SHORT[type] ?? type}=${value ?? '#' + toHex(rawOf(v))}`);
+      parts.push(`${ATTR_SHORT[type] ?? type}=${value ?? '#' + toHex(raw(v))}`);
     }
   }
   return { text: parts.join(', '), commonNames, rdns, hasEmail, key: canonicalName(node as Tlv, what) };
@@ -220,7 +208,7 @@ export function readGeneralNames(
         uris.push(ascii(gn));
         break;
       case ctx(4, true):
-        directoryNames.push(rawOf(explicit(gn, `${what} directoryName`)));
+        directoryNames.push(raw(explicit(gn, `${what} directoryName`)));
         break;
       case ctx(0, false):
       case ctx(2, true):
@@ -298,7 +286,7 @@ function parseInner(der: Uint8Array): ParsedCert {
   const [serialNode, innerSigAlg, issuerNode, validityNode, subjectNode, spkiNode] = f.slice(i, i + TBS_FIXED) as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv];
   i += TBS_FIXED;
   const serial = integerContent(serialNode, 'serialNumber');
-  if (!equal(rawOf(innerSigAlg), rawOf(sigAlgNode))) throw malformed('signatureAlgorithm differs from tbsCertificate.signature');
+  if (!equal(raw(innerSigAlg), raw(sigAlgNode))) throw malformed('signatureAlgorithm differs from tbsCertificate.signature');
   // issuerUniqueID [1], subjectUniqueID [2] (ignored), extensions [3]: each at most once, in this order.
   let extNode: Tlv | undefined;
   let last = 0;
@@ -317,7 +305,7 @@ function parseInner(der: Uint8Array): ParsedCert {
   const subjectName = readName(subjectNode, 'subject');
   const issuerName = readName(issuerNode, 'issuer');
   if (spkiNode.tag !== TAG.SEQUENCE) throw malformed('subjectPublicKeyInfo is not a SEQUENCE');
-  const spki = rawOf(spkiNode);
+  const spki = raw(spkiNode);
   const imported = importSpki(spki);
   const publicKey = 'key' in imported ? imported.key : undefined;
 
@@ -394,8 +382,8 @@ function parseInner(der: Uint8Array): ParsedCert {
     signature,
     version,
     serialHex: toHex(serial),
-    issuer: rawOf(issuerNode),
-    subject: rawOf(subjectNode),
+    issuer: raw(issuerNode),
+    subject: raw(subjectNode),
     issuerText: issuerName.text,
     subjectText: subjectName.text,
     notBefore,

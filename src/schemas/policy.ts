@@ -34,5 +34,23 @@ export const PolicySchema = z
   .strict();
 
 export type PolicyRule = z.output<typeof PolicyRuleSchema>;
+/**
+ * [SPEC 10.8] A validated authorization policy: a `default` (`deny` or `allow`) and `rules`, each with its `effect`
+ * filled in (default `allow`). Produced by `parsePolicy` / `loadPolicy`.
+ */
 export type Policy = z.output<typeof PolicySchema>;
+/**
+ * [SPEC 10.8] An authorization policy as written (JSON or an object literal): a rule's `effect` may be omitted.
+ *
+ * @example
+ * ```ts
+ * const policy: PolicyInput = {
+ *   default: 'deny',
+ *   rules: [
+ *     { roles: ['OPERATOR'], direction: 'receive', types: ['control/*'] },
+ *     { roles: ['*'], direction: 'both', topics: ['telemetry/**'] },
+ *   ],
+ * };
+ * ```
+ */
 export type PolicyInput = z.input<typeof PolicySchema>;

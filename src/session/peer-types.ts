@@ -4,11 +4,18 @@ import type { RoleAssignment } from '../pki/types.js';
 import type { Protection } from '../codec/tokens.js';
 import type { Outgoing } from './confirmations.js';
 
+/**
+ * [SPEC 8.7] What the {@link Authorize} hook is asked about: one application message, in either direction,
+ * with the peer's validated roles.
+ */
 export interface AuthorizeContext {
+  /** The peer's endpoint id (authenticated by its certificate). */
   readonly peer: string;
   /** The peer's roles valid now (SPEC 10.4). */
   readonly roles: readonly RoleAssignment[];
+  /** Seen from this endpoint: `send` for a message about to be sent, `receive` for one that arrived. */
   readonly direction: 'send' | 'receive';
+  /** The application payload (in clear). */
   readonly data: Uint8Array;
 }
 

@@ -16,6 +16,11 @@ import { REPLAY_WINDOW, ReplayWindow } from './replay.js';
 import { openRecordIn, sealRecordIn, type RecordContext } from './record.js';
 import { applyKeyUpdate, prepareKeyUpdate, type PeerKey } from './key-update.js';
 
+/**
+ * Record-layer limits of every session of an endpoint (the `session` option of {@link EndpointOptions}, where each
+ * is optional). Defaults: `graceMs` 30 000, `rekeyAfterMessages` 1 000 000, `rekeyAfterMs` 3 600 000,
+ * `maxEarlyFrames` 16, `maxEarlyBytes` 65 536, `retainedEphemerals` 4. [SPEC 7.3] [SPEC 7.5]
+ */
 export interface SessionOptions {
   /** How long frames under the previous receive epoch stay acceptable after a key update. [SPEC 7.3] */
   readonly graceMs: number;

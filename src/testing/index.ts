@@ -2,6 +2,8 @@
  * `hopsafe/testing`: a throw-away PKI for tests, with a helper for every broken case the
  * validator must refuse. Generation is synchronous and fast (P-256 by default; RSA keys are
  * pooled because RSA key generation is slow). [SPEC 10.6]
+ *
+ * @module hopsafe/testing
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
@@ -13,16 +15,26 @@ import { encodeName, issueAttributeCertificate, issueCertificate, issueCrl, spki
 import { HOPSAFE_URI_PREFIX, ID_KP_CLIENT_AUTH, ID_KP_HOPSAFE_ENDPOINT, ID_KP_SERVER_AUTH } from '../pki/oids.js';
 import type { KeyUsageName } from '../pki/x509.js';
 
+/**
+ * Key type of a test PKI's CAs and leaves: ECDSA P-256 (default) or P-384, Ed25519, RSA-2048 with PKCS#1 v1.5 or
+ * with RSASSA-PSS certificate signatures (RSA keys come from a pool, as RSA key generation is slow).
+ */
 export type TestKeyType = 'p256' | 'p384' | 'ed25519' | 'rsa' | 'rsa-pss';
 
+/** One endpoint of a test PKI: the id its certificate names (CN, SAN URI and otherName, SPEC 10.3) and its roles. */
 export interface TestEndpointSpec {
   readonly id: string;
   /** "OPERATOR", "SECAUD", "custom=-7", or RoleSpec objects (with optional validity). */
   readonly roles?: readonly (string | RoleSpec)[];
 }
 
+/**
+ * Options of {@link createTestPki} and {@link createTestPkiSync}: the endpoints to issue identities for, and the
+ * shape of the PKI.
+ */
 export interface CreateTestPkiOptions {
   readonly endpoints: readonly TestEndpointSpec[];
+  /** Key type of every CA and leaf. Default `p256`. */
   readonly keyType?: TestKeyType;
   /** Root → intermediate → leaf (depth 3) instead of root → leaf (depth 2). */
   readonly intermediate?: boolean;
@@ -39,6 +51,7 @@ export interface CreateTestPkiOptions {
   readonly organization?: string;
 }
 
+/** An endpoint identity in the form `createEndpoint({ identity })` takes. */
 export interface TestIdentity {
   /** PEM chain, leaf first (leaf + intermediate when there is one; never the root). */
   readonly certificate: string;
@@ -46,6 +59,10 @@ export interface TestIdentity {
   readonly privateKey: string;
 }
 
+/**
+ * What {@link TestPki.issue} puts into a further leaf certificate; by default a valid endpoint certificate for
+ * `id`, valid from an hour before the PKI's `now` until `days` after it.
+ */
 export interface TestLeafOptions {
   readonly id: string;
   readonly roles?: readonly (string | RoleSpec)[];
@@ -59,15 +76,30 @@ export interface TestLeafOptions {
   readonly ca?: boolean;
   /** Names to bind instead of the default CN=id + SAN URI + SAN otherName. */
   readonly names?: { readonly cn?: string; readonly dns?: readonly string[]; readonly uris?: readonly string[]; readonly endpointIds?: readonly string[] };
+  /** Key type of this leaf. Default: the PKI's. */
   readonly keyType?: TestKeyType;
 }
 
+/**
+ * [SPEC 10.6] A throw-away PKI made by {@link createTestPki}: a root (and optionally an intermediate), one identity per
+ * endpoint, a CRL, and a generator for every certificate the validator must refuse (`broken`).
+ *
+ * @example
+ * ```ts
+ * const pki = await createTestPki({ endpoints: [{ id: 'alice' }, { id: 'bob', roles: ['OPERATOR'] }] });
+ * const alice = await createEndpoint({ id: 'alice', identity: pki.identities.alice!, trust: pki.trust(), transport });
+ * ```
+ */
 export interface TestPki {
+  /** Key type of the CAs and of the leaves issued by default. */
   readonly keyType: TestKeyType;
+  /** Reference time the validity periods were computed from. */
   readonly now: Date;
+  /** Root CA certificate (PEM), the trust anchor; one entry. */
   readonly roots: string[];
   /** Intermediate CA certificates (also included in every identity chain). */
   readonly intermediates: string[];
+  /** Identity of each endpoint of `CreateTestPkiOptions.endpoints`, by id. */
   readonly identities: Record<string, TestIdentity>;
   /** Current CRL of the issuing CA (PEM); initially empty. `revoke` replaces it. */
   crl: string;
@@ -81,14 +113,19 @@ export interface TestPki {
   attributeCertificate(idOrCertificate: string, roles: readonly (string | RoleSpec)[], validity?: { notBefore?: Date; notAfter?: Date }): string;
   /** One generator per refusal case. Each returns an identity that presents itself as `id`. */
   readonly broken: {
+    /** Validity ended a day before `now` (ERR_CERT_EXPIRED). */
     expired(id: string): TestIdentity;
+    /** Validity starts a day after `now` (ERR_CERT_NOT_YET_VALID). */
     notYetValid(id: string): TestIdentity;
+    /** keyUsage keyEncipherment only, without digitalSignature (ERR_CERT_USAGE). */
     wrongKeyUsage(id: string): TestIdentity;
+    /** extendedKeyUsage emailProtection only (ERR_CERT_USAGE). */
     wrongExtKeyUsage(id: string): TestIdentity;
     /** Issues a fresh certificate for `id`, revokes it and returns it with the new CRL. */
     revoked(id: string): TestIdentity & { crl: string };
     /** Issued by a different CA whose name is identical to this PKI's root. */
     foreignRoot(id: string): TestIdentity & { root: string };
+    /** A CA certificate (cA=TRUE, keyCertSign) presented as an endpoint's (ERR_CERT_USAGE). */
     caAsLeaf(id: string): TestIdentity;
     /** A valid certificate for another name (default `${id}-other`), to be presented as `id`. */
     wrongName(id: string, otherName?: string): TestIdentity;
@@ -156,6 +193,7 @@ export async function createTestPki(opts: CreateTestPkiOptions): Promise<TestPki
   return createTestPkiSync(opts);
 }
 
+/** {@link createTestPki}, synchronously (for set-up outside async code, e.g. at module level); same result. */
 export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
   const keyType = opts.keyType ?? 'p256';
   const now = opts.now ?? new Date();

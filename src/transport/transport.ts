@@ -18,6 +18,10 @@ export interface InboundFrame {
  */
 export type FrameHandler = (frame: InboundFrame) => void | Promise<void>;
 
+/**
+ * Connection state a transport reports through `onStatus`. While it is not connected, the network bindings hold up
+ * to `maxQueue` frames for after the reconnect (SPEC 8.10); `closed` is final.
+ */
 export type TransportStatus = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 
 /** Inbound frames a transport dropped before they reached onFrame. [SPEC 8.9] */
@@ -29,8 +33,19 @@ export interface InboundStats {
    * reading its connection while this is at its `maxUnsettledFrames` bound.
    */
   readonly queued?: number;
+  /**
+   * Frames dropped because `maxUnsettledFrames` handler calls were pending, where the connection cannot be paused
+   * (core NATS: the subscription delivers regardless; at-most-once, like the server's slow-consumer drop).
+   */
+  readonly overflow?: number;
 }
 
+/**
+ * [SPEC 8] What an endpoint needs from a binding: open an inbox for its id, send opaque frames to other ids, close.
+ * A transport never sees keys and is not trusted: everything it hands over, including the sender id, is verified by
+ * the session. The shipped bindings are `hopsafe/mqtt`, `hopsafe/amqp`, `hopsafe/xmpp` and `hopsafe/memory`;
+ * `send` refuses misuse with the same codes in each (SPEC 8.10). Implement it to carry hopsafe over another medium.
+ */
 export interface Transport {
   /** Human-readable name for logs and errors, e.g. "mqtt", "amqp", "xmpp", "memory". */
   readonly name: string;

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { amqpTransport, type AmqpTlsOptions } from '../../src/bindings/amqp.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { cast, text, until } from '../support/endpoints.js';
+import { until } from '../support/endpoints.js';
+import { recordsBothWays } from '../support/transport-checks.js';
 import { rabbitmqServerBinary, startTlsRabbitmq, type PrivateRabbitmq } from '../support/rabbitmq.js';
 import { makeTlsFiles, opensslAvailable, type TlsFiles } from '../support/tls-certs.js';
 import { requireOrSkip } from '../support/services.js';
@@ -47,15 +48,7 @@ test('[SPEC 8.3] RabbitMQ\'s TLS listener requiring client certificates: amqps w
   const f = files!;
   const tls: AmqpTlsOptions = { ca: readFileSync(f.ca), cert: readFileSync(f.clientCert), key: readFileSync(f.clientKey, 'utf8'), servername: 'localhost' };
   const x = exchange();
-  const c = await cast(['der-1', 'control-center'], {
-    transport: () => amqpTransport({ url: url(r), tls, username: r.username, password: r.password, exchange: x, durable: false }),
-  });
-  cleanup.push(() => c.close());
-  await c.eps['der-1']!.send('control-center', new TextEncoder().encode('P=4.2MW'));
-  await c.eps['control-center']!.send('der-1', new TextEncoder().encode('setpoint'));
-  await until(() => c.inbox['control-center']!.length === 1 && c.inbox['der-1']!.length === 1, 10_000, 'records over amqps');
-  assert.equal(text(c.inbox['control-center']![0]!), 'P=4.2MW');
-  assert.equal(text(c.inbox['der-1']![0]!), 'setpoint');
+  await recordsBothWays(() => amqpTransport({ url: url(r), tls, username: r.username, password: r.password, exchange: x, durable: false }), 'amqps', cleanup);
   assert.match(r.output(), new RegExp(`started TLS \\(SSL\\) listener on 127\\.0\\.0\\.1:${r.tlsPort}`));
   assert.doesNotMatch(r.output(), /started TCP listener/, 'the node has no plain AMQP listener: the records went over TLS');
 });

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { amqpTransport, type AmqpTransportOptions } from '../../src/bindings/amqp.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { cast, text, until } from '../support/endpoints.js';
+import { until } from '../support/endpoints.js';
+import { recordsBothWays, refusedOpen } from '../support/transport-checks.js';
 import { makeTlsFiles, opensslAvailable, type TlsFiles } from '../support/tls-certs.js';
 import { startTlsProxy, type TlsProxy } from '../support/tls-proxy.js';
 import { requireOrSkip, serviceAvailable } from '../support/services.js';
@@ -58,14 +59,7 @@ function exchangeFor(ids: string[]): string {
 }
 
 async function openError(o: AmqpTransportOptions): Promise<Error> {
-  const tr = amqpTransport({ ...o, exchange: exchangeFor(['der-9']), durable: false });
-  cleanup.push(() => tr.close());
-  const e = await tr.open('der-9', () => undefined).then(
-    () => undefined,
-    (err: unknown) => err as Error,
-  );
-  assert.ok(e !== undefined, 'open must be refused');
-  return e;
+  return refusedOpen(amqpTransport({ ...o, exchange: exchangeFor(['der-9']), durable: false }), 'der-9', cleanup);
 }
 
 test('[SPEC 8.3] amqps:// with tls { ca, cert, key, servername }: two endpoints handshake and exchange records; the client certificate reached the TLS listener', async (t) => {
@@ -76,13 +70,7 @@ test('[SPEC 8.3] amqps:// with tls { ca, cert, key, servername }: two endpoints 
   const tls = { ca: new Uint8Array(readFileSync(f.ca)), cert: readFileSync(f.clientCert, 'utf8'), key: readFileSync(f.clientKey, 'utf8'), servername: 'localhost' };
   const exchange = exchangeFor(['der-1', 'control-center']);
   const before = proxy!.clients.length;
-  const c = await cast(['der-1', 'control-center'], { transport: () => amqpTransport({ url, tls, exchange, durable: false }) });
-  cleanup.push(() => c.close());
-  await c.eps['der-1']!.send('control-center', new TextEncoder().encode('P=4.2MW'));
-  await c.eps['control-center']!.send('der-1', new TextEncoder().encode('setpoint'));
-  await until(() => c.inbox['control-center']!.length === 1 && c.inbox['der-1']!.length === 1, 10_000, 'records over amqps');
-  assert.equal(text(c.inbox['control-center']![0]!), 'P=4.2MW');
-  assert.equal(text(c.inbox['der-1']![0]!), 'setpoint');
+  await recordsBothWays(() => amqpTransport({ url, tls, exchange, durable: false }), 'amqps', cleanup);
   assert.deepEqual(proxy!.clients.slice(before), ['der-1', 'der-1'], 'both connections presented the client certificate');
 });
 

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { isHopsafeError } from '../../src/errors/index.js';
-import { cast, text, until } from '../support/endpoints.js';
+import { recordsBothWays, refusedOpen } from '../support/transport-checks.js';
 import { mosquittoBinary, mosquittoPasswdBinary, startSecureMosquitto, type SecureMosquitto } from '../support/mosquitto.js';
 import { opensslAvailable } from '../support/tls-certs.js';
 import { requireOrSkip } from '../support/services.js';
@@ -36,27 +36,14 @@ const skipUnlessTools = (t: { skip(m?: string): void }): boolean => requireOrSki
 
 /** Opens a transport that must be refused; returns the error. */
 async function refused(url: string, mqttOptions: IClientOptions): Promise<Error> {
-  const tr = mqttTransport({ url, mqttOptions: { reconnectPeriod: 0, ...mqttOptions }, openTimeoutMs: 4000 });
-  cleanup.push(() => tr.close());
-  const err = await tr.open('der-1', () => undefined).then(
-    () => undefined,
-    (e: unknown) => e as Error,
-  );
-  assert.ok(err !== undefined, `open over ${url} with ${Object.keys(mqttOptions).join(',') || 'nothing'} must be refused`);
-  return err;
+  return refusedOpen(mqttTransport({ url, mqttOptions: { reconnectPeriod: 0, ...mqttOptions }, openTimeoutMs: 4000 }), 'der-1', cleanup);
 }
 
 test('[SPEC 8.2] mqtts:// with a client certificate: two endpoints handshake and exchange records through a broker that requires client certs', async (t) => {
   if (!skipUnlessTools(t)) return;
   const b = broker!;
   const tls = { ca: readFileSync(b.tls.ca), cert: readFileSync(b.tls.clientCert), key: readFileSync(b.tls.clientKey) };
-  const c = await cast(['der-1', 'control-center'], { transport: () => mqttTransport({ url: b.tlsUrl, mqttOptions: tls, unsubscribeOnClose: true }) });
-  cleanup.push(() => c.close());
-  await c.eps['der-1']!.send('control-center', new TextEncoder().encode('P=4.2MW'));
-  await c.eps['control-center']!.send('der-1', new TextEncoder().encode('setpoint'));
-  await until(() => c.inbox['control-center']!.length === 1 && c.inbox['der-1']!.length === 1, 10_000, 'records over mqtts');
-  assert.equal(text(c.inbox['control-center']![0]!), 'P=4.2MW');
-  assert.equal(text(c.inbox['der-1']![0]!), 'setpoint');
+  const c = await recordsBothWays(() => mqttTransport({ url: b.tlsUrl, mqttOptions: tls, unsubscribeOnClose: true }), 'mqtts', cleanup);
   assert.deepEqual([c.rejects['der-1'], c.rejects['control-center']], [[], []]);
 });
 

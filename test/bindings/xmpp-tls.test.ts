@@ -18,6 +18,7 @@ import { xmppTransport, type XmppClientHandle, type XmppTransportOptions } from 
 import type { TransportStatus } from '../../src/transport/transport.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 import { cast, text, until } from '../support/endpoints.js';
+import { refusedOpen } from '../support/transport-checks.js';
 import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { makeTlsFiles, opensslAvailable, type TlsFiles } from '../support/tls-certs.js';
 import { requireOrSkip } from '../support/services.js';
@@ -50,14 +51,7 @@ const encryptedStreams = (p: RunningProsody): number => p.log().split('\n').filt
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 async function openError(o: Omit<XmppTransportOptions, 'domain' | 'password'>): Promise<Error> {
-  const tr = xmppTransport({ domain: 'localhost', password: 'pw-der-9', reconnectDelayMs: 100, ...o });
-  cleanup.push(() => tr.close());
-  const e = await tr.open('der-9', () => undefined).then(
-    () => undefined,
-    (err: unknown) => err as Error,
-  );
-  assert.ok(e !== undefined, 'open must be refused');
-  return e;
+  return refusedOpen(xmppTransport({ domain: 'localhost', password: 'pw-der-9', reconnectDelayMs: 100, ...o }), 'der-9', cleanup);
 }
 
 test('[SPEC 8.4] xmpps:// with tls { ca }: two endpoints handshake and exchange records over direct TLS, also after a reconnect', async (t) => {

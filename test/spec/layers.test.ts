@@ -91,3 +91,12 @@ test('the sans-I/O layers import nothing above them', () => {
     assert.deepEqual(got, [], `src/${layer} imports ${got.map((to) => `${to} (${g.get(layer)?.get(to)})`).join(', ')}`);
   }
 });
+
+test("the README's layout table names every src/ folder, and only folders that exist", () => {
+  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+  const table = readme.slice(readme.indexOf('## Layout'), readme.indexOf('\n## ', readme.indexOf('## Layout') + 1));
+  const named = new Set([...table.matchAll(/`src\/([a-z-]+)`/g)].map((m) => m[1] as string));
+  const folders = readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory());
+  assert.deepEqual([...folders].filter((f) => !named.has(f)), [], 'src/ folders missing from the README layout table');
+  assert.deepEqual([...named].filter((f) => !folders.includes(f)), [], 'README layout rows for folders that do not exist');
+});

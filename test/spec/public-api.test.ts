@@ -69,9 +69,9 @@ const SURFACE: Record<string, readonly string[]> = {
   '.': [
     'Authorize', 'AuthorizeContext', 'CryptoProvider', 'DEFAULT_SUITES', 'ENDPOINT_ID_PATTERN', 'ERROR_CODES',
     'Endpoint', 'EndpointEvents', 'EndpointOptions', 'EndpointQueues', 'EndpointStats', 'ErrorCode', 'FrameHandler',
-    'Group', 'GroupFrameHandler', 'GroupOptions', 'HandshakeEvent', 'HopsafeError', 'InboundFrame', 'KeyUpdateEvent', 'MessageEvent', 'MetricsOptions', 'PemOrDer',
+    'Group', 'GroupFrameHandler', 'GroupOptions', 'HandshakeEvent', 'HopsafeError', 'InboundFrame', 'InboundStats', 'KeyUpdateEvent', 'MessageEvent', 'MetricsOptions', 'PemOrDer',
     'RejectEvent', 'RoleAssignment', 'SUITES', 'SendOptions', 'SessionClosedEvent', 'SessionEvent', 'SessionOptions',
-    'Suite', 'Transport', 'TransportStatus', 'TrustConfig', 'UnconfirmedEvent', 'VerifiedPeer', 'assertEndpointId',
+    'Suite', 'Transport', 'TransportStatus', 'TrustWarningEvent', 'TrustConfig', 'UnconfirmedEvent', 'VerifiedPeer', 'assertEndpointId',
     'createEndpoint', 'isHopsafeError',
   ],
   './memory': [
@@ -89,6 +89,10 @@ const SURFACE: Record<string, readonly string[]> = {
     'FRAME_NS', 'XMPP_DEFAULT_MAX_FRAME_SIZE', 'XmppClientHandle', 'XmppTlsOptions', 'XmppTransportOptions',
     'maxFrameSizeForStanzaLimit', 'xmppTransport',
   ],
+  './nats': [
+    'NATS_DEFAULT_MAX_FRAME_SIZE', 'NATS_DEFAULT_PREFIX', 'NATS_MAX_FRAME_SIZE_LIMIT', 'NatsJetStreamOptions', 'NatsTlsOptions',
+    'NatsTransportOptions', 'natsDurableName', 'natsInbox', 'natsSubject', 'natsTransport',
+  ],
   './bridge': [
     'Bridge', 'BridgeMetricsOptions', 'BridgeOptions', 'BridgeSideStats', 'BridgeStats', 'TransportFactory',
     'createBridge',
@@ -100,7 +104,7 @@ const SURFACE: Record<string, readonly string[]> = {
   './pki': [
     'AuthorizationContext', 'Authorizer', 'DEFAULT_ACCEPTED_EKUS', 'HOPSAFE_URI_PREFIX', 'ID_IEC62351_8_ROLE_INFO',
     'ID_KP_HOPSAFE_ENDPOINT', 'ID_ON_HOPSAFE_ENDPOINT_ID', 'LoadIdentityOptions', 'LocalIdentity',
-    'POLICY_MAX_GLOB_LENGTH', 'POLICY_MAX_VALUE_LENGTH', 'PREDEFINED_ROLES', 'ParsedCert', 'ParsedCrl',
+    'POLICY_MAX_GLOB_LENGTH', 'POLICY_MAX_VALUE_LENGTH', 'PREDEFINED_ROLES', 'ParsedAttributeCert', 'ParsedCert', 'ParsedCrl',
     'PeerVerifier', 'PemOrDer', 'Policy', 'PolicyInput', 'PredefinedRole', 'REFUSAL_CODES', 'RoleAssignment',
     'RoleSpec', 'TrustConfig', 'TrustStore', 'TrustStoreOptions', 'TrustUpdate', 'TrustWarning', 'VerifiedPeer',
     'VerifyRequest', 'createAuthorizer', 'createTrustStore', 'decodeRoleInformation', 'encodeRoleInformation',
@@ -116,6 +120,10 @@ const SURFACE: Record<string, readonly string[]> = {
   './testing': [
     'CreateTestPkiOptions', 'TestEndpointSpec', 'TestIdentity', 'TestKeyType', 'TestLeafOptions', 'TestPki',
     'createTestPki', 'createTestPkiSync',
+  ],
+  './browser': [
+    'Endpoint', 'EndpointOptions', 'HopsafeError', 'MqttWsTransportOptions', 'SendOptions', 'createEndpoint',
+    'createNobleProvider', 'isHopsafeError', 'mqttWsTransport', 'verifyVector',
   ],
   './adversary': [
     'Adversary', 'AdversaryAction', 'AdversaryLogEntry', 'AdversaryOptions', 'AdversaryRule', 'FRAME_TYPE_NAMES',

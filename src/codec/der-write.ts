@@ -1,0 +1,104 @@
+/**
+ * hopsafe's one DER writer: every builder returns canonical DER bytes (minimal lengths, minimal INTEGERs,
+ * RFC 5280 times). Used for tokens (./tlv.ts), and for issuing certificates, CRLs and attribute certificates
+ * (pki/issue.ts). Inputs it cannot encode are ERR_INPUT. [SPEC 5.1, 10.6]
+ */
+import { HopsafeError } from '../errors/index.js';
+import { utf8 as toUtf8 } from '../bytes/index.js';
+import { TAG } from './der-read.js';
+
+function lengthOctets(n: number): number[] {
+  if (n < 0x80) return [n];
+  const out: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
+  return [0x80 | out.length, ...out];
+}
+
+/** One DER TLV with identifier octet `tag` and the concatenation of `content` as its content. */
+export function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const c of content) len += c.length;
+  const head = [tag, ...lengthOctets(len)];
+  const out = new Uint8Array(head.length + len);
+  out.set(head, 0);
+  let o = head.length;
+  for (const c of content) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+export const seq = (...content: Uint8Array[]): Uint8Array => tlv(TAG.SEQUENCE, ...content);
+export const set = (...content: Uint8Array[]): Uint8Array => tlv(TAG.SET, ...content);
+export const octetString = (v: Uint8Array): Uint8Array => tlv(TAG.OCTET_STRING, v);
+export const utf8String = (v: string): Uint8Array => tlv(TAG.UTF8, toUtf8(v));
+export const boolean = (v: boolean): Uint8Array => tlv(TAG.BOOLEAN, Uint8Array.of(v ? 0xff : 0x00));
+export const NULL: Uint8Array = Uint8Array.of(TAG.NULL, 0);
+
+/** Minimal two's-complement content of a safe integer. */
+export function integerContent(v: number): Uint8Array {
+  if (!Number.isSafeInteger(v)) throw new HopsafeError('ERR_INPUT', 'integer out of range');
+  const bytes: number[] = [];
+  let x = v;
+  for (;;) {
+    const low = ((x % 256) + 256) % 256;
+    bytes.unshift(low);
+    x = (x - low) / 256;
+    // done once the rest is pure sign extension of the octet just written
+    if ((x === 0 && (low & 0x80) === 0) || (x === -1 && (low & 0x80) !== 0)) break;
+  }
+  return Uint8Array.from(bytes);
+}
+
+export const integer = (v: number): Uint8Array => tlv(TAG.INTEGER, integerContent(v));
+export const enumerated = (v: number): Uint8Array => tlv(TAG.ENUMERATED, integerContent(v));
+
+/** BIT STRING of whole octets, or with `unused` trailing bits of the last octet (which must be zero). */
+export function bitString(bytes: Uint8Array, unused = 0): Uint8Array {
+  if (!Number.isInteger(unused) || unused < 0 || unused > 7 || (unused > 0 && bytes.length === 0) || ((bytes[bytes.length - 1] ?? 0) & ((1 << unused) - 1)) !== 0)
+    throw new HopsafeError('ERR_INPUT', 'bad BIT STRING unused bits');
+  return tlv(TAG.BIT_STRING, Uint8Array.of(unused), bytes);
+}
+
+/** OBJECT IDENTIFIER from dotted text (arcs of any size: UUID OIDs). */
+export function oid(text: string): Uint8Array {
+  const parts = text.split('.');
+  if (parts.length < 2 || !parts.every((p) => /^(0|[1-9][0-9]*)$/.test(p))) throw new HopsafeError('ERR_INPUT', `bad OID ${JSON.stringify(text)}`);
+  const arcs = parts.map(BigInt);
+  const [a0, a1] = arcs as [bigint, bigint];
+  if (a0 > 2n || (a0 < 2n && a1 > 39n)) throw new HopsafeError('ERR_INPUT', `bad OID ${JSON.stringify(text)}`);
+  const out: number[] = [];
+  for (const arc of [a0 * 40n + a1, ...arcs.slice(2)]) {
+    const b7: number[] = [Number(arc & 0x7fn)];
+    for (let v = arc >> 7n; v > 0n; v >>= 7n) b7.unshift(Number(v & 0x7fn) | 0x80);
+    out.push(...b7);
+  }
+  return tlv(TAG.OID, Uint8Array.from(out));
+}
+
+const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+
+function timeText(d: Date, fullYear: boolean): string {
+  const y = d.getUTCFullYear();
+  const ymd = `${fullYear ? pad(y, 4) : pad(y % 100, 2)}${pad(d.getUTCMonth() + 1, 2)}${pad(d.getUTCDate(), 2)}`;
+  return `${ymd}${pad(d.getUTCHours(), 2)}${pad(d.getUTCMinutes(), 2)}${pad(d.getUTCSeconds(), 2)}Z`;
+}
+
+function wholeSeconds(d: Date): Date {
+  const ms = d.getTime();
+  if (!Number.isFinite(ms) || d.getUTCFullYear() < 0 || d.getUTCFullYear() > 9999) throw new HopsafeError('ERR_INPUT', 'time out of range');
+  return new Date(Math.floor(ms / 1000) * 1000);
+}
+
+/** GeneralizedTime YYYYMMDDHHMMSSZ (whole seconds, the fraction dropped). */
+export function generalizedTime(d: Date): Uint8Array {
+  return tlv(TAG.GENERALIZED_TIME, toUtf8(timeText(wholeSeconds(d), true)));
+}
+
+/** [SPEC 10.1] RFC 5280 §4.1.2.5: UTCTime YYMMDDHHMMSSZ for 1950–2049, GeneralizedTime otherwise. Whole seconds. */
+export function time(d: Date): Uint8Array {
+  const t = wholeSeconds(d);
+  const y = t.getUTCFullYear();
+  return y >= 1950 && y < 2050 ? tlv(TAG.UTC_TIME, toUtf8(timeText(t, false))) : generalizedTime(t);
+}

@@ -1,0 +1,94 @@
+/**
+ * NATS helpers: the system nats-server (JetStream) on 127.0.0.1:4222 — tests create and delete their own streams and
+ * never reconfigure it — and a private nats-server started by a test on a free port with its own store dir (for
+ * reconnect and offline-peer tests that stop and restart the server).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { freePort, serviceAvailable } from './services.js';
+
+export const NATS_URL = 'nats://127.0.0.1:4222';
+export const NATS_SERVICE = 'NATS 127.0.0.1:4222';
+export const natsAvailable = (): Promise<boolean> => serviceAvailable('127.0.0.1', 4222);
+
+/** Deletes a stream (created by a test) if it exists. */
+export async function deleteStream(servers: string, stream: string): Promise<void> {
+  const nc = await connect({ servers });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(stream).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Path of nats-server, or undefined. */
+export function natsServerBinary(): string | undefined {
+  for (const c of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) {
+    if (existsSync(c) && spawnSync(c, ['--version'], { encoding: 'utf8' }).status === 0) return c;
+  }
+  return undefined;
+}
+
+export interface PrivateNats {
+  readonly port: number;
+  readonly url: string;
+  /** Stops the server (SIGTERM, then SIGKILL), keeping its store dir. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and store dir. */
+  restart(): Promise<void>;
+  /** Stops it and removes the store dir. */
+  destroy(): Promise<void>;
+  output(): string;
+}
+
+/**
+ * Starts a private nats-server with JetStream on a free port and its own store dir; resolves once it accepts
+ * connections. `config`: extra lines of its config file (e.g. `max_payload: 4096`).
+ */
+export async function startPrivateNats(binary: string, config = ''): Promise<PrivateNats> {
+  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-nats-'));
+  const port = await freePort();
+  const confPath = join(dir, 'nats.conf');
+  writeFileSync(confPath, `${config}\n`);
+  const extraArgs = ['-c', confPath];
+  let child: ChildProcess | undefined;
+  let out = '';
+  const start = async (): Promise<void> => {
+    const c = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child = c;
+    const deadline = Date.now() + 10_000;
+    while (!(await serviceAvailable('127.0.0.1', port))) {
+      if (c.exitCode !== null || Date.now() > deadline) throw new Error(`private nats-server did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const stop = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (c === undefined || c.exitCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGTERM');
+    const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await start();
+  return {
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    stop,
+    restart: start,
+    destroy: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    output: () => out,
+  };
+}

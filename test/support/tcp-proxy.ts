@@ -1,0 +1,49 @@
+/**
+ * A plain TCP relay on a free port of its own, in front of a service (e.g. the system nats-server), that a test can
+ * cut (every connection destroyed, new ones refused) and restore on the same port: a network partition of the
+ * clients behind it, without touching the service.
+ */
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { freePort } from './services.js';
+
+export interface TcpProxy {
+  readonly port: number;
+  /** Destroys every relayed connection and stops listening. */
+  cut(): Promise<void>;
+  /** Listens again on the same port. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  const listen = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const s = createServer((client) => {
+        const upstream = connect(target);
+        for (const x of [client, upstream]) {
+          sockets.add(x);
+          x.on('close', () => sockets.delete(x));
+          x.on('error', () => undefined);
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve());
+      server = s;
+    });
+  const cut = async (): Promise<void> => {
+    const s = server;
+    server = undefined;
+    for (const x of sockets) x.destroy();
+    sockets.clear();
+    if (s !== undefined) await new Promise<void>((r) => s.close(() => r()));
+  };
+  await listen();
+  return { port, cut, restore: listen, close: cut };
+}
