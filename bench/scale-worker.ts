@@ -43,8 +43,9 @@ async function mainEndpoint(n: number, checkpointAt: readonly number[]): Promise
   const pki = await createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR'] }, ...ids.map((id) => ({ id, roles: ['VIEWER'] }))] });
   const provider = createNodeProvider();
   const hub = createMemoryHub();
-  // Rate limits lifted: this measures capacity, not the flood protection (benchmarked separately).
-  const cc = await createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust: { roots: pki.roots }, transport: hub.transport(), handshakesPerSecond: 1e9, maxConcurrentHandshakes: 1e9 });
+  // Rate limits lifted: this measures capacity, not the flood protection (benchmarked separately). maxPeers above n:
+  // the default (100 000) is this row's own size, and the warm-up peer makes n + 1 (a refused peer hung the worker).
+  const cc = await createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust: { roots: pki.roots }, transport: hub.transport(), handshakesPerSecond: 1e9, maxConcurrentHandshakes: 1e9, maxPeers: n + 16 });
   let delivered = 0;
   cc.on('message', () => void delivered++);
   const store = createTrustStore({ roots: pki.roots }, { provider });
