@@ -149,7 +149,7 @@ export function benchmarksMarkdown(r: BenchReport): string {
     'In-process rates (handshakes, records, JOSE, key update) are per **CPU-second** of the bench process (user + system, all',
     'threads), so that other load on a shared machine does not distort them; the wall-clock rates are in the notes. Broker',
     'throughput and latency are wall clock (several processes).',
-    'Raw data: [`bench/results/latest.json`](bench/results/latest.json).',
+    'Raw data: `bench/results/latest.json` in the source repository (not in the npm package).',
     '',
   );
   L.push('## Targets (issue 19)', '', ...targetRows(r, TARGETS_19), '');
