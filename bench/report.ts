@@ -280,7 +280,7 @@ export function benchmarksMarkdown(r: BenchReport): string {
   L.push('## 7. Scale', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^memory_|^sessions_|^session_state_|^responder_/)), '');
   L.push('## 8. Handshake flood', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^flood_/)), '');
   L.push('## 9. Bridge (issue 6)', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^bridge_/)), '');
-  L.push('## Plots', '', '![Throughput vs payload size](bench/results/throughput.svg)', '', '![Latency CDF](bench/results/latency-cdf.svg)', '');
+  L.push('## Plots', '', 'Throughput vs payload size: `bench/results/throughput.svg`; latency CDF: `bench/results/latency-cdf.svg` (in the source repository, not in the npm package).', '');
   return L.join('\n');
 }
 
