@@ -154,7 +154,10 @@ async function finish() {
       /* already gone */
     }
   }
-  out({ summary: failures.length === 0 ? 'ok' : 'FAILED', failures, sent: sent.length, echoed: echoed().length });
+  // echoed: how many of the sent test messages came back (the IUT also echoes the warm-up hellos: counted apart)
+  const mine = new Set(sent);
+  const back = echoed();
+  out({ summary: failures.length === 0 ? 'ok' : 'FAILED', failures, sent: sent.length, echoed: back.filter((d) => mine.has(d)).length, hellosEchoed: back.filter((d) => !mine.has(d)).length });
   process.exit(failures.length === 0 ? 0 : 1);
 }
 const echoed = () => events.filter((e) => e.event === 'message' && e.from === iut).map((e) => e.data);
