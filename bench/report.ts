@@ -149,7 +149,7 @@ export function benchmarksMarkdown(r: BenchReport): string {
     'In-process rates (handshakes, records, JOSE, key update) are per **CPU-second** of the bench process (user + system, all',
     'threads), so that other load on a shared machine does not distort them; the wall-clock rates are in the notes. Broker',
     'throughput and latency are wall clock (several processes).',
-    'Raw data: [`bench/results/latest.json`](bench/results/latest.json).',
+    'Raw data: `bench/results/latest.json` in the source repository (not in the npm package).',
     '',
   );
   L.push('## Targets (issue 19)', '', ...targetRows(r, TARGETS_19), '');
@@ -300,7 +300,7 @@ export function benchmarksMarkdown(r: BenchReport): string {
         }
     L.push('', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^groups_publisher_cpu_/)), '');
   }
-  L.push('## Plots', '', '![Throughput vs payload size](bench/results/throughput.svg)', '', '![Latency CDF](bench/results/latency-cdf.svg)', '');
+  L.push('## Plots', '', 'Throughput vs payload size: `bench/results/throughput.svg`; latency CDF: `bench/results/latency-cdf.svg` (in the source repository, not in the npm package).', '');
   return L.join('\n');
 }
 

@@ -147,14 +147,20 @@ async function finish() {
   peer.stdin.end();
   const code = await Promise.race([peerExit, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
   if (code === 'timeout') peer.kill();
-  if (iutProc && iutProc.exitCode === null) {
+  if (iutProc && iutProc.exitCode === null && iutProc.signalCode === null) {
+    const ended = new Promise((r) => iutProc.once('exit', r));
     try {
       process.kill(-iutProc.pid, 'SIGTERM'); // the IUT's process group, which this script started
     } catch {
       /* already gone */
     }
+    // its last output (a hopsafe peer prints {"event":"closed"} on SIGTERM) comes before the summary
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))]);
   }
-  out({ summary: failures.length === 0 ? 'ok' : 'FAILED', failures, sent: sent.length, echoed: echoed().length });
+  // echoed: how many of the sent test messages came back (the IUT also echoes the warm-up hellos: counted apart)
+  const mine = new Set(sent);
+  const back = echoed();
+  out({ summary: failures.length === 0 ? 'ok' : 'FAILED', failures, sent: sent.length, echoed: back.filter((d) => mine.has(d)).length, hellosEchoed: back.filter((d) => !mine.has(d)).length });
   process.exit(failures.length === 0 ? 0 : 1);
 }
 const echoed = () => events.filter((e) => e.event === 'message' && e.from === iut).map((e) => e.data);

@@ -4,46 +4,57 @@
  *   hopsafe bridge --side mqtt=mqtt://127.0.0.1:1883 --side xmpp='xmpp://127.0.0.1:5222?domain=localhost' \
  *     --route 'der-*=mqtt' --route 'control-center=xmpp' --id der-1,der-2,control-center --credentials creds.json
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HopsafeError } from '../errors/index.js';
 import { createBridge, type TransportFactory } from '../bindings/bridge.js';
 import { parseRouteRule, routeFromRules } from '../bindings/bridge-routes.js';
 import { parseSideSpec, sideFactory, type BridgeCredentials } from '../bindings/bridge-config.js';
 import { catchShutdown } from './shutdown.js';
+import { readOptionFile } from './read-option-file.js';
+import { UsageError } from './usage.js';
 import { BROKER_FLAGS, BROKER_USAGE, brokerConnection, hasTls, isTlsScheme } from './broker-options.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { cliLogger, logLevel, LOG_LEVEL_HELP } from './logging.js';
 import { metricsPort, serveMetrics, METRICS_HELP, type MetricsServer } from './metrics-server.js';
 
-const HELP = `usage: hopsafe bridge --side NAME=URL --side NAME=URL [--side ...] --route GLOB=NAME [...] --id ID[,ID...] [...]
-                      [--credentials FILE] [--stats-interval SECONDS]
-                      [--broker-ca FILE] [--broker-cert FILE --broker-key FILE] [--username NAME] [--password SECRET]
-                      [--log-level L] [--metrics-port N [--metrics-host H]]
+const HELP = `usage: hopsafe bridge --side NAME=URL --side NAME=URL [--side ...]
+           --route GLOB=NAME [...] --id ID[,ID...] [...] [--credentials FILE]
+           [--stats-interval SECONDS] [--log-level L]
+           [--metrics-port N [--metrics-host H]] [broker connection flags]
 
-Forwards frames between transports as opaque bytes (no keys, no certificates). Each --id is placed on the
-side of the first --route whose GLOB matches it (* any run of id characters, ? one); on every other side
-the bridge opens a proxy inbox for it.
+Forwards frames between transports as opaque bytes (no keys, no
+certificates). Each --id is placed on the side of the first --route whose
+GLOB matches it (* any run of id characters, ? one); on every other side the
+bridge opens a proxy inbox for it.
 
-  --side NAME=URL      mqtt://, mqtts://, ws://, wss://  (?prefix=&qos=&protocolVersion=)
-                       amqp://, amqps://                 (?exchange=&durable=&prefix=&queuePrefix=&prefetch=)
-                       nats://, tls://                   (?prefix=&jetstream=true&stream=&storage=&prefetch=)
-                       xmpp://host:port?domain=D         (&resource=&plainAuth=always|loopback|never)
+  --side NAME=URL      mqtt://, mqtts://, ws://, wss://
+                         (?prefix=&qos=&protocolVersion=)
+                       amqp://, amqps://
+                         (?exchange=&durable=&prefix=&queuePrefix=&prefetch=)
+                       nats://, tls://
+                         (?prefix=&jetstream=true&stream=&storage=&prefetch=)
+                       xmpp://host:port?domain=D
+                         (&resource=&plainAuth=always|loopback|never)
   --route GLOB=NAME    e.g. 'der-*=mqtt'
   --id ID[,ID...]      endpoint ids to bridge (repeatable)
-  --credentials FILE   JSON {"<side>": {"<id>": "<password>"}}: XMPP account passwords (required for XMPP
-                       sides), optional MQTT username=id/password
+  --credentials FILE   JSON {"<side>": {"<id>": "<password>"}}: XMPP account
+                       passwords (required for XMPP sides), optional MQTT
+                       username=id/password
   --stats-interval S   print forwarding counters to stderr every S seconds
   ${LOG_LEVEL_HELP}
   ${METRICS_HELP}
 
 ${BROKER_USAGE}
-  In the bridge the TLS files go to every mqtts://, wss:// and amqps:// side, username/password to every MQTT and
-  AMQP side (a credentials-file entry for an id wins on MQTT). XMPP sides take neither (their passwords come from
-  --credentials; for a private CA of an XMPP server start node with NODE_EXTRA_CA_CERTS=FILE).
+  In the bridge the TLS files go to every mqtts://, wss:// and amqps:// side,
+  username/password to every MQTT and AMQP side (a credentials-file entry for
+  an id wins on MQTT). XMPP sides take neither (their passwords come from
+  --credentials; for a private CA of an XMPP server start node with
+  NODE_EXTRA_CA_CERTS=FILE).
 
-Runs until SIGINT or SIGTERM (also while it is still connecting), then closes its connections and exits 0;
-a second signal exits at once.
+Runs until SIGINT or SIGTERM (also while it is still connecting), then closes
+its connections and exits 0; a second signal exits at once.
+Exit codes: 0 stopped by SIGINT/SIGTERM; 1 a fatal error (one line on
+stderr); 2 a usage error (one line and a pointer to this help).
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -67,8 +78,7 @@ export async function run(argv: string[]): Promise<number> {
       strict: true,
     }));
   } catch (e) {
-    console.error(`hopsafe bridge: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    throw new UsageError((e as Error).message);
   }
   if (values.help) {
     console.log(HELP);
@@ -81,16 +91,14 @@ export async function run(argv: string[]): Promise<number> {
     port = values['metrics-port'] !== undefined ? metricsPort(values['metrics-port']) : undefined;
     if (port === undefined && values['metrics-host'] !== undefined) throw new HopsafeError('ERR_CONFIG', '--metrics-host needs --metrics-port');
   } catch (e) {
-    console.error(`hopsafe bridge: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    throw new UsageError((e as Error).message);
   }
   const logger = cliLogger('bridge', level);
   const sides = (values.side ?? []).map(parseSideSpec);
   const rules = (values.route ?? []).map(parseRouteRule);
   const ids = (values.id ?? []).flatMap((s) => s.split(',')).filter((s) => s.length > 0);
   if (sides.length < 2 || rules.length === 0 || ids.length === 0) {
-    console.error(`hopsafe bridge: need at least two --side, one --route and one --id\n\n${HELP}`);
-    return 2;
+    throw new UsageError('need at least two --side, one --route and one --id');
   }
   const names = new Set<string>();
   for (const s of sides) {
@@ -103,12 +111,14 @@ export async function run(argv: string[]): Promise<number> {
 
   let credentials: BridgeCredentials = {};
   if (values.credentials !== undefined) {
+    const text = readOptionFile('credentials', values.credentials).toString('utf8');
     try {
-      credentials = JSON.parse(readFileSync(values.credentials, 'utf8')) as BridgeCredentials;
+      credentials = JSON.parse(text) as BridgeCredentials;
     } catch (e) {
-      throw new HopsafeError('ERR_CONFIG', `cannot read credentials ${values.credentials}: ${(e as Error).message}`);
+      throw new HopsafeError('ERR_CONFIG', `--credentials ${values.credentials}: not JSON (${(e as Error).message})`);
     }
-    if (typeof credentials !== 'object' || credentials === null) throw new HopsafeError('ERR_CONFIG', 'credentials must be a JSON object');
+    if (typeof credentials !== 'object' || credentials === null || Array.isArray(credentials))
+      throw new HopsafeError('ERR_CONFIG', `--credentials ${values.credentials}: must be a JSON object`);
   }
   const broker = brokerConnection(values);
   if (hasTls(broker) && !sides.some((s) => s.kind !== 'xmpp' && isTlsScheme(s.url.protocol.replace(/:$/, ''))))

@@ -17,12 +17,16 @@ export const BROKER_FLAGS = {
 } as const;
 
 export const BROKER_USAGE = `Broker connection (hop-by-hop; the hopsafe session is end-to-end either way):
-  --broker-ca FILE     PEM CA certificate(s) the broker's TLS certificate must chain to (default: Node's CA store)
-  --broker-cert FILE   PEM client certificate for brokers that require one (with --broker-key)
+  --broker-ca FILE     PEM CA certificate(s) the broker's TLS certificate must
+                       chain to (default: Node's CA store)
+  --broker-cert FILE   PEM client certificate for brokers that require one
+                       (with --broker-key)
   --broker-key FILE    PEM private key of --broker-cert
   --username NAME      broker user (env HOPSAFE_BROKER_USERNAME)
-  --password SECRET    broker password (env HOPSAFE_BROKER_PASSWORD, preferred: a flag is visible in the process list)
-  The TLS files need a TLS URL (mqtts://, wss://, amqps://, tls:// for NATS); a flag wins over its environment variable.`;
+  --password SECRET    broker password (env HOPSAFE_BROKER_PASSWORD, preferred:
+                       a flag is visible in the process list)
+  The TLS files need a TLS URL (mqtts://, wss://, amqps://, tls:// for NATS); a
+  flag wins over its environment variable.`;
 
 export interface BrokerFlagValues {
   readonly 'broker-ca'?: string | undefined;

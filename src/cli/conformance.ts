@@ -9,20 +9,28 @@ import { DEFAULT_BROKER_PORT } from '../conformance/contract.js';
 import { runConformance, selectCases } from '../conformance/runner.js';
 import { writeReports } from '../conformance/report.js';
 import { selfTest } from '../conformance/self-test.js';
+import { UsageError } from './usage.js';
 
-const USAGE = `usage: hopsafe conformance --iut ID [--broker-port N] [--pki DIR] [--cases GLOB[,GLOB]] [--report DIR] [--timeout S] [--wait S]
-       hopsafe conformance --self-test [--report DIR] [--cases GLOB] [--timeout S]
+const USAGE = `usage: hopsafe conformance --iut ID [--broker-port N] [--pki DIR]
+           [--cases GLOB[,GLOB]] [--report DIR] [--timeout S] [--wait S]
+       hopsafe conformance --self-test [--report DIR] [--cases GLOB]
+           [--timeout S]
        hopsafe conformance --list [--cases GLOB]
 
---iut ID          endpoint id of the implementation under test (SPEC Annex C)
---broker-port N   port of the kit's MQTT broker on 127.0.0.1 (default ${DEFAULT_BROKER_PORT}; 0 = any free port)
---pki DIR         where the kit writes ca.pem, crl.pem, ID.pem, ID.key, kit.json (default ./conformance-pki);
-                  with a vendor CA there (ca.pem + ca.key) the kit issues under it and keeps ID.pem/ID.key found there
---cases GLOB      case ids to run, e.g. '6.*' or '1.1.*,7.*' (default all)
---report DIR      report.json, report.html, junit.xml (default ./conformance-report)
---timeout S       seconds to wait for what must come (default 2)
---wait S          seconds to wait for the IUT's first answer (default 120)
-exit status: 0 no case failed, 1 a case failed, 2 usage error, 3 the IUT never answered`;
+  --iut ID          endpoint id of the implementation under test (SPEC Annex C)
+  --broker-port N   port of the kit's MQTT broker on 127.0.0.1
+                    (default ${DEFAULT_BROKER_PORT}; 0 = any free port)
+  --pki DIR         where the kit writes ca.pem, crl.pem, ID.pem, ID.key and,
+                    last, kit.json (default ./conformance-pki); with a vendor
+                    CA there (ca.pem + ca.key) the kit issues under it and
+                    keeps ID.pem/ID.key found there
+  --cases GLOB      case ids to run, e.g. '6.*' or '1.1.*,7.*' (default all)
+  --report DIR      report.json, report.html, junit.xml
+                    (default ./conformance-report)
+  --timeout S       seconds to wait for what must come (default 2)
+  --wait S          seconds to wait for the IUT's first answer (default 120)
+Exit codes: 0 no case failed, 1 a case failed, 2 usage error, 3 the IUT
+never answered`;
 
 export async function run(argv: string[]): Promise<number> {
   let values;
@@ -44,8 +52,7 @@ export async function run(argv: string[]): Promise<number> {
       strict: true,
     }));
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${USAGE}`);
-    return 2;
+    throw new UsageError((e as Error).message);
   }
   if (values.help) {
     console.log(USAGE);
@@ -53,18 +60,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 60) {
-    console.error('--timeout must be a number of seconds in (0, 60]');
-    return 2;
+    throw new UsageError('--timeout must be a number of seconds in (0, 60]');
   }
   const wait = Number(values.wait);
   if (!Number.isFinite(wait) || wait <= 0 || wait > 3600) {
-    console.error('--wait must be a number of seconds in (0, 3600]');
-    return 2;
+    throw new UsageError('--wait must be a number of seconds in (0, 3600]');
   }
   const cases = values.cases;
   if (cases !== undefined && selectCases(cases).length === 0) {
-    console.error(`--cases ${JSON.stringify(cases)} selects no case`);
-    return 2;
+    throw new UsageError(`--cases ${JSON.stringify(cases)} selects no case`);
   }
   if (values.list) {
     for (const c of selectCases(cases)) console.log(`${c.id.padEnd(8)} ${c.title} (${c.clause})`);
@@ -80,13 +84,11 @@ export async function run(argv: string[]): Promise<number> {
     return r.ok ? 0 : 1;
   }
   if (!values.iut) {
-    console.error(`--iut is required (or --self-test)\n\n${USAGE}`);
-    return 2;
+    throw new UsageError('--iut is required (or --self-test)');
   }
   const port = values['broker-port'] === undefined ? DEFAULT_BROKER_PORT : Number(values['broker-port']);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error('--broker-port must be a port number (0-65535)');
-    return 2;
+    throw new UsageError('--broker-port must be a port number (0-65535)');
   }
   try {
     assertEndpointId(values.iut, '--iut');

@@ -28,9 +28,11 @@ import { toHex } from '../bytes/index.js';
 import { decodeRecordHeader, encodeRecordHeader, frameType, FrameType } from '../codec/frame.js';
 import { HopsafeError } from '../errors/index.js';
 import { catchShutdown } from './shutdown.js';
+import { usageFailure } from './usage.js';
+import { brokerUrlOption } from './url-option.js';
 import { cliLogger, logLevel, LOG_LEVEL_HELP, type LogLevel } from './logging.js';
 
-const USAGE = `usage: hopsafe demo [--broker mqtt://host:port [--prefix P] | --transport memory]
+const USAGE = `usage: hopsafe demo [--broker URL [--prefix P] | --transport memory]
                     [--duration S] [--log-level L]
        hopsafe demo --web [--port N]   (a page on http://127.0.0.1:N/, default 8080)
 
@@ -40,8 +42,15 @@ confidentiality mode. On an external broker a spy client subscribes to P/#
 (default ${DEFAULT_PREFIX}/#) to show what the broker sees, and publishes the
 tampered and replayed frames; the endpoints connect with client ids
 "<id>-demo-<random>" so that they never displace real clients.
-SIGINT/SIGTERM end the demo early (summary, exit 0).
-  ${LOG_LEVEL_HELP}`;
+
+  --broker URL         an external MQTT broker: mqtt://host[:port] (or mqtts://,
+                       ws://, wss://)
+  --prefix P           its topic prefix (default ${DEFAULT_PREFIX})
+  --transport memory   the in-memory hub instead of a broker
+  --duration S         seconds the demo runs (default 10; at most 3600)
+  ${LOG_LEVEL_HELP}
+SIGINT/SIGTERM end the demo early (summary, exit 0). Exit codes: 0 done;
+1 a fatal error (e.g. the broker is unreachable); 2 a usage error.`;
 
 const DERS = [
   { id: 'der-1', protection: 'integrity' as const },
@@ -109,17 +118,13 @@ export async function run(argv: string[]): Promise<number> {
       allowPositionals: false,
     });
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${USAGE}`);
-    return 2;
+    return usageFailure('demo', (e as Error).message);
   }
   if (args.values.help) {
     console.log(USAGE);
     return 0;
   }
-  const usageError = (message: string): number => {
-    console.error(`${message}\n\n${USAGE}`);
-    return 2;
-  };
+  const usageError = (message: string): number => usageFailure('demo', message);
   let level: LogLevel;
   try {
     level = logLevel(args.values['log-level']);
@@ -141,6 +146,7 @@ export async function run(argv: string[]): Promise<number> {
   if (args.values.broker && args.values.url && args.values.broker !== args.values.url) return usageError('--url is an alias of --broker: give one of them');
   const external = args.values.broker ?? args.values.url;
   if (external && useMemory) return usageError('--broker and --transport memory exclude each other');
+  if (external !== undefined) brokerUrlOption(args.values.broker !== undefined ? '--broker' : '--url', external, ['mqtt', 'mqtts', 'ws', 'wss']);
   let prefix = DEFAULT_PREFIX;
   try {
     prefix = assertPrefix(args.values.prefix ?? DEFAULT_PREFIX);

@@ -9,7 +9,9 @@ import { HopsafeError } from '../errors/index.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const LOG_LEVEL_HELP = `--log-level L        pino logs on stderr: ${LOG_LEVELS.join(', ')} (default silent; or HOPSAFE_LOG_LEVEL)`;
+/** One option of a --help (used after two spaces of indentation; every line ≤ 80 columns). */
+export const LOG_LEVEL_HELP = `--log-level L        pino logs on stderr; L: ${LOG_LEVELS.slice(0, 5).join(', ')},
+                       ${LOG_LEVELS.slice(5).join(', ')} (default silent; or env HOPSAFE_LOG_LEVEL)`;
 
 /** The level from the flag, else HOPSAFE_LOG_LEVEL, else silent; ERR_CONFIG naming the source of a bad value. */
 export function logLevel(flag: string | undefined, env: string | undefined = process.env.HOPSAFE_LOG_LEVEL): LogLevel {

@@ -3,21 +3,23 @@
 import { readFileSync } from 'node:fs';
 import { HopsafeError } from '../errors/index.js';
 import { catchShutdown } from './shutdown.js';
+import { UsageError, usageFailure } from './usage.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
 /** `runsUntilSignal`: SIGINT/SIGTERM are caught before the module loads and end the command with its own code (src/cli/shutdown.ts). */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command>; runsUntilSignal?: true }> = {
-  demo: { summary: 'run the end-to-end demo (embedded broker by default)', load: async () => (await import('./demo.js')).run },
-  peer: { summary: 'JSON-lines peer on stdin/stdout for scripts and interop', load: async () => (await import('./peer.js')).run },
+  demo: { summary: 'the end-to-end demo (embedded broker by default)', load: async () => (await import('./demo.js')).run },
+  peer: { summary: 'JSON-lines peer on stdin/stdout for scripts and interop', load: async () => (await import('./peer.js')).run, runsUntilSignal: true },
   bridge: { summary: 'forward opaque frames between transports', load: async () => (await import('./bridge.js')).run, runsUntilSignal: true },
   vectors: { summary: 'generate or verify test-vector files', load: async () => (await import('./vectors.js')).run },
-  conformance: { summary: 'test an implementation against SPEC.md (Annex C): cases, JSON/HTML/JUnit reports', load: async () => (await import('./conformance.js')).run },
-  pki: { summary: 'create and manage a test/utility PKI (init, issue, revoke, show)', load: async () => (await import('./pki.js')).run },
+  conformance: { summary: 'test an implementation against SPEC.md Annex C (reports)', load: async () => (await import('./conformance.js')).run },
+  pki: { summary: 'create and manage a small PKI (init, issue, revoke, show)', load: async () => (await import('./pki.js')).run },
 };
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.summary}`);
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const lines = Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(width)}  ${v.summary}`);
   return `usage: hopsafe <command> [options]\n       hopsafe --version\n\ncommands:\n${lines.join('\n')}\n\nRun 'hopsafe <command> --help' for the options of one command.`;
 }
 
@@ -41,12 +43,17 @@ async function main(): Promise<number> {
   }
   const entry = COMMANDS[cmd];
   if (!entry) {
-    console.error(`hopsafe: unknown command '${cmd}'\n\n${usage()}`);
-    return 2;
+    return usageFailure('', `unknown command '${cmd}' (one of ${Object.keys(COMMANDS).join(', ')})`);
   }
   const shutdown = entry.runsUntilSignal ? catchShutdown() : undefined;
   const run = await entry.load();
-  const code = await run(rest);
+  let code: number;
+  try {
+    code = await run(rest);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    code = usageFailure(cmd, e.message);
+  }
   // stopped by a signal: end now, with the command's code, even if a connection it was still opening holds the loop
   if (shutdown?.signal !== undefined) process.exit(code);
   return code;

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { HopsafeError } from '../errors/index.js';
 
-export const METRICS_HELP = `--metrics-port N     serve Prometheus metrics on http://HOST:N/metrics (0: any free port)
+export const METRICS_HELP = `--metrics-port N     serve Prometheus metrics on http://HOST:N/metrics
+                       (0: any free port)
   --metrics-host H     address to listen on (default 127.0.0.1)`;
 
 export interface MetricsServer {

@@ -3,7 +3,7 @@
  * stdout — for scripts, other languages and CI interop. Exits cleanly on EOF.
  */
 import { parseArgs } from 'node:util';
-import { readOptionPem } from './read-option-file.js';
+import { readOptionObjects, readOptionPem } from './read-option-file.js';
 import { createInterface } from 'node:readline';
 import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
 import type { Transport } from '../transport/transport.js';
@@ -17,35 +17,74 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { cliLogger, logLevel, LOG_LEVEL_HELP } from './logging.js';
 import { metricsPort, serveMetrics, METRICS_HELP, type MetricsServer } from './metrics-server.js';
-import { attachEcho, untilStopped } from '../conformance/echo.js';
+import { attachEcho } from '../conformance/echo.js';
+import { catchShutdown } from './shutdown.js';
+import { UsageError } from './usage.js';
+import { brokerUrlOption } from './url-option.js';
+import { assertPrefix } from '../bindings/mqtt-topics.js';
+import { parseCertificate } from '../pki/x509.js';
+import { parseCrl } from '../pki/crl.js';
 
 const SUITE_NAMES = SUITES.map((s) => s.name);
 const PROTECTIONS = ['integrity', 'confidentiality'] as const;
 type Protection = (typeof PROTECTIONS)[number];
 
-const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE [--crl FILE] --url URL
-                    [--protection integrity|confidentiality] [--prefix P]
-                    [--suite NAME]... [--accept-protection MODE[,MODE]]... [--echo] [--exit-on-error]
-                    [--broker-ca FILE] [--broker-cert FILE --broker-key FILE] [--username NAME] [--password SECRET]
-                    [--log-level L] [--metrics-port N [--metrics-host H]]
+const SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss', 'amqp', 'amqps', 'nats', 'tls'] as const;
 
-URL: mqtt://host:port (or mqtts://, ws://, wss://), amqp://host:port (or amqps://) or nats://host:port (or tls://;
-     ?jetstream=true[&stream=S&storage=file|memory&prefetch=N] for JetStream, SPEC 8.11).
---suite: offer and accept these suites, in this order (repeatable; default the X25519 suites, SPEC 4.1):
-         ${SUITE_NAMES.join(', ')}.
---accept-protection: the modes accepted from an initiating peer (repeatable or comma-separated).
+const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE --url URL
+         [--crl FILE] [--protection integrity|confidentiality] [--prefix P]
+         [--suite NAME]... [--accept-protection MODE[,MODE]]...
+         [--echo] [--until-signal] [--exit-on-error] [--log-level L]
+         [--metrics-port N [--metrics-host H]] [broker connection flags]
+
+  --url URL            mqtt://host[:port] (or mqtts://, ws://, wss://),
+                       amqp://host[:port] (or amqps://) or nats://host[:port]
+                       (or tls://; ?jetstream=true[&stream=S&storage=file|memory
+                       &prefetch=N] for JetStream, SPEC 8.11); port 1-65535
+  --cert, --key FILE   this endpoint's certificate chain and private key (PEM;
+                       PKCS#8 or SEC1 "EC PRIVATE KEY")
+  --trust FILE         PEM trust anchor(s); --crl FILE: PEM CRL(s)
+  --prefix P           MQTT topic prefix / AMQP exchange (default hopsafe)
+  --suite NAME         offer and accept these suites, in this order
+                       (repeatable; default the X25519 suites, SPEC 4.1):
+${SUITE_NAMES.map((n) => `                         ${n}`).join('\n')}
+  --accept-protection  modes accepted from an initiating peer (repeatable or
+                       comma-separated)
+  --echo               send every accepted message back to its sender and obey
+                       conformance control messages (SPEC Annex C); implies
+                       --until-signal
+  --until-signal       keep running after stdin ends, until SIGINT/SIGTERM
+                       (without it the peer closes when stdin ends: to keep a
+                       listener up, use this or 'tail -f /dev/null | ...')
+  --exit-on-error      exit 3 if any error, reject or unconfirmed event was
+                       printed (for CI scripts)
   ${LOG_LEVEL_HELP}
   ${METRICS_HELP}
---exit-on-error: exit 3 if any error, reject or unconfirmed event was printed (for CI scripts).
-Exit codes: 0 done; 1 a fatal error (one line on stderr: a file an option names, the broker, the identity);
-            2 a usage error; 3 with --exit-on-error, errors were reported.
---echo: send every accepted message back to its sender and obey conformance control messages (SPEC Annex C);
-        runs until SIGINT/SIGTERM, even after stdin ends.
-stdin (JSON lines):  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey":"der-17"}  {"stats":true}
-stdout (JSON lines): {"event":"metrics","url":…} (with --metrics-port, before ready) {"event":"ready"} {"event":"transport","status":…} {"event":"handshake","peer":…} {"event":"session",...} {"event":"message","from":…,"data":…,"roles":[…]}
-                     {"event":"sent","to":…,"line":N} ("confirmed" instead with "confirm":true: the peer acknowledged it)
-                     {"event":"unconfirmed","peer":…,"code":…,"data":[…]} {"event":"reject","code":…} {"event":"error","code":…,"line":N}
-                     (a refused input line: {"event":"error","code":"ERR_INPUT","line":N,"path":"extra","message":…})
+
+stdin, one JSON object a line:
+  {"to":"der-17","data":"<base64>"[,"confirm":true]}  {"rekey":"der-17"}
+  {"stats":true}
+  Lines are read in order and each is started at once, without waiting for
+  the one before to finish: messages to one peer are sent in input order,
+  but the events answering lines can come in any order ("line" says which).
+stdout, one JSON event a line ("event": ...):
+  metrics (with --metrics-port, before ready), ready, transport (status),
+  handshake, session, key-update, session-closed, message (from, data,
+  roles), sent / confirmed (to, line; confirmed: the peer acknowledged a
+  "confirm":true line), rekeyed (peer, line), stats, unconfirmed (peer, code,
+  data), reject (code), error (code, line, message; a refused input line has
+  code ERR_INPUT and "path"), closed (last; "errors" with --exit-on-error).
+  A {"rekey":…} before a session with that peer exists is an error event
+  (ERR_UNKNOWN_SESSION): the handshake under way makes fresh keys anyway.
+
+Exit codes:
+  0  stdin ended (or, with --echo/--until-signal, SIGINT/SIGTERM) and the
+     endpoint closed; SIGINT/SIGTERM also end a peer reading stdin with 0
+     (after {"event":"closed"})
+  1  a fatal error: one line on stderr (a file an option names, the broker,
+     the identity)
+  2  a usage error: one line on stderr and a pointer to this help
+  3  with --exit-on-error: errors were reported
 
 ${BROKER_USAGE}`;
 
@@ -58,11 +97,30 @@ function out(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 }
 
+/** [issue 16] The identity errors createEndpoint reports, said in terms of the options that named the files. */
+function identityError(e: unknown, o: { id: string; cert: string; key: string }): unknown {
+  if (!isHopsafeError(e)) return e;
+  if (e.code === 'ERR_KEY_MISMATCH') return new HopsafeError(e.code, `--key ${o.key}: ${e.message} (--cert ${o.cert})`, { cause: e });
+  if (e.code === 'ERR_CERT_NAME') return new HopsafeError(e.code, `--cert ${o.cert}: ${e.message} (--id ${o.id})`, { cause: e });
+  if (e.code === 'ERR_MALFORMED' && e.message.startsWith('private key')) return new HopsafeError(e.code, `--key ${o.key}: ${e.message}`, { cause: e });
+  return e;
+}
+
+/** Checks --prefix for the URL's binding (a usage error naming --prefix). */
+function checkPrefix(prefix: string | undefined, scheme: string): void {
+  if (prefix === undefined || scheme.startsWith('amqp') || scheme === 'nats' || scheme === 'tls') {
+    if (prefix === '') throw new UsageError('--prefix: must not be empty');
+    return;
+  }
+  try {
+    assertPrefix(prefix);
+  } catch (e) {
+    throw new UsageError(`--prefix ${JSON.stringify(prefix)}: ${(e as Error).message.replace(/ \(got .*\)$/, '')}`);
+  }
+}
+
 /** Imports only the binding the URL needs (the client libraries are optional peer dependencies). */
-async function transportFor(url: string, prefix: string | undefined, broker: BrokerConnection, logger: Logger): Promise<Transport> {
-  const scheme = url.split(':', 1)[0] ?? '';
-  const known = ['mqtt', 'mqtts', 'ws', 'wss', 'amqp', 'amqps', 'nats', 'tls'];
-  if (!known.includes(scheme)) throw new HopsafeError('ERR_CONFIG', `unsupported URL scheme '${scheme}' (${known.join(', ')})`);
+async function transportFor(url: string, scheme: string, prefix: string | undefined, broker: BrokerConnection, logger: Logger): Promise<Transport> {
   if (hasTls(broker) && !isTlsScheme(scheme))
     throw new HopsafeError('ERR_CONFIG', `--broker-ca/--broker-cert need a TLS URL (mqtts://, wss://, amqps://, tls://), not ${scheme}://`);
   if (scheme === 'nats' || scheme === 'tls') {
@@ -81,6 +139,9 @@ async function transportFor(url: string, prefix: string | undefined, broker: Bro
 }
 
 export async function run(argv: string[]): Promise<number> {
+  // [SPEC 8.5] SIGINT/SIGTERM close the endpoint and end the peer with 0, with or without --echo (main.ts catches
+  // them from before this module loads; this is the same Shutdown).
+  const shutdown = catchShutdown();
   let values;
   try {
     ({ values } = parseArgs({
@@ -101,14 +162,14 @@ export async function run(argv: string[]): Promise<number> {
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
         echo: { type: 'boolean' },
+        'until-signal': { type: 'boolean' },
         'exit-on-error': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }));
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${USAGE}`);
-    return 2;
+    throw new UsageError((e as Error).message);
   }
   if (values.help) {
     console.log(USAGE);
@@ -116,33 +177,23 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { id, cert, key, trust, url } = values;
   if (!id || !cert || !key || !trust || !url) {
-    console.error(`--id, --cert, --key, --trust and --url are required\n\n${USAGE}`);
-    return 2;
+    const missing = (['id', 'cert', 'key', 'trust', 'url'] as const).filter((k) => !values[k]).map((k) => `--${k}`);
+    throw new UsageError(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} required`);
   }
-  if (values.protection !== 'integrity' && values.protection !== 'confidentiality') {
-    console.error('--protection must be integrity or confidentiality');
-    return 2;
-  }
+  const scheme = brokerUrlOption('--url', url, SCHEMES).protocol.replace(/:$/, '');
+  checkPrefix(values.prefix, scheme);
+  if (values.protection !== 'integrity' && values.protection !== 'confidentiality')
+    throw new UsageError('--protection must be integrity or confidentiality');
   const suites = values.suite ?? [];
   const unknownSuite = suites.find((n) => !SUITE_NAMES.includes(n));
-  if (unknownSuite !== undefined) {
-    console.error(`--suite ${JSON.stringify(unknownSuite)}: unknown suite (one of ${SUITE_NAMES.join(', ')})`);
-    return 2;
-  }
-  if (new Set(suites).size !== suites.length) {
-    console.error('--suite: a suite is given twice');
-    return 2;
-  }
+  if (unknownSuite !== undefined) throw new UsageError(`--suite ${JSON.stringify(unknownSuite)}: unknown suite (one of ${SUITE_NAMES.join(', ')})`);
+  if (new Set(suites).size !== suites.length) throw new UsageError('--suite: a suite is given twice');
   const accept: Protection[] = [];
   for (const mode of (values['accept-protection'] ?? []).flatMap((v) => v.split(','))) {
     const m = mode.trim();
-    if (!(PROTECTIONS as readonly string[]).includes(m)) {
-      console.error(`--accept-protection ${JSON.stringify(m)}: must be integrity or confidentiality`);
-      return 2;
-    }
+    if (!(PROTECTIONS as readonly string[]).includes(m)) throw new UsageError(`--accept-protection ${JSON.stringify(m)}: must be integrity or confidentiality`);
     if (!accept.includes(m as Protection)) accept.push(m as Protection);
   }
-  const broker = brokerConnection(values); // before anything connects: a bad file is reported at once
   let logger: Logger;
   let port: number | undefined;
   try {
@@ -150,25 +201,37 @@ export async function run(argv: string[]): Promise<number> {
     port = values['metrics-port'] !== undefined ? metricsPort(values['metrics-port']) : undefined;
     if (port === undefined && values['metrics-host'] !== undefined) throw new HopsafeError('ERR_CONFIG', '--metrics-host needs --metrics-port');
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${USAGE}`);
-    return 2;
+    throw new UsageError((e as Error).message);
   }
+  // Every file is read and checked before anything connects: a bad one is reported at once, naming its option.
+  const broker = brokerConnection(values);
+  const identity = { certificate: readOptionObjects('cert', cert, ['CERTIFICATE'], parseCertificate), privateKey: pemText('key', key) };
+  const roots = readOptionObjects('trust', trust, ['CERTIFICATE'], parseCertificate);
+  const crl = values.crl !== undefined ? readOptionObjects('crl', values.crl, ['X509 CRL'], parseCrl) : undefined;
   // Metrics: the endpoint's and the process's (process_*, nodejs_*), served until the peer exits.
   const registry = port !== undefined ? new Registry() : undefined;
   let server: MetricsServer | undefined;
-  let ep: Endpoint;
+  const closed = async (): Promise<number> => {
+    await server?.close();
+    out({ event: 'closed', ...(values['exit-on-error'] ? { errors } : {}) });
+    // [issue 16] --exit-on-error: a CI script fails when anything went wrong (see the exit codes in --help).
+    return values['exit-on-error'] && errors > 0 ? 3 : 0;
+  };
+  let errors = 0;
+  let ep: Endpoint | undefined;
+  let starting: Promise<Endpoint> | undefined;
   try {
     if (registry && port !== undefined) {
       collectDefaultMetrics({ register: registry });
       server = await serveMetrics(registry, port, values['metrics-host']);
     }
-    const transport = await transportFor(url, values.prefix, broker, logger);
+    const transport = await transportFor(url, scheme, values.prefix, broker, logger);
     // [issue 16] Connection changes are events too, so a CI script sees a broker going away.
     transport.onStatus?.((status) => out({ event: 'transport', status }));
-    ep = await createEndpoint({
+    starting = createEndpoint({
       id,
-      identity: { certificate: pemText('cert', cert), privateKey: pemText('key', key) },
-      trust: { roots: [pemText('trust', trust)], ...(values.crl ? { crls: [pemText('crl', values.crl)] } : {}) },
+      identity,
+      trust: { roots: [roots], ...(crl !== undefined ? { crls: [crl] } : {}) },
       transport,
       protection: values.protection,
       logger,
@@ -176,27 +239,32 @@ export async function run(argv: string[]): Promise<number> {
       ...(suites.length > 0 ? { suites } : {}),
       ...(accept.length > 0 ? { acceptProtection: accept } : {}),
     });
+    ep = await Promise.race([starting, shutdown.requested.then(() => undefined)]);
   } catch (e) {
     await server?.close();
-    throw e;
+    throw identityError(e, { id, cert, key });
   }
-  ep.on('message', (m) => out({ event: 'message', from: m.from, data: toBase64(m.data), roles: m.roles }));
-  let errors = 0;
-  ep.on('reject', (r) => {
+  if (ep === undefined) {
+    // [SPEC 8.5] stopped while connecting: close what did open (main.ts does not wait for the rest)
+    await Promise.race([starting?.then((s) => s.close(), () => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    return closed();
+  }
+  const endpoint = ep;
+  endpoint.on('message', (m) => out({ event: 'message', from: m.from, data: toBase64(m.data), roles: m.roles }));
+  endpoint.on('reject', (r) => {
     errors++;
     out({ event: 'reject', code: r.code, ...(r.from ? { from: r.from } : {}) });
   });
-  ep.on('handshake', (h) => out({ event: 'handshake', peer: h.peer }));
-  ep.on('session', (s) => out({ event: 'session', peer: s.peer, suite: s.suite, protection: s.protection, role: s.role }));
-  ep.on('key-update', (k) => out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
-  ep.on('session-closed', (s) => out({ event: 'session-closed', peer: s.peer, reason: s.reason }));
-  ep.on('unconfirmed', (u) => {
+  endpoint.on('handshake', (h) => out({ event: 'handshake', peer: h.peer }));
+  endpoint.on('session', (x) => out({ event: 'session', peer: x.peer, suite: x.suite, protection: x.protection, role: x.role }));
+  endpoint.on('key-update', (k) => out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
+  endpoint.on('session-closed', (x) => out({ event: 'session-closed', peer: x.peer, reason: x.reason }));
+  endpoint.on('unconfirmed', (u) => {
     errors++;
     out({ event: 'unconfirmed', peer: u.peer, code: u.code, data: u.messages.map(toBase64) });
   });
   if (server) out({ event: 'metrics', url: server.url });
-  if (values.echo) attachEcho(ep, (peer, e) => out({ event: 'error', code: isHopsafeError(e) ? e.code : 'ERR_INPUT', peer }));
-  const stopped = values.echo ? untilStopped() : undefined;
+  if (values.echo) attachEcho(endpoint, (peer, e) => out({ event: 'error', code: isHopsafeError(e) ? e.code : 'ERR_INPUT', peer }));
   out({ event: 'ready', id });
 
   const inflight = new Set<Promise<void>>();
@@ -211,7 +279,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   let n = 0;
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  void stopped?.then(() => rl.close());
+  void shutdown.requested.then(() => rl.close());
   for await (const raw of rl) {
     const line = ++n;
     if (raw.trim() === '') continue;
@@ -238,18 +306,17 @@ export async function run(argv: string[]): Promise<number> {
         continue;
       }
       const confirm = cmd.confirm === true;
-      track(ep.send(cmd.to, data, { confirm }).then(() => out({ event: confirm ? 'confirmed' : 'sent', to: cmd.to, line }), (e: unknown) => fail(line, e)));
+      track(endpoint.send(cmd.to, data, { confirm }).then(() => out({ event: confirm ? 'confirmed' : 'sent', to: cmd.to, line }), (e: unknown) => fail(line, e)));
     } else if ('rekey' in cmd) {
-      track(ep.rekey(cmd.rekey).then(() => out({ event: 'rekeyed', peer: cmd.rekey, line }), (e: unknown) => fail(line, e)));
+      // [SPEC 7.2] ERR_UNKNOWN_SESSION (an error event) when there is no session with the peer yet
+      track(endpoint.rekey(cmd.rekey).then(() => out({ event: 'rekeyed', peer: cmd.rekey, line }), (e: unknown) => fail(line, e)));
     } else {
-      out({ event: 'stats', ...ep.stats() });
+      out({ event: 'stats', ...endpoint.stats() });
     }
   }
-  await Promise.allSettled([...inflight]);
-  await stopped;
-  await ep.close();
-  await server?.close();
-  out({ event: 'closed', ...(values['exit-on-error'] ? { errors } : {}) });
-  // [issue 16] --exit-on-error: a CI script fails when anything went wrong (see the exit codes in --help).
-  return values['exit-on-error'] && errors > 0 ? 3 : 0;
+  // stdin ended (or a signal closed it): without a signal, pending sends finish first; a listener waits for the signal
+  if (shutdown.signal === undefined) await Promise.race([Promise.allSettled([...inflight]), shutdown.requested]);
+  if (values.echo || values['until-signal']) await shutdown.requested;
+  await endpoint.close();
+  return closed();
 }

@@ -12,6 +12,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'n
 import { join } from 'node:path';
 import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
+import { UsageError } from './usage.js';
+import { readFailure } from './read-option-file.js';
 import { decodePem, encodePem, derObjects } from '../codec/pem.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import { parseCertificate, type ParsedCert } from '../pki/x509.js';
@@ -40,16 +42,29 @@ export interface CliIo {
 const stdio: CliIo = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
 
 const USAGE = `usage:
-  hopsafe pki init   --dir DIR --endpoint ID[:ROLES] [--endpoint ...] [--intermediate] [--key-type p256|p384|ed25519|rsa] [--days N] [--force]
-  hopsafe pki issue  --dir DIR --endpoint ID[:ROLES] [--endpoint ...] [--key-type T] [--days N] [--force]
+  hopsafe pki init   --dir DIR --endpoint ID[:ROLES] [--endpoint ...]
+                     [--intermediate] [--key-type p256|p384|ed25519|rsa]
+                     [--days N] [--force]
+  hopsafe pki issue  --dir DIR --endpoint ID[:ROLES] [--endpoint ...]
+                     [--key-type T] [--days N] [--force]
   hopsafe pki revoke --dir DIR --id ID
   hopsafe pki show   FILE
 
-ROLES: comma-separated IEC 62351-8 roles (VIEWER, OPERATOR, ENGINEER, INSTALLER, SECADM, SECAUD, RBACMNT)
-       or custom roles NAME=ID with ID in -32768..-1, e.g. control-center:OPERATOR,SECAUD
+ROLES: comma-separated IEC 62351-8 roles (VIEWER, OPERATOR, ENGINEER,
+       INSTALLER, SECADM, SECAUD, RBACMNT) or custom roles NAME=ID with ID in
+       -32768..-1, e.g. control-center:OPERATOR,SECAUD
 
-init writes DIR/ca.pem (trust anchor), DIR/ca.key, [DIR/intermediate.pem, DIR/intermediate.key],
-DIR/{id}.pem (chain, leaf first), DIR/{id}.key (PKCS#8, mode 0600) and DIR/crl.pem (empty CRL).`;
+init writes DIR/ca.pem (trust anchor), DIR/ca.key, [DIR/intermediate.pem,
+DIR/intermediate.key], DIR/{id}.pem (chain, leaf first), DIR/{id}.key
+(PKCS#8, mode 0600) and DIR/crl.pem (empty CRL).
+Exit codes: 0 done; 1 a fatal error or a bad value (one line on stderr);
+2 a usage error (a missing option or argument).`;
+
+/** A usage error: one line and where the help is (exit 2). */
+function usage(io: CliIo, message: string): number {
+  io.err(`hopsafe pki: ${message}\nsee 'hopsafe pki --help' for usage`);
+  return 2;
+}
 
 function generateKey(t: KeyType): KeyObject {
   if (t === 'rsa') return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -142,28 +157,28 @@ export async function run(argv: string[], io: CliIo = stdio): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    io.err(`hopsafe pki: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
+    return usage(io, (e as Error).message);
   }
   const { values, positionals } = parsed;
   const [sub, ...rest] = positionals;
-  if (values.help || !sub) {
-    (values.help ? io.out : io.err)(USAGE);
-    return values.help ? 0 : 2;
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
   }
+  if (!sub) return usage(io, 'a sub-command is required (init, issue, revoke or show)');
   try {
     switch (sub) {
       case 'init':
       case 'issue': {
         const dir = values.dir;
-        if (!dir) throw new HopsafeError('ERR_CONFIG', '--dir is required');
+        if (!dir) throw new UsageError(`${sub}: --dir is required`);
         const endpoints = (values.endpoint ?? []).map(parseEndpoint);
-        if (endpoints.length === 0) throw new HopsafeError('ERR_CONFIG', 'at least one --endpoint ID[:ROLES] is required');
+        if (endpoints.length === 0) throw new UsageError(`${sub}: at least one --endpoint ID[:ROLES] is required`);
         const keyType = (values['key-type'] ?? 'p256') as KeyType;
         if (!KEY_TYPES.includes(keyType)) throw new HopsafeError('ERR_CONFIG', `--key-type must be one of ${KEY_TYPES.join(', ')}`);
         const days = values.days === undefined ? 365 : Number(values.days);
         if (!Number.isInteger(days) || days < 1 || days > 36500) throw new HopsafeError('ERR_CONFIG', '--days must be an integer in 1..36500');
-        if (rest.length > 0) throw new HopsafeError('ERR_CONFIG', `unexpected argument ${rest[0]}`);
+        if (rest.length > 0) throw new UsageError(`${sub}: unexpected argument ${rest[0]}`);
         mkdirSync(dir, { recursive: true });
         const keyFiles = [...(sub === 'init' ? ['ca.key', ...(values.intermediate ? ['intermediate.key'] : [])] : []), ...endpoints.map((e) => `${e.id}.key`)];
         const existing = keyFiles.filter((f) => existsSync(join(dir, f)));
@@ -217,10 +232,12 @@ export async function run(argv: string[], io: CliIo = stdio): Promise<number> {
       case 'revoke': {
         const dir = values.dir;
         const id = values.id;
-        if (!dir || !id) throw new HopsafeError('ERR_CONFIG', '--dir and --id are required');
+        if (!dir || !id) throw new UsageError('revoke: --dir and --id are required');
         assertEndpointId(id, '--id');
         const { issuer } = loadIssuer(dir);
-        const [leafDer] = derObjects(readFileSync(join(dir, `${id}.pem`), 'utf8'), ['CERTIFICATE'], `${id}.pem`);
+        const leafPath = join(dir, `${id}.pem`);
+        if (!existsSync(leafPath)) throw new HopsafeError('ERR_CONFIG', `revoke --id ${id}: no certificate ${leafPath} (no such file)`);
+        const [leafDer] = derObjects(readFileSync(leafPath, 'utf8'), ['CERTIFICATE'], leafPath);
         const leaf = parseCertificate(leafDer as Uint8Array);
         const revoked: { serialHex: string; date: Date }[] = [];
         const crlPath = join(dir, 'crl.pem');
@@ -235,18 +252,23 @@ export async function run(argv: string[], io: CliIo = stdio): Promise<number> {
       }
       case 'show': {
         const file = rest[0];
-        if (!file) throw new HopsafeError('ERR_CONFIG', 'show needs a FILE');
-        const text = readFileSync(file);
+        if (!file) throw new UsageError('show needs a FILE');
+        let text: Buffer;
+        try {
+          text = readFileSync(file);
+        } catch (e) {
+          throw new HopsafeError('ERR_CONFIG', `show ${file}: ${readFailure(e)}`);
+        }
         const asText = text.toString('utf8');
         const blocks = asText.includes('-----BEGIN') ? decodePem(asText) : [{ label: 'CERTIFICATE', der: new Uint8Array(text) }];
         for (const b of blocks) io.out(describe(b.label, b.der));
         return 0;
       }
       default:
-        io.err(`hopsafe pki: unknown sub-command '${sub}'\n\n${USAGE}`);
-        return 2;
+        return usage(io, `unknown sub-command '${sub}' (init, issue, revoke or show)`);
     }
   } catch (e) {
+    if (e instanceof UsageError) return usage(io, e.message);
     if (e instanceof HopsafeError) {
       io.err(`hopsafe pki: ${e.code}: ${e.message}`);
       return 1;

@@ -10,10 +10,13 @@ import { generateVector, verifyVector, type VectorInputs } from '../testing/vect
 import { toHex, utf8 } from '../bytes/index.js';
 import { suiteByName } from '../crypto/suites.js';
 import { updateGroup } from '../crypto/key-agreement.js';
+import { usageFailure } from './usage.js';
 
 const USAGE = `usage:
-  hopsafe vectors verify FILE... [--provider node|noble|both]   exit 1 on any mismatch
-  hopsafe vectors generate --out DIR                             writes the standard vector set
+  hopsafe vectors verify FILE... [--provider node|noble|both]
+      regenerate each test-vector file and compare; exit 1 on any mismatch
+  hopsafe vectors generate --out DIR
+      write the standard vector set
   hopsafe vectors --help`;
 
 /** The standard set: suites × modes chosen to cover every primitive family. */
@@ -35,8 +38,7 @@ function providers(which: string): CryptoProvider[] {
 }
 
 function usageError(message: string): number {
-  console.error(`hopsafe vectors: ${message}\n\n${USAGE}`);
-  return 2;
+  return usageFailure('vectors', message);
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -39,7 +39,17 @@ export const REFUSAL_CODES = {
 
 export type Refusal = keyof typeof REFUSAL_CODES;
 
+/** How many reasons share each code: the message names the reason only when the code alone does not. */
+const REASONS_PER_CODE = new Map<ErrorCode, number>();
+for (const code of Object.values(REFUSAL_CODES)) REASONS_PER_CODE.set(code, (REASONS_PER_CODE.get(code) ?? 0) + 1);
+
+/**
+ * The error for a refusal. Its message starts with the reason when several reasons share the code
+ * (`ERR_CERT_USAGE: key-usage: …`); a code of one reason is not repeated in words (`ERR_CERT_NAME: certificate … does
+ * not name endpoint …`, not `ERR_CERT_NAME: name: …`).
+ */
 export function refuse(reason: Refusal, detail: string, cause?: unknown): HopsafeError {
-  const err = new HopsafeError(REFUSAL_CODES[reason], `${reason}: ${detail}`, cause === undefined ? undefined : { cause });
-  return err;
+  const code = REFUSAL_CODES[reason];
+  const message = (REASONS_PER_CODE.get(code) ?? 0) > 1 ? `${reason}: ${detail}` : detail;
+  return new HopsafeError(code, message, cause === undefined ? undefined : { cause });
 }

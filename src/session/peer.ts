@@ -167,10 +167,10 @@ export class PeerMachine {
 
   /** [SPEC 7.2] Updates our keys in one message and asks the peer to update its own. */
   rekey(now: number): PeerAction[] {
-    if (!this.session) {
-      if (this.pending) return [];
-      throw new HopsafeError('ERR_UNKNOWN_SESSION', `no session with ${this.id}`);
-    }
+    // [SPEC 7.2] A key update needs a session: while the first handshake is still under way there is none to
+    // update (the handshake makes fresh keys anyway), and reporting success then would be false.
+    if (!this.session)
+      throw new HopsafeError('ERR_UNKNOWN_SESSION', `no session with ${this.id}${this.pending ? ' yet (a handshake is under way; it makes fresh keys)' : ''}`);
     this.keyUpdate(this.session, true, now);
     return this.drain(now);
   }

@@ -34,7 +34,7 @@ test('hopsafe --version (and -v) prints the package version and exits 0', () => 
   }
 });
 
-for (const cmd of [[], ['demo'], ['peer'], ['pki'], ['pki', 'init'], ['vectors'], ['vectors', 'verify'], ['vectors', 'generate'], ['bridge']]) {
+for (const cmd of [[], ['demo'], ['peer'], ['pki'], ['pki', 'init'], ['vectors'], ['vectors', 'verify'], ['vectors', 'generate'], ['bridge'], ['conformance']]) {
   test(`hopsafe ${[...cmd, '--help'].join(' ')} (and -h) prints its usage on stdout and exits 0`, () => {
     for (const flag of ['--help', '-h']) {
       const r = hopsafe(...cmd, flag);
@@ -44,11 +44,45 @@ for (const cmd of [[], ['demo'], ['peer'], ['pki'], ['pki', 'init'], ['vectors']
   });
 }
 
-test('usage errors exit 2 with the usage on stderr', () => {
-  for (const args of [['no-such-command'], ['vectors'], ['vectors', 'verify'], ['vectors', '--bogus'], ['vectors', 'generate'], ['bridge', '--bogus'], ['demo', '--bogus']]) {
+test('every --help fits 80 columns and exits 0; the top-level command list is aligned', () => {
+  for (const cmd of [[], ['demo'], ['peer'], ['bridge'], ['vectors'], ['conformance'], ['pki'], ['pki', 'init']]) {
+    const r = hopsafe(...cmd, '--help');
+    assert.equal(r.status, 0, `${cmd.join(' ')}: ${r.stderr}`);
+    const wide = r.stdout.split('\n').filter((l) => [...l].length > 80);
+    assert.deepEqual(wide, [], `hopsafe ${[...cmd, '--help'].join(' ')}: lines over 80 columns`);
+  }
+  const list = hopsafe('--help').stdout.split('\n').filter((l) => /^ {2}[a-z]+ +\S/.test(l));
+  assert.ok(list.length >= 6, 'the command list');
+  const column = new Set(list.map((l) => /^ {2}[a-z]+ +/.exec(l)![0].length));
+  assert.equal(column.size, 1, `summaries start in one column:\n${list.join('\n')}`);
+});
+
+test('usage errors exit 2 with one line saying what is wrong and a pointer to --help (not the whole help)', () => {
+  for (const [args, where] of [
+    [['no-such-command'], 'hopsafe'],
+    [['vectors'], 'hopsafe vectors'],
+    [['vectors', 'verify'], 'hopsafe vectors'],
+    [['vectors', '--bogus'], 'hopsafe vectors'],
+    [['vectors', 'generate'], 'hopsafe vectors'],
+    [['bridge', '--bogus'], 'hopsafe bridge'],
+    [['bridge', '--side', 'a=mqtt://127.0.0.1:1'], 'hopsafe bridge'],
+    [['demo', '--bogus'], 'hopsafe demo'],
+    [['demo', '--broker', 'mqtt://127.0.0.1:99999'], 'hopsafe demo'],
+    [['peer', '--bogus'], 'hopsafe peer'],
+    [['peer', '--id', 'a'], 'hopsafe peer'],
+    [['pki'], 'hopsafe pki'],
+    [['pki', 'init', '--endpoint', 'a'], 'hopsafe pki'],
+    [['pki', 'revoke', '--id', 'a'], 'hopsafe pki'],
+    [['pki', 'show'], 'hopsafe pki'],
+    [['conformance'], 'hopsafe conformance'],
+    [['conformance', '--iut', 'x', '--timeout', '0'], 'hopsafe conformance'],
+  ] as const) {
     const r = hopsafe(...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, /usage/i, args.join(' '));
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 2, `${args.join(' ')}: one line and the hint, not the help:\n${r.stderr}`);
+    assert.ok(lines[0]!.startsWith(`${where}: `), `${args.join(' ')}: ${lines[0]}`);
+    assert.equal(lines[1], `see '${where} --help' for usage`, args.join(' '));
   }
 });
 

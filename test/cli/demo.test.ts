@@ -154,7 +154,7 @@ test('demo --broker on a port nobody listens on: exit 1 with the transport error
   assert.deepEqual(demoDirs(tmp), []);
 });
 
-test('demo: bad arguments exit 2 with usage', () => {
+test('demo: bad arguments exit 2 with one line and a pointer to --help', () => {
   const tmp = privateTmp();
   for (const args of [
     ['--duration', 'x'],
@@ -162,10 +162,12 @@ test('demo: bad arguments exit 2 with usage', () => {
     ['--broker', 'mqtt://127.0.0.1:1883', '--transport', 'memory'],
     ['--broker', 'mqtt://a:1', '--url', 'mqtt://b:1'],
     ['--prefix', 'a/#'],
+    ['--broker', 'mqtt://127.0.0.1:99999'],
+    ['--broker', 'mqtt://'],
   ]) {
     const r = demo(tmp, ...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.out}`);
-    assert.match(r.stderr, /usage: hopsafe demo/, args.join(' '));
+    assert.match(r.stderr, /^hopsafe demo: [^\n]+\nsee 'hopsafe demo --help' for usage\n$/, args.join(' '));
   }
   assert.deepEqual(demoDirs(tmp), [], 'a usage error creates no PKI directory');
 });

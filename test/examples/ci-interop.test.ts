@@ -212,6 +212,8 @@ test('interop.mjs passes against the stand-in IUT (echo-peer.mjs) on an embedded
   const summary = r.lines.at(-1)!;
   assert.equal(summary.summary, 'ok');
   assert.equal(summary.sent, 20);
+  assert.equal(summary.echoed, 20, 'echoed counts the test messages that came back, never more than were sent');
+  assert.ok(typeof summary.hellosEchoed === 'number' && summary.hellosEchoed >= 1, 'the warm-up hellos are counted apart');
   // the reference peer really held a session with the IUT and saw a key update
   assert.ok(r.lines.some((l) => l.ref === true && l.event === 'session' && l.peer === 'iut'), show(r));
   assert.ok(r.lines.some((l) => l.ref === true && l.event === 'rekeyed' && l.peer === 'iut'), show(r));

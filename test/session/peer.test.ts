@@ -383,3 +383,15 @@ test('[SPEC 7.5, 7.2] automatic key updates ask for one back', async () => {
   assert.equal(b.env.counters.keyUpdates.sent, 1, 'b answered the requested update');
   assert.equal(a.machine('b').current!.receiveEpoch, 1);
 });
+
+test('[SPEC 7.2] rekey() with no session is ERR_UNKNOWN_SESSION, also while the first handshake is pending (no silent success); with the session up it updates the keys', async () => {
+  const { n, a } = await net();
+  const pending = n.send('a', 'b', 'hello'); // HS_INIT sent, not yet delivered
+  assert.throws(() => a.machine('b').rekey(n.now), (e: Error & { code?: string }) => e.code === 'ERR_UNKNOWN_SESSION' && /handshake is under way/.test(e.message));
+  await n.flush();
+  await pending;
+  const epoch = a.machine('b').current!.sendEpoch;
+  n.apply(a, 'b', a.machine('b').rekey(n.now));
+  await n.flush();
+  assert.equal(a.machine('b').current!.sendEpoch, epoch + 1);
+});
