@@ -34,7 +34,7 @@ import { cliLogger, logLevel, LOG_LEVEL_HELP, type LogLevel } from './logging.js
 
 const USAGE = `usage: hopsafe demo [--broker URL [--prefix P] | --transport memory]
                     [--duration S] [--log-level L]
-       hopsafe demo --web [--port N]   (a page on http://127.0.0.1:N/, default 8080)
+       hopsafe demo --web [--port N]   (page on 127.0.0.1:N, default 8080)
 
 Starts the embedded MQTT broker (or uses --broker; --url is an alias), a control
 center and three DERs: der-1 in integrity-only mode, der-2 and der-3 in
