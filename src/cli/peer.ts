@@ -74,8 +74,10 @@ stdout, one JSON event a line ("event": ...):
   "confirm":true line), rekeyed (peer, line), stats, unconfirmed (peer, code,
   data), reject (code), error (code, line, message; a refused input line has
   code ERR_INPUT and "path"), closed (last; "errors" with --exit-on-error).
-  A {"rekey":…} before a session with that peer exists is an error event
-  (ERR_UNKNOWN_SESSION): the handshake under way makes fresh keys anyway.
+  A {"rekey":…} read while the handshake with that peer is under way is
+  answered "rekeyed" once the session is up and the update made (after its
+  key-update event); with no session and no handshake it is an error event
+  (ERR_UNKNOWN_SESSION); ERR_CLOSED if the peer closes first.
 
 Exit codes:
   0  stdin ended (or, with --echo/--until-signal, SIGINT/SIGTERM) and the
@@ -257,7 +259,17 @@ export async function run(argv: string[]): Promise<number> {
   });
   endpoint.on('handshake', (h) => out({ event: 'handshake', peer: h.peer }));
   endpoint.on('session', (x) => out({ event: 'session', peer: x.peer, suite: x.suite, protection: x.protection, role: x.role }));
-  endpoint.on('key-update', (k) => out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
+  // {"rekey":…} lines read while the handshake with that peer was under way: answered once the update is made
+  const deferredRekeys = new Set<{ peer: string; line: number }>();
+  endpoint.on('key-update', (k) => {
+    out({ event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch });
+    if (k.direction !== 'send') return;
+    for (const w of [...deferredRekeys])
+      if (w.peer === k.peer) {
+        deferredRekeys.delete(w);
+        out({ event: 'rekeyed', peer: w.peer, line: w.line });
+      }
+  });
   endpoint.on('session-closed', (x) => out({ event: 'session-closed', peer: x.peer, reason: x.reason }));
   endpoint.on('unconfirmed', (u) => {
     errors++;
@@ -308,8 +320,19 @@ export async function run(argv: string[]): Promise<number> {
       const confirm = cmd.confirm === true;
       track(endpoint.send(cmd.to, data, { confirm }).then(() => out({ event: confirm ? 'confirmed' : 'sent', to: cmd.to, line }), (e: unknown) => fail(line, e)));
     } else if ('rekey' in cmd) {
-      // [SPEC 7.2] ERR_UNKNOWN_SESSION (an error event) when there is no session with the peer yet
-      track(endpoint.rekey(cmd.rekey).then(() => out({ event: 'rekeyed', peer: cmd.rekey, line }), (e: unknown) => fail(line, e)));
+      const peer = cmd.rekey;
+      if (endpoint.sessions().some((x) => x.peer === peer)) {
+        track(endpoint.rekey(peer).then(() => out({ event: 'rekeyed', peer, line }), (e: unknown) => fail(line, e)));
+      } else {
+        // [SPEC 7.2] no session yet: the endpoint updates the keys once the handshake under way has made one;
+        // "rekeyed" is printed then (after that key-update event), not before. No handshake: ERR_UNKNOWN_SESSION.
+        const w = { peer, line };
+        deferredRekeys.add(w);
+        endpoint.rekey(peer).catch((e: unknown) => {
+          deferredRekeys.delete(w);
+          fail(line, e);
+        });
+      }
     } else {
       out({ event: 'stats', ...endpoint.stats() });
     }
@@ -317,6 +340,7 @@ export async function run(argv: string[]): Promise<number> {
   // stdin ended (or a signal closed it): without a signal, pending sends finish first; a listener waits for the signal
   if (shutdown.signal === undefined) await Promise.race([Promise.allSettled([...inflight]), shutdown.requested]);
   if (values.echo || values['until-signal']) await shutdown.requested;
+  for (const w of deferredRekeys) fail(w.line, new HopsafeError('ERR_CLOSED', `closed before a session with ${w.peer} was up: no key update was made`));
   await endpoint.close();
   return closed();
 }

@@ -207,7 +207,8 @@ export class Endpoint extends TypedEmitter {
 
   /**
    * [SPEC 7.2] Updates the keys of the session with `peerId` in one message; the peer is asked to
-   * update its direction too (one message back, no round trip waited for).
+   * update its direction too (one message back, no round trip waited for). While the first handshake with the
+   * peer is under way the update is made as soon as the session is up; with neither, ERR_UNKNOWN_SESSION.
    */
   async rekey(peerId: string): Promise<void> {
     this.assertOpen();

@@ -167,10 +167,15 @@ export class PeerMachine {
 
   /** [SPEC 7.2] Updates our keys in one message and asks the peer to update its own. */
   rekey(now: number): PeerAction[] {
-    // [SPEC 7.2] A key update needs a session: while the first handshake is still under way there is none to
-    // update (the handshake makes fresh keys anyway), and reporting success then would be false.
-    if (!this.session)
-      throw new HopsafeError('ERR_UNKNOWN_SESSION', `no session with ${this.id}${this.pending ? ' yet (a handshake is under way; it makes fresh keys)' : ''}`);
+    if (!this.session) {
+      // [SPEC 7.2] While the first handshake is under way there is no session to update yet: the update is made as
+      // soon as the session is installed (as a send waits for it), never silently dropped.
+      if (this.pending) {
+        this.rekeyOnSession = true;
+        return [];
+      }
+      throw new HopsafeError('ERR_UNKNOWN_SESSION', `no session with ${this.id}`);
+    }
     this.keyUpdate(this.session, true, now);
     return this.drain(now);
   }
@@ -719,6 +724,9 @@ export class PeerMachine {
     return this.sessionFor(sessionId) !== undefined || (this.pending !== undefined && equal(this.pending.hs.sessionId, sessionId));
   }
 
+  /** [SPEC 7.2] rekey() was called while the first handshake was pending: update the keys once the session is up. */
+  private rekeyOnSession = false;
+
   private install(session: Session, role: 'initiator' | 'responder', now: number): void {
     const old = this.session;
     if (old) {
@@ -740,6 +748,10 @@ export class PeerMachine {
     this.env.index.add(toHex(session.id), this.id);
     this.env.counters.handshakes.completed++;
     this.act({ type: 'session', role, suite: session.suite.name, protection: session.protection });
+    if (this.rekeyOnSession) {
+      this.rekeyOnSession = false;
+      this.keyUpdate(session, true, now); // [SPEC 7.2] a rekey() asked for while the handshake was pending
+    }
   }
 
   /** [SPEC 5.10] An expired session ends; the next send opens a new one. */
