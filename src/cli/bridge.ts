@@ -4,17 +4,16 @@
  *   hopsafe bridge --side mqtt=mqtt://127.0.0.1:1883 --side xmpp='xmpp://127.0.0.1:5222?domain=localhost' \
  *     --route 'der-*=mqtt' --route 'control-center=xmpp' --id der-1,der-2,control-center --credentials creds.json
  */
-import { parseArgs } from 'node:util';
 import { HopsafeError } from '../errors/index.js';
 import { createBridge, type TransportFactory } from '../bindings/bridge.js';
 import { parseRouteRule, routeFromRules } from '../bindings/bridge-routes.js';
 import { parseSideSpec, sideFactory, type BridgeCredentials } from '../bindings/bridge-config.js';
 import { catchShutdown } from './shutdown.js';
 import { readOptionFile } from './read-option-file.js';
-import { UsageError } from './usage.js';
+import { parseFlags, UsageError } from './usage.js';
 import { BROKER_FLAGS, BROKER_USAGE, brokerConnection, hasTls, isTlsScheme } from './broker-options.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { cliLogger, logLevel, LOG_LEVEL_HELP } from './logging.js';
+import { cliLogger, logLevel, LOG_LEVEL_HELP, type LogLevel } from './logging.js';
 import { metricsPort, serveMetrics, METRICS_HELP, type MetricsServer } from './metrics-server.js';
 
 const HELP = `usage: hopsafe bridge --side NAME=URL --side NAME=URL [--side ...]
@@ -59,32 +58,23 @@ stderr); 2 a usage error (one line and a pointer to this help).
 
 export async function run(argv: string[]): Promise<number> {
   const shutdown = catchShutdown(); // [SPEC 8.5] a signal at any point ends the bridge with 0
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        side: { type: 'string', multiple: true },
-        route: { type: 'string', multiple: true },
-        id: { type: 'string', multiple: true },
-        credentials: { type: 'string' },
-        'stats-interval': { type: 'string' },
-        ...BROKER_FLAGS,
-        'log-level': { type: 'string' },
-        'metrics-port': { type: 'string' },
-        'metrics-host': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseFlags(argv, {
+    side: { type: 'string', multiple: true },
+    route: { type: 'string', multiple: true },
+    id: { type: 'string', multiple: true },
+    credentials: { type: 'string' },
+    'stats-interval': { type: 'string' },
+    ...BROKER_FLAGS,
+    'log-level': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  let level;
+  let level: LogLevel;
   let port: number | undefined;
   try {
     level = logLevel(values['log-level']);
@@ -136,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   console.error(`hopsafe bridge: connecting ${sides.map((s) => s.name).join(', ')}`); // names only: URLs may carry credentials
   const starting = createBridge({ sides: factories, route, ids, logger, ...(registry ? { metrics: { registry } } : {}) });
-  let bridge;
+  let bridge: Awaited<typeof starting> | undefined;
   try {
     bridge = await Promise.race([starting, shutdown.requested.then(() => undefined)]);
   } catch (e) {

@@ -2,14 +2,13 @@
  * `hopsafe conformance`: tests an implementation of the protocol (the IUT) over the kit's own broker and writes
  * JSON, HTML and JUnit reports; `--self-test` runs it against hopsafe's echo peer and broken variants. [SPEC Annex C]
  */
-import { parseArgs } from 'node:util';
 import { isHopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import { DEFAULT_BROKER_PORT } from '../conformance/contract.js';
 import { runConformance, selectCases } from '../conformance/runner.js';
 import { writeReports } from '../conformance/report.js';
 import { selfTest } from '../conformance/self-test.js';
-import { UsageError } from './usage.js';
+import { parseFlags, UsageError } from './usage.js';
 
 const USAGE = `usage: hopsafe conformance --iut ID [--broker-port N] [--pki DIR]
            [--cases GLOB[,GLOB]] [--report DIR] [--timeout S] [--wait S]
@@ -33,27 +32,18 @@ Exit codes: 0 no case failed, 1 a case failed, 2 usage error, 3 the IUT
 never answered`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        iut: { type: 'string' },
-        'broker-port': { type: 'string' },
-        pki: { type: 'string', default: 'conformance-pki' },
-        cases: { type: 'string' },
-        report: { type: 'string' },
-        timeout: { type: 'string', default: '2' },
-        wait: { type: 'string', default: '120' },
-        'self-test': { type: 'boolean' },
-        list: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseFlags(argv, {
+    iut: { type: 'string' },
+    'broker-port': { type: 'string' },
+    pki: { type: 'string', default: 'conformance-pki' },
+    cases: { type: 'string' },
+    report: { type: 'string' },
+    timeout: { type: 'string', default: '2' },
+    wait: { type: 'string', default: '120' },
+    'self-test': { type: 'boolean' },
+    list: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     console.log(USAGE);
     return 0;

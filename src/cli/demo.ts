@@ -10,7 +10,6 @@
  * error, SIGINT/SIGTERM (which end the demo early, with the summary, exit 0) and a closed stdout
  * (`hopsafe demo | head`: EPIPE ends it quietly, exit 0).
  */
-import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -28,7 +27,7 @@ import { toHex } from '../bytes/index.js';
 import { decodeRecordHeader, encodeRecordHeader, frameType, FrameType } from '../codec/frame.js';
 import { HopsafeError } from '../errors/index.js';
 import { catchShutdown } from './shutdown.js';
-import { usageFailure } from './usage.js';
+import { parseFlags, usageFailure } from './usage.js';
 import { brokerUrlOption } from './url-option.js';
 import { cliLogger, logLevel, LOG_LEVEL_HELP, type LogLevel } from './logging.js';
 
@@ -99,27 +98,17 @@ export function readableText(bytes: Uint8Array): string | undefined {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        broker: { type: 'string' },
-        url: { type: 'string' },
-        prefix: { type: 'string' },
-        transport: { type: 'string' },
-        duration: { type: 'string', default: '10' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        web: { type: 'boolean' },
-        port: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (e) {
-    return usageFailure('demo', (e as Error).message);
-  }
+  const args = parseFlags(argv, {
+    broker: { type: 'string' },
+    url: { type: 'string' },
+    prefix: { type: 'string' },
+    transport: { type: 'string' },
+    duration: { type: 'string', default: '10' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    web: { type: 'boolean' },
+    port: { type: 'string' },
+  });
   if (args.values.help) {
     console.log(USAGE);
     return 0;

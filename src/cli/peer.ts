@@ -2,7 +2,6 @@
  * `hopsafe peer`: one endpoint driven by JSON lines on stdin, reporting every event as a JSON line on
  * stdout — for scripts, other languages and CI interop. Exits cleanly on EOF.
  */
-import { parseArgs } from 'node:util';
 import { readOptionObjects, readOptionPem } from './read-option-file.js';
 import { createInterface } from 'node:readline';
 import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
@@ -19,7 +18,7 @@ import { cliLogger, logLevel, LOG_LEVEL_HELP } from './logging.js';
 import { metricsPort, serveMetrics, METRICS_HELP, type MetricsServer } from './metrics-server.js';
 import { attachEcho } from '../conformance/echo.js';
 import { catchShutdown } from './shutdown.js';
-import { UsageError } from './usage.js';
+import { parseFlags, UsageError } from './usage.js';
 import { brokerUrlOption } from './url-option.js';
 import { assertPrefix } from '../bindings/mqtt-topics.js';
 import { parseCertificate } from '../pki/x509.js';
@@ -144,35 +143,26 @@ export async function run(argv: string[]): Promise<number> {
   // [SPEC 8.5] SIGINT/SIGTERM close the endpoint and end the peer with 0, with or without --echo (main.ts catches
   // them from before this module loads; this is the same Shutdown).
   const shutdown = catchShutdown();
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        id: { type: 'string' },
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        trust: { type: 'string' },
-        crl: { type: 'string' },
-        url: { type: 'string' },
-        protection: { type: 'string', default: 'confidentiality' },
-        prefix: { type: 'string' },
-        suite: { type: 'string', multiple: true },
-        'accept-protection': { type: 'string', multiple: true },
-        ...BROKER_FLAGS,
-        'log-level': { type: 'string' },
-        'metrics-port': { type: 'string' },
-        'metrics-host': { type: 'string' },
-        echo: { type: 'boolean' },
-        'until-signal': { type: 'boolean' },
-        'exit-on-error': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseFlags(argv, {
+    id: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    trust: { type: 'string' },
+    crl: { type: 'string' },
+    url: { type: 'string' },
+    protection: { type: 'string', default: 'confidentiality' },
+    prefix: { type: 'string' },
+    suite: { type: 'string', multiple: true },
+    'accept-protection': { type: 'string', multiple: true },
+    ...BROKER_FLAGS,
+    'log-level': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
+    echo: { type: 'boolean' },
+    'until-signal': { type: 'boolean' },
+    'exit-on-error': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     console.log(USAGE);
     return 0;

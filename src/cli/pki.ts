@@ -7,12 +7,11 @@
  * ROLES: comma-separated IEC 62351-8 roles (VIEWER, OPERATOR, ENGINEER, INSTALLER, SECADM, SECAUD, RBACMNT)
  * or custom roles NAME=ID (ID in -32768..-1).
  */
-import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
-import { UsageError } from './usage.js';
+import { parseFlags, UsageError } from './usage.js';
 import { readFailure } from './read-option-file.js';
 import { decodePem, encodePem, derObjects } from '../codec/pem.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
@@ -153,9 +152,9 @@ const OPTIONS = {
 } as const;
 
 export async function run(argv: string[], io: CliIo = stdio): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseFlags<typeof OPTIONS, true>>;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseFlags(argv, OPTIONS, true);
   } catch (e) {
     return usage(io, (e as Error).message);
   }

@@ -1,5 +1,4 @@
 /** `hopsafe vectors generate|verify`: reproducible test vectors. [SPEC 11] */
-import { parseArgs } from 'node:util';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeProvider } from '../crypto/node.js';
@@ -10,7 +9,7 @@ import { generateVector, verifyVector, type VectorInputs } from '../testing/vect
 import { toHex, utf8 } from '../bytes/index.js';
 import { suiteByName } from '../crypto/suites.js';
 import { updateGroup } from '../crypto/key-agreement.js';
-import { usageFailure } from './usage.js';
+import { parseFlags, usageFailure } from './usage.js';
 
 const USAGE = `usage:
   hopsafe vectors verify FILE... [--provider node|noble|both]
@@ -42,17 +41,7 @@ function usageError(message: string): number {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { provider: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    return usageError((e as Error).message);
-  }
+  const parsed = parseFlags(argv, { provider: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, true);
   const { values } = parsed;
   const [sub, ...files] = parsed.positionals;
   if (values.help) {
