@@ -23,8 +23,10 @@ function startCli(args: string[]): { child: ChildProcessWithoutNullStreams; up: 
   // Runs src/cli/bridge.ts's run() in its own process, as `hopsafe bridge` does (errors reported like src/cli/main.ts).
   const runner =
     "const { run } = await import('./src/cli/bridge.ts');" +
+    "const { UsageError, usageFailure } = await import('./src/cli/usage.ts');" +
     'try { process.exitCode = await run(process.argv.slice(1)); }' +
-    " catch (e) { console.error(`hopsafe: ${e.code ?? ''}: ${e.message}`); process.exitCode = 1; }";
+    " catch (e) { if (e instanceof UsageError) process.exitCode = usageFailure('bridge', e.message);" +
+    " else { console.error(`hopsafe: ${e.code ?? ''}: ${e.message}`); process.exitCode = 1; } }";
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', runner, '--', ...args], { cwd: process.cwd() });
   let err = '';
   child.stdout.resume();
