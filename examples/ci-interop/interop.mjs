@@ -81,7 +81,10 @@ const [cmd, ...pre] = hopsafeCommand();
 const peerArgs = ['peer', '--id', ref, '--cert', pki(`${ref}.pem`), '--key', pki(`${ref}.key`), '--trust', pki('ca.pem'), '--url', values.url, '--protection', values.protection];
 if (existsSync(pki('crl.pem'))) peerArgs.push('--crl', pki('crl.pem'));
 const peer = spawn(cmd, [...pre, ...peerArgs], { stdio: ['pipe', 'pipe', 'inherit'] });
-const iutProc = values.iut ? spawn('sh', ['-c', values.iut], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }) : undefined;
+const iutProc = values.iut ? spawn('sh', ['-c', values.iut], { stdio: ['ignore', 'pipe', 'inherit'], detached: true }) : undefined;
+// The IUT's output goes to ours; its end (every process of the IUT's command closed it) tells that the IUT is done.
+const iutOutputEnded = iutProc ? new Promise((r) => iutProc.stdout.once('end', r)) : Promise.resolve();
+iutProc?.stdout.pipe(process.stdout, { end: false });
 
 // Until the IUT answered once, failures are expected (it may still be starting: a handshake it receives before it
 // started is refused as stale, SPEC 5.6) and retried.
@@ -147,15 +150,15 @@ async function finish() {
   peer.stdin.end();
   const code = await Promise.race([peerExit, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
   if (code === 'timeout') peer.kill();
-  if (iutProc && iutProc.exitCode === null && iutProc.signalCode === null) {
-    const ended = new Promise((r) => iutProc.once('exit', r));
+  if (iutProc) {
     try {
       process.kill(-iutProc.pid, 'SIGTERM'); // the IUT's process group, which this script started
     } catch {
       /* already gone */
     }
-    // its last output (a hopsafe peer prints {"event":"closed"} on SIGTERM) comes before the summary
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))]);
+    // its last output (a hopsafe peer prints {"event":"closed"} on SIGTERM) comes before the summary: wait for the
+    // IUT's output to end, not for the shell to exit (the peer in a pipeline may still be writing when sh is gone)
+    await Promise.race([iutOutputEnded, new Promise((r) => setTimeout(r, 5000))]);
   }
   // echoed: how many of the sent test messages came back (the IUT also echoes the warm-up hellos: counted apart)
   const mine = new Set(sent);
