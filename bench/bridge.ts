@@ -85,12 +85,18 @@ export async function benchBridge(c: Collector, o: BenchOptions, progress: Progr
     const budget = o.quick ? 500 : 3000;
     const rd = await rate(direct, budget);
     const rb = await rate(bridged, budget);
-    const note = 'aedes ↔ aedes, 256 B opaque frames, bridge and both brokers in the bench process; direct = the same endpoints on one broker';
+    const note =
+      'aedes ↔ aedes, 256 B opaque frames, bridge and both brokers in the bench process; direct = the same endpoints on one broker';
     c.add('bridge_forwarding_frames_per_s', 'frames/s', rb, note);
     c.add('bridge_direct_frames_per_s', 'frames/s', rd, note);
     c.add('bridge_latency_p50_us', 'µs', percentile(lb, 50), `one way via the bridge (${n} sequential frames); ${note}`);
     c.add('bridge_latency_p99_us', 'µs', percentile(lb, 99), `one way via the bridge; ${note}`);
-    c.add('bridge_added_latency_p50_us', 'µs', percentile(lb, 50) - percentile(ld, 50), `bridged minus direct, p50 (includes the second broker hop); ${note}`);
+    c.add(
+      'bridge_added_latency_p50_us',
+      'µs',
+      percentile(lb, 50) - percentile(ld, 50),
+      `bridged minus direct, p50 (includes the second broker hop); ${note}`,
+    );
     c.add('bridge_added_latency_p99_us', 'µs', percentile(lb, 99) - percentile(ld, 99), `bridged minus direct, p99; ${note}`);
     c.ratio('bridge_over_direct_frames_per_s', 'bridge_forwarding_frames_per_s', 'bridge_direct_frames_per_s');
   } finally {

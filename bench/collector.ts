@@ -65,7 +65,11 @@ export class Collector {
       this.ratios[key] = { skipped: r && 'skipped' in r ? `${missing}: ${r.skipped}` : `${missing} not measured` };
       return;
     }
-    if (a.length === b.length) this.ratioOf(key, a.map((x, i) => x / (b[i] as number)));
+    if (a.length === b.length)
+      this.ratioOf(
+        key,
+        a.map((x, i) => x / (b[i] as number)),
+      );
     else this.ratioOf(key, [(this.value(num) as number) / (this.value(den) as number)]);
   }
 

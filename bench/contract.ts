@@ -80,9 +80,11 @@ export const benchReportSchema = z
     latencyCdf: z.record(z.string(), z.array(z.tuple([z.number(), z.number()]))).optional(),
   })
   .superRefine((r, ctx) => {
-    for (const k of REQUIRED_RATIOS) if (!(k in r.ratios)) ctx.addIssue({ code: 'custom', message: `missing ratio ${k}`, path: ['ratios', k] });
+    for (const k of REQUIRED_RATIOS)
+      if (!(k in r.ratios)) ctx.addIssue({ code: 'custom', message: `missing ratio ${k}`, path: ['ratios', k] });
     const names = new Set(r.results.map((x) => x.name));
-    for (const k of REQUIRED_RESULTS) if (!names.has(k)) ctx.addIssue({ code: 'custom', message: `missing result ${k}`, path: ['results'] });
+    for (const k of REQUIRED_RESULTS)
+      if (!names.has(k)) ctx.addIssue({ code: 'custom', message: `missing result ${k}`, path: ['results'] });
     if (names.size !== r.results.length) ctx.addIssue({ code: 'custom', message: 'duplicate result names', path: ['results'] });
   });
 

@@ -57,4 +57,9 @@ export function describeCalls(calls: readonly RecordedCall[]): string {
 }
 
 /** What the protocol itself needs per handshake, both sides, warm chain cache (for the note: more means avoidable work). */
-export const PROTOCOL_MINIMUM: Readonly<Partial<Record<keyof CryptoProvider, number>>> = { sign: 2, verify: 2, kexKeyPair: 2, kexDerive: 2 };
+export const PROTOCOL_MINIMUM: Readonly<Partial<Record<keyof CryptoProvider, number>>> = {
+  sign: 2,
+  verify: 2,
+  kexKeyPair: 2,
+  kexDerive: 2,
+};

@@ -37,7 +37,17 @@ export interface Target {
 }
 
 /** Every lane name any target may use (the bench makes one publisher/subscriber identity pair per name). */
-export const LANE_NAMES = ['plain', 'plain_batched', 'integrity', 'confidentiality', 'confidentiality_single', 'plain_tls', 'confidentiality_single_tls', 'warm', 'warm_tls'] as const;
+export const LANE_NAMES = [
+  'plain',
+  'plain_batched',
+  'integrity',
+  'confidentiality',
+  'confidentiality_single',
+  'plain_tls',
+  'confidentiality_single_tls',
+  'warm',
+  'warm_tls',
+] as const;
 
 export const NONCE = randomBytes(3).toString('hex');
 
@@ -67,7 +77,10 @@ function mqttTargets(qos: 0 | 1): Target[] {
       broker: `mosquitto${q}`,
       async start(_ids, modes) {
         if (!(await reachable('127.0.0.1', 1883))) return 'Mosquitto unreachable on 127.0.0.1:1883';
-        return { lanes: brokerLanes({ kind: 'mqtt', url: 'mqtt://127.0.0.1:1883', prefix: `hb${NONCE}${qos}`, qos }, modes), stop: async () => undefined };
+        return {
+          lanes: brokerLanes({ kind: 'mqtt', url: 'mqtt://127.0.0.1:1883', prefix: `hb${NONCE}${qos}`, qos }, modes),
+          stop: async () => undefined,
+        };
       },
     },
   ];

@@ -17,7 +17,9 @@ function makeTransport(spec: TransportSpec, id: string): Transport {
   switch (spec.kind) {
     case 'mqtt': {
       const t = spec.tls;
-      const tls = t ? { mqttOptions: { ca: readFileSync(t.ca), cert: readFileSync(t.cert), key: readFileSync(t.key), rejectUnauthorized: true } } : {};
+      const tls = t
+        ? { mqttOptions: { ca: readFileSync(t.ca), cert: readFileSync(t.cert), key: readFileSync(t.key), rejectUnauthorized: true } }
+        : {};
       return mqttTransport({ url: spec.url, prefix: spec.prefix, qos: spec.qos, unsubscribeOnClose: true, clientId: id, ...tls });
     }
     case 'amqp':
@@ -208,7 +210,15 @@ async function handle(m: WorkerCommand): Promise<WorkerReply> {
     case 'report': {
       const p95Index = Math.floor(0.95 * (arrivals.length - 1));
       const p95Ns = Number(arrivals[p95Index] ?? 0n);
-      const counts = { count: arrivals.length, firstNs: Number(first), lastNs: Number(last), p95Ns, p95Index, cpuUs: cpuAtSample - cpuAtReset, cpuCount: sampledCount };
+      const counts = {
+        count: arrivals.length,
+        firstNs: Number(first),
+        lastNs: Number(last),
+        p95Ns,
+        p95Index,
+        cpuUs: cpuAtSample - cpuAtReset,
+        cpuCount: sampledCount,
+      };
       const report: SubReport = m.detail ? { ...counts, latenciesUs: latencies, added } : counts;
       return { ok: true, report };
     }

@@ -38,7 +38,9 @@ function addHopsafeAdded(c: Collector, row: string, a: AddedLatency, rate: numbe
   const sides =
     `publisher (endpoint.send() call → protected frame handed to transport.send) p50 ${pct(a.publisherUs, 50)} / p99 ${pct(a.publisherUs, 99)} µs over ${a.publisherUs.length} messages; ` +
     `subscriber (transport hands the frame to endpoint.onFrame → 'message' event; includes any wait in the endpoint's inbound queue: a record for an idle peer is handled inside the call, a frame behind a handshake or earlier frames of the sender waits for them) p50 ${pct(a.subscriberUs, 50)} / p99 ${pct(a.subscriberUs, 99)} µs over ${a.subscriberUs.length}`;
-  const floorNote = floor ? `; the plain lane through the same wrappers (instrumentation floor): sum p50 ${pct(floor.sumUs, 50)} / p99 ${pct(floor.sumUs, 99)} µs` : '';
+  const floorNote = floor
+    ? `; the plain lane through the same wrappers (instrumentation floor): sum p50 ${pct(floor.sumUs, 50)} / p99 ${pct(floor.sumUs, 99)} µs`
+    : '';
   const note = `hopsafe's own work per message, timed inside the publisher and subscriber processes (process.hrtime) around the endpoint, at ${rate} msgs/s = half the plain maximum, excludes broker and network; per message publisher + subscriber time, joined on the payload's stamp (${a.sumUs.length} messages); ${sides}${floorNote}`;
   if (a.sumUs.length === 0) {
     c.skip(`${row}_hopsafe_added_p50_latency_us`, 'no message was timed on both sides');
@@ -49,16 +51,17 @@ function addHopsafeAdded(c: Collector, row: string, a: AddedLatency, rate: numbe
   c.add(`${row}_hopsafe_added_p99_latency_us`, 'µs', percentile(a.sumUs, 99), note);
   const sideNote = (s: string): string => `${s} side alone of ${row}_hopsafe_added_p99_latency_us (see its note)`;
   if (a.publisherUs.length) c.add(`${row}_hopsafe_publisher_p99_latency_us`, 'µs', percentile(a.publisherUs, 99), sideNote('publisher'));
-  if (a.subscriberUs.length) c.add(`${row}_hopsafe_subscriber_p99_latency_us`, 'µs', percentile(a.subscriberUs, 99), sideNote('subscriber'));
+  if (a.subscriberUs.length)
+    c.add(`${row}_hopsafe_subscriber_p99_latency_us`, 'µs', percentile(a.subscriberUs, 99), sideNote('subscriber'));
 }
 
 /** [SPEC 3.7] Note suffix: the share of a run's records that left inside BATCH frames (none for plain). */
 function batchedNote(mode: E2eMode, coalesced: number, sent: number): string {
   if (mode === 'plain') return '';
-  if (mode === 'plain_batched') return `; ${sent > 0 ? ((100 * coalesced) / sent).toFixed(1) : '0'} % of the payloads left in plain batches`;
+  if (mode === 'plain_batched')
+    return `; ${sent > 0 ? ((100 * coalesced) / sent).toFixed(1) : '0'} % of the payloads left in plain batches`;
   return `; ${sent > 0 ? ((100 * coalesced) / sent).toFixed(1) : '0'} % of the records left in BATCH frames (SPEC 3.7)`;
 }
-
 
 interface LaneState {
   readonly lane: Lane;
@@ -82,7 +85,10 @@ const errText = (e: unknown): string => (e instanceof Error ? e.message : String
 export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress): Promise<void> {
   const ids: Record<string, { pub: string; sub: string }> = {};
   for (const n of LANE_NAMES) {
-    const tag = n.split('_').map((w) => w.slice(0, 4)).join('');
+    const tag = n
+      .split('_')
+      .map((w) => w.slice(0, 4))
+      .join('');
     ids[n] = { pub: `bp${NONCE}-${tag}`, sub: `bs${NONCE}-${tag}` };
   }
   const allIds = Object.values(ids).flatMap((x) => [x.pub, x.sub]);
@@ -109,14 +115,30 @@ export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress
       }
       continue;
     }
-    const lanes: LaneState[] = started.lanes.map((lane) => ({ lane, tput: [], got: 0, sent: 0, coalesced: 0, pubCpu: [], subCpu: [], lat: [], pubAdded: { stamps: [], ns: [] }, subAdded: { stamps: [], ns: [] }, pacedSent: 0, pacedCoalesced: 0 }));
+    const lanes: LaneState[] = started.lanes.map((lane) => ({
+      lane,
+      tput: [],
+      got: 0,
+      sent: 0,
+      coalesced: 0,
+      pubCpu: [],
+      subCpu: [],
+      lat: [],
+      pubAdded: { stamps: [], ns: [] },
+      subAdded: { stamps: [], ns: [] },
+      pacedSent: 0,
+      pacedCoalesced: 0,
+    }));
     const live = (): LaneState[] => lanes.filter((l) => l.failed === undefined);
     const pub = new Worker(`${t.broker} publisher`);
     const sub = new Worker(`${t.broker} subscriber`);
     try {
       // Unmeasured plain lanes first, one per transport kind (TCP, TLS), so that the first measured set-up does not
       // pay the workers' module loading and JIT warm-up.
-      const warm = started.lanes.filter((l, i, all) => all.findIndex((x) => Boolean(x.spec.kind === 'mqtt' && x.spec.tls) === Boolean(l.spec.kind === 'mqtt' && l.spec.tls)) === i);
+      const warm = started.lanes.filter(
+        (l, i, all) =>
+          all.findIndex((x) => Boolean(x.spec.kind === 'mqtt' && x.spec.tls) === Boolean(l.spec.kind === 'mqtt' && l.spec.tls)) === i,
+      );
       for (const w of warm) {
         const name = w.spec.kind === 'mqtt' && w.spec.tls ? 'warm_tls' : 'warm';
         const idp = ids[name] as { pub: string; sub: string };
@@ -165,11 +187,22 @@ export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress
       const qosNote = t.broker.endsWith('qos0') ? 'QoS 0, sends resolve once written' : `QoS 1 / confirms, ${WINDOW} unacknowledged sends`;
       for (const l of lanes) {
         if (l.failed !== undefined) c.skip(`${rowsOf(l.lane.name)}_msgs_per_s`, l.failed);
-        else c.addRounds(`${rowsOf(l.lane.name)}_msgs_per_s`, 'msgs/s', l.tput, `${qosNote}, separate publisher/subscriber processes, median of ${E2E_ROUNDS} interleaved rounds; first → 95th-percentile arrival at the subscriber; ${l.got}/${l.sent} received${batchedNote(l.lane.mode, l.coalesced, l.sent)}`);
+        else
+          c.addRounds(
+            `${rowsOf(l.lane.name)}_msgs_per_s`,
+            'msgs/s',
+            l.tput,
+            `${qosNote}, separate publisher/subscriber processes, median of ${E2E_ROUNDS} interleaved rounds; first → 95th-percentile arrival at the subscriber; ${l.got}/${l.sent} received${batchedNote(l.lane.mode, l.coalesced, l.sent)}`,
+          );
       }
       // One fixed rate for every lane of this broker: half the slowest plain lane's maximum.
-      const plainRates = lanes.filter((l) => isPlain(l.lane.mode) && l.lane.mode === 'plain').map((l) => c.value(`${rowsOf(l.lane.name)}_msgs_per_s`));
-      const rate = plainRates.some((x) => x === undefined) || plainRates.length === 0 ? undefined : Math.round(Math.min(...(plainRates as number[])) / 2);
+      const plainRates = lanes
+        .filter((l) => isPlain(l.lane.mode) && l.lane.mode === 'plain')
+        .map((l) => c.value(`${rowsOf(l.lane.name)}_msgs_per_s`));
+      const rate =
+        plainRates.some((x) => x === undefined) || plainRates.length === 0
+          ? undefined
+          : Math.round(Math.min(...(plainRates as number[])) / 2);
       if (rate !== undefined) {
         for (let round = 0; round < E2E_ROUNDS; round++) {
           for (const l of live()) {
@@ -208,12 +241,24 @@ export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress
       if (l.lane.mode === 'plain' && l.lane.name === 'plain') continue;
       c.ratio(`${key}_e2e_over_plain_${l.lane.name}_256B`, `${rowsOf(l.lane.name)}_msgs_per_s`, `${rowsOf('plain')}_msgs_per_s`);
       if (l.lane.baseline && l.lane.baseline !== 'plain')
-        c.ratio(`${key}_e2e_over_${l.lane.baseline}_${l.lane.mode}_256B`, `${rowsOf(l.lane.name)}_msgs_per_s`, `${rowsOf(l.lane.baseline)}_msgs_per_s`);
+        c.ratio(
+          `${key}_e2e_over_${l.lane.baseline}_${l.lane.mode}_256B`,
+          `${rowsOf(l.lane.name)}_msgs_per_s`,
+          `${rowsOf(l.lane.baseline)}_msgs_per_s`,
+        );
     }
     if (t.broker === 'mosquitto_private') {
       // hopsafe over plain TCP vs what a user would run instead: plain MQTT over TLS (same broker process, side by side).
-      c.ratio('mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B', `${rowsOf('confidentiality_single')}_msgs_per_s`, `${rowsOf('plain_tls')}_msgs_per_s`);
-      c.ratio('mqtt_mosquitto_tls_e2e_over_plain_tls_confidentiality_single_256B', `${rowsOf('confidentiality_single_tls')}_msgs_per_s`, `${rowsOf('plain_tls')}_msgs_per_s`);
+      c.ratio(
+        'mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B',
+        `${rowsOf('confidentiality_single')}_msgs_per_s`,
+        `${rowsOf('plain_tls')}_msgs_per_s`,
+      );
+      c.ratio(
+        'mqtt_mosquitto_tls_e2e_over_plain_tls_confidentiality_single_256B',
+        `${rowsOf('confidentiality_single_tls')}_msgs_per_s`,
+        `${rowsOf('plain_tls')}_msgs_per_s`,
+      );
       for (const n of names) c.ratio(`${key}_setup_${n}_over_plain`, `${rowsOf(n)}_setup_ms`, `${rowsOf('plain')}_setup_ms`);
     } else {
       for (const m of MODES.slice(1))
@@ -224,14 +269,27 @@ export async function benchE2e(c: Collector, o: BenchOptions, progress: Progress
   // The per-row values go in the note, not in `rounds`: they are broker rows, each already a median of its rounds.
   const rowsNote = (side: string, xs: readonly number[]): string =>
     `median over the broker rows of ${side} CPU µs per message of the confidentiality_single lane (coalescing off) − the plain lane, both at the same fixed rate, each row a median of ${E2E_ROUNDS} interleaved rounds: ${singleCpu.rows.map((k, i) => `${k} ${(xs[i] ?? Number.NaN).toFixed(1)}`).join(', ')}`;
-  if (singleCpu.send.length) c.add('hopsafe_cpu_us_per_msg_send_confidentiality_256B', 'µs', median(singleCpu.send), rowsNote('publisher', singleCpu.send));
+  if (singleCpu.send.length)
+    c.add('hopsafe_cpu_us_per_msg_send_confidentiality_256B', 'µs', median(singleCpu.send), rowsNote('publisher', singleCpu.send));
   else c.skip('hopsafe_cpu_us_per_msg_send_confidentiality_256B', why);
-  if (singleCpu.receive.length) c.add('hopsafe_cpu_us_per_msg_receive_confidentiality_256B', 'µs', median(singleCpu.receive), rowsNote('subscriber', singleCpu.receive));
+  if (singleCpu.receive.length)
+    c.add(
+      'hopsafe_cpu_us_per_msg_receive_confidentiality_256B',
+      'µs',
+      median(singleCpu.receive),
+      rowsNote('subscriber', singleCpu.receive),
+    );
   else c.skip('hopsafe_cpu_us_per_msg_receive_confidentiality_256B', why);
 }
 
 /** Latency, hopsafe-added latency, CPU per message and set-up rows of one broker's lanes. */
-function report(c: Collector, key: string, lanes: readonly LaneState[], rate: number, singleCpu: { send: number[]; receive: number[]; rows: string[] }): void {
+function report(
+  c: Collector,
+  key: string,
+  lanes: readonly LaneState[],
+  rate: number,
+  singleCpu: { send: number[]; receive: number[]; rows: string[] },
+): void {
   const rowsOf = (lane: string): string => `${key}_${lane}_256B`;
   const byName = new Map(lanes.map((l) => [l.lane.name, l]));
   const floors = new Map<string, AddedLatency>();
@@ -241,7 +299,12 @@ function report(c: Collector, key: string, lanes: readonly LaneState[], rate: nu
   for (const l of lanes) {
     const row = rowsOf(l.lane.name);
     if (l.setupMs !== undefined)
-      c.add(`${row}_setup_ms`, 'ms', l.setupMs, `connection set-up: the publisher's transport open (connect${l.lane.spec.kind === 'mqtt' && l.lane.spec.tls ? ', mutual TLS' : ''}, subscribe${isPlain(l.lane.mode) ? '' : ', endpoint start'}) + its first send settling${isPlain(l.lane.mode) ? '' : ' (the hopsafe handshake through the broker first)'}`);
+      c.add(
+        `${row}_setup_ms`,
+        'ms',
+        l.setupMs,
+        `connection set-up: the publisher's transport open (connect${l.lane.spec.kind === 'mqtt' && l.lane.spec.tls ? ', mutual TLS' : ''}, subscribe${isPlain(l.lane.mode) ? '' : ', endpoint start'}) + its first send settling${isPlain(l.lane.mode) ? '' : ' (the hopsafe handshake through the broker first)'}`,
+      );
     if (l.failed !== undefined || l.lat.length === 0) continue;
     const lat = [...l.lat].sort((a, b) => a - b);
     const note = `one way (publisher hrtime in the payload → subscriber), at ${rate} msgs/s (half the slowest plain maximum), ${E2E_ROUNDS} interleaved rounds; ${lat.length} samples${batchedNote(l.lane.mode, l.pacedCoalesced, l.pacedSent)}`;
@@ -253,13 +316,33 @@ function report(c: Collector, key: string, lanes: readonly LaneState[], rate: nu
     const base = l.lane.baseline === undefined ? undefined : byName.get(l.lane.baseline);
     if (!base || base.lat.length === 0) continue;
     const baseLat = [...base.lat].sort((a, b) => a - b);
-    c.add(`${row}_added_p50_latency_us`, 'µs', percentile(lat, 50) - percentile(baseLat, 50), `p50 − ${base.lane.name} p50 (same broker, same rate)`);
-    c.add(`${row}_added_p99_latency_us`, 'µs', percentile(lat, 99) - percentile(baseLat, 99), `p99 − ${base.lane.name} p99 (same broker, same rate)`);
+    c.add(
+      `${row}_added_p50_latency_us`,
+      'µs',
+      percentile(lat, 50) - percentile(baseLat, 50),
+      `p50 − ${base.lane.name} p50 (same broker, same rate)`,
+    );
+    c.add(
+      `${row}_added_p99_latency_us`,
+      'µs',
+      percentile(lat, 99) - percentile(baseLat, 99),
+      `p99 − ${base.lane.name} p99 (same broker, same rate)`,
+    );
     const send = l.pubCpu.map((x, i) => x - (base.pubCpu[i] ?? Number.NaN));
     const receive = l.subCpu.map((x, i) => x - (base.subCpu[i] ?? Number.NaN));
     const what = isPlain(l.lane.mode) ? 'added' : "hopsafe's own";
-    c.addRounds(`${row}_${isPlain(l.lane.mode) ? 'added' : 'hopsafe'}_cpu_us_per_msg_send`, 'µs', send, `${what} CPU per message, publisher: this lane − the ${base.lane.name} lane, per round (${cpuNote('publisher')})`);
-    c.addRounds(`${row}_${isPlain(l.lane.mode) ? 'added' : 'hopsafe'}_cpu_us_per_msg_receive`, 'µs', receive, `${what} CPU per message, subscriber: this lane − the ${base.lane.name} lane, per round (${cpuNote('subscriber')})`);
+    c.addRounds(
+      `${row}_${isPlain(l.lane.mode) ? 'added' : 'hopsafe'}_cpu_us_per_msg_send`,
+      'µs',
+      send,
+      `${what} CPU per message, publisher: this lane − the ${base.lane.name} lane, per round (${cpuNote('publisher')})`,
+    );
+    c.addRounds(
+      `${row}_${isPlain(l.lane.mode) ? 'added' : 'hopsafe'}_cpu_us_per_msg_receive`,
+      'µs',
+      receive,
+      `${what} CPU per message, subscriber: this lane − the ${base.lane.name} lane, per round (${cpuNote('subscriber')})`,
+    );
     if (l.lane.name === 'confidentiality_single' && !CPU_MEDIAN_EXCLUDES.test(key)) {
       const s = median(send);
       const r = median(receive);

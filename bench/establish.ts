@@ -181,18 +181,42 @@ export async function benchEstablish(c: Collector, o: BenchOptions, pki: TestPki
       runs.plain?.push(await plainRun(broker, seen, `plain${i}`));
       seen.length = 0;
     }
-    summarize(c, 'hopsafe_confidentiality', runs.conf ?? [], 'send() → receiver message event, new endpoints, HS_INIT → HS_RESP(+record) → DATA');
-    summarize(c, 'hopsafe_integrity', runs.integ ?? [], 'send() → receiver message event; the payload rides signed in ClearToken1 (early data)');
-    summarize(c, 'tls13_mutual_over_mqtt', runs.tls ?? [], 'TLS 1.3 mutual auth tunnelled through the broker: connect → server reads the first record');
+    summarize(
+      c,
+      'hopsafe_confidentiality',
+      runs.conf ?? [],
+      'send() → receiver message event, new endpoints, HS_INIT → HS_RESP(+record) → DATA',
+    );
+    summarize(
+      c,
+      'hopsafe_integrity',
+      runs.integ ?? [],
+      'send() → receiver message event; the payload rides signed in ClearToken1 (early data)',
+    );
+    summarize(
+      c,
+      'tls13_mutual_over_mqtt',
+      runs.tls ?? [],
+      'TLS 1.3 mutual auth tunnelled through the broker: connect → server reads the first record',
+    );
     summarize(c, 'plain_mqtt', runs.plain ?? [], 'one QoS 1 publish, no security');
     const last = runs.conf?.[runs.conf.length - 1];
     if (last?.handshakeFlights !== undefined && last.handshakeBytes !== undefined) {
-      c.add('handshake_round_trips', 'round trips', last.handshakeFlights / 2, 'hopsafe handshake flights (HS_INIT, HS_RESP) seen by the broker, / 2');
+      c.add(
+        'handshake_round_trips',
+        'round trips',
+        last.handshakeFlights / 2,
+        'hopsafe handshake flights (HS_INIT, HS_RESP) seen by the broker, / 2',
+      );
       c.add('handshake_wire_bytes', 'bytes', last.handshakeBytes, 'HS_INIT + HS_RESP payload bytes, P-256 chain depth 2 (leaf only sent)');
     }
     c.ratio('time_to_first_message_tls13_over_hopsafe', 'ttfm_tls13_mutual_over_mqtt_ms', 'ttfm_hopsafe_confidentiality_ms');
     c.ratio('time_to_first_message_tls13_over_hopsafe_integrity', 'ttfm_tls13_mutual_over_mqtt_ms', 'ttfm_hopsafe_integrity_ms');
-    c.ratio('wire_bytes_to_first_message_tls13_over_hopsafe', 'ttfm_tls13_mutual_over_mqtt_wire_bytes', 'ttfm_hopsafe_confidentiality_wire_bytes');
+    c.ratio(
+      'wire_bytes_to_first_message_tls13_over_hopsafe',
+      'ttfm_tls13_mutual_over_mqtt_wire_bytes',
+      'ttfm_hopsafe_confidentiality_wire_bytes',
+    );
   } finally {
     await broker.close();
   }

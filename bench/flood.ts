@@ -52,7 +52,8 @@ async function legit(a: Endpoint, b: Endpoint, ms: number, during?: (stop: () =>
 
 export async function benchFlood(c: Collector, o: BenchOptions, pki: TestPki, progress: Progress): Promise<void> {
   const hub = createMemoryHub();
-  const ident = (id: string): { certificate: string; privateKey: string } => pki.identities[id] as { certificate: string; privateKey: string };
+  const ident = (id: string): { certificate: string; privateKey: string } =>
+    pki.identities[id] as { certificate: string; privateKey: string };
   const a = await createEndpoint({ id: 'bench-a', identity: ident('bench-a'), trust: { roots: pki.roots }, transport: hub.transport() });
   const b = await createEndpoint({ id: 'bench-b', identity: ident('bench-b'), trust: { roots: pki.roots }, transport: hub.transport() });
   const rejected: Record<string, number> = {};
@@ -101,11 +102,26 @@ export async function benchFlood(c: Collector, o: BenchOptions, pki: TestPki, pr
       const kept = under / alone;
       const tag = `flood_${offered}`;
       c.add(`${tag}_rejected_per_s`, 'frames/s', total / secs, `rejections by code: ${JSON.stringify(rejected)}; ${injected} injected`);
-      c.add(`${tag}_legit_kept_ratio`, 'ratio', kept, `legitimate msgs/s under flood / alone (${Math.round(under)} / ${Math.round(alone)})`);
+      c.add(
+        `${tag}_legit_kept_ratio`,
+        'ratio',
+        kept,
+        `legitimate msgs/s under flood / alone (${Math.round(under)} / ${Math.round(alone)})`,
+      );
       if (kept >= 0.9 && (!best || offered > best.rate)) best = { rate: offered, rejectedPerS: total / secs, kept };
     }
-    if (best) c.add('flood_rejected_per_s_at_90pct_legit', 'frames/s', best.rejectedPerS, `highest offered rate (${best.rate}/s) at which legitimate traffic kept ≥ 90 % (${(best.kept * 100).toFixed(0)} %)`);
-    else c.skip('flood_rejected_per_s_at_90pct_legit', `legitimate traffic fell below 90 % at every offered rate (${o.floodRates.join(', ')}/s)`);
+    if (best)
+      c.add(
+        'flood_rejected_per_s_at_90pct_legit',
+        'frames/s',
+        best.rejectedPerS,
+        `highest offered rate (${best.rate}/s) at which legitimate traffic kept ≥ 90 % (${(best.kept * 100).toFixed(0)} %)`,
+      );
+    else
+      c.skip(
+        'flood_rejected_per_s_at_90pct_legit',
+        `legitimate traffic fell below 90 % at every offered rate (${o.floodRates.join(', ')}/s)`,
+      );
   } finally {
     await Promise.all([a.close(), b.close()]);
   }

@@ -75,7 +75,13 @@ async function plainRun(b: Broker, n: number, prefix: string): Promise<Run> {
   };
 }
 
-async function hopsafeRun(b: Broker, n: number, prefix: string, lane: Exclude<Lane, 'plain'>, pki: Awaited<ReturnType<typeof createTestPki>>): Promise<Run> {
+async function hopsafeRun(
+  b: Broker,
+  n: number,
+  prefix: string,
+  lane: Exclude<Lane, 'plain'>,
+  pki: Awaited<ReturnType<typeof createTestPki>>,
+): Promise<Run> {
   const ids = ['pub', ...Array.from({ length: n }, (_, i) => `r${i}`)];
   const eps: Endpoint[] = [];
   let delivered = 0;
@@ -116,7 +122,12 @@ async function hopsafeRun(b: Broker, n: number, prefix: string, lane: Exclude<La
 }
 
 /** Publishes `m` messages, `WINDOW` in flight; returns wall ms first publish → all delivered, and sync µs per message. */
-async function drive(run: Run, n: number, m: number, timeoutMs: number): Promise<{ wallMs: number; syncUs: number; cpuUsPerMsg: number } | undefined> {
+async function drive(
+  run: Run,
+  n: number,
+  m: number,
+  timeoutMs: number,
+): Promise<{ wallMs: number; syncUs: number; cpuUsPerMsg: number } | undefined> {
   const p = payload();
   const start = run.delivered();
   const cpu0 = process.cpuUsage();
@@ -147,7 +158,12 @@ async function brokers(): Promise<(Broker | { name: string; skipped: string })[]
   let prefixNow = '';
   const aedes: RunningBroker = await startBroker();
   aedes.tap((f) => {
-    if (prefixNow && f.topic.startsWith(`${prefixNow}/`) && (f.topic.endsWith('/pub') || f.topic.includes('/~g/') || f.topic.includes('/plain/'))) counted++;
+    if (
+      prefixNow &&
+      f.topic.startsWith(`${prefixNow}/`) &&
+      (f.topic.endsWith('/pub') || f.topic.includes('/~g/') || f.topic.includes('/plain/'))
+    )
+      counted++;
   });
   out.push({
     name: 'aedes',
@@ -194,7 +210,13 @@ function publisherCpu(c: Collector, o: BenchOptions, ns: readonly number[], pki:
   const data = payload();
   const signingKey = loadIdentity(pki.identities.pub!, 'pub', { provider }).privateKey;
   const mk = (sourceAuth: 'signature' | 'none') =>
-    new GroupSender({ ctx, groupId: new Uint8Array(16), sourceAuth, ...(sourceAuth === 'signature' ? { signingKey, certificate: Uint8Array.of(1) } : {}), now: 0 });
+    new GroupSender({
+      ctx,
+      groupId: new Uint8Array(16),
+      sourceAuth,
+      ...(sourceAuth === 'signature' ? { signingKey, certificate: Uint8Array.of(1) } : {}),
+      now: 0,
+    });
   const nosig = mk('none');
   const sig = mk('signature');
   const keys = trafficKeys(provider, suite, 'confidentiality', provider.randomBytes(32));
@@ -205,13 +227,26 @@ function publisherCpu(c: Collector, o: BenchOptions, ns: readonly number[], pki:
   const one = rateSync(() => void sealRecord(ctx, keys, FrameType.DATA, new Uint8Array(8), 0, seq++ % 1_000_000, data), budget);
   const note = (what: string): string => `${what}; ${suite.name}, ${SIZE} B, per CPU-second of this process (no I/O)`;
   c.add('groups_publisher_cpu_us_per_msg_group_nosig', 'µs', 1e6 / gN.perCpuSecond, note('one group seal (SPEC 13.3), any N'));
-  c.add('groups_publisher_cpu_us_per_msg_group_sig', 'µs', 1e6 / gS.perCpuSecond, note(`one group seal + the publisher's ${signingKey.signatureAlg} signature, any N`));
-  for (const n of ns) c.add(`groups_publisher_cpu_us_per_msg_pairwise_n${n}`, 'µs', (n * 1e6) / one.perCpuSecond, note(`${n} pairwise record seals (SPEC 7.1)`));
+  c.add(
+    'groups_publisher_cpu_us_per_msg_group_sig',
+    'µs',
+    1e6 / gS.perCpuSecond,
+    note(`one group seal + the publisher's ${signingKey.signatureAlg} signature, any N`),
+  );
+  for (const n of ns)
+    c.add(
+      `groups_publisher_cpu_us_per_msg_pairwise_n${n}`,
+      'µs',
+      (n * 1e6) / one.perCpuSecond,
+      note(`${n} pairwise record seals (SPEC 7.1)`),
+    );
 }
 
 export async function benchGroups(c: Collector, o: BenchOptions, p: Progress): Promise<void> {
   const ns = o.quick ? [1, 10] : [1, 10, 100];
-  const pki = await createTestPki({ endpoints: ['pub', ...Array.from({ length: Math.max(...ns) }, (_, i) => `r${i}`)].map((id) => ({ id })) });
+  const pki = await createTestPki({
+    endpoints: ['pub', ...Array.from({ length: Math.max(...ns) }, (_, i) => `r${i}`)].map((id) => ({ id })),
+  });
   publisherCpu(c, o, ns, pki);
   for (const b of await brokers()) {
     if (!('url' in b)) {
@@ -238,23 +273,51 @@ export async function benchGroups(c: Collector, o: BenchOptions, p: Progress): P
             perMsg = b.count.read() / 20;
             (b as Broker & { prefix: string }).prefix = '';
           } else perMsg = await countWithSpy(b, prefix, run, n, 20);
-          c.add(`${row}_broker_msgs_per_msg`, 'msgs', perMsg, `publishes carrying the publisher's payloads per application message (${b.name}, ${SIZE} B, QoS 1)`);
+          c.add(
+            `${row}_broker_msgs_per_msg`,
+            'msgs',
+            perMsg,
+            `publishes carrying the publisher's payloads per application message (${b.name}, ${SIZE} B, QoS 1)`,
+          );
           const r = await drive(run, n, m, 120_000);
           if (!r) {
             c.skip(`${row}_delivered_per_s`, `not every delivery arrived within 120 s (${m} messages × ${n} readers)`);
             continue;
           }
-          c.add(`${row}_delivered_per_s`, 'msgs/s', (n * m) / (r.wallMs / 1000), `deliveries to all ${n} readers per second, ${m} messages of ${SIZE} B, ${WINDOW} in flight, QoS 1; publisher, readers and broker${b.name === 'aedes' ? '' : ' client side'} in one process`);
-          c.add(`${row}_process_cpu_us_per_msg`, 'µs', r.cpuUsPerMsg, `CPU time (user + system) of this one process per application message: publisher, all ${n} readers${b.name === 'aedes' ? ' and the broker' : ''}`);
+          c.add(
+            `${row}_delivered_per_s`,
+            'msgs/s',
+            (n * m) / (r.wallMs / 1000),
+            `deliveries to all ${n} readers per second, ${m} messages of ${SIZE} B, ${WINDOW} in flight, QoS 1; publisher, readers and broker${b.name === 'aedes' ? '' : ' client side'} in one process`,
+          );
+          c.add(
+            `${row}_process_cpu_us_per_msg`,
+            'µs',
+            r.cpuUsPerMsg,
+            `CPU time (user + system) of this one process per application message: publisher, all ${n} readers${b.name === 'aedes' ? ' and the broker' : ''}`,
+          );
         } catch (e) {
           c.skip(`${row}_delivered_per_s`, e instanceof Error ? e.message : String(e));
         } finally {
           await run?.close().catch(() => undefined);
         }
       }
-      for (const lane of ['group_nosig', 'group_sig', 'pairwise'] as const) c.ratio(`groups_${b.name}_${lane}_over_plain_n${n}`, `groups_${b.name}_${lane}_n${n}_delivered_per_s`, `groups_${b.name}_plain_n${n}_delivered_per_s`);
-      c.ratio(`groups_${b.name}_group_nosig_over_pairwise_n${n}`, `groups_${b.name}_group_nosig_n${n}_delivered_per_s`, `groups_${b.name}_pairwise_n${n}_delivered_per_s`);
-      c.ratio(`groups_${b.name}_group_sig_over_pairwise_n${n}`, `groups_${b.name}_group_sig_n${n}_delivered_per_s`, `groups_${b.name}_pairwise_n${n}_delivered_per_s`);
+      for (const lane of ['group_nosig', 'group_sig', 'pairwise'] as const)
+        c.ratio(
+          `groups_${b.name}_${lane}_over_plain_n${n}`,
+          `groups_${b.name}_${lane}_n${n}_delivered_per_s`,
+          `groups_${b.name}_plain_n${n}_delivered_per_s`,
+        );
+      c.ratio(
+        `groups_${b.name}_group_nosig_over_pairwise_n${n}`,
+        `groups_${b.name}_group_nosig_n${n}_delivered_per_s`,
+        `groups_${b.name}_pairwise_n${n}_delivered_per_s`,
+      );
+      c.ratio(
+        `groups_${b.name}_group_sig_over_pairwise_n${n}`,
+        `groups_${b.name}_group_sig_n${n}_delivered_per_s`,
+        `groups_${b.name}_pairwise_n${n}_delivered_per_s`,
+      );
     }
     await b.close();
   }

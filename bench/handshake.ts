@@ -57,10 +57,25 @@ export async function benchHandshakes(c: Collector, o: BenchOptions, pki: TestPk
     o.rateMs * 8,
   );
   const rf = interleavedFloor;
-  c.addRate(`handshakes_per_s_${DEFAULT_SUITE}`, 'handshakes/CPU-s', (rw as Rate), cpuNote(rw as Rate, 'node:crypto, warm chain cache'));
-  c.addRate(`handshakes_per_s_${DEFAULT_SUITE}_cold_cache`, 'handshakes/CPU-s', (rc as Rate), cpuNote(rc as Rate, 'both trust stores cleared before every handshake'));
-  c.addRate(`handshakes_per_s_${DEFAULT_SUITE}_noble`, 'handshakes/CPU-s', (rn as Rate), cpuNote(rn as Rate, 'noble provider on both sides, warm chain cache'));
-  c.addRate('tls13_mutual_handshakes_per_s', 'handshakes/CPU-s', (rt as Rate), cpuNote(rt as Rate, 'node:tls TLS 1.3, X25519, ECDSA P-256 certificates both ways, full handshakes, in-memory duplex'));
+  c.addRate(`handshakes_per_s_${DEFAULT_SUITE}`, 'handshakes/CPU-s', rw as Rate, cpuNote(rw as Rate, 'node:crypto, warm chain cache'));
+  c.addRate(
+    `handshakes_per_s_${DEFAULT_SUITE}_cold_cache`,
+    'handshakes/CPU-s',
+    rc as Rate,
+    cpuNote(rc as Rate, 'both trust stores cleared before every handshake'),
+  );
+  c.addRate(
+    `handshakes_per_s_${DEFAULT_SUITE}_noble`,
+    'handshakes/CPU-s',
+    rn as Rate,
+    cpuNote(rn as Rate, 'noble provider on both sides, warm chain cache'),
+  );
+  c.addRate(
+    'tls13_mutual_handshakes_per_s',
+    'handshakes/CPU-s',
+    rt as Rate,
+    cpuNote(rt as Rate, 'node:tls TLS 1.3, X25519, ECDSA P-256 certificates both ways, full handshakes, in-memory duplex'),
+  );
   c.addRate(
     'handshake_crypto_floor_per_s',
     'floors/CPU-s',
@@ -70,8 +85,20 @@ export async function benchHandshakes(c: Collector, o: BenchOptions, pki: TestPk
       `the provider operations one warm ${DEFAULT_SUITE} handshake makes on both sides (${describeCalls(calls)}), recorded and replayed with the same arguments on node:crypto, interleaved with the handshakes${extra.length ? `; more than the protocol needs: ${extra.map(([m, d]) => `${m} +${d}`).join(', ')}` : ''}`,
     ),
   );
-  c.add('handshake_crypto_floor_us', 'µs', 1e6 / (rf as Rate).perCpuSecond, 'CPU µs of one crypto floor (see handshake_crypto_floor_per_s)', (rf as Rate).roundsPerCpuSecond?.map((x) => 1e6 / x));
-  c.add('handshake_cpu_us', 'µs', 1e6 / (rw as Rate).perCpuSecond, `CPU µs of one full warm handshake, both sides (${DEFAULT_SUITE})`, (rw as Rate).roundsPerCpuSecond?.map((x) => 1e6 / x));
+  c.add(
+    'handshake_crypto_floor_us',
+    'µs',
+    1e6 / (rf as Rate).perCpuSecond,
+    'CPU µs of one crypto floor (see handshake_crypto_floor_per_s)',
+    (rf as Rate).roundsPerCpuSecond?.map((x) => 1e6 / x),
+  );
+  c.add(
+    'handshake_cpu_us',
+    'µs',
+    1e6 / (rw as Rate).perCpuSecond,
+    `CPU µs of one full warm handshake, both sides (${DEFAULT_SUITE})`,
+    (rw as Rate).roundsPerCpuSecond?.map((x) => 1e6 / x),
+  );
 
   for (const s of SUITES) {
     if (s.name === DEFAULT_SUITE) continue;

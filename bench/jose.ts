@@ -36,7 +36,12 @@ export async function benchJose(c: Collector, o: BenchOptions, pki: TestPki, pro
     const jws = await new CompactSign(payload).setProtectedHeader({ alg: 'ES256' }).sign(sig.privateKey);
     const jwe = await new CompactEncrypt(payload).setProtectedHeader({ alg: 'ECDH-ES', enc: 'A256GCM' }).encrypt(enc.publicKey);
     c.add(`jws_es256_overhead_bytes_${sizeLabel(size)}`, 'bytes', jws.length - size, 'compact serialization length − payload length');
-    c.add(`jwe_ecdh_es_a256gcm_overhead_bytes_${sizeLabel(size)}`, 'bytes', jwe.length - size, 'compact serialization length − payload length');
+    c.add(
+      `jwe_ecdh_es_a256gcm_overhead_bytes_${sizeLabel(size)}`,
+      'bytes',
+      jwe.length - size,
+      'compact serialization length − payload length',
+    );
     const [rj, ri, re, rc] = (await interleaved(
       [
         async () => {
@@ -53,11 +58,29 @@ export async function benchJose(c: Collector, o: BenchOptions, pki: TestPki, pro
       o.rateMs * 2,
     )) as [Rate, Rate, Rate, Rate];
     c.addRate(`jws_es256_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', rj, cpuNote(rj, 'jose CompactSign + compactVerify'));
-    c.addRate(`jose_side_record_integrity_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', ri, cpuNote(ri, 'integrity record seal+open, interleaved with JWS'));
+    c.addRate(
+      `jose_side_record_integrity_${sizeLabel(size)}_msgs_per_s`,
+      'msgs/CPU-s',
+      ri,
+      cpuNote(ri, 'integrity record seal+open, interleaved with JWS'),
+    );
     c.addRate(`jwe_ecdh_es_a256gcm_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', re, cpuNote(re, 'jose CompactEncrypt + compactDecrypt'));
-    c.addRate(`jose_side_record_confidentiality_${sizeLabel(size)}_msgs_per_s`, 'msgs/CPU-s', rc, cpuNote(rc, 'confidentiality record seal+open, interleaved with JWE'));
-    c.ratio(`record_over_jws_es256_msgs_per_s_${sizeLabel(size)}`, `jose_side_record_integrity_${sizeLabel(size)}_msgs_per_s`, `jws_es256_${sizeLabel(size)}_msgs_per_s`);
-    c.ratio(`record_over_jwe_msgs_per_s_${sizeLabel(size)}`, `jose_side_record_confidentiality_${sizeLabel(size)}_msgs_per_s`, `jwe_ecdh_es_a256gcm_${sizeLabel(size)}_msgs_per_s`);
+    c.addRate(
+      `jose_side_record_confidentiality_${sizeLabel(size)}_msgs_per_s`,
+      'msgs/CPU-s',
+      rc,
+      cpuNote(rc, 'confidentiality record seal+open, interleaved with JWE'),
+    );
+    c.ratio(
+      `record_over_jws_es256_msgs_per_s_${sizeLabel(size)}`,
+      `jose_side_record_integrity_${sizeLabel(size)}_msgs_per_s`,
+      `jws_es256_${sizeLabel(size)}_msgs_per_s`,
+    );
+    c.ratio(
+      `record_over_jwe_msgs_per_s_${sizeLabel(size)}`,
+      `jose_side_record_confidentiality_${sizeLabel(size)}_msgs_per_s`,
+      `jwe_ecdh_es_a256gcm_${sizeLabel(size)}_msgs_per_s`,
+    );
   }
   c.ratio('record_over_jws_es256_msgs_per_s', 'jose_side_record_integrity_256B_msgs_per_s', 'jws_es256_256B_msgs_per_s');
   for (const s of [integ, conf]) {

@@ -39,12 +39,33 @@ export async function benchKeyUpdate(c: Collector, o: BenchOptions, pki: TestPki
     ],
     o.rateMs * 4,
   )) as [Rate, Rate];
-  c.add('key_update_us', 'µs', 1e6 / ru.perCpuSecond, `CPU µs of keyUpdate() on the sender + open() on the receiver until it holds the new keys (wall-clock ${Math.round(1e6 / ru.perSecond)} µs)`, ru.roundsPerCpuSecond?.map((x) => 1e6 / x));
-  c.add('rehandshake_us', 'µs', 1e6 / rh.perCpuSecond, `CPU µs of a full 1-RT handshake, both sides (wall-clock ${Math.round(1e6 / rh.perSecond)} µs)`, rh.roundsPerCpuSecond?.map((x) => 1e6 / x));
+  c.add(
+    'key_update_us',
+    'µs',
+    1e6 / ru.perCpuSecond,
+    `CPU µs of keyUpdate() on the sender + open() on the receiver until it holds the new keys (wall-clock ${Math.round(1e6 / ru.perSecond)} µs)`,
+    ru.roundsPerCpuSecond?.map((x) => 1e6 / x),
+  );
+  c.add(
+    'rehandshake_us',
+    'µs',
+    1e6 / rh.perCpuSecond,
+    `CPU µs of a full 1-RT handshake, both sides (wall-clock ${Math.round(1e6 / rh.perSecond)} µs)`,
+    rh.roundsPerCpuSecond?.map((x) => 1e6 / x),
+  );
   c.ratio('rehandshake_over_key_update_time', 'rehandshake_us', 'key_update_us');
-  c.add('key_update_round_trips', 'round trips', 0, 'one message, no reply awaited (counted by construction: keyUpdate returns one frame, open needs no answer)');
+  c.add(
+    'key_update_round_trips',
+    'round trips',
+    0,
+    'one message, no reply awaited (counted by construction: keyUpdate returns one frame, open needs no answer)',
+  );
   // [SPEC 7.2] vs TLS 1.3: node:tls offers no API to send a KeyUpdate (OpenSSL SSL_key_update is not exposed).
   const hasKeyUpdate = 'keyUpdate' in TLSSocket.prototype;
   if (hasKeyUpdate) c.skip('tls13_key_update_us', 'node:tls exposes keyUpdate but this bench does not drive it yet');
-  else c.skip('tls13_key_update_us', `node:tls ${process.versions.node} has no public KeyUpdate API (TLSSocket has renegotiate() for TLS 1.2 only; SSL_key_update is not exposed)`);
+  else
+    c.skip(
+      'tls13_key_update_us',
+      `node:tls ${process.versions.node} has no public KeyUpdate API (TLSSocket has renegotiate() for TLS 1.2 only; SSL_key_update is not exposed)`,
+    );
 }

@@ -44,7 +44,10 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const names = BENCHMARKS.map(([n]) => n);
-  const only = args.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = args.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only?.filter((n) => !names.includes(n)) ?? [];
   if (unknown.length > 0) {
     console.error(`bench: unknown benchmark(s) ${unknown.join(', ')}; choose from ${names.join(', ')}`);

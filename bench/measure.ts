@@ -53,7 +53,8 @@ function rate(ops: number, seconds: number, cpuSeconds: number): Rate {
 const nowS = (): number => performance.now() / 1000;
 
 /** Note for a row measured per CPU-second. */
-export const cpuNote = (r: Rate, what: string): string => `${what}; per CPU-second of this process (wall-clock: ${Math.round(r.perSecond).toLocaleString('en')}/s)`;
+export const cpuNote = (r: Rate, what: string): string =>
+  `${what}; per CPU-second of this process (wall-clock: ${Math.round(r.perSecond).toLocaleString('en')}/s)`;
 
 /** Runs `fn` repeatedly for about `budgetMs` (after a warm-up of a tenth of it) and returns its rate. */
 export function rateSync(fn: () => void, budgetMs: number, minOps = 3): Rate {
@@ -145,7 +146,9 @@ export async function interleaved(fns: readonly (() => void | Promise<void>)[], 
       const probe = fn();
       const isAsync = probe instanceof Promise;
       if (isAsync) await probe;
-      const r = isAsync ? await rateAsync(fn as () => Promise<void>, budgetMs / rounds, 1) : rateSync(fn as () => void, budgetMs / rounds, 1);
+      const r = isAsync
+        ? await rateAsync(fn as () => Promise<void>, budgetMs / rounds, 1)
+        : rateSync(fn as () => void, budgetMs / rounds, 1);
       ops[i] = (ops[i] as number) + r.ops;
       secs[i] = (secs[i] as number) + r.seconds;
       cpus[i] = (cpus[i] as number) + r.cpuSeconds;

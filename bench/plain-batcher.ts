@@ -54,7 +54,13 @@ export class PlainBatcher {
   private readonly box: Outbox;
 
   constructor(send: (bytes: Uint8Array) => Promise<void>, limits: CoalesceLimits = DEFAULT_COALESCE) {
-    this.box = new Outbox(limits, send, () => undefined, (n) => void (this.batched += n), encodePlainBatch);
+    this.box = new Outbox(
+      limits,
+      send,
+      () => undefined,
+      (n) => void (this.batched += n),
+      encodePlainBatch,
+    );
   }
 
   push(payload: Uint8Array): Promise<void> {

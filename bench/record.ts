@@ -17,7 +17,8 @@ import { handshake, makePair } from './contexts.js';
 import { cpuNote, interleaved, type Rate } from './measure.js';
 import { DEFAULT_SUITE } from './handshake.js';
 
-export const recordName = (mode: Protection, provider: string, size: number): string => `record_${mode}_${provider}_${sizeLabel(size)}_msgs_per_s`;
+export const recordName = (mode: Protection, provider: string, size: number): string =>
+  `record_${mode}_${provider}_${sizeLabel(size)}_msgs_per_s`;
 export const bareName = (mode: Protection, provider: string, size: number): string =>
   `bare_${mode === 'integrity' ? 'hmac_sha256_x2' : 'aes128gcm_seal_open'}_${provider}_${sizeLabel(size)}_msgs_per_s`;
 
@@ -39,7 +40,12 @@ export async function benchRecords(c: Collector, o: BenchOptions, pki: TestPki, 
         sb.open(probe, Date.now());
         const overhead = probe.length - size;
         if (size === o.sizes[0]) {
-          c.add(`record_overhead_bytes_${mode}${pname === 'node' ? '' : `_${pname}`}`, 'bytes', overhead, `header + ${mode === 'integrity' ? 'HMAC-SHA256 tag' : 'AES-128-GCM tag'}, ${DEFAULT_SUITE}`);
+          c.add(
+            `record_overhead_bytes_${mode}${pname === 'node' ? '' : `_${pname}`}`,
+            'bytes',
+            overhead,
+            `header + ${mode === 'integrity' ? 'HMAC-SHA256 tag' : 'AES-128-GCM tag'}, ${DEFAULT_SUITE}`,
+          );
           if (pname === 'node') {
             // [SPEC 7.6] The end-to-end acknowledgement a receiver sends back (one range), and its cost per DATA record
             // at the default cadence (one ACK per 32 records at full rate).
@@ -47,7 +53,12 @@ export async function benchRecords(c: Collector, o: BenchOptions, pki: TestPki, 
             if (ack) {
               sa.open(ack, Date.now());
               c.add(`ack_record_bytes_${mode}`, 'bytes', ack.length, `one ACK record (one range), ${DEFAULT_SUITE}`);
-              c.add(`ack_bytes_per_message_${mode}`, 'bytes', ack.length / 32, 'ACK bytes per DATA record at the default acks.every = 32 (reverse direction)');
+              c.add(
+                `ack_bytes_per_message_${mode}`,
+                'bytes',
+                ack.length / 32,
+                'ACK bytes per DATA record at the default acks.every = 32 (reverse direction)',
+              );
             }
           }
         }
@@ -71,9 +82,19 @@ export async function benchRecords(c: Collector, o: BenchOptions, pki: TestPki, 
                 if (!provider.aeadOpen(suite.aead, key, nonce, sealed, aad)) throw new Error('aead open failed');
               };
         const [rr, rb] = (await interleaved([record, bare], o.rateMs)) as [Rate, Rate];
-        c.addRate(recordName(mode, pname, size), 'msgs/CPU-s', rr, cpuNote(rr, 'session.seal + session.open (header, seq, replay window, tag)'));
+        c.addRate(
+          recordName(mode, pname, size),
+          'msgs/CPU-s',
+          rr,
+          cpuNote(rr, 'session.seal + session.open (header, seq, replay window, tag)'),
+        );
         c.addRate(bareName(mode, pname, size), 'msgs/CPU-s', rb, cpuNote(rb, 'the bare primitive twice (protect + verify), same key size'));
-        c.add(`record_framework_overhead_pct_${mode}_${pname}_${sizeLabel(size)}`, '%', (rb.perCpuSecond / rr.perCpuSecond - 1) * 100, 'CPU time added over the bare primitive');
+        c.add(
+          `record_framework_overhead_pct_${mode}_${pname}_${sizeLabel(size)}`,
+          '%',
+          (rb.perCpuSecond / rr.perCpuSecond - 1) * 100,
+          'CPU time added over the bare primitive',
+        );
       }
       sa.destroy();
       sb.destroy();
@@ -84,5 +105,9 @@ export async function benchRecords(c: Collector, o: BenchOptions, pki: TestPki, 
       c.ratio(`record_${mode}_node_over_noble_${sizeLabel(size)}`, recordName(mode, 'node', size), recordName(mode, 'noble', size));
   // issue 19: record msgs/s over bare HMAC ×2 msgs/s (≥ 0.83 = framework overhead ≤ 20 %), per interleaved round.
   for (const size of o.sizes)
-    c.ratio(`record_integrity_over_bare_hmac_${sizeLabel(size)}`, recordName('integrity', 'node', size), bareName('integrity', 'node', size));
+    c.ratio(
+      `record_integrity_over_bare_hmac_${sizeLabel(size)}`,
+      recordName('integrity', 'node', size),
+      bareName('integrity', 'node', size),
+    );
 }

@@ -55,24 +55,96 @@ interface Target {
 }
 
 const TARGETS: readonly Target[] = [
-  ...['mqtt_aedes_e2e_over_plain_integrity_256B', 'mqtt_aedes_e2e_over_plain_confidentiality_256B', 'mqtt_mosquitto_e2e_over_plain_confidentiality_256B', 'amqp_rabbitmq_e2e_over_plain_confidentiality_256B', 'xmpp_prosody_e2e_over_plain_confidentiality_256B'].map(
-    (k): Target => ({ what: `E2E/plain throughput, ${k.replace(/_e2e_over_plain_/, ' ').replace(/_256B/, ', 256 B')}`, goal: '≥ 0.90', value: (r) => r.ratios[k], ok: (v) => v >= 0.9, unit: '×' }),
+  ...[
+    'mqtt_aedes_e2e_over_plain_integrity_256B',
+    'mqtt_aedes_e2e_over_plain_confidentiality_256B',
+    'mqtt_mosquitto_e2e_over_plain_confidentiality_256B',
+    'amqp_rabbitmq_e2e_over_plain_confidentiality_256B',
+    'xmpp_prosody_e2e_over_plain_confidentiality_256B',
+  ].map(
+    (k): Target => ({
+      what: `E2E/plain throughput, ${k.replace(/_e2e_over_plain_/, ' ').replace(/_256B/, ', 256 B')}`,
+      goal: '≥ 0.90',
+      value: (r) => r.ratios[k],
+      ok: (v) => v >= 0.9,
+      unit: '×',
+    }),
   ),
-  { what: 'Handshakes/s over TLS 1.3 mutual (warm chain cache)', goal: '≥ 1.5×', value: (r) => r.ratios.handshakes_per_s_over_tls13_mutual, ok: (v) => v >= 1.5, unit: '×' },
-  { what: 'Handshakes/s over TLS 1.3 mutual (cold chain cache)', goal: '≥ 1.5×', value: (r) => r.ratios.handshakes_per_s_over_tls13_mutual_cold_cache, ok: (v) => v >= 1.5, unit: '×' },
-  { what: 'Integrity record over JWS ES256, msgs/s at 256 B', goal: '≥ 10×', value: (r) => r.ratios.record_over_jws_es256_msgs_per_s, ok: (v) => v >= 10, unit: '×' },
-  { what: 'AEAD record overhead', goal: '≤ 32 B', value: (r) => val(r, 'record_overhead_bytes_confidentiality'), ok: (v) => v <= 32, unit: 'B' },
+  {
+    what: 'Handshakes/s over TLS 1.3 mutual (warm chain cache)',
+    goal: '≥ 1.5×',
+    value: (r) => r.ratios.handshakes_per_s_over_tls13_mutual,
+    ok: (v) => v >= 1.5,
+    unit: '×',
+  },
+  {
+    what: 'Handshakes/s over TLS 1.3 mutual (cold chain cache)',
+    goal: '≥ 1.5×',
+    value: (r) => r.ratios.handshakes_per_s_over_tls13_mutual_cold_cache,
+    ok: (v) => v >= 1.5,
+    unit: '×',
+  },
+  {
+    what: 'Integrity record over JWS ES256, msgs/s at 256 B',
+    goal: '≥ 10×',
+    value: (r) => r.ratios.record_over_jws_es256_msgs_per_s,
+    ok: (v) => v >= 10,
+    unit: '×',
+  },
+  {
+    what: 'AEAD record overhead',
+    goal: '≤ 32 B',
+    value: (r) => val(r, 'record_overhead_bytes_confidentiality'),
+    ok: (v) => v <= 32,
+    unit: 'B',
+  },
   ...(['integrity', 'confidentiality'] as const).map(
-    (m): Target => ({ what: `Framework overhead over the bare primitive, ${m}, node, 256 B`, goal: '≤ 50 %', value: (r) => val(r, `record_framework_overhead_pct_${m}_node_256B`), ok: (v) => v <= 50, unit: '%' }),
+    (m): Target => ({
+      what: `Framework overhead over the bare primitive, ${m}, node, 256 B`,
+      goal: '≤ 50 %',
+      value: (r) => val(r, `record_framework_overhead_pct_${m}_node_256B`),
+      ok: (v) => v <= 50,
+      unit: '%',
+    }),
   ),
-  { what: 'Memory per peer session on one endpoint (10k)', goal: '≤ 4096 B', value: (r) => val(r, 'memory_bytes_per_session_10k'), ok: (v) => v <= 4096, unit: 'B' },
-  { what: '10k peers set up on one endpoint (wall clock)', goal: '≤ 30 s', value: (r) => val(r, 'sessions_10k_setup_s'), ok: (v) => v <= 30, unit: 's' },
-  { what: '10k peers set up on one endpoint (CPU seconds)', goal: '≤ 30 s', value: (r) => val(r, 'sessions_10k_setup_cpu_s'), ok: (v) => v <= 30, unit: 's' },
+  {
+    what: 'Memory per peer session on one endpoint (10k)',
+    goal: '≤ 4096 B',
+    value: (r) => val(r, 'memory_bytes_per_session_10k'),
+    ok: (v) => v <= 4096,
+    unit: 'B',
+  },
+  {
+    what: '10k peers set up on one endpoint (wall clock)',
+    goal: '≤ 30 s',
+    value: (r) => val(r, 'sessions_10k_setup_s'),
+    ok: (v) => v <= 30,
+    unit: 's',
+  },
+  {
+    what: '10k peers set up on one endpoint (CPU seconds)',
+    goal: '≤ 30 s',
+    value: (r) => val(r, 'sessions_10k_setup_cpu_s'),
+    ok: (v) => v <= 30,
+    unit: 's',
+  },
   ...['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'xmpp_prosody'].map(
-    (b): Target => ({ what: `p99 added latency at half load, ${b.replace('_', ' ')}, confidentiality (E2E p99 − plain p99)`, goal: '≤ 100 µs', value: (r) => val(r, `${b}_confidentiality_256B_added_p99_latency_us`), ok: (v) => v <= 100, unit: 'µs' }),
+    (b): Target => ({
+      what: `p99 added latency at half load, ${b.replace('_', ' ')}, confidentiality (E2E p99 − plain p99)`,
+      goal: '≤ 100 µs',
+      value: (r) => val(r, `${b}_confidentiality_256B_added_p99_latency_us`),
+      ok: (v) => v <= 100,
+      unit: 'µs',
+    }),
   ),
   ...['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'xmpp_prosody'].map(
-    (b): Target => ({ what: `p99 added latency at half load, ${b.replace('_', ' ')}, confidentiality (hopsafe's own work, timed in the processes)`, goal: '≤ 100 µs', value: (r) => val(r, `${b}_confidentiality_256B_hopsafe_added_p99_latency_us`), ok: (v) => v <= 100, unit: 'µs' }),
+    (b): Target => ({
+      what: `p99 added latency at half load, ${b.replace('_', ' ')}, confidentiality (hopsafe's own work, timed in the processes)`,
+      goal: '≤ 100 µs',
+      value: (r) => val(r, `${b}_confidentiality_256B_hopsafe_added_p99_latency_us`),
+      ok: (v) => v <= 100,
+      unit: 'µs',
+    }),
   ),
 ];
 
@@ -110,15 +182,57 @@ const SINGLE_BROKERS = ['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'mqtt_m
 
 /** Issue 19: cost targets, each measured in the same run. */
 const TARGETS_19: readonly Target[] = [
-  { what: "hopsafe's own CPU per message, sending, confidentiality, coalescing off (median over broker rows)", goal: '≤ 3 µs', value: (r) => rowRatio(r, 'hopsafe_cpu_us_per_msg_send_confidentiality_256B'), ok: (v) => v <= 3, unit: 'µs' },
-  { what: "hopsafe's own CPU per message, receiving, confidentiality, coalescing off (median over broker rows)", goal: '≤ 3 µs', value: (r) => rowRatio(r, 'hopsafe_cpu_us_per_msg_receive_confidentiality_256B'), ok: (v) => v <= 3, unit: 'µs' },
+  {
+    what: "hopsafe's own CPU per message, sending, confidentiality, coalescing off (median over broker rows)",
+    goal: '≤ 3 µs',
+    value: (r) => rowRatio(r, 'hopsafe_cpu_us_per_msg_send_confidentiality_256B'),
+    ok: (v) => v <= 3,
+    unit: 'µs',
+  },
+  {
+    what: "hopsafe's own CPU per message, receiving, confidentiality, coalescing off (median over broker rows)",
+    goal: '≤ 3 µs',
+    value: (r) => rowRatio(r, 'hopsafe_cpu_us_per_msg_receive_confidentiality_256B'),
+    ok: (v) => v <= 3,
+    unit: 'µs',
+  },
   ...SINGLE_BROKERS.map(
-    (b): Target => ({ what: `E2E/plain throughput, coalescing off, ${b.replace(/_/g, ' ')}`, goal: '≥ 0.90', value: (r) => r.ratios[`${b}_e2e_over_plain_confidentiality_single_256B`], ok: (v) => v >= 0.9, unit: '×' }),
+    (b): Target => ({
+      what: `E2E/plain throughput, coalescing off, ${b.replace(/_/g, ' ')}`,
+      goal: '≥ 0.90',
+      value: (r) => r.ratios[`${b}_e2e_over_plain_confidentiality_single_256B`],
+      ok: (v) => v >= 0.9,
+      unit: '×',
+    }),
   ),
-  { what: 'Integrity record over bare HMAC ×2, 16 KiB (≥ 0.83 = overhead ≤ 20 %)', goal: '≥ 0.83', value: (r) => r.ratios.record_integrity_over_bare_hmac_16KiB, ok: (v) => v >= 0.83, unit: '×' },
-  { what: 'Handshakes per CPU-second over the crypto floor', goal: '≥ 0.60', value: (r) => r.ratios.handshakes_per_s_over_crypto_floor, ok: (v) => v >= 0.6, unit: '×' },
-  { what: 'Handshakes/s over TLS 1.3 mutual (warm chain cache)', goal: '≥ 4×', value: (r) => r.ratios.handshakes_per_s_over_tls13_mutual, ok: (v) => v >= 4, unit: '×' },
-  { what: 'Handshakes/s over TLS 1.3 mutual (cold chain cache)', goal: '≥ 3×', value: (r) => r.ratios.handshakes_per_s_over_tls13_mutual_cold_cache, ok: (v) => v >= 3, unit: '×' },
+  {
+    what: 'Integrity record over bare HMAC ×2, 16 KiB (≥ 0.83 = overhead ≤ 20 %)',
+    goal: '≥ 0.83',
+    value: (r) => r.ratios.record_integrity_over_bare_hmac_16KiB,
+    ok: (v) => v >= 0.83,
+    unit: '×',
+  },
+  {
+    what: 'Handshakes per CPU-second over the crypto floor',
+    goal: '≥ 0.60',
+    value: (r) => r.ratios.handshakes_per_s_over_crypto_floor,
+    ok: (v) => v >= 0.6,
+    unit: '×',
+  },
+  {
+    what: 'Handshakes/s over TLS 1.3 mutual (warm chain cache)',
+    goal: '≥ 4×',
+    value: (r) => r.ratios.handshakes_per_s_over_tls13_mutual,
+    ok: (v) => v >= 4,
+    unit: '×',
+  },
+  {
+    what: 'Handshakes/s over TLS 1.3 mutual (cold chain cache)',
+    goal: '≥ 3×',
+    value: (r) => r.ratios.handshakes_per_s_over_tls13_mutual_cold_cache,
+    ok: (v) => v >= 3,
+    unit: '×',
+  },
   {
     what: 'Memory per peer on one endpoint, 100 000 peers',
     goal: '≤ 2048 B',
@@ -130,18 +244,32 @@ const TARGETS_19: readonly Target[] = [
       return x && 'note' in x && /EXTRAPOLATED/.test(x.note ?? '') ? ' (EXTRAPOLATED from a smaller run, see section 7)' : '';
     },
   },
-  { what: 'hopsafe over plain TCP vs plain MQTT over TLS (private Mosquitto), coalescing off', goal: 'reported', value: (r) => r.ratios.mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B, ok: () => true, unit: '×' },
+  {
+    what: 'hopsafe over plain TCP vs plain MQTT over TLS (private Mosquitto), coalescing off',
+    goal: 'reported',
+    value: (r) => r.ratios.mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B,
+    ok: () => true,
+    unit: '×',
+  },
 ];
 
 function notes(rows: readonly ResultRow[]): string {
-  return rows.map((x) => `| \`${x.name}\` | ${'value' in x ? `${num(x.value)} ${x.unit}` : `skipped: ${x.skipped}`} | ${'note' in x && x.note ? x.note.replace(/\|/g, '\\|') : ''} |`).join('\n');
+  return rows
+    .map(
+      (x) =>
+        `| \`${x.name}\` | ${'value' in x ? `${num(x.value)} ${x.unit}` : `skipped: ${x.skipped}`} | ${'note' in x && x.note ? x.note.replace(/\|/g, '\\|') : ''} |`,
+    )
+    .join('\n');
 }
 
 export function benchmarksMarkdown(r: BenchReport): string {
   const L: string[] = [];
   const by = (re: RegExp): ResultRow[] => r.results.filter((x) => re.test(x.name));
   L.push('# Benchmarks', '');
-  L.push(`Generated by \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` on ${r.machine.date} in ${num(r.durationS)} s. Do not edit: rerun the bench.`, '');
+  L.push(
+    `Generated by \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` on ${r.machine.date} in ${num(r.durationS)} s. Do not edit: rerun the bench.`,
+    '',
+  );
   L.push(`Machine: ${describeMachine(r.machine)}.`, '');
   L.push(
     'Every comparison below was measured side by side **in one run** on this machine; the competing variants were interleaved',
@@ -166,12 +294,27 @@ export function benchmarksMarkdown(r: BenchReport): string {
     '|---|---|---|---|---|',
   );
   for (const [k, v] of Object.entries(r.ratios))
-    L.push('value' in v ? `| \`${k}\` | ${num(v.value)}× | ${num(v.min)}–${num(v.max)} | ${v.rounds} | ${wideSpread(v) ? SPREAD_FLAG : ''} |` : `| \`${k}\` | skipped: ${v.skipped} | | | |`);
+    L.push(
+      'value' in v
+        ? `| \`${k}\` | ${num(v.value)}× | ${num(v.min)}–${num(v.max)} | ${v.rounds} | ${wideSpread(v) ? SPREAD_FLAG : ''} |`
+        : `| \`${k}\` | skipped: ${v.skipped} | | | |`,
+    );
   const wide = Object.entries(r.ratios).filter(([, v]) => wideSpread(v));
-  L.push('', wide.length ? `${wide.length} ratio(s) flagged: ${wide.map(([k]) => `\`${k}\``).join(', ')}.` : 'No ratio has a spread above ±10 % in this run.', '');
+  L.push(
+    '',
+    wide.length
+      ? `${wide.length} ratio(s) flagged: ${wide.map(([k]) => `\`${k}\``).join(', ')}.`
+      : 'No ratio has a spread above ±10 % in this run.',
+    '',
+  );
 
   L.push('## 1. Handshakes per second (in-process, chain depth 2, P-256 identities)', '');
-  L.push('| Variant | Handshakes per CPU-second | Notes |', '|---|---|---|', notes(by(/^handshakes_per_s_|^tls13_mutual_handshakes_per_s$|^handshake_crypto_floor_|^handshake_cpu_us$/)), '');
+  L.push(
+    '| Variant | Handshakes per CPU-second | Notes |',
+    '|---|---|---|',
+    notes(by(/^handshakes_per_s_|^tls13_mutual_handshakes_per_s$|^handshake_crypto_floor_|^handshake_cpu_us$/)),
+    '',
+  );
 
   L.push('## 2. Record protect + unprotect vs the bare primitive', '');
   L.push('| Mode | Provider | Size | Record msgs/CPU-s | Bare primitive msgs/CPU-s | Framework overhead |', '|---|---|---|---|---|---|');
@@ -180,12 +323,21 @@ export function benchmarksMarkdown(r: BenchReport): string {
       for (const s of SIZES) {
         const z = sizeLabel(s);
         const bare = mode === 'integrity' ? `bare_hmac_sha256_x2_${p}_${z}_msgs_per_s` : `bare_aes128gcm_seal_open_${p}_${z}_msgs_per_s`;
-        L.push(`| ${mode} | ${p} | ${z} | ${cell(r, `record_${mode}_${p}_${z}_msgs_per_s`)} | ${cell(r, bare)} | ${cell(r, `record_framework_overhead_pct_${mode}_${p}_${z}`)} % |`);
+        L.push(
+          `| ${mode} | ${p} | ${z} | ${cell(r, `record_${mode}_${p}_${z}_msgs_per_s`)} | ${cell(r, bare)} | ${cell(r, `record_framework_overhead_pct_${mode}_${p}_${z}`)} % |`,
+        );
       }
-  L.push('', `Record overhead: integrity ${cell(r, 'record_overhead_bytes_integrity')} B (header + HMAC-SHA256), confidentiality ${cell(r, 'record_overhead_bytes_confidentiality')} B (header + GCM tag).`, '');
+  L.push(
+    '',
+    `Record overhead: integrity ${cell(r, 'record_overhead_bytes_integrity')} B (header + HMAC-SHA256), confidentiality ${cell(r, 'record_overhead_bytes_confidentiality')} B (header + GCM tag).`,
+    '',
+  );
 
   L.push('## 3. Per message: hopsafe records vs JOSE', '');
-  L.push('| Size | Integrity record msgs/CPU-s | JWS ES256 msgs/CPU-s | × | JWS overhead B | AEAD record msgs/CPU-s | JWE ECDH-ES/A256GCM msgs/CPU-s | × | JWE overhead B |', '|---|---|---|---|---|---|---|---|---|');
+  L.push(
+    '| Size | Integrity record msgs/CPU-s | JWS ES256 msgs/CPU-s | × | JWS overhead B | AEAD record msgs/CPU-s | JWE ECDH-ES/A256GCM msgs/CPU-s | × | JWE overhead B |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
   for (const s of SIZES) {
     const z = sizeLabel(s);
     L.push(
@@ -203,31 +355,70 @@ export function benchmarksMarkdown(r: BenchReport): string {
     ['plain_mqtt', 'no security'],
   ] as const)
     L.push(`| ${label} | ${cell(r, `ttfm_${k}_ms`)} ms | ${cell(r, `ttfm_${k}_round_trips`)} | ${cell(r, `ttfm_${k}_wire_bytes`)} |`);
-  L.push('', `hopsafe handshake: ${cell(r, 'handshake_round_trips')} round trip(s), ${cell(r, 'handshake_wire_bytes')} bytes (HS_INIT + HS_RESP).`, '');
+  L.push(
+    '',
+    `hopsafe handshake: ${cell(r, 'handshake_round_trips')} round trip(s), ${cell(r, 'handshake_wire_bytes')} bytes (HS_INIT + HS_RESP).`,
+    '',
+  );
 
-  L.push('## 5. Key update', '', '| Variant | Value | Notes |', '|---|---|---|', notes(by(/^key_update_|^rehandshake_us$|^tls13_key_update/)), '');
+  L.push(
+    '## 5. Key update',
+    '',
+    '| Variant | Value | Notes |',
+    '|---|---|---|',
+    notes(by(/^key_update_|^rehandshake_us$|^tls13_key_update/)),
+    '',
+  );
 
   L.push('## 6. End to end through each broker (256 B, QoS 1 unless marked qos0, publisher and subscriber in separate processes)', '');
   L.push(
     'Throughput at saturation, and at one fixed rate per broker (half the slowest plain maximum, the same for every lane): latency and',
-    "the **CPU time per message** of the publisher and of the subscriber process (process.cpuUsage, user + system). \"hopsafe CPU\" is",
+    'the **CPU time per message** of the publisher and of the subscriber process (process.cpuUsage, user + system). "hopsafe CPU" is',
     "the lane's CPU per message minus its baseline lane's, per round: the honest cost of the protocol, far less noisy than throughput.",
     'Baselines: `confidentiality single` (coalescing off) against `plain`; the coalescing default modes against `plain batched`, a plain',
-    'client batching payloads exactly as the endpoint coalesces records; `plain` is the user\'s unbatched baseline.',
+    "client batching payloads exactly as the endpoint coalesces records; `plain` is the user's unbatched baseline.",
     '',
   );
   L.push(
     '| Broker | Lane | msgs/s | E2E/plain | E2E/baseline | pub CPU µs/msg | sub CPU µs/msg | hopsafe CPU send µs | hopsafe CPU receive µs | p50 µs | p99 µs | added p50 µs | added p99 µs | hopsafe added p50 µs | hopsafe added p99 µs | set-up ms |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
-  for (const b of ['mqtt_aedes', 'mqtt_mosquitto', 'amqp_rabbitmq', 'xmpp_prosody', 'mqtt_aedes_qos0', 'mqtt_mosquitto_qos0', 'mqtt_mosquitto_private'])
-    for (const m of ['plain', 'plain_batched', 'integrity', 'confidentiality', 'confidentiality_single', 'plain_tls', 'confidentiality_single_tls']) {
+  for (const b of [
+    'mqtt_aedes',
+    'mqtt_mosquitto',
+    'amqp_rabbitmq',
+    'xmpp_prosody',
+    'mqtt_aedes_qos0',
+    'mqtt_mosquitto_qos0',
+    'mqtt_mosquitto_private',
+  ])
+    for (const m of [
+      'plain',
+      'plain_batched',
+      'integrity',
+      'confidentiality',
+      'confidentiality_single',
+      'plain_tls',
+      'confidentiality_single_tls',
+    ]) {
       const k = `${b}_${m}_256B`;
       if (!r.results.some((x) => x.name.startsWith(`${k}_`))) continue;
       const hop = m.startsWith('plain') ? null : m;
-      const baseline = m === 'integrity' || m === 'confidentiality' ? 'plain_batched' : m === 'confidentiality_single_tls' ? 'plain_tls' : 'plain';
-      const vsBase = baseline === 'plain' ? '' : ratioCell(r.ratios[`${b}_e2e_over_${baseline}_${m.replace(/_tls$/, '')}_256B`] ?? r.ratios[`${b.replace('_private', '_tls')}_e2e_over_plain_tls_${m.replace(/_tls$/, '')}_256B`]);
-      const cpuOwn = (side: string): string => (hop ? cell(r, `${k}_hopsafe_cpu_us_per_msg_${side}`) : m === 'plain' ? '–' : `${cell(r, `${k}_added_cpu_us_per_msg_${side}`)} (added)`);
+      const baseline =
+        m === 'integrity' || m === 'confidentiality' ? 'plain_batched' : m === 'confidentiality_single_tls' ? 'plain_tls' : 'plain';
+      const vsBase =
+        baseline === 'plain'
+          ? ''
+          : ratioCell(
+              r.ratios[`${b}_e2e_over_${baseline}_${m.replace(/_tls$/, '')}_256B`] ??
+                r.ratios[`${b.replace('_private', '_tls')}_e2e_over_plain_tls_${m.replace(/_tls$/, '')}_256B`],
+            );
+      const cpuOwn = (side: string): string =>
+        hop
+          ? cell(r, `${k}_hopsafe_cpu_us_per_msg_${side}`)
+          : m === 'plain'
+            ? '–'
+            : `${cell(r, `${k}_added_cpu_us_per_msg_${side}`)} (added)`;
       L.push(
         `| ${b.replace(/_/g, ' ')} | ${m.replace(/_/g, ' ')} | ${cell(r, `${k}_msgs_per_s`)} | ${m === 'plain' ? '1' : ratioCell(r.ratios[`${b}_e2e_over_plain_${m}_256B`])} | ${vsBase || '–'} | ${cell(r, `${k}_publisher_cpu_us_per_msg`)} | ${cell(r, `${k}_subscriber_cpu_us_per_msg`)} | ${cpuOwn('send')} | ${cpuOwn('receive')} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${cell(r, `${k}_added_p50_latency_us`)} | ${cell(r, `${k}_added_p99_latency_us`)} | ${hop ? cell(r, `${k}_hopsafe_added_p50_latency_us`) : '–'} | ${hop ? cell(r, `${k}_hopsafe_added_p99_latency_us`) : '–'} | ${cell(r, `${k}_setup_ms`)} |`,
       );
@@ -248,10 +439,10 @@ export function benchmarksMarkdown(r: BenchReport): string {
 
   L.push('## 6b. Hop-by-hop TLS to the broker as the baseline (private Mosquitto started by the bench)', '');
   L.push(
-    'One Mosquitto process of the bench\'s own (temp config and dir, free ports) with a plain TCP listener and a TLS listener that',
+    "One Mosquitto process of the bench's own (temp config and dir, free ports) with a plain TCP listener and a TLS listener that",
     'requires a client certificate (mutual TLS; certificates made with the openssl CLI). The lanes run interleaved over the same broker:',
     'plain MQTT over TCP, plain MQTT over TLS (what a user would choose instead of hopsafe), hopsafe (confidentiality, coalescing off)',
-    'over plain TCP, and hopsafe over TLS. Set-up = the publisher\'s connect (+ TLS handshake) and subscribe, plus its first send',
+    "over plain TCP, and hopsafe over TLS. Set-up = the publisher's connect (+ TLS handshake) and subscribe, plus its first send",
     "settling (for hopsafe: after the end-to-end handshake through the broker). RabbitMQ's TLS listener is not measured: enabling it",
     'means reconfiguring the system RabbitMQ, which the bench never touches.',
     '',
@@ -273,11 +464,20 @@ export function benchmarksMarkdown(r: BenchReport): string {
           : m === 'plain_tls'
             ? '1'
             : '–';
-    L.push(`| ${label} | ${cell(r, `${k}_msgs_per_s`)} | ${over} | ${cell(r, `${k}_publisher_cpu_us_per_msg`)} | ${cell(r, `${k}_subscriber_cpu_us_per_msg`)} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${cell(r, `${k}_setup_ms`)} |`);
+    L.push(
+      `| ${label} | ${cell(r, `${k}_msgs_per_s`)} | ${over} | ${cell(r, `${k}_publisher_cpu_us_per_msg`)} | ${cell(r, `${k}_subscriber_cpu_us_per_msg`)} | ${cell(r, `${k}_p50_latency_us`)} | ${cell(r, `${k}_p99_latency_us`)} | ${cell(r, `${k}_setup_ms`)} |`,
+    );
   }
   L.push('');
 
-  L.push('## 7. Scale', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^memory_|^sessions_|^session_state_|^responder_/)), '');
+  L.push(
+    '## 7. Scale',
+    '',
+    '| Measure | Value | Notes |',
+    '|---|---|---|',
+    notes(by(/^memory_|^sessions_|^session_state_|^responder_/)),
+    '',
+  );
   L.push('## 8. Handshake flood', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^flood_/)), '');
   L.push('## 9. Bridge (issue 6)', '', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^bridge_/)), '');
   const groupRows = by(/^groups_(aedes|mosquitto)_/).filter((x) => x.name.endsWith('_delivered_per_s'));
@@ -285,7 +485,7 @@ export function benchmarksMarkdown(r: BenchReport): string {
     L.push(
       '## 10. Groups: 1 → N fan-out (issue 20, SPEC 13)',
       '',
-      'One publisher, N readers, 256 B, QoS 1, 32 messages in flight; publisher, readers (and aedes) in one process, so the delivered rate is bounded by this process\'s CPU, which also does every reader\'s decryption and verification.',
+      "One publisher, N readers, 256 B, QoS 1, 32 messages in flight; publisher, readers (and aedes) in one process, so the delivered rate is bounded by this process's CPU, which also does every reader's decryption and verification.",
       '',
       '| Broker | N | Lane | Delivered msgs/s (all readers) | × plain | Broker msgs per message | Process CPU µs per message |',
       '|---|---|---|---|---|---|---|',
@@ -296,11 +496,18 @@ export function benchmarksMarkdown(r: BenchReport): string {
           const k = `groups_${b}_${lane}_n${n}`;
           if (!r.results.some((x) => x.name === `${k}_delivered_per_s`)) continue;
           const over = lane === 'plain' ? '1' : ratioCell(r.ratios[`groups_${b}_${lane}_over_plain_n${n}`]);
-          L.push(`| ${b} | ${n} | ${lane} | ${cell(r, `${k}_delivered_per_s`)} | ${over} | ${cell(r, `${k}_broker_msgs_per_msg`)} | ${cell(r, `${k}_process_cpu_us_per_msg`)} |`);
+          L.push(
+            `| ${b} | ${n} | ${lane} | ${cell(r, `${k}_delivered_per_s`)} | ${over} | ${cell(r, `${k}_broker_msgs_per_msg`)} | ${cell(r, `${k}_process_cpu_us_per_msg`)} |`,
+          );
         }
     L.push('', '| Measure | Value | Notes |', '|---|---|---|', notes(by(/^groups_publisher_cpu_/)), '');
   }
-  L.push('## Plots', '', 'Throughput vs payload size: `bench/results/throughput.svg`; latency CDF: `bench/results/latency-cdf.svg` (in the source repository, not in the npm package).', '');
+  L.push(
+    '## Plots',
+    '',
+    'Throughput vs payload size: `bench/results/throughput.svg`; latency CDF: `bench/results/latency-cdf.svg` (in the source repository, not in the npm package).',
+    '',
+  );
   return L.join('\n');
 }
 
@@ -333,5 +540,10 @@ export function throughputSvg(r: BenchReport): string {
 
 export function latencySvg(r: BenchReport): string {
   const series = Object.entries(r.latencyCdf ?? {}).map(([name, points]) => ({ name, points }));
-  return lineChart(series, { title: 'One-way latency CDF at half the plain maximum rate (256 B)', xLabel: 'latency µs (log)', yLabel: 'fraction ≤ x', logX: true });
+  return lineChart(series, {
+    title: 'One-way latency CDF at half the plain maximum rate (256 B)',
+    xLabel: 'latency µs (log)',
+    yLabel: 'fraction ≤ x',
+    logX: true,
+  });
 }

@@ -84,7 +84,14 @@ export async function runBench(o: RunOptions): Promise<BenchReport> {
     const r = c.results.find((x) => x.name === `bench_${name}_failed`);
     return r && 'skipped' in r ? r.skipped : undefined;
   };
-  const why = `not run: ${o.only ? `--only ${o.only.join(',')}` : 'its benchmark failed'}${selected.map(([n]) => failed(n)).filter(Boolean).length ? ` (failures: ${selected.map(([n]) => failed(n)).filter(Boolean).join('; ')})` : ''}`;
+  const why = `not run: ${o.only ? `--only ${o.only.join(',')}` : 'its benchmark failed'}${
+    selected.map(([n]) => failed(n)).filter(Boolean).length
+      ? ` (failures: ${selected
+          .map(([n]) => failed(n))
+          .filter(Boolean)
+          .join('; ')})`
+      : ''
+  }`;
   for (const k of REQUIRED_RATIOS) if (!(k in c.ratios)) c.skipRatio(k, why);
   for (const k of REQUIRED_RESULTS) if (!c.has(k)) c.skip(k, why);
   const report = benchReportSchema.parse({
@@ -104,7 +111,9 @@ export async function runBench(o: RunOptions): Promise<BenchReport> {
     log(`wrote ${join(o.reportDir, 'BENCHMARKS.md')}, ${join(plots, 'throughput.svg')}, ${join(plots, 'latency-cdf.svg')}`);
   }
   for (const [k, v] of Object.entries(report.ratios))
-    log(`${k.padEnd(56)} ${'value' in v ? `${v.value.toFixed(3)} [${v.min.toFixed(3)}–${v.max.toFixed(3)}, ${v.rounds} round${v.rounds > 1 ? 's' : ''}]` : `skipped (${v.skipped})`}`);
+    log(
+      `${k.padEnd(56)} ${'value' in v ? `${v.value.toFixed(3)} [${v.min.toFixed(3)}–${v.max.toFixed(3)}, ${v.rounds} round${v.rounds > 1 ? 's' : ''}]` : `skipped (${v.skipped})`}`,
+    );
   log(`done in ${report.durationS.toFixed(1)} s`);
   return report;
 }

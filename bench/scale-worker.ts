@@ -45,7 +45,15 @@ async function mainEndpoint(n: number, checkpointAt: readonly number[]): Promise
   const hub = createMemoryHub();
   // Rate limits lifted: this measures capacity, not the flood protection (benchmarked separately). maxPeers above n:
   // the default (100 000) is this row's own size, and the warm-up peer makes n + 1 (a refused peer hung the worker).
-  const cc = await createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust: { roots: pki.roots }, transport: hub.transport(), handshakesPerSecond: 1e9, maxConcurrentHandshakes: 1e9, maxPeers: n + 16 });
+  const cc = await createEndpoint({
+    id: 'cc',
+    identity: pki.identities.cc!,
+    trust: { roots: pki.roots },
+    transport: hub.transport(),
+    handshakesPerSecond: 1e9,
+    maxConcurrentHandshakes: 1e9,
+    maxPeers: n + 16,
+  });
   let delivered = 0;
   cc.on('message', () => void delivered++);
   const store = createTrustStore({ roots: pki.roots }, { provider });
@@ -97,7 +105,13 @@ async function mainEndpoint(n: number, checkpointAt: readonly number[]): Promise
       const pc = process.cpuUsage();
       gc();
       const m = process.memoryUsage();
-      checkpoints.push({ sessions: j, setupS, setupCpuS: (cpu.user + cpu.system - pausedCpuUs) / 1e6, heapBytes: m.heapUsed - before.heapUsed, arrayBufferBytes: m.arrayBuffers - before.arrayBuffers });
+      checkpoints.push({
+        sessions: j,
+        setupS,
+        setupCpuS: (cpu.user + cpu.system - pausedCpuUs) / 1e6,
+        heapBytes: m.heapUsed - before.heapUsed,
+        arrayBufferBytes: m.arrayBuffers - before.arrayBuffers,
+      });
       pausedMs += performance.now() - p0;
       const pd = process.cpuUsage(pc);
       pausedCpuUs += pd.user + pd.system;
@@ -109,7 +123,8 @@ async function mainEndpoint(n: number, checkpointAt: readonly number[]): Promise
   const cpu = { user: cpuAll.user - pausedCpuUs, system: cpuAll.system };
   gc();
   const after = process.memoryUsage();
-  if (cc.stats().sessions !== n + 1 || delivered !== n + 1) throw new Error(`expected ${n + 1} sessions and messages, got ${cc.stats().sessions} / ${delivered}`);
+  if (cc.stats().sessions !== n + 1 || delivered !== n + 1)
+    throw new Error(`expected ${n + 1} sessions and messages, got ${cc.stats().sessions} / ${delivered}`);
   return {
     sessions: n,
     setupS,

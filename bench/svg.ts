@@ -50,7 +50,9 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   const W = o.width ?? 760;
   const H = o.height ?? 440;
   const m = { l: 70, r: 230, t: 40, b: 55 };
-  const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logX || x > 0) && (!o.logY || y > 0));
+  const all = series
+    .flatMap((s) => s.points)
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logX || x > 0) && (!o.logY || y > 0));
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
@@ -60,8 +62,10 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   if (o.logX && !o.xTicks) [x0, x1] = [10 ** Math.floor(Math.log10(x0)), 10 ** Math.ceil(Math.log10(x1))];
   if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
   if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
-  const tx = (v: number): number => (o.logX ? Math.log10(v) - Math.log10(x0) : v - x0) / (o.logX ? Math.log10(x1) - Math.log10(x0) : x1 - x0);
-  const ty = (v: number): number => (o.logY ? Math.log10(v) - Math.log10(y0) : v - y0) / (o.logY ? Math.log10(y1) - Math.log10(y0) : y1 - y0);
+  const tx = (v: number): number =>
+    (o.logX ? Math.log10(v) - Math.log10(x0) : v - x0) / (o.logX ? Math.log10(x1) - Math.log10(x0) : x1 - x0);
+  const ty = (v: number): number =>
+    (o.logY ? Math.log10(v) - Math.log10(y0) : v - y0) / (o.logY ? Math.log10(y1) - Math.log10(y0) : y1 - y0);
   const px = (v: number): number => m.l + tx(v) * (W - m.l - m.r);
   const py = (v: number): number => H - m.b - ty(v) * (H - m.t - m.b);
   const out: string[] = [
@@ -91,7 +95,8 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
     if (pts.length > 0) {
       const d = pts.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
-      if (pts.length <= 12) for (const [x, y] of pts) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"/>`);
+      if (pts.length <= 12)
+        for (const [x, y] of pts) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"/>`);
     }
     const ly = m.t + 10 + i * 18;
     out.push(`<line x1="${W - m.r + 12}" x2="${W - m.r + 32}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="3"/>`);

@@ -77,7 +77,9 @@ export function tlsHandshake(ctx: TlsContexts, clientSide: Duplex, serverSide: D
       checkServerIdentity: (_host, cert) =>
         cert.subject.CN === ctx.serverName ? undefined : new Error(`server CN ${String(cert.subject.CN)} is not ${ctx.serverName}`),
     });
-    client.once('secureConnect', () => (client?.authorized ? one() : fail(new Error(`server not authorized: ${String(client?.authorizationError)}`))));
+    client.once('secureConnect', () =>
+      client?.authorized ? one() : fail(new Error(`server not authorized: ${String(client?.authorizationError)}`)),
+    );
     client.once('error', fail);
   });
 }

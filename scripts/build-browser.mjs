@@ -42,7 +42,9 @@ export function browserPlatformPlugin() {
           const key = spec.startsWith('node:') ? spec : `node:${spec}`;
           const sub = SUBSTITUTES[key];
           if (sub && args.importer.startsWith(SRC + sep)) return { path: sub };
-          return { errors: [{ text: `Node built-in "${spec}" imported by ${relative(ROOT, args.importer)} would reach the browser bundle` }] };
+          return {
+            errors: [{ text: `Node built-in "${spec}" imported by ${relative(ROOT, args.importer)} would reach the browser bundle` }],
+          };
         }
         // zod's namespace re-exports every locale (≈ 260 KiB): only English, zod's default, goes into the bundle.
         if (spec === '../locales/index.js' && /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer))
@@ -73,7 +75,12 @@ export function browserPlatformPlugin() {
 }
 
 /** Builds the bundle; returns esbuild's result (with metafile) and the sizes of the output. */
-export async function buildBrowser({ entry = join(SRC, 'browser', 'index.ts'), outfile = join(ROOT, 'dist', 'browser', 'index.js'), write = true, minify = true } = {}) {
+export async function buildBrowser({
+  entry = join(SRC, 'browser', 'index.ts'),
+  outfile = join(ROOT, 'dist', 'browser', 'index.js'),
+  write = true,
+  minify = true,
+} = {}) {
   if (write) await mkdir(dirname(outfile), { recursive: true });
   const result = await esbuild.build({
     entryPoints: [entry],
@@ -99,6 +106,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  const { bytes, gzip } = await buildBrowser({ ...(arg('--out') ? { outfile: resolve(arg('--out')) } : {}), ...(arg('--entry') ? { entry: resolve(arg('--entry')) } : {}) });
-  if (!process.argv.includes('--quiet')) console.log(`hopsafe/browser: ${(bytes / 1024).toFixed(1)} KiB minified, ${(gzip / 1024).toFixed(1)} KiB gzip`);
+  const { bytes, gzip } = await buildBrowser({
+    ...(arg('--out') ? { outfile: resolve(arg('--out')) } : {}),
+    ...(arg('--entry') ? { entry: resolve(arg('--entry')) } : {}),
+  });
+  if (!process.argv.includes('--quiet'))
+    console.log(`hopsafe/browser: ${(bytes / 1024).toFixed(1)} KiB minified, ${(gzip / 1024).toFixed(1)} KiB gzip`);
 }

@@ -64,7 +64,9 @@ for (const target of h.targets) {
     done += runs;
     total += runs;
     const secs = (performance.now() - t0) / 1000;
-    process.stdout.write(`\r[fuzz] ${target.name.padEnd(24)} ${String(done).padStart(7)}/${n}  total ${total}  ${(total / secs).toFixed(0)} cases/s  failures ${failures + st.failures}  asn1 leaks ${st.asn1Leaks}   `);
+    process.stdout.write(
+      `\r[fuzz] ${target.name.padEnd(24)} ${String(done).padStart(7)}/${n}  total ${total}  ${(total / secs).toFixed(0)} cases/s  failures ${failures + st.failures}  asn1 leaks ${st.asn1Leaks}   `,
+    );
   }
   st.casesPerSecond = Math.round(st.cases / ((performance.now() - start) / 1000));
   failures += st.failures;
@@ -76,5 +78,20 @@ await h.close();
 gc();
 const heapGrowthMiB = (process.memoryUsage().heapUsed - heap0) / 1048576;
 const secs = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ seed, total, seconds: Math.round(secs), casesPerSecond: Math.round(total / secs), failures, delivered, heapGrowthMiB: Number(heapGrowthMiB.toFixed(1)), targets: summary }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      seed,
+      total,
+      seconds: Math.round(secs),
+      casesPerSecond: Math.round(total / secs),
+      failures,
+      delivered,
+      heapGrowthMiB: Number(heapGrowthMiB.toFixed(1)),
+      targets: summary,
+    },
+    null,
+    2,
+  ),
+);
 process.exit(failures > 0 || delivered > 0 ? 1 : 0);

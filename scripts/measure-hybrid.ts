@@ -5,7 +5,12 @@ import { createNodeProvider } from '../src/crypto/node.js';
 import { createNobleProvider } from '../src/crypto/noble.js';
 import { handshake, makePair } from '../src/bench/contexts.js';
 
-const SUITES = ['X25519_AES256GCM_SHA384', 'X25519MLKEM768_AES256GCM_SHA384', 'X25519_CHACHA20POLY1305_SHA256', 'X25519MLKEM768_CHACHA20POLY1305_SHA256'];
+const SUITES = [
+  'X25519_AES256GCM_SHA384',
+  'X25519MLKEM768_AES256GCM_SHA384',
+  'X25519_CHACHA20POLY1305_SHA256',
+  'X25519MLKEM768_CHACHA20POLY1305_SHA256',
+];
 const ms = Number(process.argv[2] ?? 3000);
 
 for (const keyType of ['p256', 'ed25519'] as const) {
@@ -24,7 +29,17 @@ for (const keyType of ['p256', 'ed25519'] as const) {
       }
       const c = cpuUsage(c0);
       const cpuS = (c.user + c.system) / 1e6;
-      console.log(JSON.stringify({ keyType, provider: provider.name, suite, hsInitBytes: first.init.length, hsRespBytes: first.resp.length, handshakesPerCpuS: Math.round(n / cpuS), msPerHandshake: +((cpuS * 1000) / n).toFixed(3) }));
+      console.log(
+        JSON.stringify({
+          keyType,
+          provider: provider.name,
+          suite,
+          hsInitBytes: first.init.length,
+          hsRespBytes: first.resp.length,
+          handshakesPerCpuS: Math.round(n / cpuS),
+          msPerHandshake: +((cpuS * 1000) / n).toFixed(3),
+        }),
+      );
     }
   }
 }

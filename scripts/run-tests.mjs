@@ -72,7 +72,9 @@ async function main() {
   const roots = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const flags = process.argv.slice(2).filter((a) => a.startsWith('-'));
   const files = [
-    ...new Set((roots.length ? roots : ['test']).flatMap((r) => (statSync(r).isDirectory() ? walk(r) : [r])).map((f) => relative(process.cwd(), f))),
+    ...new Set(
+      (roots.length ? roots : ['test']).flatMap((r) => (statSync(r).isDirectory() ? walk(r) : [r])).map((f) => relative(process.cwd(), f)),
+    ),
   ].sort();
   if (files.length === 0) {
     console.error('no test files found');
@@ -91,7 +93,8 @@ async function main() {
   const missing = [];
   try {
     for (const [i, phase] of phases.entries()) {
-      if (phases.length > 1) await diagnostics([`${phase.name} phase: ${phase.files.length} file(s), --test-concurrency=${phase.concurrency}`]);
+      if (phases.length > 1)
+        await diagnostics([`${phase.name} phase: ${phase.files.length} file(s), --test-concurrency=${phase.concurrency}`]);
       const totalsFile = join(tmp, `${i}.json`);
       const reporting = ownReporter ? [] : [`--test-reporter=${fileURLToPath(import.meta.url)}`, '--test-reporter-destination=stdout'];
       // the phase's concurrency goes after the caller's flags, so the serial phase stays serial

@@ -8,7 +8,17 @@ export { createEndpoint } from './endpoint/endpoint.js';
 /** An endpoint, as `createEndpoint` returns it (its constructor takes internal parts: not public). */
 export type { Endpoint } from './endpoint/endpoint.js';
 export type { EndpointOptions, SendOptions, Authorize, AuthorizeContext } from './endpoint/options.js';
-export type { MessageEvent, RejectEvent, TrustWarningEvent, HandshakeEvent, SessionEvent, KeyUpdateEvent, SessionClosedEvent, UnconfirmedEvent, EndpointEvents } from './endpoint/events.js';
+export type {
+  MessageEvent,
+  RejectEvent,
+  TrustWarningEvent,
+  HandshakeEvent,
+  SessionEvent,
+  KeyUpdateEvent,
+  SessionClosedEvent,
+  UnconfirmedEvent,
+  EndpointEvents,
+} from './endpoint/events.js';
 export type { EndpointStats, EndpointQueues } from './endpoint/stats.js';
 export type { MetricsOptions } from './endpoint/metrics.js';
 export type { Transport, FrameHandler, InboundFrame, InboundStats, TransportStatus, GroupFrameHandler } from './transport/transport.js';

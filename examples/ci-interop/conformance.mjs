@@ -73,7 +73,19 @@ rmSync(info, { force: true }); // the kit writes it anew once its PKI and broker
 
 // The kit: `hopsafe conformance` with its documented flags only (checked against its --help by the tests).
 const [cmd, ...pre] = hopsafeCommand();
-const kitArgs = ['conformance', '--iut', iutId, '--pki', pki, '--report', values.report, '--broker-port', values['broker-port'], '--wait', values.wait];
+const kitArgs = [
+  'conformance',
+  '--iut',
+  iutId,
+  '--pki',
+  pki,
+  '--report',
+  values.report,
+  '--broker-port',
+  values['broker-port'],
+  '--wait',
+  values.wait,
+];
 if (values.cases) kitArgs.push('--cases', values.cases);
 if (values.timeout) kitArgs.push('--timeout', values.timeout);
 const kit = spawn(cmd, [...pre, ...kitArgs], { stdio: ['ignore', 'inherit', 'inherit'] });

@@ -78,7 +78,21 @@ const fail = (why) => {
 
 // The reference peer: `hopsafe peer` with its documented flags only (checked against `hopsafe peer --help` by the tests).
 const [cmd, ...pre] = hopsafeCommand();
-const peerArgs = ['peer', '--id', ref, '--cert', pki(`${ref}.pem`), '--key', pki(`${ref}.key`), '--trust', pki('ca.pem'), '--url', values.url, '--protection', values.protection];
+const peerArgs = [
+  'peer',
+  '--id',
+  ref,
+  '--cert',
+  pki(`${ref}.pem`),
+  '--key',
+  pki(`${ref}.key`),
+  '--trust',
+  pki('ca.pem'),
+  '--url',
+  values.url,
+  '--protection',
+  values.protection,
+];
 if (existsSync(pki('crl.pem'))) peerArgs.push('--crl', pki('crl.pem'));
 const peer = spawn(cmd, [...pre, ...peerArgs], { stdio: ['pipe', 'pipe', 'inherit'] });
 const iutProc = values.iut ? spawn('sh', ['-c', values.iut], { stdio: ['ignore', 'pipe', 'inherit'], detached: true }) : undefined;
@@ -100,7 +114,8 @@ createInterface({ input: peer.stdout }).on('line', (line) => {
   }
   events.push(e);
   out({ ref: true, ...e, ...(typeof e.data === 'string' ? { data: `${e.data.length} base64 chars` } : {}) });
-  if (!warmingUp && (e.event === 'reject' || e.event === 'error' || e.event === 'unconfirmed')) fail(`reference peer reported ${e.event} ${e.code ?? ''}`);
+  if (!warmingUp && (e.event === 'reject' || e.event === 'error' || e.event === 'unconfirmed'))
+    fail(`reference peer reported ${e.event} ${e.code ?? ''}`);
   for (const w of [...waiters])
     if (w.pred(e)) {
       waiters.splice(waiters.indexOf(w), 1);
@@ -163,7 +178,13 @@ async function finish() {
   // echoed: how many of the sent test messages came back (the IUT also echoes the warm-up hellos: counted apart)
   const mine = new Set(sent);
   const back = echoed();
-  out({ summary: failures.length === 0 ? 'ok' : 'FAILED', failures, sent: sent.length, echoed: back.filter((d) => mine.has(d)).length, hellosEchoed: back.filter((d) => !mine.has(d)).length });
+  out({
+    summary: failures.length === 0 ? 'ok' : 'FAILED',
+    failures,
+    sent: sent.length,
+    echoed: back.filter((d) => mine.has(d)).length,
+    hellosEchoed: back.filter((d) => !mine.has(d)).length,
+  });
   process.exit(failures.length === 0 ? 0 : 1);
 }
 const echoed = () => events.filter((e) => e.event === 'message' && e.from === iut).map((e) => e.data);

@@ -143,7 +143,10 @@ try {
 
   // 6. One setpoint per DER from the OPERATOR, confirmed.
   await Promise.all(derIds.map((id, i) => cc.send(id, json({ type: 'command', setpoint: { P_MW: 3 + i * 0.5 } }), { confirm: true })));
-  check('every DER applied its setpoint', derIds.every((id, i) => setpoints.get(id) === 3 + i * 0.5));
+  check(
+    'every DER applied its setpoint',
+    derIds.every((id, i) => setpoints.get(id) === 3 + i * 0.5),
+  );
 
   // 7. A VIEWER may not command: der-1 refuses, the historian's send rejects with ERR_FORBIDDEN.
   const historian = await open('historian'); // no policy of its own: it is the would-be intruder
@@ -151,7 +154,9 @@ try {
     () => 'delivered',
     (e: unknown) => codeOf(e),
   );
-  check("a VIEWER's command is refused with ERR_FORBIDDEN", forbidden === 'ERR_FORBIDDEN' && setpoints.get('der-1') === 3, { result: forbidden });
+  check("a VIEWER's command is refused with ERR_FORBIDDEN", forbidden === 'ERR_FORBIDDEN' && setpoints.get('der-1') === 3, {
+    result: forbidden,
+  });
   check('der-1 reported the refusal', refusedAtDer.includes('der-1<-historian'));
 
   // 8. The control center's policy also holds on the way out: no commands to non-DERs.

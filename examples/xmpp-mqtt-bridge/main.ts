@@ -153,9 +153,13 @@ try {
       for (let n = 1; n <= ROUNDS; n++) await der.send(CC, json({ type: 'telemetry', n, P_MW: 4.2 }), { confirm: true });
     }),
   );
-  check('telemetry from every DER reached the control center, confirmed', derIds.every((id) => telemetry.get(id) === ROUNDS), {
-    received: Object.fromEntries(telemetry),
-  });
+  check(
+    'telemetry from every DER reached the control center, confirmed',
+    derIds.every((id) => telemetry.get(id) === ROUNDS),
+    {
+      received: Object.fromEntries(telemetry),
+    },
+  );
 
   // 6. XMPP → bridge → MQTT, confirmed end to end.
   await Promise.all(derIds.map((id, i) => cc.send(id, json({ type: 'command', setpoint: { P_MW: 3 + i } }), { confirm: true })));
@@ -168,8 +172,19 @@ try {
   );
 
   const stats = bridge.stats();
-  log({ step: 'bridge', forwarded: stats.forwarded, bytes: stats.bytes, proxies: stats.proxies, unroutable: stats.unroutable, failed: stats.failed, perSide: stats.perSide });
-  check('the bridge forwarded frames both ways and opened one proxy per id', (stats.perSide.mqtt?.forwarded ?? 0) > 0 && (stats.perSide.xmpp?.forwarded ?? 0) > 0 && stats.proxies === ids.length);
+  log({
+    step: 'bridge',
+    forwarded: stats.forwarded,
+    bytes: stats.bytes,
+    proxies: stats.proxies,
+    unroutable: stats.unroutable,
+    failed: stats.failed,
+    perSide: stats.perSide,
+  });
+  check(
+    'the bridge forwarded frames both ways and opened one proxy per id',
+    (stats.perSide.mqtt?.forwarded ?? 0) > 0 && (stats.perSide.xmpp?.forwarded ?? 0) > 0 && stats.proxies === ids.length,
+  );
 } catch (e) {
   check('no unexpected error', false, { error: codeOf(e), message: e instanceof Error ? e.message : String(e) });
 } finally {

@@ -14,7 +14,14 @@ import {
   FrameType,
   frameType,
 } from '../codec/frame.js';
-import { decodeSignedClearToken1, encodeClearToken1, encodeSignedClearToken1, encodeClearToken2, type ClearToken1, type ClearToken2 } from '../codec/tokens.js';
+import {
+  decodeSignedClearToken1,
+  encodeClearToken1,
+  encodeSignedClearToken1,
+  encodeClearToken2,
+  type ClearToken1,
+  type ClearToken2,
+} from '../codec/tokens.js';
 import { locateRegion, type RegionOptions } from './regions.js';
 import type { Prng } from './prng.js';
 

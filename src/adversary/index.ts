@@ -22,7 +22,16 @@ import type { AdversaryAction, AdversaryRule, FrameSelector, Route } from './rul
 export type { AdversaryAction, AdversaryRule, FrameSelector, Route, InjectionContext } from './rules.js';
 export { locateRegion, frameTypeName, FRAME_TYPE_NAMES, type RegionName, type Region, type FrameTypeName } from './regions.js';
 export { createPrng, type Prng } from './prng.js';
-export { forgeRecord, forgeKeyUpdate, forgeHandshakeAlert, rewriteClearToken1, downgradeOffer, spliceFrames, type ForgedRecord, type Signer } from './forge.js';
+export {
+  forgeRecord,
+  forgeKeyUpdate,
+  forgeHandshakeAlert,
+  rewriteClearToken1,
+  downgradeOffer,
+  spliceFrames,
+  type ForgedRecord,
+  type Signer,
+} from './forge.js';
 
 /** A frame the adversary wants delivered on a route of its choice. */
 export interface InjectedFrame extends Route {
@@ -171,7 +180,7 @@ export function createAdversary(rules: readonly AdversaryRule[], options: Advers
     const width = (r.end - r.start) * 8;
     const n = a.bit !== undefined ? 1 : (a.bits ?? 1);
     for (let i = 0; i < n; i++) {
-      const bit = a.bit !== undefined ? (((a.bit % width) + width) % width) : prng.int(width);
+      const bit = a.bit !== undefined ? ((a.bit % width) + width) % width : prng.int(width);
       const at = r.start + (bit >>> 3);
       out[at] = (out[at] as number) ^ (0x80 >>> (bit & 7));
     }
@@ -292,7 +301,9 @@ export function createAdversary(rules: readonly AdversaryRule[], options: Advers
     },
     held: (): number => held.length,
     release(route?: Partial<Route>): number {
-      const out = held.filter((h) => (route?.from === undefined || h.route.from === route.from) && (route?.to === undefined || h.route.to === route.to));
+      const out = held.filter(
+        (h) => (route?.from === undefined || h.route.from === route.from) && (route?.to === undefined || h.route.to === route.to),
+      );
       held = held.filter((h) => !out.includes(h));
       for (const h of out) deliverNow({ ...h.route, bytes: h.bytes });
       return out.length;

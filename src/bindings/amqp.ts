@@ -204,7 +204,8 @@ class AmqpTransport implements Transport {
   constructor(o: AmqpTransportOptions) {
     this.#url = o.url ?? 'amqp://guest:guest@127.0.0.1:5672';
     this.#exchange = o.exchange ?? 'hopsafe';
-    if (this.#exchange === '') throw new HopsafeError('ERR_CONFIG', 'exchange must not be empty (the default exchange is not a topic exchange)');
+    if (this.#exchange === '')
+      throw new HopsafeError('ERR_CONFIG', 'exchange must not be empty (the default exchange is not a topic exchange)');
     this.#durable = o.durable ?? true;
     this.#prefetch = intOption(o.prefetch ?? 64, 'prefetch');
     this.#ackBatch = Math.max(1, Math.floor(this.#prefetch / 2));
@@ -225,7 +226,8 @@ class AmqpTransport implements Transport {
       if (typeof o.connection !== 'object' || o.connection === null || typeof o.connection.createConfirmChannel !== 'function')
         throw new HopsafeError('ERR_CONFIG', 'connection must be an amqplib ChannelModel (from amqplib.connect)');
       const clash = (['url', 'tls', 'username', 'password', 'connect'] as const).filter((k) => o[k] !== undefined);
-      if (clash.length > 0) throw new HopsafeError('ERR_CONFIG', `${clash.join(', ')}: not with an existing connection (its own settings apply)`);
+      if (clash.length > 0)
+        throw new HopsafeError('ERR_CONFIG', `${clash.join(', ')}: not with an existing connection (its own settings apply)`);
     }
     this.#socketOptions = socketOptions(this.#url, o);
     this.#connect = o.connect ?? ((url, opts) => amqplib.connect(url, opts));
@@ -437,7 +439,9 @@ class AmqpTransport implements Transport {
 
   async unsubscribeGroup(address: string): Promise<void> {
     if (!this.#groups.delete(address) || this.#self === undefined) return;
-    await this.#ch?.unbindQueue(`${this.#queuePrefix}.${this.#self}`, this.#exchange, groupRoutingKey(this.#prefix, address)).catch(() => undefined);
+    await this.#ch
+      ?.unbindQueue(`${this.#queuePrefix}.${this.#self}`, this.#exchange, groupRoutingKey(this.#prefix, address))
+      .catch(() => undefined);
   }
 
   /** [SPEC 13.9] One frame on the group address: `send`'s guards, queue and confirms. */
@@ -476,17 +480,12 @@ class AmqpTransport implements Transport {
     const onConfirm = (err: unknown): void => {
       if (err === null || err === undefined) p.resolve();
       else if (this.#closed) p.reject(new HopsafeError('ERR_CLOSED', 'amqp transport closed before the broker confirmed'));
-      else if (err instanceof Error && err.message === 'message nacked') p.reject(new HopsafeError('ERR_TRANSPORT', 'amqp: broker nacked the frame'));
+      else if (err instanceof Error && err.message === 'message nacked')
+        p.reject(new HopsafeError('ERR_TRANSPORT', 'amqp: broker nacked the frame'));
       else this.#retry.push(p); // channel lost before the confirm: publish again after reconnecting
     };
     try {
-      ch.publish(
-        this.#exchange,
-        p.key,
-        p.bytes,
-        this.#durable ? PUBLISH_DURABLE : PUBLISH_TRANSIENT,
-        onConfirm,
-      );
+      ch.publish(this.#exchange, p.key, p.bytes, this.#durable ? PUBLISH_DURABLE : PUBLISH_TRANSIENT, onConfirm);
     } catch {
       // amqplib throws synchronously when the channel is already closed; the 'close' handler reconnects.
       this.#retry.push(p);
@@ -537,10 +536,10 @@ class AmqpTransport implements Transport {
   onStatus(listener: (status: TransportStatus) => void): void {
     this.#status.on(listener);
   }
-
 }
 
-const bytesOf = (v: string | Uint8Array): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+const bytesOf = (v: string | Uint8Array): Buffer =>
+  typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 /** Socket options for amqplib from `tls`, `username`, `password` (validated: TLS needs amqps://, a password needs a user). */
 function socketOptions(url: string, o: AmqpTransportOptions): AmqpSocketOptions {
@@ -565,7 +564,8 @@ function socketOptions(url: string, o: AmqpTransportOptions): AmqpSocketOptions 
     const pass = o.password ?? (parsed?.password ? decodeURIComponent(parsed.password) : '');
     credentials = amqplib.credentials.plain(user, pass);
   }
-  const ca = tls?.ca === undefined ? undefined : (typeof tls.ca === 'string' || tls.ca instanceof Uint8Array ? [tls.ca] : [...tls.ca]).map(bytesOf);
+  const ca =
+    tls?.ca === undefined ? undefined : (typeof tls.ca === 'string' || tls.ca instanceof Uint8Array ? [tls.ca] : [...tls.ca]).map(bytesOf);
   return {
     noDelay: true,
     ...(ca !== undefined ? { ca } : {}),

@@ -36,7 +36,9 @@ export async function forwardGroups(p: BridgeGroupParts): Promise<void> {
     const targets = p.sideNames
       .filter((s) => s !== side)
       .map((s) => [s, p.proxies.get(s)?.get(publisher)] as const)
-      .filter((x): x is readonly [string, Transport & Required<Pick<Transport, 'publishGroup'>>] => typeof x[1]?.publishGroup === 'function');
+      .filter(
+        (x): x is readonly [string, Transport & Required<Pick<Transport, 'publishGroup'>>] => typeof x[1]?.publishGroup === 'function',
+      );
     if (targets.length === 0) continue;
     subs.push(
       local.subscribeGroupsOf(publisher, async (address, bytes) => {
@@ -54,7 +56,10 @@ export async function forwardGroups(p: BridgeGroupParts): Promise<void> {
                 () => p.onForwarded(side, b.length),
                 (e: unknown) => {
                   p.onFailed();
-                  p.log.debug({ side: target, publisher, address, code: e instanceof HopsafeError ? e.code : undefined }, 'group frame not forwarded');
+                  p.log.debug(
+                    { side: target, publisher, address, code: e instanceof HopsafeError ? e.code : undefined },
+                    'group frame not forwarded',
+                  );
                 },
               );
           }),

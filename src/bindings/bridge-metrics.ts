@@ -35,7 +35,11 @@ export function parseBridgeMetricsOptions(input: unknown): BridgeMetricsOptions 
   if (input === undefined || input === false) return undefined;
   if (input === true) return {};
   const r = schema.safeParse(input);
-  if (!r.success) throw new HopsafeError('ERR_CONFIG', `bridge: ${r.error.issues.map((i) => `${['metrics', ...i.path].join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new HopsafeError(
+      'ERR_CONFIG',
+      `bridge: ${r.error.issues.map((i) => `${['metrics', ...i.path].join('.')}: ${i.message}`).join('; ')}`,
+    );
   return r.data as BridgeMetricsOptions;
 }
 
@@ -52,26 +56,50 @@ function sourcesFor(registry: Registry, p: string): Set<Source> {
   if (!byPrefix) sets.set(registry, (byPrefix = new Map()));
   const existing = byPrefix.get(p);
   if (existing && registry.getSingleMetric(`${p}bridge_proxies`) === existing.probe) return existing.sources;
-  assertFree(registry, NAMES.map((n) => p + n));
+  assertFree(
+    registry,
+    NAMES.map((n) => p + n),
+  );
   const sources = new Set<Source>();
   const snapshot = perCollection(() => [...sources].map((s) => ({ name: s.name, st: s.stats() })));
-  pulled('counter', registry, `${p}bridge_frames_forwarded_total`, 'Frames forwarded, by the side they arrived on.', ['bridge', 'side'], (add) => {
-    for (const { name, st } of snapshot()) for (const [side, v] of Object.entries(st.perSide)) add({ bridge: name, side }, v.forwarded);
-  });
-  pulled('counter', registry, `${p}bridge_frames_dropped_total`, 'Frames not forwarded, by reason: tap (an interceptor dropped it), unroutable (sender not on the side it came from), failed (the target side refused the send), oversize.', ['bridge', 'reason'], (add) => {
-    for (const { name, st } of snapshot()) {
-      add({ bridge: name, reason: 'tap' }, st.dropped);
-      add({ bridge: name, reason: 'unroutable' }, st.unroutable);
-      add({ bridge: name, reason: 'failed' }, st.failed);
-      add({ bridge: name, reason: 'oversize' }, st.oversize);
-    }
-  });
+  pulled(
+    'counter',
+    registry,
+    `${p}bridge_frames_forwarded_total`,
+    'Frames forwarded, by the side they arrived on.',
+    ['bridge', 'side'],
+    (add) => {
+      for (const { name, st } of snapshot()) for (const [side, v] of Object.entries(st.perSide)) add({ bridge: name, side }, v.forwarded);
+    },
+  );
+  pulled(
+    'counter',
+    registry,
+    `${p}bridge_frames_dropped_total`,
+    'Frames not forwarded, by reason: tap (an interceptor dropped it), unroutable (sender not on the side it came from), failed (the target side refused the send), oversize.',
+    ['bridge', 'reason'],
+    (add) => {
+      for (const { name, st } of snapshot()) {
+        add({ bridge: name, reason: 'tap' }, st.dropped);
+        add({ bridge: name, reason: 'unroutable' }, st.unroutable);
+        add({ bridge: name, reason: 'failed' }, st.failed);
+        add({ bridge: name, reason: 'oversize' }, st.oversize);
+      }
+    },
+  );
   pulled('counter', registry, `${p}bridge_bytes_forwarded_total`, 'Bytes forwarded.', ['bridge'], (add) => {
     for (const { name, st } of snapshot()) add({ bridge: name }, st.bytes);
   });
-  pulled('gauge', registry, `${p}bridge_proxies`, 'Proxy transports open (one per bridged id on every side it does not live on).', ['bridge'], (add) => {
-    for (const { name, st } of snapshot()) add({ bridge: name }, st.proxies);
-  });
+  pulled(
+    'gauge',
+    registry,
+    `${p}bridge_proxies`,
+    'Proxy transports open (one per bridged id on every side it does not live on).',
+    ['bridge'],
+    (add) => {
+      for (const { name, st } of snapshot()) add({ bridge: name }, st.proxies);
+    },
+  );
   byPrefix.set(p, { sources, probe: registry.getSingleMetric(`${p}bridge_proxies`) });
   return sources;
 }

@@ -114,7 +114,8 @@ function endpointMap(o: BridgeOptions, sideNames: readonly string[]): Map<string
     if (!sideNames.includes(side))
       throw new HopsafeError('ERR_CONFIG', `bridge: endpoint ${id} routes to unknown side ${JSON.stringify(side)}`);
     const prev = map.get(id);
-    if (prev !== undefined && prev !== side) throw new HopsafeError('ERR_CONFIG', `bridge: endpoint ${id} is on two sides (${prev}, ${side})`);
+    if (prev !== undefined && prev !== side)
+      throw new HopsafeError('ERR_CONFIG', `bridge: endpoint ${id} is on two sides (${prev}, ${side})`);
     map.set(id, side);
   };
   for (const [id, side] of Object.entries(o.endpoints ?? {})) add(id, side);
@@ -138,14 +139,23 @@ function checkOptions(o: unknown): asserts o is BridgeOptions {
   if (!isRecord(o.sides)) throw new HopsafeError('ERR_CONFIG', 'bridge: `sides` must be an object of side name → transport factory');
   for (const [name, factory] of Object.entries(o.sides))
     if (typeof factory !== 'function')
-      throw new HopsafeError('ERR_CONFIG', `bridge: side ${JSON.stringify(name)} must be a factory function (id) => Transport, got ${describe(factory)}`);
-  if (o.endpoints !== undefined && !isRecord(o.endpoints)) throw new HopsafeError('ERR_CONFIG', 'bridge: `endpoints` must be an object of endpoint id → side name');
-  if (o.route !== undefined && typeof o.route !== 'function') throw new HopsafeError('ERR_CONFIG', `bridge: \`route\` must be a function, got ${describe(o.route)}`);
+      throw new HopsafeError(
+        'ERR_CONFIG',
+        `bridge: side ${JSON.stringify(name)} must be a factory function (id) => Transport, got ${describe(factory)}`,
+      );
+  if (o.endpoints !== undefined && !isRecord(o.endpoints))
+    throw new HopsafeError('ERR_CONFIG', 'bridge: `endpoints` must be an object of endpoint id → side name');
+  if (o.route !== undefined && typeof o.route !== 'function')
+    throw new HopsafeError('ERR_CONFIG', `bridge: \`route\` must be a function, got ${describe(o.route)}`);
   if (o.ids !== undefined && (!Array.isArray(o.ids) || !o.ids.every((id) => typeof id === 'string')))
     throw new HopsafeError('ERR_CONFIG', 'bridge: `ids` must be an array of endpoint ids');
   if (o.route !== undefined && o.ids === undefined)
-    throw new HopsafeError('ERR_CONFIG', 'bridge: `route` needs `ids` (the endpoint ids to classify); without them nothing would be bridged');
-  if (o.tap !== undefined && typeof o.tap !== 'function') throw new HopsafeError('ERR_CONFIG', `bridge: \`tap\` must be a function, got ${describe(o.tap)}`);
+    throw new HopsafeError(
+      'ERR_CONFIG',
+      'bridge: `route` needs `ids` (the endpoint ids to classify); without them nothing would be bridged',
+    );
+  if (o.tap !== undefined && typeof o.tap !== 'function')
+    throw new HopsafeError('ERR_CONFIG', `bridge: \`tap\` must be a function, got ${describe(o.tap)}`);
   if (o.logger !== undefined && !(isRecord(o.logger) && typeof o.logger.child === 'function'))
     throw new HopsafeError('ERR_CONFIG', `bridge: \`logger\` must be a pino logger, got ${describe(o.logger)}`);
 }
@@ -157,7 +167,11 @@ function describe(v: unknown): string {
 /** [SPEC 8.5] What a side's factory returned must be a Transport. */
 function checkTransport(t: unknown, side: string, id: string): Transport {
   const ok = isRecord(t) && typeof t.open === 'function' && typeof t.send === 'function' && typeof t.close === 'function';
-  if (!ok) throw new HopsafeError('ERR_CONFIG', `bridge: the factory of side ${JSON.stringify(side)} returned ${describe(t)} for ${id}, not a Transport`);
+  if (!ok)
+    throw new HopsafeError(
+      'ERR_CONFIG',
+      `bridge: the factory of side ${JSON.stringify(side)} returned ${describe(t)} for ${id}, not a Transport`,
+    );
   return t as unknown as Transport;
 }
 
@@ -189,7 +203,10 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
     if (closed) return;
     if (target === undefined || via === undefined) {
       stats.unroutable++;
-      log.debug({ side, from: frame.from, to, size: frame.bytes.byteLength }, 'unroutable frame not forwarded (sender does not live on this side)');
+      log.debug(
+        { side, from: frame.from, to, size: frame.bytes.byteLength },
+        'unroutable frame not forwarded (sender does not live on this side)',
+      );
       return;
     }
     const out = applyInterceptors({ from: frame.from, to, topic: `${side}->${target}`, bytes: frame.bytes }, interceptors);
@@ -207,7 +224,10 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
         },
         (e: unknown) => {
           stats.failed++;
-          log.debug({ side: target, from: frame.from, to, size: bytes.length, code: e instanceof HopsafeError ? e.code : undefined }, 'forward failed');
+          log.debug(
+            { side: target, from: frame.from, to, size: bytes.length, code: e instanceof HopsafeError ? e.code : undefined },
+            'forward failed',
+          );
         },
       ),
     );
@@ -282,7 +302,10 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
     },
     stats: statsNow,
     metrics() {
-      if (!metered) return Promise.reject(new HopsafeError('ERR_CONFIG', 'bridge: metrics are off: createBridge({ metrics: true | { registry, prefix, name } })'));
+      if (!metered)
+        return Promise.reject(
+          new HopsafeError('ERR_CONFIG', 'bridge: metrics are off: createBridge({ metrics: true | { registry, prefix, name } })'),
+        );
       return metered.registry.metrics();
     },
     metricsRegistry: metered?.registry,
@@ -291,7 +314,16 @@ export async function createBridge(o: BridgeOptions): Promise<Bridge> {
       closed = true;
       await closeAll();
       metered?.detach();
-      log.info({ forwarded: stats.forwarded, dropped: stats.dropped, unroutable: stats.unroutable, failed: stats.failed, oversize: stats.oversize }, 'bridge closed');
+      log.info(
+        {
+          forwarded: stats.forwarded,
+          dropped: stats.dropped,
+          unroutable: stats.unroutable,
+          failed: stats.failed,
+          oversize: stats.oversize,
+        },
+        'bridge closed',
+      );
     },
   };
 }

@@ -26,8 +26,16 @@ export function createMemoryGroups(parts: MemoryGroupsParts) {
     const out = applyInterceptors({ from, to: '', topic: `memory/${GROUP_LEVEL}/${address}`, bytes: bytes.slice() }, taps);
     const publisher = splitGroupAddress(address).publisher;
     // Each receiver with a handler that is still the one subscribed when the frame is handed over.
-    const exact = [...(subs.get(address) ?? [])].map(([to, h]): [string, GroupFrameHandler, () => boolean] => [to, h, () => subs.get(address)?.get(to) === h]);
-    const wildcard = [...(bySender.get(publisher) ?? [])].map(([to, h]): [string, GroupFrameHandler, () => boolean] => [to, (b) => h(address, b), () => bySender.get(publisher)?.get(to) === h]);
+    const exact = [...(subs.get(address) ?? [])].map(([to, h]): [string, GroupFrameHandler, () => boolean] => [
+      to,
+      h,
+      () => subs.get(address)?.get(to) === h,
+    ]);
+    const wildcard = [...(bySender.get(publisher) ?? [])].map(([to, h]): [string, GroupFrameHandler, () => boolean] => [
+      to,
+      (b) => h(address, b),
+      () => bySender.get(publisher)?.get(to) === h,
+    ]);
     for (const [to, handler, current] of [...exact, ...wildcard]) {
       const prev = chains.get(to) ?? Promise.resolve();
       const next = prev.then(async () => {
@@ -51,7 +59,10 @@ export function createMemoryGroups(parts: MemoryGroupsParts) {
 
   return {
     /** The group methods of one hub transport. */
-    methods(localId: () => string | undefined, closed: () => boolean): Required<Pick<Transport, 'subscribeGroup' | 'unsubscribeGroup' | 'publishGroup' | 'subscribeGroupsOf'>> {
+    methods(
+      localId: () => string | undefined,
+      closed: () => boolean,
+    ): Required<Pick<Transport, 'subscribeGroup' | 'unsubscribeGroup' | 'publishGroup' | 'subscribeGroupsOf'>> {
       return {
         async subscribeGroupsOf(publisher, onFrame) {
           assertEndpointId(publisher, 'publisher id');

@@ -48,7 +48,8 @@ export function createMqttGroups(p: MqttGroupParts) {
     return new Promise<void>((resolve, reject) => {
       c.subscribe(topic, { qos: p.qos }, (err, granted) => {
         if (err) return reject(new HopsafeError('ERR_TRANSPORT', `subscribe to ${topic} failed: ${err.message}`, { cause: err }));
-        if ((granted ?? []).some((g) => g.qos >= 128)) return reject(new HopsafeError('ERR_FORBIDDEN', `broker refused the subscription to ${topic}`));
+        if ((granted ?? []).some((g) => g.qos >= 128))
+          return reject(new HopsafeError('ERR_FORBIDDEN', `broker refused the subscription to ${topic}`));
         resolve();
       });
     });
@@ -101,7 +102,12 @@ export function createMqttGroups(p: MqttGroupParts) {
         const topic = groupTopic(p.prefix, address);
         return new Promise<void>((resolve, reject) => {
           c.publish(topic, Buffer.from(bytes), { qos: p.qos, retain: false }, (err) => {
-            if (err) reject(new HopsafeError(p.closed() ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to group ${address} failed: ${err.message}`, { cause: err }));
+            if (err)
+              reject(
+                new HopsafeError(p.closed() ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to group ${address} failed: ${err.message}`, {
+                  cause: err,
+                }),
+              );
             else resolve();
           });
         });
@@ -133,7 +139,10 @@ export function createMqttGroups(p: MqttGroupParts) {
       done();
       return true;
     }
-    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+    const bytes =
+      typeof payload === 'string'
+        ? new TextEncoder().encode(payload)
+        : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
     let settled: Promise<void>;
     try {
       settled = Promise.resolve(h(bytes));

@@ -26,7 +26,11 @@ export function assertPrefix(prefix: unknown): string {
     !prefix.startsWith('$') &&
     // [SPEC 13.9] a level beginning with '~' is reserved for group addresses
     prefix.split('/').every((level) => level.length > 0 && !level.startsWith('~'));
-  if (!ok) throw new HopsafeError('ERR_CONFIG', `MQTT topic prefix must be 1-${MAX_PREFIX_LENGTH} chars of non-empty levels without +, #, NUL, a leading $ or a level beginning with ~ (got ${JSON.stringify(prefix)})`);
+  if (!ok)
+    throw new HopsafeError(
+      'ERR_CONFIG',
+      `MQTT topic prefix must be 1-${MAX_PREFIX_LENGTH} chars of non-empty levels without +, #, NUL, a leading $ or a level beginning with ~ (got ${JSON.stringify(prefix)})`,
+    );
   return prefix;
 }
 

@@ -122,13 +122,15 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   if (shared !== undefined) {
     if (typeof shared !== 'object' || shared === null || typeof shared.subscribe !== 'function' || typeof shared.publish !== 'function')
       throw new HopsafeError('ERR_CONFIG', 'client must be an mqtt.js MqttClient');
-    const clash = (['url', 'clientId', 'protocolVersion', 'sessionExpirySeconds', 'mqttOptions'] as const).filter((k) => options[k] !== undefined);
+    const clash = (['url', 'clientId', 'protocolVersion', 'sessionExpirySeconds', 'mqttOptions'] as const).filter(
+      (k) => options[k] !== undefined,
+    );
     if (clash.length > 0) throw new HopsafeError('ERR_CONFIG', `${clash.join(', ')}: not with an existing client (its own settings apply)`);
   } else if (typeof options.url !== 'string' || options.url.length === 0) {
     throw new HopsafeError('ERR_CONFIG', 'mqttTransport needs a broker url or a client');
   }
   if (options.endClient !== undefined && shared === undefined) throw new HopsafeError('ERR_CONFIG', 'endClient is for an existing client');
-  const where = shared !== undefined ? 'the application\'s MQTT client' : redactUrl(options.url ?? '');
+  const where = shared !== undefined ? "the application's MQTT client" : redactUrl(options.url ?? '');
   const prefix = assertPrefix(options.prefix ?? DEFAULT_PREFIX);
   const qos = options.qos ?? 1;
   if (qos !== 0 && qos !== 1) throw new HopsafeError('ERR_CONFIG', `qos must be 0 or 1 (got ${String(qos)})`);
@@ -250,7 +252,9 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
       } catch (e) {
         settled = Promise.reject(e);
       }
-      settled = settled.catch((e: unknown) => log.debug({ from: parsed.from, size: bytes.byteLength, err: errorName(e) }, 'frame handler rejected'));
+      settled = settled.catch((e: unknown) =>
+        log.debug({ from: parsed.from, size: bytes.byteLength, err: errorName(e) }, 'frame handler rejected'),
+      );
       // [SPEC 8.2, 8.9] Past maxUnsettledFrames pending calls, the next packet is not read until one settles.
       if (bound === undefined || bound.admit(settled, () => done())) done();
     };
@@ -300,7 +304,10 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
 
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => fail(new HopsafeError('ERR_TIMEOUT', `no MQTT connection to ${where} within ${openTimeoutMs} ms`)), openTimeoutMs);
+        const timer = setTimeout(
+          () => fail(new HopsafeError('ERR_TIMEOUT', `no MQTT connection to ${where} within ${openTimeoutMs} ms`)),
+          openTimeoutMs,
+        );
         const cleanup = (): void => {
           clearTimeout(timer);
           c.off('connect', onConnect);
@@ -340,12 +347,19 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
 
   function send(peerId: string, bytes: Uint8Array): Promise<void> {
     try {
-      assertSendable({ name: 'mqtt', closed: state === 'closed', localId: state === 'open' ? localId : undefined, maxFrameSize }, peerId, bytes);
+      assertSendable(
+        { name: 'mqtt', closed: state === 'closed', localId: state === 'open' ? localId : undefined, maxFrameSize },
+        peerId,
+        bytes,
+      );
       if (!client || localId === undefined) throw new HopsafeError('ERR_STATE', 'mqtt transport: call open() before send()');
       const topic = frameTopic(prefix, peerId, localId);
       // PUBLISH = fixed header (≤ 5) + topic (2 + length) + packet id (2) + MQTT 5 properties length (1) + payload.
       if (brokerMaxPacket !== undefined && bytes.byteLength + Buffer.byteLength(topic) + 10 > brokerMaxPacket)
-        throw new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `frame of ${bytes.byteLength} bytes exceeds the broker's maximum packet size ${brokerMaxPacket}`);
+        throw new HopsafeError(
+          'ERR_PAYLOAD_TOO_LARGE',
+          `frame of ${bytes.byteLength} bytes exceeds the broker's maximum packet size ${brokerMaxPacket}`,
+        );
       const c = client;
       const offline = !c.connected;
       // [SPEC 8.2] While disconnected, frames wait in a bounded queue; past the bound `send` refuses.
@@ -366,7 +380,11 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
         c.publish(topic, Buffer.from(bytes), { qos, retain: false }, (err) => {
           if (err) {
             log.debug({ to: peerId, size: bytes.byteLength, err: errorName(err) }, 'publish failed');
-            finish(new HopsafeError(state === 'closed' ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to ${peerId} failed: ${err.message}`, { cause: err }));
+            finish(
+              new HopsafeError(state === 'closed' ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to ${peerId} failed: ${err.message}`, {
+                cause: err,
+              }),
+            );
           } else finish();
         });
       });

@@ -40,7 +40,8 @@ export function natsOptionsFromUrl(text: string, broker: BrokerConnection = {}, 
   for (const k of q.keys()) if (!known.has(k)) throw new HopsafeError('ERR_CONFIG', `unknown NATS URL parameter ${k}`);
   const jetstream = flag(q.get('jetstream'), 'jetstream') ?? (q.has('stream') || q.has('storage') || q.has('prefetch'));
   const storage = q.get('storage');
-  if (storage !== null && storage !== 'file' && storage !== 'memory') throw new HopsafeError('ERR_CONFIG', 'storage must be file or memory');
+  if (storage !== null && storage !== 'file' && storage !== 'memory')
+    throw new HopsafeError('ERR_CONFIG', 'storage must be file or memory');
   const stream = q.get('stream');
   const prefetch = int(q.get('prefetch'), 'prefetch');
   const maxFrameSize = int(q.get('maxFrameSize'), 'maxFrameSize');

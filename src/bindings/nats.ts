@@ -134,7 +134,8 @@ interface PendingSend {
   reject(e: HopsafeError): void;
 }
 
-const pemText = (v: string | Uint8Array): string => (typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8'));
+const pemText = (v: string | Uint8Array): string =>
+  typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
 
 function errorName(e: unknown): string {
   if (e instanceof HopsafeError) return e.code;
@@ -155,7 +156,7 @@ class NatsTransport implements Transport {
   readonly #maxUnsettled: number;
   readonly #openTimeoutMs: number;
   readonly #reconnectTimeWait: number;
-  readonly #js: Required<Omit<NatsJetStreamOptions, 'durable'>> & { durable: (id: string) => string } | undefined;
+  readonly #js: (Required<Omit<NatsJetStreamOptions, 'durable'>> & { durable: (id: string) => string }) | undefined;
   readonly #options: NatsTransportOptions;
   readonly #log: Logger | undefined;
   readonly #guard: InboundGuard;
@@ -205,10 +206,12 @@ class NatsTransport implements Transport {
       const j = o.jetstream === true ? {} : o.jetstream;
       if (typeof j !== 'object' || j === null) throw new HopsafeError('ERR_CONFIG', 'jetstream must be a boolean or options');
       const stream = j.stream ?? this.#prefix.replaceAll('.', '_').replaceAll('/', '_');
-      if (!/^[A-Za-z0-9_-]{1,255}$/.test(stream)) throw new HopsafeError('ERR_CONFIG', `jetstream.stream ${JSON.stringify(stream)}: use [A-Za-z0-9_-]`);
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(stream))
+        throw new HopsafeError('ERR_CONFIG', `jetstream.stream ${JSON.stringify(stream)}: use [A-Za-z0-9_-]`);
       const storage = j.storage ?? 'file';
       if (storage !== 'file' && storage !== 'memory') throw new HopsafeError('ERR_CONFIG', "jetstream.storage must be 'file' or 'memory'");
-      if (j.durable !== undefined && typeof j.durable !== 'function') throw new HopsafeError('ERR_CONFIG', 'jetstream.durable must be a function of the local id');
+      if (j.durable !== undefined && typeof j.durable !== 'function')
+        throw new HopsafeError('ERR_CONFIG', 'jetstream.durable must be a function of the local id');
       this.#js = {
         stream,
         createStream: j.createStream ?? true,
@@ -221,7 +224,8 @@ class NatsTransport implements Transport {
       loadJetStream();
     }
     if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw new HopsafeError('ERR_CONFIG', 'tls must be an object');
-    if ((o.tls?.cert === undefined) !== (o.tls?.key === undefined)) throw new HopsafeError('ERR_CONFIG', 'tls.cert and tls.key go together');
+    if ((o.tls?.cert === undefined) !== (o.tls?.key === undefined))
+      throw new HopsafeError('ERR_CONFIG', 'tls.cert and tls.key go together');
     if (o.pass !== undefined && o.user === undefined) throw new HopsafeError('ERR_CONFIG', 'pass needs user');
     this.#log = o.logger?.child({ transport: 'nats' });
     this.#guard = new InboundGuard(this.#configuredMax, this.#log);
@@ -305,7 +309,11 @@ class NatsTransport implements Transport {
     this.#learnServerMax(nc);
     this.#watchStatus(nc);
     try {
-      await withTimeout(this.#js !== undefined ? this.#openJetStream(nc, localId) : this.#openCore(nc, localId), this.#openTimeoutMs, 'nats: stream/consumer set-up');
+      await withTimeout(
+        this.#js !== undefined ? this.#openJetStream(nc, localId) : this.#openCore(nc, localId),
+        this.#openTimeoutMs,
+        'nats: stream/consumer set-up',
+      );
       await nc.flush();
     } catch (e) {
       await this.close();
@@ -371,7 +379,10 @@ class NatsTransport implements Transport {
     // dropped (at-most-once, as the server drops frames for a slow consumer).
     if (this.#pendingFrames >= this.#maxUnsettled) {
       this.#overflow++;
-      this.#log?.warn({ from, size: bytes.byteLength, pending: this.#pendingFrames, dropped: this.#overflow }, 'inbound frame dropped: too many unsettled');
+      this.#log?.warn(
+        { from, size: bytes.byteLength, pending: this.#pendingFrames, dropped: this.#overflow },
+        'inbound frame dropped: too many unsettled',
+      );
       return;
     }
     this.#pendingFrames++;
@@ -478,7 +489,16 @@ class NatsTransport implements Transport {
   send(peerId: string, bytes: Uint8Array): Promise<void> {
     let self: string;
     try {
-      self = assertSendable({ name: 'nats', closed: this.#state === 'closed', localId: this.#state === 'open' ? this.#self : undefined, maxFrameSize: this.maxFrameSize }, peerId, bytes);
+      self = assertSendable(
+        {
+          name: 'nats',
+          closed: this.#state === 'closed',
+          localId: this.#state === 'open' ? this.#self : undefined,
+          maxFrameSize: this.maxFrameSize,
+        },
+        peerId,
+        bytes,
+      );
       // [SPEC 8.10, 8.11] While disconnected (or while older frames still wait) frames queue, bounded by maxQueue.
       if (!this.#connected || this.#queue.length > 0) assertQueueRoom('nats', this.#queue.length, this.#maxQueue);
     } catch (e) {
@@ -555,7 +575,11 @@ class NatsTransport implements Transport {
       return;
     }
     if (e instanceof Error && /max_payload|payload/i.test(e.message) && e.name === 'InvalidArgumentError') {
-      p.reject(new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `nats: frame of ${p.bytes.byteLength} bytes exceeds the server's max_payload`, { cause: e }));
+      p.reject(
+        new HopsafeError('ERR_PAYLOAD_TOO_LARGE', `nats: frame of ${p.bytes.byteLength} bytes exceeds the server's max_payload`, {
+          cause: e,
+        }),
+      );
       return;
     }
     if (lostWithConnection(e) && this.#nc?.isClosed() === false) {
@@ -605,7 +629,8 @@ class NatsTransport implements Transport {
 }
 
 /** A plain Uint8Array view (no copy) of what the client hands over (a Buffer slice of the socket read). */
-const plain = (b: Uint8Array): Uint8Array => (Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+const plain = (b: Uint8Array): Uint8Array =>
+  Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
@@ -624,6 +649,8 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** Creates a NATS transport (core NATS, or JetStream with `jetstream`). Nothing connects until `open`. [SPEC 8.11] */
-export function natsTransport(options: NatsTransportOptions = {}): Transport & { readonly streamName: string | undefined; readonly durableName: string | undefined } {
+export function natsTransport(
+  options: NatsTransportOptions = {},
+): Transport & { readonly streamName: string | undefined; readonly durableName: string | undefined } {
   return new NatsTransport(options);
 }

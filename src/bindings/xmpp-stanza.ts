@@ -63,7 +63,10 @@ export function decodeFrameText(text: string): Uint8Array | undefined {
 export function assertXmppId(id: unknown, label = 'endpoint id'): string {
   const s = assertEndpointId(id, label);
   if (s !== s.toLowerCase())
-    throw new HopsafeError('ERR_INVALID_ID', `${label} ${JSON.stringify(s)}: XMPP localparts are case-insensitive; use lower-case ids (or a jidFor/idFor mapping)`);
+    throw new HopsafeError(
+      'ERR_INVALID_ID',
+      `${label} ${JSON.stringify(s)}: XMPP localparts are case-insensitive; use lower-case ids (or a jidFor/idFor mapping)`,
+    );
   return s;
 }
 

@@ -148,16 +148,21 @@ interface PendingSend {
   reject(e: unknown): void;
 }
 
-const bytesOf = (v: string | Uint8Array): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+const bytesOf = (v: string | Uint8Array): Buffer =>
+  typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 /** `tls.connect` options from `tls` (validated: they need an xmpps:// service; cert and key go together). */
 function tlsSocketOptions(service: string, tls: XmppTlsOptions | undefined): Record<string, unknown> | undefined {
   if (tls === undefined) return undefined;
   if (typeof tls !== 'object' || tls === null) throw new HopsafeError('ERR_CONFIG', 'xmpp: tls must be an object');
   if (!service.startsWith('xmpps://'))
-    throw new HopsafeError('ERR_CONFIG', 'xmpp: tls options need an xmpps:// service (direct TLS); STARTTLS on xmpp:// takes none — trust a private CA there with NODE_EXTRA_CA_CERTS');
+    throw new HopsafeError(
+      'ERR_CONFIG',
+      'xmpp: tls options need an xmpps:// service (direct TLS); STARTTLS on xmpp:// takes none — trust a private CA there with NODE_EXTRA_CA_CERTS',
+    );
   if ((tls.cert === undefined) !== (tls.key === undefined)) throw new HopsafeError('ERR_CONFIG', 'xmpp: tls.cert and tls.key go together');
-  const ca = tls.ca === undefined ? undefined : (typeof tls.ca === 'string' || tls.ca instanceof Uint8Array ? [tls.ca] : [...tls.ca]).map(bytesOf);
+  const ca =
+    tls.ca === undefined ? undefined : (typeof tls.ca === 'string' || tls.ca instanceof Uint8Array ? [tls.ca] : [...tls.ca]).map(bytesOf);
   return {
     ...(ca !== undefined ? { ca } : {}),
     ...(tls.cert !== undefined ? { cert: bytesOf(tls.cert) } : {}),
@@ -218,7 +223,10 @@ class XmppTransport implements Transport {
     if (this.#self !== undefined) throw new HopsafeError('ERR_STATE', 'xmpp transport is already open');
     const username = this.#o.username ?? localId;
     if (this.#o.jidFor === undefined && username.toLowerCase() !== localId)
-      throw new HopsafeError('ERR_CONFIG', `xmpp: username ${JSON.stringify(username)} must equal the endpoint id ${JSON.stringify(localId)} under the default JID mapping`);
+      throw new HopsafeError(
+        'ERR_CONFIG',
+        `xmpp: username ${JSON.stringify(username)} must equal the endpoint id ${JSON.stringify(localId)} under the default JID mapping`,
+      );
     const { client: xmppClient } = await loadXmpp();
     if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'xmpp transport is closed');
     if (this.#self !== undefined) throw new HopsafeError('ERR_STATE', 'xmpp transport is already open');
@@ -231,10 +239,10 @@ class XmppTransport implements Transport {
       service,
       domain: this.#o.domain,
       credentials: async (authenticate, mechanisms, _fast, entity) => {
-        const plainOk =
-          plainAuth === 'always' || (plainAuth === 'loopback' && (entity.isSecure() || isLoopbackService(service)));
+        const plainOk = plainAuth === 'always' || (plainAuth === 'loopback' && (entity.isSecure() || isLoopbackService(service)));
         const mechanism = plainOk && mechanisms.includes('PLAIN') ? 'PLAIN' : mechanisms.find((m) => m !== 'PLAIN' && m !== 'ANONYMOUS');
-        if (mechanism === undefined) throw new HopsafeError('ERR_TRANSPORT', `xmpp: no acceptable SASL mechanism in ${mechanisms.join(', ')}`);
+        if (mechanism === undefined)
+          throw new HopsafeError('ERR_TRANSPORT', `xmpp: no acceptable SASL mechanism in ${mechanisms.join(', ')}`);
         await authenticate({ username, password }, mechanism);
       },
     };
@@ -291,7 +299,9 @@ class XmppTransport implements Transport {
       this.#self = undefined;
       this.#onFrame = undefined;
       this.#status.set('disconnected');
-      throw new HopsafeError('ERR_TRANSPORT', `xmpp: cannot log in as ${username}@${this.#o.domain}: ${(e as Error).message}`, { cause: e });
+      throw new HopsafeError('ERR_TRANSPORT', `xmpp: cannot log in as ${username}@${this.#o.domain}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 
@@ -346,7 +356,12 @@ class XmppTransport implements Transport {
   send(peerId: string, bytes: Uint8Array): Promise<void> {
     let stanza: Element;
     try {
-      assertSendable({ name: 'xmpp', closed: this.#closed, localId: this.#self, maxFrameSize: this.maxFrameSize }, peerId, bytes, this.#checkId);
+      assertSendable(
+        { name: 'xmpp', closed: this.#closed, localId: this.#self, maxFrameSize: this.maxFrameSize },
+        peerId,
+        bytes,
+        this.#checkId,
+      );
       stanza = xml(
         'message',
         { to: this.#jidFor(peerId), type: 'normal' },
@@ -425,7 +440,6 @@ class XmppTransport implements Transport {
   onStatus(listener: (status: TransportStatus) => void): void {
     this.#status.on(listener);
   }
-
 }
 
 /** Creates an XMPP transport. Nothing connects until `open`. [SPEC 8.4] */

@@ -22,7 +22,9 @@ export type { Interceptor, InterceptedFrame } from '../transport/interceptor.js'
 const aedesMemoryPersistence = requirePeer<() => unknown>('aedes-persistence', 'hopsafe/broker');
 // [issue 17] aedes (an ES module, loaded by startBroker) and ws are optional peer dependencies of hopsafe/broker.
 assertPeerInstalled('aedes', 'hopsafe/broker');
-const { WebSocketServer: WsServer, createWebSocketStream } = requirePeer<Pick<typeof import('ws'), 'WebSocketServer' | 'createWebSocketStream'>>('ws', 'hopsafe/broker');
+const { WebSocketServer: WsServer, createWebSocketStream } = requirePeer<
+  Pick<typeof import('ws'), 'WebSocketServer' | 'createWebSocketStream'>
+>('ws', 'hopsafe/broker');
 
 const DROP_TOPIC = '$hopsafe/dropped';
 
@@ -144,7 +146,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
         return callback(null);
       }
       packet.payload = Buffer.from(first);
-      if (rest.length > 0) extras.set(packet, rest.map((b) => Buffer.from(b)));
+      if (rest.length > 0)
+        extras.set(
+          packet,
+          rest.map((b) => Buffer.from(b)),
+        );
       callback(null);
     },
     published(packet, _client, callback) {
@@ -237,7 +243,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
       return new Promise((resolve, reject) => {
         if (broker.closed) return reject(new HopsafeError('ERR_CLOSED', 'broker is closed'));
         const topic = frame.topic ?? frameTopic(frame.prefix ?? 'hopsafe', frame.to ?? '', frame.from ?? '');
-        const packet: PublishPacket = { cmd: 'publish', topic, payload: Buffer.from(frame.bytes), qos: frame.qos ?? 1, retain: false, dup: false };
+        const packet: PublishPacket = {
+          cmd: 'publish',
+          topic,
+          payload: Buffer.from(frame.bytes),
+          qos: frame.qos ?? 1,
+          retain: false,
+          dup: false,
+        };
         broker.publish(packet, (err) => (err ? reject(new HopsafeError('ERR_TRANSPORT', 'inject failed', { cause: err })) : resolve()));
       });
     },

@@ -54,7 +54,8 @@ export interface MqttWsTransportOptions {
 
 /** Creates the browser's MQTT-over-WebSocket transport. Call `open(localId, onFrame)` before `send`. [SPEC 8.2] */
 export function mqttWsTransport(options: MqttWsTransportOptions): Transport {
-  if (typeof options?.url !== 'string' || !/^wss?:\/\//.test(options.url)) throw new HopsafeError('ERR_CONFIG', 'mqttWsTransport needs a ws:// or wss:// url');
+  if (typeof options?.url !== 'string' || !/^wss?:\/\//.test(options.url))
+    throw new HopsafeError('ERR_CONFIG', 'mqttWsTransport needs a ws:// or wss:// url');
   const prefix = assertPrefix(options.prefix ?? DEFAULT_PREFIX);
   const qos = options.qos ?? 1;
   if (qos !== 0 && qos !== 1) throw new HopsafeError('ERR_CONFIG', 'qos must be 0 or 1');
@@ -113,12 +114,16 @@ export function mqttWsTransport(options: MqttWsTransportOptions): Transport {
     c.on('error', () => undefined);
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new HopsafeError('ERR_TIMEOUT', `no MQTT connection to ${options.url} within ${openTimeoutMs} ms`)), openTimeoutMs);
+        const timer = setTimeout(
+          () => reject(new HopsafeError('ERR_TIMEOUT', `no MQTT connection to ${options.url} within ${openTimeoutMs} ms`)),
+          openTimeoutMs,
+        );
         const subscribe = (): void => {
           c.subscribe(inbox, { qos }, (err, granted) => {
             clearTimeout(timer);
             if (err) reject(new HopsafeError('ERR_TRANSPORT', `subscribe to ${inbox} failed: ${err.message}`, { cause: err }));
-            else if ((granted ?? []).some((g) => g.qos >= 128)) reject(new HopsafeError('ERR_FORBIDDEN', `broker refused the subscription to ${inbox}`));
+            else if ((granted ?? []).some((g) => g.qos >= 128))
+              reject(new HopsafeError('ERR_FORBIDDEN', `broker refused the subscription to ${inbox}`));
             else resolve();
           });
         };
@@ -135,7 +140,11 @@ export function mqttWsTransport(options: MqttWsTransportOptions): Transport {
 
   function send(peerId: string, bytes: Uint8Array): Promise<void> {
     try {
-      const from = assertSendable({ name: 'mqtt-ws', closed: state === 'closed', localId: state === 'open' ? localId : undefined, maxFrameSize }, peerId, bytes);
+      const from = assertSendable(
+        { name: 'mqtt-ws', closed: state === 'closed', localId: state === 'open' ? localId : undefined, maxFrameSize },
+        peerId,
+        bytes,
+      );
       const c = client as MqttClient;
       const topic = frameTopic(prefix, peerId, from);
       const offline = !c.connected;
@@ -157,7 +166,13 @@ export function mqttWsTransport(options: MqttWsTransportOptions): Transport {
         pending.add(finish);
         // mqtt.js' browser build takes its own Buffer type; a Uint8Array is written as bytes.
         c.publish(topic, copy as unknown as string, { qos, retain: false }, (err) => {
-          finish(err ? new HopsafeError(state === 'closed' ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to ${peerId} failed: ${err.message}`, { cause: err }) : undefined);
+          finish(
+            err
+              ? new HopsafeError(state === 'closed' ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to ${peerId} failed: ${err.message}`, {
+                  cause: err,
+                })
+              : undefined,
+          );
         });
       });
     } catch (e) {

@@ -79,7 +79,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     level = logLevel(values['log-level']);
     port = values['metrics-port'] !== undefined ? metricsPort(values['metrics-port']) : undefined;
-    if (port === undefined && values['metrics-host'] !== undefined) throw new HopsafeError('ERR_CONFIG', '--metrics-host needs --metrics-port');
+    if (port === undefined && values['metrics-host'] !== undefined)
+      throw new HopsafeError('ERR_CONFIG', '--metrics-host needs --metrics-port');
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -112,7 +113,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const broker = brokerConnection(values);
   if (hasTls(broker) && !sides.some((s) => s.kind !== 'xmpp' && isTlsScheme(s.url.protocol.replace(/:$/, ''))))
-    throw new HopsafeError('ERR_CONFIG', '--broker-ca/--broker-cert need an MQTT or AMQP side with a TLS URL (mqtts://, wss://, amqps://) or a NATS side with tls://');
+    throw new HopsafeError(
+      'ERR_CONFIG',
+      '--broker-ca/--broker-cert need an MQTT or AMQP side with a TLS URL (mqtts://, wss://, amqps://) or a NATS side with tls://',
+    );
   const factories: Record<string, TransportFactory> = {};
   for (const s of sides) factories[s.name] = await sideFactory(s, credentials, broker, logger);
 
@@ -137,7 +141,13 @@ export async function run(argv: string[]): Promise<number> {
     // [SPEC 8.5] stopped while connecting: close what did open (main.ts does not wait for the rest)
     console.error(`hopsafe bridge: ${shutdown.signal ?? 'signal'} while starting; stopped`);
     await server?.close();
-    await Promise.race([starting.then((b) => b.close(), () => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await Promise.race([
+      starting.then(
+        (b) => b.close(),
+        () => undefined,
+      ),
+      new Promise((r) => setTimeout(r, 1000).unref()),
+    ]);
     return 0;
   }
   const st = bridge.stats();
@@ -149,7 +159,9 @@ export async function run(argv: string[]): Promise<number> {
   const interval = values['stats-interval'] !== undefined ? Number(values['stats-interval']) : 0;
   const printStats = (): void => {
     const s = bridge.stats();
-    console.error(`hopsafe bridge: forwarded=${s.forwarded} bytes=${s.bytes} dropped=${s.dropped} unroutable=${s.unroutable} failed=${s.failed} oversize=${s.oversize}`);
+    console.error(
+      `hopsafe bridge: forwarded=${s.forwarded} bytes=${s.bytes} dropped=${s.dropped} unroutable=${s.unroutable} failed=${s.failed} oversize=${s.oversize}`,
+    );
   };
   const timer = interval > 0 ? setInterval(printStats, interval * 1000) : undefined;
   await shutdown.requested;

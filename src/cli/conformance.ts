@@ -66,10 +66,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   const log = (l: string): void => console.log(l);
   if (values['self-test']) {
-    const r = await selfTest({ ...(values.report ? { reportDir: values.report } : {}), ...(cases ? { cases } : {}), timeoutMs: timeout * 1000, log });
+    const r = await selfTest({
+      ...(values.report ? { reportDir: values.report } : {}),
+      ...(cases ? { cases } : {}),
+      timeoutMs: timeout * 1000,
+      log,
+    });
     const s = r.echo.summary;
     console.log(`echo peer: ${s.pass} pass, ${s.fail} fail, ${s.nonStrict} non-strict, ${s.informational} informational`);
-    for (const v of r.variants) console.log(`variant ${v.variant}: ${v.missed.length === 0 ? 'caught' : 'NOT caught'} (${v.caught.join(', ')})`);
+    for (const v of r.variants)
+      console.log(`variant ${v.variant}: ${v.missed.length === 0 ? 'caught' : 'NOT caught'} (${v.caught.join(', ')})`);
     console.log(r.ok ? 'self-test passed' : 'self-test FAILED');
     return r.ok ? 0 : 1;
   }
@@ -82,10 +88,20 @@ export async function run(argv: string[]): Promise<number> {
   }
   try {
     assertEndpointId(values.iut, '--iut');
-    const report = await runConformance({ iut: values.iut, brokerPort: port, pkiDir: values.pki, ...(cases ? { cases } : {}), timeoutMs: timeout * 1000, connectTimeoutMs: wait * 1000, log });
+    const report = await runConformance({
+      iut: values.iut,
+      brokerPort: port,
+      pkiDir: values.pki,
+      ...(cases ? { cases } : {}),
+      timeoutMs: timeout * 1000,
+      connectTimeoutMs: wait * 1000,
+      log,
+    });
     const files = await writeReports(values.report ?? 'conformance-report', report);
     const s = report.summary;
-    console.log(`${report.cases.length} cases: ${s.pass} pass, ${s.fail} fail, ${s.nonStrict} non-strict, ${s.informational} informational (${(report.durationMs / 1000).toFixed(1)} s)`);
+    console.log(
+      `${report.cases.length} cases: ${s.pass} pass, ${s.fail} fail, ${s.nonStrict} non-strict, ${s.informational} informational (${(report.durationMs / 1000).toFixed(1)} s)`,
+    );
     console.log(`reports: ${files.join(', ')}`);
     return s.fail === 0 ? 0 : 1;
   } catch (e) {

@@ -28,7 +28,11 @@ const DERS = [
   { id: 'der-2', protection: 'confidentiality' as const },
   { id: 'der-3', protection: 'confidentiality' as const },
 ];
-const FRAME_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(FrameType).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k]));
+const FRAME_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(FrameType)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => [v, k]),
+);
 /** Page files: web/demo/ of the package (next to dist/), and the browser bundle. */
 const ROOT = new URL('../../', import.meta.url);
 const FILES: Readonly<Record<string, { path: URL; type: string }>> = {
@@ -79,7 +83,9 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
     } catch {
       throw new HopsafeError('ERR_CONFIG', `${fileURLToPath(f.path)} is missing: run npm run build`);
     }
-  const pki = await createTestPki({ endpoints: [{ id: CC, roles: ['OPERATOR', 'SECAUD'] }, ...DERS.map((d) => ({ id: d.id, roles: ['VIEWER'] }))] });
+  const pki = await createTestPki({
+    endpoints: [{ id: CC, roles: ['OPERATOR', 'SECAUD'] }, ...DERS.map((d) => ({ id: d.id, roles: ['VIEWER'] }))],
+  });
   const broker = await startBroker({ ws: true });
   const events = new Set<ServerResponse>();
   const push = (o: object): void => {
@@ -101,7 +107,18 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
         bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 0x01;
       } else lastToCc = { from: f.from, bytes: f.bytes.slice() };
     }
-    push({ kind: 'frame', t: Date.now(), topic: f.topic, from: f.from, to: f.to, type, size: bytes.length, hex: toHex(bytes.subarray(0, 48)), readable: readable(bytes), tampered });
+    push({
+      kind: 'frame',
+      t: Date.now(),
+      topic: f.topic,
+      from: f.from,
+      to: f.to,
+      type,
+      size: bytes.length,
+      hex: toHex(bytes.subarray(0, 48)),
+      readable: readable(bytes),
+      tampered,
+    });
     return tampered ? bytes : undefined;
   });
 
@@ -119,7 +136,9 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
       const text = new TextDecoder().decode(m.data);
       push({ kind: 'der', der: d.id, event: 'message', from: m.from, roles: m.roles, text });
       // A setpoint is applied and acknowledged in a message of its own: traffic both ways.
-      void ep.send(m.from, new TextEncoder().encode(JSON.stringify({ type: 'applied', der: d.id, request: safeJson(text) }))).catch(() => undefined);
+      void ep
+        .send(m.from, new TextEncoder().encode(JSON.stringify({ type: 'applied', der: d.id, request: safeJson(text) })))
+        .catch(() => undefined);
     });
     ep.on('reject', (r) => push({ kind: 'der', der: d.id, event: 'reject', code: r.code, from: r.from }));
     ep.on('key-update', (k) => push({ kind: 'der', der: d.id, event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
@@ -132,7 +151,14 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
     telemetry ??= setInterval(() => {
       n++;
       for (const [i, ep] of ders.entries())
-        void ep.send(CC, new TextEncoder().encode(JSON.stringify({ type: 'telemetry', der: DERS[i]!.id, n, P_MW: +(2 + i + Math.sin(n / 5)).toFixed(2) }))).catch(() => undefined);
+        void ep
+          .send(
+            CC,
+            new TextEncoder().encode(
+              JSON.stringify({ type: 'telemetry', der: DERS[i]!.id, n, P_MW: +(2 + i + Math.sin(n / 5)).toFixed(2) }),
+            ),
+          )
+          .catch(() => undefined);
     }, opts.telemetryMs ?? 1000);
   };
 
@@ -168,7 +194,9 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
     } else if (req.method === 'POST' && path === '/replay') {
       const last = lastToCc;
       if (!last) return json(res, { replayed: false }, 409);
-      void broker.inject({ from: last.from, to: CC, bytes: last.bytes }).then(() => json(res, { replayed: true, from: last.from, size: last.bytes.length }));
+      void broker
+        .inject({ from: last.from, to: CC, bytes: last.bytes })
+        .then(() => json(res, { replayed: true, from: last.from, size: last.bytes.length }));
     } else {
       res.writeHead(404).end();
     }

@@ -129,13 +129,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (args.values.port !== undefined) return usageError('--port is for --web');
   const duration = Number(args.values.duration);
-  if (!Number.isFinite(duration) || duration <= 0 || duration > 3600) return usageError('--duration must be a number of seconds in (0, 3600]');
+  if (!Number.isFinite(duration) || duration <= 0 || duration > 3600)
+    return usageError('--duration must be a number of seconds in (0, 3600]');
   const useMemory = args.values.transport === 'memory';
-  if (args.values.transport && !useMemory) return usageError(`unknown --transport ${args.values.transport} (use memory, or --broker for MQTT)`);
-  if (args.values.broker && args.values.url && args.values.broker !== args.values.url) return usageError('--url is an alias of --broker: give one of them');
+  if (args.values.transport && !useMemory)
+    return usageError(`unknown --transport ${args.values.transport} (use memory, or --broker for MQTT)`);
+  if (args.values.broker && args.values.url && args.values.broker !== args.values.url)
+    return usageError('--url is an alias of --broker: give one of them');
   const external = args.values.broker ?? args.values.url;
   if (external && useMemory) return usageError('--broker and --transport memory exclude each other');
-  if (external !== undefined) brokerUrlOption(args.values.broker !== undefined ? '--broker' : '--url', external, ['mqtt', 'mqtts', 'ws', 'wss']);
+  if (external !== undefined)
+    brokerUrlOption(args.values.broker !== undefined ? '--broker' : '--url', external, ['mqtt', 'mqtts', 'ws', 'wss']);
   let prefix = DEFAULT_PREFIX;
   try {
     prefix = assertPrefix(args.values.prefix ?? DEFAULT_PREFIX);
@@ -258,17 +262,24 @@ export async function run(argv: string[]): Promise<number> {
       // A spy client on the external broker: it sees what the broker sees, and publishes the attacks.
       const url = external;
       const suffix = randomBytes(4).toString('hex');
-      const s = requirePeer<Pick<typeof import('mqtt'), 'connect'>>('mqtt', 'hopsafe demo --broker').connect(url, { clientId: `hopsafe-demo-spy-${suffix}`, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000 });
+      const s = requirePeer<Pick<typeof import('mqtt'), 'connect'>>('mqtt', 'hopsafe demo --broker').connect(url, {
+        clientId: `hopsafe-demo-spy-${suffix}`,
+        clean: true,
+        reconnectPeriod: 1000,
+        connectTimeout: 10_000,
+      });
       spy = s;
       s.on('error', () => undefined);
       await new Promise<void>((resolve, reject) => {
-        const fail = (e: Error): void => reject(new HopsafeError('ERR_TRANSPORT', `MQTT broker ${redact(url)}: ${e.message}`, { cause: e }));
+        const fail = (e: Error): void =>
+          reject(new HopsafeError('ERR_TRANSPORT', `MQTT broker ${redact(url)}: ${e.message}`, { cause: e }));
         s.once('error', fail);
         s.once('connect', () => {
           s.off('error', fail);
           s.subscribe(`${prefix}/#`, { qos: 0 }, (err, granted) => {
             if (err) return fail(err);
-            if ((granted ?? []).some((g) => g.qos >= 128)) return fail(new Error(`the broker refused the spy's subscription to ${prefix}/# (an ACL?)`));
+            if ((granted ?? []).some((g) => g.qos >= 128))
+              return fail(new Error(`the broker refused the spy's subscription to ${prefix}/# (an ACL?)`));
             resolve();
           });
         });
@@ -319,7 +330,10 @@ export async function run(argv: string[]): Promise<number> {
       if (showDelayMs) setTimeout(render, showDelayMs).unref();
       else render();
     };
-    const open = (id: string, extra: { protection?: 'integrity' | 'confidentiality'; acceptProtection?: ('integrity' | 'confidentiality')[] }): Promise<Endpoint> =>
+    const open = (
+      id: string,
+      extra: { protection?: 'integrity' | 'confidentiality'; acceptProtection?: ('integrity' | 'confidentiality')[] },
+    ): Promise<Endpoint> =>
       createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots }, transport: makeTransport(), logger, ...extra });
     // [SPEC 5.5] The control center accepts both modes explicitly (by default an endpoint accepts only its own).
     const cc = await open(CC, { acceptProtection: ['integrity', 'confidentiality'] });
@@ -370,7 +384,11 @@ export async function run(argv: string[]): Promise<number> {
         setTimeout(() => {
           if (attack === 'replay' && replayable && !useMemory) {
             attack = 'done';
-            out(external ? '!! a broker client re-publishes an old der-1 frame (replay)' : '!! the broker re-publishes an old der-1 frame (replay)');
+            out(
+              external
+                ? '!! a broker client re-publishes an old der-1 frame (replay)'
+                : '!! the broker re-publishes an old der-1 frame (replay)',
+            );
             void replay(replayable).catch(() => undefined);
           }
         }, 600).unref();
@@ -401,7 +419,9 @@ export async function run(argv: string[]): Promise<number> {
       // [SPEC 7.6] The control center's end-to-end acknowledgements, not the broker's PUBACKs.
       // Reported not confirmed (e.g. the ACKs showed the tampered one missing, SPEC 7.6) plus still waiting.
       const notConfirmed = st.unconfirmed + ep.unconfirmed(CC).length;
-      out(`${d.id} (${d.protection}): sent ${st.sent}, confirmed end to end ${st.confirmed}${notConfirmed ? `, ${notConfirmed} not confirmed` : ''}`);
+      out(
+        `${d.id} (${d.protection}): sent ${st.sent}, confirmed end to end ${st.confirmed}${notConfirmed ? `, ${notConfirmed} not confirmed` : ''}`,
+      );
       out(`  received ${st.received}, handshake ${handshakeMs.get(d.id) ?? '?'} ms (1 round trip)`);
     }
     out(`rejected by the control center: ${rejections.length ? rejections.join(', ') : 'none'}`);

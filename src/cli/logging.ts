@@ -15,9 +15,11 @@ export const LOG_LEVEL_HELP = `--log-level L        pino logs on stderr; L: ${LO
 
 /** The level from the flag, else HOPSAFE_LOG_LEVEL, else silent; ERR_CONFIG naming the source of a bad value. */
 export function logLevel(flag: string | undefined, env: string | undefined = process.env.HOPSAFE_LOG_LEVEL): LogLevel {
-  const [value, source] = flag !== undefined ? [flag, '--log-level'] : env !== undefined && env !== '' ? [env, 'HOPSAFE_LOG_LEVEL'] : ['silent', ''];
+  const [value, source] =
+    flag !== undefined ? [flag, '--log-level'] : env !== undefined && env !== '' ? [env, 'HOPSAFE_LOG_LEVEL'] : ['silent', ''];
   const v = value.trim().toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new HopsafeError('ERR_CONFIG', `${source} ${JSON.stringify(value)}: one of ${LOG_LEVELS.join(', ')}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(v))
+    throw new HopsafeError('ERR_CONFIG', `${source} ${JSON.stringify(value)}: one of ${LOG_LEVELS.join(', ')}`);
   return v as LogLevel;
 }
 

@@ -10,10 +10,21 @@ type Command = (argv: string[]) => Promise<number>;
 /** `runsUntilSignal`: SIGINT/SIGTERM are caught before the module loads and end the command with its own code (src/cli/shutdown.ts). */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command>; runsUntilSignal?: true }> = {
   demo: { summary: 'the end-to-end demo (embedded broker by default)', load: async () => (await import('./demo.js')).run },
-  peer: { summary: 'JSON-lines peer on stdin/stdout for scripts and interop', load: async () => (await import('./peer.js')).run, runsUntilSignal: true },
-  bridge: { summary: 'forward opaque frames between transports', load: async () => (await import('./bridge.js')).run, runsUntilSignal: true },
+  peer: {
+    summary: 'JSON-lines peer on stdin/stdout for scripts and interop',
+    load: async () => (await import('./peer.js')).run,
+    runsUntilSignal: true,
+  },
+  bridge: {
+    summary: 'forward opaque frames between transports',
+    load: async () => (await import('./bridge.js')).run,
+    runsUntilSignal: true,
+  },
   vectors: { summary: 'generate or verify test-vector files', load: async () => (await import('./vectors.js')).run },
-  conformance: { summary: 'test an implementation against SPEC.md Annex C (reports)', load: async () => (await import('./conformance.js')).run },
+  conformance: {
+    summary: 'test an implementation against SPEC.md Annex C (reports)',
+    load: async () => (await import('./conformance.js')).run,
+  },
   pki: { summary: 'create and manage a small PKI (init, issue, revoke, show)', load: async () => (await import('./pki.js')).run },
 };
 

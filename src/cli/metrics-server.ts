@@ -20,7 +20,8 @@ export interface MetricsServer {
 /** The port of `--metrics-port`: an integer in [0, 65535]. */
 export function metricsPort(text: string): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new HopsafeError('ERR_CONFIG', `--metrics-port ${JSON.stringify(text)}: a port number in 0..65535`);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new HopsafeError('ERR_CONFIG', `--metrics-port ${JSON.stringify(text)}: a port number in 0..65535`);
   return n;
 }
 

@@ -103,7 +103,8 @@ function identityError(e: unknown, o: { id: string; cert: string; key: string })
   if (!isHopsafeError(e)) return e;
   if (e.code === 'ERR_KEY_MISMATCH') return new HopsafeError(e.code, `--key ${o.key}: ${e.message} (--cert ${o.cert})`, { cause: e });
   if (e.code === 'ERR_CERT_NAME') return new HopsafeError(e.code, `--cert ${o.cert}: ${e.message} (--id ${o.id})`, { cause: e });
-  if (e.code === 'ERR_MALFORMED' && e.message.startsWith('private key')) return new HopsafeError(e.code, `--key ${o.key}: ${e.message}`, { cause: e });
+  if (e.code === 'ERR_MALFORMED' && e.message.startsWith('private key'))
+    return new HopsafeError(e.code, `--key ${o.key}: ${e.message}`, { cause: e });
   return e;
 }
 
@@ -121,7 +122,13 @@ function checkPrefix(prefix: string | undefined, scheme: string): void {
 }
 
 /** Imports only the binding the URL needs (the client libraries are optional peer dependencies). */
-async function transportFor(url: string, scheme: string, prefix: string | undefined, broker: BrokerConnection, logger: Logger): Promise<Transport> {
+async function transportFor(
+  url: string,
+  scheme: string,
+  prefix: string | undefined,
+  broker: BrokerConnection,
+  logger: Logger,
+): Promise<Transport> {
   if (hasTls(broker) && !isTlsScheme(scheme))
     throw new HopsafeError('ERR_CONFIG', `--broker-ca/--broker-cert need a TLS URL (mqtts://, wss://, amqps://, tls://), not ${scheme}://`);
   if (scheme === 'nats' || scheme === 'tls') {
@@ -178,12 +185,14 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError('--protection must be integrity or confidentiality');
   const suites = values.suite ?? [];
   const unknownSuite = suites.find((n) => !SUITE_NAMES.includes(n));
-  if (unknownSuite !== undefined) throw new UsageError(`--suite ${JSON.stringify(unknownSuite)}: unknown suite (one of ${SUITE_NAMES.join(', ')})`);
+  if (unknownSuite !== undefined)
+    throw new UsageError(`--suite ${JSON.stringify(unknownSuite)}: unknown suite (one of ${SUITE_NAMES.join(', ')})`);
   if (new Set(suites).size !== suites.length) throw new UsageError('--suite: a suite is given twice');
   const accept: Protection[] = [];
   for (const mode of (values['accept-protection'] ?? []).flatMap((v) => v.split(','))) {
     const m = mode.trim();
-    if (!(PROTECTIONS as readonly string[]).includes(m)) throw new UsageError(`--accept-protection ${JSON.stringify(m)}: must be integrity or confidentiality`);
+    if (!(PROTECTIONS as readonly string[]).includes(m))
+      throw new UsageError(`--accept-protection ${JSON.stringify(m)}: must be integrity or confidentiality`);
     if (!accept.includes(m as Protection)) accept.push(m as Protection);
   }
   let logger: Logger;
@@ -191,7 +200,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     logger = cliLogger('peer', logLevel(values['log-level']));
     port = values['metrics-port'] !== undefined ? metricsPort(values['metrics-port']) : undefined;
-    if (port === undefined && values['metrics-host'] !== undefined) throw new HopsafeError('ERR_CONFIG', '--metrics-host needs --metrics-port');
+    if (port === undefined && values['metrics-host'] !== undefined)
+      throw new HopsafeError('ERR_CONFIG', '--metrics-host needs --metrics-port');
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -238,7 +248,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (ep === undefined) {
     // [SPEC 8.5] stopped while connecting: close what did open (main.ts does not wait for the rest)
-    await Promise.race([starting?.then((s) => s.close(), () => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await Promise.race([
+      starting?.then(
+        (s) => s.close(),
+        () => undefined,
+      ),
+      new Promise((r) => setTimeout(r, 1000).unref()),
+    ]);
     return closed();
   }
   const endpoint = ep;
@@ -308,11 +324,21 @@ export async function run(argv: string[]): Promise<number> {
         continue;
       }
       const confirm = cmd.confirm === true;
-      track(endpoint.send(cmd.to, data, { confirm }).then(() => out({ event: confirm ? 'confirmed' : 'sent', to: cmd.to, line }), (e: unknown) => fail(line, e)));
+      track(
+        endpoint.send(cmd.to, data, { confirm }).then(
+          () => out({ event: confirm ? 'confirmed' : 'sent', to: cmd.to, line }),
+          (e: unknown) => fail(line, e),
+        ),
+      );
     } else if ('rekey' in cmd) {
       const peer = cmd.rekey;
       if (endpoint.sessions().some((x) => x.peer === peer)) {
-        track(endpoint.rekey(peer).then(() => out({ event: 'rekeyed', peer, line }), (e: unknown) => fail(line, e)));
+        track(
+          endpoint.rekey(peer).then(
+            () => out({ event: 'rekeyed', peer, line }),
+            (e: unknown) => fail(line, e),
+          ),
+        );
       } else {
         // [SPEC 7.2] no session yet: the endpoint updates the keys once the handshake under way has made one;
         // "rekeyed" is printed then (after that key-update event), not before. No handshake: ERR_UNKNOWN_SESSION.
@@ -330,7 +356,8 @@ export async function run(argv: string[]): Promise<number> {
   // stdin ended (or a signal closed it): without a signal, pending sends finish first; a listener waits for the signal
   if (shutdown.signal === undefined) await Promise.race([Promise.allSettled([...inflight]), shutdown.requested]);
   if (values.echo || values['until-signal']) await shutdown.requested;
-  for (const w of deferredRekeys) fail(w.line, new HopsafeError('ERR_CLOSED', `closed before a session with ${w.peer} was up: no key update was made`));
+  for (const w of deferredRekeys)
+    fail(w.line, new HopsafeError('ERR_CLOSED', `closed before a session with ${w.peer} was up: no key update was made`));
   await endpoint.close();
   return closed();
 }

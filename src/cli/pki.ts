@@ -22,13 +22,7 @@ import { loadPrivateKey } from '../pki/identity.js';
 import { decodeRoleInformation, parseRoleSpec, type RoleSpec } from '../pki/roles.js';
 import { encodeName, issueCertificate, issueCrl, spkiOf } from '../pki/issue.js';
 import { boundIds } from '../pki/names.js';
-import {
-  HOPSAFE_URI_PREFIX,
-  ID_ANY_EKU,
-  ID_KP_CLIENT_AUTH,
-  ID_KP_HOPSAFE_ENDPOINT,
-  ID_KP_SERVER_AUTH,
-} from '../pki/oids.js';
+import { HOPSAFE_URI_PREFIX, ID_ANY_EKU, ID_KP_CLIENT_AUTH, ID_KP_HOPSAFE_ENDPOINT, ID_KP_SERVER_AUTH } from '../pki/oids.js';
 
 const DAY = 86_400_000;
 type KeyType = 'p256' | 'p384' | 'ed25519' | 'rsa';
@@ -74,7 +68,13 @@ function generateKey(t: KeyType): KeyObject {
 function parseEndpoint(spec: string): { id: string; roles: RoleSpec[] } {
   const i = spec.indexOf(':');
   const id = assertEndpointId(i < 0 ? spec : spec.slice(0, i), '--endpoint id');
-  const roles = i < 0 || spec.slice(i + 1).trim() === '' ? [] : spec.slice(i + 1).split(',').map(parseRoleSpec);
+  const roles =
+    i < 0 || spec.slice(i + 1).trim() === ''
+      ? []
+      : spec
+          .slice(i + 1)
+          .split(',')
+          .map(parseRoleSpec);
   return { id, roles };
 }
 
@@ -104,7 +104,15 @@ function loadIssuer(dir: string): { issuer: Issuer; tail: Uint8Array[] } {
   return { issuer: read('ca'), tail: [] };
 }
 
-function issueEndpoint(dir: string, issuer: Issuer, tail: readonly Uint8Array[], ep: { id: string; roles: RoleSpec[] }, keyType: KeyType, days: number, now: Date): void {
+function issueEndpoint(
+  dir: string,
+  issuer: Issuer,
+  tail: readonly Uint8Array[],
+  ep: { id: string; roles: RoleSpec[] },
+  keyType: KeyType,
+  days: number,
+  now: Date,
+): void {
   const key = generateKey(keyType);
   const der = issueCertificate(
     {
@@ -176,13 +184,20 @@ export async function run(argv: string[], io: CliIo = stdio): Promise<number> {
         const keyType = (values['key-type'] ?? 'p256') as KeyType;
         if (!KEY_TYPES.includes(keyType)) throw new HopsafeError('ERR_CONFIG', `--key-type must be one of ${KEY_TYPES.join(', ')}`);
         const days = values.days === undefined ? 365 : Number(values.days);
-        if (!Number.isInteger(days) || days < 1 || days > 36500) throw new HopsafeError('ERR_CONFIG', '--days must be an integer in 1..36500');
+        if (!Number.isInteger(days) || days < 1 || days > 36500)
+          throw new HopsafeError('ERR_CONFIG', '--days must be an integer in 1..36500');
         if (rest.length > 0) throw new UsageError(`${sub}: unexpected argument ${rest[0]}`);
         mkdirSync(dir, { recursive: true });
-        const keyFiles = [...(sub === 'init' ? ['ca.key', ...(values.intermediate ? ['intermediate.key'] : [])] : []), ...endpoints.map((e) => `${e.id}.key`)];
+        const keyFiles = [
+          ...(sub === 'init' ? ['ca.key', ...(values.intermediate ? ['intermediate.key'] : [])] : []),
+          ...endpoints.map((e) => `${e.id}.key`),
+        ];
         const existing = keyFiles.filter((f) => existsSync(join(dir, f)));
         if (existing.length > 0 && !values.force)
-          throw new HopsafeError('ERR_CONFIG', `refusing to overwrite existing key(s) ${existing.map((f) => join(dir, f)).join(', ')} (use --force)`);
+          throw new HopsafeError(
+            'ERR_CONFIG',
+            `refusing to overwrite existing key(s) ${existing.map((f) => join(dir, f)).join(', ')} (use --force)`,
+          );
         const now = new Date();
         let issuer: Issuer;
         let tail: Uint8Array[];
@@ -190,7 +205,14 @@ export async function run(argv: string[], io: CliIo = stdio): Promise<number> {
           const rootKey = generateKey(keyType);
           const rootName = encodeName('hopsafe root CA', 'hopsafe');
           const rootDer = issueCertificate(
-            { subject: rootName, issuer: rootName, notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + 3650 * DAY), publicKey: rootKey, ca: true },
+            {
+              subject: rootName,
+              issuer: rootName,
+              notBefore: new Date(now.getTime() - 60_000),
+              notAfter: new Date(now.getTime() + 3650 * DAY),
+              publicKey: rootKey,
+              ca: true,
+            },
             { key: rootKey },
           );
           writeFileSync(join(dir, 'ca.pem'), encodePem('CERTIFICATE', rootDer));
@@ -293,7 +315,11 @@ function keyText(k: KeyObject | undefined): string {
 function describe(label: string, der: Uint8Array): string {
   const lines: string[] = [];
   const roleLines = (roles: { role: string; roleId: number; notBefore?: Date; notAfter?: Date }[]): string =>
-    roles.length === 0 ? '(none)' : roles.map((r) => `${r.role}(${r.roleId}) ${r.notBefore?.toISOString() ?? ''} .. ${r.notAfter?.toISOString() ?? ''}`).join('\n           ');
+    roles.length === 0
+      ? '(none)'
+      : roles
+          .map((r) => `${r.role}(${r.roleId}) ${r.notBefore?.toISOString() ?? ''} .. ${r.notAfter?.toISOString() ?? ''}`)
+          .join('\n           ');
   if (label === 'CERTIFICATE') {
     const c = parseCertificate(der);
     lines.push(

@@ -19,7 +19,8 @@ export function brokerUrlOption(flag: string, value: string, schemes: readonly s
   const portText = /:(\d*)$/.exec(hostPort.replace(/^\[[^\]]*\]/, ''))?.[1];
   if (portText !== undefined) {
     const port = portText === '' ? NaN : Number(portText);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port must be 1-65535${portText === '' ? '' : ` (got ${portText})`}`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw bad(`port must be 1-65535${portText === '' ? '' : ` (got ${portText})`}`);
   }
   let url: URL;
   try {

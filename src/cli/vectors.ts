@@ -21,7 +21,12 @@ const USAGE = `usage:
 /** The standard set: suites × modes chosen to cover every primitive family. */
 const SET: readonly { file: string; suite: string; protection: 'integrity' | 'confidentiality'; early?: boolean }[] = [
   { file: 'x25519-aes128gcm-confidentiality.json', suite: 'X25519_AES128GCM_SHA256', protection: 'confidentiality' },
-  { file: 'x25519-chacha20poly1305-integrity-early-data.json', suite: 'X25519_CHACHA20POLY1305_SHA256', protection: 'integrity', early: true },
+  {
+    file: 'x25519-chacha20poly1305-integrity-early-data.json',
+    suite: 'X25519_CHACHA20POLY1305_SHA256',
+    protection: 'integrity',
+    early: true,
+  },
   { file: 'x25519-aes256gcm-sha384-confidentiality.json', suite: 'X25519_AES256GCM_SHA384', protection: 'confidentiality' },
   { file: 'p256-chacha20poly1305-confidentiality.json', suite: 'P256_CHACHA20POLY1305_SHA256', protection: 'confidentiality' },
   { file: 'p384-aes256gcm-integrity.json', suite: 'P384_AES256GCM_SHA384', protection: 'integrity' },
@@ -80,7 +85,14 @@ export async function run(argv: string[]): Promise<number> {
     if (files.length > 0 || values.provider !== undefined) return usageError('generate takes only --out DIR');
     await mkdir(values.out, { recursive: true });
     // Ed25519 identities: deterministic signatures, so every byte is reproducible with any provider.
-    const pki = await createTestPki({ endpoints: [{ id: 'control-center', roles: ['OPERATOR'] }, { id: 'der-17', roles: ['VIEWER'] }], keyType: 'ed25519', now: new Date(TIME) });
+    const pki = await createTestPki({
+      endpoints: [
+        { id: 'control-center', roles: ['OPERATOR'] },
+        { id: 'der-17', roles: ['VIEWER'] },
+      ],
+      keyType: 'ed25519',
+      now: new Date(TIME),
+    });
     const node = createNodeProvider();
     for (const [i, s] of SET.entries()) {
       const inputs: VectorInputs = {
@@ -93,7 +105,11 @@ export async function run(argv: string[]): Promise<number> {
         responder: { id: 'control-center', ...pki.identities['control-center']!, rngSeed: toHex(utf8(`hopsafe vector ${i} responder`)) },
         ...(s.early ? { earlyData: toHex(utf8('MMS Initiate-Request')) } : {}),
         payloads: ['', 'MMS Initiate-Response', '{"P_MW":4.2,"Q_MVAr":0.3}', 'x'.repeat(300)].map((p) => toHex(utf8(p))),
-        keyUpdate: { direction: 'a2b', ephemeralPrivateKey: toHex(node.kexKeyPair(updateGroup(suiteByName(s.suite).group)).privateKey), payload: toHex(utf8('after key update')) },
+        keyUpdate: {
+          direction: 'a2b',
+          ephemeralPrivateKey: toHex(node.kexKeyPair(updateGroup(suiteByName(s.suite).group)).privateKey),
+          payload: toHex(utf8('after key update')),
+        },
       };
       const v = await generateVector(node, inputs);
       await writeFile(join(values.out, s.file), `${JSON.stringify(v, null, 2)}\n`);
@@ -103,4 +119,3 @@ export async function run(argv: string[]): Promise<number> {
   }
   return usageError(sub === undefined ? 'verify or generate?' : `unknown sub-command '${sub}'`);
 }
-

@@ -57,14 +57,18 @@ export function decodeAck(bytes: Uint8Array): AckRange[] {
     // [SPEC 7.6] The highest record is accepted by definition; nothing below sequence 0.
     if (!acknowledges(r, r.highest)) throw new HopsafeError('ERR_MALFORMED', 'Ack: highest not marked accepted');
     for (let i = r.highest + 1; i < ACK_RANGE_SPAN; i++)
-      if (((r.accepted[ACK_MAP_LENGTH - 1 - (i >>> 3)] as number) & (1 << (i & 7))) !== 0) throw new HopsafeError('ERR_MALFORMED', 'Ack: bit below sequence 0');
+      if (((r.accepted[ACK_MAP_LENGTH - 1 - (i >>> 3)] as number) & (1 << (i & 7))) !== 0)
+        throw new HopsafeError('ERR_MALFORMED', 'Ack: bit below sequence 0');
     return r;
   });
   // [SPEC 7.6] Two ranges are in ascending epoch order (the previous epoch, in grace, first): equal or descending
   // epochs are refused.
   const [r0, r1] = ranges;
   if (r0 && r1 && r0.epoch >= r1.epoch)
-    throw new HopsafeError('ERR_MALFORMED', r0.epoch === r1.epoch ? 'Ack: two ranges for one epoch' : 'Ack: ranges not in ascending epoch order');
+    throw new HopsafeError(
+      'ERR_MALFORMED',
+      r0.epoch === r1.epoch ? 'Ack: two ranges for one epoch' : 'Ack: ranges not in ascending epoch order',
+    );
   if (!equal(encodeAck(ranges), bytes)) throw new HopsafeError('ERR_MALFORMED', 'Ack is not canonical DER');
   return ranges;
 }

@@ -106,7 +106,8 @@ function strictValues(t: Tlv, what: string): void {
       return;
     case TAG.BIT_STRING: {
       const unused = b[t.start] as number;
-      if (unused !== 0 && t.end - t.start > 1 && ((b[t.end - 1] as number) & ((1 << unused) - 1)) !== 0) malformed(`${what}: BIT STRING with non-zero unused bits`);
+      if (unused !== 0 && t.end - t.start > 1 && ((b[t.end - 1] as number) & ((1 << unused) - 1)) !== 0)
+        malformed(`${what}: BIT STRING with non-zero unused bits`);
       return;
     }
     default:
@@ -210,11 +211,16 @@ export function boolean(t: Tlv | undefined, what: string): boolean {
  * [SPEC 10.1] BIT STRING (or IMPLICIT `tag`) as its unused-bit count, its length in bits and the octets after
  * the count (a view). Non-zero unused bits are ERR_MALFORMED (DER); callers read bits below `bits` only.
  */
-export function bitString(t: Tlv | undefined, what: string, tag: number = TAG.BIT_STRING): { unused: number; bits: number; bytes: Uint8Array } {
+export function bitString(
+  t: Tlv | undefined,
+  what: string,
+  tag: number = TAG.BIT_STRING,
+): { unused: number; bits: number; bytes: Uint8Array } {
   if (!t || t.tag !== tag || t.end === t.start) malformed(`${what}: expected BIT STRING`);
   const unused = t.buf[t.start] as number;
   if (unused > 7 || (unused !== 0 && t.end - t.start === 1)) malformed(`${what}: bad BIT STRING`);
-  if (unused !== 0 && ((t.buf[t.end - 1] as number) & ((1 << unused) - 1)) !== 0) malformed(`${what}: BIT STRING with non-zero unused bits`);
+  if (unused !== 0 && ((t.buf[t.end - 1] as number) & ((1 << unused) - 1)) !== 0)
+    malformed(`${what}: BIT STRING with non-zero unused bits`);
   return { unused, bits: (t.end - t.start - 1) * 8 - unused, bytes: t.buf.subarray(t.start + 1, t.end) };
 }
 
@@ -285,7 +291,8 @@ export const isTime = (t: Tlv | undefined): boolean => t !== undefined && (t.tag
 
 /** [SPEC 10.1] UTCTime or GeneralizedTime (or only `tag`) in the RFC 5280 forms (YYMMDDHHMMSSZ, YYYYMMDDHHMMSSZ). */
 export function time(t: Tlv | undefined, what: string, tag?: number): Date {
-  if (!t || !(tag === undefined ? isTime(t) : t.tag === tag)) malformed(`${what}: expected ${tag === TAG.GENERALIZED_TIME ? 'GeneralizedTime' : 'UTCTime or GeneralizedTime'}`);
+  if (!t || !(tag === undefined ? isTime(t) : t.tag === tag))
+    malformed(`${what}: expected ${tag === TAG.GENERALIZED_TIME ? 'GeneralizedTime' : 'UTCTime or GeneralizedTime'}`);
   const ms = derTime(t.tag, t.buf, t.start, t.end);
   if (ms === undefined) malformed(`${what}: invalid time`);
   return new Date(ms);
@@ -297,7 +304,8 @@ export function utf8String(t: Tlv | undefined, what: string): string {
   return fromUtf8(contentOf(t));
 }
 
-const latin1 = (b: Uint8Array, start: number, end: number): string => Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
+const latin1 = (b: Uint8Array, start: number, end: number): string =>
+  Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
 
 /**
  * Text of a DirectoryString-like value: UTF8String (valid UTF-8), PrintableString, IA5String, TeletexString,

@@ -56,7 +56,13 @@ export const enumerated = (v: number): Uint8Array => tlv(TAG.ENUMERATED, integer
 
 /** BIT STRING of whole octets, or with `unused` trailing bits of the last octet (which must be zero). */
 export function bitString(bytes: Uint8Array, unused = 0): Uint8Array {
-  if (!Number.isInteger(unused) || unused < 0 || unused > 7 || (unused > 0 && bytes.length === 0) || ((bytes[bytes.length - 1] ?? 0) & ((1 << unused) - 1)) !== 0)
+  if (
+    !Number.isInteger(unused) ||
+    unused < 0 ||
+    unused > 7 ||
+    (unused > 0 && bytes.length === 0) ||
+    ((bytes[bytes.length - 1] ?? 0) & ((1 << unused) - 1)) !== 0
+  )
     throw new HopsafeError('ERR_INPUT', 'bad BIT STRING unused bits');
   return tlv(TAG.BIT_STRING, Uint8Array.of(unused), bytes);
 }
@@ -64,7 +70,8 @@ export function bitString(bytes: Uint8Array, unused = 0): Uint8Array {
 /** OBJECT IDENTIFIER from dotted text (arcs of any size: UUID OIDs). */
 export function oid(text: string): Uint8Array {
   const parts = text.split('.');
-  if (parts.length < 2 || !parts.every((p) => /^(0|[1-9][0-9]*)$/.test(p))) throw new HopsafeError('ERR_INPUT', `bad OID ${JSON.stringify(text)}`);
+  if (parts.length < 2 || !parts.every((p) => /^(0|[1-9][0-9]*)$/.test(p)))
+    throw new HopsafeError('ERR_INPUT', `bad OID ${JSON.stringify(text)}`);
   const arcs = parts.map(BigInt);
   const [a0, a1] = arcs as [bigint, bigint];
   if (a0 > 2n || (a0 < 2n && a1 > 39n)) throw new HopsafeError('ERR_INPUT', `bad OID ${JSON.stringify(text)}`);

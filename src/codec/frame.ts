@@ -72,7 +72,13 @@ export function recordHeaderLength(seq: number): number {
 }
 
 /** [SPEC 3.1] The frame types carried as protected records (header of SPEC 3.3). */
-const RECORD_TYPES: ReadonlySet<number> = new Set([FrameType.DATA, FrameType.KEY_UPDATE, FrameType.ALERT, FrameType.ACK, FrameType.GROUP_CTRL]);
+const RECORD_TYPES: ReadonlySet<number> = new Set([
+  FrameType.DATA,
+  FrameType.KEY_UPDATE,
+  FrameType.ALERT,
+  FrameType.ACK,
+  FrameType.GROUP_CTRL,
+]);
 
 /** True when byte 0 says this version's protected record (no other check). */
 export function isRecordFrame(bytes: Uint8Array): boolean {

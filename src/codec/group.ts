@@ -25,7 +25,8 @@ export type SourceAuth = 'signature' | 'none';
 
 /** [SPEC 13.1] */
 export function assertGroupName(name: unknown): string {
-  if (typeof name !== 'string' || !GROUP_NAME_PATTERN.test(name)) throw new HopsafeError('ERR_INPUT', 'group name must be 1-128 characters without control characters');
+  if (typeof name !== 'string' || !GROUP_NAME_PATTERN.test(name))
+    throw new HopsafeError('ERR_INPUT', 'group name must be 1-128 characters without control characters');
   return name;
 }
 
@@ -145,7 +146,8 @@ function parseKey(t: der.Tlv | undefined): GroupKey {
     previousEnd: der.integer(f[6], 'previousEnd', 0, MAX_SEQ + 1),
   };
   const signer = f[7] ? der.octets(f[7], 'signer', 1, 16 * 1024) : undefined;
-  if ((sourceAuth === 'signature') !== (signer !== undefined)) throw new HopsafeError('ERR_MALFORMED', 'GroupKey signer present iff sourceAuth = signature');
+  if ((sourceAuth === 'signature') !== (signer !== undefined))
+    throw new HopsafeError('ERR_MALFORMED', 'GroupKey signer present iff sourceAuth = signature');
   return signer ? { ...k, signer } : k;
 }
 

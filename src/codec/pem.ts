@@ -23,7 +23,8 @@ export function decodePem(text: string): PemBlock[] {
   for (const m of text.matchAll(BLOCK)) {
     const [, begin, body = '', end] = m;
     if (begin !== end) throw new HopsafeError('ERR_MALFORMED', `PEM block BEGIN ${begin} closed by END ${end}`);
-    if (/^\s*[A-Za-z-]+:/m.test(body)) throw new HopsafeError('ERR_MALFORMED', `PEM block ${begin} has headers (encrypted keys are not supported)`);
+    if (/^\s*[A-Za-z-]+:/m.test(body))
+      throw new HopsafeError('ERR_MALFORMED', `PEM block ${begin} has headers (encrypted keys are not supported)`);
     const b64 = body.replace(/\s+/g, '');
     if (b64.length === 0) throw new HopsafeError('ERR_MALFORMED', `PEM block ${begin} is empty`);
     out.push({ label: begin ?? '', der: fromBase64(b64) });
@@ -54,6 +55,7 @@ export function derObjects(input: string | Uint8Array, labels: readonly string[]
   if (typeof input !== 'string') throw new HopsafeError('ERR_MALFORMED', `${what} must be PEM text or DER bytes`);
   const blocks = decodePem(input);
   for (const b of blocks)
-    if (!labels.includes(b.label)) throw new HopsafeError('ERR_MALFORMED', `${what}: unexpected PEM label ${b.label} (expected ${labels.join(' or ')})`);
+    if (!labels.includes(b.label))
+      throw new HopsafeError('ERR_MALFORMED', `${what}: unexpected PEM label ${b.label} (expected ${labels.join(' or ')})`);
   return blocks.map((b) => b.der);
 }

@@ -91,8 +91,7 @@ function ct1Node(t: ClearToken1): Uint8Array {
     der.int(t.signatureAlgorithm),
     der.seq(t.certificates.map(der.oct)),
   ];
-  if (t.attributeCertificates && t.attributeCertificates.length > 0)
-    fields.push(der.ctxSeq0(t.attributeCertificates.map(der.oct)));
+  if (t.attributeCertificates && t.attributeCertificates.length > 0) fields.push(der.ctxSeq0(t.attributeCertificates.map(der.oct)));
   if (t.earlyData) fields.push(der.ctxOct1(t.earlyData));
   return der.seq(fields);
 }
@@ -244,7 +243,8 @@ export function decodeAlert(bytes: Uint8Array): Alert {
   if (!/^ERR_[A-Z_]+$/.test(code)) throw new HopsafeError('ERR_MALFORMED', 'alert code');
   const reference = f[1] ? der.integer(f[1], 'reference', 0, Number.MAX_SAFE_INTEGER) : undefined;
   const referenceEpoch = f[2] ? der.integer(f[2], 'referenceEpoch', 0, 0xffff) : undefined;
-  const a: Alert = reference === undefined ? { code } : referenceEpoch === undefined ? { code, reference } : { code, reference, referenceEpoch };
+  const a: Alert =
+    reference === undefined ? { code } : referenceEpoch === undefined ? { code, reference } : { code, reference, referenceEpoch };
   if (!equal(encodeAlert(a), bytes)) throw new HopsafeError('ERR_MALFORMED', 'Alert is not canonical DER');
   return a;
 }

@@ -14,7 +14,16 @@ import { PKI_FILES, TOPIC_PREFIX, KIT_ID_PREFIX } from './contract.js';
 import type { KitIssuer, VendorPki } from './vendor-pki.js';
 
 /** Which broken identity a certificate case presents. */
-export type BrokenKind = 'expired' | 'notYetValid' | 'wrongName' | 'foreignRoot' | 'revoked' | 'wrongKeyUsage' | 'wrongExtKeyUsage' | 'caAsLeaf' | 'issuedByLeaf';
+export type BrokenKind =
+  | 'expired'
+  | 'notYetValid'
+  | 'wrongName'
+  | 'foreignRoot'
+  | 'revoked'
+  | 'wrongKeyUsage'
+  | 'wrongExtKeyUsage'
+  | 'caAsLeaf'
+  | 'issuedByLeaf';
 
 export interface KitPki {
   readonly provider: CryptoProvider;
@@ -40,7 +49,13 @@ export const REVOKED_IDS = ['conf-5-1-5', 'conf-5-2-3'];
 /** Builds a LocalIdentity without the consistency checks of loadIdentity (broken identities are the point). */
 function rawIdentity(provider: CryptoProvider, id: string, t: TestIdentity): LocalIdentity {
   const [key] = derObjects(t.privateKey, ['PRIVATE KEY'], 'private key');
-  return { id, chain: derObjects(t.certificate, ['CERTIFICATE'], 'certificate'), privateKey: provider.importPrivateKey(key as Uint8Array), attributeCertificates: [], roles: [] };
+  return {
+    id,
+    chain: derObjects(t.certificate, ['CERTIFICATE'], 'certificate'),
+    privateKey: provider.importPrivateKey(key as Uint8Array),
+    attributeCertificates: [],
+    roles: [],
+  };
 }
 
 export function createKitPki(iut: string, vendor?: VendorPki): KitPki {
@@ -91,7 +106,10 @@ export function createKitPki(iut: string, vendor?: VendorPki): KitPki {
         await writeFile(join(dir, PKI_FILES.chain(iut)), iutIdentity.certificate);
         await writeFile(join(dir, PKI_FILES.key(iut)), iutIdentity.privateKey, { mode: 0o600 });
       }
-      await writeFile(join(dir, PKI_FILES.info), `${JSON.stringify({ iut, broker: brokerUrl, prefix: TOPIC_PREFIX, kitIdPrefix: KIT_ID_PREFIX }, null, 2)}\n`);
+      await writeFile(
+        join(dir, PKI_FILES.info),
+        `${JSON.stringify({ iut, broker: brokerUrl, prefix: TOPIC_PREFIX, kitIdPrefix: KIT_ID_PREFIX }, null, 2)}\n`,
+      );
     },
   };
 }

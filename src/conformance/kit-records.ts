@@ -45,6 +45,7 @@ export function sealWithKeys(session: Session, keys: TrafficKeys, type: FrameTyp
   if (session.sendEpoch !== 0) throw new Error('kit-sealed records are for send epoch 0 only');
   const seq = session.nextSeq;
   const burned = session.seal(payload);
-  if (!equal(sealRecord(session, keys, FrameType.DATA, session.id, 0, seq, payload), burned)) throw new Error('the kit-derived keys are not the session keys');
+  if (!equal(sealRecord(session, keys, FrameType.DATA, session.id, 0, seq, payload), burned))
+    throw new Error('the kit-derived keys are not the session keys');
   return sealRecord(session, keys, type, session.id, 0, seq, payload);
 }

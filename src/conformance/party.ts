@@ -13,7 +13,15 @@ import { decodeSignedClearToken1, type ClearToken1, type Protection } from '../c
 import type { AckRange } from '../codec/ack.js';
 import type { LocalIdentity, PeerVerifier } from '../pki/types.js';
 import { HandshakeReplayCache } from '../session/freshness.js';
-import { complete, initiate, respond, responseFrame, type HandshakeContext, type PendingHandshake, type Responded } from '../session/handshake.js';
+import {
+  complete,
+  initiate,
+  respond,
+  responseFrame,
+  type HandshakeContext,
+  type PendingHandshake,
+  type Responded,
+} from '../session/handshake.js';
 import type { Session } from '../session/session.js';
 import { isHopsafeError } from '../errors/index.js';
 import type { Wire } from './wire.js';
@@ -29,7 +37,13 @@ export type Observed =
   | { readonly kind: 'hs-alert'; readonly sid: string; readonly code: string }
   | { readonly kind: 'hs-init'; readonly frame: Uint8Array; readonly token: ClearToken1 }
   | { readonly kind: 'hs-resp'; readonly frame: Uint8Array; readonly token: ClearToken1; readonly sid: string }
-  | { readonly kind: 'established'; readonly sid: string; readonly suite: number; readonly protection: Protection; readonly role: 'initiator' | 'responder' }
+  | {
+      readonly kind: 'established';
+      readonly sid: string;
+      readonly suite: number;
+      readonly protection: Protection;
+      readonly role: 'initiator' | 'responder';
+    }
   | { readonly kind: 'hs-refused'; readonly sid: string; readonly code: string }
   | { readonly kind: 'unreadable'; readonly code: string; readonly type: string };
 
@@ -95,7 +109,8 @@ export class KitParty {
     };
     this.respondToInits = o.respond ?? true;
     /** As responder (initiator cases) the kit accepts every suite it can run, so the IUT's preference decides. */
-    this.responderSuites = o.responderSuites ?? SUITES.filter((x) => env.provider.supportsGroup(x.group) && env.provider.supportsAead(x.aead));
+    this.responderSuites =
+      o.responderSuites ?? SUITES.filter((x) => env.provider.supportsGroup(x.group) && env.provider.supportsAead(x.aead));
     this.answerKeyUpdates = o.answerKeyUpdates ?? true;
     this.unlisten = env.wire.listen(this.id, (bytes) => {
       this.chain = this.chain.then(() => this.receive(bytes)).catch(() => undefined);
@@ -160,8 +175,15 @@ export class KitParty {
   // ------------------------------------------------------------------ handshakes
 
   /** Builds an HS_INIT (not sent) with this party's context and the given overrides. */
-  initiate(o: { suites?: readonly Suite[]; protection?: Protection; timestamp?: number; earlyData?: Uint8Array } = {}): { pending: PendingHandshake; frame: Uint8Array } {
-    const ctx: HandshakeContext = { ...this.ctx, ...(o.suites ? { suites: o.suites } : {}), ...(o.protection ? { protection: o.protection } : {}) };
+  initiate(o: { suites?: readonly Suite[]; protection?: Protection; timestamp?: number; earlyData?: Uint8Array } = {}): {
+    pending: PendingHandshake;
+    frame: Uint8Array;
+  } {
+    const ctx: HandshakeContext = {
+      ...this.ctx,
+      ...(o.suites ? { suites: o.suites } : {}),
+      ...(o.protection ? { protection: o.protection } : {}),
+    };
     return initiate(ctx, this.env.iut, o.timestamp ?? Date.now(), o.earlyData);
   }
 
@@ -171,7 +193,15 @@ export class KitParty {
   }
 
   /** Opens a session with the IUT: HS_INIT, wait for the HS_RESP. Resolves with the session or undefined. */
-  async connect(o: { suites?: readonly Suite[]; protection?: Protection; timestamp?: number; earlyData?: Uint8Array; frame?: (f: Uint8Array) => Uint8Array } = {}): Promise<Session | undefined> {
+  async connect(
+    o: {
+      suites?: readonly Suite[];
+      protection?: Protection;
+      timestamp?: number;
+      earlyData?: Uint8Array;
+      frame?: (f: Uint8Array) => Uint8Array;
+    } = {},
+  ): Promise<Session | undefined> {
     const { pending, frame } = this.initiate(o);
     this.expectResponse(pending);
     await this.sendFrame(o.frame ? o.frame(frame) : frame);
@@ -224,7 +254,8 @@ export class KitParty {
       const k = toHex(e.payload);
       const n = (count.get(k) ?? 0) + 1;
       count.set(k, n);
-      if (n > (this.intended.get(k) ?? 0)) out.push(`echo #${n} of ${e.payload.length}-byte payload ${k.slice(0, 24)}… (epoch ${e.epoch}, seq ${e.seq}) was not expected`);
+      if (n > (this.intended.get(k) ?? 0))
+        out.push(`echo #${n} of ${e.payload.length}-byte payload ${k.slice(0, 24)}… (epoch ${e.epoch}, seq ${e.seq}) was not expected`);
     }
     return out;
   }
@@ -355,7 +386,13 @@ export class KitParty {
           this.record({ kind: 'ack', ranges: d.ranges, sid });
           break;
         case 'alert':
-          this.record({ kind: 'alert', code: d.code, ...(d.reference !== undefined ? { reference: d.reference } : {}), ...(d.referenceEpoch !== undefined ? { referenceEpoch: d.referenceEpoch } : {}), sid });
+          this.record({
+            kind: 'alert',
+            code: d.code,
+            ...(d.reference !== undefined ? { reference: d.reference } : {}),
+            ...(d.referenceEpoch !== undefined ? { referenceEpoch: d.referenceEpoch } : {}),
+            sid,
+          });
           break;
         case 'key-update':
           this.record({ kind: 'key-update', newEpoch: d.epoch, requestUpdate: d.requestUpdate, sid });

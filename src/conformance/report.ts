@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { CaseReport } from './case.js';
 import type { RunReport } from './runner.js';
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 /** XML 1.0 allows no control characters but tab, LF and CR. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters XML 1.0 forbids in text
@@ -37,7 +38,12 @@ export function junitXml(r: RunReport): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="hopsafe conformance: ${xmlText(r.iut)}" tests="${r.cases.length}" failures="${s.fail}" errors="0" skipped="${s.informational}" time="${(r.durationMs / 1000).toFixed(3)}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
 
-const COLOURS: Record<CaseReport['outcome'], string> = { pass: '#2e7d32', fail: '#c62828', 'non-strict': '#ef6c00', informational: '#1565c0' };
+const COLOURS: Record<CaseReport['outcome'], string> = {
+  pass: '#2e7d32',
+  fail: '#c62828',
+  'non-strict': '#ef6c00',
+  informational: '#1565c0',
+};
 
 export function html(r: RunReport): string {
   const groups = new Map<string, CaseReport[]>();
@@ -48,7 +54,10 @@ export function html(r: RunReport): string {
       const rows = cs
         .map((c) => {
           const frames = c.transcript
-            .map((f) => `<tr><td>${f.atMs}</td><td>${f.dir}</td><td>${esc(f.from)} → ${esc(f.to)}</td><td>${esc(f.type)}</td><td>${f.length}</td><td class="hex">${esc(f.hex.slice(0, 96))}${f.hex.length > 96 ? '…' : ''}</td></tr>`)
+            .map(
+              (f) =>
+                `<tr><td>${f.atMs}</td><td>${f.dir}</td><td>${esc(f.from)} → ${esc(f.to)}</td><td>${esc(f.type)}</td><td>${f.length}</td><td class="hex">${esc(f.hex.slice(0, 96))}${f.hex.length > 96 ? '…' : ''}</td></tr>`,
+            )
             .join('');
           return `<details class="case"><summary>${badge(c.outcome)} <b>${esc(c.id)}</b> ${esc(c.title)} <i>${esc(c.clause)}</i> <small>${c.durationMs} ms</small></summary>
 <p>${esc(c.reason)}</p><table class="t"><tr><th>ms</th><th>dir</th><th>route</th><th>type</th><th>bytes</th><th>frame (hex, start)</th></tr>${frames}</table></details>`;

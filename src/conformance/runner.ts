@@ -61,7 +61,8 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   if (selected.length === 0) throw new HopsafeError('ERR_INPUT', `--cases ${o.cases ?? ''} selects no case`);
   const vendor = await loadVendorPki(o.pkiDir, o.iut);
   const kit = createKitPki(o.iut, vendor);
-  if (vendor) log(`issuing under the CA in ${o.pkiDir} (ca.pem, ca.key)${vendor.iutFromDir ? `; the IUT's certificate from ${o.iut}.pem` : ''}`);
+  if (vendor)
+    log(`issuing under the CA in ${o.pkiDir} (ca.pem, ca.key)${vendor.iutFromDir ? `; the IUT's certificate from ${o.iut}.pem` : ''}`);
   const wire = await Wire.start(o.iut, o.brokerPort);
   const started = new Date();
   try {
@@ -75,7 +76,9 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
     for (const c of selected) {
       const r = await runOne(c, wire, kit, o, state);
       reports.push(r);
-      log(`${r.outcome === 'pass' ? 'PASS' : r.outcome === 'fail' ? 'FAIL' : r.outcome === 'non-strict' ? 'NON-STRICT' : 'INFO'} ${c.id.padEnd(8)} ${c.title}${r.outcome === 'pass' ? '' : ` — ${r.reason}`}`);
+      log(
+        `${r.outcome === 'pass' ? 'PASS' : r.outcome === 'fail' ? 'FAIL' : r.outcome === 'non-strict' ? 'NON-STRICT' : 'INFO'} ${c.id.padEnd(8)} ${c.title}${r.outcome === 'pass' ? '' : ` — ${r.reason}`}`,
+      );
     }
     const summary = { pass: 0, fail: 0, nonStrict: 0, informational: 0 };
     for (const r of reports) {
@@ -84,7 +87,15 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
       else if (r.outcome === 'non-strict') summary.nonStrict++;
       else summary.informational++;
     }
-    return { kit: 'hopsafe conformance 1', iut: o.iut, started: started.toISOString(), durationMs: Date.now() - started.getTime(), brokerUrl: wire.url, summary, cases: reports };
+    return {
+      kit: 'hopsafe conformance 1',
+      iut: o.iut,
+      started: started.toISOString(),
+      durationMs: Date.now() - started.getTime(),
+      brokerUrl: wire.url,
+      summary,
+      cases: reports,
+    };
   } finally {
     await wire.close();
   }
@@ -104,18 +115,32 @@ async function runOne(c: ConformanceCase, wire: Wire, kit: KitPki, o: RunOptions
       }),
     ]);
   } catch (e) {
-    result = { outcome: 'fail' as const, reason: e instanceof CaseFailure ? e.message : `kit error: ${e instanceof Error ? e.message : String(e)}` };
+    result = {
+      outcome: 'fail' as const,
+      reason: e instanceof CaseFailure ? e.message : `kit error: ${e instanceof Error ? e.message : String(e)}`,
+    };
   } finally {
     clearTimeout(timer);
     env.close();
   }
-  return { id: c.id, group: GROUPS[groupOf(c.id)] ?? groupOf(c.id), title: c.title, clause: c.clause, ...result, durationMs: Date.now() - t0, transcript: wire.end() };
+  return {
+    id: c.id,
+    group: GROUPS[groupOf(c.id)] ?? groupOf(c.id),
+    title: c.title,
+    clause: c.clause,
+    ...result,
+    durationMs: Date.now() - t0,
+    transcript: wire.end(),
+  };
 }
 
 /** [Annex C.1] Re-sends one HS_INIT (byte for byte, a fresh one every 20 s) until the IUT answers it. */
 async function waitForIut(wire: Wire, kit: KitPki, timeoutMs: number, answerMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  const p = new KitParty({ wire, provider: kit.provider, verifier: kit.trust, iut: kit.iut, timeoutMs: answerMs }, kit.identity(`${KIT_ID_PREFIX}ready`));
+  const p = new KitParty(
+    { wire, provider: kit.provider, verifier: kit.trust, iut: kit.iut, timeoutMs: answerMs },
+    kit.identity(`${KIT_ID_PREFIX}ready`),
+  );
   try {
     while (Date.now() < deadline) {
       const { pending, frame } = p.initiate();

@@ -34,7 +34,14 @@ export interface SelfTestResult {
    * control case that did not pass (`missed`), and the control cases (1.1.1 and STILL_PASSES) that did not pass
    * (`spurious`: the variant failed something unrelated to its defect).
    */
-  readonly variants: { readonly variant: Variant; readonly expected: readonly string[]; readonly caught: readonly string[]; readonly missed: readonly string[]; readonly spurious: readonly string[]; readonly report: RunReport }[];
+  readonly variants: {
+    readonly variant: Variant;
+    readonly expected: readonly string[];
+    readonly caught: readonly string[];
+    readonly missed: readonly string[];
+    readonly spurious: readonly string[];
+    readonly report: RunReport;
+  }[];
 }
 
 const IUT = 'hopsafe-echo';
@@ -44,7 +51,18 @@ const here = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url
 const nodeArgs = (rel: string): string[] => (fromSource ? ['--import', 'tsx', here(`${rel}.ts`)] : [here(`${rel}.js`)]);
 
 function iutFiles(dir: string): string[] {
-  return ['--id', IUT, '--cert', join(dir, PKI_FILES.chain(IUT)), '--key', join(dir, PKI_FILES.key(IUT)), '--trust', join(dir, PKI_FILES.root), '--crl', join(dir, PKI_FILES.crl)];
+  return [
+    '--id',
+    IUT,
+    '--cert',
+    join(dir, PKI_FILES.chain(IUT)),
+    '--key',
+    join(dir, PKI_FILES.key(IUT)),
+    '--trust',
+    join(dir, PKI_FILES.root),
+    '--crl',
+    join(dir, PKI_FILES.crl),
+  ];
 }
 
 function start(args: string[], log: (l: string) => void): ChildProcess {
@@ -61,7 +79,13 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
-async function runAgainst(spawnArgs: (brokerUrl: string, pkiDir: string) => string[], cases: string | undefined, o: SelfTestOptions, label: string, givenDir?: string): Promise<RunReport> {
+async function runAgainst(
+  spawnArgs: (brokerUrl: string, pkiDir: string) => string[],
+  cases: string | undefined,
+  o: SelfTestOptions,
+  label: string,
+  givenDir?: string,
+): Promise<RunReport> {
   const pkiDir = givenDir ?? (await mkdtemp(join(tmpdir(), 'hopsafe-conformance-')));
   const log = o.log ?? (() => undefined);
   let child: ChildProcess | undefined;
@@ -89,7 +113,17 @@ export async function selfTest(o: SelfTestOptions): Promise<SelfTestResult> {
   const suites = SUITES.filter((s) => provider.supportsGroup(s.group) && provider.supportsAead(s.aead)).flatMap((s) => ['--suite', s.name]);
   // The echo peer and the variants run at once: each run has its own broker (a free port), PKI and child process.
   const echoRun = runAgainst(
-    (url, dir) => [...nodeArgs('../cli/main'), 'peer', '--echo', ...iutFiles(dir), '--url', url, '--accept-protection', 'integrity,confidentiality', ...suites],
+    (url, dir) => [
+      ...nodeArgs('../cli/main'),
+      'peer',
+      '--echo',
+      ...iutFiles(dir),
+      '--url',
+      url,
+      '--accept-protection',
+      'integrity,confidentiality',
+      ...suites,
+    ],
     o.cases,
     o,
     'echo peer',
@@ -100,14 +134,21 @@ export async function selfTest(o: SelfTestOptions): Promise<SelfTestResult> {
     // the cases meant to catch it, and control cases (1.1.1 and neighbours testing rules the variant keeps) to show
     // the variant is otherwise a working peer, caught for its defect only
     const controls = ['1.1.1', ...STILL_PASSES[variant]];
-    const report = await runAgainst((url, dir) => [...nodeArgs('./broken/echo-variant'), variant, ...iutFiles(dir), '--url', url], [...controls, ...expected].join(','), o, variant);
+    const report = await runAgainst(
+      (url, dir) => [...nodeArgs('./broken/echo-variant'), variant, ...iutFiles(dir), '--url', url],
+      [...controls, ...expected].join(','),
+      o,
+      variant,
+    );
     const outcome = (id: string): string | undefined => report.cases.find((c) => c.id === id)?.outcome;
     const caught = expected.filter((id) => outcome(id) === 'fail');
     const missed = expected.filter((id) => !caught.includes(id));
     const spurious = controls.filter((id) => outcome(id) !== 'pass');
     missed.push(...spurious.map((id) => `${id} (a control case: the variant should pass it)`));
     if (o.reportDir) await writeReports(join(o.reportDir, `variant-${variant}`), report);
-    o.log?.(`[${variant}] ${missed.length === 0 ? 'caught' : 'NOT caught'} by ${caught.join(', ') || 'no case'}${missed.length ? `; missed: ${missed.join(', ')}` : ''}`);
+    o.log?.(
+      `[${variant}] ${missed.length === 0 ? 'caught' : 'NOT caught'} by ${caught.join(', ') || 'no case'}${missed.length ? `; missed: ${missed.join(', ')}` : ''}`,
+    );
     return { variant, expected, caught, missed, spurious, report };
   });
   const [echo, ...variants] = await Promise.all([echoRun, ...variantRuns] as const);

@@ -43,7 +43,18 @@ export async function loadVendorPki(dir: string, iutId: string, now = new Date()
   const caKey = await readIf(join(dir, PKI_FILES.caKey));
   if (caPem === undefined || caKey === undefined) return undefined;
   const iutPem = await readIf(join(dir, PKI_FILES.chain(iutId)));
-  const pki = createTestPkiSync({ endpoints: iutPem === undefined ? [{ id: iutId }] : [], ca: { certificate: caPem, privateKey: caKey }, organization: 'hopsafe conformance', now, days: 30 });
-  if (iutPem !== undefined) return { issuer: pki, iut: { certificate: iutPem, privateKey: (await readIf(join(dir, PKI_FILES.key(iutId)))) ?? '' }, iutFromDir: true };
+  const pki = createTestPkiSync({
+    endpoints: iutPem === undefined ? [{ id: iutId }] : [],
+    ca: { certificate: caPem, privateKey: caKey },
+    organization: 'hopsafe conformance',
+    now,
+    days: 30,
+  });
+  if (iutPem !== undefined)
+    return {
+      issuer: pki,
+      iut: { certificate: iutPem, privateKey: (await readIf(join(dir, PKI_FILES.key(iutId)))) ?? '' },
+      iutFromDir: true,
+    };
   return { issuer: pki, iut: pki.identities[iutId] as TestIdentity, iutFromDir: false };
 }

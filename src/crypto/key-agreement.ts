@@ -104,7 +104,8 @@ export function respondAgreement(p: CryptoProvider, group: GroupName, peerShare:
     return { share: kp.publicKey, secret: p.kexDerive(group, kp.privateKey, peerShare), keyPair: kp };
   }
   const H = X25519MLKEM768;
-  if (peerShare.length !== H.initiatorShare) throw new HopsafeError('ERR_MALFORMED', `X25519MLKEM768 initiator share must be ${H.initiatorShare} bytes`);
+  if (peerShare.length !== H.initiatorShare)
+    throw new HopsafeError('ERR_MALFORMED', `X25519MLKEM768 initiator share must be ${H.initiatorShare} bytes`);
   const x = dhKeyPair(p, 'x25519', draw);
   const m = draw?.(ML_KEM_768.message);
   let xss: Uint8Array | undefined;
@@ -131,7 +132,8 @@ export function respondAgreement(p: CryptoProvider, group: GroupName, peerShare:
 export function completeAgreement(p: CryptoProvider, group: GroupName, mine: KeyPair, peerShare: Uint8Array): Uint8Array {
   if (!isHybrid(group)) return p.kexDerive(group, mine.privateKey, peerShare);
   const H = X25519MLKEM768;
-  if (peerShare.length !== H.responderShare) throw new HopsafeError('ERR_MALFORMED', `X25519MLKEM768 responder share must be ${H.responderShare} bytes`);
+  if (peerShare.length !== H.responderShare)
+    throw new HopsafeError('ERR_MALFORMED', `X25519MLKEM768 responder share must be ${H.responderShare} bytes`);
   if (mine.privateKey.length !== H.initiatorPrivate) throw new HopsafeError('ERR_INPUT', 'not an X25519MLKEM768 initiator ephemeral');
   const xss = p.kexDerive('x25519', mine.privateKey.subarray(0, H.x25519), peerShare.subarray(0, H.x25519));
   const kss = p.kemDecapsulate('ml-kem-768', mine.privateKey.subarray(H.x25519), peerShare.subarray(H.x25519));

@@ -33,7 +33,8 @@ export function mlKem768KeyPair(seed?: Uint8Array): KemKeyPair {
 /** [SPEC 4.4] Encapsulation to a peer's key; `message` (32 bytes) makes it deterministic (test vectors). */
 export function mlKem768Encapsulate(encapsulationKey: Uint8Array, message?: Uint8Array): KemEncapsulation {
   if (message && message.length !== ML_KEM_768.message) throw new HopsafeError('ERR_INPUT', 'ML-KEM-768 message must be 32 bytes');
-  if (encapsulationKey.length !== ML_KEM_768.encapsulationKey) throw new HopsafeError('ERR_MALFORMED', 'ML-KEM-768 encapsulation key must be 1184 bytes');
+  if (encapsulationKey.length !== ML_KEM_768.encapsulationKey)
+    throw new HopsafeError('ERR_MALFORMED', 'ML-KEM-768 encapsulation key must be 1184 bytes');
   let out: { cipherText: Uint8Array; sharedSecret: Uint8Array };
   try {
     // noble performs the FIPS 203 §7.2 modulus check and throws when it fails.
@@ -47,7 +48,8 @@ export function mlKem768Encapsulate(encapsulationKey: Uint8Array, message?: Uint
 /** [SPEC 4.4] Decapsulation with implicit rejection: any ciphertext of the right length gives a 32-byte secret. */
 export function mlKem768Decapsulate(decapsulationKey: Uint8Array, ciphertext: Uint8Array): Uint8Array {
   if (ciphertext.length !== ML_KEM_768.ciphertext) throw new HopsafeError('ERR_MALFORMED', 'ML-KEM-768 ciphertext must be 1088 bytes');
-  if (decapsulationKey.length !== ML_KEM_768.decapsulationKey) throw new HopsafeError('ERR_INPUT', 'ML-KEM-768 decapsulation key must be 2400 bytes');
+  if (decapsulationKey.length !== ML_KEM_768.decapsulationKey)
+    throw new HopsafeError('ERR_INPUT', 'ML-KEM-768 decapsulation key must be 2400 bytes');
   try {
     return Uint8Array.from(ml_kem768.decapsulate(ciphertext, decapsulationKey));
   } catch (e) {

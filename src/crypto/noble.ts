@@ -105,8 +105,7 @@ export function createNobleProvider(): CryptoProvider {
     hkdfExtract: (alg, salt, ikm) => extract(HASH[alg], ikm, salt.length === 0 ? undefined : salt),
     hkdfExpand(alg, prk, info, length) {
       const hl = HASH_LENGTH[alg];
-      if (!Number.isSafeInteger(length) || length < 0 || length > 255 * hl)
-        throw new HopsafeError('ERR_INPUT', 'HKDF length out of range');
+      if (!Number.isSafeInteger(length) || length < 0 || length > 255 * hl) throw new HopsafeError('ERR_INPUT', 'HKDF length out of range');
       if (prk.length < hl) throw new HopsafeError('ERR_INPUT', 'HKDF PRK shorter than HashLen');
       return length === 0 ? new Uint8Array(0) : expand(HASH[alg], prk, info, length);
     },

@@ -97,7 +97,8 @@ function ecJwk(crv: string, point: Uint8Array, d?: Uint8Array): { kty: 'EC'; crv
 function loadPublic(spki: Uint8Array, parsed: Exclude<ParsedPublicKey, { type: 'other' }>): KeyObject {
   if (parsed.type === 'ed25519') return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(parsed.key) }, format: 'jwk' });
   const crv = parsed.type === 'ec' ? JWK_CURVE[parsed.curve] : undefined;
-  if (parsed.type === 'ec' && crv) return createPublicKey({ key: ecJwk(crv, uncompressedPoint(parsed.curve, parsed.point)), format: 'jwk' });
+  if (parsed.type === 'ec' && crv)
+    return createPublicKey({ key: ecJwk(crv, uncompressedPoint(parsed.curve, parsed.point)), format: 'jwk' });
   return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
 }
 
@@ -245,7 +246,15 @@ function checkAead(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array): void {
  * stream modes: `update` returns the whole ciphertext and `final` nothing (node allows no cipher reuse, so the
  * per-record cost is one createCipheriv; every copy but the one into `out` is avoided).
  */
-function sealInto(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, off: number): void {
+function sealInto(
+  alg: AeadAlg,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  out: Uint8Array,
+  off: number,
+): void {
   checkAead(alg, key, nonce);
   if (out.length - off < plaintext.length + AEAD_TAG_LENGTH) throw new HopsafeError('ERR_INPUT', 'AEAD output too short');
   const c = createCipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
@@ -276,8 +285,7 @@ export function createNodeProvider(): CryptoProvider {
     },
     hkdfExpand(alg, prk, info, length) {
       const hl = HASH_LENGTH[alg];
-      if (!Number.isSafeInteger(length) || length > 255 * hl || length < 0)
-        throw new HopsafeError('ERR_INPUT', 'HKDF length out of range');
+      if (!Number.isSafeInteger(length) || length > 255 * hl || length < 0) throw new HopsafeError('ERR_INPUT', 'HKDF length out of range');
       // RFC 5869 §2.3: PRK is at least HashLen octets (noble enforces the same).
       if (prk.length < hl) throw new HopsafeError('ERR_INPUT', 'HKDF PRK shorter than HashLen');
       const out = new Uint8Array(length);
@@ -395,7 +403,13 @@ export function createNodeProvider(): CryptoProvider {
     importPublicKey(spki): PublicKeyHandle {
       // [SPEC 4.4] screened first (Node 20 aborts the process on an EC point at infinity); loaded once per distinct SPKI.
       const { key, description } = spkiKeyObject(spki, curveHasSignatureAlg);
-      const h: NodePublic = { kind: 'public', provider: name, signatureAlg: signatureAlgForKey(description), spki: Uint8Array.from(spki), key };
+      const h: NodePublic = {
+        kind: 'public',
+        provider: name,
+        signatureAlg: signatureAlgForKey(description),
+        spki: Uint8Array.from(spki),
+        key,
+      };
       return h;
     },
     sign(handle, data) {

@@ -18,12 +18,7 @@ export type KemAlg = 'ml-kem-768';
  * [SPEC 4.3] Signature algorithms, determined by the signer's key. `rsa-pkcs1-sha256` is for certificate signatures
  * only: tokens signed with an RSA key use `rsa-pss-sha256`.
  */
-export type SignatureAlg =
-  | 'ecdsa-p256-sha256'
-  | 'ecdsa-p384-sha384'
-  | 'ed25519'
-  | 'rsa-pss-sha256'
-  | 'rsa-pkcs1-sha256';
+export type SignatureAlg = 'ecdsa-p256-sha256' | 'ecdsa-p384-sha384' | 'ed25519' | 'rsa-pss-sha256' | 'rsa-pkcs1-sha256';
 
 /** [SPEC 4.4] An ephemeral Diffie-Hellman key pair in the raw encodings of SPEC 4.4 (from `kexKeyPair`). */
 export interface KeyPair {
@@ -101,7 +96,15 @@ export interface CryptoProvider {
    * record is sealed in place in its frame (one allocation and one copy less per record). `aad` may be a view of `out`
    * before `offset`. Providers without it are called through `aeadSeal`.
    */
-  aeadSealInto?(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, offset: number): void;
+  aeadSealInto?(
+    alg: AeadAlg,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+    out: Uint8Array,
+    offset: number,
+  ): void;
   /** Verifies the tag before releasing anything; returns null on any failure (one failure, no oracle). */
   aeadOpen(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
 

@@ -58,11 +58,7 @@ const groupById = new Map(Object.entries(GROUP_IDS).map(([k, v]) => [v, k as Gro
 const sigById = new Map(Object.entries(SIGNATURE_IDS).map(([k, v]) => [v, k as SignatureAlg]));
 
 /** Default offer, in preference order (all share X25519, so one key share suffices). */
-export const DEFAULT_SUITES: readonly string[] = [
-  'X25519_AES128GCM_SHA256',
-  'X25519_CHACHA20POLY1305_SHA256',
-  'X25519_AES256GCM_SHA384',
-];
+export const DEFAULT_SUITES: readonly string[] = ['X25519_AES128GCM_SHA256', 'X25519_CHACHA20POLY1305_SHA256', 'X25519_AES256GCM_SHA384'];
 
 /** [SPEC 4.1] The suite with wire id `id` (e.g. 0x0101), or undefined for an id hopsafe does not know. */
 export function suiteById(id: number): Suite | undefined {

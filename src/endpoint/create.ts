@@ -73,4 +73,3 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
   }
   return ep;
 }
-

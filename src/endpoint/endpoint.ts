@@ -135,12 +135,24 @@ export class Endpoint extends TypedEmitter {
       sendControl: (peer, bytes, confirm) => this.sendControl(peer, bytes, confirm),
       peerRoles: (peer) => {
         const s = this.peers.get(peer)?.m.current;
-        return s ? s.peer.roles.filter((r) => (!r.notBefore || r.notBefore.getTime() <= this.clock()) && (!r.notAfter || this.clock() <= r.notAfter.getTime())) : undefined;
+        return s
+          ? s.peer.roles.filter(
+              (r) => (!r.notBefore || r.notBefore.getTime() <= this.clock()) && (!r.notAfter || this.clock() <= r.notAfter.getTime()),
+            )
+          : undefined;
       },
-      deliver: (m) => this.emit('message', { from: m.from, group: m.group, data: m.data, roles: m.roles.map((r) => r.role), roleAssignments: m.roles }),
+      deliver: (m) =>
+        this.emit('message', { from: m.from, group: m.group, data: m.data, roles: m.roles.map((r) => r.role), roleAssignments: m.roles }),
       reject: (e, from) => this.rejectEvent(e, from),
     });
-    this.metered = metrics ? new EndpointMetrics(metrics, { id: this.id, stats: () => this.stats(), queues: () => this.queues(), inbound: () => transport.inboundStats?.() }) : undefined;
+    this.metered = metrics
+      ? new EndpointMetrics(metrics, {
+          id: this.id,
+          stats: () => this.stats(),
+          queues: () => this.queues(),
+          inbound: () => transport.inboundStats?.(),
+        })
+      : undefined;
   }
 
   /**
@@ -227,7 +239,15 @@ export class Endpoint extends TypedEmitter {
     let sessions = 0;
     for (const s of this.peers.values()) if (s.m.current) sessions++;
     const c = this.counters;
-    return { ...c, sessions, rejected: { ...c.rejected }, unconfirmedByCode: { ...c.unconfirmedByCode }, handshakes: { ...c.handshakes }, keyUpdates: { ...c.keyUpdates }, groups: { ...c.groups } };
+    return {
+      ...c,
+      sessions,
+      rejected: { ...c.rejected },
+      unconfirmedByCode: { ...c.unconfirmedByCode },
+      handshakes: { ...c.handshakes },
+      keyUpdates: { ...c.keyUpdates },
+      groups: { ...c.groups },
+    };
   }
 
   /** What waits inside the endpoint now: queue depths, each bounded by an option (one pass over the peer table). */
@@ -235,13 +255,13 @@ export class Endpoint extends TypedEmitter {
     return queueDepths(this.peers.values(), this.peers.size, this.env.ctx.holdBudget?.bytes ?? 0);
   }
 
-
   /**
    * The Prometheus text exposition of the metrics registry (`metrics` option): this endpoint's metrics, and
    * anything else registered in a registry the application gave. Fails with ERR_CONFIG when metrics are off.
    */
   metrics(): Promise<string> {
-    if (!this.metered) return Promise.reject(new HopsafeError('ERR_CONFIG', 'metrics are off: createEndpoint({ metrics: true | { registry, prefix } })'));
+    if (!this.metered)
+      return Promise.reject(new HopsafeError('ERR_CONFIG', 'metrics are off: createEndpoint({ metrics: true | { registry, prefix } })'));
     return this.metered.text();
   }
 
@@ -260,7 +280,15 @@ export class Endpoint extends TypedEmitter {
     const out = [];
     for (const { m } of this.peers.values()) {
       const s = m.current;
-      if (s) out.push({ peer: m.id, suite: s.suite.name, protection: s.protection, sendEpoch: s.sendEpoch, receiveEpoch: s.receiveEpoch, roles: s.peer.roles.map((r) => r.role) });
+      if (s)
+        out.push({
+          peer: m.id,
+          suite: s.suite.name,
+          protection: s.protection,
+          sendEpoch: s.sendEpoch,
+          receiveEpoch: s.receiveEpoch,
+          roles: s.peer.roles.map((r) => r.role),
+        });
     }
     return out;
   }
@@ -420,8 +448,7 @@ export class Endpoint extends TypedEmitter {
           break;
         case 'deliver':
           if (a.control) this.groups.onControl(peer, a.data, a.control.fingerprint, a.roles);
-          else
-            this.emit('message', { from: peer, data: a.data, roles: a.roles.map((r) => r.role), roleAssignments: a.roles });
+          else this.emit('message', { from: peer, data: a.data, roles: a.roles.map((r) => r.role), roleAssignments: a.roles });
           break;
         case 'reject':
           this.rejectEvent(a.error, peer);
@@ -450,8 +477,6 @@ export class Endpoint extends TypedEmitter {
     // [metrics] a handshake we started that ended without a session (refused, timed out) is not timed
     if (slot.handshakeAt !== undefined && !slot.m.handshaking) slot.handshakeAt = undefined;
   }
-
-
 
   /** [SPEC 7.6] Reports acknowledged (code undefined) or unconfirmed messages. */
   private settle(peer: string, code: HopsafeError['code'] | undefined, all: readonly Outgoing[]): void {
@@ -518,7 +543,14 @@ export class Endpoint extends TypedEmitter {
     if (existing) return existing;
     // [SPEC 5.7] Only peers with state count: entries without any are forgotten as soon as they are idle.
     if (this.peers.size >= this.cfg.maxPeers) throw new HopsafeError('ERR_HANDSHAKE_LIMIT', 'peer table full');
-    const slot: Slot = { m: new PeerMachine(id, this.env), timer: undefined, outbox: undefined, inbound: IDLE, inboundDepth: 0, handshakeAt: undefined };
+    const slot: Slot = {
+      m: new PeerMachine(id, this.env),
+      timer: undefined,
+      outbox: undefined,
+      inbound: IDLE,
+      inboundDepth: 0,
+      handshakeAt: undefined,
+    };
     this.peers.set(id, slot);
     return slot;
   }

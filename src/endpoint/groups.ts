@@ -9,7 +9,14 @@ import { abytes, toHex, wipe } from '../bytes/index.js';
 import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
 import type { Suite } from '../crypto/suites.js';
 import type { Protection } from '../codec/tokens.js';
-import { assertGroupName, decodeGroupControl, encodeGroupControl, type GroupControl, type GroupKey, type SourceAuth } from '../codec/group.js';
+import {
+  assertGroupName,
+  decodeGroupControl,
+  encodeGroupControl,
+  type GroupControl,
+  type GroupKey,
+  type SourceAuth,
+} from '../codec/group.js';
 import type { LocalIdentity, RoleAssignment } from '../pki/types.js';
 import { parseCertificate } from '../pki/x509.js';
 import { rolesAt } from '../pki/roles.js';
@@ -105,7 +112,8 @@ function toCode(code: string): ErrorCode {
 }
 
 function transportGroups(t: Transport): Required<Pick<Transport, 'subscribeGroup' | 'unsubscribeGroup' | 'publishGroup'>> {
-  if (!t.subscribeGroup || !t.unsubscribeGroup || !t.publishGroup) throw new HopsafeError('ERR_UNSUPPORTED', `the ${t.name} transport has no group addresses`);
+  if (!t.subscribeGroup || !t.unsubscribeGroup || !t.publishGroup)
+    throw new HopsafeError('ERR_UNSUPPORTED', `the ${t.name} transport has no group addresses`);
   return t as Required<Pick<Transport, 'subscribeGroup' | 'unsubscribeGroup' | 'publishGroup'>>;
 }
 
@@ -202,7 +210,9 @@ class PublisherGroup implements Group {
   onJoin(peer: string, roles: readonly RoleAssignment[]): void {
     if (this.closed || !this.authorized(peer, roles)) {
       this.host.reject(new HopsafeError('ERR_FORBIDDEN', `${peer} may not join group ${this.name}`), peer);
-      void this.host.sendControl(peer, encodeGroupControl({ kind: 'refused', name: this.name, code: 'ERR_FORBIDDEN' }), false).catch(() => undefined);
+      void this.host
+        .sendControl(peer, encodeGroupControl({ kind: 'refused', name: this.name, code: 'ERR_FORBIDDEN' }), false)
+        .catch(() => undefined);
       return;
     }
     const known = this.holders.has(peer);
@@ -328,8 +338,10 @@ export class GroupManager {
     transportGroups(this.host.transport);
     if (this.published.has(name)) throw new HopsafeError('ERR_CONFIG', `group ${name} exists`);
     for (const id of options.members ?? []) assertEndpointId(id, 'member id');
-    if (options.sourceAuth !== undefined && options.sourceAuth !== 'signature' && options.sourceAuth !== 'none') throw new HopsafeError('ERR_CONFIG', 'sourceAuth: signature | none');
-    if (options.protection !== undefined && options.protection !== 'integrity' && options.protection !== 'confidentiality') throw new HopsafeError('ERR_CONFIG', 'protection: integrity | confidentiality');
+    if (options.sourceAuth !== undefined && options.sourceAuth !== 'signature' && options.sourceAuth !== 'none')
+      throw new HopsafeError('ERR_CONFIG', 'sourceAuth: signature | none');
+    if (options.protection !== undefined && options.protection !== 'integrity' && options.protection !== 'confidentiality')
+      throw new HopsafeError('ERR_CONFIG', 'protection: integrity | confidentiality');
     const g = new PublisherGroup(this.host, name, options, () => this.published.delete(name));
     this.published.set(name, g);
     return g;
@@ -346,7 +358,17 @@ export class GroupManager {
     if (m?.receiver && m.subscribed) return Promise.resolve();
     if (!m) {
       const groupId = computeGroupId(this.host.provider, publisher, name);
-      m = { publisher, name, address: `${publisher}/${toHex(groupId)}`, groupId, receiver: undefined, roles: [], waiters: [], timer: undefined, subscribed: false };
+      m = {
+        publisher,
+        name,
+        address: `${publisher}/${toHex(groupId)}`,
+        groupId,
+        receiver: undefined,
+        roles: [],
+        waiters: [],
+        timer: undefined,
+        subscribed: false,
+      };
       this.joined.set(k, m);
       this.byAddress.set(m.address, m);
     }
@@ -384,7 +406,9 @@ export class GroupManager {
         if (g) g.onJoin(peer, roles);
         else {
           this.host.reject(new HopsafeError('ERR_FORBIDDEN', `${peer} asked to join unknown group ${c.name}`), peer);
-          void this.host.sendControl(peer, encodeGroupControl({ kind: 'refused', name: c.name, code: 'ERR_FORBIDDEN' }), false).catch(() => undefined);
+          void this.host
+            .sendControl(peer, encodeGroupControl({ kind: 'refused', name: c.name, code: 'ERR_FORBIDDEN' }), false)
+            .catch(() => undefined);
         }
         return;
       }
@@ -414,7 +438,9 @@ export class GroupManager {
     if (reason !== 'ERR_CERT_REVOKED' && reason !== 'ERR_CLOSED') return;
     for (const g of this.published.values()) void g.drop(peer, false);
     // A revoked publisher's frames are no longer accepted.
-    if (reason === 'ERR_CERT_REVOKED') for (const m of [...this.joined.values()]) if (m.publisher === peer) this.forget(m, new HopsafeError('ERR_CERT_REVOKED', `publisher ${peer} revoked`));
+    if (reason === 'ERR_CERT_REVOKED')
+      for (const m of [...this.joined.values()])
+        if (m.publisher === peer) this.forget(m, new HopsafeError('ERR_CERT_REVOKED', `publisher ${peer} revoked`));
   }
 
   /** [SPEC 13.6] A frame from the group address `address`. */
@@ -448,7 +474,8 @@ export class GroupManager {
       return;
     }
     try {
-      if (toHex(key.groupId) !== toHex(m.groupId)) throw new HopsafeError('ERR_WRONG_PEER', `key for another group than ${name} of ${peer}`);
+      if (toHex(key.groupId) !== toHex(m.groupId))
+        throw new HopsafeError('ERR_WRONG_PEER', `key for another group than ${name} of ${peer}`);
       let signer: PublicKeyHandle | undefined;
       if (key.sourceAuth === 'signature') {
         const cert = parseCertificate(key.signer as Uint8Array);
@@ -459,7 +486,12 @@ export class GroupManager {
       const now = this.host.clock();
       if (!m.receiver?.install(key, signer, now)) {
         m.receiver?.destroy();
-        m.receiver = new GroupReceiver({ provider: this.host.provider, key, ...(signer ? { signerKey: signer } : {}), graceMs: this.host.graceMs });
+        m.receiver = new GroupReceiver({
+          provider: this.host.provider,
+          key,
+          ...(signer ? { signerKey: signer } : {}),
+          graceMs: this.host.graceMs,
+        });
       }
       wipe(key.epochSecret);
       m.roles = roles;

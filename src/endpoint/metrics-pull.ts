@@ -9,7 +9,14 @@ import { HopsafeError } from '../errors/index.js';
 export type Add<L extends string> = (labels: Partial<Record<L, string>>, value: number) => void;
 
 /** A counter or gauge set afresh at every collection by `fill` (values of equal label sets add up). */
-export function pulled<L extends string>(kind: 'counter' | 'gauge', registry: Registry, name: string, help: string, labelNames: readonly L[], fill: (add: Add<L>) => void): void {
+export function pulled<L extends string>(
+  kind: 'counter' | 'gauge',
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  fill: (add: Add<L>) => void,
+): void {
   const config = { name, help, labelNames: [...labelNames], registers: [registry] };
   if (kind === 'counter')
     new Counter<L>({
@@ -32,12 +39,19 @@ export function pulled<L extends string>(kind: 'counter' | 'gauge', registry: Re
 /** Refuses names already in `registry` before any is registered (prom-client would throw half way). */
 export function assertFree(registry: Registry, names: readonly string[]): void {
   for (const n of names)
-    if (registry.getSingleMetric(n)) throw new HopsafeError('ERR_CONFIG', `metrics: ${n} is already registered in this registry (choose another metrics.prefix)`);
+    if (registry.getSingleMetric(n))
+      throw new HopsafeError('ERR_CONFIG', `metrics: ${n} is already registered in this registry (choose another metrics.prefix)`);
 }
 
 /** A Registry, also of another copy of prom-client (the application's): they work the same way. */
 export function isRegistry(v: unknown): v is Registry {
-  return typeof v === 'object' && v !== null && ['registerMetric', 'getSingleMetric', 'metrics', 'removeSingleMetric'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function');
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    ['registerMetric', 'getSingleMetric', 'metrics', 'removeSingleMetric'].every(
+      (k) => typeof (v as Record<string, unknown>)[k] === 'function',
+    )
+  );
 }
 
 /** [a-zA-Z_:][a-zA-Z0-9_:]* or empty. */

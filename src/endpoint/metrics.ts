@@ -60,11 +60,7 @@ const bucketsSchema = z
 const metricsOptionsSchema = z
   .object({
     registry: z.custom<Registry>(isRegistry, 'must be a prom-client Registry').optional(),
-    prefix: z
-      .string()
-      .max(64)
-      .regex(PREFIX_PATTERN, 'must be a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)')
-      .optional(),
+    prefix: z.string().max(64).regex(PREFIX_PATTERN, 'must be a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)').optional(),
     buckets: z.object({ handshake: bucketsSchema.optional(), record: bucketsSchema.optional() }).strict().optional(),
   })
   .strict();
@@ -74,7 +70,11 @@ export function parseMetricsOptions(input: unknown): MetricsOptions | undefined 
   if (input === undefined || input === false) return undefined;
   if (input === true) return {};
   const r = metricsOptionsSchema.safeParse(input);
-  if (!r.success) throw new HopsafeError('ERR_CONFIG', `metrics: ${r.error.issues.map((i) => `${['metrics', ...i.path].join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new HopsafeError(
+      'ERR_CONFIG',
+      `metrics: ${r.error.issues.map((i) => `${['metrics', ...i.path].join('.')}: ${i.message}`).join('; ')}`,
+    );
   return r.data as MetricsOptions;
 }
 
@@ -127,9 +127,14 @@ function sameBuckets(a: readonly number[], b: readonly number[]): boolean {
 }
 
 function createSet(registry: Registry, p: string, buckets: MetricSet['buckets']): MetricSet {
-  assertFree(registry, NAMES.map((n) => p + n));
+  assertFree(
+    registry,
+    NAMES.map((n) => p + n),
+  );
   const sources = new Set<MetricsSource>();
-  const snapshot = perCollection(() => [...sources].map((src) => ({ id: src.id, stats: src.stats(), queues: src.queues(), inbound: src.inbound() })));
+  const snapshot = perCollection(() =>
+    [...sources].map((src) => ({ id: src.id, stats: src.stats(), queues: src.queues(), inbound: src.inbound() })),
+  );
   const registers = [registry];
   type Fill<L extends string> = (add: Add<L>, s: Snapshot) => void;
   const each =
@@ -146,8 +151,12 @@ function createSet(registry: Registry, p: string, buckets: MetricSet['buckets'])
   };
 
   gauge('sessions', 'Established sessions.', [], (add, s) => add({}, s.stats.sessions));
-  gauge('peers', 'Peers in the endpoint table (session, handshake, queued messages or outcomes owed).', [], (add, s) => add({}, s.queues.peers));
-  gauge('handshakes_pending', 'Handshakes this endpoint started that wait for their response.', [], (add, s) => add({}, s.queues.handshaking));
+  gauge('peers', 'Peers in the endpoint table (session, handshake, queued messages or outcomes owed).', [], (add, s) =>
+    add({}, s.queues.peers),
+  );
+  gauge('handshakes_pending', 'Handshakes this endpoint started that wait for their response.', [], (add, s) =>
+    add({}, s.queues.handshaking),
+  );
   gauge(
     'queue_depth',
     'Items waiting inside the endpoint: waiting (messages before a session), tracked (sent, not yet acknowledged), outbox (records to be batched), sending (transport sends unsettled), inbound (frames behind the same sender).',
@@ -156,16 +165,27 @@ function createSet(registry: Registry, p: string, buckets: MetricSet['buckets'])
       for (const q of QUEUES) add({ queue: q }, s.queues[q]);
     },
   );
-  gauge('held_bytes', 'Bytes of frames held ahead of their key update, all sessions together.', [], (add, s) => add({}, s.queues.heldBytes));
-  counter('handshakes_initiated_total', 'Handshakes this endpoint started (HS_INIT sent).', [], (add, s) => add({}, s.stats.handshakes.initiated));
-  counter('handshakes_total', 'Handshakes finished, by outcome (ok: session established, either role; failed: refused or timed out).', ['outcome'], (add, s) => {
-    add({ outcome: 'ok' }, s.stats.handshakes.completed);
-    add({ outcome: 'failed' }, s.stats.handshakes.failed);
-  });
+  gauge('held_bytes', 'Bytes of frames held ahead of their key update, all sessions together.', [], (add, s) =>
+    add({}, s.queues.heldBytes),
+  );
+  counter('handshakes_initiated_total', 'Handshakes this endpoint started (HS_INIT sent).', [], (add, s) =>
+    add({}, s.stats.handshakes.initiated),
+  );
+  counter(
+    'handshakes_total',
+    'Handshakes finished, by outcome (ok: session established, either role; failed: refused or timed out).',
+    ['outcome'],
+    (add, s) => {
+      add({ outcome: 'ok' }, s.stats.handshakes.completed);
+      add({ outcome: 'failed' }, s.stats.handshakes.failed);
+    },
+  );
   counter('records_sent_total', 'Application messages protected and handed to the transport.', [], (add, s) => add({}, s.stats.sent));
   counter('records_received_total', 'Application messages verified and delivered.', [], (add, s) => add({}, s.stats.received));
   counter('records_confirmed_total', 'Sent messages the peer acknowledged end to end.', [], (add, s) => add({}, s.stats.confirmed));
-  counter('records_unconfirmed_total', 'Sent messages reported unconfirmed, by error code.', ['code'], (add, s) => byCode(add, s.stats.unconfirmedByCode));
+  counter('records_unconfirmed_total', 'Sent messages reported unconfirmed, by error code.', ['code'], (add, s) =>
+    byCode(add, s.stats.unconfirmedByCode),
+  );
   counter('rejects_total', 'Frames and messages refused, by error code.', ['code'], (add, s) => byCode(add, s.stats.rejected));
   counter('key_updates_total', 'Key updates, by direction (sent, received).', ['direction'], (add, s) => {
     add({ direction: 'sent' }, s.stats.keyUpdates.sent);
@@ -178,12 +198,22 @@ function createSet(registry: Registry, p: string, buckets: MetricSet['buckets'])
     add({ outcome: 'rejected' }, s.stats.groups.rejected);
   });
   counter('batched_records_total', 'Records that left in BATCH frames.', [], (add, s) => add({}, s.stats.coalesced));
-  counter('transport_dropped_frames_total', 'Inbound frames the transport dropped before the endpoint saw them, by reason.', ['reason'], (add, s) => {
-    if (s.inbound) add({ reason: 'oversize' }, s.inbound.oversize);
-  });
-  gauge('transport_inbound_unsettled', 'Inbound frames handed to the endpoint and not settled (transports that bound them).', [], (add, s) => {
-    if (s.inbound?.queued !== undefined) add({}, s.inbound.queued);
-  });
+  counter(
+    'transport_dropped_frames_total',
+    'Inbound frames the transport dropped before the endpoint saw them, by reason.',
+    ['reason'],
+    (add, s) => {
+      if (s.inbound) add({ reason: 'oversize' }, s.inbound.oversize);
+    },
+  );
+  gauge(
+    'transport_inbound_unsettled',
+    'Inbound frames handed to the endpoint and not settled (transports that bound them).',
+    [],
+    (add, s) => {
+      if (s.inbound?.queued !== undefined) add({}, s.inbound.queued);
+    },
+  );
 
   return {
     sources,
@@ -220,11 +250,20 @@ function setFor(registry: Registry, prefix: string, o: MetricsOptions): MetricSe
   // (reused only while the registry still holds it: `registry.clear()` drops the set)
   if (existing && registry.getSingleMetric(`${prefix}record_duration_seconds`) === existing.record) {
     const b = o.buckets;
-    if ((b?.handshake && !sameBuckets(b.handshake, existing.buckets.handshake)) || (b?.record && !sameBuckets(b.record, existing.buckets.record)))
-      throw new HopsafeError('ERR_CONFIG', 'metrics.buckets: differ from those of the endpoints already registered in this registry with this prefix');
+    if (
+      (b?.handshake && !sameBuckets(b.handshake, existing.buckets.handshake)) ||
+      (b?.record && !sameBuckets(b.record, existing.buckets.record))
+    )
+      throw new HopsafeError(
+        'ERR_CONFIG',
+        'metrics.buckets: differ from those of the endpoints already registered in this registry with this prefix',
+      );
     return existing;
   }
-  const set = createSet(registry, prefix, { handshake: o.buckets?.handshake ?? HANDSHAKE_BUCKETS, record: o.buckets?.record ?? RECORD_BUCKETS });
+  const set = createSet(registry, prefix, {
+    handshake: o.buckets?.handshake ?? HANDSHAKE_BUCKETS,
+    record: o.buckets?.record ?? RECORD_BUCKETS,
+  });
   byPrefix.set(prefix, set);
   return set;
 }

@@ -96,7 +96,13 @@ export interface EndpointOptions {
    * within `timeoutMs` (default 30 000), or whose session ends first, are reported (`unconfirmed` event); one the
    * peer's ACKs show as a gap for `gapMs` (default 500) is reported as ERR_NOT_CONFIRMED without waiting for the timeout.
    */
-  readonly acks?: { readonly every?: number; readonly delayMs?: number; readonly track?: number; readonly timeoutMs?: number; readonly gapMs?: number };
+  readonly acks?: {
+    readonly every?: number;
+    readonly delayMs?: number;
+    readonly track?: number;
+    readonly timeoutMs?: number;
+    readonly gapMs?: number;
+  };
   /**
    * [SPEC 3.7] Coalescing, only while the transport lags. With fewer than `minInFlight` (default 16) transport sends
    * to a peer unsettled, every record is sent at once. Past that, records wait and travel together in one transport
@@ -105,7 +111,12 @@ export interface EndpointOptions {
    * (process.nextTick), when full, or once a record joins it `maxDelayUs` (default 20) after its first one.
    * Each record keeps its own protection, sequence number and acknowledgement.
    */
-  readonly coalesce?: { readonly maxRecords?: number; readonly maxBytes?: number; readonly maxDelayUs?: number; readonly minInFlight?: number };
+  readonly coalesce?: {
+    readonly maxRecords?: number;
+    readonly maxBytes?: number;
+    readonly maxDelayUs?: number;
+    readonly minInFlight?: number;
+  };
   /** pino logger; silent by default. Logs ids, suites, epochs, sizes and error codes — never keys or payloads. */
   readonly logger?: Logger;
   /**

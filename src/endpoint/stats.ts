@@ -55,7 +55,20 @@ export interface EndpointQueues {
 }
 
 export function emptyStats(): EndpointStats {
-  return { sessions: 0, sent: 0, confirmed: 0, unconfirmed: 0, unconfirmedByCode: {}, batches: 0, coalesced: 0, received: 0, rejected: {}, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 }, groups: { sent: 0, received: 0, rejected: 0 } };
+  return {
+    sessions: 0,
+    sent: 0,
+    confirmed: 0,
+    unconfirmed: 0,
+    unconfirmedByCode: {},
+    batches: 0,
+    coalesced: 0,
+    received: 0,
+    rejected: {},
+    handshakes: { initiated: 0, completed: 0, failed: 0 },
+    keyUpdates: { sent: 0, received: 0 },
+    groups: { sent: 0, received: 0, rejected: 0 },
+  };
 }
 
 /** What one peer-table entry holds, as `queueDepths` reads it. */

@@ -1,7 +1,20 @@
 /** X.509 CRL (RFC 5280 §5) parsing. ERR_MALFORMED on anything unexpected. [SPEC 10.5] */
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { boolean, children, explicit, integerContent, isTime, octets, oid, parseDer, raw, smallInt, TAG, type Tlv } from '../codec/der-read.js';
+import {
+  boolean,
+  children,
+  explicit,
+  integerContent,
+  isTime,
+  octets,
+  oid,
+  parseDer,
+  raw,
+  smallInt,
+  TAG,
+  type Tlv,
+} from '../codec/der-read.js';
 import { parseSignedEnvelope } from './der.js';
 import { signatureSpec, type SpecResult } from './signature.js';
 import { parseTime, readName, sha256Hex } from './x509.js';

@@ -52,7 +52,11 @@ export function loadPrivateKey(input: PemOrDer): KeyObject {
  * Roles: the leaf's RoleInformation extension plus those of the attribute certificates (all
  * assignments, with their validity; the peer filters by time).
  */
-export function loadIdentity(input: { certificate: PemOrDer; privateKey: PemOrDer }, id: string, opts: LoadIdentityOptions = {}): LocalIdentity {
+export function loadIdentity(
+  input: { certificate: PemOrDer; privateKey: PemOrDer },
+  id: string,
+  opts: LoadIdentityOptions = {},
+): LocalIdentity {
   if (!input || (typeof input.certificate !== 'string' && !(input.certificate instanceof Uint8Array)))
     throw new HopsafeError('ERR_CONFIG', 'identity.certificate must be PEM text or DER bytes');
   const provider = opts.provider ?? createNodeProvider();
@@ -72,7 +76,8 @@ export function loadIdentity(input: { certificate: PemOrDer; privateKey: PemOrDe
   }
   if (!leaf.publicKey) throw refuse('key-type', `"${leaf.subjectText}": ${leaf.keyUnsupported ?? 'unsupported key'}`);
   // [SPEC 10.6] The key must be the leaf's: proven by a signature the leaf's public key verifies (any key type, any provider).
-  if (!keyMatches(provider, privateKey, leaf.spki)) throw refuse('key-mismatch', `private key does not match certificate "${leaf.subjectText}"`);
+  if (!keyMatches(provider, privateKey, leaf.spki))
+    throw refuse('key-mismatch', `private key does not match certificate "${leaf.subjectText}"`);
   if (!namesEndpoint(leaf, id)) throw refuse('name', `certificate "${leaf.subjectText}" does not name endpoint ${JSON.stringify(id)}`);
   const acs: Uint8Array[] = [];
   for (const a of opts.attributeCertificates ?? []) acs.push(...derObjects(a, ['ATTRIBUTE CERTIFICATE'], 'attribute certificate'));

@@ -4,7 +4,14 @@
  * @module hopsafe/pki
  */
 export type { PemOrDer, TrustConfig, RoleAssignment, VerifiedPeer, VerifyRequest, PeerVerifier, LocalIdentity } from './types.js';
-export { createTrustStore, DEFAULT_ACCEPTED_EKUS, type TrustStore, type TrustStoreOptions, type TrustUpdate, type TrustWarning } from './trust-store.js';
+export {
+  createTrustStore,
+  DEFAULT_ACCEPTED_EKUS,
+  type TrustStore,
+  type TrustStoreOptions,
+  type TrustUpdate,
+  type TrustWarning,
+} from './trust-store.js';
 export { loadIdentity, validateOwn, loadPrivateKey, type LoadIdentityOptions } from './identity.js';
 export {
   PREDEFINED_ROLES,
@@ -16,7 +23,17 @@ export {
   type RoleSpec,
   type PredefinedRole,
 } from './roles.js';
-export { createAuthorizer, loadPolicy, parsePolicy, POLICY_MAX_VALUE_LENGTH, POLICY_MAX_GLOB_LENGTH, type Authorizer, type AuthorizationContext, type Policy, type PolicyInput } from './policy.js';
+export {
+  createAuthorizer,
+  loadPolicy,
+  parsePolicy,
+  POLICY_MAX_VALUE_LENGTH,
+  POLICY_MAX_GLOB_LENGTH,
+  type Authorizer,
+  type AuthorizationContext,
+  type Policy,
+  type PolicyInput,
+} from './policy.js';
 export { parseCertificate, type ParsedCert } from './x509.js';
 export { parseCrl, type ParsedCrl } from './crl.js';
 export { parseAttributeCertificate, type ParsedAttributeCert } from './attribute-cert.js';

@@ -11,7 +11,15 @@
 import { toHex } from '../bytes/index.js';
 import { children, oid, parseDer, raw, stringValue, TAG, type Tlv } from '../codec/der-read.js';
 
-const STRING_TAGS: ReadonlySet<number> = new Set([TAG.UTF8, TAG.PRINTABLE, TAG.TELETEX, TAG.BMP, TAG.UNIVERSAL_STRING, TAG.IA5, TAG.VISIBLE]);
+const STRING_TAGS: ReadonlySet<number> = new Set([
+  TAG.UTF8,
+  TAG.PRINTABLE,
+  TAG.TELETEX,
+  TAG.BMP,
+  TAG.UNIVERSAL_STRING,
+  TAG.IA5,
+  TAG.VISIBLE,
+]);
 
 const PLAIN = /^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/;
 
@@ -43,6 +51,7 @@ export function canonicalName(name: Tlv, what: string): string {
 /** Whether two lists of DER RDNs match, RDN by RDN. */
 export function rdnsEqual(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (canonicalRdn(parseDer(a[i] as Uint8Array, 'RDN'), 'RDN') !== canonicalRdn(parseDer(b[i] as Uint8Array, 'RDN'), 'RDN')) return false;
+  for (let i = 0; i < a.length; i++)
+    if (canonicalRdn(parseDer(a[i] as Uint8Array, 'RDN'), 'RDN') !== canonicalRdn(parseDer(b[i] as Uint8Array, 'RDN'), 'RDN')) return false;
   return true;
 }

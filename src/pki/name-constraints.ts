@@ -258,6 +258,7 @@ export function violation(names: ConstrainedNames, nc: NameConstraints): string 
     if (nc.excluded.some((s) => s.form === name.form && within(name, s, 'excluded'))) return `${shown} is inside an excluded subtree`;
   }
   for (const st of [...nc.permitted, ...nc.excluded])
-    if (st.form === 'unsupported' && names.otherKinds.includes(st.kind)) return `a ${st.kind} constraint governs a ${st.kind} name (form not supported)`;
+    if (st.form === 'unsupported' && names.otherKinds.includes(st.kind))
+      return `a ${st.kind} constraint governs a ${st.kind} name (form not supported)`;
   return undefined;
 }

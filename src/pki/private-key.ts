@@ -28,11 +28,20 @@ export function privateKeyPkcs8(input: PemOrDer): Uint8Array {
     case 'EC PRIVATE KEY':
       return sec1ToPkcs8(block.der);
     case 'ENCRYPTED PRIVATE KEY':
-      throw new HopsafeError('ERR_UNSUPPORTED', `private key is encrypted: decrypt it first (openssl pkcs8 -in key.pem -out key.pk8.pem), or ${CONVERT_HINT}`);
+      throw new HopsafeError(
+        'ERR_UNSUPPORTED',
+        `private key is encrypted: decrypt it first (openssl pkcs8 -in key.pem -out key.pk8.pem), or ${CONVERT_HINT}`,
+      );
     default:
       if (!block.label.endsWith('PRIVATE KEY'))
-        throw new HopsafeError('ERR_MALFORMED', `private key: unexpected PEM label ${block.label} (expected PRIVATE KEY or EC PRIVATE KEY)`);
-      throw new HopsafeError('ERR_UNSUPPORTED', `private key: PEM label ${block.label} is not supported (PKCS#8 "PRIVATE KEY" or SEC1 "EC PRIVATE KEY"); ${CONVERT_HINT}`);
+        throw new HopsafeError(
+          'ERR_MALFORMED',
+          `private key: unexpected PEM label ${block.label} (expected PRIVATE KEY or EC PRIVATE KEY)`,
+        );
+      throw new HopsafeError(
+        'ERR_UNSUPPORTED',
+        `private key: PEM label ${block.label} is not supported (PKCS#8 "PRIVATE KEY" or SEC1 "EC PRIVATE KEY"); ${CONVERT_HINT}`,
+      );
   }
 }
 
@@ -42,7 +51,9 @@ function sec1ToPkcs8(der: Uint8Array): Uint8Array {
   try {
     key = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'sec1' });
   } catch (e) {
-    throw new HopsafeError('ERR_MALFORMED', `private key: not a valid SEC1 EC key (a named curve is required); ${CONVERT_HINT}`, { cause: e });
+    throw new HopsafeError('ERR_MALFORMED', `private key: not a valid SEC1 EC key (a named curve is required); ${CONVERT_HINT}`, {
+      cause: e,
+    });
   }
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (curve !== 'prime256v1' && curve !== 'secp384r1')

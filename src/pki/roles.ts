@@ -62,7 +62,10 @@ export function parseRoleSpec(text: string): RoleSpec {
   if (/^-?\d+$/.test(t)) return { role: roleNameForId(Number(t)), roleId: Number(t) };
   const up = t.toUpperCase();
   if (isPredefinedRole(up)) return { role: up };
-  throw new HopsafeError('ERR_CONFIG', `unknown role ${JSON.stringify(text)} (predefined: ${Object.keys(PREDEFINED_ROLES).join(', ')}; custom roles as NAME=ID)`);
+  throw new HopsafeError(
+    'ERR_CONFIG',
+    `unknown role ${JSON.stringify(text)} (predefined: ${Object.keys(PREDEFINED_ROLES).join(', ')}; custom roles as NAME=ID)`,
+  );
 }
 
 function resolveId(r: RoleSpec): number {
@@ -79,13 +82,7 @@ export function encodeRoleInformation(roles: readonly RoleSpec[]): Uint8Array {
   const entries = roles.map((r) => {
     const id = resolveId(r);
     const aor = r.aor ?? DEFAULT_AOR;
-    const parts: Uint8Array[] = [
-      w.seq(w.integer(id)),
-      w.utf8String(aor),
-      w.integer(0),
-      w.utf8String(ROLE_DEFINITION),
-      w.enumerated(1),
-    ];
+    const parts: Uint8Array[] = [w.seq(w.integer(id)), w.utf8String(aor), w.integer(0), w.utf8String(ROLE_DEFINITION), w.enumerated(1)];
     if (r.notBefore || r.notAfter) {
       if (!r.notBefore || !r.notAfter) throw new HopsafeError('ERR_CONFIG', 'a role validity needs both notBefore and notAfter');
       parts.push(w.tlv(0xa0, w.generalizedTime(r.notBefore), w.generalizedTime(r.notAfter)));
@@ -116,7 +113,8 @@ export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore:
       const f = children(e, 'UserRoleInfo');
       const [ids, aorN, revN, defN] = f as (Tlv | undefined)[];
       const idList = children(ids, 'userRole').map((n) => smallInt(n, 'roleId', -32768, 32767));
-      if (idList.length === 0 || aorN?.tag !== TAG.UTF8 || revN?.tag !== TAG.INTEGER || defN?.tag !== TAG.UTF8) throw new Error('bad UserRoleInfo');
+      if (idList.length === 0 || aorN?.tag !== TAG.UTF8 || revN?.tag !== TAG.INTEGER || defN?.tag !== TAG.UTF8)
+        throw new Error('bad UserRoleInfo');
       const aor = utf8String(aorN, 'aor');
       utf8String(defN, 'roleDefinition');
       let operation = 1;
@@ -125,7 +123,8 @@ export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore:
       let names: string[] | undefined;
       for (const n of f.slice(4)) {
         if (n.tag === TAG.ENUMERATED) operation = smallInt(n, 'operation', 0, 255, TAG.ENUMERATED);
-        else if (n.tag === TAG.INTEGER) continue; // statusChangeSequence
+        else if (n.tag === TAG.INTEGER)
+          continue; // statusChangeSequence
         else if (n.tag === ctx(0, true)) {
           const [a, b] = children(n, 'role validity', n.tag);
           notBefore = time(a, 'role notBefore', TAG.GENERALIZED_TIME);

@@ -31,7 +31,13 @@ function hashOfAlgId(node: Tlv | undefined, what: string): HashName | undefined 
 function smallUint(t: Tlv): number | undefined {
   const n = t.end - t.start;
   const b = t.buf;
-  if (t.tag !== TAG.INTEGER || n === 0 || n > 3 || ((b[t.start] as number) & 0x80) !== 0 || (n > 1 && b[t.start] === 0 && ((b[t.start + 1] as number) & 0x80) === 0))
+  if (
+    t.tag !== TAG.INTEGER ||
+    n === 0 ||
+    n > 3 ||
+    ((b[t.start] as number) & 0x80) !== 0 ||
+    (n > 1 && b[t.start] === 0 && ((b[t.start + 1] as number) & 0x80) === 0)
+  )
     return undefined;
   let v = 0;
   for (let i = t.start; i < t.end; i++) v = v * 256 + (b[i] as number);
@@ -77,7 +83,10 @@ export function signatureSpec(algId: Tlv): SpecResult {
     case SIG.rsaPkcs1Sha384:
     case SIG.rsaPkcs1Sha512:
       if (!absentOrNull) return { ok: false, reason: 'unexpected RSA signature parameters' };
-      return { ok: true, spec: { kind: 'rsa-pkcs1', hash: o === SIG.rsaPkcs1Sha256 ? 'sha256' : o === SIG.rsaPkcs1Sha384 ? 'sha384' : 'sha512' } };
+      return {
+        ok: true,
+        spec: { kind: 'rsa-pkcs1', hash: o === SIG.rsaPkcs1Sha256 ? 'sha256' : o === SIG.rsaPkcs1Sha384 ? 'sha384' : 'sha512' },
+      };
     case SIG.rsaPss:
       return pssParams(params);
     case SIG.ecdsaSha256:
@@ -97,7 +106,8 @@ export function signatureSpec(algId: Tlv): SpecResult {
 export function keyProblem(key: KeyObject | undefined): string | undefined {
   if (!key) return 'key type not supported';
   const d = keyDescription(key);
-  if (d.type === 'ec') return d.namedCurve === 'prime256v1' || d.namedCurve === 'secp384r1' ? undefined : `EC curve ${d.namedCurve || '?'} is not accepted`;
+  if (d.type === 'ec')
+    return d.namedCurve === 'prime256v1' || d.namedCurve === 'secp384r1' ? undefined : `EC curve ${d.namedCurve || '?'} is not accepted`;
   if (d.type === 'ed25519') return undefined;
   if (d.type === 'rsa') return d.modulusLength >= 2048 ? undefined : `RSA key of ${d.modulusLength} bits (minimum 2048)`;
   return `key type ${d.name} is not accepted`;
@@ -132,7 +142,10 @@ export function verifySigned(spec: SignatureSpec, data: Uint8Array, sig: Uint8Ar
       case 'rsa-pkcs1':
         return t === 'rsa' && nodeVerify(spec.hash, data, { key, padding: constants.RSA_PKCS1_PADDING }, sig);
       case 'rsa-pss':
-        return (t === 'rsa' || t === 'rsa-pss') && nodeVerify(spec.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: spec.saltLength }, sig);
+        return (
+          (t === 'rsa' || t === 'rsa-pss') &&
+          nodeVerify(spec.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: spec.saltLength }, sig)
+        );
     }
   } catch {
     return false;
@@ -146,10 +159,16 @@ export function signerFor(key: KeyObject, opts: { rsaPss?: boolean } = {}): { al
   if (t === 'ed25519') return { algId: seq(oidDer(SIG.ed25519)), sign: (d) => new Uint8Array(nodeSign(null, d, key)) };
   if (t === 'ec') {
     const hash = curve === 'secp384r1' ? 'sha384' : 'sha256';
-    return { algId: seq(oidDer(hash === 'sha384' ? SIG.ecdsaSha384 : SIG.ecdsaSha256)), sign: (d) => new Uint8Array(nodeSign(hash, d, { key, dsaEncoding: 'der' })) };
+    return {
+      algId: seq(oidDer(hash === 'sha384' ? SIG.ecdsaSha384 : SIG.ecdsaSha256)),
+      sign: (d) => new Uint8Array(nodeSign(hash, d, { key, dsaEncoding: 'der' })),
+    };
   }
   if (t === 'rsa' && !opts.rsaPss) {
-    return { algId: seq(oidDer(SIG.rsaPkcs1Sha256), NULL), sign: (d) => new Uint8Array(nodeSign('sha256', d, { key, padding: constants.RSA_PKCS1_PADDING })) };
+    return {
+      algId: seq(oidDer(SIG.rsaPkcs1Sha256), NULL),
+      sign: (d) => new Uint8Array(nodeSign('sha256', d, { key, padding: constants.RSA_PKCS1_PADDING })),
+    };
   }
   if (t === 'rsa' || t === 'rsa-pss') {
     // RSASSA-PSS-params: SHA-256, MGF1-SHA-256, salt 32.

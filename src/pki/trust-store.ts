@@ -220,14 +220,18 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
   let misses = 0;
   let generation = 0;
 
-  if (!trust || !Array.isArray(trust.roots) || trust.roots.length === 0) throw new HopsafeError('ERR_CONFIG', 'trust.roots must list at least one root certificate');
+  if (!trust || !Array.isArray(trust.roots) || trust.roots.length === 0)
+    throw new HopsafeError('ERR_CONFIG', 'trust.roots must list at least one root certificate');
   let config: Config = {
     roots: parseCerts(trust.roots, 'trust root'),
     intermediates: parseCerts(trust.intermediates, 'trust intermediate'),
     crls: parseCrls(trust.crls),
   };
 
-  function signedBy(child: { fingerprint: string; tbs: Uint8Array; signature: Uint8Array; sigSpec: SpecResult }, issuer: ParsedCert): boolean {
+  function signedBy(
+    child: { fingerprint: string; tbs: Uint8Array; signature: Uint8Array; sigSpec: SpecResult },
+    issuer: ParsedCert,
+  ): boolean {
     const key = `${child.fingerprint}/${issuer.fingerprint}`;
     const m = sigMemo.get(key);
     if (m !== undefined) return m;
@@ -245,7 +249,12 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
    * checks per validation (memoised ones count too, so the outcome does not depend on the memo), and a
    * (certificate, depth) state that led to no path is not explored again.
    */
-  function* candidatePaths(leaf: ParsedCert, pool: readonly ParsedCert[], cfg: Config, budget: Budget): Generator<ParsedCert[], void, undefined> {
+  function* candidatePaths(
+    leaf: ParsedCert,
+    pool: readonly ParsedCert[],
+    cfg: Config,
+    budget: Budget,
+  ): Generator<ParsedCert[], void, undefined> {
     const dead = new Set<string>();
     const check = (cert: ParsedCert, issuer: ParsedCert): boolean => {
       if (budget.signatures <= 0) {
@@ -254,7 +263,10 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       }
       budget.signatures--;
       const ok = signedBy(cert, issuer);
-      if (!ok) budget.why = cert.sigSpec.ok ? `signature of "${cert.subjectText}" does not verify with "${issuer.subjectText}"` : cert.sigSpec.reason;
+      if (!ok)
+        budget.why = cert.sigSpec.ok
+          ? `signature of "${cert.subjectText}" does not verify with "${issuer.subjectText}"`
+          : cert.sigSpec.reason;
       return ok;
     };
     function* walk(cert: ParsedCert, onPath: ReadonlySet<string>): Generator<ParsedCert[], boolean, undefined> {
@@ -281,7 +293,10 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       // Candidates one step from a root first, then those whose key id the child names (stable otherwise).
       const score = (c: ParsedCert): number =>
         (cfg.roots.some((r) => r.subjectKey === c.issuerKey) ? 2 : 0) + (akid && c.subjectKeyId && equal(c.subjectKeyId, akid) ? 1 : 0);
-      const ordered = named.map((c) => [score(c), c] as const).sort((a, b) => b[0] - a[0]).map(([, c]) => c);
+      const ordered = named
+        .map((c) => [score(c), c] as const)
+        .sort((a, b) => b[0] - a[0])
+        .map(([, c]) => c);
       for (const cand of ordered) {
         if (budget.exhausted) return found;
         if (!check(cert, cand)) continue;
@@ -336,7 +351,12 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     path: readonly RevocationSubject[],
     cfg: Config,
     now: number,
-  ): { revoked?: RevocationSubject; unknown?: { cert: RevocationSubject; why: string }; unverified: { cert: RevocationSubject; why: string }[]; freshUntil: number } {
+  ): {
+    revoked?: RevocationSubject;
+    unknown?: { cert: RevocationSubject; why: string };
+    unverified: { cert: RevocationSubject; why: string }[];
+    freshUntil: number;
+  } {
     let freshUntil = Number.POSITIVE_INFINITY;
     const unverified: { cert: RevocationSubject; why: string }[] = [];
     for (let i = 0; i + 1 < path.length; i++) {
@@ -345,7 +365,8 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       if (usable.some((c) => c.revoked.has(cert.serialHex))) return { revoked: cert, unverified, freshUntil };
       const current = usable.filter((c) => c.nextUpdate === undefined || c.nextUpdate.getTime() >= now);
       if (crlMode === 'require') {
-        if (current.length === 0) return { unknown: { cert, why: unusable.length > 0 ? unusable.join('; ') : 'no current CRL' }, unverified, freshUntil };
+        if (current.length === 0)
+          return { unknown: { cert, why: unusable.length > 0 ? unusable.join('; ') : 'no current CRL' }, unverified, freshUntil };
         freshUntil = Math.min(freshUntil, Math.max(...current.map((c) => c.nextUpdate?.getTime() ?? Number.POSITIVE_INFINITY)));
       } else if (usable.length === 0 && unusable.length > 0) unverified.push({ cert, why: unusable.join('; ') });
     }
@@ -395,7 +416,9 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
   function checkPath(path: readonly ParsedCert[], chain: readonly ParsedCert[], now: number, cfg: Config): Validated {
     const leaf = path[0] as ParsedCert;
     const fps = new Set(path.map((c) => c.fingerprint));
-    for (const c of chain) if (!fps.has(c.fingerprint)) throw refuse('extra-certificate', `presented certificate "${c.subjectText}" is not on the validated path`);
+    for (const c of chain)
+      if (!fps.has(c.fingerprint))
+        throw refuse('extra-certificate', `presented certificate "${c.subjectText}" is not on the validated path`);
     // [SPEC 10.2] validity of every certificate, leaf first
     for (const c of path) {
       if (now < c.notBefore.getTime()) throw refuse('not-yet-valid', `"${c.subjectText}" is valid from ${c.notBefore.toISOString()}`);
@@ -403,12 +426,17 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     }
     // [SPEC 10.2] usage
     for (const c of path)
-      if (c.unknownCritical.length > 0) throw refuse('unknown-critical-extension', `"${c.subjectText}" has unsupported critical extension(s) ${c.unknownCritical.join(', ')}`);
+      if (c.unknownCritical.length > 0)
+        throw refuse(
+          'unknown-critical-extension',
+          `"${c.subjectText}" has unsupported critical extension(s) ${c.unknownCritical.join(', ')}`,
+        );
     for (let i = 1; i < path.length; i++) {
       const ca = path[i] as ParsedCert;
       const isAnchor = i === path.length - 1;
       if (!isAnchor || ca.basicConstraints) {
-        if (!ca.basicConstraints?.ca) throw refuse('issuer-not-ca', `"${ca.subjectText}" issued a certificate but is not a CA (basicConstraints)`);
+        if (!ca.basicConstraints?.ca)
+          throw refuse('issuer-not-ca', `"${ca.subjectText}" issued a certificate but is not a CA (basicConstraints)`);
       }
       if (ca.keyUsage && !ca.keyUsage.has('keyCertSign')) throw refuse('issuer-not-ca', `"${ca.subjectText}" keyUsage lacks keyCertSign`);
       // [SPEC 10.2] RFC 5280 §4.1.2.6: a CA's subject is a non-empty Name
@@ -417,11 +445,15 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       let below = 0;
       for (let k = 1; k < i; k++) if (!(path[k] as ParsedCert).selfIssued) below++;
       if (ca.basicConstraints?.pathLen !== undefined && below > ca.basicConstraints.pathLen)
-        throw refuse('path-length', `"${ca.subjectText}" allows ${ca.basicConstraints.pathLen} intermediate(s) below it, path has ${below}`);
+        throw refuse(
+          'path-length',
+          `"${ca.subjectText}" allows ${ca.basicConstraints.pathLen} intermediate(s) below it, path has ${below}`,
+        );
     }
     // [SPEC 10.2] nameConstraints of every CA on the path (the root's included) govern every certificate below
     // it, except self-issued intermediates; an end-entity certificate may not carry them.
-    if (leaf.nameConstraints && !leaf.basicConstraints?.ca) throw refuse('name-constraints', `"${leaf.subjectText}" is not a CA but has nameConstraints`);
+    if (leaf.nameConstraints && !leaf.basicConstraints?.ca)
+      throw refuse('name-constraints', `"${leaf.subjectText}" is not a CA but has nameConstraints`);
     for (let j = path.length - 1; j >= 1; j--) {
       const nc = (path[j] as ParsedCert).nameConstraints;
       if (!nc) continue;
@@ -430,15 +462,24 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
         if (i > 0 && c.selfIssued) continue;
         // a CA's commonName binds no endpoint id: only the leaf's can (SPEC 10.3)
         const why = violation(i === 0 ? c.constrainedNames : { ...c.constrainedNames, bindingCommonNames: [] }, nc);
-        if (why) throw refuse('name-constraints', `"${c.subjectText}" violates the nameConstraints of "${(path[j] as ParsedCert).subjectText}": ${why}`);
+        if (why)
+          throw refuse(
+            'name-constraints',
+            `"${c.subjectText}" violates the nameConstraints of "${(path[j] as ParsedCert).subjectText}": ${why}`,
+          );
       }
     }
     if (leaf.basicConstraints?.ca) throw refuse('ca-as-leaf', `"${leaf.subjectText}" is a CA certificate and cannot be an endpoint`);
-    if (leaf.keyUsage && !leaf.keyUsage.has('digitalSignature')) throw refuse('key-usage', `"${leaf.subjectText}" keyUsage lacks digitalSignature`);
+    if (leaf.keyUsage && !leaf.keyUsage.has('digitalSignature'))
+      throw refuse('key-usage', `"${leaf.subjectText}" keyUsage lacks digitalSignature`);
     // [SPEC 10.2] RFC 5280 §4.2.1.3: keyCertSign asserted requires cA asserted
-    if (leaf.keyUsage?.has('keyCertSign') && !leaf.basicConstraints?.ca) throw refuse('key-usage', `"${leaf.subjectText}" asserts keyCertSign without basicConstraints cA`);
+    if (leaf.keyUsage?.has('keyCertSign') && !leaf.basicConstraints?.ca)
+      throw refuse('key-usage', `"${leaf.subjectText}" asserts keyCertSign without basicConstraints cA`);
     if (leaf.extKeyUsage && !leaf.extKeyUsage.some((o) => accepted.has(o)))
-      throw refuse('extended-key-usage', `"${leaf.subjectText}" extendedKeyUsage (${leaf.extKeyUsage.join(', ')}) allows none of ${[...accepted].join(', ')}`);
+      throw refuse(
+        'extended-key-usage',
+        `"${leaf.subjectText}" extendedKeyUsage (${leaf.extKeyUsage.join(', ')}) allows none of ${[...accepted].join(', ')}`,
+      );
     const kp = leaf.keyUnsupported ?? keyProblem(leaf.publicKey);
     if (kp) throw refuse('key-type', `"${leaf.subjectText}": ${kp}`);
     let publicKey: PublicKeyHandle;
@@ -452,7 +493,12 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     if (rev.revoked) throw refuse('revoked', `"${rev.revoked.subjectText}" (serial ${rev.revoked.serialHex}) is revoked`);
     if (rev.unknown) throw refuse('revocation-unknown', `status of "${rev.unknown.cert.subjectText}" unknown: ${rev.unknown.why}`);
     for (const u of rev.unverified)
-      warn({ code: 'ERR_CERT_REVOKED', reason: 'revocation-unverified', fingerprint: leaf.fingerprint, detail: `revocation status of "${u.cert.subjectText}" not verified: ${u.why}` });
+      warn({
+        code: 'ERR_CERT_REVOKED',
+        reason: 'revocation-unverified',
+        fingerprint: leaf.fingerprint,
+        detail: `revocation status of "${u.cert.subjectText}" not verified: ${u.why}`,
+      });
     const certRoles = leaf.roleInfo ? decodeRoleInformation(leaf.roleInfo, leaf) : [];
     return {
       path,
@@ -529,14 +575,23 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       }
     }
     const leaf = entry.path[0];
-    if (!namesEndpoint(leaf, req.claimedId)) throw refuse('name', `certificate "${leaf.subjectText}" does not name endpoint ${JSON.stringify(req.claimedId)}`);
-    const acRoles = req.attributeCertificates && req.attributeCertificates.length > 0 ? attributeRoles(req.attributeCertificates, entry, cfg, now) : [];
+    if (!namesEndpoint(leaf, req.claimedId))
+      throw refuse('name', `certificate "${leaf.subjectText}" does not name endpoint ${JSON.stringify(req.claimedId)}`);
+    const acRoles =
+      req.attributeCertificates && req.attributeCertificates.length > 0 ? attributeRoles(req.attributeCertificates, entry, cfg, now) : [];
     // Exact-size copy: the sessions of an endpoint keep this array for their lifetime.
     const roles: RoleAssignment[] = rolesAt([...entry.certRoles, ...acRoles], req.now).slice();
     // The presented leaf: the same bytes as the cached one (same SHA-256).
     // [SPEC 10.2] A session lasts no longer than the certificate on its path that expires first.
     const notAfter = new Date(Math.min(...entry.path.map((c) => c.notAfter.getTime())));
-    return { id: req.claimedId, certificate: req.chain[0] as Uint8Array, publicKey: entry.publicKey, roles, fingerprint: leaf.fingerprint, notAfter };
+    return {
+      id: req.claimedId,
+      certificate: req.chain[0] as Uint8Array,
+      publicKey: entry.publicKey,
+      roles,
+      fingerprint: leaf.fingerprint,
+      notAfter,
+    };
   }
 
   function updateTrust(update: TrustUpdate): string[] {

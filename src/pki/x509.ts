@@ -6,7 +6,24 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
-import { bitString, boolean, children, contentOf, ctx, explicit, integerContent, octets, oid, parseDer, raw, smallInt, stringValue, TAG, time, type Tlv } from '../codec/der-read.js';
+import {
+  bitString,
+  boolean,
+  children,
+  contentOf,
+  ctx,
+  explicit,
+  integerContent,
+  octets,
+  oid,
+  parseDer,
+  raw,
+  smallInt,
+  stringValue,
+  TAG,
+  time,
+  type Tlv,
+} from '../codec/der-read.js';
 import { parseSignedEnvelope } from './der.js';
 import { importSpki, signatureSpec, type SpecResult } from './signature.js';
 import { parseNameConstraints, rdnsOf, type ConstrainedNames, type NameConstraints } from './name-constraints.js';
@@ -123,7 +140,10 @@ const ID_EMAIL_ADDRESS = '1.2.840.113549.1.9.1';
  * Reads a Name (SEQUENCE OF SET OF AttributeTypeAndValue): its attribute values as text, all CN values, its
  * RDNs (DER views), whether it carries an emailAddress attribute, and its RFC 5280 §7.1 comparison key.
  */
-export function readName(node: Tlv | undefined, what: string): { text: string; commonNames: string[]; rdns: Uint8Array[]; hasEmail: boolean; key: string } {
+export function readName(
+  node: Tlv | undefined,
+  what: string,
+): { text: string; commonNames: string[]; rdns: Uint8Array[]; hasEmail: boolean; key: string } {
   const parts: string[] = [];
   const commonNames: string[] = [];
   const rdns: Uint8Array[] = [];
@@ -181,7 +201,8 @@ export function readGeneralNames(
         if (typeId === ID_ON_HOPSAFE_ENDPOINT_ID) {
           const value = f[1] as Tlv;
           const inner = value.tag === ctx(0, true) ? explicit(value, `${what} otherName`) : undefined;
-          if (inner?.tag !== TAG.UTF8) throw new HopsafeError('ERR_MALFORMED', `${what}: hopsafe endpoint-id otherName is not a UTF8String`);
+          if (inner?.tag !== TAG.UTF8)
+            throw new HopsafeError('ERR_MALFORMED', `${what}: hopsafe endpoint-id otherName is not a UTF8String`);
           endpointIds.push(stringValue(inner) as string);
         } else kind(`otherName:${typeId}`);
         break;
@@ -283,7 +304,14 @@ function parseInner(der: Uint8Array): ParsedCert {
     i = 1;
   } else if (first && (first.tag & 0xc0) === 0x80) throw malformed('bad version');
   if (f.length < i + TBS_FIXED) throw malformed('missing TBS fields');
-  const [serialNode, innerSigAlg, issuerNode, validityNode, subjectNode, spkiNode] = f.slice(i, i + TBS_FIXED) as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv];
+  const [serialNode, innerSigAlg, issuerNode, validityNode, subjectNode, spkiNode] = f.slice(i, i + TBS_FIXED) as [
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
+  ];
   i += TBS_FIXED;
   const serial = integerContent(serialNode, 'serialNumber');
   if (!equal(raw(innerSigAlg), raw(sigAlgNode))) throw malformed('signatureAlgorithm differs from tbsCertificate.signature');
@@ -293,7 +321,8 @@ function parseInner(der: Uint8Array): ParsedCert {
   for (; i < f.length; i++) {
     const n = f[i] as Tlv;
     const tagNo = n.tag & 0x1f;
-    if ((n.tag & 0xc0) !== 0x80 || tagNo < 1 || tagNo > 3 || tagNo <= last || (tagNo === 3) !== ((n.tag & 0x20) !== 0)) throw malformed('unexpected TBS field');
+    if ((n.tag & 0xc0) !== 0x80 || tagNo < 1 || tagNo > 3 || tagNo <= last || (tagNo === 3) !== ((n.tag & 0x20) !== 0))
+      throw malformed('unexpected TBS field');
     last = tagNo;
     if (tagNo === 3) extNode = n;
   }

@@ -19,8 +19,16 @@ export const JSON_SCHEMAS: Record<string, () => unknown> = {
   'endpoint-config.schema.json': () =>
     z.toJSONSchema(
       endpointConfigSchema.extend({
-        identity: z.object({ certificate: bytesAsPem, privateKey: bytesAsPem, attributeCertificates: z.array(bytesAsPem).max(8).optional() }),
-        trust: z.object({ roots: z.array(bytesAsPem).min(1), intermediates: z.array(bytesAsPem).optional(), crls: z.array(bytesAsPem).optional() }),
+        identity: z.object({
+          certificate: bytesAsPem,
+          privateKey: bytesAsPem,
+          attributeCertificates: z.array(bytesAsPem).max(8).optional(),
+        }),
+        trust: z.object({
+          roots: z.array(bytesAsPem).min(1),
+          intermediates: z.array(bytesAsPem).optional(),
+          crls: z.array(bytesAsPem).optional(),
+        }),
       }),
       { io: 'input' },
     ),

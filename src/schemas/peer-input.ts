@@ -5,7 +5,9 @@ import { HopsafeError } from '../errors/index.js';
 
 const id = z.string().regex(ENDPOINT_ID_PATTERN, 'invalid endpoint id');
 
-const sendLine = z.object({ to: id, data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data must be base64'), confirm: z.boolean().optional() }).strict();
+const sendLine = z
+  .object({ to: id, data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data must be base64'), confirm: z.boolean().optional() })
+  .strict();
 const rekeyLine = z.object({ rekey: id }).strict();
 const statsLine = z.object({ stats: z.literal(true) }).strict();
 
@@ -38,8 +40,7 @@ export function parsePeerInput(value: unknown): { ok: true; input: PeerInput } |
     path,
     error: new HopsafeError('ERR_INPUT', path === '' ? message : `${path}: ${message}`),
   });
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return refuse('', `expected a JSON object: ${LINES}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return refuse('', `expected a JSON object: ${LINES}`);
   const keys = Object.keys(value);
   const kind = KINDS.find((k) => k.keys.some((key) => keys.includes(key)));
   if (kind === undefined) {
@@ -59,7 +60,8 @@ export function parsePeerInput(value: unknown): { ok: true; input: PeerInput } |
   const present = typeof head === 'string' && Object.hasOwn(value, head);
   // A missing field is named with what asked for it: `"to" requires "data"` (the line's kind comes from its keys).
   const given = kind.keys.find((k) => keys.includes(k));
-  const missing = given !== undefined && given !== head ? `required: ${JSON.stringify(given)} requires ${JSON.stringify(head)}` : 'required';
+  const missing =
+    given !== undefined && given !== head ? `required: ${JSON.stringify(given)} requires ${JSON.stringify(head)}` : 'required';
   const message = issue.code === 'invalid_type' ? (present ? `expected ${issue.expected}` : missing) : issue.message;
   return refuse(path, message);
 }

@@ -13,7 +13,7 @@ const party = z.object({
   certificate: z.string().min(1),
   privateKey: z.string().min(1),
   /** Seed of the deterministic random stream (SPEC 11.1) this side draws session id, random and ephemeral keys from. */
-  rngSeed: hex.describe('input: seed of this side\'s deterministic random stream (SPEC 11.1)'),
+  rngSeed: hex.describe("input: seed of this side's deterministic random stream (SPEC 11.1)"),
 });
 
 export const vectorFileSchema = z.object({
@@ -22,11 +22,11 @@ export const vectorFileSchema = z.object({
   suite: z.string(),
   protection: z.enum(['integrity', 'confidentiality']),
   /** Clock of both sides, ms since the Unix epoch. */
-  time: z.number().int().nonnegative().describe('input: both sides\' clock and both ClearToken1 timestamps, ms since the Unix epoch'),
+  time: z.number().int().nonnegative().describe("input: both sides' clock and both ClearToken1 timestamps, ms since the Unix epoch"),
   roots: z.array(z.string()).min(1),
   initiator: party,
   responder: party,
-  earlyData: hex.describe('input: the initiator\'s early data (integrity mode)').optional(),
+  earlyData: hex.describe("input: the initiator's early data (integrity mode)").optional(),
   expected: z.object({
     hsInit: hex,
     hsResp: hex,
@@ -41,7 +41,9 @@ export const vectorFileSchema = z.object({
       .describe('DATA records of epoch 0, in order; each sender numbers its own from 0 (SPEC 11 step 4)'),
     keyUpdate: z.object({
       direction: z.enum(['a2b', 'b2a']).describe('input: the direction whose sender updates (SPEC 11 step 5)'),
-      ephemeralPrivateKey: hex.describe('input, not drawn from either random stream: the raw ephemeral private key of the key update (SPEC 4.4)'),
+      ephemeralPrivateKey: hex.describe(
+        'input, not drawn from either random stream: the raw ephemeral private key of the key update (SPEC 4.4)',
+      ),
       frame: hex,
       next: keys,
       record: z.object({ payload: hex.describe('input'), frame: hex }),

@@ -99,6 +99,9 @@ export class Confirmations {
 
   /** Messages still waiting for an acknowledgement, oldest first. */
   pending(): Uint8Array[] {
-    return this.tracker.items().filter((i) => i.control !== true).map((i) => i.data);
+    return this.tracker
+      .items()
+      .filter((i) => i.control !== true)
+      .map((i) => i.data);
   }
 }

@@ -9,7 +9,14 @@
  */
 import { HopsafeError } from '../errors/index.js';
 import { concat, equal, utf8, wipe } from '../bytes/index.js';
-import { AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH, type CryptoProvider, type PrivateKeyHandle, type PublicKeyHandle } from '../crypto/provider.js';
+import {
+  AEAD_KEY_LENGTH,
+  AEAD_NONCE_LENGTH,
+  AEAD_TAG_LENGTH,
+  type CryptoProvider,
+  type PrivateKeyHandle,
+  type PublicKeyHandle,
+} from '../crypto/provider.js';
 import type { Suite } from '../crypto/suites.js';
 import type { Protection } from '../codec/tokens.js';
 import { encodeGroupHeader, GROUP_ID_LENGTH, groupIdInput, MAX_GROUP_SIGNATURE, type GroupHeader } from '../codec/group.js';
@@ -43,7 +50,11 @@ function info(label: Uint8Array, groupId: Uint8Array, epoch: number): Uint8Array
 /** [SPEC 13.5] */
 export function groupTrafficKeys(ctx: GroupContext, secret: Uint8Array, groupId: Uint8Array, epoch: number): GroupTrafficKeys {
   const { provider: p, suite } = ctx;
-  if (ctx.protection === 'integrity') return { key: p.hkdfExpand(suite.hash, secret, info(GROUP_LABEL.mac, groupId, epoch), p.hashLength(suite.hash)), iv: new Uint8Array(0) };
+  if (ctx.protection === 'integrity')
+    return {
+      key: p.hkdfExpand(suite.hash, secret, info(GROUP_LABEL.mac, groupId, epoch), p.hashLength(suite.hash)),
+      iv: new Uint8Array(0),
+    };
   return {
     key: p.hkdfExpand(suite.hash, secret, info(GROUP_LABEL.key, groupId, epoch), AEAD_KEY_LENGTH[suite.aead]),
     iv: p.hkdfExpand(suite.hash, secret, info(GROUP_LABEL.iv, groupId, epoch), AEAD_NONCE_LENGTH),

@@ -8,7 +8,15 @@ import { equal } from '../bytes/index.js';
 import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
 import { suiteById } from '../crypto/suites.js';
 import { decodeGroupHeader, type GroupKey, type SourceAuth } from '../codec/group.js';
-import { groupTrafficKeys, openGroupFrame, splitSignature, verifyGroupSignature, wipeGroupKeys, type GroupContext, type GroupTrafficKeys } from './group-keys.js';
+import {
+  groupTrafficKeys,
+  openGroupFrame,
+  splitSignature,
+  verifyGroupSignature,
+  wipeGroupKeys,
+  type GroupContext,
+  type GroupTrafficKeys,
+} from './group-keys.js';
 import { ReplayWindow } from './replay.js';
 
 class EpochState extends ReplayWindow {
@@ -67,13 +75,23 @@ export class GroupReceiver {
    * Returns false (nothing changed) for a key of another group or settings, or of an epoch held already.
    */
   install(key: GroupKey, signerKey: PublicKeyHandle | undefined, now: number): boolean {
-    if (!equal(key.groupId, this.groupId) || key.sourceAuth !== this.sourceAuth || key.protection !== this.ctx.protection || key.suite !== this.ctx.suite.id) return false;
+    if (
+      !equal(key.groupId, this.groupId) ||
+      key.sourceAuth !== this.sourceAuth ||
+      key.protection !== this.ctx.protection ||
+      key.suite !== this.ctx.suite.id
+    )
+      return false;
     if (this.sourceAuth === 'signature') {
       if (!signerKey) return false;
       this.signerKey = signerKey;
     }
     // The epoch held already, handed over again (a repeated join): nothing changes (its window stays).
-    if (key.epoch === this.current.epoch && equal(groupTrafficKeys(this.ctx, key.epochSecret, key.groupId, key.epoch).key, this.current.keys.key)) return true;
+    if (
+      key.epoch === this.current.epoch &&
+      equal(groupTrafficKeys(this.ctx, key.epochSecret, key.groupId, key.epoch).key, this.current.keys.key)
+    )
+      return true;
     const next = this.epochOf(key);
     if (key.epoch === this.current.epoch + 1) {
       if (this.previous) wipeGroupKeys(this.previous.keys);

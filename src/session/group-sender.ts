@@ -44,7 +44,8 @@ export class GroupSender {
     this.ctx = init.ctx;
     this.groupId = init.groupId;
     this.sourceAuth = init.sourceAuth;
-    if (init.sourceAuth === 'signature' && (!init.signingKey || !init.certificate)) throw new HopsafeError('ERR_CONFIG', 'signature mode needs the signing key and certificate');
+    if (init.sourceAuth === 'signature' && (!init.signingKey || !init.certificate))
+      throw new HopsafeError('ERR_CONFIG', 'signature mode needs the signing key and certificate');
     this.signingKey = init.signingKey;
     this.certificate = init.certificate;
     this.rotateAfterMessages = init.rotateAfterMessages ?? 1_000_000;
@@ -107,7 +108,15 @@ export class GroupSender {
   seal(payload: Uint8Array): Uint8Array {
     this.assertOpen();
     if (this.seq > MAX_SEQ) throw new HopsafeError('ERR_STATE', 'group sequence space exhausted: rotate first');
-    const f = sealGroupFrame(this.ctx, this.keys as GroupTrafficKeys, this.groupId, this.ep, this.seq, payload, this.sourceAuth === 'signature' ? this.signingKey : undefined);
+    const f = sealGroupFrame(
+      this.ctx,
+      this.keys as GroupTrafficKeys,
+      this.groupId,
+      this.ep,
+      this.seq,
+      payload,
+      this.sourceAuth === 'signature' ? this.signingKey : undefined,
+    );
     this.seq++;
     return f;
   }

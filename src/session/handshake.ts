@@ -7,7 +7,14 @@
 import { HopsafeError } from '../errors/index.js';
 import { concat, equal, utf8, wipe } from '../bytes/index.js';
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
-import { completeAgreement, initiatorEphemeral, respondAgreement, updateKeyPair, updatePublicValue, retireHandshakeEphemeral } from '../crypto/key-agreement.js';
+import {
+  completeAgreement,
+  initiatorEphemeral,
+  respondAgreement,
+  updateKeyPair,
+  updatePublicValue,
+  retireHandshakeEphemeral,
+} from '../crypto/key-agreement.js';
 import { GROUP_IDS, SIGNATURE_IDS, groupFromId, signatureFromId, suiteById, type Suite } from '../crypto/suites.js';
 import {
   decodeSignedClearToken1,
@@ -139,12 +146,7 @@ function decodeHandshake(ctx: HandshakeContext, bytes: Uint8Array, type: FrameTy
 }
 
 /** [SPEC 5.7] Certificate chain, then the token signature. */
-async function authenticate(
-  ctx: HandshakeContext,
-  st: SignedClearToken1,
-  now: number,
-  signed: Uint8Array,
-): Promise<VerifiedPeer> {
+async function authenticate(ctx: HandshakeContext, st: SignedClearToken1, now: number, signed: Uint8Array): Promise<VerifiedPeer> {
   const alg = signatureFromId(st.token.signatureAlgorithm);
   if (!alg) throw new HopsafeError('ERR_UNSUPPORTED', 'unknown signature algorithm');
   const peer = await ctx.verifier.verify({
@@ -154,7 +156,8 @@ async function authenticate(
     now: new Date(now),
   });
   // [SPEC 5.7] The algorithm named in the token must be the one the certificate key implies.
-  if (peer.publicKey.signatureAlg !== alg) throw new HopsafeError('ERR_BAD_SIGNATURE', 'signature algorithm does not match the certificate key');
+  if (peer.publicKey.signatureAlg !== alg)
+    throw new HopsafeError('ERR_BAD_SIGNATURE', 'signature algorithm does not match the certificate key');
   if (!ctx.provider.verify(peer.publicKey, signed, st.signature)) throw new HopsafeError('ERR_BAD_SIGNATURE', 'token signature invalid');
   return peer;
 }
@@ -186,14 +189,17 @@ export function precheckInit(ctx: HandshakeContext, bytes: Uint8Array, from: str
   const t = st.token;
   if (t.role !== 'initiator') throw new HopsafeError('ERR_MALFORMED', 'expected an initiator token');
   // [SPEC 5.4] Both ids are bound: the token must be addressed to us and come from whom the transport says.
-  if (t.receiverId !== ctx.identity.id || t.senderId !== from) throw new HopsafeError('ERR_WRONG_PEER', 'token addressed to/from another endpoint');
+  if (t.receiverId !== ctx.identity.id || t.senderId !== from)
+    throw new HopsafeError('ERR_WRONG_PEER', 'token addressed to/from another endpoint');
   ctx.replayCache.checkTimestamp(t.timestamp, now);
   ctx.replayCache.checkRandom(t.random, now);
   if (!ctx.acceptProtection.includes(t.protection)) throw new HopsafeError('ERR_NEGOTIATION', `protection ${t.protection} not accepted`);
   if (t.earlyData && t.protection !== 'integrity') throw new HopsafeError('ERR_NEGOTIATION', 'early data outside integrity mode');
   // [SPEC 5.5] Selection: the initiator's most preferred suite that we accept (listed, group and AEAD supported by
   // our provider) and it sent a key share for.
-  const accepted = new Set(ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group) && ctx.provider.supportsAead(s.aead)).map((s) => s.id));
+  const accepted = new Set(
+    ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group) && ctx.provider.supportsAead(s.aead)).map((s) => s.id),
+  );
   for (const id of t.suites) {
     const s = suiteById(id);
     if (!s || !accepted.has(id)) continue;
@@ -291,7 +297,8 @@ export async function complete(
   if (t.protection !== pending.protection) throw new HopsafeError('ERR_NEGOTIATION', 'protection mode changed');
   const ks = t.keyShares.length === 1 ? t.keyShares[0] : undefined;
   const mine = pending.ephemerals.get(suite.group);
-  if (!ks || groupFromId(ks.group) !== suite.group || !mine) throw new HopsafeError('ERR_NEGOTIATION', 'key share does not match the suite');
+  if (!ks || groupFromId(ks.group) !== suite.group || !mine)
+    throw new HopsafeError('ERR_NEGOTIATION', 'key share does not match the suite');
   if (t.earlyData) throw new HopsafeError('ERR_MALFORMED', 'early data in a response');
 
   const hA = transcriptA(ctx.provider, suite, pending.m1);

@@ -75,7 +75,14 @@ export function keyLayout(p: CryptoProvider, suite: Suite, protection: Protectio
 }
 
 /** [SPEC 6.3] Derives the traffic keys of chain secret `cs` into `out` at `off` (layout `keyLayout`). */
-export function deriveTrafficKeysInto(p: CryptoProvider, suite: Suite, protection: Protection, cs: Uint8Array, out: Uint8Array, off: number): void {
+export function deriveTrafficKeysInto(
+  p: CryptoProvider,
+  suite: Suite,
+  protection: Protection,
+  cs: Uint8Array,
+  out: Uint8Array,
+  off: number,
+): void {
   const { hl, nk } = keyLayout(p, suite, protection);
   const parts: [Uint8Array, number][] = [[LABEL.ik, hl]];
   if (protection !== 'integrity') parts.push([LABEL.ek, nk], [LABEL.iv, AEAD_NONCE_LENGTH]);

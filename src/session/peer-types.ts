@@ -45,7 +45,12 @@ export type PeerAction =
   /** Call `tick(now)` at `at` (undefined: no timer). `keepAlive`: work is owed (an ACK, an outcome). */
   | { readonly type: 'timer'; readonly at: number | undefined; readonly keepAlive: boolean }
   /** `control`: a GroupControl message (SPEC 13.4) for the endpoint's group layer, with the peer's certificate fingerprint. */
-  | { readonly type: 'deliver'; readonly data: Uint8Array; readonly roles: readonly RoleAssignment[]; readonly control?: { readonly fingerprint: string } }
+  | {
+      readonly type: 'deliver';
+      readonly data: Uint8Array;
+      readonly roles: readonly RoleAssignment[];
+      readonly control?: { readonly fingerprint: string };
+    }
   | { readonly type: 'reject'; readonly error: HopsafeError }
   | { readonly type: 'session'; readonly role: 'initiator' | 'responder'; readonly suite: string; readonly protection: Protection }
   | { readonly type: 'session-closed'; readonly reason: ErrorCode }
@@ -66,7 +71,13 @@ export interface PeerLimits {
   /** [SPEC 5.7] A pending HS_INIT is sent again this often until answered. */
   readonly handshakeRetryMs: number;
   readonly maxQueued: number;
-  readonly acks: { readonly every: number; readonly delayMs: number; readonly track: number; readonly timeoutMs: number; readonly gapMs: number };
+  readonly acks: {
+    readonly every: number;
+    readonly delayMs: number;
+    readonly track: number;
+    readonly timeoutMs: number;
+    readonly gapMs: number;
+  };
   /** [SPEC 3.6] How long a live session waits for an authenticated answer to its probe. */
   readonly probeTimeoutMs: number;
   /** [SPEC 5.10] No session lasts longer. */

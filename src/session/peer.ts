@@ -7,12 +7,30 @@
  */
 import { HopsafeError, isHopsafeError, ERROR_CODES, type ErrorCode } from '../errors/index.js';
 import { concat, equal, samePublicBytes, toHex, wipe } from '../bytes/index.js';
-import { decodeHandshakeAlert, decodeRecordHeader, encodeHandshakeAlert, frameByte, frameType, FrameType, isRecordFrame } from '../codec/frame.js';
+import {
+  decodeHandshakeAlert,
+  decodeRecordHeader,
+  encodeHandshakeAlert,
+  frameByte,
+  frameType,
+  FrameType,
+  isRecordFrame,
+} from '../codec/frame.js';
 import { decodeBatch } from '../codec/batch.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
 import { rolesAt } from '../pki/roles.js';
 import type { RoleAssignment } from '../pki/types.js';
-import { complete, initiate, precheckInit, respondPrechecked, responseFrame, SIGN_CONTEXT, type HandshakeContext, type PendingHandshake, type Prechecked } from './handshake.js';
+import {
+  complete,
+  initiate,
+  precheckInit,
+  respondPrechecked,
+  responseFrame,
+  SIGN_CONTEXT,
+  type HandshakeContext,
+  type PendingHandshake,
+  type Prechecked,
+} from './handshake.js';
 import type { Delivery, Session } from './session.js';
 import { Confirmations, type Outcome, type Outgoing } from './confirmations.js';
 import type { AlertLimiter, HandshakeAdmission } from './admission.js';
@@ -160,7 +178,14 @@ export class PeerMachine {
     }
     if (this.queue.length >= this.env.limits.maxQueued)
       throw new HopsafeError('ERR_QUEUE_FULL', `more than ${this.env.limits.maxQueued} messages waiting for ${this.id}`);
-    this.enqueue({ data, confirm, early: false, resolve: settle.resolve, reject: settle.reject, ...(control ? { control: true as const } : {}) });
+    this.enqueue({
+      data,
+      confirm,
+      early: false,
+      resolve: settle.resolve,
+      reject: settle.reject,
+      ...(control ? { control: true as const } : {}),
+    });
     if (!this.pending && !this.candidate) this.startHandshake(now);
     return this.drain(now);
   }
@@ -217,7 +242,11 @@ export class PeerMachine {
     try {
       switch (frameType(bytes)) {
         case FrameType.HS_INIT:
-          return this.onInit(init ?? { checked: precheckInit(this.env.ctx, bytes, this.id, now), authenticated: false }, now, init !== undefined);
+          return this.onInit(
+            init ?? { checked: precheckInit(this.env.ctx, bytes, this.id, now), authenticated: false },
+            now,
+            init !== undefined,
+          );
         case FrameType.HS_RESP:
           return this.onResponse(bytes, now);
         case FrameType.HS_ALERT:
@@ -346,7 +375,8 @@ export class PeerMachine {
   // ------------------------------------------------------------ outbound
 
   private sendOn(session: Session, data: Uint8Array, confirm: boolean, settle: Settle, now: number, control = false): void {
-    if (!control && !this.allowed(session, 'send', data, now)) throw new HopsafeError('ERR_FORBIDDEN', `policy forbids sending to ${this.id}`);
+    if (!control && !this.allowed(session, 'send', data, now))
+      throw new HopsafeError('ERR_FORBIDDEN', `policy forbids sending to ${this.id}`);
     // [SPEC 7.5, 7.2] Automatic key update before the limits are reached; the peer is asked to update too.
     if (session.needsKeyUpdate(now)) this.keyUpdate(session, true, now);
     this.sealData(
@@ -397,7 +427,9 @@ export class PeerMachine {
     // [SPEC 5.3] In integrity mode the first payload rides, signed and readable, inside ClearToken1.
     const first = this.queue[0];
     const early =
-      this.env.ctx.protection === 'integrity' && first && !first.early && !first.control && first.data.length <= TOKEN_LIMITS.maxEarlyData ? first : undefined;
+      this.env.ctx.protection === 'integrity' && first && !first.early && !first.control && first.data.length <= TOKEN_LIMITS.maxEarlyData
+        ? first
+        : undefined;
     let r: ReturnType<typeof initiate>;
     try {
       r = initiate(this.env.ctx, this.id, now, early?.data);
@@ -406,7 +438,13 @@ export class PeerMachine {
       return;
     }
     if (early) early.early = true;
-    this.pending = { hs: r.pending, frame: r.frame, expiresAt: now + this.env.limits.handshakeTimeoutMs, retryAt: now + this.env.limits.handshakeRetryMs, hinted: false };
+    this.pending = {
+      hs: r.pending,
+      frame: r.frame,
+      expiresAt: now + this.env.limits.handshakeTimeoutMs,
+      retryAt: now + this.env.limits.handshakeRetryMs,
+      hinted: false,
+    };
     this.env.counters.handshakes.initiated++;
     // Sent inside the handshake: done from the application's point of view (without `confirm`; with it, the signed
     // response confirms it, SPEC 7.6). It stays queued until the handshake completes, in case a simultaneous open
@@ -429,7 +467,8 @@ export class PeerMachine {
       if (m.early) {
         // Delivered inside our ClearToken1; the peer's signed response is its acknowledgement (SPEC 7.6).
         this.env.counters.sent++;
-        if (this.env.limits.acks.track > 0) this.act({ type: 'outcome', code: undefined, items: m.confirm ? [{ data: m.data, settle: m }] : [{ data: m.data }] });
+        if (this.env.limits.acks.track > 0)
+          this.act({ type: 'outcome', code: undefined, items: m.confirm ? [{ data: m.data, settle: m }] : [{ data: m.data }] });
         continue;
       }
       try {
@@ -545,7 +584,14 @@ export class PeerMachine {
 
   /** [SPEC 3.6] A refused HS_INIT may be answered with a hint; never for floods' codes. */
   private hintRefusal(sessionId: Uint8Array, e: unknown, now: number): void {
-    if (!isHopsafeError(e) || e.code === 'ERR_REPLAY' || e.code === 'ERR_HANDSHAKE_LIMIT' || e.code === 'ERR_MALFORMED' || e.code === 'ERR_TOO_LARGE') return;
+    if (
+      !isHopsafeError(e) ||
+      e.code === 'ERR_REPLAY' ||
+      e.code === 'ERR_HANDSHAKE_LIMIT' ||
+      e.code === 'ERR_MALFORMED' ||
+      e.code === 'ERR_TOO_LARGE'
+    )
+      return;
     this.hint(sessionId, e.code, now);
   }
 
@@ -594,7 +640,13 @@ export class PeerMachine {
     } catch (e) {
       // [SPEC 7.3] The key update that opens the peer's next epoch never came: say so once, under our own (still
       // working) send direction, so the peer sends it again.
-      if (isHopsafeError(e) && e.code === 'ERR_UNKNOWN_EPOCH' && session === this.session && header.epoch === session.receiveEpoch + 1 && this.epochAlerted !== header.epoch) {
+      if (
+        isHopsafeError(e) &&
+        e.code === 'ERR_UNKNOWN_EPOCH' &&
+        session === this.session &&
+        header.epoch === session.receiveEpoch + 1 &&
+        this.epochAlerted !== header.epoch
+      ) {
         this.epochAlerted = header.epoch;
         this.record(session.sealAlert('ERR_UNKNOWN_EPOCH', header.epoch));
       }
@@ -873,7 +925,9 @@ export function statelessReply(
     const sid = toHex(header.sessionId);
     if (index.heldByOther(sid, from)) return { error: new HopsafeError('ERR_WRONG_PEER', 'record of another peer') };
     const error = new HopsafeError('ERR_UNKNOWN_SESSION', 'no such session');
-    return alerts.allow(from, sid, 'ERR_UNKNOWN_SESSION', now) ? { error, transmit: encodeHandshakeAlert(header.sessionId, 'ERR_UNKNOWN_SESSION') } : { error };
+    return alerts.allow(from, sid, 'ERR_UNKNOWN_SESSION', now)
+      ? { error, transmit: encodeHandshakeAlert(header.sessionId, 'ERR_UNKNOWN_SESSION') }
+      : { error };
   } catch (e) {
     return { error: isHopsafeError(e) ? e : new HopsafeError('ERR_MALFORMED', 'unexpected failure', { cause: e }) };
   }

@@ -53,7 +53,9 @@ interface KeyRef {
 const NO_IV = new Uint8Array(0);
 
 function refOf(ctx: RecordContext, keys: TrafficKeys): KeyRef {
-  return ctx.protection === 'integrity' ? { key: keys.ik, iv: NO_IV, ivOff: 0 } : { key: keys.ek as Uint8Array, iv: keys.iv as Uint8Array, ivOff: 0 };
+  return ctx.protection === 'integrity'
+    ? { key: keys.ik, iv: NO_IV, ivOff: 0 }
+    : { key: keys.ek as Uint8Array, iv: keys.iv as Uint8Array, ivOff: 0 };
 }
 
 /** The keys stored in `block` at `off` with the layout of `keyLayout` (IK | EK | IV). */
@@ -90,7 +92,15 @@ export function sealRecordIn(
   return seal(ctx, refIn(ctx, block, off), type, sessionId, epoch, seq, payload);
 }
 
-function seal(ctx: RecordContext, k: KeyRef, type: FrameType, sessionId: Uint8Array, epoch: number, seq: number, payload: Uint8Array): Uint8Array {
+function seal(
+  ctx: RecordContext,
+  k: KeyRef,
+  type: FrameType,
+  sessionId: Uint8Array,
+  epoch: number,
+  seq: number,
+  payload: Uint8Array,
+): Uint8Array {
   const tl = tagLength(ctx);
   const frame = encodeRecordHeader(type, sessionId, epoch, seq, payload.length + tl);
   const hl = frame.length - payload.length - tl;
@@ -128,7 +138,13 @@ function open(ctx: RecordContext, k: KeyRef, header: RecordHeader, frame: Uint8A
     if (!equal(mac, frame.subarray(end))) throw new HopsafeError('ERR_BAD_MAC', 'record authentication failed');
     return frame.subarray(header.length, end); // a view: no copy of the payload
   }
-  const pt = ctx.provider.aeadOpen(ctx.suite.aead, k.key, nonceFor(k.iv, header.seq, k.ivOff), frame.subarray(header.length), frame.subarray(0, header.length));
+  const pt = ctx.provider.aeadOpen(
+    ctx.suite.aead,
+    k.key,
+    nonceFor(k.iv, header.seq, k.ivOff),
+    frame.subarray(header.length),
+    frame.subarray(0, header.length),
+  );
   if (!pt) throw new HopsafeError('ERR_BAD_MAC', 'record authentication failed');
   return pt;
 }

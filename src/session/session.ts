@@ -414,7 +414,9 @@ export class Session implements RecordContext {
   private applyUpdate(token: Uint8Array, now: number): Delivery[] {
     const st = this.recv;
     const { hl, dir } = this.lay;
-    const u = applyKeyUpdate(this.provider, this.suite, st.block.subarray(st.off, st.off + hl), st.epoch, token, (e) => this.ownEphemeral(e));
+    const u = applyKeyUpdate(this.provider, this.suite, st.block.subarray(st.off, st.off + hl), st.epoch, token, (e) =>
+      this.ownEphemeral(e),
+    );
     if (u.token.publicKey.length !== this.lay.pubLen) {
       wipe(u.nextChainSecret);
       throw new HopsafeError('ERR_MALFORMED', 'key update changes the key share length');

@@ -31,7 +31,14 @@ export interface GroupVectorFile {
   readonly epochSecret: string;
   readonly previousEnd: number;
   /** The pairwise session publisher → member that carries the GroupKey: its suite, mode, id, send epoch and CS (SPEC 6.3). */
-  readonly pairwise: { readonly suite: string; readonly protection: Protection; readonly sessionId: string; readonly epoch: number; readonly seq: number; readonly cs: string };
+  readonly pairwise: {
+    readonly suite: string;
+    readonly protection: Protection;
+    readonly sessionId: string;
+    readonly epoch: number;
+    readonly seq: number;
+    readonly cs: string;
+  };
   readonly payloads: readonly string[];
   readonly expected: {
     readonly groupId: string;
@@ -62,10 +69,21 @@ export function generateGroupVector(provider: CryptoProvider, v: Omit<GroupVecto
   const pw = v.pairwise;
   const pwSuite = suiteByName(pw.suite);
   const pwKeys = trafficKeys(provider, pwSuite, pw.protection, fromHex(pw.cs));
-  const record = sealRecord({ provider, suite: pwSuite, protection: pw.protection }, pwKeys, FrameType.GROUP_CTRL, fromHex(pw.sessionId), pw.epoch, pw.seq, control);
+  const record = sealRecord(
+    { provider, suite: pwSuite, protection: pw.protection },
+    pwKeys,
+    FrameType.GROUP_CTRL,
+    fromHex(pw.sessionId),
+    pw.epoch,
+    pw.seq,
+    control,
+  );
   const ctx = { provider, suite, protection: v.protection };
   const gk = groupTrafficKeys(ctx, fromHex(v.epochSecret), groupId, v.epoch);
-  const signer = v.sourceAuth === 'signature' ? loadIdentity({ certificate: v.publisher.certificate, privateKey: v.publisher.privateKey }, v.publisher.id, { provider }).privateKey : undefined;
+  const signer =
+    v.sourceAuth === 'signature'
+      ? loadIdentity({ certificate: v.publisher.certificate, privateKey: v.publisher.privateKey }, v.publisher.id, { provider }).privateKey
+      : undefined;
   const frames = v.payloads.map((p, seq) => ({ seq, frame: toHex(sealGroupFrame(ctx, gk, groupId, v.epoch, seq, utf8(p), signer)) }));
   return {
     ...v,

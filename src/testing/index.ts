@@ -75,7 +75,12 @@ export interface TestLeafOptions {
   /** Make it a CA certificate (basicConstraints cA=TRUE, keyCertSign). */
   readonly ca?: boolean;
   /** Names to bind instead of the default CN=id + SAN URI + SAN otherName. */
-  readonly names?: { readonly cn?: string; readonly dns?: readonly string[]; readonly uris?: readonly string[]; readonly endpointIds?: readonly string[] };
+  readonly names?: {
+    readonly cn?: string;
+    readonly dns?: readonly string[];
+    readonly uris?: readonly string[];
+    readonly endpointIds?: readonly string[];
+  };
   /** Key type of this leaf. Default: the PKI's. */
   readonly keyType?: TestKeyType;
 }
@@ -110,7 +115,11 @@ export interface TestPki {
   /** Revokes certificates (PEM chains; the leaf is revoked) or endpoint ids; returns and stores the new CRL. */
   revoke(...items: string[]): string;
   /** An RFC 5755 attribute certificate (PEM) giving `roles` to the identity of `id`, issued by the issuing CA. */
-  attributeCertificate(idOrCertificate: string, roles: readonly (string | RoleSpec)[], validity?: { notBefore?: Date; notAfter?: Date }): string;
+  attributeCertificate(
+    idOrCertificate: string,
+    roles: readonly (string | RoleSpec)[],
+    validity?: { notBefore?: Date; notAfter?: Date },
+  ): string;
   /** One generator per refusal case. Each returns an identity that presents itself as `id`. */
   readonly broken: {
     /** Validity ended a day before `now` (ERR_CERT_EXPIRED). */
@@ -223,7 +232,9 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
 
   const root = opts.ca ? givenCa(opts.ca) : makeCa(encodeName(`hopsafe test root ${tag}`, org), undefined, generateKey(keyType, used));
   used.add(root.key);
-  const inter = opts.intermediate ? makeCa(encodeName(`hopsafe test intermediate ${tag}`, org), root, generateKey(keyType, used), 0) : undefined;
+  const inter = opts.intermediate
+    ? makeCa(encodeName(`hopsafe test intermediate ${tag}`, org), root, generateKey(keyType, used), 0)
+    : undefined;
   if (inter) used.add(inter.key);
   const issuing = inter ?? root;
   const chainTail = inter ? [inter.der] : [];
@@ -235,12 +246,24 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
     encodePem(
       'X509 CRL',
       issueCrl(
-        { issuer: issuing.name, issuerSpki: issuing.spki, thisUpdate: new Date(now.getTime() - 60_000), nextUpdate: new Date(now.getTime() + 7 * DAY), revoked, crlNumber: crlNumber++ },
+        {
+          issuer: issuing.name,
+          issuerSpki: issuing.spki,
+          thisUpdate: new Date(now.getTime() - 60_000),
+          nextUpdate: new Date(now.getTime() + 7 * DAY),
+          revoked,
+          crlNumber: crlNumber++,
+        },
         signer(issuing.key),
       ),
     );
 
-  const leaf = (o: TestLeafOptions, ca: Ca = issuing, tail: readonly Uint8Array[] = chainTail, privateKeyOverride?: KeyObject | null): TestIdentity & { der: Uint8Array } => {
+  const leaf = (
+    o: TestLeafOptions,
+    ca: Ca = issuing,
+    tail: readonly Uint8Array[] = chainTail,
+    privateKeyOverride?: KeyObject | null,
+  ): TestIdentity & { der: Uint8Array } => {
     const key = generateKey(o.keyType ?? keyType, used);
     const wrongKey = privateKeyOverride === null ? generateKey(o.keyType ?? keyType, new Set([...used, key])) : privateKeyOverride;
     const names = o.names ?? { cn: o.id, uris: [HOPSAFE_URI_PREFIX + o.id], endpointIds: [o.id] };
@@ -255,7 +278,11 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
         ...(o.ca ? { ca: true } : {}),
         ...(o.keyUsage !== undefined ? { keyUsage: o.keyUsage } : o.ca ? {} : { keyUsage: ['digitalSignature'] as const }),
         extKeyUsage: o.extKeyUsage === undefined ? [ID_KP_HOPSAFE_ENDPOINT, ID_KP_CLIENT_AUTH, ID_KP_SERVER_AUTH] : o.extKeyUsage,
-        san: { ...(names.dns ? { dns: names.dns } : {}), ...(names.uris ? { uris: names.uris } : {}), ...(names.endpointIds ? { endpointIds: names.endpointIds } : {}) },
+        san: {
+          ...(names.dns ? { dns: names.dns } : {}),
+          ...(names.uris ? { uris: names.uris } : {}),
+          ...(names.endpointIds ? { endpointIds: names.endpointIds } : {}),
+        },
         ...(roles.length > 0 ? { roles } : {}),
         issuerSpki: ca.spki,
       },
@@ -329,7 +356,9 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
       wrongRole: (id, roles) => strip(leaf({ id, roles: roles ?? ['VIEWER'] })),
       expiredRole: (id, role = 'OPERATOR') => {
         const spec = parseRoleSpec(role);
-        return strip(leaf({ id, roles: [{ ...spec, notBefore: new Date(now.getTime() - 30 * DAY), notAfter: new Date(now.getTime() - DAY) }] }));
+        return strip(
+          leaf({ id, roles: [{ ...spec, notBefore: new Date(now.getTime() - 30 * DAY), notAfter: new Date(now.getTime() - DAY) }] }),
+        );
       },
       mismatchedKey: (id) => strip(leaf({ id }, issuing, chainTail, null)),
       issuedByLeaf(id) {
@@ -337,7 +366,15 @@ export function createTestPkiSync(opts: CreateTestPkiOptions): TestPki {
         const k = generateKey(keyType, used);
         const midName = encodeName(`rogue-${id}`, org);
         const midDer = issueCertificate(
-          { subject: midName, issuer: issuing.name, notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + days * DAY), publicKey: k, keyUsage: ['digitalSignature'], issuerSpki: issuing.spki },
+          {
+            subject: midName,
+            issuer: issuing.name,
+            notBefore: new Date(now.getTime() - DAY),
+            notAfter: new Date(now.getTime() + days * DAY),
+            publicKey: k,
+            keyUsage: ['digitalSignature'],
+            issuerSpki: issuing.spki,
+          },
           signer(issuing.key),
         );
         return strip(leaf({ id }, { name: midName, key: k, spki: spkiOf(k), der: midDer }, [midDer, ...chainTail]));

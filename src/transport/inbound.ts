@@ -28,7 +28,10 @@ export class InboundGuard {
     if (size <= this.#maxFrameSize) return false;
     this.#oversize++;
     // (The logger is the binding's, already bound to { transport }.)
-    this.#log?.warn({ from, size, maxFrameSize: this.#maxFrameSize, dropped: this.#oversize }, 'inbound frame larger than maxFrameSize dropped');
+    this.#log?.warn(
+      { from, size, maxFrameSize: this.#maxFrameSize, dropped: this.#oversize },
+      'inbound frame larger than maxFrameSize dropped',
+    );
     return true;
   }
 

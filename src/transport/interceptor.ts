@@ -18,9 +18,7 @@ export interface InterceptedFrame {
  * - an array: pass on each element in order (duplicate, inject extra frames; `[]` drops);
  * - `null`: drop it silently (the publisher still gets its PUBACK, as with a broker ACL deny).
  */
-export type Interceptor = (
-  frame: InterceptedFrame,
-) => Uint8Array | Uint8Array[] | null | undefined | void;
+export type Interceptor = (frame: InterceptedFrame) => Uint8Array | Uint8Array[] | null | undefined | void;
 
 /**
  * Runs `frame` through `interceptors` in order; each later interceptor sees every frame the earlier

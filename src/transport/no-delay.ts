@@ -4,5 +4,6 @@
  * acknowledgement (tens of ms) and stall a stream in both directions.
  */
 export function setNoDelay(stream: unknown): void {
-  if (stream && typeof (stream as { setNoDelay?: unknown }).setNoDelay === 'function') (stream as { setNoDelay(v: boolean): void }).setNoDelay(true);
+  if (stream && typeof (stream as { setNoDelay?: unknown }).setNoDelay === 'function')
+    (stream as { setNoDelay(v: boolean): void }).setNoDelay(true);
 }

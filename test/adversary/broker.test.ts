@@ -20,13 +20,20 @@ after(async () => {
   await Promise.all(brokers.map((b) => b.close()));
 });
 
-async function overBroker(ids: readonly string[], rules: AdversaryRule[], opts: Parameters<typeof arena>[2] = {}): Promise<Arena & { broker: RunningBroker }> {
+async function overBroker(
+  ids: readonly string[],
+  rules: AdversaryRule[],
+  opts: Parameters<typeof arena>[2] = {},
+): Promise<Arena & { broker: RunningBroker }> {
   const adversary = createAdversary([], { seed: 3 });
   const broker = await startBroker({ adversary });
   brokers.push(broker);
   // [SPEC 1] the broker is a sender too: reflect/redirect/release go out through broker.inject
   adversary.attach((f) => broker.inject({ from: f.from, to: f.to, bytes: f.bytes }));
-  const x = await arena(ids, rules, { ...opts, network: { adversary, transport: () => mqttTransport({ url: broker.url, mqttOptions: { reconnectPeriod: 100 } }) } });
+  const x = await arena(ids, rules, {
+    ...opts,
+    network: { adversary, transport: () => mqttTransport({ url: broker.url, mqttOptions: { reconnectPeriod: 100 } }) },
+  });
   const closeEndpoints = x.close;
   return Object.assign(x, {
     broker,
@@ -43,7 +50,11 @@ for (const mode of ['integrity', 'confidentiality'] as const) {
       const x = await overBroker(['a', 'b'], [], { protection: mode });
       try {
         await x.roundTrip('a', 'b', 'one');
-        x.adv.add({ name: 'f', match: { type: 'DATA', from: 'a', nth: 1 }, action: { kind: 'flip', region: 'payload', tagLength: mode === 'integrity' ? 32 : 16 } });
+        x.adv.add({
+          name: 'f',
+          match: { type: 'DATA', from: 'a', nth: 1 },
+          action: { kind: 'flip', region: 'payload', tagLength: mode === 'integrity' ? 32 : 16 },
+        });
         await x.send('a', 'b', 'tampered');
         await x.rejected('b', 'ERR_BAD_MAC');
         await x.roundTrip('a', 'b', 'after');
@@ -56,13 +67,20 @@ for (const mode of ['integrity', 'confidentiality'] as const) {
     });
 
     test('[SPEC 7.4] every DATA frame duplicated twice by the broker: each message reaches the application exactly once', async () => {
-      const x = await overBroker(['a', 'b'], [{ name: 'dup', match: { type: 'DATA', from: 'a' }, action: { kind: 'duplicate', copies: 2 } }], { protection: mode });
+      const x = await overBroker(
+        ['a', 'b'],
+        [{ name: 'dup', match: { type: 'DATA', from: 'a' }, action: { kind: 'duplicate', copies: 2 } }],
+        { protection: mode },
+      );
       try {
         for (let i = 0; i < 20; i++) await x.send('a', 'b', `m${i}`);
         await until(() => x.inbox.b!.length === 20);
         await until(() => (x.eps.b!.stats().rejected.ERR_REPLAY ?? 0) >= 2 * (mode === 'integrity' ? 19 : 20));
         await settle(100);
-        assert.deepEqual(x.inbox.b!.map(text), Array.from({ length: 20 }, (_, i) => `m${i}`));
+        assert.deepEqual(
+          x.inbox.b!.map(text),
+          Array.from({ length: 20 }, (_, i) => `m${i}`),
+        );
         x.assertClean();
       } finally {
         await x.close();
@@ -90,7 +108,11 @@ for (const mode of ['integrity', 'confidentiality'] as const) {
     });
 
     test('[SPEC 7.1] a DATA frame reflected by the broker (published back as from the receiver) → ERR_BAD_MAC at the sender', async () => {
-      const x = await overBroker(['a', 'b'], [{ name: 'refl', match: { type: 'DATA', from: 'a', nth: 3 }, action: { kind: 'reflect', keep: true } }], { protection: mode });
+      const x = await overBroker(
+        ['a', 'b'],
+        [{ name: 'refl', match: { type: 'DATA', from: 'a', nth: 3 }, action: { kind: 'reflect', keep: true } }],
+        { protection: mode },
+      );
       try {
         await x.roundTrip('a', 'b', 'r0');
         await x.roundTrip('b', 'a', 'back');
@@ -104,17 +126,25 @@ for (const mode of ['integrity', 'confidentiality'] as const) {
     });
 
     test('[SPEC 5.4, 5.5] HS_INIT redirected to a third endpoint → ERR_WRONG_PEER; downgraded offer → ERR_BAD_SIGNATURE; a forged ClearToken1 → ERR_CERT_UNTRUSTED', async () => {
-      const x = await overBroker(['a', 'b', 'c'], [
-        { name: 'redir', match: { type: 'HS_INIT', from: 'a', to: 'b', nth: 1 }, action: { kind: 'redirect', to: 'c', keep: true } },
-        { name: 'dg', match: { type: 'HS_INIT', from: 'c', to: 'b', nth: 1 }, action: { kind: 'downgrade', suites: [0x0103] } },
-      ], { protection: mode, handshakeTimeoutMs: 500 });
+      const x = await overBroker(
+        ['a', 'b', 'c'],
+        [
+          { name: 'redir', match: { type: 'HS_INIT', from: 'a', to: 'b', nth: 1 }, action: { kind: 'redirect', to: 'c', keep: true } },
+          { name: 'dg', match: { type: 'HS_INIT', from: 'c', to: 'b', nth: 1 }, action: { kind: 'downgrade', suites: [0x0103] } },
+        ],
+        { protection: mode, handshakeTimeoutMs: 500 },
+      );
       try {
         await x.roundTrip('a', 'b', 'for-b');
         await x.rejected('c', 'ERR_WRONG_PEER');
         void x.eps.c!.send('b', utf8('downgraded')).catch(() => undefined);
         await x.rejected('b', 'ERR_BAD_SIGNATURE');
         const evil = await createTestPki({ endpoints: [{ id: 'a' }] });
-        await x.broker.inject({ from: 'a', to: 'b', bytes: initiate(forgerContext(identityOf(evil.identities.a!, 'a'), evil.roots, mode), 'b', Date.now()).frame });
+        await x.broker.inject({
+          from: 'a',
+          to: 'b',
+          bytes: initiate(forgerContext(identityOf(evil.identities.a!, 'a'), evil.roots, mode), 'b', Date.now()).frame,
+        });
         await x.rejected('b', 'ERR_CERT_UNTRUSTED');
         x.adv.clear();
         await x.noPending('c', 'b');
@@ -128,9 +158,15 @@ for (const mode of ['integrity', 'confidentiality'] as const) {
     });
 
     test('[SPEC 5.6] the broker holds an HS_INIT past the freshness window → ERR_STALE; a fresh handshake works', async () => {
-      const x = await overBroker(['a', 'b'], [{ name: 'hold', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'delay' } }], { protection: mode, handshakeTimeoutMs: 10_000 });
+      const x = await overBroker(['a', 'b'], [{ name: 'hold', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'delay' } }], {
+        protection: mode,
+        handshakeTimeoutMs: 10_000,
+      });
       try {
-        const first = x.eps.a!.send('b', utf8('late')).then(() => 'ok', (e: unknown) => (isHopsafeError(e) ? e.code : 'other'));
+        const first = x.eps.a!.send('b', utf8('late')).then(
+          () => 'ok',
+          (e: unknown) => (isHopsafeError(e) ? e.code : 'other'),
+        );
         await until(() => x.adv.held() === 1);
         x.skew.b = 31_000;
         x.adv.release();

@@ -42,7 +42,17 @@ describe('denial of service', () => {
   test('[SPEC 5.7] stale, misaddressed and replayed HS_INIT floods are refused before any signature or certificate verification', async () => {
     const counting = countingProvider();
     let captured = new Uint8Array(0);
-    const x = await arena(['a', 'b'], [{ name: 'capture', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'rewrite', fn: (bytes) => void (captured = bytes.slice()) } }], { perEndpoint: { b: { provider: counting.provider } } });
+    const x = await arena(
+      ['a', 'b'],
+      [
+        {
+          name: 'capture',
+          match: { type: 'HS_INIT', nth: 1 },
+          action: { kind: 'rewrite', fn: (bytes) => void (captured = bytes.slice()) },
+        },
+      ],
+      { perEndpoint: { b: { provider: counting.provider } } },
+    );
     try {
       await x.roundTrip('a', 'b', 'genuine');
       await x.hub.drain();
@@ -94,48 +104,52 @@ describe('denial of service', () => {
     }
   });
 
-  test(
-    '[SPEC 5.7] while a handshake flood from one sender is processed, an established peer\'s messages are still delivered promptly',
-    async () => {
-      const x = await arena(['a', 'b', 'mallory'], []);
-      try {
-        await x.roundTrip('a', 'b', 'hello');
-        const evil = await createTestPki({ endpoints: [{ id: 'mallory' }] });
-        const m = forgerContext(identityOf(evil.identities.mallory!, 'mallory'), evil.roots);
-        const flood = Array.from({ length: 200 }, () => initiate(m, 'b', Date.now()).frame);
-        let arrived = 0;
-        x.eps.b!.on('message', (msg) => void (text(msg) === 'during-flood' && (arrived = Date.now())));
-        const t0 = Date.now();
-        for (const f of flood) x.adv.inject({ from: 'mallory', to: 'b', bytes: f });
-        await x.roundTrip('a', 'b', 'during-flood', 20_000); // sent in the same tick as the flood
-        const latency = arrived - t0;
-        assert.ok(latency < 500, `a legit message waited ${latency} ms behind the flood`);
-      } finally {
-        await x.close();
-      }
-    },
-  );
+  test("[SPEC 5.7] while a handshake flood from one sender is processed, an established peer's messages are still delivered promptly", async () => {
+    const x = await arena(['a', 'b', 'mallory'], []);
+    try {
+      await x.roundTrip('a', 'b', 'hello');
+      const evil = await createTestPki({ endpoints: [{ id: 'mallory' }] });
+      const m = forgerContext(identityOf(evil.identities.mallory!, 'mallory'), evil.roots);
+      const flood = Array.from({ length: 200 }, () => initiate(m, 'b', Date.now()).frame);
+      let arrived = 0;
+      x.eps.b!.on('message', (msg) => void (text(msg) === 'during-flood' && (arrived = Date.now())));
+      const t0 = Date.now();
+      for (const f of flood) x.adv.inject({ from: 'mallory', to: 'b', bytes: f });
+      await x.roundTrip('a', 'b', 'during-flood', 20_000); // sent in the same tick as the flood
+      const latency = arrived - t0;
+      assert.ok(latency < 500, `a legit message waited ${latency} ms behind the flood`);
+    } finally {
+      await x.close();
+    }
+  });
 
-  test(
-    '[SPEC 5.7] a flood of malformed HS_INIT frames does not use up the handshake rate limit: a new legitimate peer still gets its session',
-    async () => {
-      const x = await arena(['b', 'c', 'mallory'], [], { handshakesPerSecond: 1, handshakeTimeoutMs: 3000 });
-      try {
-        const prng = createPrng(5);
-        // garbage behind an HS_INIT type byte, injected in the same tick as c's genuine HS_INIT
-        for (let i = 0; i < 400; i++) x.adv.inject({ from: 'mallory', to: 'b', bytes: concat(Uint8Array.of(0x11), prng.bytes(40)) });
-        x.sent.b!.push('legit');
-        let outcome = 'pending';
-        x.eps.c!.send('b', utf8('legit')).then(() => (outcome = 'sent'), (e: unknown) => (outcome = String(e)));
-        // (send resolves when the frame is handed over, before b has processed it: wait for b, not for send)
-        await until(() => x.inbox.b!.some((msg) => text(msg) === 'legit') || outcome.startsWith('HopsafeError'), 4000, 'legit handshake').catch(() => undefined);
-        assert.ok(x.inbox.b!.some((msg) => text(msg) === 'legit'), `c's message was not delivered (send: ${outcome}; b rejects: ${JSON.stringify(x.eps.b!.stats().rejected)})`);
-        assert.equal(x.rejects.b!.filter((r) => r.from === 'c').length, 0);
-      } finally {
-        await x.close();
-      }
-    },
-  );
+  test('[SPEC 5.7] a flood of malformed HS_INIT frames does not use up the handshake rate limit: a new legitimate peer still gets its session', async () => {
+    const x = await arena(['b', 'c', 'mallory'], [], { handshakesPerSecond: 1, handshakeTimeoutMs: 3000 });
+    try {
+      const prng = createPrng(5);
+      // garbage behind an HS_INIT type byte, injected in the same tick as c's genuine HS_INIT
+      for (let i = 0; i < 400; i++) x.adv.inject({ from: 'mallory', to: 'b', bytes: concat(Uint8Array.of(0x11), prng.bytes(40)) });
+      x.sent.b!.push('legit');
+      let outcome = 'pending';
+      x.eps.c!.send('b', utf8('legit')).then(
+        () => (outcome = 'sent'),
+        (e: unknown) => (outcome = String(e)),
+      );
+      // (send resolves when the frame is handed over, before b has processed it: wait for b, not for send)
+      await until(
+        () => x.inbox.b!.some((msg) => text(msg) === 'legit') || outcome.startsWith('HopsafeError'),
+        4000,
+        'legit handshake',
+      ).catch(() => undefined);
+      assert.ok(
+        x.inbox.b!.some((msg) => text(msg) === 'legit'),
+        `c's message was not delivered (send: ${outcome}; b rejects: ${JSON.stringify(x.eps.b!.stats().rejected)})`,
+      );
+      assert.equal(x.rejects.b!.filter((r) => r.from === 'c').length, 0);
+    } finally {
+      await x.close();
+    }
+  });
 
   test('[SPEC 5.7] secrets never reach the logs: a pino trace log of an MQTT session (handshake, both modes, key update, rejections) holds no key, no payload, no frame bytes', async () => {
     const lines: string[] = [];
@@ -153,8 +167,20 @@ describe('denial of service', () => {
     broker.tap((f) => void seen.push(f.bytes));
     try {
       // a opens in integrity mode (payloads readable on the wire by design, still never logged); b's direction is the same session
-      const a = await createEndpoint({ id: 'la', identity: pki.identities.la!, trust: { roots: pki.roots }, transport: mqttTransport({ url: broker.url, logger }), protection: 'integrity' });
-      const b = await createEndpoint({ id: 'lb', identity: pki.identities.lb!, trust: { roots: pki.roots }, transport: mqttTransport({ url: broker.url, logger }), acceptProtection: ['integrity', 'confidentiality'] });
+      const a = await createEndpoint({
+        id: 'la',
+        identity: pki.identities.la!,
+        trust: { roots: pki.roots },
+        transport: mqttTransport({ url: broker.url, logger }),
+        protection: 'integrity',
+      });
+      const b = await createEndpoint({
+        id: 'lb',
+        identity: pki.identities.lb!,
+        trust: { roots: pki.roots },
+        transport: mqttTransport({ url: broker.url, logger }),
+        acceptProtection: ['integrity', 'confidentiality'],
+      });
       const got: string[] = [];
       b.on('message', (m) => got.push(text(m)));
       a.on('message', (m) => got.push(text(m)));
@@ -168,9 +194,12 @@ describe('denial of service', () => {
       await Promise.all([a.close(), b.close()]);
       const log = lines.join('');
       assert.ok(log.length > 0 && log.includes('"transport":"mqtt"'), 'the logger was used');
-      const keyBodies = [pki.identities.la!.privateKey, pki.identities.lb!.privateKey].flatMap((pem) => pem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----')));
+      const keyBodies = [pki.identities.la!.privateKey, pki.identities.lb!.privateKey].flatMap((pem) =>
+        pem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----')),
+      );
       for (const k of keyBodies) assert.ok(!log.includes(k), 'private key material in the log');
-      for (const needle of [marker, toHex(utf8(marker)), toBase64(utf8(marker)).slice(0, 16)]) assert.ok(!log.includes(needle), `payload in the log: ${needle}`);
+      for (const needle of [marker, toHex(utf8(marker)), toBase64(utf8(marker)).slice(0, 16)])
+        assert.ok(!log.includes(needle), `payload in the log: ${needle}`);
       for (const f of seen.slice(0, 20)) {
         const hex = toHex(f.subarray(0, 24));
         assert.ok(!log.includes(hex), 'frame bytes in the log (hex)');
@@ -181,4 +210,3 @@ describe('denial of service', () => {
     }
   });
 });
-

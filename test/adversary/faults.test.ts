@@ -64,7 +64,16 @@ describe('faults: peer restart and partitions', () => {
     cleanup.push(() => broker.close());
     const pki = await createTestPki({ endpoints: [{ id: 'pa' }, { id: 'pb' }] });
     const mk = async (id: string): Promise<Endpoint> => {
-      const ep = await createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots }, transport: mqttTransport({ url: broker.url, clientId: `${id}-${Math.random().toString(36).slice(2)}`, mqttOptions: { reconnectPeriod: 100 } }) });
+      const ep = await createEndpoint({
+        id,
+        identity: pki.identities[id]!,
+        trust: { roots: pki.roots },
+        transport: mqttTransport({
+          url: broker.url,
+          clientId: `${id}-${Math.random().toString(36).slice(2)}`,
+          mqttOptions: { reconnectPeriod: 100 },
+        }),
+      });
       cleanup.push(() => ep.close());
       return ep;
     };
@@ -98,32 +107,34 @@ describe('faults: peer restart and partitions', () => {
     assert.deepEqual(got2, ['two', 'lost']);
   });
 
-  test(
-    '[SPEC 8.8] after a peer restart, the sender learns which messages were not confirmed',
-    async () => {
-      const x = await arena(['a', 'b']);
-      try {
-        await x.roundTrip('a', 'b', 'one');
-        await until(() => x.eps.a!.unconfirmed('b').length === 0, 3000, "'one' acknowledged before the crash");
-        const silence = x.hub.tap((f) => (f.from === 'b' ? null : undefined));
-        await x.eps.b!.close();
-        silence();
-        const b2 = await createEndpoint({ id: 'b', identity: x.pki.identities.b!, trust: { roots: x.pki.roots }, transport: x.hub.transport() });
-        cleanup.push(() => b2.close());
-        await x.send('a', 'b', 'lost');
-        await until(() => x.eps.a!.stats().handshakes.completed === 2, 5000, 're-handshake');
-        assert.ok(
-          x.rejects.a!.some((r) => r.code === 'ERR_UNKNOWN_SESSION' && r.from === 'b'),
-          `a was not told that "lost" was never accepted (rejects: ${x.rejects.a!.map((r) => r.code).join(',')})`,
-        );
-        // [SPEC 7.6] …and which: the payloads b never acknowledged, nothing it did
-        await until(() => x.eps.a!.stats().unconfirmed === 1, 3000, 'unconfirmed reported');
-        assert.deepEqual(x.eps.a!.unconfirmed('b'), []);
-      } finally {
-        await x.close();
-      }
-    },
-  );
+  test('[SPEC 8.8] after a peer restart, the sender learns which messages were not confirmed', async () => {
+    const x = await arena(['a', 'b']);
+    try {
+      await x.roundTrip('a', 'b', 'one');
+      await until(() => x.eps.a!.unconfirmed('b').length === 0, 3000, "'one' acknowledged before the crash");
+      const silence = x.hub.tap((f) => (f.from === 'b' ? null : undefined));
+      await x.eps.b!.close();
+      silence();
+      const b2 = await createEndpoint({
+        id: 'b',
+        identity: x.pki.identities.b!,
+        trust: { roots: x.pki.roots },
+        transport: x.hub.transport(),
+      });
+      cleanup.push(() => b2.close());
+      await x.send('a', 'b', 'lost');
+      await until(() => x.eps.a!.stats().handshakes.completed === 2, 5000, 're-handshake');
+      assert.ok(
+        x.rejects.a!.some((r) => r.code === 'ERR_UNKNOWN_SESSION' && r.from === 'b'),
+        `a was not told that "lost" was never accepted (rejects: ${x.rejects.a!.map((r) => r.code).join(',')})`,
+      );
+      // [SPEC 7.6] …and which: the payloads b never acknowledged, nothing it did
+      await until(() => x.eps.a!.stats().unconfirmed === 1, 3000, 'unconfirmed reported');
+      assert.deepEqual(x.eps.a!.unconfirmed('b'), []);
+    } finally {
+      await x.close();
+    }
+  });
 
   test('[SPEC 8.2] a partition longer than the MQTT queue bound: sends past it fail with ERR_QUEUE_FULL; everything accepted is delivered once; nothing lost silently', async () => {
     const persistence = createMemoryPersistence();
@@ -169,7 +180,11 @@ async function privateMosquitto(bin: string): Promise<{ url: string; restart(): 
   chmodSync(dir, 0o777); // mosquitto started as root drops to its own user and writes its database here
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nautosave_interval 1\n`, { mode: 0o644 });
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}/\nautosave_interval 1\n`,
+    { mode: 0o644 },
+  );
   let child: ChildProcess | undefined;
   let out = '';
   const start = async (): Promise<void> => {

@@ -59,7 +59,11 @@ async function world(protection: (typeof MODES)[number], sourceAuth: 'signature'
 /** Members a and b refused `code` (n times each) and got nothing but `genuine` messages. */
 async function refusedBy(w: World, code: string, n = 1): Promise<void> {
   for (const id of ['a', 'b']) await until(() => w.c.rejects[id]!.filter((r) => r.code === code).length >= n, 3000, `${id}: ${code}`);
-  for (const id of ['a', 'b']) assert.ok(w.c.inbox[id]!.every((m) => text(m).startsWith('genuine')), `${id} got ${w.c.inbox[id]!.map(text)}`);
+  for (const id of ['a', 'b'])
+    assert.ok(
+      w.c.inbox[id]!.every((m) => text(m).startsWith('genuine')),
+      `${id} got ${w.c.inbox[id]!.map(text)}`,
+    );
 }
 
 /** The group still works: a genuine message reaches a and b exactly once. */
@@ -125,7 +129,7 @@ for (const mode of MODES) {
       }
     });
 
-    test('[SPEC 13.2, 13.6] cross-group splice: another group\'s frame on this address → ERR_WRONG_PEER; its body under this group\'s id → ERR_BAD_MAC', async () => {
+    test("[SPEC 13.2, 13.6] cross-group splice: another group's frame on this address → ERR_WRONG_PEER; its body under this group's id → ERR_BAD_MAC", async () => {
       const w = await world(mode);
       try {
         const other = await w.c.eps.der!.group('other', { members: ['a', 'b'] });
@@ -171,8 +175,18 @@ for (const mode of MODES) {
           const k = memberKeys(w.c.eps.mallory!);
           const p = createNodeProvider();
           const suite = suiteByName('X25519_AES128GCM_SHA256');
-          const mine = p.importPrivateKey(new Uint8Array(createPrivateKey(w.c.pki.identities.mallory!.privateKey).export({ format: 'der', type: 'pkcs8' })));
-          const forged = sealGroupFrame({ provider: p, suite, protection: mode }, k.keys, k.groupId, k.epoch, 40, utf8('forged: open breaker'), sourceAuth === 'signature' ? mine : undefined);
+          const mine = p.importPrivateKey(
+            new Uint8Array(createPrivateKey(w.c.pki.identities.mallory!.privateKey).export({ format: 'der', type: 'pkcs8' })),
+          );
+          const forged = sealGroupFrame(
+            { provider: p, suite, protection: mode },
+            k.keys,
+            k.groupId,
+            k.epoch,
+            40,
+            utf8('forged: open breaker'),
+            sourceAuth === 'signature' ? mine : undefined,
+          );
           await w.raw.publishGroup!(w.g.address, forged);
           if (sourceAuth === 'signature') {
             await refusedBy(w, 'ERR_BAD_SIGNATURE');
@@ -196,7 +210,8 @@ for (const mode of MODES) {
         // inbox → group: the next pairwise record der → a replaces a group frame on the address
         let record: Uint8Array | undefined;
         const off = w.c.hub.tap((f) => {
-          if (!isGroupTopic(f.topic) && f.from === 'der' && f.bytes.length > 12 && frameType(f.bytes) === FrameType.DATA) record = f.bytes.slice();
+          if (!isGroupTopic(f.topic) && f.from === 'der' && f.bytes.length > 12 && frameType(f.bytes) === FrameType.DATA)
+            record = f.bytes.slice();
         });
         await w.c.eps.der!.send('a', utf8('genuine pairwise'));
         await until(() => record !== undefined);
@@ -239,7 +254,10 @@ test('[SPEC 13.6, 13.9] aedes: broker duplicates of group frames are delivered o
     await until(() => c.inbox.a!.length === 5 && c.inbox.b!.length === 5 && (c.eps.a!.stats().rejected.ERR_REPLAY ?? 0) === 5, 10_000);
     await broker.inject({ from: 'der', to: 'a', bytes: frames[0]! });
     await until(() => (c.eps.a!.stats().rejected.ERR_MALFORMED ?? 0) === 1, 5000);
-    assert.deepEqual(c.inbox.a!.map(text), [0, 1, 2, 3, 4].map((i) => `genuine ${i}`));
+    assert.deepEqual(
+      c.inbox.a!.map(text),
+      [0, 1, 2, 3, 4].map((i) => `genuine ${i}`),
+    );
     void derObjects;
   } finally {
     await c.close();

@@ -37,7 +37,8 @@ async function refusedThenRecovers(x: Arena, code: ErrorCode, mode: Mode): Promi
   // [SPEC 3.6] b answers with an HS_ALERT hint (except for floods' codes); a's queued send learns it — as
   // ERR_PEER_REFUSED: the hint is unauthenticated, so the code it names never reaches the application
   const outcome = await eventually(first);
-  if (mode === 'confidentiality' && !['ERR_REPLAY', 'ERR_MALFORMED', 'ERR_TOO_LARGE', 'ERR_HANDSHAKE_LIMIT'].includes(code)) assert.equal(outcome, 'ERR_PEER_REFUSED');
+  if (mode === 'confidentiality' && !['ERR_REPLAY', 'ERR_MALFORMED', 'ERR_TOO_LARGE', 'ERR_HANDSHAKE_LIMIT'].includes(code))
+    assert.equal(outcome, 'ERR_PEER_REFUSED');
   assert.equal(x.eps.b!.stats().handshakes.completed, 0, 'no session was created');
   assert.ok(!x.inbox.b!.some((m) => text(m) === 'first'), 'nothing of the refused handshake was delivered');
   x.adv.clear();
@@ -51,7 +52,11 @@ for (const mode of MODES) {
     const opts = { protection: mode, handshakeTimeoutMs: 400 } as const;
 
     test('[SPEC 5.3] bit flip in the HS_INIT signature → ERR_BAD_SIGNATURE; no session; a new handshake works', async () => {
-      const x = await arena(['a', 'b'], [{ name: 'f', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'flip', region: 'signature', bit: 100 } }], opts);
+      const x = await arena(
+        ['a', 'b'],
+        [{ name: 'f', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'flip', region: 'signature', bit: 100 } }],
+        opts,
+      );
       try {
         await refusedThenRecovers(x, 'ERR_BAD_SIGNATURE', mode);
       } finally {
@@ -60,7 +65,11 @@ for (const mode of MODES) {
     });
 
     test('[SPEC 5.4, 10] bit flip in the certificate inside the HS_INIT (its CA signature) → ERR_CERT_UNTRUSTED', async () => {
-      const x = await arena(['a', 'b'], [{ name: 'f', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'flip', region: 'certificate', bit: -9 } }], opts);
+      const x = await arena(
+        ['a', 'b'],
+        [{ name: 'f', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'flip', region: 'certificate', bit: -9 } }],
+        opts,
+      );
       try {
         await refusedThenRecovers(x, 'ERR_CERT_UNTRUSTED', mode);
       } finally {
@@ -69,7 +78,10 @@ for (const mode of MODES) {
     });
 
     test('[SPEC 5.1] HS_INIT truncated or extended → ERR_MALFORMED (canonical DER), no alert, new handshake works', async () => {
-      for (const action of [{ kind: 'truncate', by: 1 }, { kind: 'extend', length: 1 }] as const) {
+      for (const action of [
+        { kind: 'truncate', by: 1 },
+        { kind: 'extend', length: 1 },
+      ] as const) {
         const x = await arena(['a', 'b'], [{ name: 'f', match: { type: 'HS_INIT', nth: 1 }, action }], opts);
         try {
           await refusedThenRecovers(x, 'ERR_MALFORMED', mode);
@@ -80,7 +92,11 @@ for (const mode of MODES) {
     });
 
     test('[SPEC 5.3] random bit flips anywhere in HS_INIT (seeded, 25 frames): never a session', async () => {
-      const x = await arena(['a', 'b'], [{ name: 'f', match: { type: 'HS_INIT', from: 'a' }, action: { kind: 'flip', region: 'token' } }], { ...opts, handshakeTimeoutMs: 150, seed: 11 });
+      const x = await arena(['a', 'b'], [{ name: 'f', match: { type: 'HS_INIT', from: 'a' }, action: { kind: 'flip', region: 'token' } }], {
+        ...opts,
+        handshakeTimeoutMs: 150,
+        seed: 11,
+      });
       try {
         for (let i = 0; i < 25; i++) {
           void x.eps.a!.send('b', utf8(`t${i}`)).catch(() => undefined);
@@ -94,12 +110,22 @@ for (const mode of MODES) {
       }
     });
 
-    const rewrites: Array<[string, (t: ReturnType<typeof decodeSignedClearToken1>['token']) => ReturnType<typeof decodeSignedClearToken1>['token'], ErrorCode]> = [
+    const rewrites: Array<
+      [string, (t: ReturnType<typeof decodeSignedClearToken1>['token']) => ReturnType<typeof decodeSignedClearToken1>['token'], ErrorCode]
+    > = [
       ['receiverId changed (addressed to someone else)', (t) => ({ ...t, receiverId: 'c' }), 'ERR_WRONG_PEER'],
       ['timestamp changed (signature still the old one)', (t) => ({ ...t, timestamp: t.timestamp + 1 }), 'ERR_BAD_SIGNATURE'],
       ['offer downgraded to one suite', (t) => ({ ...t, suites: [suiteByName('X25519_AES256GCM_SHA384').id] }), 'ERR_BAD_SIGNATURE'],
-      ['protection mode flipped', (t) => ({ ...t, protection: t.protection === 'integrity' ? 'confidentiality' : 'integrity' }), 'ERR_BAD_SIGNATURE'],
-      ['key share replaced', (t) => ({ ...t, keyShares: t.keyShares.map((k) => ({ ...k, publicKey: new Uint8Array(32).fill(7) })) }), 'ERR_BAD_SIGNATURE'],
+      [
+        'protection mode flipped',
+        (t) => ({ ...t, protection: t.protection === 'integrity' ? 'confidentiality' : 'integrity' }),
+        'ERR_BAD_SIGNATURE',
+      ],
+      [
+        'key share replaced',
+        (t) => ({ ...t, keyShares: t.keyShares.map((k) => ({ ...k, publicKey: new Uint8Array(32).fill(7) })) }),
+        'ERR_BAD_SIGNATURE',
+      ],
     ];
     for (const [what, fn, c] of rewrites) {
       let code = c;
@@ -107,7 +133,11 @@ for (const mode of MODES) {
       // mode a token switched to confidentiality fails the early-data rule too)
       if (what === 'protection mode flipped') code = 'ERR_NEGOTIATION';
       test(`[SPEC 5.4, 5.5] HS_INIT ${what} → ${code}`, async () => {
-        const x = await arena(['a', 'b'], [{ name: 'rw', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'rewrite', fn: (b) => rewriteClearToken1(b, fn) } }], opts);
+        const x = await arena(
+          ['a', 'b'],
+          [{ name: 'rw', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'rewrite', fn: (b) => rewriteClearToken1(b, fn) } }],
+          opts,
+        );
         try {
           await refusedThenRecovers(x, code, mode);
         } finally {
@@ -117,16 +147,35 @@ for (const mode of MODES) {
     }
 
     test('[SPEC 5.5] the downgrade action on the offer → ERR_BAD_SIGNATURE; the selection rewritten in HS_RESP → refused by the initiator, genuine response still wins', async () => {
-      const x = await arena(['a', 'b'], [{ name: 'dg', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'downgrade', suites: [0x0103] } }], opts);
+      const x = await arena(
+        ['a', 'b'],
+        [{ name: 'dg', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'downgrade', suites: [0x0103] } }],
+        opts,
+      );
       try {
         await refusedThenRecovers(x, 'ERR_BAD_SIGNATURE', mode);
       } finally {
         await x.close();
       }
       // HS_RESP: a forged copy with another (offered / not offered) suite arrives first; the genuine one after it.
-      const y = await arena(['a', 'b'], [
-        { name: 'sel', match: { type: 'HS_RESP', nth: 1 }, action: { kind: 'inject', position: 'before', make: (f) => [rewriteClearToken1(f.bytes, (t) => ({ ...t, suites: [0x0103] })), rewriteClearToken1(f.bytes, (t) => ({ ...t, suites: [0x0303] }))] } },
-      ], opts);
+      const y = await arena(
+        ['a', 'b'],
+        [
+          {
+            name: 'sel',
+            match: { type: 'HS_RESP', nth: 1 },
+            action: {
+              kind: 'inject',
+              position: 'before',
+              make: (f) => [
+                rewriteClearToken1(f.bytes, (t) => ({ ...t, suites: [0x0103] })),
+                rewriteClearToken1(f.bytes, (t) => ({ ...t, suites: [0x0303] })),
+              ],
+            },
+          },
+        ],
+        opts,
+      );
       try {
         await y.roundTrip('a', 'b', 'x');
         await y.rejected('a', 'ERR_BAD_SIGNATURE');
@@ -140,21 +189,25 @@ for (const mode of MODES) {
     });
 
     test('[SPEC 5.4] a tampered HS_RESP (signature / certificate) does not abort the pending handshake: the genuine one completes it', async () => {
-      const x = await arena(['a', 'b'], [
-        {
-          name: 'fake-first',
-          match: { type: 'HS_RESP', nth: 1 },
-          action: {
-            kind: 'inject',
-            position: 'before',
-            make: (f) => {
-              const sig = f.bytes.slice();
-              sig[sig.length - 5] = (sig[sig.length - 5] as number) ^ 1;
-              return [sig, forgeHandshakeAlert(new Uint8Array(8), 'ERR_BAD_SIGNATURE')];
+      const x = await arena(
+        ['a', 'b'],
+        [
+          {
+            name: 'fake-first',
+            match: { type: 'HS_RESP', nth: 1 },
+            action: {
+              kind: 'inject',
+              position: 'before',
+              make: (f) => {
+                const sig = f.bytes.slice();
+                sig[sig.length - 5] = (sig[sig.length - 5] as number) ^ 1;
+                return [sig, forgeHandshakeAlert(new Uint8Array(8), 'ERR_BAD_SIGNATURE')];
+              },
             },
           },
-        },
-      ], opts);
+        ],
+        opts,
+      );
       try {
         await x.roundTrip('a', 'b', 'x');
         await x.rejected('a', 'ERR_BAD_SIGNATURE');
@@ -166,9 +219,16 @@ for (const mode of MODES) {
     });
 
     test('[SPEC 5.4] HS_RESP tampered and the genuine one lost → ERR_BAD_SIGNATURE, then ERR_TIMEOUT to the sender; the next send re-handshakes', async () => {
-      const x = await arena(['a', 'b'], [{ name: 'f', match: { type: 'HS_RESP', nth: 1 }, action: { kind: 'flip', region: 'signature', bit: 7 } }], opts);
+      const x = await arena(
+        ['a', 'b'],
+        [{ name: 'f', match: { type: 'HS_RESP', nth: 1 }, action: { kind: 'flip', region: 'signature', bit: 7 } }],
+        opts,
+      );
       try {
-        const first = x.eps.a!.send('b', utf8('first')).then(() => 'ok', (e: unknown) => (isHopsafeError(e) ? e.code : 'other'));
+        const first = x.eps.a!.send('b', utf8('first')).then(
+          () => 'ok',
+          (e: unknown) => (isHopsafeError(e) ? e.code : 'other'),
+        );
         await x.rejected('a', 'ERR_BAD_SIGNATURE');
         if (mode === 'confidentiality') assert.equal(await eventually(first), 'ERR_TIMEOUT');
         else await eventually(first);
@@ -184,7 +244,11 @@ for (const mode of MODES) {
     });
 
     test('[SPEC 5.6] a duplicated HS_INIT → ERR_REPLAY, one session; a duplicated HS_RESP → ERR_UNKNOWN_SESSION', async () => {
-      const x = await arena(['a', 'b'], [{ name: 'dup', match: { type: ['HS_INIT', 'HS_RESP'], nth: [1, 2] }, action: { kind: 'duplicate' } }], opts);
+      const x = await arena(
+        ['a', 'b'],
+        [{ name: 'dup', match: { type: ['HS_INIT', 'HS_RESP'], nth: [1, 2] }, action: { kind: 'duplicate' } }],
+        opts,
+      );
       try {
         await x.roundTrip('a', 'b', 'once');
         await x.rejected('b', 'ERR_REPLAY');
@@ -223,9 +287,15 @@ for (const mode of MODES) {
     });
 
     test('[SPEC 5.6] an HS_INIT delayed past the freshness window (clock moved 31 s) → ERR_STALE; the sender learns it; a fresh handshake works', async () => {
-      const x = await arena(['a', 'b'], [{ name: 'hold', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'delay' } }], { ...opts, handshakeTimeoutMs: 10_000 });
+      const x = await arena(['a', 'b'], [{ name: 'hold', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'delay' } }], {
+        ...opts,
+        handshakeTimeoutMs: 10_000,
+      });
       try {
-        const first = x.eps.a!.send('b', utf8('late')).then(() => 'ok', (e: unknown) => (isHopsafeError(e) ? e.code : 'other'));
+        const first = x.eps.a!.send('b', utf8('late')).then(
+          () => 'ok',
+          (e: unknown) => (isHopsafeError(e) ? e.code : 'other'),
+        );
         await until(() => x.adv.held() === 1);
         x.skew.b = 31_000;
         assert.equal(x.adv.release(), 1);
@@ -243,7 +313,11 @@ for (const mode of MODES) {
     });
 
     test('[SPEC 5.4, 5.8] an HS_INIT reflected to its sender → ERR_WRONG_PEER (larger id) or ignored as a simultaneous open (smaller id); the real handshake completes', async () => {
-      const x = await arena(['zed', 'amy'], [{ name: 'refl', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'reflect', keep: true } }], opts);
+      const x = await arena(
+        ['zed', 'amy'],
+        [{ name: 'refl', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'reflect', keep: true } }],
+        opts,
+      );
       try {
         await x.roundTrip('zed', 'amy', 'hi');
         await x.rejected('zed', 'ERR_WRONG_PEER');
@@ -252,7 +326,11 @@ for (const mode of MODES) {
       } finally {
         await x.close();
       }
-      const y = await arena(['amy', 'zed'], [{ name: 'refl', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'reflect', keep: true } }], opts);
+      const y = await arena(
+        ['amy', 'zed'],
+        [{ name: 'refl', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'reflect', keep: true } }],
+        opts,
+      );
       try {
         await y.roundTrip('amy', 'zed', 'hi');
         await until(() => y.eps.amy!.stats().handshakes.completed === 1);
@@ -265,7 +343,11 @@ for (const mode of MODES) {
     });
 
     test('[SPEC 5.4] an HS_INIT redirected to a third endpoint → ERR_WRONG_PEER there; the addressed peer still gets it', async () => {
-      const x = await arena(['a', 'b', 'c'], [{ name: 'redir', match: { type: 'HS_INIT', to: 'b', nth: 1 }, action: { kind: 'redirect', to: 'c', keep: true } }], opts);
+      const x = await arena(
+        ['a', 'b', 'c'],
+        [{ name: 'redir', match: { type: 'HS_INIT', to: 'b', nth: 1 }, action: { kind: 'redirect', to: 'c', keep: true } }],
+        opts,
+      );
       try {
         await x.roundTrip('a', 'b', 'for-b');
         await x.rejected('c', 'ERR_WRONG_PEER');
@@ -276,7 +358,7 @@ for (const mode of MODES) {
       }
     });
 
-    test('[SPEC 5.4, 10] forged HS_INITs: another PKI\'s certificate for "a" → ERR_CERT_UNTRUSTED; a\'s real certificate with the forger\'s key → ERR_BAD_SIGNATURE; neither creates a session', async () => {
+    test("[SPEC 5.4, 10] forged HS_INITs: another PKI's certificate for \"a\" → ERR_CERT_UNTRUSTED; a's real certificate with the forger's key → ERR_BAD_SIGNATURE; neither creates a session", async () => {
       const x = await arena(['a', 'b'], [], opts);
       try {
         const evil = await createTestPki({ endpoints: [{ id: 'a' }] });
@@ -289,7 +371,11 @@ for (const mode of MODES) {
         await x.rejected('b', 'ERR_BAD_SIGNATURE');
         // re-signed rewrite: the forger signs a's token (mutated) with its own key → also ERR_BAD_SIGNATURE
         const tok = initiate(forgerContext(real, x.pki.roots, mode), 'b', Date.now()).frame;
-        const resigned = rewriteClearToken1(tok, (t) => ({ ...t, suites: [0x0103] }), (tbs) => own.provider.sign(own.identity.privateKey, concat(SIGN_CONTEXT.initiator, tbs)));
+        const resigned = rewriteClearToken1(
+          tok,
+          (t) => ({ ...t, suites: [0x0103] }),
+          (tbs) => own.provider.sign(own.identity.privateKey, concat(SIGN_CONTEXT.initiator, tbs)),
+        );
         x.adv.inject({ from: 'a', to: 'b', bytes: resigned });
         await until(() => x.rejects.b!.filter((r) => r.code === 'ERR_BAD_SIGNATURE').length === 2);
         assert.equal(x.eps.b!.stats().handshakes.completed, 0);
@@ -301,11 +387,34 @@ for (const mode of MODES) {
     });
 
     test('[SPEC 3.6] a forged HS_ALERT may end a pending handshake (a hint, like a drop) — the sender is told, and the next send succeeds', async () => {
-      const x = await arena(['a', 'b'], [
-        { name: 'kill', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'rewrite', fn: (b, f) => { x.adv.inject({ from: f.to, to: f.from, bytes: forgeHandshakeAlert(decodeSignedClearToken1(b.subarray(1)).token.sessionId, 'ERR_CERT_REVOKED') }); return null; } } },
-      ], opts);
+      const x = await arena(
+        ['a', 'b'],
+        [
+          {
+            name: 'kill',
+            match: { type: 'HS_INIT', nth: 1 },
+            action: {
+              kind: 'rewrite',
+              fn: (b, f) => {
+                x.adv.inject({
+                  from: f.to,
+                  to: f.from,
+                  bytes: forgeHandshakeAlert(decodeSignedClearToken1(b.subarray(1)).token.sessionId, 'ERR_CERT_REVOKED'),
+                });
+                return null;
+              },
+            },
+          },
+        ],
+        opts,
+      );
       try {
-        const r = await eventually(x.eps.a!.send('b', utf8('first')).then(() => 'ok', (e: unknown) => (isHopsafeError(e) ? e.code : 'other')));
+        const r = await eventually(
+          x.eps.a!.send('b', utf8('first')).then(
+            () => 'ok',
+            (e: unknown) => (isHopsafeError(e) ? e.code : 'other'),
+          ),
+        );
         // [SPEC 3.6] the forged code (ERR_CERT_REVOKED) never reaches the application
         if (mode === 'confidentiality') assert.equal(r, 'ERR_PEER_REFUSED');
         await until(() => x.eps.a!.stats().handshakes.failed === 1);
@@ -319,7 +428,17 @@ for (const mode of MODES) {
 
     if (mode === 'confidentiality')
       test('[SPEC 5.3] early data added to a confidentiality-mode HS_INIT → ERR_NEGOTIATION', async () => {
-        const x = await arena(['a', 'b'], [{ name: 'ed', match: { type: 'HS_INIT', nth: 1 }, action: { kind: 'rewrite', fn: (b) => rewriteClearToken1(b, (t) => ({ ...t, earlyData: utf8('injected') })) } }], opts);
+        const x = await arena(
+          ['a', 'b'],
+          [
+            {
+              name: 'ed',
+              match: { type: 'HS_INIT', nth: 1 },
+              action: { kind: 'rewrite', fn: (b) => rewriteClearToken1(b, (t) => ({ ...t, earlyData: utf8('injected') })) },
+            },
+          ],
+          opts,
+        );
         try {
           await refusedThenRecovers(x, 'ERR_NEGOTIATION', mode);
         } finally {

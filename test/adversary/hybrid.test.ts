@@ -15,10 +15,14 @@ const HYBRID = 'X25519MLKEM768_AES256GCM_SHA384';
 const OFFER = [HYBRID, 'X25519_AES128GCM_SHA256'];
 const G = GROUP_IDS.x25519mlkem768;
 
-const flipShare = (at: number) => (t: ClearToken1): ClearToken1 => ({
-  ...t,
-  keyShares: t.keyShares.map((k) => (k.group === G ? { ...k, publicKey: Uint8Array.from(k.publicKey, (x, i) => (i === at ? x ^ 1 : x)) } : k)),
-});
+const flipShare =
+  (at: number) =>
+  (t: ClearToken1): ClearToken1 => ({
+    ...t,
+    keyShares: t.keyShares.map((k) =>
+      k.group === G ? { ...k, publicKey: Uint8Array.from(k.publicKey, (x, i) => (i === at ? x ^ 1 : x)) } : k,
+    ),
+  });
 const stripHybrid = (t: ClearToken1): ClearToken1 => ({
   ...t,
   suites: t.suites.filter((s) => s !== suiteByName(HYBRID).id),
@@ -36,13 +40,20 @@ for (const mode of ['integrity', 'confidentiality'] as const) {
   describe(`hybrid handshake under attack (${mode})`, () => {
     for (const [what, type, fn, code] of cases) {
       test(`[SPEC 5.3, 5.5] ${what} → ${code}; nothing delivered; the next handshake is hybrid`, async () => {
-        const x = await arena(['a', 'b'], [{ name: 'rw', match: { type, nth: 1 }, action: { kind: 'rewrite', fn: (b) => rewriteClearToken1(b, fn) } }], {
-          protection: mode,
-          handshakeTimeoutMs: 400,
-          suites: OFFER,
-        });
+        const x = await arena(
+          ['a', 'b'],
+          [{ name: 'rw', match: { type, nth: 1 }, action: { kind: 'rewrite', fn: (b) => rewriteClearToken1(b, fn) } }],
+          {
+            protection: mode,
+            handshakeTimeoutMs: 400,
+            suites: OFFER,
+          },
+        );
         try {
-          const first = x.eps.a!.send('b', new TextEncoder().encode('first')).then(() => 'sent', () => 'failed');
+          const first = x.eps.a!.send('b', new TextEncoder().encode('first')).then(
+            () => 'sent',
+            () => 'failed',
+          );
           // An HS_INIT is refused by b; an HS_RESP by a (which keeps its handshake pending until the timeout).
           await x.rejected(type === 'HS_INIT' ? 'b' : 'a', code);
           if (type === 'HS_INIT') assert.equal(x.eps.b!.stats().handshakes.completed, 0, 'no session at b');
@@ -60,7 +71,10 @@ for (const mode of ['integrity', 'confidentiality'] as const) {
           await x.roundTrip('a', 'b', 'second');
           const suites = [...x.eps.a!.sessions(), ...x.eps.b!.sessions()].map((s) => s.suite);
           assert.ok(suites.length > 0, 'a session exists');
-          assert.ok(suites.every((s) => s === HYBRID), suites.join());
+          assert.ok(
+            suites.every((s) => s === HYBRID),
+            suites.join(),
+          );
         } finally {
           await x.close();
         }

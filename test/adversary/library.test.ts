@@ -42,29 +42,51 @@ test('regions: record header/payload/tag, token/certificate/signature in HS_INIT
 });
 
 test('seeded: the same seed and traffic give the same attack; nth and probability select frames', () => {
-  const frames = Array.from({ length: 50 }, (_, i) => forgeRecord({ sessionId: new Uint8Array(8), seq: i, payload: new Uint8Array(20), tag: new Uint8Array(16) }));
+  const frames = Array.from({ length: 50 }, (_, i) =>
+    forgeRecord({ sessionId: new Uint8Array(8), seq: i, payload: new Uint8Array(20), tag: new Uint8Array(16) }),
+  );
   const run = (seed: number): string[] => {
-    const adv = createAdversary([{ name: 'p', match: { type: 'DATA', probability: 0.3 }, action: { kind: 'flip', bits: 3 } }, { name: 'n', match: { nth: [2, 5] }, action: { kind: 'drop' } }], { seed });
+    const adv = createAdversary(
+      [
+        { name: 'p', match: { type: 'DATA', probability: 0.3 }, action: { kind: 'flip', bits: 3 } },
+        { name: 'n', match: { nth: [2, 5] }, action: { kind: 'drop' } },
+      ],
+      { seed },
+    );
     return frames.map((f) => JSON.stringify(adv({ from: 'a', to: 'b', topic: 't', bytes: f }) ?? 'pass'));
   };
   assert.deepEqual(run(42), run(42));
   assert.notDeepEqual(run(42), run(43));
   const adv = createAdversary([{ name: 'n', match: { from: 'a', nth: [2, 5] }, action: { kind: 'drop' } }]);
   const out = frames.slice(0, 6).map((f) => adv({ from: 'a', to: 'b', topic: 't', bytes: f }));
-  assert.deepEqual(out.map((o) => (Array.isArray(o) && o.length === 0 ? 'drop' : 'pass')), ['pass', 'drop', 'pass', 'pass', 'drop', 'pass']);
+  assert.deepEqual(
+    out.map((o) => (Array.isArray(o) && o.length === 0 ? 'drop' : 'pass')),
+    ['pass', 'drop', 'pass', 'pass', 'drop', 'pass'],
+  );
   assert.equal(adv.hits('n'), 2);
   const prng = createPrng(1);
-  assert.ok([...Array(1000)].every(() => { const x = prng.next(); return x >= 0 && x < 1; }));
+  assert.ok(
+    [...Array(1000)].every(() => {
+      const x = prng.next();
+      return x >= 0 && x < 1;
+    }),
+  );
 });
 
 test('delay releases after N frames on the same route or on demand; reorder swaps with the next frame', () => {
   const f = (n: number): Uint8Array => Uint8Array.of(0x13, n);
   const adv = createAdversary([{ match: { nth: 1 }, action: { kind: 'delay', after: 2 } }]);
   const seq = [1, 2, 3, 4].map((n) => adv({ from: 'a', to: 'b', topic: 't', bytes: f(n) }));
-  assert.deepEqual(seq.map((o) => (o === undefined ? 'pass' : (o as Uint8Array[]).map((b) => b[1]))), [[], 'pass', [3, 1], 'pass']);
+  assert.deepEqual(
+    seq.map((o) => (o === undefined ? 'pass' : (o as Uint8Array[]).map((b) => b[1]))),
+    [[], 'pass', [3, 1], 'pass'],
+  );
   const r = createAdversary([{ match: { nth: 1 }, action: { kind: 'reorder' } }]);
   assert.deepEqual(r({ from: 'a', to: 'b', topic: 't', bytes: f(1) }), []);
-  assert.deepEqual((r({ from: 'a', to: 'b', topic: 't', bytes: f(2) }) as Uint8Array[]).map((b) => b[1]), [2, 1]);
+  assert.deepEqual(
+    (r({ from: 'a', to: 'b', topic: 't', bytes: f(2) }) as Uint8Array[]).map((b) => b[1]),
+    [2, 1],
+  );
   const d = createAdversary([{ action: { kind: 'delay' } }]);
   const got: number[] = [];
   d.attach((x) => void got.push(x.bytes[1]!));

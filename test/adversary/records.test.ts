@@ -81,7 +81,10 @@ for (const mode of MODES) {
         await x.send('a', 'b', 'ext');
         await x.send('a', 'b', 'stub');
         await until(() => x.rejects.b!.length === 3);
-        assert.deepEqual(x.rejects.b!.map((r) => r.code), ['ERR_BAD_MAC', 'ERR_BAD_MAC', 'ERR_MALFORMED']);
+        assert.deepEqual(
+          x.rejects.b!.map((r) => r.code),
+          ['ERR_BAD_MAC', 'ERR_BAD_MAC', 'ERR_MALFORMED'],
+        );
         await x.roundTrip('a', 'b', 'after');
         assert.deepEqual(x.inbox.b!.map(text), ['hello', 'after']);
       } finally {
@@ -110,7 +113,10 @@ for (const mode of MODES) {
         await until(() => x.inbox.b!.length === 11);
         await x.hub.drain();
         await settle();
-        assert.deepEqual(x.inbox.b!.map(text).slice(1), Array.from({ length: 10 }, (_, i) => `m${i}`));
+        assert.deepEqual(
+          x.inbox.b!.map(text).slice(1),
+          Array.from({ length: 10 }, (_, i) => `m${i}`),
+        );
         assert.equal(x.eps.b!.stats().rejected.ERR_REPLAY, 20);
         x.assertClean();
       } finally {
@@ -216,7 +222,10 @@ for (const mode of MODES) {
         x.adv.add({ name: 'splice-b', match: { type: 'DATA', from: 'a', nth: 4 }, action: { kind: 'splice', keep: 'body' } });
         for (const m of ['s1', 's2', 's3', 's4']) await x.send('a', 'b', m);
         await until(() => x.rejects.b!.length === 2);
-        assert.deepEqual(x.rejects.b!.map((r) => r.code), ['ERR_BAD_MAC', 'ERR_REPLAY']);
+        assert.deepEqual(
+          x.rejects.b!.map((r) => r.code),
+          ['ERR_BAD_MAC', 'ERR_REPLAY'],
+        );
         await x.roundTrip('a', 'b', 'after');
         assert.deepEqual(x.inbox.b!.map(text), ['hello', 's1', 's3', 'after']);
       } finally {
@@ -238,16 +247,38 @@ for (const mode of MODES) {
               const h = decodeRecordHeader(f.bytes);
               sid = h.sessionId.slice();
               return [
-                forgeRecord({ sessionId: sid, epoch: h.epoch, seq: h.seq + 1, payload: new TextEncoder().encode('forged!'), tagLength: tagLen(mode) }),
-                forgeKeyUpdate(sid, h.epoch, h.seq + 2, { version: 1, newEpoch: 1, group: GROUP_IDS.x25519, publicKey: new Uint8Array(32).fill(9), peerKeyEpoch: 0, requestUpdate: true }),
-                forgeRecord({ type: 'ALERT', sessionId: sid, epoch: h.epoch, seq: h.seq + 3, payload: new Uint8Array([0x30, 0x0c, 0x0c, 0x0a, ...new TextEncoder().encode('ERR_CLOSED')]) }),
+                forgeRecord({
+                  sessionId: sid,
+                  epoch: h.epoch,
+                  seq: h.seq + 1,
+                  payload: new TextEncoder().encode('forged!'),
+                  tagLength: tagLen(mode),
+                }),
+                forgeKeyUpdate(sid, h.epoch, h.seq + 2, {
+                  version: 1,
+                  newEpoch: 1,
+                  group: GROUP_IDS.x25519,
+                  publicKey: new Uint8Array(32).fill(9),
+                  peerKeyEpoch: 0,
+                  requestUpdate: true,
+                }),
+                forgeRecord({
+                  type: 'ALERT',
+                  sessionId: sid,
+                  epoch: h.epoch,
+                  seq: h.seq + 3,
+                  payload: new Uint8Array([0x30, 0x0c, 0x0c, 0x0a, ...new TextEncoder().encode('ERR_CLOSED')]),
+                }),
               ];
             },
           },
         });
         await x.send('a', 'b', 'real');
         await until(() => x.rejects.b!.length === 3);
-        assert.deepEqual(x.rejects.b!.map((r) => r.code), ['ERR_BAD_MAC', 'ERR_BAD_MAC', 'ERR_BAD_MAC']);
+        assert.deepEqual(
+          x.rejects.b!.map((r) => r.code),
+          ['ERR_BAD_MAC', 'ERR_BAD_MAC', 'ERR_BAD_MAC'],
+        );
         assert.equal(x.eps.b!.sessions()[0]!.receiveEpoch, 0, 'no key update applied');
         await x.roundTrip('a', 'b', 'after'); // seq of the forged frames is still usable by the genuine sender
         assert.deepEqual(x.inbox.b!.map(text), ['hello', 'real', 'after']);
@@ -263,7 +294,11 @@ for (const mode of MODES) {
         x.adv.add({
           name: 'hint',
           match: { type: 'DATA', from: 'b', nth: 1 },
-          action: { kind: 'inject', position: 'after', make: (f) => forgeHandshakeAlert(decodeRecordHeader(f.bytes).sessionId, 'ERR_UNKNOWN_SESSION') },
+          action: {
+            kind: 'inject',
+            position: 'after',
+            make: (f) => forgeHandshakeAlert(decodeRecordHeader(f.bytes).sessionId, 'ERR_UNKNOWN_SESSION'),
+          },
         });
         await x.roundTrip('b', 'a', 'ping');
         await x.hub.drain();
@@ -311,23 +346,20 @@ for (const mode of MODES) {
       }
     });
 
-    test(
-      '[SPEC 7.2, 7.3] after a dropped KEY_UPDATE the session recovers: a later message is delivered',
-      async () => {
-        const x = await established(mode, ['a', 'b'], { session: { maxEarlyFrames: 2 } });
-        try {
-          x.adv.add({ name: 'drop-ku', match: { type: 'KEY_UPDATE', from: 'a', nth: 1 }, action: { kind: 'drop' } });
-          await x.eps.a!.rekey('b');
-          for (let i = 0; i < 4; i++) await x.send('a', 'b', `lost${i}`);
-          await x.rejected('b', 'ERR_UNKNOWN_EPOCH');
-          await x.roundTrip('b', 'a', 'b-still-talks');
-          await settle(1100); // let any recovery (rate-limited to 1/s) run
-          await x.roundTrip('a', 'b', 'recovered', 3000);
-        } finally {
-          await x.close();
-        }
-      },
-    );
+    test('[SPEC 7.2, 7.3] after a dropped KEY_UPDATE the session recovers: a later message is delivered', async () => {
+      const x = await established(mode, ['a', 'b'], { session: { maxEarlyFrames: 2 } });
+      try {
+        x.adv.add({ name: 'drop-ku', match: { type: 'KEY_UPDATE', from: 'a', nth: 1 }, action: { kind: 'drop' } });
+        await x.eps.a!.rekey('b');
+        for (let i = 0; i < 4; i++) await x.send('a', 'b', `lost${i}`);
+        await x.rejected('b', 'ERR_UNKNOWN_EPOCH');
+        await x.roundTrip('b', 'a', 'b-still-talks');
+        await settle(1100); // let any recovery (rate-limited to 1/s) run
+        await x.roundTrip('a', 'b', 'recovered', 3000);
+      } finally {
+        await x.close();
+      }
+    });
 
     test('[SPEC 7.3] a record of the previous epoch replayed after the grace period → ERR_UNKNOWN_EPOCH; within it → ERR_REPLAY', async () => {
       const x = await established(mode);
@@ -392,7 +424,11 @@ for (const mode of MODES) {
           await x.rejected('a', 'ERR_REPLAY');
           await confirmSend(x, 'd2');
           // per-direction keys: ERR_BAD_MAC, or ERR_REPLAY first when that sequence number was already seen from a (the window is checked before the tag)
-          await until(() => x.adv.hits('reflect') === 1 && x.rejects.b!.some((r) => r.code === 'ERR_BAD_MAC' || r.code === 'ERR_REPLAY'), 3000, 'reflected ACK refused at b');
+          await until(
+            () => x.adv.hits('reflect') === 1 && x.rejects.b!.some((r) => r.code === 'ERR_BAD_MAC' || r.code === 'ERR_REPLAY'),
+            3000,
+            'reflected ACK refused at b',
+          );
           await confirmSend(x, 'd3');
           assert.equal(x.eps.a!.stats().confirmed, before + 3);
           assert.equal(x.eps.a!.stats().unconfirmed, 0);

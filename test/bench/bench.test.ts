@@ -15,7 +15,9 @@ import { percentile, cdfPoints } from '../../bench/measure.js';
 import { lineChart } from '../../bench/svg.js';
 import { benchmarksMarkdown, latencySvg, throughputSvg } from '../../bench/report.js';
 
-test('quick bench on a tiny budget (handshake, record, establish, scale) writes a report that satisfies the JSON contract', { timeout: 60_000 }, async () => {
+test('quick bench on a tiny budget (handshake, record, establish, scale) writes a report that satisfies the JSON contract', {
+  timeout: 60_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hopsafe-bench-'));
   try {
     const out = join(dir, 'r.json');
@@ -27,14 +29,26 @@ test('quick bench on a tiny budget (handshake, record, establish, scale) writes 
     for (const k of REQUIRED_RESULTS) assert.ok(names.has(k), `result ${k}`);
     assert.equal(report.mode, 'quick');
     // Benchmarks that ran produced numbers; no benchmark failed.
-    assert.deepEqual(report.results.filter((r) => r.name.startsWith('bench_') && r.name.endsWith('_failed')), []);
+    assert.deepEqual(
+      report.results.filter((r) => r.name.startsWith('bench_') && r.name.endsWith('_failed')),
+      [],
+    );
     // Measured in-process: numbers (a median with its spread), never skipped.
-    for (const k of ['handshakes_per_s_over_tls13_mutual', 'handshakes_per_s_over_tls13_mutual_cold_cache', 'handshakes_per_s_over_crypto_floor', 'record_integrity_over_bare_hmac_16KiB', 'time_to_first_message_tls13_over_hopsafe']) {
+    for (const k of [
+      'handshakes_per_s_over_tls13_mutual',
+      'handshakes_per_s_over_tls13_mutual_cold_cache',
+      'handshakes_per_s_over_crypto_floor',
+      'record_integrity_over_bare_hmac_16KiB',
+      'time_to_first_message_tls13_over_hopsafe',
+    ]) {
       const v = report.ratios[k];
       assert.ok(v && 'value' in v && v.value > 0 && v.min <= v.value && v.value <= v.max, `${k}: ${JSON.stringify(v)}`);
     }
     const floor = names.get('handshake_crypto_floor_per_s');
-    assert.ok(floor && 'value' in floor && /sign×2/.test(floor.note ?? '') && /verify×/.test(floor.note ?? ''), 'the floor names the operations it replays');
+    assert.ok(
+      floor && 'value' in floor && /sign×2/.test(floor.note ?? '') && /verify×/.test(floor.note ?? ''),
+      'the floor names the operations it replays',
+    );
     const resp = names.get('responder_cpu_us_per_handshake');
     assert.ok(resp && 'value' in resp && resp.value > 0, 'responder CPU per handshake');
     const rt = names.get('handshake_round_trips');
@@ -66,7 +80,9 @@ const E2E_RATIOS = [
   'mqtt_mosquitto_e2e_over_plain_tls_confidentiality_single_256B',
 ];
 
-test('quick E2E bench on a small budget: every broker ratio of issue 19 from 3 interleaved rounds, CPU per message, the TLS baseline', { timeout: 300_000 }, async () => {
+test('quick E2E bench on a small budget: every broker ratio of issue 19 from 3 interleaved rounds, CPU per message, the TLS baseline', {
+  timeout: 300_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hopsafe-bench-e2e-'));
   try {
     const out = join(dir, 'r.json');
@@ -74,7 +90,10 @@ test('quick E2E bench on a small budget: every broker ratio of issue 19 from 3 i
     assert.equal(code, 0);
     const report = benchReportSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
     const names = new Map(report.results.map((r) => [r.name, r]));
-    assert.deepEqual(report.results.filter((r) => r.name === 'bench_e2e_failed'), []);
+    assert.deepEqual(
+      report.results.filter((r) => r.name === 'bench_e2e_failed'),
+      [],
+    );
     for (const k of E2E_RATIOS) {
       const v = report.ratios[k];
       assert.ok(v, `ratio ${k} present`);
@@ -115,7 +134,10 @@ test('contract: a skipped row carries a reason, never a number; missing required
   };
   assert.equal(benchReportSchema.safeParse(base).success, true);
   assert.equal(benchReportSchema.safeParse({ ...base, results: [...base.results, { name: 'x', skipped: '' }] }).success, false);
-  assert.equal(benchReportSchema.safeParse({ ...base, results: [...base.results, { name: 'y', unit: 'u', value: Number.NaN }] }).success, false);
+  assert.equal(
+    benchReportSchema.safeParse({ ...base, results: [...base.results, { name: 'y', unit: 'u', value: Number.NaN }] }).success,
+    false,
+  );
   const { handshakes_per_s_over_tls13_mutual: _, ...fewer } = base.ratios;
   assert.equal(benchReportSchema.safeParse({ ...base, ratios: fewer }).success, false);
   // A measured ratio carries its spread: a bare number, or a median outside [min, max], is rejected.
@@ -123,8 +145,10 @@ test('contract: a skipped row carries a reason, never a number; missing required
   assert.equal(benchReportSchema.safeParse({ ...base, ratios: { ...base.ratios, x: ok } }).success, true);
   assert.equal(benchReportSchema.safeParse({ ...base, ratios: { ...base.ratios, x: 1 } }).success, false);
   assert.equal(benchReportSchema.safeParse({ ...base, ratios: { ...base.ratios, x: { ...ok, min: 1.1 } } }).success, false);
-  for (const k of ['hopsafe_cpu_us_per_msg_send_confidentiality_256B', 'memory_bytes_per_session_100k']) assert.ok((REQUIRED_RESULTS as readonly string[]).includes(k));
-  for (const k of [...E2E_RATIOS, 'handshakes_per_s_over_crypto_floor', 'record_integrity_over_bare_hmac_16KiB']) assert.ok((REQUIRED_RATIOS as readonly string[]).includes(k), k);
+  for (const k of ['hopsafe_cpu_us_per_msg_send_confidentiality_256B', 'memory_bytes_per_session_100k'])
+    assert.ok((REQUIRED_RESULTS as readonly string[]).includes(k));
+  for (const k of [...E2E_RATIOS, 'handshakes_per_s_over_crypto_floor', 'record_integrity_over_bare_hmac_16KiB'])
+    assert.ok((REQUIRED_RATIOS as readonly string[]).includes(k), k);
 });
 
 test('collector: ratios of measured rows; a skipped operand makes the ratio skipped with its reason', () => {
@@ -161,7 +185,13 @@ test('percentile (nearest rank) and CDF points', () => {
 test('svg writer: one path per series with data, legend entries, escaped text', () => {
   const svg = lineChart(
     [
-      { name: 'a<b', points: [[1, 10], [10, 100]] },
+      {
+        name: 'a<b',
+        points: [
+          [1, 10],
+          [10, 100],
+        ],
+      },
       { name: 'empty', points: [] },
     ],
     { title: 'T&T', xLabel: 'x', yLabel: 'y', logX: true, logY: true },

@@ -57,7 +57,7 @@ function manualNet(): { transport(): Transport; outbox: Sent[]; handler(id: stri
 /** A clock that returns 0, 1000, 2000, … (ns): each reading is one step. */
 function countingClock(): () => bigint {
   let n = 0n;
-  return () => (n++) * 1000n;
+  return () => n++ * 1000n;
 }
 
 async function pair(coalesce?: { maxRecords?: number; maxDelayUs?: number; minInFlight?: number }): Promise<{
@@ -73,7 +73,13 @@ async function pair(coalesce?: { maxRecords?: number; maxDelayUs?: number; minIn
   const ta = timedTransport(net.transport(), countingClock());
   const tb = timedTransport(net.transport(), countingClock());
   const id = (x: string): { certificate: string; privateKey: string } => pki.identities[x] as { certificate: string; privateKey: string };
-  const a = await createEndpoint({ id: 'pub', identity: id('pub'), trust: { roots: pki.roots }, transport: ta.transport, ...(coalesce ? { coalesce } : {}) });
+  const a = await createEndpoint({
+    id: 'pub',
+    identity: id('pub'),
+    trust: { roots: pki.roots },
+    transport: ta.transport,
+    ...(coalesce ? { coalesce } : {}),
+  });
   const b = await createEndpoint({ id: 'sub', identity: id('sub'), trust: { roots: pki.roots }, transport: tb.transport });
   const got: (number | undefined)[] = [];
   b.on('message', () => got.push(tb.delivered()));
@@ -131,7 +137,10 @@ function timedBurst(
   const later: number[] = [];
   const sends: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
-    const r = ta.timeSend(() => a.send('sub', Uint8Array.of(i)), (ns) => later.push(ns));
+    const r = ta.timeSend(
+      () => a.send('sub', Uint8Array.of(i)),
+      (ns) => later.push(ns),
+    );
     sync.push(r.ns);
     sends.push(r.result);
   }
@@ -148,7 +157,10 @@ test('publisher side, coalesced records (SPEC 3.7): timed to the hand-over of th
     // clock, the batch hand-over read 5 → 2000 and 1000 ns.
     assert.deepEqual(sync, [1000, undefined, undefined]);
     assert.deepEqual(later, [2000, 1000]);
-    assert.deepEqual(net.outbox.map((f) => f.bytes[0]! & 0x0f), [3, 8]);
+    assert.deepEqual(
+      net.outbox.map((f) => f.bytes[0]! & 0x0f),
+      [3, 8],
+    );
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
@@ -163,7 +175,10 @@ test('publisher side, a batch that fills inside a later send() call: that call a
     // call #3 → #3: 1000 ns; #1 and #2 (waiting): 3000 and 2000 ns.
     assert.deepEqual(sync, [1000, undefined, undefined, 1000]);
     assert.deepEqual(later, [3000, 2000]);
-    assert.deepEqual(net.outbox.map((f) => f.bytes[0]! & 0x0f), [3, 8]);
+    assert.deepEqual(
+      net.outbox.map((f) => f.bytes[0]! & 0x0f),
+      [3, 8],
+    );
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
@@ -215,8 +230,14 @@ test('BENCHMARKS.md shows the direct rows next to E2E − plain: section 6 colum
   });
   const md = benchmarksMarkdown(report);
   assert.match(md, /\| amqp rabbitmq \| confidentiality \|[^\n]*\| 4,321 \| 8\.50 \| 61\.50 \|/);
-  assert.match(md, /p99 added latency at half load, amqp rabbitmq, confidentiality \(E2E p99 − plain p99\) \| ≤ 100 µs \| 4,321 µs \| \*\*missed\*\*/);
-  assert.match(md, /p99 added latency at half load, amqp rabbitmq, confidentiality \(hopsafe's own work, timed in the processes\) \| ≤ 100 µs \| 61\.50 µs \| met/);
+  assert.match(
+    md,
+    /p99 added latency at half load, amqp rabbitmq, confidentiality \(E2E p99 − plain p99\) \| ≤ 100 µs \| 4,321 µs \| \*\*missed\*\*/,
+  );
+  assert.match(
+    md,
+    /p99 added latency at half load, amqp rabbitmq, confidentiality \(hopsafe's own work, timed in the processes\) \| ≤ 100 µs \| 61\.50 µs \| met/,
+  );
   assert.match(md, /mqtt aedes, confidentiality \(hopsafe's own work, timed in the processes\) \| ≤ 100 µs \| 2,400 µs \| \*\*missed\*\*/);
   assert.match(md, /\| `amqp_rabbitmq_confidentiality_256B_hopsafe_added_p99_latency_us` \| 61\.50 µs \| direct, per message \|/);
 });

@@ -49,7 +49,7 @@ function collect(): { got: InboundFrame[]; handler: (f: InboundFrame) => void; w
   };
 }
 
-test('[SPEC 8.3] AMQP (amq.topic, routingKeyPrefix) and MQTT on RabbitMQ\'s MQTT plugin exchange frames with no bridge', async (t) => {
+test("[SPEC 8.3] AMQP (amq.topic, routingKeyPrefix) and MQTT on RabbitMQ's MQTT plugin exchange frames with no bridge", async (t) => {
   if (!requireOrSkip(t, 'RabbitMQ MQTT plugin on 127.0.0.1:1885 (scripts/ci/enable-rabbitmq-mqtt.sh)', available)) return;
   const prefix = `hopsafe-${randomUUID().slice(0, 8)}`;
   const clientId = `der-1-${randomUUID().slice(0, 6)}`;
@@ -67,6 +67,9 @@ test('[SPEC 8.3] AMQP (amq.topic, routingKeyPrefix) and MQTT on RabbitMQ\'s MQTT
   await cc.send('der-1', all);
   const got = await atCc.wait(11);
   assert.deepEqual(got[0], { from: 'der-1', bytes: all });
-  assert.deepEqual(got.slice(1).map((f) => f.bytes[0]), [...Array(10).keys()]);
+  assert.deepEqual(
+    got.slice(1).map((f) => f.bytes[0]),
+    [...Array(10).keys()],
+  );
   assert.deepEqual((await atDer.wait(1))[0], { from: 'control-center', bytes: all });
 });

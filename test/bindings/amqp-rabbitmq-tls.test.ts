@@ -42,39 +42,73 @@ const ready = (t: { skip(m?: string): void }): boolean =>
 const url = (r: PrivateRabbitmq): string => `amqps://127.0.0.1:${r.tlsPort}`;
 const exchange = (): string => `hopsafe-tls-${randomUUID().slice(0, 8)}`;
 
-test('[SPEC 8.3] RabbitMQ\'s TLS listener requiring client certificates: amqps with tls { ca, cert, key } — two endpoints handshake and exchange records', async (t) => {
+test("[SPEC 8.3] RabbitMQ's TLS listener requiring client certificates: amqps with tls { ca, cert, key } — two endpoints handshake and exchange records", async (t) => {
   if (!ready(t)) return;
   const r = rabbit!;
   const f = files!;
-  const tls: AmqpTlsOptions = { ca: readFileSync(f.ca), cert: readFileSync(f.clientCert), key: readFileSync(f.clientKey, 'utf8'), servername: 'localhost' };
+  const tls: AmqpTlsOptions = {
+    ca: readFileSync(f.ca),
+    cert: readFileSync(f.clientCert),
+    key: readFileSync(f.clientKey, 'utf8'),
+    servername: 'localhost',
+  };
   const x = exchange();
-  await recordsBothWays(() => amqpTransport({ url: url(r), tls, username: r.username, password: r.password, exchange: x, durable: false }), 'amqps', cleanup);
+  await recordsBothWays(
+    () => amqpTransport({ url: url(r), tls, username: r.username, password: r.password, exchange: x, durable: false }),
+    'amqps',
+    cleanup,
+  );
   assert.match(r.output(), new RegExp(`started TLS \\(SSL\\) listener on 127\\.0\\.0\\.1:${r.tlsPort}`));
   assert.doesNotMatch(r.output(), /started TCP listener/, 'the node has no plain AMQP listener: the records went over TLS');
 });
 
-test('[SPEC 8.3] RabbitMQ\'s TLS listener: no client certificate, one from another CA, or a server from an untrusted CA → refused', async (t) => {
+test("[SPEC 8.3] RabbitMQ's TLS listener: no client certificate, one from another CA, or a server from an untrusted CA → refused", async (t) => {
   if (!ready(t)) return;
   const r = rabbit!;
   const f = files!;
   const cases: Array<[string, AmqpTlsOptions, RegExp]> = [
     ['no client certificate', { ca: readFileSync(f.ca), servername: 'localhost' }, /alert certificate required/i],
-    ['a client certificate from another CA', { ca: readFileSync(f.ca), cert: readFileSync(f.strangerCert), key: readFileSync(f.strangerKey), servername: 'localhost' }, /alert unknown ca/i],
-    ['server CA not trusted (Node\'s store)', { cert: readFileSync(f.clientCert), key: readFileSync(f.clientKey), servername: 'localhost' }, /unable to verify|self.signed|certificate/i],
-    ['server CA not trusted (another CA)', { ca: readFileSync(f.strangerCa), cert: readFileSync(f.clientCert), key: readFileSync(f.clientKey), servername: 'localhost' }, /unable to verify|self.signed|certificate/i],
+    [
+      'a client certificate from another CA',
+      { ca: readFileSync(f.ca), cert: readFileSync(f.strangerCert), key: readFileSync(f.strangerKey), servername: 'localhost' },
+      /alert unknown ca/i,
+    ],
+    [
+      "server CA not trusted (Node's store)",
+      { cert: readFileSync(f.clientCert), key: readFileSync(f.clientKey), servername: 'localhost' },
+      /unable to verify|self.signed|certificate/i,
+    ],
+    [
+      'server CA not trusted (another CA)',
+      { ca: readFileSync(f.strangerCa), cert: readFileSync(f.clientCert), key: readFileSync(f.clientKey), servername: 'localhost' },
+      /unable to verify|self.signed|certificate/i,
+    ],
   ];
   for (const [what, tls, why] of cases) {
-    const tr = amqpTransport({ url: url(r), tls, username: r.username, password: r.password, exchange: exchange(), durable: false, reconnect: { maxAttempts: 1 } });
+    const tr = amqpTransport({
+      url: url(r),
+      tls,
+      username: r.username,
+      password: r.password,
+      exchange: exchange(),
+      durable: false,
+      reconnect: { maxAttempts: 1 },
+    });
     cleanup.push(() => tr.close());
-    const e = await tr.open('der-9', () => undefined).then(
-      () => undefined,
-      (err: unknown) => err as Error,
-    );
+    const e = await tr
+      .open('der-9', () => undefined)
+      .then(
+        () => undefined,
+        (err: unknown) => err as Error,
+      );
     assert.ok(e !== undefined, `${what}: open must be refused`);
     assert.ok(isHopsafeError(e) && e.code === 'ERR_TRANSPORT', `${what}: ${String(e)}`);
     assert.match(e.message, why, `${what}: ${e.message}`);
   }
   // the first two were refused by RabbitMQ (its TLS alerts are in its log); the last two by the client
-  await until(() => /SERVER ALERT: Fatal - Certificate required/.test(r.output()) && /SERVER ALERT: Fatal - Unknown CA/.test(r.output()), 5000,
-    `RabbitMQ logged both refused handshakes:\n${r.output().slice(-2000)}`);
+  await until(
+    () => /SERVER ALERT: Fatal - Certificate required/.test(r.output()) && /SERVER ALERT: Fatal - Unknown CA/.test(r.output()),
+    5000,
+    `RabbitMQ logged both refused handshakes:\n${r.output().slice(-2000)}`,
+  );
 });

@@ -36,7 +36,13 @@ function names(ids: string[]): string {
 }
 
 /** The application's connection with its own channel, queue and consumer. */
-async function appConnection(): Promise<{ conn: ChannelModel; queue: string; received: string[]; closes: number[]; publish(s: string): void }> {
+async function appConnection(): Promise<{
+  conn: ChannelModel;
+  queue: string;
+  received: string[];
+  closes: number[];
+  publish(s: string): void;
+}> {
   const conn = await amqplib.connect(URL);
   cleanup.push(() => conn.close());
   const closes: number[] = [];
@@ -55,7 +61,7 @@ async function appConnection(): Promise<{ conn: ChannelModel; queue: string; rec
   return { conn, queue, received, closes, publish: (s) => void ch.sendToQueue(queue, Buffer.from(s)) };
 }
 
-test('[SPEC 8.3] amqpTransport({ connection }) on the application\'s connection: handshake and records, the app\'s channel unaffected, close leaves the connection open', async (t) => {
+test("[SPEC 8.3] amqpTransport({ connection }) on the application's connection: handshake and records, the app's channel unaffected, close leaves the connection open", async (t) => {
   if (!requireOrSkip(t, 'RabbitMQ 127.0.0.1:5672', await serviceAvailable('127.0.0.1', 5672))) return;
   const app = await appConnection();
   const exchange = names(['der-1', 'control-center']);
@@ -85,7 +91,10 @@ test('[SPEC 8.3] amqpTransport({ connection }) on the application\'s connection:
 });
 
 test('[SPEC 8.3] amqpTransport({ connection }): the app closing its connection → disconnected and ERR_TRANSPORT; options of the connection are refused', async (t) => {
-  assert.throws(() => amqpTransport({ connection: {} as ChannelModel }), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG');
+  assert.throws(
+    () => amqpTransport({ connection: {} as ChannelModel }),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG',
+  );
   if (!requireOrSkip(t, 'RabbitMQ 127.0.0.1:5672', await serviceAvailable('127.0.0.1', 5672))) return;
   const app = await appConnection();
   for (const extra of [{ url: URL }, { username: 'guest' }, { password: 'guest' }, { tls: {} }]) {

@@ -67,7 +67,12 @@ test('[SPEC 8.3] amqps:// with tls { ca, cert, key, servername }: two endpoints 
   const f = files!;
   const url = `amqps://guest:guest@127.0.0.1:${proxy!.port}`;
   // ca as bytes, cert and key as PEM strings: both forms are accepted
-  const tls = { ca: new Uint8Array(readFileSync(f.ca)), cert: readFileSync(f.clientCert, 'utf8'), key: readFileSync(f.clientKey, 'utf8'), servername: 'localhost' };
+  const tls = {
+    ca: new Uint8Array(readFileSync(f.ca)),
+    cert: readFileSync(f.clientCert, 'utf8'),
+    key: readFileSync(f.clientKey, 'utf8'),
+    servername: 'localhost',
+  };
   const exchange = exchangeFor(['der-1', 'control-center']);
   const before = proxy!.clients.length;
   await recordsBothWays(() => amqpTransport({ url, tls, exchange, durable: false }), 'amqps', cleanup);
@@ -75,15 +80,24 @@ test('[SPEC 8.3] amqps:// with tls { ca, cert, key, servername }: two endpoints 
 });
 
 test('[SPEC 8.3] amqps://: no client certificate, a foreign one, or an untrusted server → refused; tls with amqp:// → ERR_CONFIG', async (t) => {
-  assert.throws(() => amqpTransport({ url: 'amqp://127.0.0.1', tls: { ca: 'x' } }), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG' && /amqps/.test(e.message));
-  assert.throws(() => amqpTransport({ url: 'amqps://127.0.0.1', tls: { cert: 'x' } }), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG');
+  assert.throws(
+    () => amqpTransport({ url: 'amqp://127.0.0.1', tls: { ca: 'x' } }),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG' && /amqps/.test(e.message),
+  );
+  assert.throws(
+    () => amqpTransport({ url: 'amqps://127.0.0.1', tls: { cert: 'x' } }),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG',
+  );
   if (!skipUnlessReady(t)) return;
   const f = files!;
   const url = `amqps://guest:guest@127.0.0.1:${proxy!.port}`;
   const refusedBefore = proxy!.refused;
   for (const [what, tls] of [
     ['no client certificate', { ca: readFileSync(f.ca), servername: 'localhost' }],
-    ['a client certificate from another CA', { ca: readFileSync(f.ca), cert: readFileSync(f.strangerCert), key: readFileSync(f.strangerKey), servername: 'localhost' }],
+    [
+      'a client certificate from another CA',
+      { ca: readFileSync(f.ca), cert: readFileSync(f.strangerCert), key: readFileSync(f.strangerKey), servername: 'localhost' },
+    ],
   ] as const) {
     const e = await openError({ url, tls });
     assert.ok(isHopsafeError(e) && e.code === 'ERR_TRANSPORT', `${what}: ${String(e)}`);
@@ -93,17 +107,28 @@ test('[SPEC 8.3] amqps://: no client certificate, a foreign one, or an untrusted
   assert.ok(isHopsafeError(e) && e.code === 'ERR_TRANSPORT' && /certificate/i.test(e.message), `untrusted server: ${String(e)}`);
 });
 
-test('[SPEC 8.3] username/password reach the broker and win over the URL\'s; a wrong one is refused and appears in no error', async (t) => {
+test("[SPEC 8.3] username/password reach the broker and win over the URL's; a wrong one is refused and appears in no error", async (t) => {
   if (!skipUnlessReady(t)) return;
   const wrong = `wrong-${randomUUID().slice(0, 8)}`;
   // the URL's credentials are wrong, the options' right: opens
-  const ok = amqpTransport({ url: `amqp://nobody:${wrong}@127.0.0.1:5672`, username: 'guest', password: 'guest', exchange: exchangeFor(['der-2']), durable: false });
+  const ok = amqpTransport({
+    url: `amqp://nobody:${wrong}@127.0.0.1:5672`,
+    username: 'guest',
+    password: 'guest',
+    exchange: exchangeFor(['der-2']),
+    durable: false,
+  });
   cleanup.push(() => ok.close());
   await ok.open('der-2', () => undefined);
   await ok.send('der-2', Uint8Array.from([1]));
   await ok.close();
   // only a password: the user comes from the URL
-  const userFromUrl = amqpTransport({ url: `amqp://guest:${wrong}@127.0.0.1:5672`, password: 'guest', exchange: exchangeFor(['der-3']), durable: false });
+  const userFromUrl = amqpTransport({
+    url: `amqp://guest:${wrong}@127.0.0.1:5672`,
+    password: 'guest',
+    exchange: exchangeFor(['der-3']),
+    durable: false,
+  });
   cleanup.push(() => userFromUrl.close());
   await userFromUrl.open('der-3', () => undefined);
   await userFromUrl.close();
@@ -112,5 +137,8 @@ test('[SPEC 8.3] username/password reach the broker and win over the URL\'s; a w
   assert.ok(isHopsafeError(e) && e.code === 'ERR_TRANSPORT', String(e));
   assert.match(e.message, /ACCESS_REFUSED|refused|authentication/i);
   assert.ok(!e.message.includes(wrong), 'no password in the error message');
-  assert.throws(() => amqpTransport({ url: 'amqp://127.0.0.1', password: 'x' }), (err: unknown) => isHopsafeError(err) && err.code === 'ERR_CONFIG');
+  assert.throws(
+    () => amqpTransport({ url: 'amqp://127.0.0.1', password: 'x' }),
+    (err: unknown) => isHopsafeError(err) && err.code === 'ERR_CONFIG',
+  );
 });

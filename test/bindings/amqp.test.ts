@@ -191,7 +191,11 @@ test('[SPEC 8.3] acks are batched (multiple) yet never cover an unsettled frame:
   const deadline = Date.now() + 5000;
   while (seen.length < 151 && Date.now() < deadline) await sleep(20);
   await sleep(200);
-  assert.deepEqual(seen, Array.from({ length: 151 }, (_, i) => i), 'in order, and nothing after the pending handler');
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 151 }, (_, i) => i),
+    'in order, and nothing after the pending handler',
+  );
   // Frame i has delivery tag i + 1 on the fresh channel: 150 frames settled, acked in fewer basic.acks.
   assert.ok(acks.length > 0 && acks.length < 150, `${acks.length} acks for 150 settled frames`);
   assert.ok(acks.every((x) => x.multiple));
@@ -269,7 +273,10 @@ test('[SPEC 8.3] reconnect after the socket dies: re-declares, queued sends go o
   assert.equal(statuses.at(-1), 'connected');
   assert.ok(models.length >= 2);
   const got = await inb.wait(4);
-  assert.deepEqual(got.map((f) => f.bytes[0]), [0, 1, 2, 3]);
+  assert.deepEqual(
+    got.map((f) => f.bytes[0]),
+    [0, 1, 2, 3],
+  );
   const back = await ina.wait(1);
   assert.deepEqual(back[0], { from: 'b', bytes: Uint8Array.of(9) });
 });
@@ -292,7 +299,10 @@ test('[SPEC 8.3] frames with a malformed routing key are dropped (and acked); mi
   assert.deepEqual(got[0], { from: 'good', bytes: Uint8Array.of(2) });
   assert.equal(await queueDepth(`${exchange}.b`), 0);
 
-  await assert.rejects(b.open('b', () => undefined), { code: 'ERR_STATE' });
+  await assert.rejects(
+    b.open('b', () => undefined),
+    { code: 'ERR_STATE' },
+  );
   await assert.rejects(b.send('no/slash', Uint8Array.of(1)), { code: 'ERR_INVALID_ID' });
   const unopened = amqpTransport({ exchange });
   await assert.rejects(unopened.send('b', Uint8Array.of(1)), { code: 'ERR_STATE' });
@@ -301,5 +311,8 @@ test('[SPEC 8.3] frames with a malformed routing key are dropped (and acked); mi
   await assert.rejects(b.send('a', Uint8Array.of(1)), { code: 'ERR_CLOSED' });
   assert.throws(() => amqpTransport({ queuePrefix: 'amq.x' }), { code: 'ERR_CONFIG' });
   const down = amqpTransport({ url: 'amqp://guest:guest@127.0.0.1:1', exchange });
-  await assert.rejects(down.open('z', () => undefined), { code: 'ERR_TRANSPORT' });
+  await assert.rejects(
+    down.open('z', () => undefined),
+    { code: 'ERR_TRANSPORT' },
+  );
 });

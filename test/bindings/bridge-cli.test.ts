@@ -19,7 +19,12 @@ after(async () => {
   for (const c of cleanup.reverse()) await c().catch(() => undefined);
 });
 
-function startCli(args: string[]): { child: ChildProcessWithoutNullStreams; up: Promise<void>; stderr: () => string; exit: Promise<number | null> } {
+function startCli(args: string[]): {
+  child: ChildProcessWithoutNullStreams;
+  up: Promise<void>;
+  stderr: () => string;
+  exit: Promise<number | null>;
+} {
   // Runs src/cli/bridge.ts's run() in its own process, as `hopsafe bridge` does (errors reported like src/cli/main.ts).
   const runner =
     "const { run } = await import('./src/cli/bridge.ts');" +
@@ -49,8 +54,22 @@ const endpoint = (t: Transport, id: string): Promise<Receiver> => receiver(t, id
 test('[SPEC 8.5] hopsafe bridge forwards between two MQTT brokers and exits cleanly on SIGTERM', async () => {
   const east: RunningBroker = await startBroker();
   const west: RunningBroker = await startBroker();
-  cleanup.push(() => east.close(), () => west.close());
-  const cli = startCli(['--side', `east=${east.url}`, '--side', `west=${west.url}`, '--route', 'der-*=east', '--route', 'cc=west', '--id', 'der-1,cc']);
+  cleanup.push(
+    () => east.close(),
+    () => west.close(),
+  );
+  const cli = startCli([
+    '--side',
+    `east=${east.url}`,
+    '--side',
+    `west=${west.url}`,
+    '--route',
+    'der-*=east',
+    '--route',
+    'cc=west',
+    '--id',
+    'der-1,cc',
+  ]);
   await cli.up;
   const der = await endpoint(mqttTransport({ url: east.url }), 'der-1');
   const cc = await endpoint(mqttTransport({ url: west.url }), 'cc');
@@ -68,18 +87,32 @@ test('[SPEC 8.5] hopsafe bridge MQTT ↔ XMPP with a credentials file', async (t
   if (!requireOrSkip(t, 'Prosody (scripts/ci/install-prosody.sh)', prosodyInstalled())) return;
   const broker = await startBroker();
   cleanup.push(() => broker.close());
-  const prosody = await startProsody({ users: [{ username: 'der-9', password: 'p-der' }, { username: 'control-center', password: 'p-cc' }] });
+  const prosody = await startProsody({
+    users: [
+      { username: 'der-9', password: 'p-der' },
+      { username: 'control-center', password: 'p-cc' },
+    ],
+  });
   cleanup.push(() => prosody.stop());
   const dir = mkdtempSync(join(tmpdir(), 'hopsafe-bridge-'));
   cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
   const creds = join(dir, 'creds.json');
   writeFileSync(creds, JSON.stringify({ xmpp: { 'der-9': 'p-der' } }));
   const cli = startCli([
-    '--side', `mqtt=${broker.url}`,
-    '--side', `xmpp=${prosody.service}?domain=${prosody.domain}`,
-    '--route', 'der-*=mqtt', '--route', 'control-center=xmpp',
-    '--id', 'der-9', '--id', 'control-center',
-    '--credentials', creds,
+    '--side',
+    `mqtt=${broker.url}`,
+    '--side',
+    `xmpp=${prosody.service}?domain=${prosody.domain}`,
+    '--route',
+    'der-*=mqtt',
+    '--route',
+    'control-center=xmpp',
+    '--id',
+    'der-9',
+    '--id',
+    'control-center',
+    '--credentials',
+    creds,
   ]);
   await cli.up;
   const der = await endpoint(mqttTransport({ url: broker.url }), 'der-9');

@@ -41,8 +41,24 @@ test('[SPEC 8.5] one logger and one registry for a bridge and its endpoints: cou
   });
   const pki = await createTestPki({ endpoints: [{ id: 'der-1' }, { id: 'cc' }] });
   const secret = 'SECRET-BRIDGED-PAYLOAD-51c2';
-  const der = await createEndpoint({ id: 'der-1', identity: pki.identities['der-1']!, trust: { roots: pki.roots }, transport: east.transport(), protection: 'integrity', logger, metrics: { registry } });
-  const cc = await createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust: { roots: pki.roots }, transport: west.transport(), acceptProtection: ['integrity'], logger, metrics: { registry } });
+  const der = await createEndpoint({
+    id: 'der-1',
+    identity: pki.identities['der-1']!,
+    trust: { roots: pki.roots },
+    transport: east.transport(),
+    protection: 'integrity',
+    logger,
+    metrics: { registry },
+  });
+  const cc = await createEndpoint({
+    id: 'cc',
+    identity: pki.identities.cc!,
+    trust: { roots: pki.roots },
+    transport: west.transport(),
+    acceptProtection: ['integrity'],
+    logger,
+    metrics: { registry },
+  });
   try {
     const got: string[] = [];
     cc.on('message', (m) => got.push(new TextDecoder().decode(m.data)));
@@ -76,10 +92,12 @@ test('[SPEC 8.5] one logger and one registry for a bridge and its endpoints: cou
   assert.ok(log.includes('"msg":"bridge open"') && log.includes('"transport":"bridge"'), 'the bridge logged');
   assert.ok(log.includes('"transport":"memory"') && log.includes('larger than maxFrameSize'), 'the hub logged the oversize drop');
   assert.ok(log.includes('"msg":"session established"'));
-  for (const needle of [secret, toHex(utf8(secret)), toBase64(utf8(secret)).slice(0, 16), 'AAAAAAAAAAAA', '4141414141']) assert.ok(!log.includes(needle), `in the log: ${needle}`);
+  for (const needle of [secret, toHex(utf8(secret)), toBase64(utf8(secret)).slice(0, 16), 'AAAAAAAAAAAA', '4141414141'])
+    assert.ok(!log.includes(needle), `in the log: ${needle}`);
   assert.ok(!/PRIVATE KEY/.test(log));
   for (const pem of [pki.identities['der-1']!.privateKey, pki.identities.cc!.privateKey])
-    for (const l of pem.split('\n').filter((x) => x.length > 20 && !x.startsWith('-----'))) assert.ok(!log.includes(l), 'private key material in the log');
+    for (const l of pem.split('\n').filter((x) => x.length > 20 && !x.startsWith('-----')))
+      assert.ok(!log.includes(l), 'private key material in the log');
   for (const f of wire.slice(0, 20)) {
     assert.ok(!log.includes(toHex(f.subarray(0, 24))), 'frame bytes in the log (hex)');
     assert.ok(!log.includes(toBase64(f.subarray(0, 24)).slice(0, 24)), 'frame bytes in the log (base64)');

@@ -42,7 +42,8 @@ after(async () => {
   await broker.close();
 });
 
-const mqttSide = (id: string): Transport => mqttTransport({ url: broker.url, unsubscribeOnClose: true, clientId: `${id}-${randomUUID().slice(0, 6)}` });
+const mqttSide = (id: string): Transport =>
+  mqttTransport({ url: broker.url, unsubscribeOnClose: true, clientId: `${id}-${randomUUID().slice(0, 6)}` });
 function xmppSide(p: RunningProsody): (id: string) => Transport {
   return (id) => xmppTransport({ service: p.service, domain: p.domain, password: `pw-${id}`, reconnectDelayMs: 100 });
 }
@@ -90,7 +91,10 @@ test('[SPEC 8.5] MQTT ↔ XMPP through the bridge, both ways, in order, binary-s
   const atCc = await cc.wait(32);
   const fromDer1 = atCc.filter((f) => f.from === 'der-1');
   assert.deepEqual(fromDer1[0]?.bytes, ALL_BYTES);
-  assert.deepEqual(fromDer1.slice(1).map((f) => f.bytes[0]), [...Array(30).keys()]);
+  assert.deepEqual(
+    fromDer1.slice(1).map((f) => f.bytes[0]),
+    [...Array(30).keys()],
+  );
   assert.deepEqual(atCc.find((f) => f.from === 'der-2')?.bytes, Uint8Array.of(200));
   assert.deepEqual((await der2.wait(1))[0], { from: 'control-center', bytes: Uint8Array.of(1, 2, 3) });
   assert.deepEqual((await der1.wait(1))[0], { from: 'control-center', bytes: ALL_BYTES });
@@ -100,14 +104,15 @@ test('[SPEC 8.5] MQTT ↔ XMPP through the bridge, both ways, in order, binary-s
 test('[SPEC 8.5] MQTT ↔ AMQP through the bridge, both ways', async (t) => {
   if (!requireOrSkip(t, 'RabbitMQ 127.0.0.1:5672', rabbit)) return;
   const amqp = amqpSide(`hopsafe-bridge-${randomUUID().slice(0, 8)}`);
-  const bridge = track(
-    await createBridge({ sides: { mqtt: mqttSide, amqp }, endpoints: { 'der-3': 'mqtt', scada: 'amqp' } }),
-  );
+  const bridge = track(await createBridge({ sides: { mqtt: mqttSide, amqp }, endpoints: { 'der-3': 'mqtt', scada: 'amqp' } }));
   const der3 = await endpoint(mqttSide('der-3'), 'der-3');
   const scada = await endpoint(amqp('scada'), 'scada');
   for (let i = 0; i < 20; i++) await der3.t.send('scada', Uint8Array.of(i));
   await scada.t.send('der-3', ALL_BYTES);
-  assert.deepEqual((await scada.wait(20)).map((f) => [f.from, f.bytes[0]]), [...Array(20).keys()].map((i) => ['der-3', i]));
+  assert.deepEqual(
+    (await scada.wait(20)).map((f) => [f.from, f.bytes[0]]),
+    [...Array(20).keys()].map((i) => ['der-3', i]),
+  );
   assert.deepEqual((await der3.wait(1))[0], { from: 'scada', bytes: ALL_BYTES });
   assert.equal(await forwardedReaches(bridge, 21), 21);
 });

@@ -44,7 +44,10 @@ test('[SPEC 8.5] frames cross the bridge both ways with the original sender id, 
     await s.d2.t.send('cc', Uint8Array.of(2));
     await s.cc.t.send('der-2', Uint8Array.of(3));
     await s.drain();
-    assert.deepEqual(s.cc.got.filter((f) => f.from === 'der-1').map((f) => f.bytes[1]), [...Array(20).keys()]);
+    assert.deepEqual(
+      s.cc.got.filter((f) => f.from === 'der-1').map((f) => f.bytes[1]),
+      [...Array(20).keys()],
+    );
     assert.deepEqual(s.cc.got.find((f) => f.from === 'der-2')?.bytes, Uint8Array.of(2));
     assert.deepEqual(s.d2.got, [{ from: 'cc', bytes: Uint8Array.of(3) }]);
     assert.equal(s.d1.got.length, 0);
@@ -67,7 +70,14 @@ test('[SPEC 8.5] a frame claiming a sender from another side is not forwarded (n
     sides: {
       east: (id) => {
         const t = east.transport();
-        return { ...t, name: t.name, maxFrameSize: t.maxFrameSize, send: t.send, close: t.close, open: (localId, h) => (handlers.set(id, h), t.open(localId, h)) };
+        return {
+          ...t,
+          name: t.name,
+          maxFrameSize: t.maxFrameSize,
+          send: t.send,
+          close: t.close,
+          open: (localId, h) => (handlers.set(id, h), t.open(localId, h)),
+        };
       },
       west: () => west.transport(),
     },
@@ -105,7 +115,10 @@ test('[SPEC 8.5] tap makes the bridge hostile: drop, alter, replay', async () =>
     mode = 'replay';
     await s.d1.t.send('cc', Uint8Array.of(3));
     await s.drain();
-    assert.deepEqual(s.cc.got.map((f) => [...f.bytes]), [[0xfd], [3], [3]]);
+    assert.deepEqual(
+      s.cc.got.map((f) => [...f.bytes]),
+      [[0xfd], [3], [3]],
+    );
     remove();
     await s.d1.t.send('cc', Uint8Array.of(4));
     await s.drain();
@@ -160,7 +173,10 @@ test('[SPEC 8.5] createBridge refuses `route` without `ids`, a side that is no f
   const sides = { a: () => hub.transport(), b: () => hub.transport() };
   // Before issue 14 these resolved to a bridge that bridged nothing: the endpoints behind it timed out.
   await assert.rejects(createBridge({ sides, route: () => 'a' }), { code: 'ERR_CONFIG', message: /`route` needs `ids`/ });
-  await assert.rejects(createBridge({ sides, route: () => undefined, ids: ['x', 'y'] }), { code: 'ERR_CONFIG', message: /no endpoint to bridge/ });
+  await assert.rejects(createBridge({ sides, route: () => undefined, ids: ['x', 'y'] }), {
+    code: 'ERR_CONFIG',
+    message: /no endpoint to bridge/,
+  });
   await assert.rejects(createBridge({ sides }), { code: 'ERR_CONFIG', message: /no endpoint to bridge/ });
   await assert.rejects(createBridge({ sides, endpoints: {} }), { code: 'ERR_CONFIG' });
   const notFactory = hub.transport() as unknown as () => Transport; // a transport instead of a factory of transports
@@ -169,13 +185,17 @@ test('[SPEC 8.5] createBridge refuses `route` without `ids`, a side that is no f
     message: /side "b" must be a factory function/,
   });
   for (const bad of ['mqtt://127.0.0.1:1883', null, 42, [() => hub.transport()]])
-    await assert.rejects(createBridge({ sides: { a: sides.a, b: bad as unknown as () => Transport }, endpoints: { x: 'a', y: 'b' } }), { code: 'ERR_CONFIG' });
+    await assert.rejects(createBridge({ sides: { a: sides.a, b: bad as unknown as () => Transport }, endpoints: { x: 'a', y: 'b' } }), {
+      code: 'ERR_CONFIG',
+    });
   await assert.rejects(createBridge({ sides: { a: sides.a, b: () => ({}) as Transport }, endpoints: { x: 'a', y: 'b' } }), {
     code: 'ERR_CONFIG',
     message: /not a Transport/,
   });
   await assert.rejects(createBridge(null as unknown as Parameters<typeof createBridge>[0]), { code: 'ERR_CONFIG' });
-  await assert.rejects(createBridge({ sides: [sides.a, sides.b] as unknown as Record<string, () => Transport>, endpoints: { x: '0' } }), { code: 'ERR_CONFIG' });
+  await assert.rejects(createBridge({ sides: [sides.a, sides.b] as unknown as Record<string, () => Transport>, endpoints: { x: '0' } }), {
+    code: 'ERR_CONFIG',
+  });
   await assert.rejects(createBridge({ sides, route: 'a' as unknown as () => string, ids: ['x'] }), { code: 'ERR_CONFIG' });
   await assert.rejects(createBridge({ sides, route: () => 'a', ids: 'x' as unknown as string[] }), { code: 'ERR_CONFIG' });
   await assert.rejects(createBridge({ sides, endpoints: { x: 'a', y: 'b' }, tap: 1 as unknown as () => null }), { code: 'ERR_CONFIG' });

@@ -70,7 +70,14 @@ test('[SPEC 8.6, 8.9] memory hub: a frame a tap injects above maxFrameSize never
   await a.send('b', frameOf(1, 10));
   await a.send('b', frameOf(2, 10));
   await hub.drain();
-  assert.deepEqual(got.map((f) => [f.bytes[0], f.bytes.length]), [[8, MAX], [1, 10], [2, 10]]);
+  assert.deepEqual(
+    got.map((f) => [f.bytes[0], f.bytes.length]),
+    [
+      [8, MAX],
+      [1, 10],
+      [2, 10],
+    ],
+  );
   assert.deepEqual(b.inboundStats?.(), { oversize: 1 });
   assert.deepEqual(a.inboundStats?.(), { oversize: 0 });
   assert.deepEqual(hub.inboundStats(), { oversize: 1 });
@@ -97,7 +104,10 @@ test('[SPEC 8.5, 8.9] bridge: a side transport that does not bound its inbound f
   await a.send('b', frameOf(1, MAX + 1));
   await a.send('b', frameOf(2, MAX));
   for (let i = 0; i < 3; i++) await Promise.all([east.drain(), west.drain()]);
-  assert.deepEqual(got.map((f) => [f.bytes[0], f.bytes.length]), [[2, MAX]]);
+  assert.deepEqual(
+    got.map((f) => [f.bytes[0], f.bytes.length]),
+    [[2, MAX]],
+  );
   assert.equal(bridge.stats().oversize, 1);
   assert.equal(bridge.stats().failed, 0);
   await Promise.all([a.close(), b.close(), bridge.close()]);
@@ -149,7 +159,13 @@ function mqttSuite(name: string, setup: () => Promise<{ url: string; available: 
           await raw.publishAsync(topic, Buffer.from(frameOf(4, 1)), { qos: 1 });
           await until(() => rx.frames.length >= 2, 5000, 'the frames within the bound');
           await sleep(300);
-          assert.deepEqual(rx.frames.map((f) => [f.from, f.bytes[0], f.bytes.length]), [['forger', 3, MAX], ['forger', 4, 1]]);
+          assert.deepEqual(
+            rx.frames.map((f) => [f.from, f.bytes[0], f.bytes.length]),
+            [
+              ['forger', 3, MAX],
+              ['forger', 4, 1],
+            ],
+          );
           const dropped = rx.t.inboundStats?.().oversize ?? -1;
           // MQTT 3.1.1: both reach the client and are dropped there. MQTT 5: the 64 KB one never leaves the broker
           // (Mosquitto honours the Maximum Packet Size of our CONNECT); the 1001-byte one fits it and is dropped here.
@@ -161,7 +177,10 @@ function mqttSuite(name: string, setup: () => Promise<{ url: string; available: 
           await raw.publishAsync(topic, Buffer.from(frameOf(5, 1)), { qos: 1 });
           await until(() => rx.frames.length >= 3, 5000, 'the last frame');
           await sleep(200);
-          assert.deepEqual(rx.frames.map((f) => f.bytes[0]), [3, 4, 5]);
+          assert.deepEqual(
+            rx.frames.map((f) => f.bytes[0]),
+            [3, 4, 5],
+          );
         } finally {
           await raw.endAsync();
           await rx.t.close();
@@ -189,7 +208,10 @@ test('[SPEC 8.2, 8.9] embedded broker: an oversize frame the broker itself injec
     await broker.inject({ from: 'forger', to: 'rx', topic: 'hopsafe/rx/forger', bytes: frameOf(2, MAX) });
     await until(() => rx.frames.length >= 1);
     await sleep(100);
-    assert.deepEqual(rx.frames.map((f) => [f.bytes[0], f.bytes.length]), [[2, MAX]]);
+    assert.deepEqual(
+      rx.frames.map((f) => [f.bytes[0], f.bytes.length]),
+      [[2, MAX]],
+    );
     assert.equal(rx.t.inboundStats?.().oversize, 1);
   } finally {
     await rx.t.close();
@@ -217,7 +239,10 @@ test('[SPEC 8.3, 8.9] amqp (RabbitMQ): a delivery above maxFrameSize never reach
     await publish(frameOf(3, MAX));
     await until(() => frames.length >= 1);
     await sleep(200);
-    assert.deepEqual(frames.map((f) => [f.from, f.bytes[0], f.bytes.length]), [['forger', 3, MAX]]);
+    assert.deepEqual(
+      frames.map((f) => [f.from, f.bytes[0], f.bytes.length]),
+      [['forger', 3, MAX]],
+    );
     assert.deepEqual(rx.inboundStats?.(), { oversize: 2 });
     assert.match(cap.text(), /inbound frame larger than maxFrameSize dropped/);
     assertNoPayloadInLog(cap.text());
@@ -230,7 +255,10 @@ test('[SPEC 8.3, 8.9] amqp (RabbitMQ): a delivery above maxFrameSize never reach
     await publish(frameOf(4, 1));
     await until(() => again.length >= 1);
     await sleep(200);
-    assert.deepEqual(again.map((f) => f.bytes[0]), [4]);
+    assert.deepEqual(
+      again.map((f) => f.bytes[0]),
+      [4],
+    );
     assert.deepEqual(rx2.inboundStats?.(), { oversize: 0 }, 'the dropped frames were not delivered again');
   } finally {
     await rx.close();

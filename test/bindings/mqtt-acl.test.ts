@@ -31,7 +31,7 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
   }
 }
 
-test('[SPEC 8.2] Mosquitto ACL: endpoints get their frames; mallory can neither read der-1\'s inbox nor publish in control-center\'s name', async (t) => {
+test("[SPEC 8.2] Mosquitto ACL: endpoints get their frames; mallory can neither read der-1's inbox nor publish in control-center's name", async (t) => {
   if (!requireOrSkip(t, 'mosquitto binary', binary !== undefined) || !broker) return;
   const url = broker.url;
 
@@ -81,7 +81,9 @@ test('[SPEC 8.2] Mosquitto ACL: endpoints get their frames; mallory can neither 
   assert.deepEqual(mallorySeen, ['hopsafe/mallory/der-1']);
 });
 
-test('[SPEC 8.2] MQTT 5: a frame above the maximum packet size the broker announced is ERR_PAYLOAD_TOO_LARGE, not a dropped connection', { timeout: 15_000 }, async (t) => {
+test('[SPEC 8.2] MQTT 5: a frame above the maximum packet size the broker announced is ERR_PAYLOAD_TOO_LARGE, not a dropped connection', {
+  timeout: 15_000,
+}, async (t) => {
   if (!requireOrSkip(t, 'mosquitto binary', binary !== undefined) || !broker) return;
   const url = broker.url; // examples/mosquitto/mosquitto.conf: max_packet_size 300000
   const frames: InboundFrame[] = [];
@@ -95,7 +97,10 @@ test('[SPEC 8.2] MQTT 5: a frame above the maximum packet size the broker announ
   const statuses: string[] = [];
   tx.onStatus?.((s) => statuses.push(s));
   await tx.open('der-3', () => {});
-  await assert.rejects(tx.send('der-2', new Uint8Array(300_000)), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ERR_PAYLOAD_TOO_LARGE');
+  await assert.rejects(
+    tx.send('der-2', new Uint8Array(300_000)),
+    (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ERR_PAYLOAD_TOO_LARGE',
+  );
   await tx.send('der-2', new Uint8Array(299_000));
   await until(() => frames.length === 1);
   assert.equal(frames[0]!.bytes.byteLength, 299_000);

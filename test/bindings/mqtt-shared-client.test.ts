@@ -46,7 +46,7 @@ async function appClient(appTopic: string): Promise<{ client: MqttClient; receiv
   return { client, received, subscribed, ends };
 }
 
-test('[SPEC 8.2] mqttTransport({ client }) on the application\'s client: handshake and records, the app\'s subscription unaffected, close leaves the client connected', async (t) => {
+test("[SPEC 8.2] mqttTransport({ client }) on the application's client: handshake and records, the app's subscription unaffected, close leaves the client connected", async (t) => {
   if (!requireOrSkip(t, 'Mosquitto 127.0.0.1:1883', await serviceAvailable('127.0.0.1', 1883))) return;
   const prefix = `hopsafe-shared-${uniq()}`;
   const appTopic = `app-${uniq()}/telemetry`;
@@ -105,7 +105,10 @@ test('[SPEC 8.2] mqttTransport({ client, endClient: true }) ends the client in c
       JSON.stringify(extra),
     );
   }
-  assert.throws(() => mqttTransport({ url: URL, endClient: true }), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG');
+  assert.throws(
+    () => mqttTransport({ url: URL, endClient: true }),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG',
+  );
   const tr = mqttTransport({ client: app.client, prefix: `hopsafe-shared-${uniq()}`, endClient: true });
   await tr.open('der-2', () => undefined);
   await tr.close();

@@ -32,7 +32,8 @@ after(async () => {
   await broker?.stop();
 });
 
-const skipUnlessTools = (t: { skip(m?: string): void }): boolean => requireOrSkip(t, 'mosquitto, mosquitto_passwd and openssl', tools && broker !== undefined);
+const skipUnlessTools = (t: { skip(m?: string): void }): boolean =>
+  requireOrSkip(t, 'mosquitto, mosquitto_passwd and openssl', tools && broker !== undefined);
 
 /** Opens a transport that must be refused; returns the error. */
 async function refused(url: string, mqttOptions: IClientOptions): Promise<Error> {
@@ -82,7 +83,11 @@ test('[SPEC 8.2] username/password reach the broker: right password → open, wr
   }
   // both at once: TLS with a client certificate and the user's password
   const tls = { ca: readFileSync(b.tls.ca), cert: readFileSync(b.tls.clientCert), key: readFileSync(b.tls.clientKey) };
-  const both = mqttTransport({ url: b.tlsAuthUrl, mqttOptions: { ...tls, username: 'der-1', password: PASSWORD }, unsubscribeOnClose: true });
+  const both = mqttTransport({
+    url: b.tlsAuthUrl,
+    mqttOptions: { ...tls, username: 'der-1', password: PASSWORD },
+    unsubscribeOnClose: true,
+  });
   cleanup.push(() => both.close());
   await both.open('der-1', () => undefined);
   await both.close();

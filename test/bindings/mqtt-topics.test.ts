@@ -40,15 +40,29 @@ test('[SPEC 8.2] parseFrameTopic never throws and only accepts valid ids in the 
     }),
     { numRuns: 5000 },
   );
-  for (const bad of ['', 'a', 'a/b', '/b/c', 'a/b/', 'a/+/c', 'a/b/#', 'a/b/c d', 'a/.b/c', 'a/b/-c']) assert.equal(parseFrameTopic(bad), undefined, bad);
+  for (const bad of ['', 'a', 'a/b', '/b/c', 'a/b/', 'a/+/c', 'a/b/#', 'a/b/c d', 'a/.b/c', 'a/b/-c'])
+    assert.equal(parseFrameTopic(bad), undefined, bad);
 });
 
 test('[SPEC 8.2] prefixes with wildcards, empty levels, NUL or a leading $ are ERR_CONFIG; ids are ERR_INVALID_ID', () => {
   for (const bad of ['', '+', 'a/#', 'a//b', '/a', 'a/', '$SYS', '$hopsafe', 'a\u0000', 'x'.repeat(129), 7, null]) {
-    assert.throws(() => assertPrefix(bad), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG', String(bad));
+    assert.throws(
+      () => assertPrefix(bad),
+      (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG',
+      String(bad),
+    );
   }
   for (const good of ['hopsafe', 'a/b/c', 'x'.repeat(128), 'site-1/ems']) assert.equal(assertPrefix(good), good);
-  assert.throws(() => frameTopic('hopsafe', 'b/c', 'a'), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INVALID_ID');
-  assert.throws(() => frameTopic('hopsafe', 'b', '+'), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INVALID_ID');
-  assert.throws(() => inboxFilter('hopsafe', '#'), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INVALID_ID');
+  assert.throws(
+    () => frameTopic('hopsafe', 'b/c', 'a'),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INVALID_ID',
+  );
+  assert.throws(
+    () => frameTopic('hopsafe', 'b', '+'),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INVALID_ID',
+  );
+  assert.throws(
+    () => inboxFilter('hopsafe', '#'),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INVALID_ID',
+  );
 });

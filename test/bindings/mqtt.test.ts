@@ -27,7 +27,12 @@ interface Peer {
   waitFor(n: number, ms?: number): Promise<void>;
 }
 
-async function peer(url: string, id: string, opts: Partial<MqttTransportOptions> = {}, cleanup?: Array<() => Promise<void>>): Promise<Peer> {
+async function peer(
+  url: string,
+  id: string,
+  opts: Partial<MqttTransportOptions> = {},
+  cleanup?: Array<() => Promise<void>>,
+): Promise<Peer> {
   const frames: InboundFrame[] = [];
   const statuses: TransportStatus[] = [];
   let wake: (() => void) | undefined;
@@ -60,7 +65,10 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const frameOf = (...xs: number[]): Uint8Array => Uint8Array.from(xs);
 
 async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string): Promise<void> {
-  await assert.rejects(async () => (typeof p === 'function' ? p() : p), (e: unknown) => isHopsafeError(e) && e.code === code);
+  await assert.rejects(
+    async () => (typeof p === 'function' ? p() : p),
+    (e: unknown) => isHopsafeError(e) && e.code === code,
+  );
 }
 
 /** The same behaviour, whichever broker carries the frames. */
@@ -100,8 +108,17 @@ function commonSuite(
         await a.t.send('der-1', new Uint8Array(0));
         await b.waitFor(2);
         await a.waitFor(1);
-        assert.deepEqual(b.frames.map((f) => [f.from, hex(f.bytes)]), [['control-center', '010203'], ['control-center', '']]);
-        assert.deepEqual(a.frames.map((f) => [f.from, hex(f.bytes)]), [['der-1', '0405']]);
+        assert.deepEqual(
+          b.frames.map((f) => [f.from, hex(f.bytes)]),
+          [
+            ['control-center', '010203'],
+            ['control-center', ''],
+          ],
+        );
+        assert.deepEqual(
+          a.frames.map((f) => [f.from, hex(f.bytes)]),
+          [['der-1', '0405']],
+        );
         for (const f of [...a.frames, ...b.frames]) assert.equal(Object.getPrototypeOf(f.bytes), Uint8Array.prototype);
         await Promise.all([a.t.close(), b.t.close()]);
       });
@@ -124,7 +141,11 @@ function commonSuite(
         for (const [i, sender] of ids.entries()) {
           if (i === j) continue;
           const got = p.frames.filter((f) => f.from === sender).map((f) => hex(f.bytes));
-          assert.deepEqual(got, Array.from({ length: perPair }, (_, k) => hex(frameOf(i, k))), `${p.id} from ${sender}`);
+          assert.deepEqual(
+            got,
+            Array.from({ length: perPair }, (_, k) => hex(frameOf(i, k))),
+            `${p.id} from ${sender}`,
+          );
         }
       }
       await Promise.all(peers.map((p) => p.t.close()));
@@ -155,10 +176,16 @@ function commonSuite(
       if (!requireOrSkip(t, name, available)) return;
       const o = opts();
       for (const bad of ['a/b', '+', '#', '', '.x', '-x', 'x'.repeat(65), 'é']) {
-        await rejectsWith(mqttTransport({ url, ...o }).open(bad, () => {}), 'ERR_INVALID_ID');
+        await rejectsWith(
+          mqttTransport({ url, ...o }).open(bad, () => {}),
+          'ERR_INVALID_ID',
+        );
       }
       for (const bad of ['a/+', '#', '', 'a//b', '/a', '$SYS', 'x\u0000']) {
-        assert.throws(() => mqttTransport({ url, prefix: bad }), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG');
+        assert.throws(
+          () => mqttTransport({ url, prefix: bad }),
+          (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG',
+        );
       }
       const a = await peer(url, 'a', o, cleanup);
       for (const bad of ['b/+', 'b/#', 'x y', '']) await rejectsWith(a.t.send(bad, frameOf(1)), 'ERR_INVALID_ID');
@@ -203,7 +230,10 @@ function commonSuite(
       await raw.publishAsync(`${o.prefix}/b/ok`, Buffer.from([1]), { qos: 1 });
       await b.waitFor(1);
       await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual(b.frames.map((f) => [f.from, hex(f.bytes)]), [['ok', '01']]);
+      assert.deepEqual(
+        b.frames.map((f) => [f.from, hex(f.bytes)]),
+        [['ok', '01']],
+      );
       await Promise.all([b.t.close(), raw.endAsync()]);
     });
 
@@ -218,7 +248,10 @@ function commonSuite(
       await a.t.close();
       assert.equal(a.statuses.filter((s) => s === 'closed').length, 1);
       await rejectsWith(a.t.send('b', frameOf(1)), 'ERR_CLOSED');
-      await rejectsWith(a.t.open('a', () => {}), 'ERR_CLOSED');
+      await rejectsWith(
+        a.t.open('a', () => {}),
+        'ERR_CLOSED',
+      );
       await x.close();
     });
 
@@ -237,7 +270,10 @@ function commonSuite(
       await Promise.all([1, 2, 3, 4].map((i) => a.t.send('b', frameOf(i))));
       await a.waitFor(3);
       assert.deepEqual(got, ['01', '02', '03', '04']);
-      assert.deepEqual(a.frames.map((f) => hex(f.bytes)), ['01', '03', '04']);
+      assert.deepEqual(
+        a.frames.map((f) => hex(f.bytes)),
+        ['01', '03', '04'],
+      );
       await Promise.all([a.t.close(), b.close()]);
     });
   });
@@ -330,7 +366,11 @@ describe('mqtt binding: disconnects and the offline queue (embedded aedes restar
     const received = rx.frames.map((f) => f.bytes[0]!);
     // QoS 1 is at-least-once: the transport may hand over a redelivered duplicate; the session's replay window drops it.
     const unique = [...new Set(received)];
-    assert.deepEqual(unique, Array.from({ length: 20 }, (_, i) => i), `received ${received.join(',')}`);
+    assert.deepEqual(
+      unique,
+      Array.from({ length: 20 }, (_, i) => i),
+      `received ${received.join(',')}`,
+    );
     assert.equal(tx.statuses.at(-1), 'connected');
     assert.equal(rx.statuses.at(-1), 'connected');
     await Promise.all([rx.t.close(), tx.t.close(), broker.close()]);
@@ -388,7 +428,10 @@ describe('mqtt binding: disconnects and the offline queue (embedded aedes restar
     const url = broker.url;
     await broker.close();
     const t = mqttTransport({ url });
-    await rejectsWith(t.open('a', () => {}), 'ERR_TRANSPORT');
+    await rejectsWith(
+      t.open('a', () => {}),
+      'ERR_TRANSPORT',
+    );
     await t.close();
   });
 });

@@ -31,7 +31,12 @@ test('[SPEC 8.11, 7.4] JetStream: messages sent while the peer is offline wait i
   const proxy = await startTcpProxy({ host: '127.0.0.1', port: 4222 });
   cleanup.push(() => proxy.close());
   const js = { stream: prefix, storage: 'file' as const };
-  const pki = await createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR'] }, { id: 'der.9', roles: ['OPERATOR'] }] });
+  const pki = await createTestPki({
+    endpoints: [
+      { id: 'cc', roles: ['OPERATOR'] },
+      { id: 'der.9', roles: ['OPERATOR'] },
+    ],
+  });
   const ep = async (id: string, servers: string): Promise<{ e: Endpoint; inbox: MessageEvent[]; statuses: TransportStatus[] }> => {
     const transport = natsTransport({ servers, prefix, jetstream: js, reconnectTimeWaitMs: 200 });
     const statuses: TransportStatus[] = [];
@@ -73,14 +78,24 @@ test('[SPEC 8.11, 5.6] JetStream: a session started while the peer is offline fo
   cleanup.push(() => deleteStream(NATS_URL, prefix));
   const proxy = await startTcpProxy({ host: '127.0.0.1', port: 4222 });
   cleanup.push(() => proxy.close());
-  const pki = await createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR'] }, { id: 'der', roles: ['OPERATOR'] }] });
+  const pki = await createTestPki({
+    endpoints: [
+      { id: 'cc', roles: ['OPERATOR'] },
+      { id: 'der', roles: ['OPERATOR'] },
+    ],
+  });
   const js = { stream: prefix, storage: 'file' as const };
   const der = natsTransport({ servers: `nats://127.0.0.1:${proxy.port}`, prefix, jetstream: js, reconnectTimeWaitMs: 200 });
   const derEp = await createEndpoint({ id: 'der', identity: pki.identities.der!, trust: { roots: pki.roots }, transport: der });
   cleanup.push(() => derEp.close());
   const got: MessageEvent[] = [];
   derEp.on('message', (m) => got.push(m));
-  const ccEp = await createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust: { roots: pki.roots }, transport: natsTransport({ servers: NATS_URL, prefix, jetstream: js }) });
+  const ccEp = await createEndpoint({
+    id: 'cc',
+    identity: pki.identities.cc!,
+    trust: { roots: pki.roots },
+    transport: natsTransport({ servers: NATS_URL, prefix, jetstream: js }),
+  });
   cleanup.push(() => ccEp.close());
   await proxy.cut();
   const sends = ['a', 'b', 'c'].map((m) => ccEp.send('der', utf8(m)));

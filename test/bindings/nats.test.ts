@@ -11,7 +11,15 @@ import { HopsafeError } from '../../src/errors/index.js';
 import type { InboundFrame, Transport, TransportStatus } from '../../src/transport/transport.js';
 import { requireOrSkip } from '../support/services.js';
 import { until } from '../support/endpoints.js';
-import { NATS_SERVICE, NATS_URL, deleteStream, natsAvailable, natsServerBinary, startPrivateNats, type PrivateNats } from '../support/nats.js';
+import {
+  NATS_SERVICE,
+  NATS_URL,
+  deleteStream,
+  natsAvailable,
+  natsServerBinary,
+  startPrivateNats,
+  type PrivateNats,
+} from '../support/nats.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
 let available = false;
@@ -32,7 +40,10 @@ after(async () => {
 
 const guard = (t: { skip(m?: string): void }): boolean => requireOrSkip(t, NATS_SERVICE, available);
 const uniquePrefix = (): string => `hopsafe-t${randomBytes(3).toString('hex')}`;
-const code = (c: string) => (e: unknown): boolean => e instanceof HopsafeError && e.code === c;
+const code =
+  (c: string) =>
+  (e: unknown): boolean =>
+    e instanceof HopsafeError && e.code === c;
 
 function track<T extends Transport>(t: T): T {
   opened.push(t);
@@ -159,14 +170,22 @@ test('[SPEC 8.11] JetStream: send fails with ERR_TRANSPORT when no stream captur
   await a.open('a', () => undefined);
   await deleteStream(NATS_URL, stream);
   await assert.rejects(a.send('b', new Uint8Array([1])), code('ERR_TRANSPORT'));
-  const noCreate = natsTransport({ servers: NATS_URL, prefix: uniquePrefix(), jetstream: { createStream: false, stream: `${prefix}-none` } });
-  await assert.rejects(noCreate.open('a', () => undefined), code('ERR_TRANSPORT'));
+  const noCreate = natsTransport({
+    servers: NATS_URL,
+    prefix: uniquePrefix(),
+    jetstream: { createStream: false, stream: `${prefix}-none` },
+  });
+  await assert.rejects(
+    noCreate.open('a', () => undefined),
+    code('ERR_TRANSPORT'),
+  );
   await assert.rejects(noCreate.send('b', new Uint8Array(1)), code('ERR_CLOSED'));
 });
 
 describe('private nats-server (own port and store dir)', () => {
   const binary = natsServerBinary();
-  const need = (t: { skip(m?: string): void }): boolean => requireOrSkip(t, 'nats-server binary (/usr/sbin/nats-server)', binary !== undefined);
+  const need = (t: { skip(m?: string): void }): boolean =>
+    requireOrSkip(t, 'nats-server binary (/usr/sbin/nats-server)', binary !== undefined);
 
   test('[SPEC 8.11] maxFrameSize is capped by the server max_payload (minus header room with JetStream)', async (t) => {
     if (!need(t)) return;
@@ -196,7 +215,12 @@ describe('private nats-server (own port and store dir)', () => {
       const jetstream = mode === 'jetstream' ? { storage: 'file' as const } : undefined;
       // Core NATS stores nothing: the receiver must have re-subscribed before the sender's queue goes out, so the
       // sender retries more slowly than the receiver (JetStream needs no such care: the stream keeps the frames).
-      const a = natsTransport({ servers: srv.url, maxQueue: 2, reconnectTimeWaitMs: jetstream ? 100 : 1500, ...(jetstream ? { jetstream } : {}) });
+      const a = natsTransport({
+        servers: srv.url,
+        maxQueue: 2,
+        reconnectTimeWaitMs: jetstream ? 100 : 1500,
+        ...(jetstream ? { jetstream } : {}),
+      });
       const b = natsTransport({ servers: srv.url, reconnectTimeWaitMs: 100, ...(jetstream ? { jetstream } : {}) });
       try {
         const statuses: TransportStatus[] = [];
@@ -213,7 +237,10 @@ describe('private nats-server (own port and store dir)', () => {
         await Promise.all(queued);
         await until(() => statuses.at(-1) === 'connected', 10_000, 'connected again');
         await until(() => got.length === 3, 15_000, 'queued frames');
-        assert.deepEqual(got.map((f) => f.bytes[0]), [0, 1, 2]);
+        assert.deepEqual(
+          got.map((f) => f.bytes[0]),
+          [0, 1, 2],
+        );
         assert.deepEqual(statuses.slice(0, 2), ['connected', 'reconnecting']);
       } finally {
         await a.close();

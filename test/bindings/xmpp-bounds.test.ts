@@ -41,12 +41,17 @@ async function until(cond: () => boolean, ms = 10_000, what = 'condition'): Prom
 
 /** A raw XMPP client logged in as the forger: it writes whatever stanza it likes, the server stamps `from`. */
 async function forger(p: RunningProsody): Promise<{ frame(to: string, text: string): Promise<void> }> {
-  const raw = xmppClient({ service: p.service, domain: p.domain, credentials: (auth) => auth({ username: 'forger', password: 'pw-forger' }, 'PLAIN') });
+  const raw = xmppClient({
+    service: p.service,
+    domain: p.domain,
+    credentials: (auth) => auth({ username: 'forger', password: 'pw-forger' }, 'PLAIN'),
+  });
   raw.on('error', () => undefined);
   raws.push(raw);
   await raw.start();
   return {
-    frame: (to, text) => raw.send(xml('message', { to: `${to}@${p.domain}`, type: 'normal' }, xml('frame', { xmlns: 'urn:hopsafe:frame:1' }, text))),
+    frame: (to, text) =>
+      raw.send(xml('message', { to: `${to}@${p.domain}`, type: 'normal' }, xml('frame', { xmlns: 'urn:hopsafe:frame:1' }, text))),
   };
 }
 
@@ -60,7 +65,8 @@ test('[SPEC 8.9] decodedLengthOfText: the decoded size from the base64 text leng
   for (const n of [0, 1, 2, 3, 4, 5, 999, 1000, 1001]) {
     const text = encodeFrameText(new Uint8Array(n));
     assert.equal(decodedLengthOfText([text]), n, `${n} bytes`);
-    for (let cut = 0; cut <= text.length; cut++) assert.equal(decodedLengthOfText([text.slice(0, cut), text.slice(cut)]), n, `${n} bytes cut at ${cut}`);
+    for (let cut = 0; cut <= text.length; cut++)
+      assert.equal(decodedLengthOfText([text.slice(0, cut), text.slice(cut)]), n, `${n} bytes cut at ${cut}`);
     assert.equal(decodedLengthOfText([text.slice(0, 1), { name: 'x' }, text.slice(1)]), n, 'element children are not text');
   }
 });
@@ -79,7 +85,13 @@ test('[SPEC 8.4, 8.9] a stanza whose base64 text decodes to more than maxFrameSi
   await f.frame('rx1', encodeFrameText(frameOf(4, 1)));
   await until(() => frames.length >= 2);
   await sleep(300);
-  assert.deepEqual(frames.map((x) => [x.from, x.bytes[0], x.bytes.length]), [['forger', 3, MAX], ['forger', 4, 1]]);
+  assert.deepEqual(
+    frames.map((x) => [x.from, x.bytes[0], x.bytes.length]),
+    [
+      ['forger', 3, MAX],
+      ['forger', 4, 1],
+    ],
+  );
   assert.equal(rx.inboundStats?.().oversize, 3);
 });
 
@@ -107,6 +119,10 @@ test('[SPEC 8.4, 8.9] the inbound queue is bounded: past maxUnsettledFrames the 
   assert.equal(got.length, 1);
   release?.();
   await until(() => got.length === N, 30_000, `all ${N} frames (got ${got.length})`);
-  assert.deepEqual(got, Array.from({ length: N }, (_, i) => i), 'every frame delivered once, in order');
+  assert.deepEqual(
+    got,
+    Array.from({ length: N }, (_, i) => i),
+    'every frame delivered once, in order',
+  );
   await until(() => rx.inboundStats?.().queued === 0);
 });

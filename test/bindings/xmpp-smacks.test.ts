@@ -23,7 +23,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 test('[SPEC 8.4] with stream management a killed socket is resumed: unacked frames are re-sent, none lost, in order (duplicates allowed)', async (t) => {
   if (!requireOrSkip(t, 'Prosody (scripts/ci/install-prosody.sh)', prosody !== undefined) || !prosody) return;
   let handle: XmppClientHandle | undefined;
-  const a = xmppTransport({ service: prosody.service, domain: prosody.domain, password: 'pw-alice', reconnectDelayMs: 50, onClient: (c) => (handle = c) });
+  const a = xmppTransport({
+    service: prosody.service,
+    domain: prosody.domain,
+    password: 'pw-alice',
+    reconnectDelayMs: 50,
+    onClient: (c) => (handle = c),
+  });
   const b = xmppTransport({ service: prosody.service, domain: prosody.domain, password: 'pw-bob', reconnectDelayMs: 50 });
   open.push(a, b);
   const statuses: TransportStatus[] = [];

@@ -34,7 +34,10 @@ before(async () => {
   if (!prosodyInstalled() || !opensslAvailable()) return;
   dir = mkdtempSync(join(tmpdir(), 'hopsafe-xmpps-'));
   files = makeTlsFiles(dir);
-  prosody = await startProsody({ users: IDS.map((id) => ({ username: id, password: `pw-${id}` })), tls: { cert: files.serverCert, key: files.serverKey } });
+  prosody = await startProsody({
+    users: IDS.map((id) => ({ username: id, password: `pw-${id}` })),
+    tls: { cert: files.serverCert, key: files.serverKey },
+  });
 });
 after(async () => {
   for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
@@ -46,7 +49,11 @@ const ready = (t: { skip(m?: string): void }): boolean =>
   requireOrSkip(t, 'Prosody (scripts/ci/install-prosody.sh) and openssl', prosody !== undefined && files !== undefined);
 
 /** Prosody's log lines for streams it encrypted (one per client connection that completed TLS). */
-const encryptedStreams = (p: RunningProsody): number => p.log().split('\n').filter((l) => /Stream encrypted/.test(l)).length;
+const encryptedStreams = (p: RunningProsody): number =>
+  p
+    .log()
+    .split('\n')
+    .filter((l) => /Stream encrypted/.test(l)).length;
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -102,7 +109,7 @@ test('[SPEC 8.4] xmpps://: a server certificate from a CA the client does not tr
   const p = prosody!;
   const f = files!;
   for (const [what, tls] of [
-    ['Node\'s CA store only', undefined],
+    ["Node's CA store only", undefined],
     ['another CA', { ca: readFileSync(f.strangerCa) }],
   ] as const) {
     const e = await openError({ service: p.tlsService!, ...(tls !== undefined ? { tls } : {}) });
@@ -113,25 +120,43 @@ test('[SPEC 8.4] xmpps://: a server certificate from a CA the client does not tr
 
 test('[SPEC 8.4] tls options need xmpps:// (STARTTLS takes none) and cert goes with key → ERR_CONFIG', () => {
   const o = { domain: 'localhost', password: 'x' };
-  assert.throws(() => xmppTransport({ ...o, service: 'xmpp://127.0.0.1:5222', tls: { ca: 'x' } }), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG' && /xmpps:\/\//.test(e.message) && /NODE_EXTRA_CA_CERTS/.test(e.message));
-  assert.throws(() => xmppTransport({ ...o, tls: { ca: 'x' } }), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG', 'the default service is xmpp://');
-  assert.throws(() => xmppTransport({ ...o, service: 'xmpps://127.0.0.1:5223', tls: { cert: 'x' } }), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG' && /cert and tls.key/.test(e.message));
+  assert.throws(
+    () => xmppTransport({ ...o, service: 'xmpp://127.0.0.1:5222', tls: { ca: 'x' } }),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG' && /xmpps:\/\//.test(e.message) && /NODE_EXTRA_CA_CERTS/.test(e.message),
+  );
+  assert.throws(
+    () => xmppTransport({ ...o, tls: { ca: 'x' } }),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG',
+    'the default service is xmpp://',
+  );
+  assert.throws(
+    () => xmppTransport({ ...o, service: 'xmpps://127.0.0.1:5223', tls: { cert: 'x' } }),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CONFIG' && /cert and tls.key/.test(e.message),
+  );
 });
 
 /** Runs the STARTTLS pair in a child node with NODE_EXTRA_CA_CERTS=`ca` (or none); its one JSON line. */
-function starttlsPair(service: string, ca: string | undefined): Promise<{ ok: boolean; code?: string; message?: string; received?: Record<string, string> }> {
+function starttlsPair(
+  service: string,
+  ca: string | undefined,
+): Promise<{ ok: boolean; code?: string; message?: string; received?: Record<string, string> }> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
   if (ca !== undefined) env.NODE_EXTRA_CA_CERTS = ca;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', 'test/support/xmpp-starttls-pair.ts', service, 'localhost'], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
-      const line = stdout.trim().split('\n').at(-1) ?? '';
-      try {
-        resolve(JSON.parse(line) as { ok: boolean });
-      } catch {
-        reject(new Error(`child printed no result (${err?.message ?? 'exit 0'}): ${stdout}\n${stderr}`));
-      }
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'test/support/xmpp-starttls-pair.ts', service, 'localhost'],
+      { cwd: ROOT, env, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const line = stdout.trim().split('\n').at(-1) ?? '';
+        try {
+          resolve(JSON.parse(line) as { ok: boolean });
+        } catch {
+          reject(new Error(`child printed no result (${err?.message ?? 'exit 0'}): ${stdout}\n${stderr}`));
+        }
+      },
+    );
   });
 }
 
@@ -146,7 +171,7 @@ test('[SPEC 8.4] xmpp:// on a server requiring encryption: STARTTLS with the CA 
   assert.ok(encryptedStreams(p) >= encryptedBefore + 2, `Prosody encrypted both streams:\n${p.log()}`);
   for (const [what, ca] of [
     ['another CA', f.strangerCa],
-    ['Node\'s CA store only', undefined],
+    ["Node's CA store only", undefined],
   ] as const) {
     const refused = await starttlsPair(p.service, ca);
     assert.equal(refused.ok, false, `${what}: ${JSON.stringify(refused)}`);

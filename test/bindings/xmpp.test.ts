@@ -8,7 +8,10 @@ import type { XmppClientHandle } from '../../src/bindings/xmpp.js';
 import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { requireOrSkip } from '../support/services.js';
 
-const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'der.1'].map((u) => ({ username: u, password: `pw-${u}` }));
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'der.1'].map((u) => ({
+  username: u,
+  password: `pw-${u}`,
+}));
 let prosody: RunningProsody | undefined;
 const open: Transport[] = [];
 
@@ -66,7 +69,7 @@ test('[SPEC 8.4] frames round-trip in order, binary-safe, sender from the bare J
   assert.deepEqual((await ina.wait(1))[0], { from: 'bob', bytes: Uint8Array.of(42) });
 });
 
-test('[SPEC 8.4] a frame of exactly maxFrameSize fits Prosody\'s default stanza limit; one byte more is ERR_PAYLOAD_TOO_LARGE', async (t) => {
+test("[SPEC 8.4] a frame of exactly maxFrameSize fits Prosody's default stanza limit; one byte more is ERR_PAYLOAD_TOO_LARGE", async (t) => {
   if (!requireOrSkip(t, PROSODY, prosody !== undefined) || !prosody) return;
   const a = transport(prosody, 'alice');
   const c = transport(prosody, 'carol');
@@ -84,7 +87,7 @@ test('[SPEC 8.4] a frame of exactly maxFrameSize fits Prosody\'s default stanza 
   await assert.rejects(a.send('carol', new Uint8Array(a.maxFrameSize + 1)), { code: 'ERR_PAYLOAD_TOO_LARGE' });
 });
 
-test('[SPEC 8.4] the default is needed: a frame whose stanza exceeds Prosody\'s 256 KiB limit does not arrive', async (t) => {
+test("[SPEC 8.4] the default is needed: a frame whose stanza exceeds Prosody's 256 KiB limit does not arrive", async (t) => {
   if (!requireOrSkip(t, PROSODY, prosody !== undefined) || !prosody) return;
   const g = transport(prosody, 'gina', { maxFrameSize: 300_000 });
   const h = transport(prosody, 'hank');
@@ -157,20 +160,35 @@ test('[SPEC 8.4] reconnect after the client socket dies: presence again, queued 
   // Without XEP-0198 a frame routed to the dying session before the server noticed is lost (at-most-once; see
   // xmpp-smacks.test.ts for resumption), so dave sends once frank is back.
   await d.send('frank', Uint8Array.of(9));
-  assert.deepEqual((await ind.wait(3)).map((f) => f.bytes[0]), [0, 1, 2]);
+  assert.deepEqual(
+    (await ind.wait(3)).map((f) => f.bytes[0]),
+    [0, 1, 2],
+  );
   assert.deepEqual((await ina.wait(1))[0], { from: 'dave', bytes: Uint8Array.of(9) });
   await a.send('dave', Uint8Array.of(3));
-  assert.deepEqual((await ind.wait(4)).map((f) => f.bytes[0]), [0, 1, 2, 3]);
+  assert.deepEqual(
+    (await ind.wait(4)).map((f) => f.bytes[0]),
+    [0, 1, 2, 3],
+  );
 });
 
 test('[SPEC 8.4] id rules and misuse', async (t) => {
   if (!requireOrSkip(t, PROSODY, prosody !== undefined) || !prosody) return;
   const p = prosody;
   const a = transport(p, 'alice');
-  await assert.rejects(a.open('Alice', () => undefined), { code: 'ERR_INVALID_ID' });
+  await assert.rejects(
+    a.open('Alice', () => undefined),
+    { code: 'ERR_INVALID_ID' },
+  );
   await assert.rejects(a.send('bob', Uint8Array.of(1)), { code: 'ERR_STATE' });
-  await assert.rejects(transport(p, 'alice', { username: 'bob' }).open('alice', () => undefined), { code: 'ERR_CONFIG' });
-  await assert.rejects(transport(p, 'alice', { password: 'wrong' }).open('alice', () => undefined), { code: 'ERR_TRANSPORT' });
+  await assert.rejects(
+    transport(p, 'alice', { username: 'bob' }).open('alice', () => undefined),
+    { code: 'ERR_CONFIG' },
+  );
+  await assert.rejects(
+    transport(p, 'alice', { password: 'wrong' }).open('alice', () => undefined),
+    { code: 'ERR_TRANSPORT' },
+  );
   assert.throws(() => xmppTransport({ domain: '', password: 'x' }), { code: 'ERR_CONFIG' });
   await a.close();
   await assert.rejects(a.send('bob', Uint8Array.of(1)), { code: 'ERR_CLOSED' });

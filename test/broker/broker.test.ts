@@ -38,7 +38,9 @@ async function endpoint(url: string, id: string): Promise<{ t: Transport; frames
 
 const list = (frames: InboundFrame[]): Array<[string, number[]]> => frames.map((f) => [f.from, [...f.bytes]]);
 
-async function pair(adversary?: Interceptor): Promise<{ broker: RunningBroker; a: Transport; b: { t: Transport; frames: InboundFrame[] } }> {
+async function pair(
+  adversary?: Interceptor,
+): Promise<{ broker: RunningBroker; a: Transport; b: { t: Transport; frames: InboundFrame[] } }> {
   const broker = await startBroker(adversary ? { adversary } : {});
   cleanup.push(() => broker.close());
   const a = await endpoint(broker.url, 'cc');
@@ -55,10 +57,21 @@ describe('interceptor pipeline (pure)', () => {
     assert.deepEqual(applyInterceptors(frame, [() => null]), []);
     assert.deepEqual(applyInterceptors(frame, [() => []]), []);
     const seen: number[][] = [];
-    const out = applyInterceptors(frame, [(f) => [f.bytes, Uint8Array.from([2])], (f) => void seen.push([...f.bytes]), (f) => (f.bytes[0] === 2 ? null : undefined)]);
+    const out = applyInterceptors(frame, [
+      (f) => [f.bytes, Uint8Array.from([2])],
+      (f) => void seen.push([...f.bytes]),
+      (f) => (f.bytes[0] === 2 ? null : undefined),
+    ]);
     assert.deepEqual(seen, [[1], [2]]);
     assert.deepEqual(out, [frame.bytes]);
-    assert.deepEqual(applyInterceptors(frame, [() => { throw new Error('x'); }]), [frame.bytes]);
+    assert.deepEqual(
+      applyInterceptors(frame, [
+        () => {
+          throw new Error('x');
+        },
+      ]),
+      [frame.bytes],
+    );
   });
 });
 
@@ -75,7 +88,10 @@ describe('embedded broker interceptors', () => {
     await a.send('der-1', Uint8Array.from([2]));
     await until(() => b.frames.length === 2);
     await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(list(b.frames), [['cc', [1]], ['cc', [2]]]);
+    assert.deepEqual(list(b.frames), [
+      ['cc', [1]],
+      ['cc', [2]],
+    ]);
     assert.deepEqual(spySeen, ['hopsafe/der-1/cc:01', 'hopsafe/der-1/cc:02']);
     // nobody may subscribe to the drop sink explicitly
     await assert.rejects(spy.subscribeAsync('$hopsafe/#', { qos: 1 }), /Subscribe error/); // SUBACK 0x80
@@ -91,10 +107,17 @@ describe('embedded broker interceptors', () => {
     for (const x of [1, 2, 3, 4]) await a.send('der-1', Uint8Array.from([x]));
     await until(() => b.frames.length === 6);
     await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(list(b.frames), [['cc', [1, 0xee]], ['cc', [2]], ['cc', [2]], ['cc', [3]], ['cc', [0x66]], ['cc', [4]]]);
+    assert.deepEqual(list(b.frames), [
+      ['cc', [1, 0xee]],
+      ['cc', [2]],
+      ['cc', [2]],
+      ['cc', [3]],
+      ['cc', [0x66]],
+      ['cc', [4]],
+    ]);
   });
 
-  test('[SPEC 8.2] taps see every client publish with from/to parsed (non-frame topics with from = to = \'\'), after the adversary; untap stops it', async () => {
+  test("[SPEC 8.2] taps see every client publish with from/to parsed (non-frame topics with from = to = ''), after the adversary; untap stops it", async () => {
     const { broker, a, b } = await pair((f) => (f.bytes[0] === 9 ? null : f.bytes[0] === 2 ? [f.bytes, f.bytes] : undefined));
     const seen: Array<[string, string, string, number[]]> = [];
     const untap = broker.tap((f) => void seen.push([f.from, f.to, f.topic, [...f.bytes]]));
@@ -119,7 +142,12 @@ describe('embedded broker interceptors', () => {
     await a.send('der-1', Uint8Array.from([3]));
     await until(() => b.frames.length === 4);
     assert.equal(seen.length, 5);
-    assert.deepEqual(list(b.frames), [['cc', [1]], ['cc', [2]], ['cc', [2]], ['cc', [3]]]);
+    assert.deepEqual(list(b.frames), [
+      ['cc', [1]],
+      ['cc', [2]],
+      ['cc', [2]],
+      ['cc', [3]],
+    ]);
   });
 
   test('[SPEC 8.2] a tap registered later can also modify what subscribers get', async () => {
@@ -141,9 +169,17 @@ describe('embedded broker interceptors', () => {
     await broker.inject({ from: 'mallory', to: 'der-1', bytes: Uint8Array.from([6]), qos: 0 }); // forged
     await broker.inject({ topic: 'hopsafe/der-1/cc', bytes: Uint8Array.from([7]) });
     await until(() => b.frames.length === 4);
-    assert.deepEqual(list(b.frames), [['cc', [1, 2]], ['cc', [1, 2]], ['mallory', [6]], ['cc', [7]]]);
+    assert.deepEqual(list(b.frames), [
+      ['cc', [1, 2]],
+      ['cc', [1, 2]],
+      ['mallory', [6]],
+      ['cc', [7]],
+    ]);
     assert.equal(captured.length, 1);
-    await assert.rejects(broker.inject({ from: 'x/y', to: 'der-1', bytes: new Uint8Array(1) }), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INVALID_ID');
+    await assert.rejects(
+      broker.inject({ from: 'x/y', to: 'der-1', bytes: new Uint8Array(1) }),
+      (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INVALID_ID',
+    );
   });
 });
 
@@ -168,7 +204,10 @@ describe('embedded broker lifecycle', () => {
     cleanup.push(() => again.close());
     assert.equal(again.port, broker.port);
     await again.close();
-    await assert.rejects(again.inject({ from: 'a', to: 'b', bytes: new Uint8Array(1) }), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CLOSED');
+    await assert.rejects(
+      again.inject({ from: 'a', to: 'b', bytes: new Uint8Array(1) }),
+      (e: unknown) => isHopsafeError(e) && e.code === 'ERR_CLOSED',
+    );
   });
 
   test('[SPEC 8.2] listening on a busy port is ERR_TRANSPORT', async () => {

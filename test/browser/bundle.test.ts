@@ -21,14 +21,35 @@ const GZIP_BUDGET = 270 * 1024;
 test('the browser bundle builds, exports the endpoint, the noble provider and the WebSocket transport, within its size budget', async () => {
   const { result, bytes, gzip, code } = await build({ write: false });
   const inputs = Object.keys(result.metafile.inputs);
-  assert.deepEqual(inputs.filter((i) => i.startsWith('node:') || /^[a-z_]+$/.test(i)), [], 'no Node built-in among the inputs');
-  for (const banned of ['src/crypto/node.ts', 'src/endpoint/metrics.ts', 'src/endpoint/metrics-pull.ts', 'src/transport/peer-dependency.ts', 'src/bindings/mqtt.ts'])
+  assert.deepEqual(
+    inputs.filter((i) => i.startsWith('node:') || /^[a-z_]+$/.test(i)),
+    [],
+    'no Node built-in among the inputs',
+  );
+  for (const banned of [
+    'src/crypto/node.ts',
+    'src/endpoint/metrics.ts',
+    'src/endpoint/metrics-pull.ts',
+    'src/transport/peer-dependency.ts',
+    'src/bindings/mqtt.ts',
+  ])
     assert.ok(!inputs.includes(banned), `${banned} is not in the bundle`);
-  assert.deepEqual(inputs.filter((i) => /node_modules\/(prom-client|ws|aedes)\//.test(i)), [], 'no prom-client, ws or aedes');
+  assert.deepEqual(
+    inputs.filter((i) => /node_modules\/(prom-client|ws|aedes)\//.test(i)),
+    [],
+    'no prom-client, ws or aedes',
+  );
   assert.ok(inputs.includes('node_modules/mqtt/dist/mqtt.esm.js'), "mqtt.js's browser build is the one bundled");
   assert.ok(inputs.includes('src/browser/platform/node-provider.ts') && inputs.includes('src/crypto/noble.ts'));
   const out = Object.values(result.metafile.outputs)[0];
-  assert.deepEqual([...(out?.exports ?? [])].sort(), ['HopsafeError', 'createEndpoint', 'createNobleProvider', 'isHopsafeError', 'mqttWsTransport', 'verifyVector']);
+  assert.deepEqual([...(out?.exports ?? [])].sort(), [
+    'HopsafeError',
+    'createEndpoint',
+    'createNobleProvider',
+    'isHopsafeError',
+    'mqttWsTransport',
+    'verifyVector',
+  ]);
   assert.ok(code.length === bytes && bytes > 100_000);
   assert.ok(gzip < GZIP_BUDGET, `bundle is ${(gzip / 1024).toFixed(1)} KiB gzip (budget ${GZIP_BUDGET / 1024} KiB)`);
 });
@@ -80,9 +101,23 @@ test('no hopsafe module leaves a reference to a Node global (Buffer, process, se
     if (m) file = m[1] as string;
     for (const x of line.matchAll(/__NODE_GLOBAL_(\w+?)__/g)) found.add(`${file} ${x[1]}`);
   }
-  assert.deepEqual([...found].filter((f) => f.startsWith('src/')), [], 'hopsafe modules');
-  assert.deepEqual([...found].filter((f) => !f.startsWith('src/') && !ALLOWED.has(f)), [], 'dependencies (beyond the feature-tested ones)');
+  assert.deepEqual(
+    [...found].filter((f) => f.startsWith('src/')),
+    [],
+    'hopsafe modules',
+  );
+  assert.deepEqual(
+    [...found].filter((f) => !f.startsWith('src/') && !ALLOWED.has(f)),
+    [],
+    'dependencies (beyond the feature-tested ones)',
+  );
   // The check sees one: the same build of a module that names Buffer, without the platform plugin's binding.
-  const leak = await esbuild.build({ stdin: { contents: 'export const b = Buffer.from("x");', loader: 'ts' }, bundle: true, write: false, logLevel: 'silent', define: { Buffer: '__NODE_GLOBAL_Buffer__' } });
+  const leak = await esbuild.build({
+    stdin: { contents: 'export const b = Buffer.from("x");', loader: 'ts' },
+    bundle: true,
+    write: false,
+    logLevel: 'silent',
+    define: { Buffer: '__NODE_GLOBAL_Buffer__' },
+  });
   assert.match((leak.outputFiles[0] as esbuild.OutputFile).text, /__NODE_GLOBAL_Buffer__/);
 });

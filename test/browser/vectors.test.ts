@@ -30,8 +30,13 @@ test('the browser bundle reproduces every test vector in Chromium (verifyVector,
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     // Node's globals are not there: what runs below runs on the bundle's own code only.
-    assert.deepEqual(await page.evaluate(() => [typeof (globalThis as { Buffer?: unknown }).Buffer, typeof (globalThis as { process?: unknown }).process]), ['undefined', 'undefined']);
-    const files = readdirSync(VECTORS).filter((f) => f.endsWith('.json')).sort();
+    assert.deepEqual(
+      await page.evaluate(() => [typeof (globalThis as { Buffer?: unknown }).Buffer, typeof (globalThis as { process?: unknown }).process]),
+      ['undefined', 'undefined'],
+    );
+    const files = readdirSync(VECTORS)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     assert.ok(files.length >= 6, `${files.length} vector files`);
     const vectors = files.map((f) => [f, JSON.parse(readFileSync(VECTORS + f, 'utf8'))] as const);
     const results = await page.evaluate(async (vs) => {

@@ -45,8 +45,27 @@ test('[SPEC 8.5] hopsafe bridge: an mqtts side with a client certificate and a b
   const b = broker!;
   const plain = await startBroker();
   cleanup.push(() => plain.close());
-  const args = ['bridge', '--side', `secure=${b.tlsAuthUrl}`, '--side', `plain=${plain.url}`, '--route', 'der-*=secure', '--route', 'cc=plain', '--id', 'der-1,cc',
-    '--broker-ca', b.tls.ca, '--broker-cert', b.tls.clientCert, '--broker-key', b.tls.clientKey, '--username', 'bridge'];
+  const args = [
+    'bridge',
+    '--side',
+    `secure=${b.tlsAuthUrl}`,
+    '--side',
+    `plain=${plain.url}`,
+    '--route',
+    'der-*=secure',
+    '--route',
+    'cc=plain',
+    '--id',
+    'der-1,cc',
+    '--broker-ca',
+    b.tls.ca,
+    '--broker-cert',
+    b.tls.clientCert,
+    '--broker-key',
+    b.tls.clientKey,
+    '--username',
+    'bridge',
+  ];
   const child = spawn(process.execPath, [...CLI, ...args], { env: env({ HOPSAFE_BROKER_PASSWORD: PASSWORDS.bridge }) });
   cleanup.push(async () => void (child.exitCode === null && child.kill('SIGKILL')));
   let err = '';
@@ -61,7 +80,11 @@ test('[SPEC 8.5] hopsafe bridge: an mqtts side with a client certificate and a b
     void exit.then((code) => reject(new Error(`bridge exited ${code}: ${err}`)));
   });
   const tls = { ca: readFileSync(b.tls.ca), cert: readFileSync(b.tls.clientCert), key: readFileSync(b.tls.clientKey) };
-  const der = await receiver(mqttTransport({ url: b.tlsAuthUrl, mqttOptions: { ...tls, username: 'der-1', password: PASSWORDS['der-1'] } }), 'der-1', cleanup);
+  const der = await receiver(
+    mqttTransport({ url: b.tlsAuthUrl, mqttOptions: { ...tls, username: 'der-1', password: PASSWORDS['der-1'] } }),
+    'der-1',
+    cleanup,
+  );
   const cc = await receiver(mqttTransport({ url: plain.url }), 'cc', cleanup);
   await der.t.send('cc', Uint8Array.of(1, 2, 3));
   await cc.t.send('der-1', Uint8Array.of(4));

@@ -14,7 +14,20 @@ test('[SPEC 8.5] hopsafe bridge: a missing XMPP password is one line on stderr, 
   if (!requireOrSkip(t, 'Mosquitto 127.0.0.1:1883', await serviceAvailable('127.0.0.1', 1883))) return;
   const r = spawnSync(
     process.execPath,
-    [MAIN, 'bridge', '--side', 'm=mqtt://127.0.0.1:1883?prefix=hopsafe-cred-test', '--side', 'x=xmpp://127.0.0.1:5222?domain=localhost', '--route', 'der-*=m', '--route', '*=x', '--id', 'der-1,cc'],
+    [
+      MAIN,
+      'bridge',
+      '--side',
+      'm=mqtt://127.0.0.1:1883?prefix=hopsafe-cred-test',
+      '--side',
+      'x=xmpp://127.0.0.1:5222?domain=localhost',
+      '--route',
+      'der-*=m',
+      '--route',
+      '*=x',
+      '--id',
+      'der-1,cc',
+    ],
     { encoding: 'utf8', timeout: 30_000 },
   );
   assert.equal(r.status, 1, r.stderr);

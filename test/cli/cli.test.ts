@@ -34,7 +34,18 @@ test('hopsafe --version (and -v) prints the package version and exits 0', () => 
   }
 });
 
-for (const cmd of [[], ['demo'], ['peer'], ['pki'], ['pki', 'init'], ['vectors'], ['vectors', 'verify'], ['vectors', 'generate'], ['bridge'], ['conformance']]) {
+for (const cmd of [
+  [],
+  ['demo'],
+  ['peer'],
+  ['pki'],
+  ['pki', 'init'],
+  ['vectors'],
+  ['vectors', 'verify'],
+  ['vectors', 'generate'],
+  ['bridge'],
+  ['conformance'],
+]) {
   test(`hopsafe ${[...cmd, '--help'].join(' ')} (and -h) prints its usage on stdout and exits 0`, () => {
     for (const flag of ['--help', '-h']) {
       const r = hopsafe(...cmd, flag);
@@ -51,7 +62,9 @@ test('every --help fits 80 columns and exits 0; the top-level command list is al
     const wide = r.stdout.split('\n').filter((l) => [...l].length > 80);
     assert.deepEqual(wide, [], `hopsafe ${[...cmd, '--help'].join(' ')}: lines over 80 columns`);
   }
-  const list = hopsafe('--help').stdout.split('\n').filter((l) => /^ {2}[a-z]+ +\S/.test(l));
+  const list = hopsafe('--help')
+    .stdout.split('\n')
+    .filter((l) => /^ {2}[a-z]+ +\S/.test(l));
   assert.ok(list.length >= 6, 'the command list');
   const column = new Set(list.map((l) => /^ {2}[a-z]+ +/.exec(l)![0].length));
   assert.equal(column.size, 1, `summaries start in one column:\n${list.join('\n')}`);
@@ -88,18 +101,39 @@ test('usage errors exit 2 with one line saying what is wrong and a pointer to --
 
 /** `hopsafe bridge` between two sides; resolves `seen(text)` once stderr shows `text`. */
 function bridge(east: string, west: string, extra: readonly string[] = [], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [MAIN, 'bridge', '--side', `east=${east}`, '--side', `west=${west}`, '--route', 'der-*=east', '--route', 'cc=west', '--id', 'der-1,cc', ...extra], {
-    env: { ...process.env, ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      MAIN,
+      'bridge',
+      '--side',
+      `east=${east}`,
+      '--side',
+      `west=${west}`,
+      '--route',
+      'der-*=east',
+      '--route',
+      'cc=west',
+      '--id',
+      'der-1,cc',
+      ...extra,
+    ],
+    {
+      env: { ...process.env, ...env },
+    },
+  );
   let err = '';
   const waiters: Array<{ text: string; resolve: () => void }> = [];
   child.stdout.resume();
   child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
-    for (const w of waiters.splice(0)) if (err.includes(w.text)) w.resolve();
-    else waiters.push(w);
+    for (const w of waiters.splice(0))
+      if (err.includes(w.text)) w.resolve();
+      else waiters.push(w);
   });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   cleanup.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -116,7 +150,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`[SPEC 8.5] hopsafe bridge (up, two embedded brokers) ends with exit 0 on ${signal}`, async () => {
     const east = await startBroker();
     const west = await startBroker();
-    cleanup.push(() => east.close(), () => west.close());
+    cleanup.push(
+      () => east.close(),
+      () => west.close(),
+    );
     const b = bridge(east.url, west.url);
     await b.seen('hopsafe bridge: up');
     b.child.kill(signal);
@@ -147,7 +184,10 @@ async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {
 test('[SPEC 8.5] hopsafe bridge stopped while it is still connecting ends with exit 0 (SIGTERM), at once on a second signal (SIGINT)', async () => {
   const hole = await blackHole();
   const west = await startBroker();
-  cleanup.push(() => hole.close(), () => west.close());
+  cleanup.push(
+    () => hole.close(),
+    () => west.close(),
+  );
 
   const one = bridge(hole.url, west.url);
   await one.seen('hopsafe bridge: connecting east, west');
@@ -168,7 +208,10 @@ test('[SPEC 8.5] hopsafe bridge stopped while it is still connecting ends with e
 test('[SPEC 8.5] hopsafe bridge --metrics-port 0 serves /metrics (forwarded and unroutable frames counted), HOPSAFE_LOG_LEVEL logs JSON lines on stderr; closed on SIGTERM', async () => {
   const east = await startBroker();
   const west = await startBroker();
-  cleanup.push(() => east.close(), () => west.close());
+  cleanup.push(
+    () => east.close(),
+    () => west.close(),
+  );
   const b = bridge(east.url, west.url, ['--metrics-port', '0'], { HOPSAFE_LOG_LEVEL: 'debug' });
   await b.seen('hopsafe bridge: up');
   const url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(b.stderr())?.[1];
@@ -185,7 +228,11 @@ test('[SPEC 8.5] hopsafe bridge --metrics-port 0 serves /metrics (forwarded and 
   await cc.open('cc', (f) => void got.push(`${f.from}:${new TextDecoder().decode(f.bytes)}`));
   await der.open('der-1', () => undefined);
   await intruder.open('intruder', () => undefined);
-  cleanup.push(() => cc.close(), () => der.close(), () => intruder.close());
+  cleanup.push(
+    () => cc.close(),
+    () => der.close(),
+    () => intruder.close(),
+  );
   await der.send('cc', new TextEncoder().encode('opaque'));
   await intruder.send('cc', new TextEncoder().encode('spoof'));
   const deadline = Date.now() + 10_000;
@@ -194,7 +241,12 @@ test('[SPEC 8.5] hopsafe bridge --metrics-port 0 serves /metrics (forwarded and 
     after = await scrape();
     // (a frame counts as forwarded once the target broker acknowledged it, which may be after cc received it)
     const forwarded = sample(after, 'hopsafe_bridge_frames_forwarded_total', { bridge: 'bridge', side: 'east' });
-    if (got.length === 1 && forwarded === 1 && sample(after, 'hopsafe_bridge_frames_dropped_total', { bridge: 'bridge', reason: 'unroutable' }) === 1) break;
+    if (
+      got.length === 1 &&
+      forwarded === 1 &&
+      sample(after, 'hopsafe_bridge_frames_dropped_total', { bridge: 'bridge', reason: 'unroutable' }) === 1
+    )
+      break;
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.deepEqual(got, ['der-1:opaque']);
@@ -211,6 +263,9 @@ test('[SPEC 8.5] hopsafe bridge --metrics-port 0 serves /metrics (forwarded and 
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.ok(logs.some((l) => l.msg === 'bridge open' && l.transport === 'bridge'));
   assert.ok(logs.some((l) => l.msg?.toString().startsWith('unroutable') && l.from === 'intruder'));
-  assert.ok(logs.some((l) => l.transport === 'mqtt' && l.side === 'east'), 'the side transports log through the same logger');
+  assert.ok(
+    logs.some((l) => l.transport === 'mqtt' && l.side === 'east'),
+    'the side transports log through the same logger',
+  );
   assert.ok(!b.stderr().includes('opaque') && !b.stderr().includes('spoof'), 'frame bytes in the logs');
 });

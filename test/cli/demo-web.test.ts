@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 test('hopsafe demo --web --port 0 serves the page, the bundle and the config on 127.0.0.1; SIGTERM ends it with exit 0', async () => {
-  const child = spawn(process.execPath, [MAIN, 'demo', '--web', '--port', '0', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'demo', '--web', '--port', '0', '--log-level', 'silent'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -30,7 +32,10 @@ test('hopsafe demo --web --port 0 serves the page, the bundle and the config on 
     assert.match(await bundle.text(), /export\{/);
     const config = (await (await fetch(`${url}config.json`)).json()) as { wsUrl: string; ders: { id: string; protection: string }[] };
     assert.match(config.wsUrl, /^ws:\/\/127\.0\.0\.1:\d+$/);
-    assert.deepEqual(config.ders.map((d) => d.protection), ['integrity', 'confidentiality', 'confidentiality']);
+    assert.deepEqual(
+      config.ders.map((d) => d.protection),
+      ['integrity', 'confidentiality', 'confidentiality'],
+    );
     assert.equal((await fetch(`${url}nothing-here`)).status, 404);
   } finally {
     child.kill('SIGTERM');
@@ -39,7 +44,10 @@ test('hopsafe demo --web --port 0 serves the page, the bundle and the config on 
 });
 
 test('hopsafe demo --port without --web, or a bad --port, is a usage error (exit 2)', async () => {
-  for (const args of [['--port', '9000'], ['--web', '--port', 'x']]) {
+  for (const args of [
+    ['--port', '9000'],
+    ['--web', '--port', 'x'],
+  ]) {
     const child = spawn(process.execPath, [MAIN, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -31,7 +31,11 @@ const demoDirs = (tmp: string): string[] => readdirSync(tmp).filter((n) => n.sta
 const pkiDir = (out: string): string | undefined => /^PKI \(private keys, removed on exit\):\n {2}(\S+)$/m.exec(out)?.[1];
 
 function demo(tmp: string, ...args: string[]): { status: number | null; out: string; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...ARGS, '--duration', '3', ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TMPDIR: tmp } });
+  const r = spawnSync(process.execPath, [...ARGS, '--duration', '3', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, TMPDIR: tmp },
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}`, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -47,12 +51,19 @@ function checkRun(out: string, tmp: string): void {
   const readable = lines.flatMap((l, i) => (l.trimStart().startsWith('readable:') ? [{ text: l, broker: lines[i - 1] ?? '' }] : []));
   assert.ok(readable.length >= 3, `readable lines: ${readable.length}`);
   for (const r of readable) {
-    assert.match(r.broker, /^broker {2}(der-1→control-center|control-center→der-1) \d+ B [0-9a-f]+…$/, `readable text only under an integrity-mode frame: ${r.broker}`);
+    assert.match(
+      r.broker,
+      /^broker {2}(der-1→control-center|control-center→der-1) \d+ B [0-9a-f]+…$/,
+      `readable text only under an integrity-mode frame: ${r.broker}`,
+    );
     assert.match(r.text, /readable: \{"(n|setpoint)":/);
   }
   const conf = lines.filter((l) => /^broker {2}(der-[23]→control-center|control-center→der-[23]) /.test(l));
   assert.ok(conf.length >= 6, 'confidentiality-mode frames are shown (hex)');
-  assert.ok(!lines.some((l, i) => conf.includes(lines[i - 1] ?? '') && l.includes('readable:')), 'no readable text under a confidentiality-mode frame');
+  assert.ok(
+    !lines.some((l, i) => conf.includes(lines[i - 1] ?? '') && l.includes('readable:')),
+    'no readable text under a confidentiality-mode frame',
+  );
   const dir = pkiDir(out);
   assert.ok(dir && dir.startsWith(tmp), `the PKI directory is printed: ${dir}`);
   assert.equal(existsSync(dir), false, 'the PKI directory is removed');
@@ -88,7 +99,10 @@ test('[SPEC 7.1, 7.4] demo --broker mqtt://127.0.0.1:1883 (Mosquitto): a spy sho
   const prefix = `hopsafe-demo-${randomBytes(4).toString('hex')}`;
   const { status, out } = demo(tmp, '--broker', 'mqtt://127.0.0.1:1883', '--prefix', prefix);
   assert.equal(status, 0, out);
-  assert.match(out, new RegExp(`^hopsafe demo — MQTT broker mqtt://127.0.0.1:1883\nwatched by a spy client subscribed to ${prefix}/#$`, 'm'));
+  assert.match(
+    out,
+    new RegExp(`^hopsafe demo — MQTT broker mqtt://127.0.0.1:1883\nwatched by a spy client subscribed to ${prefix}/#$`, 'm'),
+  );
   assert.match(out, /rejected by the control center: ERR_BAD_MAC from der-3, ERR_REPLAY from der-1/);
   // the spy only adds copies: every genuine message is confirmed
   for (const id of ['der-1', 'der-2', 'der-3']) {
@@ -102,11 +116,15 @@ test('[SPEC 7.1, 7.4] demo --broker mqtt://127.0.0.1:1883 (Mosquitto): a spy sho
 test('demo | head -n 3: EPIPE ends it quietly (exit 0, nothing on stderr, long before --duration) and the PKI directory is removed', () => {
   const tmp = privateTmp();
   const started = Date.now();
-  const r = spawnSync('bash', ['-c', `"${process.execPath}" ${ARGS.join(' ')} --duration 60 2>"$ERR" | head -n 3; echo "exit \${PIPESTATUS[0]}"`], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, TMPDIR: tmp, ERR: join(tmp, 'stderr.txt') },
-  });
+  const r = spawnSync(
+    'bash',
+    ['-c', `"${process.execPath}" ${ARGS.join(' ')} --duration 60 2>"$ERR" | head -n 3; echo "exit \${PIPESTATUS[0]}"`],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, TMPDIR: tmp, ERR: join(tmp, 'stderr.txt') },
+    },
+  );
   const elapsed = Date.now() - started;
   const lines = r.stdout.trimEnd().split('\n');
   assert.equal(lines.length, 4, r.stdout);

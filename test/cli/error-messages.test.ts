@@ -31,17 +31,81 @@ test('error messages name the option, say what is wrong once, and exit 1 (fatal)
     return ['peer', ...args, ...extra];
   };
   const cases: { args: string[]; status: 1 | 2; stderr: RegExp }[] = [
-    { args: peer('em-a', {}, ['--crl', f('ca.pem')]), status: 1, stderr: /^hopsafe: ERR_MALFORMED: --crl \S+ca\.pem: unexpected PEM label CERTIFICATE \(expected X509 CRL\)$/ },
-    { args: peer('em-a', { '--trust': f('em-a.key') }), status: 1, stderr: /^hopsafe: ERR_MALFORMED: --trust \S+em-a\.key: unexpected PEM label PRIVATE KEY \(expected CERTIFICATE\)$/ },
-    { args: peer('em-a', { '--cert': f('em-a.key') }), status: 1, stderr: /^hopsafe: ERR_MALFORMED: --cert \S+em-a\.key: unexpected PEM label/ },
-    { args: peer('em-a', {}, ['--prefix', 'a/#']), status: 2, stderr: /^hopsafe peer: --prefix "a\/#": MQTT topic prefix must be .*\nsee 'hopsafe peer --help' for usage$/ },
-    { args: peer('em-a', { '--key': f('em-b.key') }), status: 1, stderr: /^hopsafe: ERR_KEY_MISMATCH: --key \S+em-b\.key: private key does not match certificate "[^"]+" \(--cert \S+em-a\.pem\)$/ },
-    { args: peer('em-b', { '--cert': f('em-a.pem'), '--key': f('em-a.key') }), status: 1, stderr: /^hopsafe: ERR_CERT_NAME: --cert \S+em-a\.pem: certificate "[^"]+" does not name endpoint "em-b" \(--id em-b\)$/ },
+    {
+      args: peer('em-a', {}, ['--crl', f('ca.pem')]),
+      status: 1,
+      stderr: /^hopsafe: ERR_MALFORMED: --crl \S+ca\.pem: unexpected PEM label CERTIFICATE \(expected X509 CRL\)$/,
+    },
+    {
+      args: peer('em-a', { '--trust': f('em-a.key') }),
+      status: 1,
+      stderr: /^hopsafe: ERR_MALFORMED: --trust \S+em-a\.key: unexpected PEM label PRIVATE KEY \(expected CERTIFICATE\)$/,
+    },
+    {
+      args: peer('em-a', { '--cert': f('em-a.key') }),
+      status: 1,
+      stderr: /^hopsafe: ERR_MALFORMED: --cert \S+em-a\.key: unexpected PEM label/,
+    },
+    {
+      args: peer('em-a', {}, ['--prefix', 'a/#']),
+      status: 2,
+      stderr: /^hopsafe peer: --prefix "a\/#": MQTT topic prefix must be .*\nsee 'hopsafe peer --help' for usage$/,
+    },
+    {
+      args: peer('em-a', { '--key': f('em-b.key') }),
+      status: 1,
+      stderr: /^hopsafe: ERR_KEY_MISMATCH: --key \S+em-b\.key: private key does not match certificate "[^"]+" \(--cert \S+em-a\.pem\)$/,
+    },
+    {
+      args: peer('em-b', { '--cert': f('em-a.pem'), '--key': f('em-a.key') }),
+      status: 1,
+      stderr: /^hopsafe: ERR_CERT_NAME: --cert \S+em-a\.pem: certificate "[^"]+" does not name endpoint "em-b" \(--id em-b\)$/,
+    },
     { args: ['pki', 'show', f('nope.pem')], status: 1, stderr: /^hopsafe pki: ERR_CONFIG: show \S+nope\.pem: no such file$/ },
-    { args: ['pki', 'revoke', '--dir', pkiDir, '--id', 'nobody'], status: 1, stderr: /^hopsafe pki: ERR_CONFIG: revoke --id nobody: no certificate \S+nobody\.pem \(no such file\)$/ },
-    { args: ['pki', 'init', '--endpoint', 'x'], status: 2, stderr: /^hopsafe pki: init: --dir is required\nsee 'hopsafe pki --help' for usage$/ },
-    { args: ['bridge', '--side', 'a=mqtt://127.0.0.1:9', '--side', 'b=mqtt://127.0.0.1:9', '--route', 'x=a', '--id', 'x', '--credentials', f('nope.json')], status: 1, stderr: /^hopsafe: ERR_CONFIG: --credentials \S+nope\.json: no such file$/ },
-    { args: ['bridge', '--side', 'a=mqtt://127.0.0.1:9', '--side', 'b=mqtt://127.0.0.1:9', '--route', 'x=a', '--id', 'x', '--credentials', f('creds.json')], status: 1, stderr: /^hopsafe: ERR_CONFIG: --credentials \S+creds\.json: not JSON/ },
+    {
+      args: ['pki', 'revoke', '--dir', pkiDir, '--id', 'nobody'],
+      status: 1,
+      stderr: /^hopsafe pki: ERR_CONFIG: revoke --id nobody: no certificate \S+nobody\.pem \(no such file\)$/,
+    },
+    {
+      args: ['pki', 'init', '--endpoint', 'x'],
+      status: 2,
+      stderr: /^hopsafe pki: init: --dir is required\nsee 'hopsafe pki --help' for usage$/,
+    },
+    {
+      args: [
+        'bridge',
+        '--side',
+        'a=mqtt://127.0.0.1:9',
+        '--side',
+        'b=mqtt://127.0.0.1:9',
+        '--route',
+        'x=a',
+        '--id',
+        'x',
+        '--credentials',
+        f('nope.json'),
+      ],
+      status: 1,
+      stderr: /^hopsafe: ERR_CONFIG: --credentials \S+nope\.json: no such file$/,
+    },
+    {
+      args: [
+        'bridge',
+        '--side',
+        'a=mqtt://127.0.0.1:9',
+        '--side',
+        'b=mqtt://127.0.0.1:9',
+        '--route',
+        'x=a',
+        '--id',
+        'x',
+        '--credentials',
+        f('creds.json'),
+      ],
+      status: 1,
+      stderr: /^hopsafe: ERR_CONFIG: --credentials \S+creds\.json: not JSON/,
+    },
   ];
   for (const c of cases) {
     const r = spawnSync(process.execPath, [MAIN, ...c.args], { encoding: 'utf8', input: '', timeout: 30_000 });

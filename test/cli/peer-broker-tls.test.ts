@@ -54,12 +54,18 @@ test('[SPEC 8.2] hopsafe peer over mqtts with --broker-ca/--broker-cert/--broker
   dirs.push(fx.dir);
   const tls = ['--broker-ca', b.tls.ca, '--broker-cert', b.tls.clientCert, '--broker-key', b.tls.clientKey];
   // der-1: user by flag, password by environment
-  const der = startCliPeer([...fx.args('der-1', b.tlsAuthUrl), ...tls, '--username', 'der-1'], env({ HOPSAFE_BROKER_PASSWORD: PASSWORDS['der-1'] }));
+  const der = startCliPeer(
+    [...fx.args('der-1', b.tlsAuthUrl), ...tls, '--username', 'der-1'],
+    env({ HOPSAFE_BROKER_PASSWORD: PASSWORDS['der-1'] }),
+  );
   // control-center: user by environment; the environment's password is wrong, the flag's right (the flag wins)
-  const cc = startCliPeer([...fx.args('control-center', b.tlsAuthUrl), ...tls, '--password', PASSWORDS['control-center']], env({
-    HOPSAFE_BROKER_USERNAME: 'control-center',
-    HOPSAFE_BROKER_PASSWORD: 'wrong',
-  }));
+  const cc = startCliPeer(
+    [...fx.args('control-center', b.tlsAuthUrl), ...tls, '--password', PASSWORDS['control-center']],
+    env({
+      HOPSAFE_BROKER_USERNAME: 'control-center',
+      HOPSAFE_BROKER_PASSWORD: 'wrong',
+    }),
+  );
   started.push(der, cc);
   await der.next((e) => e.event === 'ready');
   await cc.next((e) => e.event === 'ready');
@@ -82,12 +88,37 @@ test('[SPEC 8.2] hopsafe peer: a wrong broker password, no client certificate, a
   dirs.push(fx.dir);
   const tls = ['--broker-ca', b.tls.ca, '--broker-cert', b.tls.clientCert, '--broker-key', b.tls.clientKey];
   const cases: Array<[string, string[], NodeJS.ProcessEnv, RegExp]> = [
-    ['missing CA file', [...fx.args('der-1', b.tlsAuthUrl), '--broker-ca', 'nope.pem'], env(), /^hopsafe: ERR_CONFIG: --broker-ca nope\.pem: no such file$/m],
-    ['missing key file', [...fx.args('der-1', b.tlsAuthUrl), '--broker-cert', b.tls.clientCert, '--broker-key', 'nope.key'], env(), /--broker-key nope\.key: no such file/],
-    ['cert without key', [...fx.args('der-1', b.tlsAuthUrl), '--broker-cert', b.tls.clientCert], env(), /--broker-cert and --broker-key go together/],
+    [
+      'missing CA file',
+      [...fx.args('der-1', b.tlsAuthUrl), '--broker-ca', 'nope.pem'],
+      env(),
+      /^hopsafe: ERR_CONFIG: --broker-ca nope\.pem: no such file$/m,
+    ],
+    [
+      'missing key file',
+      [...fx.args('der-1', b.tlsAuthUrl), '--broker-cert', b.tls.clientCert, '--broker-key', 'nope.key'],
+      env(),
+      /--broker-key nope\.key: no such file/,
+    ],
+    [
+      'cert without key',
+      [...fx.args('der-1', b.tlsAuthUrl), '--broker-cert', b.tls.clientCert],
+      env(),
+      /--broker-cert and --broker-key go together/,
+    ],
     ['TLS flags on mqtt://', [...fx.args('der-1', b.authUrl), '--broker-ca', b.tls.ca], env(), /need a TLS URL/],
-    ['wrong password', [...fx.args('der-1', b.tlsAuthUrl), ...tls, '--username', 'der-1'], env({ HOPSAFE_BROKER_PASSWORD: `${PASSWORDS['der-1']}x` }), /ERR_TRANSPORT: .*not authorized/i],
-    ['no client certificate', [...fx.args('der-1', b.tlsAuthUrl), '--broker-ca', b.tls.ca, '--username', 'der-1', '--password', PASSWORDS['der-1']], env(), /ERR_TRANSPORT: .*(certificate|alert|handshake)/i],
+    [
+      'wrong password',
+      [...fx.args('der-1', b.tlsAuthUrl), ...tls, '--username', 'der-1'],
+      env({ HOPSAFE_BROKER_PASSWORD: `${PASSWORDS['der-1']}x` }),
+      /ERR_TRANSPORT: .*not authorized/i,
+    ],
+    [
+      'no client certificate',
+      [...fx.args('der-1', b.tlsAuthUrl), '--broker-ca', b.tls.ca, '--username', 'der-1', '--password', PASSWORDS['der-1']],
+      env(),
+      /ERR_TRANSPORT: .*(certificate|alert|handshake)/i,
+    ],
   ];
   for (const [what, args, e, reason] of cases) {
     const p = startCliPeer(args, e);

@@ -36,22 +36,39 @@ test('hopsafe peer: transport status events; --exit-on-error exits 3 after an er
   const base = await files(t);
   const bad = '{"to":"nobody"}\n'; // "to" without "data": an ERR_INPUT event
   const r = spawnSync(process.execPath, [MAIN, 'peer', ...base, '--exit-on-error'], { encoding: 'utf8', input: bad, timeout: 30_000 });
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; status?: string; code?: string; errors?: number });
-  assert.ok(events.some((e) => e.event === 'transport' && e.status === 'connected'), r.stdout);
-  assert.ok(events.some((e) => e.event === 'error' && e.code === 'ERR_INPUT'), r.stdout);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; status?: string; code?: string; errors?: number });
+  assert.ok(
+    events.some((e) => e.event === 'transport' && e.status === 'connected'),
+    r.stdout,
+  );
+  assert.ok(
+    events.some((e) => e.event === 'error' && e.code === 'ERR_INPUT'),
+    r.stdout,
+  );
   assert.deepEqual(events.at(-1), { event: 'closed', errors: 1 });
   assert.equal(r.status, 3, r.stderr);
   const plain = spawnSync(process.execPath, [MAIN, 'peer', ...base], { encoding: 'utf8', input: bad, timeout: 30_000 });
   assert.equal(plain.status, 0, plain.stderr);
-  const good = spawnSync(process.execPath, [MAIN, 'peer', ...base, '--exit-on-error'], { encoding: 'utf8', input: '{"stats":true}\n', timeout: 30_000 });
+  const good = spawnSync(process.execPath, [MAIN, 'peer', ...base, '--exit-on-error'], {
+    encoding: 'utf8',
+    input: '{"stats":true}\n',
+    timeout: 30_000,
+  });
   assert.equal(good.status, 0, good.stdout + good.stderr);
 });
 
 test('every event two hopsafe peers print in a session validates against schemas/peer-output.schema.json', async (t) => {
   if (!requireOrSkip(t, 'Mosquitto 127.0.0.1:1883', await serviceAvailable('127.0.0.1', 1883))) return;
   const { default: Ajv } = await import('ajv/dist/2020.js');
-  const schema = JSON.parse(readFileSync(fileURLToPath(new URL('../../schemas/peer-output.schema.json', import.meta.url)), 'utf8')) as object;
-  const validate = new (Ajv as unknown as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown } })({ strict: false }).compile(schema);
+  const schema = JSON.parse(
+    readFileSync(fileURLToPath(new URL('../../schemas/peer-output.schema.json', import.meta.url)), 'utf8'),
+  ) as object;
+  const validate = new (Ajv as unknown as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown } })({
+    strict: false,
+  }).compile(schema);
   const fx = await cliPeerFixture(['ci-out-a', 'ci-out-b']);
   t.after(() => rmSync(fx.dir, { recursive: true, force: true }));
   const url = 'mqtt://127.0.0.1:1883';
@@ -75,7 +92,20 @@ test('every event two hopsafe peers print in a session validates against schemas
   }
   const all = [...a.events, ...b.events];
   const kinds = new Set(all.map((e) => e.event));
-  for (const k of ['ready', 'transport', 'handshake', 'session', 'confirmed', 'message', 'rekeyed', 'key-update', 'error', 'stats', 'closed']) assert.ok(kinds.has(k), `saw ${k}: ${[...kinds].join(',')}`);
+  for (const k of [
+    'ready',
+    'transport',
+    'handshake',
+    'session',
+    'confirmed',
+    'message',
+    'rekeyed',
+    'key-update',
+    'error',
+    'stats',
+    'closed',
+  ])
+    assert.ok(kinds.has(k), `saw ${k}: ${[...kinds].join(',')}`);
   for (const e of all) assert.ok(validate(e), `${JSON.stringify(e)}: ${JSON.stringify(validate.errors)}`);
   assert.equal(validate({ event: 'message', from: 'x' }), false, 'the schema refuses an incomplete event');
 });

@@ -104,12 +104,17 @@ test('[SPEC 7.2] hopsafe peer: {"rekey":…} while the handshake is pending is a
   await a.next((e) => e.event === 'ready');
   await b.next((e) => e.event === 'ready');
   // one write, two lines: the send starts the handshake, the rekey is read before any answer can come back
-  a.proc.stdin.write(`${JSON.stringify({ to: 'rk-b', data: Buffer.from('hello').toString('base64') })}\n${JSON.stringify({ rekey: 'rk-b' })}\n`);
+  a.proc.stdin.write(
+    `${JSON.stringify({ to: 'rk-b', data: Buffer.from('hello').toString('base64') })}\n${JSON.stringify({ rekey: 'rk-b' })}\n`,
+  );
   const rekeyed = await a.next((e) => e.event === 'rekeyed' && e.line === 2);
   const at = (pred: (e: Record<string, unknown>) => boolean): number => a.events.findIndex(pred);
   const session = at((e) => e.event === 'session' && e.peer === 'rk-b');
   const update = at((e) => e.event === 'key-update' && e.peer === 'rk-b' && e.direction === 'send' && e.epoch === 1);
-  assert.ok(session >= 0 && update > session && a.events.indexOf(rekeyed) > update, `session, then the key update, then rekeyed: ${JSON.stringify(a.events)}`);
+  assert.ok(
+    session >= 0 && update > session && a.events.indexOf(rekeyed) > update,
+    `session, then the key update, then rekeyed: ${JSON.stringify(a.events)}`,
+  );
   await b.next((e) => e.event === 'key-update' && e.direction === 'receive' && e.epoch === 1);
   // a peer nobody talks to: no session, no handshake
   a.write({ rekey: 'nobody' });

@@ -21,15 +21,28 @@ after(async () => {
 });
 
 test('[SPEC 8.11] NATS URLs: scheme, query and credentials become transport options', () => {
-  assert.deepEqual(natsOptionsFromUrl('nats://u:p@127.0.0.1:4222?prefix=x.y'), { servers: 'nats://127.0.0.1:4222', prefix: 'x.y', user: 'u', pass: 'p' });
+  assert.deepEqual(natsOptionsFromUrl('nats://u:p@127.0.0.1:4222?prefix=x.y'), {
+    servers: 'nats://127.0.0.1:4222',
+    prefix: 'x.y',
+    user: 'u',
+    pass: 'p',
+  });
   assert.deepEqual(natsOptionsFromUrl('nats://h:1?jetstream=true&stream=S&storage=memory', { username: 'a', password: 'b' }, 'pre'), {
-    servers: 'nats://h:1', prefix: 'pre', jetstream: { stream: 'S', storage: 'memory' }, user: 'a', pass: 'b',
+    servers: 'nats://h:1',
+    prefix: 'pre',
+    jetstream: { stream: 'S', storage: 'memory' },
+    user: 'a',
+    pass: 'b',
   });
   assert.deepEqual(natsOptionsFromUrl('tls://h:4443').tls, {});
   assert.equal(parseSideSpec('n=nats://h:4222').kind, 'nats');
   assert.equal(parseSideSpec('n=tls://h:4443').kind, 'nats');
   for (const bad of ['nats://h?nope=1', 'nats://h?jetstream=maybe', 'nats://h?storage=disk', 'mqtt://h'])
-    assert.throws(() => natsOptionsFromUrl(bad), (e) => e instanceof HopsafeError && e.code === 'ERR_CONFIG', bad);
+    assert.throws(
+      () => natsOptionsFromUrl(bad),
+      (e) => e instanceof HopsafeError && e.code === 'ERR_CONFIG',
+      bad,
+    );
 });
 
 for (const mode of ['core', 'jetstream'] as const) {
@@ -41,7 +54,10 @@ for (const mode of ['core', 'jetstream'] as const) {
     const fx = await cliPeerFixture(['cc', 'der.7']);
     cleanup.push(() => rm(fx.dir, { recursive: true, force: true }));
     const url = `${NATS_URL}${query}`;
-    const peers: CliPeer[] = [startCliPeer([...fx.args('cc', url), '--prefix', prefix]), startCliPeer([...fx.args('der.7', url), '--prefix', prefix])];
+    const peers: CliPeer[] = [
+      startCliPeer([...fx.args('cc', url), '--prefix', prefix]),
+      startCliPeer([...fx.args('der.7', url), '--prefix', prefix]),
+    ];
     cleanup.push(async () => {
       for (const p of peers) if (p.proc.exitCode === null) p.proc.kill('SIGKILL');
     });
@@ -65,8 +81,20 @@ test('[SPEC 8.5, 8.11] hopsafe bridge --side nats=nats://… ↔ MQTT (aedes)', 
   const broker = await startBroker();
   cleanup.push(() => broker.close());
   const prefix = `hopsafe-brcli-${randomBytes(3).toString('hex')}`;
-  const child = spawn(process.execPath, [...CLI, 'bridge', '--side', `nats=${NATS_URL}?prefix=${prefix}`, '--side', `mqtt=${broker.url}`,
-    '--route', 'der*=nats', '--route', 'cc=mqtt', '--id', 'der.1,cc']);
+  const child = spawn(process.execPath, [
+    ...CLI,
+    'bridge',
+    '--side',
+    `nats=${NATS_URL}?prefix=${prefix}`,
+    '--side',
+    `mqtt=${broker.url}`,
+    '--route',
+    'der*=nats',
+    '--route',
+    'cc=mqtt',
+    '--id',
+    'der.1,cc',
+  ]);
   cleanup.push(async () => child.exitCode === null && child.kill('SIGKILL'));
   let err = '';
   child.stdout.resume();

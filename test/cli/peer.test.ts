@@ -17,13 +17,29 @@ test('hopsafe peer: JSON lines in, events out, bad input reported, clean exit on
   const broker = await startBroker();
   const dir = await mkdtemp(join(tmpdir(), 'hopsafe-peer-'));
   try {
-    const pki = await createTestPki({ endpoints: [{ id: 'control-center', roles: ['OPERATOR'] }, { id: 'der-17', roles: ['VIEWER'] }] });
+    const pki = await createTestPki({
+      endpoints: [
+        { id: 'control-center', roles: ['OPERATOR'] },
+        { id: 'der-17', roles: ['VIEWER'] },
+      ],
+    });
     await writeFile(join(dir, 'ca.pem'), pki.roots.join('\n'));
     for (const [id, ident] of Object.entries(pki.identities)) {
       await writeFile(join(dir, `${id}.pem`), ident.certificate);
       await writeFile(join(dir, `${id}.key`), ident.privateKey);
     }
-    const args = (id: string) => ['--id', id, '--cert', join(dir, `${id}.pem`), '--key', join(dir, `${id}.key`), '--trust', join(dir, 'ca.pem'), '--url', broker.url];
+    const args = (id: string) => [
+      '--id',
+      id,
+      '--cert',
+      join(dir, `${id}.pem`),
+      '--key',
+      join(dir, `${id}.key`),
+      '--trust',
+      join(dir, 'ca.pem'),
+      '--url',
+      broker.url,
+    ];
     // [SPEC 5.5] the control center accepts the DER's integrity mode explicitly (the default is its own mode only)
     const cc = startPeer([...args('control-center'), '--accept-protection', 'integrity,confidentiality']);
     const der = startPeer([...args('der-17'), '--protection', 'integrity']);
@@ -56,7 +72,10 @@ test('hopsafe peer: JSON lines in, events out, bad input reported, clean exit on
       der.next((e) => e.event === 'error' && e.line === 4),
       der.next((e) => e.event === 'error' && e.line === 5),
     ]);
-    assert.deepEqual(errors.map((e) => e.code), ['ERR_INPUT', 'ERR_INPUT', 'ERR_INPUT', 'ERR_UNKNOWN_SESSION']);
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['ERR_INPUT', 'ERR_INPUT', 'ERR_INPUT', 'ERR_UNKNOWN_SESSION'],
+    );
     der.proc.stdin.end();
     cc.proc.stdin.end();
     assert.equal(await der.exit, 0);
@@ -93,7 +112,10 @@ test('hopsafe peer: an invalid input line is an ERR_INPUT event naming the path 
     p.write('[1,2]'); // 6: not an object
     const e = await Promise.all([1, 2, 3, 4, 5, 6].map((line) => p.next((x) => x.event === 'error' && x.line === line, WAIT)));
     for (const x of e) assert.equal(x.code, 'ERR_INPUT');
-    assert.deepEqual(e.map((x) => x.path), ['extra', 'force', 'data', 'confirm', 'launch', '']);
+    assert.deepEqual(
+      e.map((x) => x.path),
+      ['extra', 'force', 'data', 'confirm', 'launch', ''],
+    );
     assert.match(String(e[0]?.message), /^extra: unknown key \(a send line takes to, data and confirm\)$/);
     assert.match(String(e[1]?.message), /^force: unknown key/);
     assert.match(String(e[2]?.message), /^data: required: "to" requires "data"$/);
@@ -115,7 +137,15 @@ test('hopsafe peer: --suite (repeatable) sets the suites offered and accepted; -
   const fx = await peerFixture(['cc', 'der-1', 'der-2', 'der-3']);
   try {
     // Both offer/accept P-256 ChaCha20 only: the session runs on it (not on the default X25519 suites).
-    const cc = startPeer([...fx.args('cc', broker.url), '--suite', 'P256_CHACHA20POLY1305_SHA256', '--suite', 'X25519_AES128GCM_SHA256', '--accept-protection', 'integrity,confidentiality']);
+    const cc = startPeer([
+      ...fx.args('cc', broker.url),
+      '--suite',
+      'P256_CHACHA20POLY1305_SHA256',
+      '--suite',
+      'X25519_AES128GCM_SHA256',
+      '--accept-protection',
+      'integrity,confidentiality',
+    ]);
     const d1 = startPeer([...fx.args('der-1', broker.url), '--suite', 'P256_CHACHA20POLY1305_SHA256']);
     // der-2 offers only P-384: cc does not accept it.
     const d2 = startPeer([...fx.args('der-2', broker.url), '--suite', 'P384_AES256GCM_SHA384']);
@@ -152,7 +182,12 @@ test('hopsafe peer: --suite (repeatable) sets the suites offered and accepted; -
 test('hopsafe peer: an unknown --suite or --accept-protection value is a usage error (exit 2)', async () => {
   const fx = await peerFixture(['p1']);
   try {
-    for (const extra of [['--suite', 'ROT13_SHA1'], ['--suite', 'X25519_AES128GCM_SHA256', '--suite', 'X25519_AES128GCM_SHA256'], ['--accept-protection', 'integrity,none'], ['--accept-protection', '']]) {
+    for (const extra of [
+      ['--suite', 'ROT13_SHA1'],
+      ['--suite', 'X25519_AES128GCM_SHA256', '--suite', 'X25519_AES128GCM_SHA256'],
+      ['--accept-protection', 'integrity,none'],
+      ['--accept-protection', ''],
+    ]) {
       const p = startPeer([...fx.args('p1', 'mqtt://127.0.0.1:1'), ...extra]);
       started.push(p);
       let stderr = '';
@@ -167,7 +202,7 @@ test('hopsafe peer: an unknown --suite or --accept-protection value is a usage e
   }
 });
 
-test('hopsafe peer --metrics-port 0: GET /metrics serves the endpoint\'s counters (they move with the traffic) and process metrics; --log-level logs JSON lines on stderr, never the payload', async () => {
+test("hopsafe peer --metrics-port 0: GET /metrics serves the endpoint's counters (they move with the traffic) and process metrics; --log-level logs JSON lines on stderr, never the payload", async () => {
   const broker = await startBroker();
   const fx = await peerFixture(['cc', 'der-1']);
   const secret = 'METRICS-TEST-PAYLOAD-93b1';
@@ -209,13 +244,26 @@ test('hopsafe peer --metrics-port 0: GET /metrics serves the endpoint\'s counter
     assert.equal(await der.exit, 0, der.stderr());
     await assert.rejects(fetch(url), 'the metrics server closed with the peer');
     // logs: JSON lines on stderr (stdout held only JSON events: startPeer parses every line), at the levels asked
-    const lines = cc.stderr().split('\n').filter((l) => l.trim() !== '');
+    const lines = cc
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     assert.ok(lines.length > 0, 'cc logged');
     const logs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(logs.some((l) => l.msg === 'session established' && l.endpoint === 'cc'));
-    assert.ok(logs.some((l) => l.level === 20 && l.transport === 'mqtt'), 'debug level reached the transport logger');
-    const derLogs = der.stderr().split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(derLogs.some((l) => l.msg === 'session established') && derLogs.every((l) => (l.level as number) >= 30), 'HOPSAFE_LOG_LEVEL=info');
+    assert.ok(
+      logs.some((l) => l.level === 20 && l.transport === 'mqtt'),
+      'debug level reached the transport logger',
+    );
+    const derLogs = der
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(
+      derLogs.some((l) => l.msg === 'session established') && derLogs.every((l) => (l.level as number) >= 30),
+      'HOPSAFE_LOG_LEVEL=info',
+    );
     for (const text of [cc.stderr(), der.stderr()]) {
       assert.ok(!text.includes(secret) && !text.includes(Buffer.from(secret).toString('base64').slice(0, 16)), 'payload in the logs');
       assert.ok(!/PRIVATE KEY/.test(text), 'key material in the logs');
@@ -230,7 +278,13 @@ test('hopsafe peer --metrics-port 0: GET /metrics serves the endpoint\'s counter
 test('hopsafe peer: a bad --log-level, HOPSAFE_LOG_LEVEL or --metrics-port is a usage error (exit 2)', async () => {
   const fx = await peerFixture(['p1']);
   try {
-    for (const [extra, env] of [[['--log-level', 'loud'], {}], [[], { HOPSAFE_LOG_LEVEL: 'chatty' }], [['--metrics-port', '70000'], {}], [['--metrics-port', 'x'], {}], [['--metrics-host', '0.0.0.0'], {}]] as const) {
+    for (const [extra, env] of [
+      [['--log-level', 'loud'], {}],
+      [[], { HOPSAFE_LOG_LEVEL: 'chatty' }],
+      [['--metrics-port', '70000'], {}],
+      [['--metrics-port', 'x'], {}],
+      [['--metrics-host', '0.0.0.0'], {}],
+    ] as const) {
       const p = startPeer([...fx.args('p1', 'mqtt://127.0.0.1:1'), ...extra], env);
       started.push(p);
       assert.equal(await p.exit, 2, extra.join(' '));

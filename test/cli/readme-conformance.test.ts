@@ -30,7 +30,9 @@ test('[SPEC Annex C] the README conformance recipe runs as written: the kit pass
   const port = await freePort();
   let script = recipe();
   assert.ok(script.includes('18830') && script.includes('hopsafe conformance --iut my-der'), 'the recipe as documented');
-  script = script.replaceAll('18830', String(port)).replace('hopsafe conformance --iut my-der', "hopsafe conformance --cases '1.1.1,6.1.*' --iut my-der");
+  script = script
+    .replaceAll('18830', String(port))
+    .replace('hopsafe conformance --iut my-der', "hopsafe conformance --cases '1.1.1,6.1.*' --iut my-der");
   const bin = join(tmp, 'bin');
   mkdirSync(bin);
   writeFileSync(join(bin, 'hopsafe'), `#!/bin/sh\nexec "${process.execPath}" "${MAIN}" "$@"\n`);
@@ -50,6 +52,9 @@ test('[SPEC Annex C] the README conformance recipe runs as written: the kit pass
   assert.match(out, /conformance: exit status 0; reports in conformance-report\//, out);
   assert.match(out, /cases: \d+ pass, 0 fail/, out);
   for (const f of ['report.json', 'report.html', 'junit.xml']) assert.ok(existsSync(join(tmp, 'conformance-report', f)), f);
-  const iut = readFileSync(join(tmp, 'iut.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+  const iut = readFileSync(join(tmp, 'iut.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string });
   assert.deepEqual(iut.at(-1), { event: 'closed' }, 'the IUT was stopped by the script and closed cleanly');
 });

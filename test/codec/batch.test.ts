@@ -28,7 +28,10 @@ test('[SPEC 3.7] BATCH round-trips 2..64 records, in order, byte for byte', () =
     fc.property(fc.array(recordArb, { minLength: 2, maxLength: BATCH_MAX_RECORDS }), (records) => {
       const b = encodeBatch(records);
       assert.equal(b[0], frameByte(FrameType.BATCH));
-      assert.deepEqual(decodeBatch(b).map((r) => [...r]), records.map((r) => [...r]));
+      assert.deepEqual(
+        decodeBatch(b).map((r) => [...r]),
+        records.map((r) => [...r]),
+      );
     }),
     { numRuns: 200 },
   );
@@ -36,8 +39,14 @@ test('[SPEC 3.7] BATCH round-trips 2..64 records, in order, byte for byte', () =
 
 test('[SPEC 3.7] a batch of one record or of more than 64 is refused both ways (one record travels alone)', () => {
   const r = record(FrameType.DATA, 0, new Uint8Array(20));
-  assert.throws(() => encodeBatch([r]), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INPUT');
-  assert.throws(() => encodeBatch(Array.from({ length: 65 }, () => r)), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INPUT');
+  assert.throws(
+    () => encodeBatch([r]),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INPUT',
+  );
+  assert.throws(
+    () => encodeBatch(Array.from({ length: 65 }, () => r)),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INPUT',
+  );
   const one = new Uint8Array(2 + r.length);
   one[0] = frameByte(FrameType.BATCH);
   one[1] = r.length;
@@ -75,7 +84,10 @@ test('[SPEC 3.7] only record frames may be batched: no handshake frame, no neste
   const v2 = r.slice();
   v2[0] = (2 << 4) | FrameType.DATA;
   malformed(() => decodeBatch(withEntry(v2)));
-  assert.throws(() => encodeBatch([r, inner]), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INPUT');
+  assert.throws(
+    () => encodeBatch([r, inner]),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_INPUT',
+  );
 });
 
 test('[SPEC 3.7] truncated, over-long, too-short and trailing entries are refused as a whole', () => {

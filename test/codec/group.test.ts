@@ -4,7 +4,14 @@ import fc from 'fast-check';
 import { HopsafeError } from '../../src/errors/index.js';
 import { frameByte, FrameType, frameType, isRecordFrame } from '../../src/codec/frame.js';
 import * as der from '../../src/codec/tlv.js';
-import { GROUP_NAME_PATTERN, decodeGroupControl, decodeGroupHeader, encodeGroupControl, encodeGroupHeader, type GroupControl } from '../../src/codec/group.js';
+import {
+  GROUP_NAME_PATTERN,
+  decodeGroupControl,
+  decodeGroupHeader,
+  encodeGroupControl,
+  encodeGroupHeader,
+  type GroupControl,
+} from '../../src/codec/group.js';
 
 const code = (c: string) => (e: unknown) => e instanceof HopsafeError && e.code === c;
 
@@ -18,14 +25,19 @@ test('[SPEC 3.1, 13.3, 13.4] GROUP_DATA (9) and GROUP_CTRL (10) are frame types;
 
 test('[SPEC 13.3] group header round-trips; short, truncated, other-type, other-version and out-of-range headers are refused', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), (gid, epoch, seq) => {
-      const f = encodeGroupHeader(gid, epoch, seq, 0);
-      const h = decodeGroupHeader(f);
-      assert.deepEqual([...h.groupId], [...gid]);
-      assert.equal(h.epoch, epoch);
-      assert.equal(h.seq, seq);
-      assert.equal(h.length, f.length);
-    }),
+    fc.property(
+      fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      fc.integer({ min: 0, max: 0xffff }),
+      fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+      (gid, epoch, seq) => {
+        const f = encodeGroupHeader(gid, epoch, seq, 0);
+        const h = decodeGroupHeader(f);
+        assert.deepEqual([...h.groupId], [...gid]);
+        assert.equal(h.epoch, epoch);
+        assert.equal(h.seq, seq);
+        assert.equal(h.length, f.length);
+      },
+    ),
   );
   const f = encodeGroupHeader(new Uint8Array(16), 1, 70, 0);
   assert.throws(() => decodeGroupHeader(f.subarray(0, 19)), code('ERR_MALFORMED'));
@@ -49,7 +61,11 @@ const arbKey = fc.record({
 const arbControl: fc.Arbitrary<GroupControl> = fc.oneof(
   fc.record({ name: arbName, key: arbKey }).map(({ name, key }) => {
     const { signer, ...k } = key;
-    return { kind: 'key' as const, name, key: signer ? { ...k, sourceAuth: 'signature' as const, signer } : { ...k, sourceAuth: 'none' as const } };
+    return {
+      kind: 'key' as const,
+      name,
+      key: signer ? { ...k, sourceAuth: 'signature' as const, signer } : { ...k, sourceAuth: 'none' as const },
+    };
   }),
   arbName.map((name) => ({ kind: 'join' as const, name })),
   arbName.map((name) => ({ kind: 'leave' as const, name })),
@@ -79,9 +95,26 @@ test('[SPEC 13.4] GroupControl: canonical DER round-trips; any change of one byt
 });
 
 test('[SPEC 13.4] GroupControl refuses a signer without signature mode, a detail on join, a bad refusal code, trailing bytes', () => {
-  const key = { groupId: new Uint8Array(16), epoch: 0, suite: 0x0101, protection: 'confidentiality' as const, sourceAuth: 'none' as const, epochSecret: new Uint8Array(32), previousEnd: 0 };
+  const key = {
+    groupId: new Uint8Array(16),
+    epoch: 0,
+    suite: 0x0101,
+    protection: 'confidentiality' as const,
+    sourceAuth: 'none' as const,
+    epochSecret: new Uint8Array(32),
+    previousEnd: 0,
+  };
   // Written by hand: sourceAuth none(0) with a signer present.
-  const k = der.seq([der.oct(key.groupId), der.int(0), der.int(0x0101), der.enm(1), der.enm(0), der.oct(key.epochSecret), der.int(0), der.oct(Uint8Array.of(1))]);
+  const k = der.seq([
+    der.oct(key.groupId),
+    der.int(0),
+    der.int(0x0101),
+    der.enm(1),
+    der.enm(0),
+    der.oct(key.epochSecret),
+    der.int(0),
+    der.oct(Uint8Array.of(1)),
+  ]);
   assert.throws(() => decodeGroupControl(der.seq([der.int(1), der.enm(0), der.str('g'), k])), code('ERR_MALFORMED'));
   // and signature(1) without one
   const k2 = der.seq([der.oct(key.groupId), der.int(0), der.int(0x0101), der.enm(1), der.enm(1), der.oct(key.epochSecret), der.int(0)]);

@@ -33,7 +33,10 @@ test('[SPEC 3.2] RFC 9000 §A.1 examples decode', () => {
 
 test('[SPEC 3.2] non-minimal encodings are refused', () => {
   // RFC 9000 notes 0x40 0x25 also decodes to 37: we refuse it.
-  assert.throws(() => readVarint(Uint8Array.from([0x40, 0x25]), 0), (e: unknown) => e instanceof HopsafeError && e.code === 'ERR_MALFORMED');
+  assert.throws(
+    () => readVarint(Uint8Array.from([0x40, 0x25]), 0),
+    (e: unknown) => e instanceof HopsafeError && e.code === 'ERR_MALFORMED',
+  );
 });
 
 test('[SPEC 3.2] short input returns undefined', () => {

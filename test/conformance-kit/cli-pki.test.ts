@@ -26,11 +26,31 @@ test('exit status 3 when the IUT never answers (--wait), after writing its PKI f
   const dir = await mkdtemp(join(tmpdir(), 'hopsafe-conf-exit3-'));
   try {
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [...CLI, 'conformance', '--iut', 'nobody-answers', '--broker-port', '0', '--pki', join(dir, 'pki'), '--report', join(dir, 'report'), '--wait', '2', '--timeout', '1'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        ...CLI,
+        'conformance',
+        '--iut',
+        'nobody-answers',
+        '--broker-port',
+        '0',
+        '--pki',
+        join(dir, 'pki'),
+        '--report',
+        join(dir, 'report'),
+        '--wait',
+        '2',
+        '--timeout',
+        '1',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 3, r.stderr);
     assert.match(r.stderr, /nobody-answers did not answer within 2 s/);
     assert.ok(Date.now() - t0 < 20_000);
-    for (const f of ['ca.pem', 'crl.pem', 'nobody-answers.pem', 'nobody-answers.key', 'kit.json']) assert.ok(existsSync(join(dir, 'pki', f)), f);
+    for (const f of ['ca.pem', 'crl.pem', 'nobody-answers.pem', 'nobody-answers.key', 'kit.json'])
+      assert.ok(existsSync(join(dir, 'pki', f)), f);
     assert.equal(existsSync(join(dir, 'report', 'report.json')), false, 'no report without an IUT');
     assert.equal(spawnSync(process.execPath, [...CLI, 'conformance', '--iut', 'x', '--wait', '0'], { encoding: 'utf8' }).status, 2);
   } finally {
@@ -38,13 +58,18 @@ test('exit status 3 when the IUT never answers (--wait), after writing its PKI f
   }
 });
 
-test('--pki DIR with a vendor CA and the IUT certificate: the kit issues under it, keeps the files, the cases pass', { timeout: 90_000 }, async () => {
+test('--pki DIR with a vendor CA and the IUT certificate: the kit issues under it, keeps the files, the cases pass', {
+  timeout: 90_000,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hopsafe-conf-vendor-'));
   try {
     const now = Date.now();
     const caKey = p256();
     const caName = encodeName('vendor test root', 'ACME DER vendor');
-    const caDer = issueCertificate({ subject: caName, issuer: caName, notBefore: new Date(now - DAY), notAfter: new Date(now + 365 * DAY), publicKey: caKey, ca: true }, { key: caKey });
+    const caDer = issueCertificate(
+      { subject: caName, issuer: caName, notBefore: new Date(now - DAY), notAfter: new Date(now + 365 * DAY), publicKey: caKey, ca: true },
+      { key: caKey },
+    );
     const iutKey = p256();
     const iutDer = issueCertificate(
       {
@@ -60,14 +85,25 @@ test('--pki DIR with a vendor CA and the IUT certificate: the kit issues under i
       },
       { key: caKey },
     );
-    const files = { 'ca.pem': encodePem('CERTIFICATE', caDer), 'ca.key': pkcs8(caKey), 'hopsafe-echo.pem': encodePem('CERTIFICATE', iutDer), 'hopsafe-echo.key': pkcs8(iutKey) };
+    const files = {
+      'ca.pem': encodePem('CERTIFICATE', caDer),
+      'ca.key': pkcs8(caKey),
+      'hopsafe-echo.pem': encodePem('CERTIFICATE', iutDer),
+      'hopsafe-echo.key': pkcs8(iutKey),
+    };
     for (const [f, c] of Object.entries(files)) await writeFile(join(dir, f), c);
     const lines: string[] = [];
     const cases = '1.1.1,2.1.1,5.1.*';
     const r = await selfTest({ pkiDir: dir, cases, variants: [], timeoutMs: 2000, log: (l) => lines.push(l) });
-    assert.deepEqual(r.echo.cases.filter((c) => c.outcome !== 'pass').map((c) => `${c.id}: ${c.reason}`), []);
+    assert.deepEqual(
+      r.echo.cases.filter((c) => c.outcome !== 'pass').map((c) => `${c.id}: ${c.reason}`),
+      [],
+    );
     assert.equal(r.echo.cases.length, selectCases(cases).length);
-    assert.ok(lines.some((l) => /issuing under the CA in .*; the IUT's certificate from hopsafe-echo\.pem/.test(l)), 'the kit says it uses the vendor CA');
+    assert.ok(
+      lines.some((l) => /issuing under the CA in .*; the IUT's certificate from hopsafe-echo\.pem/.test(l)),
+      'the kit says it uses the vendor CA',
+    );
     for (const [f, c] of Object.entries(files)) assert.equal(await readFile(join(dir, f), 'utf8'), c, `${f} left as the vendor wrote it`);
     // the revoked-certificate case passed: the CRL the kit wrote is signed by the vendor CA (the IUT loads it)
     assert.match(await readFile(join(dir, 'crl.pem'), 'utf8'), /BEGIN X509 CRL/);

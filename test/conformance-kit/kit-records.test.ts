@@ -29,7 +29,11 @@ function ctx(id: string, suite: number, protection: 'integrity' | 'confidentiali
   };
 }
 
-for (const [suite, protection] of [[0x0101, 'confidentiality'], [0x0103, 'integrity'], [0x0102, 'confidentiality']] as const) {
+for (const [suite, protection] of [
+  [0x0101, 'confidentiality'],
+  [0x0103, 'integrity'],
+  [0x0102, 'confidentiality'],
+] as const) {
   test(`kit-sealed ACK and ALERT records open at the peer (suite 0x${suite.toString(16)}, ${protection}); their sequence numbers are used up`, async () => {
     const a = ctx('conf-a', suite, protection);
     const b = ctx('iut-x', suite, protection);
@@ -45,7 +49,10 @@ for (const [suite, protection] of [[0x0101, 'confidentiality'], [0x0103, 'integr
     const alert = sealWithKeys(c.session, keys, FrameType.ALERT, encodeAlert({ code: 'ERR_SOMETHING_ELSE' }));
     const d = c.session.seal(new TextEncoder().encode('after'));
     const got = [...r.session.open(ack, now), ...r.session.open(alert, now), ...r.session.open(d, now)];
-    assert.deepEqual(got.map((x) => x.type), ['ack', 'alert', 'data']);
+    assert.deepEqual(
+      got.map((x) => x.type),
+      ['ack', 'alert', 'data'],
+    );
     const data = got[2];
     assert.ok(data?.type === 'data' && data.seq === 2, 'the DATA record after two kit-sealed ones has sequence number 2');
     // a kit-sealed record with a flipped bit is refused like any other

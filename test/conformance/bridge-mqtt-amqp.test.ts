@@ -15,7 +15,8 @@ const queues = new Set<string>();
 let broker: RunningBroker;
 const MAX = 256 * 1024; // the smaller side (MQTT) bounds the payload
 const onAmqp = (id: string): boolean => id.startsWith('cc-') || id.startsWith('a-');
-const mqtt = (id: string): Transport => mqttTransport({ url: broker.url, unsubscribeOnClose: true, clientId: `${id}-${randomUUID().slice(0, 6)}` });
+const mqtt = (id: string): Transport =>
+  mqttTransport({ url: broker.url, unsubscribeOnClose: true, clientId: `${id}-${randomUUID().slice(0, 6)}` });
 const amqp = (id: string): Transport => {
   queues.add(`${exchange}.${id}`);
   // Behind a bridge an endpoint uses the smallest frame limit along the path (SPEC 8.5), so oversize fails at send.
@@ -38,7 +39,10 @@ conformance({
     await conn.close().catch(() => undefined);
   },
   async prepare(ids) {
-    const bridge = await createBridge({ sides: { mqtt, amqp }, endpoints: Object.fromEntries(ids.map((id) => [id, onAmqp(id) ? 'amqp' : 'mqtt'])) });
+    const bridge = await createBridge({
+      sides: { mqtt, amqp },
+      endpoints: Object.fromEntries(ids.map((id) => [id, onAmqp(id) ? 'amqp' : 'mqtt'])),
+    });
     return () => bridge.close();
   },
   transport: (id) => (onAmqp(id) ? amqp(id) : mqtt(id)),

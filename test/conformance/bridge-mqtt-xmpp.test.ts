@@ -14,8 +14,10 @@ let prosody: RunningProsody;
 let broker: RunningBroker;
 const taps = new Set<Interceptor>();
 const onXmpp = (id: string): boolean => id.startsWith('cc-') || id.startsWith('a-');
-const mqtt = (id: string): Transport => mqttTransport({ url: broker.url, unsubscribeOnClose: true, clientId: `${id}-${randomUUID().slice(0, 6)}` });
-const xmpp = (id: string): Transport => xmppTransport({ service: prosody.service, domain: prosody.domain, password: `pw-${id}`, reconnectDelayMs: 100 });
+const mqtt = (id: string): Transport =>
+  mqttTransport({ url: broker.url, unsubscribeOnClose: true, clientId: `${id}-${randomUUID().slice(0, 6)}` });
+const xmpp = (id: string): Transport =>
+  xmppTransport({ service: prosody.service, domain: prosody.domain, password: `pw-${id}`, reconnectDelayMs: 100 });
 const MAX = 195_072; // the smaller side (XMPP) bounds the payload
 
 conformance({

@@ -12,8 +12,10 @@ const prefix = `hopsafe-brn-${randomBytes(3).toString('hex')}`;
 let broker: RunningBroker;
 const MAX = 256 * 1024; // the smaller side (MQTT) bounds the payload (SPEC 8.5)
 const onNats = (id: string): boolean => id.startsWith('cc-') || id.startsWith('a-');
-const mqtt = (id: string): Transport => mqttTransport({ url: broker.url, unsubscribeOnClose: true, clientId: `${id}-${randomUUID().slice(0, 6)}` });
-const nats = (): Transport => natsTransport({ servers: NATS_URL, prefix, maxFrameSize: MAX, jetstream: { stream: prefix, storage: 'memory' } });
+const mqtt = (id: string): Transport =>
+  mqttTransport({ url: broker.url, unsubscribeOnClose: true, clientId: `${id}-${randomUUID().slice(0, 6)}` });
+const nats = (): Transport =>
+  natsTransport({ servers: NATS_URL, prefix, maxFrameSize: MAX, jetstream: { stream: prefix, storage: 'memory' } });
 
 conformance({
   name: 'bridge: NATS JetStream ↔ MQTT (aedes)',
@@ -27,7 +29,10 @@ conformance({
     await deleteStream(NATS_URL, prefix);
   },
   async prepare(ids) {
-    const bridge = await createBridge({ sides: { mqtt, nats }, endpoints: Object.fromEntries(ids.map((id) => [id, onNats(id) ? 'nats' : 'mqtt'])) });
+    const bridge = await createBridge({
+      sides: { mqtt, nats },
+      endpoints: Object.fromEntries(ids.map((id) => [id, onNats(id) ? 'nats' : 'mqtt'])),
+    });
     return () => bridge.close();
   },
   transport: (id) => (onNats(id) ? nats() : mqtt(id)),

@@ -15,7 +15,14 @@ const onAmqp = (id: string): boolean => id.startsWith('cc-') || id.startsWith('a
 const MAX = 256 * 1024;
 const amqp = (id: string): Transport => {
   queues.add(`${prefix}.${id}`);
-  return amqpTransport({ url: AMQP_URL, exchange: 'amq.topic', routingKeyPrefix: prefix, queuePrefix: prefix, durable: false, maxFrameSize: MAX });
+  return amqpTransport({
+    url: AMQP_URL,
+    exchange: 'amq.topic',
+    routingKeyPrefix: prefix,
+    queuePrefix: prefix,
+    durable: false,
+    maxFrameSize: MAX,
+  });
 };
 const mqtt = (id: string): Transport => {
   const clientId = `${id}-${randomUUID().slice(0, 6)}`;

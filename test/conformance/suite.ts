@@ -60,7 +60,14 @@ async function group(
   const eps: Record<string, Endpoint> = {};
   const inbox: Record<string, MessageEvent[]> = {};
   for (const id of ids) {
-    eps[id] = await createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots }, transport: tut.transport(id), protection, ...(suites ? { suites } : {}) });
+    eps[id] = await createEndpoint({
+      id,
+      identity: pki.identities[id]!,
+      trust: { roots: pki.roots },
+      transport: tut.transport(id),
+      protection,
+      ...(suites ? { suites } : {}),
+    });
     inbox[id] = [];
     eps[id]!.on('message', (m) => inbox[id]!.push(m));
   }
@@ -147,7 +154,10 @@ export function conformance(tut: TransportUnderTest): void {
         await Promise.all(Array.from({ length: 200 }, (_, i) => g.eps[a]!.send(b, utf8(String(i)))));
         await until(() => g.inbox[b]!.length >= 200, T * 2, '200 messages');
         await new Promise((r) => setTimeout(r, 100));
-        assert.deepEqual(g.inbox[b]!.map(text), Array.from({ length: 200 }, (_, i) => String(i)));
+        assert.deepEqual(
+          g.inbox[b]!.map(text),
+          Array.from({ length: 200 }, (_, i) => String(i)),
+        );
       } finally {
         await g.close();
       }

@@ -1,4 +1,4 @@
-import { xmppTransport, } from '../../src/bindings/xmpp.js';
+import { xmppTransport } from '../../src/bindings/xmpp.js';
 import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { conformance } from './suite.js';
 

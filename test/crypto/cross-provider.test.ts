@@ -127,7 +127,10 @@ test('[SPEC 4.2] X25519: for ANY 32-byte peer value both providers give the same
   fc.assert(
     fc.property(bytes(32, 32), bytes(32, 32), (sk, peer) => {
       const a = outcome(() => node.kexDerive('x25519', sk, peer));
-      assert.equal(outcome(() => noble.kexDerive('x25519', sk, peer)), a);
+      assert.equal(
+        outcome(() => noble.kexDerive('x25519', sk, peer)),
+        a,
+      );
       assert.ok(a.startsWith('ok:') || a === 'err:ERR_MALFORMED', a);
     }),
     { numRuns: 25 },
@@ -144,7 +147,10 @@ test('[SPEC 4.2] P-256/P-384: a peer point with any bit flipped is refused by bo
       const bit = r % (bad.length * 8);
       bad[bit >> 3]! ^= 1 << (bit & 7);
       const a = outcome(() => node.kexDerive(g, me.privateKey, bad));
-      assert.equal(outcome(() => noble.kexDerive(g, me.privateKey, bad)), a);
+      assert.equal(
+        outcome(() => noble.kexDerive(g, me.privateKey, bad)),
+        a,
+      );
       assert.equal(a, 'err:ERR_MALFORMED'); // off the curve (or not 0x04) with overwhelming probability
     }),
     { numRuns: 60 },

@@ -34,12 +34,28 @@ for (const p of providers) {
     for (const alg of AEADS) {
       const kl = AEAD_KEY_LENGTH[alg];
       for (const bad of [0, 15, 16, 17, 24, 31, 32, 33].filter((n) => n !== kl)) {
-        throwsCode(() => p.aeadSeal(alg, new Uint8Array(bad), new Uint8Array(12), new Uint8Array(1), new Uint8Array(0)), 'ERR_INPUT', `${alg} key ${bad}`);
-        throwsCode(() => p.aeadOpen(alg, new Uint8Array(bad), new Uint8Array(12), new Uint8Array(17), new Uint8Array(0)), 'ERR_INPUT', `${alg} key ${bad}`);
+        throwsCode(
+          () => p.aeadSeal(alg, new Uint8Array(bad), new Uint8Array(12), new Uint8Array(1), new Uint8Array(0)),
+          'ERR_INPUT',
+          `${alg} key ${bad}`,
+        );
+        throwsCode(
+          () => p.aeadOpen(alg, new Uint8Array(bad), new Uint8Array(12), new Uint8Array(17), new Uint8Array(0)),
+          'ERR_INPUT',
+          `${alg} key ${bad}`,
+        );
       }
       for (const bad of [0, 8, 11, 13, 16, 24]) {
-        throwsCode(() => p.aeadSeal(alg, new Uint8Array(kl), new Uint8Array(bad), new Uint8Array(1), new Uint8Array(0)), 'ERR_INPUT', `${alg} nonce ${bad}`);
-        throwsCode(() => p.aeadOpen(alg, new Uint8Array(kl), new Uint8Array(bad), new Uint8Array(17), new Uint8Array(0)), 'ERR_INPUT', `${alg} nonce ${bad}`);
+        throwsCode(
+          () => p.aeadSeal(alg, new Uint8Array(kl), new Uint8Array(bad), new Uint8Array(1), new Uint8Array(0)),
+          'ERR_INPUT',
+          `${alg} nonce ${bad}`,
+        );
+        throwsCode(
+          () => p.aeadOpen(alg, new Uint8Array(kl), new Uint8Array(bad), new Uint8Array(17), new Uint8Array(0)),
+          'ERR_INPUT',
+          `${alg} nonce ${bad}`,
+        );
       }
     }
   });
@@ -200,7 +216,13 @@ for (const p of providers) {
       const pk = p.importPublicKey(k.spki);
       const sig = p.sign(sk, msg);
       assert.equal(p.verify(pk, msg, sig), true);
-      for (const s of [new Uint8Array(0), sig.subarray(1), concat(sig, Uint8Array.of(0)), new Uint8Array(sig.length), new Uint8Array(sig.length).fill(0xff)])
+      for (const s of [
+        new Uint8Array(0),
+        sig.subarray(1),
+        concat(sig, Uint8Array.of(0)),
+        new Uint8Array(sig.length),
+        new Uint8Array(sig.length).fill(0xff),
+      ])
         assert.equal(p.verify(pk, msg, s), false, `length ${s.length}`);
     }
     const ecSig = p.sign(p.importPrivateKey(ec.pkcs8), msg);
@@ -214,7 +236,10 @@ test('[SPEC 4.4] RSA keys: the node provider imports them, the noble provider re
   assert.equal(node.importPrivateKey(k.pkcs8).signatureAlg, 'rsa-pss-sha256');
   assert.equal(node.importPublicKey(k.spki).signatureAlg, 'rsa-pss-sha256');
   // noble refuses RSA whatever its size; a 1024-bit RSASSA-PSS key keeps the test fast.
-  for (const [type, key] of [['rsa', k], ['rsa-pss', nodeKeyPair('rsa-pss', undefined, 1024)]] as const) {
+  for (const [type, key] of [
+    ['rsa', k],
+    ['rsa-pss', nodeKeyPair('rsa-pss', undefined, 1024)],
+  ] as const) {
     throwsCode(() => noble.importPrivateKey(key.pkcs8), 'ERR_UNSUPPORTED', `${type} PKCS#8`);
     throwsCode(() => noble.importPublicKey(key.spki), 'ERR_UNSUPPORTED', `${type} SPKI`);
   }
@@ -293,7 +318,12 @@ test('[SPEC 4.4] Node 20 process-abort inputs are refused before node:crypto see
   // An EC SPKI whose point is the one-byte infinity encoding 0x00: Node 20's asymmetricKeyDetails
   // aborts the whole process on it. So does a PKCS#8 whose EC scalar is longer than the field.
   const infinity = tlv(0x30, tlv(0x30, OID_EC, OID_P256), tlv(0x03, Uint8Array.of(0, 0)));
-  const longScalar = tlv(0x30, fromHex('020100'), tlv(0x30, OID_EC, OID_P256), tlv(0x04, tlv(0x30, fromHex('020101'), tlv(0x04, new Uint8Array(40).fill(1)))));
+  const longScalar = tlv(
+    0x30,
+    fromHex('020100'),
+    tlv(0x30, OID_EC, OID_P256),
+    tlv(0x04, tlv(0x30, fromHex('020101'), tlv(0x04, new Uint8Array(40).fill(1)))),
+  );
   for (const p of providers) {
     throwsCode(() => p.importPublicKey(infinity), 'ERR_MALFORMED', `${p.name} infinity`);
     throwsCode(() => p.importPrivateKey(longScalar), 'ERR_MALFORMED', `${p.name} long scalar`);
@@ -327,7 +357,10 @@ test('[SPEC 4.4] key parsing: arbitrary bytes and single-byte mutations of real 
       if (!priv && ok(a) && ki < 3) {
         // Both accepted the same (mutated) public key: they must agree on a signature over it.
         const sig = node.sign(node.importPrivateKey(k.pkcs8), Uint8Array.of(1));
-        assert.equal(noble.verify(noble.importPublicKey(der), Uint8Array.of(1), sig), node.verify(node.importPublicKey(der), Uint8Array.of(1), sig));
+        assert.equal(
+          noble.verify(noble.importPublicKey(der), Uint8Array.of(1), sig),
+          node.verify(node.importPublicKey(der), Uint8Array.of(1), sig),
+        );
       }
     }),
     { numRuns: 250 },

@@ -28,7 +28,11 @@ const replace = (der: Uint8Array, from: string, to: string): Uint8Array => {
 };
 
 test('[SPEC 4.4] well-formed keys pass the screening: P-256, P-384, Ed25519, and PKCS#8 with the public key', () => {
-  for (const [t, c] of [['ec', 'prime256v1'], ['ec', 'secp384r1'], ['ed25519', undefined]] as const) {
+  for (const [t, c] of [
+    ['ec', 'prime256v1'],
+    ['ec', 'secp384r1'],
+    ['ed25519', undefined],
+  ] as const) {
     const { privateKey, publicKey } = generateKeyPairSync(t as 'ec', c ? { namedCurve: c } : (undefined as never));
     assert.equal(screenSpki(new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }))).type, t);
     const k = screenPkcs8(new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' })));
@@ -39,11 +43,17 @@ test('[SPEC 4.4] well-formed keys pass the screening: P-256, P-384, Ed25519, and
 
 test('[SPEC 4.4] [SPEC 10.1] a non-minimal OID arc (a second encoding of secp384r1) is ERR_MALFORMED', () => {
   const spki = spkiOf('ec', 'secp384r1');
-  assert.equal(code(() => screenSpki(spki)), 'accepted');
+  assert.equal(
+    code(() => screenSpki(spki)),
+    'accepted',
+  );
   // 1.3.132.0.34 is 2b 81 04 00 22; the arc 34 written as 80 22 spells the same number non-minimally
   const bent = replace(spki, '06052b81040022', '06062b8104008022');
   const outer = replace(bent, '3076301006072a8648ce3d0201', '3077301106072a8648ce3d0201');
-  assert.equal(code(() => screenSpki(outer)), 'ERR_MALFORMED');
+  assert.equal(
+    code(() => screenSpki(outer)),
+    'ERR_MALFORMED',
+  );
 });
 
 test('[SPEC 4.4] reserved universal tags (15, 37 and up) and constructed strings are ERR_MALFORMED, also in parameters hopsafe does not read', () => {
@@ -56,8 +66,22 @@ test('[SPEC 4.4] reserved universal tags (15, 37 and up) and constructed strings
     const alg = `30${(0x0d + grow).toString(16).padStart(2, '0')}06092a864886f70d010101${p}`;
     return replace(replace(rsa, NULL_PARAM, alg), '30820122', `308201${(0x22 + grow).toString(16)}`);
   };
-  assert.equal(code(() => screenSpki(withParam('0500'))), 'accepted');
-  assert.equal(code(() => screenSpki(withParam('0400'))), 'accepted');
-  assert.equal(code(() => screenSpki(withParam('1f2200'))), 'accepted'); // universal 34 (DURATION): defined
-  for (const p of ['0f00', '2f00', '1f2500', '1f8100', '2400', '2403040100', '1000']) assert.equal(code(() => screenSpki(withParam(p))), 'ERR_MALFORMED', p);
+  assert.equal(
+    code(() => screenSpki(withParam('0500'))),
+    'accepted',
+  );
+  assert.equal(
+    code(() => screenSpki(withParam('0400'))),
+    'accepted',
+  );
+  assert.equal(
+    code(() => screenSpki(withParam('1f2200'))),
+    'accepted',
+  ); // universal 34 (DURATION): defined
+  for (const p of ['0f00', '2f00', '1f2500', '1f8100', '2400', '2403040100', '1000'])
+    assert.equal(
+      code(() => screenSpki(withParam(p))),
+      'ERR_MALFORMED',
+      p,
+    );
 });

@@ -38,7 +38,8 @@ for (const p of providers) {
   test(`[SPEC 4.4] ML-KEM-768 decapsulation (ACVP, ${p.name}): valid ciphertexts give K, modified ones the implicit-rejection K̄ without an error`, () => {
     const reasons = new Set(v.decapsulation.tests.map((t) => t.reason));
     assert.deepEqual([...reasons].sort(), ['modified ciphertext', 'valid decapsulation']);
-    for (const t of v.decapsulation.tests) assert.equal(hx(p.kemDecapsulate('ml-kem-768', v.decapsulation.dk, t.c)), hx(t.k), `tcId ${t.tcId} (${t.reason})`);
+    for (const t of v.decapsulation.tests)
+      assert.equal(hx(p.kemDecapsulate('ml-kem-768', v.decapsulation.dk, t.c)), hx(t.k), `tcId ${t.tcId} (${t.reason})`);
     // the decapsulation key is not consumed: a second decapsulation gives the same secret
     const t0 = v.decapsulation.tests[0]!;
     assert.equal(hx(p.kemDecapsulate('ml-kem-768', v.decapsulation.dk, t0.c)), hx(t0.k));
@@ -48,7 +49,11 @@ for (const p of providers) {
     const results = v.encapsulationKeyCheck.map((t) => t.testPassed);
     assert.ok(results.includes(true) && results.includes(false), 'both outcomes covered');
     for (const t of v.encapsulationKeyCheck)
-      assert.equal(codeOf(() => p.kemEncapsulate('ml-kem-768', t.ek)), t.testPassed ? 'accepted' : 'ERR_MALFORMED', `tcId ${t.tcId}`);
+      assert.equal(
+        codeOf(() => p.kemEncapsulate('ml-kem-768', t.ek)),
+        t.testPassed ? 'accepted' : 'ERR_MALFORMED',
+        `tcId ${t.tcId}`,
+      );
   });
 
   test(`[SPEC 4.4] ML-KEM-768 lengths (${p.name}): peer values of the wrong length are ERR_MALFORMED, local inputs ERR_INPUT`, () => {
@@ -57,16 +62,37 @@ for (const p of providers) {
     const e = p.kemEncapsulate('ml-kem-768', kp.encapsulationKey);
     assert.deepEqual([e.ciphertext.length, e.sharedSecret.length], [1088, 32]);
     assert.equal(hx(p.kemDecapsulate('ml-kem-768', kp.decapsulationKey, e.ciphertext)), hx(e.sharedSecret));
-    assert.equal(codeOf(() => p.kemEncapsulate('ml-kem-768', kp.encapsulationKey.subarray(1))), 'ERR_MALFORMED');
-    assert.equal(codeOf(() => p.kemEncapsulate('ml-kem-768', concat(kp.encapsulationKey, new Uint8Array(1)))), 'ERR_MALFORMED');
-    assert.equal(codeOf(() => p.kemDecapsulate('ml-kem-768', kp.decapsulationKey, e.ciphertext.subarray(1))), 'ERR_MALFORMED');
-    assert.equal(codeOf(() => p.kemDecapsulate('ml-kem-768', kp.decapsulationKey.subarray(1), e.ciphertext)), 'ERR_INPUT');
-    assert.equal(codeOf(() => p.kemKeyPair('ml-kem-768', new Uint8Array(63))), 'ERR_INPUT');
-    assert.equal(codeOf(() => p.kemEncapsulate('ml-kem-768', kp.encapsulationKey, new Uint8Array(31))), 'ERR_INPUT');
+    assert.equal(
+      codeOf(() => p.kemEncapsulate('ml-kem-768', kp.encapsulationKey.subarray(1))),
+      'ERR_MALFORMED',
+    );
+    assert.equal(
+      codeOf(() => p.kemEncapsulate('ml-kem-768', concat(kp.encapsulationKey, new Uint8Array(1)))),
+      'ERR_MALFORMED',
+    );
+    assert.equal(
+      codeOf(() => p.kemDecapsulate('ml-kem-768', kp.decapsulationKey, e.ciphertext.subarray(1))),
+      'ERR_MALFORMED',
+    );
+    assert.equal(
+      codeOf(() => p.kemDecapsulate('ml-kem-768', kp.decapsulationKey.subarray(1), e.ciphertext)),
+      'ERR_INPUT',
+    );
+    assert.equal(
+      codeOf(() => p.kemKeyPair('ml-kem-768', new Uint8Array(63))),
+      'ERR_INPUT',
+    );
+    assert.equal(
+      codeOf(() => p.kemEncapsulate('ml-kem-768', kp.encapsulationKey, new Uint8Array(31))),
+      'ERR_INPUT',
+    );
     // a decapsulation key whose embedded H(ek) is wrong fails FIPS 203's hash check: a local defect
     const bad = Uint8Array.from(kp.decapsulationKey);
     bad[2400 - 40]! ^= 1;
-    assert.equal(codeOf(() => p.kemDecapsulate('ml-kem-768', bad, e.ciphertext)), 'ERR_INPUT');
+    assert.equal(
+      codeOf(() => p.kemDecapsulate('ml-kem-768', bad, e.ciphertext)),
+      'ERR_INPUT',
+    );
   });
 }
 
@@ -96,16 +122,37 @@ for (const [a, b] of pairs) {
 
   test(`[SPEC 4.2, 4.4] X25519MLKEM768 (${a.name}/${b.name}): wrong-length shares and bad parts are ERR_MALFORMED; a changed ciphertext silently gives another DHS`, () => {
     const mine = initiatorEphemeral(a, 'x25519mlkem768');
-    for (const share of [mine.publicKey.subarray(1), concat(mine.publicKey, new Uint8Array(1)), mine.publicKey.subarray(0, 32), new Uint8Array(0)])
-      assert.equal(codeOf(() => respondAgreement(b, 'x25519mlkem768', share)), 'ERR_MALFORMED', `initiator share of ${share.length} bytes`);
+    for (const share of [
+      mine.publicKey.subarray(1),
+      concat(mine.publicKey, new Uint8Array(1)),
+      mine.publicKey.subarray(0, 32),
+      new Uint8Array(0),
+    ])
+      assert.equal(
+        codeOf(() => respondAgreement(b, 'x25519mlkem768', share)),
+        'ERR_MALFORMED',
+        `initiator share of ${share.length} bytes`,
+      );
     const lowOrder = concat(new Uint8Array(32), mine.publicKey.subarray(32));
-    assert.equal(codeOf(() => respondAgreement(b, 'x25519mlkem768', lowOrder)), 'ERR_MALFORMED', 'low-order X25519 part');
+    assert.equal(
+      codeOf(() => respondAgreement(b, 'x25519mlkem768', lowOrder)),
+      'ERR_MALFORMED',
+      'low-order X25519 part',
+    );
     const badEk = Uint8Array.from(mine.publicKey);
     badEk.set([0xff, 0xff], 32); // first ML-KEM coefficient 4095 ≥ q: fails the modulus check
-    assert.equal(codeOf(() => respondAgreement(b, 'x25519mlkem768', badEk)), 'ERR_MALFORMED', 'ek fails the modulus check');
+    assert.equal(
+      codeOf(() => respondAgreement(b, 'x25519mlkem768', badEk)),
+      'ERR_MALFORMED',
+      'ek fails the modulus check',
+    );
     const r = respondAgreement(b, 'x25519mlkem768', mine.publicKey);
     for (const share of [r.share.subarray(1), concat(r.share, new Uint8Array(1)), mine.publicKey])
-      assert.equal(codeOf(() => completeAgreement(a, 'x25519mlkem768', mine, share)), 'ERR_MALFORMED', `responder share of ${share.length} bytes`);
+      assert.equal(
+        codeOf(() => completeAgreement(a, 'x25519mlkem768', mine, share)),
+        'ERR_MALFORMED',
+        `responder share of ${share.length} bytes`,
+      );
     const altered = Uint8Array.from(r.share);
     altered[32 + 500]! ^= 0x10;
     const s = completeAgreement(a, 'x25519mlkem768', mine, altered);

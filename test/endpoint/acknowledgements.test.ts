@@ -64,7 +64,9 @@ describe('end-to-end acknowledgements', () => {
       let data = 0;
       c.hub.tap((f) => (f.from === 'a' && frameTypeName(f.bytes) === 'DATA' && ++data === 5 ? null : undefined));
       const ev = recordUnconfirmed(c.eps.a!);
-      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => rejection(c.eps.a!.send('b', utf8(`m${i}`), { confirm: true }))));
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => rejection(c.eps.a!.send('b', utf8(`m${i}`), { confirm: true }))),
+      );
       assert.deepEqual(
         results.flatMap((r, i) => (r === 'resolved' ? [] : [[i, r]])),
         [[4, 'ERR_NOT_CONFIRMED']],
@@ -90,7 +92,12 @@ describe('end-to-end acknowledgements', () => {
       const silence = c.hub.tap((f) => (f.from === 'b' ? null : undefined));
       await c.eps.b!.close();
       silence();
-      const b2 = await createEndpoint({ id: 'b', identity: c.pki.identities.b!, trust: { roots: c.pki.roots }, transport: c.hub.transport() });
+      const b2 = await createEndpoint({
+        id: 'b',
+        identity: c.pki.identities.b!,
+        trust: { roots: c.pki.roots },
+        transport: c.hub.transport(),
+      });
       const got: string[] = [];
       b2.on('message', (m) => got.push(text(m)));
       const lost = ['three', 'four'].map((m) => rejection(a.send('b', utf8(m), { confirm: true })));
@@ -181,7 +188,9 @@ describe('end-to-end acknowledgements', () => {
   });
 
   test("[SPEC 7.6, 8.7] a message refused by the peer's policy is not confirmed: ERR_FORBIDDEN", async () => {
-    const c = await cast(['a', 'b'], { perEndpoint: { b: { authorize: (x) => x.direction === 'send' || text({ data: x.data } as never) !== 'secret' } } });
+    const c = await cast(['a', 'b'], {
+      perEndpoint: { b: { authorize: (x) => x.direction === 'send' || text({ data: x.data } as never) !== 'secret' } },
+    });
     try {
       assert.equal(await rejection(c.eps.a!.send('b', utf8('secret'), { confirm: true })), 'ERR_FORBIDDEN');
       await c.eps.a!.send('b', utf8('public'), { confirm: true });

@@ -14,7 +14,12 @@ for (const protection of ['integrity', 'confidentiality'] as const) {
   test(`[SPEC 8.5, 7.1, 7.4] ${protection}: a bridge that alters, replays and drops is detected; genuine traffic goes on`, async () => {
     const mqttSide = createMemoryHub();
     const xmppSide = createMemoryHub();
-    const pki = await createTestPki({ endpoints: [{ id: 'der-1', roles: ['VIEWER'] }, { id: 'control-center', roles: ['OPERATOR'] }] });
+    const pki = await createTestPki({
+      endpoints: [
+        { id: 'der-1', roles: ['VIEWER'] },
+        { id: 'control-center', roles: ['OPERATOR'] },
+      ],
+    });
     let seen = 0;
     let held: Uint8Array | undefined;
     const bridge = await createBridge({
@@ -40,8 +45,20 @@ for (const protection of ['integrity', 'confidentiality'] as const) {
     const eps: Endpoint[] = [];
     const got: MessageEvent[] = [];
     const rejects: RejectEvent[] = [];
-    const cc = await createEndpoint({ id: 'control-center', identity: pki.identities['control-center']!, trust: { roots: pki.roots }, transport: xmppSide.transport(), protection }); // [SPEC 5.5] each side accepts only its own mode by default
-    const der = await createEndpoint({ id: 'der-1', identity: pki.identities['der-1']!, trust: { roots: pki.roots }, transport: mqttSide.transport(), protection });
+    const cc = await createEndpoint({
+      id: 'control-center',
+      identity: pki.identities['control-center']!,
+      trust: { roots: pki.roots },
+      transport: xmppSide.transport(),
+      protection,
+    }); // [SPEC 5.5] each side accepts only its own mode by default
+    const der = await createEndpoint({
+      id: 'der-1',
+      identity: pki.identities['der-1']!,
+      trust: { roots: pki.roots },
+      transport: mqttSide.transport(),
+      protection,
+    });
     eps.push(cc, der);
     cc.on('message', (m) => got.push(m));
     cc.on('reject', (r) => rejects.push(r));

@@ -26,7 +26,10 @@ const EXACT = { maxDelayUs: 1_000_000, minInFlight: 1 };
 const msgs = (n: number, tag = 'm'): Uint8Array[] => Array.from({ length: n }, (_, i) => utf8(`${tag}${i}`));
 
 /** Frames the hub carried from `from`, by type name (BATCH frames also listed with their record count). */
-function frameLog(c: { hub: { tap(fn: (f: { from: string; bytes: Uint8Array }) => undefined): unknown } }, from: string): { types: string[]; sizes: number[] } {
+function frameLog(
+  c: { hub: { tap(fn: (f: { from: string; bytes: Uint8Array }) => undefined): unknown } },
+  from: string,
+): { types: string[]; sizes: number[] } {
   const log = { types: [] as string[], sizes: [] as number[] };
   c.hub.tap((f) => {
     if (f.from !== from) return undefined;
@@ -84,7 +87,12 @@ describe('coalescing (BATCH frames)', () => {
   test('[SPEC 3.7] a lone record is handed to the transport within send(), not at the end of the turn', async () => {
     const hub = createMemoryHub();
     const handed: string[] = [];
-    const spy = (t: Transport): Transport => ({ ...t, open: t.open.bind(t), close: t.close.bind(t), send: (p, b) => (handed.push(frameTypeName(b) ?? '?'), t.send(p, b)) });
+    const spy = (t: Transport): Transport => ({
+      ...t,
+      open: t.open.bind(t),
+      close: t.close.bind(t),
+      send: (p, b) => (handed.push(frameTypeName(b) ?? '?'), t.send(p, b)),
+    });
     const c = await cast(['a', 'b'], { transport: () => spy(hub.transport()) });
     try {
       await c.eps.a!.send('b', utf8('open'));
@@ -109,8 +117,14 @@ describe('coalescing (BATCH frames)', () => {
       const sizes = [100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 2000, 100, 100];
       await Promise.all(sizes.map((n, i) => c.eps.a!.send('b', new Uint8Array(n).fill(i))));
       await until(() => c.inbox.b!.length === 1 + sizes.length);
-      assert.deepEqual(c.inbox.b!.slice(1).map((m) => [m.data.length, m.data[0]]), sizes.map((n, i) => [n, i]));
-      assert.ok(log.sizes.every((s, i) => s <= 1000 || log.types[i] === 'DATA'), `${log.types} ${log.sizes}`);
+      assert.deepEqual(
+        c.inbox.b!.slice(1).map((m) => [m.data.length, m.data[0]]),
+        sizes.map((n, i) => [n, i]),
+      );
+      assert.ok(
+        log.sizes.every((s, i) => s <= 1000 || log.types[i] === 'DATA'),
+        `${log.types} ${log.sizes}`,
+      );
       assert.equal(log.types.filter((t) => t === 'DATA').length, 2, `${log.types}`); // the first of the turn + the 2000-byte one
       assert.ok(log.types.length >= 4, `${log.types}`);
     } finally {
@@ -147,8 +161,17 @@ describe('coalescing (BATCH frames)', () => {
     const left = createMemoryHub();
     const right = createMemoryHub();
     const pki = await createTestPki({ endpoints: [{ id: 'der-1' }, { id: 'cc' }] });
-    const bridge = await createBridge({ sides: { l: () => left.transport(), r: () => right.transport() }, endpoints: { 'der-1': 'l', cc: 'r' } });
-    const der = await createEndpoint({ id: 'der-1', identity: pki.identities['der-1']!, trust: { roots: pki.roots }, transport: left.transport(), coalesce: EXACT });
+    const bridge = await createBridge({
+      sides: { l: () => left.transport(), r: () => right.transport() },
+      endpoints: { 'der-1': 'l', cc: 'r' },
+    });
+    const der = await createEndpoint({
+      id: 'der-1',
+      identity: pki.identities['der-1']!,
+      trust: { roots: pki.roots },
+      transport: left.transport(),
+      coalesce: EXACT,
+    });
     const cc = await createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust: { roots: pki.roots }, transport: right.transport() });
     const got: string[] = [];
     cc.on('message', (m) => got.push(text(m)));
@@ -191,7 +214,10 @@ describe('coalescing (BATCH frames)', () => {
       const log = frameLog(c, 'a');
       await Promise.all(msgs(70).map((m) => c.eps.a!.send('b', m, { confirm: true })));
       assert.equal(c.eps.a!.stats().confirmed, 71);
-      assert.ok(log.types.some((t) => t.startsWith('BATCH')), `${log.types}`);
+      assert.ok(
+        log.types.some((t) => t.startsWith('BATCH')),
+        `${log.types}`,
+      );
     } finally {
       await c.close();
     }
@@ -215,8 +241,14 @@ describe('coalescing (BATCH frames)', () => {
       const refused = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [i] : []));
       assert.equal(lost.length, 32);
       // The second batch holds messages 33..64 (message 0 went alone, then 1..32).
-      assert.deepEqual(refused, Array.from({ length: 32 }, (_, i) => 33 + i));
-      assert.deepEqual(ev.flatMap((e) => e.messages.map(dec)), refused.map((i) => `m${i}`));
+      assert.deepEqual(
+        refused,
+        Array.from({ length: 32 }, (_, i) => 33 + i),
+      );
+      assert.deepEqual(
+        ev.flatMap((e) => e.messages.map(dec)),
+        refused.map((i) => `m${i}`),
+      );
       assert.ok(ev.every((e) => e.code === 'ERR_NOT_CONFIRMED'));
       assert.equal(c.inbox.b!.length, 1 + 150 - 32);
     } finally {
@@ -243,7 +275,10 @@ describe('coalescing (BATCH frames)', () => {
       // message 0 alone; the batch holds 1..9, its third record is message 3
       assert.deepEqual(c.inbox.b!.slice(1).map(text), ['m0', 'm1', 'm2', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9']);
       await until(() => c.rejects.b!.length === 1);
-      assert.deepEqual(c.rejects.b!.map((r) => r.code), ['ERR_BAD_MAC']);
+      assert.deepEqual(
+        c.rejects.b!.map((r) => r.code),
+        ['ERR_BAD_MAC'],
+      );
     } finally {
       await c.close();
     }
@@ -282,7 +317,10 @@ describe('coalescing (BATCH frames)', () => {
       mode = 'garble';
       await Promise.all(msgs(5, 'g').map((m) => c.eps.a!.send('b', m)));
       await until(() => c.rejects.b!.length === 1);
-      assert.deepEqual(c.rejects.b!.map((r) => r.code), ['ERR_MALFORMED']);
+      assert.deepEqual(
+        c.rejects.b!.map((r) => r.code),
+        ['ERR_MALFORMED'],
+      );
       assert.deepEqual(c.inbox.b!.slice(66).map(text), ['g0'], 'only the record that went alone');
     } finally {
       await c.close();

@@ -41,7 +41,10 @@ describe('endpoint over the memory hub', () => {
     try {
       await Promise.all(Array.from({ length: 50 }, (_, i) => c.eps.a!.send('b', utf8(String(i)))));
       await until(() => c.inbox.b!.length === 50);
-      assert.deepEqual(c.inbox.b!.map(text), Array.from({ length: 50 }, (_, i) => String(i)));
+      assert.deepEqual(
+        c.inbox.b!.map(text),
+        Array.from({ length: 50 }, (_, i) => String(i)),
+      );
     } finally {
       await c.close();
     }
@@ -139,7 +142,12 @@ describe('endpoint over the memory hub', () => {
       // b "restarts": replace it with a fresh endpoint using the same identity
       await c.eps.b!.close();
       const { createEndpoint } = await import('../../src/endpoint/endpoint.js');
-      const b2 = await createEndpoint({ id: 'b', identity: c.pki.identities.b!, trust: { roots: c.pki.roots }, transport: c.hub.transport() });
+      const b2 = await createEndpoint({
+        id: 'b',
+        identity: c.pki.identities.b!,
+        trust: { roots: c.pki.roots },
+        transport: c.hub.transport(),
+      });
       const got: string[] = [];
       b2.on('message', (m) => got.push(text(m)));
       // a had received b's ERR_CLOSED alert, so its next send opens a new session
@@ -163,7 +171,12 @@ describe('endpoint over the memory hub', () => {
       await c.eps.b!.close();
       drop = false;
       const { createEndpoint } = await import('../../src/endpoint/endpoint.js');
-      const b2 = await createEndpoint({ id: 'b', identity: c.pki.identities.b!, trust: { roots: c.pki.roots }, transport: c.hub.transport() });
+      const b2 = await createEndpoint({
+        id: 'b',
+        identity: c.pki.identities.b!,
+        trust: { roots: c.pki.roots },
+        transport: c.hub.transport(),
+      });
       const got: string[] = [];
       b2.on('message', (m) => got.push(text(m)));
       await c.eps.a!.send('b', utf8('lost')); // b2: ERR_UNKNOWN_SESSION → hint → a re-handshakes
@@ -180,7 +193,10 @@ describe('endpoint over the memory hub', () => {
     const c = await cast(['a', 'b']);
     try {
       await assert.rejects(c.eps.a!.send('bad/id', utf8('x')), (e) => e instanceof HopsafeError && e.code === 'ERR_INVALID_ID');
-      await assert.rejects(c.eps.a!.send('b', new Uint8Array(2 * 1024 * 1024)), (e) => e instanceof HopsafeError && e.code === 'ERR_PAYLOAD_TOO_LARGE');
+      await assert.rejects(
+        c.eps.a!.send('b', new Uint8Array(2 * 1024 * 1024)),
+        (e) => e instanceof HopsafeError && e.code === 'ERR_PAYLOAD_TOO_LARGE',
+      );
     } finally {
       await c.close();
     }
@@ -203,7 +219,9 @@ describe('endpoint over the memory hub', () => {
     });
     try {
       await d.eps.viewer!.send('der', utf8('setpoint'));
-      await until(() => d.rejects.viewer!.some((r) => r.code === 'ERR_FORBIDDEN') && d.rejects.der!.some((r) => r.code === 'ERR_FORBIDDEN'));
+      await until(
+        () => d.rejects.viewer!.some((r) => r.code === 'ERR_FORBIDDEN') && d.rejects.der!.some((r) => r.code === 'ERR_FORBIDDEN'),
+      );
       assert.equal(d.inbox.der!.length, 0);
     } finally {
       await d.close();

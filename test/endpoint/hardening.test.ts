@@ -98,7 +98,13 @@ test('[SPEC 5.6] a recorded HS_INIT replayed to a restarted responder delivers i
     await c.eps.cc!.close();
     await new Promise((r) => setTimeout(r, 20));
     // cc restarts (same id, same PKI, a new process as far as hopsafe knows) and the broker replays the capture
-    const again = await createEndpoint({ id: 'cc', identity: c.pki.identities.cc!, trust: { roots: c.pki.roots }, transport: c.hub.transport(), protection: 'integrity' });
+    const again = await createEndpoint({
+      id: 'cc',
+      identity: c.pki.identities.cc!,
+      trust: { roots: c.pki.roots },
+      transport: c.hub.transport(),
+      protection: 'integrity',
+    });
     const got: string[] = [];
     const codes: string[] = [];
     again.on('message', (m) => got.push(text(m)));
@@ -120,11 +126,18 @@ test('[SPEC 3.6, 7.6] a forged ERR_UNKNOWN_SESSION right after 20 delivered comm
     await c.eps.cc!.send('der-1', utf8('hello'));
     await until(() => c.inbox['der-1']!.length === 1);
     // the live session's id, from the endpoint's private table (as an intermediary reads it off the wire)
-    const entry = (c.eps.cc as unknown as { peers: Map<string, { m?: { current?: { id: Uint8Array } }; session?: { id: Uint8Array } }> }).peers.get('der-1')!;
+    const entry = (
+      c.eps.cc as unknown as { peers: Map<string, { m?: { current?: { id: Uint8Array } }; session?: { id: Uint8Array } }> }
+    ).peers.get('der-1')!;
     const sid = (entry.m?.current ?? entry.session)!.id;
     const unconfirmed: string[] = [];
     c.eps.cc!.on('unconfirmed', (u) => unconfirmed.push(u.code));
-    const sends = Array.from({ length: 20 }, (_, i) => c.eps.cc!.send('der-1', utf8(`cmd-${i}`), { confirm: true }).then(() => 'confirmed', (e: unknown) => String((e as { code?: string }).code)));
+    const sends = Array.from({ length: 20 }, (_, i) =>
+      c.eps.cc!.send('der-1', utf8(`cmd-${i}`), { confirm: true }).then(
+        () => 'confirmed',
+        (e: unknown) => String((e as { code?: string }).code),
+      ),
+    );
     await until(() => c.inbox['der-1']!.length === 21);
     await c.eps.cc!.onFrame({ from: 'der-1', bytes: forgeHandshakeAlert(sid, 'ERR_UNKNOWN_SESSION') });
     assert.deepEqual(await Promise.all(sends), Array(20).fill('confirmed'));
@@ -149,7 +162,10 @@ test('[SPEC 8.7, 7.6] a classify hook that throws refuses the message: the confi
   });
   try {
     const t0 = Date.now();
-    const r = await c.eps['der-1']!.send('cc', utf8('bad'), { confirm: true }).then(() => 'confirmed', (e: unknown) => String((e as { code?: string }).code));
+    const r = await c.eps['der-1']!.send('cc', utf8('bad'), { confirm: true }).then(
+      () => 'confirmed',
+      (e: unknown) => String((e as { code?: string }).code),
+    );
     assert.equal(r, 'ERR_FORBIDDEN');
     assert.ok(Date.now() - t0 < 5000, 'told promptly, not after the 30 s timeout');
     assert.equal(c.inbox.cc!.length, 0);
@@ -172,7 +188,11 @@ test('[SPEC 7.6] a confirmed send the broker alters rejects with ERR_NOT_CONFIRM
       return x;
     });
     const t0 = Date.now();
-    const outcome = (p: Promise<void>): Promise<string> => p.then(() => 'confirmed', (e: unknown) => String((e as { code?: string }).code));
+    const outcome = (p: Promise<void>): Promise<string> =>
+      p.then(
+        () => 'confirmed',
+        (e: unknown) => String((e as { code?: string }).code),
+      );
     const r = await Promise.all(['tampered', 'after'].map((t) => outcome(der.send('cc', utf8(t), { confirm: true }))));
     assert.deepEqual(r, ['ERR_NOT_CONFIRMED', 'confirmed']);
     assert.ok(Date.now() - t0 < 5000, `told within acks.gapMs of the ACK, not after acks.timeoutMs (${Date.now() - t0} ms)`);

@@ -72,7 +72,11 @@ describe('endpoint metrics', () => {
       assert.equal(sample(t, 'hopsafe_handshake_duration_seconds_count', { endpoint: 'a' }), 1);
       assert.equal(sample(t, 'hopsafe_handshake_duration_seconds_count', { endpoint: 'b' }), undefined, 'b started no handshake');
       assert.ok((sample(t, 'hopsafe_handshake_duration_seconds_sum', { endpoint: 'a' }) ?? 0) > 0);
-      assert.equal(sample(t, 'hopsafe_record_duration_seconds_count', { endpoint: 'a', direction: 'send' }), 3, "'one' waited for the handshake: not a record latency");
+      assert.equal(
+        sample(t, 'hopsafe_record_duration_seconds_count', { endpoint: 'a', direction: 'send' }),
+        3,
+        "'one' waited for the handshake: not a record latency",
+      );
       assert.equal(sample(t, 'hopsafe_record_duration_seconds_count', { endpoint: 'b', direction: 'receive' }), 4);
       assert.equal(sample(t, 'hopsafe_record_duration_seconds_bucket', { endpoint: 'b', direction: 'receive', le: '+Inf' }), 4);
       assert.equal(sample(t, 'hopsafe_queue_depth', { endpoint: 'a', queue: 'waiting' }), 0);
@@ -100,13 +104,21 @@ describe('endpoint metrics', () => {
       await a.send('b', utf8('ok'), { confirm: true });
       t = await registry.metrics();
       assert.equal(sample(t, 'hopsafe_records_confirmed_total', { endpoint: 'a' }), 1);
-      assert.equal(sample(t, 'hopsafe_confirm_duration_seconds_count', { endpoint: 'a' }), undefined, 'the first send waited for the handshake: not timed');
+      assert.equal(
+        sample(t, 'hopsafe_confirm_duration_seconds_count', { endpoint: 'a' }),
+        undefined,
+        'the first send waited for the handshake: not timed',
+      );
       await a.send('b', utf8('ok2'), { confirm: true });
       c.hub.tap((f) => (f.from === 'b' && frameTypeName(f.bytes) === 'ACK' ? null : undefined));
       assert.equal(await code(a.send('b', utf8('slow'), { confirm: true })), 'ERR_TIMEOUT');
       t = await registry.metrics();
       assert.equal(sample(t, 'hopsafe_records_unconfirmed_total', { endpoint: 'a', code: 'ERR_TIMEOUT' }), 1);
-      assert.equal(sample(t, 'hopsafe_confirm_duration_seconds_count', { endpoint: 'a' }), 1, 'ok2 timed to its acknowledgement; slow was never acknowledged');
+      assert.equal(
+        sample(t, 'hopsafe_confirm_duration_seconds_count', { endpoint: 'a' }),
+        1,
+        'ok2 timed to its acknowledgement; slow was never acknowledged',
+      );
       assert.deepEqual(a.stats().unconfirmedByCode, { ERR_TIMEOUT: 1 });
       await c.close();
       assert.notEqual(await pending, 'resolved');
@@ -160,7 +172,10 @@ describe('endpoint metrics', () => {
     assert.equal(await code(createEndpoint({ ...base, transport: hub.transport(), metrics: { registry: clash } })), 'ERR_CONFIG');
     assert.equal(clash.getMetricsAsArray().length, 1, 'nothing registered before the clash was found');
     assert.equal(await code(createEndpoint({ ...base, transport: hub.transport(), metrics: { prefix: 'bad-prefix' } })), 'ERR_CONFIG');
-    assert.equal(await code(createEndpoint({ ...base, transport: hub.transport(), metrics: { buckets: { record: [0.1, 0.01] } } })), 'ERR_CONFIG');
+    assert.equal(
+      await code(createEndpoint({ ...base, transport: hub.transport(), metrics: { buckets: { record: [0.1, 0.01] } } })),
+      'ERR_CONFIG',
+    );
     assert.equal(await code(createEndpoint({ ...base, transport: hub.transport(), metrics: { registry: {} as Registry } })), 'ERR_CONFIG');
     // another prefix in the same registry is fine
     const ep = await createEndpoint({ ...base, transport: hub.transport(), metrics: { registry: clash, prefix: 'grid_hopsafe_' } });
@@ -177,7 +192,9 @@ describe('endpoint metrics', () => {
     const hub = createMemoryHub();
     const t = hub.transport();
     const broken = { ...t, name: 'broken', maxFrameSize: t.maxFrameSize, open: async () => Promise.reject(new Error('no broker')) };
-    await assert.rejects(createEndpoint({ id: 'x', identity: pki.identities.x!, trust: { roots: pki.roots }, transport: broken, metrics: { registry } }));
+    await assert.rejects(
+      createEndpoint({ id: 'x', identity: pki.identities.x!, trust: { roots: pki.roots }, transport: broken, metrics: { registry } }),
+    );
     assert.equal(samples(await registry.metrics(), 'hopsafe_sessions').length, 0);
   });
 });

@@ -58,7 +58,10 @@ test('[SPEC 7.4] QoS 1 duplicates from the broker reach the application once', a
   try {
     for (let i = 0; i < 20; i++) await c.eps['der-1']!.send('cc', utf8(String(i)));
     await until(() => c.inbox.cc!.length === 20 && (c.eps.cc!.stats().rejected.ERR_REPLAY ?? 0) === 20, 10_000);
-    assert.deepEqual(c.inbox.cc!.map(text), Array.from({ length: 20 }, (_, i) => String(i)));
+    assert.deepEqual(
+      c.inbox.cc!.map(text),
+      Array.from({ length: 20 }, (_, i) => String(i)),
+    );
   } finally {
     await c.close();
     await broker.close();
@@ -84,7 +87,11 @@ test('logs (pino) never contain keys or plaintext payloads', async () => {
   });
   const secret = 'SECRET-PAYLOAD-P=4.2MW';
   for (const protection of ['integrity', 'confidentiality'] as const) {
-    const c = await cast(['cc', 'der-1'], { protection, logger, transport: (id) => mqttTransport({ url: broker.url, logger: logger.child({ id }) }) });
+    const c = await cast(['cc', 'der-1'], {
+      protection,
+      logger,
+      transport: (id) => mqttTransport({ url: broker.url, logger: logger.child({ id }) }),
+    });
     try {
       await c.eps['der-1']!.send('cc', utf8(secret));
       await c.eps['der-1']!.rekey('cc');

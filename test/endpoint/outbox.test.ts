@@ -45,7 +45,13 @@ function carried(frame: Uint8Array): number[] {
   return frame[0] === frameByte(FrameType.BATCH) ? decodeBatch(frame).map(seqOf) : [seqOf(frame)];
 }
 
-const limits = (l: Partial<CoalesceLimits> = {}): CoalesceLimits => ({ maxRecords: 32, maxBytes: 16_384, maxDelayUs: 1_000_000, minInFlight: 4, ...l });
+const limits = (l: Partial<CoalesceLimits> = {}): CoalesceLimits => ({
+  maxRecords: 32,
+  maxBytes: 16_384,
+  maxDelayUs: 1_000_000,
+  minInFlight: 4,
+  ...l,
+});
 const tick = (): Promise<void> => new Promise((r) => process.nextTick(r));
 
 test('[SPEC 3.7] property: frames leave in push order, within the limits, never a batch of one; each push settles with its frame', async () => {
@@ -56,11 +62,23 @@ test('[SPEC 3.7] property: frames leave in push order, within the limits, never 
         minInFlight: fc.integer({ min: 0, max: 4 }),
         maxBytes: fc.integer({ min: 40, max: 200 }),
         // per step: push a record of this body length, or settle the oldest unsettled send (ok / failed), or end the run
-        steps: fc.array(fc.oneof(fc.integer({ min: 0, max: 120 }).map((n) => ({ push: n })), fc.boolean().map((ok) => ({ settle: ok })), fc.constant({ tick: true })), { maxLength: 60 }),
+        steps: fc.array(
+          fc.oneof(
+            fc.integer({ min: 0, max: 120 }).map((n) => ({ push: n })),
+            fc.boolean().map((ok) => ({ settle: ok })),
+            fc.constant({ tick: true }),
+          ),
+          { maxLength: 60 },
+        ),
       }),
       async ({ maxRecords, minInFlight, maxBytes, steps }) => {
         const t = fakeTransport();
-        const box = new Outbox(limits({ maxRecords, minInFlight, maxBytes }), t.send, () => undefined, () => undefined);
+        const box = new Outbox(
+          limits({ maxRecords, minInFlight, maxBytes }),
+          t.send,
+          () => undefined,
+          () => undefined,
+        );
         const outcomes = new Map<number, 'ok' | 'failed'>();
         let next = 0;
         let settledUpTo = 0;
@@ -81,7 +99,10 @@ test('[SPEC 3.7] property: frames leave in push order, within the limits, never 
         await tick();
         await tick();
         // Order: every record exactly once, in push order.
-        assert.deepEqual(t.sent.flatMap((x) => carried(x.frame)), Array.from({ length: next }, (_, i) => i));
+        assert.deepEqual(
+          t.sent.flatMap((x) => carried(x.frame)),
+          Array.from({ length: next }, (_, i) => i),
+        );
         for (const x of t.sent) {
           if (x.frame[0] === frameByte(FrameType.BATCH)) {
             const n = decodeBatch(x.frame).length;
@@ -100,7 +121,12 @@ test('[SPEC 3.7] property: frames leave in push order, within the limits, never 
 
 test('[SPEC 3.7] below minInFlight nothing waits; at it, records wait for the end of the run', async () => {
   const t = fakeTransport();
-  const box = new Outbox(limits({ minInFlight: 2 }), t.send, () => undefined, () => undefined);
+  const box = new Outbox(
+    limits({ minInFlight: 2 }),
+    t.send,
+    () => undefined,
+    () => undefined,
+  );
   void box.push(rec(0));
   void box.push(rec(1));
   assert.equal(t.sent.length, 2, 'two unsettled sends: the gate opens');
@@ -108,7 +134,10 @@ test('[SPEC 3.7] below minInFlight nothing waits; at it, records wait for the en
   void box.push(rec(3));
   assert.equal(t.sent.length, 2, 'waiting');
   await tick();
-  assert.deepEqual(t.sent.map((x) => carried(x.frame)), [[0], [1], [2, 3]]);
+  assert.deepEqual(
+    t.sent.map((x) => carried(x.frame)),
+    [[0], [1], [2, 3]],
+  );
   t.sent[0]!.settle(true);
   t.sent[1]!.settle(true);
   t.sent[2]!.settle(true);
@@ -133,7 +162,10 @@ test('[SPEC 3.7] a transport that throws instead of rejecting fails the records 
   const waiting = [box.push(rec(1)), box.push(rec(2))];
   await tick();
   const outcomes = await Promise.allSettled(waiting);
-  assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    ['rejected', 'rejected'],
+  );
   void first;
 });
 
@@ -141,7 +173,12 @@ test('[SPEC 3.7] onIdle once nothing waits and nothing is in flight; onBatch cou
   const t = fakeTransport();
   let idle = 0;
   const batches: number[] = [];
-  const box = new Outbox(limits({ minInFlight: 1 }), t.send, () => idle++, (n) => batches.push(n));
+  const box = new Outbox(
+    limits({ minInFlight: 1 }),
+    t.send,
+    () => idle++,
+    (n) => batches.push(n),
+  );
   void box.push(rec(0));
   void box.push(rec(1));
   void box.push(rec(2));

@@ -18,7 +18,12 @@ import { cast, until } from '../support/endpoints.js';
 const provider = createNodeProvider();
 
 type Pki = Awaited<ReturnType<typeof createTestPki>>;
-const CASES: { name: string; code: string; make: (p: Pki, id: string) => TestIdentity & { crl?: string; root?: string }; ownCode?: string }[] = [
+const CASES: {
+  name: string;
+  code: string;
+  make: (p: Pki, id: string) => TestIdentity & { crl?: string; root?: string };
+  ownCode?: string;
+}[] = [
   { name: 'expired', code: 'ERR_CERT_EXPIRED', make: (p, id) => p.broken.expired(id) },
   { name: 'not yet valid', code: 'ERR_CERT_NOT_YET_VALID', make: (p, id) => p.broken.notYetValid(id) },
   { name: 'keyUsage without digitalSignature', code: 'ERR_CERT_USAGE', make: (p, id) => p.broken.wrongKeyUsage(id) },
@@ -28,7 +33,12 @@ const CASES: { name: string; code: string; make: (p: Pki, id: string) => TestIde
   { name: 'CA certificate as endpoint', code: 'ERR_CERT_USAGE', make: (p, id) => p.broken.caAsLeaf(id) },
   { name: 'issued by a non-CA', code: 'ERR_CERT_USAGE', make: (p, id) => p.broken.issuedByLeaf(id) },
   { name: 'certificate for another name', code: 'ERR_CERT_NAME', make: (p, id) => p.broken.wrongName(id) },
-  { name: 'private key of another certificate', code: 'ERR_BAD_SIGNATURE', ownCode: 'ERR_KEY_MISMATCH', make: (p, id) => p.broken.mismatchedKey(id) },
+  {
+    name: 'private key of another certificate',
+    code: 'ERR_BAD_SIGNATURE',
+    ownCode: 'ERR_KEY_MISMATCH',
+    make: (p, id) => p.broken.mismatchedKey(id),
+  },
 ];
 
 describe('[SPEC 10.2–10.6] certificate refusals at the endpoint', () => {
@@ -44,7 +54,13 @@ describe('[SPEC 10.2–10.6] certificate refusals at the endpoint', () => {
         (e) => e instanceof HopsafeError && e.code === (c.ownCode ?? c.code),
       );
       // (b) a peer presenting it: raw ClearToken1 with signed early data, straight into a real endpoint
-      const cc = await createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust, transport: hub.transport(), acceptProtection: ['integrity', 'confidentiality'] });
+      const cc = await createEndpoint({
+        id: 'cc',
+        identity: pki.identities.cc!,
+        trust,
+        transport: hub.transport(),
+        acceptProtection: ['integrity', 'confidentiality'],
+      });
       const got: MessageEvent[] = [];
       const rejects: RejectEvent[] = [];
       cc.on('message', (m) => got.push(m));
@@ -52,7 +68,13 @@ describe('[SPEC 10.2–10.6] certificate refusals at the endpoint', () => {
       const [pkcs8] = derObjects(bad.privateKey, ['PRIVATE KEY']);
       const ctx = {
         provider,
-        identity: { id: 'mallory', chain: derObjects(bad.certificate, ['CERTIFICATE']), privateKey: provider.importPrivateKey(pkcs8!), attributeCertificates: [], roles: [] },
+        identity: {
+          id: 'mallory',
+          chain: derObjects(bad.certificate, ['CERTIFICATE']),
+          privateKey: provider.importPrivateKey(pkcs8!),
+          attributeCertificates: [],
+          roles: [],
+        },
         verifier: createTrustStore(trust),
         suites: DEFAULT_SUITES.map(suiteByName),
         protection: 'integrity' as const,
@@ -95,11 +117,21 @@ test('[SPEC 10.5] a CRL update at run time closes live sessions with the revoked
 });
 
 test('[SPEC 10.4] roles from an attribute certificate carried in the ClearToken reach the application', async () => {
-  const pki = await createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR'] }, { id: 'der', roles: ['VIEWER'] }] });
+  const pki = await createTestPki({
+    endpoints: [
+      { id: 'cc', roles: ['OPERATOR'] },
+      { id: 'der', roles: ['VIEWER'] },
+    ],
+  });
   const hub = createMemoryHub();
   const ac = pki.attributeCertificate('der', ['ENGINEER']);
   const cc = await createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust: { roots: pki.roots }, transport: hub.transport() });
-  const der = await createEndpoint({ id: 'der', identity: { ...pki.identities.der!, attributeCertificates: [ac] }, trust: { roots: pki.roots }, transport: hub.transport() });
+  const der = await createEndpoint({
+    id: 'der',
+    identity: { ...pki.identities.der!, attributeCertificates: [ac] },
+    trust: { roots: pki.roots },
+    transport: hub.transport(),
+  });
   const got: MessageEvent[] = [];
   cc.on('message', (m) => got.push(m));
   await der.send('cc', utf8('hello'));

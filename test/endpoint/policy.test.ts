@@ -23,7 +23,7 @@ const classify = (data: Uint8Array): { type?: string } => {
   }
 };
 
-test('[SPEC 8.7, 10.8] a declarative RBAC policy decides per message on the sender\'s IEC 62351-8 roles', async () => {
+test("[SPEC 8.7, 10.8] a declarative RBAC policy decides per message on the sender's IEC 62351-8 roles", async () => {
   const c = await cast(['operator', 'viewer', 'der'], {
     roles: { operator: ['OPERATOR'], viewer: ['VIEWER'], der: ['VIEWER'] },
     perEndpoint: { der: { policy: derPolicy, classify } },
@@ -34,7 +34,10 @@ test('[SPEC 8.7, 10.8] a declarative RBAC policy decides per message on the send
     await c.eps.viewer!.send('der', utf8('{"type":"setpoint","P":99}'));
     await until(() => c.inbox.der!.length === 2 && c.rejects.viewer!.some((r) => r.code === 'ERR_FORBIDDEN'));
     assert.deepEqual(c.inbox.der!.map(text).sort(), ['{"type":"read"}', '{"type":"setpoint","P":3}']);
-    assert.deepEqual(c.rejects.der!.map((r) => [r.code, r.from]), [['ERR_FORBIDDEN', 'viewer']]);
+    assert.deepEqual(
+      c.rejects.der!.map((r) => [r.code, r.from]),
+      [['ERR_FORBIDDEN', 'viewer']],
+    );
     assert.equal(c.eps.der!.stats().rejected.ERR_FORBIDDEN, 1);
   } finally {
     await c.close();
@@ -50,7 +53,10 @@ test('[SPEC 8.7] a refused outgoing message is not sent: send rejects with ERR_F
     await c.eps.cc!.send('der', utf8('hello'));
     await until(() => c.inbox.der!.length === 1);
     // the DER may talk to the OPERATOR; now a VIEWER-only peer
-    const d = await cast(['peer', 'der2'], { roles: { peer: ['VIEWER'], der2: ['VIEWER'] }, perEndpoint: { der2: { policy: { default: 'deny', rules: [{ roles: ['OPERATOR'], direction: 'both' }] } } } });
+    const d = await cast(['peer', 'der2'], {
+      roles: { peer: ['VIEWER'], der2: ['VIEWER'] },
+      perEndpoint: { der2: { policy: { default: 'deny', rules: [{ roles: ['OPERATOR'], direction: 'both' }] } } },
+    });
     try {
       await d.eps.peer!.send('der2', utf8('hi')); // refused on receipt
       await until(() => d.rejects.der2!.length === 1);
@@ -64,5 +70,8 @@ test('[SPEC 8.7] a refused outgoing message is not sent: send rejects with ERR_F
 });
 
 test('[SPEC 10.8] an invalid policy fails createEndpoint with ERR_CONFIG', async () => {
-  await assert.rejects(cast(['a'], { perEndpoint: { a: { policy: '{"default":"maybe"}' } } }), (e) => e instanceof HopsafeError && e.code === 'ERR_CONFIG');
+  await assert.rejects(
+    cast(['a'], { perEndpoint: { a: { policy: '{"default":"maybe"}' } } }),
+    (e) => e instanceof HopsafeError && e.code === 'ERR_CONFIG',
+  );
 });

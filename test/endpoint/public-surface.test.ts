@@ -34,7 +34,12 @@ test('[SPEC 8.2] a payload too large for the transport: the message says how man
     await assert.rejects(c.eps['der-1']!.send('cc', big), (e: unknown) => {
       const m = String((e as Error).message);
       assert.equal((e as { code?: string }).code, 'ERR_PAYLOAD_TOO_LARGE');
-      assert.match(m, new RegExp(`^${big.length} bytes of payload: at most ${max.maxFrameSize - 67} fit one memory frame \\(maxFrameSize ${max.maxFrameSize} minus 67 bytes of record overhead\\)$`));
+      assert.match(
+        m,
+        new RegExp(
+          `^${big.length} bytes of payload: at most ${max.maxFrameSize - 67} fit one memory frame \\(maxFrameSize ${max.maxFrameSize} minus 67 bytes of record overhead\\)$`,
+        ),
+      );
       return true;
     });
     // exactly the announced limit is accepted

@@ -11,7 +11,13 @@ import { utf8 } from '../../src/bytes/index.js';
 test('[SPEC 10.5] crlMode require without a CRL from the issuer: the endpoint refuses to start (its own chain is checked the same way)', async () => {
   const pki = await createTestPki({ endpoints: [{ id: 'cc' }] });
   await assert.rejects(
-    createEndpoint({ id: 'cc', identity: pki.identities.cc!, trust: { roots: pki.roots }, transport: createMemoryHub().transport(), crlMode: 'require' }),
+    createEndpoint({
+      id: 'cc',
+      identity: pki.identities.cc!,
+      trust: { roots: pki.roots },
+      transport: createMemoryHub().transport(),
+      crlMode: 'require',
+    }),
     (e) => isHopsafeError(e) && e.code === 'ERR_CERT_REVOKED',
   );
 });
@@ -20,7 +26,15 @@ test('[SPEC 10.5] crlMode require with the current CRL: sessions work; a revoked
   const pki = await createTestPki({ endpoints: [{ id: 'cc' }, { id: 'der-1' }, { id: 'der-2' }] });
   const crl = pki.revoke('der-2');
   const hub = createMemoryHub();
-  const mk = (id: string) => createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots, crls: [crl] }, transport: hub.transport(), crlMode: 'require', handshakeTimeoutMs: 500 });
+  const mk = (id: string) =>
+    createEndpoint({
+      id,
+      identity: pki.identities[id]!,
+      trust: { roots: pki.roots, crls: [crl] },
+      transport: hub.transport(),
+      crlMode: 'require',
+      handshakeTimeoutMs: 500,
+    });
   const cc = await mk('cc');
   const der1 = await mk('der-1');
   const got: string[] = [];
@@ -32,7 +46,13 @@ test('[SPEC 10.5] crlMode require with the current CRL: sessions work; a revoked
     await until(() => got.length === 1);
     assert.equal(got[0], 'with the CRL');
     await assert.rejects(
-      createEndpoint({ id: 'der-2', identity: pki.identities['der-2']!, trust: { roots: pki.roots, crls: [crl] }, transport: hub.transport(), crlMode: 'require' }),
+      createEndpoint({
+        id: 'der-2',
+        identity: pki.identities['der-2']!,
+        trust: { roots: pki.roots, crls: [crl] },
+        transport: hub.transport(),
+        crlMode: 'require',
+      }),
       (e) => isHopsafeError(e) && e.code === 'ERR_CERT_REVOKED',
     );
   } finally {

@@ -46,13 +46,17 @@ const assertSubset = (used: string[], known: Set<string>, where: string): void =
 
 test('the workflow and scripts pass hopsafe peer only flags that `hopsafe peer --help` lists', () => {
   const peer = help(['peer']);
-  for (const f of ['--id', '--cert', '--key', '--trust', '--url', '--crl', '--protection']) assert.ok(peer.has(f), `peer --help lists ${f}`);
+  for (const f of ['--id', '--cert', '--key', '--trust', '--url', '--crl', '--protection'])
+    assert.ok(peer.has(f), `peer --help lists ${f}`);
 
   // interop.mjs: the reference peer's arguments are the single-quoted '--flag' literals
   const interop = readFileSync(join(DIR, 'interop.mjs'), 'utf8');
   const peerArgs = [...interop.matchAll(/'(--[a-z-]+)'/g)].map((m) => m[1]!);
   assertSubset(peerArgs, peer, 'interop.mjs');
-  assert.ok(['--id', '--cert', '--key', '--trust', '--url'].every((f) => peerArgs.includes(f)), `interop.mjs passes the required flags: ${peerArgs.join(' ')}`);
+  assert.ok(
+    ['--id', '--cert', '--key', '--trust', '--url'].every((f) => peerArgs.includes(f)),
+    `interop.mjs passes the required flags: ${peerArgs.join(' ')}`,
+  );
 
   // echo-peer.mjs hands its arguments to hopsafe peer: its documented command line
   const echo = readFileSync(join(DIR, 'echo-peer.mjs'), 'utf8');
@@ -93,7 +97,10 @@ test('the conformance job passes hopsafe conformance / hopsafe peer only flags t
   const script = readFileSync(join(DIR, 'conformance.mjs'), 'utf8');
   const kitArgs = [...script.matchAll(/'(--[a-z-]+)'/g)].map((m) => m[1]!);
   assertSubset(kitArgs, help(['conformance']), 'conformance.mjs');
-  assert.ok(['--iut', '--pki', '--report'].every((f) => kitArgs.includes(f)), `conformance.mjs passes --iut, --pki and --report: ${kitArgs.join(' ')}`);
+  assert.ok(
+    ['--iut', '--pki', '--report'].every((f) => kitArgs.includes(f)),
+    `conformance.mjs passes --iut, --pki and --report: ${kitArgs.join(' ')}`,
+  );
   // the workflow's conformance.mjs flags, and the stand-in IUT: hopsafe peer --echo with hopsafe peer flags
   assertSubset(flags(run), help([], join(DIR, 'conformance.mjs')), 'workflow.yml conformance.mjs');
   assert.match(iutCmd, /^npx hopsafe peer --echo /);
@@ -109,7 +116,9 @@ function conformance(iutCmd: string, name: string, cases: string, timeoutMs: num
   const args = [...run.replace(/\\\n/g, ' ').matchAll(/"[^"]*"|\S+/g)].map((m) => m[0]);
   // the workflow's flags, with this test's IUT command, directories, a free port and a subset of the cases
   const own: Record<string, string> = { '--iut': iutCmd, '--pki': join(tmp, `kit-pki-${name}`), '--report': report };
-  const argv = args.flatMap((a, i) => (a.startsWith('--') ? [a, own[a] ?? args[i + 1]!.replace(/^"|"$/g, '')] : [])).concat(['--broker-port', '0', '--cases', cases]);
+  const argv = args
+    .flatMap((a, i) => (a.startsWith('--') ? [a, own[a] ?? args[i + 1]!.replace(/^"|"$/g, '')] : []))
+    .concat(['--broker-port', '0', '--cases', cases]);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(DIR, 'conformance.mjs'), ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -128,21 +137,35 @@ const kitIutCmd = (): string => conformanceJob().iutCmd.replace(/^npx hopsafe /,
 
 const CONFORMANCE_CASES = '1.1.1,1.2.1,4.1.1,6.1.1,6.6.1,7.1.1,8.1.1,9.1.1,12.1.3';
 
-test('conformance.mjs runs the kit against the workflow\'s stand-in IUT (hopsafe peer --echo): every case passes, reports written, exit 0', { timeout: 60_000 }, async () => {
+test("conformance.mjs runs the kit against the workflow's stand-in IUT (hopsafe peer --echo): every case passes, reports written, exit 0", {
+  timeout: 60_000,
+}, async () => {
   const r = await conformance(kitIutCmd(), 'ok', CONFORMANCE_CASES, 55_000);
   assert.equal(r.code, 0, show(r));
   assert.match(r.stdout, /9 cases: 9 pass, 0 fail/, show(r));
-  const json = JSON.parse(readFileSync(join(r.report, 'report.json'), 'utf8')) as { iut: string; summary: { pass: number; fail: number }; cases: { id: string; outcome: string }[] };
+  const json = JSON.parse(readFileSync(join(r.report, 'report.json'), 'utf8')) as {
+    iut: string;
+    summary: { pass: number; fail: number };
+    cases: { id: string; outcome: string }[];
+  };
   assert.equal(json.iut, 'iut');
-  assert.deepEqual(json.cases.map((c) => [c.id, c.outcome]), CONFORMANCE_CASES.split(',').map((id) => [id, 'pass']));
+  assert.deepEqual(
+    json.cases.map((c) => [c.id, c.outcome]),
+    CONFORMANCE_CASES.split(',').map((id) => [id, 'pass']),
+  );
   const xml = readFileSync(join(r.report, 'junit.xml'), 'utf8');
   assert.match(xml, /<testsuites [^>]*tests="9"[^>]*failures="0"|<testsuites [^>]*failures="0"[^>]*tests="9"/, xml.slice(0, 300));
   assert.match(readFileSync(join(r.report, 'report.html'), 'utf8'), /^<!doctype html>/);
   // the IUT the script started is stopped with it
-  assert.doesNotMatch(spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout, new RegExp(`peer --echo --id iut --cert ${join(tmp, 'kit-pki-ok')}/`));
+  assert.doesNotMatch(
+    spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout,
+    new RegExp(`peer --echo --id iut --cert ${join(tmp, 'kit-pki-ok')}/`),
+  );
 });
 
-test('conformance.mjs exits 1 (the job fails) against an IUT that accepts replays; junit.xml records the failure', { timeout: 40_000 }, async () => {
+test('conformance.mjs exits 1 (the job fails) against an IUT that accepts replays; junit.xml records the failure', {
+  timeout: 40_000,
+}, async () => {
   const variant = join(ROOT, 'dist', 'conformance', 'broken', 'echo-variant.js');
   const iut = `node ${variant} accepts-replays --id iut --cert $KIT_PKI/iut.pem --key $KIT_PKI/iut.key --trust $KIT_PKI/ca.pem --crl $KIT_PKI/crl.pem --url $KIT_BROKER_URL`;
   const r = await conformance(iut, 'replays', '1.1.1,6.6.1', 35_000);
@@ -158,7 +181,25 @@ test('conformance.mjs without --iut is a usage error (exit 2); an IUT that never
   assert.equal(usage.status, 2, usage.stderr);
   assert.match(usage.stderr, /usage: node conformance\.mjs/);
   const pki = join(tmp, 'kit-pki-silent');
-  const silent = spawnSync(process.execPath, [join(DIR, 'conformance.mjs'), '--iut', 'sleep 30', '--pki', pki, '--report', join(tmp, 'report-silent'), '--broker-port', '0', '--wait', '3', '--cases', '1.1.1'], { encoding: 'utf8', timeout: 25_000 });
+  const silent = spawnSync(
+    process.execPath,
+    [
+      join(DIR, 'conformance.mjs'),
+      '--iut',
+      'sleep 30',
+      '--pki',
+      pki,
+      '--report',
+      join(tmp, 'report-silent'),
+      '--broker-port',
+      '0',
+      '--wait',
+      '3',
+      '--cases',
+      '1.1.1',
+    ],
+    { encoding: 'utf8', timeout: 25_000 },
+  );
   assert.equal(silent.status, 3, `${silent.stdout}\n${silent.stderr}`);
   assert.match(silent.stderr, /did not answer/);
 });
@@ -179,18 +220,32 @@ function interop(args: string[], timeoutMs: number): Promise<Run> {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, lines: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) });
+      resolve({
+        code,
+        stdout,
+        stderr,
+        lines: stdout
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      });
     });
   });
 }
 const show = (r: Run): string => `exit ${String(r.code)}\n${r.stdout}\n${r.stderr}`;
 
 function pkiInit(dir: string, ref: string, iut: string): void {
-  const r = spawnSync(process.execPath, [CLI, 'pki', 'init', '--dir', dir, '--endpoint', `${ref}:OPERATOR`, '--endpoint', `${iut}:VIEWER`], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'pki', 'init', '--dir', dir, '--endpoint', `${ref}:OPERATOR`, '--endpoint', `${iut}:VIEWER`],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
 }
 
-test('interop.mjs passes against the stand-in IUT (echo-peer.mjs) on an embedded broker, as the workflow runs it', { timeout: 90_000 }, async () => {
+test('interop.mjs passes against the stand-in IUT (echo-peer.mjs) on an embedded broker, as the workflow runs it', {
+  timeout: 90_000,
+}, async () => {
   const broker = await freshBroker();
   const pki = join(tmp, 'pki-ok');
   pkiInit(pki, 'hopsafe-ref', 'iut');
@@ -215,8 +270,14 @@ test('interop.mjs passes against the stand-in IUT (echo-peer.mjs) on an embedded
   assert.equal(summary.echoed, 20, 'echoed counts the test messages that came back, never more than were sent');
   assert.ok(typeof summary.hellosEchoed === 'number' && summary.hellosEchoed >= 1, 'the warm-up hellos are counted apart');
   // the reference peer really held a session with the IUT and saw a key update
-  assert.ok(r.lines.some((l) => l.ref === true && l.event === 'session' && l.peer === 'iut'), show(r));
-  assert.ok(r.lines.some((l) => l.ref === true && l.event === 'rekeyed' && l.peer === 'iut'), show(r));
+  assert.ok(
+    r.lines.some((l) => l.ref === true && l.event === 'session' && l.peer === 'iut'),
+    show(r),
+  );
+  assert.ok(
+    r.lines.some((l) => l.ref === true && l.event === 'rekeyed' && l.peer === 'iut'),
+    show(r),
+  );
 });
 
 test('interop.mjs fails (exit 1) against an IUT that accepts but does not send the messages back', { timeout: 60_000 }, async () => {
@@ -228,8 +289,14 @@ test('interop.mjs fails (exit 1) against an IUT that accepts but does not send t
   const r = await interop(['--pki', pki, '--url', broker.url, '--iut', iut, '--count', '3', '--timeout', '15'], 45_000);
   assert.equal(r.code, 1, show(r));
   assert.equal(r.lines.at(-1)?.summary, 'FAILED');
-  assert.ok(r.lines.some((l) => l.check === 'before key update: 3 messages confirmed end to end by iut' && l.pass === true), `the confirmations still passed\n${show(r)}`);
-  assert.ok(r.lines.some((l) => l.check === 'not done within 15 s' && l.pass === false), show(r));
+  assert.ok(
+    r.lines.some((l) => l.check === 'before key update: 3 messages confirmed end to end by iut' && l.pass === true),
+    `the confirmations still passed\n${show(r)}`,
+  );
+  assert.ok(
+    r.lines.some((l) => l.check === 'not done within 15 s' && l.pass === false),
+    show(r),
+  );
 });
 
 test('interop.mjs without --pki/--url is a usage error (exit 2)', async () => {

@@ -26,14 +26,19 @@ function assertAllPassed(r: ExampleRun, ders: number, rounds: number): void {
   assert.deepEqual(r.lines.find((l) => l.step === 'telemetry')?.received, ders * rounds);
   assert.equal(r.lines.at(-1)?.summary, 'ok');
   // the refusal came from der-1's policy, reported as such (not a transport failure)
-  assert.ok(r.lines.some((l) => l.event === 'reject' && l.at === 'der-1' && l.code === 'ERR_FORBIDDEN' && l.from === 'historian'), describeRun(r));
+  assert.ok(
+    r.lines.some((l) => l.event === 'reject' && l.at === 'der-1' && l.code === 'ERR_FORBIDDEN' && l.from === 'historian'),
+    describeRun(r),
+  );
   // commands arrive with the sender's verified role
   const commands = r.lines.filter((l) => l.event === 'command');
   assert.equal(commands.length, ders);
   for (const c of commands) assert.deepEqual([c.from, c.roles], ['control-center', ['OPERATOR']]);
 }
 
-test('examples/mqtt-telemetry on the embedded broker: telemetry and setpoints confirmed end to end, a VIEWER command refused', { timeout: 60_000 }, async () => {
+test('examples/mqtt-telemetry on the embedded broker: telemetry and setpoints confirmed end to end, a VIEWER command refused', {
+  timeout: 60_000,
+}, async () => {
   const r = await runExample(MAIN, ['--ders', '3', '--rounds', '4']);
   assert.equal(r.lines[0]?.embedded, true, describeRun(r));
   assertAllPassed(r, 3, 4);

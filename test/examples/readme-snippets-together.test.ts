@@ -24,19 +24,41 @@ const fences = (readme: string): string[] => [...readme.matchAll(/^```ts\n([\s\S
 /** The snippet with `hopsafe[/x]` imports pointing at the built files and the broker URL replaced. */
 const runnable = (code: string, url: string): string =>
   code
-    .replace(/from 'hopsafe(\/[a-z]+)?'/g, (_m, sub: string | undefined) => `from '${pathToFileURL(join(ROOT, EXPORTS[`.${sub ?? ''}`]!.default!)).href}'`)
+    .replace(
+      /from 'hopsafe(\/[a-z]+)?'/g,
+      (_m, sub: string | undefined) => `from '${pathToFileURL(join(ROOT, EXPORTS[`.${sub ?? ''}`]!.default!)).href}'`,
+    )
     .replaceAll('mqtt://broker.example:1883', url);
 
-test('[SPEC 8.7] README: the control-center snippet and the der-17 policy snippet run together; the setpoints pass the policy and are confirmed', { timeout: 120_000 }, async () => {
+test('[SPEC 8.7] README: the control-center snippet and the der-17 policy snippet run together; the setpoints pass the policy and are confirmed', {
+  timeout: 120_000,
+}, async () => {
   await ensureBuilt();
   const snippets = fences(readFileSync(join(ROOT, 'README.md'), 'utf8'));
   const first = snippets.findIndex((s) => s.includes("id: 'control-center'"));
   const cc = snippets[first]!;
   const confirm = snippets[first + 1]!;
   const der = snippets.find((s) => s.includes("id: 'der-17'") && s.includes('policy:'));
-  assert.ok(cc.includes("hopsafe pki init --dir pki --endpoint control-center:OPERATOR --endpoint der-17"), 'the PKI command in the first snippet');
+  assert.ok(
+    cc.includes('hopsafe pki init --dir pki --endpoint control-center:OPERATOR --endpoint der-17'),
+    'the PKI command in the first snippet',
+  );
   assert.ok(confirm.startsWith('// continues the example above') && der, 'the confirmation and policy snippets');
-  const pki = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'pki', 'init', '--dir', join(tmp, 'pki'), '--endpoint', 'control-center:OPERATOR', '--endpoint', 'der-17'], { encoding: 'utf8' });
+  const pki = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'dist/cli/main.js'),
+      'pki',
+      'init',
+      '--dir',
+      join(tmp, 'pki'),
+      '--endpoint',
+      'control-center:OPERATOR',
+      '--endpoint',
+      'der-17',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(pki.status, 0, pki.stderr);
 
   const broker = await startBroker();
@@ -52,7 +74,8 @@ test('[SPEC 8.7] README: the control-center snippet and the der-17 policy snippe
     derProc.stderr.on('data', (d) => (derOut += String(d)));
     try {
       // der-17 connected (its transport subscribes its inbox before createEndpoint resolves), then a little more
-      for (let i = 0; i < 200 && derProc.exitCode === null && broker.connectedClients() === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 200 && derProc.exitCode === null && broker.connectedClients() === 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
       await new Promise((r) => setTimeout(r, 500));
       const ccRun = await new Promise<{ code: number | null; out: string }>((resolve) => {
         const p = spawn(process.execPath, ['--import', TSX, 'cc.mts'], { cwd: tmp });

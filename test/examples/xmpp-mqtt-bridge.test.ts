@@ -43,14 +43,20 @@ test('examples/xmpp-mqtt-bridge with its private Prosody and the embedded MQTT b
   assertAllPassed(r, 2);
 });
 
-test('examples/xmpp-mqtt-bridge --xmpp/--domain/--passwords against a server whose accounts exist already', { timeout: 90_000 }, async (t) => {
+test('examples/xmpp-mqtt-bridge --xmpp/--domain/--passwords against a server whose accounts exist already', {
+  timeout: 90_000,
+}, async (t) => {
   if (!requireOrSkip(t, 'Prosody (scripts/ci/install-prosody.sh)', prosodyInstalled())) return;
   const ids = ['control-center', 'der-1', 'der-2', 'der-3'];
   const passwords = Object.fromEntries(ids.map((id, i) => [id, `pw-${i}-${id}`]));
   prosody = await startProsody({ users: ids.map((id) => ({ username: id, password: passwords[id]! })) });
   const file = join(dir, 'xmpp-passwords.json');
   writeFileSync(file, JSON.stringify(passwords));
-  const r = await runExample(MAIN, ['--xmpp', prosody.service, '--domain', prosody.domain, '--passwords', file, '--ders', '3', '--rounds', '2'], 80_000);
+  const r = await runExample(
+    MAIN,
+    ['--xmpp', prosody.service, '--domain', prosody.domain, '--passwords', file, '--ders', '3', '--rounds', '2'],
+    80_000,
+  );
   assert.deepEqual([r.lines[0]?.xmpp, r.lines[0]?.privateProsody], [prosody.service, false], describeRun(r));
   assertAllPassed(r, 3);
 

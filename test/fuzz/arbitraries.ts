@@ -17,37 +17,69 @@ import { encodeHandshakeInit, encodeHandshakeResponse, encodeRecordHeader, Frame
 import * as der from '../../src/codec/tlv.js';
 
 const bytes = (min: number, max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: min, maxLength: max });
-const smallInt = fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: -2, max: 70_000 }), fc.constantFrom(0xffff, 2 ** 31, 2 ** 53 - 1, -1));
-const ids = fc.oneof(fc.constantFrom('alice', 'bob', 'carol', '', 'a/b', '-x', 'x'.repeat(64), 'x'.repeat(65)), fc.string({ maxLength: 70 }));
+const smallInt = fc.oneof(
+  fc.integer({ min: 0, max: 8 }),
+  fc.integer({ min: -2, max: 70_000 }),
+  fc.constantFrom(0xffff, 2 ** 31, 2 ** 53 - 1, -1),
+);
+const ids = fc.oneof(
+  fc.constantFrom('alice', 'bob', 'carol', '', 'a/b', '-x', 'x'.repeat(64), 'x'.repeat(65)),
+  fc.string({ maxLength: 70 }),
+);
 
 /** Mutated copies of a ClearToken1: each field is kept or replaced by a wrong-but-encodable value. */
 export function clearToken1Mutations(base: ClearToken1, now: number, certs: readonly Uint8Array[]): fc.Arbitrary<ClearToken1> {
-  const keep = <T>(v: T, alt: fc.Arbitrary<T>): fc.Arbitrary<T> => fc.oneof({ weight: 3, arbitrary: fc.constant(v) }, { weight: 1, arbitrary: alt });
-  const cert = fc.oneof(fc.constantFrom(...certs), bytes(1, 200), fc.constantFrom(...certs).chain((c) => fc.integer({ min: 0, max: c.length * 8 - 1 }).map((bit) => flipBit(c, bit))));
-  return fc.record({
-    version: keep(base.version, fc.integer({ min: 0, max: 300 })),
-    role: keep(base.role, fc.constantFrom('initiator' as const, 'responder' as const)),
-    sessionId: keep(base.sessionId, bytes(0, 12)),
-    senderId: keep(base.senderId, ids),
-    receiverId: keep(base.receiverId, ids),
-    timestamp: keep(base.timestamp, fc.oneof(fc.integer({ min: now - 120_000, max: now + 120_000 }), fc.constantFrom(0, -1, Number.MAX_SAFE_INTEGER))),
-    random: keep(base.random, bytes(0, 20)),
-    protection: keep(base.protection, fc.constantFrom('integrity' as const, 'confidentiality' as const)),
-    suites: keep(base.suites, fc.array(fc.oneof(fc.constantFrom(0x0101, 0x0102, 0x0103, 0x0201, 0x0202, 0x0303, 0x0401), smallInt), { maxLength: 20 })),
-    keyShares: keep(
-      base.keyShares,
-      fc.array(fc.record({ group: fc.oneof(fc.constantFrom(1, 2, 3, 4), smallInt), publicKey: fc.oneof(bytes(0, 140), fc.constant(new Uint8Array(32)), fc.constant(Uint8Array.of(4, ...new Uint8Array(64)))) }), { maxLength: 6 }),
-    ),
-    signatureAlgorithm: keep(base.signatureAlgorithm, smallInt),
-    certificates: keep(base.certificates, fc.array(cert, { maxLength: 10 })),
-    attributeCertificates: fc.oneof({ weight: 4, arbitrary: fc.constant(base.attributeCertificates) }, { weight: 1, arbitrary: fc.option(fc.array(bytes(1, 64), { maxLength: 5 }), { nil: undefined }) }),
-    earlyData: fc.oneof({ weight: 4, arbitrary: fc.constant(base.earlyData) }, { weight: 1, arbitrary: fc.option(bytes(0, 64), { nil: undefined }) }),
-  }).map((t) => {
-    const out: ClearToken1 = { ...t };
-    if (out.attributeCertificates === undefined) delete (out as { attributeCertificates?: unknown }).attributeCertificates;
-    if (out.earlyData === undefined) delete (out as { earlyData?: unknown }).earlyData;
-    return out;
-  });
+  const keep = <T>(v: T, alt: fc.Arbitrary<T>): fc.Arbitrary<T> =>
+    fc.oneof({ weight: 3, arbitrary: fc.constant(v) }, { weight: 1, arbitrary: alt });
+  const cert = fc.oneof(
+    fc.constantFrom(...certs),
+    bytes(1, 200),
+    fc.constantFrom(...certs).chain((c) => fc.integer({ min: 0, max: c.length * 8 - 1 }).map((bit) => flipBit(c, bit))),
+  );
+  return fc
+    .record({
+      version: keep(base.version, fc.integer({ min: 0, max: 300 })),
+      role: keep(base.role, fc.constantFrom('initiator' as const, 'responder' as const)),
+      sessionId: keep(base.sessionId, bytes(0, 12)),
+      senderId: keep(base.senderId, ids),
+      receiverId: keep(base.receiverId, ids),
+      timestamp: keep(
+        base.timestamp,
+        fc.oneof(fc.integer({ min: now - 120_000, max: now + 120_000 }), fc.constantFrom(0, -1, Number.MAX_SAFE_INTEGER)),
+      ),
+      random: keep(base.random, bytes(0, 20)),
+      protection: keep(base.protection, fc.constantFrom('integrity' as const, 'confidentiality' as const)),
+      suites: keep(
+        base.suites,
+        fc.array(fc.oneof(fc.constantFrom(0x0101, 0x0102, 0x0103, 0x0201, 0x0202, 0x0303, 0x0401), smallInt), { maxLength: 20 }),
+      ),
+      keyShares: keep(
+        base.keyShares,
+        fc.array(
+          fc.record({
+            group: fc.oneof(fc.constantFrom(1, 2, 3, 4), smallInt),
+            publicKey: fc.oneof(bytes(0, 140), fc.constant(new Uint8Array(32)), fc.constant(Uint8Array.of(4, ...new Uint8Array(64)))),
+          }),
+          { maxLength: 6 },
+        ),
+      ),
+      signatureAlgorithm: keep(base.signatureAlgorithm, smallInt),
+      certificates: keep(base.certificates, fc.array(cert, { maxLength: 10 })),
+      attributeCertificates: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(base.attributeCertificates) },
+        { weight: 1, arbitrary: fc.option(fc.array(bytes(1, 64), { maxLength: 5 }), { nil: undefined }) },
+      ),
+      earlyData: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(base.earlyData) },
+        { weight: 1, arbitrary: fc.option(bytes(0, 64), { nil: undefined }) },
+      ),
+    })
+    .map((t) => {
+      const out: ClearToken1 = { ...t };
+      if (out.attributeCertificates === undefined) delete (out as { attributeCertificates?: unknown }).attributeCertificates;
+      if (out.earlyData === undefined) delete (out as { earlyData?: unknown }).earlyData;
+      return out;
+    });
 }
 
 export function flipBit(b: Uint8Array, bit: number): Uint8Array {
@@ -154,7 +186,13 @@ export function mutationsOf(frames: readonly Uint8Array[]): fc.Arbitrary<Uint8Ar
     // every mutation changes the frame (an unchanged genuine frame is not a forgery)
     f.chain((b) => fc.integer({ min: 0, max: b.length - 1 }).map((n) => b.slice(0, n))),
     f.chain((b) => bytes(1, 8).map((x) => concat(b, x))),
-    f.chain((b) => fc.tuple(fc.integer({ min: 0, max: b.length - 1 }), fc.integer({ min: 1, max: 255 })).map(([i, x]) => { const o = b.slice(); o[i] = (o[i] as number) ^ x; return o; })),
+    f.chain((b) =>
+      fc.tuple(fc.integer({ min: 0, max: b.length - 1 }), fc.integer({ min: 1, max: 255 })).map(([i, x]) => {
+        const o = b.slice();
+        o[i] = (o[i] as number) ^ x;
+        return o;
+      }),
+    ),
   );
 }
 

@@ -26,7 +26,10 @@ test('[SPEC 5.1, 9] DER decoders refuse unused universal tags with ERR_MALFORMED
         decode(bytes);
         assert.fail('accepted');
       } catch (e) {
-        assert.ok(isHopsafeError(e) && e.code === 'ERR_MALFORMED', `${decode.name}(${Buffer.from(bytes).toString('hex')}) threw ${String(e)}`);
+        assert.ok(
+          isHopsafeError(e) && e.code === 'ERR_MALFORMED',
+          `${decode.name}(${Buffer.from(bytes).toString('hex')}) threw ${String(e)}`,
+        );
       }
     }
 });

@@ -9,7 +9,15 @@ import { createNodeProvider } from '../../src/crypto/node.js';
 import { DEFAULT_SUITES, suiteByName } from '../../src/crypto/suites.js';
 import { createTrustStore, loadIdentity } from '../../src/pki/index.js';
 import { HandshakeReplayCache } from '../../src/session/freshness.js';
-import { complete, initiate, respond, responseFrame, SIGN_CONTEXT, type HandshakeContext, type PendingHandshake } from '../../src/session/handshake.js';
+import {
+  complete,
+  initiate,
+  respond,
+  responseFrame,
+  SIGN_CONTEXT,
+  type HandshakeContext,
+  type PendingHandshake,
+} from '../../src/session/handshake.js';
 import type { Session } from '../../src/session/session.js';
 import { decodeAlert, decodeClearToken2, decodeSignedClearToken1, encodeClearToken2, type ClearToken2 } from '../../src/codec/tokens.js';
 import { decodeHandshakeResponse, decodeRecordHeader } from '../../src/codec/frame.js';
@@ -43,7 +51,11 @@ export interface Harness {
 
 const IDS = ['alice', 'bob'] as const;
 
-function context(pki: Awaited<ReturnType<typeof createTestPki>>, id: string, protection: 'integrity' | 'confidentiality'): HandshakeContext {
+function context(
+  pki: Awaited<ReturnType<typeof createTestPki>>,
+  id: string,
+  protection: 'integrity' | 'confidentiality',
+): HandshakeContext {
   const provider = createNodeProvider();
   return {
     provider,
@@ -79,7 +91,14 @@ export async function createHarness(): Promise<Harness> {
   const initToken = decodeSignedClearToken1(init.frame.subarray(1));
   const respToken = decodeSignedClearToken1(decodeHandshakeResponse(resp).token);
   const certs = [...initToken.token.certificates, ...respToken.token.certificates];
-  const ct2: ClearToken2 = { version: 1, newEpoch: 1, group: GROUP_IDS.x25519, publicKey: new Uint8Array(32).fill(5), peerKeyEpoch: 0, requestUpdate: false };
+  const ct2: ClearToken2 = {
+    version: 1,
+    newEpoch: 1,
+    group: GROUP_IDS.x25519,
+    publicKey: new Uint8Array(32).fill(5),
+    peerKeyEpoch: 0,
+    requestUpdate: false,
+  };
 
   // A pending handshake of alice for complete(); a fresh one every 5000 cases keeps early paths reachable.
   let pending: PendingHandshake = initiate(a, 'bob', now).pending;
@@ -88,7 +107,12 @@ export async function createHarness(): Promise<Harness> {
   const respMut = A.clearToken1Mutations(respToken.token, now, certs);
   const signB = (tbs: Uint8Array): Uint8Array => b.provider.sign(b.identity.privateKey, tbs);
   const initFrames: fc.Arbitrary<Uint8Array> = fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(initMut, fc.boolean()).map(([t, resign]) => A.asInit(A.signedToken(t, initToken.signature, resign ? signA : undefined) ?? new Uint8Array(0))) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(initMut, fc.boolean())
+        .map(([t, resign]) => A.asInit(A.signedToken(t, initToken.signature, resign ? signA : undefined) ?? new Uint8Array(0))),
+    },
     { weight: 2, arbitrary: A.mutationsOf([init.frame]) },
     { weight: 1, arbitrary: A.typedGarbage() },
   );
@@ -98,7 +122,9 @@ export async function createHarness(): Promise<Harness> {
     {
       weight: 4,
       // a mutation that happens to keep every field is the genuine token again: not a forgery
-      arbitrary: initMut.map((t) => A.asInit(A.signedToken(t, initToken.signature) ?? new Uint8Array(0))).filter((f) => !equal(f, init.frame)),
+      arbitrary: initMut
+        .map((t) => A.asInit(A.signedToken(t, initToken.signature) ?? new Uint8Array(0)))
+        .filter((f) => !equal(f, init.frame)),
     },
     { weight: 2, arbitrary: A.mutationsOf([init.frame]) },
     { weight: 1, arbitrary: A.typedGarbage() },
@@ -106,9 +132,15 @@ export async function createHarness(): Promise<Harness> {
   const respFrames: fc.Arbitrary<Uint8Array> = fc.oneof(
     {
       weight: 4,
-      arbitrary: fc.tuple(respMut, fc.boolean(), fc.option(fc.constantFrom(...records), { nil: undefined })).map(([t, resign, rec]) =>
-        A.asResp(A.signedToken(t, respToken.signature, resign ? (tbs) => signB(concat(SIGN_CONTEXT.responder, tbs)) : undefined) ?? new Uint8Array(0), rec),
-      ),
+      arbitrary: fc
+        .tuple(respMut, fc.boolean(), fc.option(fc.constantFrom(...records), { nil: undefined }))
+        .map(([t, resign, rec]) =>
+          A.asResp(
+            A.signedToken(t, respToken.signature, resign ? (tbs) => signB(concat(SIGN_CONTEXT.responder, tbs)) : undefined) ??
+              new Uint8Array(0),
+            rec,
+          ),
+        ),
     },
     { weight: 2, arbitrary: A.mutationsOf([resp]) },
     { weight: 1, arbitrary: A.typedGarbage() },
@@ -121,15 +153,32 @@ export async function createHarness(): Promise<Harness> {
 
   // [SPEC 3.7] BATCH frames: of genuine and generated records, and mutations of a genuine one.
   const batchArb: fc.Arbitrary<Uint8Array> = fc.oneof(
-    { weight: 3, arbitrary: fc.array(fc.oneof(fc.constantFrom(...records), A.recordFrames([sa.id, sb.id])), { minLength: 2, maxLength: 6 }).map((rs) => encodeBatch(rs)) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .array(fc.oneof(fc.constantFrom(...records), A.recordFrames([sa.id, sb.id])), { minLength: 2, maxLength: 6 })
+        .map((rs) => encodeBatch(rs)),
+    },
     { weight: 3, arbitrary: A.mutationsOf([encodeBatch(records.slice(0, 3))]) },
     { weight: 1, arbitrary: A.typedGarbage(64) },
   );
 
   // An endpoint under fuzz, with an established session with its peer on a memory hub.
   const hub = createMemoryHub();
-  const epB: Endpoint = await createEndpoint({ id: 'bob', identity: pki.identities.bob!, trust: { roots: pki.roots }, transport: hub.transport(), handshakesPerSecond: 1e6, maxConcurrentHandshakes: 1e6 });
-  const epA: Endpoint = await createEndpoint({ id: 'alice', identity: pki.identities.alice!, trust: { roots: pki.roots }, transport: hub.transport() });
+  const epB: Endpoint = await createEndpoint({
+    id: 'bob',
+    identity: pki.identities.bob!,
+    trust: { roots: pki.roots },
+    transport: hub.transport(),
+    handshakesPerSecond: 1e6,
+    maxConcurrentHandshakes: 1e6,
+  });
+  const epA: Endpoint = await createEndpoint({
+    id: 'alice',
+    identity: pki.identities.alice!,
+    trust: { roots: pki.roots },
+    transport: hub.transport(),
+  });
   epA.on('reject', () => undefined);
   epB.on('reject', () => undefined);
   let delivered = 0;
@@ -141,8 +190,18 @@ export async function createHarness(): Promise<Harness> {
   // (established through the machine itself), fed frames the way the endpoint does (HS_INIT screened at arrival).
   const envB: PeerEnv = {
     ctx: b,
-    limits: { handshakeTimeoutMs: 10_000, handshakeRetryMs: 1000, maxQueued: 1000, acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000, gapMs: 500 }, probeTimeoutMs: 1000, maxSessionLifetimeMs: 86_400_000 },
-    admission: new HandshakeAdmission({ handshakesPerSecond: 1e6, handshakesPerSecondPerPeer: 1e6, maxConcurrentHandshakes: 1e6, knownPeerChecksPerSecond: 1e6 }, now),
+    limits: {
+      handshakeTimeoutMs: 10_000,
+      handshakeRetryMs: 1000,
+      maxQueued: 1000,
+      acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000, gapMs: 500 },
+      probeTimeoutMs: 1000,
+      maxSessionLifetimeMs: 86_400_000,
+    },
+    admission: new HandshakeAdmission(
+      { handshakesPerSecond: 1e6, handshakesPerSecondPerPeer: 1e6, maxConcurrentHandshakes: 1e6, knownPeerChecksPerSecond: 1e6 },
+      now,
+    ),
     alerts: new AlertLimiter({ perSecond: 1e6 }, now),
     counters: { sent: 0, received: 0, handshakes: { initiated: 0, completed: 0, failed: 0 }, keyUpdates: { sent: 0, received: 0 } },
     index: { add: () => undefined, remove: () => undefined, heldByOther: () => false },
@@ -155,7 +214,12 @@ export async function createHarness(): Promise<Harness> {
   const respAction = opened.find((x) => x.type === 'transmit');
   if (!respAction || respAction.type !== 'transmit') throw new Error('the machine did not answer the genuine HS_INIT');
   const mSession = (await complete(a, machineInit.pending, respAction.frame, 'bob', now)).session;
-  const machineRecords = [mSession.seal(utf8('m-one')), mSession.seal(new Uint8Array(40)), mSession.keyUpdate(now, true), mSession.seal(utf8('m-two'))];
+  const machineRecords = [
+    mSession.seal(utf8('m-one')),
+    mSession.seal(new Uint8Array(40)),
+    mSession.keyUpdate(now, true),
+    mSession.seal(utf8('m-two')),
+  ];
   let machineDelivered = 0;
   const machineRun = async (x: Uint8Array): Promise<void> => {
     const t = Date.now();
@@ -167,7 +231,12 @@ export async function createHarness(): Promise<Harness> {
 
   // [SPEC 13.4, 13.6] Group decoders: GroupControl DER and GROUP_DATA frames at a member (no signatures: every
   // mutation reaches the MAC; a delivery is a frame the sender sealed, counted as delivered).
-  const gSender = new GroupSender({ ctx: { provider: createNodeProvider(), suite: suiteByName('X25519_AES128GCM_SHA256'), protection: 'confidentiality' }, groupId: new Uint8Array(16).fill(3), sourceAuth: 'none', now: Date.now() });
+  const gSender = new GroupSender({
+    ctx: { provider: createNodeProvider(), suite: suiteByName('X25519_AES128GCM_SHA256'), protection: 'confidentiality' },
+    groupId: new Uint8Array(16).fill(3),
+    sourceAuth: 'none',
+    now: Date.now(),
+  });
   const gFrames = Array.from({ length: 8 }, (_, i) => gSender.seal(new Uint8Array(i * 9)));
   const gKey = gSender.currentKey();
   const gControls = [
@@ -189,8 +258,19 @@ export async function createHarness(): Promise<Harness> {
         if (++gOpened % 8 === 0) gReceiver = new GroupReceiver({ provider: createNodeProvider(), key: gKey });
       },
     },
-    { name: 'decodeSignedClearToken1', arb: fc.oneof(initFrames.map((f) => f.subarray(1)), A.randomBytes()), run: (x) => decodeSignedClearToken1(x) },
-    { name: 'decodeClearToken2', arb: fc.oneof(A.clearToken2Mutations(ct2), A.mutationsOf([encodeClearToken2(ct2)]), A.randomBytes(64)), run: (x) => decodeClearToken2(x) },
+    {
+      name: 'decodeSignedClearToken1',
+      arb: fc.oneof(
+        initFrames.map((f) => f.subarray(1)),
+        A.randomBytes(),
+      ),
+      run: (x) => decodeSignedClearToken1(x),
+    },
+    {
+      name: 'decodeClearToken2',
+      arb: fc.oneof(A.clearToken2Mutations(ct2), A.mutationsOf([encodeClearToken2(ct2)]), A.randomBytes(64)),
+      run: (x) => decodeClearToken2(x),
+    },
     { name: 'decodeAlert', arb: fc.oneof(A.alertMutations(), A.randomBytes(64)), run: (x) => decodeAlert(x) },
     { name: 'decodeAck', arb: fc.oneof(A.ackMutations(), A.randomBytes(64)), run: (x) => decodeAck(x) },
     { name: 'decodeBatch', arb: batchArb, run: (x) => decodeBatch(x) },
@@ -199,10 +279,11 @@ export async function createHarness(): Promise<Harness> {
     {
       name: 'complete',
       arb: respFrames,
-      run: (x) => complete(a, pending, x, 'bob', Date.now()).then((done) => {
-        done.session.destroy();
-        pending = initiate(a, 'bob', Date.now()).pending; // a forged response that completes (re-signed by bob's own key) needs a new pending one
-      }),
+      run: (x) =>
+        complete(a, pending, x, 'bob', Date.now()).then((done) => {
+          done.session.destroy();
+          pending = initiate(a, 'bob', Date.now()).pending; // a forged response that completes (re-signed by bob's own key) needs a new pending one
+        }),
     },
     { name: 'session.open', arb: recordArb, run: (x) => (x.length % 2 === 0 ? sb : sa).open(x, Date.now()) },
     {
@@ -256,7 +337,10 @@ export async function runCase(t: FuzzTarget, input: Uint8Array, timeoutMs: numbe
   try {
     const r = t.run(input);
     if (r instanceof Promise) {
-      await Promise.race([r, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`hung > ${timeoutMs} ms`)), timeoutMs)))]);
+      await Promise.race([
+        r,
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`hung > ${timeoutMs} ms`)), timeoutMs))),
+      ]);
     }
     return { ok: true, ms: performance.now() - start };
   } catch (e) {

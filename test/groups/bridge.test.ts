@@ -14,7 +14,12 @@ import { requireOrSkip, serviceAvailable } from '../support/services.js';
 
 const SIDES = { der: 'a', scada: 'a', hist: 'b' } as const;
 
-async function scenario(sideA: (id: string) => Transport, sideB: (id: string) => Transport, count: { a: () => number; b: () => number } | undefined, inject?: (bytes: Uint8Array, address: string) => Promise<void>): Promise<void> {
+async function scenario(
+  sideA: (id: string) => Transport,
+  sideB: (id: string) => Transport,
+  count: { a: () => number; b: () => number } | undefined,
+  inject?: (bytes: Uint8Array, address: string) => Promise<void>,
+): Promise<void> {
   const bridge = await createBridge({ sides: { a: sideA, b: sideB }, endpoints: { ...SIDES } });
   const c = await cast(['der', 'scada', 'hist'], { transport: (id) => (SIDES[id as keyof typeof SIDES] === 'a' ? sideA(id) : sideB(id)) });
   try {
@@ -28,7 +33,7 @@ async function scenario(sideA: (id: string) => Transport, sideB: (id: string) =>
     assert.deepEqual(c.inbox.hist!.map(text), ['m0', 'm1', 'm2', 'm3', 'm4']);
     assert.deepEqual(c.inbox.scada!.map(text), ['m0', 'm1', 'm2', 'm3', 'm4']);
     if (count && before) {
-      assert.equal(count.a() - before.a, 5, 'one group message per publish on the publisher\'s broker');
+      assert.equal(count.a() - before.a, 5, "one group message per publish on the publisher's broker");
       assert.equal(count.b() - before.b, 5, 'and one on the other broker (the bridge), not one per member');
     }
     if (inject) {
@@ -65,7 +70,7 @@ test('[SPEC 8.5, 13.9] two aedes brokers bridged: one group message per publish 
   }
 });
 
-test('[SPEC 8.5, 13.9] MQTT (aedes) ↔ AMQP (RabbitMQ) bridge: the AMQP member reads the MQTT publisher\'s group', async (t) => {
+test("[SPEC 8.5, 13.9] MQTT (aedes) ↔ AMQP (RabbitMQ) bridge: the AMQP member reads the MQTT publisher's group", async (t) => {
   if (!requireOrSkip(t, 'RabbitMQ 127.0.0.1:5672', await serviceAvailable('127.0.0.1', 5672))) return;
   const a = await startBroker();
   const url = 'amqp://guest:guest@127.0.0.1:5672';

@@ -32,7 +32,10 @@ async function scenario(transport: (id: string) => Transport, groupMessages: () 
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(groupMessages() - before, 10, 'one broker message per application message');
     for (const id of MEMBERS) {
-      assert.deepEqual(c.inbox[id]!.map(text), Array.from({ length: 10 }, (_, i) => `P=${i} kW secret`));
+      assert.deepEqual(
+        c.inbox[id]!.map(text),
+        Array.from({ length: 10 }, (_, i) => `P=${i} kW secret`),
+      );
       assert.ok(c.inbox[id]!.every((m) => m.from === 'der' && m.group === 'telemetry'));
     }
     const seen = captured();
@@ -60,7 +63,11 @@ test('[SPEC 13.9, 8.2] aedes (embedded broker): 1 publisher → 3 members, one b
     }
   });
   try {
-    await scenario((id) => mqttTransport({ url: broker.url, clientId: `${id}-${randomBytes(2).toString('hex')}` }), () => n, () => frames);
+    await scenario(
+      (id) => mqttTransport({ url: broker.url, clientId: `${id}-${randomBytes(2).toString('hex')}` }),
+      () => n,
+      () => frames,
+    );
   } finally {
     await broker.close();
   }
@@ -77,7 +84,11 @@ test('[SPEC 13.9, 8.2] Mosquitto: 1 publisher → 3 members, one broker message 
   });
   await spy.subscribeAsync(`${prefix}/~g/#`, { qos: 1 });
   try {
-    await scenario((id) => mqttTransport({ url, prefix, clientId: `${prefix}-${id}`, unsubscribeOnClose: true, mqttOptions: { clean: true } }), () => frames.length, () => frames);
+    await scenario(
+      (id) => mqttTransport({ url, prefix, clientId: `${prefix}-${id}`, unsubscribeOnClose: true, mqttOptions: { clean: true } }),
+      () => frames.length,
+      () => frames,
+    );
   } finally {
     await spy.endAsync();
   }
@@ -95,7 +106,11 @@ test('[SPEC 13.9, 8.3] RabbitMQ (AMQP topic exchange): 1 publisher → 3 members
   const frames: Uint8Array[] = [];
   await ch.consume(q.queue, (m) => void (m && frames.push(new Uint8Array(m.content))), { noAck: true });
   try {
-    await scenario(() => amqpTransport({ url, exchange, queuePrefix: exchange, durable: false }), () => frames.length, () => frames);
+    await scenario(
+      () => amqpTransport({ url, exchange, queuePrefix: exchange, durable: false }),
+      () => frames.length,
+      () => frames,
+    );
   } finally {
     for (const id of ['der', ...MEMBERS]) await ch.deleteQueue(`${exchange}.${id}`).catch(() => undefined);
     await ch.deleteExchange(exchange).catch(() => undefined);
@@ -111,7 +126,13 @@ test('[SPEC 13.9, 8.3] RabbitMQ: an MQTT publisher (MQTT plugin) and AMQP member
     transport: (id) =>
       id === 'der'
         ? mqttTransport({ url: 'mqtt://guest:guest@127.0.0.1:1885', prefix, clientId: `${prefix}-${id}`, mqttOptions: { clean: true } })
-        : amqpTransport({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange: 'amq.topic', routingKeyPrefix: prefix, queuePrefix: prefix, durable: false }),
+        : amqpTransport({
+            url: 'amqp://guest:guest@127.0.0.1:5672',
+            exchange: 'amq.topic',
+            routingKeyPrefix: prefix,
+            queuePrefix: prefix,
+            durable: false,
+          }),
   });
   try {
     const g = await c.eps.der!.group('t', { members: ['scada', 'hist'] });

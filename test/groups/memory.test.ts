@@ -44,7 +44,9 @@ test('[SPEC 13.1, 13.3, 13.9] one publisher, three members: each message sealed 
 });
 
 test('[SPEC 13.1, 13.7] join: allow-list by id and by role; anyone else ERR_FORBIDDEN; leave', async () => {
-  const c = await cast(['der', 'op', 'viewer', 'eve'], { roles: { op: ['OPERATOR'], viewer: ['VIEWER'], eve: ['VIEWER'], der: ['VIEWER'] } });
+  const c = await cast(['der', 'op', 'viewer', 'eve'], {
+    roles: { op: ['OPERATOR'], viewer: ['VIEWER'], eve: ['VIEWER'], der: ['VIEWER'] },
+  });
   try {
     const g = await c.eps.der!.group('t', { members: ['viewer'], roles: ['OPERATOR'] });
     await c.eps.op!.join('der', 't');
@@ -78,7 +80,11 @@ test('[SPEC 13.6, 13.9] confidentiality: a non-member subscribed to the group ad
       await until(() => seen.length === 1 && c.inbox.scada!.some((m) => m.group === `g-${protection}`));
       const raw = Buffer.from(seen[0]!).toString('latin1');
       assert.ok(isGroupFrame(seen[0]!));
-      assert.equal(raw.includes('secret-setpoint-4711'), protection === 'integrity', `${protection}: plaintext visible only in integrity mode`);
+      assert.equal(
+        raw.includes('secret-setpoint-4711'),
+        protection === 'integrity',
+        `${protection}: plaintext visible only in integrity mode`,
+      );
     }
   } finally {
     await spy.close();
@@ -170,7 +176,11 @@ test('[SPEC 13.1, 13.7, 10.4] a role that ceases to be valid removes its member 
   let now = Date.now();
   const c = await cast(['der', 'op', 'eng'], {
     clock: () => now,
-    roles: { der: ['VIEWER'], op: [{ role: 'OPERATOR', notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) }], eng: ['OPERATOR'] },
+    roles: {
+      der: ['VIEWER'],
+      op: [{ role: 'OPERATOR', notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) }],
+      eng: ['OPERATOR'],
+    },
   });
   try {
     const g = await c.eps.der!.group('setpoints', { roles: ['OPERATOR'] });

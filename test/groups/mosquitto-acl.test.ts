@@ -36,7 +36,7 @@ test('[SPEC 13.9] Mosquitto ACL: members read the group; only the publisher may 
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(c.inbox.hist!.map(text), ['genuine 1', 'genuine 2', 'genuine 3']);
     assert.equal(c.eps.hist!.stats().rejected.ERR_REPLAY ?? 0, 0, 'the injected copy never reached hist');
-    assert.equal(seen.length, 2, 'the spy (allowed to read) saw only the publisher\'s frames');
+    assert.equal(seen.length, 2, "the spy (allowed to read) saw only the publisher's frames");
     await spy.endAsync();
   } finally {
     await c.close();

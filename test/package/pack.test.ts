@@ -38,10 +38,13 @@ let packed: { size: number; unpackedSize: number; files: { path: string }[] } | 
 function run(cmd: string, args: string[], cwd: string, timeout = 60_000): SpawnSyncReturns<string> {
   // without what `npm test` adds for its script (npm_config_local_prefix would point npm back at the repository);
   // the user's own npm settings (npm_config_cache, _registry, _userconfig, ...) stay
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_(lifecycle_|package_|command$|config_local_prefix$|config_call$)/i.test(k)));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^npm_(lifecycle_|package_|command$|config_local_prefix$|config_call$)/i.test(k)),
+  );
   return spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: { ...env, NO_UPDATE_NOTIFIER: '1' } });
 }
-const output = (r: SpawnSyncReturns<string>): string => `exit ${String(r.status)}${r.error ? ` (${r.error.message})` : ''}\n${r.stdout}\n${r.stderr}`;
+const output = (r: SpawnSyncReturns<string>): string =>
+  `exit ${String(r.status)}${r.error ? ` (${r.error.message})` : ''}\n${r.stdout}\n${r.stderr}`;
 
 /** The README's ```ts fences; one that starts with "// continues the example above" is compiled after the one before it. */
 function readmeSnippets(readme: string): string[] {
@@ -51,7 +54,13 @@ function readmeSnippets(readme: string): string[] {
   return out;
 }
 
-type LockEntry = { dev?: boolean; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string>; peerDependenciesMeta?: Record<string, { optional?: boolean }> };
+type LockEntry = {
+  dev?: boolean;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+};
 
 /** The lock paths of `names` and of everything they need, resolved as npm lays out node_modules (nested first). */
 function closure(lock: Record<string, LockEntry>, names: readonly string[]): Set<string> {
@@ -82,13 +91,28 @@ function scratchProject(dir: string, tarballName: string, peers: readonly string
   const lock = (JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> }).packages;
   const rootLock = lock[''] as { devDependencies: Record<string, string> };
   const deps = { [pkg.name]: dep, ...Object.fromEntries(peers.map((p) => [p, rootLock.devDependencies[p] ?? '*'])) };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true, type: 'module', dependencies: deps }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'scratch', version: '1.0.0', private: true, type: 'module', dependencies: deps }),
+  );
   const packages: Record<string, unknown> = {
     '': { name: 'scratch', version: '1.0.0', dependencies: deps },
-    [`node_modules/${pkg.name}`]: { version: pkg.version, resolved: dep, license: 'Apache-2.0', dependencies: pkg.dependencies, peerDependencies: pkg.peerDependencies, peerDependenciesMeta: pkg.peerDependenciesMeta, bin: pkg.bin, engines: { node: '>=20' } },
+    [`node_modules/${pkg.name}`]: {
+      version: pkg.version,
+      resolved: dep,
+      license: 'Apache-2.0',
+      dependencies: pkg.dependencies,
+      peerDependencies: pkg.peerDependencies,
+      peerDependenciesMeta: pkg.peerDependenciesMeta,
+      bin: pkg.bin,
+      engines: { node: '>=20' },
+    },
   };
   for (const path of closure(lock, [...Object.keys(pkg.dependencies), ...peers])) packages[path] = { ...lock[path], dev: undefined };
-  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', lockfileVersion: 3, requires: true, packages }));
+  writeFileSync(
+    join(dir, 'package-lock.json'),
+    JSON.stringify({ name: 'scratch', version: '1.0.0', lockfileVersion: 3, requires: true, packages }),
+  );
   const i = run(NPM, ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], dir, 90_000);
   assert.equal(i.status, 0, `npm ci --offline in ${dir} (needs the npm cache \`npm ci\` fills): ${output(i)}`);
 }
@@ -105,7 +129,14 @@ before(
     symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'), 'dir');
     const p = run(NPM, ['pack', '--json', '--pack-destination', tmp], repo, 90_000);
     assert.equal(p.status, 0, `npm pack: ${output(p)}`);
-    const info = (JSON.parse(p.stdout.slice(p.stdout.indexOf('['))) as Array<{ filename: string; size: number; unpackedSize: number; files: { path: string }[] }>)[0]!;
+    const info = (
+      JSON.parse(p.stdout.slice(p.stdout.indexOf('['))) as Array<{
+        filename: string;
+        size: number;
+        unpackedSize: number;
+        files: { path: string }[];
+      }>
+    )[0]!;
     packed = info;
     tarball = join(tmp, info.filename);
 
@@ -120,11 +151,22 @@ before(
     readmeSnippets(readFileSync(join(ROOT, 'README.md'), 'utf8')).forEach((s, n) => {
       writeFileSync(join(app, `snippet-${n}.ts`), s);
     });
-    writeFileSync(join(app, 'require.cts'), "import hopsafe = require('hopsafe');\nconsole.log(typeof hopsafe.createEndpoint, hopsafe.ERROR_CODES.length > 0);\n");
+    writeFileSync(
+      join(app, 'require.cts'),
+      "import hopsafe = require('hopsafe');\nconsole.log(typeof hopsafe.createEndpoint, hopsafe.ERROR_CODES.length > 0);\n",
+    );
     writeFileSync(
       join(app, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: false, outDir: 'out', rootDir: '.' },
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          skipLibCheck: false,
+          outDir: 'out',
+          rootDir: '.',
+        },
         include: ['*.ts', '*.cts'],
       }),
     );
@@ -138,10 +180,36 @@ after(() => {
 
 test('npm pack on a clone without dist/ builds (prepack) and ships the code, types, CLI, LICENSE, schemas, docs and examples — no sources, tests or source maps', (t) => {
   const files = new Set(packed!.files.map((f) => f.path));
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'SPEC.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/bindings/amqp.d.ts', 'schemas/policy.schema.json', 'docs/threats.md', 'docs/deploy.md', 'examples/mosquitto/mosquitto.conf', 'examples/mqtt-telemetry/main.ts', 'examples/xmpp-mqtt-bridge/main.ts', 'examples/ci-interop/workflow.yml', 'examples/ci-interop/interop.mjs', 'dist/adversary/index.js'])
+  for (const f of [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'SPEC.md',
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/cli/main.js',
+    'dist/bindings/amqp.d.ts',
+    'schemas/policy.schema.json',
+    'docs/threats.md',
+    'docs/deploy.md',
+    'examples/mosquitto/mosquitto.conf',
+    'examples/mqtt-telemetry/main.ts',
+    'examples/xmpp-mqtt-bridge/main.ts',
+    'examples/ci-interop/workflow.yml',
+    'examples/ci-interop/interop.mjs',
+    'dist/adversary/index.js',
+  ])
     assert.ok(files.has(f), `${f} is in the tarball`);
-  assert.deepEqual([...files].filter((f) => /^(src|test|bench|scripts|node_modules)\//.test(f)), [], 'no sources, tests or scripts');
-  assert.deepEqual([...files].filter((f) => f.endsWith('.map')), [], 'no source maps (they would point at src/, which is not shipped)');
+  assert.deepEqual(
+    [...files].filter((f) => /^(src|test|bench|scripts|node_modules)\//.test(f)),
+    [],
+    'no sources, tests or scripts',
+  );
+  assert.deepEqual(
+    [...files].filter((f) => f.endsWith('.map')),
+    [],
+    'no source maps (they would point at src/, which is not shipped)',
+  );
   assert.match(readFileSync(join(ROOT, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0, January 2004/);
   assert.ok(existsSync(tarball));
   t.diagnostic(`tarball ${packed!.size} bytes, unpacked ${packed!.unpackedSize} bytes, ${files.size} files`);
@@ -168,7 +236,10 @@ test('the hopsafe/adversary snippet runs as written: the tampered and the replay
   const r = run(process.execPath, [join(app, 'out', `snippet-${n}.js`)], app, 30_000);
   assert.equal(r.status, 0, output(r));
   const lines = r.stdout.trim().split('\n');
-  assert.deepEqual(lines.filter((l) => l.startsWith('delivered')), ['delivered m0', 'delivered m2', 'delivered m3']);
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith('delivered')),
+    ['delivered m0', 'delivered m2', 'delivered m3'],
+  );
   assert.deepEqual(lines.filter((l) => l.startsWith('refused')).sort(), ['refused ERR_BAD_MAC', 'refused ERR_REPLAY']);
   assert.equal(lines.at(-1), '1 1');
 });
@@ -185,7 +256,9 @@ test('hopsafe/schemas/*.json resolve and import (with { type: "json" })', () => 
 });
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-test('CommonJS: require("hopsafe") works (Node ≥ 20.19, TypeScript module nodenext)', { skip: major === 20 && minor < 19 ? `Node ${process.version} has no require(esm)` : false }, () => {
+test('CommonJS: require("hopsafe") works (Node ≥ 20.19, TypeScript module nodenext)', {
+  skip: major === 20 && minor < 19 ? `Node ${process.version} has no require(esm)` : false,
+}, () => {
   const r = run(process.execPath, ['--no-warnings', join(app, 'out', 'require.cjs')], app, 30_000);
   assert.equal(r.status, 0, output(r));
   assert.equal(r.stdout.trim(), 'function true');
@@ -230,9 +303,16 @@ for (const sub of ['hopsafe/amqp', 'hopsafe/xmpp', 'hopsafe/broker', 'hopsafe/br
   assert.equal(r.status, 0, output(r));
   assert.equal(
     r.stdout.trim(),
-    ['memory hi function', 'hopsafe/amqp ERR_CONFIG amqplib', 'hopsafe/xmpp ERR_CONFIG @xmpp/client', 'hopsafe/broker ERR_CONFIG aedes-persistence', 'hopsafe/bridge ok'].join('\n'),
+    [
+      'memory hi function',
+      'hopsafe/amqp ERR_CONFIG amqplib',
+      'hopsafe/xmpp ERR_CONFIG @xmpp/client',
+      'hopsafe/broker ERR_CONFIG aedes-persistence',
+      'hopsafe/bridge ok',
+    ].join('\n'),
   );
-  for (const p of ['amqplib', '@xmpp/client', 'aedes', 'aedes-persistence']) assert.ok(!existsSync(join(mqttOnly, 'node_modules', p)), `${p} not installed`);
+  for (const p of ['amqplib', '@xmpp/client', 'aedes', 'aedes-persistence'])
+    assert.ok(!existsSync(join(mqttOnly, 'node_modules', p)), `${p} not installed`);
 });
 
 test('hopsafe plus mqtt alone: the bin runs an MQTT-only command and says which package an AMQP URL needs', () => {
@@ -242,7 +322,24 @@ test('hopsafe plus mqtt alone: the bin runs an MQTT-only command and says which 
   const dir = join(mqttOnly, 'pki');
   const init = run(bin, ['pki', 'init', '--dir', dir, '--endpoint', 'a'], mqttOnly, 30_000);
   assert.equal(init.status, 0, output(init));
-  const p = run(bin, ['peer', '--id', 'a', '--cert', join(dir, 'a.pem'), '--key', join(dir, 'a.key'), '--trust', join(dir, 'ca.pem'), '--url', 'amqp://127.0.0.1:9'], mqttOnly, 30_000);
+  const p = run(
+    bin,
+    [
+      'peer',
+      '--id',
+      'a',
+      '--cert',
+      join(dir, 'a.pem'),
+      '--key',
+      join(dir, 'a.key'),
+      '--trust',
+      join(dir, 'ca.pem'),
+      '--url',
+      'amqp://127.0.0.1:9',
+    ],
+    mqttOnly,
+    30_000,
+  );
   assert.equal(p.status, 1, output(p));
   assert.match(p.stderr, /ERR_CONFIG.*needs the package "amqplib".*npm install amqplib/);
 });

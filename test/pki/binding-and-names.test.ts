@@ -44,12 +44,28 @@ describe('pathLenConstraint and self-issued certificates [SPEC 10.2]', () => {
     const root = miniCa('rollover root', now, { pathLen: 0 });
     const newKey = ecKey();
     const rolled = issueCertificate(
-      { subject: root.name, issuer: root.name, notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + DAY), publicKey: newKey, ca: true, issuerSpki: root.spki },
+      {
+        subject: root.name,
+        issuer: root.name,
+        notBefore: new Date(now.getTime() - DAY),
+        notAfter: new Date(now.getTime() + DAY),
+        publicKey: newKey,
+        ca: true,
+        issuerSpki: root.spki,
+      },
       { key: root.key },
     );
     assert.equal(parseCertificate(rolled).selfIssued, true);
     const leaf = issueCertificate(
-      { subject: cnName('a'), issuer: root.name, notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + DAY), publicKey: ecKey(), keyUsage: ['digitalSignature'], issuerSpki: spkiOf(newKey) },
+      {
+        subject: cnName('a'),
+        issuer: root.name,
+        notBefore: new Date(now.getTime() - DAY),
+        notAfter: new Date(now.getTime() + DAY),
+        publicKey: ecKey(),
+        keyUsage: ['digitalSignature'],
+        issuerSpki: spkiOf(newKey),
+      },
       { key: newKey },
     );
     await createTrustStore({ roots: [root.der] }).verify({ chain: [leaf, rolled], claimedId: 'a', now });
@@ -57,7 +73,10 @@ describe('pathLenConstraint and self-issued certificates [SPEC 10.2]', () => {
     if (o) assert.equal(o.ok, true, o.out);
     // a non-self-issued intermediate still counts (unchanged): root pathLen 0 → inter → leaf
     const inter = miniCa('inter', now, { issuer: root });
-    await rejectsWith(createTrustStore({ roots: [root.der] }).verify({ chain: [miniLeaf('a', inter, now).der, inter.der], claimedId: 'a', now }), 'ERR_CERT_USAGE');
+    await rejectsWith(
+      createTrustStore({ roots: [root.der] }).verify({ chain: [miniLeaf('a', inter, now).der, inter.der], claimedId: 'a', now }),
+      'ERR_CERT_USAGE',
+    );
   });
 });
 
@@ -65,25 +84,55 @@ describe('Name comparison, RFC 5280 §7.1 [SPEC 10.2]', () => {
   test('root subject PrintableString "Grid Root CA", leaf issuer UTF8String "grid   ROOT ca": a path, as OpenSSL finds; CRLs match the same way', async () => {
     const key = ecKey();
     const rootName = cnName('Grid Root CA', 0x13);
-    const root = issueCertificate({ subject: rootName, issuer: rootName, notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + DAY), publicKey: key, ca: true }, { key });
+    const root = issueCertificate(
+      {
+        subject: rootName,
+        issuer: rootName,
+        notBefore: new Date(now.getTime() - DAY),
+        notAfter: new Date(now.getTime() + DAY),
+        publicKey: key,
+        ca: true,
+      },
+      { key },
+    );
     const leafKey = ecKey();
     const leaf = issueCertificate(
-      { subject: cnName('a'), issuer: cnName('grid   ROOT ca'), notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + DAY), publicKey: leafKey, keyUsage: ['digitalSignature'] },
+      {
+        subject: cnName('a'),
+        issuer: cnName('grid   ROOT ca'),
+        notBefore: new Date(now.getTime() - DAY),
+        notAfter: new Date(now.getTime() + DAY),
+        publicKey: leafKey,
+        keyUsage: ['digitalSignature'],
+      },
       { key },
     );
     const store = createTrustStore({ roots: [root] });
     await store.verify({ chain: [leaf], claimedId: 'a', now });
     const o = opensslVerify(leaf, [root]);
     if (o) assert.equal(o.ok, true, o.out);
-    const crl = issueCrl({ issuer: cnName('GRID ROOT CA'), thisUpdate: new Date(now.getTime() - 1000), revoked: [{ serialHex: parseCertificate(leaf).serialHex, date: now }] }, { key });
+    const crl = issueCrl(
+      {
+        issuer: cnName('GRID ROOT CA'),
+        thisUpdate: new Date(now.getTime() - 1000),
+        revoked: [{ serialHex: parseCertificate(leaf).serialHex, date: now }],
+      },
+      { key },
+    );
     await rejectsWith(createTrustStore({ roots: [root], crls: [crl] }).verify({ chain: [leaf], claimedId: 'a', now }), 'ERR_CERT_REVOKED');
   });
 
   test('different text is a different name; a matching name still needs the signature', async () => {
     const root = miniCa('root', now);
-    const other = issueCertificate({ subject: cnName('a'), issuer: cnName('ROOT-2'), notBefore: now, notAfter: new Date(now.getTime() + DAY), publicKey: ecKey() }, { key: root.key });
+    const other = issueCertificate(
+      { subject: cnName('a'), issuer: cnName('ROOT-2'), notBefore: now, notAfter: new Date(now.getTime() + DAY), publicKey: ecKey() },
+      { key: root.key },
+    );
     await rejectsWith(createTrustStore({ roots: [root.der] }).verify({ chain: [other], claimedId: 'a', now }), 'ERR_CERT_UNTRUSTED');
-    const forged = issueCertificate({ subject: cnName('a'), issuer: root.name, notBefore: now, notAfter: new Date(now.getTime() + DAY), publicKey: ecKey() }, { key: ecKey() });
+    const forged = issueCertificate(
+      { subject: cnName('a'), issuer: root.name, notBefore: now, notAfter: new Date(now.getTime() + DAY), publicKey: ecKey() },
+      { key: ecKey() },
+    );
     await rejectsWith(createTrustStore({ roots: [root.der] }).verify({ chain: [forged], claimedId: 'a', now }), 'ERR_CERT_UNTRUSTED');
   });
 });

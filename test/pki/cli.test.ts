@@ -29,18 +29,35 @@ const read = (dir: string, f: string): string => readFileSync(join(dir, f), 'utf
 test('init → files, modes, usable identities with roles; issue; revoke; show', async () => {
   const dir = tmp();
   const c = capture();
-  const rc = await run(['init', '--dir', dir, '--endpoint', 'control-center:OPERATOR,SECAUD', '--endpoint', 'der-17:VIEWER', '--intermediate'], c.io);
+  const rc = await run(
+    ['init', '--dir', dir, '--endpoint', 'control-center:OPERATOR,SECAUD', '--endpoint', 'der-17:VIEWER', '--intermediate'],
+    c.io,
+  );
   assert.equal(rc, 0, c.err.join('\n'));
-  for (const f of ['ca.pem', 'ca.key', 'intermediate.pem', 'intermediate.key', 'control-center.pem', 'control-center.key', 'der-17.pem', 'der-17.key', 'crl.pem'])
+  for (const f of [
+    'ca.pem',
+    'ca.key',
+    'intermediate.pem',
+    'intermediate.key',
+    'control-center.pem',
+    'control-center.key',
+    'der-17.pem',
+    'der-17.key',
+    'crl.pem',
+  ])
     assert.ok(existsSync(join(dir, f)), f);
-  for (const f of ['ca.key', 'intermediate.key', 'control-center.key', 'der-17.key']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+  for (const f of ['ca.key', 'intermediate.key', 'control-center.key', 'der-17.key'])
+    assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
 
   const store = createTrustStore({ roots: [read(dir, 'ca.pem')], crls: [read(dir, 'crl.pem')] });
   const now = new Date();
   const cc = loadIdentity({ certificate: read(dir, 'control-center.pem'), privateKey: read(dir, 'control-center.key') }, 'control-center');
   assert.equal(cc.chain.length, 2);
   const peer = await store.verify({ chain: cc.chain, claimedId: 'control-center', now });
-  assert.deepEqual(peer.roles.map((r) => r.role), ['OPERATOR', 'SECAUD']);
+  assert.deepEqual(
+    peer.roles.map((r) => r.role),
+    ['OPERATOR', 'SECAUD'],
+  );
 
   // refuses to overwrite keys without --force
   const again = capture();
@@ -50,7 +67,10 @@ test('init → files, modes, usable identities with roles; issue; revoke; show',
   assert.equal(await run(['issue', '--dir', dir, '--endpoint', 'der-17:ENGINEER', '--force'], capture().io), 0);
   assert.equal(await run(['issue', '--dir', dir, '--endpoint', 'meter-9:dso=-3'], capture().io), 0);
   const der = loadIdentity({ certificate: read(dir, 'der-17.pem'), privateKey: read(dir, 'der-17.key') }, 'der-17');
-  assert.deepEqual((await store.verify({ chain: der.chain, claimedId: 'der-17', now })).roles.map((r) => r.role), ['ENGINEER']);
+  assert.deepEqual(
+    (await store.verify({ chain: der.chain, claimedId: 'der-17', now })).roles.map((r) => r.role),
+    ['ENGINEER'],
+  );
 
   // revoke re-signs the CRL and keeps earlier entries
   assert.equal(await run(['revoke', '--dir', dir, '--id', 'der-17'], capture().io), 0);
@@ -64,7 +84,15 @@ test('init → files, modes, usable identities with roles; issue; revoke; show',
   const show = capture();
   assert.equal(await run(['show', join(dir, 'control-center.pem')], show.io), 0);
   const text = show.out.join('\n');
-  for (const s of ['subject: O=hopsafe, CN=control-center', 'URI:urn:hopsafe:endpoint:control-center', 'OPERATOR(1)', 'SECAUD(5)', 'keyUsage: digitalSignature', 'clientAuth', 'sha256 fingerprint: ' + peer.fingerprint])
+  for (const s of [
+    'subject: O=hopsafe, CN=control-center',
+    'URI:urn:hopsafe:endpoint:control-center',
+    'OPERATOR(1)',
+    'SECAUD(5)',
+    'keyUsage: digitalSignature',
+    'clientAuth',
+    'sha256 fingerprint: ' + peer.fingerprint,
+  ])
     assert.ok(text.includes(s), `show output lacks ${s}:\n${text}`);
   const showCrl = capture();
   assert.equal(await run(['show', join(dir, 'crl.pem')], showCrl.io), 0);
@@ -86,11 +114,30 @@ test('usage errors exit 2, bad values exit 1', async () => {
 test('child process: node --import tsx src/cli/main.ts pki init/show', async () => {
   const dir = tmp();
   const exec = promisify(execFile);
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'pki', 'init', '--dir', dir, '--endpoint', 'a:ENGINEER', '--key-type', 'ed25519', '--days', '10'];
+  const args = [
+    '--import',
+    'tsx',
+    'src/cli/main.ts',
+    'pki',
+    'init',
+    '--dir',
+    dir,
+    '--endpoint',
+    'a:ENGINEER',
+    '--key-type',
+    'ed25519',
+    '--days',
+    '10',
+  ];
   const r = await exec(process.execPath, args, { cwd: join(import.meta.dirname, '../..') });
   assert.match(r.stdout, /trust anchor/);
-  const show = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pki', 'show', join(dir, 'a.pem')], { cwd: join(import.meta.dirname, '../..') });
+  const show = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pki', 'show', join(dir, 'a.pem')], {
+    cwd: join(import.meta.dirname, '../..'),
+  });
   assert.match(show.stdout, /key: +ed25519/);
   assert.match(show.stdout, /ENGINEER\(2\)/);
-  await assert.rejects(exec(process.execPath, args, { cwd: join(import.meta.dirname, '../..') }), (e: { code?: number; stderr?: string }) => e.code === 1 && /--force/.test(e.stderr ?? ''));
+  await assert.rejects(
+    exec(process.execPath, args, { cwd: join(import.meta.dirname, '../..') }),
+    (e: { code?: number; stderr?: string }) => e.code === 1 && /--force/.test(e.stderr ?? ''),
+  );
 });

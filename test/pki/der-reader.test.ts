@@ -46,7 +46,10 @@ test('[SPEC 10.1] parsed fields agree with node:crypto X509Certificate (EC, Ed25
     }
     const store = createTrustStore(pki.trust());
     const peer = await store.verify({ chain: chainOf(pki.identities.a!.certificate), claimedId: 'a', now });
-    assert.deepEqual(peer.roles.map((r) => r.role), ['OPERATOR']);
+    assert.deepEqual(
+      peer.roles.map((r) => r.role),
+      ['OPERATOR'],
+    );
   }
 });
 
@@ -107,7 +110,10 @@ test('[SPEC 10.1] times: only the RFC 5280 DER forms, and only real instants', (
     [0x18, '250101000000Z'],
   ] as const)
     assert.equal(t(tag, s), undefined, s);
-  throwsWith(() => checkDerFraming(Uint8Array.of(0x30, 0x0c, 0x17, 0x0a, ...ascii('2501010000')), 't', { universalContent: true }), 'ERR_MALFORMED');
+  throwsWith(
+    () => checkDerFraming(Uint8Array.of(0x30, 0x0c, 0x17, 0x0a, ...ascii('2501010000')), 't', { universalContent: true }),
+    'ERR_MALFORMED',
+  );
   checkDerFraming(Uint8Array.of(0x30, 0x0c, 0x17, 0x0a, ...ascii('2501010000')), 't'); // framing alone does not look at contents
 });
 

@@ -11,7 +11,10 @@ test('identity from PEM: chain leaf first, usable key, roles', async () => {
   const pki = await createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR', 'SECAUD'] }], intermediate: true });
   const id = loadIdentity(pki.identities.cc!, 'cc');
   assert.equal(id.chain.length, 2);
-  assert.deepEqual(id.roles.map((r) => r.role), ['OPERATOR', 'SECAUD']);
+  assert.deepEqual(
+    id.roles.map((r) => r.role),
+    ['OPERATOR', 'SECAUD'],
+  );
   const p = createNodeProvider();
   const peer = await createTrustStore(pki.trust()).verify({ chain: id.chain, claimedId: 'cc', now: new Date() });
   const msg = new TextEncoder().encode('probe');
@@ -28,10 +31,16 @@ test('identity from DER bytes', async () => {
 test('refusals: mismatched key, wrong name, malformed input', async () => {
   const pki = await createTestPki({ endpoints: [{ id: 'a' }, { id: 'b' }] });
   throwsWith(() => loadIdentity(pki.broken.mismatchedKey('a'), 'a'), 'ERR_KEY_MISMATCH');
-  throwsWith(() => loadIdentity({ certificate: pki.identities.a!.certificate, privateKey: pki.identities.b!.privateKey }, 'a'), 'ERR_KEY_MISMATCH');
+  throwsWith(
+    () => loadIdentity({ certificate: pki.identities.a!.certificate, privateKey: pki.identities.b!.privateKey }, 'a'),
+    'ERR_KEY_MISMATCH',
+  );
   throwsWith(() => loadIdentity(pki.identities.a!, 'b'), 'ERR_CERT_NAME');
   throwsWith(() => loadIdentity({ certificate: 'garbage', privateKey: pki.identities.a!.privateKey }, 'a'), 'ERR_MALFORMED');
-  throwsWith(() => loadIdentity({ certificate: pki.identities.a!.certificate, privateKey: pki.identities.a!.certificate }, 'a'), 'ERR_MALFORMED');
+  throwsWith(
+    () => loadIdentity({ certificate: pki.identities.a!.certificate, privateKey: pki.identities.a!.certificate }, 'a'),
+    'ERR_MALFORMED',
+  );
 });
 
 test('validateOwn fails early with the peer-side code', async () => {

@@ -29,7 +29,10 @@ describe('x509-limbo [SPEC 10.2]', () => {
       const o = await runLimboCase(c);
       const v = verdict(o, deviations[c.id]);
       outcomes.push({ o, v });
-      assert.ok(v === 'pass' || v === 'expected deviation', `${v}: limbo expects ${o.expected}, hopsafe gives ${o.actual} ${o.code} ${o.detail}`);
+      assert.ok(
+        v === 'pass' || v === 'expected deviation',
+        `${v}: limbo expects ${o.expected}, hopsafe gives ${o.actual} ${o.code} ${o.detail}`,
+      );
       // [SPEC 10.2] work budget: every case (100-certificate pools included) is decided quickly; store set-up included
       assert.ok(o.ms < 2000, `${c.id} took ${o.ms.toFixed(0)} ms`);
     });

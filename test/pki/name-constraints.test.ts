@@ -53,7 +53,10 @@ describe('nameConstraints [SPEC 10.2]', () => {
     test(`dNSName permitted allowed.example (${critical ? 'critical' : 'non-critical'}): evil.example refused ERR_CERT_USAGE, as OpenSSL ("permitted subtree violation")`, async () => {
       const nc = nameConstraints([gn.dns('allowed.example')]);
       const evil = chain(nc, critical, { san: { dns: ['evil.example'] } });
-      await rejectsWith(createTrustStore({ roots: [evil.root.der] }).verify({ chain: [evil.leaf.der, evil.sub.der], claimedId: 'evil.example', now }), 'ERR_CERT_USAGE');
+      await rejectsWith(
+        createTrustStore({ roots: [evil.root.der] }).verify({ chain: [evil.leaf.der, evil.sub.der], claimedId: 'evil.example', now }),
+        'ERR_CERT_USAGE',
+      );
       const o1 = opensslVerify(evil.leaf.der, [evil.root.der], { untrusted: [evil.sub.der] });
       if (o1) {
         assert.equal(o1.ok, false);
@@ -80,9 +83,27 @@ describe('nameConstraints [SPEC 10.2]', () => {
   });
 
   test('a wildcard dNSName is refused when any name it matches is excluded, or not all are permitted (limbo cve-2025-61727)', async () => {
-    assert.equal(await verdict(chain(nameConstraints([], [gn.dns('bar.example.com')]), true, { san: { dns: ['*.example.com', 'ok.other'] } }), 'ok.other'), 'ERR_CERT_USAGE');
-    assert.equal(await verdict(chain(nameConstraints([gn.dns('foo.example.com')]), true, { san: { dns: ['*.example.com', 'foo.example.com'] } }), 'foo.example.com'), 'ERR_CERT_USAGE');
-    assert.equal(await verdict(chain(nameConstraints([gn.dns('example.com')]), true, { san: { dns: ['*.example.com', 'a.example.com'] } }), 'a.example.com'), 'ok');
+    assert.equal(
+      await verdict(
+        chain(nameConstraints([], [gn.dns('bar.example.com')]), true, { san: { dns: ['*.example.com', 'ok.other'] } }),
+        'ok.other',
+      ),
+      'ERR_CERT_USAGE',
+    );
+    assert.equal(
+      await verdict(
+        chain(nameConstraints([gn.dns('foo.example.com')]), true, { san: { dns: ['*.example.com', 'foo.example.com'] } }),
+        'foo.example.com',
+      ),
+      'ERR_CERT_USAGE',
+    );
+    assert.equal(
+      await verdict(
+        chain(nameConstraints([gn.dns('example.com')]), true, { san: { dns: ['*.example.com', 'a.example.com'] } }),
+        'a.example.com',
+      ),
+      'ok',
+    );
   });
 
   test('hopsafe otherName: exact and trailing-* prefix constraints; the URI form of the id is governed by URI constraints', async () => {
@@ -94,7 +115,11 @@ describe('nameConstraints [SPEC 10.2]', () => {
     assert.equal(await verdict(chain(exact, false, { san: { endpointIds: ['control-center-2'] } }), 'control-center-2'), 'ok');
     // URI constraints are host-based (RFC 5280); a urn: URI has no host, so it is never inside a permitted one
     const uri = nameConstraints([gn.uri('.grid.example')]);
-    assert.equal(await verdict(chain(uri, true, { san: { uris: ['https://der-1.grid.example/x'] }, extKeyUsage: null }, 'x'), 'x'), 'ERR_CERT_NAME', 'URI inside: only the binding is missing');
+    assert.equal(
+      await verdict(chain(uri, true, { san: { uris: ['https://der-1.grid.example/x'] }, extKeyUsage: null }, 'x'), 'x'),
+      'ERR_CERT_NAME',
+      'URI inside: only the binding is missing',
+    );
     assert.equal(await verdict(chain(uri, true, { san: { uris: ['urn:hopsafe:endpoint:der-1'] } }), 'der-1'), 'ERR_CERT_USAGE');
   });
 
@@ -131,27 +156,43 @@ describe('nameConstraints [SPEC 10.2]', () => {
     const email = nameConstraints([gn.email('example.com')]);
     assert.equal(await verdict(chain(email, true, { san: { endpointIds: ['a'] } }), 'a'), 'ok', 'no rfc822Name on the path');
     const root = miniCa('nc root', now);
-    const sub = miniCa('nc sub', now, { issuer: root, extra: { extraExtensions: [{ oid: ID_CE_NAME_CONSTRAINTS, critical: true, value: email }] } });
+    const sub = miniCa('nc sub', now, {
+      issuer: root,
+      extra: { extraExtensions: [{ oid: ID_CE_NAME_CONSTRAINTS, critical: true, value: email }] },
+    });
     // a leaf whose SAN carries an rfc822Name besides its endpoint id
-    const leaf = miniLeaf('a', sub, now, { extraExtensions: [{ oid: '2.5.29.17', critical: false, value: seq(gn.email('a@example.com'), gn.endpointId('a')) }] });
-    await rejectsWith(createTrustStore({ roots: [root.der] }).verify({ chain: [leaf.der, sub.der], claimedId: 'a', now }), 'ERR_CERT_USAGE');
+    const leaf = miniLeaf('a', sub, now, {
+      extraExtensions: [{ oid: '2.5.29.17', critical: false, value: seq(gn.email('a@example.com'), gn.endpointId('a')) }],
+    });
+    await rejectsWith(
+      createTrustStore({ roots: [root.der] }).verify({ chain: [leaf.der, sub.der], claimedId: 'a', now }),
+      'ERR_CERT_USAGE',
+    );
   });
 
   test('malformed constraints → ERR_MALFORMED: empty extension, leading-period or wildcard dNSName, bad IP mask; nameConstraints in a leaf → ERR_CERT_USAGE', async () => {
     const root = miniCa('r', now);
-    const ca = (value: Uint8Array) => miniCa('c', now, { issuer: root, extra: { extraExtensions: [{ oid: ID_CE_NAME_CONSTRAINTS, critical: true, value }] } }).der;
+    const ca = (value: Uint8Array) =>
+      miniCa('c', now, { issuer: root, extra: { extraExtensions: [{ oid: ID_CE_NAME_CONSTRAINTS, critical: true, value }] } }).der;
     throwsWith(() => parseCertificate(ca(seq())), 'ERR_MALFORMED', 'empty');
     throwsWith(() => parseCertificate(ca(seq(tlv(0xa0)))), 'ERR_MALFORMED', 'empty permitted');
     throwsWith(() => parseCertificate(ca(nameConstraints([gn.dns('.example.com')]))), 'ERR_MALFORMED', 'leading period');
     throwsWith(() => parseCertificate(ca(nameConstraints([gn.dns('*.example.com')]))), 'ERR_MALFORMED', 'wildcard');
     throwsWith(() => parseCertificate(ca(nameConstraints([gn.ip([10, 0, 0, 0, 255, 0, 255, 0])]))), 'ERR_MALFORMED', 'mask');
-    const leaf = miniLeaf('a', root, now, { extraExtensions: [{ oid: ID_CE_NAME_CONSTRAINTS, critical: true, value: nameConstraints([gn.dns('a')]) }] });
+    const leaf = miniLeaf('a', root, now, {
+      extraExtensions: [{ oid: ID_CE_NAME_CONSTRAINTS, critical: true, value: nameConstraints([gn.dns('a')]) }],
+    });
     await rejectsWith(createTrustStore({ roots: [root.der] }).verify({ chain: [leaf.der], claimedId: 'a', now }), 'ERR_CERT_USAGE');
   });
 
   test('constraints of the root and of every CA above apply; self-issued intermediates are exempt, the leaf is not', async () => {
-    const root = miniCa('root', now, { extra: { extraExtensions: [{ oid: ID_CE_NAME_CONSTRAINTS, critical: true, value: nameConstraints([gn.dns('example.com')]) }] } });
-    const inter = miniCa('inter', now, { issuer: root, extra: { extraExtensions: [{ oid: ID_CE_NAME_CONSTRAINTS, critical: true, value: nameConstraints([gn.dns('a.example.com')]) }] } });
+    const root = miniCa('root', now, {
+      extra: { extraExtensions: [{ oid: ID_CE_NAME_CONSTRAINTS, critical: true, value: nameConstraints([gn.dns('example.com')]) }] },
+    });
+    const inter = miniCa('inter', now, {
+      issuer: root,
+      extra: { extraExtensions: [{ oid: ID_CE_NAME_CONSTRAINTS, critical: true, value: nameConstraints([gn.dns('a.example.com')]) }] },
+    });
     const ok = miniLeaf('x', inter, now, { san: { dns: ['x.a.example.com'] } });
     const widened = miniLeaf('x', inter, now, { san: { dns: ['x.b.example.com'] } });
     const store = createTrustStore({ roots: [root.der] });

@@ -137,8 +137,30 @@ function makeCaDir(dir: string): OsslCa {
 function selfSignedRoot(alg: Alg, dir: string, cn: string, slot: Slot = 'root'): OsslCa {
   const ca = makeCaDir(dir);
   genKey(alg, ca.key, slot);
-  const md = alg === 'ed25519' ? [] : alg === 'rsa-pss' ? ['-sha256', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32'] : [alg === 'p384' ? '-sha384' : '-sha256'];
-  ossl(['req', '-x509', '-new', '-key', ca.key, '-subj', `/O=interop/CN=${cn}`, '-days', '3650', '-config', ca.cnf, '-extensions', 'v3_ca', ...md, '-out', ca.cert]);
+  const md =
+    alg === 'ed25519'
+      ? []
+      : alg === 'rsa-pss'
+        ? ['-sha256', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32']
+        : [alg === 'p384' ? '-sha384' : '-sha256'];
+  ossl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    ca.key,
+    '-subj',
+    `/O=interop/CN=${cn}`,
+    '-days',
+    '3650',
+    '-config',
+    ca.cnf,
+    '-extensions',
+    'v3_ca',
+    ...md,
+    '-out',
+    ca.cert,
+  ]);
   return ca;
 }
 
@@ -154,7 +176,25 @@ function issue(alg: Alg, ca: OsslCa, cn: string, ext: string, leafKey: string, d
     csrCache.set(csrKey, csr);
   }
   const out = join(ca.dir, `leaf${n}.pem`);
-  ossl(['ca', '-batch', '-notext', '-config', ca.cnf, '-cert', ca.cert, '-keyfile', ca.key, '-extensions', ext, '-in', csr, '-out', out, ...dates, ...sigArgs(alg)]);
+  ossl([
+    'ca',
+    '-batch',
+    '-notext',
+    '-config',
+    ca.cnf,
+    '-cert',
+    ca.cert,
+    '-keyfile',
+    ca.key,
+    '-extensions',
+    ext,
+    '-in',
+    csr,
+    '-out',
+    out,
+    ...dates,
+    ...sigArgs(alg),
+  ]);
   return out;
 }
 
@@ -180,7 +220,24 @@ for (const alg of ALGS) {
           genKey(alg, inter.key, 'inter');
           const csr = join(inter.dir, 'inter.csr');
           ossl(['req', '-new', '-key', inter.key, '-subj', `/O=interop/CN=intermediate ${alg}`, '-config', inter.cnf, '-out', csr]);
-          ossl(['ca', '-batch', '-notext', '-config', rootCa.cnf, '-cert', rootCa.cert, '-keyfile', rootCa.key, '-extensions', 'v3_inter', '-in', csr, '-out', inter.cert, ...sigArgs(alg)]);
+          ossl([
+            'ca',
+            '-batch',
+            '-notext',
+            '-config',
+            rootCa.cnf,
+            '-cert',
+            rootCa.cert,
+            '-keyfile',
+            rootCa.key,
+            '-extensions',
+            'v3_inter',
+            '-in',
+            csr,
+            '-out',
+            inter.cert,
+            ...sigArgs(alg),
+          ]);
           issuer = inter;
           tail = file(inter.cert);
         }
@@ -189,7 +246,18 @@ for (const alg of ALGS) {
         const chain = (p: string): string => file(p) + tail;
         const good = chain(issue(alg, issuer, 'peer', 'v3_leaf', leafKey));
         const revoked = chain(issue(alg, issuer, 'peer', 'v3_leaf', leafKey));
-        ossl(['ca', '-config', issuer.cnf, '-cert', issuer.cert, '-keyfile', issuer.key, '-revoke', join(issuer.dir, `leaf${leafCounter - 1}.pem`), ...sigArgs(alg)]);
+        ossl([
+          'ca',
+          '-config',
+          issuer.cnf,
+          '-cert',
+          issuer.cert,
+          '-keyfile',
+          issuer.key,
+          '-revoke',
+          join(issuer.dir, `leaf${leafCounter - 1}.pem`),
+          ...sigArgs(alg),
+        ]);
         const crl = file(gencrl(alg, issuer));
         const foreign = selfSignedRoot(alg, join(dir, 'foreign'), `root ${alg}`, 'foreign');
         return {
@@ -198,13 +266,21 @@ for (const alg of ALGS) {
           leafKey: file(leafKey),
           good,
           cases: [
-            ['expired', 'ERR_CERT_EXPIRED', chain(issue(alg, issuer, 'peer', 'v3_leaf', leafKey, ['-startdate', '20200101000000Z', '-enddate', '20200201000000Z']))],
+            [
+              'expired',
+              'ERR_CERT_EXPIRED',
+              chain(issue(alg, issuer, 'peer', 'v3_leaf', leafKey, ['-startdate', '20200101000000Z', '-enddate', '20200201000000Z'])),
+            ],
             ['foreign root with the same name', 'ERR_CERT_UNTRUSTED', file(issue(alg, foreign, 'peer', 'v3_leaf', leafKey))],
             ['revoked (openssl ca -revoke, -gencrl)', 'ERR_CERT_REVOKED', revoked],
             // The remaining cases do not depend on the chain depth: run them once per algorithm.
             ...(depth === 2
               ? ([
-                  ['not yet valid', 'ERR_CERT_NOT_YET_VALID', chain(issue(alg, issuer, 'peer', 'v3_leaf', leafKey, ['-startdate', '20991201000000Z', '-enddate', '20991231000000Z']))],
+                  [
+                    'not yet valid',
+                    'ERR_CERT_NOT_YET_VALID',
+                    chain(issue(alg, issuer, 'peer', 'v3_leaf', leafKey, ['-startdate', '20991201000000Z', '-enddate', '20991231000000Z'])),
+                  ],
                   ['keyUsage without digitalSignature', 'ERR_CERT_USAGE', chain(issue(alg, issuer, 'peer', 'v3_bad_ku', leafKey))],
                   ['extendedKeyUsage emailProtection', 'ERR_CERT_USAGE', chain(issue(alg, issuer, 'peer', 'v3_bad_eku', leafKey))],
                   ['CA certificate as endpoint', 'ERR_CERT_USAGE', chain(issue(alg, issuer, 'peer', 'v3_ca_leaf', leafKey))],
@@ -224,14 +300,18 @@ for (const alg of ALGS) {
         const id = loadIdentity({ certificate: s.good, privateKey: s.leafKey }, 'peer');
         assert.equal(id.chain.length, depth - 1);
         const peer = await store.verify({ chain: id.chain, claimedId: 'peer', now });
-        assert.deepEqual(peer.roles.map((r) => `${r.role}:${r.roleId}`), ['OPERATOR:1', 'dso:-4']);
+        assert.deepEqual(
+          peer.roles.map((r) => `${r.role}:${r.roleId}`),
+          ['OPERATOR:1', 'dso:-4'],
+        );
         if (s.dnsLeaf) assert.equal((await store.verify({ chain: chainOf(s.dnsLeaf), claimedId: 'dns-peer', now })).id, 'dns-peer');
       });
 
       test('refusal matrix', async () => {
         const s = setup!;
         const store = createTrustStore({ roots: s.roots, crls: [s.crl] });
-        for (const [label, code, pem] of s.cases) await rejectsWith(store.verify({ chain: chainOf(pem), claimedId: 'peer', now }), code, `${alg}/${depth}: ${label}`);
+        for (const [label, code, pem] of s.cases)
+          await rejectsWith(store.verify({ chain: chainOf(pem), claimedId: 'peer', now }), code, `${alg}/${depth}: ${label}`);
       });
 
       test('openssl verifies hopsafe-accepted chains the same way (sanity)', () => {
@@ -255,12 +335,33 @@ test('SHA-1 signed certificate is refused with ERR_CERT_UNTRUSTED', { skip: vers
   const out = join(dir, 'leaf.pem');
   ossl(['req', '-new', '-key', leafKey, '-subj', '/O=interop/CN=peer', '-config', ca.cnf, '-out', csr]);
   try {
-    ossl(['ca', '-batch', '-notext', '-config', ca.cnf, '-cert', ca.cert, '-keyfile', ca.key, '-extensions', 'v3_leaf', '-in', csr, '-out', out, '-md', 'sha1']);
+    ossl([
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      ca.cnf,
+      '-cert',
+      ca.cert,
+      '-keyfile',
+      ca.key,
+      '-extensions',
+      'v3_leaf',
+      '-in',
+      csr,
+      '-out',
+      out,
+      '-md',
+      'sha1',
+    ]);
   } catch {
     t.skip('this OpenSSL build refuses to sign with SHA-1');
     return;
   }
   const pem = file(out);
   assert.match(ossl(['x509', '-in', out, '-noout', '-text']), /sha1WithRSAEncryption|ecdsa-with-SHA1/);
-  await rejectsWith(createTrustStore({ roots: [file(ca.cert)] }).verify({ chain: chainOf(pem), claimedId: 'peer', now: new Date() }), 'ERR_CERT_UNTRUSTED');
+  await rejectsWith(
+    createTrustStore({ roots: [file(ca.cert)] }).verify({ chain: chainOf(pem), claimedId: 'peer', now: new Date() }),
+    'ERR_CERT_UNTRUSTED',
+  );
 });

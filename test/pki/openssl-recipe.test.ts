@@ -35,9 +35,16 @@ function sh(script: string): void {
 }
 
 const openssl = spawnSync('openssl', ['version'], { encoding: 'utf8' });
-const skip = openssl.status !== 0 ? 'openssl is not installed' : !/^OpenSSL 3\./.test(openssl.stdout) ? `needs OpenSSL 3 (${openssl.stdout.trim()})` : false;
+const skip =
+  openssl.status !== 0
+    ? 'openssl is not installed'
+    : !/^OpenSSL 3\./.test(openssl.stdout)
+      ? `needs OpenSSL 3 (${openssl.stdout.trim()})`
+      : false;
 
-test('[SPEC 10.2, 10.3, 10.4, 10.5] the openssl recipe in docs/deploy.md makes certificates hopsafe accepts, with roles; revocation works', { skip }, async () => {
+test('[SPEC 10.2, 10.3, 10.4, 10.5] the openssl recipe in docs/deploy.md makes certificates hopsafe accepts, with roles; revocation works', {
+  skip,
+}, async () => {
   writeFileSync(join(dir, 'hopsafe-openssl.cnf'), `${block('config')}\n`);
   sh(block('commands'));
   const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
@@ -57,7 +64,9 @@ test('[SPEC 10.2, 10.3, 10.4, 10.5] the openssl recipe in docs/deploy.md makes c
     );
   }
   // the CN is not what names them: a SAN URI is present, so the CN does not count (SPEC 10.3) — and another id is refused
-  await assert.rejects(store.verify({ chain: derObjects(read('der-17.pem'), ['CERTIFICATE']), claimedId: 'control-center', now }), { code: 'ERR_CERT_NAME' });
+  await assert.rejects(store.verify({ chain: derObjects(read('der-17.pem'), ['CERTIFICATE']), claimedId: 'control-center', now }), {
+    code: 'ERR_CERT_NAME',
+  });
 
   // a session between the two, roles delivered
   const hub = createMemoryHub();
@@ -65,7 +74,9 @@ test('[SPEC 10.2, 10.3, 10.4, 10.5] the openssl recipe in docs/deploy.md makes c
   const cc = await createEndpoint({ id: 'control-center', identity: identities['control-center']!, trust, transport: hub.transport() });
   const der = await createEndpoint({ id: 'der-17', identity: identities['der-17']!, trust, transport: hub.transport() });
   try {
-    const got = new Promise<{ text: string; roles: readonly string[] }>((r) => der.on('message', (m) => r({ text: new TextDecoder().decode(m.data), roles: m.roles })));
+    const got = new Promise<{ text: string; roles: readonly string[] }>((r) =>
+      der.on('message', (m) => r({ text: new TextDecoder().decode(m.data), roles: m.roles })),
+    );
     await cc.send('der-17', new TextEncoder().encode('setpoint 4.2 MW'), { confirm: true });
     assert.deepEqual(await got, { text: 'setpoint 4.2 MW', roles: ['OPERATOR', 'SECAUD'] });
   } finally {
@@ -75,6 +86,8 @@ test('[SPEC 10.2, 10.3, 10.4, 10.5] the openssl recipe in docs/deploy.md makes c
   // revoke der-17 and publish the CRL: it is refused, control-center is not
   sh(block('revoke'));
   const revoked = createTrustStore({ roots: [read('ca.pem')], crls: [read('crl.pem')] });
-  await assert.rejects(revoked.verify({ chain: loadIdentity(identities['der-17']!, 'der-17').chain, claimedId: 'der-17', now }), { code: 'ERR_CERT_REVOKED' });
+  await assert.rejects(revoked.verify({ chain: loadIdentity(identities['der-17']!, 'der-17').chain, claimedId: 'der-17', now }), {
+    code: 'ERR_CERT_REVOKED',
+  });
   await revoked.verify({ chain: loadIdentity(identities['control-center']!, 'control-center').chain, claimedId: 'control-center', now });
 });

@@ -11,11 +11,21 @@ test('encode/decode round trip, several blocks, text around blocks ignored', () 
   const b = new Uint8Array(200).map((_, i) => i);
   const text = `subject=foo\n${encodePem('CERTIFICATE', a)}junk\n${encodePem('X509 CRL', b)}`;
   const blocks = decodePem(text);
-  assert.deepEqual(blocks.map((x) => x.label), ['CERTIFICATE', 'X509 CRL']);
+  assert.deepEqual(
+    blocks.map((x) => x.label),
+    ['CERTIFICATE', 'X509 CRL'],
+  );
   assert.deepEqual(blocks[0]!.der, a);
   assert.deepEqual(blocks[1]!.der, b);
-  assert.ok(encodePem('CERTIFICATE', b).split('\n').every((l) => l.length <= 64));
-  assert.deepEqual(decodePem(text.replace(/\n/g, '\r\n')).map((x) => x.der.length), [3, 200]);
+  assert.ok(
+    encodePem('CERTIFICATE', b)
+      .split('\n')
+      .every((l) => l.length <= 64),
+  );
+  assert.deepEqual(
+    decodePem(text.replace(/\n/g, '\r\n')).map((x) => x.der.length),
+    [3, 200],
+  );
 });
 
 test('DER bytes pass through; labels are checked', () => {

@@ -2,13 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  createAuthorizer,
-  loadPolicy,
-  POLICY_MAX_GLOB_LENGTH,
-  POLICY_MAX_VALUE_LENGTH,
-  type RoleAssignment,
-} from '../../src/pki/index.js';
+import { createAuthorizer, loadPolicy, POLICY_MAX_GLOB_LENGTH, POLICY_MAX_VALUE_LENGTH, type RoleAssignment } from '../../src/pki/index.js';
 import { throwsWith } from '../support/pki.js';
 import { compileGlob, globMatch } from '../../src/pki/glob.js';
 
@@ -30,9 +24,21 @@ const policy = {
 test('allow rules by role, direction, type and topic; default deny', () => {
   const allow = createAuthorizer(policy);
   assert.equal(allow({ peer: 'cc', roles: [OPERATOR], direction: 'receive', type: 'control.open', topic: 'substation/7/breaker' }), true);
-  assert.equal(allow({ peer: 'cc', roles: [OPERATOR], direction: 'send', type: 'control.open', topic: 'substation/7/breaker' }), false, 'direction');
-  assert.equal(allow({ peer: 'cc', roles: [VIEWER], direction: 'receive', type: 'control.open', topic: 'substation/7/breaker' }), false, 'role');
-  assert.equal(allow({ peer: 'cc', roles: [OPERATOR], direction: 'receive', type: 'control.open', topic: 'substation/7/x/breaker' }), false, '* does not cross /');
+  assert.equal(
+    allow({ peer: 'cc', roles: [OPERATOR], direction: 'send', type: 'control.open', topic: 'substation/7/breaker' }),
+    false,
+    'direction',
+  );
+  assert.equal(
+    allow({ peer: 'cc', roles: [VIEWER], direction: 'receive', type: 'control.open', topic: 'substation/7/breaker' }),
+    false,
+    'role',
+  );
+  assert.equal(
+    allow({ peer: 'cc', roles: [OPERATOR], direction: 'receive', type: 'control.open', topic: 'substation/7/x/breaker' }),
+    false,
+    '* does not cross /',
+  );
   assert.equal(allow({ peer: 'cc', roles: [OPERATOR], direction: 'receive', type: 'control.open' }), false, 'topic required by the rule');
   assert.equal(allow({ peer: 'v', roles: [VIEWER], direction: 'send', type: 'report' }), true);
   assert.equal(allow({ peer: 'v', roles: [VIEWER], direction: 'receive', type: 'report' }), true);
@@ -96,18 +102,28 @@ test('[SPEC 10.8] globs: the linear-time matcher agrees with the old RegExp sema
   const globChar = fc.constantFrom('a', 'b', '/', '*', '*', '?', '.', '+', '(', '[', '\\', '$', '^', '\n', '\ud800');
   const textChar = fc.constantFrom('a', 'b', '/', '.', '+', '(', '[', '\\', '$', '^', '\n', '*', '?', '\ud800');
   fc.assert(
-    fc.property(fc.array(globChar, { maxLength: 10 }).map((a) => a.join('')), fc.array(textChar, { maxLength: 14 }).map((a) => a.join('')), (glob, text) => {
-      assert.equal(compileGlob(glob)(text), oldGlobToRegExp(glob).test(text), JSON.stringify({ glob, text }));
-    }),
+    fc.property(
+      fc.array(globChar, { maxLength: 10 }).map((a) => a.join('')),
+      fc.array(textChar, { maxLength: 14 }).map((a) => a.join('')),
+      (glob, text) => {
+        assert.equal(compileGlob(glob)(text), oldGlobToRegExp(glob).test(text), JSON.stringify({ glob, text }));
+      },
+    ),
     { numRuns: 20_000 },
   );
   // Texts built from the glob itself (so that matches are frequent, not just refusals).
   fc.assert(
-    fc.property(fc.array(globChar, { minLength: 1, maxLength: 10 }).map((a) => a.join('')), fc.array(textChar, { maxLength: 4 }), (glob, fill) => {
-      let k = 0;
-      const text = glob.replace(/\*\*|\*|\?/g, (w) => (w === '?' ? (fill[k++ % Math.max(1, fill.length)] ?? 'a').replace('/', 'a') : (fill.slice(0, k++ % 3).join('') || '')));
-      assert.equal(compileGlob(glob)(text), oldGlobToRegExp(glob).test(text), JSON.stringify({ glob, text }));
-    }),
+    fc.property(
+      fc.array(globChar, { minLength: 1, maxLength: 10 }).map((a) => a.join('')),
+      fc.array(textChar, { maxLength: 4 }),
+      (glob, fill) => {
+        let k = 0;
+        const text = glob.replace(/\*\*|\*|\?/g, (w) =>
+          w === '?' ? (fill[k++ % Math.max(1, fill.length)] ?? 'a').replace('/', 'a') : fill.slice(0, k++ % 3).join('') || '',
+        );
+        assert.equal(compileGlob(glob)(text), oldGlobToRegExp(glob).test(text), JSON.stringify({ glob, text }));
+      },
+    ),
     { numRuns: 10_000 },
   );
   for (const [glob, text, expected] of [
@@ -120,15 +136,32 @@ test('[SPEC 10.8] globs: the linear-time matcher agrees with the old RegExp sema
     ['', '', true],
     ['x', 'x', true],
     ['x', 'xx', false],
-  ] as const) assert.equal(globMatch(glob, text), expected, `${glob} on ${JSON.stringify(text)}`);
+  ] as const)
+    assert.equal(globMatch(glob, text), expected, `${glob} on ${JSON.stringify(text)}`);
 });
 
 /** Worst cases for a backtracking matcher that the caps still allow: the glob at POLICY_MAX_GLOB_LENGTH, the value at POLICY_MAX_VALUE_LENGTH. */
 const WORST_CASES: ReadonlyArray<{ label: string; glob: string; text: string }> = [
-  { label: '**a repeated, no match', glob: ('**a'.repeat(85) + 'b').slice(0, POLICY_MAX_GLOB_LENGTH), text: 'a'.repeat(POLICY_MAX_VALUE_LENGTH) },
-  { label: '*a repeated, no match', glob: ('*a'.repeat(127) + 'b').slice(0, POLICY_MAX_GLOB_LENGTH), text: 'a'.repeat(POLICY_MAX_VALUE_LENGTH) },
-  { label: '?* repeated with slashes', glob: ('**/?*'.repeat(51) + 'x').slice(0, POLICY_MAX_GLOB_LENGTH), text: 'a/'.repeat(POLICY_MAX_VALUE_LENGTH / 2) },
-  { label: '** then a literal tail (the 51 200-character topic of issue 14, capped)', glob: '**' + 'a'.repeat(POLICY_MAX_GLOB_LENGTH - 3) + 'b', text: 'a'.repeat(POLICY_MAX_VALUE_LENGTH) },
+  {
+    label: '**a repeated, no match',
+    glob: ('**a'.repeat(85) + 'b').slice(0, POLICY_MAX_GLOB_LENGTH),
+    text: 'a'.repeat(POLICY_MAX_VALUE_LENGTH),
+  },
+  {
+    label: '*a repeated, no match',
+    glob: ('*a'.repeat(127) + 'b').slice(0, POLICY_MAX_GLOB_LENGTH),
+    text: 'a'.repeat(POLICY_MAX_VALUE_LENGTH),
+  },
+  {
+    label: '?* repeated with slashes',
+    glob: ('**/?*'.repeat(51) + 'x').slice(0, POLICY_MAX_GLOB_LENGTH),
+    text: 'a/'.repeat(POLICY_MAX_VALUE_LENGTH / 2),
+  },
+  {
+    label: '** then a literal tail (the 51 200-character topic of issue 14, capped)',
+    glob: '**' + 'a'.repeat(POLICY_MAX_GLOB_LENGTH - 3) + 'b',
+    text: 'a'.repeat(POLICY_MAX_VALUE_LENGTH),
+  },
 ];
 
 test('[SPEC 10.8] globs match in bounded time: the worst inputs the caps allow decide in well under 50 ms', () => {
@@ -161,9 +194,17 @@ test('[SPEC 10.8] a type or topic longer than POLICY_MAX_VALUE_LENGTH is refused
   assert.equal(allowAll({ peer: 'p', roles: [], direction: 'receive', type: ok, topic: ok }), true);
   assert.equal(allowAll({ peer: 'p', roles: [], direction: 'receive', type: long, topic: ok }), false, 'type too long');
   assert.equal(allowAll({ peer: 'p', roles: [], direction: 'receive', type: ok, topic: long }), false, 'topic too long');
-  assert.equal(allowAll({ peer: 'p', roles: [], direction: 'receive', topic: 'x'.repeat(51_200) }), false, 'the 51 200-character topic of issue 14');
+  assert.equal(
+    allowAll({ peer: 'p', roles: [], direction: 'receive', topic: 'x'.repeat(51_200) }),
+    false,
+    'the 51 200-character topic of issue 14',
+  );
   const byDefault = createAuthorizer({ default: 'allow', rules: [] });
-  assert.equal(byDefault({ peer: 'p', roles: [], direction: 'send', type: long }), false, 'default allow does not cover an over-long value');
+  assert.equal(
+    byDefault({ peer: 'p', roles: [], direction: 'send', type: long }),
+    false,
+    'default allow does not cover an over-long value',
+  );
   assert.equal(byDefault({ peer: 'p', roles: [], direction: 'send', type: 7 as unknown as string }), false, 'a type that is no string');
 });
 

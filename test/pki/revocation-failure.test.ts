@@ -17,15 +17,32 @@ function setup(rootKeyUsage?: readonly ('keyCertSign' | 'cRLSign')[]) {
   const root = miniCa('root', now, rootKeyUsage ? { extra: { keyUsage: rootKeyUsage } } : {});
   const leaf = miniLeaf('a', root, now);
   const serialHex = parseCertificate(leaf.der).serialHex;
-  const crl = (opts: { key?: ReturnType<typeof ecKey>; thisUpdate?: Date; extraExtensions?: { oid: string; critical: boolean; value: Uint8Array }[] } = {}) =>
+  const crl = (
+    opts: {
+      key?: ReturnType<typeof ecKey>;
+      thisUpdate?: Date;
+      extraExtensions?: { oid: string; critical: boolean; value: Uint8Array }[];
+    } = {},
+  ) =>
     issueCrl(
-      { issuer: root.name, thisUpdate: opts.thisUpdate ?? new Date(now.getTime() - 1000), nextUpdate: new Date(now.getTime() + DAY), revoked: [{ serialHex, date: now }], ...(opts.extraExtensions ? { extraExtensions: opts.extraExtensions } : {}) },
+      {
+        issuer: root.name,
+        thisUpdate: opts.thisUpdate ?? new Date(now.getTime() - 1000),
+        nextUpdate: new Date(now.getTime() + DAY),
+        revoked: [{ serialHex, date: now }],
+        ...(opts.extraExtensions ? { extraExtensions: opts.extraExtensions } : {}),
+      },
       { key: opts.key ?? root.key },
     );
   return { root, leaf, crl, req: { chain: [leaf.der], claimedId: 'a', now } };
 }
 
-async function ifPresentWarns(roots: Uint8Array[], crl: Uint8Array, req: { chain: Uint8Array[]; claimedId: string; now: Date }, label: string): Promise<TrustWarning> {
+async function ifPresentWarns(
+  roots: Uint8Array[],
+  crl: Uint8Array,
+  req: { chain: Uint8Array[]; claimedId: string; now: Date },
+  label: string,
+): Promise<TrustWarning> {
   const store = createTrustStore({ roots, crls: [crl] });
   const warnings: TrustWarning[] = [];
   store.onWarning((w) => warnings.push(w));
@@ -40,7 +57,11 @@ async function ifPresentWarns(roots: Uint8Array[], crl: Uint8Array, req: { chain
 describe('a CRL that names the issuer but cannot be validated [SPEC 10.5]', () => {
   test('issuer lacks cRLSign (limbo crl::issuer-missing-crlsign): require → ERR_CERT_REVOKED, if-present → warning; OpenSSL refuses', async () => {
     const { root, crl, req, leaf } = setup(['keyCertSign']);
-    await rejectsWith(createTrustStore({ roots: [root.der], crls: [crl()] }, { crlMode: 'require' }).verify(req), 'ERR_CERT_REVOKED', 'require');
+    await rejectsWith(
+      createTrustStore({ roots: [root.der], crls: [crl()] }, { crlMode: 'require' }).verify(req),
+      'ERR_CERT_REVOKED',
+      'require',
+    );
     const w = await ifPresentWarns([root.der], crl(), req, 'if-present');
     assert.match(w.detail, /cRLSign/);
     const ossl = opensslVerify(leaf.der, [root.der], { crls: [crl()] });
@@ -50,7 +71,11 @@ describe('a CRL that names the issuer but cannot be validated [SPEC 10.5]', () =
   test('the same CRL from an issuer with cRLSign revokes in both modes (control)', async () => {
     const { root, crl, req } = setup(['keyCertSign', 'cRLSign']);
     await rejectsWith(createTrustStore({ roots: [root.der], crls: [crl()] }).verify(req), 'ERR_CERT_REVOKED', 'if-present');
-    await rejectsWith(createTrustStore({ roots: [root.der], crls: [crl()] }, { crlMode: 'require' }).verify(req), 'ERR_CERT_REVOKED', 'require');
+    await rejectsWith(
+      createTrustStore({ roots: [root.der], crls: [crl()] }, { crlMode: 'require' }).verify(req),
+      'ERR_CERT_REVOKED',
+      'require',
+    );
   });
 
   test('bad signature, unsupported critical extension (issuingDistributionPoint, deltaCRLIndicator), future thisUpdate: unknown, never silent', async () => {
@@ -62,7 +87,11 @@ describe('a CRL that names the issuer but cannot be validated [SPEC 10.5]', () =
       ['thisUpdate in the future', crl({ thisUpdate: new Date(now.getTime() + DAY) })],
     ];
     for (const [label, der] of cases) {
-      await rejectsWith(createTrustStore({ roots: [root.der], crls: [der] }, { crlMode: 'require' }).verify(req), 'ERR_CERT_REVOKED', `${label} (require)`);
+      await rejectsWith(
+        createTrustStore({ roots: [root.der], crls: [der] }, { crlMode: 'require' }).verify(req),
+        'ERR_CERT_REVOKED',
+        `${label} (require)`,
+      );
       await ifPresentWarns([root.der], der, req, label);
     }
     // A usable CRL next to an unusable one decides; no warning then.

@@ -2,7 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestPki } from '../../src/testing/index.js';
-import { createTrustStore, loadIdentity, PREDEFINED_ROLES, encodeRoleInformation, decodeRoleInformation, parseRoleSpec, rolesAt } from '../../src/pki/index.js';
+import {
+  createTrustStore,
+  loadIdentity,
+  PREDEFINED_ROLES,
+  encodeRoleInformation,
+  decodeRoleInformation,
+  parseRoleSpec,
+  rolesAt,
+} from '../../src/pki/index.js';
 import { seq, tlv } from '../../src/pki/der.js';
 import { derObjects } from '../../src/codec/pem.js';
 import { chainOf, DAY, throwsWith } from '../support/pki.js';
@@ -16,7 +24,11 @@ test('predefined role numbering follows IEC 62351-8', () => {
 test('RoleInformation round-trips predefined and custom roles with validity', () => {
   const nb = new Date('2026-03-01T00:00:00Z');
   const na = new Date('2026-04-01T00:00:00Z');
-  const der = encodeRoleInformation([{ role: 'OPERATOR' }, { role: 'dso-operator', roleId: -1 }, { role: 'SECAUD', notBefore: nb, notAfter: na }]);
+  const der = encodeRoleInformation([
+    { role: 'OPERATOR' },
+    { role: 'dso-operator', roleId: -1 },
+    { role: 'SECAUD', notBefore: nb, notAfter: na },
+  ]);
   const roles = decodeRoleInformation(der, span);
   assert.deepEqual(
     roles.map((r) => [r.role, r.roleId, r.notBefore?.toISOString(), r.notAfter?.toISOString(), r.aor]),
@@ -26,15 +38,24 @@ test('RoleInformation round-trips predefined and custom roles with validity', ()
       ['SECAUD', 5, nb.toISOString(), na.toISOString(), 'hopsafe'],
     ],
   );
-  assert.deepEqual(rolesAt(roles, new Date('2026-05-01T00:00:00Z')).map((r) => r.role), ['OPERATOR', 'dso-operator']);
-  assert.deepEqual(rolesAt(roles, new Date('2026-03-15T00:00:00Z')).map((r) => r.role), ['OPERATOR', 'dso-operator', 'SECAUD']);
+  assert.deepEqual(
+    rolesAt(roles, new Date('2026-05-01T00:00:00Z')).map((r) => r.role),
+    ['OPERATOR', 'dso-operator'],
+  );
+  assert.deepEqual(
+    rolesAt(roles, new Date('2026-03-15T00:00:00Z')).map((r) => r.role),
+    ['OPERATOR', 'dso-operator', 'SECAUD'],
+  );
 });
 
 test('decodes the plain IEC 62351-8 form (no hopsafe fields), as written by other implementations', () => {
   // SEQUENCE OF SEQUENCE { SEQUENCE { INTEGER 255 }, "Outstation", 255, "IEC62351-8", ENUMERATED 3 }
   const hex = '3027302530040202 00ff0c0a4f757473746174696f6e020200ff0c0a49454336323335312d380a0103'.replace(/\s/g, '');
   const roles = decodeRoleInformation(new Uint8Array(Buffer.from(hex, 'hex')), span);
-  assert.deepEqual(roles.map((r) => [r.role, r.roleId, r.aor]), [['role:255', 255, 'Outstation']]);
+  assert.deepEqual(
+    roles.map((r) => [r.role, r.roleId, r.aor]),
+    [['role:255', 255, 'Outstation']],
+  );
   // outer length (17) does not match its content: refused
   const two = Buffer.from('3011300f300602010102010405' + '0c01610201000c0141', 'hex');
   // malformed (truncated) input is refused
@@ -45,9 +66,19 @@ test('delete operations and custom roles that impersonate predefined names are d
   const enc = (b: number[]): Uint8Array => new Uint8Array(b);
   const utf8 = (s: string): Uint8Array => tlv(0x0c, new TextEncoder().encode(s));
   const entry = (id: number, op: number, name?: string): Uint8Array =>
-    seq(seq(enc([0x02, 0x01, id & 0xff])), utf8('x'), enc([0x02, 0x01, 0x00]), utf8('IEC62351-8'), enc([0x0a, 0x01, op]), ...(name ? [tlv(0xa1, utf8(name))] : []));
+    seq(
+      seq(enc([0x02, 0x01, id & 0xff])),
+      utf8('x'),
+      enc([0x02, 0x01, 0x00]),
+      utf8('IEC62351-8'),
+      enc([0x0a, 0x01, op]),
+      ...(name ? [tlv(0xa1, utf8(name))] : []),
+    );
   const der = seq(entry(1, 2), entry(-3, 1, 'operator'), entry(2, 1, 'VIEWER'), entry(3, 1));
-  assert.deepEqual(decodeRoleInformation(der, span).map((r) => r.role), ['INSTALLER']);
+  assert.deepEqual(
+    decodeRoleInformation(der, span).map((r) => r.role),
+    ['INSTALLER'],
+  );
 });
 
 test('role specs: names, custom NAME=ID, errors', () => {
@@ -63,9 +94,15 @@ test('peer roles: certificate extension and attribute certificates, filtered by 
   const pki = await createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR'] }, { id: 'b' }], intermediate: true, now });
   const store = createTrustStore(pki.trust());
   const cc = loadIdentity(pki.identities.cc!, 'cc');
-  assert.deepEqual(cc.roles.map((r) => r.role), ['OPERATOR']);
+  assert.deepEqual(
+    cc.roles.map((r) => r.role),
+    ['OPERATOR'],
+  );
   const ac = pki.attributeCertificate('cc', ['SECAUD', 'dso=-2']);
-  const expiredAc = pki.attributeCertificate('cc', ['SECADM'], { notBefore: new Date(now.getTime() - 2 * DAY), notAfter: new Date(now.getTime() - DAY) });
+  const expiredAc = pki.attributeCertificate('cc', ['SECADM'], {
+    notBefore: new Date(now.getTime() - 2 * DAY),
+    notAfter: new Date(now.getTime() - DAY),
+  });
   const acForB = pki.attributeCertificate('b', ['ENGINEER']);
   const withAc = loadIdentity(pki.identities.cc!, 'cc', { attributeCertificates: [ac, expiredAc, acForB] });
   const peer = await store.verify({ chain: withAc.chain, attributeCertificates: withAc.attributeCertificates, claimedId: 'cc', now });
@@ -74,10 +111,20 @@ test('peer roles: certificate extension and attribute certificates, filtered by 
   // An AC from a foreign authority gives nothing.
   const other = await createTestPki({ endpoints: [{ id: 'cc' }], now });
   const foreignAc = other.attributeCertificate(pki.identities.cc!.certificate, ['RBACMNT']);
-  const p2 = await store.verify({ chain: cc.chain, attributeCertificates: derObjects(foreignAc, ['ATTRIBUTE CERTIFICATE']), claimedId: 'cc', now });
-  assert.deepEqual(p2.roles.map((r) => r.role), ['OPERATOR']);
+  const p2 = await store.verify({
+    chain: cc.chain,
+    attributeCertificates: derObjects(foreignAc, ['ATTRIBUTE CERTIFICATE']),
+    claimedId: 'cc',
+    now,
+  });
+  assert.deepEqual(
+    p2.roles.map((r) => r.role),
+    ['OPERATOR'],
+  );
   // Malformed AC bytes are refused.
-  await assert.rejects(store.verify({ chain: cc.chain, attributeCertificates: [new Uint8Array([1, 2, 3])], claimedId: 'cc', now }), { code: 'ERR_MALFORMED' });
+  await assert.rejects(store.verify({ chain: cc.chain, attributeCertificates: [new Uint8Array([1, 2, 3])], claimedId: 'cc', now }), {
+    code: 'ERR_MALFORMED',
+  });
 });
 
 test('expired role and wrong role from createTestPki', async () => {
@@ -87,10 +134,19 @@ test('expired role and wrong role from createTestPki', async () => {
   const expired = await store.verify({ chain: chainOf(pki.broken.expiredRole('cc').certificate), claimedId: 'cc', now });
   assert.deepEqual(expired.roles, []);
   const wrong = await store.verify({ chain: chainOf(pki.broken.wrongRole('cc').certificate), claimedId: 'cc', now });
-  assert.deepEqual(wrong.roles.map((r) => r.role), ['VIEWER']);
+  assert.deepEqual(
+    wrong.roles.map((r) => r.role),
+    ['VIEWER'],
+  );
   // A role valid in the future becomes visible once its validity starts (cache hit, roles recomputed).
-  const later = pki.issue({ id: 'cc', roles: [{ role: 'ENGINEER', notBefore: new Date(now.getTime() + DAY), notAfter: new Date(now.getTime() + 2 * DAY) }] });
+  const later = pki.issue({
+    id: 'cc',
+    roles: [{ role: 'ENGINEER', notBefore: new Date(now.getTime() + DAY), notAfter: new Date(now.getTime() + 2 * DAY) }],
+  });
   const chain = chainOf(later.certificate);
   assert.deepEqual((await store.verify({ chain, claimedId: 'cc', now })).roles, []);
-  assert.deepEqual((await store.verify({ chain, claimedId: 'cc', now: new Date(now.getTime() + 1.5 * DAY) })).roles.map((r) => r.role), ['ENGINEER']);
+  assert.deepEqual(
+    (await store.verify({ chain, claimedId: 'cc', now: new Date(now.getTime() + 1.5 * DAY) })).roles.map((r) => r.role),
+    ['ENGINEER'],
+  );
 });

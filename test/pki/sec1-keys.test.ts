@@ -84,11 +84,13 @@ test('[SPEC 4.4] property: SEC1 → PKCS#8 keeps the key (same public key as Ope
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: curve });
       const sec1 = privateKey.export({ format: 'pem', type: 'sec1' }) as string;
       const p8 = privateKeyPkcs8(sec1);
-      const a = createPublicKey(createPrivateKey({ key: Buffer.from(p8), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+      const a = createPublicKey(createPrivateKey({ key: Buffer.from(p8), format: 'der', type: 'pkcs8' })).export({
+        format: 'der',
+        type: 'spki',
+      });
       const b = createPublicKey(createPrivateKey(sec1)).export({ format: 'der', type: 'spki' });
       assert.deepEqual(a, b);
     }),
     { numRuns: 50 },
   );
 });
-

@@ -19,7 +19,10 @@ const now = new Date();
 /** An intermediate whose keyUsage extension value is exactly `ku` (critical), and a leaf under it. */
 function withRawKeyUsage(ku: string) {
   const root = miniCa('root', now);
-  const inter = miniCa('inter', now, { issuer: root, extra: { keyUsage: null, extraExtensions: [{ oid: ID_CE_KEY_USAGE, critical: true, value: fromHex(ku) }] } });
+  const inter = miniCa('inter', now, {
+    issuer: root,
+    extra: { keyUsage: null, extraExtensions: [{ oid: ID_CE_KEY_USAGE, critical: true, value: fromHex(ku) }] },
+  });
   const leaf = miniLeaf('a', inter, now);
   return { root, inter, leaf };
 }
@@ -48,7 +51,16 @@ describe('BIT STRING unused bits [SPEC 10.1]', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 255 }), (unused, byte) => {
         const der = issueCertificate(
-          { subject: name, issuer: name, notBefore: now, notAfter: new Date(now.getTime() + DAY), publicKey: key, ca: true, keyUsage: null, extraExtensions: [{ oid: ID_CE_KEY_USAGE, critical: true, value: tlv(0x03, Uint8Array.of(unused, byte)) }] },
+          {
+            subject: name,
+            issuer: name,
+            notBefore: now,
+            notAfter: new Date(now.getTime() + DAY),
+            publicKey: key,
+            ca: true,
+            keyUsage: null,
+            extraExtensions: [{ oid: ID_CE_KEY_USAGE, critical: true, value: tlv(0x03, Uint8Array.of(unused, byte)) }],
+          },
           { key },
         );
         const clean = (byte & ((1 << unused) - 1)) === 0;
@@ -57,7 +69,24 @@ describe('BIT STRING unused bits [SPEC 10.1]', () => {
           return;
         }
         const ku = parseCertificate(der).keyUsage;
-        for (let i = 0; i < 8; i++) assert.equal(ku?.has((['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly'] as const)[i]!), i < 8 - unused && (byte & (0x80 >> i)) !== 0);
+        for (let i = 0; i < 8; i++)
+          assert.equal(
+            ku?.has(
+              (
+                [
+                  'digitalSignature',
+                  'nonRepudiation',
+                  'keyEncipherment',
+                  'dataEncipherment',
+                  'keyAgreement',
+                  'keyCertSign',
+                  'cRLSign',
+                  'encipherOnly',
+                ] as const
+              )[i]!,
+            ),
+            i < 8 - unused && (byte & (0x80 >> i)) !== 0,
+          );
       }),
       { numRuns: 200 },
     );
@@ -69,7 +98,10 @@ describe('INTEGER minimality and serial numbers [SPEC 10.1] [SPEC 10.5]', () => 
     const root = miniCa('root', now);
     const bad = miniLeaf('a', root, now, { serial: fromHex('007f') });
     throwsWith(() => parseCertificate(bad.der), 'ERR_MALFORMED');
-    const crl = issueCrl({ issuer: root.name, thisUpdate: new Date(now.getTime() - DAY), revoked: [{ serialHex: '7f', date: new Date(now.getTime() - DAY) }] }, { key: root.key });
+    const crl = issueCrl(
+      { issuer: root.name, thisUpdate: new Date(now.getTime() - DAY), revoked: [{ serialHex: '7f', date: new Date(now.getTime() - DAY) }] },
+      { key: root.key },
+    );
     const store = createTrustStore({ roots: [root.der], crls: [crl] });
     await rejectsWith(store.verify({ chain: [bad.der], claimedId: 'a', now }), 'ERR_MALFORMED', 'non-minimal serial');
     const ossl = opensslVerify(bad.der, [root.der]);
@@ -80,20 +112,41 @@ describe('INTEGER minimality and serial numbers [SPEC 10.1] [SPEC 10.5]', () => 
 
   test('a CRL entry with a non-minimal serial makes the CRL ERR_MALFORMED', () => {
     const root = miniCa('root', now);
-    throwsWith(() => parseCrl(issueCrl({ issuer: root.name, thisUpdate: now, revoked: [{ serialHex: '007f', date: now }] }, { key: root.key })), 'ERR_MALFORMED');
-    throwsWith(() => parseCrl(issueCrl({ issuer: root.name, thisUpdate: now, revoked: [{ serialHex: 'ff80', date: now }] }, { key: root.key })), 'ERR_MALFORMED');
+    throwsWith(
+      () => parseCrl(issueCrl({ issuer: root.name, thisUpdate: now, revoked: [{ serialHex: '007f', date: now }] }, { key: root.key })),
+      'ERR_MALFORMED',
+    );
+    throwsWith(
+      () => parseCrl(issueCrl({ issuer: root.name, thisUpdate: now, revoked: [{ serialHex: 'ff80', date: now }] }, { key: root.key })),
+      'ERR_MALFORMED',
+    );
   });
 
   test('a non-minimal INTEGER anywhere in the certificate structure (here an uninterpreted Name attribute, and pathLenConstraint) → ERR_MALFORMED', () => {
     const key = ecKey();
     const oidDer = fromHex('06032a0304'); // 1.2.3.4, an attribute hopsafe does not interpret
     const nameWith = (int: Uint8Array) => seq(tlv(0x31, seq(oidDer, tlv(0x02, int))));
-    const make = (int: Uint8Array) => issueCertificate({ subject: nameWith(int), issuer: nameWith(int), notBefore: now, notAfter: new Date(now.getTime() + DAY), publicKey: key }, { key });
+    const make = (int: Uint8Array) =>
+      issueCertificate(
+        { subject: nameWith(int), issuer: nameWith(int), notBefore: now, notAfter: new Date(now.getTime() + DAY), publicKey: key },
+        { key },
+      );
     parseCertificate(make(fromHex('0080')));
     throwsWith(() => parseCertificate(make(fromHex('0001'))), 'ERR_MALFORMED', 'leading 00');
     throwsWith(() => parseCertificate(make(fromHex('ff80'))), 'ERR_MALFORMED', 'leading FF');
     throwsWith(() => parseCertificate(make(new Uint8Array(0))), 'ERR_MALFORMED', 'empty');
-    const bc = (v: string) => issueCertificate({ subject: nameWith(Uint8Array.of(1)), issuer: nameWith(Uint8Array.of(1)), notBefore: now, notAfter: new Date(now.getTime() + DAY), publicKey: key, extraExtensions: [{ oid: '2.5.29.19', critical: true, value: fromHex(v) }] }, { key });
+    const bc = (v: string) =>
+      issueCertificate(
+        {
+          subject: nameWith(Uint8Array.of(1)),
+          issuer: nameWith(Uint8Array.of(1)),
+          notBefore: now,
+          notAfter: new Date(now.getTime() + DAY),
+          publicKey: key,
+          extraExtensions: [{ oid: '2.5.29.19', critical: true, value: fromHex(v) }],
+        },
+        { key },
+      );
     assert.equal(parseCertificate(bc('30060101ff020101')).basicConstraints?.pathLen, 1);
     throwsWith(() => parseCertificate(bc('30070101ff02020001')), 'ERR_MALFORMED', 'pathLen 00 01');
   });
@@ -108,8 +161,14 @@ describe('INTEGER minimality and serial numbers [SPEC 10.1] [SPEC 10.5]', () => 
         if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
         const leaf = miniLeaf('a', root, now, { serial: fromHex(hex) }, leafKey);
         assert.equal(parseCertificate(leaf.der).serialHex, toHex(fromHex(hex)));
-        const crl = issueCrl({ issuer: root.name, thisUpdate: new Date(now.getTime() - DAY), revoked: [{ serialHex: hex, date: now }] }, { key: root.key });
-        await rejectsWith(createTrustStore({ roots: [root.der], crls: [crl] }).verify({ chain: [leaf.der], claimedId: 'a', now }), 'ERR_CERT_REVOKED');
+        const crl = issueCrl(
+          { issuer: root.name, thisUpdate: new Date(now.getTime() - DAY), revoked: [{ serialHex: hex, date: now }] },
+          { key: root.key },
+        );
+        await rejectsWith(
+          createTrustStore({ roots: [root.der], crls: [crl] }).verify({ chain: [leaf.der], claimedId: 'a', now }),
+          'ERR_CERT_REVOKED',
+        );
       }),
       { numRuns: 25 },
     );

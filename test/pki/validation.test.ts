@@ -18,7 +18,15 @@ for (const keyType of KEY_TYPES) {
   for (const intermediate of [false, true]) {
     describe(`matrix ${keyType} depth ${intermediate ? 3 : 2}`, () => {
       const now = new Date();
-      const pkiP = createTestPki({ endpoints: [{ id: 'cc', roles: ['OPERATOR', 'SECAUD'] }, { id: 'der-17', roles: ['VIEWER'] }], keyType, intermediate, now });
+      const pkiP = createTestPki({
+        endpoints: [
+          { id: 'cc', roles: ['OPERATOR', 'SECAUD'] },
+          { id: 'der-17', roles: ['VIEWER'] },
+        ],
+        keyType,
+        intermediate,
+        now,
+      });
 
       test('valid chain is accepted with its roles [SPEC 10.2]', async () => {
         const pki = await pkiP;
@@ -27,14 +35,24 @@ for (const keyType of KEY_TYPES) {
         assert.equal(chain.length, intermediate ? 2 : 1);
         const peer = await store.verify({ chain, claimedId: 'cc', now });
         assert.equal(peer.id, 'cc');
-        assert.deepEqual(peer.roles.map((r) => r.role), ['OPERATOR', 'SECAUD']);
-        assert.deepEqual(peer.roles.map((r) => r.roleId), [1, 4 + 1]);
+        assert.deepEqual(
+          peer.roles.map((r) => r.role),
+          ['OPERATOR', 'SECAUD'],
+        );
+        assert.deepEqual(
+          peer.roles.map((r) => r.roleId),
+          [1, 4 + 1],
+        );
         assert.equal(peer.fingerprint.length, 64);
         assert.deepEqual(peer.certificate, chain[0]);
         assert.equal(peer.publicKey.kind, 'public');
       });
 
-      const cases: [string, 'ERR_CERT_EXPIRED' | 'ERR_CERT_NOT_YET_VALID' | 'ERR_CERT_USAGE' | 'ERR_CERT_UNTRUSTED' | 'ERR_CERT_NAME' | 'ERR_CERT_REVOKED', (p: Awaited<typeof pkiP>) => { certificate: string; crl?: string }][] = [
+      const cases: [
+        string,
+        'ERR_CERT_EXPIRED' | 'ERR_CERT_NOT_YET_VALID' | 'ERR_CERT_USAGE' | 'ERR_CERT_UNTRUSTED' | 'ERR_CERT_NAME' | 'ERR_CERT_REVOKED',
+        (p: Awaited<typeof pkiP>) => { certificate: string; crl?: string },
+      ][] = [
         ['expired', 'ERR_CERT_EXPIRED', (p) => p.broken.expired('cc')],
         ['not yet valid', 'ERR_CERT_NOT_YET_VALID', (p) => p.broken.notYetValid('cc')],
         ['keyUsage without digitalSignature', 'ERR_CERT_USAGE', (p) => p.broken.wrongKeyUsage('cc')],
@@ -98,7 +116,9 @@ describe('chain building [SPEC 10.2]', () => {
     await rejectsWith(store.verify({ chain: Array.from({ length: 9 }, () => leaf), claimedId: 'a', now }), 'ERR_MALFORMED');
     const trailing = new Uint8Array([...leaf, 0]);
     await rejectsWith(store.verify({ chain: [trailing], claimedId: 'a', now }), 'ERR_MALFORMED');
-    assert.throws(() => createTrustStore({ roots: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'] }), { code: 'ERR_MALFORMED' });
+    assert.throws(() => createTrustStore({ roots: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'] }), {
+      code: 'ERR_MALFORMED',
+    });
   });
 
   test('pathLenConstraint is honoured → ERR_CERT_USAGE', async () => {
@@ -117,7 +137,10 @@ describe('chain building [SPEC 10.2]', () => {
     const root = miniCa('root', now);
     const inter = miniCa('inter', now, { issuer: root, notAfter: new Date(now.getTime() - 1000) });
     const leaf = miniLeaf('a', inter, now);
-    await rejectsWith(createTrustStore({ roots: [root.der] }).verify({ chain: [leaf.der, inter.der], claimedId: 'a', now }), 'ERR_CERT_EXPIRED');
+    await rejectsWith(
+      createTrustStore({ roots: [root.der] }).verify({ chain: [leaf.der, inter.der], claimedId: 'a', now }),
+      'ERR_CERT_EXPIRED',
+    );
     const notAfter = new Date(Math.floor(now.getTime() / 1000) * 1000 + 10 * DAY);
     const l2 = miniLeaf('b', root, now, { notAfter });
     const store = createTrustStore({ roots: [root.der] }, { cacheSize: 1 });
@@ -130,7 +153,9 @@ describe('chain building [SPEC 10.2]', () => {
     const store = createTrustStore({ roots: [root.der] });
     const crit = miniLeaf('a', root, now, { extraExtensions: [{ oid: '1.2.3.4.5', critical: true, value: new Uint8Array([0x05, 0x00]) }] });
     await rejectsWith(store.verify({ chain: [crit.der], claimedId: 'a', now }), 'ERR_CERT_USAGE');
-    const nonCrit = miniLeaf('a', root, now, { extraExtensions: [{ oid: '1.2.3.4.5', critical: false, value: new Uint8Array([0x05, 0x00]) }] });
+    const nonCrit = miniLeaf('a', root, now, {
+      extraExtensions: [{ oid: '1.2.3.4.5', critical: false, value: new Uint8Array([0x05, 0x00]) }],
+    });
     await store.verify({ chain: [nonCrit.der], claimedId: 'a', now });
     const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
     const rsa1024 = miniLeaf('a', root, now, {}, weak);
@@ -140,7 +165,13 @@ describe('chain building [SPEC 10.2]', () => {
   test('EKU: absent is fine; anyExtendedKeyUsage, clientAuth, serverAuth and the hopsafe OID are accepted', async () => {
     const root = miniCa('root', now);
     const store = createTrustStore({ roots: [root.der] });
-    for (const eku of [null, ['2.5.29.37.0'], ['1.3.6.1.5.5.7.3.2'], ['1.3.6.1.5.5.7.3.1'], ['2.25.98174301627460281189141854597601405822.1']]) {
+    for (const eku of [
+      null,
+      ['2.5.29.37.0'],
+      ['1.3.6.1.5.5.7.3.2'],
+      ['1.3.6.1.5.5.7.3.1'],
+      ['2.25.98174301627460281189141854597601405822.1'],
+    ]) {
       const l = miniLeaf('a', root, now, { extKeyUsage: eku });
       await store.verify({ chain: [l.der], claimedId: 'a', now });
     }
@@ -212,7 +243,10 @@ describe('revocation [SPEC 10.5]', () => {
     const { parseCertificate } = await import('../../src/pki/x509.js');
     const interSerial = parseCertificate(inter.der).serialHex;
     const crl = (key = root.key, thisUpdate = new Date(now.getTime() - 1000)): Uint8Array =>
-      issueCrl({ issuer: root.name, thisUpdate, nextUpdate: new Date(now.getTime() + DAY), revoked: [{ serialHex: interSerial, date: now }] }, { key });
+      issueCrl(
+        { issuer: root.name, thisUpdate, nextUpdate: new Date(now.getTime() + DAY), revoked: [{ serialHex: interSerial, date: now }] },
+        { key },
+      );
     const req = { chain: [leaf.der, inter.der], claimedId: 'a', now };
     await rejectsWith(createTrustStore({ roots: [root.der], crls: [crl()] }).verify(req), 'ERR_CERT_REVOKED');
     await createTrustStore({ roots: [root.der], crls: [crl(ecKey())] }).verify(req);
@@ -226,13 +260,24 @@ describe('revocation [SPEC 10.5]', () => {
     const serial = parseCertificate(leaf.der).serialHex;
     const req = { chain: [leaf.der], claimedId: 'a', now };
     await rejectsWith(createTrustStore({ roots: [root.der] }, { crlMode: 'require' }).verify(req), 'ERR_CERT_REVOKED');
-    const fresh = issueCrl({ issuer: root.name, thisUpdate: new Date(now.getTime() - 1000), nextUpdate: new Date(now.getTime() + DAY), revoked: [] }, { key: root.key });
+    const fresh = issueCrl(
+      { issuer: root.name, thisUpdate: new Date(now.getTime() - 1000), nextUpdate: new Date(now.getTime() + DAY), revoked: [] },
+      { key: root.key },
+    );
     await createTrustStore({ roots: [root.der], crls: [fresh] }, { crlMode: 'require' }).verify(req);
-    const stale = issueCrl({ issuer: root.name, thisUpdate: new Date(now.getTime() - 2 * DAY), nextUpdate: new Date(now.getTime() - DAY), revoked: [] }, { key: root.key });
+    const stale = issueCrl(
+      { issuer: root.name, thisUpdate: new Date(now.getTime() - 2 * DAY), nextUpdate: new Date(now.getTime() - DAY), revoked: [] },
+      { key: root.key },
+    );
     await rejectsWith(createTrustStore({ roots: [root.der], crls: [stale] }, { crlMode: 'require' }).verify(req), 'ERR_CERT_REVOKED');
     await createTrustStore({ roots: [root.der], crls: [stale] }).verify(req);
     const staleRevoking = issueCrl(
-      { issuer: root.name, thisUpdate: new Date(now.getTime() - 2 * DAY), nextUpdate: new Date(now.getTime() - DAY), revoked: [{ serialHex: serial, date: now }] },
+      {
+        issuer: root.name,
+        thisUpdate: new Date(now.getTime() - 2 * DAY),
+        nextUpdate: new Date(now.getTime() - DAY),
+        revoked: [{ serialHex: serial, date: now }],
+      },
       { key: root.key },
     );
     await rejectsWith(createTrustStore({ roots: [root.der], crls: [staleRevoking] }).verify(req), 'ERR_CERT_REVOKED');
@@ -241,7 +286,9 @@ describe('revocation [SPEC 10.5]', () => {
   test('updateTrust with a malformed CRL throws ERR_MALFORMED and keeps the old configuration', async () => {
     const pki = await createTestPki({ endpoints: [{ id: 'a' }], now });
     const store = createTrustStore(pki.trust());
-    assert.throws(() => store.updateTrust({ crls: ['-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n'] }), { code: 'ERR_MALFORMED' });
+    assert.throws(() => store.updateTrust({ crls: ['-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n'] }), {
+      code: 'ERR_MALFORMED',
+    });
     await store.verify({ chain: chainOf(pki.identities.a!.certificate), claimedId: 'a', now });
   });
 });
@@ -311,9 +358,26 @@ describe('hostile keys in certificates [SPEC 10.2]', () => {
     await rejectsWith(createTrustStore({ roots: [root.der] }).verify({ chain: [leaf.der], claimedId: 'a', now }), 'ERR_CERT_USAGE');
     const { issueCertificate, spkiOf } = await import('../../src/pki/issue.js');
     const caName = encodeName('p521 ca');
-    const ca = issueCertificate({ subject: caName, issuer: root.name, notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + DAY), publicKey: spkiOf(p521), ca: true }, { key: root.key });
+    const ca = issueCertificate(
+      {
+        subject: caName,
+        issuer: root.name,
+        notBefore: new Date(now.getTime() - DAY),
+        notAfter: new Date(now.getTime() + DAY),
+        publicKey: spkiOf(p521),
+        ca: true,
+      },
+      { key: root.key },
+    );
     const child = issueCertificate(
-      { subject: encodeName('a'), issuer: caName, notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + DAY), publicKey: ecKey(), keyUsage: ['digitalSignature'] },
+      {
+        subject: encodeName('a'),
+        issuer: caName,
+        notBefore: new Date(now.getTime() - DAY),
+        notAfter: new Date(now.getTime() + DAY),
+        publicKey: ecKey(),
+        keyUsage: ['digitalSignature'],
+      },
       { key: p521 }, // validly signed by the P-521 CA key, which hopsafe does not accept
     );
     await rejectsWith(createTrustStore({ roots: [root.der] }).verify({ chain: [child, ca], claimedId: 'a', now }), 'ERR_CERT_UNTRUSTED');

@@ -19,9 +19,19 @@ function samePool(n: number) {
   const key = ecKey();
   const spki = spkiOf(key);
   const name = encodeName('pathological pool');
-  const pool = Array.from({ length: n }, () => issueCertificate({ subject: name, issuer: name, ...validity, publicKey: spki, ca: true, issuerSpki: spki }, { key }));
+  const pool = Array.from({ length: n }, () =>
+    issueCertificate({ subject: name, issuer: name, ...validity, publicKey: spki, ca: true, issuerSpki: spki }, { key }),
+  );
   const leaf = issueCertificate(
-    { subject: encodeName('example.com'), issuer: name, ...validity, publicKey: ecKey(), keyUsage: ['digitalSignature'], san: { dns: ['example.com'] }, issuerSpki: spki },
+    {
+      subject: encodeName('example.com'),
+      issuer: name,
+      ...validity,
+      publicKey: ecKey(),
+      keyUsage: ['digitalSignature'],
+      san: { dns: ['example.com'] },
+      issuerSpki: spki,
+    },
     { key },
   );
   return { key, spki, name, pool, leaf };
@@ -60,7 +70,10 @@ describe('path building work budget [SPEC 10.2]', () => {
   test('a real path is still found among 100 same-subject same-key decoys (candidates issued under a root name first)', async () => {
     const root = miniCa('root', now);
     const { key, spki, name, pool, leaf } = samePool(100);
-    const real = issueCertificate({ subject: name, issuer: root.name, ...validity, publicKey: spki, ca: true, issuerSpki: root.spki }, { key: root.key });
+    const real = issueCertificate(
+      { subject: name, issuer: root.name, ...validity, publicKey: spki, ca: true, issuerSpki: root.spki },
+      { key: root.key },
+    );
     const store = createTrustStore({ roots: [root.der], intermediates: [...pool, real] });
     const peer = await store.verify({ chain: [leaf], claimedId: 'example.com', now });
     assert.equal(peer.id, 'example.com');

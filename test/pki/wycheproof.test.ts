@@ -55,6 +55,10 @@ describe('issue 15 item 7: ECDH edge case, both providers agree [SPEC 4.2]', () 
     const sk = fromHex('a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4');
     for (const p of providers)
       for (const u of ['00'.repeat(32), `01${'00'.repeat(31)}`])
-        assert.throws(() => p.kexDerive('x25519', sk, fromHex(u)), (e: unknown) => e instanceof HopsafeError && e.code === 'ERR_MALFORMED', `${p.name} u=${u.slice(0, 2)}`);
+        assert.throws(
+          () => p.kexDerive('x25519', sk, fromHex(u)),
+          (e: unknown) => e instanceof HopsafeError && e.code === 'ERR_MALFORMED',
+          `${p.name} u=${u.slice(0, 2)}`,
+        );
   });
 });

@@ -29,7 +29,12 @@ test('the schema and the interface have the same plain-data options (compile-tim
 /** Doc comment of each EndpointOptions property, from the source. */
 function propertyDocs(): Map<string, string> {
   const file = fileURLToPath(new URL('../../src/endpoint/options.ts', import.meta.url));
-  const program = ts.createProgram([file], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, noEmit: true });
+  const program = ts.createProgram([file], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    noEmit: true,
+  });
   const checker = program.getTypeChecker();
   const sf = program.getSourceFile(file);
   assert.ok(sf);
@@ -59,7 +64,8 @@ test('every default the schema applies is the value EndpointOptions documents', 
       // nested: the parent's doc names each field with its default, e.g. "`every` … (default and at most 32)"
       for (const [leaf, v] of Object.entries(value)) {
         const at = doc.indexOf(`\`${leaf}\``);
-        if (at < 0 || !mentions(doc.slice(at, at + 90), v)) wrong.push(`${key}.${leaf}: default ${v}, doc: ${JSON.stringify(doc.slice(Math.max(at, 0), at + 90))}`);
+        if (at < 0 || !mentions(doc.slice(at, at + 90), v))
+          wrong.push(`${key}.${leaf}: default ${v}, doc: ${JSON.stringify(doc.slice(Math.max(at, 0), at + 90))}`);
       }
     } else if (!/[Dd]efault/.test(doc) || !mentions(doc, value)) wrong.push(`${key}: default ${value}, doc: ${JSON.stringify(doc)}`);
   }
@@ -75,5 +81,5 @@ test('the doc check reads numbers the way the docs write them', () => {
   assert.ok(mentions('Default 86 400 000 ms (24 h).', 86_400_000));
   assert.ok(mentions('(default 16 384, capped', 16_384));
   assert.ok(!mentions('Default 1000.', 100));
-  assert.ok(mentions("Default: confidentiality.", 'confidentiality'));
+  assert.ok(mentions('Default: confidentiality.', 'confidentiality'));
 });

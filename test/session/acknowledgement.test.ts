@@ -21,15 +21,20 @@ const range = (epoch: number, highest: number, seqs: readonly number[]): AckRang
 
 test('[SPEC 7.6] Ack round-trips and marks exactly the accepted records', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.array(fc.nat(ACK_RANGE_SPAN - 1), { maxLength: 64 }), (epoch, highest, offsets) => {
-      const seqs = [highest, ...offsets.map((o) => highest - o).filter((s) => s >= 0)];
-      const r = range(epoch, highest, seqs);
-      const [back] = decodeAck(encodeAck([r]));
-      assert.ok(back);
-      assert.deepEqual(back, r);
-      for (let s = Math.max(0, highest - ACK_RANGE_SPAN - 2); s <= highest + 2; s++)
-        assert.equal(acknowledges(back, s), seqs.includes(s) && highest - s < ACK_RANGE_SPAN, `seq ${s}`);
-    }),
+    fc.property(
+      fc.integer({ min: 0, max: 0xffff }),
+      fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+      fc.array(fc.nat(ACK_RANGE_SPAN - 1), { maxLength: 64 }),
+      (epoch, highest, offsets) => {
+        const seqs = [highest, ...offsets.map((o) => highest - o).filter((s) => s >= 0)];
+        const r = range(epoch, highest, seqs);
+        const [back] = decodeAck(encodeAck([r]));
+        assert.ok(back);
+        assert.deepEqual(back, r);
+        for (let s = Math.max(0, highest - ACK_RANGE_SPAN - 2); s <= highest + 2; s++)
+          assert.equal(acknowledges(back, s), seqs.includes(s) && highest - s < ACK_RANGE_SPAN, `seq ${s}`);
+      },
+    ),
   );
 });
 
@@ -42,17 +47,35 @@ test('[SPEC 7.6] Ack decoding is strict: highest unmarked, bits below 0, two ran
     Uint8Array.of(0x30, 0x81, ...encodeAck([ok]).subarray(1)),
     encodeAck([{ ...ok, accepted: new Uint8Array(8).fill(0xff) }]),
   ];
-  for (const b of bad) assert.equal(codeOf(() => decodeAck(b)), 'ERR_MALFORMED');
-  assert.equal(codeOf(() => decodeAck(new Uint8Array(200).fill(0x30))), 'ERR_TOO_LARGE', 'size cap before parsing [SPEC 5.2]');
+  for (const b of bad)
+    assert.equal(
+      codeOf(() => decodeAck(b)),
+      'ERR_MALFORMED',
+    );
+  assert.equal(
+    codeOf(() => decodeAck(new Uint8Array(200).fill(0x30))),
+    'ERR_TOO_LARGE',
+    'size cap before parsing [SPEC 5.2]',
+  );
 });
 
 test('[SPEC 7.6] Ack ranges are in ascending epoch order: the previous epoch first; descending is ERR_MALFORMED', () => {
   const prev = range(4, 9, [9, 8]);
   const cur = range(5, 0, [0]);
   assert.deepEqual(decodeAck(encodeAck([prev, cur])), [prev, cur]);
-  assert.equal(codeOf(() => decodeAck(encodeAck([cur, prev]))), 'ERR_MALFORMED');
-  assert.equal(codeOf(() => decodeAck(encodeAck([range(7, 1, [1]), range(2, 3, [3])]))), 'ERR_MALFORMED', 'not only adjacent epochs');
-  assert.throws(() => encodeAck([]), (e) => isHopsafeError(e) && e.code === 'ERR_INPUT');
+  assert.equal(
+    codeOf(() => decodeAck(encodeAck([cur, prev]))),
+    'ERR_MALFORMED',
+  );
+  assert.equal(
+    codeOf(() => decodeAck(encodeAck([range(7, 1, [1]), range(2, 3, [3])]))),
+    'ERR_MALFORMED',
+    'not only adjacent epochs',
+  );
+  assert.throws(
+    () => encodeAck([]),
+    (e) => isHopsafeError(e) && e.code === 'ERR_INPUT',
+  );
 });
 
 test('[SPEC 7.6] ReplayWindow.has mirrors what was committed, inside the window only', () => {
@@ -84,11 +107,17 @@ test('[SPEC 7.6] a session acknowledges the DATA records it accepted, per open e
   for (let s = 0; s < 10; s++) assert.equal(acknowledges(r, s), [0, 1, 2, 4, 7].includes(s), `seq ${s}`);
   // an ACK is not itself acknowledged (no ACK loops) and cannot be replayed
   assert.equal(sa.acksDue, 0);
-  assert.equal(codeOf(() => sa.open(ack, now)), 'ERR_REPLAY');
+  assert.equal(
+    codeOf(() => sa.open(ack, now)),
+    'ERR_REPLAY',
+  );
   // a flipped bit anywhere is refused like any record [SPEC 7.1]
   const again = sb.sealAck(now) as Uint8Array;
   again[again.length - 20] = (again[again.length - 20] as number) ^ 1;
-  assert.equal(codeOf(() => sa.open(again, now)), 'ERR_BAD_MAC');
+  assert.equal(
+    codeOf(() => sa.open(again, now)),
+    'ERR_BAD_MAC',
+  );
 });
 
 test('[SPEC 7.6] nothing received yet → no ACK; after a key update the previous epoch is acknowledged too, until its grace ends', async () => {
@@ -148,7 +177,10 @@ test('[SPEC 7.6] AckTracker: confirmed ⊆ accepted; records 64 below an acknowl
       for (const s of notConfirmed) assert.ok(!accepted.has(s), `accepted ${s} reported unconfirmed although ACKs were not lost`);
       // every record 64 below the top of the last ACK was decided one way or the other
       for (let s = 0; s <= lastAckedTop - ACK_RANGE_SPAN; s++) assert.ok(confirmed.has(s) || notConfirmed.has(s), `seq ${s} undecided`);
-      assert.deepEqual(t.take((e) => e.session === other), [-1]);
+      assert.deepEqual(
+        t.take((e) => e.session === other),
+        [-1],
+      );
     }),
   );
 });
@@ -162,7 +194,10 @@ test('[SPEC 7.6] AckTracker: an epoch two below the lowest acknowledged one is c
   const r = t.ack(s, [range(2, 0, [0])], 0);
   assert.deepEqual(r, { confirmed: [], notConfirmed: ['e0'] });
   assert.deepEqual(t.items(), ['e1', 'e3']);
-  assert.equal(t.takeNewest((e) => e.epoch === 3), 'e3');
+  assert.equal(
+    t.takeNewest((e) => e.epoch === 3),
+    'e3',
+  );
   assert.equal(t.shift(), 'e1');
   assert.equal(t.size, 0);
 });
@@ -184,7 +219,13 @@ test('[SPEC 7.6] AckTracker agrees with a naive model under interleaved sessions
   };
   const op = fc.oneof(
     fc.record({ k: fc.constant('send' as const), s: fc.nat(1), bump: fc.boolean() }),
-    fc.record({ k: fc.constant('ack' as const), s: fc.nat(1), back: fc.nat(80), map: fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }), prev: fc.boolean() }),
+    fc.record({
+      k: fc.constant('ack' as const),
+      s: fc.nat(1),
+      back: fc.nat(80),
+      map: fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }),
+      prev: fc.boolean(),
+    }),
     fc.record({ k: fc.constant('shift' as const) }),
   );
   fc.assert(
@@ -213,15 +254,29 @@ test('[SPEC 7.6] AckTracker agrees with a naive model under interleaved sessions
           const accepted = new Uint8Array(8);
           new DataView(accepted.buffer).setBigUint64(0, bits);
           const ranges: AckRange[] = [{ epoch: st.epoch, highest, accepted }];
-          if (o.prev && st.epoch > 0) ranges.unshift({ epoch: st.epoch - 1, highest: 70, accepted: new Uint8Array(8).fill(0x55).map((b, i) => (i === 7 ? b | 1 : b)) });
+          if (o.prev && st.epoch > 0)
+            ranges.unshift({
+              epoch: st.epoch - 1,
+              highest: 70,
+              accepted: new Uint8Array(8).fill(0x55).map((b, i) => (i === 7 ? b | 1 : b)),
+            });
           const want = naive(model, o.s, ranges);
           const got = t.ack(sessions[o.s] as object, ranges, 0);
           // the tracker may stop early at entries not yet covered; everything it decides must match the model
-          assert.deepEqual([...got.confirmed].sort((a, b) => a - b), [...want.c].sort((a, b) => a - b));
-          assert.deepEqual([...got.notConfirmed].sort((a, b) => a - b), [...want.n].sort((a, b) => a - b));
+          assert.deepEqual(
+            [...got.confirmed].sort((a, b) => a - b),
+            [...want.c].sort((a, b) => a - b),
+          );
+          assert.deepEqual(
+            [...got.notConfirmed].sort((a, b) => a - b),
+            [...want.n].sort((a, b) => a - b),
+          );
           model = want.keep;
         }
-        assert.deepEqual(t.items(), model.map((e) => e.id));
+        assert.deepEqual(
+          t.items(),
+          model.map((e) => e.id),
+        );
         assert.equal(t.size, model.length);
       }
     }),

@@ -54,7 +54,11 @@ test('[SPEC 5.7] known peers: a key only for the same leaf, within the check bud
   assert.equal(a.knownKey('p', Uint8Array.of(1, 2, 4), 0), undefined, 'another certificate');
   assert.equal(a.knownKey('q', leaf, 0), undefined, 'another sender');
   const got = [0, 1, 2, 3].map(() => a.knownKey('p', leaf, 0));
-  assert.deepEqual(got.map((k) => k === key), [true, true, true, false], 'knownPeerChecksPerSecond');
+  assert.deepEqual(
+    got.map((k) => k === key),
+    [true, true, true, false],
+    'knownPeerChecksPerSecond',
+  );
 });
 
 test('[SPEC 5.7] property: however many forged ids, the per-sender state stays within its LRU bound', () => {

@@ -8,7 +8,10 @@ import { handshake, makePair } from '../support/session-pair.js';
 const node = createNodeProvider();
 const noble = createNobleProvider();
 
-for (const [a, b] of [[node, noble], [noble, node]] as const) {
+for (const [a, b] of [
+  [node, noble],
+  [noble, node],
+] as const) {
   for (const suite of ['X25519_AES128GCM_SHA256', 'X25519_CHACHA20POLY1305_SHA256', 'P256_AES128GCM_SHA256', 'P384_AES256GCM_SHA384']) {
     for (const protection of ['integrity', 'confidentiality'] as const) {
       test(`[SPEC 4.4] a session with the initiator on ${a.name} and the responder on ${b.name} works (${suite}, ${protection})`, async () => {

@@ -42,12 +42,15 @@ describe('[SPEC 5] handshake', () => {
         assert.equal(d2?.type, 'data');
         assert.equal(sa.peer.id, p.idB);
         assert.equal(sb.peer.id, p.idA);
-        assert.deepEqual(sb.peer.roles.map((r) => r.role), ['OPERATOR']);
+        assert.deepEqual(
+          sb.peer.roles.map((r) => r.role),
+          ['OPERATOR'],
+        );
       });
     }
   }
 
-  test('[SPEC 5.5] responder picks the initiator\'s most preferred common suite', async () => {
+  test("[SPEC 5.5] responder picks the initiator's most preferred common suite", async () => {
     const p = await makePair({
       suitesA: ['X25519_CHACHA20POLY1305_SHA256', 'X25519_AES128GCM_SHA256', 'P256_AES128GCM_SHA256'],
       suitesB: ['P256_AES128GCM_SHA256', 'X25519_AES128GCM_SHA256'],
@@ -121,10 +124,13 @@ describe('[SPEC 5] handshake', () => {
     const r = await respond(p.b, frame, p.idA, now);
     assert.deepEqual(r.earlyData, utf8('MMS Initiate-Request'));
     const c = await makePair({ protection: 'confidentiality' });
-    assert.throws(() => initiate(c.a, c.idB, now, utf8('secret')), (e) => code(e) === 'ERR_CONFIG');
+    assert.throws(
+      () => initiate(c.a, c.idB, now, utf8('secret')),
+      (e) => code(e) === 'ERR_CONFIG',
+    );
   });
 
-  test('[SPEC 3.4] the responder\'s first payload rides on HS_RESP', async () => {
+  test("[SPEC 3.4] the responder's first payload rides on HS_RESP", async () => {
     const p = await makePair();
     const now = Date.now();
     const { pending, frame } = initiate(p.a, p.idB, now);
@@ -147,8 +153,19 @@ describe('[SPEC 5] handshake', () => {
         f[bit >> 3] = (f[bit >> 3] as number) ^ (1 << (bit & 7));
         const c = await rejects(
           respond(p.b, f, p.idA, now),
-          'ERR_MALFORMED', 'ERR_VERSION', 'ERR_BAD_SIGNATURE', 'ERR_WRONG_PEER', 'ERR_STALE', 'ERR_NEGOTIATION',
-          'ERR_UNSUPPORTED', 'ERR_CERT_UNTRUSTED', 'ERR_CERT_NAME', 'ERR_CERT_USAGE', 'ERR_CERT_EXPIRED', 'ERR_CERT_NOT_YET_VALID', 'ERR_TOO_LARGE',
+          'ERR_MALFORMED',
+          'ERR_VERSION',
+          'ERR_BAD_SIGNATURE',
+          'ERR_WRONG_PEER',
+          'ERR_STALE',
+          'ERR_NEGOTIATION',
+          'ERR_UNSUPPORTED',
+          'ERR_CERT_UNTRUSTED',
+          'ERR_CERT_NAME',
+          'ERR_CERT_USAGE',
+          'ERR_CERT_EXPIRED',
+          'ERR_CERT_NOT_YET_VALID',
+          'ERR_TOO_LARGE',
         );
         assert.ok(c);
       }),

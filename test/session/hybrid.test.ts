@@ -34,9 +34,15 @@ async function codeOfAsync(p: Promise<unknown>): Promise<string> {
   return 'accepted';
 }
 
-const tokenOf = (frame: Uint8Array, resp = false) => decodeSignedClearToken1(resp ? decodeHandshakeResponse(frame).token : frame.subarray(1)).token;
+const tokenOf = (frame: Uint8Array, resp = false) =>
+  decodeSignedClearToken1(resp ? decodeHandshakeResponse(frame).token : frame.subarray(1)).token;
 
-for (const [a, b] of [[node, node], [node, noble], [noble, node], [noble, noble]] as const) {
+for (const [a, b] of [
+  [node, node],
+  [node, noble],
+  [noble, node],
+  [noble, noble],
+] as const) {
   for (const suite of HYBRID) {
     for (const protection of ['integrity', 'confidentiality'] as const) {
       test(`[SPEC 4.1, 7.2] ${suite}, ${protection}: ${a.name} initiator ↔ ${b.name} responder — handshake, records, key updates`, async () => {
@@ -47,8 +53,14 @@ for (const [a, b] of [[node, node], [node, noble], [noble, node], [noble, noble]
         // [SPEC 4.2] the shares: X25519 ‖ ek from the initiator, X25519 ‖ ciphertext from the responder
         const ti = tokenOf(init);
         const tr = tokenOf(resp, true);
-        assert.deepEqual(ti.keyShares.map((k) => [k.group, k.publicKey.length]), [[HYBRID_GROUP, 1216]]);
-        assert.deepEqual(tr.keyShares.map((k) => [k.group, k.publicKey.length]), [[HYBRID_GROUP, 1120]]);
+        assert.deepEqual(
+          ti.keyShares.map((k) => [k.group, k.publicKey.length]),
+          [[HYBRID_GROUP, 1216]],
+        );
+        assert.deepEqual(
+          tr.keyShares.map((k) => [k.group, k.publicKey.length]),
+          [[HYBRID_GROUP, 1120]],
+        );
         const t = Date.now();
         assert.deepEqual(sb.open(sa.seal(utf8('to B')), t)[0], { type: 'data', payload: utf8('to B'), epoch: 0, seq: 0 });
         assert.deepEqual(sa.open(sb.seal(utf8('to A')), t)[0], { type: 'data', payload: utf8('to A'), epoch: 0, seq: 0 });
@@ -70,7 +82,7 @@ for (const [a, b] of [[node, node], [node, noble], [noble, node], [noble, noble]
   }
 }
 
-test('[SPEC 7.2] a hybrid session\'s KEY_UPDATE carries an X25519 ClearToken2 (group 1, 32 bytes, peerKeyEpoch 0 = the X25519 part of the handshake share); one naming group 5 is ERR_NEGOTIATION', async () => {
+test("[SPEC 7.2] a hybrid session's KEY_UPDATE carries an X25519 ClearToken2 (group 1, 32 bytes, peerKeyEpoch 0 = the X25519 part of the handshake share); one naming group 5 is ERR_NEGOTIATION", async () => {
   const suite = suiteByName('X25519MLKEM768_CHACHA20POLY1305_SHA256');
   const protection = 'confidentiality';
   const p = await makePair({ suitesA: [suite.name], suitesB: [suite.name], protection, keyType: 'ed25519' });
@@ -87,7 +99,10 @@ test('[SPEC 7.2] a hybrid session\'s KEY_UPDATE carries an X25519 ClearToken2 (g
   const keys = trafficKeys(node, suite, protection, initialChainSecrets(node, suite, dhs, transcriptB(node, suite, m2, hA)).a2b);
   const c = await complete(p.a, pending, resp, p.idB, now);
   // [SPEC 6.2] complete() wipes the hybrid ephemeral (X25519 private key and ML-KEM decapsulation key) once DHS is known.
-  assert.ok(eph.privateKey.every((x) => x === 0), 'hybrid ephemeral wiped');
+  assert.ok(
+    eph.privateKey.every((x) => x === 0),
+    'hybrid ephemeral wiped',
+  );
   const kp = node.kexKeyPair('x25519');
   const ku = c.session.keyUpdate(now, false, kp);
   const ct2 = decodeClearToken2(openRecord({ provider: node, suite, protection }, keys, decodeRecordHeader(ku), ku));
@@ -103,11 +118,26 @@ test('[SPEC 7.2] a hybrid session\'s KEY_UPDATE carries an X25519 ClearToken2 (g
   const m2b = decodeHandshakeResponse(resp2).token;
   const eph2 = i2.pending.ephemerals.get('x25519mlkem768')!;
   const dhs2 = completeAgreement(node, suite.group, eph2, decodeSignedClearToken1(m2b).token.keyShares[0]!.publicKey);
-  const keys2 = trafficKeys(node, suite, protection, initialChainSecrets(node, suite, dhs2, transcriptB(node, suite, m2b, transcriptA(node, suite, i2.pending.m1))).a2b);
+  const keys2 = trafficKeys(
+    node,
+    suite,
+    protection,
+    initialChainSecrets(node, suite, dhs2, transcriptB(node, suite, m2b, transcriptA(node, suite, i2.pending.m1))).a2b,
+  );
   await complete(q.a, i2.pending, resp2, q.idB, now);
-  const bad = encodeClearToken2({ version: 1, newEpoch: 1, group: HYBRID_GROUP, publicKey: node.kexKeyPair('x25519').publicKey, peerKeyEpoch: 0, requestUpdate: false });
+  const bad = encodeClearToken2({
+    version: 1,
+    newEpoch: 1,
+    group: HYBRID_GROUP,
+    publicKey: node.kexKeyPair('x25519').publicKey,
+    peerKeyEpoch: 0,
+    requestUpdate: false,
+  });
   const rec = sealRecord({ provider: node, suite, protection }, keys2, FrameType.KEY_UPDATE, i2.pending.sessionId, 0, 0, bad);
-  assert.throws(() => r2.session.open(rec, now), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_NEGOTIATION');
+  assert.throws(
+    () => r2.session.open(rec, now),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_NEGOTIATION',
+  );
 });
 
 async function offerPair(suitesA: readonly string[], suitesB: readonly string[]): Promise<Pair> {
@@ -118,7 +148,13 @@ test('[SPEC 5.4, 5.5] offered with a classical suite: two key shares (1216 + 32 
   const offer = ['X25519MLKEM768_AES256GCM_SHA384', 'X25519_AES128GCM_SHA256'];
   const p = await offerPair(offer, offer);
   const { sa, init } = await handshake(p);
-  assert.deepEqual(tokenOf(init).keyShares.map((k) => [k.group, k.publicKey.length]), [[HYBRID_GROUP, 1216], [1, 32]]);
+  assert.deepEqual(
+    tokenOf(init).keyShares.map((k) => [k.group, k.publicKey.length]),
+    [
+      [HYBRID_GROUP, 1216],
+      [1, 32],
+    ],
+  );
   assert.equal(sa.suite.name, 'X25519MLKEM768_AES256GCM_SHA384');
   const q = await offerPair(offer, ['X25519_AES128GCM_SHA256']);
   const { sa: qa, sb: qb } = await handshake(q);
@@ -160,7 +196,11 @@ test('[SPEC 5.5] an HS_RESP whose selection is rewritten to the classical suite 
   const r = await respond(p.b, frame, p.idA, now);
   const genuine = responseFrame(r.token);
   const classical = p.a.provider.kexKeyPair('x25519').publicKey;
-  const forged = rewriteClearToken1(genuine, (t) => ({ ...t, suites: [suiteByName('X25519_AES128GCM_SHA256').id], keyShares: [{ group: 1, publicKey: classical }] }));
+  const forged = rewriteClearToken1(genuine, (t) => ({
+    ...t,
+    suites: [suiteByName('X25519_AES128GCM_SHA256').id],
+    keyShares: [{ group: 1, publicKey: classical }],
+  }));
   assert.equal(await codeOfAsync(complete(p.a, pending, forged, p.idB, now)), 'ERR_BAD_SIGNATURE');
   const c = await complete(p.a, pending, genuine, p.idB, now);
   assert.equal(c.session.suite.name, 'X25519MLKEM768_AES256GCM_SHA384');
@@ -183,10 +223,25 @@ for (const protection of ['integrity', 'confidentiality'] as const) {
     // ek bit, X25519 bit, truncated: the initiator's signature; one byte over the 1216-byte bound: the decoder (§5.2)
     for (const change of [(s: Uint8Array) => flip(s, 32 + 100), (s: Uint8Array) => flip(s, 5), (s: Uint8Array) => s.subarray(1)])
       assert.equal(await codeOfAsync(respond(p.b, withShare(frame, change), p.idA, now)), 'ERR_BAD_SIGNATURE');
-    assert.equal(await codeOfAsync(respond(p.b, withShare(frame, (s) => concat(s, Uint8Array.of(0))), p.idA, now)), 'ERR_MALFORMED');
+    assert.equal(
+      await codeOfAsync(
+        respond(
+          p.b,
+          withShare(frame, (s) => concat(s, Uint8Array.of(0))),
+          p.idA,
+          now,
+        ),
+      ),
+      'ERR_MALFORMED',
+    );
     const r = await respond(p.b, frame, p.idA, now);
     const genuine = responseFrame(r.token);
-    for (const change of [(s: Uint8Array) => flip(s, 32 + 700), (s: Uint8Array) => flip(s, 0), (s: Uint8Array) => s.subarray(0, 1119), (s: Uint8Array) => concat(s, Uint8Array.of(0))])
+    for (const change of [
+      (s: Uint8Array) => flip(s, 32 + 700),
+      (s: Uint8Array) => flip(s, 0),
+      (s: Uint8Array) => s.subarray(0, 1119),
+      (s: Uint8Array) => concat(s, Uint8Array.of(0)),
+    ])
       assert.equal(await codeOfAsync(complete(p.a, pending, withShare(genuine, change), p.idB, now)), 'ERR_BAD_SIGNATURE');
     const c = await complete(p.a, pending, genuine, p.idB, now);
     assert.equal(r.session.open(c.session.seal(utf8('ok')), now)[0]?.type, 'data');
@@ -205,10 +260,19 @@ test('[SPEC 4.2, 4.4, 7.1] a responder that signs a wrong ciphertext (implicit r
   // The responder's own key re-signs a token whose ciphertext has one bit changed (as a faulty or hostile signer would).
   const resigned = rewriteClearToken1(
     responseFrame(r.token),
-    (t) => ({ ...t, keyShares: t.keyShares.map((k) => ({ ...k, publicKey: Uint8Array.from(k.publicKey, (x, i) => (i === 32 + 9 ? x ^ 0x80 : x)) })) }),
+    (t) => ({
+      ...t,
+      keyShares: t.keyShares.map((k) => ({ ...k, publicKey: Uint8Array.from(k.publicKey, (x, i) => (i === 32 + 9 ? x ^ 0x80 : x)) })),
+    }),
     (tbs) => p.b.provider.sign(p.b.identity.privateKey, concat(SIGN_CONTEXT.responder, hA, tbs)),
   );
   const c = await complete(p.a, pending, resigned, p.idB, now);
-  assert.throws(() => r.session.open(c.session.seal(utf8('secret')), now), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_BAD_MAC');
-  assert.throws(() => c.session.open(r.session.seal(utf8('secret')), now), (e: unknown) => isHopsafeError(e) && e.code === 'ERR_BAD_MAC');
+  assert.throws(
+    () => r.session.open(c.session.seal(utf8('secret')), now),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_BAD_MAC',
+  );
+  assert.throws(
+    () => c.session.open(r.session.seal(utf8('secret')), now),
+    (e: unknown) => isHopsafeError(e) && e.code === 'ERR_BAD_MAC',
+  );
 });

@@ -62,8 +62,14 @@ describe('[SPEC 7.2] key update', () => {
     const ku = sa.keyUpdate(t);
     sb.open(ku, t);
     assert.deepEqual(data(sb.open(old1, t + 1000)), ['old1']);
-    assert.equal(codeOf(() => sb.open(old1, t + 1000)), 'ERR_REPLAY');
-    assert.equal(codeOf(() => sb.open(old2, t + sb.options.graceMs + 1)), 'ERR_UNKNOWN_EPOCH');
+    assert.equal(
+      codeOf(() => sb.open(old1, t + 1000)),
+      'ERR_REPLAY',
+    );
+    assert.equal(
+      codeOf(() => sb.open(old2, t + sb.options.graceMs + 1)),
+      'ERR_UNKNOWN_EPOCH',
+    );
   });
 
   test('[SPEC 7.3] frames of the next epoch that overtake the key update are held and delivered after it', async () => {
@@ -82,7 +88,10 @@ describe('[SPEC 7.2] key update', () => {
     const t = Date.now();
     sa.keyUpdate(t); // lost
     for (let i = 0; i < sb.options.maxEarlyFrames; i++) sb.open(sa.seal(utf8('x')), t);
-    assert.equal(codeOf(() => sb.open(sa.seal(utf8('x')), t)), 'ERR_UNKNOWN_EPOCH');
+    assert.equal(
+      codeOf(() => sb.open(sa.seal(utf8('x')), t)),
+      'ERR_UNKNOWN_EPOCH',
+    );
   });
 
   test('[SPEC 7.2] a forged or altered key update is refused and keys stay as they were', async () => {
@@ -93,7 +102,10 @@ describe('[SPEC 7.2] key update', () => {
       fc.property(fc.nat(ku.length * 8 - 1), (bit) => {
         const f = ku.slice();
         f[bit >> 3] = (f[bit >> 3] as number) ^ (1 << (bit & 7));
-        assert.notEqual(codeOf(() => sb.open(f, t)), 'accepted');
+        assert.notEqual(
+          codeOf(() => sb.open(f, t)),
+          'accepted',
+        );
       }),
       { numRuns: 200 },
     );
@@ -107,7 +119,10 @@ describe('[SPEC 7.2] key update', () => {
     const t = Date.now();
     const ku = sa.keyUpdate(t);
     sb.open(ku, t);
-    assert.equal(codeOf(() => sb.open(ku, t)), 'ERR_REPLAY');
+    assert.equal(
+      codeOf(() => sb.open(ku, t)),
+      'ERR_REPLAY',
+    );
   });
 
   test('[SPEC 7.2] old keys cannot open new-epoch frames and vice versa', async () => {
@@ -119,7 +134,10 @@ describe('[SPEC 7.2] key update', () => {
     // Rewrite the epoch field of a new frame to 0: the old keys do not verify it.
     const forged = after.slice();
     forged[10] = 0;
-    assert.equal(codeOf(() => sb.open(forged, t)), 'ERR_BAD_MAC');
+    assert.equal(
+      codeOf(() => sb.open(forged, t)),
+      'ERR_BAD_MAC',
+    );
     sb.open(before, t);
     sb.open(kuFrame, t);
     assert.deepEqual(data(sb.open(after, t)), ['e1']);
@@ -132,7 +150,7 @@ describe('[SPEC 7.2] key update', () => {
     assert.deepEqual(d, { type: 'key-update', epoch: 1, requestUpdate: true });
   });
 
-  test('[SPEC 7.2] an own ephemeral is wiped once the peer\'s ClearToken2 names a later one of ours', async () => {
+  test("[SPEC 7.2] an own ephemeral is wiped once the peer's ClearToken2 names a later one of ours", async () => {
     const now = Date.now();
     const { pending, frame } = initiate(pair.a, pair.idB, now);
     const r = await respond(pair.b, frame, pair.idA, now);
@@ -156,9 +174,18 @@ describe('[SPEC 7.2] key update', () => {
     // B's next update names A's epoch 2: A's keys of epochs 0 and 1 are zeroed and dropped, epoch 2's is kept.
     sa.open(sb.keyUpdate(now), now);
     assert.deepEqual(sa.ephemeralEpochs, [2]);
-    assert.ok(eph0.every((b) => b === 0), 'handshake ephemeral wiped');
-    assert.ok(k1.privateKey.every((b) => b === 0), 'epoch 1 ephemeral wiped');
-    assert.ok(k2.privateKey.some((b) => b !== 0), 'epoch 2 ephemeral still needed');
+    assert.ok(
+      eph0.every((b) => b === 0),
+      'handshake ephemeral wiped',
+    );
+    assert.ok(
+      k1.privateKey.every((b) => b === 0),
+      'epoch 1 ephemeral wiped',
+    );
+    assert.ok(
+      k2.privateKey.some((b) => b !== 0),
+      'epoch 2 ephemeral still needed',
+    );
     // B can update again (still naming epoch 2) and both directions keep working.
     sa.open(sb.keyUpdate(now), now);
     assert.deepEqual(sa.ephemeralEpochs, [2]);

@@ -18,7 +18,9 @@ let pkiP: Promise<TestPki> | undefined;
 const pki = (): Promise<TestPki> =>
   (pkiP ??= createTestPki({ endpoints: [{ id: 'a', roles: ['OPERATOR'] }, { id: 'b', roles: ['VIEWER'] }, { id: 'c' }] }));
 
-async function net(o: { a?: Parameters<PeerNet['node']>[2]; b?: Parameters<PeerNet['node']>[2]; now?: number } = {}): Promise<{ n: PeerNet; a: NetNode; b: NetNode; p: TestPki }> {
+async function net(
+  o: { a?: Parameters<PeerNet['node']>[2]; b?: Parameters<PeerNet['node']>[2]; now?: number } = {},
+): Promise<{ n: PeerNet; a: NetNode; b: NetNode; p: TestPki }> {
   const p = await pki();
   const n = new PeerNet(p.roots, o.now);
   return { n, a: n.node('a', p.identities.a!, o.a), b: n.node('b', p.identities.b!, o.b), p };
@@ -151,14 +153,22 @@ test('[SPEC 5.10] maxSessionLifetimeMs bounds any session', async () => {
 
 test('[SPEC 10.4, 8.7] expired roles are not used: a role past its notAfter is neither delivered nor authorized', async () => {
   const p = await pki();
-  const opId = p.issue({ id: 'a', roles: [{ role: 'OPERATOR', notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY) }] });
+  const opId = p.issue({
+    id: 'a',
+    roles: [{ role: 'OPERATOR', notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY) }],
+  });
   const n = new PeerNet(p.roots);
   n.node('a', opId);
   const seen: string[][] = [];
-  const b = n.node('b', p.identities.b!, { authorize: (c) => (seen.push(c.roles.map((r) => r.role)), c.direction === 'send' || c.roles.some((r) => r.role === 'OPERATOR')) });
+  const b = n.node('b', p.identities.b!, {
+    authorize: (c) => (seen.push(c.roles.map((r) => r.role)), c.direction === 'send' || c.roles.some((r) => r.role === 'OPERATOR')),
+  });
   void n.send('a', 'b', 'setpoint while OPERATOR');
   await n.flush();
-  assert.deepEqual(b.delivered.map((d) => d.roles), [['OPERATOR']]);
+  assert.deepEqual(
+    b.delivered.map((d) => d.roles),
+    [['OPERATOR']],
+  );
   await n.advance(2 * DAY);
   void n.send('a', 'b', 'setpoint after the role expired');
   await n.flush();
@@ -196,7 +206,10 @@ test('[SPEC 5.9, 8.1] a session id reused by another (trusted) peer does not tou
   assert.ok(texts(b).includes('from c with the same id'));
   void n.send('a', 'b', 'victim 2');
   await n.flush();
-  assert.deepEqual(texts(b).filter((t) => t.startsWith('victim')), ['victim 1', 'victim 2']);
+  assert.deepEqual(
+    texts(b).filter((t) => t.startsWith('victim')),
+    ['victim 1', 'victim 2'],
+  );
   assert.ok(!b.rejects.includes('ERR_WRONG_PEER'));
   void a;
 });
@@ -253,7 +266,7 @@ test('[SPEC 3.6] a forged hint never selects the code the application sees', asy
   assert.ok(!a.rejects.includes('ERR_CERT_REVOKED'));
 });
 
-test('[SPEC 5.7] a genuine peer\'s HS_INIT is checked at arrival under a flood of unsigned ones under its id', async () => {
+test("[SPEC 5.7] a genuine peer's HS_INIT is checked at arrival under a flood of unsigned ones under its id", async () => {
   const { n, a, b } = await net();
   void n.send('a', 'b', 'earlier session');
   await n.flush();
@@ -263,7 +276,11 @@ test('[SPEC 5.7] a genuine peer\'s HS_INIT is checked at arrival under a flood o
   void n.send('a', 'b', 'reconnected');
   const genuine = n.wire.pop()!;
   for (let i = 0; i < 200; i++)
-    n.wire.push({ from: 'a', to: 'b', bytes: rewriteClearToken1(genuine.bytes, (t) => ({ ...t, random: new Uint8Array(randomBytes(16)) })) });
+    n.wire.push({
+      from: 'a',
+      to: 'b',
+      bytes: rewriteClearToken1(genuine.bytes, (t) => ({ ...t, random: new Uint8Array(randomBytes(16)) })),
+    });
   n.wire.push(genuine);
   await n.flush();
   assert.equal(b.rejects.filter((c) => c === 'ERR_BAD_SIGNATURE').length, 200, 'each refused at arrival, by one signature check');
@@ -310,7 +327,16 @@ test('[SPEC 8.7, 7.6] refused early data is never confirmed: the handshake that 
 
 test('[SPEC 7.6] a record altered on the way is ERR_NOT_CONFIRMED once the ACKs show the gap for acks.gapMs, not after the 30 s timeout', async () => {
   const { n, b } = await net();
-  assert.equal(await (async () => { const r = n.send('a', 'b', 'one', true); await n.flush(); await n.advance(30); await n.flush(); return r; })(), 'confirmed');
+  assert.equal(
+    await (async () => {
+      const r = n.send('a', 'b', 'one', true);
+      await n.flush();
+      await n.advance(30);
+      await n.flush();
+      return r;
+    })(),
+    'confirmed',
+  );
   let data = 0;
   n.tap = (f) => {
     if (f.from !== 'a' || f.bytes[0] !== 0x13) return undefined;
@@ -324,7 +350,11 @@ test('[SPEC 7.6] a record altered on the way is ERR_NOT_CONFIRMED once the ACKs 
   await n.advance(30); // b's ACK: y and z accepted, x not
   await n.flush();
   const state = (p: Promise<string>): Promise<string> => Promise.race([p, new Promise<string>((r) => setImmediate(() => r('pending')))]);
-  assert.deepEqual(await Promise.all(results.map(state)), ['pending', 'confirmed', 'confirmed'], 'a gap is not a verdict yet: reordering is allowed');
+  assert.deepEqual(
+    await Promise.all(results.map(state)),
+    ['pending', 'confirmed', 'confirmed'],
+    'a gap is not a verdict yet: reordering is allowed',
+  );
   await n.advance(500); // acks.gapMs
   await n.flush();
   assert.equal(await state(results[0] as Promise<string>), 'ERR_NOT_CONFIRMED');
@@ -368,7 +398,9 @@ test('[SPEC 8.7] ERR_FORBIDDEN names the epoch of the refused record: after a ke
   // epoch 1, seq 1 — the same sequence number as e0-1 in epoch 0
   const r1 = [n.send('a', 'b', 'e1-0', true), n.send('a', 'b', 'refuse me', true)];
   await n.flush();
-  const alert = b.events.find((e) => e.type === 'transmit' && isRecordFrame(e.frame) && decodeRecordHeader(e.frame).type === FrameType.ALERT);
+  const alert = b.events.find(
+    (e) => e.type === 'transmit' && isRecordFrame(e.frame) && decodeRecordHeader(e.frame).type === FrameType.ALERT,
+  );
   assert.ok(alert);
   await n.advance(30);
   await n.flush();
@@ -386,7 +418,10 @@ test('[SPEC 7.5, 7.2] automatic key updates ask for one back', async () => {
 
 test('[SPEC 7.2] rekey() while the first handshake is pending updates the keys once the session is up (never silently dropped); with no session and no handshake it is ERR_UNKNOWN_SESSION', async () => {
   const { n, a, b } = await net();
-  assert.throws(() => new PeerMachine('c', a.env).rekey(n.now), (e: Error & { code?: string }) => e.code === 'ERR_UNKNOWN_SESSION');
+  assert.throws(
+    () => new PeerMachine('c', a.env).rekey(n.now),
+    (e: Error & { code?: string }) => e.code === 'ERR_UNKNOWN_SESSION',
+  );
   const pending = n.send('a', 'b', 'hello'); // HS_INIT sent, not yet delivered
   assert.equal(a.machine('b').current, undefined);
   assert.deepEqual(a.machine('b').rekey(n.now), [], 'nothing to send yet');

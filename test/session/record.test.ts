@@ -9,7 +9,6 @@ import { handshake, makePair, type Pair } from '../support/session-pair.js';
 
 const now = () => Date.now();
 
-
 describe('[SPEC 7.1] records', () => {
   let conf: Pair;
   let integ: Pair;
@@ -34,7 +33,10 @@ describe('[SPEC 7.1] records', () => {
     const h = decodeRecordHeader(f);
     const altered = f.slice();
     altered[h.length] = (altered[h.length] as number) ^ 1;
-    assert.equal(codeOf(() => i.sb.open(altered, now())), 'ERR_BAD_MAC');
+    assert.equal(
+      codeOf(() => i.sb.open(altered, now())),
+      'ERR_BAD_MAC',
+    );
   });
 
   for (const mode of ['integrity', 'confidentiality'] as const) {
@@ -77,18 +79,27 @@ describe('[SPEC 7.1] records', () => {
     }
     assert.equal(got.length, 64);
     assert.equal(new Set(got).size, 64);
-    assert.equal(codeOf(() => sb.open(frames[0] as Uint8Array, now())), 'ERR_REPLAY');
+    assert.equal(
+      codeOf(() => sb.open(frames[0] as Uint8Array, now())),
+      'ERR_REPLAY',
+    );
   });
 
   test('[SPEC 7.1] a record reflected back to its sender is refused (direction keys differ)', async () => {
     const { sa } = await handshake(conf);
-    assert.equal(codeOf(() => sa.open(sa.seal(utf8('x')), now())), 'ERR_BAD_MAC');
+    assert.equal(
+      codeOf(() => sa.open(sa.seal(utf8('x')), now())),
+      'ERR_BAD_MAC',
+    );
   });
 
   test('[SPEC 7.1] a record from one session is refused by another', async () => {
     const s1 = await handshake(conf);
     const s2 = await handshake(conf);
-    assert.equal(codeOf(() => s2.sb.open(s1.sa.seal(utf8('x')), now())), 'ERR_UNKNOWN_SESSION');
+    assert.equal(
+      codeOf(() => s2.sb.open(s1.sa.seal(utf8('x')), now())),
+      'ERR_UNKNOWN_SESSION',
+    );
   });
 
   test('[SPEC 5.5] protected alerts carry a code and a reference', async () => {
@@ -99,6 +110,9 @@ describe('[SPEC 7.1] records', () => {
   test('destroyed sessions refuse use (keys wiped)', async () => {
     const { sa } = await handshake(conf);
     sa.destroy();
-    assert.equal(codeOf(() => sa.seal(utf8('x'))), 'ERR_CLOSED');
+    assert.equal(
+      codeOf(() => sa.seal(utf8('x'))),
+      'ERR_CLOSED',
+    );
   });
 });

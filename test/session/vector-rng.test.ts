@@ -52,13 +52,19 @@ for (const provider of [createNodeProvider(), createNobleProvider()]) {
       assert.ok(group !== 'x25519mlkem768', 'an EC suite');
       assert.equal(toHex(share), toHex(provider.kexKeyPair(group, good).publicKey), 'key share = the first valid draw');
       // Draw order: the three refused scalars, the key, then the session id and the random (SPEC 11.1).
-      assert.deepEqual(a.log.map((d) => d.length), [len, len, len, len, 8, 16]);
+      assert.deepEqual(
+        a.log.map((d) => d.length),
+        [len, len, len, len, 8, 16],
+      );
       assert.equal(toHex(token.sessionId), toHex(a.log[4]!));
       assert.equal(toHex(token.random), toHex(a.log[5]!));
       // The responder skips the same way, and the session works.
       const b = scripted([fromHex(nHex), good], 'responder');
       const r = await respond({ ...pair.b, rng: b.rng }, frame, pair.idA, Date.now());
-      assert.deepEqual(b.log.map((d) => d.length), [len, len, 16]);
+      assert.deepEqual(
+        b.log.map((d) => d.length),
+        [len, len, 16],
+      );
       const c = await complete(ctxA, pending, responseFrame(r.token), pair.idB, Date.now());
       const [d] = r.session.open(c.session.seal(Uint8Array.of(7)), Date.now());
       assert.deepEqual(d?.type === 'data' && [...d.payload], [7]);

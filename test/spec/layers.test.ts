@@ -54,10 +54,11 @@ function findCycle(g: Map<string, Map<string, string>>): string[] | undefined {
     state.set(n, 'done');
     return undefined;
   };
-  for (const n of g.keys()) if (state.get(n) === undefined) {
-    const c = visit(n);
-    if (c) return c;
-  }
+  for (const n of g.keys())
+    if (state.get(n) === undefined) {
+      const c = visit(n);
+      if (c) return c;
+    }
   return undefined;
 }
 
@@ -69,7 +70,11 @@ test('the src/ folders import each other without a cycle', () => {
 });
 
 test('the cycle check finds a cycle when there is one', () => {
-  const g = new Map([['a', new Map([['b', 'a/x.ts']])], ['b', new Map([['c', 'b/y.ts']])], ['c', new Map([['a', 'c/z.ts']])]]);
+  const g = new Map([
+    ['a', new Map([['b', 'a/x.ts']])],
+    ['b', new Map([['c', 'b/y.ts']])],
+    ['c', new Map([['a', 'c/z.ts']])],
+  ]);
   assert.deepEqual(findCycle(g), ['a', 'b', 'c', 'a']);
 });
 
@@ -97,6 +102,14 @@ test("the README's layout table names every src/ folder, and only folders that e
   const table = readme.slice(readme.indexOf('## Layout'), readme.indexOf('\n## ', readme.indexOf('## Layout') + 1));
   const named = new Set([...table.matchAll(/`src\/([a-z-]+)`/g)].map((m) => m[1] as string));
   const folders = readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory());
-  assert.deepEqual([...folders].filter((f) => !named.has(f)), [], 'src/ folders missing from the README layout table');
-  assert.deepEqual([...named].filter((f) => !folders.includes(f)), [], 'README layout rows for folders that do not exist');
+  assert.deepEqual(
+    [...folders].filter((f) => !named.has(f)),
+    [],
+    'src/ folders missing from the README layout table',
+  );
+  assert.deepEqual(
+    [...named].filter((f) => !folders.includes(f)),
+    [],
+    'README layout rows for folders that do not exist',
+  );
 });

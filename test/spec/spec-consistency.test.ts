@@ -30,7 +30,13 @@ function headings(): Set<string> {
 
 /** Section numbers named by one tag body such as `5.7–5.10, 7.3` (ranges name both ends). */
 function named(body: string): string[] {
-  return body.split(',').flatMap((part) => part.trim().split(/[–-]/).map((x) => x.trim()).filter((x) => /^\d+(\.\d+)?$/.test(x)));
+  return body.split(',').flatMap((part) =>
+    part
+      .trim()
+      .split(/[–-]/)
+      .map((x) => x.trim())
+      .filter((x) => /^\d+(\.\d+)?$/.test(x)),
+  );
 }
 
 test('every SPEC tag in src/ and test/ names an existing SPEC.md heading', () => {

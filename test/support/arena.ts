@@ -67,7 +67,11 @@ export async function arena(
       await until(() => c.inbox[to]!.some((m) => m.from === from && text(m) === msg), ms, `${msg} at ${to}`);
     },
     async rejected(id, code, ms = 5000) {
-      await until(() => c.rejects[id]!.some((r) => r.code === code), ms, `${code} at ${id} (got ${c.rejects[id]!.map((r) => r.code).join(',')})`);
+      await until(
+        () => c.rejects[id]!.some((r) => r.code === code),
+        ms,
+        `${code} at ${id} (got ${c.rejects[id]!.map((r) => r.code).join(',')})`,
+      );
     },
     async noPending(from, to, ms = 5000) {
       const peers = (c.eps[from] as unknown as { peers: Map<string, { m: { handshaking: boolean } }> }).peers;

@@ -30,7 +30,11 @@ export interface FaultNodeOptions {
 }
 
 /** Endpoints 'fa' and 'fb' on the MQTT broker at `url`, recording deliveries, 'session' events and transport statuses. */
-export async function faultNodes(url: string, protection: 'integrity' | 'confidentiality', opts: FaultNodeOptions): Promise<{ a: FaultNode; b: FaultNode }> {
+export async function faultNodes(
+  url: string,
+  protection: 'integrity' | 'confidentiality',
+  opts: FaultNodeOptions,
+): Promise<{ a: FaultNode; b: FaultNode }> {
   const pki = await createTestPki({ endpoints: [{ id: 'fa' }, { id: 'fb' }] });
   const make = async (id: string): Promise<FaultNode> => {
     const statuses: TransportStatus[] = [];

@@ -10,7 +10,15 @@ import { chromium, type Browser } from 'playwright-core';
 import { requireOrSkip, type SkippableContext } from './services.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** A launched Chromium, or undefined after skipping `t` (no /usr/bin/chromium). */
 export async function launchChromium(t: SkippableContext): Promise<Browser | undefined> {

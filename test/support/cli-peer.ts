@@ -72,6 +72,17 @@ export async function cliPeerFixture(ids: string[]): Promise<{ dir: string; args
   }
   return {
     dir,
-    args: (id, url) => ['--id', id, '--cert', join(dir, `${id}.pem`), '--key', join(dir, `${id}.key`), '--trust', join(dir, 'ca.pem'), '--url', url],
+    args: (id, url) => [
+      '--id',
+      id,
+      '--cert',
+      join(dir, `${id}.pem`),
+      '--key',
+      join(dir, `${id}.key`),
+      '--trust',
+      join(dir, 'ca.pem'),
+      '--url',
+      url,
+    ],
   };
 }

@@ -28,11 +28,7 @@ export interface DerKeyPair {
 }
 
 /** A key pair made by node:crypto, exported as PKCS#8 / SPKI DER. */
-export function nodeKeyPair(
-  type: 'ec' | 'ed25519' | 'x25519' | 'rsa' | 'rsa-pss',
-  namedCurve = 'P-256',
-  modulusLength = 2048,
-): DerKeyPair {
+export function nodeKeyPair(type: 'ec' | 'ed25519' | 'x25519' | 'rsa' | 'rsa-pss', namedCurve = 'P-256', modulusLength = 2048): DerKeyPair {
   const kp =
     type === 'ec'
       ? generateKeyPairSync('ec', { namedCurve })

@@ -7,7 +7,11 @@ import type { HandshakeContext } from '../../src/session/handshake.js';
 import type { LocalIdentity } from '../../src/pki/types.js';
 import type { TestIdentity } from '../../src/testing/index.js';
 
-export function forgerContext(identity: LocalIdentity, roots: string[], protection: 'integrity' | 'confidentiality' = 'confidentiality'): HandshakeContext {
+export function forgerContext(
+  identity: LocalIdentity,
+  roots: string[],
+  protection: 'integrity' | 'confidentiality' = 'confidentiality',
+): HandshakeContext {
   const provider = createNodeProvider();
   return {
     provider,

@@ -123,9 +123,16 @@ export async function startSecureMosquitto(binary: string, passwd: string, users
   const conf = [
     'per_listener_settings true',
     'persistence false',
-    `listener ${tlsPort} 127.0.0.1`, ...certs, 'allow_anonymous true',
-    `listener ${authPort} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwordFile}`,
-    `listener ${tlsAuthPort} 127.0.0.1`, ...certs, 'allow_anonymous false', `password_file ${passwordFile}`,
+    `listener ${tlsPort} 127.0.0.1`,
+    ...certs,
+    'allow_anonymous true',
+    `listener ${authPort} 127.0.0.1`,
+    'allow_anonymous false',
+    `password_file ${passwordFile}`,
+    `listener ${tlsAuthPort} 127.0.0.1`,
+    ...certs,
+    'allow_anonymous false',
+    `password_file ${passwordFile}`,
     '',
   ].join('\n');
   const confPath = join(dir, 'mosquitto.conf');
@@ -198,7 +205,9 @@ function readPid(pidFile: string): number | undefined {
 
 function commandLine(pid: number): string[] {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a.length > 0);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a.length > 0);
   } catch {
     return [];
   }
@@ -225,7 +234,15 @@ export async function startDaemonMosquitto(binary: string): Promise<DaemonMosqui
   // the config the Debian package installs for its system broker, moved into `dir` and onto `port`
   writeFileSync(
     confPath,
-    [`pid_file ${pidFile}`, 'persistence true', `persistence_location ${dir}/`, `log_dest file ${logFile}`, `listener ${port} ${host}`, 'allow_anonymous true', ''].join('\n'),
+    [
+      `pid_file ${pidFile}`,
+      'persistence true',
+      `persistence_location ${dir}/`,
+      `log_dest file ${logFile}`,
+      `listener ${port} ${host}`,
+      'allow_anonymous true',
+      '',
+    ].join('\n'),
     { mode: 0o644 },
   );
   const argv = [binary, '-d', '-c', confPath];
@@ -264,7 +281,10 @@ export async function startDaemonMosquitto(binary: string): Promise<DaemonMosqui
         const p = pid();
         return p !== undefined && p !== before && (await serviceAvailable(host, port, 200));
       }, 10_000);
-      if (!started) throw new Error(`private mosquitto did not start ("${argv.join(' ')}" exited ${String(r.status)}): ${readFileSync(errPath, 'utf8')}${log()}`);
+      if (!started)
+        throw new Error(
+          `private mosquitto did not start ("${argv.join(' ')}" exited ${String(r.status)}): ${readFileSync(errPath, 'utf8')}${log()}`,
+        );
       return pid()!;
     } finally {
       closeSync(errFd);

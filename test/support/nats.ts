@@ -59,7 +59,9 @@ export async function startPrivateNats(binary: string, config = ''): Promise<Pri
   let child: ChildProcess | undefined;
   let out = '';
   const start = async (): Promise<void> => {
-    const c = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, ...extraArgs], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     child = c;

@@ -85,7 +85,12 @@ export class PeerNet {
         maxSessionLifetimeMs: o.maxSessionLifetimeMs ?? 86_400_000,
       },
       admission: new HandshakeAdmission(
-        { handshakesPerSecond: 500, handshakesPerSecondPerPeer: o.handshakesPerSecondPerPeer ?? 10, maxConcurrentHandshakes: 64, knownPeerChecksPerSecond: 2000 },
+        {
+          handshakesPerSecond: 500,
+          handshakesPerSecondPerPeer: o.handshakesPerSecondPerPeer ?? 10,
+          maxConcurrentHandshakes: 64,
+          knownPeerChecksPerSecond: 2000,
+        },
         this.now,
       ),
       alerts: new AlertLimiter({ perSecond: 100 }, this.now),
@@ -128,7 +133,8 @@ export class PeerNet {
       else if (a.type === 'outcome') {
         // as the endpoint does: settle the confirmed sends
         n.outcomes.push({ code: a.code, texts: a.items.map((i) => decodeUtf8(i.data)) });
-        for (const i of a.items) a.code === undefined ? i.settle?.resolve() : i.settle?.reject(Object.assign(new Error(a.code), { code: a.code }));
+        for (const i of a.items)
+          a.code === undefined ? i.settle?.resolve() : i.settle?.reject(Object.assign(new Error(a.code), { code: a.code }));
       }
     }
   }
@@ -138,7 +144,18 @@ export class PeerNet {
     const n = this.must(from);
     return new Promise<string>((resolve) => {
       try {
-        this.apply(n, to, n.machine(to).send(new TextEncoder().encode(text), confirm, { resolve: () => resolve(confirm ? 'confirmed' : 'sent'), reject: (e: unknown) => resolve(codeOf(e)) }, this.now));
+        this.apply(
+          n,
+          to,
+          n
+            .machine(to)
+            .send(
+              new TextEncoder().encode(text),
+              confirm,
+              { resolve: () => resolve(confirm ? 'confirmed' : 'sent'), reject: (e: unknown) => resolve(codeOf(e)) },
+              this.now,
+            ),
+        );
       } catch (e) {
         resolve(codeOf(e));
       }

@@ -23,7 +23,10 @@ export async function rejectsWith(p: Promise<unknown>, code: ErrorCode, label = 
   } catch (e) {
     caught = e;
   }
-  assert.ok(caught instanceof HopsafeError, `${label}: expected HopsafeError ${code}, got ${caught === undefined ? 'success' : String(caught)}`);
+  assert.ok(
+    caught instanceof HopsafeError,
+    `${label}: expected HopsafeError ${code}, got ${caught === undefined ? 'success' : String(caught)}`,
+  );
   assert.equal(caught.code, code, `${label}: ${caught.message}`);
   return caught;
 }
@@ -44,7 +47,11 @@ export interface MiniCa {
 }
 
 /** A hand-made CA for cases createTestPki does not cover (path length, root-issued CRLs, …). */
-export function miniCa(cn: string, now: Date, opts: { issuer?: MiniCa; pathLen?: number; notAfter?: Date; extra?: Partial<CertTemplate> } = {}): MiniCa {
+export function miniCa(
+  cn: string,
+  now: Date,
+  opts: { issuer?: MiniCa; pathLen?: number; notAfter?: Date; extra?: Partial<CertTemplate> } = {},
+): MiniCa {
   const key = ecKey();
   const name = encodeName(cn, 'hopsafe unit');
   const spki = spkiOf(key);
@@ -65,7 +72,13 @@ export function miniCa(cn: string, now: Date, opts: { issuer?: MiniCa; pathLen?:
   return { name, key, der, spki };
 }
 
-export function miniLeaf(id: string, ca: MiniCa, now: Date, extra: Partial<CertTemplate> = {}, key: KeyObject = ecKey()): { der: Uint8Array; key: KeyObject } {
+export function miniLeaf(
+  id: string,
+  ca: MiniCa,
+  now: Date,
+  extra: Partial<CertTemplate> = {},
+  key: KeyObject = ecKey(),
+): { der: Uint8Array; key: KeyObject } {
   const der = issueCertificate(
     {
       subject: encodeName(id, 'hopsafe unit'),

@@ -10,7 +10,18 @@
  * Never run `prosody --version` to probe it: that starts a server.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chownSync, readdirSync, statSync, readFileSync, copyFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+  chownSync,
+  readdirSync,
+  statSync,
+  readFileSync,
+  copyFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, reachable as serviceAvailable } from './net.js';
@@ -163,7 +174,10 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<RunningPr
       return run(ctl, ['--config', config, 'register', u.username, 'localhost', u.password], ids);
     const accounts = join(data, 'localhost', 'accounts');
     mkdirSync(accounts, { recursive: true });
-    const file = join(accounts, `${u.username.toLowerCase().replace(/\W/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}.dat`);
+    const file = join(
+      accounts,
+      `${u.username.toLowerCase().replace(/\W/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}.dat`,
+    );
     writeFileSync(file, `return {\n\t["password"] = ${luaString(u.password)};\n};\n`);
     if (ids) chownR(join(data, 'localhost'), ids);
   };

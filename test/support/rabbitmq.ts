@@ -11,13 +11,28 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, reachable } from './net.js';
 import type { TlsFiles } from './tls-certs.js';
 
-const SERVER_BIN = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/local/opt/rabbitmq/sbin/rabbitmq-server', '/opt/rabbitmq/sbin/rabbitmq-server'];
+const SERVER_BIN = [
+  '/usr/lib/rabbitmq/bin/rabbitmq-server',
+  '/usr/local/opt/rabbitmq/sbin/rabbitmq-server',
+  '/opt/rabbitmq/sbin/rabbitmq-server',
+];
 
 /** Path of a rabbitmq-server script that runs the node in the foreground, or undefined. */
 export function rabbitmqServerBinary(): string | undefined {
@@ -159,7 +174,9 @@ export async function startTlsRabbitmq(files: TlsFiles, opts: { bootTimeoutMs?: 
   const deadline = Date.now() + (opts.bootTimeoutMs ?? 40_000);
   while (!(await reachable('127.0.0.1', tlsPort, 200))) {
     if (!running() || Date.now() > deadline) {
-      const why = running() ? `did not listen on ${tlsPort} within ${opts.bootTimeoutMs ?? 40_000} ms` : `exited (${child.exitCode ?? child.signalCode})`;
+      const why = running()
+        ? `did not listen on ${tlsPort} within ${opts.bootTimeoutMs ?? 40_000} ms`
+        : `exited (${child.exitCode ?? child.signalCode})`;
       await stop();
       throw new Error(`private RabbitMQ ${nodename} ${why}:\n${out.split('\n').slice(-40).join('\n')}`);
     }

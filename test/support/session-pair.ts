@@ -34,7 +34,13 @@ export async function makePair(o: PairOptions = {}): Promise<Pair> {
   const cacheKey = `${idA}|${idB}|${keyType}`;
   let pkiP = pkiCache.get(cacheKey);
   if (!pkiP) {
-    pkiP = createTestPki({ endpoints: [{ id: idA, roles: ['OPERATOR'] }, { id: idB, roles: ['VIEWER'] }], keyType });
+    pkiP = createTestPki({
+      endpoints: [
+        { id: idA, roles: ['OPERATOR'] },
+        { id: idB, roles: ['VIEWER'] },
+      ],
+      keyType,
+    });
     pkiCache.set(cacheKey, pkiP);
   }
   const pki = await pkiP;

@@ -37,22 +37,53 @@ export function makeTlsFiles(dir: string): TlsFiles {
   const key = (name: string): void => openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', name]);
   const ca = (name: string, cn: string): void => {
     key(`${name}.key`);
-    openssl(dir, ['req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-days', '2', '-out', `${name}.pem`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      `${name}.key`,
+      '-subj',
+      `/CN=${cn}`,
+      '-days',
+      '2',
+      '-out',
+      `${name}.pem`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
   };
   const leaf = (name: string, cn: string, caName: string, ext: string): void => {
     key(`${name}.key`);
     openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`]);
     writeFileSync(f(`${name}.ext`), `${ext}\n`);
-    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.pem`, '-CAkey', `${caName}.key`, '-CAcreateserial',
-      '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${caName}.pem`,
+      '-CAkey',
+      `${caName}.key`,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    ]);
   };
   ca('ca', 'hopsafe test broker CA');
   leaf('server', 'localhost', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth');
   leaf('client', 'der-1', 'ca', 'extendedKeyUsage=clientAuth');
   ca('stranger-ca', 'someone else');
   leaf('stranger', 'mallory', 'stranger-ca', 'extendedKeyUsage=clientAuth');
-  for (const n of ['ca.pem', 'stranger-ca.pem', 'server.pem', 'server.key', 'client.pem', 'client.key', 'stranger.pem', 'stranger.key']) chmodSync(f(n), 0o644);
+  for (const n of ['ca.pem', 'stranger-ca.pem', 'server.pem', 'server.key', 'client.pem', 'client.key', 'stranger.pem', 'stranger.key'])
+    chmodSync(f(n), 0o644);
   return {
     ca: f('ca.pem'),
     serverCert: f('server.pem'),

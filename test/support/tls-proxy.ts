@@ -22,7 +22,13 @@ export function startTlsProxy(files: TlsFiles, target: { host: string; port: num
   const clients: string[] = [];
   let refused = 0;
   const server = createServer(
-    { key: readFileSync(files.serverKey), cert: readFileSync(files.serverCert), ca: readFileSync(files.ca), requestCert: true, rejectUnauthorized: true },
+    {
+      key: readFileSync(files.serverKey),
+      cert: readFileSync(files.serverCert),
+      ca: readFileSync(files.ca),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
     (tlsSocket: TLSSocket) => {
       clients.push(String(tlsSocket.getPeerCertificate().subject?.CN ?? ''));
       const upstream = connect(target);

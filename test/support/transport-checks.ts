@@ -6,10 +6,12 @@ import { cast, text, until, type Cast } from './endpoints.js';
 /** Opens `transport` as `id`, which must be refused; returns the error (the transport is closed afterwards). */
 export async function refusedOpen(transport: Transport, id: string, cleanup: Array<() => Promise<unknown>>): Promise<Error> {
   cleanup.push(() => transport.close());
-  const err = await transport.open(id, () => undefined).then(
-    () => undefined,
-    (e: unknown) => e as Error,
-  );
+  const err = await transport
+    .open(id, () => undefined)
+    .then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
   assert.ok(err !== undefined, `open of ${transport.name} as ${id} must be refused`);
   return err;
 }
@@ -18,7 +20,11 @@ export async function refusedOpen(transport: Transport, id: string, cleanup: Arr
  * Two endpoints (der-1, control-center) on `transport`: a handshake and one record each way, verified and delivered.
  * Returns the cast (closed by `cleanup`) for further checks.
  */
-export async function recordsBothWays(transport: (id: string) => Transport, what: string, cleanup: Array<() => Promise<unknown>>): Promise<Cast> {
+export async function recordsBothWays(
+  transport: (id: string) => Transport,
+  what: string,
+  cleanup: Array<() => Promise<unknown>>,
+): Promise<Cast> {
   const c = await cast(['der-1', 'control-center'], { transport });
   cleanup.push(() => c.close());
   await c.eps['der-1']!.send('control-center', new TextEncoder().encode('P=4.2MW'));

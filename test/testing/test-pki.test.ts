@@ -56,7 +56,20 @@ test('`ca`: an existing root CA issues the leaves, the CRL and the broken certif
   // a vendor's ca.pem + ca.key
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const name = encodeName('ACME root', 'ACME');
-  const caPem = encodePem('CERTIFICATE', issueCertificate({ subject: name, issuer: name, notBefore: new Date(now.getTime() - 86_400_000), notAfter: new Date(now.getTime() + 365 * 86_400_000), publicKey: key, ca: true }, { key }));
+  const caPem = encodePem(
+    'CERTIFICATE',
+    issueCertificate(
+      {
+        subject: name,
+        issuer: name,
+        notBefore: new Date(now.getTime() - 86_400_000),
+        notAfter: new Date(now.getTime() + 365 * 86_400_000),
+        publicKey: key,
+        ca: true,
+      },
+      { key },
+    ),
+  );
   const keyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
   const pki = await createTestPki({ endpoints: [{ id: 'x' }], now, ca: { certificate: caPem, privateKey: keyPem }, organization: 'ACME' });
   const chain = (pem: string): Uint8Array[] => derObjects(pem, ['CERTIFICATE']);
@@ -65,10 +78,16 @@ test('`ca`: an existing root CA issues the leaves, the CRL and the broken certif
   assert.equal((await store.verify({ chain: chain(pki.identities.x!.certificate), claimedId: 'x', now })).id, 'x');
   await store.verify({ chain: chain(pki.issue({ id: 'y' }).certificate), claimedId: 'y', now });
   const revoked = pki.broken.revoked('z');
-  await assert.rejects(createTrustStore({ roots: [caPem], crls: [revoked.crl] }).verify({ chain: chain(revoked.certificate), claimedId: 'z', now }), { code: 'ERR_CERT_REVOKED' });
+  await assert.rejects(
+    createTrustStore({ roots: [caPem], crls: [revoked.crl] }).verify({ chain: chain(revoked.certificate), claimedId: 'z', now }),
+    { code: 'ERR_CERT_REVOKED' },
+  );
   const foreign = pki.broken.foreignRoot('f');
   assert.deepEqual(parseCertificate(chain(foreign.root)[0]!).subject, name, 'the foreign root carries the given CA name');
   await assert.rejects(store.verify({ chain: chain(foreign.certificate), claimedId: 'f', now }), { code: 'ERR_CERT_UNTRUSTED' });
   const otherRoot = (await createTestPki({ endpoints: [] })).roots[0]!;
-  assert.throws(() => createTestPkiSync({ endpoints: [], ca: { certificate: otherRoot, privateKey: keyPem } }), /does not belong to the CA certificate/);
+  assert.throws(
+    () => createTestPkiSync({ endpoints: [], ca: { certificate: otherRoot, privateKey: keyPem } }),
+    /does not belong to the CA certificate/,
+  );
 });

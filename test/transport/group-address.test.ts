@@ -25,7 +25,14 @@ function matches(filter: string, topic: string): boolean {
 
 test('[SPEC 13.9] group addresses: {publisher}/{32 hex}; anything else ERR_INPUT', () => {
   assert.deepEqual(splitGroupAddress(`der.1/${'ab'.repeat(16)}`), { publisher: 'der.1', groupId: 'ab'.repeat(16) });
-  for (const bad of ['ab'.repeat(16), `der/${'AB'.repeat(16)}`, `der/${'ab'.repeat(15)}`, `-x/${'ab'.repeat(16)}`, `a/b/${'ab'.repeat(16)}`, 7])
+  for (const bad of [
+    'ab'.repeat(16),
+    `der/${'AB'.repeat(16)}`,
+    `der/${'ab'.repeat(15)}`,
+    `-x/${'ab'.repeat(16)}`,
+    `a/b/${'ab'.repeat(16)}`,
+    7,
+  ])
     assert.throws(() => assertGroupAddress(bad), code('ERR_INPUT'), String(bad));
 });
 

@@ -33,15 +33,31 @@ test('[SPEC 8.10] the guards fire in one order: closed, not open, peer id, frame
           (notBytes ? 'text' : new Uint8Array(big ? 9 : 8)) as Uint8Array,
         ),
       );
-      const want = closed ? 'ERR_CLOSED' : !opened ? 'ERR_STATE' : badId ? 'ERR_INVALID_ID' : notBytes ? 'ERR_INPUT' : big ? 'ERR_PAYLOAD_TOO_LARGE' : undefined;
+      const want = closed
+        ? 'ERR_CLOSED'
+        : !opened
+          ? 'ERR_STATE'
+          : badId
+            ? 'ERR_INVALID_ID'
+            : notBytes
+              ? 'ERR_INPUT'
+              : big
+                ? 'ERR_PAYLOAD_TOO_LARGE'
+                : undefined;
       assert.equal(got, want);
     }),
   );
 });
 
 test('[SPEC 8.10] the offline bound refuses the frame past maxQueue with ERR_QUEUE_FULL', () => {
-  assert.equal(codeOf(() => assertQueueRoom('t', 2, 3)), undefined);
-  assert.equal(codeOf(() => assertQueueRoom('t', 3, 3)), 'ERR_QUEUE_FULL');
+  assert.equal(
+    codeOf(() => assertQueueRoom('t', 2, 3)),
+    undefined,
+  );
+  assert.equal(
+    codeOf(() => assertQueueRoom('t', 3, 3)),
+    'ERR_QUEUE_FULL',
+  );
 });
 
 test('close rejects every pending send once, with ERR_CLOSED', () => {
@@ -54,7 +70,10 @@ test('close rejects every pending send once, with ERR_CLOSED', () => {
   p.delete(b);
   p.rejectAll('t');
   p.rejectAll('t');
-  assert.deepEqual(got.map((e) => e.code), ['ERR_CLOSED']);
+  assert.deepEqual(
+    got.map((e) => e.code),
+    ['ERR_CLOSED'],
+  );
   assert.equal(p.size, 0);
 });
 

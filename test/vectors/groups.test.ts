@@ -50,7 +50,12 @@ test('[SPEC 13.4, 13.6] the vectors open as a member opens them: the record, the
     const rec = fromHex(v.expected.groupCtrlRecord);
     const h = decodeRecordHeader(rec);
     assert.equal(h.type, FrameType.GROUP_CTRL, f);
-    const payload = openRecord({ provider: p, suite: suiteByName(pw.suite), protection: pw.protection }, trafficKeys(p, suiteByName(pw.suite), pw.protection, fromHex(pw.cs)), h, rec);
+    const payload = openRecord(
+      { provider: p, suite: suiteByName(pw.suite), protection: pw.protection },
+      trafficKeys(p, suiteByName(pw.suite), pw.protection, fromHex(pw.cs)),
+      h,
+      rec,
+    );
     const c = decodeGroupControl(payload);
     assert.equal(c.kind, 'key', f);
     if (c.kind !== 'key') continue;

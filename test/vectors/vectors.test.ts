@@ -59,7 +59,11 @@ test('[SPEC 11] every vector is the run SPEC 11 describes: offer, timestamps, le
     assert.deepEqual([init.certificates.length, r.certificates.length], [1, 1], `${f}: leaf only`);
     assert.equal(init.attributeCertificates ?? r.attributeCertificates, undefined, f);
     assert.equal(resp.record, undefined, `${f}: HS_RESP carries no record`);
-    assert.deepEqual(e.records.map((x) => x.direction), ['a2b', 'b2a', 'a2b', 'b2a'], f);
+    assert.deepEqual(
+      e.records.map((x) => x.direction),
+      ['a2b', 'b2a', 'a2b', 'b2a'],
+      f,
+    );
     const rc = { provider, suite, protection: v.protection };
     const keys = (k: typeof e.a2b) => ({ ik: fromHex(k.ik), ...(k.ek && k.iv ? { ek: fromHex(k.ek), iv: fromHex(k.iv) } : {}) });
     const sent = (dir: 'a2b' | 'b2a') => e.records.filter((x) => x.direction === dir).length;
@@ -70,7 +74,11 @@ test('[SPEC 11] every vector is the run SPEC 11 describes: offer, timestamps, le
     assert.deepEqual([kh.type, kh.epoch, kh.seq], [FrameType.KEY_UPDATE, 0, sent('a2b')], f);
     const ct2 = decodeClearToken2(openRecord(rc, keys(e.a2b), kh, ku));
     assert.deepEqual([ct2.newEpoch, ct2.peerKeyEpoch, ct2.requestUpdate], [1, 0, false], f);
-    assert.equal(toHex(ct2.publicKey), toHex(provider.kexKeyPair(updateGroup(suite.group), fromHex(e.keyUpdate.ephemeralPrivateKey)).publicKey), f);
+    assert.equal(
+      toHex(ct2.publicKey),
+      toHex(provider.kexKeyPair(updateGroup(suite.group), fromHex(e.keyUpdate.ephemeralPrivateKey)).publicKey),
+      f,
+    );
     const rh = decodeRecordHeader(fromHex(e.keyUpdate.record.frame));
     assert.deepEqual([rh.type, rh.epoch, rh.seq], [FrameType.DATA, 1, 0], f);
     // ACK: the update's receiver, its epoch 0 at its next sequence number, two ascending ranges.
@@ -79,7 +87,14 @@ test('[SPEC 11] every vector is the run SPEC 11 describes: offer, timestamps, le
     const ah = decodeRecordHeader(ack);
     assert.deepEqual([ah.type, ah.epoch, ah.seq], [FrameType.ACK, 0, sent('b2a')], f);
     const ranges = decodeAck(openRecord(rc, keys(e.b2a), ah, ack)).map((x) => [x.epoch, x.highest, toHex(x.accepted)]);
-    assert.deepEqual(ranges, [[0, kh.seq, '0000000000000007'], [1, 0, '0000000000000001']], f);
+    assert.deepEqual(
+      ranges,
+      [
+        [0, kh.seq, '0000000000000007'],
+        [1, 0, '0000000000000001'],
+      ],
+      f,
+    );
   }
 });
 
@@ -111,7 +126,9 @@ test('[SPEC 11.1, 4.2] the hybrid vector follows from its seeds: X25519 key, ML-
   const { ml_kem768 } = await import('@noble/post-quantum/ml-kem.js');
   const { deterministicRng } = await import('../../src/testing/vectors.js');
   const { concat } = await import('../../src/bytes/index.js');
-  const hybrid = files.filter((f) => suiteByName(vectorFileSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8'))).suite).group === 'x25519mlkem768');
+  const hybrid = files.filter(
+    (f) => suiteByName(vectorFileSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8'))).suite).group === 'x25519mlkem768',
+  );
   assert.ok(hybrid.length >= 1, 'a hybrid vector exists');
   for (const f of hybrid) {
     const v = vectorFileSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8')));

@@ -40,7 +40,12 @@ function fromString(src: string, encoding: unknown): ShimBytes {
     return out;
   }
   if (encoding === 'base64') {
-    const bin = atob(src.replace(/-/g, '+').replace(/_/g, '/').replace(/[^A-Za-z0-9+/]/g, ''));
+    const bin = atob(
+      src
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .replace(/[^A-Za-z0-9+/]/g, ''),
+    );
     const out = new ShimBytes(bin.length);
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
     return out;
@@ -117,7 +122,8 @@ function handle(id: number): TimerHandle {
   const h: TimerHandle = { id, unref: () => h, ref: () => h, hasRef: () => false, [Symbol.toPrimitive]: () => id };
   return h;
 }
-const idOf = (h: unknown): number | undefined => (typeof h === 'object' && h !== null && 'id' in h ? (h as TimerHandle).id : (h as number | undefined));
+const idOf = (h: unknown): number | undefined =>
+  typeof h === 'object' && h !== null && 'id' in h ? (h as TimerHandle).id : (h as number | undefined);
 
 export function setTimeout(fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]): TimerHandle {
   return handle(nativeSetTimeout(fn, ms, ...args) as unknown as number);

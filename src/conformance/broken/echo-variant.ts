@@ -119,7 +119,8 @@ function patch(variant: Variant): CryptoProvider {
       };
       return {
         ...provider,
-        aeadOpen: (alg, key, nonce, sealed, aad) => provider.aeadOpen(alg, key, nonce, sealed, aad) ?? uncheckedOpen(alg, key, nonce, sealed, aad),
+        aeadOpen: (alg, key, nonce, sealed, aad) =>
+          provider.aeadOpen(alg, key, nonce, sealed, aad) ?? uncheckedOpen(alg, key, nonce, sealed, aad),
         hmac: uncheckedHmac(provider),
       };
     }
@@ -129,7 +130,18 @@ function patch(variant: Variant): CryptoProvider {
 async function main(): Promise<void> {
   const [variant, ...rest] = process.argv.slice(2);
   if (!(VARIANTS as readonly string[]).includes(variant ?? '')) throw new Error(`variant must be one of ${VARIANTS.join(', ')}`);
-  const { values } = parseArgs({ args: rest, options: { id: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, trust: { type: 'string' }, crl: { type: 'string' }, url: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      id: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      trust: { type: 'string' },
+      crl: { type: 'string' },
+      url: { type: 'string' },
+    },
+    strict: true,
+  });
   const { id, cert, key, trust, crl, url } = values;
   if (!id || !cert || !key || !trust || !crl || !url) throw new Error('--id, --cert, --key, --trust, --crl and --url are required');
   const provider = patch(variant as Variant);

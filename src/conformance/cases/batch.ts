@@ -41,7 +41,10 @@ export const batchCases: ConformanceCase[] = [
     p.intend(xs[0] as Uint8Array);
     p.intend(xs[2] as Uint8Array);
     await p.sendFrame(encodeBatch([fs[0] as Uint8Array, flip(fs[1] as Uint8Array, 'tag', 1), fs[2] as Uint8Array]));
-    v.fail(!(await p.waitEcho(xs[0] as Uint8Array)) || !(await p.waitEcho(xs[2] as Uint8Array)), 'the intact records of the BATCH were not accepted');
+    v.fail(
+      !(await p.waitEcho(xs[0] as Uint8Array)) || !(await p.waitEcho(xs[2] as Uint8Array)),
+      'the intact records of the BATCH were not accepted',
+    );
   }),
   batchCase('9.1.3', 'a BATCH carrying one record twice: accepted once', async (env, p) => {
     const x = env.payload('twice in a batch');
@@ -57,10 +60,16 @@ export const batchCases: ConformanceCase[] = [
     v.fail(!(await p.waitEcho(xs[63] as Uint8Array)), 'the last record of a 64-entry BATCH was not accepted');
   }),
   refusedWhole('9.2.1', 'a BATCH of a single entry is refused whole', (fs) => rawBatch([fs[0] as Uint8Array])),
-  refusedWhole('9.2.2', 'a nested BATCH is refused whole', (fs) => rawBatch([rawBatch([fs[0] as Uint8Array, fs[1] as Uint8Array]), fs[2] as Uint8Array])),
+  refusedWhole('9.2.2', 'a nested BATCH is refused whole', (fs) =>
+    rawBatch([rawBatch([fs[0] as Uint8Array, fs[1] as Uint8Array]), fs[2] as Uint8Array]),
+  ),
   refusedWhole('9.2.3', 'a BATCH with trailing bytes is refused whole', (fs) => rawBatch(fs, Uint8Array.of(0x01))),
-  refusedWhole('9.2.4', 'a BATCH with a handshake frame as an entry is refused whole', (fs, _env, p) => rawBatch([...fs, p.initiate().frame])),
-  refusedWhole('9.2.5', 'a BATCH of 65 entries is refused whole', (fs) => rawBatch([...fs, ...Array.from({ length: 62 }, () => fs[0] as Uint8Array)])),
+  refusedWhole('9.2.4', 'a BATCH with a handshake frame as an entry is refused whole', (fs, _env, p) =>
+    rawBatch([...fs, p.initiate().frame]),
+  ),
+  refusedWhole('9.2.5', 'a BATCH of 65 entries is refused whole', (fs) =>
+    rawBatch([...fs, ...Array.from({ length: 62 }, () => fs[0] as Uint8Array)]),
+  ),
   refusedWhole('9.2.6', 'a BATCH with a non-minimal entry length is refused whole', (fs) => {
     const ok = rawBatch(fs);
     const first = fs[0] as Uint8Array;

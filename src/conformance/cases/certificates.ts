@@ -34,14 +34,19 @@ export const certificateCases: ConformanceCase[] = [
       return v.result();
     }),
   ),
-  defineCase(`5.1.${AS_INITIATOR.length + 1}`, 'an HS_INIT whose signature the intermediary altered is refused', 'SPEC 5.4', async (env) => {
-    const v = new Verdict();
-    const p = env.party();
-    const frame = flip(p.initiate().frame, 'signature', 9);
-    await p.sendFrame(frame);
-    await refusedHandshake(env, p, sidOf(frame), v, ['ERR_BAD_SIGNATURE', 'ERR_MALFORMED'], 'an HS_INIT with a bad signature');
-    return v.result();
-  }),
+  defineCase(
+    `5.1.${AS_INITIATOR.length + 1}`,
+    'an HS_INIT whose signature the intermediary altered is refused',
+    'SPEC 5.4',
+    async (env) => {
+      const v = new Verdict();
+      const p = env.party();
+      const frame = flip(p.initiate().frame, 'signature', 9);
+      await p.sendFrame(frame);
+      await refusedHandshake(env, p, sidOf(frame), v, ['ERR_BAD_SIGNATURE', 'ERR_MALFORMED'], 'an HS_INIT with a bad signature');
+      return v.result();
+    },
+  ),
   ...AS_RESPONDER.map(([kind, what], i) =>
     defineCase(`5.2.${i + 1}`, `IUT as initiator refuses an HS_RESP with ${what}`, 'SPEC 5.4, 10.2', async (env) => {
       const v = new Verdict();

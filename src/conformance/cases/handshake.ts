@@ -20,7 +20,8 @@ function responderCases(): ConformanceCase[] {
       out.push(
         defineCase(`1.1.${n}`, `handshake as responder: ${s.name}, ${protection}`, 'SPEC 5.4, 4.1', async (env) => {
           const v = new Verdict();
-          if (!kitProvider.supportsGroup(s.group) || !kitProvider.supportsAead(s.aead)) return v.informational(`the kit's crypto provider has no ${s.name}`).result();
+          if (!kitProvider.supportsGroup(s.group) || !kitProvider.supportsAead(s.aead))
+            return v.informational(`the kit's crypto provider has no ${s.name}`).result();
           const p = env.party(undefined, { suites: [s], protection });
           const session = await p.connect({ suites: [s], protection });
           if (!session) {
@@ -71,7 +72,10 @@ const initiatorCases: ConformanceCase[] = [
     const early = t.earlyData !== undefined;
     v.fail(!got, 'the requested message did not arrive on the session the IUT opened');
     if (got) v.fail(!(await target.roundTrip()), 'the IUT did not echo on the session it initiated');
-    if (!v.failed) v.pass(`HS_INIT ok (${t.protection}, ${t.suites.length} suites${early ? ', early data' : ''}), session established, message received`);
+    if (!v.failed)
+      v.pass(
+        `HS_INIT ok (${t.protection}, ${t.suites.length} suites${early ? ', early data' : ''}), session established, message received`,
+      );
     return v.result();
   }),
   defineCase('2.1.2', 'a forged HS_RESP (bad signature) does not abort the pending handshake', 'SPEC 5.4', async (env) => {
@@ -91,7 +95,11 @@ const initiatorCases: ConformanceCase[] = [
     const v = new Verdict();
     const target = env.party();
     target.onInit = async (frame) => {
-      await target.respondTo(frame, { before: (resp, suite) => [resignResponse(target, frame, resp, suite, (t) => ({ ...t, sessionId: t.sessionId.map((b) => b ^ 0xff) }))] });
+      await target.respondTo(frame, {
+        before: (resp, suite) => [
+          resignResponse(target, frame, resp, suite, (t) => ({ ...t, sessionId: t.sessionId.map((b) => b ^ 0xff) })),
+        ],
+      });
     };
     const data = env.payload('first');
     await askToOpen(env, target, data);
@@ -161,49 +169,72 @@ async function candidate(p: KitParty, v: Verdict): Promise<Session | undefined> 
 }
 
 const replacementCases: ConformanceCase[] = [
-  defineCase('1.2.1', 'a second HS_INIT of a live peer: the old session keeps working until the kit proves the new keys, then the new one is used', 'SPEC 5.9', async (env) => {
-    const v = new Verdict();
-    const p = await env.connected();
-    p.answerKeyUpdates = false; // the kit proves the candidate when it chooses
-    const old = p.session!;
-    const next = await candidate(p, v);
-    if (!next) return v.result();
-    const oldSid = toHex(old.id);
-    const newSid = toHex(next.id);
-    const before = await echoOn(env, p, old, 'on the old session, candidate unproven');
-    v.fail(before === undefined, 'no echo on the established session while the candidate was unproven');
-    v.fail(before === newSid, 'the echo came on the unproven candidate: it replaced the session before the kit proved its keys');
-    await p.sendFrame(next.keyUpdate(Date.now(), false)); // the answering KEY_UPDATE proves the keys (SPEC 7.2)
-    const after = await echoOn(env, p, next, 'on the proven session');
-    v.fail(after !== newSid, after === undefined ? 'no echo on the new session once proven' : 'the echo on the proven session came on the old one');
-    await env.settle();
-    v.fail(p.overDelivered().length > 0, p.overDelivered().join('; '));
-    if (!v.failed) v.pass(`echo on ${oldSid} while the candidate was unproven, on ${newSid} once proven`);
-    return v.result();
-  }),
-  defineCase('1.2.2', 'unproven candidates (none, a forged proof, a newer candidate) never replace the live session', 'SPEC 5.9', async (env) => {
-    const v = new Verdict();
-    const p = await env.connected();
-    p.answerKeyUpdates = false;
-    const old = p.session!;
-    const oldSid = toHex(old.id);
-    const first = await candidate(p, v);
-    if (!first) return v.result();
-    v.fail((await echoOn(env, p, old, 'candidate unproven')) !== oldSid, 'no echo on the established session with an unproven candidate');
-    // a proof with a bad tag proves nothing
-    await p.sendFrame(flip(first.keyUpdate(Date.now(), false), 'tag', 7));
-    v.fail((await echoOn(env, p, old, 'after a forged proof')) !== oldSid, 'a KEY_UPDATE with a bad tag on the candidate displaced the established session');
-    const second = await candidate(p, v);
-    if (second) v.fail((await echoOn(env, p, old, 'newer candidate unproven')) !== oldSid, 'a newer unproven candidate displaced the established session');
-    await env.sleep(env.settleMs * 2);
-    v.fail((await echoOn(env, p, old, 'later')) !== oldSid, 'the established session stopped answering while candidates were unproven');
-    const candidates = new Set([toHex(first.id), ...(second ? [toHex(second.id)] : [])]);
-    v.fail(p.events.some((e) => e.kind === 'data' && candidates.has(e.sid)), 'the IUT sent application data on an unproven candidate');
-    await env.settle();
-    v.fail(p.overDelivered().length > 0, p.overDelivered().join('; '));
-    if (!v.failed) v.pass('every echo came on the established session');
-    return v.result();
-  }),
+  defineCase(
+    '1.2.1',
+    'a second HS_INIT of a live peer: the old session keeps working until the kit proves the new keys, then the new one is used',
+    'SPEC 5.9',
+    async (env) => {
+      const v = new Verdict();
+      const p = await env.connected();
+      p.answerKeyUpdates = false; // the kit proves the candidate when it chooses
+      const old = p.session!;
+      const next = await candidate(p, v);
+      if (!next) return v.result();
+      const oldSid = toHex(old.id);
+      const newSid = toHex(next.id);
+      const before = await echoOn(env, p, old, 'on the old session, candidate unproven');
+      v.fail(before === undefined, 'no echo on the established session while the candidate was unproven');
+      v.fail(before === newSid, 'the echo came on the unproven candidate: it replaced the session before the kit proved its keys');
+      await p.sendFrame(next.keyUpdate(Date.now(), false)); // the answering KEY_UPDATE proves the keys (SPEC 7.2)
+      const after = await echoOn(env, p, next, 'on the proven session');
+      v.fail(
+        after !== newSid,
+        after === undefined ? 'no echo on the new session once proven' : 'the echo on the proven session came on the old one',
+      );
+      await env.settle();
+      v.fail(p.overDelivered().length > 0, p.overDelivered().join('; '));
+      if (!v.failed) v.pass(`echo on ${oldSid} while the candidate was unproven, on ${newSid} once proven`);
+      return v.result();
+    },
+  ),
+  defineCase(
+    '1.2.2',
+    'unproven candidates (none, a forged proof, a newer candidate) never replace the live session',
+    'SPEC 5.9',
+    async (env) => {
+      const v = new Verdict();
+      const p = await env.connected();
+      p.answerKeyUpdates = false;
+      const old = p.session!;
+      const oldSid = toHex(old.id);
+      const first = await candidate(p, v);
+      if (!first) return v.result();
+      v.fail((await echoOn(env, p, old, 'candidate unproven')) !== oldSid, 'no echo on the established session with an unproven candidate');
+      // a proof with a bad tag proves nothing
+      await p.sendFrame(flip(first.keyUpdate(Date.now(), false), 'tag', 7));
+      v.fail(
+        (await echoOn(env, p, old, 'after a forged proof')) !== oldSid,
+        'a KEY_UPDATE with a bad tag on the candidate displaced the established session',
+      );
+      const second = await candidate(p, v);
+      if (second)
+        v.fail(
+          (await echoOn(env, p, old, 'newer candidate unproven')) !== oldSid,
+          'a newer unproven candidate displaced the established session',
+        );
+      await env.sleep(env.settleMs * 2);
+      v.fail((await echoOn(env, p, old, 'later')) !== oldSid, 'the established session stopped answering while candidates were unproven');
+      const candidates = new Set([toHex(first.id), ...(second ? [toHex(second.id)] : [])]);
+      v.fail(
+        p.events.some((e) => e.kind === 'data' && candidates.has(e.sid)),
+        'the IUT sent application data on an unproven candidate',
+      );
+      await env.settle();
+      v.fail(p.overDelivered().length > 0, p.overDelivered().join('; '));
+      if (!v.failed) v.pass('every echo came on the established session');
+      return v.result();
+    },
+  ),
 ];
 
 /**
@@ -214,7 +245,8 @@ function initiatorSuiteCases(): ConformanceCase[] {
   return SUITES.map((s, i) =>
     defineCase(`2.2.${i + 1}`, `IUT initiates; the kit selects ${s.name}`, 'SPEC 5.4, 5.5, 4.1', async (env) => {
       const v = new Verdict();
-      if (!kitProvider.supportsGroup(s.group) || !kitProvider.supportsAead(s.aead)) return v.informational(`the kit's crypto provider has no ${s.name}`).result();
+      if (!kitProvider.supportsGroup(s.group) || !kitProvider.supportsAead(s.aead))
+        return v.informational(`the kit's crypto provider has no ${s.name}`).result();
       const target = env.party(undefined, { responderSuites: [s] });
       const data = env.payload(`first in ${s.name}`);
       await askToOpen(env, target, data);
@@ -225,7 +257,13 @@ function initiatorSuiteCases(): ConformanceCase[] {
         return v.informational(`${s.name} not offered by the IUT (optional suite)`).result();
       }
       const est = await target.waitFor((e) => e.kind === 'established' || e.kind === 'hs-refused');
-      if (est?.kind !== 'established') return v.fail(true, `the IUT offered ${s.name} but its HS_INIT could not be answered with it (${est?.kind === 'hs-refused' ? est.code : 'no session'})`).result();
+      if (est?.kind !== 'established')
+        return v
+          .fail(
+            true,
+            `the IUT offered ${s.name} but its HS_INIT could not be answered with it (${est?.kind === 'hs-refused' ? est.code : 'no session'})`,
+          )
+          .result();
       v.fail(est.suite !== s.id, `the session uses suite 0x${est.suite.toString(16)}`);
       v.fail(!(await target.waitEcho(data)), `the requested message did not arrive on the ${s.name} session the IUT opened`);
       v.fail(!(await target.roundTrip()), 'no echo on the session the IUT initiated');
@@ -248,7 +286,10 @@ function initiatorModeCases(): ConformanceCase[] {
       await askToOpen(env, target, data);
       const init = await target.waitFor((e) => e.kind === 'hs-init');
       if (!init || init.kind !== 'hs-init') return v.fail(true, 'no HS_INIT from the IUT').result();
-      if (init.token.protection !== mode) return v.informational(`the IUT initiates in ${init.token.protection} mode (its choice; Annex C.2 cannot ask for ${mode})`).result();
+      if (init.token.protection !== mode)
+        return v
+          .informational(`the IUT initiates in ${init.token.protection} mode (its choice; Annex C.2 cannot ask for ${mode})`)
+          .result();
       v.fail(!(await target.waitEcho(data)), `the requested message did not arrive on the ${mode} session`);
       v.fail(!(await target.roundTrip()), 'no echo on the session the IUT initiated');
       if (!v.failed) v.pass(`${mode} session initiated by the IUT`);
@@ -257,4 +298,10 @@ function initiatorModeCases(): ConformanceCase[] {
   );
 }
 
-export const handshakeCases: ConformanceCase[] = [...responderCases(), ...replacementCases, ...initiatorCases, ...initiatorSuiteCases(), ...initiatorModeCases()];
+export const handshakeCases: ConformanceCase[] = [
+  ...responderCases(),
+  ...replacementCases,
+  ...initiatorCases,
+  ...initiatorSuiteCases(),
+  ...initiatorModeCases(),
+];

@@ -55,7 +55,13 @@ export function resignInitBytes(party: KitParty, frame: Uint8Array, mutate: (tbs
 }
 
 /** Rewrites the responder token of an HS_RESP and signs it again over hA of `init` (the IUT's HS_INIT) with `party`'s key. */
-export function resignResponse(party: KitParty, init: Uint8Array, resp: Uint8Array, suite: Suite, mutate: (t: ClearToken1) => ClearToken1): Uint8Array {
+export function resignResponse(
+  party: KitParty,
+  init: Uint8Array,
+  resp: Uint8Array,
+  suite: Suite,
+  mutate: (t: ClearToken1) => ClearToken1,
+): Uint8Array {
   const r = decodeHandshakeResponse(resp);
   const st = decodeSignedClearToken1(r.token);
   const tbs = encodeClearToken1(mutate(st.token));
@@ -93,7 +99,15 @@ export async function stillAnswers(env: CaseEnv, p: KitParty, v: Verdict): Promi
  * and the settle time), the hint (if any) is one of `hints` (`[]`: none should be sent), and a genuine handshake
  * from the same id still works.
  */
-export async function refusedHandshake(env: CaseEnv, p: KitParty, sid: string, v: Verdict, hints: readonly string[], what: string, o: { again?: boolean } = {}): Promise<void> {
+export async function refusedHandshake(
+  env: CaseEnv,
+  p: KitParty,
+  sid: string,
+  v: Verdict,
+  hints: readonly string[],
+  what: string,
+  o: { again?: boolean } = {},
+): Promise<void> {
   const other = await env.connected('live');
   const ok = await other.roundTrip();
   v.fail(!ok, 'the IUT did not echo a genuine message on another session');
@@ -102,7 +116,13 @@ export async function refusedHandshake(env: CaseEnv, p: KitParty, sid: string, v
   v.fail(resp, `the IUT answered ${what} with an HS_RESP`);
   const alerts = p.events.filter((e) => e.kind === 'hs-alert' && e.sid === sid).map((e) => (e.kind === 'hs-alert' ? e.code : ''));
   if (hints.length === 0) v.nonStrict(alerts.length > 0, `a hint (${alerts.join(', ')}) was sent where SPEC 3.6 sends none`);
-  else v.nonStrict(!alerts.some((a) => hints.includes(a)), alerts.length > 0 ? `HS_ALERT ${alerts.join(', ')}, expected ${hints.join(' or ')}` : `no HS_ALERT hint (expected ${hints.join(' or ')})`);
+  else
+    v.nonStrict(
+      !alerts.some((a) => hints.includes(a)),
+      alerts.length > 0
+        ? `HS_ALERT ${alerts.join(', ')}, expected ${hints.join(' or ')}`
+        : `no HS_ALERT hint (expected ${hints.join(' or ')})`,
+    );
   if (!resp) v.pass(`${what} refused`);
   p.close();
   if (o.again === false) return; // the id itself is what was refused
@@ -113,7 +133,12 @@ export async function refusedHandshake(env: CaseEnv, p: KitParty, sid: string, v
 }
 
 /** A case run on an established session with the IUT, ending with the check that it still answers a genuine message. */
-export function onSession(id: string, title: string, clause: string, run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>): ConformanceCase {
+export function onSession(
+  id: string,
+  title: string,
+  clause: string,
+  run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>,
+): ConformanceCase {
   return defineCase(id, title, clause, async (env): Promise<CaseResult> => {
     const v = new Verdict();
     const p = await env.connected();

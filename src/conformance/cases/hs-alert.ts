@@ -6,26 +6,37 @@ import { askToOpen } from './handshake.js';
 import { stillAnswers, sidOf } from './helpers.js';
 
 export const hsAlertCases: ConformanceCase[] = [
-  defineCase('11.1.1', 'a forged ERR_UNKNOWN_SESSION for a live session: the IUT probes, the session survives', 'SPEC 3.6, 8.8', async (env) => {
-    const v = new Verdict();
-    const p = await env.connected();
-    const sid = p.session!.id;
-    await p.sendFrame(forgeHandshakeAlert(sid, 'ERR_UNKNOWN_SESSION'));
-    const probe = await p.waitFor((e) => e.kind === 'key-update' && e.requestUpdate);
-    v.nonStrict(!probe, 'no probe (KEY_UPDATE requestUpdate = true) after the hint');
-    await env.sleep(1500); // past probeTimeoutMs
-    v.fail(p.events.some((e) => e.kind === 'hs-init'), 'the IUT dropped the session (it opened a new handshake although the probe was answered)');
-    v.fail(p.session!.id !== sid, 'session replaced');
-    await stillAnswers(env, p, v);
-    return v.result();
-  }),
+  defineCase(
+    '11.1.1',
+    'a forged ERR_UNKNOWN_SESSION for a live session: the IUT probes, the session survives',
+    'SPEC 3.6, 8.8',
+    async (env) => {
+      const v = new Verdict();
+      const p = await env.connected();
+      const sid = p.session!.id;
+      await p.sendFrame(forgeHandshakeAlert(sid, 'ERR_UNKNOWN_SESSION'));
+      const probe = await p.waitFor((e) => e.kind === 'key-update' && e.requestUpdate);
+      v.nonStrict(!probe, 'no probe (KEY_UPDATE requestUpdate = true) after the hint');
+      await env.sleep(1500); // past probeTimeoutMs
+      v.fail(
+        p.events.some((e) => e.kind === 'hs-init'),
+        'the IUT dropped the session (it opened a new handshake although the probe was answered)',
+      );
+      v.fail(p.session!.id !== sid, 'session replaced');
+      await stillAnswers(env, p, v);
+      return v.result();
+    },
+  ),
   defineCase('11.1.2', 'a forged HS_ALERT of another code for a live session is ignored', 'SPEC 3.6', async (env) => {
     const v = new Verdict();
     const p = await env.connected();
     await p.sendFrame(forgeHandshakeAlert(p.session!.id, 'ERR_BAD_MAC'));
     await p.sendFrame(forgeHandshakeAlert(p.session!.id, 'ERR_CLOSED'));
     await env.sleep(300);
-    v.fail(p.events.some((e) => e.kind === 'hs-init'), 'the IUT opened a new handshake after a forged hint');
+    v.fail(
+      p.events.some((e) => e.kind === 'hs-init'),
+      'the IUT opened a new handshake after a forged hint',
+    );
     await stillAnswers(env, p, v);
     return v.result();
   }),
@@ -36,21 +47,26 @@ export const hsAlertCases: ConformanceCase[] = [
     await stillAnswers(env, p, v);
     return v.result();
   }),
-  defineCase('11.1.4', 'an unanswered probe: the IUT treats the session as lost and opens a new handshake', 'SPEC 3.6, 8.8', async (env) => {
-    const v = new Verdict();
-    const p = await env.connected();
-    p.answerKeyUpdates = false;
-    const old = p.session!.id;
-    await p.sendFrame(forgeHandshakeAlert(old, 'ERR_UNKNOWN_SESSION'));
-    const init = await p.waitFor((e) => e.kind === 'hs-init', 1000 + env.timeoutMs + 1000);
-    v.nonStrict(!init, 'no new handshake after an unanswered probe');
-    p.answerKeyUpdates = true;
-    if (init) {
-      await p.waitFor((e) => e.kind === 'established' && e.role === 'responder');
-      v.fail(!(await p.roundTrip()), 'no echo on the new session');
-    } else v.fail(!(await p.roundTrip()), 'no echo');
-    return v.result();
-  }),
+  defineCase(
+    '11.1.4',
+    'an unanswered probe: the IUT treats the session as lost and opens a new handshake',
+    'SPEC 3.6, 8.8',
+    async (env) => {
+      const v = new Verdict();
+      const p = await env.connected();
+      p.answerKeyUpdates = false;
+      const old = p.session!.id;
+      await p.sendFrame(forgeHandshakeAlert(old, 'ERR_UNKNOWN_SESSION'));
+      const init = await p.waitFor((e) => e.kind === 'hs-init', 1000 + env.timeoutMs + 1000);
+      v.nonStrict(!init, 'no new handshake after an unanswered probe');
+      p.answerKeyUpdates = true;
+      if (init) {
+        await p.waitFor((e) => e.kind === 'established' && e.role === 'responder');
+        v.fail(!(await p.roundTrip()), 'no echo on the new session');
+      } else v.fail(!(await p.roundTrip()), 'no echo');
+      return v.result();
+    },
+  ),
   defineCase('11.2.1', 'IUT as initiator: a forged HS_ALERT on its pending handshake does not cut it short', 'SPEC 3.6', async (env) => {
     const v = new Verdict();
     const target = env.party();

@@ -8,7 +8,13 @@ import type { KitParty } from '../party.js';
 import type { PendingHandshake } from '../../session/handshake.js';
 import { refusedHandshake, sidOf, signedInit, onSession } from './helpers.js';
 
-function refusedInit(id: string, title: string, clause: string, hints: readonly string[], build: (env: CaseEnv, p: KitParty) => [Uint8Array, string]): ConformanceCase {
+function refusedInit(
+  id: string,
+  title: string,
+  clause: string,
+  hints: readonly string[],
+  build: (env: CaseEnv, p: KitParty) => [Uint8Array, string],
+): ConformanceCase {
   return defineCase(id, title, clause, async (env) => {
     const v = new Verdict();
     const p = env.party();
@@ -52,8 +58,13 @@ function tokenLimit(id: string, title: string, what: string, l: TokenLimit): Con
     const p = l.party?.(env, true) ?? env.party(undefined, { protection });
     const over = build(p, true);
     await p.sendFrame(over.frame);
-    await refusedHandshake(env, p, toHex(over.token.sessionId), v, [], `the HS_INIT with ${what} over the limit`, { again: l.party === undefined });
-    v.fail(p.events.some((e) => e.kind === 'data'), 'the IUT echoed something to the sender of the refused HS_INIT');
+    await refusedHandshake(env, p, toHex(over.token.sessionId), v, [], `the HS_INIT with ${what} over the limit`, {
+      again: l.party === undefined,
+    });
+    v.fail(
+      p.events.some((e) => e.kind === 'data'),
+      'the IUT echoed something to the sender of the refused HS_INIT',
+    );
     const q = l.party?.(env, false) ?? env.party('at', { protection });
     const at = build(q, false);
     q.expectResponse(at.pending);
@@ -90,21 +101,42 @@ export const limitCases: ConformanceCase[] = [
   tokenLimit('12.1.3', 'an HS_INIT with 5 key shares is refused; 4 are accepted', 'key shares', {
     grow: (env, t, over) => ({
       ...t,
-      keyShares: [...t.keyShares, ...Array.from({ length: TOKEN_LIMITS.maxKeyShares - t.keyShares.length + (over ? 1 : 0) }, (_, i) => ({ group: UNASSIGNED + i, publicKey: env.kit.provider.randomBytes(32) }))],
+      keyShares: [
+        ...t.keyShares,
+        ...Array.from({ length: TOKEN_LIMITS.maxKeyShares - t.keyShares.length + (over ? 1 : 0) }, (_, i) => ({
+          group: UNASSIGNED + i,
+          publicKey: env.kit.provider.randomBytes(32),
+        })),
+      ],
     }),
   }),
   tokenLimit('12.1.4', 'an HS_INIT offering 17 suites is refused; 16 are accepted', 'suites', {
-    grow: (_env, t, over) => ({ ...t, suites: [...t.suites, ...Array.from({ length: TOKEN_LIMITS.maxSuites - t.suites.length + (over ? 1 : 0) }, (_, i) => UNASSIGNED + i)] }),
+    grow: (_env, t, over) => ({
+      ...t,
+      suites: [...t.suites, ...Array.from({ length: TOKEN_LIMITS.maxSuites - t.suites.length + (over ? 1 : 0) }, (_, i) => UNASSIGNED + i)],
+    }),
   }),
   tokenLimit('12.1.5', 'early data over 32 KiB is refused (nothing echoed); exactly 32 KiB is accepted', 'early data', {
     protection: 'integrity',
-    grow: (env, t, over) => ({ ...t, earlyData: concat(env.payload('early at the limit'), new Uint8Array(TOKEN_LIMITS.maxEarlyData)).subarray(0, TOKEN_LIMITS.maxEarlyData + (over ? 1 : 0)) }),
+    grow: (env, t, over) => ({
+      ...t,
+      earlyData: concat(env.payload('early at the limit'), new Uint8Array(TOKEN_LIMITS.maxEarlyData)).subarray(
+        0,
+        TOKEN_LIMITS.maxEarlyData + (over ? 1 : 0),
+      ),
+    }),
   }),
   tokenLimit('12.1.6', 'an HS_INIT with 9 certificates is refused; 8 are accepted', 'certificates', {
     // the chain, then copies of the trust anchor (a path builder may ignore certificates it does not need)
     grow: (env, t, over) => {
       const root = derObjects(env.kit.pki.roots[0] as string, ['CERTIFICATE'], 'certificate')[0] as Uint8Array;
-      return { ...t, certificates: [...t.certificates, ...Array.from({ length: TOKEN_LIMITS.maxCertificates - t.certificates.length + (over ? 1 : 0) }, () => root)] };
+      return {
+        ...t,
+        certificates: [
+          ...t.certificates,
+          ...Array.from({ length: TOKEN_LIMITS.maxCertificates - t.certificates.length + (over ? 1 : 0) }, () => root),
+        ],
+      };
     },
   }),
   tokenLimit('12.1.7', 'an HS_INIT from an id of 65 characters is refused; 64 are accepted', 'the sender id', {

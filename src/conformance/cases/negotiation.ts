@@ -8,7 +8,13 @@ import { refusedHandshake, resignInit, resignInitBytes, resignResponse, sidOf } 
 import { SUITES } from '../../crypto/suites.js';
 
 /** An HS_INIT of the case's party, rewritten and re-signed, must be refused with one of `hints`. */
-function refusedInit(id: string, title: string, clause: string, hints: readonly string[], build: (env: Parameters<ConformanceCase['run']>[0], p: ReturnType<Parameters<ConformanceCase['run']>[0]['party']>) => Uint8Array): ConformanceCase {
+function refusedInit(
+  id: string,
+  title: string,
+  clause: string,
+  hints: readonly string[],
+  build: (env: Parameters<ConformanceCase['run']>[0], p: ReturnType<Parameters<ConformanceCase['run']>[0]['party']>) => Uint8Array,
+): ConformanceCase {
   return defineCase(id, title, clause, async (env) => {
     const v = new Verdict();
     const p = env.party();
@@ -33,7 +39,8 @@ export const negotiationCases: ConformanceCase[] = [
     if (!s) return v.fail(true, 'no session for an offer that includes the mandatory suite').result();
     const known = env.state.supportedSuites;
     const expected = offer.find((x) => known.has(x.id));
-    if (known.size > 0 && expected) v.fail(s.suite.id !== expected.id, `selected ${s.suite.name}, expected ${expected.name} (first offered that the IUT accepts)`);
+    if (known.size > 0 && expected)
+      v.fail(s.suite.id !== expected.id, `selected ${s.suite.name}, expected ${expected.name} (first offered that the IUT accepts)`);
     else v.fail(!offer.some((x) => x.id === s.suite.id), 'selected a suite that was not offered');
     v.fail(!(await p.roundTrip()), 'no echo');
     if (!v.failed) v.pass(`selected ${s.suite.name}`);
@@ -56,7 +63,10 @@ export const negotiationCases: ConformanceCase[] = [
     resignInit(p, p.initiate({ suites: [P1] }).frame, (t) => ({ ...t, suites: [X1.id] })),
   ),
   refusedInit('3.1.5', 'a key share of the wrong length is refused', 'SPEC 4.2, 4.4', [], (_env, p) =>
-    resignInit(p, p.initiate().frame, (t) => ({ ...t, keyShares: t.keyShares.map((k) => ({ ...k, publicKey: k.publicKey.subarray(0, 31) })) })),
+    resignInit(p, p.initiate().frame, (t) => ({
+      ...t,
+      keyShares: t.keyShares.map((k) => ({ ...k, publicKey: k.publicKey.subarray(0, 31) })),
+    })),
   ),
   refusedInit('3.1.6', 'an all-zero X25519 key share is refused', 'SPEC 4.2', [], (_env, p) =>
     resignInit(p, p.initiate().frame, (t) => ({ ...t, keyShares: t.keyShares.map((k) => ({ ...k, publicKey: new Uint8Array(32) })) })),
@@ -73,13 +83,15 @@ export const negotiationCases: ConformanceCase[] = [
   refusedInit('3.1.10', 'a token addressed to another endpoint is refused', 'SPEC 5.4, 8.1', ['ERR_WRONG_PEER'], (env, p) =>
     resignInit(p, p.initiate().frame, (t) => ({ ...t, receiverId: `${env.iut}x`.slice(0, 64) })),
   ),
-  refusedInit('3.1.11', 'a token of another version is refused (no hint: its session id cannot be read)', 'SPEC 5.4', [], (_env, p) => resignInitBytes(p, p.initiate().frame, (tbs) => {
-    // ClearToken1 ::= SEQUENCE { version INTEGER, ... }: the first INTEGER after the SEQUENCE header
-    const at = ((tbs[1] as number) & 0x80 ? 2 + ((tbs[1] as number) & 0x7f) : 2);
-    const out = tbs.slice();
-    if (out[at + 1] === 1 && out[at + 2] === 1) out[at + 2] = 2;
-    return out;
-  })),
+  refusedInit('3.1.11', 'a token of another version is refused (no hint: its session id cannot be read)', 'SPEC 5.4', [], (_env, p) =>
+    resignInitBytes(p, p.initiate().frame, (tbs) => {
+      // ClearToken1 ::= SEQUENCE { version INTEGER, ... }: the first INTEGER after the SEQUENCE header
+      const at = (tbs[1] as number) & 0x80 ? 2 + ((tbs[1] as number) & 0x7f) : 2;
+      const out = tbs.slice();
+      if (out[at + 1] === 1 && out[at + 2] === 1) out[at + 2] = 2;
+      return out;
+    }),
+  ),
   defineCase('3.2.1', 'IUT as initiator refuses a (signed) selection it did not offer', 'SPEC 5.4, 5.5', async (env) => {
     const v = new Verdict();
     const target = env.party();
@@ -99,7 +111,12 @@ export const negotiationCases: ConformanceCase[] = [
     const target = env.party();
     target.onInit = async (frame) => {
       await target.respondTo(frame, {
-        before: (resp, s) => [resignResponse(target, frame, resp, s, (t) => ({ ...t, protection: t.protection === 'integrity' ? 'confidentiality' : 'integrity' }))],
+        before: (resp, s) => [
+          resignResponse(target, frame, resp, s, (t) => ({
+            ...t,
+            protection: t.protection === 'integrity' ? 'confidentiality' : 'integrity',
+          })),
+        ],
       });
     };
     const data = env.payload('first');
@@ -107,7 +124,7 @@ export const negotiationCases: ConformanceCase[] = [
     v.fail(!(await target.waitEcho(data)), 'after a response with another mode, the genuine one did not complete the handshake');
     return v.result();
   }),
-  defineCase('3.2.3', "IUT as initiator refuses a response whose selection the intermediary altered", 'SPEC 5.5', async (env) => {
+  defineCase('3.2.3', 'IUT as initiator refuses a response whose selection the intermediary altered', 'SPEC 5.5', async (env) => {
     const v = new Verdict();
     const target = env.party();
     target.onInit = async (frame) => {
@@ -121,9 +138,27 @@ export const negotiationCases: ConformanceCase[] = [
 ];
 
 export const freshnessCases: ConformanceCase[] = [
-  refusedInit('4.1.1', 'a token stamped 60 s in the past is refused', 'SPEC 5.6', ['ERR_STALE'], (_env, p) => p.initiate({ timestamp: Date.now() - 60_000 }).frame),
-  refusedInit('4.1.2', 'a token stamped 60 s in the future is refused', 'SPEC 5.6', ['ERR_STALE'], (_env, p) => p.initiate({ timestamp: Date.now() + 60_000 }).frame),
-  refusedInit('4.1.3', 'a token stamped 31 s in the future is refused', 'SPEC 5.6', ['ERR_STALE'], (_env, p) => p.initiate({ timestamp: Date.now() + 31_000 }).frame),
+  refusedInit(
+    '4.1.1',
+    'a token stamped 60 s in the past is refused',
+    'SPEC 5.6',
+    ['ERR_STALE'],
+    (_env, p) => p.initiate({ timestamp: Date.now() - 60_000 }).frame,
+  ),
+  refusedInit(
+    '4.1.2',
+    'a token stamped 60 s in the future is refused',
+    'SPEC 5.6',
+    ['ERR_STALE'],
+    (_env, p) => p.initiate({ timestamp: Date.now() + 60_000 }).frame,
+  ),
+  refusedInit(
+    '4.1.3',
+    'a token stamped 31 s in the future is refused',
+    'SPEC 5.6',
+    ['ERR_STALE'],
+    (_env, p) => p.initiate({ timestamp: Date.now() + 31_000 }).frame,
+  ),
   defineCase('4.1.4', 'a token stamped inside the window (but after the IUT started) is accepted', 'SPEC 5.6', async (env) => {
     const v = new Verdict();
     const p = env.party();
@@ -186,4 +221,3 @@ export const freshnessCases: ConformanceCase[] = [
     return v.result();
   }),
 ];
-

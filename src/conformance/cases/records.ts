@@ -8,7 +8,13 @@ import type { Protection } from '../../codec/tokens.js';
 import { flip, stillAnswers } from './helpers.js';
 
 /** A connected party, an attack on it, then the closing check. */
-function attack(id: string, title: string, clause: string, run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>, protection: Protection = 'confidentiality'): ConformanceCase {
+function attack(
+  id: string,
+  title: string,
+  clause: string,
+  run: (env: CaseEnv, p: KitParty, v: Verdict) => Promise<void>,
+  protection: Protection = 'confidentiality',
+): ConformanceCase {
   return defineCase(id, title, clause, async (env): Promise<CaseResult> => {
     const v = new Verdict();
     const p = await env.connected(undefined, { protection });
@@ -48,7 +54,7 @@ const flipCases = (mode: Protection, sub: number): ConformanceCase[] =>
       `${mode}: a DATA record with one bit flipped in its ${what} is not accepted`,
       'SPEC 7.1',
       async (env, p) => {
-        const tl = mode === 'integrity' ? p.session!.suite.hash === 'sha384' ? 48 : 32 : 16;
+        const tl = mode === 'integrity' ? (p.session!.suite.hash === 'sha384' ? 48 : 32) : 16;
         await p.sendFrame(flip(p.seal(env.payload(`flip ${what}`)), region, bit, tl));
       },
       mode,
@@ -69,28 +75,39 @@ export const recordCases: ConformanceCase[] = [
     const f = p.seal(env.payload('header only'));
     await p.sendFrame(f.subarray(0, decodeRecordHeader(f).length));
   }),
-  attack('6.3.4', 'an integrity record with its tag cut to 8 bytes is not accepted', 'SPEC 7.1', async (env, p) => {
-    const f = p.seal(env.payload('short tag'));
-    await p.sendFrame(f.subarray(0, f.length - 24));
-  }, 'integrity'),
+  attack(
+    '6.3.4',
+    'an integrity record with its tag cut to 8 bytes is not accepted',
+    'SPEC 7.1',
+    async (env, p) => {
+      const f = p.seal(env.payload('short tag'));
+      await p.sendFrame(f.subarray(0, f.length - 24));
+    },
+    'integrity',
+  ),
   attack('6.4.1', 'a record for an unknown session id is not accepted (hint ERR_UNKNOWN_SESSION)', 'SPEC 7.1, 8.8', async (env, p, v) => {
     const sid = env.kit.provider.randomBytes(8);
     await p.sendFrame(withSessionId(p.seal(env.payload('unknown session')), sid));
     const hint = await p.waitFor((e) => e.kind === 'hs-alert' && e.code === 'ERR_UNKNOWN_SESSION', env.timeoutMs);
     v.nonStrict(!hint, 'no HS_ALERT ERR_UNKNOWN_SESSION for a record of an unknown session');
   }),
-  attack('6.4.2', "a record of one peer's session sent by another peer is not accepted, and does not use up the record", 'SPEC 5.9, 7.1, 8.1', async (env, p, v) => {
-    const q = await env.connected('b');
-    const payload = env.payload('redirected');
-    const f = p.seal(payload);
-    await q.sendFrame(f);
-    v.fail(!(await q.roundTrip()), 'the other session stopped working');
-    await env.settle();
-    v.fail(p.count('data') > 0 || q.overDelivered().length > 0, 'the redirected record was accepted');
-    p.intend(payload);
-    await p.sendFrame(f);
-    v.fail(!(await p.waitEcho(payload)), 'the record, refused from the wrong sender, was not accepted from its own');
-  }),
+  attack(
+    '6.4.2',
+    "a record of one peer's session sent by another peer is not accepted, and does not use up the record",
+    'SPEC 5.9, 7.1, 8.1',
+    async (env, p, v) => {
+      const q = await env.connected('b');
+      const payload = env.payload('redirected');
+      const f = p.seal(payload);
+      await q.sendFrame(f);
+      v.fail(!(await q.roundTrip()), 'the other session stopped working');
+      await env.settle();
+      v.fail(p.count('data') > 0 || q.overDelivered().length > 0, 'the redirected record was accepted');
+      p.intend(payload);
+      await p.sendFrame(f);
+      v.fail(!(await p.waitEcho(payload)), 'the record, refused from the wrong sender, was not accepted from its own');
+    },
+  ),
   attack('6.5.1', 'a record of an epoch two ahead is not accepted', 'SPEC 7.1, 7.3', async (env, p) => {
     await p.sendFrame(withEpoch(p.seal(env.payload('epoch +2')), 2));
   }),

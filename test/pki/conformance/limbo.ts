@@ -91,7 +91,11 @@ export async function runLimboCase(c: LimboCase): Promise<LimboOutcome> {
       { ...(eku ? { eku } : {}), ...(c.crls && c.crls.length > 0 ? { crlMode: 'require' as const } : {}) },
     );
     const chain = certs([c.peer_certificate]);
-    await store.verify({ chain, claimedId: c.expected_peer_name?.value ?? '', now: c.validation_time ? new Date(c.validation_time) : new Date() });
+    await store.verify({
+      chain,
+      claimedId: c.expected_peer_name?.value ?? '',
+      now: c.validation_time ? new Date(c.validation_time) : new Date(),
+    });
     return done('SUCCESS', 'OK', '');
   } catch (e) {
     if (!(e instanceof HopsafeError)) return done('FAILURE', 'THROWN', String(e));

@@ -48,7 +48,8 @@ export const WYCHEPROOF_FILES: readonly string[] = readdirSync(dir)
 
 /** Valid vectors hopsafe refuses on purpose, by rule. [SPEC 4.4] */
 export const DEVIATION_RULES: Readonly<Record<string, string>> = {
-  'aead-params': 'AES-GCM with a 192-bit key or a nonce other than 96 bits: SPEC 4.4 has AES-128/256-GCM with 12-byte nonces only (ERR_INPUT)',
+  'aead-params':
+    'AES-GCM with a 192-bit key or a nonce other than 96 bits: SPEC 4.4 has AES-128/256-GCM with 12-byte nonces only (ERR_INPUT)',
   'compressed-point': 'compressed EC point: SPEC 4.4 accepts uncompressed SEC1 points only (ERR_MALFORMED)',
 };
 
@@ -76,13 +77,20 @@ function scalar(hex: string, len: number): Uint8Array {
 }
 
 /** Runs one vector: true when the provider produced the expected output ("accepted"), false when it refused. */
-function runVector(p: CryptoProvider, file: WycheproofFile, g: Group, t: Test, cache: Map<Group, Attempt>): { accepted: Attempt; deviationRule?: string } {
+function runVector(
+  p: CryptoProvider,
+  file: WycheproofFile,
+  g: Group,
+  t: Test,
+  cache: Map<Group, Attempt>,
+): { accepted: Attempt; deviationRule?: string } {
   const schema = file.schema;
   if (schema.startsWith('aead_test_schema')) {
     const alg: AeadAlg = file.algorithm === 'CHACHA20-POLY1305' ? 'chacha20-poly1305' : g.keySize === 128 ? 'aes-128-gcm' : 'aes-256-gcm';
     const rule = file.algorithm === 'AES-GCM' && (g.keySize === 192 || g.ivSize !== 96) ? 'aead-params' : undefined;
     const [key, iv, aad, msg, ct, tag] = [hx(t.key), hx(t.iv), hx(t.aad), hx(t.msg), hx(t.ct), hx(t.tag)];
-    if (rule && g.keySize === 192) return { accepted: { ok: false, error: new HopsafeError('ERR_INPUT', 'AES-192 is not offered') }, deviationRule: rule };
+    if (rule && g.keySize === 192)
+      return { accepted: { ok: false, error: new HopsafeError('ERR_INPUT', 'AES-192 is not offered') }, deviationRule: rule };
     const r = attempt(() => {
       const opened = p.aeadOpen(alg, key, iv, concat(ct, tag), aad);
       if (t.result === 'invalid') return opened !== null;
@@ -98,7 +106,9 @@ function runVector(p: CryptoProvider, file: WycheproofFile, g: Group, t: Test, c
   }
   if (schema.startsWith('hkdf_test_schema')) {
     const hash: HashAlg = file.algorithm === 'HKDF-SHA-384' ? 'sha384' : 'sha256';
-    return { accepted: attempt(() => same(p.hkdfExpand(hash, p.hkdfExtract(hash, hx(t.salt), hx(t.ikm)), hx(t.info), Number(t.size)), hx(t.okm))) };
+    return {
+      accepted: attempt(() => same(p.hkdfExpand(hash, p.hkdfExtract(hash, hx(t.salt), hx(t.ikm)), hx(t.info), Number(t.size)), hx(t.okm))),
+    };
   }
   if (schema.startsWith('xdh_comp_schema')) {
     return { accepted: attempt(() => same(p.kexDerive('x25519', hx(t.private), hx(t.public)), hx(t.shared))) };
@@ -111,7 +121,8 @@ function runVector(p: CryptoProvider, file: WycheproofFile, g: Group, t: Test, c
       let point = hx(t.public);
       if (schema.startsWith('ecdh_test_schema')) {
         const k = screenSpki(point);
-        if (k.type !== 'ec' || k.curve !== (group === 'p384' ? 'secp384r1' : 'prime256v1')) throw new HopsafeError('ERR_MALFORMED', 'not a key of this curve');
+        if (k.type !== 'ec' || k.curve !== (group === 'p384' ? 'secp384r1' : 'prime256v1'))
+          throw new HopsafeError('ERR_MALFORMED', 'not a key of this curve');
         point = k.point;
       }
       return same(p.kexDerive(group, scalar(String(t.private), len), point), hx(t.shared));
@@ -152,7 +163,10 @@ export function runWycheproofFile(p: CryptoProvider, name: string): FileOutcome 
         deviations[deviationRule] = (deviations[deviationRule] ?? 0) + 1;
       } else v = 'fail';
       counts[v]++;
-      if (v === 'fail') failures.push(`tcId ${t.tcId} (${t.result}, ${t.comment || t.flags.join(',')}): ${accepted.ok ? `got ${String(accepted.value)}` : String(accepted.error)}`);
+      if (v === 'fail')
+        failures.push(
+          `tcId ${t.tcId} (${t.result}, ${t.comment || t.flags.join(',')}): ${accepted.ok ? `got ${String(accepted.value)}` : String(accepted.error)}`,
+        );
     }
   return { file: name, counts, failures, deviations };
 }
