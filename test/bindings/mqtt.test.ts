@@ -368,7 +368,11 @@ describe('mqtt binding: disconnects and the offline queue (embedded aedes restar
     // [SPEC 8.2] Order holds while connected; across a reconnect mqtt.js re-sends the publish that was in flight when the
     // connection dropped and its offline queue in an order of its own, which the replay window (SPEC 7.4) accepts.
     const unique = [...new Set(received)];
-    assert.deepEqual(unique.slice(0, 10), Array.from({ length: 10 }, (_, i) => i), `received ${received.join(',')}`);
+    assert.deepEqual(
+      unique.slice(0, 10),
+      Array.from({ length: 10 }, (_, i) => i),
+      `received ${received.join(',')}`,
+    );
     assert.deepEqual(
       [...unique].sort((a, b) => a - b),
       Array.from({ length: 20 }, (_, i) => i),
