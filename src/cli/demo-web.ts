@@ -21,6 +21,7 @@ import { createTestPki } from '../testing/index.js';
 import { toHex } from '../bytes/index.js';
 import { frameType, FrameType } from '../codec/frame.js';
 import { HopsafeError } from '../errors/index.js';
+import { readableText } from './readable-text.js';
 
 const CC = 'control-center';
 const DERS = [
@@ -46,25 +47,6 @@ export interface WebDemo {
   readonly url: string;
   readonly broker: RunningBroker;
   close(): Promise<void>;
-}
-
-/** The longest printable ASCII run (≥ 16) of a frame: an integrity-mode payload is readable on the broker. */
-function readable(bytes: Uint8Array): string | undefined {
-  let best = '';
-  let start = -1;
-  for (let i = 0; i <= bytes.length; i++) {
-    const b = bytes[i];
-    const ok = b !== undefined && b >= 0x20 && b <= 0x7e;
-    if (ok && start < 0) start = i;
-    if (!ok && start >= 0) {
-      if (i - start > best.length) best = String.fromCharCode(...bytes.subarray(start, i));
-      start = -1;
-    }
-  }
-  if (best.length < 16) return undefined;
-  const open = best.indexOf('{');
-  const close = best.lastIndexOf('}');
-  return open >= 0 && close > open ? best.slice(open, close + 1) : best;
 }
 
 function typeName(bytes: Uint8Array): string {
@@ -116,7 +98,7 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
       type,
       size: bytes.length,
       hex: toHex(bytes.subarray(0, 48)),
-      readable: readable(bytes),
+      readable: readableText(bytes),
       tampered,
     });
     return tampered ? bytes : undefined;
