@@ -1,10 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { startBroker } from '../../src/broker/index.js';
-import { createTestPki } from '../../src/testing/index.js';
 import { sample, samples } from '../support/prometheus.js';
 import { cliPeerFixture, startCliPeer, type CliPeer } from '../support/cli-peer.js';
 
@@ -15,31 +12,12 @@ const startPeer = (args: string[], env: Record<string, string> = {}): Peer => st
 
 test('hopsafe peer: JSON lines in, events out, bad input reported, clean exit on EOF', async () => {
   const broker = await startBroker();
-  const dir = await mkdtemp(join(tmpdir(), 'hopsafe-peer-'));
+  const fx = await cliPeerFixture([
+    { id: 'control-center', roles: ['OPERATOR'] },
+    { id: 'der-17', roles: ['VIEWER'] },
+  ]);
   try {
-    const pki = await createTestPki({
-      endpoints: [
-        { id: 'control-center', roles: ['OPERATOR'] },
-        { id: 'der-17', roles: ['VIEWER'] },
-      ],
-    });
-    await writeFile(join(dir, 'ca.pem'), pki.roots.join('\n'));
-    for (const [id, ident] of Object.entries(pki.identities)) {
-      await writeFile(join(dir, `${id}.pem`), ident.certificate);
-      await writeFile(join(dir, `${id}.key`), ident.privateKey);
-    }
-    const args = (id: string) => [
-      '--id',
-      id,
-      '--cert',
-      join(dir, `${id}.pem`),
-      '--key',
-      join(dir, `${id}.key`),
-      '--trust',
-      join(dir, 'ca.pem'),
-      '--url',
-      broker.url,
-    ];
+    const args = (id: string) => fx.args(id, broker.url);
     // [SPEC 5.5] the control center accepts the DER's integrity mode explicitly (the default is its own mode only)
     const cc = startPeer([...args('control-center'), '--accept-protection', 'integrity,confidentiality']);
     const der = startPeer([...args('der-17'), '--protection', 'integrity']);
@@ -84,7 +62,7 @@ test('hopsafe peer: JSON lines in, events out, bad input reported, clean exit on
   } finally {
     stopStarted();
     await broker.close();
-    await rm(dir, { recursive: true, force: true });
+    await rm(fx.dir, { recursive: true, force: true });
   }
 });
 
@@ -95,11 +73,9 @@ function stopStarted(): void {
   for (const p of started.splice(0)) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill();
 }
 
-const peerFixture = cliPeerFixture;
-
 test('hopsafe peer: an invalid input line is an ERR_INPUT event naming the path and what is wrong (issue 14)', async () => {
   const broker = await startBroker();
-  const fx = await peerFixture(['p1']);
+  const fx = await cliPeerFixture(['p1']);
   try {
     const p = startPeer(fx.args('p1', broker.url));
     started.push(p);
@@ -134,7 +110,7 @@ test('hopsafe peer: an invalid input line is an ERR_INPUT event naming the path 
 
 test('hopsafe peer: --suite (repeatable) sets the suites offered and accepted; --accept-protection (repeatable, comma list) the modes accepted', async () => {
   const broker = await startBroker();
-  const fx = await peerFixture(['cc', 'der-1', 'der-2', 'der-3']);
+  const fx = await cliPeerFixture(['cc', 'der-1', 'der-2', 'der-3']);
   try {
     // Both offer/accept P-256 ChaCha20 only: the session runs on it (not on the default X25519 suites).
     const cc = startPeer([
@@ -180,7 +156,7 @@ test('hopsafe peer: --suite (repeatable) sets the suites offered and accepted; -
 });
 
 test('hopsafe peer: an unknown --suite or --accept-protection value is a usage error (exit 2)', async () => {
-  const fx = await peerFixture(['p1']);
+  const fx = await cliPeerFixture(['p1']);
   try {
     for (const extra of [
       ['--suite', 'ROT13_SHA1'],
@@ -204,7 +180,7 @@ test('hopsafe peer: an unknown --suite or --accept-protection value is a usage e
 
 test("hopsafe peer --metrics-port 0: GET /metrics serves the endpoint's counters (they move with the traffic) and process metrics; --log-level logs JSON lines on stderr, never the payload", async () => {
   const broker = await startBroker();
-  const fx = await peerFixture(['cc', 'der-1']);
+  const fx = await cliPeerFixture(['cc', 'der-1']);
   const secret = 'METRICS-TEST-PAYLOAD-93b1';
   try {
     // the flag wins over HOPSAFE_LOG_LEVEL
@@ -276,7 +252,7 @@ test("hopsafe peer --metrics-port 0: GET /metrics serves the endpoint's counters
 });
 
 test('hopsafe peer: a bad --log-level, HOPSAFE_LOG_LEVEL or --metrics-port is a usage error (exit 2)', async () => {
-  const fx = await peerFixture(['p1']);
+  const fx = await cliPeerFixture(['p1']);
   try {
     for (const [extra, env] of [
       [['--log-level', 'loud'], {}],

@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestPki } from '../../src/testing/index.js';
+import { createTestPki, type TestEndpointSpec } from '../../src/testing/index.js';
 
 export const CLI = existsSync('dist/cli/main.js') ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
 
@@ -61,10 +61,15 @@ export function startCliPeer(args: string[], env: NodeJS.ProcessEnv = process.en
   };
 }
 
-/** A hopsafe test PKI written to a temp dir and the `hopsafe peer` identity arguments for one of its ids. */
-export async function cliPeerFixture(ids: string[]): Promise<{ dir: string; args(id: string, url: string): string[] }> {
+/**
+ * A hopsafe test PKI written to a temp dir and the `hopsafe peer` identity arguments for one of its ids. An endpoint
+ * is an id, or a spec with its roles.
+ */
+export async function cliPeerFixture(
+  endpoints: readonly (string | TestEndpointSpec)[],
+): Promise<{ dir: string; args(id: string, url: string): string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'hopsafe-peer-'));
-  const pki = await createTestPki({ endpoints: ids.map((id) => ({ id })) });
+  const pki = await createTestPki({ endpoints: endpoints.map((e) => (typeof e === 'string' ? { id: e } : e)) });
   await writeFile(join(dir, 'ca.pem'), pki.roots.join('\n'));
   for (const [id, ident] of Object.entries(pki.identities)) {
     await writeFile(join(dir, `${id}.pem`), ident.certificate);
