@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from '@nats-io/transport-node';
 import { natsTransport, NATS_DEFAULT_MAX_FRAME_SIZE } from '../../src/bindings/nats.js';
-import { toHex } from '../../src/bytes/index.js';
-import { NATS_SERVICE, NATS_URL, deleteStream, natsAvailable } from '../support/nats.js';
+import { NATS_SERVICE, NATS_URL, deleteStream, natsAvailable, natsSpy } from '../support/nats.js';
 import { conformance } from './suite.js';
 
 const prefix = `hopsafe-confjs-${randomBytes(3).toString('hex')}`;
@@ -17,13 +15,7 @@ conformance({
   maxPayload: MAX - 67,
   maxFrameSize: MAX,
   timeoutMs: 15_000,
-  async spy() {
-    const seen: string[] = [];
-    const nc = await connect({ servers: NATS_URL });
-    nc.subscribe(`${prefix}.>`, { callback: (_e, m) => void seen.push(toHex(m.data)) });
-    await nc.flush();
-    return { seen: () => seen, close: () => nc.close() };
-  },
+  spy: () => natsSpy(prefix),
   async teardown() {
     await deleteStream(NATS_URL, stream);
   },

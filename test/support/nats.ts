@@ -10,10 +10,20 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, serviceAvailable } from './services.js';
+import { toHex } from '../../src/bytes/index.js';
 
 export const NATS_URL = 'nats://127.0.0.1:4222';
 export const NATS_SERVICE = 'NATS 127.0.0.1:4222';
 export const natsAvailable = (): Promise<boolean> => serviceAvailable('127.0.0.1', 4222);
+
+/** The conformance suite's broker spy: a client of the server subscribed to everything under `prefix` (what a curious operator sees), frames as hex. */
+export async function natsSpy(prefix: string, url = NATS_URL): Promise<{ seen(): string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const nc = await connect({ servers: url });
+  nc.subscribe(`${prefix}.>`, { callback: (_e, m) => void seen.push(toHex(m.data)) });
+  await nc.flush();
+  return { seen: () => seen, close: () => nc.close() };
+}
 
 /** Deletes a stream (created by a test) if it exists. */
 export async function deleteStream(servers: string, stream: string): Promise<void> {
