@@ -11,6 +11,7 @@ import { HopsafeError } from '../errors/index.js';
 import { assertGroupAddress, assertGroupSendable, splitGroupAddress } from '../transport/group-address.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import type { InboundGuard, UnsettledBound } from '../transport/inbound.js';
+import { deliverPublish } from './mqtt-inbound.js';
 import { GROUP_ADDRESS_PATTERN, GROUP_LEVEL, type GroupFrameHandler, type Transport } from '../transport/transport.js';
 
 /** [SPEC 13.9] */
@@ -133,25 +134,15 @@ export function createMqttGroups(p: MqttGroupParts) {
       done();
       return true;
     }
-    const payload = packet.payload;
-    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
-    if (p.guard.oversize(size, undefined)) {
-      done();
-      return true;
-    }
-    const bytes =
-      typeof payload === 'string'
-        ? new TextEncoder().encode(payload)
-        : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-    let settled: Promise<void>;
-    try {
-      settled = Promise.resolve(h(bytes));
-    } catch (e) {
-      settled = Promise.reject(e);
-    }
-    settled = settled.catch(() => p.log.debug({ address, size }, 'group frame handler rejected'));
-    const bound = p.bound();
-    if (bound === undefined || bound.admit(settled, done)) done();
+    deliverPublish(
+      packet.payload,
+      undefined,
+      p.guard,
+      p.bound(),
+      h,
+      (_e, size) => p.log.debug({ address, size }, 'group frame handler rejected'),
+      done,
+    );
     return true;
   }
 

@@ -16,6 +16,7 @@ import { pino, type Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import { assertQueueRoom, assertSendable, PendingSends } from '../transport/lifecycle.js';
+import { deliverPublish } from './mqtt-inbound.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
 import type { FrameHandler, Transport, TransportStatus } from '../transport/transport.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
@@ -233,30 +234,17 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
         done();
         return;
       }
-      const payload = packet.payload;
-      // [SPEC 8.9] Larger than maxFrameSize: dropped (and PUBACKed, so the broker does not send it again) before any
-      // copy or view of it, never handed to onFrame. mqtt.js has already read the packet off the socket (MQTT 5's
-      // announced Maximum Packet Size keeps a conforming broker from sending it at all).
-      const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
-      if (guard.oversize(size, parsed.from)) {
-        done();
-        return;
-      }
-      const bytes =
-        typeof payload === 'string'
-          ? new TextEncoder().encode(payload)
-          : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-      let settled: Promise<void>;
-      try {
-        settled = Promise.resolve(onFrame({ from: parsed.from, bytes }));
-      } catch (e) {
-        settled = Promise.reject(e);
-      }
-      settled = settled.catch((e: unknown) =>
-        log.debug({ from: parsed.from, size: bytes.byteLength, err: errorName(e) }, 'frame handler rejected'),
+      const from = parsed.from;
+      // [SPEC 8.2, 8.9] Oversized frames dropped unread; past maxUnsettledFrames pending calls, the next packet waits.
+      deliverPublish(
+        packet.payload,
+        from,
+        guard,
+        bound,
+        (bytes) => onFrame({ from, bytes }),
+        (e, size) => log.debug({ from, size, err: errorName(e) }, 'frame handler rejected'),
+        () => done(),
       );
-      // [SPEC 8.2, 8.9] Past maxUnsettledFrames pending calls, the next packet is not read until one settles.
-      if (bound === undefined || bound.admit(settled, () => done())) done();
     };
     c.handleMessage = handleMessage;
 
