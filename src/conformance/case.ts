@@ -49,6 +49,7 @@ export const GROUPS: Record<string, string> = {
   '11': 'HS_ALERT',
   '12': 'Limits',
   '13': 'Fuzz',
+  '14': 'Groups, IUT is a member',
 };
 
 /** Knowledge shared between cases of one run (e.g. which optional suites the IUT implements). */

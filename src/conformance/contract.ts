@@ -13,7 +13,11 @@ export const KIT_ID_PREFIX = 'conf-';
 export const DEFAULT_BROKER_PORT = 18830;
 export const TOPIC_PREFIX = 'hopsafe';
 
-export type ControlMessage = { readonly op: 'rekey' } | { readonly op: 'open'; readonly peer: string; readonly data: string };
+export type ControlMessage =
+  | { readonly op: 'rekey' }
+  | { readonly op: 'open'; readonly peer: string; readonly data: string }
+  /** [Annex C.2] Join group `name` of the sender (SPEC 13.7). */
+  | { readonly op: 'join'; readonly name: string };
 
 export function encodeControl(c: ControlMessage): Uint8Array {
   return utf8(CONTROL_PREFIX + JSON.stringify(c));
@@ -33,6 +37,7 @@ export function decodeControl(payload: Uint8Array): ControlMessage | undefined {
   const o = v as Record<string, unknown>;
   if (o.op === 'rekey') return { op: 'rekey' };
   if (o.op === 'open' && typeof o.peer === 'string' && typeof o.data === 'string') return { op: 'open', peer: o.peer, data: o.data };
+  if (o.op === 'join' && typeof o.name === 'string') return { op: 'join', name: o.name };
   return undefined;
 }
 

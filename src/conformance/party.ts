@@ -32,6 +32,8 @@ import type { TrafficKeys } from '../session/key-schedule.js';
 export type Observed =
   | { readonly kind: 'data'; readonly payload: Uint8Array; readonly epoch: number; readonly seq: number; readonly sid: string }
   | { readonly kind: 'ack'; readonly ranges: readonly AckRange[]; readonly sid: string }
+  /** [SPEC 13.4] A GROUP_CTRL record of the IUT (its GroupControl DER; never an echo). */
+  | { readonly kind: 'group-ctrl'; readonly payload: Uint8Array; readonly seq: number; readonly sid: string }
   | { readonly kind: 'key-update'; readonly newEpoch: number; readonly requestUpdate: boolean; readonly sid: string }
   | { readonly kind: 'alert'; readonly code: string; readonly reference?: number; readonly referenceEpoch?: number; readonly sid: string }
   | { readonly kind: 'hs-alert'; readonly sid: string; readonly code: string }
@@ -380,6 +382,10 @@ export class KitParty {
     for (const d of ds) {
       switch (d.type) {
         case 'data':
+          if (d.control) {
+            this.record({ kind: 'group-ctrl', payload: new Uint8Array(d.payload), seq: d.seq, sid });
+            break;
+          }
           this.record({ kind: 'data', payload: new Uint8Array(d.payload), epoch: d.epoch, seq: d.seq, sid });
           break;
         case 'ack':

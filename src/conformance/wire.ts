@@ -7,6 +7,14 @@ import { startBroker, type RunningBroker } from '../broker/index.js';
 import { toHex } from '../bytes/index.js';
 import { frameTypeName } from '../adversary/regions.js';
 import { TOPIC_PREFIX } from './contract.js';
+import { GROUP_LEVEL } from '../transport/transport.js';
+import { frameByte, FrameType } from '../codec/frame.js';
+
+/** Names of the group frame types (SPEC 13.3, 13.4), which the adversary's table of pairwise types leaves out. */
+const GROUP_TYPE_NAMES: Record<number, string> = {
+  [frameByte(FrameType.GROUP_DATA)]: 'GROUP_DATA',
+  [frameByte(FrameType.GROUP_CTRL)]: 'GROUP_CTRL',
+};
 
 export interface WireEvent {
   /** Milliseconds since the case started. */
@@ -68,6 +76,15 @@ export class Wire {
     await this.broker.inject({ topic: `${TOPIC_PREFIX}/${this.iut}/${from}`, bytes });
   }
 
+  /**
+   * [SPEC 13.9] Publishes `bytes` on the group address `address` (`{publisher}/{groupId hex}`), i.e. the MQTT topic
+   * `{prefix}/~g/{address}`, as the publisher would. Written out: the kit also publishes what a publisher must not.
+   */
+  async publishGroup(address: string, bytes: Uint8Array): Promise<void> {
+    this.log('sent', address.split('/')[0] ?? address, `${GROUP_LEVEL}/${address}`, bytes);
+    await this.broker.inject({ topic: `${TOPIC_PREFIX}/${GROUP_LEVEL}/${address}`, bytes });
+  }
+
   /** Starts a new transcript (one per case); returns the previous one. */
   begin(): WireEvent[] {
     const t = this.transcript;
@@ -90,7 +107,10 @@ export class Wire {
       dir,
       from,
       to,
-      type: frameTypeName(bytes) ?? (bytes.length === 0 ? 'EMPTY' : `0x${(bytes[0] as number).toString(16).padStart(2, '0')}`),
+      type:
+        frameTypeName(bytes) ??
+        GROUP_TYPE_NAMES[bytes[0] ?? -1] ??
+        (bytes.length === 0 ? 'EMPTY' : `0x${(bytes[0] as number).toString(16).padStart(2, '0')}`),
       length: bytes.length,
       hex: toHex(bytes.subarray(0, MAX_HEX_BYTES)),
     });

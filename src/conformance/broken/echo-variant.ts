@@ -4,15 +4,21 @@
  * `node echo-variant.js VARIANT --id ID --cert FILE --key FILE --trust FILE --crl FILE --url URL`.
  * - accepts-replays: the record replay window and the handshake random cache accept everything again;
  * - skips-mac: record tags are not checked, in either mode: the AEAD tag (confidentiality: ciphertext decrypted and
- *   released whatever its tag) and the HMAC (integrity: the received tag is taken for the computed one);
+ *   released whatever its tag) and the HMAC (integrity: the received tag is taken for the computed one); nor are
+ *   the tags of group frames (a signed group's publisher signature still is);
  * - ignores-freshness: ClearToken1 timestamps are not checked;
  * - ignores-limits: the ClearToken1 decoder's caps on key shares, suites and early data are raised far above the
  *   limits of SPEC 5.2 (the token is otherwise checked as usual). The decoder's other caps are left: hopsafe checks
  *   the certificate count again in the trust store and the id length in the transport (topic parsing), so lifting
  *   them in the decoder alone would not be observable (12.1.6 and 12.1.7 would still pass);
  * - replaces-at-once: a verified HS_INIT from a peer with a live session replaces that session at once, its early
- *   data delivered, without waiting for the initiator to prove the candidate's keys.
- * [SPEC 5.2, 5.6, 5.9, 7.1, 7.4]
+ *   data delivered, without waiting for the initiator to prove the candidate's keys;
+ * - group-skips-signature: a member takes every group frame's publisher signature as valid (the tag is still checked,
+ *   so only someone holding the group key — a member — can forge);
+ * - group-trusts-any-session: a member takes a GroupKey for a group it joined from whichever peer's session carries
+ *   it, not only the publisher's (the signer check then compares with the carrying session's certificate);
+ * - group-ignores-previous-end: a member accepts the previous epoch during the grace whatever its `previousEnd`.
+ * [SPEC 5.2, 5.6, 5.9, 7.1, 7.4, 13.4, 13.6]
  */
 import { createDecipheriv } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -28,17 +34,34 @@ import { HandshakeReplayCache } from '../../session/freshness.js';
 import { PeerMachine } from '../../session/peer.js';
 import { TOKEN_LIMITS } from '../../codec/tokens.js';
 import { attachEcho, untilStopped } from '../echo.js';
+import { GroupManager } from '../../endpoint/groups.js';
+import { GroupReceiver } from '../../session/group-receiver.js';
+import { GROUP_LABEL } from '../../session/group-keys.js';
+import { decodeGroupControl } from '../../codec/group.js';
+import { equal } from '../../bytes/index.js';
 
-export const VARIANTS = ['accepts-replays', 'skips-mac', 'ignores-freshness', 'ignores-limits', 'replaces-at-once'] as const;
+export const VARIANTS = [
+  'accepts-replays',
+  'skips-mac',
+  'ignores-freshness',
+  'ignores-limits',
+  'replaces-at-once',
+  'group-skips-signature',
+  'group-trusts-any-session',
+  'group-ignores-previous-end',
+] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /** The cases each variant must fail (the self-test checks they do). */
 export const CAUGHT_BY: Record<Variant, readonly string[]> = {
-  'accepts-replays': ['4.2.2', '6.6.1', '6.6.2', '6.7.2', '9.1.3'],
-  'skips-mac': ['6.1.1', '6.1.2', '6.2.1', '6.2.2', '8.1.4'],
+  'accepts-replays': ['4.2.2', '6.6.1', '6.6.2', '6.7.2', '9.1.3', '14.4.1', '14.4.2', '14.4.4'],
+  'skips-mac': ['6.1.1', '6.1.2', '6.2.1', '6.2.2', '8.1.4', '14.3.2', '14.3.3'],
   'ignores-freshness': ['4.1.1', '4.1.2', '4.1.3'],
   'ignores-limits': ['12.1.3', '12.1.4', '12.1.5'],
   'replaces-at-once': ['1.2.1', '1.2.2'],
+  'group-skips-signature': ['14.2.7', '14.6.1'],
+  'group-trusts-any-session': ['14.8.1', '14.8.2'],
+  'group-ignores-previous-end': ['14.7.3'],
 };
 
 /**
@@ -51,6 +74,9 @@ export const STILL_PASSES: Record<Variant, readonly string[]> = {
   'ignores-freshness': ['4.1.4', '4.2.2'],
   'ignores-limits': ['12.1.1', '12.1.6', '12.1.7'],
   'replaces-at-once': ['1.1.2', '4.2.1'],
+  'group-skips-signature': ['14.1.1', '14.2.6', '14.6.3'],
+  'group-trusts-any-session': ['14.1.1', '14.8.3', '14.8.4'],
+  'group-ignores-previous-end': ['14.7.2', '14.7.4'],
 };
 
 /** The PeerMachine internals the replaces-at-once variant reaches (private in the product: reached here only). */
@@ -58,6 +84,18 @@ interface PeerInternals {
   candidate: unknown;
   responded(this: PeerInternals, r: unknown, now: number): void;
   promote(this: PeerInternals, now: number): void;
+}
+
+/** The GroupManager internals the group-trusts-any-session variant reaches (private in the product). */
+interface GroupManagerInternals {
+  readonly joined: Map<string, { readonly publisher: string; readonly name: string }>;
+  onControl(this: GroupManagerInternals, peer: string, bytes: Uint8Array, fingerprint: string, roles: readonly unknown[]): void;
+}
+
+/** The GroupReceiver internals the group-ignores-previous-end variant reaches. */
+interface GroupReceiverInternals {
+  readonly previous: { end: number } | undefined;
+  install(this: GroupReceiverInternals, ...args: unknown[]): boolean;
 }
 
 /** AEAD decryption that releases the plaintext without checking the tag (the defect). */
@@ -107,12 +145,57 @@ function patch(variant: Variant): CryptoProvider {
       };
       return provider;
     }
+    case 'group-skips-signature': {
+      const label = GROUP_LABEL.data;
+      return {
+        ...provider,
+        // the defect: a group frame's signature is never checked (handshake signatures still are)
+        verify: (key, data, sig) =>
+          (data.length >= label.length && equal(data.subarray(0, label.length), label)) || provider.verify(key, data, sig),
+      };
+    }
+    case 'group-trusts-any-session': {
+      const proto = GroupManager.prototype as unknown as GroupManagerInternals;
+      const onControl = proto.onControl;
+      proto.onControl = function (this: GroupManagerInternals, peer, bytes, fingerprint, roles) {
+        let from = peer;
+        try {
+          const c = decodeGroupControl(bytes);
+          // the defect: a key for a group we joined is taken from any peer, as if the publisher had sent it
+          if (c.kind === 'key') for (const m of this.joined.values()) if (m.name === c.name) from = m.publisher;
+        } catch {
+          // refused by the original below
+        }
+        onControl.call(this, from, bytes, fingerprint, roles);
+      };
+      return provider;
+    }
+    case 'group-ignores-previous-end': {
+      const proto = GroupReceiver.prototype as unknown as GroupReceiverInternals;
+      const install = proto.install;
+      proto.install = function (this: GroupReceiverInternals, ...args: unknown[]) {
+        const r = install.apply(this, args);
+        if (this.previous) this.previous.end = Number.POSITIVE_INFINITY; // the defect (SPEC 13.6 step 3)
+        return r;
+      };
+      return provider;
+    }
     case 'skips-mac': {
       const open = Session.prototype.open;
       Session.prototype.open = function (this: Session, ...args: Parameters<Session['open']>) {
         opening++;
         try {
           return open.apply(this, args);
+        } finally {
+          opening--;
+        }
+      };
+      // group frames too (SPEC 13.6): the tag of an integrity group frame follows the MACed bytes the same way
+      const openGroup = GroupReceiver.prototype.open;
+      GroupReceiver.prototype.open = function (this: GroupReceiver, ...args: Parameters<GroupReceiver['open']>) {
+        opening++;
+        try {
+          return openGroup.apply(this, args);
         } finally {
           opening--;
         }

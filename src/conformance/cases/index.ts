@@ -10,6 +10,7 @@ import { earlyDataCases } from './early-data.js';
 import { hsAlertCases } from './hs-alert.js';
 import { limitCases } from './limits.js';
 import { fuzzCases } from './fuzz.js';
+import { groupCases } from './groups.js';
 
 export const ALL_CASES: readonly ConformanceCase[] = [
   ...handshakeCases,
@@ -24,4 +25,5 @@ export const ALL_CASES: readonly ConformanceCase[] = [
   ...hsAlertCases,
   ...limitCases,
   ...fuzzCases,
+  ...groupCases,
 ];
