@@ -9,7 +9,13 @@ import { selectCases } from '../../src/conformance/runner.js';
 import { GROUPS } from '../../src/conformance/case.js';
 import { GROUP_CASE_IDS, GROUP_CASES } from '../../src/conformance/cases/groups.js';
 import { CAUGHT_BY, STILL_PASSES, type Variant } from '../../src/conformance/broken/echo-variant.js';
-import { decodeControl, encodeControl } from '../../src/conformance/contract.js';
+import { decodeControl, encodeControl, PKI_FILES } from '../../src/conformance/contract.js';
+import { runConformance } from '../../src/conformance/runner.js';
+import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
+import { mqttTransport } from '../../src/bindings/mqtt.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const GROUP_VARIANTS: readonly Variant[] = ['group-skips-signature', 'group-trusts-any-session', 'group-ignores-previous-end'];
 
@@ -70,4 +76,41 @@ test('[Annex C.2] the join control message round-trips; a join without a name is
   assert.deepEqual(decodeControl(encodeControl({ op: 'join', name: 'conf 14.1.1' })), { op: 'join', name: 'conf 14.1.1' });
   assert.equal(decodeControl(new TextEncoder().encode('hopsafe-conformance/1:{"op":"join"}')), undefined);
   assert.equal(decodeControl(new TextEncoder().encode('hopsafe-conformance/1:{"op":"join","name":7}')), undefined);
+});
+
+test('[Annex C.2] an IUT that does not implement groups (no GROUP_CTRL join) is informational in group 14, not failed', {
+  timeout: 60_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hopsafe-conf-nogroups-'));
+  let ep: Endpoint | undefined;
+  try {
+    const r = await runConformance({
+      iut: 'no-groups',
+      brokerPort: 0,
+      pkiDir: dir,
+      cases: '1.1.1,14.1.1,14.4.1',
+      timeoutMs: 1500,
+      connectTimeoutMs: 20_000,
+      onReady: async ({ brokerUrl, pkiDir }) => {
+        const read = (f: string): Promise<string> => readFile(join(pkiDir, f), 'utf8');
+        ep = await createEndpoint({
+          id: 'no-groups',
+          identity: { certificate: await read(PKI_FILES.chain('no-groups')), privateKey: await read(PKI_FILES.key('no-groups')) },
+          trust: { roots: [await read(PKI_FILES.root)], crls: [await read(PKI_FILES.crl)] },
+          transport: mqttTransport({ url: brokerUrl }),
+          acceptProtection: ['integrity', 'confidentiality'],
+        });
+        const e = ep;
+        // echoes everything (the join control message too) and never joins
+        e.on('message', (m) => void e.send(m.from, m.data).catch(() => undefined));
+      },
+    });
+    const outcomes = Object.fromEntries(r.cases.map((c) => [c.id, c.outcome]));
+    assert.deepEqual(outcomes, { '1.1.1': 'pass', '14.1.1': 'informational', '14.4.1': 'informational' });
+    assert.match(r.cases[1]?.reason ?? '', /does not implement groups/);
+    assert.equal(r.summary.fail, 0);
+  } finally {
+    await ep?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -8,7 +8,7 @@
 import { concat } from '../../bytes/index.js';
 import { encodeGroupControl, encodeGroupHeader, decodeGroupHeader, type SourceAuth } from '../../codec/group.js';
 import type { Protection } from '../../codec/tokens.js';
-import { CaseFailure, defineCase, Verdict, type CaseEnv, type CaseResult, type ConformanceCase } from '../case.js';
+import { CaseFailure, defineCase, Verdict, type CaseEnv, type CaseResult, type ConformanceCase, type RunState } from '../case.js';
 import { isJoin, KitGroup, type KitGroupOptions } from '../kit-group.js';
 import type { KitParty } from '../party.js';
 import { stillAnswers } from './helpers.js';
@@ -20,15 +20,43 @@ const id = (sub: number, n: number): string => `${GROUP_CASES}.${sub}.${n}`;
 /** The group name of a case (and of its siblings). */
 const nameFor = (env: CaseEnv, suffix?: string): string => `conf ${env.caseId}${suffix ? ` ${suffix}` : ''}`;
 
+/** Thrown when the IUT does not implement groups as a member: the case is informational (Annex C.2). */
+class NoGroups extends Error {}
+
+/** Runs in which the IUT sent no GROUP_CTRL join: the later group cases do not wait for one again. */
+const withoutGroups = new WeakSet<RunState>();
+/** Runs in which the IUT has joined a group. */
+const joinedOnce = new WeakSet<RunState>();
+
 /**
- * [Annex C.2] Asks the IUT to join group `name` of `p` and waits for its GROUP_CTRL `join` (SPEC 13.7). Throws
- * (fail) when none comes.
+ * [Annex C.2] Asks the IUT to join group `name` of `p` and waits for its GROUP_CTRL `join` (SPEC 13.7). No `join`
+ * at all, in the first group case of a run, means the IUT does not implement groups (informational from then on);
+ * no `join` once one came is a failure.
  */
 async function askJoin(env: CaseEnv, p: KitParty, name: string): Promise<void> {
+  if (withoutGroups.has(env.state)) throw new NoGroups('the IUT sent no GROUP_CTRL join in an earlier group case');
   const since = p.events.length;
   await p.control({ op: 'join', name });
   const j = await p.waitFor((e) => isJoin(e, name), env.timeoutMs, since);
-  if (!j) throw new CaseFailure(`the IUT sent no GROUP_CTRL join for group "${name}" after the join control message`);
+  if (j) {
+    joinedOnce.add(env.state);
+    return;
+  }
+  if (!joinedOnce.has(env.state)) {
+    withoutGroups.add(env.state);
+    throw new NoGroups('the IUT sent no GROUP_CTRL join after the join control message: it does not implement groups as a member');
+  }
+  throw new CaseFailure(`the IUT sent no GROUP_CTRL join for group "${name}" after the join control message`);
+}
+
+/** Runs `run`; a NoGroups makes the case informational. */
+async function orInformational(run: () => Promise<CaseResult>): Promise<CaseResult> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof NoGroups) return { outcome: 'informational', reason: `${e.message} (SPEC 13)` };
+    throw e;
+  }
 }
 
 /**
@@ -75,13 +103,15 @@ function groupCase(
   o: KitGroupOptions,
   run: (env: CaseEnv, g: KitGroup, v: Verdict) => Promise<void>,
 ): ConformanceCase {
-  return defineCase(caseId, title, clause, async (env): Promise<CaseResult> => {
-    const v = new Verdict();
-    const g = await member(env, o);
-    await run(env, g, v);
-    await groupAnswers(env, g, v);
-    return v.result();
-  });
+  return defineCase(caseId, title, clause, (env) =>
+    orInformational(async () => {
+      const v = new Verdict();
+      const g = await member(env, o);
+      await run(env, g, v);
+      await groupAnswers(env, g, v);
+      return v.result();
+    }),
+  );
 }
 
 /**
@@ -95,18 +125,20 @@ function keyCase(
   o: KitGroupOptions,
   run: (env: CaseEnv, g: KitGroup, v: Verdict) => Promise<void>,
 ): ConformanceCase {
-  return defineCase(caseId, title, clause, async (env): Promise<CaseResult> => {
-    const v = new Verdict();
-    const p = await env.connected();
-    const g = new KitGroup(p, nameFor(env), o);
-    await askJoin(env, p, g.name);
-    await run(env, g, v);
-    await env.settle();
-    await g.sendControl(g.control());
-    v.fail(!(await probe(env, g)), 'the genuine GroupKey that followed was not taken (no group message echoed)');
-    await groupAnswers(env, g, v);
-    return v.result();
-  });
+  return defineCase(caseId, title, clause, (env) =>
+    orInformational(async () => {
+      const v = new Verdict();
+      const p = await env.connected();
+      const g = new KitGroup(p, nameFor(env), o);
+      await askJoin(env, p, g.name);
+      await run(env, g, v);
+      await env.settle();
+      await g.sendControl(g.control());
+      v.fail(!(await probe(env, g)), 'the genuine GroupKey that followed was not taken (no group message echoed)');
+      await groupAnswers(env, g, v);
+      return v.result();
+    }),
+  );
 }
 
 /** Publishes `frames` (sealed for the group, never intended) twice, a settle time apart (a subscription in flight). */
