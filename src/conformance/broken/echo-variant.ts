@@ -15,8 +15,9 @@
  *   data delivered, without waiting for the initiator to prove the candidate's keys;
  * - group-skips-signature: a member takes every group frame's publisher signature as valid (the tag is still checked,
  *   so only someone holding the group key — a member — can forge);
- * - group-trusts-any-session: a member takes a GroupKey for a group it joined from whichever peer's session carries
- *   it, not only the publisher's (the signer check then compares with the carrying session's certificate);
+ * - group-trusts-any-session: a member takes a GroupKey (or a `removed`) for a group it joined from whichever peer's
+ *   session carries it, not only the publisher's (the signer check then compares with the carrying session's
+ *   certificate);
  * - group-ignores-previous-end: a member accepts the previous epoch during the grace whatever its `previousEnd`.
  * [SPEC 5.2, 5.6, 5.9, 7.1, 7.4, 13.4, 13.6]
  */
@@ -60,7 +61,7 @@ export const CAUGHT_BY: Record<Variant, readonly string[]> = {
   'ignores-limits': ['12.1.3', '12.1.4', '12.1.5'],
   'replaces-at-once': ['1.2.1', '1.2.2'],
   'group-skips-signature': ['14.2.7', '14.6.1'],
-  'group-trusts-any-session': ['14.8.1', '14.8.2'],
+  'group-trusts-any-session': ['14.8.1', '14.8.2', '14.8.7'],
   'group-ignores-previous-end': ['14.7.3'],
 };
 
@@ -161,8 +162,8 @@ function patch(variant: Variant): CryptoProvider {
         let from = peer;
         try {
           const c = decodeGroupControl(bytes);
-          // the defect: a key for a group we joined is taken from any peer, as if the publisher had sent it
-          if (c.kind === 'key') for (const m of this.joined.values()) if (m.name === c.name) from = m.publisher;
+          // the defect: a key (or removal) for a group we joined is taken from any peer, as if the publisher sent it
+          if (c.kind === 'key' || c.kind === 'removed') for (const m of this.joined.values()) if (m.name === c.name) from = m.publisher;
         } catch {
           // refused by the original below
         }

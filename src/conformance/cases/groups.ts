@@ -550,6 +550,45 @@ export const groupCases: ConformanceCase[] = [
     },
   ),
 
+  groupCase(
+    id(8, 7),
+    "a GroupControl `removed` for the group sent over another endpoint's session does not end the membership",
+    'SPEC 13.4',
+    {},
+    async (env, g) => {
+      const q = await env.connected('other');
+      await g.sendControl(encodeGroupControl({ kind: 'removed', name: g.name }), q);
+      await env.settle();
+    },
+  ),
+  defineCase(
+    id(8, 8),
+    'after `removed` from the publisher the IUT accepts no more frames of the group; joining again, it takes the new epoch',
+    'SPEC 13.4, 13.7',
+    (env) =>
+      orInformational(async () => {
+        const v = new Verdict();
+        const g = await member(env);
+        await g.sendControl(encodeGroupControl({ kind: 'removed', name: g.name }));
+        // frames a removed member could still open (the epoch it held): the publisher seals none after a removal
+        await publishUnwanted(env, g, () => [g.seal(env.payload('after removed'))]);
+        const late = g.publisher.overDelivered();
+        v.nonStrict(late.length > 0, `frames of the group were still accepted after removed: ${late.join('; ')}`);
+        // the publisher rotates after a removal; the member joins again and gets the new epoch
+        g.newEpoch();
+        await askJoin(env, g.publisher, g.name);
+        await g.sendControl(g.control());
+        v.fail(!(await probe(env, g)), 'after joining again, the IUT did not accept a message of the new epoch');
+        if (late.length > 0) {
+          // the echoes after removed are the finding above: only the pairwise session is checked still
+          v.fail(!(await g.publisher.roundTrip()), 'the IUT did not echo a genuine message afterwards');
+          return v.result();
+        }
+        await groupAnswers(env, g, v);
+        return v.result();
+      }),
+  ),
+
   // ---------------------------------------------------------------- 14.9 limits
   groupCase(id(9, 1), 'a 200 KiB group message (within the 256 KiB frame bound) is accepted', 'SPEC 13.6, 8.2', {}, async (env, g, v) => {
     const x = concat(env.payload('large'), new Uint8Array(200 * 1024).fill(0x67));
