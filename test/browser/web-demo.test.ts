@@ -14,6 +14,7 @@ import { artifactsDir, BROWSERS, launchBrowser, type MiniDocument, textOf, waitF
 
 interface DemoState {
   ready: boolean;
+  keyStorage?: string;
   error?: string;
   sessions: Record<string, { protection: string; sendEpoch: number; receiveEpoch: number; roles: string[] }>;
   messages: { from: string; roles: string[]; text: string }[];
@@ -48,7 +49,9 @@ for (const name of BROWSERS)
       await page.goto(demo.url);
       await waitForText(page, '[data-testid=endpoint-view]', /What the endpoints see/);
       await waitForText(page, '[data-testid=broker-view]', /./);
-      await until(page, 'the page endpoint is up', (s) => s.ready);
+      const up = await until(page, 'the page endpoint is up', (s) => s.ready);
+      // [SPEC 10.6] The page signs with a non-extractable WebCrypto key (127.0.0.1 is a secure context).
+      assert.equal(up.keyStorage, 'non-extractable WebCrypto key');
 
       // Handshakes in both modes (the DERs initiate; the browser accepts both), shown in the sessions table.
       const s1 = await until(page, 'sessions with der-1 (integrity) and der-2, der-3 (confidentiality)', (s) =>
