@@ -8,13 +8,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { webcrypto } from 'node:crypto';
+import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import { createEndpoint } from '../../src/endpoint/endpoint.js';
 import { createMemoryHub } from '../../src/bindings/memory.js';
 import { createTestPki, type TestKeyType } from '../../src/testing/index.js';
 import { createNobleProvider } from '../../src/crypto/noble.js';
 import type { AsyncSigner } from '../../src/crypto/provider.js';
-import { importNonExtractableKey, webCryptoSigner } from '../../src/browser/webcrypto-key.js';
+import { generateNonExtractableKey, importNonExtractableKey, webCryptoSigner } from '../../src/browser/webcrypto-key.js';
+import { encodeName, issueCertificate, spkiOf } from '../../src/pki/issue.js';
 import { initiate } from '../../src/session/handshake.js';
 import { loadSignerIdentity } from '../../src/pki/identity.js';
 import { isHopsafeError } from '../../src/errors/index.js';
@@ -168,5 +169,62 @@ test('[SPEC 10.6] an identity with a signer: groups signed by it are ERR_UNSUPPO
     );
   } finally {
     await p.close();
+  }
+});
+
+const pem = (der: Uint8Array): string =>
+  `-----BEGIN CERTIFICATE-----\n${(
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? []
+  ).join('\n')}\n-----END CERTIFICATE-----\n`;
+
+test('[SPEC 10.6] a key generated inside WebCrypto (never bytes in script): its SPKI certified, it signs the handshake', async () => {
+  // A CA of our own (so the leaf can be issued for a public key only), shared with a test PKI for the peer.
+  const ca = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const caName = encodeName('hopsafe test CA for generated keys');
+  const now = Date.now();
+  const validity = { notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 86_400_000) };
+  const caDer = issueCertificate(
+    { subject: caName, issuer: caName, ...validity, publicKey: ca.publicKey, ca: true, issuerSpki: spkiOf(ca.publicKey) },
+    { key: ca.privateKey },
+  );
+  const pki = await createTestPki({
+    endpoints: [{ id: 'der', roles: ['VIEWER'] }],
+    ca: { certificate: pem(caDer), privateKey: ca.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() },
+  });
+  const generated = await generateNonExtractableKey('ecdsa-p256-sha256');
+  assert.equal(generated.privateKey.extractable, false);
+  await assert.rejects(webcrypto.subtle.exportKey('pkcs8', generated.privateKey as unknown as webcrypto.CryptoKey));
+  const spki = new Uint8Array(await webcrypto.subtle.exportKey('spki', generated.publicKey as unknown as webcrypto.CryptoKey));
+  const leaf = issueCertificate(
+    {
+      subject: encodeName('browser'),
+      issuer: caName,
+      ...validity,
+      publicKey: spki,
+      keyUsage: ['digitalSignature'],
+      san: { endpointIds: ['browser'] },
+      issuerSpki: spkiOf(ca.publicKey),
+    },
+    { key: ca.privateKey },
+  );
+  const hub = createMemoryHub();
+  const trust = { roots: [pem(caDer)] };
+  const browser = await createEndpoint({
+    id: 'browser',
+    identity: { certificate: pem(leaf), signer: webCryptoSigner(generated.privateKey) },
+    trust,
+    transport: hub.transport(),
+  });
+  const der = await createEndpoint({ id: 'der', identity: pki.identities.der as never, trust, transport: hub.transport() });
+  try {
+    const got: string[] = [];
+    der.on('message', (m) => got.push(`${m.from}: ${dec(m.data)}`));
+    await browser.send('der', enc('from a generated key'));
+    await until(() => got.length === 1, 5000, 'der got the message');
+    assert.deepEqual(got, ['browser: from a generated key']);
+  } finally {
+    await Promise.all([browser.close(), der.close()]);
   }
 });
