@@ -28,5 +28,7 @@ export { assertEndpointId } from './transport/endpoint-id.js';
 export { HopsafeError, isHopsafeError, ERROR_CODES, type ErrorCode } from './errors/index.js';
 export { SUITES, DEFAULT_SUITES, type Suite } from './crypto/suites.js';
 export type { CryptoProvider } from './crypto/provider.js';
+/** [SPEC 10.6] A key held outside this program that signs asynchronously: `identity.signer` of `createEndpoint`. */
+export type { AsyncSigner } from './crypto/provider.js';
 export type { TrustConfig, PemOrDer, RoleAssignment, VerifiedPeer } from './pki/types.js';
 export type { SessionOptions } from './session/session.js';

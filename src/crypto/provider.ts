@@ -54,6 +54,19 @@ export interface PrivateKeyHandle {
   readonly signatureAlg: SignatureAlg;
 }
 /**
+ * [SPEC 10.6] A private key that signs outside this program's memory and answers asynchronously: a non-extractable
+ * WebCrypto CryptoKey (`webCryptoSigner` in `hopsafe/browser`), an HSM, a key agent. Given as `identity.signer`
+ * instead of `identity.privateKey`; the handshake awaits it for each ClearToken1 it signs. `sign` returns the SPEC
+ * 4.3 encoding of `signatureAlg` (ECDSA as IEEE P1363 r‖s, which is what WebCrypto returns; Ed25519 raw).
+ */
+export interface AsyncSigner {
+  /** The algorithm of the key; must be the one the identity's leaf certificate key implies (SPEC 4.3). */
+  readonly signatureAlg: SignatureAlg;
+  /** Signs `data` (the whole message, not a digest). */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+/**
  * [SPEC 4.4] A screened, imported public key (from `importPublicKey`), usable only with the provider that made it
  * (`provider`); it exposes no key bytes beyond the SPKI it came from.
  */

@@ -443,6 +443,11 @@ export class Endpoint extends TypedEmitter {
           });
           break;
         }
+        case 'await':
+          void a.until.then(() => {
+            if (!this.closed) this.run(slot, a.resume(this.clock()));
+          });
+          break;
         case 'timer':
           this.arm(slot, a.at, a.keepAlive);
           break;

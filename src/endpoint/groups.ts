@@ -147,6 +147,9 @@ class PublisherGroup implements Group {
     this.address = `${host.id}/${toHex(groupId)}`;
     const protection = opts.protection ?? host.protection;
     const sourceAuth = opts.sourceAuth ?? 'signature';
+    // [SPEC 10.6, 13.3] Group frames are signed synchronously, one per publish: a key held outside (identity.signer) cannot.
+    if (sourceAuth === 'signature' && host.identity.signer)
+      throw new HopsafeError('ERR_UNSUPPORTED', "group frames cannot be signed by identity.signer: use sourceAuth 'none' or a privateKey");
     this.sender = new GroupSender({
       ctx: { provider: host.provider, suite: host.suite, protection },
       groupId,

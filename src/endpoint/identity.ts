@@ -1,7 +1,7 @@
 /** Loads the endpoint's own identity and trust store through the PKI layer. */
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { LocalIdentity, PeerVerifier, TrustConfig } from '../pki/types.js';
-import { createTrustStore, loadIdentity, validateOwn, type TrustWarning } from '../pki/index.js';
+import { createTrustStore, loadIdentity, loadSignerIdentity, validateOwn, type TrustWarning } from '../pki/index.js';
 import type { EndpointConfig } from '../schemas/endpoint-options.js';
 
 export interface TrustHandle {
@@ -22,8 +22,13 @@ export async function openIdentity(
   clock: () => number,
 ): Promise<{ identity: LocalIdentity; trust: TrustHandle }> {
   const store = createTrustStore(cfg.trust, { clock: () => new Date(clock()), provider, ...(cfg.crlMode ? { crlMode: cfg.crlMode } : {}) });
-  const { attributeCertificates, ...keyPair } = cfg.identity;
-  const identity = loadIdentity(keyPair, cfg.id, { provider, ...(attributeCertificates ? { attributeCertificates } : {}) });
+  const { attributeCertificates, certificate } = cfg.identity;
+  const opts = { provider, ...(attributeCertificates ? { attributeCertificates } : {}) };
+  // [SPEC 10.6] A key held outside this program (`signer`), or a private key given to the provider.
+  const identity =
+    'signer' in cfg.identity
+      ? await loadSignerIdentity({ certificate, signer: cfg.identity.signer }, cfg.id, opts)
+      : loadIdentity({ certificate, privateKey: cfg.identity.privateKey }, cfg.id, opts);
   await validateOwn(identity, store, new Date(clock()));
   return {
     identity,

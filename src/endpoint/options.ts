@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Transport } from '../transport/transport.js';
-import type { CryptoProvider } from '../crypto/provider.js';
+import type { AsyncSigner, CryptoProvider } from '../crypto/provider.js';
 import type { PemOrDer, TrustConfig } from '../pki/types.js';
 import type { SessionOptions } from '../session/session.js';
 import type { PolicyInput } from '../pki/policy.js';
@@ -27,13 +27,25 @@ export interface SendOptions {
 export interface EndpointOptions {
   /** This endpoint's id: its certificate must name it (CN or SAN), and the transport routes by it. */
   readonly id: string;
-  /** PEM (certificate may hold the chain, leaf first; key PKCS#8) or DER. */
-  readonly identity: {
-    readonly certificate: PemOrDer;
-    readonly privateKey: PemOrDer;
-    /** RFC 5755 attribute certificates carrying IEC 62351-8 roles, presented in the ClearToken (SPEC 10.4). */
-    readonly attributeCertificates?: readonly PemOrDer[];
-  };
+  /**
+   * PEM (certificate may hold the chain, leaf first; key PKCS#8) or DER. Instead of `privateKey`, `signer`: a key
+   * held outside this program that signs asynchronously (SPEC 10.6), e.g. a non-extractable WebCrypto key
+   * (`webCryptoSigner` in `hopsafe/browser`).
+   */
+  readonly identity:
+    | {
+        readonly certificate: PemOrDer;
+        readonly privateKey: PemOrDer;
+        /** RFC 5755 attribute certificates carrying IEC 62351-8 roles, presented in the ClearToken (SPEC 10.4). */
+        readonly attributeCertificates?: readonly PemOrDer[];
+      }
+    | {
+        readonly certificate: PemOrDer;
+        /** [SPEC 10.6] Signs our ClearTokens; must hold the leaf certificate's key (checked: ERR_KEY_MISMATCH). */
+        readonly signer: AsyncSigner;
+        /** RFC 5755 attribute certificates carrying IEC 62351-8 roles, presented in the ClearToken (SPEC 10.4). */
+        readonly attributeCertificates?: readonly PemOrDer[];
+      };
   /** Trust anchors, extra intermediates and CRLs that peers' certificate chains are validated against (SPEC 10.2). */
   readonly trust: TrustConfig;
   /**

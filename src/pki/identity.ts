@@ -8,7 +8,9 @@ import { screenPkcs8 } from '../crypto/key-der.js';
 import { equal } from '../bytes/index.js';
 import { derObjects } from '../codec/pem.js';
 import { createNodeProvider } from '../crypto/node.js';
-import type { CryptoProvider } from '../crypto/provider.js';
+import type { AsyncSigner, CryptoProvider, PrivateKeyHandle, PublicKeyHandle } from '../crypto/provider.js';
+import { SIGNATURE_IDS } from '../crypto/suites.js';
+import { signWith } from '../crypto/signer.js';
 import type { LocalIdentity, PemOrDer, PeerVerifier, VerifiedPeer } from './types.js';
 import { parseCertificate } from './x509.js';
 import { parseAttributeCertificate } from './attribute-cert.js';
@@ -57,13 +59,8 @@ export function loadIdentity(
   id: string,
   opts: LoadIdentityOptions = {},
 ): LocalIdentity {
-  if (!input || (typeof input.certificate !== 'string' && !(input.certificate instanceof Uint8Array)))
-    throw new HopsafeError('ERR_CONFIG', 'identity.certificate must be PEM text or DER bytes');
   const provider = opts.provider ?? createNodeProvider();
-  const chain = derObjects(input.certificate, ['CERTIFICATE'], 'identity certificate');
-  const parsed = chain.map((c) => parseCertificate(c));
-  const leaf = parsed[0];
-  if (!leaf) throw new HopsafeError('ERR_MALFORMED', 'identity certificate chain is empty');
+  const { chain, leaf } = parseChain(input);
   // One import of the private key (screened by the provider, SPEC 4.4): OpenSSL 3's PKCS#8 decoder and key
   // encoders are slow, and an endpoint host may load thousands of identities (one per simulated peer).
   const keyDer = privateKeyPkcs8(input.privateKey); // [SPEC 4.4] PKCS#8 or SEC1 EC
@@ -78,6 +75,58 @@ export function loadIdentity(
   // [SPEC 10.6] The key must be the leaf's: proven by a signature the leaf's public key verifies (any key type, any provider).
   if (!keyMatches(provider, privateKey, leaf.spki))
     throw refuse('key-mismatch', `private key does not match certificate "${leaf.subjectText}"`);
+  return finishIdentity(id, chain, leaf, privateKey, undefined, opts);
+}
+
+/**
+ * [SPEC 10.6] `loadIdentity` for a key held outside this program (a non-extractable WebCrypto key, an HSM): the
+ * chain and name are checked the same way, and the key is proven to be the leaf's by one signature of `signer`
+ * that the leaf's public key verifies (ERR_KEY_MISMATCH otherwise, also for a signer of another algorithm).
+ */
+export async function loadSignerIdentity(
+  input: { certificate: PemOrDer; signer: AsyncSigner },
+  id: string,
+  opts: LoadIdentityOptions = {},
+): Promise<LocalIdentity> {
+  const provider = opts.provider ?? createNodeProvider();
+  const { chain, leaf } = parseChain(input);
+  const signer = input.signer;
+  if (!signer || typeof signer.sign !== 'function' || !(signer.signatureAlg in SIGNATURE_IDS))
+    throw new HopsafeError('ERR_CONFIG', 'identity.signer must have a signatureAlg (SPEC 4.3) and a sign(data) method');
+  if (!leaf.publicKey) throw refuse('key-type', `"${leaf.subjectText}": ${leaf.keyUnsupported ?? 'unsupported key'}`);
+  const mismatch = () => refuse('key-mismatch', `identity.signer does not hold the key of certificate "${leaf.subjectText}"`);
+  let publicKey: PublicKeyHandle;
+  try {
+    publicKey = provider.importPublicKey(leaf.spki);
+  } catch {
+    throw mismatch();
+  }
+  if (publicKey.signatureAlg !== signer.signatureAlg) throw mismatch();
+  const sig = await signWith(signer, KEY_CHECK);
+  if (!provider.verify(publicKey, KEY_CHECK, sig)) throw mismatch();
+  // A handle of no provider: it names the algorithm (SPEC 5.3's signatureAlgorithm) and cannot sign synchronously.
+  const privateKey: PrivateKeyHandle = Object.freeze({ kind: 'private', provider: 'signer', signatureAlg: signer.signatureAlg });
+  return finishIdentity(id, chain, leaf, privateKey, signer, opts);
+}
+
+function parseChain(input: { certificate: PemOrDer }): { chain: Uint8Array[]; leaf: ReturnType<typeof parseCertificate> } {
+  if (!input || (typeof input.certificate !== 'string' && !(input.certificate instanceof Uint8Array)))
+    throw new HopsafeError('ERR_CONFIG', 'identity.certificate must be PEM text or DER bytes');
+  const chain = derObjects(input.certificate, ['CERTIFICATE'], 'identity certificate');
+  const parsed = chain.map((c) => parseCertificate(c));
+  const leaf = parsed[0];
+  if (!leaf) throw new HopsafeError('ERR_MALFORMED', 'identity certificate chain is empty');
+  return { chain, leaf };
+}
+
+function finishIdentity(
+  id: string,
+  chain: Uint8Array[],
+  leaf: ReturnType<typeof parseCertificate>,
+  privateKey: PrivateKeyHandle,
+  signer: AsyncSigner | undefined,
+  opts: LoadIdentityOptions,
+): LocalIdentity {
   if (!namesEndpoint(leaf, id)) throw refuse('name', `certificate "${leaf.subjectText}" does not name endpoint ${JSON.stringify(id)}`);
   const acs: Uint8Array[] = [];
   for (const a of opts.attributeCertificates ?? []) acs.push(...derObjects(a, ['ATTRIBUTE CERTIFICATE'], 'attribute certificate'));
@@ -87,7 +136,7 @@ export function loadIdentity(
     if (ac.holderSerialHex === leaf.serialHex && ac.holderIssuers.some((n) => equal(n, leaf.issuer)))
       for (const ri of ac.roleInfos) roles.push(...decodeRoleInformation(ri, ac));
   }
-  return { id, chain, privateKey, attributeCertificates: acs, roles };
+  return { id, chain, privateKey, ...(signer ? { signer } : {}), attributeCertificates: acs, roles };
 }
 
 const KEY_CHECK = new TextEncoder().encode('hopsafe/1 identity key check');

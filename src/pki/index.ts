@@ -12,7 +12,7 @@ export {
   type TrustUpdate,
   type TrustWarning,
 } from './trust-store.js';
-export { loadIdentity, validateOwn, loadPrivateKey, type LoadIdentityOptions } from './identity.js';
+export { loadIdentity, loadSignerIdentity, validateOwn, loadPrivateKey, type LoadIdentityOptions } from './identity.js';
 export {
   PREDEFINED_ROLES,
   parseRoleSpec,

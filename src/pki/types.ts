@@ -2,7 +2,7 @@
  * What the session needs from the PKI layer. The handshake calls `verify` after its cheap
  * checks (size, version, freshness) and before it checks the token signature. [SPEC 10]
  */
-import type { PrivateKeyHandle, PublicKeyHandle } from '../crypto/provider.js';
+import type { AsyncSigner, PrivateKeyHandle, PublicKeyHandle } from '../crypto/provider.js';
 
 /** PEM text (one or more blocks) or DER bytes. */
 export type PemOrDer = string | Uint8Array;
@@ -85,7 +85,13 @@ export interface LocalIdentity {
   readonly id: string;
   /** Own chain, leaf first, DER. */
   readonly chain: readonly Uint8Array[];
+  /**
+   * The provider's handle of our key. With `signer` (SPEC 10.6) it is a stand-in of no provider (`provider:
+   * 'signer'`) that carries only the algorithm: synchronous signing with it fails (ERR_INPUT).
+   */
   readonly privateKey: PrivateKeyHandle;
+  /** [SPEC 10.6] Set when the key is held outside (non-extractable WebCrypto key, HSM): ClearTokens are signed by it. */
+  readonly signer?: AsyncSigner;
   /** RFC 5755 attribute certificates presented in the ClearToken1 (DER); may be empty. */
   readonly attributeCertificates: readonly Uint8Array[];
   /** Every role assignment of the leaf and the attribute certificates, with its validity (not filtered by time). */

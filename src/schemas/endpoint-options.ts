@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ENDPOINT_ID_PATTERN } from '../transport/transport.js';
 import { SUITES } from '../crypto/suites.js';
+import type { AsyncSigner } from '../crypto/provider.js';
 import { BATCH_MAX_RECORDS } from '../codec/batch.js';
 
 /**
@@ -35,7 +36,18 @@ const suiteName = z.enum(SUITES.map((s) => s.name) as [string, ...string[]]);
 
 export const endpointConfigSchema = z.object({
   id: z.string().regex(ENDPOINT_ID_PATTERN, 'endpoint id: 1-64 chars of [A-Za-z0-9._-], not starting with . or -'),
-  identity: z.object({ certificate: pemOrDer, privateKey: pemOrDer, attributeCertificates: z.array(pemOrDer).max(8).optional() }),
+  identity: z.union([
+    z.object({ certificate: pemOrDer, privateKey: pemOrDer, attributeCertificates: z.array(pemOrDer).max(8).optional() }),
+    // [SPEC 10.6] A key held outside this program: checked further (and against the leaf) when the identity is opened.
+    z.object({
+      certificate: pemOrDer,
+      signer: z.custom<AsyncSigner>(
+        (v) => typeof (v as { sign?: unknown } | null)?.sign === 'function',
+        'a signer with a sign(data) method',
+      ),
+      attributeCertificates: z.array(pemOrDer).max(8).optional(),
+    }),
+  ]),
   trust: z.object({
     roots: z.array(pemOrDer).min(1),
     intermediates: z.array(pemOrDer).optional(),

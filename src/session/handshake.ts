@@ -5,6 +5,7 @@
  * ids → freshness → replay → negotiation → certificate chain → signature. [SPEC 5.7]
  */
 import { HopsafeError } from '../errors/index.js';
+import { signWith } from '../crypto/signer.js';
 import { concat, equal, utf8, wipe } from '../bytes/index.js';
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
 import {
@@ -91,21 +92,53 @@ function keyPair(ctx: HandshakeContext, s: Suite): KeyPair {
   return initiatorEphemeral(ctx.provider, s.group, ctx.rng);
 }
 
-function sign(ctx: HandshakeContext, context: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  return ctx.provider.sign(ctx.identity.privateKey, concat(context, ...parts));
+/** [SPEC 4.3, 10.6] Our signature: the provider's (synchronous), or the identity's asynchronous signer's. */
+function sign(ctx: HandshakeContext, context: Uint8Array, ...parts: Uint8Array[]): Uint8Array | Promise<Uint8Array> {
+  const data = concat(context, ...parts);
+  const signer = ctx.identity.signer;
+  return signer ? signWith(signer, data) : ctx.provider.sign(ctx.identity.privateKey, data);
 }
 
 function signatureId(ctx: HandshakeContext): number {
   return SIGNATURE_IDS[ctx.identity.privateKey.signatureAlg];
 }
 
-/** [SPEC 5.3] Builds the initiator's HS_INIT frame. `earlyData` is allowed in integrity mode only. */
-export function initiate(
-  ctx: HandshakeContext,
-  peerId: string,
-  now: number,
-  earlyData?: Uint8Array,
-): { pending: PendingHandshake; frame: Uint8Array } {
+/** A started handshake: what to keep until the response, and the HS_INIT frame to send. */
+export interface Initiated {
+  readonly pending: PendingHandshake;
+  readonly frame: Uint8Array;
+}
+
+/** [SPEC 5.3] An initiator's ClearToken1 before its signature: `tbs` is what is signed (after the context). */
+export interface UnsignedInit {
+  readonly pending: Omit<PendingHandshake, 'm1'>;
+  readonly tbs: Uint8Array;
+}
+
+/**
+ * [SPEC 5.3] Builds the initiator's HS_INIT frame. `earlyData` is allowed in integrity mode only. Synchronous: an
+ * identity with an asynchronous signer (SPEC 10.6) needs `initiateAsync` (ERR_CONFIG here).
+ */
+export function initiate(ctx: HandshakeContext, peerId: string, now: number, earlyData?: Uint8Array): Initiated {
+  if (ctx.identity.signer) throw new HopsafeError('ERR_CONFIG', 'this identity signs asynchronously: use initiateAsync');
+  const u = prepareInit(ctx, peerId, now, earlyData);
+  return signedInit(u, ctx.provider.sign(ctx.identity.privateKey, concat(SIGN_CONTEXT.initiator, u.tbs)));
+}
+
+/** [SPEC 5.3, 10.6] `initiate` with either kind of key: the signature is awaited when the identity's signer is asynchronous. */
+export async function initiateAsync(ctx: HandshakeContext, peerId: string, now: number, earlyData?: Uint8Array): Promise<Initiated> {
+  const u = prepareInit(ctx, peerId, now, earlyData);
+  return signedInit(u, await sign(ctx, SIGN_CONTEXT.initiator, u.tbs));
+}
+
+/** [SPEC 5.3] The initiator's HS_INIT once its ClearToken1 is signed. */
+export function signedInit(u: UnsignedInit, signature: Uint8Array): Initiated {
+  const m1 = encodeSignedClearToken1(u.tbs, signature);
+  return { pending: { ...u.pending, m1 }, frame: encodeHandshakeInit(m1) };
+}
+
+/** [SPEC 5.3] The initiator's ClearToken1 (ephemerals made, nothing signed yet). */
+export function prepareInit(ctx: HandshakeContext, peerId: string, now: number, earlyData?: Uint8Array): UnsignedInit {
   if (earlyData && ctx.protection !== 'integrity')
     throw new HopsafeError('ERR_CONFIG', 'early data rides in the clear-signed token: integrity mode only');
   const usable = ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group) && ctx.provider.supportsAead(s.aead));
@@ -130,11 +163,9 @@ export function initiate(
     ...(ctx.identity.attributeCertificates.length > 0 ? { attributeCertificates: ctx.identity.attributeCertificates } : {}),
     ...(earlyData ? { earlyData } : {}),
   };
-  const tbs = encodeClearToken1(token);
-  const m1 = encodeSignedClearToken1(tbs, sign(ctx, SIGN_CONTEXT.initiator, tbs));
   return {
-    pending: { sessionId, peerId, protection: ctx.protection, offered, ephemerals, m1, createdAt: now },
-    frame: encodeHandshakeInit(m1),
+    pending: { sessionId, peerId, protection: ctx.protection, offered, ephemerals, createdAt: now },
+    tbs: encodeClearToken1(token),
   };
 }
 
@@ -244,7 +275,7 @@ export async function respondPrechecked(ctx: HandshakeContext, p: Prechecked, no
   };
   const hA = transcriptA(ctx.provider, suite, st.encoded);
   const tbs = encodeClearToken1(reply);
-  const m2 = encodeSignedClearToken1(tbs, sign(ctx, SIGN_CONTEXT.responder, hA, tbs));
+  const m2 = encodeSignedClearToken1(tbs, await sign(ctx, SIGN_CONTEXT.responder, hA, tbs));
   const hB = transcriptB(ctx.provider, suite, m2, hA);
   const session = new Session({
     provider: ctx.provider,

@@ -42,6 +42,11 @@ export type PeerAction =
       readonly onFailed?: (e: unknown) => void;
       readonly handshake?: true;
     }
+  /**
+   * [SPEC 10.6] Once `until` settles (it never rejects), run the actions `resume(now)` returns: an asynchronous
+   * signer is working on our ClearToken1.
+   */
+  | { readonly type: 'await'; readonly until: Promise<void>; readonly resume: (now: number) => PeerAction[] }
   /** Call `tick(now)` at `at` (undefined: no timer). `keepAlive`: work is owed (an ACK, an outcome). */
   | { readonly type: 'timer'; readonly at: number | undefined; readonly keepAlive: boolean }
   /** `control`: a GroupControl message (SPEC 13.4) for the endpoint's group layer, with the peer's certificate fingerprint. */

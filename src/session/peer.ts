@@ -18,12 +18,15 @@ import {
 } from '../codec/frame.js';
 import { decodeBatch } from '../codec/batch.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
+import { signWith } from '../crypto/signer.js';
 import { rolesAt } from '../pki/roles.js';
 import type { RoleAssignment } from '../pki/types.js';
 import {
   complete,
   initiate,
   precheckInit,
+  prepareInit,
+  signedInit,
   respondPrechecked,
   responseFrame,
   SIGN_CONTEXT,
@@ -59,8 +62,9 @@ interface Queued extends Settle {
 }
 
 interface Pending {
-  readonly hs: PendingHandshake;
-  readonly frame: Uint8Array;
+  /** Until an asynchronous signer (SPEC 10.6) has signed our ClearToken1: its m1 is empty and `frame` undefined. */
+  hs: PendingHandshake;
+  frame: Uint8Array | undefined;
   expiresAt: number;
   retryAt: number;
   /** [SPEC 3.6] An HS_ALERT named this handshake. */
@@ -296,7 +300,7 @@ export class PeerMachine {
           ? new HopsafeError('ERR_PEER_REFUSED', `${this.id} (or an intermediary) refused the handshake`)
           : new HopsafeError('ERR_TIMEOUT', `no handshake response from ${this.id} within ${this.env.limits.handshakeTimeoutMs} ms`),
       );
-    } else if (this.pending && now >= this.pending.retryAt) {
+    } else if (this.pending?.frame && now >= this.pending.retryAt) {
       // [SPEC 5.7] Sent again unchanged: a responder verifies it once (same random) and ignores the copies.
       this.pending.retryAt = now + this.env.limits.handshakeRetryMs;
       this.act({ type: 'transmit', frame: this.pending.frame, record: false, onFailed: () => undefined });
@@ -430,6 +434,10 @@ export class PeerMachine {
       this.env.ctx.protection === 'integrity' && first && !first.early && !first.control && first.data.length <= TOKEN_LIMITS.maxEarlyData
         ? first
         : undefined;
+    if (this.env.ctx.identity.signer) {
+      this.startSignedHandshake(now, early);
+      return;
+    }
     let r: ReturnType<typeof initiate>;
     try {
       r = initiate(this.env.ctx, this.id, now, early?.data);
@@ -451,6 +459,66 @@ export class PeerMachine {
     // makes us send it again (SPEC 5.8).
     const onSent = early && !early.confirm ? early.resolve : noop;
     this.act({ type: 'transmit', frame: r.frame, record: false, onSent, handshake: true });
+  }
+
+  /**
+   * [SPEC 10.6] `startHandshake` with an identity whose key signs asynchronously: the handshake is pending (not
+   * re-sent, but bounded by the handshake timeout) while the signer works; the shell calls back once it answered.
+   */
+  private startSignedHandshake(now: number, early: Queued | undefined): void {
+    const signer = this.env.ctx.identity.signer;
+    if (!signer) return;
+    let u: ReturnType<typeof prepareInit>;
+    try {
+      u = prepareInit(this.env.ctx, this.id, now, early?.data);
+    } catch (e) {
+      this.failQueue(e);
+      return;
+    }
+    if (early) early.early = true;
+    const p: Pending = {
+      hs: { ...u.pending, m1: new Uint8Array(0) },
+      frame: undefined,
+      expiresAt: now + this.env.limits.handshakeTimeoutMs,
+      retryAt: Infinity,
+      hinted: false,
+    };
+    this.pending = p;
+    this.env.counters.handshakes.initiated++;
+    let outcome: { signature: Uint8Array } | { error: unknown } = { error: new HopsafeError('ERR_STATE', 'not signed') };
+    const until = signWith(signer, concat(SIGN_CONTEXT.initiator, u.tbs)).then(
+      (signature) => {
+        outcome = { signature };
+      },
+      (error: unknown) => {
+        outcome = { error };
+      },
+    );
+    this.act({ type: 'await', until, resume: (t) => this.initSigned(p, u, outcome, early, t) });
+  }
+
+  private initSigned(
+    p: Pending,
+    u: ReturnType<typeof prepareInit>,
+    outcome: { signature: Uint8Array } | { error: unknown },
+    early: Queued | undefined,
+    now: number,
+  ): PeerAction[] {
+    // Abandoned meanwhile (the peer's HS_INIT won, a timeout, close): the signature is not used.
+    if (this.closed || this.pending !== p) return this.drain(now);
+    if ('error' in outcome) {
+      this.abandonPending();
+      this.env.counters.handshakes.failed++;
+      this.failQueue(outcome.error);
+      return this.drain(now);
+    }
+    const r = signedInit(u, outcome.signature);
+    p.hs = r.pending;
+    p.frame = r.frame;
+    p.retryAt = now + this.env.limits.handshakeRetryMs;
+    const onSent = early && !early.confirm ? early.resolve : noop;
+    this.act({ type: 'transmit', frame: r.frame, record: false, onSent, handshake: true });
+    return this.drain(now);
   }
 
   private failQueue(e: unknown): void {
@@ -561,7 +629,8 @@ export class PeerMachine {
   private async onResponse(bytes: Uint8Array, now: number): Promise<PeerAction[]> {
     try {
       const pending = this.pending;
-      if (!pending) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response');
+      // (An HS_INIT still being signed has not been sent: nothing can answer it yet.)
+      if (!pending?.frame) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response');
       // A forged response fails here and leaves the genuine handshake pending.
       const r = await complete(this.env.ctx, pending.hs, bytes, this.id, now);
       if (this.pending !== pending || this.closed) {

@@ -46,9 +46,13 @@ test('the browser bundle builds, exports the endpoint, the noble provider and th
     'HopsafeError',
     'createEndpoint',
     'createNobleProvider',
+    'generateNonExtractableKey',
+    'importNonExtractableKey',
     'isHopsafeError',
     'mqttWsTransport',
     'verifyVector',
+    'webCryptoKeyStore',
+    'webCryptoSigner',
   ]);
   assert.ok(code.length === bytes && bytes > 100_000);
   assert.ok(gzip < GZIP_BUDGET, `bundle is ${(gzip / 1024).toFixed(1)} KiB gzip (budget ${GZIP_BUDGET / 1024} KiB)`);

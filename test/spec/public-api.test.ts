@@ -70,6 +70,7 @@ test('the check sees a missing doc comment and an unlisted export', () => {
 
 const SURFACE: Record<string, readonly string[]> = {
   '.': [
+    'AsyncSigner',
     'Authorize',
     'AuthorizeContext',
     'CryptoProvider',
@@ -201,6 +202,7 @@ const SURFACE: Record<string, readonly string[]> = {
     'encodeRoleInformation',
     'loadIdentity',
     'loadPolicy',
+    'loadSignerIdentity',
     'loadPrivateKey',
     'namesEndpoint',
     'parseAttributeCertificate',
@@ -217,6 +219,7 @@ const SURFACE: Record<string, readonly string[]> = {
     'AEAD_NONCE_LENGTH',
     'AEAD_TAG_LENGTH',
     'AeadAlg',
+    'AsyncSigner',
     'CryptoProvider',
     'DEFAULT_SUITES',
     'GroupName',
@@ -248,6 +251,7 @@ const SURFACE: Record<string, readonly string[]> = {
     'createTestPkiSync',
   ],
   './browser': [
+    'AsyncSigner',
     'Endpoint',
     'EndpointOptions',
     'HopsafeError',
@@ -256,8 +260,15 @@ const SURFACE: Record<string, readonly string[]> = {
     'createEndpoint',
     'createNobleProvider',
     'isHopsafeError',
+    'generateNonExtractableKey',
+    'importNonExtractableKey',
     'mqttWsTransport',
     'verifyVector',
+    'WebCryptoKey',
+    'WebCryptoKeyStore',
+    'WebCryptoSignatureAlg',
+    'webCryptoKeyStore',
+    'webCryptoSigner',
   ],
   './adversary': [
     'Adversary',

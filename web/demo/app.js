@@ -1,13 +1,13 @@
 // The web demo's page: a control-center endpoint (hopsafe/browser) and the two views. No build step: this file and
 // /hopsafe.js (the bundle) are served as they are by `hopsafe demo --web`.
-import { createEndpoint, mqttWsTransport } from '/hopsafe.js';
+import { createEndpoint, importNonExtractableKey, mqttWsTransport, webCryptoSigner } from '/hopsafe.js';
 
 const $ = (id) => document.getElementById(id);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const MAX_LINES = 300;
 /** What the tests (and a curious reader, in the console) can inspect. */
-const state = { ready: false, sessions: {}, messages: [], rejects: [], keyUpdates: [], derEvents: [], frames: 0, sent: 0, error: undefined };
+const state = { ready: false, keyStorage: undefined, sessions: {}, messages: [], rejects: [], keyUpdates: [], derEvents: [], frames: 0, sent: 0, error: undefined };
 window.hopsafeDemo = state;
 
 function line(logId, cls, text, kind) {
@@ -95,10 +95,14 @@ async function main() {
       else if (o.event === 'message') line('endpoint-log', 'message', `${o.der} verified from ${o.from} [${o.roles.join(', ')}]: ${o.text}`, 'der-message');
     }
   };
-  // The control center: a hopsafe endpoint in this page. The key (from the demo's throw-away PKI) stays here.
+  // The control center: a hopsafe endpoint in this page. The key (from the demo's throw-away PKI) stays here: imported
+  // as a non-extractable WebCrypto key, which the page's script can sign with but not read back (SPEC 10.6). Without
+  // WebCrypto (the page opened from another host than 127.0.0.1 over http: not a secure context) the PKCS#8 is used.
+  const key = globalThis.crypto?.subtle ? await importNonExtractableKey(pki.privateKey) : undefined;
+  state.keyStorage = key ? 'non-extractable WebCrypto key' : 'PKCS#8 in page memory';
   const cc = await createEndpoint({
     id: config.id,
-    identity: { certificate: pki.certificate, privateKey: pki.privateKey },
+    identity: key ? { certificate: pki.certificate, signer: webCryptoSigner(key) } : { certificate: pki.certificate, privateKey: pki.privateKey },
     trust: { roots: pki.roots },
     transport: mqttWsTransport({ url: config.wsUrl, prefix: config.prefix }),
     protection: 'confidentiality',
