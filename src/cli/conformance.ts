@@ -4,19 +4,28 @@
  */
 import { isHopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
-import { DEFAULT_BROKER_PORT } from '../conformance/contract.js';
+import { DEFAULT_BROKER_PORT, MANDATORY_SUITE } from '../conformance/contract.js';
 import { runConformance, selectCases } from '../conformance/runner.js';
 import { writeReports } from '../conformance/report.js';
 import { selfTest } from '../conformance/self-test.js';
 import { parseFlags, UsageError } from './usage.js';
+import { suiteNamesHelp, suiteOption } from './suite-option.js';
 
 const USAGE = `usage: hopsafe conformance --iut ID [--broker-port N] [--pki DIR]
-           [--cases GLOB[,GLOB]] [--report DIR] [--timeout S] [--wait S]
+           [--cases GLOB[,GLOB]] [--suite NAME]... [--report DIR]
+           [--timeout S] [--wait S]
        hopsafe conformance --self-test [--report DIR] [--cases GLOB]
-           [--timeout S]
+           [--suite NAME]... [--timeout S]
        hopsafe conformance --list [--cases GLOB]
 
   --iut ID          endpoint id of the implementation under test (SPEC Annex C)
+  --suite NAME      a suite the IUT enables (repeatable, in the IUT's order;
+                    SPEC 4.1, Annex C.1). Declared suites must work: a
+                    refusal fails. Without --suite, optional suites the IUT
+                    refuses are informational. X25519_AES128GCM_SHA256 is
+                    mandatory. With --self-test: the echo peer's suites
+                    (default every suite, brainpoolP256r1's last). Names:
+${suiteNamesHelp(20)}
   --broker-port N   port of the kit's MQTT broker on 127.0.0.1
                     (default ${DEFAULT_BROKER_PORT}; 0 = any free port)
   --pki DIR         where the kit writes ca.pem, crl.pem, ID.pem, ID.key and,
@@ -40,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     report: { type: 'string' },
     timeout: { type: 'string', default: '2' },
     wait: { type: 'string', default: '120' },
+    suite: { type: 'string', multiple: true },
     'self-test': { type: 'boolean' },
     list: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -60,6 +70,10 @@ export async function run(argv: string[]): Promise<number> {
   if (cases !== undefined && selectCases(cases).length === 0) {
     throw new UsageError(`--cases ${JSON.stringify(cases)} selects no case`);
   }
+  const suites = suiteOption(values.suite);
+  if (suites.length > 0 && !suites.some((x) => x.id === MANDATORY_SUITE))
+    throw new UsageError('--suite: the IUT must enable X25519_AES128GCM_SHA256 (mandatory, SPEC Annex C.2)');
+  const declared = suites.length > 0 ? { suites } : {};
   if (values.list) {
     for (const c of selectCases(cases)) console.log(`${c.id.padEnd(8)} ${c.title} (${c.clause})`);
     return 0;
@@ -69,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
     const r = await selfTest({
       ...(values.report ? { reportDir: values.report } : {}),
       ...(cases ? { cases } : {}),
+      ...declared,
       timeoutMs: timeout * 1000,
       log,
     });
@@ -93,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
       brokerPort: port,
       pkiDir: values.pki,
       ...(cases ? { cases } : {}),
+      ...(suites.length > 0 ? { iutSuites: suites } : {}),
       timeoutMs: timeout * 1000,
       connectTimeoutMs: wait * 1000,
       log,

@@ -10,7 +10,8 @@ import { createKitPki, type KitPki } from './kit-pki.js';
 import { loadVendorPki } from './vendor-pki.js';
 import { KitParty } from './party.js';
 import { Wire } from './wire.js';
-import { KIT_ID_PREFIX } from './contract.js';
+import { KIT_ID_PREFIX, MANDATORY_SUITE } from './contract.js';
+import type { Suite } from '../crypto/suites.js';
 
 export interface RunOptions {
   readonly iut: string;
@@ -24,6 +25,11 @@ export interface RunOptions {
   readonly connectTimeoutMs?: number;
   /** Progress lines. */
   readonly log?: (line: string) => void;
+  /**
+   * [Annex C.1] The suites the IUT enables, in its order (its `suites` option, SPEC 4.1; `--suite`). Undefined: not
+   * declared (optional suites the IUT refuses are informational). Must include X25519_AES128GCM_SHA256.
+   */
+  readonly iutSuites?: readonly Suite[];
   /** Called once the PKI is written and the broker listens (the self-test starts its IUT here). */
   readonly onReady?: (info: { brokerUrl: string; pkiDir: string; kit: KitPki }) => void | Promise<void>;
 }
@@ -34,6 +40,8 @@ export interface RunReport {
   readonly started: string;
   readonly durationMs: number;
   readonly brokerUrl: string;
+  /** The suites declared with `--suite` (names, in the IUT's order); absent when none were declared. */
+  readonly iutSuites?: readonly string[];
   readonly summary: { pass: number; fail: number; nonStrict: number; informational: number };
   readonly cases: readonly CaseReport[];
 }
@@ -59,6 +67,8 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   const log = o.log ?? (() => undefined);
   const selected = selectCases(o.cases);
   if (selected.length === 0) throw new HopsafeError('ERR_INPUT', `--cases ${o.cases ?? ''} selects no case`);
+  if (o.iutSuites && !o.iutSuites.some((s) => s.id === MANDATORY_SUITE))
+    throw new HopsafeError('ERR_INPUT', '--suite: the declared suites must include the mandatory X25519_AES128GCM_SHA256 (SPEC Annex C.2)');
   const vendor = await loadVendorPki(o.pkiDir, o.iut);
   const kit = createKitPki(o.iut, vendor);
   if (vendor)
@@ -71,7 +81,12 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
     await o.onReady?.({ brokerUrl: wire.url, pkiDir: o.pkiDir, kit });
     const firstHandshakeAt = await waitForIut(wire, kit, o.connectTimeoutMs ?? 120_000, o.timeoutMs);
     log(`IUT ${o.iut} answered; running ${selected.length} case(s)`);
-    const state: RunState = { supportedSuites: new Set(), firstHandshakeAt };
+    log(
+      o.iutSuites
+        ? `suites the IUT enables (--suite): ${o.iutSuites.map((s) => s.name).join(', ')}`
+        : 'suites the IUT enables: not declared (--suite); optional suites it refuses are informational',
+    );
+    const state: RunState = { supportedSuites: new Set(), firstHandshakeAt, ...(o.iutSuites ? { iutSuites: o.iutSuites } : {}) };
     const reports: CaseReport[] = [];
     for (const c of selected) {
       const r = await runOne(c, wire, kit, o, state);
@@ -93,6 +108,7 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
       started: started.toISOString(),
       durationMs: Date.now() - started.getTime(),
       brokerUrl: wire.url,
+      ...(o.iutSuites ? { iutSuites: o.iutSuites.map((s) => s.name) } : {}),
       summary,
       cases: reports,
     };
