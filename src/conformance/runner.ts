@@ -16,6 +16,11 @@ import type { Suite } from '../crypto/suites.js';
 export interface RunOptions {
   readonly iut: string;
   readonly brokerPort: number;
+  /**
+   * An external AMQP or NATS server instead of the embedded MQTT broker (`--broker`, Annex C.1): its URL and the
+   * exchange / subject prefix the IUT uses (`--prefix`).
+   */
+  readonly broker?: { readonly url: string; readonly prefix: string };
   readonly pkiDir: string;
   /** Comma-separated id globs (`6.*,1.1.*`); all cases when undefined. */
   readonly cases?: string;
@@ -40,6 +45,8 @@ export interface RunReport {
   readonly started: string;
   readonly durationMs: number;
   readonly brokerUrl: string;
+  /** The topic prefix / AMQP exchange / NATS subject prefix of the run (kit.json `prefix`). */
+  readonly prefix: string;
   /** The suites declared with `--suite` (names, in the IUT's order); absent when none were declared. */
   readonly iutSuites?: readonly string[];
   readonly summary: { pass: number; fail: number; nonStrict: number; informational: number };
@@ -73,11 +80,13 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   const kit = createKitPki(o.iut, vendor);
   if (vendor)
     log(`issuing under the CA in ${o.pkiDir} (ca.pem, ca.key)${vendor.iutFromDir ? `; the IUT's certificate from ${o.iut}.pem` : ''}`);
-  const wire = await Wire.start(o.iut, o.brokerPort);
+  const wire = o.broker ? await Wire.connect(o.iut, o.broker.url, o.broker.prefix) : await Wire.start(o.iut, o.brokerPort);
   const started = new Date();
   try {
-    await kit.write(o.pkiDir, wire.url);
-    log(`broker ${wire.url}; PKI for ${o.iut} in ${o.pkiDir}; waiting for the IUT (subscribed to hopsafe/${o.iut}/+)`);
+    await kit.write(o.pkiDir, wire.url, wire.prefix);
+    log(
+      `broker ${wire.url} (prefix ${wire.prefix}); PKI for ${o.iut} in ${o.pkiDir}; waiting for the IUT ${o.broker ? '' : `(subscribed to ${wire.prefix}/${o.iut}/+)`}`.trimEnd(),
+    );
     await o.onReady?.({ brokerUrl: wire.url, pkiDir: o.pkiDir, kit });
     const firstHandshakeAt = await waitForIut(wire, kit, o.connectTimeoutMs ?? 120_000, o.timeoutMs);
     log(`IUT ${o.iut} answered; running ${selected.length} case(s)`);
@@ -108,6 +117,7 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
       started: started.toISOString(),
       durationMs: Date.now() - started.getTime(),
       brokerUrl: wire.url,
+      prefix: wire.prefix,
       ...(o.iutSuites ? { iutSuites: o.iutSuites.map((s) => s.name) } : {}),
       summary,
       cases: reports,

@@ -12,7 +12,9 @@ import { SUITES, type Suite } from '../crypto/suites.js';
 import { createNodeProvider } from '../crypto/node.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { CAUGHT_BY, STILL_PASSES, VARIANTS, type Variant } from './broken/echo-variant.js';
-import { PKI_FILES } from './contract.js';
+import { PKI_FILES, TOPIC_PREFIX } from './contract.js';
+import { removeAmqpRun } from './wire-brokers.js';
+import { randomBytes } from 'node:crypto';
 import { runConformance, type RunReport } from './runner.js';
 import { writeReports } from './report.js';
 
@@ -30,6 +32,12 @@ export interface SelfTestOptions {
    * `SELF_TEST_SUITES`.
    */
   readonly suites?: readonly Suite[];
+  /**
+   * An external AMQP or NATS server URL for every run (`--broker`); default the embedded MQTT broker. Each run
+   * (echo peer, each variant) gets an exchange / subject prefix of its own, and on AMQP the exchange and the IUT's
+   * queue are deleted after the IUT stopped.
+   */
+  readonly broker?: string;
 }
 
 /**
@@ -97,7 +105,7 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
 }
 
 async function runAgainst(
-  spawnArgs: (brokerUrl: string, pkiDir: string) => string[],
+  spawnArgs: (brokerUrl: string, pkiDir: string, prefix: string) => string[],
   cases: string | undefined,
   o: SelfTestOptions,
   label: string,
@@ -106,11 +114,14 @@ async function runAgainst(
 ): Promise<RunReport> {
   const pkiDir = givenDir ?? (await mkdtemp(join(tmpdir(), 'hopsafe-conformance-')));
   const log = o.log ?? (() => undefined);
+  // a prefix of its own per run on a shared server (parallel runs, other clients)
+  const broker = o.broker ? { url: o.broker, prefix: `hopsafe-conf-${randomBytes(6).toString('hex')}` } : undefined;
   let child: ChildProcess | undefined;
   try {
     return await runConformance({
       iut: IUT,
       brokerPort: 0,
+      ...(broker ? { broker } : {}),
       pkiDir,
       ...(cases ? { cases } : {}),
       ...(iutSuites ? { iutSuites } : {}),
@@ -118,11 +129,13 @@ async function runAgainst(
       connectTimeoutMs: 30_000,
       log: (l) => log(`[${label}] ${l}`),
       onReady: ({ brokerUrl }) => {
-        child = start(spawnArgs(brokerUrl, pkiDir), log);
+        child = start(spawnArgs(brokerUrl, pkiDir, broker?.prefix ?? TOPIC_PREFIX), log);
       },
     });
   } finally {
     await stop(child);
+    if (broker && /^amqps?:/i.test(broker.url))
+      await removeAmqpRun(broker.url, broker.prefix, IUT).catch((e: unknown) => log(`cleanup: ${(e as Error).message}`));
     if (!givenDir) await rm(pkiDir, { recursive: true, force: true });
   }
 }
@@ -132,13 +145,15 @@ export async function selfTest(o: SelfTestOptions): Promise<SelfTestResult> {
   const suites = echoSuites.flatMap((s) => ['--suite', s.name]);
   // The echo peer and the variants run at once: each run has its own broker (a free port), PKI and child process.
   const echoRun = runAgainst(
-    (url, dir) => [
+    (url, dir, prefix) => [
       ...nodeArgs('../cli/main'),
       'peer',
       '--echo',
       ...iutFiles(dir),
       '--url',
       url,
+      '--prefix',
+      prefix,
       '--accept-protection',
       'integrity,confidentiality',
       ...suites,
@@ -155,7 +170,7 @@ export async function selfTest(o: SelfTestOptions): Promise<SelfTestResult> {
     // the variant is otherwise a working peer, caught for its defect only
     const controls = ['1.1.1', ...STILL_PASSES[variant]];
     const report = await runAgainst(
-      (url, dir) => [...nodeArgs('./broken/echo-variant'), variant, ...iutFiles(dir), '--url', url],
+      (url, dir, prefix) => [...nodeArgs('./broken/echo-variant'), variant, ...iutFiles(dir), '--url', url, '--prefix', prefix],
       [...controls, ...expected].join(','),
       o,
       variant,
