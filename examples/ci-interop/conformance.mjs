@@ -5,7 +5,8 @@
  * The kit creates a PKI in `--pki` and runs its own MQTT broker; only then can the IUT start, with the files the kit
  * wrote. This script does that in order: it starts `hopsafe conformance --iut ID --pki DIR --report DIR …`, waits
  * for the kit's `kit.json` (written last, once the broker listens), starts the IUT with `sh -c COMMAND` — the command
- * sees KIT_PKI (the PKI directory), KIT_BROKER_URL (the kit's broker) and KIT_IUT (the IUT's id) in its environment
+ * sees KIT_PKI (the PKI directory), KIT_BROKER_URL (the kit's broker), KIT_PREFIX (the topic prefix / AMQP exchange /
+ * NATS subject prefix) and KIT_IUT (the IUT's id) in its environment
  * —, lets the kit run the cases, then stops the IUT and exits with the kit's status:
  *   0 no case failed, 1 a case failed, 2 usage error, 3 the IUT never answered (within --wait S).
  * The reports (report.json, report.html, junit.xml) are in `--report DIR`.
@@ -16,14 +17,17 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const USAGE = `usage: node conformance.mjs --iut "COMMAND" [--iut-id ID] [--pki DIR] [--report DIR] [--broker-port N]
+const USAGE = `usage: node conformance.mjs --iut "COMMAND" [--iut-id ID] [--pki DIR] [--report DIR]
+                           [--broker-port N | --broker URL [--prefix P]] [--suite NAME]...
                            [--cases GLOB[,GLOB]] [--timeout S] [--wait S]
   --iut CMD        start the implementation under test with sh -c CMD once the kit's PKI and broker are ready;
-                   CMD sees KIT_PKI, KIT_BROKER_URL and KIT_IUT in its environment
+                   CMD sees KIT_PKI, KIT_BROKER_URL, KIT_PREFIX and KIT_IUT in its environment
   --iut-id ID      endpoint id of the implementation under test (default iut)
   --pki DIR        where the kit writes ca.pem, crl.pem, ID.pem, ID.key, kit.json (default ./conformance-pki)
   --report DIR     report.json, report.html, junit.xml (default ./conformance-report)
   --broker-port N  port of the kit's broker on 127.0.0.1 (default 18830; 0 = any free port)
+  --broker URL     an AMQP (amqp://) or NATS (nats://) server instead, with --prefix P (default hopsafe)
+  --suite NAME     a suite the IUT enables (repeatable, in its order; e.g. X25519MLKEM768_AES256GCM_SHA384)
   --cases GLOB     case ids to run, e.g. '1.*,6.1.*' (default all)
   --timeout S      seconds the kit waits for what must come (default 2)
   --wait S         seconds the kit waits for the IUT's first answer (default 120)
@@ -38,7 +42,10 @@ try {
       'iut-id': { type: 'string', default: 'iut' },
       pki: { type: 'string', default: 'conformance-pki' },
       report: { type: 'string', default: 'conformance-report' },
-      'broker-port': { type: 'string', default: '18830' },
+      'broker-port': { type: 'string' },
+      broker: { type: 'string' },
+      prefix: { type: 'string' },
+      suite: { type: 'string', multiple: true },
       cases: { type: 'string' },
       timeout: { type: 'string' },
       wait: { type: 'string', default: '120' },
@@ -73,19 +80,12 @@ rmSync(info, { force: true }); // the kit writes it anew once its PKI and broker
 
 // The kit: `hopsafe conformance` with its documented flags only (checked against its --help by the tests).
 const [cmd, ...pre] = hopsafeCommand();
-const kitArgs = [
-  'conformance',
-  '--iut',
-  iutId,
-  '--pki',
-  pki,
-  '--report',
-  values.report,
-  '--broker-port',
-  values['broker-port'],
-  '--wait',
-  values.wait,
-];
+const kitArgs = ['conformance', '--iut', iutId, '--pki', pki, '--report', values.report, '--wait', values.wait];
+// --broker and --broker-port exclude each other: both are passed on and the kit refuses them (exit 2)
+if (values.broker) kitArgs.push('--broker', values.broker);
+if (values['broker-port'] || !values.broker) kitArgs.push('--broker-port', values['broker-port'] ?? '18830');
+if (values.prefix) kitArgs.push('--prefix', values.prefix);
+for (const s of values.suite ?? []) kitArgs.push('--suite', s);
 if (values.cases) kitArgs.push('--cases', values.cases);
 if (values.timeout) kitArgs.push('--timeout', values.timeout);
 const kit = spawn(cmd, [...pre, ...kitArgs], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -116,9 +116,10 @@ void kitExit.then(() => (ended = true));
 while (!ended && !existsSync(info)) await new Promise((r) => setTimeout(r, 100));
 if (!ended) {
   let broker;
+  let prefix;
   for (let i = 0; i < 50 && broker === undefined; i++) {
     try {
-      broker = JSON.parse(readFileSync(info, 'utf8')).broker;
+      ({ broker, prefix } = JSON.parse(readFileSync(info, 'utf8')));
     } catch {
       await new Promise((r) => setTimeout(r, 100)); // being written
     }
@@ -127,7 +128,7 @@ if (!ended) {
   iut = spawn('sh', ['-c', values.iut], {
     stdio: ['ignore', 'inherit', 'inherit'],
     detached: true, // its own process group, so that everything it started is stopped with it
-    env: { ...process.env, KIT_PKI: pki, KIT_BROKER_URL: broker, KIT_IUT: iutId },
+    env: { ...process.env, KIT_PKI: pki, KIT_BROKER_URL: broker, KIT_PREFIX: prefix, KIT_IUT: iutId },
   });
   iut.on('exit', (code, signal) => {
     if (!ended) console.error(`conformance.mjs: the IUT exited (${code ?? signal}) before the kit finished`);

@@ -4,21 +4,41 @@
  */
 import { isHopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
-import { DEFAULT_BROKER_PORT } from '../conformance/contract.js';
+import { DEFAULT_BROKER_PORT, MANDATORY_SUITE, TOPIC_PREFIX } from '../conformance/contract.js';
+import { EXTERNAL_BROKER_SCHEMES } from '../conformance/wire.js';
+import { prefixWords } from '../bindings/amqp-routing.js';
+import { brokerUrlOption } from './url-option.js';
 import { runConformance, selectCases } from '../conformance/runner.js';
 import { writeReports } from '../conformance/report.js';
 import { selfTest } from '../conformance/self-test.js';
 import { parseFlags, UsageError } from './usage.js';
+import { suiteNamesHelp, suiteOption } from './suite-option.js';
 
-const USAGE = `usage: hopsafe conformance --iut ID [--broker-port N] [--pki DIR]
-           [--cases GLOB[,GLOB]] [--report DIR] [--timeout S] [--wait S]
-       hopsafe conformance --self-test [--report DIR] [--cases GLOB]
-           [--timeout S]
+const USAGE = `usage: hopsafe conformance --iut ID [--broker-port N | --broker URL
+           [--prefix P]] [--pki DIR] [--cases GLOB[,GLOB]] [--suite NAME]...
+           [--report DIR] [--timeout S] [--wait S]
+       hopsafe conformance --self-test [--broker URL] [--report DIR]
+           [--cases GLOB] [--suite NAME]... [--timeout S]
        hopsafe conformance --list [--cases GLOB]
 
   --iut ID          endpoint id of the implementation under test (SPEC Annex C)
+  --suite NAME      a suite the IUT enables (repeatable, in the IUT's order;
+                    SPEC 4.1, Annex C.1). Declared suites must work: a
+                    refusal fails. Without --suite, optional suites the IUT
+                    refuses are informational. X25519_AES128GCM_SHA256 is
+                    mandatory. With --self-test: the echo peer's suites
+                    (default every suite, brainpoolP256r1's last). Names:
+${suiteNamesHelp(20)}
   --broker-port N   port of the kit's MQTT broker on 127.0.0.1
                     (default ${DEFAULT_BROKER_PORT}; 0 = any free port)
+  --broker URL      an external server instead: amqp://host[:port] (or
+                    amqps://, SPEC 8.3) or nats://host[:port] (core NATS,
+                    8.11); the kit subscribes to what the IUT sends and
+                    publishes to its inbox. Give the run a server or a prefix
+                    of its own. With --self-test: every run on it, each with
+                    a prefix of its own (AMQP: removed afterwards)
+  --prefix P        the IUT's AMQP exchange / NATS subject prefix with
+                    --broker (default ${TOPIC_PREFIX}; kit.json says it)
   --pki DIR         where the kit writes ca.pem, crl.pem, ID.pem, ID.key and,
                     last, kit.json (default ./conformance-pki); with a vendor
                     CA there (ca.pem + ca.key) the kit issues under it and
@@ -35,11 +55,14 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     iut: { type: 'string' },
     'broker-port': { type: 'string' },
+    broker: { type: 'string' },
+    prefix: { type: 'string' },
     pki: { type: 'string', default: 'conformance-pki' },
     cases: { type: 'string' },
     report: { type: 'string' },
     timeout: { type: 'string', default: '2' },
     wait: { type: 'string', default: '120' },
+    suite: { type: 'string', multiple: true },
     'self-test': { type: 'boolean' },
     list: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -60,6 +83,23 @@ export async function run(argv: string[]): Promise<number> {
   if (cases !== undefined && selectCases(cases).length === 0) {
     throw new UsageError(`--cases ${JSON.stringify(cases)} selects no case`);
   }
+  const suites = suiteOption(values.suite);
+  if (suites.length > 0 && !suites.some((x) => x.id === MANDATORY_SUITE))
+    throw new UsageError('--suite: the IUT must enable X25519_AES128GCM_SHA256 (mandatory, SPEC Annex C.2)');
+  const declared = suites.length > 0 ? { suites } : {};
+  const broker = values.broker;
+  if (broker !== undefined) {
+    brokerUrlOption('--broker', broker, EXTERNAL_BROKER_SCHEMES);
+    if (values['broker-port'] !== undefined) throw new UsageError('--broker-port is for the embedded broker, not with --broker');
+  }
+  if (values.prefix !== undefined) {
+    if (broker === undefined || values['self-test']) throw new UsageError('--prefix goes with --broker (and not with --self-test)');
+    try {
+      prefixWords(values.prefix);
+    } catch (e) {
+      throw new UsageError(`--prefix: ${(e as Error).message}`);
+    }
+  }
   if (values.list) {
     for (const c of selectCases(cases)) console.log(`${c.id.padEnd(8)} ${c.title} (${c.clause})`);
     return 0;
@@ -69,6 +109,8 @@ export async function run(argv: string[]): Promise<number> {
     const r = await selfTest({
       ...(values.report ? { reportDir: values.report } : {}),
       ...(cases ? { cases } : {}),
+      ...declared,
+      ...(broker ? { broker } : {}),
       timeoutMs: timeout * 1000,
       log,
     });
@@ -93,6 +135,8 @@ export async function run(argv: string[]): Promise<number> {
       brokerPort: port,
       pkiDir: values.pki,
       ...(cases ? { cases } : {}),
+      ...(suites.length > 0 ? { iutSuites: suites } : {}),
+      ...(broker ? { broker: { url: broker, prefix: values.prefix ?? TOPIC_PREFIX } } : {}),
       timeoutMs: timeout * 1000,
       connectTimeoutMs: wait * 1000,
       log,

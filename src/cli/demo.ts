@@ -28,12 +28,13 @@ import { decodeRecordHeader, encodeRecordHeader, frameType, FrameType } from '..
 import { HopsafeError } from '../errors/index.js';
 import { catchShutdown } from './shutdown.js';
 import { parseFlags, usageFailure } from './usage.js';
+import { suiteNamesHelp, suiteOption } from './suite-option.js';
 import { readableText } from './readable-text.js';
 import { brokerUrlOption } from './url-option.js';
 import { cliLogger, logLevel, LOG_LEVEL_HELP, type LogLevel } from './logging.js';
 
 const USAGE = `usage: hopsafe demo [--broker URL [--prefix P] | --transport memory]
-                    [--duration S] [--log-level L]
+                    [--suite NAME]... [--duration S] [--log-level L]
        hopsafe demo --web [--port N]   (page on 127.0.0.1:N, default 8080)
 
 Starts the embedded MQTT broker (or uses --broker; --url is an alias), a control
@@ -47,6 +48,12 @@ tampered and replayed frames; the endpoints connect with client ids
                        ws://, wss://)
   --prefix P           its topic prefix (default ${DEFAULT_PREFIX})
   --transport memory   the in-memory hub instead of a broker
+  --suite NAME         the suites every endpoint offers and accepts, in order
+                       (repeatable; default the X25519 suites, SPEC 4.1); the
+                       session lines and the summary show the one negotiated
+                       and the handshake sizes, e.g. the post-quantum
+                       X25519MLKEM768_AES256GCM_SHA384. Names:
+${suiteNamesHelp(25)}
   --duration S         seconds the demo runs (default 10; at most 3600)
   ${LOG_LEVEL_HELP}
 SIGINT/SIGTERM end the demo early (summary, exit 0). Exit codes: 0 done;
@@ -86,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     help: { type: 'boolean', short: 'h' },
     web: { type: 'boolean' },
     port: { type: 'string' },
+    suite: { type: 'string', multiple: true },
   });
   if (args.values.help) {
     console.log(USAGE);
@@ -99,8 +107,10 @@ export async function run(argv: string[]): Promise<number> {
     return usageError((e as Error).message);
   }
   const logger = cliLogger('demo', level);
+  const suites = suiteOption(args.values.suite).map((s) => s.name);
   // [issue 21] --web: the demo as a page (src/cli/demo-web.ts).
   if (args.values.web) {
+    if (suites.length > 0) return usageError('--suite is for the terminal demo (the web demo uses the default suites)');
     const port = args.values.port === undefined ? 8080 : Number(args.values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) return usageError('--port must be an integer in [0, 65535]');
     return (await import('./demo-web.js')).runWebDemo({ port, logger });
@@ -172,6 +182,8 @@ export async function run(argv: string[]): Promise<number> {
     const lastFrame = new Map<string, Uint8Array>();
     let replayable: Uint8Array | undefined;
     let attack: 'none' | 'tamper' | 'replay' | 'done' = 'none';
+    /** Size of the last HS_INIT / HS_RESP per direction (`from>to`): what the negotiated suite costs on the wire. */
+    const handshakeSize = new Map<string, number>();
     const flip = (bytes: Uint8Array): Uint8Array => {
       const x = bytes.slice();
       x[x.length - 3] = (x[x.length - 3] as number) ^ 0x01;
@@ -191,6 +203,7 @@ export async function run(argv: string[]): Promise<number> {
     /** Records what the intermediary carries; returns the frame to tamper with when it is time to. */
     const observe = (from: string, to: string, bytes: Uint8Array): Uint8Array | undefined => {
       const type = typeOf(bytes);
+      if (type === FrameType.HS_INIT || type === FrameType.HS_RESP) handshakeSize.set(`${from}>${to}`, bytes.length);
       if (type === undefined || !CARRIERS.has(type)) return undefined;
       lastFrame.set(`${from}>${to}`, bytes);
       if (from === 'der-1' && to === CC && type === FrameType.DATA) replayable ??= bytes;
@@ -282,6 +295,10 @@ export async function run(argv: string[]): Promise<number> {
     if (spy) out(`watched by a spy client subscribed to ${prefix}/#`, true);
     out('PKI (private keys, removed on exit):');
     out(`  ${dir}`, true);
+    if (suites.length > 0) {
+      out('suites offered and accepted by every endpoint, in order (--suite):');
+      for (const name of suites) out(`  ${name}`);
+    }
     out(`${'broker'.padEnd(LABEL)}what the broker sees: sender→recipient, size, hex (+ readable text)`);
     out(`${'app'.padEnd(LABEL)}what the application receives, verified`);
     out('─'.repeat(DEMO_COLUMNS));
@@ -312,7 +329,15 @@ export async function run(argv: string[]): Promise<number> {
       id: string,
       extra: { protection?: 'integrity' | 'confidentiality'; acceptProtection?: ('integrity' | 'confidentiality')[] },
     ): Promise<Endpoint> =>
-      createEndpoint({ id, identity: pki.identities[id]!, trust: { roots: pki.roots }, transport: makeTransport(), logger, ...extra });
+      createEndpoint({
+        id,
+        identity: pki.identities[id]!,
+        trust: { roots: pki.roots },
+        transport: makeTransport(),
+        logger,
+        ...(suites.length > 0 ? { suites } : {}),
+        ...extra,
+      });
     // [SPEC 5.5] The control center accepts both modes explicitly (by default an endpoint accepts only its own).
     const cc = await open(CC, { acceptProtection: ['integrity', 'confidentiality'] });
     endpoints.push(cc);
@@ -332,12 +357,20 @@ export async function run(argv: string[]): Promise<number> {
     });
     cc.on('key-update', (k) => out(`(key update: ${k.direction} with ${k.peer}, epoch ${k.epoch})`));
     const ders = new Map<string, Endpoint>();
+    const negotiated = new Map<string, string>();
     for (const d of DERS) {
       const ep = await open(d.id, { protection: d.protection });
       ep.on('message', (m) => show(CC, d.id, text.decode(m.data)));
       ep.on('session', (s) => {
         handshakeMs.set(d.id, Date.now() - (firstSendAt.get(d.id) ?? Date.now()));
-        out(`session ${d.id}↔${s.peer}: ${s.protection}, ${s.suite}`);
+        negotiated.set(d.id, s.suite);
+        // a long (hybrid) suite name goes on a line of its own: every line fits 80 columns
+        const head = `session ${d.id}↔${s.peer}: ${s.protection},`;
+        if ([...head].length + 1 + s.suite.length <= DEMO_COLUMNS) out(`${head} ${s.suite}`);
+        else {
+          out(head);
+          out(`  ${s.suite}`);
+        }
       });
       ders.set(d.id, ep);
       endpoints.push(ep);
@@ -401,6 +434,9 @@ export async function run(argv: string[]): Promise<number> {
         `${d.id} (${d.protection}): sent ${st.sent}, confirmed end to end ${st.confirmed}${notConfirmed ? `, ${notConfirmed} not confirmed` : ''}`,
       );
       out(`  received ${st.received}, handshake ${handshakeMs.get(d.id) ?? '?'} ms (1 round trip)`);
+      const init = handshakeSize.get(`${d.id}>${CC}`);
+      const resp = handshakeSize.get(`${CC}>${d.id}`);
+      out(`  suite ${negotiated.get(d.id) ?? '?'}, HS_INIT ${init ?? '?'} B, HS_RESP ${resp ?? '?'} B`);
     }
     out(`rejected by the control center: ${rejections.length ? rejections.join(', ') : 'none'}`);
     return stdoutFailed ? 1 : 0;

@@ -9,7 +9,6 @@ import type { Transport } from '../transport/transport.js';
 import { HopsafeError, isHopsafeError } from '../errors/index.js';
 import { fromBase64, toBase64 } from '../bytes/index.js';
 import { parsePeerInput } from '../schemas/peer-input.js';
-import { SUITES } from '../crypto/suites.js';
 import { amqpBrokerOptions, mqttBrokerOptions, type BrokerConnection } from '../bindings/broker-connection.js';
 import { BROKER_FLAGS, BROKER_USAGE, brokerConnection, hasTls, isTlsScheme } from './broker-options.js';
 import type { Logger } from 'pino';
@@ -19,12 +18,12 @@ import { metricsPort, serveMetrics, METRICS_HELP, type MetricsServer } from './m
 import { attachEcho } from '../conformance/echo.js';
 import { catchShutdown } from './shutdown.js';
 import { parseFlags, UsageError } from './usage.js';
+import { suiteNamesHelp, suiteOption } from './suite-option.js';
 import { brokerUrlOption } from './url-option.js';
 import { assertPrefix } from '../bindings/mqtt-topics.js';
 import { parseCertificate } from '../pki/x509.js';
 import { parseCrl } from '../pki/crl.js';
 
-const SUITE_NAMES = SUITES.map((s) => s.name);
 const PROTECTIONS = ['integrity', 'confidentiality'] as const;
 type Protection = (typeof PROTECTIONS)[number];
 
@@ -46,7 +45,7 @@ const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE -
   --prefix P           MQTT topic prefix / AMQP exchange (default hopsafe)
   --suite NAME         offer and accept these suites, in this order
                        (repeatable; default the X25519 suites, SPEC 4.1):
-${SUITE_NAMES.map((n) => `                         ${n}`).join('\n')}
+${suiteNamesHelp(25)}
   --accept-protection  modes accepted from an initiating peer (repeatable or
                        comma-separated)
   --echo               send every accepted message back to its sender and obey
@@ -183,11 +182,7 @@ export async function run(argv: string[]): Promise<number> {
   checkPrefix(values.prefix, scheme);
   if (values.protection !== 'integrity' && values.protection !== 'confidentiality')
     throw new UsageError('--protection must be integrity or confidentiality');
-  const suites = values.suite ?? [];
-  const unknownSuite = suites.find((n) => !SUITE_NAMES.includes(n));
-  if (unknownSuite !== undefined)
-    throw new UsageError(`--suite ${JSON.stringify(unknownSuite)}: unknown suite (one of ${SUITE_NAMES.join(', ')})`);
-  if (new Set(suites).size !== suites.length) throw new UsageError('--suite: a suite is given twice');
+  const suites = suiteOption(values.suite).map((s) => s.name);
   const accept: Protection[] = [];
   for (const mode of (values['accept-protection'] ?? []).flatMap((v) => v.split(','))) {
     const m = mode.trim();

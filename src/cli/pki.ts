@@ -1,17 +1,24 @@
 /**
  * `hopsafe pki` — create and manage a small PKI for hopsafe endpoints. [SPEC 10.6]
  *   init   --dir DIR --endpoint ID[:ROLES] ... [--intermediate] [--key-type p256|p384|ed25519|rsa] [--days N] [--force]
- *   issue  --dir DIR --endpoint ID[:ROLES] ... [--key-type T] [--days N] [--force]
+ *          [--suite NAME]...
+ *   issue  --dir DIR --endpoint ID[:ROLES] ... [--key-type T] [--days N] [--force] [--suite NAME]...
  *   revoke --dir DIR --id ID
  *   show   FILE
  * ROLES: comma-separated IEC 62351-8 roles (VIEWER, OPERATOR, ENGINEER, INSTALLER, SECADM, SECAUD, RBACMNT)
  * or custom roles NAME=ID (ID in -32768..-1).
+ *
+ * No suite is chosen here: an identity key of any --key-type signs the handshake in every suite (SPEC 4.1, 4.3), and
+ * the ML-KEM-768 key of the hybrid suites is ephemeral, one per handshake, never in a certificate (SPEC 4.2).
+ * `--suite` only prints, per endpoint, the `hopsafe peer` command line that uses the files with those suites.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { parseFlags, UsageError } from './usage.js';
+import { suiteOption } from './suite-option.js';
+import type { Suite } from '../crypto/suites.js';
 import { readFailure } from './read-option-file.js';
 import { decodePem, encodePem, derObjects } from '../codec/pem.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
@@ -37,9 +44,9 @@ const stdio: CliIo = { out: (l) => process.stdout.write(l + '\n'), err: (l) => p
 const USAGE = `usage:
   hopsafe pki init   --dir DIR --endpoint ID[:ROLES] [--endpoint ...]
                      [--intermediate] [--key-type p256|p384|ed25519|rsa]
-                     [--days N] [--force]
+                     [--days N] [--force] [--suite NAME]...
   hopsafe pki issue  --dir DIR --endpoint ID[:ROLES] [--endpoint ...]
-                     [--key-type T] [--days N] [--force]
+                     [--key-type T] [--days N] [--force] [--suite NAME]...
   hopsafe pki revoke --dir DIR --id ID
   hopsafe pki show   FILE
 
@@ -50,6 +57,12 @@ ROLES: comma-separated IEC 62351-8 roles (VIEWER, OPERATOR, ENGINEER,
 init writes DIR/ca.pem (trust anchor), DIR/ca.key, [DIR/intermediate.pem,
 DIR/intermediate.key], DIR/{id}.pem (chain, leaf first), DIR/{id}.key
 (PKCS#8, mode 0600) and DIR/crl.pem (empty CRL).
+
+Keys and suites are independent: a key of every --key-type works with every
+suite, the post-quantum X25519MLKEM768 ones included (SPEC 4.1-4.3: the
+ML-KEM key is ephemeral, per handshake, never in a certificate). The suites
+are the endpoints' own choice: --suite NAME (repeatable, in order) prints for
+each endpoint the 'hopsafe peer' command line with those files and suites.
 Exit codes: 0 done; 1 a fatal error or a bad value (one line on stderr);
 2 a usage error (a missing option or argument).`;
 
@@ -76,6 +89,26 @@ function parseEndpoint(spec: string): { id: string; roles: RoleSpec[] } {
           .split(',')
           .map(parseRoleSpec);
   return { id, roles };
+}
+
+/** The `hopsafe peer` command line (POSIX shell quoting) for endpoint `id` of DIR with `suites`; --url left to fill in. */
+export function peerCommand(dir: string, id: string, suites: readonly Suite[]): string {
+  const q = (x: string): string => (/^[\w@%+=:,./-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
+  const f = (name: string): string => q(join(dir, name));
+  return [
+    'hopsafe peer --id',
+    q(id),
+    '--cert',
+    f(`${id}.pem`),
+    '--key',
+    f(`${id}.key`),
+    '--trust',
+    f('ca.pem'),
+    '--crl',
+    f('crl.pem'),
+    ...suites.map((s) => `--suite ${s.name}`),
+    '--url URL',
+  ].join(' ');
 }
 
 function writeSecret(path: string, text: string): void {
@@ -155,6 +188,7 @@ const OPTIONS = {
   'key-type': { type: 'string' },
   days: { type: 'string' },
   force: { type: 'boolean' },
+  suite: { type: 'string', multiple: true },
   id: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -187,6 +221,7 @@ export async function run(argv: string[], io: CliIo = stdio): Promise<number> {
         if (!Number.isInteger(days) || days < 1 || days > 36500)
           throw new HopsafeError('ERR_CONFIG', '--days must be an integer in 1..36500');
         if (rest.length > 0) throw new UsageError(`${sub}: unexpected argument ${rest[0]}`);
+        const suites = suiteOption(values.suite);
         mkdirSync(dir, { recursive: true });
         const keyFiles = [
           ...(sub === 'init' ? ['ca.key', ...(values.intermediate ? ['intermediate.key'] : [])] : []),
@@ -248,6 +283,8 @@ export async function run(argv: string[], io: CliIo = stdio): Promise<number> {
           io.out(`${join(dir, ep.id + '.pem')}  ${ep.roles.map((r) => r.role).join(',') || '(no roles)'}`);
         }
         if (sub === 'init') io.out(`trust anchor: ${join(dir, 'ca.pem')}   CRL: ${join(dir, 'crl.pem')}`);
+        // [SPEC 4.1] both ends must list a suite for it to be selected: the same --suite list for every endpoint
+        for (const ep of suites.length > 0 ? endpoints : []) io.out(peerCommand(dir, ep.id, suites));
         return 0;
       }
       case 'revoke': {

@@ -55,6 +55,12 @@ export const GROUPS: Record<string, string> = {
 /** Knowledge shared between cases of one run (e.g. which optional suites the IUT implements). */
 export interface RunState {
   readonly supportedSuites: Set<number>;
+  /**
+   * [Annex C.1] The suites the IUT enables, in its preference order, as declared to the kit (`--suite`), or
+   * undefined when not declared. A declared suite must work (a refusal fails); an undeclared optional one is still
+   * tried and reported informational when the IUT refuses it.
+   */
+  readonly iutSuites?: readonly Suite[];
   /** When the first handshake with the IUT completed: tokens stamped later are after the IUT's start (SPEC 5.6). */
   readonly firstHandshakeAt: number;
 }

@@ -12,6 +12,8 @@ const PREFIX_BYTES = utf8(CONTROL_PREFIX);
 export const KIT_ID_PREFIX = 'conf-';
 export const DEFAULT_BROKER_PORT = 18830;
 export const TOPIC_PREFIX = 'hopsafe';
+/** [Annex C.2] X25519_AES128GCM_SHA256: every IUT accepts and offers it; the other suites are optional (SPEC 4.1). */
+export const MANDATORY_SUITE = 0x0101;
 
 export type ControlMessage =
   | { readonly op: 'rekey' }

@@ -40,7 +40,7 @@ export interface KitPki {
   /** A broken identity presenting itself as `id` (the revoked ones exist before the CRL is written). */
   broken(kind: BrokenKind, id: string): LocalIdentity;
   /** Writes the IUT's files into `dir`. [Annex C.1] */
-  write(dir: string, brokerUrl: string): Promise<void>;
+  write(dir: string, brokerUrl: string, prefix?: string): Promise<void>;
 }
 
 /** Ids whose revoked certificate is created up front, so that the CRL written for the IUT lists them. */
@@ -97,7 +97,7 @@ export function createKitPki(iut: string, vendor?: VendorPki): KitPki {
       }
       return rawIdentity(provider, id, pki.broken[kind](id));
     },
-    async write(dir, brokerUrl) {
+    async write(dir, brokerUrl, prefix = TOPIC_PREFIX) {
       await mkdir(dir, { recursive: true });
       // a vendor's ca.pem and the IUT files found in DIR stay as they are
       if (!vendor) await writeFile(join(dir, PKI_FILES.root), pki.roots.join(''));
@@ -108,7 +108,7 @@ export function createKitPki(iut: string, vendor?: VendorPki): KitPki {
       }
       await writeFile(
         join(dir, PKI_FILES.info),
-        `${JSON.stringify({ iut, broker: brokerUrl, prefix: TOPIC_PREFIX, kitIdPrefix: KIT_ID_PREFIX }, null, 2)}\n`,
+        `${JSON.stringify({ iut, broker: brokerUrl, prefix, kitIdPrefix: KIT_ID_PREFIX }, null, 2)}\n`,
       );
     },
   };

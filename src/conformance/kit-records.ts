@@ -5,7 +5,7 @@
  * public record layer (src/session/record.ts): the session's own sealer stays private. [SPEC 6, 7.1]
  */
 import { equal, wipe } from '../bytes/index.js';
-import { completeAgreement, isHybrid } from '../crypto/key-agreement.js';
+import { completeAgreement } from '../crypto/key-agreement.js';
 import { decodeHandshakeResponse, FrameType } from '../codec/frame.js';
 import { decodeSignedClearToken1 } from '../codec/tokens.js';
 import { initialChainSecrets, trafficKeys, transcriptA, transcriptB, type TrafficKeys } from '../session/key-schedule.js';
@@ -14,8 +14,24 @@ import type { PendingHandshake } from '../session/handshake.js';
 import type { Session } from '../session/session.js';
 
 /**
- * The initiator's epoch-0 send keys (a2b) of the session that `pending` and the verified HS_RESP `resp` established.
- * Call it right after `complete()` (the session wipes the ephemeral private key when it prunes it).
+ * `pending` with copies of its ephemeral private keys, taken **before** `complete()`: complete() wipes a hybrid
+ * (X25519MLKEM768) ephemeral itself, its ML-KEM decapsulation key being of no further use to the session (§6.2),
+ * and the session prunes a DH one later; `initiatorSendKeys` needs it. Wipe the copies with `wipeKept` afterwards.
+ */
+export function keepEphemerals(pending: PendingHandshake): PendingHandshake {
+  const ephemerals = new Map([...pending.ephemerals].map(([g, kp]) => [g, { privateKey: kp.privateKey.slice(), publicKey: kp.publicKey }]));
+  return { ...pending, ephemerals };
+}
+
+/** Wipes the private keys that `keepEphemerals` copied. */
+export function wipeKept(kept: PendingHandshake): void {
+  for (const kp of kept.ephemerals.values()) wipe(kp.privateKey);
+}
+
+/**
+ * The initiator's epoch-0 send keys (a2b) of the session that `pending` and the verified HS_RESP `resp` established,
+ * for every group, hybrid included (DHS recomputed from the ephemeral: pass `keepEphemerals(pending)` taken before
+ * `complete()`; the original `pending` works for a DH group right after `complete()` only).
  */
 export function initiatorSendKeys(session: Session, pending: PendingHandshake, resp: Uint8Array): TrafficKeys {
   const { provider: p, suite } = session;
@@ -23,8 +39,6 @@ export function initiatorSendKeys(session: Session, pending: PendingHandshake, r
   const share = decodeSignedClearToken1(m2).token.keyShares[0];
   const mine = pending.ephemerals.get(suite.group);
   if (!share || !mine) throw new Error('the response has no key share for the selected group');
-  // A hybrid (X25519MLKEM768) ephemeral is wiped by complete() itself (its ML-KEM key is of no further use, §6.2).
-  if (isHybrid(suite.group)) throw new Error('kit records are sealed on sessions of a DH group only');
   const dhs = completeAgreement(p, suite.group, mine, share.publicKey);
   const hA = transcriptA(p, suite, pending.m1);
   const cs = initialChainSecrets(p, suite, dhs, transcriptB(p, suite, m2, hA));

@@ -26,7 +26,7 @@ import type { Session } from '../session/session.js';
 import { isHopsafeError } from '../errors/index.js';
 import type { Wire } from './wire.js';
 import { encodeControl, type ControlMessage } from './contract.js';
-import { initiatorSendKeys, sealWithKeys } from './kit-records.js';
+import { initiatorSendKeys, keepEphemerals, sealWithKeys, wipeKept } from './kit-records.js';
 import type { TrafficKeys } from '../session/key-schedule.js';
 
 export type Observed =
@@ -47,6 +47,8 @@ export type Observed =
       readonly role: 'initiator' | 'responder';
     }
   | { readonly kind: 'hs-refused'; readonly sid: string; readonly code: string }
+  /** The kit could not finish a handshake the IUT answered (a defect of the kit, reported as such). */
+  | { readonly kind: 'kit-error'; readonly sid: string; readonly message: string }
   | { readonly kind: 'unreadable'; readonly code: string; readonly type: string };
 
 export interface PartyOptions {
@@ -207,7 +209,9 @@ export class KitParty {
     const { pending, frame } = this.initiate(o);
     this.expectResponse(pending);
     await this.sendFrame(o.frame ? o.frame(frame) : frame);
-    const ev = await this.waitFor((e) => (e.kind === 'established' || e.kind === 'hs-refused') && e.sid === toHex(pending.sessionId));
+    const sid = toHex(pending.sessionId);
+    const ev = await this.waitFor((e) => (e.kind === 'established' || e.kind === 'hs-refused' || e.kind === 'kit-error') && e.sid === sid);
+    if (ev?.kind === 'kit-error') throw new Error(ev.message);
     return ev?.kind === 'established' ? this.session : undefined;
   }
 
@@ -342,14 +346,28 @@ export class KitParty {
     const i = this.pendings.findIndex((p) => toHex(p.sessionId) === sid);
     const pending = this.pendings[i];
     if (!pending) return;
+    // complete() wipes a hybrid ephemeral: the kit's record keys (sealType) are derived from a copy (kit-records.ts)
+    const kept = keepEphemerals(pending);
     try {
-      const c = await complete(this.ctx, pending, bytes, this.env.iut, Date.now());
+      let c: Awaited<ReturnType<typeof complete>>;
+      try {
+        c = await complete(this.ctx, pending, bytes, this.env.iut, Date.now());
+      } catch (e) {
+        this.record({ kind: 'hs-refused', sid, code: isHopsafeError(e) ? e.code : 'ERR_MALFORMED' });
+        return;
+      }
       this.pendings.splice(i, 1);
-      this.sendKeys.set(sid, initiatorSendKeys(c.session, pending, bytes));
+      try {
+        this.sendKeys.set(sid, initiatorSendKeys(c.session, kept, bytes));
+      } catch (e) {
+        // the kit's own failure, never the IUT's refusal (connect() makes the case fail with it)
+        this.record({ kind: 'kit-error', sid, message: e instanceof Error ? e.message : String(e) });
+        return;
+      }
       this.install(c.session, 'initiator');
       if (c.record) this.onRecord(c.record);
-    } catch (e) {
-      this.record({ kind: 'hs-refused', sid, code: isHopsafeError(e) ? e.code : 'ERR_MALFORMED' });
+    } finally {
+      wipeKept(kept);
     }
   }
 

@@ -10,11 +10,17 @@ import { createKitPki, type KitPki } from './kit-pki.js';
 import { loadVendorPki } from './vendor-pki.js';
 import { KitParty } from './party.js';
 import { Wire } from './wire.js';
-import { KIT_ID_PREFIX } from './contract.js';
+import { KIT_ID_PREFIX, MANDATORY_SUITE } from './contract.js';
+import type { Suite } from '../crypto/suites.js';
 
 export interface RunOptions {
   readonly iut: string;
   readonly brokerPort: number;
+  /**
+   * An external AMQP or NATS server instead of the embedded MQTT broker (`--broker`, Annex C.1): its URL and the
+   * exchange / subject prefix the IUT uses (`--prefix`).
+   */
+  readonly broker?: { readonly url: string; readonly prefix: string };
   readonly pkiDir: string;
   /** Comma-separated id globs (`6.*,1.1.*`); all cases when undefined. */
   readonly cases?: string;
@@ -24,6 +30,11 @@ export interface RunOptions {
   readonly connectTimeoutMs?: number;
   /** Progress lines. */
   readonly log?: (line: string) => void;
+  /**
+   * [Annex C.1] The suites the IUT enables, in its order (its `suites` option, SPEC 4.1; `--suite`). Undefined: not
+   * declared (optional suites the IUT refuses are informational). Must include X25519_AES128GCM_SHA256.
+   */
+  readonly iutSuites?: readonly Suite[];
   /** Called once the PKI is written and the broker listens (the self-test starts its IUT here). */
   readonly onReady?: (info: { brokerUrl: string; pkiDir: string; kit: KitPki }) => void | Promise<void>;
 }
@@ -34,6 +45,10 @@ export interface RunReport {
   readonly started: string;
   readonly durationMs: number;
   readonly brokerUrl: string;
+  /** The topic prefix / AMQP exchange / NATS subject prefix of the run (kit.json `prefix`). */
+  readonly prefix: string;
+  /** The suites declared with `--suite` (names, in the IUT's order); absent when none were declared. */
+  readonly iutSuites?: readonly string[];
   readonly summary: { pass: number; fail: number; nonStrict: number; informational: number };
   readonly cases: readonly CaseReport[];
 }
@@ -59,19 +74,28 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   const log = o.log ?? (() => undefined);
   const selected = selectCases(o.cases);
   if (selected.length === 0) throw new HopsafeError('ERR_INPUT', `--cases ${o.cases ?? ''} selects no case`);
+  if (o.iutSuites && !o.iutSuites.some((s) => s.id === MANDATORY_SUITE))
+    throw new HopsafeError('ERR_INPUT', '--suite: the declared suites must include the mandatory X25519_AES128GCM_SHA256 (SPEC Annex C.2)');
   const vendor = await loadVendorPki(o.pkiDir, o.iut);
   const kit = createKitPki(o.iut, vendor);
   if (vendor)
     log(`issuing under the CA in ${o.pkiDir} (ca.pem, ca.key)${vendor.iutFromDir ? `; the IUT's certificate from ${o.iut}.pem` : ''}`);
-  const wire = await Wire.start(o.iut, o.brokerPort);
+  const wire = o.broker ? await Wire.connect(o.iut, o.broker.url, o.broker.prefix) : await Wire.start(o.iut, o.brokerPort);
   const started = new Date();
   try {
-    await kit.write(o.pkiDir, wire.url);
-    log(`broker ${wire.url}; PKI for ${o.iut} in ${o.pkiDir}; waiting for the IUT (subscribed to hopsafe/${o.iut}/+)`);
+    await kit.write(o.pkiDir, wire.url, wire.prefix);
+    log(
+      `broker ${wire.url} (prefix ${wire.prefix}); PKI for ${o.iut} in ${o.pkiDir}; waiting for the IUT ${o.broker ? '' : `(subscribed to ${wire.prefix}/${o.iut}/+)`}`.trimEnd(),
+    );
     await o.onReady?.({ brokerUrl: wire.url, pkiDir: o.pkiDir, kit });
     const firstHandshakeAt = await waitForIut(wire, kit, o.connectTimeoutMs ?? 120_000, o.timeoutMs);
     log(`IUT ${o.iut} answered; running ${selected.length} case(s)`);
-    const state: RunState = { supportedSuites: new Set(), firstHandshakeAt };
+    log(
+      o.iutSuites
+        ? `suites the IUT enables (--suite): ${o.iutSuites.map((s) => s.name).join(', ')}`
+        : 'suites the IUT enables: not declared (--suite); optional suites it refuses are informational',
+    );
+    const state: RunState = { supportedSuites: new Set(), firstHandshakeAt, ...(o.iutSuites ? { iutSuites: o.iutSuites } : {}) };
     const reports: CaseReport[] = [];
     for (const c of selected) {
       const r = await runOne(c, wire, kit, o, state);
@@ -93,6 +117,8 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
       started: started.toISOString(),
       durationMs: Date.now() - started.getTime(),
       brokerUrl: wire.url,
+      prefix: wire.prefix,
+      ...(o.iutSuites ? { iutSuites: o.iutSuites.map((s) => s.name) } : {}),
       summary,
       cases: reports,
     };

@@ -22,6 +22,7 @@ import {
   encodeClearToken1,
   encodeSignedClearToken1,
   RANDOM_LENGTH,
+  TOKEN_LIMITS,
   TOKEN_VERSION,
   type ClearToken1,
   type Protection,
@@ -103,6 +104,21 @@ function signatureId(ctx: HandshakeContext): number {
   return SIGNATURE_IDS[ctx.identity.privateKey.signatureAlg];
 }
 
+/** [SPEC 5.2, 5.4] Key shares in a ClearToken1 (one per distinct group): at most the decoder's limit. */
+export const MAX_OFFERED_GROUPS: number = TOKEN_LIMITS.maxKeyShares;
+
+/**
+ * [SPEC 4.1, 5.4] What an initiator with these (usable) suites offers, in their order: the suites of its first
+ * four distinct groups (one key share each); those of a fifth or later group are left out.
+ */
+export function offeredSuites(suites: readonly Suite[]): Suite[] {
+  const groups = new Set<string>();
+  return suites.filter((s) => {
+    if (!groups.has(s.group) && groups.size < MAX_OFFERED_GROUPS) groups.add(s.group);
+    return groups.has(s.group);
+  });
+}
+
 /** A started handshake: what to keep until the response, and the HS_INIT frame to send. */
 export interface Initiated {
   readonly pending: PendingHandshake;
@@ -143,9 +159,9 @@ export function prepareInit(ctx: HandshakeContext, peerId: string, now: number, 
     throw new HopsafeError('ERR_CONFIG', 'early data rides in the clear-signed token: integrity mode only');
   const usable = ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group) && ctx.provider.supportsAead(s.aead));
   if (usable.length === 0) throw new HopsafeError('ERR_NEGOTIATION', 'no usable suite');
+  const offered = offeredSuites(usable);
   const ephemerals = new Map<string, KeyPair>();
-  for (const s of usable) if (!ephemerals.has(s.group) && ephemerals.size < 4) ephemerals.set(s.group, keyPair(ctx, s));
-  const offered = usable.filter((s) => ephemerals.has(s.group));
+  for (const s of offered) if (!ephemerals.has(s.group)) ephemerals.set(s.group, keyPair(ctx, s));
   const sessionId = rand(ctx, SESSION_ID_LENGTH);
   const token: ClearToken1 = {
     version: TOKEN_VERSION,

@@ -92,6 +92,40 @@ for (const [name, args] of [
   });
 }
 
+test('[SPEC 4.1, 4.2, 5.5] demo --suite: every endpoint offers the hybrid suite first, it is negotiated and shown with the handshake sizes; attacks still refused', () => {
+  const tmp = privateTmp();
+  const hybrid = 'X25519MLKEM768_CHACHA20POLY1305_SHA256';
+  const { status, out } = demo(tmp, '--suite', hybrid, '--suite', 'X25519_AES128GCM_SHA256');
+  assert.equal(status, 0, out);
+  assert.match(
+    out,
+    new RegExp(`^suites offered and accepted by every endpoint, in order \\(--suite\\):\n {2}${hybrid}\n {2}X25519_AES128GCM_SHA256$`, 'm'),
+  );
+  // a session line too long for 80 columns puts the suite on the next line
+  const lines = out.split('\n');
+  for (const [id, mode] of [
+    ['der-1', 'integrity'],
+    ['der-2', 'confidentiality'],
+    ['der-3', 'confidentiality'],
+  ]) {
+    const i = lines.findIndex((l) => l.startsWith(`session ${id}↔control-center: ${mode},`));
+    assert.ok(i >= 0, `${id}: a session line`);
+    const suite = lines[i]!.endsWith(',') ? lines[i + 1]!.trim() : lines[i]!.split(', ').at(-1);
+    assert.equal(suite, hybrid, `${id} negotiated the first suite of the list`);
+    const summary = new RegExp(`^${id} \\(${mode}\\):.*\n.*\n {2}suite ${hybrid}, HS_INIT (\\d+) B, HS_RESP (\\d+) B$`, 'm').exec(out);
+    assert.ok(summary, `${id}: the summary names the suite and the handshake sizes`);
+    // [SPEC 5.2] a hybrid HS_INIT carries a 1216-byte share (and the X25519 fallback's), HS_RESP a 1120-byte one
+    assert.ok(Number(summary[1]) > 1900 && Number(summary[2]) > 1800, `hybrid handshake sizes: ${summary[1]} / ${summary[2]}`);
+  }
+  assert.match(out, /rejected by the control center: ERR_BAD_MAC from der-3, ERR_REPLAY from der-1/);
+  assert.deepEqual(
+    lines.filter((l) => [...l].length > 80),
+    [],
+    'every line fits 80 columns',
+  );
+  assert.deepEqual(demoDirs(tmp), []);
+});
+
 test('[SPEC 7.1, 7.4] demo --broker mqtt://127.0.0.1:1883 (Mosquitto): a spy shows what the broker carries; its forged and replayed copies are refused', async (t) => {
   if (!requireOrSkip(t, 'Mosquitto 127.0.0.1:1883', await serviceAvailable('127.0.0.1', 1883))) return;
   const tmp = privateTmp();
@@ -182,6 +216,9 @@ test('demo: bad arguments exit 2 with one line and a pointer to --help', () => {
     ['--prefix', 'a/#'],
     ['--broker', 'mqtt://127.0.0.1:99999'],
     ['--broker', 'mqtt://'],
+    ['--suite', 'X25519_NOPE'],
+    ['--suite', 'X25519_AES128GCM_SHA256', '--suite', 'X25519_AES128GCM_SHA256'],
+    ['--web', '--suite', 'X25519_AES128GCM_SHA256'],
   ]) {
     const r = demo(tmp, ...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.out}`);

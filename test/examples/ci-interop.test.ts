@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker, type RunningBroker } from '../../src/broker/index.js';
 import { ensureBuilt, ROOT } from './run-example.js';
+import { requireOrSkip, serviceAvailable } from '../support/services.js';
+import { randomBytes } from 'node:crypto';
 
 const DIR = join(ROOT, 'examples', 'ci-interop');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -174,6 +176,26 @@ test('conformance.mjs exits 1 (the job fails) against an IUT that accepts replay
   assert.match(r.stdout, /PASS 1\.1\.1/, show(r));
   const xml = readFileSync(join(r.report, 'junit.xml'), 'utf8');
   assert.match(xml, /<testcase [^>]*6\.6\.1[^>]*>\s*<failure /, xml);
+});
+
+test('conformance.mjs --broker nats://… --prefix P --suite …: the kit runs over NATS, the IUT gets KIT_PREFIX, declared hybrid cases pass', {
+  timeout: 60_000,
+}, async (t) => {
+  if (!requireOrSkip(t, 'NATS 127.0.0.1:4222', await serviceAvailable('127.0.0.1', 4222))) return;
+  const pki = join(tmp, 'kit-pki-nats');
+  const report = join(tmp, 'report-nats');
+  const prefix = `hopsafe-ci-${randomBytes(4).toString('hex')}`;
+  const suites = ['X25519_AES128GCM_SHA256', 'X25519MLKEM768_AES256GCM_SHA384'];
+  const iut = `node ${CLI} peer --echo --id "$KIT_IUT" --cert "$KIT_PKI/$KIT_IUT.pem" --key "$KIT_PKI/$KIT_IUT.key" --trust "$KIT_PKI/ca.pem" --crl "$KIT_PKI/crl.pem" --url "$KIT_BROKER_URL" --prefix "$KIT_PREFIX" --accept-protection integrity,confidentiality ${suites.map((x) => `--suite ${x}`).join(' ')}`;
+  const argv = [join(DIR, 'conformance.mjs'), '--iut', iut, '--pki', pki, '--report', report, '--broker', 'nats://127.0.0.1:4222'];
+  argv.push('--prefix', prefix, ...suites.flatMap((x) => ['--suite', x]), '--cases', '1.1.1,1.1.17,2.2.9');
+  const r = spawnSync(process.execPath, argv, { cwd: ROOT, encoding: 'utf8', timeout: 55_000 });
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /3 cases: 3 pass, 0 fail/);
+  const json = JSON.parse(readFileSync(join(report, 'report.json'), 'utf8')) as { brokerUrl: string; prefix: string; iutSuites: string[] };
+  assert.equal(json.brokerUrl, 'nats://127.0.0.1:4222');
+  assert.equal(json.prefix, prefix);
+  assert.deepEqual(json.iutSuites, suites);
 });
 
 test('conformance.mjs without --iut is a usage error (exit 2); an IUT that never answers is exit 3', { timeout: 30_000 }, async () => {

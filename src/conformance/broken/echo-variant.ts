@@ -26,6 +26,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createEndpoint } from '../../endpoint/endpoint.js';
 import { mqttTransport } from '../../bindings/mqtt.js';
+import type { Transport } from '../../transport/transport.js';
 import { createNodeProvider } from '../../crypto/node.js';
 import type { CryptoProvider } from '../../crypto/provider.js';
 import { SUITES } from '../../crypto/suites.js';
@@ -211,6 +212,20 @@ function patch(variant: Variant): CryptoProvider {
   }
 }
 
+/** The transport of `url`: MQTT (the kit's embedded broker), or AMQP / core NATS (`--broker`), with `prefix`. */
+async function transportFor(url: string, prefix: string | undefined): Promise<Transport> {
+  if (url.startsWith('amqp')) {
+    const { amqpTransport } = await import('../../bindings/amqp.js');
+    return amqpTransport({ url, ...(prefix ? { exchange: prefix } : {}) });
+  }
+  if (url.startsWith('nats')) {
+    const { natsTransport } = await import('../../bindings/nats.js');
+    const u = new URL(url);
+    return natsTransport({ servers: [`${u.hostname}:${u.port || '4222'}`], ...(prefix ? { prefix } : {}) });
+  }
+  return mqttTransport({ url, ...(prefix ? { prefix } : {}) });
+}
+
 async function main(): Promise<void> {
   const [variant, ...rest] = process.argv.slice(2);
   if (!(VARIANTS as readonly string[]).includes(variant ?? '')) throw new Error(`variant must be one of ${VARIANTS.join(', ')}`);
@@ -223,6 +238,7 @@ async function main(): Promise<void> {
       trust: { type: 'string' },
       crl: { type: 'string' },
       url: { type: 'string' },
+      prefix: { type: 'string' },
     },
     strict: true,
   });
@@ -233,7 +249,7 @@ async function main(): Promise<void> {
     id,
     identity: { certificate: await readFile(cert, 'utf8'), privateKey: await readFile(key, 'utf8') },
     trust: { roots: [await readFile(trust, 'utf8')], crls: [await readFile(crl, 'utf8')] },
-    transport: mqttTransport({ url }),
+    transport: await transportFor(url, values.prefix),
     provider,
     protection: 'confidentiality',
     acceptProtection: ['integrity', 'confidentiality'],

@@ -34,6 +34,7 @@ const joinedOnce = new WeakSet<RunState>();
  * no `join` once one came is a failure.
  */
 async function askJoin(env: CaseEnv, p: KitParty, name: string): Promise<void> {
+  if (!env.wire.supportsGroups) throw new NoGroups('the kit publishes group frames on its embedded MQTT broker only, not over --broker');
   if (withoutGroups.has(env.state)) throw new NoGroups('the IUT sent no GROUP_CTRL join in an earlier group case');
   const since = p.events.length;
   await p.control({ op: 'join', name });

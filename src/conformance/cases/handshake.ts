@@ -1,15 +1,31 @@
 /** Groups 1 and 2: the handshake with the IUT as responder (every suite, both modes) and as initiator. [SPEC 5] */
 import { equal, toBase64, toHex } from '../../bytes/index.js';
 import type { Session } from '../../session/session.js';
-import { SUITES } from '../../crypto/suites.js';
+import { SUITES, type Suite } from '../../crypto/suites.js';
+import { offeredSuites } from '../../session/handshake.js';
 import { createNodeProvider } from '../../crypto/node.js';
 import { defineCase, Verdict, type CaseEnv, type ConformanceCase } from '../case.js';
 import type { KitParty } from '../party.js';
 import { flip, resignResponse, sidOf } from './helpers.js';
-import { encodeControl } from '../contract.js';
+import { encodeControl, MANDATORY_SUITE } from '../contract.js';
 
-const MANDATORY = 0x0101;
+const MANDATORY = MANDATORY_SUITE;
 const kitProvider = createNodeProvider();
+
+/** How a suite is declared to the kit (Annex C.1, `--suite`): what a refusal of it means. */
+function declaration(env: CaseEnv, s: Suite): 'mandatory' | 'declared' | 'undeclared' | 'not-declared' {
+  if (s.id === MANDATORY) return 'mandatory';
+  const d = env.state.iutSuites;
+  if (!d) return 'not-declared';
+  return d.some((x) => x.id === s.id) ? 'declared' : 'undeclared';
+}
+
+/** The reason an optional suite the IUT did not accept or offer is informational (SPEC 4.1: optional, opt-in). */
+function optional(s: Suite, what: string, d: 'undeclared' | 'not-declared'): string {
+  return d === 'undeclared'
+    ? `${s.name} ${what}: an optional suite (SPEC 4.1) the IUT does not enable (not in --suite)`
+    : `${s.name} ${what}: an optional suite (SPEC 4.1); the IUT's suites were not declared (--suite NAME tells the kit which it enables, then a refusal fails)`;
+}
 
 function responderCases(): ConformanceCase[] {
   const out: ConformanceCase[] = [];
@@ -25,8 +41,11 @@ function responderCases(): ConformanceCase[] {
           const p = env.party(undefined, { suites: [s], protection });
           const session = await p.connect({ suites: [s], protection });
           if (!session) {
-            if (s.id === MANDATORY) return v.fail(true, `no session with the mandatory suite ${s.name} in ${protection} mode`).result();
-            return v.informational(`${s.name} not accepted (optional suite)`).result();
+            const d = declaration(env, s);
+            if (d === 'mandatory') return v.fail(true, `no session with the mandatory suite ${s.name} in ${protection} mode`).result();
+            if (d === 'declared')
+              return v.fail(true, `no session with ${s.name} in ${protection} mode, which the IUT enables (--suite)`).result();
+            return v.informational(optional(s, 'not accepted', d)).result();
           }
           v.fail(session.suite.id !== s.id || session.protection !== protection, 'the session does not use the offered suite and mode');
           v.fail(!(await p.roundTrip()), 'no echo on the new session');
@@ -253,8 +272,21 @@ function initiatorSuiteCases(): ConformanceCase[] {
       const init = await target.waitFor((e) => e.kind === 'hs-init');
       if (!init || init.kind !== 'hs-init') return v.fail(true, 'no HS_INIT from the IUT').result();
       if (!init.token.suites.includes(s.id)) {
-        if (s.id === MANDATORY) return v.fail(true, `the IUT's offer lacks the mandatory suite ${s.name}`).result();
-        return v.informational(`${s.name} not offered by the IUT (optional suite)`).result();
+        const d = declaration(env, s);
+        if (d === 'mandatory') return v.fail(true, `the IUT's offer lacks the mandatory suite ${s.name}`).result();
+        if (d === 'declared') {
+          // [SPEC 4.1, 5.4] an enabled suite of a fifth or later group is left out of the offer (4 key shares at most)
+          if (!offeredSuites(env.state.iutSuites ?? []).some((x) => x.id === s.id))
+            return v
+              .informational(
+                `${s.name} is enabled (--suite) but not offerable: its group is the IUT's fifth or later and an HS_INIT carries key shares for 4 groups at most (SPEC 4.1, 5.4)`,
+              )
+              .result();
+          return v
+            .fail(true, `the IUT's offer lacks ${s.name}, which it enables (--suite) among its first 4 groups (SPEC 4.1, 5.4)`)
+            .result();
+        }
+        return v.informational(optional(s, 'not offered by the IUT', d)).result();
       }
       const est = await target.waitFor((e) => e.kind === 'established' || e.kind === 'hs-refused');
       if (est?.kind !== 'established')
