@@ -6,7 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { client as xmppClient, xml, type Element } from '@xmpp/client';
+import { randomBytes } from 'node:crypto';
 import { xmppTransport, type XmppClientHandle } from '../../src/bindings/xmpp.js';
+import { mqttTransport } from '../../src/bindings/mqtt.js';
+import { createBridge } from '../../src/bindings/bridge.js';
+import { startBroker } from '../../src/broker/index.js';
 import type { TransportStatus } from '../../src/transport/transport.js';
 import { groupIdOfNode, groupNode, PUBSUB_EVENT_NS, PUBSUB_NS } from '../../src/bindings/xmpp-groups.js';
 import { HopsafeError } from '../../src/errors/index.js';
@@ -245,5 +249,38 @@ test("[SPEC 8.4, 13.9] XEP-0198: group notifications sent while a member's strea
   } finally {
     await member.close();
     await pub.close();
+  }
+});
+
+test("[SPEC 8.5, 13.9] MQTT (aedes) → XMPP bridge: the publisher's proxy publishes on its own PEP node; an XMPP member reads the group", async (t) => {
+  if (!requireOrSkip(t, PROSODY, prosody !== undefined) || !prosody) return;
+  const p = prosody;
+  const broker = await startBroker();
+  let mqttGroup = 0;
+  broker.tap((f) => void (f.topic.includes('/~g/') && mqttGroup++));
+  const sides = { der: 'm', scada: 'm', hist: 'x' } as const;
+  const sideM = (id: string) => mqttTransport({ url: broker.url, clientId: `${id}-${randomBytes(2).toString('hex')}` });
+  const sideX = (id: string) => transport(p, id);
+  const bridge = await createBridge({ sides: { m: sideM, x: sideX }, endpoints: { ...sides } });
+  const c = await cast(['der', 'scada', 'hist'], { transport: (id) => (sides[id as keyof typeof sides] === 'm' ? sideM(id) : sideX(id)) });
+  try {
+    const g = await c.eps.der!.group('telemetry', { members: ['scada', 'hist'] });
+    await c.eps.scada!.join('der', 'telemetry');
+    // der lives on MQTT: its PEP node on the XMPP side is made by the bridge's first forwarded frame
+    await g.publish(utf8('m0'));
+    await until(() => c.inbox.scada!.length === 1, 10_000, 'scada');
+    await until(() => bridge.stats().forwarded > 0, 5000, 'forwarded');
+    await c.eps.hist!.join('der', 'telemetry');
+    const before = mqttGroup;
+    for (let i = 1; i <= 3; i++) await g.publish(utf8(`m${i}`));
+    await until(() => c.inbox.hist!.length === 3 && c.inbox.scada!.length === 4, 10_000, 'both sides');
+    assert.deepEqual(c.inbox.hist!.map(text), ['m1', 'm2', 'm3']);
+    assert.ok(c.inbox.hist!.every((m) => m.from === 'der' && m.group === 'telemetry'));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(mqttGroup - before, 3, "one group message per publish on the publisher's broker");
+  } finally {
+    await c.close();
+    await bridge.close();
+    await broker.close();
   }
 });
