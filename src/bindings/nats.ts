@@ -16,10 +16,14 @@
  *   (`maxQueue`, then ERR_QUEUE_FULL) and are published, in order, after the reconnect; a frame whose flush or publish
  *   acknowledgement was lost with the connection is published again (JetStream deduplicates it by its Nats-Msg-Id).
  * - `maxFrameSize` is the option (default 1 MiB) capped by the server's `max_payload` (INFO) once connected.
+ * - Group addresses (SPEC 13.9): `~g.{prefix}.{w(publisher)}.{groupId}` (nats-groups.ts), outside the inbox stream.
+ *   Core NATS: a core subscription per group address, a group publish is one core publish (at-most-once). JetStream: a
+ *   second stream over `~g.{prefix}.>` with interest retention (a frame is kept until every member's consumer acked
+ *   it), one durable consumer per member and group address, so a member whose connection dropped catches up.
  * The client library is an optional peer dependency, loaded when this module is imported.
  */
 import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { HopsafeError } from '../errors/index.js';
@@ -29,8 +33,17 @@ import { assertQueueRoom, assertSendable, PendingSends } from '../transport/life
 import { intOption } from '../transport/options.js';
 import { requirePeer } from '../transport/peer-dependency.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
-import type { FrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
+import { assertGroupAddress, assertGroupSendable } from '../transport/group-address.js';
+import {
+  GROUP_LEVEL,
+  type FrameHandler,
+  type GroupFrameHandler,
+  type InboundStats,
+  type Transport,
+  type TransportStatus,
+} from '../transport/transport.js';
 import { bindingKey, prefixWords, routingKey, senderFromKey } from './amqp-routing.js';
+import { natsGroupAddress, natsGroupSubject, natsPublisherGroups } from './nats-groups.js';
 
 // [issue 17] @nats-io/transport-node is an optional peer dependency: importing hopsafe/nats without it is ERR_CONFIG.
 const natsLib = requirePeer<Pick<typeof import('@nats-io/transport-node'), 'connect'>>('@nats-io/transport-node', 'hopsafe/nats');
@@ -64,6 +77,11 @@ export interface NatsJetStreamOptions {
   ackWaitMs?: number;
   /** Frames pulled ahead of the handler (consume `max_messages`, consumer `max_ack_pending`). Default 64. */
   prefetch?: number;
+  /**
+   * Stream of the group subjects `~g.{prefix}.>` (SPEC 13.9), created like the inbox stream but with interest
+   * retention when a group is first used. Default: the inbox stream's name + `-g`.
+   */
+  groupStream?: string;
 }
 
 /** Hop-by-hop TLS to the server (PEM text or bytes). With any of these, the connection requires TLS. */
@@ -130,6 +148,8 @@ interface PendingSend {
   readonly bytes: Uint8Array;
   /** JetStream de-duplication id: the same on every publish attempt of this frame. */
   readonly msgId: string;
+  /** A group frame: a core publish in either mode (SPEC 13.9). */
+  readonly core: boolean;
   resolve(): void;
   reject(e: HopsafeError): void;
 }
@@ -157,6 +177,14 @@ class NatsTransport implements Transport {
   readonly #openTimeoutMs: number;
   readonly #reconnectTimeWait: number;
   readonly #js: (Required<Omit<NatsJetStreamOptions, 'durable'>> & { durable: (id: string) => string }) | undefined;
+  #jsm: JetStreamManager | undefined;
+  /** [SPEC 13.9] JetStream: the group stream, once made sure of. */
+  #groupStreamReady: Promise<void> | undefined;
+  /** [SPEC 13.9] JetStream: the group consumers, by address (or `of:` + publisher for a bridge). */
+  readonly #groupConsumers = new Map<
+    string,
+    { readonly durable: string; readonly messages: ConsumerMessages; readonly loop: Promise<void> }
+  >();
   readonly #options: NatsTransportOptions;
   readonly #log: Logger | undefined;
   readonly #guard: InboundGuard;
@@ -184,6 +212,9 @@ class NatsTransport implements Transport {
   /** Largest frame the server / stream accepts, learnt once connected. */
   #serverMax = Number.POSITIVE_INFINITY;
   #closing: Promise<void> | undefined;
+  /** [SPEC 13.9] Core subscriptions of group addresses, and of every group of a publisher (a bridge). */
+  readonly #groupSubs = new Map<string, Subscription>();
+  readonly #groupsOf = new Map<string, Subscription>();
 
   constructor(o: NatsTransportOptions) {
     if (typeof o !== 'object' || o === null) throw new HopsafeError('ERR_CONFIG', 'natsTransport needs options');
@@ -212,8 +243,15 @@ class NatsTransport implements Transport {
       if (storage !== 'file' && storage !== 'memory') throw new HopsafeError('ERR_CONFIG', "jetstream.storage must be 'file' or 'memory'");
       if (j.durable !== undefined && typeof j.durable !== 'function')
         throw new HopsafeError('ERR_CONFIG', 'jetstream.durable must be a function of the local id');
+      const groupStream = j.groupStream ?? `${stream}-g`;
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(groupStream) || groupStream === stream)
+        throw new HopsafeError(
+          'ERR_CONFIG',
+          `jetstream.groupStream ${JSON.stringify(groupStream)}: use [A-Za-z0-9_-], not the inbox stream`,
+        );
       this.#js = {
         stream,
+        groupStream,
         createStream: j.createStream ?? true,
         maxAgeMs: intOption(j.maxAgeMs ?? 24 * 3600 * 1000, 'jetstream.maxAgeMs'),
         storage,
@@ -372,6 +410,15 @@ class NatsTransport implements Transport {
       this.#log?.debug({ subject: msg.subject }, 'ignored message outside the inbox');
       return;
     }
+    const onFrame = this.#onFrame;
+    if (onFrame !== undefined) this.#deliverBounded(msg, from, (bytes) => onFrame({ from, bytes }));
+  }
+
+  /**
+   * [SPEC 8.9, 8.11] One core message for `handler` (an inbox frame or a group frame): oversize dropped before any copy;
+   * past maxUnsettledFrames pending calls dropped and counted; a handler failure is logged, never thrown.
+   */
+  #deliverBounded(msg: Msg, from: string | undefined, handler: (bytes: Uint8Array) => void | Promise<void>): void {
     const bytes = plain(msg.data);
     // [SPEC 8.9] Larger than maxFrameSize: dropped before any copy, never handed to onFrame.
     if (this.#guard.oversize(bytes.byteLength, from)) return;
@@ -386,14 +433,18 @@ class NatsTransport implements Transport {
       return;
     }
     this.#pendingFrames++;
-    void this.#handle(from, bytes).finally(() => this.#pendingFrames--);
+    void this.#call(from, bytes, handler).finally(() => this.#pendingFrames--);
   }
 
   async #handle(from: string, bytes: Uint8Array): Promise<void> {
     const onFrame = this.#onFrame;
-    if (onFrame === undefined || this.#state === 'closed') return;
+    if (onFrame !== undefined) await this.#call(from, bytes, (b) => onFrame({ from, bytes: b }));
+  }
+
+  async #call(from: string | undefined, bytes: Uint8Array, handler: (bytes: Uint8Array) => void | Promise<void>): Promise<void> {
+    if (this.#state === 'closed') return;
     try {
-      await onFrame({ from, bytes });
+      await handler(bytes);
     } catch (e) {
       this.#log?.debug({ from, size: bytes.byteLength, err: errorName(e) }, 'frame handler rejected');
     }
@@ -405,6 +456,7 @@ class NatsTransport implements Transport {
     if (js === undefined) return;
     const lib = loadJetStream();
     const jsm = await lib.jetstreamManager(nc);
+    this.#jsm = jsm;
     const subjects = [`${this.#prefix}.>`];
     let streamMax: number | undefined;
     try {
@@ -504,9 +556,14 @@ class NatsTransport implements Transport {
     } catch (e) {
       return Promise.reject(e);
     }
+    return this.#enqueue(natsSubject(this.#prefix, peerId, self), bytes, false);
+  }
+
+  #enqueue(subject: string, bytes: Uint8Array, core: boolean): Promise<void> {
     const sent = new Promise<void>((resolve, reject) => {
       const p: PendingSend = {
-        subject: natsSubject(this.#prefix, peerId, self),
+        subject,
+        core,
         // Copy: the caller may reuse its buffer before the frame leaves the queue.
         bytes: new Uint8Array(bytes),
         msgId: randomBytes(12).toString('base64url'),
@@ -535,7 +592,7 @@ class NatsTransport implements Transport {
       p.reject(new HopsafeError('ERR_CLOSED', 'nats transport closed'));
       return;
     }
-    if (this.#jsClient !== undefined) {
+    if (this.#jsClient !== undefined && !p.core) {
       // [SPEC 8.11] JetStream: resolves on the stream's publish acknowledgement; the msgID makes a re-publish after a
       // lost acknowledgement a duplicate the stream drops.
       this.#jsClient.publish(p.subject, p.bytes, { msgID: p.msgId, timeout: 5000 }).then(
@@ -566,6 +623,212 @@ class NatsTransport implements Transport {
           for (const q of batch) this.#publishFailed(q, e);
         },
       );
+    });
+  }
+
+  /** [SPEC 8.10, 13.9] One frame on a group address: `send`'s guards and queue; a core publish in either mode. */
+  publishGroup(address: string, bytes: Uint8Array): Promise<void> {
+    try {
+      assertGroupSendable(
+        {
+          name: 'nats',
+          closed: this.#state === 'closed',
+          localId: this.#state === 'open' ? this.#self : undefined,
+          maxFrameSize: this.maxFrameSize,
+        },
+        address,
+        bytes,
+      );
+      if (!this.#connected || this.#queue.length > 0) assertQueueRoom('nats', this.#queue.length, this.#maxQueue);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const subject = natsGroupSubject(this.#prefix, address);
+    if (this.#js === undefined) return this.#enqueue(subject, bytes, true);
+    // [SPEC 13.9] JetStream: stored in the group stream (made sure of first), acknowledged by it.
+    const copy = new Uint8Array(bytes);
+    return this.#ensureGroupStream().then(() => this.#enqueue(subject, copy, false));
+  }
+
+  /** [SPEC 8.11, 13.9] JetStream: the group stream over `~g.{prefix}.>`, interest retention; created if absent. */
+  #ensureGroupStream(): Promise<void> {
+    const js = this.#js;
+    const jsm = this.#jsm;
+    if (js === undefined || jsm === undefined) return Promise.reject(new HopsafeError('ERR_STATE', 'nats transport: call open() first'));
+    this.#groupStreamReady ??= (async () => {
+      const name = js.groupStream;
+      const exists = await jsm.streams.info(name).then(
+        () => true,
+        (e: unknown) => {
+          if (e instanceof Error && e.name === 'StreamNotFoundError' && js.createStream) return false;
+          throw new HopsafeError('ERR_TRANSPORT', `nats: group stream ${name}: ${errorName(e)}`, { cause: e });
+        },
+      );
+      if (exists) return;
+      await jsm.streams
+        .add({
+          name,
+          subjects: [`${GROUP_LEVEL}.${this.#prefix}.>`],
+          retention: 'interest',
+          storage: js.storage,
+          max_age: js.maxAgeMs * 1_000_000,
+          duplicate_window: 120 * 1_000_000_000,
+        })
+        .catch(async (e: unknown) => {
+          // Another endpoint created it at the same moment: use it.
+          await jsm.streams.info(name).catch(() => {
+            throw new HopsafeError('ERR_TRANSPORT', `nats: cannot create group stream ${name}: ${errorName(e)}`, { cause: e });
+          });
+        });
+    })();
+    // A failed attempt may be retried by the next call.
+    this.#groupStreamReady.catch(() => {
+      this.#groupStreamReady = undefined;
+    });
+    return this.#groupStreamReady;
+  }
+
+  /**
+   * [SPEC 8.11, 13.9] JetStream: a durable consumer of the group stream filtered on `subject` (created with deliver
+   * policy `new`; an existing one resumes where it was), pulled one frame at a time, acked after the handler settled.
+   */
+  async #consumeGroup(
+    key: string,
+    durable: string,
+    subject: string,
+    deliver: (subject: string, bytes: Uint8Array) => void | Promise<void>,
+  ) {
+    const js = this.#js;
+    const client = this.#jsClient;
+    const jsm = this.#jsm;
+    if (js === undefined || client === undefined || jsm === undefined)
+      throw new HopsafeError('ERR_STATE', 'nats transport: call open() first');
+    await this.#ensureGroupStream();
+    await this.#stopGroupConsumer(key, false);
+    const config = {
+      durable_name: durable,
+      ack_policy: 'explicit',
+      deliver_policy: 'new',
+      filter_subject: subject,
+      ack_wait: js.ackWaitMs * 1_000_000,
+      max_ack_pending: js.prefetch,
+    } as const;
+    try {
+      await jsm.consumers.add(js.groupStream, config);
+    } catch (e) {
+      const info = await jsm.consumers.info(js.groupStream, durable).catch(() => undefined);
+      if (info === undefined || info.config.filter_subject !== subject)
+        throw new HopsafeError('ERR_TRANSPORT', `nats: consumer ${durable} on ${js.groupStream}: ${errorName(e)}`, { cause: e });
+    }
+    const consumer = await client.consumers.get(js.groupStream, durable);
+    const messages = await consumer.consume({ max_messages: js.prefetch });
+    const loop = (async () => {
+      try {
+        for await (const m of messages) {
+          if (this.#state === 'closed') return; // not acked: delivered again to this durable later
+          const bytes = plain(m.data);
+          if (!this.#guard.oversize(bytes.byteLength, undefined)) {
+            this.#pendingFrames++;
+            try {
+              await this.#call(undefined, bytes, (b) => deliver(m.subject, b));
+            } finally {
+              this.#pendingFrames--;
+            }
+          }
+          try {
+            m.ack();
+          } catch {
+            /* connection gone: redelivered after ackWaitMs */
+          }
+        }
+      } catch (e) {
+        if (this.#state !== 'closed') this.#log?.warn({ subject, err: errorName(e) }, 'jetstream group consumer stopped');
+      }
+    })();
+    this.#groupConsumers.set(key, { durable, messages, loop });
+  }
+
+  /** Stops a group consumer; `remove`: deletes the durable too (the member left: no more interest). */
+  async #stopGroupConsumer(key: string, remove: boolean): Promise<void> {
+    const c = this.#groupConsumers.get(key);
+    if (c === undefined) return;
+    this.#groupConsumers.delete(key);
+    await c.messages.close().catch(() => undefined);
+    await Promise.race([c.loop, sleep(2000)]);
+    const js = this.#js;
+    if (remove && js !== undefined) await this.#jsm?.consumers.delete(js.groupStream, c.durable).catch(() => undefined);
+  }
+
+  /** [SPEC 8.11] JetStream durable name of a group consumer: the endpoint's durable, `-g-` or `-gp-`, the group / publisher. */
+  #groupDurable(tag: string): string {
+    const js = this.#js;
+    if (js === undefined || this.#self === undefined) throw new HopsafeError('ERR_STATE', 'nats transport: call open() first');
+    return `${js.durable(this.#self)}-${tag.replaceAll('.', '~')}`;
+  }
+
+  #groupReady(): NatsConnection {
+    if (this.#state === 'closed') throw new HopsafeError('ERR_CLOSED', 'nats transport is closed');
+    const nc = this.#nc;
+    if (this.#state !== 'open' || nc === undefined) throw new HopsafeError('ERR_STATE', 'nats transport: call open() first');
+    return nc;
+  }
+
+  /** [SPEC 13.9] A core subscription on the group subject (nats.js renews it after a reconnect); resolves once the server has it. */
+  async subscribeGroup(address: string, onFrame: GroupFrameHandler): Promise<void> {
+    const nc = this.#groupReady();
+    assertGroupAddress(address);
+    if (typeof onFrame !== 'function') throw new HopsafeError('ERR_INPUT', 'onFrame must be a function');
+    const subject = natsGroupSubject(this.#prefix, address);
+    if (this.#js !== undefined) {
+      await this.#consumeGroup(address, this.#groupDurable(`g-${address.slice(address.lastIndexOf('/') + 1)}`), subject, (_s, b) =>
+        onFrame(b),
+      );
+      return;
+    }
+    this.#groupSubs.get(address)?.unsubscribe();
+    this.#groupSubs.set(
+      address,
+      this.#subscribeCore(nc, subject, (msg) => this.#deliverBounded(msg, undefined, onFrame)),
+    );
+    await nc.flush();
+  }
+
+  /** [SPEC 8.5, 13.9] Every group address of `publisher` (`~g.{prefix}.{w(publisher)}.*`), for a bridge. */
+  async subscribeGroupsOf(publisher: string, onFrame: (address: string, bytes: Uint8Array) => void | Promise<void>): Promise<void> {
+    const nc = this.#groupReady();
+    const subject = natsPublisherGroups(this.#prefix, publisher);
+    if (this.#js !== undefined) {
+      await this.#consumeGroup(`of:${publisher}`, this.#groupDurable(`gp-${publisher}`), subject, (s, b) => {
+        const address = natsGroupAddress(this.#prefix, s);
+        return address === undefined ? undefined : onFrame(address, b);
+      });
+      return;
+    }
+    this.#groupsOf.get(publisher)?.unsubscribe();
+    this.#groupsOf.set(
+      publisher,
+      this.#subscribeCore(nc, subject, (msg) => {
+        const address = natsGroupAddress(this.#prefix, msg.subject);
+        if (address !== undefined) this.#deliverBounded(msg, undefined, (b) => onFrame(address, b));
+      }),
+    );
+    await nc.flush();
+  }
+
+  async unsubscribeGroup(address: string): Promise<void> {
+    await this.#stopGroupConsumer(address, true);
+    const sub = this.#groupSubs.get(address);
+    if (sub === undefined) return;
+    this.#groupSubs.delete(address);
+    sub.unsubscribe();
+  }
+
+  #subscribeCore(nc: NatsConnection, subject: string, deliver: (msg: Msg) => void): Subscription {
+    return nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err !== null) this.#log?.warn({ subject, err: errorName(err) }, 'subscription error');
+        else if (this.#state !== 'closed') deliver(msg);
+      },
     });
   }
 
@@ -615,6 +878,9 @@ class NatsTransport implements Transport {
         // Frames already published get a moment for their flush / publish acknowledgement.
         if (wasOpen && this.#inFlight.size > 0) await Promise.race([Promise.allSettled([...this.#inFlight]), sleep(2000)]);
         this.#sub?.unsubscribe();
+        for (const s of [...this.#groupSubs.values(), ...this.#groupsOf.values()]) s.unsubscribe();
+        // JetStream group consumers stay: frames published meanwhile wait for this member (SPEC 13.7).
+        for (const k of [...this.#groupConsumers.keys()]) await this.#stopGroupConsumer(k, false);
         await this.#messages?.close().catch(() => undefined);
         await Promise.race([this.#consuming, sleep(2000)]);
         await Promise.race([nc.drain().catch(() => undefined), sleep(2000)]);

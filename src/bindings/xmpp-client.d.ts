@@ -50,6 +50,8 @@ declare module '@xmpp/client' {
   /** XEP-0198 stream management (used when the server offers it). Emits 'resumed', 'ack'(stanza), 'fail'(stanza). */
   export interface StreamManagement extends EventEmitter {
     enabled: boolean;
+    /** `<enable/>` was sent on this stream (and `enabled` not yet known). */
+    enableSent: boolean;
     timeout: number;
     requestAckInterval: number;
     requestAckDebounce: number;

@@ -16,6 +16,9 @@
  *   resumed: the server keeps our presence and @xmpp/client re-sends the stanzas the server had not acked. If
  *   the session cannot be resumed, those unacked frames are sent again on the new session (at-least-once; the
  *   session layer discards duplicates).
+ * - Group addresses (SPEC 13.9) are PEP nodes (XEP-0163: XEP-0060 pubsub on the publisher's own account,
+ *   xmpp-groups.ts): the publisher creates `urn:hopsafe:group:1:{groupId}` when the group is created and publishes one
+ *   item per group frame; each member subscribes its bare JID and gets one headline notification per frame.
  *
  * @module hopsafe/xmpp
  */
@@ -26,7 +29,10 @@ import { assertEndpointId } from '../transport/endpoint-id.js';
 import { assertQueueRoom, assertSendable } from '../transport/lifecycle.js';
 import { isLoopbackService } from './xmpp-stanza.js';
 import type { Logger } from 'pino';
-import type { FrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
+import type { FrameHandler, GroupFrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
+import { randomBytes } from 'node:crypto';
+import { assertGroupAddress, assertGroupSendable, splitGroupAddress } from '../transport/group-address.js';
+import { createNodeIq, groupNode, groupNotification, publishIq, subscriptionIq } from './xmpp-groups.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
 import { InboundGuard, UnsettledBound } from '../transport/inbound.js';
 import { intOption } from '../transport/options.js';
@@ -142,6 +148,32 @@ export interface XmppTransportOptions {
   onClient?: (client: XmppClientHandle) => void;
 }
 
+const SM_NS = 'urn:xmpp:sm:3';
+
+/** Resolves once XEP-0198 negotiation, if the client started it in this turn, ended (enabled or failed; at most 5 s). */
+function smSettled(c: Client): Promise<void> {
+  return new Promise<void>((resolve) => {
+    setImmediate(() => {
+      const sm = c.streamManagement;
+      if (!sm.enableSent || sm.enabled) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        c.off('nonza', onNonza);
+        resolve();
+      };
+      const onNonza = (el: Element): void => {
+        // after the library's own handler of the same element (it sets sm.enabled and resets the counter)
+        if (el.is('enabled', SM_NS) || el.is('failed', SM_NS)) setImmediate(done);
+      };
+      const timer = setTimeout(done, 5000);
+      c.on('nonza', onNonza);
+    });
+  });
+}
+
+/** The XMPP error condition of an iq error reply, by the error it was reported as. */
+const iqConditions = new WeakMap<HopsafeError, string>();
+
 interface PendingSend {
   readonly stanza: Element;
   resolve(): void;
@@ -197,6 +229,12 @@ class XmppTransport implements Transport {
   readonly #bound: UnsettledBound;
   /** The socket whose reading is paused by the inbound bound, if any. */
   #paused: { resume?(): unknown } | undefined;
+  /** [SPEC 13.9] Subscribed group addresses and their handlers. */
+  readonly #groups = new Map<string, GroupFrameHandler>();
+  /** [SPEC 13.9] Our group nodes known to carry the group configuration (created, or checked by a publish). */
+  readonly #configured = new Set<string>();
+  /** Our iq requests waiting for their result, by stanza id. */
+  readonly #iqWaiters = new Map<string, { resolve(el: Element): void; reject(e: HopsafeError): void }>();
 
   constructor(o: XmppTransportOptions) {
     if (typeof o?.domain !== 'string' || o.domain === '') throw new HopsafeError('ERR_CONFIG', 'xmpp: domain is required');
@@ -265,13 +303,18 @@ class XmppTransport implements Transport {
     c.on('online', () => {
       // [SPEC 8.4] No Nagle delay: the socket is new on every (re)connect, and STARTTLS replaced it before 'online'.
       setNoDelay((c as unknown as { socket?: unknown }).socket);
-      // [SPEC 8.4] Available presence first: only then are messages to our bare JID delivered to us.
-      this.#presence = c.send(xml('presence')).then(() => {
-        if (this.#closed || this.#client !== c) return;
-        this.#online = true;
-        this.#status.set('connected');
-        void this.#flush();
-      });
+      // [SPEC 8.4] Available presence first: only then are messages to our bare JID delivered to us. With XEP-0198 it
+      // waits for <enabled/>: @xmpp/client emits 'online' before it sends <enable/>, and a stanza arriving in the same
+      // read as <enabled/> (our presence's reflection) is counted after the counter's reset, so our acks would claim
+      // one stanza more than the server sent and Prosody ends the session.
+      this.#presence = smSettled(c)
+        .then(() => c.send(xml('presence')))
+        .then(() => {
+          if (this.#closed || this.#client !== c) return;
+          this.#online = true;
+          this.#status.set('connected');
+          void this.#flush();
+        });
       this.#presence.catch(() => undefined);
     });
     // [SPEC 8.4] XEP-0198: a resumed stream keeps presence and re-sends unacked stanzas itself ('online' is not emitted).
@@ -284,6 +327,8 @@ class XmppTransport implements Transport {
     c.streamManagement.on('fail', (stanza: Element) => {
       if (this.#closed || this.#client !== c) return;
       if (stanza.is('message') && stanza.getChild(FRAME_ELEMENT, FRAME_NS) !== undefined) this.#retry.push(stanza);
+      // [SPEC 13.9] our pending requests (group node, subscriptions, group publishes) too: their answer never came
+      else if (stanza.is('iq') && stanza.attrs.id !== undefined && this.#iqWaiters.has(stanza.attrs.id)) this.#retry.push(stanza);
     });
     c.on('disconnect', () => {
       this.#online = false;
@@ -306,8 +351,16 @@ class XmppTransport implements Transport {
   }
 
   #onStanza(el: Element): void {
+    if (el.is('iq')) {
+      this.#onIqResponse(el);
+      return;
+    }
     if (!el.is('message')) return;
     const type = el.attrs.type ?? 'normal';
+    if (type === 'headline') {
+      this.#onGroupNotification(el); // [SPEC 13.9]
+      return;
+    }
     if (type !== 'normal') return; // [SPEC 8.4] error bounces echo our own frame: never treat them as inbound
     const frameEl = el.getChild(FRAME_ELEMENT, FRAME_NS);
     if (frameEl === undefined) return; // [SPEC 8.4] not ours
@@ -321,9 +374,35 @@ class XmppTransport implements Transport {
     const bytes = decodeFrameText(frameEl.getText());
     if (bytes === undefined) return;
     const onFrame = this.#onFrame;
+    if (onFrame !== undefined) this.#deliver(() => onFrame({ from, bytes }));
+  }
+
+  /**
+   * [SPEC 8.4, 13.9] A group notification: from the PEP service of the group's publisher (`from` = its bare JID),
+   * on a node of a group address subscribed here; each item's frame goes the inbox's way (size first, in order, bounded).
+   */
+  #onGroupNotification(el: Element): void {
+    const n = groupNotification(el);
+    const fromJid = el.attrs.from;
+    if (n === undefined || fromJid === undefined || fromJid.includes('/')) return;
+    const publisher = this.#idFor(fromJid);
+    if (publisher === undefined) return;
+    const address = `${publisher}/${n.groupId}`;
+    const handler = this.#groups.get(address);
+    if (handler === undefined) return;
+    for (const f of n.frames) {
+      if (this.#guard.oversize(decodedLengthOfText(f.children), undefined)) continue;
+      const bytes = decodeFrameText(f.getText());
+      if (bytes === undefined) continue;
+      this.#deliver(() => (this.#groups.get(address) === handler ? handler(bytes) : undefined));
+    }
+  }
+
+  /** Hands one frame to `call` in arrival order (inbox and group frames share the chain and the bound). [SPEC 8.9] */
+  #deliver(call: () => void | Promise<void>): void {
     const step = this.#chain.then(async () => {
       try {
-        if (onFrame !== undefined && !this.#closed) await onFrame({ from, bytes });
+        if (!this.#closed) await call();
       } catch {
         /* the session rejected it; XMPP has nothing to ack */
       }
@@ -346,6 +425,147 @@ class XmppTransport implements Transport {
     const socket = this.#paused;
     this.#paused = undefined;
     if (socket !== undefined && typeof socket.resume === 'function') socket.resume();
+  }
+
+  #onIqResponse(el: Element): void {
+    const type = el.attrs.type;
+    const id = el.attrs.id;
+    if ((type !== 'result' && type !== 'error') || id === undefined) return;
+    const w = this.#iqWaiters.get(id);
+    if (w === undefined) return;
+    this.#iqWaiters.delete(id);
+    if (type === 'result') {
+      w.resolve(el);
+      return;
+    }
+    const condition = el.getChild('error')?.children.find((c): c is Element => typeof c !== 'string')?.name ?? 'unknown';
+    const e = new HopsafeError(
+      condition === 'forbidden' ? 'ERR_FORBIDDEN' : 'ERR_TRANSPORT',
+      `xmpp: the server refused the request (${condition})`,
+    );
+    iqConditions.set(e, condition);
+    w.reject(e);
+  }
+
+  /**
+   * Sends an iq request through the send queue (in order with frames; bounded by maxQueue while offline) and resolves
+   * with its result, ERR_FORBIDDEN / ERR_TRANSPORT on an error reply, ERR_TIMEOUT 10 s after it was written.
+   */
+  #iq(build: (id: string) => Element): Promise<Element> {
+    const id = `hs-${randomBytes(9).toString('base64url')}`;
+    return new Promise<Element>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#iqWaiters.delete(id);
+      };
+      this.#iqWaiters.set(id, {
+        resolve: (el) => {
+          done();
+          resolve(el);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      });
+      const written = (): void => {
+        if (!this.#iqWaiters.has(id)) return;
+        timer = setTimeout(
+          () => this.#iqWaiters.get(id)?.reject(new HopsafeError('ERR_TIMEOUT', 'xmpp: no answer to the request within 10 s')),
+          10_000,
+        );
+        timer.unref?.();
+      };
+      if (!this.#online) {
+        try {
+          assertQueueRoom('xmpp', this.#queue.length, this.#maxQueue);
+        } catch (e) {
+          done();
+          return reject(e);
+        }
+      }
+      this.#queue.push({
+        stanza: build(id),
+        resolve: written,
+        reject: (e) => this.#iqWaiters.get(id)?.reject(e instanceof HopsafeError ? e : new HopsafeError('ERR_TRANSPORT', String(e))),
+      });
+      void this.#flush();
+    });
+  }
+
+  #groupReady(): string {
+    if (this.#closed) throw new HopsafeError('ERR_CLOSED', 'xmpp transport is closed');
+    const self = this.#self;
+    if (self === undefined || this.#client === undefined) throw new HopsafeError('ERR_STATE', 'xmpp transport: call open() first');
+    return self;
+  }
+
+  /** [SPEC 13.9] Our own group address only: PEP nodes are published by their account alone. */
+  #ownNode(self: string, address: string): string {
+    const { publisher, groupId } = splitGroupAddress(address);
+    if (publisher !== self)
+      throw new HopsafeError('ERR_INPUT', `xmpp: ${self} can publish only its own group addresses (PEP), not ${publisher}'s`);
+    return groupNode(groupId);
+  }
+
+  /** [SPEC 13.9] Creates the group's PEP node (configured) before members subscribe; an existing node is kept. */
+  async openGroup(address: string): Promise<void> {
+    const self = this.#groupReady();
+    const node = this.#ownNode(self, assertGroupAddress(address));
+    try {
+      await this.#iq((id) => createNodeIq(xml, id, node));
+      this.#configured.add(node);
+    } catch (e) {
+      // Exists already (created earlier by this account): the first publish checks its configuration.
+      if (!(e instanceof HopsafeError && iqConditions.get(e) === 'conflict')) throw e;
+    }
+  }
+
+  /** [SPEC 13.9] One item on our group node; resolves on the server's result (ERR_FORBIDDEN / ERR_TRANSPORT if refused). */
+  publishGroup(address: string, bytes: Uint8Array): Promise<void> {
+    let node: string;
+    let text: string;
+    try {
+      const self = assertGroupSendable(
+        { name: 'xmpp', closed: this.#closed, localId: this.#self, maxFrameSize: this.maxFrameSize },
+        address,
+        bytes,
+      );
+      node = this.#ownNode(self, address);
+      text = encodeFrameText(bytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // A node this transport did not create or check yet: the configuration goes along as publish-options (it creates
+    // the node so configured, or the publish fails when an existing node is configured otherwise).
+    const withOptions = !this.#configured.has(node);
+    return this.#iq((id) => publishIq(xml, id, node, text, withOptions)).then(() => {
+      this.#configured.add(node);
+    });
+  }
+
+  /** [SPEC 13.9] Subscribes our bare JID to the group node on the publisher's PEP service (kept by the server across logins). */
+  async subscribeGroup(address: string, onFrame: GroupFrameHandler): Promise<void> {
+    const self = this.#groupReady();
+    const { publisher, groupId } = splitGroupAddress(assertGroupAddress(address));
+    if (typeof onFrame !== 'function') throw new HopsafeError('ERR_INPUT', 'onFrame must be a function');
+    this.#groups.set(address, onFrame);
+    try {
+      await this.#iq((id) => subscriptionIq(xml, id, 'subscribe', this.#jidFor(publisher), groupNode(groupId), this.#jidFor(self)));
+    } catch (e) {
+      if (this.#groups.get(address) === onFrame) this.#groups.delete(address);
+      throw e;
+    }
+  }
+
+  async unsubscribeGroup(address: string): Promise<void> {
+    if (!this.#groups.delete(address) || this.#closed || this.#self === undefined) return;
+    const self = this.#self;
+    const { publisher, groupId } = splitGroupAddress(address);
+    await this.#iq((id) => subscriptionIq(xml, id, 'unsubscribe', this.#jidFor(publisher), groupNode(groupId), this.#jidFor(self))).catch(
+      () => undefined,
+    );
   }
 
   /** [SPEC 8.9] Inbound frames dropped before onFrame. */
@@ -426,6 +646,8 @@ class XmppTransport implements Transport {
     this.#closed = true;
     this.#online = false;
     for (const p of this.#queue.splice(0)) p.reject(new HopsafeError('ERR_CLOSED', 'xmpp transport closed'));
+    for (const w of [...this.#iqWaiters.values()]) w.reject(new HopsafeError('ERR_CLOSED', 'xmpp transport closed'));
+    this.#groups.clear();
     const c = this.#client;
     this.#client = undefined;
     if (c !== undefined) {

@@ -4,6 +4,9 @@
  * twice, within 80 columns: what the broker sees (hex, and the readable text of integrity-mode frames)
  * and what the application receives.
  *
+ * Early on, the control center creates a group (SPEC 13) of the three DERs and publishes one broadcast setpoint to it:
+ * sealed once, one broker message, opened by all three.
+ *
  * The broker is the embedded one (default), an external one (`--broker mqtt://…`, watched by a spy client
  * subscribed to `{prefix}/#`, which also plays the attacker by publishing altered and replayed copies), or
  * the in-memory hub. The temporary PKI directory (private keys) is removed on every way out: normal end,
@@ -21,6 +24,7 @@ import type { Transport } from '../transport/transport.js';
 import { createMemoryHub } from '../bindings/memory.js';
 import { mqttTransport } from '../bindings/mqtt.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, parseFrameTopic } from '../bindings/mqtt-topics.js';
+import { parseGroupTopic } from '../bindings/mqtt-groups.js';
 import { startBroker, type Interceptor, type RunningBroker } from '../broker/index.js';
 import { createTestPki } from '../testing/index.js';
 import { toHex } from '../bytes/index.js';
@@ -39,10 +43,12 @@ const USAGE = `usage: hopsafe demo [--broker URL [--prefix P] | --transport memo
 
 Starts the embedded MQTT broker (or uses --broker; --url is an alias), a control
 center and three DERs: der-1 in integrity-only mode, der-2 and der-3 in
-confidentiality mode. On an external broker a spy client subscribes to P/#
-(default ${DEFAULT_PREFIX}/#) to show what the broker sees, and publishes the
-tampered and replayed frames; the endpoints connect with client ids
-"<id>-demo-<random>" so that they never displace real clients.
+confidentiality mode. The control center also publishes one broadcast setpoint
+to a group of the three DERs: one broker message, read by all three. On an
+external broker a spy client subscribes to P/# (default ${DEFAULT_PREFIX}/#) to show
+what the broker sees, and publishes the tampered and replayed frames; the
+endpoints connect with client ids "<id>-demo-<random>" so that they never
+displace real clients.
 
   --broker URL         an external MQTT broker: mqtt://host[:port] (or mqtts://,
                        ws://, wss://)
@@ -65,6 +71,9 @@ const DERS = [
   { id: 'der-3', protection: 'confidentiality' as const },
 ];
 const CC = 'control-center';
+/** [SPEC 13] The control center's group of the three DERs, and the telemetry tick of its one broadcast. */
+const GROUP = 'broadcast';
+const GROUP_TICK = 3;
 /** Every line fits this many columns. */
 export const DEMO_COLUMNS = 80;
 const LABEL = 8;
@@ -213,12 +222,20 @@ export async function run(argv: string[]): Promise<number> {
       }
       return undefined;
     };
+    /** [SPEC 13.9] Group frames the intermediary carried (one per group publish, whatever the number of members). */
+    let groupFrames = 0;
+    let lastGroupFrame: { topic: string; bytes: Uint8Array } | undefined;
+    const observeGroup = (topic: string, bytes: Uint8Array): void => {
+      groupFrames++;
+      lastGroupFrame = { topic, bytes };
+    };
     let makeTransport: () => Transport;
     let replay: (bytes: Uint8Array) => Promise<void>;
     let where: string;
     if (useMemory) {
       const hub = createMemoryHub({ logger });
       hub.tap((f) => {
+        if (f.topic.includes('/~g/')) return void observeGroup(f.topic, f.bytes);
         if (!f.to) return undefined;
         const x = observe(f.from, f.to, f.bytes);
         if (!x) return undefined;
@@ -239,6 +256,7 @@ export async function run(argv: string[]): Promise<number> {
       broker = await startBroker();
       const b = broker;
       const tap: Interceptor = (f) => {
+        if (f.topic.includes('/~g/')) return void observeGroup(f.topic, f.bytes);
         if (!f.to) return undefined;
         const x = observe(f.from, f.to, f.bytes);
         if (!x) return undefined;
@@ -276,6 +294,8 @@ export async function run(argv: string[]): Promise<number> {
         });
       });
       s.on('message', (topic, payload) => {
+        if (parseGroupTopic(prefix, topic) !== undefined)
+          return void observeGroup(topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength).slice());
         const t = parseFrameTopic(topic);
         if (!t || t.prefix !== prefix) return;
         const bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength).slice();
@@ -325,6 +345,26 @@ export async function run(argv: string[]): Promise<number> {
       if (showDelayMs) setTimeout(render, showDelayMs).unref();
       else render();
     };
+    /** [SPEC 13] A group message: the one frame the broker carried (shown once), then each DER's delivery. */
+    let groupShown = false;
+    const groupReaders = new Set<string>();
+    const showGroup = (to: string, data: string): void => {
+      const render = (): void => {
+        groupReaders.add(to);
+        if (!groupShown && lastGroupFrame) {
+          groupShown = true;
+          const { topic, bytes } = lastGroupFrame;
+          const head = `${CC}→group ${bytes.length} B `;
+          const room = DEMO_COLUMNS - LABEL - head.length - 1;
+          labelled('broker', `${head}${toHex(bytes.subarray(0, Math.max(1, Math.floor(room / 2))))}…`);
+          // the topic `{prefix}/~g/{publisher}/{group id}`, from ~g to 8 digits of the group id
+          labelled('', `one message for all three DERs on …/${topic.slice(topic.indexOf('~g/'), topic.lastIndexOf('/') + 9)}…`);
+        }
+        labelled('app', `${to} ← group ${GROUP}: ${data}`);
+      };
+      if (showDelayMs) setTimeout(render, showDelayMs).unref();
+      else render();
+    };
     const open = (
       id: string,
       extra: { protection?: 'integrity' | 'confidentiality'; acceptProtection?: ('integrity' | 'confidentiality')[] },
@@ -360,7 +400,7 @@ export async function run(argv: string[]): Promise<number> {
     const negotiated = new Map<string, string>();
     for (const d of DERS) {
       const ep = await open(d.id, { protection: d.protection });
-      ep.on('message', (m) => show(CC, d.id, text.decode(m.data)));
+      ep.on('message', (m) => (m.group === GROUP ? showGroup(d.id, text.decode(m.data)) : show(CC, d.id, text.decode(m.data))));
       ep.on('session', (s) => {
         handshakeMs.set(d.id, Date.now() - (firstSendAt.get(d.id) ?? Date.now()));
         negotiated.set(d.id, s.suite);
@@ -378,6 +418,19 @@ export async function run(argv: string[]): Promise<number> {
 
     // 4. Telemetry every 200 ms; halfway: rekey, tamper, replay. Ends after --duration, or early on a signal / EPIPE.
     let n = 0;
+    let groupPublished = 0;
+    let groupFailed: string | undefined;
+    /**
+     * [SPEC 13] Once the sessions are up: the control center creates the group, the DERs join (each gets the key
+     * over its own session), and one broadcast setpoint is sealed once and published once.
+     */
+    const broadcast = async (): Promise<void> => {
+      const g = await cc.group(GROUP, { members: DERS.map((d) => d.id) });
+      await Promise.all(DERS.map((d) => ders.get(d.id)!.join(CC, GROUP)));
+      out(`group "${GROUP}": ${g.members().join(', ')} joined (key sent over each session)`);
+      await g.publish(encode({ broadcast: { P_max_MW: 4.5 } }));
+      groupPublished++;
+    };
     const halfway = started + (duration * 1000) / 2;
     let rekeyed = false;
     timer = setInterval(() => {
@@ -388,6 +441,11 @@ export async function run(argv: string[]): Promise<number> {
         const t = { n, P_MW: +(4 + Math.sin(n / 5)).toFixed(2), U_kV: 20.1, f_Hz: 50.01 };
         void ep.send(CC, encode(t)).catch((e: unknown) => out(`send failed: ${e instanceof HopsafeError ? e.code : String(e)}`));
       }
+      if (n === GROUP_TICK)
+        void broadcast().catch((e: unknown) => {
+          groupFailed = e instanceof HopsafeError ? e.code : String(e);
+          out(`group broadcast failed: ${groupFailed}`);
+        });
       if (!rekeyed && Date.now() >= halfway) {
         rekeyed = true;
         void cc.rekey('der-2').catch(() => undefined);
@@ -439,6 +497,9 @@ export async function run(argv: string[]): Promise<number> {
       out(`  suite ${negotiated.get(d.id) ?? '?'}, HS_INIT ${init ?? '?'} B, HS_RESP ${resp ?? '?'} B`);
     }
     out(`rejected by the control center: ${rejections.length ? rejections.join(', ') : 'none'}`);
+    out(
+      `group ${GROUP}: ${groupPublished} published, ${groupFrames} broker message${groupFrames === 1 ? '' : 's'}, read by ${groupReaders.size} of ${DERS.length} DERs`,
+    );
     return stdoutFailed ? 1 : 0;
   } finally {
     if (timer) clearInterval(timer);

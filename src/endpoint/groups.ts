@@ -347,6 +347,13 @@ export class GroupManager {
       throw new HopsafeError('ERR_CONFIG', 'protection: integrity | confidentiality');
     const g = new PublisherGroup(this.host, name, options, () => this.published.delete(name));
     this.published.set(name, g);
+    try {
+      // [SPEC 13.9] The transport sets the address up before a member subscribes (XMPP: the PEP node).
+      await this.host.transport.openGroup?.(g.address);
+    } catch (e) {
+      if (this.published.get(name) === g) this.published.delete(name);
+      throw e;
+    }
     return g;
   }
 

@@ -43,7 +43,7 @@ export interface InboundStats {
 /**
  * [SPEC 8] What an endpoint needs from a binding: open an inbox for its id, send opaque frames to other ids, close.
  * A transport never sees keys and is not trusted: everything it hands over, including the sender id, is verified by
- * the session. The shipped bindings are `hopsafe/mqtt`, `hopsafe/amqp`, `hopsafe/xmpp` and `hopsafe/memory`;
+ * the session. The shipped bindings are `hopsafe/mqtt`, `hopsafe/amqp`, `hopsafe/xmpp`, `hopsafe/nats` and `hopsafe/memory`;
  * `send` refuses misuse with the same codes in each (SPEC 8.10). Implement it to carry hopsafe over another medium.
  */
 export interface Transport {
@@ -71,6 +71,11 @@ export interface Transport {
    */
   subscribeGroup?(address: string, onFrame: GroupFrameHandler): Promise<void>;
   unsubscribeGroup?(address: string): Promise<void>;
+  /**
+   * [SPEC 13.9] Sets up a group address of this endpoint before any member subscribes; the publisher's `group()` calls
+   * it once (optional: MQTT, AMQP, NATS and the memory hub need nothing; XMPP creates the group's PEP node).
+   */
+  openGroup?(address: string): Promise<void>;
   /** Publishes one frame on a group address; resolves as `send` does. */
   publishGroup?(address: string, bytes: Uint8Array): Promise<void>;
   /** [SPEC 8.5, 13.9] Every group address of `publisher` (a bridge forwarding that publisher's groups); `onFrame` gets the address. */

@@ -5,6 +5,7 @@
  * those); the session lines name the protection mode; the temporary PKI directory is gone after every exit
  * path (normal end, error, SIGINT/SIGTERM, EPIPE); `| head -n 3` ends quietly with exit 0; and the broker column
  * works against an external broker (Mosquitto 127.0.0.1:1883, skipped when unreachable).
+ * Issue 20: the control center's one group broadcast is one opaque broker frame, read by all three DERs. [SPEC 13]
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,6 +65,20 @@ function checkRun(out: string, tmp: string): void {
     !lines.some((l, i) => conf.includes(lines[i - 1] ?? '') && l.includes('readable:')),
     'no readable text under a confidentiality-mode frame',
   );
+  // [SPEC 13] one group message: one opaque broker frame (no readable text), read by the three DERs
+  assert.match(out, /^group "broadcast": der-1, der-2, der-3 joined \(key sent over each session\)$/m);
+  const groupLines = lines.flatMap((l, i) => (/^broker {2}control-center→group /.test(l) ? [i] : []));
+  assert.equal(groupLines.length, 1, 'the group frame is shown once');
+  const g = groupLines[0]!;
+  assert.match(lines[g]!, /^broker {2}control-center→group \d+ B [0-9a-f]+…$/);
+  assert.match(lines[g + 1]!, /^ {8}one message for all three DERs on …\/~g\/control-center\/[0-9a-f]{8}…$/);
+  for (const id of ['der-1', 'der-2', 'der-3'])
+    assert.equal(
+      lines.filter((l) => l === `app     ${id} ← group broadcast: {"broadcast":{"P_max_MW":4.5}}`).length,
+      1,
+      `${id} read the broadcast once`,
+    );
+  assert.match(out, /^group broadcast: 1 published, 1 broker message, read by 3 of 3 DERs$/m);
   const dir = pkiDir(out);
   assert.ok(dir && dir.startsWith(tmp), `the PKI directory is printed: ${dir}`);
   assert.equal(existsSync(dir), false, 'the PKI directory is removed');

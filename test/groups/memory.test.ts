@@ -199,10 +199,10 @@ test('[SPEC 13.1, 13.7, 10.4] a role that ceases to be valid removes its member 
   }
 });
 
-test('[SPEC 13.9] a transport without group addresses (XMPP) carries no groups: group() and join() are ERR_UNSUPPORTED', async () => {
+test('[SPEC 13.9] a transport without group addresses (e.g. a custom one) carries no groups: group() and join() are ERR_UNSUPPORTED', async () => {
   const c = await cast(['der', 'a'], {
     transport: () => {
-      // the hub's transport stripped of its group methods, as the XMPP binding is
+      // the hub's transport stripped of its group methods (a binding without group addresses)
       const { subscribeGroup: _s, unsubscribeGroup: _u, publishGroup: _p, ...pairwiseOnly } = hub.transport();
       return pairwiseOnly;
     },
