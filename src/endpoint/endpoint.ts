@@ -130,6 +130,7 @@ export class Endpoint extends TypedEmitter {
       transport,
       clock: this.clock,
       graceMs: cfg.session?.graceMs ?? 30_000,
+      maxQueued: cfg.maxQueuedPerPeer,
       log: this.log,
       counters: this.counters.groups,
       sendControl: (peer, bytes, confirm) => this.sendControl(peer, bytes, confirm),

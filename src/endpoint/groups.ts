@@ -21,6 +21,7 @@ import type { LocalIdentity, RoleAssignment } from '../pki/types.js';
 import { parseCertificate } from '../pki/x509.js';
 import { rolesAt } from '../pki/roles.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
+import { intOption } from '../transport/options.js';
 import type { Transport } from '../transport/transport.js';
 import { computeGroupId } from '../session/group-keys.js';
 import { GroupSender } from '../session/group-sender.js';
@@ -43,6 +44,11 @@ export interface GroupOptions {
   readonly rotateAfterMs?: number;
   /** [SPEC 13.7] How long `publish` waits for the members' acknowledgements of a new epoch's key (default 2000 ms). */
   readonly keyWaitMs?: number;
+  /**
+   * [SPEC 13.3] Publishes accepted and not yet settled (waiting to be sealed, for a key distribution or for the
+   * transport) before `publish` refuses with ERR_QUEUE_FULL. Default: the endpoint's `maxQueuedPerPeer` (1000).
+   */
+  readonly maxQueued?: number;
 }
 
 /** What `endpoint.group` returns. */
@@ -81,6 +87,8 @@ export interface GroupHost {
   readonly transport: Transport;
   readonly clock: () => number;
   readonly graceMs: number;
+  /** [SPEC 13.3] Default bound of a group's unsettled publishes (the endpoint's `maxQueuedPerPeer`). */
+  readonly maxQueued: number;
   readonly log: Logger;
   readonly counters: GroupCounters;
   /** Sends a GroupControl over the pairwise session with `peer` (opening it when needed). */
@@ -136,6 +144,9 @@ class PublisherGroup implements Group {
   private rotateDue = false;
   private scheduled = false;
   private closed = false;
+  /** [SPEC 13.3] Publishes accepted and not settled, bounded by `maxQueued`. */
+  private unsettled = 0;
+  private readonly maxQueued: number;
 
   constructor(
     private readonly host: GroupHost,
@@ -158,6 +169,7 @@ class PublisherGroup implements Group {
     });
     this.allowIds = new Set(opts.members ?? []);
     this.allowRoles = new Set(opts.roles ?? []);
+    this.maxQueued = opts.maxQueued ?? host.maxQueued;
   }
 
   members(): string[] {
@@ -183,9 +195,17 @@ class PublisherGroup implements Group {
     try {
       this.assertOpen();
       abytes(data, 'data');
+      // [SPEC 13.3] Bounded like a pairwise send: a broker that is down or slow never makes the publisher grow
+      // without end. Refused before sealing, so no sequence number is used.
+      if (this.unsettled >= this.maxQueued)
+        throw new HopsafeError(
+          'ERR_QUEUE_FULL',
+          `group ${this.name}: ${this.unsettled} publishes not settled (maxQueued ${this.maxQueued})`,
+        );
     } catch (e) {
       return Promise.reject(e);
     }
+    this.unsettled++;
     // Sealing is serialized (sequence numbers in order, a pending key distribution first); the transport sends are
     // not: they start in sealing order and settle independently (several frames in flight).
     const sealed = this.chain.then(() => this.sealNext(data));
@@ -193,7 +213,12 @@ class PublisherGroup implements Group {
       () => undefined,
       () => undefined,
     );
-    return sealed.then((frame) => transportGroups(this.host.transport).publishGroup(this.address, frame));
+    const sent = sealed.then((frame) => transportGroups(this.host.transport).publishGroup(this.address, frame));
+    void sent.then(
+      () => this.unsettled--,
+      () => this.unsettled--,
+    );
+    return sent;
   }
 
   async close(): Promise<void> {
@@ -342,6 +367,7 @@ export class GroupManager {
       throw new HopsafeError('ERR_CONFIG', 'sourceAuth: signature | none');
     if (options.protection !== undefined && options.protection !== 'integrity' && options.protection !== 'confidentiality')
       throw new HopsafeError('ERR_CONFIG', 'protection: integrity | confidentiality');
+    if (options.maxQueued !== undefined) intOption(options.maxQueued, 'maxQueued');
     const g = new PublisherGroup(this.host, name, options, () => this.published.delete(name));
     this.published.set(name, g);
     return g;
