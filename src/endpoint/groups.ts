@@ -25,7 +25,7 @@ import { intOption } from '../transport/options.js';
 import type { Transport } from '../transport/transport.js';
 import { computeGroupId } from '../session/group-keys.js';
 import { GroupSender } from '../session/group-sender.js';
-import { GroupReceiver } from '../session/group-receiver.js';
+import { GroupReceiver, type GroupHoldLimits, type GroupOpened } from '../session/group-receiver.js';
 
 /** Options of `endpoint.group(name, options)`. [SPEC 13.1] */
 export interface GroupOptions {
@@ -42,7 +42,10 @@ export interface GroupOptions {
   /** [SPEC 13.8] Automatic rotation after this many frames (default 1 000 000) or this long (default 1 h) in one epoch. */
   readonly rotateAfterMessages?: number;
   readonly rotateAfterMs?: number;
-  /** [SPEC 13.7] How long `publish` waits for the members' acknowledgements of a new epoch's key (default 2000 ms). */
+  /**
+   * [SPEC 13.7] How long `publish` waits, after a new epoch or a join, for the members' acknowledgements of the key
+   * before sealing the next frame. Default 0: it does not wait (members hold frames that overtake their key, SPEC 13.6).
+   */
   readonly keyWaitMs?: number;
   /**
    * [SPEC 13.3] Publishes accepted and not yet settled (waiting to be sealed, for a key distribution or for the
@@ -75,6 +78,10 @@ export interface GroupCounters {
   received: number;
   /** Group frames refused (any code). */
   rejected: number;
+  /** [SPEC 13.6] Frames of a next epoch held until its key arrived. */
+  held: number;
+  /** [SPEC 13.6] Frames of a next epoch dropped unverified: the hold was full or its deadline passed first. */
+  dropped: number;
 }
 
 /** What the group layer needs from its endpoint. */
@@ -89,6 +96,8 @@ export interface GroupHost {
   readonly graceMs: number;
   /** [SPEC 13.3] Default bound of a group's unsettled publishes (the endpoint's `maxQueuedPerPeer`). */
   readonly maxQueued: number;
+  /** [SPEC 13.6] Frames of a next epoch held per group until its key arrives. */
+  readonly hold: GroupHoldLimits;
   readonly log: Logger;
   readonly counters: GroupCounters;
   /** Sends a GroupControl over the pairwise session with `peer` (opening it when needed). */
@@ -309,8 +318,13 @@ class PublisherGroup implements Group {
       }),
     );
     const all = Promise.all(sends).then(() => wipe(bytes));
+    // [SPEC 13.7] By default the next frame is sealed at once: the GroupKey records were sealed into the members'
+    // pairwise sessions first, and a member holds frames that overtake them (SPEC 13.6). keyWaitMs > 0 waits for
+    // the acknowledgements (bounded).
+    const wait = this.opts.keyWaitMs ?? 0;
+    if (wait === 0) return this.ready;
     this.settled = false;
-    const ready = bounded(Promise.all([this.ready, all]), this.opts.keyWaitMs ?? 2000);
+    const ready = bounded(Promise.all([this.ready, all]), wait);
     this.ready = ready;
     void ready.then(() => {
       if (this.ready === ready) this.settled = true;
@@ -346,6 +360,8 @@ interface Membership {
   roles: readonly RoleAssignment[];
   waiters: { resolve: () => void; reject: (e: unknown) => void }[];
   timer: NodeJS.Timeout | undefined;
+  /** [SPEC 13.6] Drops held frames at their deadline (memory is released without further traffic). */
+  holdTimer: NodeJS.Timeout | undefined;
   subscribed: boolean;
 }
 
@@ -368,6 +384,7 @@ export class GroupManager {
     if (options.protection !== undefined && options.protection !== 'integrity' && options.protection !== 'confidentiality')
       throw new HopsafeError('ERR_CONFIG', 'protection: integrity | confidentiality');
     if (options.maxQueued !== undefined) intOption(options.maxQueued, 'maxQueued');
+    if (options.keyWaitMs !== undefined) intOption(options.keyWaitMs, 'keyWaitMs', 0);
     const g = new PublisherGroup(this.host, name, options, () => this.published.delete(name));
     this.published.set(name, g);
     return g;
@@ -393,6 +410,7 @@ export class GroupManager {
         roles: [],
         waiters: [],
         timer: undefined,
+        holdTimer: undefined,
         subscribed: false,
       };
       this.joined.set(k, m);
@@ -472,18 +490,47 @@ export class GroupManager {
   /** [SPEC 13.6] A frame from the group address `address`. */
   onGroupFrame(address: string, bytes: Uint8Array): void {
     const m = this.byAddress.get(address);
-    if (!m?.receiver) return;
+    const r = m?.receiver;
+    if (!m || !r) return;
     try {
       // [SPEC 8.9] Bounded before anything is read, whatever the binding let through.
       if (bytes.length > this.host.transport.maxFrameSize) throw new HopsafeError('ERR_TOO_LARGE', 'group frame exceeds maxFrameSize');
-      const r = m.receiver.open(bytes, this.host.clock());
-      this.host.counters.received++;
-      const roles = this.host.peerRoles(m.publisher) ?? rolesAt(m.roles, new Date(this.host.clock()));
-      this.host.deliver({ from: m.publisher, group: m.name, data: r.payload, roles });
+      const got = r.receive(bytes, this.host.clock());
+      if (got === 'held') this.host.counters.held++;
+      else if (got !== 'dropped') this.deliverOpened(m, got);
     } catch (e) {
       this.host.counters.rejected++;
       this.host.reject(e, m.publisher);
     }
+    this.afterHold(m);
+  }
+
+  private deliverOpened(m: Membership, r: GroupOpened): void {
+    this.host.counters.received++;
+    const roles = this.host.peerRoles(m.publisher) ?? rolesAt(m.roles, new Date(this.host.clock()));
+    this.host.deliver({ from: m.publisher, group: m.name, data: r.payload, roles });
+  }
+
+  /** [SPEC 13.6] Counts what the hold dropped and keeps a timer for the next held frame's deadline. */
+  private afterHold(m: Membership): void {
+    const r = m.receiver;
+    if (r) this.host.counters.dropped += r.takeDropped();
+    const due = r?.heldDeadline;
+    if (due === undefined) {
+      clearTimeout(m.holdTimer);
+      m.holdTimer = undefined;
+      return;
+    }
+    if (m.holdTimer) return;
+    m.holdTimer = setTimeout(
+      () => {
+        m.holdTimer = undefined;
+        m.receiver?.expireHeld(this.host.clock());
+        this.afterHold(m);
+      },
+      Math.max(1, due - this.host.clock()),
+    );
+    m.holdTimer.unref?.();
   }
 
   /** Every group closed, every membership dropped (endpoint close). */
@@ -512,11 +559,13 @@ export class GroupManager {
       const now = this.host.clock();
       if (!m.receiver?.install(key, signer, now)) {
         m.receiver?.destroy();
+        if (m.receiver) this.host.counters.dropped += m.receiver.takeDropped();
         m.receiver = new GroupReceiver({
           provider: this.host.provider,
           key,
           ...(signer ? { signerKey: signer } : {}),
           graceMs: this.host.graceMs,
+          hold: this.host.hold,
         });
       }
       wipe(key.epochSecret);
@@ -525,6 +574,15 @@ export class GroupManager {
       this.host.reject(e, peer);
       return;
     }
+    // [SPEC 13.6] Frames of this epoch that arrived before its key.
+    const receiver = m.receiver;
+    for (const r of receiver.drainHeld(this.host.clock())) {
+      if (r instanceof HopsafeError) {
+        this.host.counters.rejected++;
+        this.host.reject(r, m.publisher);
+      } else this.deliverOpened(m, r);
+    }
+    this.afterHold(m);
     if (m.subscribed) {
       this.settled(m);
       return;
@@ -552,10 +610,13 @@ export class GroupManager {
 
   private forget(m: Membership, e: unknown): void {
     clearTimeout(m.timer);
+    clearTimeout(m.holdTimer);
+    m.holdTimer = undefined;
     const k = `${m.publisher}\n${m.name}`;
     if (this.joined.get(k) === m) this.joined.delete(k);
     if (this.byAddress.get(m.address) === m) this.byAddress.delete(m.address);
     m.receiver?.destroy();
+    if (m.receiver) this.host.counters.dropped += m.receiver.takeDropped();
     m.receiver = undefined;
     if (m.subscribed) {
       m.subscribed = false;
