@@ -251,9 +251,11 @@ class PublisherGroup implements Group {
     }
     const known = this.holders.has(peer);
     this.holders.set(peer, { roles });
-    // Already a member (e.g. it restarted): the current key again. Else fresh epoch unless nothing was sealed in
-    // the current one yet (nothing to hide from it) or the group shares the current epoch.
-    if (known || this.opts.newMembers === 'current' || this.sender.nextSeq === 0) this.joining.add(peer);
+    // A fresh epoch unless nothing was sealed in the current one yet (nothing to hide, nothing to replay) or a new
+    // member joins a group that shares the current epoch. A member asking again lost its key (it restarted, or its
+    // join timed out): it gets a fresh epoch too, so its new replay window never meets a frame it may have delivered
+    // before (SPEC 13.7, rejoin).
+    if (this.sender.nextSeq === 0 || (!known && this.opts.newMembers === 'current')) this.joining.add(peer);
     else this.rotateDue = true;
     this.schedule();
   }
