@@ -234,7 +234,8 @@ class PublisherGroup implements Group {
     if (this.closed) return;
     this.closed = true;
     const leave = encodeGroupControl({ kind: 'removed', name: this.name });
-    await Promise.allSettled([...this.holders.keys()].map((id) => this.host.sendControl(id, leave, false)));
+    // Bounded like the endpoint's goodbyes: a broker that is down must not keep close() waiting.
+    await bounded(Promise.allSettled([...this.holders.keys()].map((id) => this.host.sendControl(id, leave, false))), 500);
     this.holders.clear();
     this.sender.destroy();
     this.onClose();

@@ -137,3 +137,27 @@ test("[SPEC 13.3, 8.2] aedes down: group frames count against the MQTT transport
     'each accepted publish delivered once, the refused ones never',
   );
 });
+
+test('[SPEC 13.3, 8.2] aedes down: group publishes still queued when the publisher closes fail with ERR_CLOSED', async () => {
+  const broker = await startBroker();
+  const statuses: TransportStatus[] = [];
+  const c = await cast(['der', 'a'], {
+    transport: (id) => {
+      const t = mqttTransport({ url: broker.url, clientId: `qc-${id}`, mqttOptions: { reconnectPeriod: 100 } });
+      if (id === 'der') t.onStatus?.((s) => statuses.push(s));
+      return t;
+    },
+  });
+  try {
+    const g = await c.eps.der!.group('t', { members: ['a'] });
+    await c.eps.a!.join('der', 't');
+    await broker.close();
+    await until(() => statuses.includes('disconnected'), 5000, 'the publisher notices');
+    const pending = [outcome(g.publish(utf8('q0'))), outcome(g.publish(utf8('q1')))];
+    await sleep(50);
+    await c.eps.der!.close();
+    assert.deepEqual(await Promise.all(pending), ['ERR_CLOSED', 'ERR_CLOSED']);
+  } finally {
+    await c.close();
+  }
+});
