@@ -38,6 +38,9 @@ export interface MqttGroupParts {
   readonly localId: () => string | undefined;
   readonly closed: () => boolean;
   readonly bound: () => UnsettledBound | undefined;
+  /** The binding's own publish after the guards: the broker's packet limit, the offline bound shared with `send`
+   * (`maxQueue`, ERR_QUEUE_FULL) and ERR_CLOSED for what is pending at close. Throws for a refusal. [SPEC 8.2, 13.9] */
+  readonly publish: (topic: string, bytes: Uint8Array, to: string) => Promise<void>;
 }
 
 export function createMqttGroups(p: MqttGroupParts) {
@@ -99,19 +102,8 @@ export function createMqttGroups(p: MqttGroupParts) {
     publishGroup(address, bytes) {
       try {
         assertGroupSendable({ name: 'mqtt', closed: p.closed(), localId: p.localId(), maxFrameSize: p.maxFrameSize }, address, bytes);
-        const c = ready();
-        const topic = groupTopic(p.prefix, address);
-        return new Promise<void>((resolve, reject) => {
-          c.publish(topic, Buffer.from(bytes), { qos: p.qos, retain: false }, (err) => {
-            if (err)
-              reject(
-                new HopsafeError(p.closed() ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to group ${address} failed: ${err.message}`, {
-                  cause: err,
-                }),
-              );
-            else resolve();
-          });
-        });
+        ready();
+        return p.publish(groupTopic(p.prefix, address), bytes, `group ${address}`);
       } catch (e) {
         return Promise.reject(e);
       }

@@ -170,6 +170,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     localId: () => (state === 'open' ? localId : undefined),
     closed: () => state === 'closed',
     bound: () => bound,
+    publish: (topic, bytes, to) => publishFrame(topic, bytes, to),
   });
 
   const emitStatus = (s: TransportStatus): void => {
@@ -341,50 +342,59 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
         bytes,
       );
       if (!client || localId === undefined) throw new HopsafeError('ERR_STATE', 'mqtt transport: call open() before send()');
-      const topic = frameTopic(prefix, peerId, localId);
-      // PUBLISH = fixed header (≤ 5) + topic (2 + length) + packet id (2) + MQTT 5 properties length (1) + payload.
-      if (brokerMaxPacket !== undefined && bytes.byteLength + Buffer.byteLength(topic) + 10 > brokerMaxPacket)
-        throw new HopsafeError(
-          'ERR_PAYLOAD_TOO_LARGE',
-          `frame of ${bytes.byteLength} bytes exceeds the broker's maximum packet size ${brokerMaxPacket}`,
-        );
-      const c = client;
-      const offline = !c.connected;
-      // [SPEC 8.2] While disconnected, frames wait in a bounded queue; past the bound `send` refuses.
-      if (offline) assertQueueRoom('mqtt', offlineQueued, maxQueue);
-      if (offline) offlineQueued++;
-      const sent = new Promise<void>((resolve, reject) => {
-        let settled = false;
-        const finish = (e?: HopsafeError): void => {
-          if (settled) return;
-          settled = true;
-          if (offline) offlineQueued--;
-          pendingRejects.delete(finish);
-          if (e) reject(e);
-          else resolve();
-        };
-        pendingRejects.add(finish);
-        // Copy: the caller may reuse its buffer before the frame leaves the queue. retain=false. [SPEC 8.2]
-        c.publish(topic, Buffer.from(bytes), { qos, retain: false }, (err) => {
-          if (err) {
-            log.debug({ to: peerId, size: bytes.byteLength, err: errorName(err) }, 'publish failed');
-            finish(
-              new HopsafeError(state === 'closed' ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to ${peerId} failed: ${err.message}`, {
-                cause: err,
-              }),
-            );
-          } else finish();
-        });
-      });
-      sending.add(sent);
-      void sent.then(
-        () => sending.delete(sent),
-        () => sending.delete(sent),
-      );
-      return sent;
+      return publishFrame(frameTopic(prefix, peerId, localId), bytes, peerId);
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * One frame on `topic` after `send`'s (or `publishGroup`'s) guards: the broker's packet limit, the offline bound
+   * (inbox and group frames count against the same `maxQueue`, SPEC 8.2, 13.9), and ERR_CLOSED for what is still
+   * pending at close. Throws for a refusal before anything is queued.
+   */
+  function publishFrame(topic: string, bytes: Uint8Array, to: string): Promise<void> {
+    if (!client) throw new HopsafeError('ERR_STATE', 'mqtt transport: call open() before send()');
+    // PUBLISH = fixed header (≤ 5) + topic (2 + length) + packet id (2) + MQTT 5 properties length (1) + payload.
+    if (brokerMaxPacket !== undefined && bytes.byteLength + Buffer.byteLength(topic) + 10 > brokerMaxPacket)
+      throw new HopsafeError(
+        'ERR_PAYLOAD_TOO_LARGE',
+        `frame of ${bytes.byteLength} bytes exceeds the broker's maximum packet size ${brokerMaxPacket}`,
+      );
+    const c = client;
+    const offline = !c.connected;
+    // [SPEC 8.2] While disconnected, frames wait in a bounded queue; past the bound `send` refuses.
+    if (offline) assertQueueRoom('mqtt', offlineQueued, maxQueue);
+    if (offline) offlineQueued++;
+    const sent = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (e?: HopsafeError): void => {
+        if (settled) return;
+        settled = true;
+        if (offline) offlineQueued--;
+        pendingRejects.delete(finish);
+        if (e) reject(e);
+        else resolve();
+      };
+      pendingRejects.add(finish);
+      // Copy: the caller may reuse its buffer before the frame leaves the queue. retain=false. [SPEC 8.2]
+      c.publish(topic, Buffer.from(bytes), { qos, retain: false }, (err) => {
+        if (err) {
+          log.debug({ to, size: bytes.byteLength, err: errorName(err) }, 'publish failed');
+          finish(
+            new HopsafeError(state === 'closed' ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to ${to} failed: ${err.message}`, {
+              cause: err,
+            }),
+          );
+        } else finish();
+      });
+    });
+    sending.add(sent);
+    void sent.then(
+      () => sending.delete(sent),
+      () => sending.delete(sent),
+    );
+    return sent;
   }
 
   function close(): Promise<void> {

@@ -130,6 +130,8 @@ export class Endpoint extends TypedEmitter {
       transport,
       clock: this.clock,
       graceMs: cfg.session?.graceMs ?? 30_000,
+      maxQueued: cfg.maxQueuedPerPeer,
+      hold: { ...cfg.groupHold, ...(this.env.ctx.holdBudget ? { budget: this.env.ctx.holdBudget } : {}) },
       log: this.log,
       counters: this.counters.groups,
       sendControl: (peer, bytes, confirm) => this.sendControl(peer, bytes, confirm),

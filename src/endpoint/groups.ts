@@ -21,10 +21,11 @@ import type { LocalIdentity, RoleAssignment } from '../pki/types.js';
 import { parseCertificate } from '../pki/x509.js';
 import { rolesAt } from '../pki/roles.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
+import { intOption } from '../transport/options.js';
 import type { Transport } from '../transport/transport.js';
 import { computeGroupId } from '../session/group-keys.js';
 import { GroupSender } from '../session/group-sender.js';
-import { GroupReceiver } from '../session/group-receiver.js';
+import { GroupReceiver, type GroupHoldLimits, type GroupOpened } from '../session/group-receiver.js';
 
 /** Options of `endpoint.group(name, options)`. [SPEC 13.1] */
 export interface GroupOptions {
@@ -41,8 +42,16 @@ export interface GroupOptions {
   /** [SPEC 13.8] Automatic rotation after this many frames (default 1 000 000) or this long (default 1 h) in one epoch. */
   readonly rotateAfterMessages?: number;
   readonly rotateAfterMs?: number;
-  /** [SPEC 13.7] How long `publish` waits for the members' acknowledgements of a new epoch's key (default 2000 ms). */
+  /**
+   * [SPEC 13.7] How long `publish` waits, after a new epoch or a join, for the members' acknowledgements of the key
+   * before sealing the next frame. Default 0: it does not wait (members hold frames that overtake their key, SPEC 13.6).
+   */
   readonly keyWaitMs?: number;
+  /**
+   * [SPEC 13.3] Publishes accepted and not yet settled (waiting to be sealed, for a key distribution or for the
+   * transport) before `publish` refuses with ERR_QUEUE_FULL. Default: the endpoint's `maxQueuedPerPeer` (1000).
+   */
+  readonly maxQueued?: number;
 }
 
 /** What `endpoint.group` returns. */
@@ -69,6 +78,10 @@ export interface GroupCounters {
   received: number;
   /** Group frames refused (any code). */
   rejected: number;
+  /** [SPEC 13.6] Frames of a next epoch held until its key arrived. */
+  held: number;
+  /** [SPEC 13.6] Frames of a next epoch dropped unverified: the hold was full or its deadline passed first. */
+  dropped: number;
 }
 
 /** What the group layer needs from its endpoint. */
@@ -81,6 +94,10 @@ export interface GroupHost {
   readonly transport: Transport;
   readonly clock: () => number;
   readonly graceMs: number;
+  /** [SPEC 13.3] Default bound of a group's unsettled publishes (the endpoint's `maxQueuedPerPeer`). */
+  readonly maxQueued: number;
+  /** [SPEC 13.6] Frames of a next epoch held per group until its key arrives. */
+  readonly hold: GroupHoldLimits;
   readonly log: Logger;
   readonly counters: GroupCounters;
   /** Sends a GroupControl over the pairwise session with `peer` (opening it when needed). */
@@ -136,6 +153,9 @@ class PublisherGroup implements Group {
   private rotateDue = false;
   private scheduled = false;
   private closed = false;
+  /** [SPEC 13.3] Publishes accepted and not settled, bounded by `maxQueued`. */
+  private unsettled = 0;
+  private readonly maxQueued: number;
 
   constructor(
     private readonly host: GroupHost,
@@ -161,6 +181,7 @@ class PublisherGroup implements Group {
     });
     this.allowIds = new Set(opts.members ?? []);
     this.allowRoles = new Set(opts.roles ?? []);
+    this.maxQueued = opts.maxQueued ?? host.maxQueued;
   }
 
   members(): string[] {
@@ -186,9 +207,17 @@ class PublisherGroup implements Group {
     try {
       this.assertOpen();
       abytes(data, 'data');
+      // [SPEC 13.3] Bounded like a pairwise send: a broker that is down or slow never makes the publisher grow
+      // without end. Refused before sealing, so no sequence number is used.
+      if (this.unsettled >= this.maxQueued)
+        throw new HopsafeError(
+          'ERR_QUEUE_FULL',
+          `group ${this.name}: ${this.unsettled} publishes not settled (maxQueued ${this.maxQueued})`,
+        );
     } catch (e) {
       return Promise.reject(e);
     }
+    this.unsettled++;
     // Sealing is serialized (sequence numbers in order, a pending key distribution first); the transport sends are
     // not: they start in sealing order and settle independently (several frames in flight).
     const sealed = this.chain.then(() => this.sealNext(data));
@@ -196,14 +225,20 @@ class PublisherGroup implements Group {
       () => undefined,
       () => undefined,
     );
-    return sealed.then((frame) => transportGroups(this.host.transport).publishGroup(this.address, frame));
+    const sent = sealed.then((frame) => transportGroups(this.host.transport).publishGroup(this.address, frame));
+    void sent.then(
+      () => this.unsettled--,
+      () => this.unsettled--,
+    );
+    return sent;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const leave = encodeGroupControl({ kind: 'removed', name: this.name });
-    await Promise.allSettled([...this.holders.keys()].map((id) => this.host.sendControl(id, leave, false)));
+    // Bounded like the endpoint's goodbyes: a broker that is down must not keep close() waiting.
+    await bounded(Promise.allSettled([...this.holders.keys()].map((id) => this.host.sendControl(id, leave, false))), 500);
     this.holders.clear();
     this.sender.destroy();
     this.onClose();
@@ -220,9 +255,11 @@ class PublisherGroup implements Group {
     }
     const known = this.holders.has(peer);
     this.holders.set(peer, { roles });
-    // Already a member (e.g. it restarted): the current key again. Else fresh epoch unless nothing was sealed in
-    // the current one yet (nothing to hide from it) or the group shares the current epoch.
-    if (known || this.opts.newMembers === 'current' || this.sender.nextSeq === 0) this.joining.add(peer);
+    // A fresh epoch unless nothing was sealed in the current one yet (nothing to hide, nothing to replay) or a new
+    // member joins a group that shares the current epoch. A member asking again lost its key (it restarted, or its
+    // join timed out): it gets a fresh epoch too, so its new replay window never meets a frame it may have delivered
+    // before (SPEC 13.7, rejoin).
+    if (this.sender.nextSeq === 0 || (!known && this.opts.newMembers === 'current')) this.joining.add(peer);
     else this.rotateDue = true;
     this.schedule();
   }
@@ -287,8 +324,13 @@ class PublisherGroup implements Group {
       }),
     );
     const all = Promise.all(sends).then(() => wipe(bytes));
+    // [SPEC 13.7] By default the next frame is sealed at once: the GroupKey records were sealed into the members'
+    // pairwise sessions first, and a member holds frames that overtake them (SPEC 13.6). keyWaitMs > 0 waits for
+    // the acknowledgements (bounded).
+    const wait = this.opts.keyWaitMs ?? 0;
+    if (wait === 0) return this.ready;
     this.settled = false;
-    const ready = bounded(Promise.all([this.ready, all]), this.opts.keyWaitMs ?? 2000);
+    const ready = bounded(Promise.all([this.ready, all]), wait);
     this.ready = ready;
     void ready.then(() => {
       if (this.ready === ready) this.settled = true;
@@ -324,6 +366,8 @@ interface Membership {
   roles: readonly RoleAssignment[];
   waiters: { resolve: () => void; reject: (e: unknown) => void }[];
   timer: NodeJS.Timeout | undefined;
+  /** [SPEC 13.6] Drops held frames at their deadline (memory is released without further traffic). */
+  holdTimer: NodeJS.Timeout | undefined;
   subscribed: boolean;
 }
 
@@ -345,6 +389,8 @@ export class GroupManager {
       throw new HopsafeError('ERR_CONFIG', 'sourceAuth: signature | none');
     if (options.protection !== undefined && options.protection !== 'integrity' && options.protection !== 'confidentiality')
       throw new HopsafeError('ERR_CONFIG', 'protection: integrity | confidentiality');
+    if (options.maxQueued !== undefined) intOption(options.maxQueued, 'maxQueued');
+    if (options.keyWaitMs !== undefined) intOption(options.keyWaitMs, 'keyWaitMs', 0);
     const g = new PublisherGroup(this.host, name, options, () => this.published.delete(name));
     this.published.set(name, g);
     try {
@@ -377,6 +423,7 @@ export class GroupManager {
         roles: [],
         waiters: [],
         timer: undefined,
+        holdTimer: undefined,
         subscribed: false,
       };
       this.joined.set(k, m);
@@ -456,18 +503,47 @@ export class GroupManager {
   /** [SPEC 13.6] A frame from the group address `address`. */
   onGroupFrame(address: string, bytes: Uint8Array): void {
     const m = this.byAddress.get(address);
-    if (!m?.receiver) return;
+    const r = m?.receiver;
+    if (!m || !r) return;
     try {
       // [SPEC 8.9] Bounded before anything is read, whatever the binding let through.
       if (bytes.length > this.host.transport.maxFrameSize) throw new HopsafeError('ERR_TOO_LARGE', 'group frame exceeds maxFrameSize');
-      const r = m.receiver.open(bytes, this.host.clock());
-      this.host.counters.received++;
-      const roles = this.host.peerRoles(m.publisher) ?? rolesAt(m.roles, new Date(this.host.clock()));
-      this.host.deliver({ from: m.publisher, group: m.name, data: r.payload, roles });
+      const got = r.receive(bytes, this.host.clock());
+      if (got === 'held') this.host.counters.held++;
+      else if (got !== 'dropped') this.deliverOpened(m, got);
     } catch (e) {
       this.host.counters.rejected++;
       this.host.reject(e, m.publisher);
     }
+    this.afterHold(m);
+  }
+
+  private deliverOpened(m: Membership, r: GroupOpened): void {
+    this.host.counters.received++;
+    const roles = this.host.peerRoles(m.publisher) ?? rolesAt(m.roles, new Date(this.host.clock()));
+    this.host.deliver({ from: m.publisher, group: m.name, data: r.payload, roles });
+  }
+
+  /** [SPEC 13.6] Counts what the hold dropped and keeps a timer for the next held frame's deadline. */
+  private afterHold(m: Membership): void {
+    const r = m.receiver;
+    if (r) this.host.counters.dropped += r.takeDropped();
+    const due = r?.heldDeadline;
+    if (due === undefined) {
+      clearTimeout(m.holdTimer);
+      m.holdTimer = undefined;
+      return;
+    }
+    if (m.holdTimer) return;
+    m.holdTimer = setTimeout(
+      () => {
+        m.holdTimer = undefined;
+        m.receiver?.expireHeld(this.host.clock());
+        this.afterHold(m);
+      },
+      Math.max(1, due - this.host.clock()),
+    );
+    m.holdTimer.unref?.();
   }
 
   /** Every group closed, every membership dropped (endpoint close). */
@@ -496,11 +572,13 @@ export class GroupManager {
       const now = this.host.clock();
       if (!m.receiver?.install(key, signer, now)) {
         m.receiver?.destroy();
+        if (m.receiver) this.host.counters.dropped += m.receiver.takeDropped();
         m.receiver = new GroupReceiver({
           provider: this.host.provider,
           key,
           ...(signer ? { signerKey: signer } : {}),
           graceMs: this.host.graceMs,
+          hold: this.host.hold,
         });
       }
       wipe(key.epochSecret);
@@ -509,6 +587,15 @@ export class GroupManager {
       this.host.reject(e, peer);
       return;
     }
+    // [SPEC 13.6] Frames of this epoch that arrived before its key.
+    const receiver = m.receiver;
+    for (const r of receiver.drainHeld(this.host.clock())) {
+      if (r instanceof HopsafeError) {
+        this.host.counters.rejected++;
+        this.host.reject(r, m.publisher);
+      } else this.deliverOpened(m, r);
+    }
+    this.afterHold(m);
     if (m.subscribed) {
       this.settled(m);
       return;
@@ -536,10 +623,13 @@ export class GroupManager {
 
   private forget(m: Membership, e: unknown): void {
     clearTimeout(m.timer);
+    clearTimeout(m.holdTimer);
+    m.holdTimer = undefined;
     const k = `${m.publisher}\n${m.name}`;
     if (this.joined.get(k) === m) this.joined.delete(k);
     if (this.byAddress.get(m.address) === m) this.byAddress.delete(m.address);
     m.receiver?.destroy();
+    if (m.receiver) this.host.counters.dropped += m.receiver.takeDropped();
     m.receiver = undefined;
     if (m.subscribed) {
       m.subscribed = false;

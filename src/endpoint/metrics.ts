@@ -192,10 +192,12 @@ function createSet(registry: Registry, p: string, buckets: MetricSet['buckets'])
     add({ direction: 'received' }, s.stats.keyUpdates.received);
   });
   counter('batches_total', 'BATCH frames sent (coalesced records).', [], (add, s) => add({}, s.stats.batches));
-  counter('group_frames_total', 'Group frames (SPEC 13), by outcome (sent, received, rejected).', ['outcome'], (add, s) => {
+  counter('group_frames_total', 'Group frames (SPEC 13), by outcome (sent, received, rejected, held, dropped).', ['outcome'], (add, s) => {
     add({ outcome: 'sent' }, s.stats.groups.sent);
     add({ outcome: 'received' }, s.stats.groups.received);
     add({ outcome: 'rejected' }, s.stats.groups.rejected);
+    add({ outcome: 'held' }, s.stats.groups.held);
+    add({ outcome: 'dropped' }, s.stats.groups.dropped);
   });
   counter('batched_records_total', 'Records that left in BATCH frames.', [], (add, s) => add({}, s.stats.coalesced));
   counter(

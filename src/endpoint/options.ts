@@ -97,7 +97,7 @@ export interface EndpointOptions {
   readonly probeTimeoutMs?: number;
   /** [SPEC 5.10] No session lasts longer (it also ends at the earliest notAfter on the peer's path). Default 86 400 000 ms (24 h). */
   readonly maxSessionLifetimeMs?: number;
-  /** [SPEC 7.3] Bytes of frames held ahead of their key update, all sessions together. Default 8 388 608 (8 MiB). */
+  /** [SPEC 7.3, 13.6] Bytes of frames held ahead of their key (update), all sessions and groups together. Default 8 388 608 (8 MiB). */
   readonly maxHeldBytes?: number;
   /** Session tuning: key-update grace, automatic key updates, held-frame bounds (SPEC 7.2, 7.3, 7.5). */
   readonly session?: Partial<SessionOptions>;
@@ -128,6 +128,17 @@ export interface EndpointOptions {
     readonly maxBytes?: number;
     readonly maxDelayUs?: number;
     readonly minInFlight?: number;
+  };
+  /**
+   * [SPEC 13.6] As a group member: frames of a group's next epoch that arrive before its key (which travels over the
+   * pairwise session) are held, unverified, per group at most `frames` (default 32; 0 = none are held) and `bytes`
+   * (default 65 536), within `maxHeldBytes` for all, and for at most `ms` (default 2000); then opened when the key
+   * arrives, or dropped (counted in `stats().groups.dropped`).
+   */
+  readonly groupHold?: {
+    readonly frames?: number;
+    readonly bytes?: number;
+    readonly ms?: number;
   };
   /** pino logger; silent by default. Logs ids, suites, epochs, sizes and error codes — never keys or payloads. */
   readonly logger?: Logger;

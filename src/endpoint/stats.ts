@@ -30,8 +30,8 @@ export interface EndpointStats {
   handshakes: { initiated: number; completed: number; failed: number };
   /** [SPEC 7.2] Key updates of this endpoint's sending direction (`sent`) and of its peers' (`received`). */
   keyUpdates: { sent: number; received: number };
-  /** [SPEC 13] Group frames published, verified and delivered, and refused. */
-  groups: { sent: number; received: number; rejected: number };
+  /** [SPEC 13] Group frames published, verified and delivered, refused, held ahead of their key, and dropped unverified (SPEC 13.6). */
+  groups: { sent: number; received: number; rejected: number; held: number; dropped: number };
 }
 
 /** What waits inside an endpoint right now (`endpoint.queues()`); every figure is bounded by an option. */
@@ -50,7 +50,7 @@ export interface EndpointQueues {
   sending: number;
   /** Inbound frames queued behind the same sender's earlier frames. */
   inbound: number;
-  /** [SPEC 7.3] Bytes of frames held ahead of their key update, all sessions together (maxHeldBytes). */
+  /** [SPEC 7.3, 13.6] Bytes of frames held ahead of their key (update), all sessions and groups together (maxHeldBytes). */
   heldBytes: number;
 }
 
@@ -67,7 +67,7 @@ export function emptyStats(): EndpointStats {
     rejected: {},
     handshakes: { initiated: 0, completed: 0, failed: 0 },
     keyUpdates: { sent: 0, received: 0 },
-    groups: { sent: 0, received: 0, rejected: 0 },
+    groups: { sent: 0, received: 0, rejected: 0, held: 0, dropped: 0 },
   };
 }
 

@@ -27,6 +27,7 @@ export const ENDPOINT_DEFAULTS = {
   maxHeldBytes: 8 * 1024 * 1024,
   acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000, gapMs: 500 },
   coalesce: { maxRecords: 32, maxBytes: 16_384, maxDelayUs: 20, minInFlight: 16 },
+  groupHold: { frames: 32, bytes: 65_536, ms: 2000 },
 } as const;
 const D = ENDPOINT_DEFAULTS;
 
@@ -96,6 +97,14 @@ export const endpointConfigSchema = z.object({
       maxBytes: z.number().int().min(64).default(D.coalesce.maxBytes),
       maxDelayUs: z.number().int().nonnegative().max(1_000_000).default(D.coalesce.maxDelayUs),
       minInFlight: z.number().int().nonnegative().max(1_000_000).default(D.coalesce.minInFlight),
+    })
+    .prefault({}),
+  // [SPEC 13.6] Frames of a group's next epoch held until its key arrives, per group.
+  groupHold: z
+    .object({
+      frames: z.number().int().nonnegative().max(1024).default(D.groupHold.frames),
+      bytes: z.number().int().nonnegative().default(D.groupHold.bytes),
+      ms: z.number().int().nonnegative().max(60_000).default(D.groupHold.ms),
     })
     .prefault({}),
   session: z

@@ -4,18 +4,20 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { utf8 } from '../../src/bytes/index.js';
 import { frameType, FrameType } from '../../src/codec/frame.js';
 import { derObjects } from '../../src/codec/pem.js';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import { suiteByName } from '../../src/crypto/suites.js';
 import { startBroker } from '../../src/broker/index.js';
+import { createMemoryHub } from '../../src/bindings/memory.js';
+import { encodeGroupHeader } from '../../src/codec/group.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import type { Endpoint } from '../../src/endpoint/endpoint.js';
 import type { Group } from '../../src/endpoint/groups.js';
 import { sealGroupFrame, type GroupTrafficKeys } from '../../src/session/group-keys.js';
-import type { Transport } from '../../src/transport/transport.js';
+import type { FrameHandler, Transport } from '../../src/transport/transport.js';
 import { cast, text, until, type Cast } from '../support/endpoints.js';
 
 const MODES = ['integrity', 'confidentiality'] as const;
@@ -264,3 +266,78 @@ test('[SPEC 13.6, 13.9] aedes: broker duplicates of group frames are delivered o
     await broker.close();
   }
 });
+
+/** A valid header of `address`'s group claiming `epoch`, with a random body: a frame nobody can verify before the key of `epoch`. */
+function futureFrame(groupId: Uint8Array, epoch: number, seq: number): Uint8Array {
+  const body = randomBytes(48);
+  const f = encodeGroupHeader(groupId, epoch, seq, body.length);
+  f.set(body, f.length - body.length);
+  return f;
+}
+
+for (const mode of MODES)
+  test(`[SPEC 13.6, 12] ${mode}: forged frames claiming the next epoch are held at most groupHold.frames, dropped at the deadline, never displace genuine held frames, and leave nothing behind`, async () => {
+    const withheld: (() => unknown)[] = [];
+    let holding = false;
+    const hub = createMemoryHub();
+    const c = await cast(['der', 'a', 'b'], {
+      protection: mode,
+      groupHold: { frames: 8, ms: 400 },
+      transport: (id) => {
+        const t = hub.transport();
+        if (id !== 'a') return t;
+        return {
+          ...t,
+          // a's GROUP_CTRL records are late while `holding` (the key of the next epoch arrives after its frames)
+          open: (self: string, onFrame: FrameHandler) =>
+            t.open(self, (f) => {
+              if (holding && frameType(f.bytes) === FrameType.GROUP_CTRL) return void withheld.push(() => onFrame(f));
+              return onFrame(f);
+            }),
+        };
+      },
+    });
+    const raw = hub.transport();
+    await raw.open('outsider', () => undefined);
+    try {
+      const g = await c.eps.der!.group('t', { members: ['a', 'b'] });
+      await c.eps.a!.join('der', 't');
+      await c.eps.b!.join('der', 't');
+      await g.publish(utf8('genuine 0'));
+      await until(() => c.inbox.a!.length === 1 && c.inbox.b!.length === 1);
+      const k = memberKeys(c.eps.a!);
+      // 1. A flood at a quiet time: bounded, silent, gone at the deadline.
+      for (let i = 0; i < 100; i++) await raw.publishGroup!(g.address, futureFrame(k.groupId, k.epoch + 1, 100 + i));
+      await until(() => c.eps.a!.stats().groups.held + c.eps.a!.stats().groups.dropped >= 100, 5000, 'flood seen');
+      assert.equal(c.eps.a!.stats().groups.held, 8);
+      assert.ok(c.eps.a!.queues().heldBytes <= 8 * 100, `held ${c.eps.a!.queues().heldBytes} B`);
+      await until(() => c.eps.a!.stats().groups.dropped === 100 && c.eps.b!.stats().groups.dropped === 100, 5000, 'deadline');
+      assert.equal(c.eps.a!.queues().heldBytes, 0, 'no lasting state');
+      assert.equal(c.rejects.a!.length, 0, 'the forger selected no error');
+      // 2. Genuine frames overtaking their key, then a flood: the genuine ones stay held and are delivered.
+      holding = true;
+      await g.remove('b');
+      await g.publish(utf8('genuine 1'));
+      await g.publish(utf8('genuine 2'));
+      await until(() => c.eps.a!.stats().groups.held === 10, 3000, 'genuine held');
+      for (let i = 0; i < 100; i++) await raw.publishGroup!(g.address, futureFrame(k.groupId, k.epoch + 1, 200 + i));
+      await until(() => c.eps.a!.stats().groups.dropped >= 194, 3000, 'second flood seen');
+      holding = false;
+      for (const f of withheld.splice(0)) await f();
+      await until(() => c.inbox.a!.length === 3, 3000, 'genuine delivered');
+      assert.deepEqual(c.inbox.a!.map(text), ['genuine 0', 'genuine 1', 'genuine 2']);
+      // the forged frames that were still held when the key came are refused like any forged frame (random bytes:
+      // the signature trailer does not fit, ERR_MALFORMED, or the tag fails)
+      await until(() => c.rejects.a!.length === 6, 3000, 'forged held frames refused');
+      assert.ok(
+        c.rejects.a!.every((r) => r.code === 'ERR_MALFORMED' || r.code === 'ERR_BAD_MAC'),
+        c.rejects.a!.map((r) => r.code).join(),
+      );
+      assert.equal(c.eps.a!.queues().heldBytes, 0);
+      await g.publish(utf8('genuine 3'));
+      await until(() => c.inbox.a!.length === 4);
+    } finally {
+      await raw.close();
+      await c.close();
+    }
+  });
