@@ -341,9 +341,14 @@ class NatsTransport implements Transport {
       try {
         nc = await natsLib.connect(this.#connectionOptions(localId));
       } catch (e) {
+        const why = e instanceof Error && e.name === 'TimeoutError' ? await this.#diagnose(localId) : undefined;
         this.#state = 'closed';
         this.#status.set('closed');
-        throw new HopsafeError('ERR_TRANSPORT', `nats: cannot connect to ${this.#servers.join(', ')}: ${errorName(e)}`, { cause: e });
+        throw new HopsafeError(
+          'ERR_TRANSPORT',
+          `nats: cannot connect to ${this.#servers.join(', ')}: ${errorName(e)}${why !== undefined ? ` (one attempt without retries: ${why})` : ''}`,
+          { cause: e },
+        );
       }
     this.#nc = nc;
     this.#learnServerMax(nc);
@@ -364,6 +369,25 @@ class NatsTransport implements Transport {
     this.#connected = true;
     this.#status.set('connected');
     this.#log?.debug({ localId, inbox: natsInbox(this.#prefix, localId), jetstream: this.#js !== undefined }, 'open');
+  }
+
+  /**
+   * Why a first connect timed out: with endless reconnects the client retries a server that closes the connection
+   * (e.g. one refusing our TLS client certificate after the handshake) until the timeout, and the reason is lost. One
+   * attempt without retries names it; undefined when that attempt times out too or gets through.
+   */
+  async #diagnose(localId: string): Promise<string | undefined> {
+    try {
+      const nc = await natsLib.connect({
+        ...this.#connectionOptions(localId),
+        reconnect: false,
+        timeout: Math.min(this.#openTimeoutMs, 2000),
+      });
+      await nc.close().catch(() => undefined);
+      return undefined;
+    } catch (e) {
+      return e instanceof Error && e.name === 'TimeoutError' ? undefined : errorName(e);
+    }
   }
 
   #watchStatus(nc: NatsConnection): void {
