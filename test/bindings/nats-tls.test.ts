@@ -8,21 +8,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { natsTransport, type NatsTransportOptions } from '../../src/bindings/nats.js';
 import { isHopsafeError } from '../../src/errors/index.js';
 import { recordsBothWays, refusedOpen } from '../support/transport-checks.js';
-import { makeTlsFiles, opensslAvailable, pem, type TlsFiles } from '../support/tls-certs.js';
-import { natsServerBinary, startPrivateNats, type PrivateNats } from '../support/nats.js';
+import { opensslAvailable, pem, type TlsFiles } from '../support/tls-certs.js';
+import { natsServerBinary, startSecureNats, type PrivateNats, type SecureNats } from '../support/nats.js';
 import { requireOrSkip } from '../support/services.js';
 
 const binary = natsServerBinary();
 const tools = binary !== undefined && opensslAvailable();
 const PASSWORD = randomBytes(9).toString('base64url');
 const TOKEN = randomBytes(12).toString('base64url');
-let dir: string | undefined;
+let servers: SecureNats | undefined;
 let files: TlsFiles | undefined;
 let tlsPass: PrivateNats | undefined;
 let mtlsToken: PrivateNats | undefined;
@@ -30,29 +27,12 @@ const cleanup: Array<() => Promise<unknown>> = [];
 
 before(async () => {
   if (!tools) return;
-  dir = mkdtempSync(join(tmpdir(), 'hopsafe-nats-tls-'));
-  files = makeTlsFiles(dir);
-  const q = JSON.stringify;
-  tlsPass = await startPrivateNats(
-    binary!,
-    [
-      `tls { cert_file: ${q(files.serverCert)}, key_file: ${q(files.serverKey)}, timeout: 2 }`,
-      `authorization { users: [ { user: "der-1", password: ${q(PASSWORD)} }, { user: "control-center", password: ${q(PASSWORD)} } ] }`,
-    ].join('\n'),
-  );
-  mtlsToken = await startPrivateNats(
-    binary!,
-    [
-      `tls { cert_file: ${q(files.serverCert)}, key_file: ${q(files.serverKey)}, ca_file: ${q(files.ca)}, verify: true, timeout: 2 }`,
-      `authorization { token: ${q(TOKEN)} }`,
-    ].join('\n'),
-  );
+  servers = await startSecureNats(binary!, { 'der-1': PASSWORD, 'control-center': PASSWORD }, TOKEN);
+  ({ files, tlsPass, mtlsToken } = servers);
 });
 after(async () => {
   for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
-  await tlsPass?.destroy();
-  await mtlsToken?.destroy();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await servers?.stop();
 });
 
 const skipUnlessTools = (t: { skip(m?: string): void }): boolean =>
