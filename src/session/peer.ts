@@ -73,12 +73,16 @@ interface Pending {
   readonly offlineUntil: number | undefined;
   /** [SPEC 5.11] The interval of the next re-send (backs off once the token is older than handshakeTimeoutMs). */
   retryEveryMs: number;
+  /** [SPEC 5.11] The token this one replaced (same session id): its HS_RESP, if it was accepted after all, still completes. */
+  readonly prior: PendingHandshake | undefined;
 }
 
 /** [SPEC 5.11] What a fresh token that replaces a stale one keeps of it. */
 interface Restart {
   readonly sessionId: Uint8Array;
   readonly offlineUntil: number;
+  /** The replaced token's handshake: its HS_RESP still completes. */
+  readonly prior: PendingHandshake;
 }
 
 /** An HS_INIT that passed the cheap checks at arrival. [SPEC 5.7] */
@@ -456,13 +460,18 @@ export class PeerMachine {
    */
   private restartStale(p: Pending, now: number): void {
     if (p.offlineUntil === undefined || now - p.hs.createdAt <= this.env.ctx.replayCache.windowMs) return;
-    this.abandonPending();
+    // The old token's ephemerals stay (its HS_RESP may be late, not lost); the one before it goes.
+    if (p.prior) wipeEphemerals(p.prior);
+    this.pending = undefined;
     for (const m of this.queue) m.early = false; // the stale token's early data was never delivered: it rides again
-    this.startHandshake(now, { sessionId: p.hs.sessionId, offlineUntil: p.offlineUntil });
+    this.startHandshake(now, { sessionId: p.hs.sessionId, offlineUntil: p.offlineUntil, prior: p.hs });
   }
 
   /** [SPEC 5.11] An offline-tolerant handshake lives until offlineUntil (a restart: at least one more handshakeTimeoutMs). */
-  private lifetime(now: number, restart: Restart | undefined): Pick<Pending, 'expiresAt' | 'hinted' | 'offlineUntil' | 'retryEveryMs'> {
+  private lifetime(
+    now: number,
+    restart: Restart | undefined,
+  ): Pick<Pending, 'expiresAt' | 'hinted' | 'offlineUntil' | 'retryEveryMs' | 'prior'> {
     const { handshakeTimeoutMs, handshakeRetryMs, offlineStartMs } = this.env.limits;
     const offlineUntil = restart?.offlineUntil ?? (offlineStartMs > 0 ? now + offlineStartMs : undefined);
     return {
@@ -470,6 +479,7 @@ export class PeerMachine {
       hinted: false,
       offlineUntil,
       retryEveryMs: handshakeRetryMs,
+      prior: restart?.prior,
     };
   }
 
@@ -663,14 +673,28 @@ export class PeerMachine {
   private async onResponse(bytes: Uint8Array, now: number): Promise<PeerAction[]> {
     try {
       const pending = this.pending;
-      // (An HS_INIT still being signed has not been sent: nothing can answer it yet.)
-      if (!pending?.frame) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response');
+      // (An HS_INIT still being signed has not been sent: nothing can answer it yet — but the token it replaces, §5.11.)
+      if (!pending || (!pending.frame && !pending.prior)) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response');
       // A forged response fails here and leaves the genuine handshake pending.
-      const r = await complete(this.env.ctx, pending.hs, bytes, this.id, now);
+      let r: Awaited<ReturnType<typeof complete>>;
+      let other: PendingHandshake | undefined = pending.prior;
+      try {
+        if (!pending.frame) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response');
+        r = await complete(this.env.ctx, pending.hs, bytes, this.id, now);
+      } catch (e) {
+        // [SPEC 5.11] Or the response to the token this one replaced: a responder did accept it (its answer was late).
+        const prior = pending.prior;
+        if (!prior || this.pending !== pending) throw e;
+        r = await complete(this.env.ctx, prior, bytes, this.id, now).catch(() => {
+          throw e;
+        });
+        other = pending.hs;
+      }
       if (this.pending !== pending || this.closed) {
         r.session.destroy();
         return this.drain(now);
       }
+      if (other) wipeEphemerals(other);
       this.pending = undefined;
       this.env.admission.remember(this.id, r.peer);
       this.install(r.session, 'initiator', now);
@@ -945,7 +969,8 @@ export class PeerMachine {
 
   private abandonPending(): void {
     if (!this.pending) return;
-    for (const kp of this.pending.hs.ephemerals.values()) wipe(kp.privateKey);
+    wipeEphemerals(this.pending.hs);
+    if (this.pending.prior) wipeEphemerals(this.pending.prior);
     this.pending = undefined;
   }
 
@@ -1072,5 +1097,9 @@ function toCode(code: string): ErrorCode {
 }
 
 function noop(): void {}
+
+function wipeEphemerals(hs: PendingHandshake): void {
+  for (const kp of hs.ephemerals.values()) wipe(kp.privateKey);
+}
 
 export type { RoleAssignment };

@@ -5,6 +5,7 @@
  * No real time passes: the clock is a number the test moves. [SPEC 5.11, 3.6, 5.6, 5.9]
  */
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { createTestPki, type TestPki } from '../../src/testing/index.js';
 import { forgeHandshakeAlert } from '../../src/adversary/index.js';
@@ -142,6 +143,31 @@ test('[SPEC 5.11, 5.9] a forged staleness hint after the peer accepted the token
   assert.deepEqual(await Promise.all(sends), ['sent', 'ERR_TIMEOUT']);
 });
 
+test('[SPEC 5.11, 5.9] the HS_RESP to the replaced token, late rather than lost, still completes the handshake: each message once', async () => {
+  const p = await pki();
+  const n = new PeerNet(p.roots);
+  const a = n.node('a', p.identities.a!, { protection: 'integrity', offlineStartMs: 5 * MIN });
+  const b = n.node('b', p.identities.b!, { protection: 'integrity' });
+  const sends = ['one', 'two', 'three'].map((m) => n.send('a', 'b', m));
+  const sid = token(n.wire[0]!.bytes).sessionId;
+  await n.deliver(n.wire.shift()!); // b accepts the first token; its HS_RESP waits at the broker
+  const late = n.wire.splice(0).find((f) => f.from === 'b')!;
+  await n.advance(31_000);
+  n.wire.length = 0; // a's re-sends
+  await n.deliver({ from: 'b', to: 'a', bytes: forgeHandshakeAlert(sid, 'ERR_STALE') });
+  assert.equal(a.env.counters.handshakes.initiated, 2, 'a fresh token (same session id)');
+  await n.flush(); // b refuses it: the session id is in use
+  assert.ok(b.rejects.includes('ERR_REPLAY'));
+  await n.deliver(late);
+  await n.flush();
+  assert.deepEqual(texts(b), ['one', 'two', 'three'], 'each once');
+  assert.equal(a.env.counters.handshakes.completed, 1);
+  assert.deepEqual(await Promise.all(sends), ['sent', 'sent', 'sent']);
+  void n.send('b', 'a', 'reply');
+  await n.flush();
+  assert.deepEqual(texts(a), ['reply']);
+});
+
 test('[SPEC 5.11, 3.6] other hints keep their rule: a forged ERR_BAD_SIGNATURE ends an offline-tolerant handshake with ERR_PEER_REFUSED, never the hinted code', async () => {
   const p = await pki();
   const n = new PeerNet(p.roots);
@@ -154,4 +180,86 @@ test('[SPEC 5.11, 3.6] other hints keep their rule: a forged ERR_BAD_SIGNATURE e
   await n.advance(2001);
   assert.equal(await r, 'ERR_PEER_REFUSED');
   assert.ok(!a.rejects.includes('ERR_BAD_SIGNATURE'));
+});
+
+type Step =
+  | { readonly t: 'advance'; readonly ms: number }
+  | { readonly t: 'forge' }
+  | { readonly t: 'deliver' }
+  | { readonly t: 'drop' }
+  | { readonly t: 'dup' }
+  | { readonly t: 'start' };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 40_000 }) }),
+  fc.constant({ t: 'forge' as const }),
+  fc.constant({ t: 'deliver' as const }),
+  fc.constant({ t: 'drop' as const }),
+  fc.constant({ t: 'dup' as const }),
+  fc.constant({ t: 'start' as const }),
+);
+
+test('[SPEC 5.11, 3.6] property: whatever the broker stores, drops, duplicates or forges, and whenever the peer starts, each message is delivered at most once and in order, restarts stay bounded, every send settles, and without losses a peer that starts in time gets all three', async () => {
+  const p = await pki();
+  const OFFLINE = 5 * MIN;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('integrity' as const, 'confidentiality' as const),
+      fc.array(step, { maxLength: 30 }),
+      async (protection, steps) => {
+        const n = new PeerNet(p.roots);
+        const t0 = n.now;
+        const a = n.node('a', p.identities.a!, { protection, offlineStartMs: OFFLINE });
+        let b: NetNode | undefined;
+        let startedAt = Infinity;
+        let dropped = false;
+        const sends = ['one', 'two', 'three'].map((m) => n.send('a', 'b', m));
+        const sid = token(n.wire[0]!.bytes).sessionId;
+        // the broker keeps each direction's order (a storing broker does); frames to b wait until b has started
+        const next = (): number => n.wire.findIndex((f) => f.to === 'a' || b !== undefined);
+        const start = (): void => {
+          if (b) return;
+          b = n.node('b', p.identities.b!, { protection });
+          startedAt = n.now;
+        };
+        for (const s of steps) {
+          const i = next();
+          if (s.t === 'advance') await n.advance(s.ms);
+          else if (s.t === 'forge') await n.deliver({ from: 'b', to: 'a', bytes: forgeHandshakeAlert(sid, 'ERR_STALE') });
+          else if (s.t === 'start') start();
+          else if (i >= 0) {
+            const [f] = n.wire.splice(i, 1);
+            if (s.t === 'deliver') await n.deliver(f!);
+            else if (s.t === 'dup')
+              n.wire.splice(i, 0, f!, f!); // a redelivery, in place (no reordering)
+            else dropped = true;
+          }
+        }
+        start();
+        for (let k = 0; k < 100; k++) {
+          await n.flush();
+          await n.advance(5000);
+        }
+        await n.flush();
+        const got = texts(b!);
+        assert.equal(new Set(got).size, got.length, `no duplicate: ${got}`);
+        assert.deepEqual(
+          got,
+          ['one', 'two', 'three'].filter((m) => got.includes(m)),
+          'in order',
+        );
+        assert.ok(
+          a.env.counters.handshakes.initiated <= 2 + Math.ceil(OFFLINE / 30_000),
+          `restarts bounded: ${a.env.counters.handshakes.initiated}`,
+        );
+        assert.ok(!a.rejects.includes('ERR_STALE'), 'the hinted code never reaches the application');
+        const outcomes = await Promise.all(sends); // every send settled
+        if (!dropped && startedAt - t0 <= OFFLINE - 60_000) {
+          assert.deepEqual(got, ['one', 'two', 'three'], `liveness (b started at +${(startedAt - t0) / 1000} s)`);
+          assert.deepEqual(outcomes, ['sent', 'sent', 'sent']);
+        }
+      },
+    ),
+    { numRuns: 150 },
+  );
 });
