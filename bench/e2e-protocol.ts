@@ -11,7 +11,9 @@ export type TransportSpec =
       readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
     }
   | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string }
-  | { readonly kind: 'xmpp'; readonly service: string; readonly domain: string; readonly password: string };
+  | { readonly kind: 'xmpp'; readonly service: string; readonly domain: string; readonly password: string }
+  /** NATS (SPEC 8.11): core (at-most-once, send settles on the flush PONG) or JetStream (`stream`: settles on the publish ack). */
+  | { readonly kind: 'nats'; readonly servers: string; readonly prefix: string; readonly stream?: string };
 
 /**
  * `confidentiality_single`: confidentiality with coalescing off (coalesce.maxRecords 1, SPEC 3.7): one record per transport message.

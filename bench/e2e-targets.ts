@@ -6,6 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { startBroker } from '../src/broker/index.js';
 import { reachable } from '../test/support/net.js';
 import { prosodyInstalled, startProsody } from '../test/support/prosody.js';
@@ -27,7 +29,7 @@ export interface Started {
 }
 
 export interface Target {
-  readonly system: 'mqtt' | 'amqp' | 'xmpp';
+  readonly system: 'mqtt' | 'amqp' | 'xmpp' | 'nats';
   /** Row prefix part, e.g. `aedes`, `aedes_qos0`, `mosquitto_private`. */
   readonly broker: string;
   /** Only in the full run. */
@@ -141,7 +143,44 @@ export function targets(): Target[] {
         return { lanes: brokerLanes({ kind: 'xmpp', service: p.service, domain: p.domain, password }, modes), stop: () => p.stop() };
       },
     },
+    ...natsTargets(),
     ...mqttTargets(0),
     tlsTarget,
+  ];
+}
+
+/** [SPEC 8.11] The system nats-server: core NATS, and JetStream on a stream of the bench's own (file storage, the binding's default), deleted at the end. */
+function natsTargets(): Target[] {
+  const servers = 'nats://127.0.0.1:4222';
+  const unreachable = 'nats-server unreachable on 127.0.0.1:4222';
+  return [
+    {
+      system: 'nats',
+      broker: 'core',
+      async start(_ids, modes) {
+        if (!(await reachable('127.0.0.1', 4222))) return unreachable;
+        return { lanes: brokerLanes({ kind: 'nats', servers, prefix: `hbn${NONCE}` }, modes), stop: async () => undefined };
+      },
+    },
+    {
+      system: 'nats',
+      broker: 'jetstream',
+      async start(_ids, modes) {
+        if (!(await reachable('127.0.0.1', 4222))) return unreachable;
+        const prefix = `hbj${NONCE}`;
+        return {
+          lanes: brokerLanes({ kind: 'nats', servers, prefix, stream: prefix }, modes),
+          async stop() {
+            const nc = await natsConnect({ servers });
+            try {
+              const jsm = await jetstreamManager(nc);
+              await jsm.streams.delete(prefix).catch(() => undefined);
+            } finally {
+              await nc.close();
+            }
+          },
+        };
+      },
+    },
   ];
 }

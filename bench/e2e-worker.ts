@@ -8,6 +8,7 @@ import type { Transport } from '../src/transport/transport.js';
 import { mqttTransport } from '../src/bindings/mqtt.js';
 import { amqpTransport } from '../src/bindings/amqp.js';
 import { xmppTransport } from '../src/bindings/xmpp.js';
+import { natsTransport } from '../src/bindings/nats.js';
 import { timedTransport, type TimedTransport } from './e2e-timing.js';
 import { readFileSync } from 'node:fs';
 import { PAYLOAD_SIZE, type SubReport, type TransportSpec, type WorkerCommand, type WorkerReply } from './e2e-protocol.js';
@@ -26,6 +27,8 @@ function makeTransport(spec: TransportSpec, id: string): Transport {
       return amqpTransport({ url: spec.url, exchange: spec.exchange, durable: false });
     case 'xmpp':
       return xmppTransport({ service: spec.service, domain: spec.domain, password: spec.password, plainAuth: 'always' });
+    case 'nats':
+      return natsTransport({ servers: spec.servers, prefix: spec.prefix, ...(spec.stream ? { jetstream: { stream: spec.stream } } : {}) });
   }
 }
 

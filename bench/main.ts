@@ -7,12 +7,16 @@
 import { parseArgs } from 'node:util';
 import { BENCHMARKS, renderReport, runBench } from './runner.js';
 import { benchOptions } from './options.js';
+import { targets } from './e2e-targets.js';
 
-const USAGE = `usage: npm run bench -- [--quick] [--out FILE] [--only NAME,...] [--scale X] [--quiet] [--render FILE]
+const USAGE = `usage: npm run bench -- [--quick] [--out FILE] [--only NAME,...] [--e2e ROW,...] [--scale X] [--quiet] [--render FILE]
 
   --quick        short run (≤ 90 s on an idle 2-core machine; the scale rows use 496 peers, the 10k/100k figures extrapolated and labelled)
   --out FILE     write the JSON results to FILE only (default: bench/results/latest.json + BENCHMARKS.md + plots)
   --only LIST    comma-separated subset of: ${BENCHMARKS.map(([n]) => n).join(', ')}
+  --e2e LIST     the e2e benchmark measures only these broker rows: ${targets()
+    .map((t) => `${t.system}_${t.broker}`)
+    .join(', ')}
   --scale X      multiply every time budget by X (e.g. 0.1 for a smoke test)
   --quiet        no progress bar
   --render FILE  only regenerate BENCHMARKS.md and the plots (next to FILE) from a results file`;
@@ -21,6 +25,7 @@ const OPTIONS = {
   quick: { type: 'boolean', default: false },
   out: { type: 'string' },
   only: { type: 'string' },
+  e2e: { type: 'string' },
   scale: { type: 'string' },
   quiet: { type: 'boolean', default: false },
   render: { type: 'string' },
@@ -53,13 +58,23 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`bench: unknown benchmark(s) ${unknown.join(', ')}; choose from ${names.join(', ')}`);
     return 2;
   }
+  const rows = targets().map((t) => `${t.system}_${t.broker}`);
+  const e2eTargets = args.e2e
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknownRows = e2eTargets?.filter((n) => !rows.includes(n)) ?? [];
+  if (unknownRows.length > 0) {
+    console.error(`bench: unknown e2e row(s) ${unknownRows.join(', ')}; choose from ${rows.join(', ')}`);
+    return 2;
+  }
   const scale = args.scale === undefined ? 1 : Number(args.scale);
   if (!Number.isFinite(scale) || scale <= 0) {
     console.error('bench: --scale must be a positive number');
     return 2;
   }
   await runBench({
-    bench: benchOptions(args.quick ?? false, scale),
+    bench: { ...benchOptions(args.quick ?? false, scale), ...(e2eTargets ? { e2eTargets } : {}) },
     ...(only ? { only } : {}),
     out: args.out ?? 'bench/results/latest.json',
     ...(args.out === undefined ? { reportDir: '.' } : {}),

@@ -15,6 +15,8 @@ export interface BenchOptions {
   readonly floodRates: readonly number[];
   /** Payload sizes of the per-message benchmarks. */
   readonly sizes: readonly number[];
+  /** E2E: only these broker rows (`mqtt_aedes`, `nats_core`, …; `--e2e`); default all. */
+  readonly e2eTargets?: readonly string[];
 }
 
 export function benchOptions(quick: boolean, scale = 1): BenchOptions {

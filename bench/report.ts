@@ -388,6 +388,8 @@ export function benchmarksMarkdown(r: BenchReport): string {
     'mqtt_mosquitto',
     'amqp_rabbitmq',
     'xmpp_prosody',
+    'nats_core',
+    'nats_jetstream',
     'mqtt_aedes_qos0',
     'mqtt_mosquitto_qos0',
     'mqtt_mosquitto_private',

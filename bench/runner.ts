@@ -84,7 +84,10 @@ export async function runBench(o: RunOptions): Promise<BenchReport> {
     const r = c.results.find((x) => x.name === `bench_${name}_failed`);
     return r && 'skipped' in r ? r.skipped : undefined;
   };
-  const why = `not run: ${o.only ? `--only ${o.only.join(',')}` : 'its benchmark failed'}${
+  const limits = [o.only ? `--only ${o.only.join(',')}` : '', o.bench.e2eTargets ? `--e2e ${o.bench.e2eTargets.join(',')}` : '']
+    .filter(Boolean)
+    .join(' ');
+  const why = `not run: ${limits || 'its benchmark failed'}${
     selected.map(([n]) => failed(n)).filter(Boolean).length
       ? ` (failures: ${selected
           .map(([n]) => failed(n))

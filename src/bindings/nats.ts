@@ -20,6 +20,8 @@
  *   Core NATS: a core subscription per group address, a group publish is one core publish (at-most-once). JetStream: a
  *   second stream over `~g.{prefix}.>` with interest retention (a frame is kept until every member's consumer acked
  *   it), one durable consumer per member and group address, so a member whose connection dropped catches up.
+ * - `connection`: a NatsConnection the application already has. Several endpoints may share one: each subscribes (or
+ *   consumes) its own inbox and, on close, stops only that; the connection is never drained or closed here.
  * The client library is an optional peer dependency, loaded when this module is imported.
  */
 import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -123,7 +125,19 @@ export interface NatsTransportOptions {
   name?: string;
   /** pino logger; none by default. Ids, subjects, sizes and error names only, never frame bytes. */
   logger?: Logger;
+  /**
+   * A NatsConnection (from `connect` of @nats-io/transport-node) the application already has; several transports
+   * (endpoints) may share one. The transport subscribes or consumes its own inbox on it and never drains or closes
+   * it: `close` stops only its own subscription or consumer. Reconnecting is the connection's own business; when the
+   * application closes it, the transport reports `disconnected` and sends fail with ERR_TRANSPORT. `servers`, `user`,
+   * `pass`, `token`, `tls`, `name` and `reconnectTimeWaitMs` must not be given with it (ERR_CONFIG: the connection's
+   * own settings apply).
+   */
+  connection?: NatsConnection;
 }
+
+/** Options that configure a connection of the transport's own: refused with `connection`. */
+const CONNECTION_OPTIONS = ['servers', 'user', 'pass', 'token', 'tls', 'name', 'reconnectTimeWaitMs'] as const;
 
 /**
  * [SPEC 8.11] Default durable consumer name of an endpoint: `hopsafe-` + the id with '.' replaced by '~'
@@ -190,6 +204,10 @@ class NatsTransport implements Transport {
   readonly #guard: InboundGuard;
   readonly #status = new StatusEmitter();
   readonly #pendingRejects = new PendingSends();
+  /** The application's connection (option `connection`): never drained or closed here. */
+  readonly #shared: NatsConnection | undefined;
+  /** Our status iterator on the connection, stopped on close (a shared connection outlives us). */
+  #statusIter: AsyncIterable<unknown> | undefined;
 
   #state: 'new' | 'opening' | 'open' | 'closed' = 'new';
   #self: string | undefined;
@@ -219,6 +237,20 @@ class NatsTransport implements Transport {
   constructor(o: NatsTransportOptions) {
     if (typeof o !== 'object' || o === null) throw new HopsafeError('ERR_CONFIG', 'natsTransport needs options');
     this.#options = o;
+    if (o.connection !== undefined) {
+      const c: unknown = o.connection;
+      if (
+        typeof c !== 'object' ||
+        c === null ||
+        typeof (c as NatsConnection).subscribe !== 'function' ||
+        typeof (c as NatsConnection).isClosed !== 'function'
+      )
+        throw new HopsafeError('ERR_CONFIG', 'connection must be a NatsConnection (from connect of @nats-io/transport-node)');
+      const clash = CONNECTION_OPTIONS.filter((k) => o[k] !== undefined);
+      if (clash.length > 0)
+        throw new HopsafeError('ERR_CONFIG', `${clash.join(', ')}: not with an existing connection (its own settings apply)`);
+    }
+    this.#shared = o.connection;
     const servers = o.servers ?? 'nats://127.0.0.1:4222';
     this.#servers = typeof servers === 'string' ? [servers] : [...servers];
     if (this.#servers.length === 0 || this.#servers.some((s) => typeof s !== 'string' || s === ''))
@@ -336,13 +368,26 @@ class NatsTransport implements Transport {
     this.#self = localId;
     this.#onFrame = onFrame;
     let nc: NatsConnection;
-    try {
-      nc = await natsLib.connect(this.#connectionOptions(localId));
-    } catch (e) {
-      this.#state = 'closed';
-      this.#status.set('closed');
-      throw new HopsafeError('ERR_TRANSPORT', `nats: cannot connect to ${this.#servers.join(', ')}: ${errorName(e)}`, { cause: e });
-    }
+    if (this.#shared !== undefined) {
+      nc = this.#shared;
+      if (nc.isClosed() || nc.isDraining()) {
+        this.#state = 'closed';
+        this.#status.set('closed');
+        throw new HopsafeError('ERR_TRANSPORT', "nats: the application's connection is closed");
+      }
+    } else
+      try {
+        nc = await natsLib.connect(this.#connectionOptions(localId));
+      } catch (e) {
+        const why = e instanceof Error && e.name === 'TimeoutError' ? await this.#diagnose(localId) : undefined;
+        this.#state = 'closed';
+        this.#status.set('closed');
+        throw new HopsafeError(
+          'ERR_TRANSPORT',
+          `nats: cannot connect to ${this.#servers.join(', ')}: ${errorName(e)}${why !== undefined ? ` (one attempt without retries: ${why})` : ''}`,
+          { cause: e },
+        );
+      }
     this.#nc = nc;
     this.#learnServerMax(nc);
     this.#watchStatus(nc);
@@ -352,7 +397,7 @@ class NatsTransport implements Transport {
         this.#openTimeoutMs,
         'nats: stream/consumer set-up',
       );
-      await nc.flush();
+      await withTimeout(nc.flush(), this.#openTimeoutMs, 'nats: flush');
     } catch (e) {
       await this.close();
       throw e instanceof HopsafeError ? e : new HopsafeError('ERR_TRANSPORT', `nats: open failed: ${errorName(e)}`, { cause: e });
@@ -364,9 +409,30 @@ class NatsTransport implements Transport {
     this.#log?.debug({ localId, inbox: natsInbox(this.#prefix, localId), jetstream: this.#js !== undefined }, 'open');
   }
 
+  /**
+   * Why a first connect timed out: with endless reconnects the client retries a server that closes the connection
+   * (e.g. one refusing our TLS client certificate after the handshake) until the timeout, and the reason is lost. One
+   * attempt without retries names it; undefined when that attempt times out too or gets through.
+   */
+  async #diagnose(localId: string): Promise<string | undefined> {
+    try {
+      const nc = await natsLib.connect({
+        ...this.#connectionOptions(localId),
+        reconnect: false,
+        timeout: Math.min(this.#openTimeoutMs, 2000),
+      });
+      await nc.close().catch(() => undefined);
+      return undefined;
+    } catch (e) {
+      return e instanceof Error && e.name === 'TimeoutError' ? undefined : errorName(e);
+    }
+  }
+
   #watchStatus(nc: NatsConnection): void {
+    const iter = nc.status();
+    this.#statusIter = iter;
     void (async () => {
-      for await (const s of nc.status()) {
+      for await (const s of iter) {
         if (this.#state === 'closed') return;
         if (s.type === 'disconnect' || s.type === 'reconnecting') {
           this.#connected = false;
@@ -384,7 +450,10 @@ class NatsTransport implements Transport {
       // The client gave up (authentication failure, …): nothing will be delivered any more.
       this.#connected = false;
       this.#status.set('disconnected');
-      this.#log?.warn({ err: err ? errorName(err) : undefined }, 'nats connection closed by the client library');
+      this.#log?.warn(
+        { err: err ? errorName(err) : undefined },
+        this.#shared !== undefined ? "the application's nats connection closed" : 'nats connection closed by the client library',
+      );
       this.#failQueued(new HopsafeError('ERR_TRANSPORT', 'nats: connection closed'));
     });
   }
@@ -551,6 +620,8 @@ class NatsTransport implements Transport {
         peerId,
         bytes,
       );
+      // The connection is gone for good (the client gave up, or the application closed its connection).
+      if (this.#nc?.isClosed() === true) throw new HopsafeError('ERR_TRANSPORT', 'nats: connection closed');
       // [SPEC 8.10, 8.11] While disconnected (or while older frames still wait) frames queue, bounded by maxQueue.
       if (!this.#connected || this.#queue.length > 0) assertQueueRoom('nats', this.#queue.length, this.#maxQueue);
     } catch (e) {
@@ -883,9 +954,13 @@ class NatsTransport implements Transport {
         for (const k of [...this.#groupConsumers.keys()]) await this.#stopGroupConsumer(k, false);
         await this.#messages?.close().catch(() => undefined);
         await Promise.race([this.#consuming, sleep(2000)]);
-        await Promise.race([nc.drain().catch(() => undefined), sleep(2000)]);
-        if (!nc.isClosed()) await nc.close().catch(() => undefined);
+        if (this.#shared === undefined) {
+          await Promise.race([nc.drain().catch(() => undefined), sleep(2000)]);
+          if (!nc.isClosed()) await nc.close().catch(() => undefined);
+        } else await Promise.race([nc.flush().catch(() => undefined), sleep(2000)]); // our UNSUB reaches the server
       }
+      // A shared connection outlives this transport: stop listening to its status.
+      (this.#statusIter as { stop?: () => void } | undefined)?.stop?.();
       this.#pendingRejects.rejectAll('nats');
       this.#status.set('closed');
       this.#log?.debug({ localId: this.#self }, 'closed');

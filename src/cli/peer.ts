@@ -32,6 +32,7 @@ const SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss', 'amqp', 'amqps', 'nats', 'tls'] a
 const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE --url URL
          [--crl FILE] [--protection integrity|confidentiality] [--prefix P]
          [--suite NAME]... [--accept-protection MODE[,MODE]]...
+         [--offline-start-ms N]
          [--echo] [--until-signal] [--exit-on-error] [--log-level L]
          [--metrics-port N [--metrics-host H]] [broker connection flags]
 
@@ -48,6 +49,10 @@ const USAGE = `usage: hopsafe peer --id ID --cert FILE --key FILE --trust FILE -
 ${suiteNamesHelp(25)}
   --accept-protection  modes accepted from an initiating peer (repeatable or
                        comma-separated)
+  --offline-start-ms N a session this peer opens, and the lines waiting for
+                       it, wait up to N ms for a peer that is offline (stored
+                       by JetStream, an MQTT persistent session or an AMQP
+                       durable queue; SPEC 5.11); default 0 (off)
   --echo               send every accepted message back to its sender and obey
                        conformance control messages (SPEC Annex C); implies
                        --until-signal
@@ -160,6 +165,7 @@ export async function run(argv: string[]): Promise<number> {
     prefix: { type: 'string' },
     suite: { type: 'string', multiple: true },
     'accept-protection': { type: 'string', multiple: true },
+    'offline-start-ms': { type: 'string' },
     ...BROKER_FLAGS,
     'log-level': { type: 'string' },
     'metrics-port': { type: 'string' },
@@ -190,6 +196,10 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`--accept-protection ${JSON.stringify(m)}: must be integrity or confidentiality`);
     if (!accept.includes(m as Protection)) accept.push(m as Protection);
   }
+  const offlineText = values['offline-start-ms'];
+  const offlineStartMs = offlineText === undefined ? undefined : Number(offlineText);
+  if (offlineStartMs !== undefined && !(/^\d+$/.test(offlineText ?? '') && offlineStartMs <= 7 * 86_400_000))
+    throw new UsageError('--offline-start-ms must be an integer from 0 to 604800000 (7 days)');
   let logger: Logger;
   let port: number | undefined;
   try {
@@ -235,6 +245,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(registry ? { metrics: { registry } } : {}),
       ...(suites.length > 0 ? { suites } : {}),
       ...(accept.length > 0 ? { acceptProtection: accept } : {}),
+      ...(offlineStartMs !== undefined ? { offlineStartMs } : {}),
     });
     ep = await Promise.race([starting, shutdown.requested.then(() => undefined)]);
   } catch (e) {

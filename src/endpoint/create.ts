@@ -52,6 +52,7 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
       handshakeTimeoutMs: cfg.handshakeTimeoutMs,
       handshakeRetryMs: cfg.handshakeRetryMs,
       maxQueued: cfg.maxQueuedPerPeer,
+      offlineStartMs: cfg.offlineStartMs,
       acks: cfg.acks,
       probeTimeoutMs: cfg.probeTimeoutMs,
       maxSessionLifetimeMs: cfg.maxSessionLifetimeMs,

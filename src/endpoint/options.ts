@@ -77,6 +77,13 @@ export interface EndpointOptions {
   readonly freshnessWindowMs?: number;
   /** A handshake not completed within this many ms fails (ERR_TIMEOUT) and queued messages are reported. Default 10 000. */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * [SPEC 5.11] Offline start, for storing brokers (NATS JetStream, MQTT persistent sessions, AMQP durable queues): a
+   * handshake this endpoint starts, and the messages queued behind it, wait up to this many ms for a peer that is
+   * offline (instead of `handshakeTimeoutMs`), and an HS_INIT the returning peer refuses as stale is replaced by a
+   * fresh one. Default 0 (off).
+   */
+  readonly offlineStartMs?: number;
   /** Messages waiting for a session per peer before `send` fails with ERR_QUEUE_FULL. Default 1000. */
   readonly maxQueuedPerPeer?: number;
   /** Handshakes being verified at once before new ones are refused (ERR_HANDSHAKE_LIMIT). Default 64. */

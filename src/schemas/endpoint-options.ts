@@ -14,6 +14,7 @@ export const ENDPOINT_DEFAULTS = {
   protection: 'confidentiality',
   freshnessWindowMs: 30_000,
   handshakeTimeoutMs: 10_000,
+  offlineStartMs: 0,
   maxQueuedPerPeer: 1000,
   maxConcurrentHandshakes: 64,
   handshakesPerSecond: 500,
@@ -62,6 +63,13 @@ export const endpointConfigSchema = z.object({
   suites: z.array(suiteName).min(1).max(16).optional(),
   freshnessWindowMs: z.number().int().positive().max(3_600_000).default(D.freshnessWindowMs),
   handshakeTimeoutMs: z.number().int().positive().default(D.handshakeTimeoutMs),
+  // [SPEC 5.11] A handshake this endpoint starts waits this long for a peer that is offline (0: off).
+  offlineStartMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(7 * 86_400_000)
+    .default(D.offlineStartMs),
   maxQueuedPerPeer: z.number().int().positive().default(D.maxQueuedPerPeer),
   maxConcurrentHandshakes: z.number().int().positive().default(D.maxConcurrentHandshakes),
   handshakesPerSecond: z.number().positive().default(D.handshakesPerSecond),

@@ -135,9 +135,16 @@ export interface UnsignedInit {
  * [SPEC 5.3] Builds the initiator's HS_INIT frame. `earlyData` is allowed in integrity mode only. Synchronous: an
  * identity with an asynchronous signer (SPEC 10.6) needs `initiateAsync` (ERR_CONFIG here).
  */
-export function initiate(ctx: HandshakeContext, peerId: string, now: number, earlyData?: Uint8Array): Initiated {
+export function initiate(
+  ctx: HandshakeContext,
+  peerId: string,
+  now: number,
+  earlyData?: Uint8Array,
+  /** [SPEC 5.11] The session id of the stale token this one replaces (default: a new random one). */
+  reuseSessionId?: Uint8Array,
+): Initiated {
   if (ctx.identity.signer) throw new HopsafeError('ERR_CONFIG', 'this identity signs asynchronously: use initiateAsync');
-  const u = prepareInit(ctx, peerId, now, earlyData);
+  const u = prepareInit(ctx, peerId, now, earlyData, reuseSessionId);
   return signedInit(u, ctx.provider.sign(ctx.identity.privateKey, concat(SIGN_CONTEXT.initiator, u.tbs)));
 }
 
@@ -154,7 +161,14 @@ export function signedInit(u: UnsignedInit, signature: Uint8Array): Initiated {
 }
 
 /** [SPEC 5.3] The initiator's ClearToken1 (ephemerals made, nothing signed yet). */
-export function prepareInit(ctx: HandshakeContext, peerId: string, now: number, earlyData?: Uint8Array): UnsignedInit {
+export function prepareInit(
+  ctx: HandshakeContext,
+  peerId: string,
+  now: number,
+  earlyData?: Uint8Array,
+  /** [SPEC 5.11] The session id of the stale token this one replaces (default: a new random one). */
+  reuseSessionId?: Uint8Array,
+): UnsignedInit {
   if (earlyData && ctx.protection !== 'integrity')
     throw new HopsafeError('ERR_CONFIG', 'early data rides in the clear-signed token: integrity mode only');
   const usable = ctx.suites.filter((s) => ctx.provider.supportsGroup(s.group) && ctx.provider.supportsAead(s.aead));
@@ -162,7 +176,7 @@ export function prepareInit(ctx: HandshakeContext, peerId: string, now: number, 
   const offered = offeredSuites(usable);
   const ephemerals = new Map<string, KeyPair>();
   for (const s of offered) if (!ephemerals.has(s.group)) ephemerals.set(s.group, keyPair(ctx, s));
-  const sessionId = rand(ctx, SESSION_ID_LENGTH);
+  const sessionId = reuseSessionId ? Uint8Array.from(reuseSessionId) : rand(ctx, SESSION_ID_LENGTH);
   const token: ClearToken1 = {
     version: TOKEN_VERSION,
     role: 'initiator',

@@ -76,6 +76,8 @@ export interface PeerLimits {
   /** [SPEC 5.7] A pending HS_INIT is sent again this often until answered. */
   readonly handshakeRetryMs: number;
   readonly maxQueued: number;
+  /** [SPEC 5.11] A handshake we start (and its queue) waits this long for an offline peer; 0: off (handshakeTimeoutMs). */
+  readonly offlineStartMs: number;
   readonly acks: {
     readonly every: number;
     readonly delayMs: number;

@@ -69,6 +69,20 @@ interface Pending {
   retryAt: number;
   /** [SPEC 3.6] An HS_ALERT named this handshake. */
   hinted: boolean;
+  /** [SPEC 5.11] Offline start: the time the first token of this queue's handshake was sent + offlineStartMs (undefined: off). */
+  readonly offlineUntil: number | undefined;
+  /** [SPEC 5.11] The interval of the next re-send (backs off once the token is older than handshakeTimeoutMs). */
+  retryEveryMs: number;
+  /** [SPEC 5.11] The token this one replaced (same session id): its HS_RESP, if it was accepted after all, still completes. */
+  readonly prior: PendingHandshake | undefined;
+}
+
+/** [SPEC 5.11] What a fresh token that replaces a stale one keeps of it. */
+interface Restart {
+  readonly sessionId: Uint8Array;
+  readonly offlineUntil: number;
+  /** The replaced token's handshake: its HS_RESP still completes. */
+  readonly prior: PendingHandshake;
 }
 
 /** An HS_INIT that passed the cheap checks at arrival. [SPEC 5.7] */
@@ -302,7 +316,7 @@ export class PeerMachine {
       );
     } else if (this.pending?.frame && now >= this.pending.retryAt) {
       // [SPEC 5.7] Sent again unchanged: a responder verifies it once (same random) and ignores the copies.
-      this.pending.retryAt = now + this.env.limits.handshakeRetryMs;
+      this.pending.retryAt = now + this.retryInterval(this.pending, now);
       this.act({ type: 'transmit', frame: this.pending.frame, record: false, onFailed: () => undefined });
     }
     if (this.candidate && now >= this.candidate.expiresAt) {
@@ -427,7 +441,49 @@ export class PeerMachine {
     this.act({ type: 'transmit', frame, record: true, onFailed: noop });
   }
 
-  private startHandshake(now: number): void {
+  /**
+   * [SPEC 5.7, 5.11] The re-send interval: handshakeRetryMs; for an offline-tolerant handshake whose token is older
+   * than handshakeTimeoutMs, doubling up to half the freshness window (the copies wait in a storing broker).
+   */
+  private retryInterval(p: Pending, now: number): number {
+    const base = this.env.limits.handshakeRetryMs;
+    if (p.offlineUntil === undefined || now - p.hs.createdAt < this.env.limits.handshakeTimeoutMs) return base;
+    p.retryEveryMs = Math.min(Math.max(base, this.env.ctx.replayCache.windowMs / 2), p.retryEveryMs * 2);
+    return p.retryEveryMs;
+  }
+
+  /**
+   * [SPEC 5.11] Offline start: an ERR_STALE hint names our pending handshake. If its token is older than the freshness
+   * window (so the hint is plausible: no responder accepts it any more), a fresh token replaces it — new timestamp,
+   * random and key shares, the same session id (so a responder that did accept the old token refuses the new one as
+   * ERR_REPLAY, §5.9, and early data is never delivered twice), the same queue. Otherwise the hint is ignored.
+   */
+  private restartStale(p: Pending, now: number): void {
+    if (p.offlineUntil === undefined || now - p.hs.createdAt <= this.env.ctx.replayCache.windowMs) return;
+    // The old token's ephemerals stay (its HS_RESP may be late, not lost); the one before it goes.
+    if (p.prior) wipeEphemerals(p.prior);
+    this.pending = undefined;
+    for (const m of this.queue) m.early = false; // the stale token's early data was never delivered: it rides again
+    this.startHandshake(now, { sessionId: p.hs.sessionId, offlineUntil: p.offlineUntil, prior: p.hs });
+  }
+
+  /** [SPEC 5.11] An offline-tolerant handshake lives until offlineUntil (a restart: at least one more handshakeTimeoutMs). */
+  private lifetime(
+    now: number,
+    restart: Restart | undefined,
+  ): Pick<Pending, 'expiresAt' | 'hinted' | 'offlineUntil' | 'retryEveryMs' | 'prior'> {
+    const { handshakeTimeoutMs, handshakeRetryMs, offlineStartMs } = this.env.limits;
+    const offlineUntil = restart?.offlineUntil ?? (offlineStartMs > 0 ? now + offlineStartMs : undefined);
+    return {
+      expiresAt: Math.max(now + handshakeTimeoutMs, offlineUntil ?? 0),
+      hinted: false,
+      offlineUntil,
+      retryEveryMs: handshakeRetryMs,
+      prior: restart?.prior,
+    };
+  }
+
+  private startHandshake(now: number, restart?: Restart): void {
     // [SPEC 5.3] In integrity mode the first payload rides, signed and readable, inside ClearToken1.
     const first = this.queue[0];
     const early =
@@ -435,24 +491,18 @@ export class PeerMachine {
         ? first
         : undefined;
     if (this.env.ctx.identity.signer) {
-      this.startSignedHandshake(now, early);
+      this.startSignedHandshake(now, early, restart);
       return;
     }
     let r: ReturnType<typeof initiate>;
     try {
-      r = initiate(this.env.ctx, this.id, now, early?.data);
+      r = initiate(this.env.ctx, this.id, now, early?.data, restart?.sessionId);
     } catch (e) {
       this.failQueue(e);
       return;
     }
     if (early) early.early = true;
-    this.pending = {
-      hs: r.pending,
-      frame: r.frame,
-      expiresAt: now + this.env.limits.handshakeTimeoutMs,
-      retryAt: now + this.env.limits.handshakeRetryMs,
-      hinted: false,
-    };
+    this.pending = { hs: r.pending, frame: r.frame, retryAt: now + this.env.limits.handshakeRetryMs, ...this.lifetime(now, restart) };
     this.env.counters.handshakes.initiated++;
     // Sent inside the handshake: done from the application's point of view (without `confirm`; with it, the signed
     // response confirms it, SPEC 7.6). It stays queued until the handshake completes, in case a simultaneous open
@@ -465,24 +515,18 @@ export class PeerMachine {
    * [SPEC 10.6] `startHandshake` with an identity whose key signs asynchronously: the handshake is pending (not
    * re-sent, but bounded by the handshake timeout) while the signer works; the shell calls back once it answered.
    */
-  private startSignedHandshake(now: number, early: Queued | undefined): void {
+  private startSignedHandshake(now: number, early: Queued | undefined, restart: Restart | undefined): void {
     const signer = this.env.ctx.identity.signer;
     if (!signer) return;
     let u: ReturnType<typeof prepareInit>;
     try {
-      u = prepareInit(this.env.ctx, this.id, now, early?.data);
+      u = prepareInit(this.env.ctx, this.id, now, early?.data, restart?.sessionId);
     } catch (e) {
       this.failQueue(e);
       return;
     }
     if (early) early.early = true;
-    const p: Pending = {
-      hs: { ...u.pending, m1: new Uint8Array(0) },
-      frame: undefined,
-      expiresAt: now + this.env.limits.handshakeTimeoutMs,
-      retryAt: Infinity,
-      hinted: false,
-    };
+    const p: Pending = { hs: { ...u.pending, m1: new Uint8Array(0) }, frame: undefined, retryAt: Infinity, ...this.lifetime(now, restart) };
     this.pending = p;
     this.env.counters.handshakes.initiated++;
     let outcome: { signature: Uint8Array } | { error: unknown } = { error: new HopsafeError('ERR_STATE', 'not signed') };
@@ -629,14 +673,28 @@ export class PeerMachine {
   private async onResponse(bytes: Uint8Array, now: number): Promise<PeerAction[]> {
     try {
       const pending = this.pending;
-      // (An HS_INIT still being signed has not been sent: nothing can answer it yet.)
-      if (!pending?.frame) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response');
+      // (An HS_INIT still being signed has not been sent: nothing can answer it yet — but the token it replaces, §5.11.)
+      if (!pending || (!pending.frame && !pending.prior)) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response');
       // A forged response fails here and leaves the genuine handshake pending.
-      const r = await complete(this.env.ctx, pending.hs, bytes, this.id, now);
+      let r: Awaited<ReturnType<typeof complete>>;
+      let other: PendingHandshake | undefined = pending.prior;
+      try {
+        if (!pending.frame) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'unsolicited handshake response');
+        r = await complete(this.env.ctx, pending.hs, bytes, this.id, now);
+      } catch (e) {
+        // [SPEC 5.11] Or the response to the token this one replaced: a responder did accept it (its answer was late).
+        const prior = pending.prior;
+        if (!prior || this.pending !== pending) throw e;
+        r = await complete(this.env.ctx, prior, bytes, this.id, now).catch(() => {
+          throw e;
+        });
+        other = pending.hs;
+      }
       if (this.pending !== pending || this.closed) {
         r.session.destroy();
         return this.drain(now);
       }
+      if (other) wipeEphemerals(other);
       this.pending = undefined;
       this.env.admission.remember(this.id, r.peer);
       this.install(r.session, 'initiator', now);
@@ -675,6 +733,12 @@ export class PeerMachine {
     const a = decodeHandshakeAlert(bytes);
     const p = this.pending;
     if (p && equal(p.hs.sessionId, a.sessionId)) {
+      // [SPEC 5.11] Offline start: a staleness hint restarts the handshake with a fresh token or is ignored; it never
+      // ends it (a forged one must not cost the queued messages).
+      if (p.offlineUntil !== undefined && a.code === 'ERR_STALE') {
+        this.restartStale(p, now);
+        return;
+      }
       // Not ended at once (a forged hint must not kill a genuine handshake, e.g. one verified under a flood): it is
       // no longer re-sent, and ends with ERR_PEER_REFUSED unless its response comes within 2 × handshakeRetryMs.
       p.hinted = true;
@@ -905,7 +969,8 @@ export class PeerMachine {
 
   private abandonPending(): void {
     if (!this.pending) return;
-    for (const kp of this.pending.hs.ephemerals.values()) wipe(kp.privateKey);
+    wipeEphemerals(this.pending.hs);
+    if (this.pending.prior) wipeEphemerals(this.pending.prior);
     this.pending = undefined;
   }
 
@@ -1032,5 +1097,9 @@ function toCode(code: string): ErrorCode {
 }
 
 function noop(): void {}
+
+function wipeEphemerals(hs: PendingHandshake): void {
+  for (const kp of hs.ephemerals.values()) wipe(kp.privateKey);
+}
 
 export type { RoleAssignment };

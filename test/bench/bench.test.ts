@@ -14,6 +14,8 @@ import { Collector } from '../../bench/collector.js';
 import { percentile, cdfPoints } from '../../bench/measure.js';
 import { lineChart } from '../../bench/svg.js';
 import { benchmarksMarkdown, latencySvg, throughputSvg } from '../../bench/report.js';
+import { requireOrSkip } from '../support/services.js';
+import { NATS_SERVICE, natsAvailable } from '../support/nats.js';
 
 test('quick bench on a tiny budget (handshake, record, establish, scale) writes a report that satisfies the JSON contract', {
   timeout: 60_000,
@@ -118,6 +120,36 @@ test('quick E2E bench on a small budget: every broker ratio of issue 19 from 3 i
     const md = benchmarksMarkdown(report);
     assert.match(md, /## 6b\. Hop-by-hop TLS/);
     assert.match(md, /pub CPU µs\/msg/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--e2e selects broker rows: core NATS and JetStream measured in 3 rounds, the other brokers skipped naming --e2e; an unknown row is exit 2', {
+  timeout: 180_000,
+}, async (t) => {
+  assert.equal(await run(['--only', 'e2e', '--e2e', 'nats_nope', '--quiet']), 2);
+  if (!requireOrSkip(t, NATS_SERVICE, await natsAvailable())) return;
+  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-bench-nats-'));
+  try {
+    const out = join(dir, 'r.json');
+    const code = await run(['--quick', '--scale', '0.2', '--only', 'e2e', '--e2e', 'nats_core,nats_jetstream', '--out', out, '--quiet']);
+    assert.equal(code, 0);
+    const report = benchReportSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
+    const names = new Map(report.results.map((r) => [r.name, r]));
+    for (const b of ['nats_core', 'nats_jetstream']) {
+      for (const lane of ['plain', 'confidentiality_single']) {
+        const row = names.get(`${b}_${lane}_256B_msgs_per_s`);
+        assert.ok(row && 'value' in row && row.value > 0, `${b} ${lane} measured`);
+      }
+      const v = report.ratios[`${b}_e2e_over_plain_confidentiality_single_256B`];
+      assert.ok(v && 'value' in v && v.rounds === 3, `${b}: ${JSON.stringify(v)}`);
+      const cpu = names.get(`${b}_confidentiality_single_256B_subscriber_cpu_us_per_msg`);
+      assert.ok(cpu && 'value' in cpu && cpu.value > 0, `${b} CPU per message`);
+    }
+    const aedes = report.ratios.mqtt_aedes_e2e_over_plain_confidentiality_256B;
+    assert.ok(aedes && 'skipped' in aedes && /--e2e nats_core,nats_jetstream/.test(aedes.skipped));
+    assert.match(benchmarksMarkdown(report), /nats_core/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

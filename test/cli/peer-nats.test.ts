@@ -55,7 +55,8 @@ for (const mode of ['core', 'jetstream'] as const) {
     cleanup.push(() => rm(fx.dir, { recursive: true, force: true }));
     const url = `${NATS_URL}${query}`;
     const peers: CliPeer[] = [
-      startCliPeer([...fx.args('cc', url), '--prefix', prefix]),
+      // [SPEC 5.11] --offline-start-ms reaches the endpoint (its behaviour: test/bindings/nats-offline-peer.test.ts)
+      startCliPeer([...fx.args('cc', url), '--prefix', prefix, ...(mode === 'jetstream' ? ['--offline-start-ms', '600000'] : [])]),
       startCliPeer([...fx.args('der.7', url), '--prefix', prefix]),
     ];
     cleanup.push(async () => {

@@ -155,7 +155,7 @@ test('hopsafe peer: --suite (repeatable) sets the suites offered and accepted; -
   }
 });
 
-test('hopsafe peer: an unknown --suite or --accept-protection value is a usage error (exit 2)', async () => {
+test('hopsafe peer: an unknown --suite, --accept-protection or --offline-start-ms value is a usage error (exit 2)', async () => {
   const fx = await cliPeerFixture(['p1']);
   try {
     for (const extra of [
@@ -163,13 +163,17 @@ test('hopsafe peer: an unknown --suite or --accept-protection value is a usage e
       ['--suite', 'X25519_AES128GCM_SHA256', '--suite', 'X25519_AES128GCM_SHA256'],
       ['--accept-protection', 'integrity,none'],
       ['--accept-protection', ''],
+      ['--offline-start-ms', '-1'],
+      ['--offline-start-ms', '1.5'],
+      ['--offline-start-ms', 'soon'],
+      ['--offline-start-ms', '604800001'],
     ]) {
       const p = startPeer([...fx.args('p1', 'mqtt://127.0.0.1:1'), ...extra]);
       started.push(p);
       let stderr = '';
       p.proc.stderr.on('data', (d) => (stderr += String(d)));
       assert.equal(await p.exit, 2, extra.join(' '));
-      assert.match(stderr, /--suite|--accept-protection/);
+      assert.match(stderr, /--suite|--accept-protection|--offline-start-ms/);
       assert.equal(p.events.length, 0, 'no endpoint was created');
     }
   } finally {

@@ -194,6 +194,7 @@ export async function createHarness(): Promise<Harness> {
       handshakeTimeoutMs: 10_000,
       handshakeRetryMs: 1000,
       maxQueued: 1000,
+      offlineStartMs: 0,
       acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000, gapMs: 500 },
       probeTimeoutMs: 1000,
       maxSessionLifetimeMs: 86_400_000,

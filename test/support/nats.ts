@@ -1,7 +1,7 @@
 /**
  * NATS helpers: the system nats-server (JetStream) on 127.0.0.1:4222 — tests create and delete their own streams and
  * never reconfigure it — and a private nats-server started by a test on a free port with its own store dir (for
- * reconnect and offline-peer tests that stop and restart the server).
+ * reconnect and offline-peer tests that stop and restart the server), and private servers with TLS and authorization.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, serviceAvailable } from './services.js';
+import { makeTlsFiles, type TlsFiles } from './tls-certs.js';
 import { toHex } from '../../src/bytes/index.js';
 
 export const NATS_URL = 'nats://127.0.0.1:4222';
@@ -103,4 +104,52 @@ export async function startPrivateNats(binary: string, config = ''): Promise<Pri
     },
     output: () => out,
   };
+}
+
+export interface SecureNats {
+  readonly files: TlsFiles;
+  /** TLS (server certificate from `files.ca`) and user/password authorization: `users` → password. */
+  readonly tlsPass: PrivateNats;
+  /** Mutual TLS (`verify: true`, client certificates from `files.ca`) and `token` authorization. */
+  readonly mtlsToken: PrivateNats;
+  readonly token: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Two private nats-servers with JetStream (own config, free ports, store and openssl-made certificates in a temp dir):
+ * one with TLS and user/password authorization, one with mutual TLS and a token. Stops only them.
+ */
+export async function startSecureNats(binary: string, users: Record<string, string>, token: string): Promise<SecureNats> {
+  const dir = mkdtempSync(join(tmpdir(), 'hopsafe-nats-tls-'));
+  const files = makeTlsFiles(dir);
+  const q = JSON.stringify;
+  const started: PrivateNats[] = [];
+  const stop = async (): Promise<void> => {
+    for (const s of started) await s.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const list = Object.entries(users).map(([user, password]) => `{ user: ${q(user)}, password: ${q(password)} }`);
+    const tlsPass = await startPrivateNats(
+      binary,
+      [
+        `tls { cert_file: ${q(files.serverCert)}, key_file: ${q(files.serverKey)}, timeout: 2 }`,
+        `authorization { users: [ ${list.join(', ')} ] }`,
+      ].join('\n'),
+    );
+    started.push(tlsPass);
+    const mtlsToken = await startPrivateNats(
+      binary,
+      [
+        `tls { cert_file: ${q(files.serverCert)}, key_file: ${q(files.serverKey)}, ca_file: ${q(files.ca)}, verify: true, timeout: 2 }`,
+        `authorization { token: ${q(token)} }`,
+      ].join('\n'),
+    );
+    started.push(mtlsToken);
+    return { files, tlsPass, mtlsToken, token, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }

@@ -31,6 +31,8 @@ export interface NodeOptions {
   readonly maxHeldBytes?: number;
   readonly maxSessionLifetimeMs?: number;
   readonly handshakesPerSecondPerPeer?: number;
+  /** [SPEC 5.11] Default 0 (off). */
+  readonly offlineStartMs?: number;
   readonly rng?: (n: number) => Uint8Array;
 }
 
@@ -80,6 +82,7 @@ export class PeerNet {
         handshakeTimeoutMs: 10_000,
         handshakeRetryMs: 1000,
         maxQueued: 1000,
+        offlineStartMs: o.offlineStartMs ?? 0,
         acks: { every: 32, delayMs: 20, track: 1024, timeoutMs: 30_000, gapMs: 500 },
         probeTimeoutMs: 1000,
         maxSessionLifetimeMs: o.maxSessionLifetimeMs ?? 86_400_000,
