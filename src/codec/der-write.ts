@@ -109,3 +109,49 @@ export function time(d: Date): Uint8Array {
   const y = t.getUTCFullYear();
   return y >= 1950 && y < 2050 ? tlv(TAG.UTC_TIME, toUtf8(timeText(t, false))) : generalizedTime(t);
 }
+
+/**
+ * A TLV whose content is laid out later: its parts are referenced, not copied, until {@link encodeNode} writes the
+ * whole tree into one buffer. For large nested values (tokens carrying certificate chains), where building every
+ * level with {@link tlv} would copy each certificate once per level.
+ */
+export interface DerNode {
+  readonly tag: number;
+  readonly parts: readonly (Uint8Array | DerNode)[];
+  /** Content length. */
+  readonly length: number;
+}
+
+const headerLength = (n: number): number => (n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : n < 0x1000000 ? 5 : 6);
+const encodedLength = (p: Uint8Array | DerNode): number => (p instanceof Uint8Array ? p.length : headerLength(p.length) + p.length);
+
+export function node(tag: number, parts: readonly (Uint8Array | DerNode)[]): DerNode {
+  let length = 0;
+  for (const p of parts) length += encodedLength(p);
+  return { tag, parts, length };
+}
+
+function writeNode(n: DerNode, out: Uint8Array, off: number): number {
+  out[off++] = n.tag;
+  const len = n.length;
+  if (len < 0x80) out[off++] = len;
+  else {
+    const k = headerLength(len) - 2;
+    out[off++] = 0x80 | k;
+    for (let i = k - 1; i >= 0; i--) out[off++] = Math.floor(len / 2 ** (8 * i)) & 0xff;
+  }
+  for (const p of n.parts) {
+    if (p instanceof Uint8Array) {
+      out.set(p, off);
+      off += p.length;
+    } else off = writeNode(p, out, off);
+  }
+  return off;
+}
+
+/** The DER of `n`: the same bytes as building it with {@link tlv} level by level, written once. */
+export function encodeNode(n: DerNode): Uint8Array {
+  const out = new Uint8Array(encodedLength(n));
+  writeNode(n, out, 0);
+  return out;
+}
