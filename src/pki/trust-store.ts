@@ -551,7 +551,8 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     }
     if (entry) {
       const cached = entry;
-      const presented = req.chain.map((c) => sha256Hex(c));
+      // The leaf's fingerprint is leafFp (hashed once).
+      const presented = [leafFp, ...req.chain.slice(1).map((c) => sha256Hex(c))];
       if (presented.some((fp) => !cached.pathFingerprints.includes(fp))) entry = undefined;
     }
     if (entry) hits++;
