@@ -104,6 +104,9 @@ function csprng(n: number): Uint8Array {
   return out;
 }
 
+/** HKDF-Expand's block counters 0x01..0xff (read only). */
+const BLOCK_INDEX: readonly Uint8Array[] = Array.from({ length: 255 }, (_, i) => Uint8Array.of(i + 1));
+
 /** The X25519 base point u = 9 (RFC 7748 §4.1), as a JWK `x`: see {@link x25519FromRaw}. */
 const X25519_BASE_X = b64u(Uint8Array.of(9, ...new Uint8Array(31)));
 
@@ -330,11 +333,27 @@ export function createNodeProvider(): CryptoProvider {
       if (!Number.isSafeInteger(length) || length > 255 * hl || length < 0) throw new HopsafeError('ERR_INPUT', 'HKDF length out of range');
       // RFC 5869 §2.3: PRK is at least HashLen octets (noble enforces the same).
       if (prk.length < hl) throw new HopsafeError('ERR_INPUT', 'HKDF PRK shorter than HashLen');
+      // One block (every key of a handshake): T(1) = HMAC(PRK, info ‖ 0x01).
+      if (length <= hl) {
+        const t = createHmac(alg, prk)
+          .update(info)
+          .update(BLOCK_INDEX[0] as Uint8Array)
+          .digest();
+        if (length === hl) return asBytes(t);
+        const short = Uint8Array.from(t.subarray(0, length));
+        t.fill(0);
+        return short;
+      }
       const out = new Uint8Array(length);
-      let t: Uint8Array = new Uint8Array(0);
+      let t: Uint8Array | undefined;
       let off = 0;
       for (let i = 1; off < length; i++) {
-        t = createHmac(alg, prk).update(t).update(info).update(Uint8Array.of(i)).digest();
+        const h = createHmac(alg, prk);
+        if (t) h.update(t);
+        t = h
+          .update(info)
+          .update(BLOCK_INDEX[i - 1] as Uint8Array)
+          .digest();
         out.set(t.subarray(0, Math.min(hl, length - off)), off);
         off += hl;
       }
