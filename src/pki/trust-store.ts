@@ -549,16 +549,16 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       cache.delete(leafFp);
       entry = undefined;
     }
+    // The presented certificates' fingerprints, each hashed once (the leaf's is leafFp).
+    const presented = [leafFp, ...req.chain.slice(1).map((c) => sha256Hex(c))];
     if (entry) {
       const cached = entry;
-      // The leaf's fingerprint is leafFp (hashed once).
-      const presented = [leafFp, ...req.chain.slice(1).map((c) => sha256Hex(c))];
       if (presented.some((fp) => !cached.pathFingerprints.includes(fp))) entry = undefined;
     }
     if (entry) hits++;
     else {
       misses++;
-      const parsed = req.chain.map((c) => parseCertificate(c));
+      const parsed = req.chain.map((c, i) => parseCertificate(c, presented[i]));
       const v = fullValidation(parsed, now, cfg);
       const path = slimPath(v.path, leafFp);
       entry = {
