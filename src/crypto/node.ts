@@ -83,7 +83,7 @@ function fromB64u(s: string | undefined): Uint8Array {
 }
 
 /**
- * CSPRNG output for the small draws of a handshake (session id, randoms, ephemeral keys: five per handshake). One
+ * [SPEC 4.4] CSPRNG output for the small draws of a handshake (session id, randoms, ephemeral keys: five per handshake). One
  * randomFillSync costs ≈ 2.3 µs whether it fills 32 bytes or 4 KiB, so small draws are served from a 4 KiB block
  * of OpenSSL's generator: every byte is handed out once and zeroed in the block as it is, and the block is refilled
  * when it runs out. Larger draws go to the generator directly.
@@ -93,6 +93,7 @@ const POOL_MAX_DRAW = 256;
 const pool = new Uint8Array(POOL_SIZE);
 let poolOffset = POOL_SIZE;
 function csprng(n: number): Uint8Array {
+  if (!Number.isSafeInteger(n) || n < 0) throw new HopsafeError('ERR_INPUT', 'random length must be a non-negative integer');
   if (n > POOL_MAX_DRAW) return asBytes(nodeRandomBytes(n));
   if (poolOffset + n > POOL_SIZE) {
     randomFillSync(pool);
@@ -389,7 +390,7 @@ export function createNodeProvider(): CryptoProvider {
     kexKeyPair(group, privateKey): KeyPair {
       if (group === 'x25519') {
         if (privateKey && privateKey.length !== 32) throw new HopsafeError('ERR_INPUT', 'X25519 private key must be 32 bytes');
-        // [SPEC 4.2] RFC 7748 §5: any 32 bytes are an X25519 private key (clamped by the scalar multiplication).
+        // [SPEC 4.4] RFC 7748 §5: any 32 bytes are an X25519 private key (clamped by the scalar multiplication).
         const raw = privateKey ? Uint8Array.from(privateKey) : csprng(32);
         const { key, publicKey } = x25519FromRaw(raw);
         x25519Objects.set(raw, { raw: Uint8Array.from(raw), key });
