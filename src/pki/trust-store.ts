@@ -17,7 +17,7 @@ import { derObjects } from '../codec/pem.js';
 import { createNodeProvider } from '../crypto/node.js';
 import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
 import type { PemOrDer, PeerVerifier, RoleAssignment, TrustConfig, VerifiedPeer, VerifyRequest } from './types.js';
-import { parseCertificate, sha256Hex, type ParsedCert, type SubjectNames } from './x509.js';
+import { parseCertificate, parseHashedCertificate, sha256Hex, type ParsedCert, type SubjectNames } from './x509.js';
 import { parseCrl, type ParsedCrl } from './crl.js';
 import { parseAttributeCertificate } from './attribute-cert.js';
 import { keyProblem, verifySigned, type SpecResult } from './signature.js';
@@ -558,7 +558,7 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
     if (entry) hits++;
     else {
       misses++;
-      const parsed = req.chain.map((c, i) => parseCertificate(c, presented[i]));
+      const parsed = req.chain.map((c, i) => parseHashedCertificate(c, presented[i] as string));
       const v = fullValidation(parsed, now, cfg);
       const path = slimPath(v.path, leafFp);
       entry = {

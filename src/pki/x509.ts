@@ -282,11 +282,20 @@ function readKeyUsage(node: Tlv, what: string): Set<KeyUsageName> {
   return out;
 }
 
+/** Parses one DER certificate. Throws ERR_MALFORMED. */
+export function parseCertificate(der: Uint8Array): ParsedCert {
+  return parseWithFingerprint(der, undefined);
+}
+
 /**
- * Parses one DER certificate. Throws ERR_MALFORMED. `fingerprint`: `sha256Hex(der)` when the caller has just computed
- * it (the trust store hashes every presented certificate first), so it is not computed twice.
+ * `parseCertificate` with `fingerprint` = `sha256Hex(der)` already computed by the caller (the trust store hashes every
+ * presented certificate first), so it is not computed twice. Not exported from the package.
  */
-export function parseCertificate(der: Uint8Array, fingerprint?: string): ParsedCert {
+export function parseHashedCertificate(der: Uint8Array, fingerprint: string): ParsedCert {
+  return parseWithFingerprint(der, fingerprint);
+}
+
+function parseWithFingerprint(der: Uint8Array, fingerprint: string | undefined): ParsedCert {
   if (!(der instanceof Uint8Array)) throw malformed('expected bytes');
   if (der.length > MAX_CERT_SIZE) throw malformed(`larger than ${MAX_CERT_SIZE} bytes`);
   try {
