@@ -7,21 +7,27 @@ import { HopsafeError } from '../errors/index.js';
 import { utf8 as toUtf8 } from '../bytes/index.js';
 import { TAG } from './der-read.js';
 
-function lengthOctets(n: number): number[] {
-  if (n < 0x80) return [n];
-  const out: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
-  return [0x80 | out.length, ...out];
+/** Octets of a DER header (identifier and definite length) for content of `n` octets. */
+const headerLength = (n: number): number => (n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : n < 0x1000000 ? 5 : 6);
+
+/** Writes the header of a TLV with content length `len` at `off`; returns the offset of the content. */
+function writeHeader(out: Uint8Array, off: number, tag: number, len: number): number {
+  out[off++] = tag;
+  if (len < 0x80) out[off++] = len;
+  else {
+    const k = headerLength(len) - 2;
+    out[off++] = 0x80 | k;
+    for (let i = k - 1; i >= 0; i--) out[off++] = Math.floor(len / 2 ** (8 * i)) & 0xff;
+  }
+  return off;
 }
 
 /** One DER TLV with identifier octet `tag` and the concatenation of `content` as its content. */
 export function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {
   let len = 0;
   for (const c of content) len += c.length;
-  const head = [tag, ...lengthOctets(len)];
-  const out = new Uint8Array(head.length + len);
-  out.set(head, 0);
-  let o = head.length;
+  const out = new Uint8Array(headerLength(len) + len);
+  let o = writeHeader(out, 0, tag, len);
   for (const c of content) {
     out.set(c, o);
     o += c.length;
@@ -36,23 +42,50 @@ export const utf8String = (v: string): Uint8Array => tlv(TAG.UTF8, toUtf8(v));
 export const boolean = (v: boolean): Uint8Array => tlv(TAG.BOOLEAN, Uint8Array.of(v ? 0xff : 0x00));
 export const NULL: Uint8Array = Uint8Array.of(TAG.NULL, 0);
 
-/** Minimal two's-complement content of a safe integer. */
-export function integerContent(v: number): Uint8Array {
-  if (!Number.isSafeInteger(v)) throw new HopsafeError('ERR_INPUT', 'integer out of range');
-  const bytes: number[] = [];
-  let x = v;
-  for (;;) {
-    const low = ((x % 256) + 256) % 256;
-    bytes.unshift(low);
-    x = (x - low) / 256;
-    // done once the rest is pure sign extension of the octet just written
-    if ((x === 0 && (low & 0x80) === 0) || (x === -1 && (low & 0x80) !== 0)) break;
-  }
-  return Uint8Array.from(bytes);
+/** Octets of the minimal two's-complement encoding of a safe integer. */
+function integerLength(v: number): number {
+  let k = 1;
+  // 2^(8k-1) bounds what k octets hold: [-2^(8k-1), 2^(8k-1) - 1]
+  while (k < 8 && (v >= 2 ** (8 * k - 1) || v < -(2 ** (8 * k - 1)))) k++;
+  return k;
 }
 
-export const integer = (v: number): Uint8Array => tlv(TAG.INTEGER, integerContent(v));
-export const enumerated = (v: number): Uint8Array => tlv(TAG.ENUMERATED, integerContent(v));
+/** Writes the `k`-octet two's-complement encoding of `v` at `off`. */
+function writeInteger(out: Uint8Array, off: number, v: number, k: number): void {
+  let x = v;
+  for (let i = k - 1; i >= 0; i--) {
+    const low = ((x % 256) + 256) % 256;
+    out[off + i] = low;
+    x = (x - low) / 256;
+  }
+}
+
+function checkInteger(v: number): void {
+  if (!Number.isSafeInteger(v)) throw new HopsafeError('ERR_INPUT', 'integer out of range');
+}
+
+/** Minimal two's-complement content of a safe integer. */
+export function integerContent(v: number): Uint8Array {
+  checkInteger(v);
+  const k = integerLength(v);
+  const out = new Uint8Array(k);
+  writeInteger(out, 0, v, k);
+  return out;
+}
+
+/** An INTEGER-like TLV (INTEGER, ENUMERATED) of a safe integer, in one allocation. */
+function integerTlv(tag: number, v: number): Uint8Array {
+  checkInteger(v);
+  const k = integerLength(v);
+  const out = new Uint8Array(2 + k);
+  out[0] = tag;
+  out[1] = k;
+  writeInteger(out, 2, v, k);
+  return out;
+}
+
+export const integer = (v: number): Uint8Array => integerTlv(TAG.INTEGER, v);
+export const enumerated = (v: number): Uint8Array => integerTlv(TAG.ENUMERATED, v);
 
 /** BIT STRING of whole octets, or with `unused` trailing bits of the last octet (which must be zero). */
 export function bitString(bytes: Uint8Array, unused = 0): Uint8Array {
@@ -108,4 +141,42 @@ export function time(d: Date): Uint8Array {
   const t = wholeSeconds(d);
   const y = t.getUTCFullYear();
   return y >= 1950 && y < 2050 ? tlv(TAG.UTC_TIME, toUtf8(timeText(t, false))) : generalizedTime(t);
+}
+
+/**
+ * A TLV whose content is laid out later: its parts are referenced, not copied, until {@link encodeNode} writes the
+ * whole tree into one buffer. For large nested values (tokens carrying certificate chains), where building every
+ * level with {@link tlv} would copy each certificate once per level.
+ */
+export interface DerNode {
+  readonly tag: number;
+  readonly parts: readonly (Uint8Array | DerNode)[];
+  /** Content length. */
+  readonly length: number;
+}
+
+const encodedLength = (p: Uint8Array | DerNode): number => (p instanceof Uint8Array ? p.length : headerLength(p.length) + p.length);
+
+export function node(tag: number, parts: readonly (Uint8Array | DerNode)[]): DerNode {
+  let length = 0;
+  for (const p of parts) length += encodedLength(p);
+  return { tag, parts, length };
+}
+
+function writeNode(n: DerNode, out: Uint8Array, off: number): number {
+  off = writeHeader(out, off, n.tag, n.length);
+  for (const p of n.parts) {
+    if (p instanceof Uint8Array) {
+      out.set(p, off);
+      off += p.length;
+    } else off = writeNode(p, out, off);
+  }
+  return off;
+}
+
+/** The DER of `n`: the same bytes as building it with {@link tlv} level by level, written once. */
+export function encodeNode(n: DerNode): Uint8Array {
+  const out = new Uint8Array(encodedLength(n));
+  writeNode(n, out, 0);
+  return out;
 }

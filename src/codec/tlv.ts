@@ -89,3 +89,11 @@ export const str = w.utf8String;
 export const bool = w.boolean;
 export const ctxOct1 = (v: Uint8Array): Uint8Array => w.tlv(TAG.CTX1, v);
 export const ctxSeq0 = (parts: readonly Uint8Array[]): Uint8Array => w.tlv(TAG.CTX0, ...parts);
+
+/** Deferred-layout builders (one copy of each part, see der-write's DerNode) for tokens that carry certificates. */
+export type Node = w.DerNode;
+export const seqNode = (parts: readonly (Uint8Array | Node)[]): Node => w.node(TAG.SEQUENCE, parts);
+export const octNode = (v: Uint8Array): Node => w.node(TAG.OCTET_STRING, [v]);
+export const ctxSeq0Node = (parts: readonly (Uint8Array | Node)[]): Node => w.node(TAG.CTX0, parts);
+export const ctxOct1Node = (v: Uint8Array): Node => w.node(TAG.CTX1, [v]);
+export const encodeNode = w.encodeNode;

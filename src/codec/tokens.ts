@@ -76,8 +76,8 @@ function protectionName(n: number): Protection {
   return n === 0 ? 'integrity' : 'confidentiality';
 }
 
-function ct1Node(t: ClearToken1): Uint8Array {
-  const fields: Uint8Array[] = [
+function ct1Node(t: ClearToken1): der.Node {
+  const fields: (Uint8Array | der.Node)[] = [
     der.int(t.version),
     der.enm(Role[t.role]),
     der.oct(t.sessionId),
@@ -87,22 +87,23 @@ function ct1Node(t: ClearToken1): Uint8Array {
     der.oct(t.random),
     der.enm(Protection[t.protection]),
     der.seq(t.suites.map(der.int)),
-    der.seq(t.keyShares.map((k) => der.seq([der.int(k.group), der.oct(k.publicKey)]))),
+    der.seqNode(t.keyShares.map((k) => der.seqNode([der.int(k.group), der.octNode(k.publicKey)]))),
     der.int(t.signatureAlgorithm),
-    der.seq(t.certificates.map(der.oct)),
+    der.seqNode(t.certificates.map(der.octNode)),
   ];
-  if (t.attributeCertificates && t.attributeCertificates.length > 0) fields.push(der.ctxSeq0(t.attributeCertificates.map(der.oct)));
-  if (t.earlyData) fields.push(der.ctxOct1(t.earlyData));
-  return der.seq(fields);
+  if (t.attributeCertificates && t.attributeCertificates.length > 0) fields.push(der.ctxSeq0Node(t.attributeCertificates.map(der.octNode)));
+  if (t.earlyData) fields.push(der.ctxOct1Node(t.earlyData));
+  return der.seqNode(fields);
 }
 
+/** The DER of `t`, written once into one buffer (key shares, certificates and early data copied once). */
 export function encodeClearToken1(t: ClearToken1): Uint8Array {
-  return ct1Node(t);
+  return der.encodeNode(ct1Node(t));
 }
 
 /** SignedClearToken1 ::= SEQUENCE { token ClearToken1, signature OCTET STRING } — `tbs` is the token's DER. */
 export function encodeSignedClearToken1(tbs: Uint8Array, signature: Uint8Array): Uint8Array {
-  return der.seq([tbs, der.oct(signature)]);
+  return der.encodeNode(der.seqNode([tbs, der.oct(signature)]));
 }
 
 function parseCt1(n: der.Tlv): ClearToken1 {

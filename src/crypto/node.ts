@@ -8,8 +8,8 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   randomBytes as nodeRandomBytes,
+  randomFillSync,
   sign as nodeSign,
   verify as nodeVerify,
   constants,
@@ -43,7 +43,6 @@ const ECDH_CURVE: Record<Exclude<KexGroup, 'x25519'>, string> = {
   brainpoolP256r1: 'brainpoolP256r1',
 };
 
-// RFC 8410 PKCS#8 / SPKI prefixes for raw X25519 keys.
 /**
  * X25519 KeyObjects of the raw private keys this provider handed out, so a derive does not rebuild one
  * from DER (≈10 % of a handshake). Keyed by the array; used only while its bytes are unchanged (a wiped
@@ -56,7 +55,7 @@ function x25519Private(privateKey: Uint8Array): KeyObject {
   // One-shot: the handshake derive is the hot use; a retained ephemeral (key updates) is rebuilt when needed.
   x25519Objects.delete(privateKey);
   if (hit && equalBytes(hit.raw, privateKey)) return hit.key;
-  return createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, privateKey)), format: 'der', type: 'pkcs8' });
+  return x25519FromRaw(privateKey).key;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -66,6 +65,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
+/** RFC 8410 PKCS#8 prefix of a raw X25519 private key. */
 const X25519_PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
 ]);
@@ -80,6 +80,52 @@ const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.by
 function fromB64u(s: string | undefined): Uint8Array {
   if (s === undefined) throw new HopsafeError('ERR_STATE', 'key export without a value');
   return Uint8Array.from(Buffer.from(s, 'base64url'));
+}
+
+/**
+ * [SPEC 4.4] CSPRNG output for the small draws of a handshake (session id, randoms, ephemeral keys: five per handshake). One
+ * randomFillSync costs ≈ 2.3 µs whether it fills 32 bytes or 4 KiB, so small draws are served from a 4 KiB block
+ * of OpenSSL's generator: every byte is handed out once and zeroed in the block as it is, and the block is refilled
+ * when it runs out. Larger draws go to the generator directly.
+ */
+const POOL_SIZE = 4096;
+const POOL_MAX_DRAW = 256;
+const pool = new Uint8Array(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+function csprng(n: number): Uint8Array {
+  if (!Number.isSafeInteger(n) || n < 0) throw new HopsafeError('ERR_INPUT', 'random length must be a non-negative integer');
+  if (n > POOL_MAX_DRAW) return asBytes(nodeRandomBytes(n));
+  if (poolOffset + n > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = pool.slice(poolOffset, poolOffset + n);
+  pool.fill(0, poolOffset, poolOffset + n);
+  poolOffset += n;
+  return out;
+}
+
+/** HKDF-Expand's block counters 0x01..0xff (read only). */
+const BLOCK_INDEX: readonly Uint8Array[] = Array.from({ length: 255 }, (_, i) => Uint8Array.of(i + 1));
+
+/** The X25519 base point u = 9 (RFC 7748 §4.1), as a JWK `x`: see {@link x25519FromRaw}. */
+const X25519_BASE_X = b64u(Uint8Array.of(9, ...new Uint8Array(31)));
+
+/**
+ * An X25519 private KeyObject and its public key from the raw private key. A private JWK import is the fast way in:
+ * ≈ 45 µs with the public key computed, against ≈ 400 µs from PKCS#8, and ≈ 160 µs for generateKeyPairSync plus
+ * the DER exports of both halves (a generated key may not be exported as a JWK: on Node 20 that can deadlock against
+ * the garbage collector finalising its KeyGenJob, both taking the key's mutex; an imported key has no KeyGenJob).
+ * Node takes an OKP private key from `d` alone and only type-checks the `x` it requires, so the public key is
+ * exported from the imported key, never taken from the JWK; were a Node version to use `x`, the export would return
+ * the placeholder, and PKCS#8 is used instead.
+ */
+function x25519FromRaw(raw: Uint8Array): { key: KeyObject; publicKey: Uint8Array } {
+  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64u(raw), x: X25519_BASE_X }, format: 'jwk' });
+  const x = key.export({ format: 'jwk' }).x;
+  if (x !== undefined && x !== X25519_BASE_X) return { key, publicKey: fromB64u(x) };
+  const der = createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, raw)), format: 'der', type: 'pkcs8' });
+  return { key: der, publicKey: fromB64u(der.export({ format: 'jwk' }).x) };
 }
 
 /** An uncompressed EC point (04 ‖ x ‖ y), converting a compressed one. */
@@ -275,7 +321,7 @@ export function createNodeProvider(): CryptoProvider {
   const name = 'node';
   const provider: CryptoProvider = {
     name,
-    randomBytes: (n) => asBytes(nodeRandomBytes(n)),
+    randomBytes: csprng,
     hashLength: (alg) => HASH_LENGTH[alg],
     hash: (alg, data) => asBytes(createHash(alg).update(data).digest()),
     hmac: (alg, key, data) => asBytes(createHmac(alg, key).update(data).digest()),
@@ -288,11 +334,27 @@ export function createNodeProvider(): CryptoProvider {
       if (!Number.isSafeInteger(length) || length > 255 * hl || length < 0) throw new HopsafeError('ERR_INPUT', 'HKDF length out of range');
       // RFC 5869 §2.3: PRK is at least HashLen octets (noble enforces the same).
       if (prk.length < hl) throw new HopsafeError('ERR_INPUT', 'HKDF PRK shorter than HashLen');
+      // One block (every key of a handshake): T(1) = HMAC(PRK, info ‖ 0x01).
+      if (length <= hl) {
+        const t = createHmac(alg, prk)
+          .update(info)
+          .update(BLOCK_INDEX[0] as Uint8Array)
+          .digest();
+        if (length === hl) return asBytes(t);
+        const short = Uint8Array.from(t.subarray(0, length));
+        t.fill(0);
+        return short;
+      }
       const out = new Uint8Array(length);
-      let t: Uint8Array = new Uint8Array(0);
+      let t: Uint8Array | undefined;
       let off = 0;
       for (let i = 1; off < length; i++) {
-        t = createHmac(alg, prk).update(t).update(info).update(Uint8Array.of(i)).digest();
+        const h = createHmac(alg, prk);
+        if (t) h.update(t);
+        t = h
+          .update(info)
+          .update(BLOCK_INDEX[i - 1] as Uint8Array)
+          .digest();
         out.set(t.subarray(0, Math.min(hl, length - off)), off);
         off += hl;
       }
@@ -327,20 +389,12 @@ export function createNodeProvider(): CryptoProvider {
     kemDecapsulate: (_alg, dk, ct) => mlKem768Decapsulate(dk, ct),
     kexKeyPair(group, privateKey): KeyPair {
       if (group === 'x25519') {
-        if (privateKey) {
-          if (privateKey.length !== 32) throw new HopsafeError('ERR_INPUT', 'X25519 private key must be 32 bytes');
-          const k = createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, privateKey)), format: 'der', type: 'pkcs8' });
-          return { privateKey: Uint8Array.from(privateKey), publicKey: fromB64u(k.export({ format: 'jwk' }).x) };
-        }
-        // Not `export({ format: 'jwk' })` (≈ 1 µs instead of ≈ 85 µs): on Node 20 exporting a generated key as a JWK
-        // can deadlock against the garbage collector finalising its KeyGenJob (both take the key's mutex; seen
-        // here as a benchmark hanging with idle CPU, gdb: ExportJWKEdKey → GC → ~KeyGenJob → mutex lock).
-        const { privateKey: sk, publicKey: pk } = generateKeyPairSync('x25519');
-        const p8 = sk.export({ format: 'der', type: 'pkcs8' });
-        const spki = pk.export({ format: 'der', type: 'spki' });
-        const raw = Uint8Array.from(p8.subarray(p8.length - 32));
-        x25519Objects.set(raw, { raw: Uint8Array.from(raw), key: sk });
-        return { privateKey: raw, publicKey: asBytes(spki.subarray(spki.length - 32)) };
+        if (privateKey && privateKey.length !== 32) throw new HopsafeError('ERR_INPUT', 'X25519 private key must be 32 bytes');
+        // [SPEC 4.4] RFC 7748 §5: any 32 bytes are an X25519 private key (clamped by the scalar multiplication).
+        const raw = privateKey ? Uint8Array.from(privateKey) : csprng(32);
+        const { key, publicKey } = x25519FromRaw(raw);
+        x25519Objects.set(raw, { raw: Uint8Array.from(raw), key });
+        return { privateKey: raw, publicKey };
       }
       if (!provider.supportsGroup(group)) throw new HopsafeError('ERR_UNSUPPORTED', `group ${group}`);
       const ecdh = createECDH(ECDH_CURVE[group]);

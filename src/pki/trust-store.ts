@@ -17,7 +17,7 @@ import { derObjects } from '../codec/pem.js';
 import { createNodeProvider } from '../crypto/node.js';
 import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
 import type { PemOrDer, PeerVerifier, RoleAssignment, TrustConfig, VerifiedPeer, VerifyRequest } from './types.js';
-import { parseCertificate, sha256Hex, type ParsedCert, type SubjectNames } from './x509.js';
+import { parseCertificate, parseHashedCertificate, sha256Hex, type ParsedCert, type SubjectNames } from './x509.js';
 import { parseCrl, type ParsedCrl } from './crl.js';
 import { parseAttributeCertificate } from './attribute-cert.js';
 import { keyProblem, verifySigned, type SpecResult } from './signature.js';
@@ -549,15 +549,16 @@ export function createTrustStore(trust: TrustConfig, opts: TrustStoreOptions = {
       cache.delete(leafFp);
       entry = undefined;
     }
+    // The presented certificates' fingerprints, each hashed once (the leaf's is leafFp).
+    const presented = [leafFp, ...req.chain.slice(1).map((c) => sha256Hex(c))];
     if (entry) {
       const cached = entry;
-      const presented = req.chain.map((c) => sha256Hex(c));
       if (presented.some((fp) => !cached.pathFingerprints.includes(fp))) entry = undefined;
     }
     if (entry) hits++;
     else {
       misses++;
-      const parsed = req.chain.map((c) => parseCertificate(c));
+      const parsed = req.chain.map((c, i) => parseHashedCertificate(c, presented[i] as string));
       const v = fullValidation(parsed, now, cfg);
       const path = slimPath(v.path, leafFp);
       entry = {

@@ -3,6 +3,7 @@
  * encoding must be DER, the outer and inner signature algorithms identical, duplicate
  * extensions refused. Every failure is ERR_MALFORMED. [SPEC 10.1]
  */
+import * as nodeCrypto from 'node:crypto';
 import { createHash, type KeyObject } from 'node:crypto';
 import { HopsafeError } from '../errors/index.js';
 import { equal, toHex } from '../bytes/index.js';
@@ -114,8 +115,12 @@ export interface ParsedCert extends SubjectNames {
 
 const malformed = (msg: string): HopsafeError => new HopsafeError('ERR_MALFORMED', `certificate: ${msg}`);
 
+/** Node ≥ 20.12's one-shot digest (no Hash object: ≈ 1 µs instead of ≈ 3 µs per certificate); absent on older Node 20. */
+const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, encoding: 'hex') => string }).hash;
+
+/** Lower-case hex SHA-256 of `b` (certificate fingerprints). */
 export function sha256Hex(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
+  return oneShotHash ? oneShotHash('sha256', b, 'hex') : createHash('sha256').update(b).digest('hex');
 }
 
 /** [SPEC 10.1] A validity bound: UTCTime or GeneralizedTime in the RFC 5280 DER forms. */
@@ -279,10 +284,22 @@ function readKeyUsage(node: Tlv, what: string): Set<KeyUsageName> {
 
 /** Parses one DER certificate. Throws ERR_MALFORMED. */
 export function parseCertificate(der: Uint8Array): ParsedCert {
+  return parseWithFingerprint(der, undefined);
+}
+
+/**
+ * `parseCertificate` with `fingerprint` = `sha256Hex(der)` already computed by the caller (the trust store hashes every
+ * presented certificate first), so it is not computed twice. Not exported from the package.
+ */
+export function parseHashedCertificate(der: Uint8Array, fingerprint: string): ParsedCert {
+  return parseWithFingerprint(der, fingerprint);
+}
+
+function parseWithFingerprint(der: Uint8Array, fingerprint: string | undefined): ParsedCert {
   if (!(der instanceof Uint8Array)) throw malformed('expected bytes');
   if (der.length > MAX_CERT_SIZE) throw malformed(`larger than ${MAX_CERT_SIZE} bytes`);
   try {
-    return parseInner(der);
+    return parseInner(der, fingerprint);
   } catch (e) {
     if (e instanceof HopsafeError) throw e;
     throw new HopsafeError('ERR_MALFORMED', 'certificate: unparseable', { cause: e });
@@ -292,7 +309,7 @@ export function parseCertificate(der: Uint8Array): ParsedCert {
 /** TBSCertificate fields after the optional version: serial, signature, issuer, validity, subject, SPKI. */
 const TBS_FIXED = 6;
 
-function parseInner(der: Uint8Array): ParsedCert {
+function parseInner(der: Uint8Array, fingerprint: string | undefined): ParsedCert {
   const { tbsNode, tbs, sigAlg: sigAlgNode, signature } = parseSignedEnvelope(der, 'certificate');
 
   const f = children(tbsNode, 'tbsCertificate');
@@ -405,7 +422,7 @@ function parseInner(der: Uint8Array): ParsedCert {
   };
   return {
     der,
-    fingerprint: sha256Hex(der),
+    fingerprint: fingerprint ?? sha256Hex(der),
     tbs,
     sigSpec: signatureSpec(sigAlgNode),
     signature,

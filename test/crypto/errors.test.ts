@@ -376,3 +376,24 @@ test('noble randomBytes: right length, not constant, ERR_INPUT on a bad length',
   throwsCode(() => noble.randomBytes(-1), 'ERR_INPUT');
   throwsCode(() => noble.randomBytes(1.5), 'ERR_INPUT');
 });
+
+test('[SPEC 4.4] node randomBytes: right lengths, never a byte handed out twice across block refills, ERR_INPUT on a bad length', () => {
+  assert.equal(node.randomBytes(0).length, 0);
+  // 300 draws of 32 bytes cross the 4 KiB block twice; 256-bit draws repeating would mean reused pool bytes
+  const seen = new Set<string>();
+  for (let i = 0; i < 300; i++) {
+    const r = node.randomBytes(32);
+    assert.equal(r.length, 32);
+    assert.equal(Object.getPrototypeOf(r), Uint8Array.prototype);
+    seen.add(toHex(r));
+  }
+  assert.equal(seen.size, 300);
+  // odd sizes around the block end, and a draw larger than the pooled ones
+  for (const n of [1, 7, 255, 256, 257, 1000, 5000]) assert.equal(node.randomBytes(n).length, n);
+  const a = node.randomBytes(16);
+  const b = node.randomBytes(16);
+  assert.notEqual(toHex(a), toHex(b));
+  throwsCode(() => node.randomBytes(-1), 'ERR_INPUT');
+  throwsCode(() => node.randomBytes(1.5), 'ERR_INPUT');
+  assert.notEqual(toHex(node.randomBytes(32)), toHex(node.randomBytes(32)));
+});
