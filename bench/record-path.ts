@@ -14,6 +14,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { createEndpoint, type Endpoint } from '../src/endpoint/endpoint.js';
 import { createMemoryHub } from '../src/bindings/memory.js';
 import type { FrameHandler, Transport } from '../src/transport/transport.js';
@@ -62,6 +63,8 @@ function stats(xs: number[]): { median: number; min: number; max: number } {
 export interface PathResult {
   readonly send: { median: number; min: number; max: number; rounds: number[] };
   readonly receive: { median: number; min: number; max: number; rounds: number[] };
+  /** JS heap bytes allocated per message (median of 32-message batches with no GC inside): independent of machine load. */
+  readonly heapBytes: { readonly send: number; readonly receive: number };
   readonly bareSeal: { median: number; min: number; max: number; rounds: number[] };
   readonly bareOpen: { median: number; min: number; max: number; rounds: number[] };
 }
@@ -177,7 +180,33 @@ export async function measurePath(
   sendR.length = recvR.length = bareS.length = bareO.length = 0;
   const before = received;
   for (let r = 0; r < rounds; r++) await round();
-  if (received - before !== rounds * Math.ceil(n / PHASE) * PHASE) throw new Error(`delivered ${received - before}`);
+  // Allocation per message: the heap grows monotonically between collections, so a batch whose heap did not shrink
+  // had no GC inside and its growth is what it allocated (minus the constant cost of reading the statistics).
+  const heap = (): number => getHeapStatistics().used_heap_size;
+  const empty = stats(Array.from({ length: 64 }, () => -heap() + heap()).filter((d) => d >= 0)).median;
+  const hs: number[] = [];
+  const hr: number[] = [];
+  for (let k = 0; k < 400; k++) {
+    const h0 = heap();
+    const ps: Promise<void>[] = [];
+    for (let i = 0; i < BATCH; i++) ps.push(a.send('pb', payload));
+    await Promise.all(ps);
+    const h1 = heap();
+    const frames = ta.captured;
+    ta.captured = [];
+    for (const f of frames) void hb({ from: 'pa', bytes: f });
+    const h2 = heap();
+    const acks = tb.captured;
+    tb.captured = [];
+    for (const f of acks) void ha({ from: 'pb', bytes: f });
+    const h3 = heap();
+    if (h1 >= h0 && h2 >= h1 && h3 >= h2) {
+      hs.push((h1 - h0 + h3 - h2 - 2 * empty) / BATCH);
+      hr.push((h2 - h1 - empty) / BATCH);
+    }
+  }
+  const extra = 400 * BATCH;
+  if (received - before - extra !== rounds * Math.ceil(n / PHASE) * PHASE) throw new Error(`delivered ${received - before}`);
   if (a.stats().unconfirmed > 0) throw new Error('unconfirmed messages: ACKs did not flow');
   ta.capturing = tb.capturing = false;
   await a.close();
@@ -185,6 +214,7 @@ export async function measurePath(
   return {
     send: { ...stats(sendR), rounds: sendR },
     receive: { ...stats(recvR), rounds: recvR },
+    heapBytes: { send: stats(hs).median, receive: stats(hr).median },
     bareSeal: { ...stats(bareS), rounds: bareS },
     bareOpen: { ...stats(bareO), rounds: bareO },
   };
@@ -209,6 +239,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(`${mode} ${values.size} B, ${values.n} msgs × ${values.rounds} rounds (median (min–max) CPU per message)`);
   console.log(`  send     ${fmt(r.send)}`);
   console.log(`  receive  ${fmt(r.receive)}`);
+  console.log(
+    `  heap     send ${Math.round(r.heapBytes.send)} B/msg, receive ${Math.round(r.heapBytes.receive)} B/msg (JS heap allocated)`,
+  );
   if (r.bareSeal.rounds.length) {
     const what = mode === 'integrity' ? 'one HMAC-SHA256' : 'AES-128-GCM';
     console.log(`  bare seal ${fmt(r.bareSeal)}  (${what})`);

@@ -44,6 +44,8 @@ const IDLE: Promise<void> = Promise.resolve();
 const MAX_RECORD_OVERHEAD = 19 + 48;
 /** setTimeout's limit (≈ 24.8 days); later deadlines are re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const NO_SEND_OPTIONS: SendOptions = Object.freeze({});
+const ignore = (): void => undefined;
 /** Ends an endpoint whose transport did not open (createEndpoint only). */
 export const ABANDON = Symbol('abandon');
 
@@ -159,7 +161,7 @@ export class Endpoint extends TypedEmitter {
    * Protects `data` end to end and sends it to `peerId`, opening a session first when needed. Resolves when the
    * frame was handed to the transport, or with `{ confirm: true }` when the peer acknowledged it (SPEC 7.6).
    */
-  send(peerId: string, data: Uint8Array, options: SendOptions = {}): Promise<void> {
+  send(peerId: string, data: Uint8Array, options: SendOptions = NO_SEND_OPTIONS): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.assertOpen();
       assertEndpointId(peerId, 'peer id');
@@ -437,10 +439,13 @@ export class Endpoint extends TypedEmitter {
           }
           const sent = a.record ? this.sendRecord(slot, a.frame) : this.transport.send(peer, a.frame);
           this.goodbyes?.push(sent.catch(() => undefined));
-          sent.then(a.onSent, (e: unknown) => {
-            a.onFailed?.(e);
-            if (a.handshake && !this.closed) this.run(slot, slot.m.initFailed(undefined, e, this.clock()));
-          });
+          // No closure per record: only a handshake's failure needs the machine told.
+          if (a.handshake)
+            sent.then(a.onSent, (e: unknown) => {
+              a.onFailed?.(e);
+              if (!this.closed) this.run(slot, slot.m.initFailed(undefined, e, this.clock()));
+            });
+          else sent.then(a.onSent, a.onFailed ?? ignore);
           break;
         }
         case 'timer':
@@ -448,7 +453,7 @@ export class Endpoint extends TypedEmitter {
           break;
         case 'deliver':
           if (a.control) this.groups.onControl(peer, a.data, a.control.fingerprint, a.roles);
-          else this.emit('message', { from: peer, data: a.data, roles: a.roles.map((r) => r.role), roleAssignments: a.roles });
+          else this.emit('message', { from: peer, data: a.data, roles: a.roleNames, roleAssignments: a.roles });
           break;
         case 'reject':
           this.rejectEvent(a.error, peer);

@@ -18,7 +18,6 @@ import {
 } from '../codec/frame.js';
 import { decodeBatch } from '../codec/batch.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
-import { rolesAt } from '../pki/roles.js';
 import type { RoleAssignment } from '../pki/types.js';
 import {
   complete,
@@ -94,6 +93,8 @@ const NO_ACTIONS: readonly PeerAction[] = Object.freeze([]);
  */
 const NO_OUT = Object.freeze([]) as unknown as PeerAction[];
 const NO_QUEUE = Object.freeze([]) as unknown as Queued[];
+/** Where `Confirmations.track` reports what it gave up on (emptied right after each call: nothing runs in between). */
+const trackOut: Outcome[] = [];
 
 export class PeerMachine {
   private session: Session | undefined;
@@ -379,37 +380,38 @@ export class PeerMachine {
       throw new HopsafeError('ERR_FORBIDDEN', `policy forbids sending to ${this.id}`);
     // [SPEC 7.5, 7.2] Automatic key update before the limits are reached; the peer is asked to update too.
     if (session.needsKeyUpdate(now)) this.keyUpdate(session, true, now);
-    this.sealData(
-      session,
-      data,
-      confirm,
-      settle,
-      now,
-      (frame, onSent, onFailed) => this.act({ type: 'transmit', frame, record: true, onSent, onFailed }),
-      control,
-    );
+    const frame = this.sealData(session, data, confirm, settle, now, control);
+    this.act({ type: 'transmit', frame, record: true, onSent: this.onSentOf(confirm, settle), onFailed: settle.reject });
   }
 
-  /** Seals one DATA record, tracks it for the peer's acknowledgement (SPEC 7.6) and hands it to `emit`. */
-  private sealData(
-    session: Session,
-    data: Uint8Array,
-    confirm: boolean,
-    settle: Settle,
-    now: number,
-    emit: (frame: Uint8Array, onSent: () => void, onFailed: (e: unknown) => void) => void,
-    control = false,
-  ): void {
+  /** What settles a sent message when its frame is handed over: nothing when it waits for the peer's ACK (SPEC 7.6). */
+  private onSentOf(confirm: boolean, settle: Settle): () => void {
+    return confirm && this.env.limits.acks.track > 0 ? noop : settle.resolve;
+  }
+
+  /** Seals one DATA (or GROUP_CTRL) record and tracks it for the peer's acknowledgement (SPEC 7.6). */
+  private sealData(session: Session, data: Uint8Array, confirm: boolean, settle: Settle, now: number, control = false): Uint8Array {
     const epoch = session.sendEpoch;
     const seq = session.nextSeq;
     const frame = control ? session.sealControl(data) : session.seal(data);
     if (!control) this.env.counters.sent++;
-    const track = this.env.limits.acks.track > 0;
-    if (track) {
-      const item: Outgoing = { data, ...(confirm ? { settle } : {}), ...(control ? { control: true as const } : {}) };
-      this.outcomes((o) => this.confirmations().track(session, epoch, seq, now, item, o));
+    if (this.env.limits.acks.track > 0) {
+      // Plain object literals (no spreads): one allocation per message.
+      const item: Outgoing = control
+        ? confirm
+          ? { data, settle, control: true }
+          : { data, control: true }
+        : confirm
+          ? { data, settle }
+          : { data };
+      const given = trackOut;
+      this.confirmations().track(session, epoch, seq, now, item, given);
+      if (given.length > 0) {
+        for (const o of given) this.act({ type: 'outcome', code: o.code, items: o.items });
+        given.length = 0;
+      }
     }
-    emit(frame, confirm && track ? noop : settle.resolve, settle.reject);
+    return frame;
   }
 
   private keyUpdate(session: Session, requestUpdate: boolean, now: number): void {
@@ -551,9 +553,14 @@ export class PeerMachine {
     const first = this.queue.find((m) => !m.early);
     if (first && !first.control && this.allowed(r.session, 'send', first.data, now)) {
       this.queue.splice(this.queue.indexOf(first), 1);
-      this.sealData(r.session, first.data, first.confirm, first, now, (record, onSent, onFailed) =>
-        this.act({ type: 'transmit', frame: responseFrame(r.token, record), record: false, onSent, onFailed }),
-      );
+      const record = this.sealData(r.session, first.data, first.confirm, first, now);
+      this.act({
+        type: 'transmit',
+        frame: responseFrame(r.token, record),
+        record: false,
+        onSent: this.onSentOf(first.confirm, first),
+        onFailed: first.reject,
+      });
     } else this.act({ type: 'transmit', frame: responseFrame(r.token, undefined), record: false, onFailed: noop });
     this.flushQueue(r.session, now);
   }
@@ -710,10 +717,16 @@ export class PeerMachine {
   }
 
   private deliver(session: Session, data: Uint8Array, epoch: number, seq: number, now: number, isRecord: boolean, control = false): void {
-    const roles = rolesAt(session.peer.roles, new Date(now));
+    const roles = session.rolesAt(now);
     // [SPEC 13.4] GroupControl goes to the endpoint's group layer, whose allow-list decides (not `authorize`).
     if (control) {
-      this.act({ type: 'deliver', data, roles, control: { fingerprint: session.peer.fingerprint } });
+      this.act({
+        type: 'deliver',
+        data,
+        roles: roles.assignments,
+        roleNames: roles.names,
+        control: { fingerprint: session.peer.fingerprint },
+      });
       return;
     }
     if (!this.allowed(session, 'receive', data, now)) {
@@ -727,7 +740,7 @@ export class PeerMachine {
       return;
     }
     this.env.counters.received++;
-    this.act({ type: 'deliver', data, roles });
+    this.act({ type: 'deliver', data, roles: roles.assignments, roleNames: roles.names });
   }
 
   /** [SPEC 8.7, 10.4] The hook and policy over the roles valid now; a hook that throws refuses. */
@@ -735,7 +748,7 @@ export class PeerMachine {
     const authorize = this.env.authorize;
     if (!authorize) return true;
     try {
-      return authorize({ peer: this.id, roles: rolesAt(session.peer.roles, new Date(now)), direction, data }) === true;
+      return authorize({ peer: this.id, roles: session.rolesAt(now).assignments, direction, data }) === true;
     } catch {
       return false;
     }
