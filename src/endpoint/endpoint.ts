@@ -453,7 +453,7 @@ export class Endpoint extends TypedEmitter {
           break;
         case 'deliver':
           if (a.control) this.groups.onControl(peer, a.data, a.control.fingerprint, a.roles);
-          else this.emit('message', { from: peer, data: a.data, roles: a.roleNames, roleAssignments: a.roles });
+          else this.emit('message', { from: peer, data: a.data, roles: a.roles.map((r) => r.role), roleAssignments: a.roles });
           break;
         case 'reject':
           this.rejectEvent(a.error, peer);

@@ -160,15 +160,19 @@ export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore:
 
 /** Roles valid at `now` (inclusive bounds). [SPEC 10.4] */
 export function rolesAt(roles: readonly RoleAssignment[], now: Date): RoleAssignment[] {
-  const t = now.getTime();
-  const seen = new Set<string>();
+  return rolesAtMs(roles, now.getTime());
+}
+
+/**
+ * `rolesAt` with the time in milliseconds: what every delivered message asks, so no Date, Set or key string is made
+ * (a role list is a handful of entries: duplicates are found by a scan). Keeps the first of duplicate (roleId, role).
+ */
+export function rolesAtMs(roles: readonly RoleAssignment[], t: number): RoleAssignment[] {
   const out: RoleAssignment[] = [];
-  for (const r of roles) {
+  next: for (const r of roles) {
     if (r.notBefore && t < r.notBefore.getTime()) continue;
     if (r.notAfter && t > r.notAfter.getTime()) continue;
-    const key = `${r.roleId}\u0000${r.role}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    for (const o of out) if (o.roleId === r.roleId && o.role === r.role) continue next;
     out.push(r);
   }
   return out;

@@ -49,8 +49,6 @@ export type PeerAction =
       readonly type: 'deliver';
       readonly data: Uint8Array;
       readonly roles: readonly RoleAssignment[];
-      /** `roles`' names (frozen, shared by the messages of a session while its roles are unchanged). */
-      readonly roleNames: readonly string[];
       readonly control?: { readonly fingerprint: string };
     }
   | { readonly type: 'reject'; readonly error: HopsafeError }

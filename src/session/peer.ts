@@ -18,6 +18,7 @@ import {
 } from '../codec/frame.js';
 import { decodeBatch } from '../codec/batch.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
+import { rolesAtMs } from '../pki/roles.js';
 import type { RoleAssignment } from '../pki/types.js';
 import {
   complete,
@@ -717,16 +718,10 @@ export class PeerMachine {
   }
 
   private deliver(session: Session, data: Uint8Array, epoch: number, seq: number, now: number, isRecord: boolean, control = false): void {
-    const roles = session.rolesAt(now);
+    const roles = rolesAtMs(session.peer.roles, now);
     // [SPEC 13.4] GroupControl goes to the endpoint's group layer, whose allow-list decides (not `authorize`).
     if (control) {
-      this.act({
-        type: 'deliver',
-        data,
-        roles: roles.assignments,
-        roleNames: roles.names,
-        control: { fingerprint: session.peer.fingerprint },
-      });
+      this.act({ type: 'deliver', data, roles, control: { fingerprint: session.peer.fingerprint } });
       return;
     }
     if (!this.allowed(session, 'receive', data, now)) {
@@ -740,7 +735,7 @@ export class PeerMachine {
       return;
     }
     this.env.counters.received++;
-    this.act({ type: 'deliver', data, roles: roles.assignments, roleNames: roles.names });
+    this.act({ type: 'deliver', data, roles });
   }
 
   /** [SPEC 8.7, 10.4] The hook and policy over the roles valid now; a hook that throws refuses. */
@@ -748,7 +743,7 @@ export class PeerMachine {
     const authorize = this.env.authorize;
     if (!authorize) return true;
     try {
-      return authorize({ peer: this.id, roles: session.rolesAt(now).assignments, direction, data }) === true;
+      return authorize({ peer: this.id, roles: rolesAtMs(session.peer.roles, now), direction, data }) === true;
     } catch {
       return false;
     }

@@ -10,8 +10,7 @@ import type { Protection } from '../codec/tokens.js';
 import { decodeAlert, encodeAlert } from '../codec/tokens.js';
 import { decodeRecordHeader, FrameType, MAX_EPOCH, MAX_SEQ, SESSION_ID_LENGTH, type RecordHeader } from '../codec/frame.js';
 import { acceptedMap, decodeAck, encodeAck, type AckRange } from '../codec/ack.js';
-import type { RoleAssignment, VerifiedPeer } from '../pki/types.js';
-import { rolesAt } from '../pki/roles.js';
+import type { VerifiedPeer } from '../pki/types.js';
 import { deriveTrafficKeysInto, keyLayout, type ChainSecrets, type KeyLayout } from './key-schedule.js';
 import { REPLAY_WINDOW, ReplayWindow } from './replay.js';
 import { openRecordIn, sealRecordIn, type RecordContext } from './record.js';
@@ -79,17 +78,6 @@ export type Delivery =
  * session on an endpoint with many peers).
  */
 export type SessionPeer = Pick<VerifiedPeer, 'id' | 'roles' | 'fingerprint' | 'notAfter'>;
-
-/**
- * [SPEC 10.4] The peer's roles valid over [from, until): frozen, shared by every message of that span (the roles only
- * change when one of them starts or ends).
- */
-export interface RolesNow {
-  readonly assignments: readonly RoleAssignment[];
-  readonly names: readonly string[];
-  readonly from: number;
-  readonly until: number;
-}
 
 export interface SessionInit {
   readonly provider: CryptoProvider;
@@ -196,7 +184,6 @@ export class Session implements RecordContext {
   private closed = false;
   private lastUpdate: Uint8Array | undefined = undefined;
   private dataSinceAck = 0;
-  private roles: RolesNow | undefined = undefined;
 
   constructor(init: SessionInit) {
     this.role = init.role;
@@ -231,26 +218,6 @@ export class Session implements RecordContext {
   }
   get isClosed(): boolean {
     return this.closed;
-  }
-
-  /** [SPEC 10.4] The peer's roles valid at `now` (one frozen pair of arrays until a role starts or ends). */
-  rolesAt(now: number): RolesNow {
-    const c = this.roles;
-    if (c && now >= c.from && now < c.until) return c;
-    let from = -Infinity;
-    let until = Infinity;
-    for (const r of this.peer.roles) {
-      // Valid from notBefore, up to and including notAfter (rolesAt's inclusive bounds).
-      for (const edge of [r.notBefore?.getTime(), r.notAfter === undefined ? undefined : r.notAfter.getTime() + 1]) {
-        if (edge === undefined) continue;
-        if (edge <= now) from = Math.max(from, edge);
-        else until = Math.min(until, edge);
-      }
-    }
-    const assignments = Object.freeze(rolesAt(this.peer.roles, new Date(now)));
-    const names = Object.freeze(assignments.map((r) => r.role));
-    this.roles = { assignments, names, from, until };
-    return this.roles;
   }
 
   /** [SPEC 7.1] Protects one application payload. */
