@@ -35,6 +35,8 @@ interface Slot {
   inboundDepth: number;
   /** With metrics on: performance.now() when the handshake this endpoint started sent its first HS_INIT. */
   handshakeAt: number | undefined;
+  /** A deadline more than FAR_MS away with no work owed: kept in `Endpoint.far` instead of a timer of its own. */
+  farAt: number | undefined;
 }
 
 const MAX_INBOUND_PER_PEER = 1024;
@@ -44,6 +46,13 @@ const IDLE: Promise<void> = Promise.resolve();
 const MAX_RECORD_OVERHEAD = 19 + 48;
 /** setTimeout's limit (≈ 24.8 days); later deadlines are re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * Deadlines further away than this with no work owed (an established session's end, SPEC 5.10) get no timer of their
+ * own (a Timeout, its closure and context: ≈ 240 bytes per peer): one sweep every FAR_SWEEP_MS arms each one's timer
+ * once it comes within FAR_MS, so it still fires on time. Sends and receives check the session's end anyway.
+ */
+const FAR_MS = 60_000;
+const FAR_SWEEP_MS = 10_000;
 const NO_SEND_OPTIONS: SendOptions = Object.freeze({});
 const ignore = (): void => undefined;
 /** Ends an endpoint whose transport did not open (createEndpoint only). */
@@ -87,6 +96,9 @@ export class Endpoint extends TypedEmitter {
   private readonly trustHandle: TrustHandle;
   private readonly log: Logger;
   private readonly peers = new Map<string, Slot>();
+  /** Slots whose next deadline is far away (see FAR_MS), and the one sweep timer while there are any. */
+  private readonly far = new Set<Slot>();
+  private sweep: NodeJS.Timeout | undefined = undefined;
   private readonly owners: ReturnType<typeof createSessionIndex>;
   private readonly counters: EndpointStats;
   private readonly coalesce: CoalesceLimits;
@@ -305,7 +317,7 @@ export class Endpoint extends TypedEmitter {
       this.run(slot, slot.m.close(this.clock()));
       slot.outbox?.flush(); // what was sealed still leaves, in order
       slot.outbox = undefined;
-      clearTimeout(slot.timer);
+      this.disarm(slot);
     }
     this.goodbyes = undefined;
     await Promise.race([Promise.all(goodbyes), new Promise((r) => setTimeout(r, 500).unref())]);
@@ -506,10 +518,18 @@ export class Endpoint extends TypedEmitter {
   }
 
   private arm(slot: Slot, at: number | undefined, keepAlive: boolean): void {
-    clearTimeout(slot.timer);
-    slot.timer = undefined;
+    this.disarm(slot);
     if (at === undefined || this.closed) return;
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - this.clock()));
+    if (!keepAlive && delay > FAR_MS) {
+      slot.farAt = at;
+      this.far.add(slot);
+      if (!this.sweep) {
+        this.sweep = setInterval(() => this.sweepFar(), FAR_SWEEP_MS);
+        this.sweep.unref();
+      }
+      return;
+    }
     slot.timer = setTimeout(() => {
       slot.timer = undefined;
       if (this.closed) return;
@@ -521,6 +541,28 @@ export class Endpoint extends TypedEmitter {
     }, delay);
     // Referenced only while work is owed (an ACK, an outcome for the application).
     if (!keepAlive) slot.timer.unref();
+  }
+
+  /** Stops `slot`'s timer, or takes it off the far list. */
+  private disarm(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    if (slot.farAt === undefined) return;
+    slot.farAt = undefined;
+    this.far.delete(slot);
+    if (this.far.size === 0) {
+      clearInterval(this.sweep);
+      this.sweep = undefined;
+    }
+  }
+
+  /** Arms the timer of every far deadline that is now within FAR_MS. */
+  private sweepFar(): void {
+    const now = this.clock();
+    for (const slot of this.far) {
+      const at = slot.farAt as number;
+      if (at - now <= FAR_MS) this.arm(slot, at, false);
+    }
   }
 
   /** [SPEC 3.7] Sends a record frame to the peer, coalesced with others while the transport lags. */
@@ -555,6 +597,7 @@ export class Endpoint extends TypedEmitter {
       inbound: IDLE,
       inboundDepth: 0,
       handshakeAt: undefined,
+      farAt: undefined,
     };
     this.peers.set(id, slot);
     return slot;
@@ -563,7 +606,7 @@ export class Endpoint extends TypedEmitter {
   /** [SPEC 5.7] A peer with no session, handshake, queue or outcome owed leaves the table. */
   private forgetIfIdle(slot: Slot): void {
     if (!slot.m.idle || slot.inboundDepth > 0 || slot.outbox || this.peers.get(slot.m.id) !== slot) return;
-    clearTimeout(slot.timer);
+    this.disarm(slot);
     this.peers.delete(slot.m.id);
   }
 
