@@ -112,7 +112,7 @@ function mergedOptions(o: Partial<SessionOptions> | undefined): SessionOptions {
  * Where a session keeps its key material and id: ONE buffer (fewer objects per session on an endpoint with many
  * peers; a Uint8Array with its own ArrayBuffer costs ≈ 200 bytes of heap before its first byte)
  *   send: CS | IK | EK | IV   recv: CS | IK | EK | IV   peer's latest ephemeral public key
- *   session id
+ *   own epoch-0 ephemeral private key (the handshake's, until pruned)   session id
  * (EK and IV in confidentiality mode only). [SPEC 6.3, 7.2]
  */
 interface SessionLayout {
@@ -122,6 +122,9 @@ interface SessionLayout {
   readonly dir: number;
   readonly pub: number;
   readonly pubLen: number;
+  /** Own epoch-0 ephemeral private key (wiped in place when pruned). */
+  readonly eph: number;
+  readonly ephLen: number;
   /** Session id (SESSION_ID_LENGTH bytes, public: left in place by destroy). */
   readonly sid: number;
   readonly total: number;
@@ -129,13 +132,14 @@ interface SessionLayout {
 
 const layouts = new Map<string, SessionLayout>();
 
-function sessionLayout(k: KeyLayout, pubLen: number): SessionLayout {
-  const key = `${k.hl}/${k.size}/${pubLen}`;
+function sessionLayout(k: KeyLayout, pubLen: number, ephLen: number): SessionLayout {
+  const key = `${k.hl}/${k.size}/${pubLen}/${ephLen}`;
   let l = layouts.get(key);
   if (!l) {
     const dir = k.hl + k.size;
-    const sid = 2 * dir + pubLen;
-    l = { hl: k.hl, dir, pub: 2 * dir, pubLen, sid, total: sid + SESSION_ID_LENGTH };
+    const eph = 2 * dir + pubLen;
+    const sid = eph + ephLen;
+    l = { hl: k.hl, dir, pub: 2 * dir, pubLen, eph, ephLen, sid, total: sid + SESSION_ID_LENGTH };
     layouts.set(key, l);
   }
   return l;
@@ -172,10 +176,10 @@ export class Session implements RecordContext {
   private recv: RecvState;
   private previous: RecvState | undefined = undefined;
   /**
-   * Own ephemeral private keys retained for the peer's key updates: epoch 0's (the handshake's, the caller's
-   * array, wiped on prune or destroy), later ones in `ephemerals` (created on the first key update).
+   * Own ephemeral private keys retained for the peer's key updates: epoch 0's (the handshake's: copied into `km`, the
+   * caller's array wiped; `eph0` says it is still held), later ones in `ephemerals` (created on the first key update).
    */
-  private eph0: Uint8Array | undefined;
+  private eph0: boolean;
   private ephemerals: Map<number, Uint8Array> | undefined = undefined;
   private peerKeyEpoch = 0;
   private early: Uint8Array[] | undefined = undefined;
@@ -193,7 +197,11 @@ export class Session implements RecordContext {
     this.localId = init.localId;
     this.peer = { id: init.peer.id, roles: init.peer.roles, fingerprint: init.peer.fingerprint, notAfter: init.peer.notAfter };
     this.options = mergedOptions(init.options);
-    const lay = sessionLayout(keyLayout(init.provider, init.suite, init.protection), init.peerEphemeral.length);
+    const lay = sessionLayout(
+      keyLayout(init.provider, init.suite, init.protection),
+      init.peerEphemeral.length,
+      init.localEphemeral.privateKey.length,
+    );
     this.lay = lay;
     this.km = new Uint8Array(lay.total);
     if (init.sessionId.length !== SESSION_ID_LENGTH) throw new HopsafeError('ERR_INPUT', 'session id length');
@@ -203,7 +211,10 @@ export class Session implements RecordContext {
       init.role === 'initiator' ? [init.chainSecrets.a2b, init.chainSecrets.b2a] : [init.chainSecrets.b2a, init.chainSecrets.a2b];
     this.setDirection(0, sendCs);
     this.setDirection(lay.dir, recvCs);
-    this.eph0 = init.localEphemeral.privateKey;
+    // In km (one buffer less per session); the session owned the caller's array and wiped it later: now at once.
+    this.km.set(init.localEphemeral.privateKey, lay.eph);
+    wipe(init.localEphemeral.privateKey);
+    this.eph0 = true;
     this.km.set(init.peerEphemeral, lay.pub);
     this.sStartedAt = init.now;
     this.recv = new RecvState(0, this.km, lay.dir);
@@ -383,9 +394,9 @@ export class Session implements RecordContext {
     if (this.closed) return;
     this.closed = true;
     this.km.fill(0, 0, this.lay.sid); // every secret; the (public) id stays readable
-    wipe(this.previous?.block, this.eph0);
+    wipe(this.previous?.block);
     this.previous = undefined;
-    this.eph0 = undefined;
+    this.eph0 = false;
     for (const k of this.ephemerals?.values() ?? []) wipe(k);
     this.ephemerals = undefined;
     this.releaseHeld();
@@ -407,7 +418,7 @@ export class Session implements RecordContext {
 
   /** [SPEC 7.2] Our retained ephemeral private key of send epoch `epoch`. */
   private ownEphemeral(epoch: number): Uint8Array | undefined {
-    if (epoch === 0) return this.eph0;
+    if (epoch === 0) return this.eph0 ? this.km.subarray(this.lay.eph, this.lay.eph + this.lay.ephLen) : undefined;
     return this.ephemerals?.get(epoch);
   }
 
@@ -475,8 +486,8 @@ export class Session implements RecordContext {
   }
 
   private wipeEph0(): void {
-    wipe(this.eph0);
-    this.eph0 = undefined;
+    this.km.fill(0, this.lay.eph, this.lay.eph + this.lay.ephLen);
+    this.eph0 = false;
   }
 
   private retirePrevious(): void {
