@@ -6,7 +6,7 @@
  * 7.6, 8.1, 8.7, 8.8]
  */
 import { HopsafeError, isHopsafeError, ERROR_CODES, type ErrorCode } from '../errors/index.js';
-import { concat, equal, samePublicBytes, toHex, wipe } from '../bytes/index.js';
+import { concat, equal, toHex, wipe } from '../bytes/index.js';
 import {
   decodeHandshakeAlert,
   decodeRecordHeader,
@@ -773,11 +773,11 @@ export class PeerMachine {
 
   private sessionFor(sessionId: Uint8Array): Session | undefined {
     const s = this.session;
-    if (s && samePublicBytes(s.id, sessionId)) return s;
+    if (s?.hasId(sessionId)) return s;
     const p = this.previous?.session;
-    if (p && samePublicBytes(p.id, sessionId)) return p;
+    if (p?.hasId(sessionId)) return p;
     const c = this.candidate?.session;
-    return c && samePublicBytes(c.id, sessionId) ? c : undefined;
+    return c?.hasId(sessionId) ? c : undefined;
   }
 
   private usesSessionId(sessionId: Uint8Array): boolean {

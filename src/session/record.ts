@@ -86,7 +86,10 @@ export function sealRecord(
   return seal(ctx, ek, 0, ek.length, keys.iv as Uint8Array, 0, type, sessionId, epoch, seq, payload);
 }
 
-/** `sealRecord` with the keys read from `block` at `off` (layout of `keyLayout`: IK | EK | IV). */
+/**
+ * `sealRecord` with the keys read from `block` at `off` (layout of `keyLayout`: IK | EK | IV) and the session id from
+ * `sessionId` at `sidOff`.
+ */
 export function sealRecordIn(
   ctx: RecordContext,
   block: Uint8Array,
@@ -96,12 +99,13 @@ export function sealRecordIn(
   epoch: number,
   seq: number,
   payload: Uint8Array,
+  sidOff = 0,
 ): Uint8Array {
   const hl = ctx.provider.hashLength(ctx.suite.hash);
   const kl = keyLength(ctx);
   return ctx.protection === 'integrity'
-    ? seal(ctx, block, off, kl, NO_IV, 0, type, sessionId, epoch, seq, payload)
-    : seal(ctx, block, off + hl, kl, block, off + hl + kl, type, sessionId, epoch, seq, payload);
+    ? seal(ctx, block, off, kl, NO_IV, 0, type, sessionId, epoch, seq, payload, sidOff)
+    : seal(ctx, block, off + hl, kl, block, off + hl + kl, type, sessionId, epoch, seq, payload, sidOff);
 }
 
 function seal(
@@ -116,9 +120,10 @@ function seal(
   epoch: number,
   seq: number,
   payload: Uint8Array,
+  sidOff = 0,
 ): Uint8Array {
   const tl = tagLength(ctx);
-  const frame = encodeRecordHeader(type, sessionId, epoch, seq, payload.length + tl);
+  const frame = encodeRecordHeader(type, sessionId, epoch, seq, payload.length + tl, sidOff);
   const hl = frame.length - payload.length - tl;
   const p = ctx.provider;
   const key = keyIn.subarray(keyOff, keyOff + keyLen);

@@ -3,7 +3,7 @@
  * peer. Pure state machine: bytes in, bytes and deliveries out; time is passed in. [SPEC 7]
  */
 import { HopsafeError, isHopsafeError } from '../errors/index.js';
-import { samePublicBytes, wipe } from '../bytes/index.js';
+import { wipe } from '../bytes/index.js';
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
 import type { Suite } from '../crypto/suites.js';
 import type { Protection } from '../codec/tokens.js';
@@ -160,7 +160,6 @@ class RecvState extends ReplayWindow {
 }
 
 export class Session implements RecordContext {
-  readonly id: Uint8Array;
   readonly role: 'initiator' | 'responder';
   readonly provider: CryptoProvider;
   readonly suite: Suite;
@@ -205,8 +204,7 @@ export class Session implements RecordContext {
     this.lay = lay;
     this.km = new Uint8Array(lay.total);
     if (init.sessionId.length !== SESSION_ID_LENGTH) throw new HopsafeError('ERR_INPUT', 'session id length');
-    this.km.set(init.sessionId, lay.sid);
-    this.id = this.km.subarray(lay.sid); // compact: never a view of a larger frame
+    this.km.set(init.sessionId, lay.sid); // compact: never a view of a larger frame
     const [sendCs, recvCs] =
       init.role === 'initiator' ? [init.chainSecrets.a2b, init.chainSecrets.b2a] : [init.chainSecrets.b2a, init.chainSecrets.a2b];
     this.setDirection(0, sendCs);
@@ -219,6 +217,20 @@ export class Session implements RecordContext {
     this.sStartedAt = init.now;
     this.recv = new RecvState(0, this.km, lay.dir);
     this.hold = init.holdBudget;
+  }
+
+  /** The session id (a fresh view of where it lives in the key buffer: no array kept per session). */
+  get id(): Uint8Array {
+    return this.km.subarray(this.lay.sid);
+  }
+
+  /** [SPEC 3.3] Whether `sessionId` (public bytes, e.g. a record header's) is this session's id; no allocation. */
+  hasId(sessionId: Uint8Array): boolean {
+    if (sessionId.length !== SESSION_ID_LENGTH) return false;
+    const km = this.km;
+    const off = this.lay.sid;
+    for (let i = 0; i < SESSION_ID_LENGTH; i++) if (km[off + i] !== sessionId[i]) return false;
+    return true;
   }
 
   get sendEpoch(): number {
@@ -345,7 +357,7 @@ export class Session implements RecordContext {
    */
   open(frame: Uint8Array, now: number, header: RecordHeader = decodeRecordHeader(frame)): Delivery[] {
     this.assertOpen();
-    if (!samePublicBytes(header.sessionId, this.id)) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'record for another session');
+    if (!this.hasId(header.sessionId)) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'record for another session');
     if (this.previous?.retireAt !== undefined && now >= this.previous.retireAt) this.retirePrevious();
     let state: RecvState;
     if (header.epoch === this.recv.epoch) state = this.recv;
@@ -513,7 +525,7 @@ export class Session implements RecordContext {
   private sealType(type: FrameType, payload: Uint8Array): Uint8Array {
     this.assertOpen();
     if (this.sSeq > MAX_SEQ) throw new HopsafeError('ERR_STATE', 'sequence space exhausted: key update required');
-    const f = sealRecordIn(this, this.km, this.lay.hl, type, this.id, this.sEpoch, this.sSeq, payload);
+    const f = sealRecordIn(this, this.km, this.lay.hl, type, this.km, this.sEpoch, this.sSeq, payload, this.lay.sid);
     this.sSeq++;
     return f;
   }
