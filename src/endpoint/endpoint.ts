@@ -35,8 +35,6 @@ interface Slot {
   inboundDepth: number;
   /** With metrics on: performance.now() when the handshake this endpoint started sent its first HS_INIT. */
   handshakeAt: number | undefined;
-  /** A deadline more than FAR_MS away with no work owed: kept in `Endpoint.far` instead of a timer of its own. */
-  farAt: number | undefined;
 }
 
 const MAX_INBOUND_PER_PEER = 1024;
@@ -522,8 +520,8 @@ export class Endpoint extends TypedEmitter {
     if (at === undefined || this.closed) return;
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - this.clock()));
     if (!keepAlive && delay > FAR_MS) {
-      slot.farAt = at;
-      this.far.add(slot);
+      this.far.add(slot); // its deadline is the machine's (`m.deadline`): no boxed number kept here
+
       if (!this.sweep) {
         this.sweep = setInterval(() => this.sweepFar(), FAR_SWEEP_MS);
         this.sweep.unref();
@@ -547,9 +545,7 @@ export class Endpoint extends TypedEmitter {
   private disarm(slot: Slot): void {
     clearTimeout(slot.timer);
     slot.timer = undefined;
-    if (slot.farAt === undefined) return;
-    slot.farAt = undefined;
-    this.far.delete(slot);
+    if (!this.far.delete(slot)) return;
     if (this.far.size === 0) {
       clearInterval(this.sweep);
       this.sweep = undefined;
@@ -560,8 +556,9 @@ export class Endpoint extends TypedEmitter {
   private sweepFar(): void {
     const now = this.clock();
     for (const slot of this.far) {
-      const at = slot.farAt as number;
-      if (at - now <= FAR_MS) this.arm(slot, at, false);
+      const at = slot.m.deadline;
+      if (at === undefined) this.disarm(slot);
+      else if (at - now <= FAR_MS) this.arm(slot, at, false);
     }
   }
 
@@ -597,7 +594,6 @@ export class Endpoint extends TypedEmitter {
       inbound: IDLE,
       inboundDepth: 0,
       handshakeAt: undefined,
-      farAt: undefined,
     };
     this.peers.set(id, slot);
     return slot;

@@ -115,7 +115,7 @@ export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore:
       const idList = children(ids, 'userRole').map((n) => smallInt(n, 'roleId', -32768, 32767));
       if (idList.length === 0 || aorN?.tag !== TAG.UTF8 || revN?.tag !== TAG.INTEGER || defN?.tag !== TAG.UTF8)
         throw new Error('bad UserRoleInfo');
-      const aor = utf8String(aorN, 'aor');
+      const aor = internAor(utf8String(aorN, 'aor'));
       utf8String(defN, 'roleDefinition');
       let operation = 1;
       let notBefore = container.notBefore;
@@ -156,6 +156,18 @@ export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore:
     throw new HopsafeError('ERR_MALFORMED', `RoleInformation: ${(e as Error).message}`, { cause: e });
   }
   return out;
+}
+
+/**
+ * One string per distinct authority of record: every peer's role assignment holds one, and an endpoint with many peers
+ * sees few distinct ones (bounded: past 256 distinct values, new ones are kept as decoded).
+ */
+const aors = new Map<string, string>();
+function internAor(s: string): string {
+  const hit = aors.get(s);
+  if (hit !== undefined) return hit;
+  if (aors.size < 256) aors.set(s, s);
+  return s;
 }
 
 /** Roles valid at `now` (inclusive bounds). [SPEC 10.4] */

@@ -139,6 +139,11 @@ export class PeerMachine {
     return this.session;
   }
 
+  /** When the last `timer` action asked to be called (undefined: never). */
+  get deadline(): number | undefined {
+    return this.armedAt;
+  }
+
   /** A handshake we started is waiting for its response. */
   get handshaking(): boolean {
     return this.pending !== undefined;
