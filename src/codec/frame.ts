@@ -54,13 +54,23 @@ export interface RecordHeader {
 }
 
 /** [SPEC 3.3] type(1) | session id(8) | epoch(2, big-endian) | seq(varint) */
-export function encodeRecordHeader(type: FrameType, sessionId: Uint8Array, epoch: number, seq: number, bodyLength: number): Uint8Array {
+/** `sessionId` is read at `sidOff` (SESSION_ID_LENGTH bytes): a session passes its key buffer, where its id lives. */
+export function encodeRecordHeader(
+  type: FrameType,
+  sessionId: Uint8Array,
+  epoch: number,
+  seq: number,
+  bodyLength: number,
+  sidOff = 0,
+): Uint8Array {
   const hl = 1 + SESSION_ID_LENGTH + 2 + varintLength(seq);
   // Not zero-filled: the caller writes every body byte (payload and tag); the header is written here.
   const b = Buffer.allocUnsafe(hl + bodyLength);
   const out = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   out[0] = frameByte(type);
-  out.set(sessionId, 1);
+  if (sidOff === 0 && sessionId.length === SESSION_ID_LENGTH) out.set(sessionId, 1);
+  else if (sessionId.length - sidOff < SESSION_ID_LENGTH) throw new HopsafeError('ERR_INPUT', 'session id length');
+  else for (let i = 0; i < SESSION_ID_LENGTH; i++) out[1 + i] = sessionId[sidOff + i] as number;
   out[9] = epoch >>> 8;
   out[10] = epoch & 0xff;
   writeVarint(out, 11, seq);

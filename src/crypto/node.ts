@@ -282,6 +282,9 @@ function checkEcPrivate(curve: string, scalar: Uint8Array, embeddedPublic: Uint8
   return own;
 }
 
+/** One options object for every AEAD call (node reads it, never keeps it). */
+const AEAD_OPTIONS = Object.freeze({ authTagLength: AEAD_TAG_LENGTH });
+
 function checkAead(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array): void {
   if (key.length !== AEAD_KEY_LENGTH[alg]) throw new HopsafeError('ERR_INPUT', `${alg} key must be ${AEAD_KEY_LENGTH[alg]} bytes`);
   if (nonce.length !== AEAD_NONCE_LENGTH) throw new HopsafeError('ERR_INPUT', 'nonce must be 12 bytes');
@@ -303,7 +306,7 @@ function sealInto(
 ): void {
   checkAead(alg, key, nonce);
   if (out.length - off < plaintext.length + AEAD_TAG_LENGTH) throw new HopsafeError('ERR_INPUT', 'AEAD output too short');
-  const c = createCipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+  const c = createCipheriv(alg as 'aes-128-gcm', key, nonce, AEAD_OPTIONS);
   c.setAAD(aad); // (plaintextLength is needed for CCM only)
   const body = c.update(plaintext);
   out.set(body, off);
@@ -371,7 +374,7 @@ export function createNodeProvider(): CryptoProvider {
       if (sealed.length < AEAD_TAG_LENGTH) return null;
       const ctLen = sealed.length - AEAD_TAG_LENGTH;
       try {
-        const d = createDecipheriv(alg as 'aes-128-gcm', key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+        const d = createDecipheriv(alg as 'aes-128-gcm', key, nonce, AEAD_OPTIONS);
         d.setAuthTag(sealed.subarray(ctLen));
         d.setAAD(aad); // (plaintextLength is needed for CCM only)
         const body = d.update(sealed.subarray(0, ctLen));

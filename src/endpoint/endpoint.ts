@@ -44,6 +44,15 @@ const IDLE: Promise<void> = Promise.resolve();
 const MAX_RECORD_OVERHEAD = 19 + 48;
 /** setTimeout's limit (≈ 24.8 days); later deadlines are re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * Deadlines further away than this with no work owed (an established session's end, SPEC 5.10) get no timer of their
+ * own (a Timeout, its closure and context: ≈ 240 bytes per peer): one sweep every FAR_SWEEP_MS arms each one's timer
+ * once it comes within FAR_MS, so it still fires on time. Sends and receives check the session's end anyway.
+ */
+const FAR_MS = 60_000;
+const FAR_SWEEP_MS = 10_000;
+const NO_SEND_OPTIONS: SendOptions = Object.freeze({});
+const ignore = (): void => undefined;
 /** Ends an endpoint whose transport did not open (createEndpoint only). */
 export const ABANDON = Symbol('abandon');
 
@@ -85,6 +94,9 @@ export class Endpoint extends TypedEmitter {
   private readonly trustHandle: TrustHandle;
   private readonly log: Logger;
   private readonly peers = new Map<string, Slot>();
+  /** Slots whose next deadline is far away (see FAR_MS), and the one sweep timer while there are any. */
+  private readonly far = new Set<Slot>();
+  private sweep: NodeJS.Timeout | undefined = undefined;
   private readonly owners: ReturnType<typeof createSessionIndex>;
   private readonly counters: EndpointStats;
   private readonly coalesce: CoalesceLimits;
@@ -161,7 +173,7 @@ export class Endpoint extends TypedEmitter {
    * Protects `data` end to end and sends it to `peerId`, opening a session first when needed. Resolves when the
    * frame was handed to the transport, or with `{ confirm: true }` when the peer acknowledged it (SPEC 7.6).
    */
-  send(peerId: string, data: Uint8Array, options: SendOptions = {}): Promise<void> {
+  send(peerId: string, data: Uint8Array, options: SendOptions = NO_SEND_OPTIONS): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.assertOpen();
       assertEndpointId(peerId, 'peer id');
@@ -305,7 +317,7 @@ export class Endpoint extends TypedEmitter {
       this.run(slot, slot.m.close(this.clock()));
       slot.outbox?.flush(); // what was sealed still leaves, in order
       slot.outbox = undefined;
-      clearTimeout(slot.timer);
+      this.disarm(slot);
     }
     this.goodbyes = undefined;
     await Promise.race([Promise.all(goodbyes), new Promise((r) => setTimeout(r, 500).unref())]);
@@ -439,10 +451,13 @@ export class Endpoint extends TypedEmitter {
           }
           const sent = a.record ? this.sendRecord(slot, a.frame) : this.transport.send(peer, a.frame);
           this.goodbyes?.push(sent.catch(() => undefined));
-          sent.then(a.onSent, (e: unknown) => {
-            a.onFailed?.(e);
-            if (a.handshake && !this.closed) this.run(slot, slot.m.initFailed(undefined, e, this.clock()));
-          });
+          // No closure per record: only a handshake's failure needs the machine told.
+          if (a.handshake)
+            sent.then(a.onSent, (e: unknown) => {
+              a.onFailed?.(e);
+              if (!this.closed) this.run(slot, slot.m.initFailed(undefined, e, this.clock()));
+            });
+          else sent.then(a.onSent, a.onFailed ?? ignore);
           break;
         }
         case 'await':
@@ -508,10 +523,18 @@ export class Endpoint extends TypedEmitter {
   }
 
   private arm(slot: Slot, at: number | undefined, keepAlive: boolean): void {
-    clearTimeout(slot.timer);
-    slot.timer = undefined;
+    this.disarm(slot);
     if (at === undefined || this.closed) return;
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - this.clock()));
+    if (!keepAlive && delay > FAR_MS) {
+      this.far.add(slot); // its deadline is the machine's (`m.deadline`): no boxed number kept here
+
+      if (!this.sweep) {
+        this.sweep = setInterval(() => this.sweepFar(), FAR_SWEEP_MS);
+        this.sweep.unref();
+      }
+      return;
+    }
     slot.timer = setTimeout(() => {
       slot.timer = undefined;
       if (this.closed) return;
@@ -523,6 +546,27 @@ export class Endpoint extends TypedEmitter {
     }, delay);
     // Referenced only while work is owed (an ACK, an outcome for the application).
     if (!keepAlive) slot.timer.unref();
+  }
+
+  /** Stops `slot`'s timer, or takes it off the far list. */
+  private disarm(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    if (!this.far.delete(slot)) return;
+    if (this.far.size === 0) {
+      clearInterval(this.sweep);
+      this.sweep = undefined;
+    }
+  }
+
+  /** Arms the timer of every far deadline that is now within FAR_MS. */
+  private sweepFar(): void {
+    const now = this.clock();
+    for (const slot of this.far) {
+      const at = slot.m.deadline;
+      if (at === undefined) this.disarm(slot);
+      else if (at - now <= FAR_MS) this.arm(slot, at, false);
+    }
   }
 
   /** [SPEC 3.7] Sends a record frame to the peer, coalesced with others while the transport lags. */
@@ -565,7 +609,7 @@ export class Endpoint extends TypedEmitter {
   /** [SPEC 5.7] A peer with no session, handshake, queue or outcome owed leaves the table. */
   private forgetIfIdle(slot: Slot): void {
     if (!slot.m.idle || slot.inboundDepth > 0 || slot.outbox || this.peers.get(slot.m.id) !== slot) return;
-    clearTimeout(slot.timer);
+    this.disarm(slot);
     this.peers.delete(slot.m.id);
   }
 

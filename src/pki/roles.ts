@@ -115,7 +115,7 @@ export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore:
       const idList = children(ids, 'userRole').map((n) => smallInt(n, 'roleId', -32768, 32767));
       if (idList.length === 0 || aorN?.tag !== TAG.UTF8 || revN?.tag !== TAG.INTEGER || defN?.tag !== TAG.UTF8)
         throw new Error('bad UserRoleInfo');
-      const aor = utf8String(aorN, 'aor');
+      const aor = internAor(utf8String(aorN, 'aor'));
       utf8String(defN, 'roleDefinition');
       let operation = 1;
       let notBefore = container.notBefore;
@@ -158,17 +158,33 @@ export function decodeRoleInformation(bytes: Uint8Array, container: { notBefore:
   return out;
 }
 
+/**
+ * One string per distinct authority of record: every peer's role assignment holds one, and an endpoint with many peers
+ * sees few distinct ones (bounded: past 256 distinct values, new ones are kept as decoded).
+ */
+const aors = new Map<string, string>();
+function internAor(s: string): string {
+  const hit = aors.get(s);
+  if (hit !== undefined) return hit;
+  if (aors.size < 256) aors.set(s, s);
+  return s;
+}
+
 /** Roles valid at `now` (inclusive bounds). [SPEC 10.4] */
 export function rolesAt(roles: readonly RoleAssignment[], now: Date): RoleAssignment[] {
-  const t = now.getTime();
-  const seen = new Set<string>();
+  return rolesAtMs(roles, now.getTime());
+}
+
+/**
+ * `rolesAt` with the time in milliseconds: what every delivered message asks, so no Date, Set or key string is made
+ * (a role list is a handful of entries: duplicates are found by a scan). Keeps the first of duplicate (roleId, role).
+ */
+export function rolesAtMs(roles: readonly RoleAssignment[], t: number): RoleAssignment[] {
   const out: RoleAssignment[] = [];
-  for (const r of roles) {
+  next: for (const r of roles) {
     if (r.notBefore && t < r.notBefore.getTime()) continue;
     if (r.notAfter && t > r.notAfter.getTime()) continue;
-    const key = `${r.roleId}\u0000${r.role}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    for (const o of out) if (o.roleId === r.roleId && o.role === r.role) continue next;
     out.push(r);
   }
   return out;

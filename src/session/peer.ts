@@ -6,7 +6,7 @@
  * 7.6, 8.1, 8.7, 8.8]
  */
 import { HopsafeError, isHopsafeError, ERROR_CODES, type ErrorCode } from '../errors/index.js';
-import { concat, equal, samePublicBytes, toHex, wipe } from '../bytes/index.js';
+import { concat, equal, toHex, wipe } from '../bytes/index.js';
 import {
   decodeHandshakeAlert,
   decodeRecordHeader,
@@ -19,7 +19,7 @@ import {
 import { decodeBatch } from '../codec/batch.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
 import { signWith } from '../crypto/signer.js';
-import { rolesAt } from '../pki/roles.js';
+import { rolesAtMs } from '../pki/roles.js';
 import type { RoleAssignment } from '../pki/types.js';
 import {
   complete,
@@ -112,6 +112,8 @@ const NO_ACTIONS: readonly PeerAction[] = Object.freeze([]);
  */
 const NO_OUT = Object.freeze([]) as unknown as PeerAction[];
 const NO_QUEUE = Object.freeze([]) as unknown as Queued[];
+/** Where `Confirmations.track` reports what it gave up on (emptied right after each call: nothing runs in between). */
+const trackOut: Outcome[] = [];
 
 export class PeerMachine {
   private session: Session | undefined;
@@ -153,6 +155,11 @@ export class PeerMachine {
 
   get current(): Session | undefined {
     return this.session;
+  }
+
+  /** When the last `timer` action asked to be called (undefined: never). */
+  get deadline(): number | undefined {
+    return this.armedAt;
   }
 
   /** A handshake we started is waiting for its response. */
@@ -397,37 +404,38 @@ export class PeerMachine {
       throw new HopsafeError('ERR_FORBIDDEN', `policy forbids sending to ${this.id}`);
     // [SPEC 7.5, 7.2] Automatic key update before the limits are reached; the peer is asked to update too.
     if (session.needsKeyUpdate(now)) this.keyUpdate(session, true, now);
-    this.sealData(
-      session,
-      data,
-      confirm,
-      settle,
-      now,
-      (frame, onSent, onFailed) => this.act({ type: 'transmit', frame, record: true, onSent, onFailed }),
-      control,
-    );
+    const frame = this.sealData(session, data, confirm, settle, now, control);
+    this.act({ type: 'transmit', frame, record: true, onSent: this.onSentOf(confirm, settle), onFailed: settle.reject });
   }
 
-  /** Seals one DATA record, tracks it for the peer's acknowledgement (SPEC 7.6) and hands it to `emit`. */
-  private sealData(
-    session: Session,
-    data: Uint8Array,
-    confirm: boolean,
-    settle: Settle,
-    now: number,
-    emit: (frame: Uint8Array, onSent: () => void, onFailed: (e: unknown) => void) => void,
-    control = false,
-  ): void {
+  /** What settles a sent message when its frame is handed over: nothing when it waits for the peer's ACK (SPEC 7.6). */
+  private onSentOf(confirm: boolean, settle: Settle): () => void {
+    return confirm && this.env.limits.acks.track > 0 ? noop : settle.resolve;
+  }
+
+  /** Seals one DATA (or GROUP_CTRL) record and tracks it for the peer's acknowledgement (SPEC 7.6). */
+  private sealData(session: Session, data: Uint8Array, confirm: boolean, settle: Settle, now: number, control = false): Uint8Array {
     const epoch = session.sendEpoch;
     const seq = session.nextSeq;
     const frame = control ? session.sealControl(data) : session.seal(data);
     if (!control) this.env.counters.sent++;
-    const track = this.env.limits.acks.track > 0;
-    if (track) {
-      const item: Outgoing = { data, ...(confirm ? { settle } : {}), ...(control ? { control: true as const } : {}) };
-      this.outcomes((o) => this.confirmations().track(session, epoch, seq, now, item, o));
+    if (this.env.limits.acks.track > 0) {
+      // Plain object literals (no spreads): one allocation per message.
+      const item: Outgoing = control
+        ? confirm
+          ? { data, settle, control: true }
+          : { data, control: true }
+        : confirm
+          ? { data, settle }
+          : { data };
+      const given = trackOut;
+      this.confirmations().track(session, epoch, seq, now, item, given);
+      if (given.length > 0) {
+        for (const o of given) this.act({ type: 'outcome', code: o.code, items: o.items });
+        given.length = 0;
+      }
     }
-    emit(frame, confirm && track ? noop : settle.resolve, settle.reject);
+    return frame;
   }
 
   private keyUpdate(session: Session, requestUpdate: boolean, now: number): void {
@@ -663,9 +671,14 @@ export class PeerMachine {
     const first = this.queue.find((m) => !m.early);
     if (first && !first.control && this.allowed(r.session, 'send', first.data, now)) {
       this.queue.splice(this.queue.indexOf(first), 1);
-      this.sealData(r.session, first.data, first.confirm, first, now, (record, onSent, onFailed) =>
-        this.act({ type: 'transmit', frame: responseFrame(r.token, record), record: false, onSent, onFailed }),
-      );
+      const record = this.sealData(r.session, first.data, first.confirm, first, now);
+      this.act({
+        type: 'transmit',
+        frame: responseFrame(r.token, record),
+        record: false,
+        onSent: this.onSentOf(first.confirm, first),
+        onFailed: first.reject,
+      });
     } else this.act({ type: 'transmit', frame: responseFrame(r.token, undefined), record: false, onFailed: noop });
     this.flushQueue(r.session, now);
   }
@@ -843,7 +856,7 @@ export class PeerMachine {
   }
 
   private deliver(session: Session, data: Uint8Array, epoch: number, seq: number, now: number, isRecord: boolean, control = false): void {
-    const roles = rolesAt(session.peer.roles, new Date(now));
+    const roles = rolesAtMs(session.peer.roles, now);
     // [SPEC 13.4] GroupControl goes to the endpoint's group layer, whose allow-list decides (not `authorize`).
     if (control) {
       this.act({ type: 'deliver', data, roles, control: { fingerprint: session.peer.fingerprint } });
@@ -868,7 +881,7 @@ export class PeerMachine {
     const authorize = this.env.authorize;
     if (!authorize) return true;
     try {
-      return authorize({ peer: this.id, roles: rolesAt(session.peer.roles, new Date(now)), direction, data }) === true;
+      return authorize({ peer: this.id, roles: rolesAtMs(session.peer.roles, now), direction, data }) === true;
     } catch {
       return false;
     }
@@ -898,11 +911,11 @@ export class PeerMachine {
 
   private sessionFor(sessionId: Uint8Array): Session | undefined {
     const s = this.session;
-    if (s && samePublicBytes(s.id, sessionId)) return s;
+    if (s?.hasId(sessionId)) return s;
     const p = this.previous?.session;
-    if (p && samePublicBytes(p.id, sessionId)) return p;
+    if (p?.hasId(sessionId)) return p;
     const c = this.candidate?.session;
-    return c && samePublicBytes(c.id, sessionId) ? c : undefined;
+    return c?.hasId(sessionId) ? c : undefined;
   }
 
   private usesSessionId(sessionId: Uint8Array): boolean {

@@ -41,30 +41,36 @@ export function nonceFor(iv: Uint8Array, seq: number, off = 0): Uint8Array {
 }
 
 /**
- * Where one direction's keys are: `key` is IK (integrity) or EK (confidentiality); the IV (confidentiality) is
- * read from `iv` at `ivOff`.
+ * The nonce of the record being sealed or opened, written in place: one shared array instead of one per record.
+ * Providers are synchronous and use the nonce only during the call (node copies it into the cipher), and nothing
+ * else runs in between. Never handed out beyond the provider call.
  */
-interface KeyRef {
-  readonly key: Uint8Array;
-  readonly iv: Uint8Array;
-  readonly ivOff: number;
+const scratchNonce = new Uint8Array(AEAD_NONCE_LENGTH);
+
+function nonceInto(iv: Uint8Array, seq: number, off: number): Uint8Array {
+  const n = scratchNonce;
+  const hi = Math.floor(seq / 2 ** 32);
+  const lo = seq >>> 0;
+  for (let i = 0; i < 4; i++) n[i] = iv[off + i] as number;
+  n[4] = (iv[off + 4] as number) ^ (hi >>> 24);
+  n[5] = (iv[off + 5] as number) ^ ((hi >>> 16) & 0xff);
+  n[6] = (iv[off + 6] as number) ^ ((hi >>> 8) & 0xff);
+  n[7] = (iv[off + 7] as number) ^ (hi & 0xff);
+  n[8] = (iv[off + 8] as number) ^ (lo >>> 24);
+  n[9] = (iv[off + 9] as number) ^ ((lo >>> 16) & 0xff);
+  n[10] = (iv[off + 10] as number) ^ ((lo >>> 8) & 0xff);
+  n[11] = (iv[off + 11] as number) ^ (lo & 0xff);
+  return n;
 }
 
 const NO_IV = new Uint8Array(0);
 
-function refOf(ctx: RecordContext, keys: TrafficKeys): KeyRef {
-  return ctx.protection === 'integrity'
-    ? { key: keys.ik, iv: NO_IV, ivOff: 0 }
-    : { key: keys.ek as Uint8Array, iv: keys.iv as Uint8Array, ivOff: 0 };
-}
-
-/** The keys stored in `block` at `off` with the layout of `keyLayout` (IK | EK | IV). */
-function refIn(ctx: RecordContext, block: Uint8Array, off: number): KeyRef {
-  const hl = ctx.provider.hashLength(ctx.suite.hash);
-  if (ctx.protection === 'integrity') return { key: block.subarray(off, off + hl), iv: NO_IV, ivOff: 0 };
-  const nk = AEAD_KEY_LENGTH[ctx.suite.aead];
-  return { key: block.subarray(off + hl, off + hl + nk), iv: block, ivOff: off + hl + nk };
-}
+/**
+ * Where one direction's keys are is passed as plain arguments (no object per record): IK (integrity) or EK
+ * (confidentiality) in `keyIn` at `keyOff` for `keyLen` bytes; the IV (confidentiality) in `ivIn` at `ivOff`.
+ */
+const keyLength = (ctx: RecordContext): number =>
+  ctx.protection === 'integrity' ? ctx.provider.hashLength(ctx.suite.hash) : AEAD_KEY_LENGTH[ctx.suite.aead];
 
 export function sealRecord(
   ctx: RecordContext,
@@ -75,10 +81,15 @@ export function sealRecord(
   seq: number,
   payload: Uint8Array,
 ): Uint8Array {
-  return seal(ctx, refOf(ctx, keys), type, sessionId, epoch, seq, payload);
+  if (ctx.protection === 'integrity') return seal(ctx, keys.ik, 0, keys.ik.length, NO_IV, 0, type, sessionId, epoch, seq, payload);
+  const ek = keys.ek as Uint8Array;
+  return seal(ctx, ek, 0, ek.length, keys.iv as Uint8Array, 0, type, sessionId, epoch, seq, payload);
 }
 
-/** `sealRecord` with the keys read from `block` at `off` (layout of `keyLayout`). */
+/**
+ * `sealRecord` with the keys read from `block` at `off` (layout of `keyLayout`: IK | EK | IV) and the session id from
+ * `sessionId` at `sidOff`.
+ */
 export function sealRecordIn(
   ctx: RecordContext,
   block: Uint8Array,
@@ -88,60 +99,87 @@ export function sealRecordIn(
   epoch: number,
   seq: number,
   payload: Uint8Array,
+  sidOff = 0,
 ): Uint8Array {
-  return seal(ctx, refIn(ctx, block, off), type, sessionId, epoch, seq, payload);
+  const hl = ctx.provider.hashLength(ctx.suite.hash);
+  const kl = keyLength(ctx);
+  return ctx.protection === 'integrity'
+    ? seal(ctx, block, off, kl, NO_IV, 0, type, sessionId, epoch, seq, payload, sidOff)
+    : seal(ctx, block, off + hl, kl, block, off + hl + kl, type, sessionId, epoch, seq, payload, sidOff);
 }
 
 function seal(
   ctx: RecordContext,
-  k: KeyRef,
+  keyIn: Uint8Array,
+  keyOff: number,
+  keyLen: number,
+  ivIn: Uint8Array,
+  ivOff: number,
   type: FrameType,
   sessionId: Uint8Array,
   epoch: number,
   seq: number,
   payload: Uint8Array,
+  sidOff = 0,
 ): Uint8Array {
   const tl = tagLength(ctx);
-  const frame = encodeRecordHeader(type, sessionId, epoch, seq, payload.length + tl);
+  const frame = encodeRecordHeader(type, sessionId, epoch, seq, payload.length + tl, sidOff);
   const hl = frame.length - payload.length - tl;
-  const header = frame.subarray(0, hl);
+  const p = ctx.provider;
+  const key = keyIn.subarray(keyOff, keyOff + keyLen);
   if (ctx.protection === 'integrity') {
     frame.set(payload, hl);
-    frame.set(ctx.provider.hmac(ctx.suite.hash, k.key, frame.subarray(0, hl + payload.length)), hl + payload.length);
+    frame.set(p.hmac(ctx.suite.hash, key, frame.subarray(0, hl + payload.length)), hl + payload.length);
   } else {
-    const nonce = nonceFor(k.iv, seq, k.ivOff);
-    const p = ctx.provider;
+    const nonce = nonceInto(ivIn, seq, ivOff);
+    const header = frame.subarray(0, hl);
     // Sealed in place in the frame when the provider can (no intermediate ciphertext array).
-    if (p.aeadSealInto) p.aeadSealInto(ctx.suite.aead, k.key, nonce, payload, header, frame, hl);
-    else frame.set(p.aeadSeal(ctx.suite.aead, k.key, nonce, payload, header), hl);
+    if (p.aeadSealInto) p.aeadSealInto(ctx.suite.aead, key, nonce, payload, header, frame, hl);
+    else frame.set(p.aeadSeal(ctx.suite.aead, key, nonce, payload, header), hl);
   }
   return frame;
 }
 
 /** Returns the payload or throws ERR_BAD_MAC. */
 export function openRecord(ctx: RecordContext, keys: TrafficKeys, header: RecordHeader, frame: Uint8Array): Uint8Array {
-  return open(ctx, refOf(ctx, keys), header, frame);
+  if (ctx.protection === 'integrity') return open(ctx, keys.ik, 0, keys.ik.length, NO_IV, 0, header, frame);
+  const ek = keys.ek as Uint8Array;
+  return open(ctx, ek, 0, ek.length, keys.iv as Uint8Array, 0, header, frame);
 }
 
-/** `openRecord` with the keys read from `block` at `off` (layout of `keyLayout`). */
+/** `openRecord` with the keys read from `block` at `off` (layout of `keyLayout`: IK | EK | IV). */
 export function openRecordIn(ctx: RecordContext, block: Uint8Array, off: number, header: RecordHeader, frame: Uint8Array): Uint8Array {
-  return open(ctx, refIn(ctx, block, off), header, frame);
+  const hl = ctx.provider.hashLength(ctx.suite.hash);
+  const kl = keyLength(ctx);
+  return ctx.protection === 'integrity'
+    ? open(ctx, block, off, kl, NO_IV, 0, header, frame)
+    : open(ctx, block, off + hl, kl, block, off + hl + kl, header, frame);
 }
 
-function open(ctx: RecordContext, k: KeyRef, header: RecordHeader, frame: Uint8Array): Uint8Array {
+function open(
+  ctx: RecordContext,
+  keyIn: Uint8Array,
+  keyOff: number,
+  keyLen: number,
+  ivIn: Uint8Array,
+  ivOff: number,
+  header: RecordHeader,
+  frame: Uint8Array,
+): Uint8Array {
   const tl = tagLength(ctx);
   const body = frame.length - header.length;
   if (body < tl) throw new HopsafeError('ERR_BAD_MAC', 'record authentication failed');
+  const key = keyIn.subarray(keyOff, keyOff + keyLen);
   if (ctx.protection === 'integrity') {
     const end = frame.length - tl;
-    const mac = ctx.provider.hmac(ctx.suite.hash, k.key, frame.subarray(0, end));
+    const mac = ctx.provider.hmac(ctx.suite.hash, key, frame.subarray(0, end));
     if (!equal(mac, frame.subarray(end))) throw new HopsafeError('ERR_BAD_MAC', 'record authentication failed');
     return frame.subarray(header.length, end); // a view: no copy of the payload
   }
   const pt = ctx.provider.aeadOpen(
     ctx.suite.aead,
-    k.key,
-    nonceFor(k.iv, header.seq, k.ivOff),
+    key,
+    nonceInto(ivIn, header.seq, ivOff),
     frame.subarray(header.length),
     frame.subarray(0, header.length),
   );

@@ -3,7 +3,7 @@
  * peer. Pure state machine: bytes in, bytes and deliveries out; time is passed in. [SPEC 7]
  */
 import { HopsafeError, isHopsafeError } from '../errors/index.js';
-import { samePublicBytes, wipe } from '../bytes/index.js';
+import { wipe } from '../bytes/index.js';
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
 import type { Suite } from '../crypto/suites.js';
 import type { Protection } from '../codec/tokens.js';
@@ -112,7 +112,7 @@ function mergedOptions(o: Partial<SessionOptions> | undefined): SessionOptions {
  * Where a session keeps its key material and id: ONE buffer (fewer objects per session on an endpoint with many
  * peers; a Uint8Array with its own ArrayBuffer costs ≈ 200 bytes of heap before its first byte)
  *   send: CS | IK | EK | IV   recv: CS | IK | EK | IV   peer's latest ephemeral public key
- *   session id
+ *   own epoch-0 ephemeral private key (the handshake's, until pruned)   session id
  * (EK and IV in confidentiality mode only). [SPEC 6.3, 7.2]
  */
 interface SessionLayout {
@@ -122,6 +122,9 @@ interface SessionLayout {
   readonly dir: number;
   readonly pub: number;
   readonly pubLen: number;
+  /** Own epoch-0 ephemeral private key (wiped in place when pruned). */
+  readonly eph: number;
+  readonly ephLen: number;
   /** Session id (SESSION_ID_LENGTH bytes, public: left in place by destroy). */
   readonly sid: number;
   readonly total: number;
@@ -129,13 +132,14 @@ interface SessionLayout {
 
 const layouts = new Map<string, SessionLayout>();
 
-function sessionLayout(k: KeyLayout, pubLen: number): SessionLayout {
-  const key = `${k.hl}/${k.size}/${pubLen}`;
+function sessionLayout(k: KeyLayout, pubLen: number, ephLen: number): SessionLayout {
+  const key = `${k.hl}/${k.size}/${pubLen}/${ephLen}`;
   let l = layouts.get(key);
   if (!l) {
     const dir = k.hl + k.size;
-    const sid = 2 * dir + pubLen;
-    l = { hl: k.hl, dir, pub: 2 * dir, pubLen, sid, total: sid + SESSION_ID_LENGTH };
+    const eph = 2 * dir + pubLen;
+    const sid = eph + ephLen;
+    l = { hl: k.hl, dir, pub: 2 * dir, pubLen, eph, ephLen, sid, total: sid + SESSION_ID_LENGTH };
     layouts.set(key, l);
   }
   return l;
@@ -156,7 +160,6 @@ class RecvState extends ReplayWindow {
 }
 
 export class Session implements RecordContext {
-  readonly id: Uint8Array;
   readonly role: 'initiator' | 'responder';
   readonly provider: CryptoProvider;
   readonly suite: Suite;
@@ -172,10 +175,10 @@ export class Session implements RecordContext {
   private recv: RecvState;
   private previous: RecvState | undefined = undefined;
   /**
-   * Own ephemeral private keys retained for the peer's key updates: epoch 0's (the handshake's, the caller's
-   * array, wiped on prune or destroy), later ones in `ephemerals` (created on the first key update).
+   * Own ephemeral private keys retained for the peer's key updates: epoch 0's (the handshake's: copied into `km`, the
+   * caller's array wiped; `eph0` says it is still held), later ones in `ephemerals` (created on the first key update).
    */
-  private eph0: Uint8Array | undefined;
+  private eph0: boolean;
   private ephemerals: Map<number, Uint8Array> | undefined = undefined;
   private peerKeyEpoch = 0;
   private early: Uint8Array[] | undefined = undefined;
@@ -193,21 +196,41 @@ export class Session implements RecordContext {
     this.localId = init.localId;
     this.peer = { id: init.peer.id, roles: init.peer.roles, fingerprint: init.peer.fingerprint, notAfter: init.peer.notAfter };
     this.options = mergedOptions(init.options);
-    const lay = sessionLayout(keyLayout(init.provider, init.suite, init.protection), init.peerEphemeral.length);
+    const lay = sessionLayout(
+      keyLayout(init.provider, init.suite, init.protection),
+      init.peerEphemeral.length,
+      init.localEphemeral.privateKey.length,
+    );
     this.lay = lay;
     this.km = new Uint8Array(lay.total);
     if (init.sessionId.length !== SESSION_ID_LENGTH) throw new HopsafeError('ERR_INPUT', 'session id length');
-    this.km.set(init.sessionId, lay.sid);
-    this.id = this.km.subarray(lay.sid); // compact: never a view of a larger frame
+    this.km.set(init.sessionId, lay.sid); // compact: never a view of a larger frame
     const [sendCs, recvCs] =
       init.role === 'initiator' ? [init.chainSecrets.a2b, init.chainSecrets.b2a] : [init.chainSecrets.b2a, init.chainSecrets.a2b];
     this.setDirection(0, sendCs);
     this.setDirection(lay.dir, recvCs);
-    this.eph0 = init.localEphemeral.privateKey;
+    // In km (one buffer less per session); the session owned the caller's array and wiped it later: now at once.
+    this.km.set(init.localEphemeral.privateKey, lay.eph);
+    wipe(init.localEphemeral.privateKey);
+    this.eph0 = true;
     this.km.set(init.peerEphemeral, lay.pub);
     this.sStartedAt = init.now;
     this.recv = new RecvState(0, this.km, lay.dir);
     this.hold = init.holdBudget;
+  }
+
+  /** The session id (a fresh view of where it lives in the key buffer: no array kept per session). */
+  get id(): Uint8Array {
+    return this.km.subarray(this.lay.sid);
+  }
+
+  /** [SPEC 3.3] Whether `sessionId` (public bytes, e.g. a record header's) is this session's id; no allocation. */
+  hasId(sessionId: Uint8Array): boolean {
+    if (sessionId.length !== SESSION_ID_LENGTH) return false;
+    const km = this.km;
+    const off = this.lay.sid;
+    for (let i = 0; i < SESSION_ID_LENGTH; i++) if (km[off + i] !== sessionId[i]) return false;
+    return true;
   }
 
   get sendEpoch(): number {
@@ -334,7 +357,7 @@ export class Session implements RecordContext {
    */
   open(frame: Uint8Array, now: number, header: RecordHeader = decodeRecordHeader(frame)): Delivery[] {
     this.assertOpen();
-    if (!samePublicBytes(header.sessionId, this.id)) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'record for another session');
+    if (!this.hasId(header.sessionId)) throw new HopsafeError('ERR_UNKNOWN_SESSION', 'record for another session');
     if (this.previous?.retireAt !== undefined && now >= this.previous.retireAt) this.retirePrevious();
     let state: RecvState;
     if (header.epoch === this.recv.epoch) state = this.recv;
@@ -383,9 +406,9 @@ export class Session implements RecordContext {
     if (this.closed) return;
     this.closed = true;
     this.km.fill(0, 0, this.lay.sid); // every secret; the (public) id stays readable
-    wipe(this.previous?.block, this.eph0);
+    wipe(this.previous?.block);
     this.previous = undefined;
-    this.eph0 = undefined;
+    this.eph0 = false;
     for (const k of this.ephemerals?.values() ?? []) wipe(k);
     this.ephemerals = undefined;
     this.releaseHeld();
@@ -407,7 +430,7 @@ export class Session implements RecordContext {
 
   /** [SPEC 7.2] Our retained ephemeral private key of send epoch `epoch`. */
   private ownEphemeral(epoch: number): Uint8Array | undefined {
-    if (epoch === 0) return this.eph0;
+    if (epoch === 0) return this.eph0 ? this.km.subarray(this.lay.eph, this.lay.eph + this.lay.ephLen) : undefined;
     return this.ephemerals?.get(epoch);
   }
 
@@ -475,8 +498,8 @@ export class Session implements RecordContext {
   }
 
   private wipeEph0(): void {
-    wipe(this.eph0);
-    this.eph0 = undefined;
+    this.km.fill(0, this.lay.eph, this.lay.eph + this.lay.ephLen);
+    this.eph0 = false;
   }
 
   private retirePrevious(): void {
@@ -502,7 +525,7 @@ export class Session implements RecordContext {
   private sealType(type: FrameType, payload: Uint8Array): Uint8Array {
     this.assertOpen();
     if (this.sSeq > MAX_SEQ) throw new HopsafeError('ERR_STATE', 'sequence space exhausted: key update required');
-    const f = sealRecordIn(this, this.km, this.lay.hl, type, this.id, this.sEpoch, this.sSeq, payload);
+    const f = sealRecordIn(this, this.km, this.lay.hl, type, this.km, this.sEpoch, this.sSeq, payload, this.lay.sid);
     this.sSeq++;
     return f;
   }

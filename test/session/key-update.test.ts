@@ -156,8 +156,14 @@ describe('[SPEC 7.2] key update', () => {
     const r = await respond(pair.b, frame, pair.idA, now);
     const sb = r.session;
     const sa = (await complete(pair.a, pending, responseFrame(r.token), pair.idB, now)).session;
-    const eph0 = pending.ephemerals.get(sa.suite.group)?.privateKey;
-    assert.ok(eph0 && eph0.some((b) => b !== 0));
+    // The session keeps its copy of the handshake ephemeral in its key buffer and wipes the caller's array at once.
+    const given = pending.ephemerals.get(sa.suite.group)?.privateKey;
+    assert.ok(
+      given?.every((b) => b === 0),
+      "the caller's array wiped once copied",
+    );
+    const eph0 = (sa as unknown as { ownEphemeral(e: number): Uint8Array | undefined }).ownEphemeral(0); // a view of the copy
+    assert.ok(eph0 && eph0.length === 32 && eph0.some((b) => b !== 0));
     const group = sa.suite.group;
     assert.ok(group !== 'x25519mlkem768', 'a DH suite');
     const kp = (): KeyPair => sa.provider.kexKeyPair(group);
