@@ -219,9 +219,10 @@ export class Session implements RecordContext {
     this.hold = init.holdBudget;
   }
 
-  /** The session id (a fresh view of where it lives in the key buffer: no array kept per session). */
+  /** The session id: a fresh copy of where it lives in the key buffer (no array kept per session). */
   get id(): Uint8Array {
-    return this.km.subarray(this.lay.sid);
+    // a copy: no caller may write into the key buffer, and ids compare by their bytes (samePublicBytes)
+    return this.km.slice(this.lay.sid, this.lay.sid + SESSION_ID_LENGTH);
   }
 
   /** [SPEC 3.3] Whether `sessionId` (public bytes, e.g. a record header's) is this session's id; no allocation. */

@@ -142,7 +142,7 @@ before(
 
     // 2. a scratch project with the tarball and every optional peer the README's snippets use, installed offline
     app = join(tmp, 'app');
-    scratchProject(app, info.filename, ['mqtt', 'amqplib', '@xmpp/client', 'aedes', 'aedes-persistence', 'ws']);
+    scratchProject(app, info.filename, ['mqtt', 'amqplib', '@xmpp/client', 'aedes', 'aedes-persistence', 'ws', '@nats-io/transport-node']);
     // and one with hopsafe and mqtt alone (issue 17: the transports' client libraries are optional peer dependencies)
     mqttOnly = join(tmp, 'mqtt-only');
     scratchProject(mqttOnly, info.filename, ['mqtt']);

@@ -50,6 +50,19 @@ describe('[SPEC 5] handshake', () => {
     }
   }
 
+  test('[SPEC 3.3] Session.id is a copy of the id both sides agree on: writing into it changes nothing', async () => {
+    const p = await makePair({});
+    const { sa, sb } = await handshake(p);
+    const id = sa.id;
+    assert.equal(id.length, 8);
+    assert.deepEqual(sb.id, id, 'one id for both sides');
+    assert.notEqual(sa.id, id, 'a fresh array each time');
+    id.fill(0);
+    assert.notDeepEqual(sa.id, id, 'the session keeps its id');
+    const [d] = sb.open(sa.seal(utf8('after')), Date.now());
+    assert.equal(d?.type, 'data', 'records still carry the right id');
+  });
+
   test("[SPEC 5.5] responder picks the initiator's most preferred common suite", async () => {
     const p = await makePair({
       suitesA: ['X25519_CHACHA20POLY1305_SHA256', 'X25519_AES128GCM_SHA256', 'P256_AES128GCM_SHA256'],

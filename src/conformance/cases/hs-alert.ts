@@ -1,5 +1,5 @@
 /** Group 11: HS_ALERT is a hint — a forged one must not end a live session nor a pending handshake. [SPEC 3.6, 8.8] */
-import { fromHex } from '../../bytes/index.js';
+import { fromHex, samePublicBytes } from '../../bytes/index.js';
 import { forgeHandshakeAlert } from '../../adversary/forge.js';
 import { defineCase, Verdict, type ConformanceCase } from '../case.js';
 import { askToOpen } from './handshake.js';
@@ -22,7 +22,7 @@ export const hsAlertCases: ConformanceCase[] = [
         p.events.some((e) => e.kind === 'hs-init'),
         'the IUT dropped the session (it opened a new handshake although the probe was answered)',
       );
-      v.fail(p.session!.id !== sid, 'session replaced');
+      v.fail(!samePublicBytes(p.session!.id, sid), 'session replaced');
       await stillAnswers(env, p, v);
       return v.result();
     },
