@@ -11,7 +11,7 @@ import type { Protection } from '../../codec/tokens.js';
 import { CaseFailure, defineCase, Verdict, type CaseEnv, type CaseResult, type ConformanceCase, type RunState } from '../case.js';
 import { isJoin, KitGroup, type KitGroupOptions } from '../kit-group.js';
 import type { KitParty } from '../party.js';
-import { stillAnswers } from './helpers.js';
+import { fillWindow, stillAnswers } from './helpers.js';
 
 /** The case group's number (one constant, should the annex renumber the groups). */
 export const GROUP_CASES = '14';
@@ -246,11 +246,7 @@ export const groupCases: ConformanceCase[] = [
     {},
     async (env, g, v) => {
       const f = await g.send(env.payload('old'));
-      let last: Uint8Array = new Uint8Array(0);
-      for (let i = 0; i < 70; i++) {
-        last = env.payload(`fill ${i}`);
-        await g.send(last);
-      }
+      const last = await fillWindow(env, 70, (x) => g.send(x));
       v.fail(!(await g.publisher.waitEcho(last)), 'the 70 group messages were not all echoed');
       await g.publish(f);
     },
@@ -262,11 +258,7 @@ export const groupCases: ConformanceCase[] = [
     {},
     async (env, g, v) => {
       const held = g.seal(env.payload('held back'));
-      let last: Uint8Array = new Uint8Array(0);
-      for (let i = 0; i < 66; i++) {
-        last = env.payload(`fill ${i}`);
-        await g.send(last);
-      }
+      const last = await fillWindow(env, 66, (x) => g.send(x));
       v.fail(!(await g.publisher.waitEcho(last)), 'the 66 group messages were not all echoed');
       await g.publish(held);
     },

@@ -147,3 +147,16 @@ export function onSession(
     return v.result();
   });
 }
+
+/**
+ * [SPEC 7.4, 13.6] Moves the IUT's replay window on: sends `n` fresh genuine messages through `send` and returns the
+ * last one (whose echo says all `n` were taken, messages of one sender being echoed in order).
+ */
+export async function fillWindow(env: CaseEnv, n: number, send: (x: Uint8Array) => Promise<unknown>): Promise<Uint8Array> {
+  let last: Uint8Array = new Uint8Array(0);
+  for (let i = 0; i < n; i++) {
+    last = env.payload(`fill ${i}`);
+    await send(last);
+  }
+  return last;
+}

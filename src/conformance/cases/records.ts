@@ -5,7 +5,7 @@ import type { RegionName } from '../../adversary/regions.js';
 import { defineCase, Verdict, type CaseEnv, type CaseResult, type ConformanceCase } from '../case.js';
 import type { KitParty } from '../party.js';
 import type { Protection } from '../../codec/tokens.js';
-import { flip, stillAnswers } from './helpers.js';
+import { fillWindow, flip, stillAnswers } from './helpers.js';
 
 /** A connected party, an attack on it, then the closing check. */
 function attack(
@@ -120,21 +120,13 @@ export const recordCases: ConformanceCase[] = [
   }),
   attack('6.6.2', 'a record replayed after 70 newer records (outside the window) is not accepted', 'SPEC 7.4', async (env, p, v) => {
     const f = await p.send(env.payload('old'));
-    let last: Uint8Array = new Uint8Array(0);
-    for (let i = 0; i < 70; i++) {
-      last = env.payload(`fill ${i}`);
-      await p.send(last);
-    }
+    const last = await fillWindow(env, 70, (x) => p.send(x));
     v.fail(!(await p.waitEcho(last)), 'the 70 records were not all echoed');
     await p.sendFrame(f);
   }),
   attack('6.6.3', 'a record never delivered, 64 or more below the highest, is not accepted', 'SPEC 7.4', async (env, p, v) => {
     const held = p.seal(env.payload('held back'));
-    let last: Uint8Array = new Uint8Array(0);
-    for (let i = 0; i < 66; i++) {
-      last = env.payload(`fill ${i}`);
-      await p.send(last);
-    }
+    const last = await fillWindow(env, 66, (x) => p.send(x));
     v.fail(!(await p.waitEcho(last)), 'the 66 records were not all echoed');
     await p.sendFrame(held);
   }),
