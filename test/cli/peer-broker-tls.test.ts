@@ -12,7 +12,7 @@ import { rm } from 'node:fs/promises';
 import { mosquittoBinary, mosquittoPasswdBinary, startSecureMosquitto, type SecureMosquitto } from '../support/mosquitto.js';
 import { opensslAvailable } from '../support/tls-certs.js';
 import { requireOrSkip } from '../support/services.js';
-import { cliPeerFixture, startCliPeer, type CliPeer } from '../support/cli-peer.js';
+import { cliPeerFixture, startCliPeer, type CliPeer, oneMessageThenExit } from '../support/cli-peer.js';
 
 const binary = mosquittoBinary();
 const passwd = mosquittoPasswdBinary();
@@ -67,16 +67,7 @@ test('[SPEC 8.2] hopsafe peer over mqtts with --broker-ca/--broker-cert/--broker
     }),
   );
   started.push(der, cc);
-  await der.next((e) => e.event === 'ready');
-  await cc.next((e) => e.event === 'ready');
-  der.write({ to: 'control-center', data: Buffer.from('P=4.2MW').toString('base64') });
-  const m = await cc.next((e) => e.event === 'message');
-  assert.equal(m.from, 'der-1');
-  assert.equal(Buffer.from(String(m.data), 'base64').toString(), 'P=4.2MW');
-  der.proc.stdin.end();
-  cc.proc.stdin.end();
-  assert.equal(await der.exit, 0, der.stderr());
-  assert.equal(await cc.exit, 0, cc.stderr());
+  await oneMessageThenExit(der, 'der-1', cc, 'control-center');
   noSecrets(der);
   noSecrets(cc);
 });

@@ -2,6 +2,7 @@
  * `hopsafe peer` as a child process (the built dist/cli/main.js when there is one, else src via tsx — as
  * test/cli/peer.test.ts runs it), with its JSON-line events, stderr and exit code, plus a throw-away hopsafe PKI on disk.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -59,6 +60,23 @@ export function startCliPeer(args: string[], env: NodeJS.ProcessEnv = process.en
         waiters.push({ pred, resolve: (e) => (clearTimeout(t), resolve(e)) });
       }),
   };
+}
+
+/**
+ * Both peers ready, `sender` sends one message (`P=4.2MW`) to `receiverId`, `receiver` gets it from `senderId`; then
+ * both stdins end and both exit 0 (a session over the peers' broker options, e.g. TLS and credentials).
+ */
+export async function oneMessageThenExit(sender: CliPeer, senderId: string, receiver: CliPeer, receiverId: string): Promise<void> {
+  await sender.next((e) => e.event === 'ready');
+  await receiver.next((e) => e.event === 'ready');
+  sender.write({ to: receiverId, data: Buffer.from('P=4.2MW').toString('base64') });
+  const m = await receiver.next((e) => e.event === 'message');
+  assert.equal(m.from, senderId);
+  assert.equal(Buffer.from(String(m.data), 'base64').toString(), 'P=4.2MW');
+  sender.proc.stdin.end();
+  receiver.proc.stdin.end();
+  assert.equal(await sender.exit, 0, sender.stderr());
+  assert.equal(await receiver.exit, 0, receiver.stderr());
 }
 
 /**
