@@ -10,7 +10,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import amqplib from 'amqplib';
 import { createEndpoint, type Endpoint } from '../../src/endpoint/endpoint.js';
 import type { MessageEvent } from '../../src/endpoint/events.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
@@ -20,6 +19,7 @@ import { utf8 } from '../../src/bytes/index.js';
 import { createTestPki } from '../../src/testing/index.js';
 import { requireOrSkip, serviceAvailable } from '../support/services.js';
 import { text, until } from '../support/endpoints.js';
+import { removeAmqpObjects } from '../support/amqp-cleanup.js';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -90,11 +90,11 @@ test('[SPEC 5.11, 8.3] AMQP durable queue (RabbitMQ): a session started while th
   if (!requireOrSkip(t, 'RabbitMQ 127.0.0.1:5672', await serviceAvailable('127.0.0.1', 5672))) return;
   const exchange = `hopsafe-off-${randomBytes(3).toString('hex')}`;
   cleanup.push(async () => {
-    const conn = await amqplib.connect(AMQP_URL);
-    const ch = await conn.createChannel();
-    for (const id of ['cc', 'der']) await ch.deleteQueue(`${exchange}.${id}`).catch(() => undefined);
-    await ch.deleteExchange(exchange).catch(() => undefined);
-    await conn.close();
+    await removeAmqpObjects(
+      AMQP_URL,
+      exchange,
+      ['cc', 'der'].map((id) => `${exchange}.${id}`),
+    );
   });
   await offlineStart(() => amqpTransport({ url: AMQP_URL, exchange, durable: true }));
 });

@@ -3,6 +3,7 @@ import amqplib from 'amqplib';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import { serviceAvailable } from '../support/services.js';
 import { conformance } from './suite.js';
+import { removeAmqpObjects } from '../support/amqp-cleanup.js';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
 const exchange = `hopsafe-conf-${randomBytes(3).toString('hex')}`;
@@ -31,10 +32,6 @@ conformance({
     return { seen: () => seen, close: async () => void (await conn.close()) };
   },
   async teardown() {
-    const conn = await amqplib.connect(URL);
-    const ch = await conn.createChannel();
-    for (const q of queues) await ch.deleteQueue(q).catch(() => undefined);
-    await ch.deleteExchange(exchange).catch(() => undefined);
-    await conn.close().catch(() => undefined);
+    await removeAmqpObjects(URL, exchange, queues);
   },
 });

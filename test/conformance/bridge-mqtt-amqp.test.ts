@@ -1,6 +1,5 @@
 /** The suite across systems: some ids on AMQP (RabbitMQ), the others on MQTT (aedes), joined by a bridge. */
 import { randomBytes, randomUUID } from 'node:crypto';
-import amqplib from 'amqplib';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import { createBridge } from '../../src/bindings/bridge.js';
@@ -8,6 +7,7 @@ import type { Transport } from '../../src/transport/transport.js';
 import { startBroker, type RunningBroker } from '../../src/broker/index.js';
 import { serviceAvailable } from '../support/services.js';
 import { conformance } from './suite.js';
+import { removeAmqpObjects } from '../support/amqp-cleanup.js';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
 const exchange = `hopsafe-br-${randomBytes(3).toString('hex')}`;
@@ -32,11 +32,7 @@ conformance({
   },
   async teardown() {
     await broker.close();
-    const conn = await amqplib.connect(URL);
-    const ch = await conn.createChannel();
-    for (const q of queues) await ch.deleteQueue(q).catch(() => undefined);
-    await ch.deleteExchange(exchange).catch(() => undefined);
-    await conn.close().catch(() => undefined);
+    await removeAmqpObjects(URL, exchange, queues);
   },
   async prepare(ids) {
     const bridge = await createBridge({

@@ -1,6 +1,5 @@
 /** The suite across systems: some ids on core NATS (system nats-server), the others on AMQP (RabbitMQ), joined by a bridge. */
 import { randomBytes } from 'node:crypto';
-import amqplib from 'amqplib';
 import { amqpTransport } from '../../src/bindings/amqp.js';
 import { natsTransport, NATS_DEFAULT_MAX_FRAME_SIZE } from '../../src/bindings/nats.js';
 import { createBridge } from '../../src/bindings/bridge.js';
@@ -8,6 +7,7 @@ import type { Transport } from '../../src/transport/transport.js';
 import { serviceAvailable } from '../support/services.js';
 import { NATS_URL, natsAvailable } from '../support/nats.js';
 import { conformance } from './suite.js';
+import { removeAmqpObjects } from '../support/amqp-cleanup.js';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
 const prefix = `hopsafe-bra-${randomBytes(3).toString('hex')}`;
@@ -27,11 +27,7 @@ conformance({
   service: 'NATS 127.0.0.1:4222 and RabbitMQ 127.0.0.1:5672',
   available: async () => (await natsAvailable()) && (await serviceAvailable('127.0.0.1', 5672)),
   async teardown() {
-    const conn = await amqplib.connect(URL);
-    const ch = await conn.createChannel();
-    for (const q of queues) await ch.deleteQueue(q).catch(() => undefined);
-    await ch.deleteExchange(exchange).catch(() => undefined);
-    await conn.close().catch(() => undefined);
+    await removeAmqpObjects(URL, exchange, queues);
   },
   async prepare(ids) {
     const bridge = await createBridge({

@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import amqplib from 'amqplib';
 import { createBridge } from '../../src/bindings/bridge.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import { amqpTransport } from '../../src/bindings/amqp.js';
@@ -11,6 +10,7 @@ import { utf8 } from '../../src/bytes/index.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { cast, text, until } from '../support/endpoints.js';
 import { requireOrSkip, serviceAvailable } from '../support/services.js';
+import { removeAmqpObjects } from '../support/amqp-cleanup.js';
 
 const SIDES = { der: 'a', scada: 'a', hist: 'b' } as const;
 
@@ -83,10 +83,10 @@ test("[SPEC 8.5, 13.9] MQTT (aedes) ↔ AMQP (RabbitMQ) bridge: the AMQP member 
     );
   } finally {
     await a.close();
-    const conn = await amqplib.connect(url);
-    const ch = await conn.createChannel();
-    for (const id of Object.keys(SIDES)) await ch.deleteQueue(`${exchange}.${id}`).catch(() => undefined);
-    await ch.deleteExchange(exchange).catch(() => undefined);
-    await conn.close();
+    await removeAmqpObjects(
+      url,
+      exchange,
+      Object.keys(SIDES).map((id) => `${exchange}.${id}`),
+    );
   }
 });
