@@ -11,13 +11,13 @@ import { derObjects } from '../../src/codec/pem.js';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import { suiteByName } from '../../src/crypto/suites.js';
 import { startBroker } from '../../src/broker/index.js';
-import { createMemoryHub } from '../../src/bindings/memory.js';
 import { encodeGroupHeader } from '../../src/codec/group.js';
 import { mqttTransport } from '../../src/bindings/mqtt.js';
 import type { Endpoint } from '../../src/endpoint/endpoint.js';
 import type { Group } from '../../src/endpoint/groups.js';
 import { sealGroupFrame, type GroupTrafficKeys } from '../../src/session/group-keys.js';
-import type { FrameHandler, Transport } from '../../src/transport/transport.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { lateKeys } from '../support/late-keys.js';
 import { cast, text, until, type Cast } from '../support/endpoints.js';
 
 const MODES = ['integrity', 'confidentiality'] as const;
@@ -277,27 +277,13 @@ function futureFrame(groupId: Uint8Array, epoch: number, seq: number): Uint8Arra
 
 for (const mode of MODES)
   test(`[SPEC 13.6, 12] ${mode}: forged frames claiming the next epoch are held at most groupHold.frames, dropped at the deadline, never displace genuine held frames, and leave nothing behind`, async () => {
-    const withheld: (() => unknown)[] = [];
-    let holding = false;
-    const hub = createMemoryHub();
+    const late = lateKeys();
     const c = await cast(['der', 'a', 'b'], {
       protection: mode,
       groupHold: { frames: 8, ms: 400 },
-      transport: (id) => {
-        const t = hub.transport();
-        if (id !== 'a') return t;
-        return {
-          ...t,
-          // a's GROUP_CTRL records are late while `holding` (the key of the next epoch arrives after its frames)
-          open: (self: string, onFrame: FrameHandler) =>
-            t.open(self, (f) => {
-              if (holding && frameType(f.bytes) === FrameType.GROUP_CTRL) return void withheld.push(() => onFrame(f));
-              return onFrame(f);
-            }),
-        };
-      },
+      transport: late.transport,
     });
-    const raw = hub.transport();
+    const raw = late.hub.transport();
     await raw.open('outsider', () => undefined);
     try {
       const g = await c.eps.der!.group('t', { members: ['a', 'b'] });
@@ -315,15 +301,14 @@ for (const mode of MODES)
       assert.equal(c.eps.a!.queues().heldBytes, 0, 'no lasting state');
       assert.equal(c.rejects.a!.length, 0, 'the forger selected no error');
       // 2. Genuine frames overtaking their key, then a flood: the genuine ones stay held and are delivered.
-      holding = true;
+      late.ctl.holding = true;
       await g.remove('b');
       await g.publish(utf8('genuine 1'));
       await g.publish(utf8('genuine 2'));
       await until(() => c.eps.a!.stats().groups.held === 10, 3000, 'genuine held');
       for (let i = 0; i < 100; i++) await raw.publishGroup!(g.address, futureFrame(k.groupId, k.epoch + 1, 200 + i));
       await until(() => c.eps.a!.stats().groups.dropped >= 194, 3000, 'second flood seen');
-      holding = false;
-      for (const f of withheld.splice(0)) await f();
+      await late.release();
       await until(() => c.inbox.a!.length === 3, 3000, 'genuine delivered');
       assert.deepEqual(c.inbox.a!.map(text), ['genuine 0', 'genuine 1', 'genuine 2']);
       // the forged frames that were still held when the key came are refused like any forged frame (random bytes:

@@ -7,41 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { utf8 } from '../../src/bytes/index.js';
-import { frameType, FrameType } from '../../src/codec/frame.js';
-import { createMemoryHub } from '../../src/bindings/memory.js';
-import type { FrameHandler, Transport } from '../../src/transport/transport.js';
 import { cast, text, until } from '../support/endpoints.js';
-
-/** Transports of a fresh hub; `a`'s withholds the GROUP_CTRL records it receives while `holding` (its key is late). */
-function lateKeys() {
-  const hub = createMemoryHub();
-  const withheld: (() => unknown)[] = [];
-  const ctl = { holding: false };
-  const transport = (id: string): Transport => {
-    const t = hub.transport();
-    if (id !== 'a') return t;
-    return {
-      ...t,
-      open: (self: string, onFrame: FrameHandler) =>
-        t.open(self, (f) => {
-          if (ctl.holding && f.bytes.length > 0 && frameType(f.bytes) === FrameType.GROUP_CTRL) {
-            withheld.push(() => onFrame(f));
-            return;
-          }
-          return onFrame(f);
-        }),
-    };
-  };
-  return {
-    transport,
-    ctl,
-    withheld: () => withheld.length,
-    async release(): Promise<void> {
-      ctl.holding = false;
-      for (const f of withheld.splice(0)) await f();
-    },
-  };
-}
+import { lateKeys } from '../support/late-keys.js';
 
 test('[SPEC 13.6, 13.7] a frame that overtakes its key is held and delivered once the key arrives; publish does not wait for the acknowledgement', async () => {
   const late = lateKeys();
