@@ -54,6 +54,9 @@ type JetStreamLib = Pick<typeof import('@nats-io/jetstream'), 'jetstream' | 'jet
 let jsLib: JetStreamLib | undefined;
 const loadJetStream = (): JetStreamLib => (jsLib ??= requirePeer<JetStreamLib>('@nats-io/jetstream', 'hopsafe/nats (jetstream)'));
 
+/** How long one pull of a JetStream group consumer waits (ms): the bound on a reconnected member's catch-up. */
+const GROUP_PULL_EXPIRES_MS = 5000;
+
 /** Default subject prefix. */
 export const NATS_DEFAULT_PREFIX = 'hopsafe';
 /** Default largest frame: 1 MiB, nats-server's default `max_payload`. [SPEC 8.11] */
@@ -792,7 +795,9 @@ class NatsTransport implements Transport {
         throw new HopsafeError('ERR_TRANSPORT', `nats: consumer ${durable} on ${js.groupStream}: ${errorName(e)}`, { cause: e });
     }
     const consumer = await client.consumers.get(js.groupStream, durable);
-    const messages = await consumer.consume({ max_messages: js.prefetch });
+    // A pull outlives a cut connection until it expires (the client's default 30 s): a member that reconnects catches
+    // up once its next pull goes out, so a shorter expiry bounds its catch-up (SPEC 13.7), one pull per 5 s when idle.
+    const messages = await consumer.consume({ max_messages: js.prefetch, expires: GROUP_PULL_EXPIRES_MS });
     const loop = (async () => {
       try {
         for await (const m of messages) {

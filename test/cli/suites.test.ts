@@ -16,6 +16,7 @@ import { startBroker } from '../../src/broker/index.js';
 import { SUITES } from '../../src/crypto/suites.js';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import { startCliPeer, type CliPeer } from '../support/cli-peer.js';
+import { capture } from '../support/cli-io.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -25,11 +26,6 @@ function tmp(): string {
   const d = mkdtempSync(join(tmpdir(), 'hopsafe-suites-'));
   dirs.push(d);
   return d;
-}
-function capture(): { io: { out(l: string): void; err(l: string): void }; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l) => out.push(l), err: (l) => err.push(l) }, out, err };
 }
 const provider = createNodeProvider();
 const RUNNABLE = SUITES.filter((s) => provider.supportsGroup(s.group) && provider.supportsAead(s.aead));

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { run } from '../../src/cli/pki.js';
 import { createTrustStore, loadIdentity } from '../../src/pki/index.js';
 import { rejectsWith } from '../support/pki.js';
+import { capture } from '../support/cli-io.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -18,11 +19,6 @@ function tmp(): string {
   const d = mkdtempSync(join(tmpdir(), 'hopsafe-pki-'));
   dirs.push(d);
   return d;
-}
-function capture(): { io: { out(l: string): void; err(l: string): void }; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l) => out.push(l), err: (l) => err.push(l) }, out, err };
 }
 const read = (dir: string, f: string): string => readFileSync(join(dir, f), 'utf8');
 
