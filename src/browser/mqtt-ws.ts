@@ -3,6 +3,9 @@
  * `hopsafe/mqtt` (src/bindings/mqtt-topics.ts, src/transport/lifecycle.ts), on mqtt.js's browser build — imported
  * directly (the bundler resolves `mqtt` with the "browser" condition to dist/mqtt.esm.js), not through the Node
  * peer-dependency loader. Frames on `{prefix}/{to}/{from}`, QoS 1, never retained, persistent session. [SPEC 8.2]
+ * Groups as `hopsafe/mqtt` carries them, by the same code (src/bindings/mqtt-groups.ts): `{prefix}/~g/{P}/{G}` on the
+ * same client, inbound frames above maxFrameSize dropped before any copy, group and inbox frames sharing `maxQueue`
+ * while disconnected. [SPEC 13.9]
  * Hop-by-hop TLS is the page's: a `wss://` URL. The hopsafe session on top is end-to-end.
  */
 import mqtt from 'mqtt';
@@ -21,7 +24,8 @@ import { HopsafeError } from '../errors/index.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import { assertQueueRoom, assertSendable, PendingSends } from '../transport/lifecycle.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from '../bindings/mqtt-topics.js';
-import type { FrameHandler, Transport, TransportStatus } from '../transport/transport.js';
+import type { FrameHandler, GroupFrameHandler, Transport, TransportStatus } from '../transport/transport.js';
+import { createMqttGroups, groupTopic } from '../bindings/mqtt-groups.js';
 import { StatusEmitter } from '../transport/status.js';
 import { InboundGuard } from '../transport/inbound.js';
 import { intOption } from '../transport/options.js';
@@ -46,8 +50,8 @@ export interface MqttWsTransportOptions {
   /** Extra mqtt.js options (`username`, `password`, `protocolVersion`, …); clientId and clean set here win. */
   readonly mqttOptions?: MqttWsClientOptions;
   /**
-   * Called with every frame this transport sends or receives (topic, bytes) — for a page that shows the traffic.
-   * The bytes are the opaque frames the broker sees as well.
+   * Called with every frame this transport sends or receives (topic, bytes), inbox and group frames alike — for a page
+   * that shows the traffic. The bytes are the opaque frames the broker sees as well.
    */
   readonly onTraffic?: (t: { readonly direction: 'send' | 'receive'; readonly topic: string; readonly bytes: Uint8Array }) => void;
 }
@@ -62,7 +66,8 @@ export function mqttWsTransport(options: MqttWsTransportOptions): Transport {
   const maxFrameSize = intOption(options.maxFrameSize ?? 256 * 1024, 'maxFrameSize', 1);
   const maxQueue = intOption(options.maxQueue ?? 1000, 'maxQueue', 0);
   const openTimeoutMs = intOption(options.openTimeoutMs ?? 10_000, 'openTimeoutMs', 1);
-  const guard = new InboundGuard(maxFrameSize, pino({ level: 'silent' }));
+  const log = pino({ level: 'silent' });
+  const guard = new InboundGuard(maxFrameSize, log);
   const status = new StatusEmitter();
   const pending = new PendingSends();
   let client: MqttClient | undefined;
@@ -73,6 +78,26 @@ export function mqttWsTransport(options: MqttWsTransportOptions): Transport {
   const emit = (s: TransportStatus): void => {
     status.set(s);
   };
+  // [SPEC 13.9] Group addresses `{prefix}/~g/{address}` on the same client, as in hopsafe/mqtt.
+  const groups = createMqttGroups({
+    prefix,
+    qos,
+    maxFrameSize,
+    guard,
+    log,
+    client: () => (state === 'open' ? client : undefined),
+    localId: () => (state === 'open' ? localId : undefined),
+    closed: () => state === 'closed',
+    bound: () => undefined,
+    publish: (topic, bytes, to) => publishFrame(topic, bytes, to),
+  });
+  /** The page's traffic hook on a group handler (what the member receives, after the size check). */
+  const traced =
+    (address: string, onFrame: GroupFrameHandler): GroupFrameHandler =>
+    (bytes) => {
+      options.onTraffic?.({ direction: 'receive', topic: groupTopic(prefix, address), bytes });
+      return onFrame(bytes);
+    };
 
   async function open(id: string, onFrame: FrameHandler): Promise<void> {
     assertEndpointId(id, 'local id');
@@ -91,7 +116,9 @@ export function mqttWsTransport(options: MqttWsTransportOptions): Transport {
       clean: options.mqttOptions?.clean ?? false,
     });
     client = c;
-    c.on('message', (topic: string, payload: Uint8Array, _packet: IPublishPacket) => {
+    c.on('message', (topic: string, payload: Uint8Array, packet: IPublishPacket) => {
+      // [SPEC 13.9] a group topic `{prefix}/~g/{P}/{G}` (mqtt.js has sent the PUBACK already)
+      if (state !== 'closed' && groups.handle(packet, () => undefined)) return;
       const parsed = parseFrameTopic(topic);
       if (state === 'closed' || !parsed || parsed.prefix !== prefix || parsed.to !== id) return;
       // [SPEC 8.9] larger than maxFrameSize: dropped before it reaches the session.
@@ -145,39 +172,43 @@ export function mqttWsTransport(options: MqttWsTransportOptions): Transport {
         peerId,
         bytes,
       );
-      const c = client as MqttClient;
-      const topic = frameTopic(prefix, peerId, from);
-      const offline = !c.connected;
-      // [SPEC 8.10] while disconnected, frames wait in a bounded queue.
-      if (offline) assertQueueRoom('mqtt-ws', offlineQueued, maxQueue);
-      if (offline) offlineQueued++;
-      const copy = Uint8Array.from(bytes);
-      options.onTraffic?.({ direction: 'send', topic, bytes: copy });
-      return new Promise<void>((resolve, reject) => {
-        let settled = false;
-        const finish = (e?: HopsafeError): void => {
-          if (settled) return;
-          settled = true;
-          if (offline) offlineQueued--;
-          pending.delete(finish);
-          if (e) reject(e);
-          else resolve();
-        };
-        pending.add(finish);
-        // mqtt.js' browser build takes its own Buffer type; a Uint8Array is written as bytes.
-        c.publish(topic, copy as unknown as string, { qos, retain: false }, (err) => {
-          finish(
-            err
-              ? new HopsafeError(state === 'closed' ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to ${peerId} failed: ${err.message}`, {
-                  cause: err,
-                })
-              : undefined,
-          );
-        });
-      });
+      return publishFrame(frameTopic(prefix, peerId, from), bytes, peerId);
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** One frame on `topic` after `send`'s (or `publishGroup`'s) guards; `to` names the recipient in errors. [SPEC 8.10] */
+  function publishFrame(topic: string, bytes: Uint8Array, to: string): Promise<void> {
+    const c = client as MqttClient;
+    const offline = !c.connected;
+    // [SPEC 8.10, 13.9] while disconnected, inbox and group frames wait in one bounded queue.
+    if (offline) assertQueueRoom('mqtt-ws', offlineQueued, maxQueue);
+    if (offline) offlineQueued++;
+    const copy = Uint8Array.from(bytes);
+    options.onTraffic?.({ direction: 'send', topic, bytes: copy });
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (e?: HopsafeError): void => {
+        if (settled) return;
+        settled = true;
+        if (offline) offlineQueued--;
+        pending.delete(finish);
+        if (e) reject(e);
+        else resolve();
+      };
+      pending.add(finish);
+      // mqtt.js' browser build takes its own Buffer type; a Uint8Array is written as bytes.
+      c.publish(topic, copy as unknown as string, { qos, retain: false }, (err) => {
+        finish(
+          err
+            ? new HopsafeError(state === 'closed' ? 'ERR_CLOSED' : 'ERR_TRANSPORT', `publish to ${to} failed: ${err.message}`, {
+                cause: err,
+              })
+            : undefined,
+        );
+      });
+    });
   }
 
   function close(): Promise<void> {
@@ -203,5 +234,11 @@ export function mqttWsTransport(options: MqttWsTransportOptions): Transport {
     inboundStats() {
       return { ...guard.stats(), queued: 0 };
     },
+    // [SPEC 13.9]
+    subscribeGroup: (address, onFrame) => groups.methods.subscribeGroup(address, traced(address, onFrame)),
+    unsubscribeGroup: (address) => groups.methods.unsubscribeGroup(address),
+    publishGroup: (address, bytes) => groups.methods.publishGroup(address, bytes),
+    subscribeGroupsOf: (publisher, onFrame) =>
+      groups.methods.subscribeGroupsOf(publisher, (address, bytes) => traced(address, (b) => onFrame(address, b))(bytes)),
   };
 }

@@ -6,6 +6,11 @@
  * the broker sees (topics, frames in hex, sizes, rates: every publish, streamed from the broker's tap as server-sent
  * events). The broker can tamper with the next frame to the control center and replay the last one on request.
  *
+ * Each DER also publishes a telemetry sample every third tick to its group `telemetry` (SPEC 13), whose members are
+ * the page's control center (it joins each DER's group once its session with that DER is up) and a historian (a Node
+ * endpoint here): one broker message per sample, shown in the broker view with its group topic `hopsafe/~g/der-N/…`,
+ * read by both; the historian's count of samples read reaches the page as server-sent events too.
+ *
  * The throw-away PKI is made in memory at start; the page fetches the control center's certificate and key from
  * this server (loopback only) — a demo shortcut: in the page the key is used by the endpoint and sent nowhere else.
  */
@@ -16,6 +21,9 @@ import type { Logger } from 'pino';
 import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
 import { mqttTransport } from '../bindings/mqtt.js';
 import { DEFAULT_PREFIX } from '../bindings/mqtt-topics.js';
+import { parseGroupTopic } from '../bindings/mqtt-groups.js';
+import { splitGroupAddress } from '../transport/group-address.js';
+import type { Group } from '../endpoint/groups.js';
 import { startBroker, type RunningBroker } from '../broker/index.js';
 import { createTestPki } from '../testing/index.js';
 import { toHex } from '../bytes/index.js';
@@ -24,6 +32,10 @@ import { HopsafeError } from '../errors/index.js';
 import { readableText } from './readable-text.js';
 
 const CC = 'control-center';
+const HISTORIAN = 'historian';
+/** [SPEC 13] Each DER's group, and every how many telemetry ticks a sample goes to it. */
+const GROUP = 'telemetry';
+const GROUP_EVERY = 3;
 const DERS = [
   { id: 'der-1', protection: 'integrity' as const },
   { id: 'der-2', protection: 'confidentiality' as const },
@@ -66,7 +78,11 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
       throw new HopsafeError('ERR_CONFIG', `${fileURLToPath(f.path)} is missing: run npm run build`);
     }
   const pki = await createTestPki({
-    endpoints: [{ id: CC, roles: ['OPERATOR', 'SECAUD'] }, ...DERS.map((d) => ({ id: d.id, roles: ['VIEWER'] }))],
+    endpoints: [
+      { id: CC, roles: ['OPERATOR', 'SECAUD'] },
+      { id: HISTORIAN, roles: ['VIEWER'] },
+      ...DERS.map((d) => ({ id: d.id, roles: ['VIEWER'] })),
+    ],
   });
   const broker = await startBroker({ ws: true });
   const events = new Set<ServerResponse>();
@@ -77,6 +93,23 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
   let tamperNext = false;
   let lastToCc: { from: string; bytes: Uint8Array } | undefined;
   broker.tap((f) => {
+    // [SPEC 13.9] A group frame `hopsafe/~g/{P}/{G}` (which would also parse as an inbox topic): one per publish.
+    const address = parseGroupTopic(DEFAULT_PREFIX, f.topic);
+    if (address !== undefined) {
+      push({
+        kind: 'frame',
+        group: true,
+        t: Date.now(),
+        topic: f.topic,
+        from: splitGroupAddress(address).publisher,
+        type: typeName(f.bytes),
+        size: f.bytes.length,
+        hex: toHex(f.bytes.subarray(0, 48)),
+        readable: readableText(f.bytes),
+        tampered: false,
+      });
+      return undefined;
+    }
     if (!f.to) return undefined;
     const type = typeName(f.bytes);
     let bytes = f.bytes;
@@ -104,16 +137,37 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
     return tampered ? bytes : undefined;
   });
 
-  const ders: Endpoint[] = [];
-  for (const d of DERS) {
-    const ep = await createEndpoint({
-      id: d.id,
-      identity: pki.identities[d.id]!,
+  const open = (
+    id: string,
+    extra: { protection?: 'integrity' | 'confidentiality'; acceptProtection?: readonly ('integrity' | 'confidentiality')[] },
+  ) =>
+    createEndpoint({
+      id,
+      identity: pki.identities[id]!,
       trust: { roots: pki.roots },
       transport: mqttTransport({ url: broker.url, unsubscribeOnClose: true, ...(opts.logger ? { logger: opts.logger } : {}) }),
-      protection: d.protection,
+      ...extra,
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
+  const ders: Endpoint[] = [];
+  const groups: Group[] = [];
+  /** [SPEC 13] Samples each DER published to its group, and those the historian read. */
+  const published = new Map<string, number>(DERS.map((d) => [d.id, 0]));
+  const historianRead = new Map<string, number>(DERS.map((d) => [d.id, 0]));
+  // [SPEC 5.5] The historian starts its sessions (its joins) in confidentiality mode; der-1 accepts that too.
+  const historian = await open(HISTORIAN, {});
+  historian.on('message', (m) => {
+    if (m.group === undefined) return;
+    historianRead.set(m.from, (historianRead.get(m.from) ?? 0) + 1);
+    push({ kind: 'historian', der: m.from, read: Object.fromEntries(historianRead), text: new TextDecoder().decode(m.data) });
+  });
+  for (const d of DERS) {
+    const ep = await open(d.id, {
+      protection: d.protection,
+      ...(d.protection === 'integrity' ? { acceptProtection: ['integrity', 'confidentiality'] as const } : {}),
+    });
+    // [SPEC 13] The DER's group: the page's control center and the historian may join.
+    groups.push(await ep.group(GROUP, { members: [CC, HISTORIAN] }));
     ep.on('message', (m) => {
       const text = new TextDecoder().decode(m.data);
       push({ kind: 'der', der: d.id, event: 'message', from: m.from, roles: m.roles, text });
@@ -126,6 +180,7 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
     ep.on('key-update', (k) => push({ kind: 'der', der: d.id, event: 'key-update', peer: k.peer, direction: k.direction, epoch: k.epoch }));
     ders.push(ep);
   }
+  await Promise.all(DERS.map((d) => historian.join(d.id, GROUP)));
   let n = 0;
   let telemetry: NodeJS.Timeout | undefined;
   // Telemetry starts when a page's endpoint is up (POST /ready), so no handshake waits for a page that is not there.
@@ -141,6 +196,17 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
             ),
           )
           .catch(() => undefined);
+      if (n % GROUP_EVERY === 0)
+        for (const [i, g] of groups.entries()) {
+          const der = DERS[i]!.id;
+          const k = (published.get(der) ?? 0) + 1;
+          published.set(der, k);
+          const sample = { type: 'sample', der, k, P_MW: +(2 + i + Math.sin(n / 5)).toFixed(2) };
+          void g
+            .publish(new TextEncoder().encode(JSON.stringify(sample)))
+            .then(() => push({ kind: 'group-published', der, k }))
+            .catch(() => undefined);
+        }
     }, opts.telemetryMs ?? 1000);
   };
 
@@ -156,7 +222,7 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
       res.writeHead(200, { 'content-type': f.type, 'cache-control': 'no-store' });
       res.end(readFileSync(f.path));
     } else if (req.method === 'GET' && path === '/config.json') {
-      json(res, { wsUrl: broker.wsUrl, prefix: DEFAULT_PREFIX, id: CC, ders: DERS });
+      json(res, { wsUrl: broker.wsUrl, prefix: DEFAULT_PREFIX, id: CC, ders: DERS, group: GROUP, historian: HISTORIAN });
     } else if (req.method === 'GET' && path === '/pki.json') {
       // The demo's throw-away identity for the page's endpoint (loopback only; see the module comment).
       json(res, { certificate: cc.certificate, privateKey: cc.privateKey, roots: pki.roots });
@@ -198,7 +264,7 @@ export async function startWebDemo(opts: { port?: number; logger?: Logger; telem
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;
-      await Promise.allSettled(ders.map((d) => d.close()));
+      await Promise.allSettled([...ders, historian].map((d) => d.close()));
       await broker.close();
     },
   };

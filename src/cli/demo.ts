@@ -4,8 +4,9 @@
  * twice, within 80 columns: what the broker sees (hex, and the readable text of integrity-mode frames)
  * and what the application receives.
  *
- * Early on, the control center creates a group (SPEC 13) of the three DERs and publishes one broadcast setpoint to it:
- * sealed once, one broker message, opened by all three.
+ * Each DER also publishes a telemetry sample every fifth tick to its group `telemetry` (SPEC 13), whose members are the
+ * control center and a historian: sealed once, one broker message (shown once, hex, on `{prefix}/~g/der-N/…`), read by
+ * both. The pairwise sessions carry the rest (per-tick telemetry, setpoints, the attacks on them).
  *
  * The broker is the embedded one (default), an external one (`--broker mqtt://…`, watched by a spy client
  * subscribed to `{prefix}/#`, which also plays the attacker by publishing altered and replayed copies), or
@@ -20,11 +21,13 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { requirePeer } from '../transport/peer-dependency.js';
 import { createEndpoint, type Endpoint } from '../endpoint/endpoint.js';
-import type { Transport } from '../transport/transport.js';
+import { GROUP_LEVEL, type Transport } from '../transport/transport.js';
 import { createMemoryHub } from '../bindings/memory.js';
 import { mqttTransport } from '../bindings/mqtt.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, parseFrameTopic } from '../bindings/mqtt-topics.js';
 import { parseGroupTopic } from '../bindings/mqtt-groups.js';
+import { splitGroupAddress } from '../transport/group-address.js';
+import type { Group } from '../endpoint/groups.js';
 import { startBroker, type Interceptor, type RunningBroker } from '../broker/index.js';
 import { createTestPki } from '../testing/index.js';
 import { toHex } from '../bytes/index.js';
@@ -43,9 +46,9 @@ const USAGE = `usage: hopsafe demo [--broker URL [--prefix P] | --transport memo
 
 Starts the embedded MQTT broker (or uses --broker; --url is an alias), a control
 center and three DERs: der-1 in integrity-only mode, der-2 and der-3 in
-confidentiality mode. The control center also publishes one broadcast setpoint
-to a group of the three DERs: one broker message, read by all three. On an
-external broker a spy client subscribes to P/# (default ${DEFAULT_PREFIX}/#) to show
+confidentiality mode. Every fifth tick each DER also publishes a telemetry
+sample to its group "telemetry" (members: the control center and a historian):
+one broker message, read by both. On an external broker a spy client subscribes to P/# (default ${DEFAULT_PREFIX}/#) to show
 what the broker sees, and publishes the tampered and replayed frames; the
 endpoints connect with client ids "<id>-demo-<random>" so that they never
 displace real clients.
@@ -71,9 +74,13 @@ const DERS = [
   { id: 'der-3', protection: 'confidentiality' as const },
 ];
 const CC = 'control-center';
-/** [SPEC 13] The control center's group of the three DERs, and the telemetry tick of its one broadcast. */
-const GROUP = 'broadcast';
+/** [SPEC 13] A reader of the DERs' telemetry groups only (no setpoints, not attacked). */
+const HISTORIAN = 'historian';
+/** [SPEC 13] Each DER's group, its two members, the tick at which they join, and every how many ticks a sample goes to it. */
+const GROUP = 'telemetry';
+const READERS = [CC, HISTORIAN] as const;
 const GROUP_TICK = 3;
+const GROUP_EVERY = 5;
 /** Every line fits this many columns. */
 export const DEMO_COLUMNS = 80;
 const LABEL = 8;
@@ -179,7 +186,11 @@ export async function run(argv: string[]): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const pki = await createTestPki({
-      endpoints: [{ id: CC, roles: ['OPERATOR', 'SECAUD'] }, ...DERS.map((d) => ({ id: d.id, roles: ['VIEWER'] }))],
+      endpoints: [
+        { id: CC, roles: ['OPERATOR', 'SECAUD'] },
+        { id: HISTORIAN, roles: ['VIEWER'] },
+        ...DERS.map((d) => ({ id: d.id, roles: ['VIEWER'] })),
+      ],
     });
     writeFileSync(join(dir, 'ca.pem'), pki.roots.join('\n'));
     for (const [id, ident] of Object.entries(pki.identities)) {
@@ -222,12 +233,25 @@ export async function run(argv: string[]): Promise<number> {
       }
       return undefined;
     };
-    /** [SPEC 13.9] Group frames the intermediary carried (one per group publish, whatever the number of members). */
-    let groupFrames = 0;
-    let lastGroupFrame: { topic: string; bytes: Uint8Array } | undefined;
-    const observeGroup = (topic: string, bytes: Uint8Array): void => {
-      groupFrames++;
-      lastGroupFrame = { topic, bytes };
+    /**
+     * [SPEC 13.9] A group frame the intermediary carries (one per group publish, whatever the number of members),
+     * counted per publisher and shown at once: size, hex, der-1's readable text, the topic.
+     */
+    const groupFrames = new Map<string, number>();
+    const observeGroup = (groupPrefix: string, topic: string, bytes: Uint8Array): boolean => {
+      const address = parseGroupTopic(groupPrefix, topic);
+      if (address === undefined) return false;
+      const { publisher } = splitGroupAddress(address);
+      groupFrames.set(publisher, (groupFrames.get(publisher) ?? 0) + 1);
+      const head = `${publisher}→group ${bytes.length} B `;
+      const room = DEMO_COLUMNS - LABEL - head.length - 1;
+      labelled('broker', `${head}${toHex(bytes.subarray(0, Math.max(1, Math.floor(room / 2))))}…`);
+      const readable = readableText(bytes);
+      if (readable) labelled('', `readable: ${readable}`);
+      // the topic `{prefix}/~g/{publisher}/{group id}`, from ~g to 8 digits of the group id
+      const at = topic.indexOf(`/${GROUP_LEVEL}/`) + 1;
+      labelled('', `one message for ${READERS.join(' and ')} on …/${topic.slice(at, topic.lastIndexOf('/') + 9)}…`);
+      return true;
     };
     let makeTransport: () => Transport;
     let replay: (bytes: Uint8Array) => Promise<void>;
@@ -235,8 +259,7 @@ export async function run(argv: string[]): Promise<number> {
     if (useMemory) {
       const hub = createMemoryHub({ logger });
       hub.tap((f) => {
-        if (f.topic.includes('/~g/')) return void observeGroup(f.topic, f.bytes);
-        if (!f.to) return undefined;
+        if (observeGroup('memory', f.topic, f.bytes) || !f.to) return undefined;
         const x = observe(f.from, f.to, f.bytes);
         if (!x) return undefined;
         out('!! the hub flips one bit in a frame der-3 → control-center');
@@ -256,8 +279,8 @@ export async function run(argv: string[]): Promise<number> {
       broker = await startBroker();
       const b = broker;
       const tap: Interceptor = (f) => {
-        if (f.topic.includes('/~g/')) return void observeGroup(f.topic, f.bytes);
-        if (!f.to) return undefined;
+        // a group topic `{prefix}/~g/{P}/{G}` also parses as `{prefix'}/{to}/{from}`: it is looked at first
+        if (observeGroup(prefix, f.topic, f.bytes) || !f.to) return undefined;
         const x = observe(f.from, f.to, f.bytes);
         if (!x) return undefined;
         out('!! the broker flips one bit in a frame der-3 → control-center');
@@ -294,8 +317,7 @@ export async function run(argv: string[]): Promise<number> {
         });
       });
       s.on('message', (topic, payload) => {
-        if (parseGroupTopic(prefix, topic) !== undefined)
-          return void observeGroup(topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength).slice());
+        if (observeGroup(prefix, topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength))) return;
         const t = parseFrameTopic(topic);
         if (!t || t.prefix !== prefix) return;
         const bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength).slice();
@@ -345,23 +367,11 @@ export async function run(argv: string[]): Promise<number> {
       if (showDelayMs) setTimeout(render, showDelayMs).unref();
       else render();
     };
-    /** [SPEC 13] A group message: the one frame the broker carried (shown once), then each DER's delivery. */
-    let groupShown = false;
-    const groupReaders = new Set<string>();
-    const showGroup = (to: string, data: string): void => {
-      const render = (): void => {
-        groupReaders.add(to);
-        if (!groupShown && lastGroupFrame) {
-          groupShown = true;
-          const { topic, bytes } = lastGroupFrame;
-          const head = `${CC}→group ${bytes.length} B `;
-          const room = DEMO_COLUMNS - LABEL - head.length - 1;
-          labelled('broker', `${head}${toHex(bytes.subarray(0, Math.max(1, Math.floor(room / 2))))}…`);
-          // the topic `{prefix}/~g/{publisher}/{group id}`, from ~g to 8 digits of the group id
-          labelled('', `one message for all three DERs on …/${topic.slice(topic.indexOf('~g/'), topic.lastIndexOf('/') + 9)}…`);
-        }
-        labelled('app', `${to} ← group ${GROUP}: ${data}`);
-      };
+    /** [SPEC 13] Group messages each reader read, per DER (the broker line was printed when the frame went by). */
+    const groupRead = new Map<string, number>(READERS.flatMap((r) => DERS.map((d) => [`${r}<${d.id}`, 0] as const)));
+    const showGroup = (to: string, from: string, data: string): void => {
+      groupRead.set(`${to}<${from}`, (groupRead.get(`${to}<${from}`) ?? 0) + 1);
+      const render = (): void => labelled('app', `${to} ← group ${GROUP}, ${from}: ${data}`);
       if (showDelayMs) setTimeout(render, showDelayMs).unref();
       else render();
     };
@@ -384,6 +394,7 @@ export async function run(argv: string[]): Promise<number> {
     let setpoints = 0;
     cc.on('message', (m) => {
       const body = text.decode(m.data);
+      if (m.group !== undefined) return void showGroup(CC, m.from, body);
       show(m.from, CC, body);
       const n = Number((JSON.parse(body) as { n?: unknown }).n);
       if (n % 5 === 0) {
@@ -396,14 +407,26 @@ export async function run(argv: string[]): Promise<number> {
       out(`✗ control-center refused a frame from ${r.from ?? '?'}: ${r.code}`);
     });
     cc.on('key-update', (k) => out(`(key update: ${k.direction} with ${k.peer}, epoch ${k.epoch})`));
+    // [SPEC 5.5] The historian starts its sessions (its joins) in confidentiality mode; der-1 accepts that too.
+    const historian = await open(HISTORIAN, {});
+    endpoints.push(historian);
+    historian.on('message', (m) => {
+      if (m.group !== undefined) showGroup(HISTORIAN, m.from, text.decode(m.data));
+    });
+    historian.on('reject', (r) => out(`✗ historian refused a frame from ${r.from ?? '?'}: ${r.code}`));
     const ders = new Map<string, Endpoint>();
     const negotiated = new Map<string, string>();
     for (const d of DERS) {
-      const ep = await open(d.id, { protection: d.protection });
-      ep.on('message', (m) => (m.group === GROUP ? showGroup(d.id, text.decode(m.data)) : show(CC, d.id, text.decode(m.data))));
+      const ep = await open(d.id, {
+        protection: d.protection,
+        ...(d.protection === 'integrity' ? { acceptProtection: ['integrity', 'confidentiality'] as const } : {}),
+      });
+      ep.on('message', (m) => show(CC, d.id, text.decode(m.data)));
       ep.on('session', (s) => {
-        handshakeMs.set(d.id, Date.now() - (firstSendAt.get(d.id) ?? Date.now()));
-        negotiated.set(d.id, s.suite);
+        if (s.peer === CC) {
+          handshakeMs.set(d.id, Date.now() - (firstSendAt.get(d.id) ?? Date.now()));
+          negotiated.set(d.id, s.suite);
+        }
         // a long (hybrid) suite name goes on a line of its own: every line fits 80 columns
         const head = `session ${d.id}↔${s.peer}: ${s.protection},`;
         if ([...head].length + 1 + s.suite.length <= DEMO_COLUMNS) out(`${head} ${s.suite}`);
@@ -418,18 +441,33 @@ export async function run(argv: string[]): Promise<number> {
 
     // 4. Telemetry every 200 ms; halfway: rekey, tamper, replay. Ends after --duration, or early on a signal / EPIPE.
     let n = 0;
-    let groupPublished = 0;
-    let groupFailed: string | undefined;
     /**
-     * [SPEC 13] Once the sessions are up: the control center creates the group, the DERs join (each gets the key
-     * over its own session), and one broadcast setpoint is sealed once and published once.
+     * [SPEC 13] Once the sessions are up: each DER creates its group, the control center and the historian join
+     * (each gets the key over its own session with the DER); from then on every GROUP_EVERY-th tick each DER seals
+     * one sample once and publishes it once.
      */
-    const broadcast = async (): Promise<void> => {
-      const g = await cc.group(GROUP, { members: DERS.map((d) => d.id) });
-      await Promise.all(DERS.map((d) => ders.get(d.id)!.join(CC, GROUP)));
-      out(`group "${GROUP}": ${g.members().join(', ')} joined (key sent over each session)`);
-      await g.publish(encode({ broadcast: { P_max_MW: 4.5 } }));
-      groupPublished++;
+    const groups = new Map<string, Group>();
+    const groupPublished = new Map<string, number>(DERS.map((d) => [d.id, 0]));
+    const groupIssued = new Map<string, number>();
+    const openGroups = async (): Promise<void> => {
+      await Promise.all(
+        DERS.map(async (d) => {
+          const g = await ders.get(d.id)!.group(GROUP, { members: [...READERS] });
+          await Promise.all([cc.join(d.id, GROUP), historian.join(d.id, GROUP)]);
+          out(`group ${d.id}/${GROUP}: ${g.members().join(', ')} joined (key over each session)`);
+          groups.set(d.id, g);
+        }),
+      );
+    };
+    const publishSample = (id: string): void => {
+      const g = groups.get(id);
+      if (!g) return;
+      const k = (groupIssued.get(id) ?? 0) + 1;
+      groupIssued.set(id, k);
+      void g.publish(encode({ k, n, P_MW: +(4 + Math.sin(n / 5)).toFixed(2) })).then(
+        () => groupPublished.set(id, (groupPublished.get(id) ?? 0) + 1),
+        (e: unknown) => out(`group publish failed: ${e instanceof HopsafeError ? e.code : String(e)}`),
+      );
     };
     const halfway = started + (duration * 1000) / 2;
     let rekeyed = false;
@@ -440,12 +478,10 @@ export async function run(argv: string[]): Promise<number> {
         if (!firstSendAt.has(d.id)) firstSendAt.set(d.id, Date.now());
         const t = { n, P_MW: +(4 + Math.sin(n / 5)).toFixed(2), U_kV: 20.1, f_Hz: 50.01 };
         void ep.send(CC, encode(t)).catch((e: unknown) => out(`send failed: ${e instanceof HopsafeError ? e.code : String(e)}`));
+        if (n % GROUP_EVERY === 0) publishSample(d.id);
       }
       if (n === GROUP_TICK)
-        void broadcast().catch((e: unknown) => {
-          groupFailed = e instanceof HopsafeError ? e.code : String(e);
-          out(`group broadcast failed: ${groupFailed}`);
-        });
+        void openGroups().catch((e: unknown) => out(`group set-up failed: ${e instanceof HopsafeError ? e.code : String(e)}`));
       if (!rekeyed && Date.now() >= halfway) {
         rekeyed = true;
         void cc.rekey('der-2').catch(() => undefined);
@@ -495,11 +531,13 @@ export async function run(argv: string[]): Promise<number> {
       const init = handshakeSize.get(`${d.id}>${CC}`);
       const resp = handshakeSize.get(`${CC}>${d.id}`);
       out(`  suite ${negotiated.get(d.id) ?? '?'}, HS_INIT ${init ?? '?'} B, HS_RESP ${resp ?? '?'} B`);
+      // [SPEC 13] one broker message per group publish, whatever the number of readers
+      const published = groupPublished.get(d.id) ?? 0;
+      const frames = groupFrames.get(d.id) ?? 0;
+      out(`  group ${GROUP}: ${published} published, ${frames} broker message${frames === 1 ? '' : 's'} (1 per publish)`);
+      out(`  read by ${READERS.map((r) => `${r} ${groupRead.get(`${r}<${d.id}`) ?? 0} of ${published}`).join(', ')}`);
     }
     out(`rejected by the control center: ${rejections.length ? rejections.join(', ') : 'none'}`);
-    out(
-      `group ${GROUP}: ${groupPublished} published, ${groupFrames} broker message${groupFrames === 1 ? '' : 's'}, read by ${groupReaders.size} of ${DERS.length} DERs`,
-    );
     return stdoutFailed ? 1 : 0;
   } finally {
     if (timer) clearInterval(timer);

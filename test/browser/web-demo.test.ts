@@ -3,7 +3,9 @@
  * hopsafe endpoint in the browser, MQTT over WebSocket to the embedded broker's ws listener — holds sessions with
  * Node DERs in both modes, messages flow both ways and are verified, the broker view shows the integrity-only DER's
  * payload and only ciphertext of the others, a frame tampered with in the broker and a replayed one are refused and
- * shown, a key update is shown. A screenshot per browser is saved under the test-artifacts directory (not the
+ * shown, a key update is shown. Issue 20: each DER publishes telemetry samples to its group `telemetry`; the page joins
+ * each DER's group and reads every sample from its join on exactly once, the broker view shows one GROUP_DATA frame
+ * per publish on `hopsafe/~g/der-N/…`, and the historian (a Node member) reads every sample. A screenshot per browser is saved under the test-artifacts directory (not the
  * repository).
  */
 import { test } from 'node:test';
@@ -21,7 +23,17 @@ interface DemoState {
   rejects: { code: string; from?: string }[];
   keyUpdates: { peer: string; direction: string; epoch: number }[];
   derEvents: { der: string; event: string; from?: string; roles?: string[]; text?: string; code?: string }[];
+  groupMessages: { from: string; group: string; roles: string[]; text: string }[];
+  joined: string[];
+  groupFrames: Record<string, number>;
+  groupPublished: Record<string, number>;
+  historian: Record<string, number>;
 }
+
+const DERS = ['der-1', 'der-2', 'der-3'];
+/** The sample numbers `k` of the group messages the page read from `der`, in arrival order. */
+const samplesFrom = (s: DemoState, der: string): number[] =>
+  s.groupMessages.filter((m) => m.from === der).map((m) => (JSON.parse(m.text) as { k: number }).k);
 
 const state = (page: TestPage): Promise<DemoState> =>
   page.evaluate(() => (globalThis as unknown as { hopsafeDemo: DemoState }).hopsafeDemo, undefined);
@@ -71,6 +83,52 @@ for (const name of BROWSERS)
       );
       assert.match(await textOf(page, '[data-testid=endpoint-log]'), /verified from der-2 \[VIEWER\]: \{"type":"telemetry"/);
 
+      // [SPEC 13] Groups: the page joined each DER's group once its session was up. A moment where, for every DER, the
+      // page has read the last sample published, the broker carried one frame per sample and the historian read them all.
+      const g = await until(page, 'group messages from every DER: one broker frame per publish, read by the page and the historian', (s) =>
+        DERS.every((d) => {
+          const published = s.groupPublished[d] ?? 0;
+          const ks = samplesFrom(s, d);
+          return (
+            s.joined.includes(d) &&
+            ks.length >= 2 &&
+            ks.at(-1) === published &&
+            s.groupFrames[d] === published &&
+            s.historian[d] === published
+          );
+        }),
+      );
+      for (const d of DERS) {
+        const ks = samplesFrom(g, d);
+        const first = ks[0]!;
+        assert.deepEqual(
+          ks,
+          Array.from({ length: g.groupPublished[d]! - first + 1 }, (_, i) => first + i),
+          `${d}: the page read each sample from its join on exactly once, in order`,
+        );
+        assert.ok(
+          g.groupMessages.filter((m) => m.from === d).every((m) => m.group === 'telemetry' && m.roles.includes('VIEWER')),
+          `${d}: group messages name their group and the publisher's roles`,
+        );
+      }
+      assert.equal(new Set(g.joined).size, 3, 'each group joined once');
+      assert.match(
+        await textOf(page, '[data-testid=endpoint-log]'),
+        /group telemetry from der-2 \[VIEWER\]: \{"type":"sample","der":"der-2","k":\d+/,
+      );
+      assert.ok(Number(await textOf(page, '[data-testid=historian-count]')) >= 6, 'the historian count is shown');
+      // The broker view: the group frames on their topic, der-1's (integrity) readable, der-2's only hex.
+      await waitForText(
+        page,
+        '[data-testid=broker-log] div.group-frame',
+        /hopsafe\/~g\/der-1\/[0-9a-f]{32} {2}GROUP_DATA \d+ B {2}one message for 2 readers {2}«\{"type":"sample","der":"der-1"/,
+      );
+      await waitForText(
+        page,
+        '[data-testid=broker-log] div.group-frame',
+        /hopsafe\/~g\/der-2\/[0-9a-f]{32} {2}GROUP_DATA \d+ B {2}one message for 2 readers {2}[0-9a-f]{40}/,
+      );
+
       // Broker view: the integrity-only DER's payload is readable, the confidentiality ones' is not.
       await waitForText(
         page,
@@ -79,6 +137,7 @@ for (const name of BROWSERS)
       );
       await waitForText(page, '[data-testid=broker-log] div', /hopsafe\/control-center\/der-2 {2}DATA \d+ B {2}[0-9a-f]{40}/);
       const brokerText = await textOf(page, '[data-testid=broker-log]');
+      assert.match(brokerText, /~g\/der-3\//, 'der-3 group frames are shown too');
       assert.doesNotMatch(brokerText, /"der":"der-2"|"der":"der-3"/, 'no plaintext of the confidentiality DERs on the broker');
 
       // Browser → DER, both modes: the DER verifies the setpoint (sender control-center, OPERATOR) and answers.

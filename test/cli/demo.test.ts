@@ -5,7 +5,8 @@
  * those); the session lines name the protection mode; the temporary PKI directory is gone after every exit
  * path (normal end, error, SIGINT/SIGTERM, EPIPE); `| head -n 3` ends quietly with exit 0; and the broker column
  * works against an external broker (Mosquitto 127.0.0.1:1883, skipped when unreachable).
- * Issue 20: the control center's one group broadcast is one opaque broker frame, read by all three DERs. [SPEC 13]
+ * Issue 20: each DER publishes telemetry samples to its group `telemetry`; each publish is one broker frame (shown
+ * once, on `…/~g/der-N/…`), read exactly once by each member, the control center and the historian. [SPEC 13]
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,10 +55,10 @@ function checkRun(out: string, tmp: string): void {
   for (const r of readable) {
     assert.match(
       r.broker,
-      /^broker {2}(der-1→control-center|control-center→der-1) \d+ B [0-9a-f]+…$/,
+      /^broker {2}(der-1→control-center|control-center→der-1|der-1→group) \d+ B [0-9a-f]+…$/,
       `readable text only under an integrity-mode frame: ${r.broker}`,
     );
-    assert.match(r.text, /readable: \{"(n|setpoint)":/);
+    assert.match(r.text, /readable: \{"(n|setpoint|k)":/);
   }
   const conf = lines.filter((l) => /^broker {2}(der-[23]→control-center|control-center→der-[23]) /.test(l));
   assert.ok(conf.length >= 6, 'confidentiality-mode frames are shown (hex)');
@@ -65,20 +66,48 @@ function checkRun(out: string, tmp: string): void {
     !lines.some((l, i) => conf.includes(lines[i - 1] ?? '') && l.includes('readable:')),
     'no readable text under a confidentiality-mode frame',
   );
-  // [SPEC 13] one group message: one opaque broker frame (no readable text), read by the three DERs
-  assert.match(out, /^group "broadcast": der-1, der-2, der-3 joined \(key sent over each session\)$/m);
-  const groupLines = lines.flatMap((l, i) => (/^broker {2}control-center→group /.test(l) ? [i] : []));
-  assert.equal(groupLines.length, 1, 'the group frame is shown once');
-  const g = groupLines[0]!;
-  assert.match(lines[g]!, /^broker {2}control-center→group \d+ B [0-9a-f]+…$/);
-  assert.match(lines[g + 1]!, /^ {8}one message for all three DERs on …\/~g\/control-center\/[0-9a-f]{8}…$/);
-  for (const id of ['der-1', 'der-2', 'der-3'])
-    assert.equal(
-      lines.filter((l) => l === `app     ${id} ← group broadcast: {"broadcast":{"P_max_MW":4.5}}`).length,
-      1,
-      `${id} read the broadcast once`,
-    );
-  assert.match(out, /^group broadcast: 1 published, 1 broker message, read by 3 of 3 DERs$/m);
+  // [SPEC 13] each DER's group `telemetry`: one broker frame per publish (hex; readable only for der-1, whose group
+  // is in integrity mode), and each sample read exactly once by each of the two members
+  for (const id of ['der-1', 'der-2', 'der-3']) {
+    assert.match(out, new RegExp(`^session ${id}↔historian: confidentiality, \\w+$`, 'm'), `${id}: a session with the historian`);
+    assert.match(out, new RegExp(`^group ${id}/telemetry: control-center, historian joined \\(key over each session\\)$`, 'm'));
+    const frames = lines.flatMap((l, i) => (l.startsWith(`broker  ${id}→group `) ? [i] : []));
+    for (const i of frames) {
+      assert.match(lines[i]!, new RegExp(`^broker {2}${id}→group \\d+ B [0-9a-f]+…$`));
+      const next = id === 'der-1' ? 2 : 1;
+      if (id === 'der-1') assert.match(lines[i + 1]!, /^ {8}readable: \{"k":\d+,"n":\d+,"P_MW":[\d.]+\}$/);
+      assert.match(
+        lines[i + next]!,
+        new RegExp(`^ {8}one message for control-center and historian on …/~g/${id}/[0-9a-f]{8}…$`),
+        `${id}: the group topic under the frame`,
+      );
+    }
+    const summary = new RegExp(
+      `^${id} \\(.*\n.*\n.*\n {2}group telemetry: (\\d+) published, (\\d+) broker messages? \\(1 per publish\\)\n` +
+        ' {2}read by control-center (\\d+) of (\\d+), historian (\\d+) of (\\d+)$',
+      'm',
+    ).exec(out);
+    assert.ok(summary, `${id}: the group summary`);
+    const [published, carried, ccRead, ccOf, hRead, hOf] = summary.slice(1).map(Number) as [number, number, number, number, number, number];
+    assert.ok(published >= 1, `${id}: at least one group message published`);
+    assert.deepEqual([carried, ccRead, ccOf, hRead, hOf], [published, published, published, published, published], `${id}: ${summary[0]}`);
+    assert.equal(frames.length, published, `${id}: one broker frame shown per group publish`);
+    for (const reader of ['control-center', 'historian']) {
+      const read = lines.flatMap((l) => {
+        const m = new RegExp(`^app {5}${reader} ← group telemetry, ${id}: \\{"k":(\\d+),"n":\\d+,"P_MW":[\\d.]+\\}$`).exec(l);
+        return m ? [Number(m[1])] : [];
+      });
+      assert.deepEqual(
+        read.sort((a, b) => a - b),
+        Array.from({ length: published }, (_, k) => k + 1),
+        `${reader} read each of ${id}'s group messages exactly once`,
+      );
+    }
+  }
+  assert.ok(
+    !lines.some((l, i) => /^broker {2}der-[23]→group /.test(lines[i - 1] ?? '') && l.includes('readable:')),
+    'no readable text under a confidentiality-mode group frame',
+  );
   const dir = pkiDir(out);
   assert.ok(dir && dir.startsWith(tmp), `the PKI directory is printed: ${dir}`);
   assert.equal(existsSync(dir), false, 'the PKI directory is removed');

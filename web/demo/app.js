@@ -7,7 +7,25 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const MAX_LINES = 300;
 /** What the tests (and a curious reader, in the console) can inspect. */
-const state = { ready: false, keyStorage: undefined, sessions: {}, messages: [], rejects: [], keyUpdates: [], derEvents: [], frames: 0, sent: 0, error: undefined };
+const state = {
+  ready: false,
+  keyStorage: undefined,
+  sessions: {},
+  messages: [],
+  rejects: [],
+  keyUpdates: [],
+  derEvents: [],
+  frames: 0,
+  sent: 0,
+  error: undefined,
+  // [SPEC 13] the DERs' telemetry groups: what this page's endpoint read, the groups it joined, the group frames the
+  // broker carried and the samples each DER published (both per DER), and the historian's count of samples read
+  groupMessages: [],
+  joined: [],
+  groupFrames: {},
+  groupPublished: {},
+  historian: {},
+};
 window.hopsafeDemo = state;
 
 function line(logId, cls, text, kind) {
@@ -58,6 +76,7 @@ function renderSessions(cc) {
 
 function counters() {
   $('n-msg').textContent = state.messages.length;
+  $('n-group').textContent = state.groupMessages.length;
   $('n-rej').textContent = state.rejects.length;
   $('n-key').textContent = state.keyUpdates.length;
   $('n-sent').textContent = state.sent;
@@ -68,6 +87,14 @@ const recent = [];
 function brokerFrame(f) {
   state.frames++;
   recent.push({ t: Date.now(), size: f.size });
+  if (f.group) {
+    // [SPEC 13.9] one message on the group topic, whatever the number of readers
+    state.groupFrames[f.from] = (state.groupFrames[f.from] ?? 0) + 1;
+    const text = f.readable ? `  «${f.readable}»` : '';
+    line('broker-log', 'group-frame', `${f.topic}  ${f.type} ${f.size} B  one message for 2 readers${text}  ${f.hex}${f.size > 48 ? '…' : ''}`, 'group-frame');
+    $('b-frames').textContent = state.frames;
+    return;
+  }
   const text = f.readable ? `  «${f.readable}»` : '';
   const mark = f.tampered ? '  !! TAMPERED BY THE BROKER' : '';
   line('broker-log', f.tampered ? 'tampered' : f.readable ? 'readable' : 'hex', `${f.topic}  ${f.type} ${f.size} B${mark}${text}  ${f.hex}${f.size > 48 ? '…' : ''}`, f.tampered ? 'tampered' : 'frame');
@@ -88,7 +115,11 @@ async function main() {
   events.onmessage = (e) => {
     const o = JSON.parse(e.data);
     if (o.kind === 'frame') brokerFrame(o);
-    else if (o.kind === 'der') {
+    else if (o.kind === 'group-published') state.groupPublished[o.der] = o.k;
+    else if (o.kind === 'historian') {
+      state.historian = o.read;
+      $('n-hist').textContent = Object.values(o.read).reduce((a, b) => a + b, 0);
+    } else if (o.kind === 'der') {
       state.derEvents.push(o);
       if (o.event === 'reject') line('endpoint-log', 'reject', `${o.der} refused a frame from ${o.from ?? '?'}: ${o.code}`, 'der-reject');
       else if (o.event === 'key-update') line('endpoint-log', 'key-update', `${o.der}: key update (${o.direction}) with ${o.peer}, epoch ${o.epoch}`, 'der-key-update');
@@ -109,14 +140,37 @@ async function main() {
     acceptProtection: ['integrity', 'confidentiality'],
   });
   window.hopsafeEndpoint = cc;
+  // [SPEC 13] Once the session with a DER is up, join its telemetry group (the key comes over that session).
+  const joining = new Set();
+  const join = (der) => {
+    if (joining.has(der) || !config.ders.some((d) => d.id === der)) return;
+    joining.add(der);
+    cc.join(der, config.group).then(
+      () => {
+        state.joined.push(der);
+        line('endpoint-log', 'session', `joined ${der}'s group ${config.group} (members: ${config.id}, ${config.historian})`, 'group-joined');
+      },
+      (e) => {
+        joining.delete(der);
+        line('endpoint-log', 'reject', `joining ${der}'s group failed: ${e.code ?? e.message}`, 'group-join-failed');
+      },
+    );
+  };
   cc.on('session', (s) => {
     line('endpoint-log', 'session', `session with ${s.peer}: ${s.protection}, ${s.suite} (${s.role})`, 'session');
     renderSessions(cc);
+    join(s.peer);
   });
   cc.on('message', (m) => {
     bucket();
     series.msg[59]++;
     const text = dec.decode(m.data);
+    if (m.group !== undefined) {
+      state.groupMessages.push({ from: m.from, group: m.group, roles: m.roles, text });
+      line('endpoint-log', 'group', `group ${m.group} from ${m.from} [${m.roles.join(', ')}]: ${text}`, 'group-message');
+      counters();
+      return;
+    }
     state.messages.push({ from: m.from, roles: m.roles, text });
     line('endpoint-log', 'message', `verified from ${m.from} [${m.roles.join(', ')}]: ${text}`, 'message');
     counters();
