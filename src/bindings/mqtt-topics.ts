@@ -17,7 +17,17 @@ const MAX_PREFIX_LENGTH = 128;
  * `+`/`#`, NUL, or a leading `$` (reserved for broker topics, and invisible to `#` subscribers).
  */
 export function assertPrefix(prefix: unknown): string {
-  const ok =
+  if (!isPrefix(prefix))
+    throw new HopsafeError(
+      'ERR_CONFIG',
+      `MQTT topic prefix must be 1-${MAX_PREFIX_LENGTH} chars of non-empty levels without +, #, NUL, a leading $ or a level beginning with ~ (got ${JSON.stringify(prefix)})`,
+    );
+  return prefix;
+}
+
+/** [SPEC 8.2, 13.9] `assertPrefix` as a test: true when `prefix` is a valid topic prefix. */
+function isPrefix(prefix: unknown): prefix is string {
+  return (
     typeof prefix === 'string' &&
     prefix.length > 0 &&
     prefix.length <= MAX_PREFIX_LENGTH &&
@@ -25,13 +35,8 @@ export function assertPrefix(prefix: unknown): string {
     !/[+#\u0000]/.test(prefix) &&
     !prefix.startsWith('$') &&
     // [SPEC 13.9] a level beginning with '~' is reserved for group addresses
-    prefix.split('/').every((level) => level.length > 0 && !level.startsWith('~'));
-  if (!ok)
-    throw new HopsafeError(
-      'ERR_CONFIG',
-      `MQTT topic prefix must be 1-${MAX_PREFIX_LENGTH} chars of non-empty levels without +, #, NUL, a leading $ or a level beginning with ~ (got ${JSON.stringify(prefix)})`,
-    );
-  return prefix;
+    prefix.split('/').every((level) => level.length > 0 && !level.startsWith('~'))
+  );
 }
 
 /** Topic carrying a frame from `from` to `to`. [SPEC 8.2] */
@@ -45,8 +50,9 @@ export function inboxFilter(prefix: string, self: string): string {
 }
 
 /**
- * Splits `{prefix}/{to}/{from}` when the last two levels are valid endpoint ids and at least one
- * prefix level precedes them; undefined otherwise. Never throws.
+ * Splits `{prefix}/{to}/{from}` when the last two levels are valid endpoint ids and what precedes them is a valid
+ * prefix (`assertPrefix`); undefined otherwise. So a group topic `{prefix}/~g/{P}/{G}` (SPEC 13.9) is never read as an
+ * inbox topic: its '~g' level cannot be part of a prefix. Never throws.
  */
 export function parseFrameTopic(topic: string): { prefix: string; to: string; from: string } | undefined {
   const last = topic.lastIndexOf('/');
@@ -56,6 +62,6 @@ export function parseFrameTopic(topic: string): { prefix: string; to: string; fr
   const prefix = topic.slice(0, middle);
   const to = topic.slice(middle + 1, last);
   const from = topic.slice(last + 1);
-  if (!ENDPOINT_ID_PATTERN.test(to) || !ENDPOINT_ID_PATTERN.test(from)) return undefined;
+  if (!ENDPOINT_ID_PATTERN.test(to) || !ENDPOINT_ID_PATTERN.test(from) || !isPrefix(prefix)) return undefined;
   return { prefix, to, from };
 }

@@ -35,13 +35,24 @@ test('[SPEC 8.2] parseFrameTopic never throws and only accepts valid ids in the 
       const r = parseFrameTopic(topic);
       if (r) {
         assert.ok(ENDPOINT_ID_PATTERN.test(r.to) && ENDPOINT_ID_PATTERN.test(r.from) && r.prefix.length > 0);
+        assert.equal(assertPrefix(r.prefix), r.prefix, 'the prefix of a frame topic is a valid prefix');
         assert.equal(`${r.prefix}/${r.to}/${r.from}`, topic);
       }
     }),
     { numRuns: 5000 },
   );
-  for (const bad of ['', 'a', 'a/b', '/b/c', 'a/b/', 'a/+/c', 'a/b/#', 'a/b/c d', 'a/.b/c', 'a/b/-c'])
+  for (const bad of ['', 'a', 'a/b', '/b/c', 'a/b/', 'a/+/c', 'a/b/#', 'a/b/c d', 'a/.b/c', 'a/b/-c', '$SYS/b/c', 'a/~x/b/c'])
     assert.equal(parseFrameTopic(bad), undefined, bad);
+});
+
+test('[SPEC 8.2, 13.9] a group topic {prefix}/~g/{publisher}/{group id} is never parsed as an inbox topic', () => {
+  fc.assert(
+    fc.property(prefix, endpointId, fc.uint8Array({ minLength: 16, maxLength: 16 }), (p, publisher, id) => {
+      const groupId = Buffer.from(id).toString('hex');
+      assert.equal(parseFrameTopic(`${assertPrefix(p)}/~g/${publisher}/${groupId}`), undefined);
+    }),
+    { numRuns: 1000 },
+  );
 });
 
 test('[SPEC 8.2] prefixes with wildcards, empty levels, NUL or a leading $ are ERR_CONFIG; ids are ERR_INVALID_ID', () => {
