@@ -9,6 +9,7 @@ import { abytes } from '../bytes/index.js';
 import type { Transport } from '../transport/transport.js';
 import { assertEndpointId } from '../transport/endpoint-id.js';
 import type { RoleAssignment, TrustConfig } from '../pki/types.js';
+import { storedAssignments } from '../pki/roles.js';
 import { MAX_INITS_PER_PEER } from '../session/admission.js';
 import { frameKind, PeerMachine, statelessReply, type PeerEnv, type ScreenedInit } from '../session/peer.js';
 import type { PeerAction } from '../session/peer-types.js';
@@ -150,8 +151,12 @@ export class Endpoint extends TypedEmitter {
       peerRoles: (peer) => {
         const s = this.peers.get(peer)?.m.current;
         return s
-          ? s.peer.roles.filter(
-              (r) => (!r.notBefore || r.notBefore.getTime() <= this.clock()) && (!r.notAfter || this.clock() <= r.notAfter.getTime()),
+          ? storedAssignments(
+              s.peer.roles.filter(
+                (r) =>
+                  (r.notBeforeMs === undefined || r.notBeforeMs <= this.clock()) &&
+                  (r.notAfterMs === undefined || this.clock() <= r.notAfterMs),
+              ),
             )
           : undefined;
       },
