@@ -155,6 +155,29 @@ interface NodePublic extends PublicKeyHandle {
   readonly key: KeyObject;
 }
 
+/**
+ * A node public key handle. Its SPKI is kept as a Latin-1 string (one object, ≈ 110 bytes for a P-256 key) instead of
+ * a Uint8Array with its own ArrayBuffer (≈ 275 bytes): an endpoint remembers the key of each peer that authenticated
+ * (up to 100 000, SPEC 5.7). `spki` is a fresh copy on every read, so no caller can change the handle's.
+ */
+class NodePublicKey implements NodePublic {
+  private readonly der: string;
+  constructor(
+    readonly provider: string,
+    readonly signatureAlg: SignatureAlg,
+    spki: Uint8Array,
+    readonly key: KeyObject,
+  ) {
+    this.der = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString('latin1');
+  }
+  get kind(): 'public' {
+    return 'public';
+  }
+  get spki(): Uint8Array {
+    return Uint8Array.from(Buffer.from(this.der, 'latin1'));
+  }
+}
+
 const curves = new Set(getCurves());
 
 function describe(key: KeyObject): KeyDescription {
@@ -460,14 +483,7 @@ export function createNodeProvider(): CryptoProvider {
     importPublicKey(spki): PublicKeyHandle {
       // [SPEC 4.4] screened first (Node 20 aborts the process on an EC point at infinity); loaded once per distinct SPKI.
       const { key, description } = spkiKeyObject(spki, curveHasSignatureAlg);
-      const h: NodePublic = {
-        kind: 'public',
-        provider: name,
-        signatureAlg: signatureAlgForKey(description),
-        spki: Uint8Array.from(spki),
-        key,
-      };
-      return h;
+      return new NodePublicKey(name, signatureAlgForKey(description), spki, key);
     },
     sign(handle, data) {
       if (handle.provider !== name) throw new HopsafeError('ERR_INPUT', 'key handle belongs to another provider');

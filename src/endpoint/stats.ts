@@ -73,7 +73,9 @@ export function emptyStats(): EndpointStats {
 
 /** What one peer-table entry holds, as `queueDepths` reads it. */
 export interface QueueSource {
-  readonly m: { readonly handshaking: boolean; readonly waiting: number; readonly tracked: number };
+  readonly handshaking: boolean;
+  readonly waiting: number;
+  readonly tracked: number;
   readonly inboundDepth: number;
   readonly outbox: { readonly waiting: number; readonly sending: number } | undefined;
 }
@@ -82,9 +84,9 @@ export interface QueueSource {
 export function queueDepths(slots: Iterable<QueueSource>, peers: number, heldBytes: number): EndpointQueues {
   const q: EndpointQueues = { peers, handshaking: 0, waiting: 0, tracked: 0, outbox: 0, sending: 0, inbound: 0, heldBytes };
   for (const s of slots) {
-    if (s.m.handshaking) q.handshaking++;
-    q.waiting += s.m.waiting;
-    q.tracked += s.m.tracked;
+    if (s.handshaking) q.handshaking++;
+    q.waiting += s.waiting;
+    q.tracked += s.tracked;
     q.inbound += s.inboundDepth;
     if (s.outbox) {
       q.outbox += s.outbox.waiting;

@@ -170,6 +170,63 @@ function internAor(s: string): string {
   return s;
 }
 
+/**
+ * A role assignment as a session keeps it for its lifetime: its validity as milliseconds, not Dates (a Date is ≈ 110
+ * bytes of heap, and every peer of an endpoint kept two per role: ≈ 220 bytes per peer). `aor` when the role had one.
+ */
+export interface StoredRole {
+  readonly role: string;
+  readonly roleId: number;
+  readonly notBeforeMs: number | undefined;
+  readonly notAfterMs: number | undefined;
+  readonly aor: string | undefined;
+}
+
+/** `roles` as a session stores them (see {@link StoredRole}). */
+export function storeRoles(roles: readonly RoleAssignment[]): StoredRole[] {
+  return roles.map((r) => ({
+    role: r.role,
+    roleId: r.roleId,
+    notBeforeMs: r.notBefore?.getTime(),
+    notAfterMs: r.notAfter?.getTime(),
+    aor: (r as Partial<DecodedRole>).aor,
+  }));
+}
+
+/** The RoleAssignment a stored role was made from (fresh Dates: the caller may keep or change them). */
+function assignment(r: StoredRole): RoleAssignment {
+  const out: { role: string; roleId: number; notBefore?: Date; notAfter?: Date; aor?: string } = { role: r.role, roleId: r.roleId };
+  if (r.notBeforeMs !== undefined) out.notBefore = new Date(r.notBeforeMs);
+  if (r.notAfterMs !== undefined) out.notAfter = new Date(r.notAfterMs);
+  if (r.aor !== undefined) out.aor = r.aor;
+  return out;
+}
+
+/** Every stored role as a RoleAssignment, valid now or not. */
+export function storedAssignments(roles: readonly StoredRole[]): RoleAssignment[] {
+  return roles.map(assignment);
+}
+
+/**
+ * `rolesAtMs` over stored roles: the roles valid at `t` (inclusive bounds) as RoleAssignments, first of duplicate
+ * (roleId, role) kept. [SPEC 10.4]
+ */
+export function storedRolesAtMs(roles: readonly StoredRole[], t: number): RoleAssignment[] {
+  const out: RoleAssignment[] = [];
+  next: for (let i = 0; i < roles.length; i++) {
+    const r = roles[i] as StoredRole;
+    if (r.notBeforeMs !== undefined && t < r.notBeforeMs) continue;
+    if (r.notAfterMs !== undefined && t > r.notAfterMs) continue;
+    for (let j = 0; j < i; j++) {
+      const o = roles[j] as StoredRole;
+      if (o.roleId !== r.roleId || o.role !== r.role) continue;
+      if ((o.notBeforeMs === undefined || t >= o.notBeforeMs) && (o.notAfterMs === undefined || t <= o.notAfterMs)) continue next;
+    }
+    out.push(assignment(r));
+  }
+  return out;
+}
+
 /** Roles valid at `now` (inclusive bounds). [SPEC 10.4] */
 export function rolesAt(roles: readonly RoleAssignment[], now: Date): RoleAssignment[] {
   return rolesAtMs(roles, now.getTime());

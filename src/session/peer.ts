@@ -19,7 +19,7 @@ import {
 import { decodeBatch } from '../codec/batch.js';
 import { decodeSignedClearToken1, TOKEN_LIMITS } from '../codec/tokens.js';
 import { signWith } from '../crypto/signer.js';
-import { rolesAtMs } from '../pki/roles.js';
+import { storedRolesAtMs } from '../pki/roles.js';
 import type { RoleAssignment } from '../pki/types.js';
 import {
   complete,
@@ -856,7 +856,7 @@ export class PeerMachine {
   }
 
   private deliver(session: Session, data: Uint8Array, epoch: number, seq: number, now: number, isRecord: boolean, control = false): void {
-    const roles = rolesAtMs(session.peer.roles, now);
+    const roles = storedRolesAtMs(session.peer.roles, now);
     // [SPEC 13.4] GroupControl goes to the endpoint's group layer, whose allow-list decides (not `authorize`).
     if (control) {
       this.act({ type: 'deliver', data, roles, control: { fingerprint: session.peer.fingerprint } });
@@ -881,7 +881,7 @@ export class PeerMachine {
     const authorize = this.env.authorize;
     if (!authorize) return true;
     try {
-      return authorize({ peer: this.id, roles: rolesAtMs(session.peer.roles, now), direction, data }) === true;
+      return authorize({ peer: this.id, roles: storedRolesAtMs(session.peer.roles, now), direction, data }) === true;
     } catch {
       return false;
     }
@@ -942,7 +942,7 @@ export class PeerMachine {
     this.probe = undefined;
     this.epochAlerted = undefined;
     // [SPEC 5.10] No longer than the earliest notAfter on the peer's path, nor maxSessionLifetimeMs.
-    this.expiresAt = Math.min(session.peer.notAfter.getTime(), now + this.env.limits.maxSessionLifetimeMs);
+    this.expiresAt = Math.min(session.peer.notAfterMs, now + this.env.limits.maxSessionLifetimeMs);
     this.env.index.add(toHex(session.id), this.id);
     this.env.counters.handshakes.completed++;
     this.act({ type: 'session', role, suite: session.suite.name, protection: session.protection });
@@ -955,7 +955,7 @@ export class PeerMachine {
   /** [SPEC 5.10] An expired session ends; the next send opens a new one. */
   private expireIfDue(now: number): void {
     if (!this.session || now < this.expiresAt) return;
-    const code: ErrorCode = now >= this.session.peer.notAfter.getTime() ? 'ERR_CERT_EXPIRED' : 'ERR_SESSION_EXPIRED';
+    const code: ErrorCode = now >= this.session.peer.notAfterMs ? 'ERR_CERT_EXPIRED' : 'ERR_SESSION_EXPIRED';
     this.dropSession(code);
   }
 

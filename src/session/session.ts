@@ -11,6 +11,7 @@ import { decodeAlert, encodeAlert } from '../codec/tokens.js';
 import { decodeRecordHeader, FrameType, MAX_EPOCH, MAX_SEQ, SESSION_ID_LENGTH, type RecordHeader } from '../codec/frame.js';
 import { acceptedMap, decodeAck, encodeAck, type AckRange } from '../codec/ack.js';
 import type { VerifiedPeer } from '../pki/types.js';
+import { storeRoles, type StoredRole } from '../pki/roles.js';
 import { deriveTrafficKeysInto, keyLayout, type ChainSecrets, type KeyLayout } from './key-schedule.js';
 import { REPLAY_WINDOW, ReplayWindow } from './replay.js';
 import { openRecordIn, sealRecordIn, type RecordContext } from './record.js';
@@ -75,9 +76,16 @@ export type Delivery =
 /**
  * What a session keeps of its authenticated peer: enough for routing, authorization and revocation. The
  * certificate and its public key are needed only during the handshake and are not retained (≈1.3 KB per
- * session on an endpoint with many peers).
+ * session on an endpoint with many peers). Times are milliseconds, not Dates (≈ 110 bytes of heap each, three per
+ * peer): the roles are handed out as RoleAssignments by `storedRolesAtMs`. [SPEC 5.10, 10.4]
  */
-export type SessionPeer = Pick<VerifiedPeer, 'id' | 'roles' | 'fingerprint' | 'notAfter'>;
+export interface SessionPeer {
+  readonly id: string;
+  readonly roles: readonly StoredRole[];
+  readonly fingerprint: string;
+  /** The earliest notAfter on the validated path (VerifiedPeer.notAfter), ms since the epoch. */
+  readonly notAfterMs: number;
+}
 
 export interface SessionInit {
   readonly provider: CryptoProvider;
@@ -145,6 +153,55 @@ function sessionLayout(k: KeyLayout, pubLen: number, ephLen: number): SessionLay
   return l;
 }
 
+/**
+ * [SPEC 7] What all sessions of one handshake context have in common: one frozen object they point at, instead of
+ * eight fields in each (64 bytes per session on an endpoint with many peers).
+ */
+interface SessionShared {
+  readonly role: 'initiator' | 'responder';
+  readonly provider: CryptoProvider;
+  readonly suite: Suite;
+  readonly protection: Protection;
+  readonly localId: string;
+  readonly options: SessionOptions;
+  readonly lay: SessionLayout;
+  readonly hold: HoldBudget | undefined;
+}
+
+/** Shared records by their hold budget (one per endpoint) or provider; a few per key, bounded. */
+const sharedRecords = new WeakMap<object, SessionShared[]>();
+const MAX_SHARED_PER_KEY = 64;
+
+function sharedFor(init: SessionInit, options: SessionOptions, lay: SessionLayout): SessionShared {
+  const owner: object = init.holdBudget ?? init.provider;
+  let list = sharedRecords.get(owner);
+  if (!list) sharedRecords.set(owner, (list = []));
+  for (const x of list)
+    if (
+      x.role === init.role &&
+      x.provider === init.provider &&
+      x.suite === init.suite &&
+      x.protection === init.protection &&
+      x.localId === init.localId &&
+      x.options === options &&
+      x.lay === lay &&
+      x.hold === init.holdBudget
+    )
+      return x;
+  const made: SessionShared = Object.freeze({
+    role: init.role,
+    provider: init.provider,
+    suite: init.suite,
+    protection: init.protection,
+    localId: init.localId,
+    options,
+    lay,
+    hold: init.holdBudget,
+  });
+  if (list.length < MAX_SHARED_PER_KEY) list.push(made);
+  return made;
+}
+
 /** One receive epoch: its replay window (this object) and where its CS and keys are (`block` at `off`). [SPEC 7.3, 7.4] */
 class RecvState extends ReplayWindow {
   retireAt: number | undefined = undefined;
@@ -160,15 +217,10 @@ class RecvState extends ReplayWindow {
 }
 
 export class Session implements RecordContext {
-  readonly role: 'initiator' | 'responder';
-  readonly provider: CryptoProvider;
-  readonly suite: Suite;
-  readonly protection: Protection;
-  readonly localId: string;
   readonly peer: SessionPeer;
-  readonly options: SessionOptions;
+  /** What this session shares with the others of its context (see {@link sharedFor}). */
+  private readonly sh: SessionShared;
   private readonly km: Uint8Array;
-  private readonly lay: SessionLayout;
   private sEpoch = 0;
   private sSeq = 0;
   private sStartedAt: number;
@@ -183,25 +235,23 @@ export class Session implements RecordContext {
   private peerKeyEpoch = 0;
   private early: Uint8Array[] | undefined = undefined;
   private earlyBytes = 0;
-  private readonly hold: HoldBudget | undefined;
   private closed = false;
   private lastUpdate: Uint8Array | undefined = undefined;
   private dataSinceAck = 0;
 
   constructor(init: SessionInit) {
-    this.role = init.role;
-    this.provider = init.provider;
-    this.suite = init.suite;
-    this.protection = init.protection;
-    this.localId = init.localId;
-    this.peer = { id: init.peer.id, roles: init.peer.roles, fingerprint: init.peer.fingerprint, notAfter: init.peer.notAfter };
-    this.options = mergedOptions(init.options);
+    this.peer = {
+      id: init.peer.id,
+      roles: storeRoles(init.peer.roles),
+      fingerprint: init.peer.fingerprint,
+      notAfterMs: init.peer.notAfter.getTime(),
+    };
     const lay = sessionLayout(
       keyLayout(init.provider, init.suite, init.protection),
       init.peerEphemeral.length,
       init.localEphemeral.privateKey.length,
     );
-    this.lay = lay;
+    this.sh = sharedFor(init, mergedOptions(init.options), lay);
     this.km = new Uint8Array(lay.total);
     if (init.sessionId.length !== SESSION_ID_LENGTH) throw new HopsafeError('ERR_INPUT', 'session id length');
     this.km.set(init.sessionId, lay.sid); // compact: never a view of a larger frame
@@ -216,20 +266,38 @@ export class Session implements RecordContext {
     this.km.set(init.peerEphemeral, lay.pub);
     this.sStartedAt = init.now;
     this.recv = new RecvState(0, this.km, lay.dir);
-    this.hold = init.holdBudget;
+  }
+
+  get role(): 'initiator' | 'responder' {
+    return this.sh.role;
+  }
+  get provider(): CryptoProvider {
+    return this.sh.provider;
+  }
+  get suite(): Suite {
+    return this.sh.suite;
+  }
+  get protection(): Protection {
+    return this.sh.protection;
+  }
+  get localId(): string {
+    return this.sh.localId;
+  }
+  get options(): SessionOptions {
+    return this.sh.options;
   }
 
   /** The session id: a fresh copy of where it lives in the key buffer (no array kept per session). */
   get id(): Uint8Array {
     // a copy: no caller may write into the key buffer, and ids compare by their bytes (samePublicBytes)
-    return this.km.slice(this.lay.sid, this.lay.sid + SESSION_ID_LENGTH);
+    return this.km.slice(this.sh.lay.sid, this.sh.lay.sid + SESSION_ID_LENGTH);
   }
 
   /** [SPEC 3.3] Whether `sessionId` (public bytes, e.g. a record header's) is this session's id; no allocation. */
   hasId(sessionId: Uint8Array): boolean {
     if (sessionId.length !== SESSION_ID_LENGTH) return false;
     const km = this.km;
-    const off = this.lay.sid;
+    const off = this.sh.lay.sid;
     for (let i = 0; i < SESSION_ID_LENGTH; i++) if (km[off + i] !== sessionId[i]) return false;
     return true;
   }
@@ -337,7 +405,7 @@ export class Session implements RecordContext {
   keyUpdate(now: number, requestUpdate = false, keyPair?: KeyPair): Uint8Array {
     this.assertOpen();
     if (this.sEpoch >= MAX_EPOCH) throw new HopsafeError('ERR_STATE', 'epoch space exhausted: open a new session');
-    const cs = this.km.subarray(0, this.lay.hl);
+    const cs = this.km.subarray(0, this.sh.lay.hl);
     const u = prepareKeyUpdate(this.provider, this.suite, cs, this.sEpoch, this.peerKey(), requestUpdate, keyPair);
     const frame = this.sealType(FrameType.KEY_UPDATE, u.token);
     this.lastUpdate = frame;
@@ -370,7 +438,7 @@ export class Session implements RecordContext {
       if (
         early.length >= this.options.maxEarlyFrames ||
         this.earlyBytes + frame.length > this.options.maxEarlyBytes ||
-        (this.hold && !this.hold.take(frame.length))
+        (this.sh.hold && !this.sh.hold.take(frame.length))
       )
         throw new HopsafeError('ERR_UNKNOWN_EPOCH', 'key update missing: too many frames ahead of it');
       early.push(frame.slice());
@@ -379,7 +447,7 @@ export class Session implements RecordContext {
     } else throw new HopsafeError('ERR_UNKNOWN_EPOCH', `no keys for epoch ${header.epoch}`);
 
     if (!state.check(header.seq)) throw new HopsafeError('ERR_REPLAY', 'duplicate or too old');
-    const payload = openRecordIn(this, state.block, state.off + this.lay.hl, header, frame);
+    const payload = openRecordIn(this, state.block, state.off + this.sh.lay.hl, header, frame);
     state.commit(header.seq);
 
     switch (header.type) {
@@ -406,7 +474,7 @@ export class Session implements RecordContext {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    this.km.fill(0, 0, this.lay.sid); // every secret; the (public) id stays readable
+    this.km.fill(0, 0, this.sh.lay.sid); // every secret; the (public) id stays readable
     wipe(this.previous?.block);
     this.previous = undefined;
     this.eph0 = false;
@@ -420,28 +488,28 @@ export class Session implements RecordContext {
   private setDirection(off: number, cs: Uint8Array): void {
     this.km.set(cs, off);
     wipe(cs);
-    const own = this.km.subarray(off, off + this.lay.hl);
-    deriveTrafficKeysInto(this.provider, this.suite, this.protection, own, this.km, off + this.lay.hl);
+    const own = this.km.subarray(off, off + this.sh.lay.hl);
+    deriveTrafficKeysInto(this.provider, this.suite, this.protection, own, this.km, off + this.sh.lay.hl);
   }
 
   private peerKey(): PeerKey {
-    const { pub, pubLen } = this.lay;
+    const { pub, pubLen } = this.sh.lay;
     return { epoch: this.peerKeyEpoch, publicKey: this.km.subarray(pub, pub + pubLen) };
   }
 
   /** [SPEC 7.2] Our retained ephemeral private key of send epoch `epoch`. */
   private ownEphemeral(epoch: number): Uint8Array | undefined {
-    if (epoch === 0) return this.eph0 ? this.km.subarray(this.lay.eph, this.lay.eph + this.lay.ephLen) : undefined;
+    if (epoch === 0) return this.eph0 ? this.km.subarray(this.sh.lay.eph, this.sh.lay.eph + this.sh.lay.ephLen) : undefined;
     return this.ephemerals?.get(epoch);
   }
 
   private applyUpdate(token: Uint8Array, now: number): Delivery[] {
     const st = this.recv;
-    const { hl, dir } = this.lay;
+    const { hl, dir } = this.sh.lay;
     const u = applyKeyUpdate(this.provider, this.suite, st.block.subarray(st.off, st.off + hl), st.epoch, token, (e) =>
       this.ownEphemeral(e),
     );
-    if (u.token.publicKey.length !== this.lay.pubLen) {
+    if (u.token.publicKey.length !== this.sh.lay.pubLen) {
       wipe(u.nextChainSecret);
       throw new HopsafeError('ERR_MALFORMED', 'key update changes the key share length');
     }
@@ -454,7 +522,7 @@ export class Session implements RecordContext {
     this.previous = st;
     this.setDirection(dir, u.nextChainSecret);
     this.recv = new RecvState(u.token.newEpoch, this.km, dir);
-    this.km.set(u.token.publicKey, this.lay.pub);
+    this.km.set(u.token.publicKey, this.sh.lay.pub);
     this.peerKeyEpoch = u.token.newEpoch;
     const out: Delivery[] = [{ type: 'key-update', epoch: u.token.newEpoch, requestUpdate: u.token.requestUpdate }];
     const held = this.releaseHeld();
@@ -472,7 +540,7 @@ export class Session implements RecordContext {
   private releaseHeld(): Uint8Array[] {
     const held = this.early ?? [];
     this.early = undefined;
-    this.hold?.give(this.earlyBytes);
+    this.sh.hold?.give(this.earlyBytes);
     this.earlyBytes = 0;
     return held;
   }
@@ -499,7 +567,7 @@ export class Session implements RecordContext {
   }
 
   private wipeEph0(): void {
-    this.km.fill(0, this.lay.eph, this.lay.eph + this.lay.ephLen);
+    this.km.fill(0, this.sh.lay.eph, this.sh.lay.eph + this.sh.lay.ephLen);
     this.eph0 = false;
   }
 
@@ -526,7 +594,7 @@ export class Session implements RecordContext {
   private sealType(type: FrameType, payload: Uint8Array): Uint8Array {
     this.assertOpen();
     if (this.sSeq > MAX_SEQ) throw new HopsafeError('ERR_STATE', 'sequence space exhausted: key update required');
-    const f = sealRecordIn(this, this.km, this.lay.hl, type, this.km, this.sEpoch, this.sSeq, payload, this.lay.sid);
+    const f = sealRecordIn(this, this.km, this.sh.lay.hl, type, this.km, this.sEpoch, this.sSeq, payload, this.sh.lay.sid);
     this.sSeq++;
     return f;
   }

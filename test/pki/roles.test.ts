@@ -10,6 +10,7 @@ import {
   decodeRoleInformation,
   parseRoleSpec,
   rolesAt,
+  type RoleAssignment,
 } from '../../src/pki/index.js';
 import { seq, tlv } from '../../src/pki/der.js';
 import { derObjects } from '../../src/codec/pem.js';
@@ -148,5 +149,37 @@ test('expired role and wrong role from createTestPki', async () => {
   assert.deepEqual(
     (await store.verify({ chain, claimedId: 'cc', now: new Date(now.getTime() + 1.5 * DAY) })).roles.map((r) => r.role),
     ['ENGINEER'],
+  );
+});
+
+test('[SPEC 10.4] roles stored with millisecond validity give the same RoleAssignments as rolesAtMs, with fresh Dates', async () => {
+  const { default: fc } = await import('fast-check');
+  const { storeRoles, storedRolesAtMs, storedAssignments, rolesAtMs } = await import('../../src/pki/roles.js');
+  const t0 = Date.UTC(2026, 0, 1);
+  const time = fc.option(
+    fc.integer({ min: 0, max: 10 }).map((d) => new Date(t0 + d * DAY)),
+    { nil: undefined },
+  );
+  const role = fc
+    .record(
+      {
+        role: fc.constantFrom('VIEWER', 'OPERATOR', 'custom'),
+        roleId: fc.constantFrom(0, 1, -7),
+        notBefore: time,
+        notAfter: time,
+        aor: fc.constantFrom('hopsafe', 'other'),
+      },
+      { requiredKeys: ['role', 'roleId'] },
+    )
+    .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as unknown as RoleAssignment); // plain, no undefined keys: as decoded
+  fc.assert(
+    fc.property(fc.array(role, { maxLength: 6 }), fc.integer({ min: -1, max: 11 }), (roles, d) => {
+      const t = t0 + d * DAY;
+      const stored = storeRoles(roles);
+      const got = storedRolesAtMs(stored, t);
+      assert.deepStrictEqual(got, rolesAtMs(roles, t));
+      assert.deepStrictEqual(storedAssignments(stored), roles);
+      for (const r of got) if (r.notAfter) assert.ok(!roles.some((o) => o.notAfter === r.notAfter), 'a Date of its own');
+    }),
   );
 });
