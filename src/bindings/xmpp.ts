@@ -18,7 +18,9 @@
  *   session layer discards duplicates).
  * - Group addresses (SPEC 13.9) are PEP nodes (XEP-0163: XEP-0060 pubsub on the publisher's own account,
  *   xmpp-groups.ts): the publisher creates `urn:hopsafe:group:1:{groupId}` when the group is created and publishes one
- *   item per group frame; each member subscribes its bare JID and gets one headline notification per frame.
+ *   item per group frame; each member subscribes its bare JID and gets one headline notification per frame. The node
+ *   keeps the last `groupNodeItems` items; after a login on a new stream (not a resumption) each subscribed address
+ *   asks for them and catches up, bounded in count and bytes, the session layer dropping what it already had.
  *
  * @module hopsafe/xmpp
  */
@@ -32,7 +34,23 @@ import type { Logger } from 'pino';
 import type { FrameHandler, GroupFrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
 import { randomBytes } from 'node:crypto';
 import { assertGroupAddress, assertGroupSendable, splitGroupAddress } from '../transport/group-address.js';
-import { createNodeIq, groupNode, groupNotification, publishIq, subscriptionIq } from './xmpp-groups.js';
+import {
+  GROUP_NODE_DEFAULT_ITEMS,
+  GROUP_NODE_MAX_ITEMS,
+  PUBSUB_NS,
+  groupNodeConfig,
+  type NodeConfig,
+  catchUpStart,
+  configureNodeIq,
+  createNodeIq,
+  groupNode,
+  groupNotification,
+  itemsIq,
+  itemsResult,
+  publishIq,
+  subscriptionIq,
+  type GroupItem,
+} from './xmpp-groups.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
 import { InboundGuard, UnsettledBound } from '../transport/inbound.js';
 import { intOption } from '../transport/options.js';
@@ -146,6 +164,19 @@ export interface XmppTransportOptions {
   plainAuth?: 'always' | 'loopback' | 'never';
   /** Called with each client created (fault-injection tests). */
   onClient?: (client: XmppClientHandle) => void;
+  /**
+   * [SPEC 8.4, 13.9] Group catch-up: after a login on a new stream (not an XEP-0198 resumption) each subscribed group
+   * address asks its node for the items it keeps and hands over at most 64 (`GROUP_NODE_MAX_ITEMS`) of them whose
+   * frames decode to at most this many bytes in all (the newest that fit). Default 1,048,576.
+   */
+  maxCatchUpBytes?: number;
+  /**
+   * [SPEC 8.4, 13.9] As a publisher: items each of our group nodes keeps for members that reconnect (its
+   * `pubsub#max_items`, persisted by the server), 0–64; 0 keeps none (no catch-up from this publisher's groups).
+   * Default 16. Storage cost on the server: Prosody's `internal` storage rewrites a node's whole item file on every
+   * publish (SPEC 8.4).
+   */
+  groupNodeItems?: number;
 }
 
 const SM_NS = 'urn:xmpp:sm:3';
@@ -173,6 +204,10 @@ function smSettled(c: Client): Promise<void> {
 
 /** The XMPP error condition of an iq error reply, by the error it was reported as. */
 const iqConditions = new WeakMap<HopsafeError, string>();
+/** The XEP-0060 condition (`pubsub#errors` child, e.g. precondition-not-met) of an iq error reply, if any. */
+const pubsubConditions = new WeakMap<HopsafeError, string>();
+const PUBSUB_ERRORS_NS = `${PUBSUB_NS}#errors`;
+const isPrecondition = (e: unknown): boolean => e instanceof HopsafeError && pubsubConditions.get(e) === 'precondition-not-met';
 
 interface PendingSend {
   readonly stanza: Element;
@@ -233,6 +268,13 @@ class XmppTransport implements Transport {
   readonly #groups = new Map<string, GroupFrameHandler>();
   /** [SPEC 13.9] Our group nodes known to carry the group configuration (created, or checked by a publish). */
   readonly #configured = new Set<string>();
+  /** [SPEC 8.4, 13.9] Per subscribed group address: the server's id of the last item handed over (skipped on catch-up). */
+  readonly #lastItem = new Map<string, string>();
+  /** [SPEC 8.4, 13.9] Addresses catching up: the live notifications' items that arrived meanwhile, handed over after. */
+  readonly #catching = new Map<string, GroupItem[]>();
+  readonly #maxCatchUpBytes: number;
+  /** [SPEC 8.4, 13.9] The configuration of our group nodes. */
+  readonly #nodeConfig: NodeConfig;
   /** Our iq requests waiting for their result, by stanza id. */
   readonly #iqWaiters = new Map<string, { resolve(el: Element): void; reject(e: HopsafeError): void }>();
 
@@ -245,6 +287,11 @@ class XmppTransport implements Transport {
     this.#o = o;
     this.maxFrameSize = intOption(o.maxFrameSize ?? XMPP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
     this.#maxQueue = intOption(o.maxQueue ?? 1000, 'maxQueue');
+    this.#maxCatchUpBytes = intOption(o.maxCatchUpBytes ?? 1_048_576, 'maxCatchUpBytes');
+    const items = o.groupNodeItems ?? GROUP_NODE_DEFAULT_ITEMS;
+    if (!Number.isInteger(items) || items < 0 || items > GROUP_NODE_MAX_ITEMS)
+      throw new HopsafeError('ERR_CONFIG', `xmpp: groupNodeItems must be an integer from 0 to ${GROUP_NODE_MAX_ITEMS}`);
+    this.#nodeConfig = groupNodeConfig(items);
     const log = o.logger?.child({ transport: 'xmpp' });
     this.#guard = new InboundGuard(this.maxFrameSize, log);
     this.#status.on((s) => logStatus(log, s, this.#self));
@@ -314,6 +361,8 @@ class XmppTransport implements Transport {
           this.#online = true;
           this.#status.set('connected');
           void this.#flush();
+          // [SPEC 8.4, 13.9] A new stream: what was published while we were away is only in the nodes' kept items.
+          this.#catchUpAll();
         });
       this.#presence.catch(() => undefined);
     });
@@ -388,14 +437,74 @@ class XmppTransport implements Transport {
     const publisher = this.#idFor(fromJid);
     if (publisher === undefined) return;
     const address = `${publisher}/${n.groupId}`;
-    const handler = this.#groups.get(address);
-    if (handler === undefined) return;
-    for (const f of n.frames) {
-      if (this.#guard.oversize(decodedLengthOfText(f.children), undefined)) continue;
-      const bytes = decodeFrameText(f.getText());
-      if (bytes === undefined) continue;
-      this.#deliver(() => (this.#groups.get(address) === handler ? handler(bytes) : undefined));
+    if (this.#groupHandler(address) === undefined) return;
+    const waiting = this.#catching.get(address);
+    if (waiting !== undefined) {
+      // [SPEC 8.4, 13.9] Catching up: these go after the kept items (bounded; past it, everything now, in arrival order).
+      if (waiting.length + n.items.length <= GROUP_NODE_MAX_ITEMS) {
+        waiting.push(...n.items);
+        return;
+      }
+      this.#catching.delete(address);
+      this.#deliverItems(address, waiting.splice(0));
     }
+    this.#deliverItems(address, n.items);
+  }
+
+  /** [SPEC 13.9] The handler of a subscribed group address, undefined when it is not subscribed here. */
+  #groupHandler(address: string): GroupFrameHandler | undefined {
+    return this.#groups.get(address);
+  }
+
+  /** [SPEC 8.4, 8.9, 13.9] Group items' frames, the inbox's way: size first, in order, sharing the chain and the bound. */
+  #deliverItems(address: string, items: readonly GroupItem[]): void {
+    for (const { id, frame } of items) {
+      if (id !== undefined) this.#lastItem.set(address, id);
+      if (this.#guard.oversize(decodedLengthOfText(frame.children), undefined)) continue;
+      const bytes = decodeFrameText(frame.getText());
+      if (bytes === undefined) continue;
+      this.#deliver(() => this.#groupHandler(address)?.(bytes));
+    }
+  }
+
+  /** [SPEC 8.4, 13.9] After a login on a new stream: every subscribed group address catches up. */
+  #catchUpAll(): void {
+    for (const address of this.#groups.keys()) void this.#catchUp(address);
+  }
+
+  /**
+   * [SPEC 8.4, 13.9] Asks the publisher's node for the items it keeps (the newest GROUP_NODE_MAX_ITEMS) and hands over
+   * those after the last one handed over here, within the count and byte bounds, then the live notifications that
+   * arrived meanwhile (less those already among the items). The server is not trusted: what it returns are frames
+   * like any other (size-checked, then judged by the session layer: the replay window drops what was delivered
+   * already, epochs no longer held are refused) and leave no state here but the last item id.
+   */
+  async #catchUp(address: string): Promise<void> {
+    const { publisher, groupId } = splitGroupAddress(address);
+    const node = groupNode(groupId);
+    const waiting: GroupItem[] = [];
+    this.#catching.set(address, waiting);
+    let items: GroupItem[] = [];
+    try {
+      const res = await this.#iq((id) => itemsIq(xml, id, this.#jidFor(publisher), node, GROUP_NODE_MAX_ITEMS));
+      items = itemsResult(res, node);
+    } catch {
+      // No such node, a node keeping no items (created by an older version, until its publisher reconfigures it), no
+      // answer, or closed: nothing to catch up.
+    } finally {
+      if (this.#catching.get(address) === waiting) this.#catching.delete(address);
+    }
+    if (this.#closed || this.#groupHandler(address) === undefined) return;
+    const start = catchUpStart(
+      items.map((i) => i.id),
+      items.map((i) => decodedLengthOfText(i.frame.children)),
+      this.#lastItem.get(address),
+      GROUP_NODE_MAX_ITEMS,
+      this.#maxCatchUpBytes,
+    );
+    const taken = items.slice(start);
+    const ids = new Set(taken.map((i) => i.id));
+    this.#deliverItems(address, [...taken, ...waiting.filter((i) => i.id === undefined || !ids.has(i.id))]);
   }
 
   /** Hands one frame to `call` in arrival order (inbox and group frames share the chain and the bound). [SPEC 8.9] */
@@ -438,12 +547,15 @@ class XmppTransport implements Transport {
       w.resolve(el);
       return;
     }
-    const condition = el.getChild('error')?.children.find((c): c is Element => typeof c !== 'string')?.name ?? 'unknown';
+    const error = el.getChild('error');
+    const condition = error?.children.find((c): c is Element => typeof c !== 'string')?.name ?? 'unknown';
+    const pubsubCondition = error?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === PUBSUB_ERRORS_NS)?.name;
     const e = new HopsafeError(
       condition === 'forbidden' ? 'ERR_FORBIDDEN' : 'ERR_TRANSPORT',
-      `xmpp: the server refused the request (${condition})`,
+      `xmpp: the server refused the request (${condition}${pubsubCondition !== undefined ? `, ${pubsubCondition}` : ''})`,
     );
     iqConditions.set(e, condition);
+    if (pubsubCondition !== undefined) pubsubConditions.set(e, pubsubCondition);
     w.reject(e);
   }
 
@@ -509,17 +621,21 @@ class XmppTransport implements Transport {
     return groupNode(groupId);
   }
 
-  /** [SPEC 13.9] Creates the group's PEP node (configured) before members subscribe; an existing node is kept. */
+  /**
+   * [SPEC 13.9] Creates the group's PEP node (configured) before members subscribe; an existing node (created earlier
+   * by this account, perhaps with another configuration) is set to the group configuration. ERR_TRANSPORT when the
+   * server refuses either.
+   */
   async openGroup(address: string): Promise<void> {
     const self = this.#groupReady();
     const node = this.#ownNode(self, assertGroupAddress(address));
     try {
-      await this.#iq((id) => createNodeIq(xml, id, node));
-      this.#configured.add(node);
+      await this.#iq((id) => createNodeIq(xml, id, node, this.#nodeConfig));
     } catch (e) {
-      // Exists already (created earlier by this account): the first publish checks its configuration.
       if (!(e instanceof HopsafeError && iqConditions.get(e) === 'conflict')) throw e;
+      await this.#iq((id) => configureNodeIq(xml, id, node, this.#nodeConfig));
     }
+    this.#configured.add(node);
   }
 
   /** [SPEC 13.9] One item on our group node; resolves on the server's result (ERR_FORBIDDEN / ERR_TRANSPORT if refused). */
@@ -539,10 +655,19 @@ class XmppTransport implements Transport {
     }
     // A node this transport did not create or check yet: the configuration goes along as publish-options (it creates
     // the node so configured, or the publish fails when an existing node is configured otherwise).
+    // A node of ours configured otherwise (created by an older version: no items kept) is set to the group
+    // configuration once and the publish tried again, still with its preconditions.
     const withOptions = !this.#configured.has(node);
-    return this.#iq((id) => publishIq(xml, id, node, text, withOptions)).then(() => {
-      this.#configured.add(node);
-    });
+    const publish = (): Promise<Element> => this.#iq((id) => publishIq(xml, id, node, text, withOptions ? this.#nodeConfig : undefined));
+    return publish()
+      .catch(async (e: unknown) => {
+        if (!withOptions || !isPrecondition(e)) throw e;
+        await this.#iq((id) => configureNodeIq(xml, id, node, this.#nodeConfig));
+        return publish();
+      })
+      .then(() => {
+        this.#configured.add(node);
+      });
   }
 
   /** [SPEC 13.9] Subscribes our bare JID to the group node on the publisher's PEP service (kept by the server across logins). */
@@ -560,6 +685,8 @@ class XmppTransport implements Transport {
   }
 
   async unsubscribeGroup(address: string): Promise<void> {
+    this.#lastItem.delete(address);
+    this.#catching.delete(address);
     if (!this.#groups.delete(address) || this.#closed || this.#self === undefined) return;
     const self = this.#self;
     const { publisher, groupId } = splitGroupAddress(address);
@@ -648,6 +775,8 @@ class XmppTransport implements Transport {
     for (const p of this.#queue.splice(0)) p.reject(new HopsafeError('ERR_CLOSED', 'xmpp transport closed'));
     for (const w of [...this.#iqWaiters.values()]) w.reject(new HopsafeError('ERR_CLOSED', 'xmpp transport closed'));
     this.#groups.clear();
+    this.#lastItem.clear();
+    this.#catching.clear();
     const c = this.#client;
     this.#client = undefined;
     if (c !== undefined) {
