@@ -92,20 +92,45 @@ export function itemsIq(xml: Xml, id: string, service: string, node: string, max
   return xml('iq', { type: 'get', id, to: service }, xml('pubsub', { xmlns: PUBSUB_NS }, xml('items', { node, max_items: String(max) })));
 }
 
-/** [SPEC 8.5, 13.9] XEP-0030 disco#items on a bare JID: its PEP nodes (those the asker may see). */
-export const DISCO_ITEMS_NS = 'http://jabber.org/protocol/disco#items';
-export function discoItemsIq(xml: Xml, id: string, service: string): Element {
-  return xml('iq', { type: 'get', id, to: service }, xml('query', { xmlns: DISCO_ITEMS_NS }));
+/**
+ * [SPEC 8.5, 13.9] The publisher's group directory: one more PEP node, `urn:hopsafe:groups:1`, holding one item per
+ * group node it opened (item id = the group id, payload `<group xmlns="urn:hopsafe:group:1"/>`), so that a bridge can
+ * find an account's groups and learn of new ones by one subscription (PEP lists an account's nodes — XEP-0030
+ * disco#items — only to its presence contacts).
+ */
+export const GROUP_DIRECTORY_NODE = 'urn:hopsafe:groups:1';
+/** [SPEC 8.5, 13.9] Entries the directory keeps (the groups opened last), and the most a reader takes from it. */
+export const GROUP_DIRECTORY_ITEMS = 128;
+export const GROUP_DIRECTORY_CONFIG: NodeConfig = [
+  ['pubsub#access_model', 'open'],
+  ['pubsub#publish_model', 'publishers'],
+  ['pubsub#persist_items', 'true'],
+  ['pubsub#max_items', String(GROUP_DIRECTORY_ITEMS)],
+  ['pubsub#send_last_published_item', 'never'],
+];
+
+/** [SPEC 8.5, 13.9] Publishes (or replaces) the directory entry of group `groupId`, with the directory's preconditions. */
+export function directoryPublishIq(xml: Xml, id: string, groupId: string): Element {
+  return xml(
+    'iq',
+    { type: 'set', id },
+    xml(
+      'pubsub',
+      { xmlns: PUBSUB_NS },
+      xml('publish', { node: GROUP_DIRECTORY_NODE }, xml('item', { id: groupId }, xml('group', { xmlns: 'urn:hopsafe:group:1' }))),
+      xml('publish-options', {}, form(xml, `${PUBSUB_NS}#publish-options`, GROUP_DIRECTORY_CONFIG)),
+    ),
+  );
 }
 
-/** [SPEC 8.5, 13.9] The group ids of the group nodes a disco#items result lists for `service` (others ignored). */
-export function groupIdsOfDiscoItems(el: Element, service: string, max: number): string[] {
+/** [SPEC 8.5, 13.9] The group ids a directory `<items>` (result or notification) lists: valid item ids only, at most `max`. */
+export function directoryGroupIds(items: Element | undefined, max: number): string[] {
   const ids = new Set<string>();
-  for (const item of el.getChild('query', DISCO_ITEMS_NS)?.getChildren('item') ?? []) {
+  if (items === undefined || items.attrs.node !== GROUP_DIRECTORY_NODE) return [];
+  for (const item of items.getChildren('item')) {
     if (ids.size >= max) break;
-    if (item.attrs.jid !== undefined && item.attrs.jid !== service) continue;
-    const g = groupIdOfNode(item.attrs.node);
-    if (g !== undefined) ids.add(g);
+    const id = item.attrs.id;
+    if (typeof id === 'string' && /^[0-9a-f]{32}$/.test(id)) ids.add(id);
   }
   return [...ids];
 }

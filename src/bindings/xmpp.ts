@@ -21,6 +21,8 @@
  *   item per group frame; each member subscribes its bare JID and gets one headline notification per frame. The node
  *   keeps the last `groupNodeItems` items; after a login on a new stream (not a resumption) each subscribed address
  *   asks for them and catches up, bounded in count and bytes, the session layer dropping what it already had.
+ *   `openGroup` lists the group in the account's directory node (`urn:hopsafe:groups:1`), which `subscribeGroupsOf`
+ *   (a bridge) follows to find the publisher's groups.
  *
  * @module hopsafe/xmpp
  */
@@ -35,7 +37,13 @@ import type { FrameHandler, GroupFrameHandler, InboundStats, Transport, Transpor
 import { randomBytes } from 'node:crypto';
 import { assertGroupAddress, assertGroupSendable, splitGroupAddress } from '../transport/group-address.js';
 import {
+  GROUP_DIRECTORY_CONFIG,
+  GROUP_DIRECTORY_ITEMS,
+  GROUP_DIRECTORY_NODE,
   GROUP_NODE_DEFAULT_ITEMS,
+  directoryGroupIds,
+  directoryPublishIq,
+  PUBSUB_EVENT_NS,
   GROUP_NODE_MAX_ITEMS,
   PUBSUB_NS,
   groupNodeConfig,
@@ -177,6 +185,20 @@ export interface XmppTransportOptions {
    * publish (SPEC 8.4).
    */
   groupNodeItems?: number;
+  /**
+   * [SPEC 8.5, 13.9] `subscribeGroupsOf` (a bridge): while the publisher's group directory node does not exist yet (it
+   * has opened no group), how often to try again to subscribe to it, in ms. Default 5000. Once subscribed, a new
+   * group is carried from its directory notification on, and whatever it published before is caught up from its node.
+   */
+  groupDirectoryRetryMs?: number;
+}
+
+/** [SPEC 8.5, 13.9] One `subscribeGroupsOf` publisher: its handler, the group addresses subscribed, the directory state. */
+interface GroupsOf {
+  readonly handler: (address: string, bytes: Uint8Array) => void | Promise<void>;
+  readonly addresses: Set<string>;
+  directory: boolean;
+  timer: NodeJS.Timeout | undefined;
 }
 
 const SM_NS = 'urn:xmpp:sm:3';
@@ -273,6 +295,9 @@ class XmppTransport implements Transport {
   /** [SPEC 8.4, 13.9] Addresses catching up: the live notifications' items that arrived meanwhile, handed over after. */
   readonly #catching = new Map<string, GroupItem[]>();
   readonly #maxCatchUpBytes: number;
+  /** [SPEC 8.5, 13.9] subscribeGroupsOf: per publisher. */
+  readonly #groupsOf = new Map<string, GroupsOf>();
+  readonly #directoryRetryMs: number;
   /** [SPEC 8.4, 13.9] The configuration of our group nodes. */
   readonly #nodeConfig: NodeConfig;
   /** Our iq requests waiting for their result, by stanza id. */
@@ -288,6 +313,7 @@ class XmppTransport implements Transport {
     this.maxFrameSize = intOption(o.maxFrameSize ?? XMPP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
     this.#maxQueue = intOption(o.maxQueue ?? 1000, 'maxQueue');
     this.#maxCatchUpBytes = intOption(o.maxCatchUpBytes ?? 1_048_576, 'maxCatchUpBytes');
+    this.#directoryRetryMs = intOption(o.groupDirectoryRetryMs ?? 5000, 'groupDirectoryRetryMs');
     const items = o.groupNodeItems ?? GROUP_NODE_DEFAULT_ITEMS;
     if (!Number.isInteger(items) || items < 0 || items > GROUP_NODE_MAX_ITEMS)
       throw new HopsafeError('ERR_CONFIG', `xmpp: groupNodeItems must be an integer from 0 to ${GROUP_NODE_MAX_ITEMS}`);
@@ -431,11 +457,18 @@ class XmppTransport implements Transport {
    * on a node of a group address subscribed here; each item's frame goes the inbox's way (size first, in order, bounded).
    */
   #onGroupNotification(el: Element): void {
-    const n = groupNotification(el);
     const fromJid = el.attrs.from;
-    if (n === undefined || fromJid === undefined || fromJid.includes('/')) return;
+    if (fromJid === undefined || fromJid.includes('/')) return;
     const publisher = this.#idFor(fromJid);
     if (publisher === undefined) return;
+    const n = groupNotification(el);
+    if (n === undefined) {
+      // [SPEC 8.5, 13.9] a new entry in the directory of a publisher whose groups we carry: subscribe to it
+      const of = this.#groupsOf.get(publisher);
+      const ids = of ? directoryGroupIds(el.getChild('event', PUBSUB_EVENT_NS)?.getChild('items'), GROUP_DIRECTORY_ITEMS) : [];
+      if (of !== undefined) for (const g of ids) void this.#addGroupOf(publisher, of, g, true);
+      return;
+    }
     const address = `${publisher}/${n.groupId}`;
     if (this.#groupHandler(address) === undefined) return;
     const waiting = this.#catching.get(address);
@@ -453,7 +486,10 @@ class XmppTransport implements Transport {
 
   /** [SPEC 13.9] The handler of a subscribed group address, undefined when it is not subscribed here. */
   #groupHandler(address: string): GroupFrameHandler | undefined {
-    return this.#groups.get(address);
+    const h = this.#groups.get(address);
+    if (h !== undefined) return h;
+    const of = this.#groupsOf.get(splitGroupAddress(address).publisher);
+    return of?.addresses.has(address) ? (bytes) => of.handler(address, bytes) : undefined;
   }
 
   /** [SPEC 8.4, 8.9, 13.9] Group items' frames, the inbox's way: size first, in order, sharing the chain and the bound. */
@@ -470,6 +506,10 @@ class XmppTransport implements Transport {
   /** [SPEC 8.4, 13.9] After a login on a new stream: every subscribed group address catches up. */
   #catchUpAll(): void {
     for (const address of this.#groups.keys()) void this.#catchUp(address);
+    for (const [publisher, of] of this.#groupsOf) {
+      for (const address of of.addresses) if (!this.#groups.has(address)) void this.#catchUp(address);
+      void this.#refreshGroupsOf(publisher, of); // groups opened while we were away
+    }
   }
 
   /**
@@ -479,12 +519,20 @@ class XmppTransport implements Transport {
    * like any other (size-checked, then judged by the session layer: the replay window drops what was delivered
    * already, epochs no longer held are refused) and leave no state here but the last item id.
    */
-  async #catchUp(address: string): Promise<void> {
+  async #catchUp(address: string, before?: () => Promise<void>): Promise<void> {
     const { publisher, groupId } = splitGroupAddress(address);
     const node = groupNode(groupId);
     const waiting: GroupItem[] = [];
     this.#catching.set(address, waiting);
     let items: GroupItem[] = [];
+    if (before !== undefined) {
+      try {
+        await before();
+      } catch (e) {
+        if (this.#catching.get(address) === waiting) this.#catching.delete(address);
+        throw e;
+      }
+    }
     try {
       const res = await this.#iq((id) => itemsIq(xml, id, this.#jidFor(publisher), node, GROUP_NODE_MAX_ITEMS));
       items = itemsResult(res, node);
@@ -636,6 +684,13 @@ class XmppTransport implements Transport {
       await this.#iq((id) => configureNodeIq(xml, id, node, this.#nodeConfig));
     }
     this.#configured.add(node);
+    // [SPEC 8.5, 13.9] listed in our group directory, for bridges carrying our groups (configured so, once, if needed)
+    const groupId = splitGroupAddress(address).groupId;
+    await this.#iq((id) => directoryPublishIq(xml, id, groupId)).catch(async (e: unknown) => {
+      if (!isPrecondition(e)) throw e;
+      await this.#iq((id) => configureNodeIq(xml, id, GROUP_DIRECTORY_NODE, GROUP_DIRECTORY_CONFIG));
+      await this.#iq((id) => directoryPublishIq(xml, id, groupId));
+    });
   }
 
   /** [SPEC 13.9] One item on our group node; resolves on the server's result (ERR_FORBIDDEN / ERR_TRANSPORT if refused). */
@@ -693,6 +748,69 @@ class XmppTransport implements Transport {
     await this.#iq((id) => subscriptionIq(xml, id, 'unsubscribe', this.#jidFor(publisher), groupNode(groupId), this.#jidFor(self))).catch(
       () => undefined,
     );
+  }
+
+  /**
+   * [SPEC 8.5, 13.9] Every group address of `publisher` (a bridge): subscribes to its group directory node
+   * (`urn:hopsafe:groups:1`, trying again every `groupDirectoryRetryMs` while it does not exist), then to every group
+   * node listed there and to each one announced later (catching up what such a new node already keeps). Frames come
+   * only from `publisher`'s PEP service, so from no account but the publisher's. Resolves after the first attempt:
+   * a publisher without groups (or a server without PEP) is no error.
+   */
+  async subscribeGroupsOf(publisher: string, onFrame: (address: string, bytes: Uint8Array) => void | Promise<void>): Promise<void> {
+    this.#groupReady();
+    assertEndpointId(publisher, 'publisher');
+    if (typeof onFrame !== 'function') throw new HopsafeError('ERR_INPUT', 'onFrame must be a function');
+    if (this.#groupsOf.has(publisher)) throw new HopsafeError('ERR_STATE', `xmpp: the groups of ${publisher} are subscribed already`);
+    const of: GroupsOf = { handler: onFrame, addresses: new Set(), directory: false, timer: undefined };
+    this.#groupsOf.set(publisher, of);
+    await this.#refreshGroupsOf(publisher, of, false);
+  }
+
+  /** [SPEC 8.5, 13.9] Subscribes to the publisher's directory if not yet, then to every group node it lists. */
+  async #refreshGroupsOf(publisher: string, of: GroupsOf, catchUpNew = true): Promise<void> {
+    if (this.#closed || this.#groupsOf.get(publisher) !== of || this.#self === undefined) return;
+    const service = this.#jidFor(publisher);
+    const self = this.#jidFor(this.#self);
+    try {
+      if (!of.directory) {
+        await this.#iq((id) => subscriptionIq(xml, id, 'subscribe', service, GROUP_DIRECTORY_NODE, self));
+        of.directory = true;
+        clearTimeout(of.timer);
+        of.timer = undefined;
+      }
+      const res = await this.#iq((id) => itemsIq(xml, id, service, GROUP_DIRECTORY_NODE, GROUP_DIRECTORY_ITEMS));
+      const ids = directoryGroupIds(res.getChild('pubsub', PUBSUB_NS)?.getChild('items'), GROUP_DIRECTORY_ITEMS);
+      await Promise.all(ids.map((g) => this.#addGroupOf(publisher, of, g, catchUpNew)));
+    } catch {
+      // no directory yet (item-not-found), no PEP, no answer: try again later
+      if (!of.directory && of.timer === undefined && !this.#closed) {
+        of.timer = setTimeout(() => {
+          of.timer = undefined;
+          void this.#refreshGroupsOf(publisher, of);
+        }, this.#directoryRetryMs);
+        of.timer.unref?.();
+      }
+    }
+  }
+
+  /** [SPEC 8.5, 13.9] Subscribes to one group node of a `subscribeGroupsOf` publisher (at most GROUP_DIRECTORY_ITEMS). */
+  async #addGroupOf(publisher: string, of: GroupsOf, groupId: string, catchUp: boolean): Promise<void> {
+    const address = `${publisher}/${groupId}`;
+    if (of.addresses.has(address) || of.addresses.size >= GROUP_DIRECTORY_ITEMS || this.#self === undefined) return;
+    of.addresses.add(address);
+    const subscribe = async (): Promise<void> => {
+      await this.#iq((id) =>
+        subscriptionIq(xml, id, 'subscribe', this.#jidFor(publisher), groupNode(groupId), this.#jidFor(this.#self ?? '')),
+      );
+    };
+    try {
+      // a new group: what its node kept before we subscribed goes first (the notifications meanwhile wait)
+      if (catchUp) await this.#catchUp(address, subscribe);
+      else await subscribe();
+    } catch {
+      of.addresses.delete(address); // listed but not there (or refused): the next refresh tries again
+    }
   }
 
   /** [SPEC 8.9] Inbound frames dropped before onFrame. */
@@ -777,6 +895,8 @@ class XmppTransport implements Transport {
     this.#groups.clear();
     this.#lastItem.clear();
     this.#catching.clear();
+    for (const of of this.#groupsOf.values()) clearTimeout(of.timer);
+    this.#groupsOf.clear();
     const c = this.#client;
     this.#client = undefined;
     if (c !== undefined) {

@@ -28,7 +28,7 @@ import { GROUP_MEMBERS, groupScenario } from '../support/group-scenario.js';
 import { prosodyInstalled, startProsody, type RunningProsody } from '../support/prosody.js';
 import { requireOrSkip } from '../support/services.js';
 
-const IDS = ['der', ...GROUP_MEMBERS, 'eve', 'p2', 'm1', 'm2'];
+const IDS = [...new Set(['der', ...GROUP_MEMBERS, 'scada', 'hist', 'eve', 'p2', 'm1', 'm2'])];
 let prosody: RunningProsody | undefined;
 
 before(async () => {
@@ -436,6 +436,59 @@ test("[SPEC 8.5, 13.9] MQTT (aedes) → XMPP bridge: the publisher's proxy publi
     assert.ok(c.inbox.hist!.every((m) => m.from === 'der' && m.group === 'telemetry'));
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(mqttGroup - before, 3, "one group message per publish on the publisher's broker");
+  } finally {
+    await c.close();
+    await bridge.close();
+    await broker.close();
+  }
+});
+
+test("[SPEC 8.5, 13.9] XMPP → MQTT (aedes) bridge: an XMPP publisher's group, found through its directory node, read by an MQTT member; one broker message per group message; nothing under an address of a publisher living elsewhere", async (t) => {
+  if (!requireOrSkip(t, PROSODY, prosody !== undefined) || !prosody) return;
+  const p = prosody;
+  const broker = await startBroker();
+  const mqttGroup: string[] = [];
+  broker.tap((f) => void (f.topic.includes('/~g/') && mqttGroup.push(f.topic)));
+  const sides = { der: 'x', scada: 'm', hist: 'x' } as const;
+  const sideM = (id: string) => mqttTransport({ url: broker.url, clientId: `${id}-${randomBytes(2).toString('hex')}` });
+  const sideX = (id: string) =>
+    xmppTransport({ service: p.service, domain: p.domain, password: `pw-${id}`, reconnectDelayMs: 50, groupDirectoryRetryMs: 100 });
+  // the bridge starts before der opened any group: its directory node does not exist yet
+  const bridge = await createBridge({ sides: { m: sideM, x: sideX }, endpoints: { ...sides } });
+  const c = await cast(['der', 'scada', 'hist'], { transport: (id) => (sides[id as keyof typeof sides] === 'm' ? sideM(id) : sideX(id)) });
+  try {
+    const g = await c.eps.der!.group('telemetry', { members: ['scada', 'hist'] });
+    await c.eps.scada!.join('der', 'telemetry');
+    await c.eps.hist!.join('der', 'telemetry');
+    for (let i = 0; i < 5; i++) await g.publish(utf8(`m${i}`));
+    await until(() => c.inbox.scada!.length === 5 && c.inbox.hist!.length === 5, 15_000, 'both sides');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(c.inbox.scada!.map(text), ['m0', 'm1', 'm2', 'm3', 'm4']);
+    assert.ok(c.inbox.scada!.every((m) => m.from === 'der' && m.group === 'telemetry'));
+    assert.deepEqual(c.inbox.hist!.map(text), ['m0', 'm1', 'm2', 'm3', 'm4']);
+    assert.equal(mqttGroup.length, 5, 'one MQTT group message per group message, whatever the members');
+    assert.ok(mqttGroup.every((topic) => topic.endsWith(`/~g/${g.address}`)));
+    assert.equal(c.eps.scada!.stats().groups.rejected, 0);
+    // scada lives on MQTT: a group frame under scada's own XMPP address (its account, logged in by someone holding the
+    // password, directory entry and all) is never carried; nor are the groups of an account that is not bridged
+    const G2 = 'c'.repeat(32);
+    for (const who of ['scada', 'eve']) {
+      const forger = xmppTransport({ service: p.service, domain: p.domain, password: `pw-${who}`, reconnectDelayMs: 50 });
+      await forger.open(who, () => undefined);
+      await forger.openGroup!(`${who}/${G2}`);
+      await forger.publishGroup!(`${who}/${G2}`, utf8('not carried'));
+      await forger.close();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(mqttGroup.length, 5, 'nothing more on the MQTT side');
+    // a new group of der, opened while the bridge runs, is carried too (from its directory notification)
+    const g2 = await c.eps.der!.group('second', { members: ['scada'] });
+    await c.eps.scada!.join('der', 'second');
+    await g2.publish(utf8('s0'));
+    await until(() => c.inbox.scada!.length === 6, 15_000, 'the second group');
+    assert.equal(c.inbox.scada!.at(-1)?.group, 'second');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(mqttGroup.length, 6);
   } finally {
     await c.close();
     await bridge.close();
