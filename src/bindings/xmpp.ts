@@ -18,7 +18,11 @@
  *   session layer discards duplicates).
  * - Group addresses (SPEC 13.9) are PEP nodes (XEP-0163: XEP-0060 pubsub on the publisher's own account,
  *   xmpp-groups.ts): the publisher creates `urn:hopsafe:group:1:{groupId}` when the group is created and publishes one
- *   item per group frame; each member subscribes its bare JID and gets one headline notification per frame.
+ *   item per group frame; each member subscribes its bare JID and gets one headline notification per frame. The node
+ *   keeps the last `groupNodeItems` items; after a login on a new stream (not a resumption) each subscribed address
+ *   asks for them and catches up, bounded in count and bytes, the session layer dropping what it already had.
+ *   `openGroup` lists the group in the account's directory node (`urn:hopsafe:groups:1`), which `subscribeGroupsOf`
+ *   (a bridge) follows to find the publisher's groups.
  *
  * @module hopsafe/xmpp
  */
@@ -32,7 +36,29 @@ import type { Logger } from 'pino';
 import type { FrameHandler, GroupFrameHandler, InboundStats, Transport, TransportStatus } from '../transport/transport.js';
 import { randomBytes } from 'node:crypto';
 import { assertGroupAddress, assertGroupSendable, splitGroupAddress } from '../transport/group-address.js';
-import { createNodeIq, groupNode, groupNotification, publishIq, subscriptionIq } from './xmpp-groups.js';
+import {
+  GROUP_DIRECTORY_CONFIG,
+  GROUP_DIRECTORY_ITEMS,
+  GROUP_DIRECTORY_NODE,
+  GROUP_NODE_DEFAULT_ITEMS,
+  directoryGroupIds,
+  directoryPublishIq,
+  PUBSUB_EVENT_NS,
+  GROUP_NODE_MAX_ITEMS,
+  PUBSUB_NS,
+  groupNodeConfig,
+  type NodeConfig,
+  catchUpStart,
+  configureNodeIq,
+  createNodeIq,
+  groupNode,
+  groupNotification,
+  itemsIq,
+  itemsResult,
+  publishIq,
+  subscriptionIq,
+  type GroupItem,
+} from './xmpp-groups.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
 import { InboundGuard, UnsettledBound } from '../transport/inbound.js';
 import { intOption } from '../transport/options.js';
@@ -146,6 +172,33 @@ export interface XmppTransportOptions {
   plainAuth?: 'always' | 'loopback' | 'never';
   /** Called with each client created (fault-injection tests). */
   onClient?: (client: XmppClientHandle) => void;
+  /**
+   * [SPEC 8.4, 13.9] Group catch-up: after a login on a new stream (not an XEP-0198 resumption) each subscribed group
+   * address asks its node for the items it keeps and hands over at most 64 (`GROUP_NODE_MAX_ITEMS`) of them whose
+   * frames decode to at most this many bytes in all (the newest that fit). Default 1,048,576.
+   */
+  maxCatchUpBytes?: number;
+  /**
+   * [SPEC 8.4, 13.9] As a publisher: items each of our group nodes keeps for members that reconnect (its
+   * `pubsub#max_items`, persisted by the server), 0–64; 0 keeps none (no catch-up from this publisher's groups).
+   * Default 16. Storage cost on the server: Prosody's `internal` storage rewrites a node's whole item file on every
+   * publish (SPEC 8.4).
+   */
+  groupNodeItems?: number;
+  /**
+   * [SPEC 8.5, 13.9] `subscribeGroupsOf` (a bridge): while the publisher's group directory node does not exist yet (it
+   * has opened no group), how often to try again to subscribe to it, in ms. Default 5000. Once subscribed, a new
+   * group is carried from its directory notification on, and whatever it published before is caught up from its node.
+   */
+  groupDirectoryRetryMs?: number;
+}
+
+/** [SPEC 8.5, 13.9] One `subscribeGroupsOf` publisher: its handler, the group addresses subscribed, the directory state. */
+interface GroupsOf {
+  readonly handler: (address: string, bytes: Uint8Array) => void | Promise<void>;
+  readonly addresses: Set<string>;
+  directory: boolean;
+  timer: NodeJS.Timeout | undefined;
 }
 
 const SM_NS = 'urn:xmpp:sm:3';
@@ -173,6 +226,10 @@ function smSettled(c: Client): Promise<void> {
 
 /** The XMPP error condition of an iq error reply, by the error it was reported as. */
 const iqConditions = new WeakMap<HopsafeError, string>();
+/** The XEP-0060 condition (`pubsub#errors` child, e.g. precondition-not-met) of an iq error reply, if any. */
+const pubsubConditions = new WeakMap<HopsafeError, string>();
+const PUBSUB_ERRORS_NS = `${PUBSUB_NS}#errors`;
+const isPrecondition = (e: unknown): boolean => e instanceof HopsafeError && pubsubConditions.get(e) === 'precondition-not-met';
 
 interface PendingSend {
   readonly stanza: Element;
@@ -233,6 +290,16 @@ class XmppTransport implements Transport {
   readonly #groups = new Map<string, GroupFrameHandler>();
   /** [SPEC 13.9] Our group nodes known to carry the group configuration (created, or checked by a publish). */
   readonly #configured = new Set<string>();
+  /** [SPEC 8.4, 13.9] Per subscribed group address: the server's id of the last item handed over (skipped on catch-up). */
+  readonly #lastItem = new Map<string, string>();
+  /** [SPEC 8.4, 13.9] Addresses catching up: the live notifications' items that arrived meanwhile, handed over after. */
+  readonly #catching = new Map<string, GroupItem[]>();
+  readonly #maxCatchUpBytes: number;
+  /** [SPEC 8.5, 13.9] subscribeGroupsOf: per publisher. */
+  readonly #groupsOf = new Map<string, GroupsOf>();
+  readonly #directoryRetryMs: number;
+  /** [SPEC 8.4, 13.9] The configuration of our group nodes. */
+  readonly #nodeConfig: NodeConfig;
   /** Our iq requests waiting for their result, by stanza id. */
   readonly #iqWaiters = new Map<string, { resolve(el: Element): void; reject(e: HopsafeError): void }>();
 
@@ -245,6 +312,12 @@ class XmppTransport implements Transport {
     this.#o = o;
     this.maxFrameSize = intOption(o.maxFrameSize ?? XMPP_DEFAULT_MAX_FRAME_SIZE, 'maxFrameSize');
     this.#maxQueue = intOption(o.maxQueue ?? 1000, 'maxQueue');
+    this.#maxCatchUpBytes = intOption(o.maxCatchUpBytes ?? 1_048_576, 'maxCatchUpBytes');
+    this.#directoryRetryMs = intOption(o.groupDirectoryRetryMs ?? 5000, 'groupDirectoryRetryMs');
+    const items = o.groupNodeItems ?? GROUP_NODE_DEFAULT_ITEMS;
+    if (!Number.isInteger(items) || items < 0 || items > GROUP_NODE_MAX_ITEMS)
+      throw new HopsafeError('ERR_CONFIG', `xmpp: groupNodeItems must be an integer from 0 to ${GROUP_NODE_MAX_ITEMS}`);
+    this.#nodeConfig = groupNodeConfig(items);
     const log = o.logger?.child({ transport: 'xmpp' });
     this.#guard = new InboundGuard(this.maxFrameSize, log);
     this.#status.on((s) => logStatus(log, s, this.#self));
@@ -314,6 +387,8 @@ class XmppTransport implements Transport {
           this.#online = true;
           this.#status.set('connected');
           void this.#flush();
+          // [SPEC 8.4, 13.9] A new stream: what was published while we were away is only in the nodes' kept items.
+          this.#catchUpAll();
         });
       this.#presence.catch(() => undefined);
     });
@@ -382,20 +457,102 @@ class XmppTransport implements Transport {
    * on a node of a group address subscribed here; each item's frame goes the inbox's way (size first, in order, bounded).
    */
   #onGroupNotification(el: Element): void {
-    const n = groupNotification(el);
     const fromJid = el.attrs.from;
-    if (n === undefined || fromJid === undefined || fromJid.includes('/')) return;
+    if (fromJid === undefined || fromJid.includes('/')) return;
     const publisher = this.#idFor(fromJid);
     if (publisher === undefined) return;
-    const address = `${publisher}/${n.groupId}`;
-    const handler = this.#groups.get(address);
-    if (handler === undefined) return;
-    for (const f of n.frames) {
-      if (this.#guard.oversize(decodedLengthOfText(f.children), undefined)) continue;
-      const bytes = decodeFrameText(f.getText());
-      if (bytes === undefined) continue;
-      this.#deliver(() => (this.#groups.get(address) === handler ? handler(bytes) : undefined));
+    const n = groupNotification(el);
+    if (n === undefined) {
+      // [SPEC 8.5, 13.9] a new entry in the directory of a publisher whose groups we carry: subscribe to it
+      const of = this.#groupsOf.get(publisher);
+      const ids = of ? directoryGroupIds(el.getChild('event', PUBSUB_EVENT_NS)?.getChild('items'), GROUP_DIRECTORY_ITEMS) : [];
+      if (of !== undefined) for (const g of ids) void this.#addGroupOf(publisher, of, g, true);
+      return;
     }
+    const address = `${publisher}/${n.groupId}`;
+    if (this.#groupHandler(address) === undefined) return;
+    const waiting = this.#catching.get(address);
+    if (waiting !== undefined) {
+      // [SPEC 8.4, 13.9] Catching up: these go after the kept items (bounded; past it, everything now, in arrival order).
+      if (waiting.length + n.items.length <= GROUP_NODE_MAX_ITEMS) {
+        waiting.push(...n.items);
+        return;
+      }
+      this.#catching.delete(address);
+      this.#deliverItems(address, waiting.splice(0));
+    }
+    this.#deliverItems(address, n.items);
+  }
+
+  /** [SPEC 13.9] The handler of a subscribed group address, undefined when it is not subscribed here. */
+  #groupHandler(address: string): GroupFrameHandler | undefined {
+    const h = this.#groups.get(address);
+    if (h !== undefined) return h;
+    const of = this.#groupsOf.get(splitGroupAddress(address).publisher);
+    return of?.addresses.has(address) ? (bytes) => of.handler(address, bytes) : undefined;
+  }
+
+  /** [SPEC 8.4, 8.9, 13.9] Group items' frames, the inbox's way: size first, in order, sharing the chain and the bound. */
+  #deliverItems(address: string, items: readonly GroupItem[]): void {
+    for (const { id, frame } of items) {
+      if (id !== undefined) this.#lastItem.set(address, id);
+      if (this.#guard.oversize(decodedLengthOfText(frame.children), undefined)) continue;
+      const bytes = decodeFrameText(frame.getText());
+      if (bytes === undefined) continue;
+      this.#deliver(() => this.#groupHandler(address)?.(bytes));
+    }
+  }
+
+  /** [SPEC 8.4, 13.9] After a login on a new stream: every subscribed group address catches up. */
+  #catchUpAll(): void {
+    for (const address of this.#groups.keys()) void this.#catchUp(address);
+    for (const [publisher, of] of this.#groupsOf) {
+      for (const address of of.addresses) if (!this.#groups.has(address)) void this.#catchUp(address);
+      void this.#refreshGroupsOf(publisher, of); // groups opened while we were away
+    }
+  }
+
+  /**
+   * [SPEC 8.4, 13.9] Asks the publisher's node for the items it keeps (the newest GROUP_NODE_MAX_ITEMS) and hands over
+   * those after the last one handed over here, within the count and byte bounds, then the live notifications that
+   * arrived meanwhile (less those already among the items). The server is not trusted: what it returns are frames
+   * like any other (size-checked, then judged by the session layer: the replay window drops what was delivered
+   * already, epochs no longer held are refused) and leave no state here but the last item id.
+   */
+  async #catchUp(address: string, before?: () => Promise<void>): Promise<void> {
+    const { publisher, groupId } = splitGroupAddress(address);
+    const node = groupNode(groupId);
+    const waiting: GroupItem[] = [];
+    this.#catching.set(address, waiting);
+    let items: GroupItem[] = [];
+    if (before !== undefined) {
+      try {
+        await before();
+      } catch (e) {
+        if (this.#catching.get(address) === waiting) this.#catching.delete(address);
+        throw e;
+      }
+    }
+    try {
+      const res = await this.#iq((id) => itemsIq(xml, id, this.#jidFor(publisher), node, GROUP_NODE_MAX_ITEMS));
+      items = itemsResult(res, node);
+    } catch {
+      // No such node, a node keeping no items (created by an older version, until its publisher reconfigures it), no
+      // answer, or closed: nothing to catch up.
+    } finally {
+      if (this.#catching.get(address) === waiting) this.#catching.delete(address);
+    }
+    if (this.#closed || this.#groupHandler(address) === undefined) return;
+    const start = catchUpStart(
+      items.map((i) => i.id),
+      items.map((i) => decodedLengthOfText(i.frame.children)),
+      this.#lastItem.get(address),
+      GROUP_NODE_MAX_ITEMS,
+      this.#maxCatchUpBytes,
+    );
+    const taken = items.slice(start);
+    const ids = new Set(taken.map((i) => i.id));
+    this.#deliverItems(address, [...taken, ...waiting.filter((i) => i.id === undefined || !ids.has(i.id))]);
   }
 
   /** Hands one frame to `call` in arrival order (inbox and group frames share the chain and the bound). [SPEC 8.9] */
@@ -438,12 +595,15 @@ class XmppTransport implements Transport {
       w.resolve(el);
       return;
     }
-    const condition = el.getChild('error')?.children.find((c): c is Element => typeof c !== 'string')?.name ?? 'unknown';
+    const error = el.getChild('error');
+    const condition = error?.children.find((c): c is Element => typeof c !== 'string')?.name ?? 'unknown';
+    const pubsubCondition = error?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === PUBSUB_ERRORS_NS)?.name;
     const e = new HopsafeError(
       condition === 'forbidden' ? 'ERR_FORBIDDEN' : 'ERR_TRANSPORT',
-      `xmpp: the server refused the request (${condition})`,
+      `xmpp: the server refused the request (${condition}${pubsubCondition !== undefined ? `, ${pubsubCondition}` : ''})`,
     );
     iqConditions.set(e, condition);
+    if (pubsubCondition !== undefined) pubsubConditions.set(e, pubsubCondition);
     w.reject(e);
   }
 
@@ -509,17 +669,28 @@ class XmppTransport implements Transport {
     return groupNode(groupId);
   }
 
-  /** [SPEC 13.9] Creates the group's PEP node (configured) before members subscribe; an existing node is kept. */
+  /**
+   * [SPEC 13.9] Creates the group's PEP node (configured) before members subscribe; an existing node (created earlier
+   * by this account, perhaps with another configuration) is set to the group configuration. ERR_TRANSPORT when the
+   * server refuses either.
+   */
   async openGroup(address: string): Promise<void> {
     const self = this.#groupReady();
     const node = this.#ownNode(self, assertGroupAddress(address));
     try {
-      await this.#iq((id) => createNodeIq(xml, id, node));
-      this.#configured.add(node);
+      await this.#iq((id) => createNodeIq(xml, id, node, this.#nodeConfig));
     } catch (e) {
-      // Exists already (created earlier by this account): the first publish checks its configuration.
       if (!(e instanceof HopsafeError && iqConditions.get(e) === 'conflict')) throw e;
+      await this.#iq((id) => configureNodeIq(xml, id, node, this.#nodeConfig));
     }
+    this.#configured.add(node);
+    // [SPEC 8.5, 13.9] listed in our group directory, for bridges carrying our groups (configured so, once, if needed)
+    const groupId = splitGroupAddress(address).groupId;
+    await this.#iq((id) => directoryPublishIq(xml, id, groupId)).catch(async (e: unknown) => {
+      if (!isPrecondition(e)) throw e;
+      await this.#iq((id) => configureNodeIq(xml, id, GROUP_DIRECTORY_NODE, GROUP_DIRECTORY_CONFIG));
+      await this.#iq((id) => directoryPublishIq(xml, id, groupId));
+    });
   }
 
   /** [SPEC 13.9] One item on our group node; resolves on the server's result (ERR_FORBIDDEN / ERR_TRANSPORT if refused). */
@@ -539,10 +710,19 @@ class XmppTransport implements Transport {
     }
     // A node this transport did not create or check yet: the configuration goes along as publish-options (it creates
     // the node so configured, or the publish fails when an existing node is configured otherwise).
+    // A node of ours configured otherwise (created by an older version: no items kept) is set to the group
+    // configuration once and the publish tried again, still with its preconditions.
     const withOptions = !this.#configured.has(node);
-    return this.#iq((id) => publishIq(xml, id, node, text, withOptions)).then(() => {
-      this.#configured.add(node);
-    });
+    const publish = (): Promise<Element> => this.#iq((id) => publishIq(xml, id, node, text, withOptions ? this.#nodeConfig : undefined));
+    return publish()
+      .catch(async (e: unknown) => {
+        if (!withOptions || !isPrecondition(e)) throw e;
+        await this.#iq((id) => configureNodeIq(xml, id, node, this.#nodeConfig));
+        return publish();
+      })
+      .then(() => {
+        this.#configured.add(node);
+      });
   }
 
   /** [SPEC 13.9] Subscribes our bare JID to the group node on the publisher's PEP service (kept by the server across logins). */
@@ -560,12 +740,77 @@ class XmppTransport implements Transport {
   }
 
   async unsubscribeGroup(address: string): Promise<void> {
+    this.#lastItem.delete(address);
+    this.#catching.delete(address);
     if (!this.#groups.delete(address) || this.#closed || this.#self === undefined) return;
     const self = this.#self;
     const { publisher, groupId } = splitGroupAddress(address);
     await this.#iq((id) => subscriptionIq(xml, id, 'unsubscribe', this.#jidFor(publisher), groupNode(groupId), this.#jidFor(self))).catch(
       () => undefined,
     );
+  }
+
+  /**
+   * [SPEC 8.5, 13.9] Every group address of `publisher` (a bridge): subscribes to its group directory node
+   * (`urn:hopsafe:groups:1`, trying again every `groupDirectoryRetryMs` while it does not exist), then to every group
+   * node listed there and to each one announced later (catching up what such a new node already keeps). Frames come
+   * only from `publisher`'s PEP service, so from no account but the publisher's. Resolves after the first attempt:
+   * a publisher without groups (or a server without PEP) is no error.
+   */
+  async subscribeGroupsOf(publisher: string, onFrame: (address: string, bytes: Uint8Array) => void | Promise<void>): Promise<void> {
+    this.#groupReady();
+    assertEndpointId(publisher, 'publisher');
+    if (typeof onFrame !== 'function') throw new HopsafeError('ERR_INPUT', 'onFrame must be a function');
+    if (this.#groupsOf.has(publisher)) throw new HopsafeError('ERR_STATE', `xmpp: the groups of ${publisher} are subscribed already`);
+    const of: GroupsOf = { handler: onFrame, addresses: new Set(), directory: false, timer: undefined };
+    this.#groupsOf.set(publisher, of);
+    await this.#refreshGroupsOf(publisher, of, false);
+  }
+
+  /** [SPEC 8.5, 13.9] Subscribes to the publisher's directory if not yet, then to every group node it lists. */
+  async #refreshGroupsOf(publisher: string, of: GroupsOf, catchUpNew = true): Promise<void> {
+    if (this.#closed || this.#groupsOf.get(publisher) !== of || this.#self === undefined) return;
+    const service = this.#jidFor(publisher);
+    const self = this.#jidFor(this.#self);
+    try {
+      if (!of.directory) {
+        await this.#iq((id) => subscriptionIq(xml, id, 'subscribe', service, GROUP_DIRECTORY_NODE, self));
+        of.directory = true;
+        clearTimeout(of.timer);
+        of.timer = undefined;
+      }
+      const res = await this.#iq((id) => itemsIq(xml, id, service, GROUP_DIRECTORY_NODE, GROUP_DIRECTORY_ITEMS));
+      const ids = directoryGroupIds(res.getChild('pubsub', PUBSUB_NS)?.getChild('items'), GROUP_DIRECTORY_ITEMS);
+      await Promise.all(ids.map((g) => this.#addGroupOf(publisher, of, g, catchUpNew)));
+    } catch {
+      // no directory yet (item-not-found), no PEP, no answer: try again later
+      if (!of.directory && of.timer === undefined && !this.#closed) {
+        of.timer = setTimeout(() => {
+          of.timer = undefined;
+          void this.#refreshGroupsOf(publisher, of);
+        }, this.#directoryRetryMs);
+        of.timer.unref?.();
+      }
+    }
+  }
+
+  /** [SPEC 8.5, 13.9] Subscribes to one group node of a `subscribeGroupsOf` publisher (at most GROUP_DIRECTORY_ITEMS). */
+  async #addGroupOf(publisher: string, of: GroupsOf, groupId: string, catchUp: boolean): Promise<void> {
+    const address = `${publisher}/${groupId}`;
+    if (of.addresses.has(address) || of.addresses.size >= GROUP_DIRECTORY_ITEMS || this.#self === undefined) return;
+    of.addresses.add(address);
+    const subscribe = async (): Promise<void> => {
+      await this.#iq((id) =>
+        subscriptionIq(xml, id, 'subscribe', this.#jidFor(publisher), groupNode(groupId), this.#jidFor(this.#self ?? '')),
+      );
+    };
+    try {
+      // a new group: what its node kept before we subscribed goes first (the notifications meanwhile wait)
+      if (catchUp) await this.#catchUp(address, subscribe);
+      else await subscribe();
+    } catch {
+      of.addresses.delete(address); // listed but not there (or refused): the next refresh tries again
+    }
   }
 
   /** [SPEC 8.9] Inbound frames dropped before onFrame. */
@@ -648,6 +893,10 @@ class XmppTransport implements Transport {
     for (const p of this.#queue.splice(0)) p.reject(new HopsafeError('ERR_CLOSED', 'xmpp transport closed'));
     for (const w of [...this.#iqWaiters.values()]) w.reject(new HopsafeError('ERR_CLOSED', 'xmpp transport closed'));
     this.#groups.clear();
+    this.#lastItem.clear();
+    this.#catching.clear();
+    for (const of of this.#groupsOf.values()) clearTimeout(of.timer);
+    this.#groupsOf.clear();
     const c = this.#client;
     this.#client = undefined;
     if (c !== undefined) {
