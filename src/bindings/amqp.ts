@@ -158,6 +158,8 @@ interface PendingSend {
 class AmqpTransport implements Transport {
   readonly name = 'amqp';
   readonly maxFrameSize: number;
+  /** #enqueue: Buffer.from(bytes). */
+  readonly copiesFrames = true;
   readonly #url: string;
   readonly #exchange: string;
   readonly #durable: boolean;

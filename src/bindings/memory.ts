@@ -113,6 +113,7 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
       return {
         name: 'memory',
         maxFrameSize,
+        copiesFrames: true, // deliver: bytes.slice() before anything else
         ...groups.methods(
           () => localId,
           () => closed,

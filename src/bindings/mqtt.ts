@@ -445,6 +445,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
   return {
     name: 'mqtt',
     maxFrameSize,
+    copiesFrames: true, // publishFrame: Buffer.from(bytes)
     open,
     send,
     close,

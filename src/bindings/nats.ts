@@ -189,6 +189,8 @@ const lostWithConnection = (e: unknown): boolean =>
 
 class NatsTransport implements Transport {
   readonly name = 'nats';
+  /** #enqueue / publishGroup: new Uint8Array(bytes). */
+  readonly copiesFrames = true;
   readonly #servers: string[];
   readonly #prefix: string;
   readonly #configuredMax: number;

@@ -263,6 +263,8 @@ function tlsSocketOptions(service: string, tls: XmppTlsOptions | undefined): Rec
 
 class XmppTransport implements Transport {
   readonly name = 'xmpp';
+  /** send: the frame is base64-encoded into the stanza before send returns. */
+  readonly copiesFrames = true;
   readonly maxFrameSize: number;
   readonly #o: XmppTransportOptions;
   readonly #maxQueue: number;

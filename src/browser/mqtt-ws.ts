@@ -225,6 +225,7 @@ export function mqttWsTransport(options: MqttWsTransportOptions): Transport {
   return {
     name: 'mqtt-ws',
     maxFrameSize,
+    copiesFrames: true, // publish: Uint8Array.from(bytes)
     open,
     send,
     close,

@@ -3,8 +3,9 @@
  * `byte0 | (varint(len(record)) | record){2..64}`. The container is not protected (each record is); a
  * receiver handles the records as if they had arrived one after the other.
  */
+import type { FramePool } from '../bytes/frame-pool.js';
 import { HopsafeError } from '../errors/index.js';
-import { FrameType, frameByte, isRecordFrame } from './frame.js';
+import { FrameType, frameByte, isRecordFrame, uninitialized } from './frame.js';
 import { readVarint, varintLength, writeVarint } from './varint.js';
 
 /** [SPEC 3.7] Records in one BATCH frame: at least 2 (one record travels alone), at most 64. */
@@ -19,7 +20,7 @@ export function batchEntryOverhead(length: number): number {
 }
 
 /** [SPEC 3.7] Encodes 2..64 record frames as one BATCH frame. */
-export function encodeBatch(records: readonly Uint8Array[]): Uint8Array {
+export function encodeBatch(records: readonly Uint8Array[], pool?: FramePool): Uint8Array {
   if (records.length < BATCH_MIN_RECORDS || records.length > BATCH_MAX_RECORDS)
     throw new HopsafeError('ERR_INPUT', `a batch holds ${BATCH_MIN_RECORDS}..${BATCH_MAX_RECORDS} records`);
   let size = 1;
@@ -27,8 +28,8 @@ export function encodeBatch(records: readonly Uint8Array[]): Uint8Array {
     if (!isRecordFrame(r) || r.length < MIN_RECORD_LENGTH) throw new HopsafeError('ERR_INPUT', 'a batch holds record frames only');
     size += varintLength(r.length) + r.length;
   }
-  const b = Buffer.allocUnsafe(size);
-  const out = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  // A large batch comes from `pool` when there is one (every byte is written below).
+  const out = pool?.take(size) ?? uninitialized(size);
   out[0] = frameByte(FrameType.BATCH);
   let off = 1;
   for (const r of records) {

@@ -3,6 +3,7 @@
  * byte 0 = version (high nibble, 1) | frame type (low nibble).
  */
 import { HopsafeError } from '../errors/index.js';
+import type { FramePool } from '../bytes/frame-pool.js';
 import { readVarint, varintLength, writeVarint } from './varint.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -62,11 +63,12 @@ export function encodeRecordHeader(
   seq: number,
   bodyLength: number,
   sidOff = 0,
+  pool?: FramePool,
 ): Uint8Array {
   const hl = 1 + SESSION_ID_LENGTH + 2 + varintLength(seq);
-  // Not zero-filled: the caller writes every body byte (payload and tag); the header is written here.
-  const b = Buffer.allocUnsafe(hl + bodyLength);
-  const out = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  // Not zero-filled: the caller writes every body byte (payload and tag); the header is written here. A large frame
+  // comes from `pool` when there is one (its memory is reused once the transport copied it).
+  const out = pool?.take(hl + bodyLength) ?? uninitialized(hl + bodyLength);
   out[0] = frameByte(type);
   if (sidOff === 0 && sessionId.length === SESSION_ID_LENGTH) out.set(sessionId, 1);
   else if (sessionId.length - sidOff < SESSION_ID_LENGTH) throw new HopsafeError('ERR_INPUT', 'session id length');
@@ -75,6 +77,12 @@ export function encodeRecordHeader(
   out[10] = epoch & 0xff;
   writeVarint(out, 11, seq);
   return out;
+}
+
+/** `n` bytes of fresh memory, not zero-filled (for a frame whose every byte the caller writes). */
+export function uninitialized(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 export function recordHeaderLength(seq: number): number {

@@ -18,6 +18,7 @@ import { AlertLimiter, HandshakeAdmission } from '../session/admission.js';
 import { createSessionIndex } from '../session/session-index.js';
 import { emptyStats } from './stats.js';
 import { ABANDON, Endpoint } from './endpoint.js';
+import { FramePool } from '../bytes/frame-pool.js';
 
 /** [SPEC 8] Creates an endpoint, validates its own identity, and opens the transport. */
 export async function createEndpoint(options: EndpointOptions): Promise<Endpoint> {
@@ -41,6 +42,8 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
     // [SPEC 5.6] Covers every random accepted since now: older tokens may have been accepted before a restart.
     replayCache: new HandshakeReplayCache(cfg.freshnessWindowMs, undefined, clock()),
     holdBudget: new HoldBudget(cfg.maxHeldBytes),
+    // [SPEC 8] Large frames are sealed into reused memory only over a transport that copies them in send.
+    ...(transport.copiesFrames === true ? { framePool: new FramePool() } : {}),
     ...(cfg.session ? { sessionOptions: cfg.session } : {}),
   };
   const now = clock();

@@ -4,6 +4,7 @@
  * Order of checks on receipt (cheap first, so floods cost little): size → DER → version/role →
  * ids → freshness → replay → negotiation → certificate chain → signature. [SPEC 5.7]
  */
+import type { FramePool } from '../bytes/frame-pool.js';
 import { HopsafeError } from '../errors/index.js';
 import { signWith } from '../crypto/signer.js';
 import { concat, equal, utf8, wipe } from '../bytes/index.js';
@@ -64,6 +65,8 @@ export interface HandshakeContext {
   readonly sessionOptions?: Partial<SessionOptions>;
   /** [SPEC 7.3] Bound on held frames across the sessions this context creates. */
   readonly holdBudget?: HoldBudget;
+  /** Where the sessions this context creates seal large DATA frames (SessionInit.framePool). */
+  readonly framePool?: FramePool;
   /** Deterministic randomness for test vectors; defaults to the provider's CSPRNG. */
   readonly rng?: (length: number) => Uint8Array;
 }
@@ -322,6 +325,7 @@ export async function respondPrechecked(ctx: HandshakeContext, p: Prechecked, no
     now,
     ...(ctx.sessionOptions ? { options: ctx.sessionOptions } : {}),
     ...(ctx.holdBudget ? { holdBudget: ctx.holdBudget } : {}),
+    ...(ctx.framePool ? { framePool: ctx.framePool } : {}),
   });
   wipe(dhs);
   return { session, peer, token: m2, ...(t.earlyData ? { earlyData: t.earlyData } : {}) };
@@ -380,6 +384,7 @@ export async function complete(
     now,
     ...(ctx.sessionOptions ? { options: ctx.sessionOptions } : {}),
     ...(ctx.holdBudget ? { holdBudget: ctx.holdBudget } : {}),
+    ...(ctx.framePool ? { framePool: ctx.framePool } : {}),
   });
   wipe(dhs);
   retireHandshakeEphemeral(suite.group, mine);

@@ -12,6 +12,7 @@ import type { Suite } from '../crypto/suites.js';
 import type { Protection } from '../codec/tokens.js';
 import { encodeRecordHeader, type FrameType, type RecordHeader } from '../codec/frame.js';
 import type { TrafficKeys } from './key-schedule.js';
+import type { FramePool } from '../bytes/frame-pool.js';
 
 export interface RecordContext {
   readonly provider: CryptoProvider;
@@ -100,12 +101,13 @@ export function sealRecordIn(
   seq: number,
   payload: Uint8Array,
   sidOff = 0,
+  pool?: FramePool,
 ): Uint8Array {
   const hl = ctx.provider.hashLength(ctx.suite.hash);
   const kl = keyLength(ctx);
   return ctx.protection === 'integrity'
-    ? seal(ctx, block, off, kl, NO_IV, 0, type, sessionId, epoch, seq, payload, sidOff)
-    : seal(ctx, block, off + hl, kl, block, off + hl + kl, type, sessionId, epoch, seq, payload, sidOff);
+    ? seal(ctx, block, off, kl, NO_IV, 0, type, sessionId, epoch, seq, payload, sidOff, pool)
+    : seal(ctx, block, off + hl, kl, block, off + hl + kl, type, sessionId, epoch, seq, payload, sidOff, pool);
 }
 
 function seal(
@@ -121,9 +123,10 @@ function seal(
   seq: number,
   payload: Uint8Array,
   sidOff = 0,
+  pool?: FramePool,
 ): Uint8Array {
   const tl = tagLength(ctx);
-  const frame = encodeRecordHeader(type, sessionId, epoch, seq, payload.length + tl, sidOff);
+  const frame = encodeRecordHeader(type, sessionId, epoch, seq, payload.length + tl, sidOff, pool);
   const hl = frame.length - payload.length - tl;
   const p = ctx.provider;
   const key = keyIn.subarray(keyOff, keyOff + keyLen);

@@ -16,6 +16,7 @@ import { deriveTrafficKeysInto, keyLayout, type ChainSecrets, type KeyLayout } f
 import { REPLAY_WINDOW, ReplayWindow } from './replay.js';
 import { openRecordIn, sealRecordIn, type RecordContext } from './record.js';
 import { applyKeyUpdate, prepareKeyUpdate, type PeerKey } from './key-update.js';
+import type { FramePool } from '../bytes/frame-pool.js';
 
 /**
  * Record-layer limits of every session of an endpoint (the `session` option of {@link EndpointOptions}, where each
@@ -102,6 +103,11 @@ export interface SessionInit {
   readonly options?: Partial<SessionOptions>;
   /** [SPEC 7.3] Shared bound on held frames (default: this session's own bound only). */
   readonly holdBudget?: HoldBudget;
+  /**
+   * Where large DATA frames are sealed into (issue 19): the endpoint's pool when its transport copies frames in `send`
+   * (SPEC 8); whoever passes a pool gives each such frame back once nothing reads it. Default: fresh memory per frame.
+   */
+  readonly framePool?: FramePool;
 }
 
 const optionsCache = new WeakMap<Partial<SessionOptions>, SessionOptions>();
@@ -166,6 +172,7 @@ interface SessionShared {
   readonly options: SessionOptions;
   readonly lay: SessionLayout;
   readonly hold: HoldBudget | undefined;
+  readonly frames: FramePool | undefined;
 }
 
 /** Shared records by their hold budget (one per endpoint) or provider; a few per key, bounded. */
@@ -185,7 +192,8 @@ function sharedFor(init: SessionInit, options: SessionOptions, lay: SessionLayou
       x.localId === init.localId &&
       x.options === options &&
       x.lay === lay &&
-      x.hold === init.holdBudget
+      x.hold === init.holdBudget &&
+      x.frames === init.framePool
     )
       return x;
   const made: SessionShared = Object.freeze({
@@ -197,6 +205,7 @@ function sharedFor(init: SessionInit, options: SessionOptions, lay: SessionLayou
     options,
     lay,
     hold: init.holdBudget,
+    frames: init.framePool,
   });
   if (list.length < MAX_SHARED_PER_KEY) list.push(made);
   return made;
@@ -314,7 +323,7 @@ export class Session implements RecordContext {
 
   /** [SPEC 7.1] Protects one application payload. */
   seal(payload: Uint8Array): Uint8Array {
-    return this.sealType(FrameType.DATA, payload);
+    return this.sealType(FrameType.DATA, payload, this.sh.frames);
   }
 
   /** [SPEC 13.4] Protects one GroupControl message (a GROUP_CTRL record: acknowledged like DATA, never given to the application). */
@@ -591,10 +600,11 @@ export class Session implements RecordContext {
     }
   }
 
-  private sealType(type: FrameType, payload: Uint8Array): Uint8Array {
+  /** `pool`: DATA only — a KEY_UPDATE frame is kept for resending (SPEC 7.3) and the others are small. */
+  private sealType(type: FrameType, payload: Uint8Array, pool?: FramePool): Uint8Array {
     this.assertOpen();
     if (this.sSeq > MAX_SEQ) throw new HopsafeError('ERR_STATE', 'sequence space exhausted: key update required');
-    const f = sealRecordIn(this, this.km, this.sh.lay.hl, type, this.km, this.sEpoch, this.sSeq, payload, this.sh.lay.sid);
+    const f = sealRecordIn(this, this.km, this.sh.lay.hl, type, this.km, this.sEpoch, this.sSeq, payload, this.sh.lay.sid, pool);
     this.sSeq++;
     return f;
   }

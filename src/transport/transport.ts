@@ -58,6 +58,12 @@ export interface Transport {
   open(localId: string, onFrame: FrameHandler): Promise<void>;
   /** Sends one frame to `peerId`. Resolves when the intermediary accepted it (publish ack / confirm) where the transport has one. */
   send(peerId: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * [SPEC 8] True when `send` has copied (or encoded) `bytes` by the time it returns, so the caller may reuse the
+   * array at once: the endpoint then seals large frames into memory it reuses (issue 19). Every shipped binding
+   * copies and says so; leave it unset for a transport that keeps a reference to the array it was given.
+   */
+  readonly copiesFrames?: boolean;
   /** Stops receiving and releases connections. Idempotent. */
   close(): Promise<void>;
   /** Optional status notifications (reconnects etc.). */

@@ -200,6 +200,31 @@ export function conformance(tut: TransportUnderTest): void {
       }
     });
 
+    test('[SPEC 8] large frames in bursts, sealed into reused memory (the transport copies frames in send): every message intact, in order', async (t) => {
+      if (!guard(t)) return;
+      const g = await group(tut, ['a', 'b']);
+      const [a, b] = g.ids as [string, string];
+      try {
+        await g.eps[a]!.send(b, utf8('session'));
+        await until(() => g.inbox[b]!.length === 1 && g.eps[a]!.sessions().length === 1, T, 'session');
+        const size = Math.min(6000, tut.maxPayload);
+        const sent: Buffer[] = [];
+        for (let burst = 0; burst < 5; burst++) {
+          const batch = Array.from({ length: 8 }, () => randomBytes(size));
+          sent.push(...batch);
+          await Promise.all(batch.map((m) => g.eps[a]!.send(b, new Uint8Array(m))));
+        }
+        await until(() => g.inbox[b]!.length === 1 + sent.length, T * 2, 'large messages');
+        const got = g.inbox[b]!.slice(1).map((m) => Buffer.from(m.data).toString('hex'));
+        assert.deepEqual(
+          got,
+          sent.map((m) => m.toString('hex')),
+        );
+      } finally {
+        await g.close();
+      }
+    });
+
     test('[SPEC 8] twenty peers talk to one endpoint at once', async (t) => {
       if (!guard(t)) return;
       const names = ['cc', ...Array.from({ length: 20 }, (_, i) => `der${i}`)];
