@@ -48,8 +48,9 @@ Starts the embedded MQTT broker (or uses --broker; --url is an alias), a control
 center and three DERs: der-1 in integrity-only mode, der-2 and der-3 in
 confidentiality mode. Every fifth tick each DER also publishes a telemetry
 sample to its group "telemetry" (members: the control center and a historian):
-one broker message, read by both. On an external broker a spy client subscribes to P/# (default ${DEFAULT_PREFIX}/#) to show
-what the broker sees, and publishes the tampered and replayed frames; the
+one broker message, read by both. On an external broker a spy client
+subscribes to P/# (default ${DEFAULT_PREFIX}/#) to show what the broker sees, and
+publishes the tampered and replayed frames; the
 endpoints connect with client ids "<id>-demo-<random>" so that they never
 displace real clients.
 
