@@ -10,7 +10,7 @@ export interface TcpProxy {
   readonly port: number;
   /** Destroys every relayed connection and stops listening. */
   cut(): Promise<void>;
-  /** Listens again on the same port. */
+  /** Listens again on the same port (nothing when it listens already). */
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -45,5 +45,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     if (s !== undefined) await new Promise<void>((r) => s.close(() => r()));
   };
   await listen();
-  return { port, cut, restore: listen, close: cut };
+  // Listening already: nothing to do (a second server on the port would fail, and replacing `server` with it would
+  // lose the listening one, which then keeps the process alive after close()).
+  const restore = async (): Promise<void> => (server === undefined ? listen() : undefined);
+  return { port, cut, restore, close: cut };
 }
