@@ -74,8 +74,9 @@ export async function arena(
       );
     },
     async noPending(from, to, ms = 5000) {
-      const peers = (c.eps[from] as unknown as { peers: Map<string, { m: { handshaking: boolean } }> }).peers;
-      await until(() => !peers.get(to)?.m.handshaking, ms, `${from} pending handshake with ${to} ends`);
+      // The peer table's entry is the PeerMachine itself (endpoint.ts Slot).
+      const peers = (c.eps[from] as unknown as { peers: Map<string, { handshaking: boolean }> }).peers;
+      await until(() => !peers.get(to)?.handshaking, ms, `${from} pending handshake with ${to} ends`);
     },
     assertClean() {
       for (const id of ids) {
