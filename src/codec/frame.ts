@@ -89,30 +89,38 @@ export function recordHeaderLength(seq: number): number {
   return 1 + SESSION_ID_LENGTH + 2 + varintLength(seq);
 }
 
-/** [SPEC 3.1] The frame types carried as protected records (header of SPEC 3.3). */
-const RECORD_TYPES: ReadonlySet<number> = new Set([
-  FrameType.DATA,
-  FrameType.KEY_UPDATE,
-  FrameType.ALERT,
-  FrameType.ACK,
-  FrameType.GROUP_CTRL,
-]);
+/** [SPEC 3.1] The frame types carried as protected records (header of SPEC 3.3), one bit per type (no Set lookup per frame). */
+const RECORD_TYPES =
+  (1 << FrameType.DATA) | (1 << FrameType.KEY_UPDATE) | (1 << FrameType.ALERT) | (1 << FrameType.ACK) | (1 << FrameType.GROUP_CTRL);
+const isRecordType = (t: number): boolean => ((RECORD_TYPES >>> t) & 1) === 1;
 
 /** True when byte 0 says this version's protected record (no other check). */
 export function isRecordFrame(bytes: Uint8Array): boolean {
   const b = bytes[0];
-  return b !== undefined && b >>> 4 === PROTOCOL_VERSION && RECORD_TYPES.has(b & 0x0f);
+  return b !== undefined && b >>> 4 === PROTOCOL_VERSION && isRecordType(b & 0x0f);
 }
 
 export function decodeRecordHeader(bytes: Uint8Array): RecordHeader {
   const type = frameType(bytes);
-  if (!RECORD_TYPES.has(type)) throw new HopsafeError('ERR_MALFORMED', 'not a record');
+  if (!isRecordType(type)) throw new HopsafeError('ERR_MALFORMED', 'not a record');
   if (bytes.length < 12) throw new HopsafeError('ERR_MALFORMED', 'record too short');
   const sessionId = bytes.subarray(1, 9);
   const epoch = ((bytes[9] as number) << 8) | (bytes[10] as number);
-  const v = readVarint(bytes, 11);
-  if (!v) throw new HopsafeError('ERR_MALFORMED', 'record too short');
-  const [seq, n] = v;
+  // The sequence number's varint read in place when it has 1, 2 or 4 bytes (readVarint returns a [value, length]
+  // array per call); the same checks as readVarint: enough bytes, minimal encoding.
+  const first = bytes[11] as number;
+  const n = 1 << (first >>> 6);
+  let seq: number;
+  if (n === 8) {
+    const v = readVarint(bytes, 11);
+    if (!v) throw new HopsafeError('ERR_MALFORMED', 'record too short');
+    seq = v[0];
+  } else {
+    if (11 + n > bytes.length) throw new HopsafeError('ERR_MALFORMED', 'record too short');
+    seq = first & 0x3f;
+    for (let i = 12; i < 11 + n; i++) seq = seq * 256 + (bytes[i] as number);
+    if (varintLength(seq) !== n) throw new HopsafeError('ERR_MALFORMED', 'non-minimal varint');
+  }
   if (seq > MAX_SEQ) throw new HopsafeError('ERR_MALFORMED', 'sequence number out of range');
   return { type, sessionId, epoch, seq, length: 11 + n };
 }

@@ -12,7 +12,7 @@ import type { RoleAssignment, TrustConfig } from '../pki/types.js';
 import { storedAssignments } from '../pki/roles.js';
 import { MAX_INITS_PER_PEER } from '../session/admission.js';
 import { frameKind, PeerMachine, statelessReply, type PeerEnv, type ScreenedInit } from '../session/peer.js';
-import type { PeerAction } from '../session/peer-types.js';
+import type { PeerAction, Settle } from '../session/peer-types.js';
 import type { createSessionIndex } from '../session/session-index.js';
 import type { Outgoing } from '../session/confirmations.js';
 import type { EndpointConfig } from '../schemas/endpoint-options.js';
@@ -60,6 +60,12 @@ const FAR_MS = 60_000;
 const FAR_SWEEP_MS = 10_000;
 const NO_SEND_OPTIONS: SendOptions = Object.freeze({});
 const ignore = (): void => undefined;
+/**
+ * What `send` gives the machine for a message that leaves at once (see `send`): never called, only recognised in
+ * `exec`, which hands the frame's transport promise back instead of settling through it. Never retained by the
+ * machine: it keeps a settle only for a queued message or a confirmed one, and neither takes this path.
+ */
+const HANDOFF: Settle = Object.freeze({ resolve: ignore, reject: (_e: unknown): void => undefined });
 /** Ends an endpoint whose transport did not open (createEndpoint only). */
 export const ABANDON = Symbol('abandon');
 
@@ -111,6 +117,8 @@ export class Endpoint extends TypedEmitter {
   /** Actions produced while others run (an event handler that sends): run after them, in order. */
   private running = false;
   private readonly backlog: [Slot, readonly PeerAction[]][] = [];
+  /** The transport promise of the message `send` is handing over (see HANDOFF). */
+  private handedOff: Promise<void> | undefined = undefined;
   /** While closing: the transport sends of the goodbyes, awaited (bounded) before the transport closes. */
   private goodbyes: Promise<unknown>[] | undefined;
   /** Prometheus metrics; undefined (nothing measured) unless `metrics` was given. */
@@ -185,23 +193,47 @@ export class Endpoint extends TypedEmitter {
    * frame was handed to the transport, or with `{ confirm: true }` when the peer acknowledged it (SPEC 7.6).
    */
   send(peerId: string, data: Uint8Array, options: SendOptions = NO_SEND_OPTIONS): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    let slot: Slot;
+    let now: number;
+    try {
       this.assertOpen();
-      assertEndpointId(peerId, 'peer id');
+      const known = this.peers.get(peerId); // every key of the table is a valid id (see slotFor)
+      if (!known) assertEndpointId(peerId, 'peer id');
       abytes(data, 'data');
-      const confirm = options.confirm === true;
-      if (confirm && this.cfg.acks.track === 0) throw new HopsafeError('ERR_CONFIG', 'confirm needs acks.track > 0');
+      if (options.confirm === true && this.cfg.acks.track === 0) throw new HopsafeError('ERR_CONFIG', 'confirm needs acks.track > 0');
       const max = this.transport.maxFrameSize - MAX_RECORD_OVERHEAD;
       if (data.length > max)
         throw new HopsafeError(
           'ERR_PAYLOAD_TOO_LARGE',
           `${data.length} bytes of payload: at most ${max} fit one ${this.transport.name} frame (maxFrameSize ${this.transport.maxFrameSize} minus ${MAX_RECORD_OVERHEAD} bytes of record overhead)`,
         );
-      const slot = this.slotFor(peerId);
+      slot = known ?? this.slotFor(peerId);
+      now = this.clock();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // The common case, a message that leaves at once: its send settles as the transport's hand-over does, so the
+    // transport's promise is returned as it is (no promise, resolvers, settle object or `then` of our own per message).
+    // Not while actions run (an event handler that sends: its actions wait in the backlog), not with metrics (timed).
+    if (options.confirm !== true && !this.running && !this.metered && slot.canSendNow(now)) {
+      this.handedOff = undefined;
+      try {
+        this.run(slot, slot.send(data, false, HANDOFF, now));
+      } catch (e) {
+        return Promise.reject(e);
+      } finally {
+        this.forgetIfIdle(slot);
+      }
+      const sent = this.handedOff as Promise<void> | undefined;
+      this.handedOff = undefined;
+      return sent ?? Promise.reject(new HopsafeError('ERR_STATE', 'message was not handed to the transport'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const confirm = options.confirm === true;
       try {
         // [metrics] timed only on an established session (a handshake's wait is the handshake histogram's)
         const settle = this.metered && slot.current ? timedSettle(this.metered, confirm, resolve, reject) : { resolve, reject };
-        this.run(slot, slot.send(data, confirm, settle, this.clock()));
+        this.run(slot, slot.send(data, confirm, settle, now));
       } finally {
         this.forgetIfIdle(slot);
       }
@@ -348,8 +380,9 @@ export class Endpoint extends TypedEmitter {
   /** Entry point for the transport. Never throws; ordered per transport sender. */
   readonly onFrame = (frame: { from: string; bytes: Uint8Array }): Promise<void> => {
     if (this.closed) return IDLE;
+    let slot = this.peers.get(frame.from); // a key of the table is a valid id (see slotFor)
     try {
-      assertEndpointId(frame.from, 'sender id');
+      if (!slot) assertEndpointId(frame.from, 'sender id');
       // [SPEC 8] Bounded before anything is read or copied, whatever the binding let through.
       if (frame.bytes.length > this.transport.maxFrameSize) throw new HopsafeError('ERR_TOO_LARGE', 'frame exceeds maxFrameSize');
     } catch (e) {
@@ -357,7 +390,6 @@ export class Endpoint extends TypedEmitter {
       return IDLE;
     }
     const kind = frameKind(frame.bytes);
-    let slot = this.peers.get(frame.from);
     if (!slot) {
       if (kind !== 'init') {
         // [SPEC 5.7, 8.8] Nothing kept for this sender: answered statelessly, and nothing is created.
@@ -468,6 +500,8 @@ export class Endpoint extends TypedEmitter {
               a.onFailed?.(e);
               if (!this.closed) this.run(slot, slot.initFailed(undefined, e, this.clock()));
             });
+          else if (a.onFailed === HANDOFF.reject)
+            this.handedOff = sent; // `send` returns it
           else sent.then(a.onSent, a.onFailed ?? ignore);
           break;
         }
@@ -612,6 +646,10 @@ export class Endpoint extends TypedEmitter {
 
   // ---------------------------------------------------------------- table
 
+  /**
+   * The table entry of `id`, created when there is none. Every id given here was checked by assertEndpointId (send,
+   * onFrame; the group layer checks member and publisher ids), so `send` and `onFrame` skip the check for a known one.
+   */
   private slotFor(id: string): Slot {
     const existing = this.peers.get(id);
     if (existing) return existing;

@@ -167,6 +167,14 @@ export class PeerMachine {
     return this.pending !== undefined;
   }
 
+  /**
+   * `send` at `now` would seal and transmit at once (an established, unexpired session with no handshake or queue
+   * ahead), never queue: what it is given to settle is then used only for the transmit action's outcome.
+   */
+  canSendNow(now: number): boolean {
+    return !this.closed && this.session !== undefined && now < this.expiresAt && !this.pending && this.queue.length === 0;
+  }
+
   /** HS_INIT frames of this sender queued or being verified. [SPEC 5.7] */
   get initsQueued(): number {
     return this.initsInFlight;

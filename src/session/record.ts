@@ -67,6 +67,28 @@ function nonceInto(iv: Uint8Array, seq: number, off: number): Uint8Array {
 const NO_IV = new Uint8Array(0);
 
 /**
+ * The key of the last record sealed and of the last opened, as a view of `in` at `off` for `len` bytes, kept so
+ * the next record under the same keys makes no view of its own (one typed array per record each way). A view of the
+ * same bytes as a fresh subarray would be, read only during the provider call; it keeps at most one key buffer
+ * reachable per direction (a destroyed session's is wiped).
+ */
+class KeyView {
+  private in: Uint8Array = NO_IV;
+  private off = 0;
+  private view: Uint8Array = NO_IV;
+  of(keyIn: Uint8Array, off: number, len: number): Uint8Array {
+    if (keyIn !== this.in || off !== this.off || this.view.length !== len) {
+      this.view = keyIn.subarray(off, off + len);
+      this.in = keyIn;
+      this.off = off;
+    }
+    return this.view;
+  }
+}
+const sealKey = new KeyView();
+const openKey = new KeyView();
+
+/**
  * Where one direction's keys are is passed as plain arguments (no object per record): IK (integrity) or EK
  * (confidentiality) in `keyIn` at `keyOff` for `keyLen` bytes; the IV (confidentiality) in `ivIn` at `ivOff`.
  */
@@ -129,7 +151,7 @@ function seal(
   const frame = encodeRecordHeader(type, sessionId, epoch, seq, payload.length + tl, sidOff, pool);
   const hl = frame.length - payload.length - tl;
   const p = ctx.provider;
-  const key = keyIn.subarray(keyOff, keyOff + keyLen);
+  const key = sealKey.of(keyIn, keyOff, keyLen);
   if (ctx.protection === 'integrity') {
     frame.set(payload, hl);
     frame.set(p.hmac(ctx.suite.hash, key, frame.subarray(0, hl + payload.length)), hl + payload.length);
@@ -172,7 +194,7 @@ function open(
   const tl = tagLength(ctx);
   const body = frame.length - header.length;
   if (body < tl) throw new HopsafeError('ERR_BAD_MAC', 'record authentication failed');
-  const key = keyIn.subarray(keyOff, keyOff + keyLen);
+  const key = openKey.of(keyIn, keyOff, keyLen);
   if (ctx.protection === 'integrity') {
     const end = frame.length - tl;
     const mac = ctx.provider.hmac(ctx.suite.hash, key, frame.subarray(0, end));
