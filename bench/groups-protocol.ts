@@ -26,12 +26,21 @@ export type GroupsCommand =
     }
   /** Publisher, pairwise: one message to every reader (opens the sessions). */
   | { readonly cmd: 'prime'; readonly lane: GroupsLane }
+  /** The measurement's flow control (groups-worker.ts): readers publish their progress on `topic`, the publisher reads it. */
+  | { readonly cmd: 'progress'; readonly side: 'readers' | 'publisher'; readonly url: string; readonly topic: string }
   /** Readers: count from zero, note the hrtime of the `expect`-th delivery, restart the CPU clock. */
-  | { readonly cmd: 'reset'; readonly lane: GroupsLane; readonly expect: number }
+  | { readonly cmd: 'reset'; readonly lane: GroupsLane; readonly expect: number; readonly phase: number }
   /** Readers: deliveries since the reset, hrtime of the expected one (0 before), CPU µs since the reset. */
   | { readonly cmd: 'report'; readonly lane: GroupsLane }
   /** Publisher: `count` application messages of `size` bytes, `window` in flight; restarts the CPU clock. */
-  | { readonly cmd: 'drive'; readonly lane: GroupsLane; readonly count: number; readonly size: number; readonly window: number }
+  | {
+      readonly cmd: 'drive';
+      readonly lane: GroupsLane;
+      readonly count: number;
+      readonly size: number;
+      readonly window: number;
+      readonly phase: number;
+    }
   /** Publisher: CPU µs since the last drive began. */
   | { readonly cmd: 'cpu' }
   | { readonly cmd: 'teardown' };

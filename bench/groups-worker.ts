@@ -22,6 +22,8 @@ interface PubLane {
 }
 
 interface ReaderLane {
+  /** Readers of the lane: progress is published per `step` = readers × 100 deliveries. */
+  readers: number;
   count: number;
   /** Deliveries the current measurement waits for; the hrtime and CPU of the delivery that reached it. */
   target: number;
@@ -29,6 +31,11 @@ interface ReaderLane {
   close(): Promise<void>;
 }
 
+/** Publisher: the progress subscription, the phase being driven and the messages delivered to all readers in it. */
+let progressClient: MqttClient | undefined;
+let drivePhase = -1;
+let deliveredAll = 0;
+let wake: (() => void) | undefined;
 const pubLanes = new Map<GroupsLane, PubLane>();
 const readerLanes = new Map<GroupsLane, ReaderLane>();
 let cpuAtDrive = cpuNow();
@@ -40,8 +47,19 @@ function readerLane(lane: GroupsLane): ReaderLane {
   return l;
 }
 
+/**
+ * Flow control of the measurement (not of hopsafe): every 100 application messages delivered to all readers, the
+ * readers' process tells the publisher's (QoS 0, on `{prefix}/progress`), which keeps at most PROGRESS_AHEAD
+ * messages beyond it, so a broker with bounded queues (Mosquitto: max_queued_messages 1000) never drops what a
+ * slower reader has not read yet. Every lane alike.
+ */
+const PROGRESS_AHEAD = 500;
+let progress: { client: MqttClient; topic: string; phase: number } | undefined;
+
 function delivered(l: ReaderLane): void {
-  if (++l.count === l.target) l.lastNs = process.hrtime.bigint();
+  const c = ++l.count;
+  if (c === l.target) l.lastNs = process.hrtime.bigint();
+  if (progress && c % (l.readers * 100) === 0) progress.client.publish(progress.topic, `${progress.phase}:${c / l.readers}`, { qos: 0 });
 }
 
 async function handle(m: GroupsCommand): Promise<GroupsReply> {
@@ -77,7 +95,7 @@ async function handle(m: GroupsCommand): Promise<GroupsReply> {
       return { ok: true };
     }
     case 'setup-readers': {
-      const l: ReaderLane = { count: 0, target: 0, lastNs: 0n, close: async () => undefined };
+      const l: ReaderLane = { readers: Object.keys(m.identities).length, count: 0, target: 0, lastNs: 0n, close: async () => undefined };
       const topic = `${m.prefix}/plain/t`;
       if (m.lane === 'plain') {
         const cs: MqttClient[] = [];
@@ -109,7 +127,25 @@ async function handle(m: GroupsCommand): Promise<GroupsReply> {
     case 'prime':
       await pubLanes.get(m.lane)?.prime?.();
       return { ok: true };
+    case 'progress': {
+      // both sides: the readers publish on it, the publisher reads it
+      const client = await mqtt.connectAsync(m.url, { clientId: `${m.topic.replace(/\//g, '-')}-${m.side}`, clean: true });
+      if (m.side === 'readers') progress = { client, topic: m.topic, phase: 0 };
+      else {
+        client.on('message', (_t, b) => {
+          const [phase, count] = b.toString().split(':').map(Number);
+          if (phase === drivePhase && count !== undefined && count > deliveredAll) {
+            deliveredAll = count;
+            wake?.();
+          }
+        });
+        await client.subscribeAsync(m.topic, { qos: 0 });
+        progressClient = client;
+      }
+      return { ok: true };
+    }
     case 'reset': {
+      if (progress) progress.phase = m.phase;
       const l = readerLane(m.lane);
       l.count = 0;
       l.target = m.expect;
@@ -125,6 +161,8 @@ async function handle(m: GroupsCommand): Promise<GroupsReply> {
       const l = pubLanes.get(m.lane);
       if (!l) throw new Error(`publisher: ${m.lane} is not set up`);
       const p = new Uint8Array(m.size).fill(0x5a);
+      drivePhase = m.phase;
+      deliveredAll = 0;
       cpuAtDrive = cpuNow();
       const t0 = process.hrtime.bigint();
       let sync = 0;
@@ -136,6 +174,11 @@ async function handle(m: GroupsCommand): Promise<GroupsReply> {
         const y = x.finally(() => inFlight.delete(y));
         inFlight.add(y);
         if (inFlight.size >= m.window) await Promise.race(inFlight);
+        while (progressClient && i + 1 - deliveredAll > PROGRESS_AHEAD)
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, 20); // a lost progress message (QoS 0) only delays the next check
+          });
       }
       await Promise.all(inFlight);
       return { ok: true, t0Ns: Number(t0), syncUs: (sync * 1000) / m.count };
@@ -146,6 +189,9 @@ async function handle(m: GroupsCommand): Promise<GroupsReply> {
       const all = [...pubLanes.values(), ...readerLanes.values()];
       pubLanes.clear();
       readerLanes.clear();
+      await Promise.allSettled([progress?.client.endAsync(), progressClient?.endAsync()]);
+      progress = undefined;
+      progressClient = undefined;
       await Promise.allSettled(all.map((l) => l.close()));
       return { ok: true };
     }

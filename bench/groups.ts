@@ -38,7 +38,7 @@ const SIZE = 256;
 const WINDOW = 32;
 const ROUNDS = 3;
 /** After the last delivery: the readers' delayed ACKs (SPEC 7.6, acks.delayMs 20) reach the publisher before CPU is read. */
-const SETTLE_MS = 100;
+const SETTLE_MS = 60;
 type Lane = GroupsLane;
 const LANES: readonly Lane[] = ['plain', 'group_nosig', 'group_sig', 'pairwise'];
 type Pki = Awaited<ReturnType<typeof createTestPki>>;
@@ -94,12 +94,15 @@ interface Sample {
   readonly syncUs: number;
 }
 
+let phases = 0;
+
 /** One measured phase of `m` messages on `lane`; a string says why it did not complete. */
 async function phase(pub: GroupsWorker, rd: GroupsWorker, lane: Lane, n: number, m: number): Promise<Sample | string> {
   const want = n * m;
-  await rd.call({ cmd: 'reset', lane, expect: want });
+  const id = ++phases;
+  await rd.call({ cmd: 'reset', lane, expect: want, phase: id });
   const own0 = process.cpuUsage();
-  const d = await pub.call({ cmd: 'drive', lane, count: m, size: SIZE, window: WINDOW }, 180_000);
+  const d = await pub.call({ cmd: 'drive', lane, count: m, size: SIZE, window: WINDOW, phase: id }, 180_000);
   let last = -1;
   let since = performance.now();
   for (;;) {
@@ -131,6 +134,9 @@ async function setup(b: Broker, n: number, prefixes: Record<Lane, string>, pki: 
   const members = Array.from({ length: n }, (_, i) => `r${i}`);
   const identities = Object.fromEntries(members.map((id) => [id, pki.identities[id]!]));
   const roots = pki.roots;
+  const topic = `${prefixes.plain}-flow/progress`;
+  await pub.call({ cmd: 'progress', side: 'publisher', url: b.url, topic });
+  await rd.call({ cmd: 'progress', side: 'readers', url: b.url, topic });
   for (const lane of LANES) {
     const prefix = prefixes[lane];
     const pubSetup = () => pub.call({ cmd: 'setup-pub', lane, url: b.url, prefix, identity: pki.identities.pub!, roots, members }, 120_000);
@@ -144,7 +150,7 @@ async function setup(b: Broker, n: number, prefixes: Record<Lane, string>, pki: 
       await pubSetup();
     }
     if (lane === 'pairwise') {
-      await rd.call({ cmd: 'reset', lane, expect: n });
+      await rd.call({ cmd: 'reset', lane, expect: n, phase: 0 });
       await pub.call({ cmd: 'prime', lane }, 120_000);
       for (let t = 0; ((await rd.call({ cmd: 'report', lane })).count ?? 0) < n; t++) {
         if (t > 6000) throw new Error('pairwise sessions did not open within 60 s');
@@ -180,7 +186,8 @@ async function brokerMsgsPerMsg(b: Broker, prefix: string, pub: GroupsWorker, rd
 
 async function benchBrokerN(c: Collector, o: BenchOptions, b: Broker, n: number, pki: Pki, p: Progress): Promise<void> {
   // enough messages per round for a stable figure without making N = 100 pairwise last minutes
-  const m = Math.max(20, Math.round(((o.quick ? 1_000 : 10_000) * o.scale) / n));
+  // (≥ 400 in a full run: the publisher's fixed costs per phase — IPC, the settle — stay small per message at N = 100)
+  const m = Math.max(Math.max(20, Math.round((o.quick ? 50 : 400) * o.scale)), Math.round(((o.quick ? 1_000 : 10_000) * o.scale) / n));
   const rounds = o.scale < 0.2 ? 1 : ROUNDS;
   const tag = randomBytes(3).toString('hex');
   const prefixes = Object.fromEntries(LANES.map((l) => [l, `hsg-${tag}-${l.replace('_', '')}`])) as Record<Lane, string>;
