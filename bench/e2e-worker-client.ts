@@ -1,32 +1,36 @@
-/** The E2E benchmark's handle on one forked publisher or subscriber process (e2e-worker.ts), and its drain poll. */
+/** The benchmarks' handle on one forked worker process (e2e-worker.ts by default, groups-worker.ts), and the E2E drain poll. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { childExecArgv } from './fork-args.js';
 import { sleep } from './measure.js';
 import type { SubReport, WorkerCommand, WorkerReply } from './e2e-protocol.js';
 
-export class Worker {
+export class Worker<C extends { readonly cmd: string } = WorkerCommand, R extends { readonly ok: boolean } = WorkerReply> {
   private readonly child: ChildProcess;
   private queue: Promise<unknown> = Promise.resolve();
-  constructor(readonly role: string) {
+  /** `script`: the worker module next to this one, without extension. */
+  constructor(
+    readonly role: string,
+    script = 'e2e-worker',
+  ) {
     const here = import.meta.url;
-    const file = fileURLToPath(new URL(here.endsWith('.ts') ? './e2e-worker.ts' : './e2e-worker.js', here));
+    const file = fileURLToPath(new URL(`./${script}${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
     this.child = fork(file, [], { execArgv: childExecArgv(), stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   }
 
-  call(cmd: WorkerCommand, timeoutMs = 60_000): Promise<WorkerReply & { ok: true }> {
+  call(cmd: C, timeoutMs = 60_000): Promise<R & { ok: true }> {
     const run = this.queue.then(
       () =>
-        new Promise<WorkerReply & { ok: true }>((resolve, reject) => {
+        new Promise<R & { ok: true }>((resolve, reject) => {
           const timer = setTimeout(() => {
             this.child.off('message', onMsg);
             reject(new Error(`${this.role}: ${cmd.cmd} timed out`));
           }, timeoutMs);
-          const onMsg = (m: WorkerReply): void => {
+          const onMsg = (m: R): void => {
             clearTimeout(timer);
             this.child.off('message', onMsg);
-            if (m.ok) resolve(m);
-            else reject(new Error(`${this.role}: ${cmd.cmd}: ${m.error}`));
+            if (m.ok) resolve(m as R & { ok: true });
+            else reject(new Error(`${this.role}: ${cmd.cmd}: ${(m as { error?: string }).error}`));
           };
           this.child.on('message', onMsg);
           this.child.send(cmd);

@@ -1,28 +1,29 @@
 /**
  * Benchmark (issue 20): 1 → N fan-out, side by side in one run, on aedes (embedded) and Mosquitto, 256-byte
  * payloads, N = 1, 10, 100 readers: hopsafe group (with and without source signatures, SPEC 13) vs hopsafe pairwise
- * fan-out (one `send` per reader) vs plain MQTT fan-out (one publish, N subscribers). Per lane:
+ * fan-out (one `send` per reader) vs plain MQTT fan-out (one publish, N subscribers). The publisher and the N readers
+ * of every lane run in two forked processes (groups-worker.ts), aedes in this one, so each side's CPU is its own.
+ * All four lanes are set up at once and measured in ≥ 3 interleaved rounds (ratios: median of per-round ratios with
+ * min–max, collector.ts). Per lane:
  * - broker messages per application message: publishes carrying the publisher's payloads (counted by a broker tap on
  *   aedes, by a counting subscriber in a separate short phase on Mosquitto) over the messages published;
- * - publisher CPU per message, on the protocol code alone (`publisherCpu`), and the CPU time of the whole process per
- *   application message during the run;
+ * - publisher CPU per application message (the publisher process, drive start → every delivery made and the
+ *   trailing acknowledgements in), reader CPU per delivery (the readers' process over the same span, / N × messages),
+ *   aedes CPU per message (this process), their sum; and the protocol code alone (`publisherCpu`, no I/O);
  * - delivered messages per second to all readers: N × messages / (first publish → last delivery), QoS 1, 32
- *   application messages in flight.
- * Everything (publisher, N readers, aedes) runs in ONE process: the delivered rate is bounded by this process's CPU,
- * which also does every reader's decryption and verification — an indicative comparison, not a deployment figure.
+ *   application messages in flight. On this machine the publisher, the readers and the broker share its cores, so
+ *   this rate is bounded by their sum; the publisher-bound rate (N / publisher CPU per application message) is what
+ *   a deployment with the readers on other machines would see from the publisher, reported as separate rows/ratios.
  */
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import { startBroker, type RunningBroker } from '../src/broker/index.js';
-import { mqttTransport } from '../src/bindings/mqtt.js';
-import { createEndpoint, type Endpoint } from '../src/endpoint/endpoint.js';
 import { createTestPki } from '../src/testing/index.js';
 import { reachable } from '../test/support/net.js';
 import type { Collector } from './collector.js';
 import type { BenchOptions } from './options.js';
 import type { Progress } from './progress.js';
-import { rateSync } from './measure.js';
+import { rateSync, sleep } from './measure.js';
 import { createNodeProvider } from '../src/crypto/node.js';
 import { DEFAULT_SUITES, suiteByName } from '../src/crypto/suites.js';
 import { FrameType } from '../src/codec/frame.js';
@@ -30,24 +31,24 @@ import { loadIdentity } from '../src/pki/index.js';
 import { trafficKeys } from '../src/session/key-schedule.js';
 import { sealRecord } from '../src/session/record.js';
 import { GroupSender } from '../src/session/group-sender.js';
+import { Worker } from './e2e-worker-client.js';
+import type { GroupsCommand, GroupsLane, GroupsReply } from './groups-protocol.js';
 
 const SIZE = 256;
 const WINDOW = 32;
-type Lane = 'plain' | 'group_nosig' | 'group_sig' | 'pairwise';
+const ROUNDS = 3;
+/** After the last delivery: the readers' delayed ACKs (SPEC 7.6, acks.delayMs 20) reach the publisher before CPU is read. */
+const SETTLE_MS = 60;
+type Lane = GroupsLane;
 const LANES: readonly Lane[] = ['plain', 'group_nosig', 'group_sig', 'pairwise'];
+type Pki = Awaited<ReturnType<typeof createTestPki>>;
+type GroupsWorker = Worker<GroupsCommand, GroupsReply>;
 
 interface Broker {
   readonly name: 'aedes' | 'mosquitto';
   readonly url: string;
-  /** Publishes on topics under `prefix` whose sender is `pub` (or group / plain topics) since `reset`. */
-  count?: { reset(): void; read(): number };
-  close(): Promise<void>;
-}
-
-interface Run {
-  readonly publishOne: (payload: Uint8Array) => Promise<void>;
-  /** Deliveries to all readers so far. */
-  readonly delivered: () => number;
+  /** aedes: publishes on topics under `prefix` carrying the publisher's payloads since `reset`. */
+  count?: { reset(prefix: string): void; read(): number };
   close(): Promise<void>;
 }
 
@@ -55,102 +56,8 @@ function payload(): Uint8Array {
   return new Uint8Array(randomBytes(SIZE));
 }
 
-async function plainRun(b: Broker, n: number, prefix: string): Promise<Run> {
-  const topic = `${prefix}/plain/t`;
-  let delivered = 0;
-  const readers: MqttClient[] = [];
-  for (let i = 0; i < n; i++) {
-    const c = await mqtt.connectAsync(b.url, { clientId: `${prefix}-r${i}`, clean: true });
-    c.on('message', () => void delivered++);
-    await c.subscribeAsync(topic, { qos: 1 });
-    readers.push(c);
-  }
-  const pub = await mqtt.connectAsync(b.url, { clientId: `${prefix}-pub`, clean: true });
-  return {
-    publishOne: (p) => pub.publishAsync(topic, Buffer.from(p), { qos: 1 }).then(() => undefined),
-    delivered: () => delivered,
-    async close() {
-      await Promise.all([pub, ...readers].map((c) => c.endAsync()));
-    },
-  };
-}
-
-async function hopsafeRun(
-  b: Broker,
-  n: number,
-  prefix: string,
-  lane: Exclude<Lane, 'plain'>,
-  pki: Awaited<ReturnType<typeof createTestPki>>,
-): Promise<Run> {
-  const ids = ['pub', ...Array.from({ length: n }, (_, i) => `r${i}`)];
-  const eps: Endpoint[] = [];
-  let delivered = 0;
-  for (const id of ids) {
-    const ep = await createEndpoint({
-      id,
-      identity: pki.identities[id]!,
-      trust: { roots: pki.roots },
-      transport: mqttTransport({ url: b.url, prefix, clientId: `${prefix}-${id}`, mqttOptions: { clean: true } }),
-    });
-    if (id !== 'pub') ep.on('message', () => void delivered++);
-    eps.push(ep);
-  }
-  const [pub, ...readers] = eps as [Endpoint, ...Endpoint[]];
-  const names = ids.slice(1);
-  if (lane === 'pairwise') {
-    // sessions first (not part of the measurement)
-    await Promise.all(names.map((id) => pub.send(id, new Uint8Array(1))));
-    const want = n;
-    while (delivered < want) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 100));
-    delivered = 0;
-    return {
-      publishOne: (p) => Promise.all(names.map((id) => pub.send(id, p))).then(() => undefined),
-      delivered: () => delivered,
-      close: () => Promise.all(eps.map((e) => e.close())).then(() => undefined),
-    };
-  }
-  const g = await pub.group('bench', { members: names, sourceAuth: lane === 'group_sig' ? 'signature' : 'none' });
-  await Promise.all(readers.map((r) => r.join('pub', 'bench')));
-  // the publisher's ACKs of the join requests (SPEC 7.6, ≤ acks.delayMs) leave before anything is counted
-  await new Promise((r) => setTimeout(r, 100));
-  return {
-    publishOne: (p) => g.publish(p),
-    delivered: () => delivered,
-    close: () => Promise.all(eps.map((e) => e.close())).then(() => undefined),
-  };
-}
-
-/** Publishes `m` messages, `WINDOW` in flight; returns wall ms first publish → all delivered, and sync µs per message. */
-async function drive(
-  run: Run,
-  n: number,
-  m: number,
-  timeoutMs: number,
-): Promise<{ wallMs: number; syncUs: number; cpuUsPerMsg: number } | undefined> {
-  const p = payload();
-  const start = run.delivered();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  let sync = 0;
-  const inFlight = new Set<Promise<void>>();
-  for (let i = 0; i < m; i++) {
-    const s = performance.now();
-    const x = run.publishOne(p);
-    sync += performance.now() - s;
-    const y = x.finally(() => inFlight.delete(y));
-    inFlight.add(y);
-    if (inFlight.size >= WINDOW) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
-  const end = t0 + timeoutMs;
-  while (run.delivered() - start < n * m) {
-    if (performance.now() > end) return undefined;
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  const cpu = process.cpuUsage(cpu0);
-  return { wallMs: performance.now() - t0, syncUs: (sync * 1000) / m, cpuUsPerMsg: (cpu.user + cpu.system) / m };
-}
+/** A publisher payload's topic: pairwise inboxes `{prefix}/{reader}/pub`, group `{prefix}/~g/…`, plain `{prefix}/plain/…`. */
+const carriesPayload = (topic: string): boolean => topic.endsWith('/pub') || topic.includes('/~g/') || topic.includes('/plain/');
 
 async function brokers(): Promise<(Broker | { name: string; skipped: string })[]> {
   const out: (Broker | { name: string; skipped: string })[] = [];
@@ -158,44 +65,236 @@ async function brokers(): Promise<(Broker | { name: string; skipped: string })[]
   let prefixNow = '';
   const aedes: RunningBroker = await startBroker();
   aedes.tap((f) => {
-    if (
-      prefixNow &&
-      f.topic.startsWith(`${prefixNow}/`) &&
-      (f.topic.endsWith('/pub') || f.topic.includes('/~g/') || f.topic.includes('/plain/'))
-    )
-      counted++;
+    if (prefixNow && f.topic.startsWith(`${prefixNow}/`) && carriesPayload(f.topic)) counted++;
   });
   out.push({
     name: 'aedes',
     url: aedes.url,
     count: {
-      reset() {
+      reset(prefix) {
+        prefixNow = prefix;
         counted = 0;
       },
       read: () => counted,
     },
     close: () => aedes.close(),
-    set prefix(p: string) {
-      prefixNow = p;
-    },
-  } as Broker & { prefix: string });
+  });
   if (await reachable('127.0.0.1', 1883)) out.push({ name: 'mosquitto', url: 'mqtt://127.0.0.1:1883', close: async () => undefined });
   else out.push({ name: 'mosquitto', skipped: 'Mosquitto 127.0.0.1:1883 unreachable' });
   return out;
 }
 
-/** Mosquitto has no tap: a subscriber counts the publisher's publishes during `m` messages. */
-async function countWithSpy(b: Broker, prefix: string, run: Run, n: number, m: number): Promise<number> {
+interface Sample {
+  readonly deliveredPerS: number;
+  readonly publisherCpuUs: number;
+  /** Readers' process CPU µs per delivery. */
+  readonly readerCpuUs: number;
+  /** This process (aedes when embedded) per application message. */
+  readonly brokerCpuUs: number;
+  readonly syncUs: number;
+}
+
+let phases = 0;
+
+/** One measured phase of `m` messages on `lane`; a string says why it did not complete. */
+async function phase(pub: GroupsWorker, rd: GroupsWorker, lane: Lane, n: number, m: number): Promise<Sample | string> {
+  const want = n * m;
+  const id = ++phases;
+  await rd.call({ cmd: 'reset', lane, expect: want, phase: id });
+  const own0 = process.cpuUsage();
+  const d = await pub.call({ cmd: 'drive', lane, count: m, size: SIZE, window: WINDOW, phase: id }, 180_000);
+  let last = -1;
+  let since = performance.now();
+  for (;;) {
+    const r = await rd.call({ cmd: 'report', lane });
+    const count = r.count ?? 0;
+    if (count >= want) break;
+    if (count !== last) {
+      last = count;
+      since = performance.now();
+    } else if (performance.now() - since > 5_000) return `${count} of ${want} deliveries (${m} messages × ${n} readers), none for 5 s`;
+    await sleep(10);
+  }
+  await sleep(SETTLE_MS);
+  const pc = await pub.call({ cmd: 'cpu' });
+  const r = await rd.call({ cmd: 'report', lane });
+  const own = process.cpuUsage(own0);
+  const wallS = ((r.lastNs ?? 0) - (d.t0Ns ?? 0)) / 1e9;
+  return {
+    deliveredPerS: want / wallS,
+    publisherCpuUs: (pc.cpuUs ?? 0) / m,
+    readerCpuUs: (r.cpuUs ?? 0) / want,
+    brokerCpuUs: (own.user + own.system) / m,
+    syncUs: d.syncUs ?? 0,
+  };
+}
+
+/** Sets every lane up (publisher and readers), the pairwise sessions opened, nothing left in flight. */
+async function setup(b: Broker, n: number, prefixes: Record<Lane, string>, pki: Pki, pub: GroupsWorker, rd: GroupsWorker): Promise<void> {
+  const members = Array.from({ length: n }, (_, i) => `r${i}`);
+  const identities = Object.fromEntries(members.map((id) => [id, pki.identities[id]!]));
+  const roots = pki.roots;
+  const topic = `${prefixes.plain}-flow/progress`;
+  await pub.call({ cmd: 'progress', side: 'publisher', url: b.url, topic });
+  await rd.call({ cmd: 'progress', side: 'readers', url: b.url, topic });
+  for (const lane of LANES) {
+    const prefix = prefixes[lane];
+    const pubSetup = () => pub.call({ cmd: 'setup-pub', lane, url: b.url, prefix, identity: pki.identities.pub!, roots, members }, 120_000);
+    const rdSetup = () => rd.call({ cmd: 'setup-readers', lane, url: b.url, prefix, identities, roots }, 300_000);
+    // a group's readers join it (the publisher must hold it first); plain and pairwise readers are there before anything is sent
+    if (lane === 'group_nosig' || lane === 'group_sig') {
+      await pubSetup();
+      await rdSetup();
+    } else {
+      await rdSetup();
+      await pubSetup();
+    }
+    if (lane === 'pairwise') {
+      await rd.call({ cmd: 'reset', lane, expect: n, phase: 0 });
+      await pub.call({ cmd: 'prime', lane }, 120_000);
+      for (let t = 0; ((await rd.call({ cmd: 'report', lane })).count ?? 0) < n; t++) {
+        if (t > 6000) throw new Error('pairwise sessions did not open within 60 s');
+        await sleep(10);
+      }
+    }
+  }
+  // the publisher's ACKs of the join requests and the readers' of the priming messages (SPEC 7.6) are out of the way
+  await sleep(200);
+}
+
+/** Broker messages per application message: 20 messages, counted by the aedes tap or a Mosquitto subscriber. */
+async function brokerMsgsPerMsg(b: Broker, prefix: string, pub: GroupsWorker, rd: GroupsWorker, lane: Lane, n: number): Promise<number> {
+  const m = 20;
+  if (b.count) {
+    b.count.reset(prefix);
+    await phase(pub, rd, lane, n, m);
+    const k = b.count.read();
+    b.count.reset('');
+    return k / m;
+  }
   const spy = await mqtt.connectAsync(b.url, { clientId: `${prefix}-spy`, clean: true });
   let count = 0;
   spy.on('message', (topic) => {
-    if (topic.endsWith('/pub') || topic.includes('/~g/') || topic.includes('/plain/')) count++;
+    if (carriesPayload(topic)) count++;
   });
   await spy.subscribeAsync(`${prefix}/#`, { qos: 0 });
-  await drive(run, n, m, 30_000);
-  await new Promise((r) => setTimeout(r, 200));
+  await phase(pub, rd, lane, n, m);
+  await sleep(200);
   await spy.endAsync();
   return count / m;
+}
+
+async function benchBrokerN(c: Collector, o: BenchOptions, b: Broker, n: number, pki: Pki, p: Progress): Promise<void> {
+  // enough messages per round for a stable figure without making N = 100 pairwise last minutes
+  // (≥ 400 in a full run: the publisher's fixed costs per phase — IPC, the settle — stay small per message at N = 100)
+  const m = Math.max(Math.max(20, Math.round((o.quick ? 50 : 400) * o.scale)), Math.round(((o.quick ? 1_000 : 10_000) * o.scale) / n));
+  const rounds = o.scale < 0.2 ? 1 : ROUNDS;
+  const tag = randomBytes(3).toString('hex');
+  const prefixes = Object.fromEntries(LANES.map((l) => [l, `hsg-${tag}-${l.replace('_', '')}`])) as Record<Lane, string>;
+  const pub: GroupsWorker = new Worker(`groups ${b.name} N=${n} publisher`, 'groups-worker');
+  const rd: GroupsWorker = new Worker(`groups ${b.name} N=${n} readers`, 'groups-worker');
+  const row = (lane: Lane) => `groups_${b.name}_${lane}_n${n}`;
+  const failed = new Map<Lane, string>();
+  const samples = new Map<Lane, Sample[]>(LANES.map((l) => [l, []]));
+  try {
+    p.status(`groups ${b.name} N=${n} setup`);
+    await setup(b, n, prefixes, pki, pub, rd);
+    for (const lane of LANES) {
+      const perMsg = await brokerMsgsPerMsg(b, prefixes[lane], pub, rd, lane, n);
+      c.add(
+        `${row(lane)}_broker_msgs_per_msg`,
+        'msgs',
+        perMsg,
+        `publishes carrying the publisher's payloads per application message (${b.name}, ${SIZE} B, QoS 1)`,
+      );
+    }
+    // one unrecorded round: the forked processes' JIT warm-up would otherwise land on round 1
+    for (const lane of LANES) {
+      p.status(`groups ${b.name} N=${n} ${lane} warm-up`);
+      const s = await phase(pub, rd, lane, n, m);
+      if (typeof s === 'string') failed.set(lane, s);
+    }
+    for (let r = 0; r < rounds; r++)
+      for (const lane of LANES) {
+        if (failed.has(lane)) continue;
+        p.status(`groups ${b.name} N=${n} ${lane} round ${r + 1}/${rounds}`);
+        const s = await phase(pub, rd, lane, n, m);
+        if (typeof s === 'string') failed.set(lane, s);
+        else samples.get(lane)!.push(s);
+      }
+  } catch (e) {
+    for (const lane of LANES) if (!failed.has(lane)) failed.set(lane, e instanceof Error ? e.message : String(e));
+  } finally {
+    await pub.call({ cmd: 'teardown' }).catch(() => undefined);
+    await rd.call({ cmd: 'teardown' }).catch(() => undefined);
+    await Promise.all([pub.stop(), rd.stop()]);
+  }
+  const embedded = b.name === 'aedes';
+  const where = `${m} messages of ${SIZE} B per round, ${WINDOW} in flight, QoS 1; publisher and readers in two processes${embedded ? ', aedes in a third' : ''}, on ${b.name}`;
+  for (const lane of LANES) {
+    const k = row(lane);
+    const why = failed.get(lane);
+    if (why !== undefined) {
+      for (const x of ['delivered_per_s', 'publisher_cpu_us_per_msg', 'reader_cpu_us_per_delivery', 'publisher_bound_delivered_per_s'])
+        c.skip(`${k}_${x}`, why);
+      continue;
+    }
+    const ss = samples.get(lane)!;
+    const of = (f: (s: Sample) => number): number[] => ss.map(f);
+    c.addRounds(
+      `${k}_delivered_per_s`,
+      'msgs/s',
+      of((s) => s.deliveredPerS),
+      `deliveries to all ${n} readers per second, first publish → last delivery; ${where}`,
+    );
+    c.addRounds(
+      `${k}_publisher_cpu_us_per_msg`,
+      'µs',
+      of((s) => s.publisherCpuUs),
+      `CPU (user + system) of the publisher's process per application message, ${lane === 'pairwise' ? `${n} sends` : 'one publish'} (and the ACKs it receives); ${where}`,
+    );
+    c.addRounds(
+      `${k}_reader_cpu_us_per_delivery`,
+      'µs',
+      of((s) => s.readerCpuUs),
+      `CPU (user + system) of the readers' process per delivery (all ${n} readers' CPU / (${n} × messages)); ${where}`,
+    );
+    if (embedded)
+      c.addRounds(
+        `${k}_broker_cpu_us_per_msg`,
+        'µs',
+        of((s) => s.brokerCpuUs),
+        `CPU of the process running aedes per application message; ${where}`,
+      );
+    c.addRounds(
+      `${k}_process_cpu_us_per_msg`,
+      'µs',
+      of((s) => s.publisherCpuUs + n * s.readerCpuUs + (embedded ? s.brokerCpuUs : 0)),
+      `CPU of all processes per application message: publisher + ${n} readers${embedded ? ' + aedes' : ' (Mosquitto not counted)'}`,
+    );
+    c.addRounds(
+      `${k}_publisher_bound_delivered_per_s`,
+      'msgs/s',
+      of((s) => (n * 1e6) / s.publisherCpuUs),
+      `N / publisher CPU per application message: the delivered rate when only the publisher's CPU bounds it (readers and broker on other cores or machines)`,
+    );
+  }
+  for (const lane of ['group_nosig', 'group_sig', 'pairwise'] as const) {
+    c.ratio(`groups_${b.name}_${lane}_over_plain_n${n}`, `${row(lane)}_delivered_per_s`, `${row('plain')}_delivered_per_s`);
+    c.ratio(
+      `groups_${b.name}_${lane}_over_plain_publisher_bound_n${n}`,
+      `${row(lane)}_publisher_bound_delivered_per_s`,
+      `${row('plain')}_publisher_bound_delivered_per_s`,
+    );
+  }
+  for (const lane of ['group_nosig', 'group_sig'] as const) {
+    c.ratio(`groups_${b.name}_${lane}_over_pairwise_n${n}`, `${row(lane)}_delivered_per_s`, `${row('pairwise')}_delivered_per_s`);
+    c.ratio(
+      `groups_${b.name}_${lane}_over_pairwise_publisher_bound_n${n}`,
+      `${row(lane)}_publisher_bound_delivered_per_s`,
+      `${row('pairwise')}_publisher_bound_delivered_per_s`,
+    );
+  }
 }
 
 /**
@@ -203,7 +302,7 @@ async function countWithSpy(b: Broker, prefix: string, run: Run, n: number, m: n
  * (with or without the publisher's signature) vs N pairwise record seals (SPEC 7.1), 256 B, the endpoint's default
  * suite and the test PKI's key type.
  */
-function publisherCpu(c: Collector, o: BenchOptions, ns: readonly number[], pki: Awaited<ReturnType<typeof createTestPki>>): void {
+function publisherCpu(c: Collector, o: BenchOptions, ns: readonly number[], pki: Pki): void {
   const provider = createNodeProvider();
   const suite = suiteByName(DEFAULT_SUITES[0]!);
   const ctx = { provider, suite, protection: 'confidentiality' as const };
@@ -253,72 +352,7 @@ export async function benchGroups(c: Collector, o: BenchOptions, p: Progress): P
       for (const n of ns) for (const lane of LANES) c.skip(`groups_${b.name}_${lane}_n${n}_delivered_per_s`, b.skipped);
       continue;
     }
-    for (const n of ns) {
-      // enough messages for a stable figure without making N = 100 pairwise last minutes
-      const m = Math.max(20, Math.round(((o.quick ? 2_000 : 20_000) * o.scale) / n));
-      for (const lane of LANES) {
-        p.status(`groups ${b.name} ${lane} N=${n}`);
-        const prefix = `hsg-${randomBytes(3).toString('hex')}`;
-        const row = `groups_${b.name}_${lane}_n${n}`;
-        let run: Run | undefined;
-        try {
-          run = lane === 'plain' ? await plainRun(b, n, prefix) : await hopsafeRun(b, n, prefix, lane, pki);
-          // broker messages per application message
-          let perMsg: number;
-          if (b.count) {
-            (b as Broker & { prefix: string }).prefix = prefix;
-            b.count.reset();
-            await drive(run, n, 20, 30_000);
-            await new Promise((r) => setTimeout(r, 100));
-            perMsg = b.count.read() / 20;
-            (b as Broker & { prefix: string }).prefix = '';
-          } else perMsg = await countWithSpy(b, prefix, run, n, 20);
-          c.add(
-            `${row}_broker_msgs_per_msg`,
-            'msgs',
-            perMsg,
-            `publishes carrying the publisher's payloads per application message (${b.name}, ${SIZE} B, QoS 1)`,
-          );
-          const r = await drive(run, n, m, 120_000);
-          if (!r) {
-            c.skip(`${row}_delivered_per_s`, `not every delivery arrived within 120 s (${m} messages × ${n} readers)`);
-            continue;
-          }
-          c.add(
-            `${row}_delivered_per_s`,
-            'msgs/s',
-            (n * m) / (r.wallMs / 1000),
-            `deliveries to all ${n} readers per second, ${m} messages of ${SIZE} B, ${WINDOW} in flight, QoS 1; publisher, readers and broker${b.name === 'aedes' ? '' : ' client side'} in one process`,
-          );
-          c.add(
-            `${row}_process_cpu_us_per_msg`,
-            'µs',
-            r.cpuUsPerMsg,
-            `CPU time (user + system) of this one process per application message: publisher, all ${n} readers${b.name === 'aedes' ? ' and the broker' : ''}`,
-          );
-        } catch (e) {
-          c.skip(`${row}_delivered_per_s`, e instanceof Error ? e.message : String(e));
-        } finally {
-          await run?.close().catch(() => undefined);
-        }
-      }
-      for (const lane of ['group_nosig', 'group_sig', 'pairwise'] as const)
-        c.ratio(
-          `groups_${b.name}_${lane}_over_plain_n${n}`,
-          `groups_${b.name}_${lane}_n${n}_delivered_per_s`,
-          `groups_${b.name}_plain_n${n}_delivered_per_s`,
-        );
-      c.ratio(
-        `groups_${b.name}_group_nosig_over_pairwise_n${n}`,
-        `groups_${b.name}_group_nosig_n${n}_delivered_per_s`,
-        `groups_${b.name}_pairwise_n${n}_delivered_per_s`,
-      );
-      c.ratio(
-        `groups_${b.name}_group_sig_over_pairwise_n${n}`,
-        `groups_${b.name}_group_sig_n${n}_delivered_per_s`,
-        `groups_${b.name}_pairwise_n${n}_delivered_per_s`,
-      );
-    }
+    for (const n of ns) await benchBrokerN(c, o, b, n, pki, p);
     await b.close();
   }
 }

@@ -45,6 +45,8 @@ export interface MqttGroupParts {
 
 export function createMqttGroups(p: MqttGroupParts) {
   const handlers = new Map<string, GroupFrameHandler>();
+  /** The topics of `handlers`' addresses (topic → address): a frame on one skips parsing its topic. */
+  const topics = new Map<string, string>();
   /** [SPEC 8.5] publisher → handler of all its group addresses (a bridge). */
   const bySender = new Map<string, (address: string, bytes: Uint8Array) => void | Promise<void>>();
 
@@ -72,6 +74,7 @@ export function createMqttGroups(p: MqttGroupParts) {
         const c = ready();
         const topic = groupTopic(p.prefix, address);
         handlers.set(address, onFrame);
+        topics.set(topic, address);
         return subscribe(c, topic);
       } catch (e) {
         return Promise.reject(e);
@@ -89,6 +92,7 @@ export function createMqttGroups(p: MqttGroupParts) {
     },
     unsubscribeGroup(address) {
       if (!handlers.delete(address)) return Promise.resolve();
+      topics.delete(groupTopic(p.prefix, address));
       const c = p.client();
       if (!c || p.closed() || !c.connected) return Promise.resolve();
       return new Promise<void>((resolve) => {
@@ -115,7 +119,7 @@ export function createMqttGroups(p: MqttGroupParts) {
    * frames are dropped before any copy; handler calls count against the inbox's unsettled bound.
    */
   function handle(packet: IPublishPacket, done: () => void): boolean {
-    const address = parseGroupTopic(p.prefix, packet.topic);
+    const address = topics.get(packet.topic) ?? parseGroupTopic(p.prefix, packet.topic);
     if (address === undefined) return false;
     const exact = handlers.get(address);
     const all = exact ? undefined : bySender.get(splitGroupAddress(address).publisher);

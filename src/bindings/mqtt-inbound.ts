@@ -25,12 +25,18 @@ export function deliverPublish(
     typeof payload === 'string'
       ? new TextEncoder().encode(payload)
       : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-  let settled: Promise<void>;
+  let result: void | Promise<void>;
   try {
-    settled = Promise.resolve(handler(bytes));
+    result = handler(bytes);
   } catch (e) {
-    settled = Promise.reject(e);
+    result = Promise.reject(e);
   }
-  settled = settled.catch((e: unknown) => onRejected(e, size));
+  // A handler that returned (no promise) is settled: PUBACK now, nothing counted against the bound, no promise
+  // allocated per frame (the group frame handlers are synchronous).
+  if (typeof (result as { then?: unknown } | undefined)?.then !== 'function') {
+    done();
+    return;
+  }
+  const settled = Promise.resolve(result).catch((e: unknown) => onRejected(e, size));
   if (bound === undefined || bound.admit(settled, done)) done();
 }

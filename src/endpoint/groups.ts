@@ -276,8 +276,13 @@ class PublisherGroup implements Group {
 
   /** The members' authorization now: role loss (validity ended) removes them before the next message. [SPEC 13.7] */
   private recheck(): void {
+    if (this.holders.size === 0) return;
     const now = new Date(this.host.clock());
-    for (const [id, h] of [...this.holders]) {
+    // (deleting the entry being visited is safe in a Map's for-of)
+    for (const [id, h] of this.holders) {
+      // Allowed by id: authorized whatever its roles until `remove` (which drops it), so nothing to look up per
+      // publish — this loop was O(members) session-role lookups per message.
+      if (this.allowIds.has(id) && !this.excluded.has(id)) continue;
       const roles = this.host.peerRoles(id) ?? rolesAt(h.roles, now);
       if (!this.authorized(id, roles)) {
         this.holders.delete(id);

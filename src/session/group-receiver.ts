@@ -8,7 +8,7 @@ import { HopsafeError } from '../errors/index.js';
 import { equal } from '../bytes/index.js';
 import type { CryptoProvider, PublicKeyHandle } from '../crypto/provider.js';
 import { suiteById } from '../crypto/suites.js';
-import { decodeGroupHeader, type GroupKey, type SourceAuth } from '../codec/group.js';
+import { decodeGroupHeader, type GroupHeader, type GroupKey, type SourceAuth } from '../codec/group.js';
 import {
   groupTrafficKeys,
   openGroupFrame,
@@ -171,7 +171,8 @@ export class GroupReceiver {
   receive(frame: Uint8Array, now: number): GroupOpened | 'held' | 'dropped' {
     const h = decodeGroupHeader(frame);
     if (!equal(h.groupId, this.groupId)) throw new HopsafeError('ERR_WRONG_PEER', 'frame of another group');
-    if (!this.hold || h.epoch !== this.current.epoch + 1) return this.open(frame, now);
+    // the header decoded once per frame (open's checks after the header's, in the same order)
+    if (!this.hold || h.epoch !== this.current.epoch + 1) return this.openDecoded(frame, h, now);
     this.expireHeld(now);
     const hold = this.hold;
     // First come, first kept: a frame never displaces one held before it, so frames nobody can verify yet (forged
@@ -234,15 +235,22 @@ export class GroupReceiver {
   open(frame: Uint8Array, now: number): GroupOpened {
     const h = decodeGroupHeader(frame);
     if (!equal(h.groupId, this.groupId)) throw new HopsafeError('ERR_WRONG_PEER', 'frame of another group');
+    return this.openDecoded(frame, h, now);
+  }
+
+  /** `open` after the header was decoded and its group checked. */
+  private openDecoded(frame: Uint8Array, h: GroupHeader, now: number): GroupOpened {
     this.expire(now);
     const st = h.epoch === this.current.epoch ? this.current : h.epoch === this.previous?.epoch ? this.previous : undefined;
     if (!st || h.seq >= st.end) throw new HopsafeError('ERR_UNKNOWN_EPOCH', `no keys for group epoch ${h.epoch}`);
     if (!st.check(h.seq)) throw new HopsafeError('ERR_REPLAY', 'duplicate or too old');
-    const signed = this.sourceAuth === 'signature';
-    const parts = signed ? splitSignature(frame, h) : { protectedPart: frame, signature: undefined };
-    const payload = openGroupFrame(this.ctx, st.keys, h, parts.protectedPart);
-    if (signed && !verifyGroupSignature(this.ctx, this.signerKey as PublicKeyHandle, parts.protectedPart, parts.signature as Uint8Array))
-      throw new HopsafeError('ERR_BAD_SIGNATURE', 'group frame not signed by the publisher');
+    let payload: Uint8Array;
+    if (this.sourceAuth === 'signature') {
+      const parts = splitSignature(frame, h);
+      payload = openGroupFrame(this.ctx, st.keys, h, parts.protectedPart);
+      if (!verifyGroupSignature(this.ctx, this.signerKey as PublicKeyHandle, parts.protectedPart, parts.signature))
+        throw new HopsafeError('ERR_BAD_SIGNATURE', 'group frame not signed by the publisher');
+    } else payload = openGroupFrame(this.ctx, st.keys, h, frame);
     st.commit(h.seq);
     return { payload, epoch: h.epoch, seq: h.seq };
   }
