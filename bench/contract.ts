@@ -69,6 +69,24 @@ export const REQUIRED_RESULTS = [
   'memory_bytes_per_session_100k',
 ] as const;
 
+/**
+ * Run-to-run reproducibility (issue 19): the medians of the same rows in several full runs, and whether every run's
+ * median lies within ±5 % of the median of the runs' medians. Written by `npm run bench:compare`.
+ */
+export const stabilitySchema = z.object({
+  runs: z.array(z.object({ date: z.string(), durationS: z.number(), mode: z.enum(['quick', 'full']) })).min(2),
+  tolerancePct: z.number().positive(),
+  rows: z.array(
+    z.object({
+      name: z.string(),
+      kind: z.enum(['ratio', 'result']),
+      medians: z.array(z.number().nullable()),
+      /** Largest deviation of one run's median from the median of the medians, %. Null when a run lacks the row. */
+      deviationPct: z.number().nullable(),
+    }),
+  ),
+});
+
 export const benchReportSchema = z
   .object({
     machine: machineSchema,
@@ -78,6 +96,7 @@ export const benchReportSchema = z
     ratios: z.record(z.string(), ratioSchema),
     /** Latency samples (µs, ascending, down-sampled) for the CDF plot, per series. */
     latencyCdf: z.record(z.string(), z.array(z.tuple([z.number(), z.number()]))).optional(),
+    stability: stabilitySchema.optional(),
   })
   .superRefine((r, ctx) => {
     for (const k of REQUIRED_RATIOS)
@@ -94,3 +113,4 @@ export type ResultRow = z.infer<typeof resultRowSchema>;
 export type Ratio = z.infer<typeof ratioSchema>;
 export type MeasuredRatio = z.infer<typeof measuredRatioSchema>;
 export type BenchReport = z.infer<typeof benchReportSchema>;
+export type Stability = z.infer<typeof stabilitySchema>;

@@ -266,6 +266,32 @@ function notes(rows: readonly ResultRow[]): string {
     .join('\n');
 }
 
+/** [issue 19] The comparison of separate full runs (`npm run bench:compare`), when the results carry one. */
+function stabilitySection(r: BenchReport): string[] {
+  const st = r.stability;
+  if (!st) return [];
+  const within = st.rows.filter((x) => x.deviationPct !== null && x.deviationPct <= st.tolerancePct);
+  const L = [
+    '## Run-to-run stability',
+    '',
+    `${st.runs.length} separate ${st.runs.every((x) => x.mode === 'full') ? 'full ' : ''}runs (${st.runs.map((x) => `${x.date}, ${num(x.durationS)} s`).join('; ')}; the last is this report).`,
+    `Goal (issue 19): every run's median within ±${st.tolerancePct} % of the median of the runs' medians. **${within.length} of ${st.rows.length} rows are** — ${
+      within.length === st.rows.length ? 'the goal is met' : 'the goal is not met for the rows marked ✗'
+    }.`,
+    '',
+    `| Row | ${st.runs.map((_, i) => `Run ${i + 1}`).join(' | ')} | Largest deviation | |`,
+    `|---|${st.runs.map(() => '---|').join('')}---|---|`,
+  ];
+  for (const x of st.rows) {
+    const ok = x.deviationPct !== null && x.deviationPct <= st.tolerancePct;
+    L.push(
+      `| ${x.name} | ${x.medians.map((m) => (m === null ? '–' : num(m))).join(' | ')} | ${x.deviationPct === null ? 'missing in a run' : `${x.deviationPct.toFixed(1)} %`} | ${ok ? '✓' : '✗'} |`,
+    );
+  }
+  L.push('');
+  return L;
+}
+
 export function benchmarksMarkdown(r: BenchReport): string {
   const L: string[] = [];
   const by = (re: RegExp): ResultRow[] => r.results.filter((x) => re.test(x.name));
@@ -286,13 +312,16 @@ export function benchmarksMarkdown(r: BenchReport): string {
   );
   L.push('## Targets (issue 19)', '', ...targetRows(r, TARGETS_19), '');
   L.push('## Targets (issue 7)', '', ...targetRows(r, TARGETS), '');
+  L.push(...stabilitySection(r));
   L.push(
     '## Ratios',
     '',
     'Each ratio is the median of per-round ratios: the two rows were measured in the same interleaved rounds (A, B, A, B, …), and',
     `round i of one is divided by round i of the other; the range is the min–max over the rounds. ${SPREAD_FLAG} marks a ratio whose`,
     'rounds stray more than 10 % from its median: its median is not to be trusted on this machine in this run. "1 round": a row measured once.',
-    'Run-to-run reproducibility (three full runs within ±5 %) is not checked by a single run; compare the JSON of separate runs.',
+    r.stability
+      ? `Run-to-run reproducibility over ${r.stability.runs.length} separate runs: see *Run-to-run stability* below.`
+      : 'Run-to-run reproducibility (three full runs within ±5 %) is not checked by a single run: `npm run bench:compare` compares the JSON of separate runs.',
     '',
     '| Ratio | Median | min–max | Rounds | |',
     '|---|---|---|---|---|',

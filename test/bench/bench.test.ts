@@ -240,3 +240,32 @@ test('child processes inherit module loaders only (an inline -e script must not 
   assert.deepEqual(childExecArgv(['--import=tsx', '-r', 'a.cjs', '--expose-gc', '-p', '1']), ['--import=tsx', '-r', 'a.cjs']);
   assert.deepEqual(childExecArgv([]), []);
 });
+
+test('[issue 19] run-to-run comparison: deviation of each run from the median of the medians, ±5 % verdict, missing rows', async () => {
+  const { compareRuns } = await import('../../bench/compare-runs.js');
+  const report = JSON.parse(readFileSync('bench/results/latest.json', 'utf8'));
+  const base = benchReportSchema.parse(report);
+  const scaled = (k: number, drop?: string) => ({
+    ...base,
+    ratios: Object.fromEntries(
+      Object.entries(base.ratios)
+        .filter(([n]) => n !== drop)
+        .map(([n, v]) => [n, 'value' in v ? { ...v, value: v.value * k } : v]),
+    ),
+  });
+  const name = REQUIRED_RATIOS[0];
+  const st = compareRuns([scaled(1), scaled(1.04), scaled(0.9, name)]);
+  assert.equal(st.runs.length, 3);
+  const first = st.rows.find((r) => r.name === name)!;
+  assert.equal(first.deviationPct, null, 'a run without the row: no verdict');
+  const other = st.rows.find((r) => r.name === REQUIRED_RATIOS[1])!;
+  if ('value' in (base.ratios[REQUIRED_RATIOS[1]] ?? {})) {
+    // medians 1, 1.04, 0.9 (× v): the median of the medians is 1 × v, the largest deviation 10 %
+    assert.ok(Math.abs(other.deviationPct! - 10) < 1e-6, String(other.deviationPct));
+    const md = benchmarksMarkdown({ ...base, stability: st });
+    assert.match(md, /## Run-to-run stability/);
+    assert.match(md, /the goal is not met/);
+  }
+  const same = compareRuns([base, base, base]);
+  assert.ok(same.rows.every((r) => r.deviationPct === 0 || r.deviationPct === null));
+});
