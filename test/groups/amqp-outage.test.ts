@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { amqpTransport } from '../../src/bindings/amqp.js';
+import type { Group } from '../../src/endpoint/groups.js';
 import { utf8 } from '../../src/bytes/index.js';
 import { HopsafeError } from '../../src/errors/index.js';
 import { cast, text, until } from '../support/endpoints.js';
@@ -21,8 +22,13 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
 const IDS = ['der', 'scada', 'hist'];
 
+/**
+ * der (publisher), scada and hist (members) on RabbitMQ, `behindRelay` through the relay; der's group `t` with both
+ * members joined and `m0` read by both.
+ */
 async function setup(behindRelay: string): Promise<{
   c: Awaited<ReturnType<typeof cast>>;
+  g: Group;
   proxy: TcpProxy;
   close: () => Promise<void>;
 }> {
@@ -38,8 +44,14 @@ async function setup(behindRelay: string): Promise<{
         reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
       }),
   });
+  const g = await c.eps.der!.group('t', { members: ['scada', 'hist'] });
+  await c.eps.scada!.join('der', 't');
+  await c.eps.hist!.join('der', 't');
+  await g.publish(utf8('m0'));
+  await until(() => c.inbox.hist!.length === 1 && c.inbox.scada!.length === 1, 5000, 'm0');
   return {
     c,
+    g,
     proxy,
     async close() {
       await proxy.restore().catch(() => undefined);
@@ -56,13 +68,8 @@ async function setup(behindRelay: string): Promise<{
 
 test('[SPEC 13.7, 13.9, 8.3] RabbitMQ: a member cut off from the broker reads what was published meanwhile, once each, in order', async (t) => {
   if (!requireOrSkip(t, 'RabbitMQ 127.0.0.1:5672', await serviceAvailable('127.0.0.1', 5672))) return;
-  const { c, proxy, close } = await setup('hist');
+  const { c, g, proxy, close } = await setup('hist');
   try {
-    const g = await c.eps.der!.group('t', { members: ['scada', 'hist'] });
-    await c.eps.scada!.join('der', 't');
-    await c.eps.hist!.join('der', 't');
-    await g.publish(utf8('m0'));
-    await until(() => c.inbox.hist!.length === 1 && c.inbox.scada!.length === 1, 5000, 'm0');
     await proxy.cut(); // hist's connection drops; new connections are refused until restore()
     for (let i = 1; i <= 5; i++) await g.publish(utf8(`m${i}`));
     await until(() => c.inbox.scada!.length === 6, 5000, 'scada reads while hist is cut off');
@@ -84,13 +91,8 @@ test('[SPEC 13.7, 13.9, 8.3] RabbitMQ: a member cut off from the broker reads wh
 
 test('[SPEC 13.3, 13.9, 8.3] RabbitMQ: a publisher cut off from the broker queues its group publishes and sends them after the reconnect', async (t) => {
   if (!requireOrSkip(t, 'RabbitMQ 127.0.0.1:5672', await serviceAvailable('127.0.0.1', 5672))) return;
-  const { c, proxy, close } = await setup('der');
+  const { c, g, proxy, close } = await setup('der');
   try {
-    const g = await c.eps.der!.group('t', { members: ['scada', 'hist'] });
-    await c.eps.scada!.join('der', 't');
-    await c.eps.hist!.join('der', 't');
-    await g.publish(utf8('m0'));
-    await until(() => c.inbox.hist!.length === 1 && c.inbox.scada!.length === 1, 5000, 'm0');
     await proxy.cut();
     let settled = 0;
     const pending = [1, 2, 3].map((i) => g.publish(utf8(`m${i}`)).finally(() => settled++));
