@@ -192,12 +192,22 @@ function patch(variant: Variant): CryptoProvider {
           opening--;
         }
       };
-      // group frames too (SPEC 13.6): the tag of an integrity group frame follows the MACed bytes the same way
+      // group frames too (SPEC 13.6): the tag of an integrity group frame follows the MACed bytes the same way. Both
+      // entry points: `receive` opens a frame itself (the header decoded once), `open` opens held frames
       const openGroup = GroupReceiver.prototype.open;
       GroupReceiver.prototype.open = function (this: GroupReceiver, ...args: Parameters<GroupReceiver['open']>) {
         opening++;
         try {
           return openGroup.apply(this, args);
+        } finally {
+          opening--;
+        }
+      };
+      const receiveGroup = GroupReceiver.prototype.receive;
+      GroupReceiver.prototype.receive = function (this: GroupReceiver, ...args: Parameters<GroupReceiver['receive']>) {
+        opening++;
+        try {
+          return receiveGroup.apply(this, args);
         } finally {
           opening--;
         }
