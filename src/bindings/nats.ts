@@ -54,11 +54,8 @@ type JetStreamLib = Pick<typeof import('@nats-io/jetstream'), 'jetstream' | 'jet
 let jsLib: JetStreamLib | undefined;
 const loadJetStream = (): JetStreamLib => (jsLib ??= requirePeer<JetStreamLib>('@nats-io/jetstream', 'hopsafe/nats (jetstream)'));
 
-/**
- * How long one pull of a JetStream consumer (inbox or group) waits (ms): a pull sent before a cut connection is
- * replaced only when it expires (the client's default is 30 s), so this bounds a reconnected endpoint's catch-up.
- */
-const PULL_EXPIRES_MS = 5000;
+/** How long one pull of a JetStream group consumer waits (ms): the bound on a reconnected member's catch-up. */
+const GROUP_PULL_EXPIRES_MS = 5000;
 
 /** Default subject prefix. */
 export const NATS_DEFAULT_PREFIX = 'hopsafe';
@@ -581,8 +578,7 @@ class NatsTransport implements Transport {
     const client = lib.jetstream(nc);
     this.#jsClient = client;
     const consumer = await client.consumers.get(js.stream, durable);
-    // [SPEC 8.11] one pull per 5 s when idle: frames stored while the connection was down arrive within 5 s of its return
-    const messages = await consumer.consume({ max_messages: js.prefetch, expires: PULL_EXPIRES_MS });
+    const messages = await consumer.consume({ max_messages: js.prefetch });
     this.#messages = messages;
     this.#consuming = this.#consumeLoop(self, messages);
   }
@@ -803,7 +799,7 @@ class NatsTransport implements Transport {
     const consumer = await client.consumers.get(js.groupStream, durable);
     // A pull outlives a cut connection until it expires (the client's default 30 s): a member that reconnects catches
     // up once its next pull goes out, so a shorter expiry bounds its catch-up (SPEC 13.7), one pull per 5 s when idle.
-    const messages = await consumer.consume({ max_messages: js.prefetch, expires: PULL_EXPIRES_MS });
+    const messages = await consumer.consume({ max_messages: js.prefetch, expires: GROUP_PULL_EXPIRES_MS });
     const loop = (async () => {
       try {
         for await (const m of messages) {
