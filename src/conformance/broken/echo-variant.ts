@@ -108,7 +108,7 @@ function uncheckedOpen(alg: string, key: Uint8Array, nonce: Uint8Array, sealed: 
   return new Uint8Array(d.update(sealed.subarray(0, sealed.length - 16)));
 }
 
-/** True while a session opens a received record (Session.prototype.open is wrapped by the skips-mac variant). */
+/** Non-zero while a session or group receiver opens a received frame (the skips-mac variant wraps those methods). */
 let opening = 0;
 
 /**
@@ -122,6 +122,22 @@ function uncheckedHmac(provider: CryptoProvider): CryptoProvider['hmac'] {
     if (opening === 0 || data.buffer.byteLength - end < mac.length) return mac;
     return new Uint8Array(data.buffer, end, mac.length).slice();
   };
+}
+
+/** The names of the methods of `P`. */
+type MethodOf<P> = { [K in keyof P]: P[K] extends (...args: never[]) => unknown ? K : never }[keyof P];
+
+/** Wraps method `name` of `proto` so that `opening` counts the calls in progress (for `uncheckedHmac`). */
+function countWhileIn<P extends object>(proto: P, name: MethodOf<P>): void {
+  const original = proto[name] as (this: unknown, ...args: unknown[]) => unknown;
+  proto[name] = function (this: unknown, ...args: unknown[]) {
+    opening++;
+    try {
+      return original.apply(this, args);
+    } finally {
+      opening--;
+    }
+  } as P[typeof name];
 }
 
 function patch(variant: Variant): CryptoProvider {
@@ -183,35 +199,11 @@ function patch(variant: Variant): CryptoProvider {
       return provider;
     }
     case 'skips-mac': {
-      const open = Session.prototype.open;
-      Session.prototype.open = function (this: Session, ...args: Parameters<Session['open']>) {
-        opening++;
-        try {
-          return open.apply(this, args);
-        } finally {
-          opening--;
-        }
-      };
+      countWhileIn(Session.prototype, 'open');
       // group frames too (SPEC 13.6): the tag of an integrity group frame follows the MACed bytes the same way. Both
       // entry points: `receive` opens a frame itself (the header decoded once), `open` opens held frames
-      const openGroup = GroupReceiver.prototype.open;
-      GroupReceiver.prototype.open = function (this: GroupReceiver, ...args: Parameters<GroupReceiver['open']>) {
-        opening++;
-        try {
-          return openGroup.apply(this, args);
-        } finally {
-          opening--;
-        }
-      };
-      const receiveGroup = GroupReceiver.prototype.receive;
-      GroupReceiver.prototype.receive = function (this: GroupReceiver, ...args: Parameters<GroupReceiver['receive']>) {
-        opening++;
-        try {
-          return receiveGroup.apply(this, args);
-        } finally {
-          opening--;
-        }
-      };
+      countWhileIn(GroupReceiver.prototype, 'open');
+      countWhileIn(GroupReceiver.prototype, 'receive');
       return {
         ...provider,
         aeadOpen: (alg, key, nonce, sealed, aad) =>
