@@ -127,7 +127,7 @@ async function handle(m: WorkerCommand): Promise<WorkerReply> {
         await timed.transport.open(m.id, (f) => {
           for (const p of decodePlainBatch(f.bytes)) onPayload(p, timed.delivered());
         });
-        lanes.set(m.lane, { peer: m.peer, timed, batcher: new PlainBatcher((b) => timed.transport.send(m.peer, b)) });
+        lanes.set(m.lane, { peer: m.peer, timed, batcher: new PlainBatcher(timed.transport, m.peer) });
       } else {
         if (!m.identity || !m.roots) throw new Error('identity and roots are required');
         const single = m.mode === 'confidentiality_single';

@@ -8,7 +8,7 @@
  */
 import { endpointConfigSchema } from '../src/schemas/endpoint-options.js';
 import { readVarint, varintLength, writeVarint } from '../src/codec/varint.js';
-import { Outbox, type CoalesceLimits } from '../src/endpoint/outbox.js';
+import { Outbox, type CoalesceLimits, type FrameSink } from '../src/endpoint/outbox.js';
 
 /** First byte of a plain batch. Bench payloads start with a big-endian hrtime stamp, whose first byte is 0. */
 export const PLAIN_BATCH_MARKER = 0xb0;
@@ -45,7 +45,7 @@ export function decodePlainBatch(bytes: Uint8Array): Uint8Array[] {
 }
 
 /**
- * One peer's plain batcher over `send`: the endpoint's own Outbox (the same coalescing code, limits and timing),
+ * One peer's plain batcher over `sink`'s send: the endpoint's own Outbox (the same coalescing code, limits and timing),
  * with the plain container instead of a BATCH frame of records.
  */
 export class PlainBatcher {
@@ -53,12 +53,14 @@ export class PlainBatcher {
   batched = 0;
   private readonly box: Outbox;
 
-  constructor(send: (bytes: Uint8Array) => Promise<void>, limits: CoalesceLimits = DEFAULT_COALESCE) {
+  constructor(sink: FrameSink, peer: string, limits: CoalesceLimits = DEFAULT_COALESCE) {
     this.box = new Outbox(
       limits,
-      send,
+      sink,
+      peer,
       () => undefined,
       (n) => void (this.batched += n),
+      undefined, // no frame pool: the plain lane's payloads are the bench's own arrays
       encodePlainBatch,
     );
   }

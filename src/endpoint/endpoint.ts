@@ -21,9 +21,7 @@ import { queueDepths, type EndpointQueues, type EndpointStats } from './stats.js
 import { EndpointMetrics, timedSettle, type MetricsOptions } from './metrics.js';
 import type { Registry } from 'prom-client';
 import type { SendOptions } from './options.js';
-import { Outbox, type CoalesceLimits } from './outbox.js';
-import { encodeBatch } from '../codec/batch.js';
-import type { FramePool } from '../bytes/frame-pool.js';
+import { handOver, Outbox, type CoalesceLimits } from './outbox.js';
 import type { TrustHandle } from './identity.js';
 import { GroupManager, type Group, type GroupOptions } from './groups.js';
 
@@ -617,11 +615,12 @@ export class Endpoint extends TypedEmitter {
   /** [SPEC 3.7] Sends a record frame to the peer, coalesced with others while the transport lags. */
   private sendRecord(slot: Slot, frame: Uint8Array): Promise<void> {
     const peer = slot.id;
-    if (this.coalesce.maxRecords < 2) return this.sendAndRecycle(peer, frame);
-    const pool = this.env.ctx.framePool;
+    const pool = this.env.ctx.framePool; // [SPEC 8.10] given back by handOver, through the outbox or not
+    if (this.coalesce.maxRecords < 2) return handOver(this.transport, peer, frame, pool);
     slot.outbox ??= new Outbox(
       this.coalesce,
-      (f) => this.sendAndRecycle(peer, f),
+      this.transport,
+      peer,
       (box) => {
         if (slot.outbox === box) slot.outbox = undefined; // idle peers hold no outbox
       },
@@ -629,19 +628,9 @@ export class Endpoint extends TypedEmitter {
         this.counters.batches++;
         this.counters.coalesced += records;
       },
-      pool ? (frames) => batchAndRecycle(frames, pool) : encodeBatch,
+      pool,
     );
     return slot.outbox.push(frame);
-  }
-
-  /**
-   * [SPEC 8] Hands a record frame to the transport; a frame sealed into the frame pool goes back to it at once: the pool
-   * exists only when the transport copies frames inside `send` (Transport.copiesFrames).
-   */
-  private sendAndRecycle(peer: string, frame: Uint8Array): Promise<void> {
-    const sent = this.transport.send(peer, frame);
-    this.env.ctx.framePool?.release(frame);
-    return sent;
   }
 
   // ---------------------------------------------------------------- table
@@ -681,13 +670,3 @@ export class Endpoint extends TypedEmitter {
 
 export { createEndpoint } from './create.js';
 export type { RoleAssignment };
-
-/**
- * [SPEC 3.7] A BATCH frame of `frames`, itself from the pool when large (given back after its send like any record
- * frame); the records' pooled memory is free once copied into it.
- */
-function batchAndRecycle(frames: readonly Uint8Array[], pool: FramePool): Uint8Array {
-  const batch = encodeBatch(frames, pool);
-  for (const f of frames) pool.release(f);
-  return batch;
-}

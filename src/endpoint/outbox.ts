@@ -5,7 +5,12 @@
  * `maxBytes` bytes: when the synchronous code and promise continuations running now are done
  * (process.nextTick), when the batch is full, or as soon as a record joins it `maxDelayUs` after its first one.
  * Order is kept: a frame is handed to the transport only after every frame pushed before it.
+ *
+ * [SPEC 8.10] This module also owns the endpoint's frame pool on the way out: a large BATCH frame is built in pooled
+ * memory, and `handOver` — the one place a record or BATCH frame leaves for the transport, with or without an outbox —
+ * gives its memory (and that of the records copied into it) back as soon as `send` returned.
  */
+import type { FramePool } from '../bytes/frame-pool.js';
 import { batchEntryOverhead, encodeBatch } from '../codec/batch.js';
 
 export interface CoalesceLimits {
@@ -17,6 +22,31 @@ export interface CoalesceLimits {
   readonly maxDelayUs: number;
   /** Unsettled transport sends to the peer from which on records are coalesced. */
   readonly minInFlight: number;
+}
+
+/** What frames are handed to: a transport (any Transport is one). */
+export interface FrameSink {
+  send(peer: string, frame: Uint8Array): Promise<void>;
+}
+
+/**
+ * [SPEC 8.10] Hands `frame` to `sink` for `peer`, then gives its memory — and that of `copied`, the records of a BATCH
+ * `frame` — back to `pool`: the frame pool exists only when the transport copies frames inside `send`
+ * (Transport.copiesFrames), and `release` ignores memory the pool did not lend. The frame pool's one release point.
+ */
+export function handOver(
+  sink: FrameSink,
+  peer: string,
+  frame: Uint8Array,
+  pool: FramePool | undefined,
+  copied?: readonly Uint8Array[],
+): Promise<void> {
+  const sent = sink.send(peer, frame);
+  if (pool) {
+    pool.release(frame);
+    if (copied) for (const r of copied) pool.release(r);
+  }
+  return sent;
 }
 
 /** One batch being filled: every record in it settles with the transport send that carries it. */
@@ -40,13 +70,20 @@ export class Outbox {
 
   constructor(
     private readonly limits: CoalesceLimits,
-    private readonly send: (frame: Uint8Array) => Promise<void>,
+    /** Where the frames go, and to which peer. */
+    private readonly sink: FrameSink,
+    private readonly peer: string,
     /** Called when nothing waits and nothing is in flight (the owner may drop this outbox). */
     private readonly onIdle: (box: Outbox) => void,
     /** Called for every BATCH frame handed to the transport, with its record count. */
     private readonly onBatch: (records: number) => void,
-    /** Builds the transport message of 2+ frames: a BATCH frame (the benchmarks' plain lane batches its own way). */
-    private readonly encode: (frames: readonly Uint8Array[]) => Uint8Array = encodeBatch,
+    /** [SPEC 8.10] The endpoint's frame pool (there is one only over a transport that copies frames in `send`). */
+    private readonly pool: FramePool | undefined = undefined,
+    /**
+     * Builds the transport message of 2+ frames: a BATCH frame, a large one in `pool`'s memory (the benchmarks' plain
+     * lane batches its own way).
+     */
+    private readonly encode: (frames: readonly Uint8Array[], pool?: FramePool) => Uint8Array = encodeBatch,
   ) {
     this.maxDelayMs = limits.maxDelayUs / 1000;
   }
@@ -92,20 +129,21 @@ export class Outbox {
     if (!f) return;
     this.filling = undefined;
     const [only] = f.frames;
-    let out: Uint8Array;
-    if (f.frames.length === 1 && only) out = only;
-    else {
-      out = this.encode(f.frames);
-      this.onBatch(f.frames.length);
+    if (f.frames.length === 1 && only) {
+      this.transmit(only).then(f.resolve, f.reject);
+      return;
     }
-    this.transmit(out).then(f.resolve, f.reject);
+    const batch = this.encode(f.frames, this.pool);
+    this.onBatch(f.frames.length);
+    this.transmit(batch, f.frames).then(f.resolve, f.reject);
   }
 
-  private transmit(frame: Uint8Array): Promise<void> {
+  /** `copied`: the records `frame` (a BATCH frame) carries. */
+  private transmit(frame: Uint8Array, copied?: readonly Uint8Array[]): Promise<void> {
     this.inFlight++;
     let p: Promise<void>;
     try {
-      p = this.send(frame);
+      p = handOver(this.sink, this.peer, frame, this.pool, copied);
     } catch (e) {
       // A transport that throws instead of rejecting must not throw out of a process.nextTick flush.
       p = Promise.reject(e);

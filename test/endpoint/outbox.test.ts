@@ -13,6 +13,8 @@ import { decodeRecordHeader, encodeRecordHeader, frameByte, FrameType } from '..
 function rec(seq: number, bodyLength = 20): Uint8Array {
   return encodeRecordHeader(FrameType.DATA, new Uint8Array(8), 0, seq, bodyLength).fill(0, 12);
 }
+/** The peer every test's outbox sends to. */
+const PEER = 'bob';
 const seqOf = (r: Uint8Array): number => decodeRecordHeader(r).seq;
 
 interface Sent {
@@ -21,11 +23,11 @@ interface Sent {
   settle(ok: boolean): void;
 }
 
-function fakeTransport(): { sent: Sent[]; send: (f: Uint8Array) => Promise<void> } {
+function fakeTransport(): { sent: Sent[]; send: (peer: string, f: Uint8Array) => Promise<void> } {
   const sent: Sent[] = [];
   return {
     sent,
-    send: (frame) =>
+    send: (_peer, frame) =>
       new Promise<void>((resolve, reject) => {
         const x: Sent = {
           frame,
@@ -75,7 +77,8 @@ test('[SPEC 3.7] property: frames leave in push order, within the limits, never 
         const t = fakeTransport();
         const box = new Outbox(
           limits({ maxRecords, minInFlight, maxBytes }),
-          t.send,
+          t,
+          PEER,
           () => undefined,
           () => undefined,
         );
@@ -123,7 +126,8 @@ test('[SPEC 3.7] below minInFlight nothing waits; at it, records wait for the en
   const t = fakeTransport();
   const box = new Outbox(
     limits({ minInFlight: 2 }),
-    t.send,
+    t,
+    PEER,
     () => undefined,
     () => undefined,
   );
@@ -150,11 +154,14 @@ test('[SPEC 3.7] a transport that throws instead of rejecting fails the records 
   let calls = 0;
   const box = new Outbox(
     limits({ minInFlight: 1 }),
-    (f) => {
-      calls++;
-      if (calls > 1) throw new Error(`sync failure for ${f.length} bytes`);
-      return new Promise<void>(() => undefined);
+    {
+      send: (_peer, f) => {
+        calls++;
+        if (calls > 1) throw new Error(`sync failure for ${f.length} bytes`);
+        return new Promise<void>(() => undefined);
+      },
     },
+    PEER,
     () => undefined,
     () => undefined,
   );
@@ -175,7 +182,8 @@ test('[SPEC 3.7] onIdle once nothing waits and nothing is in flight; onBatch cou
   const batches: number[] = [];
   const box = new Outbox(
     limits({ minInFlight: 1 }),
-    t.send,
+    t,
+    PEER,
     () => idle++,
     (n) => batches.push(n),
   );
