@@ -1,4 +1,7 @@
-/** The benchmarks' handle on one forked worker process (e2e-worker.ts by default, groups-worker.ts), and the E2E drain poll. */
+/**
+ * The benchmarks' handle on one forked worker process (e2e-worker.ts by default, groups-worker.ts; their side of it is
+ * worker-loop.ts's serve), and the E2E drain poll.
+ */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { childExecArgv } from './fork-args.js';

@@ -13,6 +13,7 @@ import { timedTransport, type TimedTransport } from './e2e-timing.js';
 import { readFileSync } from 'node:fs';
 import { PAYLOAD_SIZE, type SubReport, type TransportSpec, type WorkerCommand, type WorkerReply } from './e2e-protocol.js';
 import { decodePlainBatch, PlainBatcher } from './plain-batcher.js';
+import { serve } from './worker-loop.js';
 
 function makeTransport(spec: TransportSpec, id: string): Transport {
   switch (spec.kind) {
@@ -234,10 +235,4 @@ async function handle(m: WorkerCommand): Promise<WorkerReply> {
   }
 }
 
-process.on('message', (m: WorkerCommand) => {
-  handle(m).then(
-    (r) => process.send?.(r),
-    (e: unknown) => process.send?.({ ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies WorkerReply),
-  );
-});
-process.on('disconnect', () => process.exit(0));
+serve(handle);

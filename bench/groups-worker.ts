@@ -8,6 +8,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { mqttTransport } from '../src/bindings/mqtt.js';
 import { createEndpoint, type Endpoint } from '../src/endpoint/endpoint.js';
 import type { GroupsCommand, GroupsLane, GroupsReply } from './groups-protocol.js';
+import { serve } from './worker-loop.js';
 
 const cpuNow = (): number => {
   const u = process.cpuUsage();
@@ -198,10 +199,4 @@ async function handle(m: GroupsCommand): Promise<GroupsReply> {
   }
 }
 
-process.on('message', (m: GroupsCommand) => {
-  handle(m).then(
-    (r) => process.send?.(r),
-    (e: unknown) => process.send?.({ ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies GroupsReply),
-  );
-});
-process.on('disconnect', () => process.exit(0));
+serve(handle);
