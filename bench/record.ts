@@ -7,6 +7,7 @@
  * integrity rows at 16 KiB are also measured with fresh memory per frame (`…_fresh_frames`), to show what that costs.
  */
 import { createNodeProvider } from '../src/crypto/node.js';
+import { nativeAeadStatus } from '../src/crypto/native-aead.js';
 import { createNobleProvider } from '../src/crypto/noble.js';
 import type { CryptoProvider } from '../src/crypto/provider.js';
 import { suiteByName } from '../src/crypto/suites.js';
@@ -30,8 +31,18 @@ export async function benchRecords(c: Collector, o: BenchOptions, pki: TestPki, 
   const suite = suiteByName(DEFAULT_SUITE);
   const providers: [string, CryptoProvider][] = [
     ['node', createNodeProvider()],
+    ['node_crypto', createNodeProvider({ native: false })],
     ['noble', createNobleProvider()],
   ];
+  const native = nativeAeadStatus();
+  c.add(
+    'native_aead_loaded',
+    'bool',
+    native.loaded ? 1 : 0,
+    native.loaded
+      ? `@hopsafe/native-aead serves the node provider's AEAD and HMAC (${native.openssl}); node_crypto rows: node:crypto alone`
+      : `node provider on node:crypto alone: ${native.reason}`,
+  );
   for (const mode of ['integrity', 'confidentiality'] as const) {
     for (const [pname, provider] of providers) {
       const pair = makePair(pki, [DEFAULT_SUITE], mode, provider);
@@ -125,6 +136,14 @@ export async function benchRecords(c: Collector, o: BenchOptions, pki: TestPki, 
   for (const size of o.sizes)
     for (const mode of ['integrity', 'confidentiality'] as const)
       c.ratio(`record_${mode}_node_over_noble_${sizeLabel(size)}`, recordName(mode, 'node', size), recordName(mode, 'noble', size));
+  // What the native accelerator gains: the default node provider over node:crypto alone, same records, interleaved.
+  for (const size of o.sizes)
+    for (const mode of ['integrity', 'confidentiality'] as const)
+      c.ratio(
+        `record_${mode}_node_over_node_crypto_${sizeLabel(size)}`,
+        recordName(mode, 'node', size),
+        recordName(mode, 'node_crypto', size),
+      );
   // issue 19: record msgs/s over bare HMAC ×2 msgs/s (≥ 0.83 = framework overhead ≤ 20 %), per interleaved round.
   for (const size of o.sizes)
     c.ratio(

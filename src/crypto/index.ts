@@ -5,6 +5,7 @@
  * @module hopsafe/crypto
  */
 export type * from './provider.js';
-export { createNodeProvider } from './node.js';
+export { createNodeProvider, type NodeProviderOptions } from './node.js';
+export { nativeAeadStatus, type NativeAeadStatus } from './native-aead.js';
 export { createNobleProvider } from './noble.js';
 export { SUITES, DEFAULT_SUITES, suiteByName, suiteById, type Suite } from './suites.js';

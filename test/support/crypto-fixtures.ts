@@ -8,8 +8,16 @@ import { concat, fromHex } from '../../src/bytes/index.js';
 import { isHopsafeError, type ErrorCode } from '../../src/errors/index.js';
 
 export const node = createNodeProvider();
+/** The node provider on node:crypto alone (never the optional native AEAD accelerator, SPEC 4.4). */
+export const nodeCrypto = createNodeProvider({ native: false });
 export const noble = createNobleProvider();
 export const providers: readonly CryptoProvider[] = [node, noble];
+/** Every way the shipped providers run, labelled: the node provider with and without the accelerator, and noble. */
+export const providerVariants: readonly (readonly [string, CryptoProvider])[] = [
+  ['node', node],
+  ['node (node:crypto only)', nodeCrypto],
+  ['noble', noble],
+];
 /** Both orders, for "made in one, checked in the other" properties. */
 export const pairs: readonly (readonly [CryptoProvider, CryptoProvider])[] = [
   [node, noble],

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNodeProvider } from '../../src/crypto/node.js';
-import { createNobleProvider } from '../../src/crypto/noble.js';
+import { providerVariants } from '../support/crypto-fixtures.js';
 import { fromHex } from '../../src/bytes/index.js';
 import { suiteByName } from '../../src/crypto/suites.js';
 import { decodeRecordHeader, FrameType } from '../../src/codec/frame.js';
@@ -37,8 +37,8 @@ test('[SPEC 13.4] the group vector set: signature and none modes, both protectio
 });
 
 for (const f of files)
-  for (const provider of [createNodeProvider(), createNobleProvider()])
-    test(`[SPEC 13.3, 13.5] ${f} regenerates byte for byte with the ${provider.name} provider`, () => {
+  for (const [label, provider] of providerVariants)
+    test(`[SPEC 4.4, 13.3, 13.5] ${f} regenerates byte for byte with the ${label} provider`, () => {
       assert.deepEqual(verifyGroupVector(provider, load(f)), []);
     });
 
