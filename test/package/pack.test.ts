@@ -32,16 +32,24 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 let tmp = '';
 let app = '';
 let mqttOnly = '';
+let nativeApp = '';
+let nativeFiles: string[] = [];
 let tarball = '';
 let packed: { size: number; unpackedSize: number; files: { path: string }[] } | undefined;
 
-function run(cmd: string, args: string[], cwd: string, timeout = 60_000): SpawnSyncReturns<string> {
-  // without what `npm test` adds for its script (npm_config_local_prefix would point npm back at the repository);
-  // the user's own npm settings (npm_config_cache, _registry, _userconfig, ...) stay
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^npm_(lifecycle_|package_|command$|config_local_prefix$|config_call$)/i.test(k)),
+/**
+ * The environment without what `npm test` adds for its script (npm_config_local_prefix would point npm back at the
+ * repository); the user's own npm settings (npm_config_cache, _registry, _userconfig, ...) stay.
+ */
+const cleanEnv = (): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] =>
+        e[1] !== undefined && !/^npm_(lifecycle_|package_|command$|config_local_prefix$|config_call$)/i.test(e[0]),
+    ),
   );
-  return spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: { ...env, NO_UPDATE_NOTIFIER: '1' } });
+function run(cmd: string, args: string[], cwd: string, timeout = 60_000): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: { ...cleanEnv(), NO_UPDATE_NOTIFIER: '1' } });
 }
 const output = (r: SpawnSyncReturns<string>): string =>
   `exit ${String(r.status)}${r.error ? ` (${r.error.message})` : ''}\n${r.stdout}\n${r.stderr}`;
@@ -84,13 +92,32 @@ function closure(lock: Record<string, LockEntry>, names: readonly string[]): Set
   return out;
 }
 
-/** A project with the tarball plus `peers`, installed with `npm ci --offline` from a lockfile made of the repository's. */
-function scratchProject(dir: string, tarballName: string, peers: readonly string[]): void {
+/** The optional accelerator's package (packages/native-aead, an npm workspace). */
+const nativePkg = JSON.parse(readFileSync(join(ROOT, 'packages', 'native-aead', 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  dependencies: Record<string, string>;
+};
+
+/**
+ * A project with the tarball plus `peers`, installed with `npm ci --offline` from a lockfile made of the repository's.
+ * With `native` (the accelerator's tarball) it gets that package too, and its install script runs in `env`.
+ */
+function scratchProject(
+  dir: string,
+  tarballName: string,
+  peers: readonly string[],
+  native?: { tarball: string; env: Record<string, string> },
+): void {
   mkdirSync(dir);
   const dep = `file:../${tarballName}`;
   const lock = (JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> }).packages;
   const rootLock = lock[''] as { devDependencies: Record<string, string> };
-  const deps = { [pkg.name]: dep, ...Object.fromEntries(peers.map((p) => [p, rootLock.devDependencies[p] ?? '*'])) };
+  const deps: Record<string, string> = {
+    [pkg.name]: dep,
+    ...Object.fromEntries(peers.map((p) => [p, rootLock.devDependencies[p] ?? '*'])),
+  };
+  if (native) deps[nativePkg.name] = `file:../${native.tarball}`;
   writeFileSync(
     join(dir, 'package.json'),
     JSON.stringify({ name: 'scratch', version: '1.0.0', private: true, type: 'module', dependencies: deps }),
@@ -108,12 +135,31 @@ function scratchProject(dir: string, tarballName: string, peers: readonly string
       engines: { node: '>=20' },
     },
   };
-  for (const path of closure(lock, [...Object.keys(pkg.dependencies), ...peers])) packages[path] = { ...lock[path], dev: undefined };
+  const needs = [...Object.keys(pkg.dependencies), ...peers];
+  if (native) {
+    packages[`node_modules/${nativePkg.name}`] = {
+      version: nativePkg.version,
+      resolved: deps[nativePkg.name],
+      license: 'Apache-2.0',
+      dependencies: nativePkg.dependencies,
+      hasInstallScript: true,
+      engines: { node: '>=20' },
+    };
+    needs.push(...Object.keys(nativePkg.dependencies));
+  }
+  for (const path of closure(lock, needs)) packages[path] = { ...lock[path], dev: undefined };
   writeFileSync(
     join(dir, 'package-lock.json'),
     JSON.stringify({ name: 'scratch', version: '1.0.0', lockfileVersion: 3, requires: true, packages }),
   );
-  const i = run(NPM, ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], dir, 90_000);
+  const i = native
+    ? spawnSync(NPM, ['ci', '--offline', '--no-audit', '--no-fund'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 90_000,
+        env: { ...cleanEnv(), NO_UPDATE_NOTIFIER: '1', ...native.env },
+      })
+    : run(NPM, ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], dir, 90_000);
   assert.equal(i.status, 0, `npm ci --offline in ${dir} (needs the npm cache \`npm ci\` fills): ${output(i)}`);
 }
 
@@ -146,6 +192,14 @@ before(
     // and one with hopsafe and mqtt alone (issue 17: the transports' client libraries are optional peer dependencies)
     mqttOnly = join(tmp, 'mqtt-only');
     scratchProject(mqttOnly, info.filename, ['mqtt']);
+    // and one with the optional accelerator's tarball (its prepack builds and copies the prebuilt binary), installed
+    // with scripts on and no working C compiler: only the prebuilt binary can make it load (SPEC 4.4)
+    const np = run(NPM, ['pack', '-w', nativePkg.name, '--json', '--pack-destination', tmp], repo, 120_000);
+    assert.equal(np.status, 0, `npm pack -w ${nativePkg.name}: ${output(np)}`);
+    const nInfo = (JSON.parse(np.stdout.slice(np.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[])[0]!;
+    nativeFiles = nInfo.files.map((f) => f.path);
+    nativeApp = join(tmp, 'native');
+    scratchProject(nativeApp, info.filename, [], { tarball: nInfo.filename, env: { CC: '/bin/false', CXX: '/bin/false' } });
 
     // 3. the README's snippets, compiled under strict + skipLibCheck false, and a CommonJS user
     readmeSnippets(readFileSync(join(ROOT, 'README.md'), 'utf8')).forEach((s, n) => {
@@ -342,4 +396,30 @@ test('hopsafe plus mqtt alone: the bin runs an MQTT-only command and says which 
   );
   assert.equal(p.status, 1, output(p));
   assert.match(p.stderr, /ERR_CONFIG.*needs the package "amqplib".*npm install amqplib/);
+});
+
+test('[SPEC 4.4] the accelerator installs offline from its tarball alone with no C compiler (prebuilt binary) and hopsafe uses it', () => {
+  assert.ok(
+    nativeFiles.includes(`prebuilds/${process.platform}-${process.arch}/node.napi.node`),
+    `prebuilt binary in ${nativeFiles.join(', ')}`,
+  );
+  assert.ok(
+    nativeFiles.includes('src/aead.c') && nativeFiles.includes('binding.gyp'),
+    'the source, for platforms without a prebuilt binary',
+  );
+  assert.ok(!nativeFiles.some((f) => f.startsWith('build/')), 'no build directory');
+  const installed = join(nativeApp, 'node_modules', '@hopsafe', 'native-aead');
+  assert.ok(existsSync(installed));
+  assert.ok(!existsSync(join(installed, 'build')), 'nothing was compiled at install (CC and CXX were /bin/false)');
+  const script = `
+    import { createNodeProvider, nativeAeadStatus } from 'hopsafe/crypto';
+    const accel = createNodeProvider({ native: true }), plain = createNodeProvider({ native: false });
+    const k = new Uint8Array(16).fill(1), n = new Uint8Array(12).fill(2), m = new Uint8Array(300).fill(3);
+    const a = Buffer.from(accel.aeadSeal('aes-128-gcm', k, n, m, m)), b = Buffer.from(plain.aeadSeal('aes-128-gcm', k, n, m, m));
+    console.log(JSON.stringify({ status: nativeAeadStatus(), same: a.equals(b) }));`;
+  const r = run(process.execPath, ['--input-type=module', '-e', script], nativeApp);
+  assert.equal(r.status, 0, output(r));
+  const got = JSON.parse(r.stdout.trim()) as { status: { loaded: boolean; reason?: string }; same: boolean };
+  assert.equal(got.status.loaded, true, `loaded (${got.status.reason})`);
+  assert.equal(got.same, true, 'same bytes as node:crypto');
 });
