@@ -14,6 +14,8 @@ export function open(slot: number, alg: Alg, key: Uint8Array, nonce: Uint8Array,
 export function hmac(slot: number, alg: Alg, key: Uint8Array, data: Uint8Array, out: Uint8Array): Code;
 /** [contexts in use, re-keys so far] in this thread. */
 export function stats(): [number, number];
+/** Frees the contexts of the sets of hints first..last (at most all) and overwrites their keys. */
+export function forget(first: number, last: number): Code;
 /** Frees every key context of this thread and overwrites every key it held. */
 export function wipe(): void;
 /** The OpenSSL the addon runs on (Node's own). */

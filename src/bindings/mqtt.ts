@@ -18,7 +18,7 @@ import { assertEndpointId } from '../transport/endpoint-id.js';
 import { assertQueueRoom, assertSendable, PendingSends } from '../transport/lifecycle.js';
 import { deliverPublish } from './mqtt-inbound.js';
 import { DEFAULT_PREFIX, assertPrefix, frameTopic, inboxFilter, parseFrameTopic } from './mqtt-topics.js';
-import type { FrameHandler, Transport, TransportStatus } from '../transport/transport.js';
+import { ENDPOINT_ID_PATTERN, type FrameHandler, type Transport, type TransportStatus } from '../transport/transport.js';
 import { logStatus, StatusEmitter } from '../transport/status.js';
 import { InboundGuard, UnsettledBound } from '../transport/inbound.js';
 import { intOption } from '../transport/options.js';
@@ -211,6 +211,7 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     if (typeof onFrame !== 'function') throw new HopsafeError('ERR_CONFIG', 'onFrame must be a function');
     state = 'opening';
     localId = id;
+    lastTo = undefined;
     const inbox = inboxFilter(prefix, id);
     const c = shared ?? connectOwnClient(id);
     client = c;
@@ -223,27 +224,39 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     // until one settles. On an application's client every other publish goes to the handler that was there before.
     bound = new UnsettledBound(maxUnsettledFrames);
     const previous = c.handleMessage;
+    // [SPEC 8.2] The inbox's own topics, `{prefix}/{id}/{from}`: what parseFrameTopic would accept with this prefix
+    // and id, read without splitting the topic (no group topic starts so: no id begins with '~', SPEC 13.9).
+    const inboxHead = `${prefix}/${id}/`;
+    const inboxSender = (topic: string): string | undefined => {
+      if (!topic.startsWith(inboxHead)) return undefined;
+      const from = topic.slice(inboxHead.length);
+      return from.indexOf('/') < 0 && ENDPOINT_ID_PATTERN.test(from) ? from : undefined;
+    };
     const handleMessage = (packet: IPublishPacket, done: (error?: Error) => void): void => {
-      if (state !== 'closed' && groups.handle(packet, () => done())) return;
-      const parsed = parseFrameTopic(packet.topic);
-      if (state === 'closed' || !parsed || parsed.prefix !== prefix || parsed.to !== id) {
-        if (shared !== undefined) {
-          previous.call(c, packet, done);
+      let from = state !== 'closed' ? inboxSender(packet.topic) : undefined;
+      if (from === undefined) {
+        if (state !== 'closed' && groups.handle(packet, () => done())) return;
+        const parsed = parseFrameTopic(packet.topic);
+        if (state === 'closed' || !parsed || parsed.prefix !== prefix || parsed.to !== id) {
+          if (shared !== undefined) {
+            previous.call(c, packet, done);
+            return;
+          }
+          if (state !== 'closed') log.debug({ topic: packet.topic }, 'ignored publish outside the inbox');
+          done();
           return;
         }
-        if (state !== 'closed') log.debug({ topic: packet.topic }, 'ignored publish outside the inbox');
-        done();
-        return;
+        from = parsed.from;
       }
-      const from = parsed.from;
+      const sender = from;
       // [SPEC 8.2, 8.9] Oversized frames dropped unread; past maxUnsettledFrames pending calls, the next packet waits.
       deliverPublish(
         packet.payload,
-        from,
+        sender,
         guard,
         bound,
-        (bytes) => onFrame({ from, bytes }),
-        (e, size) => log.debug({ from, size, err: errorName(e) }, 'frame handler rejected'),
+        (bytes) => onFrame({ from: sender, bytes }),
+        (e, size) => log.debug({ from: sender, size, err: errorName(e) }, 'frame handler rejected'),
         () => done(),
       );
     };
@@ -334,6 +347,8 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
     log.debug({ localId: id, inbox }, 'open');
   }
 
+  let lastTo: string | undefined;
+  let lastTopic: string | undefined;
   function send(peerId: string, bytes: Uint8Array): Promise<void> {
     try {
       assertSendable(
@@ -342,7 +357,12 @@ export function mqttTransport(options: MqttTransportOptions): Transport {
         bytes,
       );
       if (!client || localId === undefined) throw new HopsafeError('ERR_STATE', 'mqtt transport: call open() before send()');
-      return publishFrame(frameTopic(prefix, peerId, localId), bytes, peerId);
+      // The last recipient's topic is kept: a stream of frames to one peer builds (and checks) it once.
+      if (peerId !== lastTo || lastTopic === undefined) {
+        lastTopic = frameTopic(prefix, peerId, localId);
+        lastTo = peerId;
+      }
+      return publishFrame(lastTopic, bytes, peerId);
     } catch (e) {
       return Promise.reject(e);
     }

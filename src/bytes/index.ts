@@ -70,7 +70,23 @@ export function asBytes(b: Uint8Array): Uint8Array {
 
 /** Overwrite secret material; best effort (the GC may have copied it). */
 export function wipe(...bufs: (Uint8Array | undefined)[]): void {
-  for (const b of bufs) b?.fill(0);
+  for (const b of bufs) {
+    if (!b) continue;
+    beforeWipe?.(b);
+    b.fill(0);
+  }
+}
+
+/** See {@link onWipe}. */
+let beforeWipe: ((b: Uint8Array) => void) | undefined;
+
+/**
+ * [SPEC 4.4] Registers the one function `wipe` calls with each array before zeroing it: a crypto provider that keeps
+ * key schedules outside the JS heap (the native AEAD accelerator) drops those of keys that lay in it, so wiping a key
+ * wipes every copy. Internal: set once by src/crypto/native-aead.ts.
+ */
+export function onWipe(hook: (b: Uint8Array) => void): void {
+  beforeWipe = hook;
 }
 
 /** Labelled assertion for byte inputs (noble-style). */

@@ -10,6 +10,7 @@
 import { createCipheriv, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { AeadAlg, HashAlg } from './provider.js';
+import { onWipe } from '../bytes/index.js';
 
 /** What `@hopsafe/native-aead` exports (see its index.d.ts). Return codes: 0 done, -1 not authentic, > 0 bad call. */
 interface Binding {
@@ -26,6 +27,7 @@ interface Binding {
   open(slot: number, alg: number, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, out: Uint8Array): number;
   hmac(slot: number, alg: number, key: Uint8Array, data: Uint8Array, out: Uint8Array): number;
   stats(): [number, number];
+  forget(first: number, last: number): number;
   wipe(): void;
   opensslVersion(): string;
 }
@@ -58,14 +60,32 @@ export interface NativeAead {
  */
 const bases = new WeakMap<ArrayBufferLike, number>();
 let nextBase = 0;
+/** The last key asked about and its slot: a stream of records under one key skips the map. */
+let lastKey: Uint8Array | undefined;
+let lastSlot = 0;
 function slotOf(key: Uint8Array): number {
+  if (key === lastKey) return lastSlot;
   let base = bases.get(key.buffer);
   if (base === undefined) {
     nextBase = (nextBase + 0x9e3779b1) >>> 0;
     base = nextBase >>> 24;
     bases.set(key.buffer, base);
   }
-  return (base + (key.byteOffset >>> 4)) >>> 0;
+  lastKey = key;
+  lastSlot = (base + (key.byteOffset >>> 4)) >>> 0;
+  return lastSlot;
+}
+
+/**
+ * [SPEC 4.4] Before `wipe` zeroes `b`: the key contexts of every hint a key inside `b` would have (its buffer's base
+ * plus each 16-byte step it spans) are dropped, so a wiped or replaced key (destroy, key update, group epochs) leaves
+ * no schedule or copy behind. A buffer that never held a key served here has no base: nothing to do.
+ */
+function forgetIn(b: Binding, region: Uint8Array): void {
+  const base = bases.get(region.buffer);
+  if (base === undefined || region.length === 0) return;
+  if (lastKey?.buffer === region.buffer) lastKey = undefined;
+  b.forget((base + (region.byteOffset >>> 4)) >>> 0, (base + ((region.byteOffset + region.length - 1) >>> 4)) >>> 0);
 }
 
 function wrap(b: Binding): NativeAead {
@@ -123,11 +143,13 @@ function load(): { readonly aead: NativeAead | null; readonly status: NativeAead
     loaded = { aead: null, status: { loaded: false, reason: '@hopsafe/native-aead is not installed (or not built for this platform)' } };
     return loaded;
   }
-  const aead = wrap(binding);
-  loaded = selfTest(aead)
-    ? { aead, status: { loaded: true, openssl: binding.opensslVersion() } }
+  const candidate = wrap(binding);
+  loaded = selfTest(candidate)
+    ? { aead: candidate, status: { loaded: true, openssl: binding.opensslVersion() } }
     : { aead: null, status: { loaded: false, reason: '@hopsafe/native-aead failed its self-test against node:crypto' } };
+  const aead = loaded.aead;
   binding.wipe(); // the self-test's keys
+  if (aead) onWipe((region) => forgetIn(binding, region));
   return loaded;
 }
 

@@ -483,7 +483,7 @@ export class Session implements RecordContext {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    this.km.fill(0, 0, this.sh.lay.sid); // every secret; the (public) id stays readable
+    wipe(this.km.subarray(0, this.sh.lay.sid)); // every secret; the (public) id stays readable
     wipe(this.previous?.block);
     this.previous = undefined;
     this.eph0 = false;
@@ -495,6 +495,8 @@ export class Session implements RecordContext {
 
   /** Writes chain secret `cs` and the traffic keys derived from it at `off` in `km`; wipes `cs`. [SPEC 6.3] */
   private setDirection(off: number, cs: Uint8Array): void {
+    // The keys this place held (a key update's previous epoch) are wiped first: copies kept elsewhere go too.
+    wipe(this.km.subarray(off, off + this.sh.lay.dir));
     this.km.set(cs, off);
     wipe(cs);
     const own = this.km.subarray(off, off + this.sh.lay.hl);

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
-import { toHex } from '../../src/bytes/index.js';
+import { toHex, utf8, wipe } from '../../src/bytes/index.js';
+import { handshake, makePair } from '../support/session-pair.js';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import { nativeAeadStatus } from '../../src/crypto/native-aead.js';
 import { AEAD_KEY_LENGTH, HASH_LENGTH, type AeadAlg, type HashAlg } from '../../src/crypto/provider.js';
@@ -22,6 +23,7 @@ const hashAlg = fc.constantFrom<HashAlg>('sha256', 'sha384');
 const hx = (b: Uint8Array | null): string => (b ? toHex(b) : 'null');
 
 interface Binding {
+  forget(first: number, last: number): number;
   seal(...a: unknown[]): number;
   open(...a: unknown[]): number;
   hmac(...a: unknown[]): number;
@@ -225,4 +227,40 @@ test('[SPEC 4.4] HOPSAFE_NO_NATIVE=1 turns it off: node:crypto alone, same vecto
   assert.equal(r.code, 'ERR_UNSUPPORTED');
   const want = nodeCrypto.aeadSeal('aes-128-gcm', new Uint8Array(16), new Uint8Array(12), new Uint8Array(3), new Uint8Array(0));
   assert.equal(r.sealed, toHex(want));
+});
+
+test('[SPEC 4.4] wipe() of a key drops the context kept for it: the key leaves no schedule behind', { skip: disabled }, () => {
+  const b = binding();
+  b.wipe();
+  const block = new Uint8Array(64).fill(5);
+  const other = new Uint8Array(16).fill(6);
+  const nonce = new Uint8Array(12);
+  node.aeadSeal('aes-128-gcm', block.subarray(32, 48), nonce, nonce, nonce);
+  node.aeadSeal('aes-128-gcm', other, nonce, nonce, nonce);
+  assert.equal(b.stats()[0], 2);
+  wipe(block.subarray(0, 16)); // another part of the buffer: its key stays
+  assert.equal(b.stats()[0], 2);
+  wipe(block.subarray(32, 48));
+  assert.equal(b.stats()[0], 1, "the wiped key's context is gone, the other key's stays");
+  wipe(other);
+  assert.equal(b.stats()[0], 0);
+});
+
+test('[SPEC 4.4, 7.2] a key update and destroy() drop the native contexts of the keys they replace or wipe', {
+  skip: disabled,
+}, async () => {
+  const b = binding();
+  for (const protection of ['confidentiality', 'integrity'] as const) {
+    const { sa, sb } = await handshake(await makePair({ protection }));
+    const t = Date.now();
+    b.wipe();
+    assert.equal(sb.open(sa.seal(utf8('x')), t).length, 1);
+    assert.equal(b.stats()[0], 2, `${protection}: the sender's and the receiver's key`);
+    sb.open(sa.keyUpdate(t), t);
+    assert.equal(sb.open(sa.seal(utf8('y')), t).length, 1);
+    assert.equal(b.stats()[0], 2, `${protection}: epoch 0's contexts went with its keys`);
+    sa.destroy();
+    sb.destroy();
+    assert.equal(b.stats()[0], 0, `${protection}: destroy() leaves none`);
+  }
 });

@@ -297,6 +297,25 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* forget(first, last): frees the contexts of the sets of hints first..last (mod SETS, at most all of them) and
+ * overwrites their keys: the caller is wiping the key bytes those hints stand for. */
+static napi_value js_forget(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t first, last;
+  Table *t = table_of(env);
+  if (!t || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 ||
+      napi_get_value_uint32(env, argv[0], &first) != napi_ok || napi_get_value_uint32(env, argv[1], &last) != napi_ok)
+    return int_result(env, E_ARG);
+  uint32_t n = last >= first ? last - first + 1 : 0;
+  if (n > SETS) n = SETS;
+  for (uint32_t i = 0; i < n; i++) {
+    Keyed *set = &t->slots[((first + i) % SETS) * WAYS];
+    for (int w = 0; w < WAYS; w++) keyed_clear(&set[w]);
+  }
+  return int_result(env, OK);
+}
+
 /* wipe(): frees every context and overwrites every key this environment holds. */
 static napi_value js_wipe(napi_env env, napi_callback_info info) {
   (void)info;
@@ -319,7 +338,7 @@ NAPI_MODULE_INIT() {
   for (size_t i = 0; i < SETS * WAYS; i++) t->slots[i].alg = -1;
   if (napi_set_instance_data(env, t, table_finalize, NULL) != napi_ok) { free(t); return NULL; }
   static const struct { const char *name; napi_callback cb; } fns[] = {
-    {"seal", js_seal}, {"open", js_open}, {"hmac", js_hmac}, {"opensslVersion", js_version}, {"stats", js_stats}, {"wipe", js_wipe},
+    {"seal", js_seal}, {"open", js_open}, {"hmac", js_hmac}, {"opensslVersion", js_version}, {"stats", js_stats}, {"forget", js_forget}, {"wipe", js_wipe},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
