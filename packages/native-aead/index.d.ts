@@ -12,6 +12,8 @@ export function seal(slot: number, alg: Alg, key: Uint8Array, nonce: Uint8Array,
 export function open(slot: number, alg: Alg, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, out: Uint8Array): Code | -1;
 /** Full-length HMAC (32 or 48 bytes) into out. */
 export function hmac(slot: number, alg: Alg, key: Uint8Array, data: Uint8Array, out: Uint8Array): Code;
+/** HMAC under a key that is not kept (context made, used, freed): for one-time secrets (HKDF PRKs). */
+export function hmacOnce(alg: Alg, key: Uint8Array, data: Uint8Array, out: Uint8Array): Code;
 /** [contexts in use, re-keys so far] in this thread. */
 export function stats(): [number, number];
 /** Frees the contexts of the sets of hints first..last (at most all) and overwrites their keys. */

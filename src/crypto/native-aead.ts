@@ -26,6 +26,7 @@ interface Binding {
   ): number;
   open(slot: number, alg: number, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, out: Uint8Array): number;
   hmac(slot: number, alg: number, key: Uint8Array, data: Uint8Array, out: Uint8Array): number;
+  hmacOnce(alg: number, key: Uint8Array, data: Uint8Array, out: Uint8Array): number;
   stats(): [number, number];
   forget(first: number, last: number): number;
   wipe(): void;
@@ -51,6 +52,8 @@ export interface NativeAead {
   /** The plaintext, or null when the tag does not verify (or the binding refused the call). */
   open(alg: AeadAlg, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
   hmac(alg: HashAlg, key: Uint8Array, data: Uint8Array): Uint8Array | null;
+  /** HMAC under a key the binding does not keep (HKDF's one-time PRKs and salts). */
+  hmacOnce(alg: HashAlg, key: Uint8Array, data: Uint8Array): Uint8Array | null;
 }
 
 /**
@@ -99,6 +102,10 @@ function wrap(b: Binding): NativeAead {
       const out = new Uint8Array(HASH_BYTES[alg]);
       return b.hmac(slotOf(key), HMAC_CODE[alg], key, data, out) === 0 ? out : null;
     },
+    hmacOnce(alg, key, data) {
+      const out = new Uint8Array(HASH_BYTES[alg]);
+      return b.hmacOnce(HMAC_CODE[alg], key, data, out) === 0 ? out : null;
+    },
   };
 }
 
@@ -122,8 +129,10 @@ function selfTest(n: NativeAead): boolean {
   }
   for (const alg of Object.keys(HMAC_CODE) as HashAlg[]) {
     const key = data.subarray(7, 7 + HASH_BYTES[alg]);
+    const want = createHmac(alg, key).update(data).digest();
     const mac = n.hmac(alg, key, data);
-    if (!mac || !createHmac(alg, key).update(data).digest().equals(mac)) return false;
+    const once = n.hmacOnce(alg, key, data);
+    if (!mac || !once || !want.equals(mac) || !want.equals(once)) return false;
   }
   return true;
 }

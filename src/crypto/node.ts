@@ -107,8 +107,6 @@ function csprng(n: number): Uint8Array {
   return out;
 }
 
-/** HKDF-Expand's block counters 0x01..0xff (read only). */
-const BLOCK_INDEX: readonly Uint8Array[] = Array.from({ length: 255 }, (_, i) => Uint8Array.of(i + 1));
 
 /** The X25519 base point u = 9 (RFC 7748 §4.1), as a JWK `x`: see {@link x25519FromRaw}. */
 const X25519_BASE_X = b64u(Uint8Array.of(9, ...new Uint8Array(31)));
@@ -360,6 +358,8 @@ const nodeHmac = (alg: HashAlg, key: Uint8Array, data: Uint8Array): Uint8Array =
 
 type AeadCalls = Pick<CryptoProvider, 'aeadSealInto' | 'aeadOpen' | 'hmac'> & {
   aeadSealInto: NonNullable<CryptoProvider['aeadSealInto']>;
+  /** HMAC under a one-time key (HKDF): nothing of the key is kept. */
+  hmacOnce: (alg: HashAlg, key: Uint8Array, data: Uint8Array) => Uint8Array;
 };
 
 /**
@@ -382,10 +382,11 @@ function nativeCalls(n: NativeAead): AeadCalls {
     },
     // Keys the binding does not take (empty, or longer than 64 bytes) go to node:crypto.
     hmac: (alg, key, data) => n.hmac(alg, key, data) ?? nodeHmac(alg, key, data),
+    hmacOnce: (alg, key, data) => n.hmacOnce(alg, key, data) ?? nodeHmac(alg, key, data),
   };
 }
 
-const NODE_CALLS: AeadCalls = { aeadSealInto: nodeSealInto, aeadOpen: nodeOpen, hmac: nodeHmac };
+const NODE_CALLS: AeadCalls = { aeadSealInto: nodeSealInto, aeadOpen: nodeOpen, hmac: nodeHmac, hmacOnce: nodeHmac };
 
 /** Options of {@link createNodeProvider}. */
 export interface NodeProviderOptions {
@@ -420,37 +421,31 @@ export function createNodeProvider(opts: NodeProviderOptions = {}): CryptoProvid
     hmac: calls.hmac,
     hkdfExtract(alg, salt, ikm) {
       const s = salt.length === 0 ? new Uint8Array(HASH_LENGTH[alg]) : salt;
-      return asBytes(createHmac(alg, s).update(ikm).digest());
+      return calls.hmacOnce(alg, s, ikm);
     },
     hkdfExpand(alg, prk, info, length) {
       const hl = HASH_LENGTH[alg];
       if (!Number.isSafeInteger(length) || length > 255 * hl || length < 0) throw new HopsafeError('ERR_INPUT', 'HKDF length out of range');
       // RFC 5869 §2.3: PRK is at least HashLen octets (noble enforces the same).
       if (prk.length < hl) throw new HopsafeError('ERR_INPUT', 'HKDF PRK shorter than HashLen');
-      // One block (every key of a handshake): T(1) = HMAC(PRK, info ‖ 0x01).
-      if (length <= hl) {
-        const t = createHmac(alg, prk)
-          .update(info)
-          .update(BLOCK_INDEX[0] as Uint8Array)
-          .digest();
-        if (length === hl) return asBytes(t);
-        const short = Uint8Array.from(t.subarray(0, length));
-        t.fill(0);
-        return short;
-      }
+      // T(i) = HMAC(PRK, T(i-1) ‖ info ‖ i), in one buffer reused across blocks; one block for every handshake key.
+      const m = new Uint8Array(hl + info.length + 1);
       const out = new Uint8Array(length);
-      let t: Uint8Array | undefined;
       let off = 0;
+      let t: Uint8Array | undefined;
       for (let i = 1; off < length; i++) {
-        const h = createHmac(alg, prk);
-        if (t) h.update(t);
-        t = h
-          .update(info)
-          .update(BLOCK_INDEX[i - 1] as Uint8Array)
-          .digest();
-        out.set(t.subarray(0, Math.min(hl, length - off)), off);
+        const start = t ? 0 : hl;
+        if (t) m.set(t, 0);
+        m.set(info, hl);
+        m[hl + info.length] = i;
+        const next = calls.hmacOnce(alg, prk, m.subarray(start));
+        if (t) t.fill(0);
+        t = next;
+        out.set(length - off >= hl ? t : t.subarray(0, length - off), off);
         off += hl;
       }
+      t?.fill(0);
+      m.fill(0);
       return out;
     },
     aeadSeal(alg, key, nonce, plaintext, aad) {

@@ -45,6 +45,7 @@ typedef struct {
 typedef struct {
   uint64_t tick;
   uint64_t rekeys;
+  EVP_MAC *hmac; /* fetched once per environment, for hmacOnce */
   Keyed slots[SETS * WAYS];
 } Table;
 
@@ -65,6 +66,7 @@ static void table_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   Table *t = data;
   for (size_t i = 0; i < SETS * WAYS; i++) keyed_clear(&t->slots[i]);
+  if (t->hmac) EVP_MAC_free(t->hmac);
   free(t);
 }
 
@@ -281,6 +283,36 @@ static napi_value js_hmac(napi_env env, napi_callback_info info) {
   return int_result(env, OK);
 }
 
+/* hmacOnce(alg, key, data, out) -> 0 | error code: HMAC under a key that is not kept (a context made, used and freed:
+ * OpenSSL cleanses it), for one-time secrets such as HKDF's PRKs. */
+static napi_value js_hmac_once(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  Table *t = table_of(env);
+  int32_t alg;
+  unsigned char *key, *data, *out;
+  size_t key_n, data_n, out_n;
+  if (!t || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4 ||
+      napi_get_value_int32(env, argv[0], &alg) != napi_ok || !u8(env, argv[1], &key, &key_n) ||
+      !u8(env, argv[2], &data, &data_n) || !u8(env, argv[3], &out, &out_n))
+    return int_result(env, E_ARG);
+  if (alg != ALG_HMAC_SHA256 && alg != ALG_HMAC_SHA384) return int_result(env, E_ARG);
+  size_t mac_n = alg == ALG_HMAC_SHA256 ? 32 : 48;
+  if (out_n < mac_n) return int_result(env, E_BOUNDS);
+  if (key_n == 0) return int_result(env, E_KEY);
+  if (!t->hmac && !(t->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL))) return int_result(env, E_CRYPTO);
+  EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(t->hmac);
+  if (!ctx) return int_result(env, E_CRYPTO);
+  OSSL_PARAM params[2];
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, alg == ALG_HMAC_SHA256 ? "SHA256" : "SHA384", 0);
+  params[1] = OSSL_PARAM_construct_end();
+  size_t got = 0;
+  int ok = EVP_MAC_init(ctx, key, key_n, params) == 1 && EVP_MAC_update(ctx, data, data_n) == 1 &&
+           EVP_MAC_final(ctx, out, &got, out_n) == 1 && got == mac_n;
+  EVP_MAC_CTX_free(ctx);
+  return int_result(env, ok ? OK : E_CRYPTO);
+}
+
 /* stats() -> [slots in use, re-keys so far] */
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   (void)info;
@@ -338,7 +370,7 @@ NAPI_MODULE_INIT() {
   for (size_t i = 0; i < SETS * WAYS; i++) t->slots[i].alg = -1;
   if (napi_set_instance_data(env, t, table_finalize, NULL) != napi_ok) { free(t); return NULL; }
   static const struct { const char *name; napi_callback cb; } fns[] = {
-    {"seal", js_seal}, {"open", js_open}, {"hmac", js_hmac}, {"opensslVersion", js_version}, {"stats", js_stats}, {"forget", js_forget}, {"wipe", js_wipe},
+    {"seal", js_seal}, {"open", js_open}, {"hmac", js_hmac}, {"hmacOnce", js_hmac_once}, {"opensslVersion", js_version}, {"stats", js_stats}, {"forget", js_forget}, {"wipe", js_wipe},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
