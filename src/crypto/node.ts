@@ -107,7 +107,6 @@ function csprng(n: number): Uint8Array {
   return out;
 }
 
-
 /** The X25519 base point u = 9 (RFC 7748 §4.1), as a JWK `x`: see {@link x25519FromRaw}. */
 const X25519_BASE_X = b64u(Uint8Array.of(9, ...new Uint8Array(31)));
 
