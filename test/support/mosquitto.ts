@@ -138,8 +138,15 @@ export async function startSecureMosquitto(binary: string, passwd: string, users
   const confPath = join(dir, 'mosquitto.conf');
   writeFileSync(confPath, conf, { mode: 0o644 });
   const running = await runMosquitto(binary, dir, confPath, tlsPort);
+  // Mosquitto opens its listeners one after another once the first is up (the password file is read for the second):
+  // on a loaded machine a single probe right after the first can come too early, so each gets up to 10 s.
+  const listening = async (port: number): Promise<boolean> => {
+    for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100)))
+      if (await serviceAvailable('127.0.0.1', port, 1000)) return true;
+    return false;
+  };
   for (const port of [authPort, tlsAuthPort]) {
-    if (!(await serviceAvailable('127.0.0.1', port, 1000))) {
+    if (!(await listening(port))) {
       await running.stop();
       throw new Error(`private mosquitto: listener ${port} is not up:\n${running.output()}`);
     }

@@ -15,6 +15,15 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** Keeps `socks` in `sockets` until they close (for a relay's drop-all), and swallows their errors (a peer's reset). */
+export function trackSockets(sockets: Set<Socket>, ...socks: Socket[]): void {
+  for (const x of socks) {
+    sockets.add(x);
+    x.on('close', () => sockets.delete(x));
+    x.on('error', () => undefined);
+  }
+}
+
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const port = await freePort();
   const sockets = new Set<Socket>();
@@ -23,11 +32,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     new Promise((resolve, reject) => {
       const s = createServer((client) => {
         const upstream = connect(target);
-        for (const x of [client, upstream]) {
-          sockets.add(x);
-          x.on('close', () => sockets.delete(x));
-          x.on('error', () => undefined);
-        }
+        trackSockets(sockets, client, upstream);
         client.pipe(upstream);
         upstream.pipe(client);
         client.on('close', () => upstream.destroy());

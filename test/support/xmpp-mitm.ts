@@ -16,6 +16,7 @@
 import { connect, createServer, type Socket } from 'node:net';
 import { xml, type Element } from '@xmpp/client';
 import { freePort } from './services.js';
+import { trackSockets } from './tcp-proxy.js';
 
 /** What `rewrite` returns: undefined relays the element as the server sent it, a string or element is sent instead ('' drops it). */
 export type MitmRewrite = (el: Element) => Element | string | undefined;
@@ -133,11 +134,7 @@ export async function startXmppMitm(target: { host: string; port: number }): Pro
       return;
     }
     const upstream = connect(target);
-    for (const x of [client, upstream]) {
-      sockets.add(x);
-      x.on('close', () => sockets.delete(x));
-      x.on('error', () => undefined);
-    }
+    trackSockets(sockets, client, upstream);
     client.pipe(upstream);
     const scanner = new StreamScanner((raw, isElement) => {
       if (!isElement) return void client.write(raw);

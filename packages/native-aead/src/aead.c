@@ -181,36 +181,49 @@ static Table *table_of(napi_env env) {
   return data;
 }
 
+/* The arguments seal and open share: slot, alg (an AEAD), key, nonce, data (plaintext or sealed), aad, out. */
+typedef struct {
+  uint32_t slot;
+  int32_t alg;
+  unsigned char *key, *nonce, *data, *aad, *out;
+  size_t key_n, nonce_n, data_n, aad_n, out_n;
+} AeadArgs;
+
+/* Reads exactly `argc` arguments (7, or 8 with seal's offset into argv[7]) into `a`: OK, E_ARG or E_NONCE. */
+static int aead_args(napi_env env, napi_callback_info info, size_t argc, napi_value *argv, AeadArgs *a) {
+  size_t got = argc;
+  if (napi_get_cb_info(env, info, &got, argv, NULL, NULL) != napi_ok || got != argc) return E_ARG;
+  if (napi_get_value_uint32(env, argv[0], &a->slot) != napi_ok || napi_get_value_int32(env, argv[1], &a->alg) != napi_ok ||
+      !u8(env, argv[2], &a->key, &a->key_n) || !u8(env, argv[3], &a->nonce, &a->nonce_n) ||
+      !u8(env, argv[4], &a->data, &a->data_n) || !u8(env, argv[5], &a->aad, &a->aad_n) || !u8(env, argv[6], &a->out, &a->out_n))
+    return E_ARG;
+  if (a->alg > ALG_CHACHA20POLY1305 || a->alg < 0) return E_ARG;
+  if (a->nonce_n != NONCE_LEN) return E_NONCE;
+  return OK;
+}
+
 /* seal(slot, alg, key, nonce, plaintext, aad, out, offset) -> 0 | error code.
  * Writes ciphertext || tag at out[offset .. offset + plaintext.length + 16). The AAD is absorbed before anything is
  * written, and the plaintext is moved to its place first, so `aad` may lie in `out` before `offset` and `plaintext`
  * may overlap the destination (the cipher then runs in place). */
 static napi_value js_seal(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8) return int_result(env, E_ARG);
-  Table *t = table_of(env);
-  uint32_t slot;
-  int32_t alg;
+  AeadArgs a;
   uint32_t off;
-  unsigned char *key, *nonce, *pt, *aad, *out;
-  size_t key_n, nonce_n, pt_n, aad_n, out_n;
-  if (!t || napi_get_value_uint32(env, argv[0], &slot) != napi_ok || napi_get_value_int32(env, argv[1], &alg) != napi_ok || !u8(env, argv[2], &key, &key_n) ||
-      !u8(env, argv[3], &nonce, &nonce_n) || !u8(env, argv[4], &pt, &pt_n) || !u8(env, argv[5], &aad, &aad_n) ||
-      !u8(env, argv[6], &out, &out_n) || napi_get_value_uint32(env, argv[7], &off) != napi_ok)
-    return int_result(env, E_ARG);
-  if (alg > ALG_CHACHA20POLY1305 || alg < 0) return int_result(env, E_ARG);
-  if (nonce_n != NONCE_LEN) return int_result(env, E_NONCE);
-  if (off > out_n || out_n - off < pt_n || out_n - off - pt_n < TAG_LEN) return int_result(env, E_BOUNDS);
-  int rc;
-  Keyed *k = keyed_find(t, slot, alg, key, key_n, &rc);
+  Table *t = table_of(env);
+  int rc = t ? aead_args(env, info, 8, argv, &a) : E_ARG;
+  if (rc != OK) return int_result(env, rc);
+  if (napi_get_value_uint32(env, argv[7], &off) != napi_ok) return int_result(env, E_ARG);
+  size_t pt_n = a.data_n;
+  if (off > a.out_n || a.out_n - off < pt_n || a.out_n - off - pt_n < TAG_LEN) return int_result(env, E_BOUNDS);
+  Keyed *k = keyed_find(t, a.slot, a.alg, a.key, a.key_n, &rc);
   if (!k) return int_result(env, rc);
   int len;
-  unsigned char *dst = out + off;
-  if (EVP_EncryptInit_ex(k->enc, NULL, NULL, NULL, nonce) != 1) return int_result(env, E_CRYPTO);
-  if (aad_n > 0 && EVP_EncryptUpdate(k->enc, NULL, &len, aad, (int)aad_n) != 1) return int_result(env, E_CRYPTO);
+  unsigned char *dst = a.out + off;
+  if (EVP_EncryptInit_ex(k->enc, NULL, NULL, NULL, a.nonce) != 1) return int_result(env, E_CRYPTO);
+  if (a.aad_n > 0 && EVP_EncryptUpdate(k->enc, NULL, &len, a.aad, (int)a.aad_n) != 1) return int_result(env, E_CRYPTO);
   if (pt_n > 0) {
-    if (pt != dst) memmove(dst, pt, pt_n);
+    if (a.data != dst) memmove(dst, a.data, pt_n);
     if (EVP_EncryptUpdate(k->enc, dst, &len, dst, (int)pt_n) != 1 || (size_t)len != pt_n) return int_result(env, E_CRYPTO);
   }
   if (EVP_EncryptFinal_ex(k->enc, dst + pt_n, &len) != 1 || len != 0) return int_result(env, E_CRYPTO);
@@ -221,25 +234,17 @@ static napi_value js_seal(napi_env env, napi_callback_info info) {
 /* open(slot, alg, key, nonce, sealed, aad, out) -> 0 (opened into out[0 .. sealed.length - 16)) | -1 (did not
  * authenticate: out is zeroed) | error code. `out` must not overlap `sealed`. */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7) return int_result(env, E_ARG);
+  AeadArgs a;
   Table *t = table_of(env);
-  uint32_t slot;
-  int32_t alg;
-  unsigned char *key, *nonce, *ct, *aad, *out;
-  size_t key_n, nonce_n, ct_n, aad_n, out_n;
-  if (!t || napi_get_value_uint32(env, argv[0], &slot) != napi_ok || napi_get_value_int32(env, argv[1], &alg) != napi_ok || !u8(env, argv[2], &key, &key_n) ||
-      !u8(env, argv[3], &nonce, &nonce_n) || !u8(env, argv[4], &ct, &ct_n) || !u8(env, argv[5], &aad, &aad_n) ||
-      !u8(env, argv[6], &out, &out_n))
-    return int_result(env, E_ARG);
-  if (alg > ALG_CHACHA20POLY1305 || alg < 0) return int_result(env, E_ARG);
-  if (nonce_n != NONCE_LEN) return int_result(env, E_NONCE);
-  if (ct_n < TAG_LEN || out_n < ct_n - TAG_LEN) return int_result(env, E_BOUNDS);
+  int rc = t ? aead_args(env, info, 7, argv, &a) : E_ARG;
+  if (rc != OK) return int_result(env, rc);
+  unsigned char *ct = a.data, *out = a.out, *aad = a.aad, *nonce = a.nonce;
+  size_t ct_n = a.data_n, aad_n = a.aad_n;
+  if (ct_n < TAG_LEN || a.out_n < ct_n - TAG_LEN) return int_result(env, E_BOUNDS);
   size_t n = ct_n - TAG_LEN;
   if (n > 0 && out < ct + ct_n && ct < out + n) return int_result(env, E_BOUNDS);
-  int rc;
-  Keyed *k = keyed_find(t, slot, alg, key, key_n, &rc);
+  Keyed *k = keyed_find(t, a.slot, a.alg, a.key, a.key_n, &rc);
   if (!k) return int_result(env, rc);
   int len, ok = 1;
   unsigned char tag[TAG_LEN];
