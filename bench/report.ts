@@ -353,7 +353,7 @@ export function benchmarksMarkdown(r: BenchReport): string {
   const native = r.results.find((x) => x.name === 'native_aead_loaded');
   if (native && 'note' in native)
     L.push(
-      `Providers: \`node\` is the default node provider as installed here — ${native.note ?? ''}. \`node_crypto\` is the same provider with \`native: false\` (node:crypto alone); \`noble\` is pure JS. Same bytes in all three (SPEC 4.4).`,
+      `Providers: \`node\` is the default node provider as installed here — ${(native.note ?? '').split(';')[0]}. \`node_crypto\` is the same provider with \`native: false\` (node:crypto alone); \`noble\` is pure JS. Same bytes in all three (SPEC 4.4).`,
       '',
     );
   L.push('| Mode | Provider | Size | Record msgs/CPU-s | Bare primitive msgs/CPU-s | Framework overhead |', '|---|---|---|---|---|---|');
