@@ -9,7 +9,7 @@
  */
 import { createCipheriv, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { AeadAlg, HashAlg } from './provider.js';
+import { AEAD_TAG_LENGTH, HASH_LENGTH, type AeadAlg, type HashAlg } from './provider.js';
 import { onWipe } from '../bytes/index.js';
 
 /** What `@hopsafe/native-aead` exports (see its index.d.ts). Return codes: 0 done, -1 not authentic, > 0 bad call. */
@@ -44,7 +44,6 @@ export interface NativeAeadStatus {
 
 const AEAD_CODE: Readonly<Record<AeadAlg, number>> = { 'aes-128-gcm': 0, 'aes-256-gcm': 1, 'chacha20-poly1305': 2 };
 const HMAC_CODE: Readonly<Record<HashAlg, number>> = { sha256: 3, sha384: 4 };
-const HASH_BYTES: Readonly<Record<HashAlg, number>> = { sha256: 32, sha384: 48 };
 
 /** The calls the node provider makes; each returns false (or null) where the binding refused the call itself. */
 export interface NativeAead {
@@ -66,6 +65,8 @@ let nextBase = 0;
 /** The last key asked about and its slot: a stream of records under one key skips the map. */
 let lastKey: Uint8Array | undefined;
 let lastSlot = 0;
+/** The hint of a key at `byteOffset` in a buffer whose base is `base` (one hint per 16-byte step). */
+const hintAt = (base: number, byteOffset: number): number => (base + (byteOffset >>> 4)) >>> 0;
 function slotOf(key: Uint8Array): number {
   if (key === lastKey) return lastSlot;
   let base = bases.get(key.buffer);
@@ -75,7 +76,7 @@ function slotOf(key: Uint8Array): number {
     bases.set(key.buffer, base);
   }
   lastKey = key;
-  lastSlot = (base + (key.byteOffset >>> 4)) >>> 0;
+  lastSlot = hintAt(base, key.byteOffset);
   return lastSlot;
 }
 
@@ -88,22 +89,22 @@ function forgetIn(b: Binding, region: Uint8Array): void {
   const base = bases.get(region.buffer);
   if (base === undefined || region.length === 0) return;
   if (lastKey?.buffer === region.buffer) lastKey = undefined;
-  b.forget((base + (region.byteOffset >>> 4)) >>> 0, (base + ((region.byteOffset + region.length - 1) >>> 4)) >>> 0);
+  b.forget(hintAt(base, region.byteOffset), hintAt(base, region.byteOffset + region.length - 1));
 }
 
 function wrap(b: Binding): NativeAead {
   return {
     seal: (alg, key, nonce, pt, aad, out, off) => b.seal(slotOf(key), AEAD_CODE[alg], key, nonce, pt, aad, out, off) === 0,
     open(alg, key, nonce, sealed, aad) {
-      const out = new Uint8Array(Math.max(0, sealed.length - 16));
+      const out = new Uint8Array(Math.max(0, sealed.length - AEAD_TAG_LENGTH));
       return b.open(slotOf(key), AEAD_CODE[alg], key, nonce, sealed, aad, out) === 0 ? out : null;
     },
     hmac(alg, key, data) {
-      const out = new Uint8Array(HASH_BYTES[alg]);
+      const out = new Uint8Array(HASH_LENGTH[alg]);
       return b.hmac(slotOf(key), HMAC_CODE[alg], key, data, out) === 0 ? out : null;
     },
     hmacOnce(alg, key, data) {
-      const out = new Uint8Array(HASH_BYTES[alg]);
+      const out = new Uint8Array(HASH_LENGTH[alg]);
       return b.hmacOnce(HMAC_CODE[alg], key, data, out) === 0 ? out : null;
     },
   };
@@ -128,7 +129,7 @@ function selfTest(n: NativeAead): boolean {
     if (n.open(alg, key, nonce, got.subarray(3), aad) !== null) return false;
   }
   for (const alg of Object.keys(HMAC_CODE) as HashAlg[]) {
-    const key = data.subarray(7, 7 + HASH_BYTES[alg]);
+    const key = data.subarray(7, 7 + HASH_LENGTH[alg]);
     const want = createHmac(alg, key).update(data).digest();
     const mac = n.hmac(alg, key, data);
     const once = n.hmacOnce(alg, key, data);

@@ -362,8 +362,9 @@ type AeadCalls = Pick<CryptoProvider, 'aeadSealInto' | 'aeadOpen' | 'hmac'> & {
 };
 
 /**
- * The same three calls on the native accelerator: arguments checked here as on node:crypto (same errors); a call the
- * binding itself refuses (it never should, after these checks) falls back to node:crypto rather than fail.
+ * The same calls on the native accelerator, arguments checked here as on node:crypto (same errors). A seal or MAC the
+ * binding itself refuses (it never should, after these checks) falls back to node:crypto rather than fail; a refused
+ * open is the same null as a tag that does not verify.
  */
 function nativeCalls(n: NativeAead): AeadCalls {
   return {
@@ -390,8 +391,8 @@ const NODE_CALLS: AeadCalls = { aeadSealInto: nodeSealInto, aeadOpen: nodeOpen, 
 /** Options of {@link createNodeProvider}. */
 export interface NodeProviderOptions {
   /**
-   * [SPEC 4.4] Run AEAD and HMAC on the optional `@hopsafe/native-aead` (same bytes, about a tenth of the CPU per
-   * record). Default: when it is installed and passes its self-test, unless the environment sets
+   * [SPEC 4.4] Run AEAD and HMAC on the optional `@hopsafe/native-aead` (same bytes, a quarter to a half of the CPU per
+   * record, BENCHMARKS.md §2). Default: when it is installed and passes its self-test, unless the environment sets
    * `HOPSAFE_NO_NATIVE=1`. `true` requires it (ERR_UNSUPPORTED, with the reason, where it cannot be used); `false`
    * never uses it.
    */
@@ -429,13 +430,13 @@ export function createNodeProvider(opts: NodeProviderOptions = {}): CryptoProvid
       if (prk.length < hl) throw new HopsafeError('ERR_INPUT', 'HKDF PRK shorter than HashLen');
       // T(i) = HMAC(PRK, T(i-1) ‖ info ‖ i), in one buffer reused across blocks; one block for every handshake key.
       const m = new Uint8Array(hl + info.length + 1);
+      m.set(info, hl);
       const out = new Uint8Array(length);
       let off = 0;
       let t: Uint8Array | undefined;
       for (let i = 1; off < length; i++) {
         const start = t ? 0 : hl;
         if (t) m.set(t, 0);
-        m.set(info, hl);
         m[hl + info.length] = i;
         const next = calls.hmacOnce(alg, prk, m.subarray(start));
         if (t) t.fill(0);
